@@ -1,0 +1,67 @@
+package confab
+
+// Filters and updates passed to the store. They grow with new fields rather
+// than store methods growing new parameters.
+
+// UserFilter selects users of a workspace ordered by id.
+type UserFilter struct {
+	WorkspaceID string
+	AfterID     string // exclusive; "" from the start
+	Limit       int
+}
+
+// ChannelFilter selects channels ordered by id.
+type ChannelFilter struct {
+	WorkspaceID string
+	// MemberID, when set, restricts to channels the user belongs to, except
+	// that public channels are also returned when IncludePublic is set.
+	MemberID        string
+	IncludePublic   bool
+	Kinds           []string // empty: every kind
+	ExcludeArchived bool
+	AfterID         string // exclusive
+	Limit           int
+}
+
+// ChannelUpdate changes the fields that are set.
+type ChannelUpdate struct {
+	Topic    *Text
+	Purpose  *Text
+	Archived *bool
+}
+
+// MemberFilter selects the members of a channel ordered by user id.
+type MemberFilter struct {
+	ChannelID   string
+	AfterUserID string
+	Limit       int
+}
+
+// MembershipUpdate changes the fields that are set.
+type MembershipUpdate struct {
+	IsMuted   *bool
+	IsStarred *bool
+	// LastRead moves the read marker to this message (seq, ts and num taken
+	// from it).
+	LastRead *Message
+}
+
+// MessageFilter selects messages of one channel by seq range.
+type MessageFilter struct {
+	ChannelID string
+	After     int64 // exclusive lower bound on seq; 0 for none
+	Before    int64 // exclusive upper bound on seq; 0 for none
+	// ThreadTS selects a thread: its parent and its replies. 0: no filter.
+	ThreadTS int64
+	// TopLevel leaves out thread replies (what conversations.history shows).
+	TopLevel bool
+	// IncludeDeleted returns tombstones too.
+	IncludeDeleted bool
+	Desc           bool // newest first
+	Limit          int
+}
+
+// MessageUpdate changes the fields that are set.
+type MessageUpdate struct {
+	Text *string
+}

@@ -1,0 +1,140 @@
+package confab
+
+// Workspace is a team: users and channels live in exactly one workspace.
+type Workspace struct {
+	ID      string // T…
+	Name    string
+	Domain  string // unique, validated by ValidName
+	OwnerID string // the first user to sign up
+	Created int64  // unix seconds
+}
+
+// User is a member of one workspace.
+type User struct {
+	ID           string // U…
+	WorkspaceID  string
+	Name         string // unique within the workspace, validated by ValidName
+	RealName     string
+	DisplayName  string
+	PasswordHash string // never leaves the server
+	IsBot        bool
+	Deleted      bool
+	Created      int64 // unix seconds
+}
+
+// Channel kinds. Every conversation is a channel; a DM is a channel of kind
+// KindDM with exactly two members.
+const (
+	KindPublic  = "public"
+	KindPrivate = "private"
+	KindDM      = "dm"
+	KindGroupDM = "group_dm"
+)
+
+// Channel is any conversation.
+type Channel struct {
+	ID          string // C…, D… or G…
+	WorkspaceID string
+	Kind        string // KindPublic, KindPrivate, KindDM, KindGroupDM
+	Name        string // "" for DMs and group DMs
+	// Key identifies a DM or group DM by its members: the sorted user ids
+	// joined by ",". It is unique per workspace, so opening the same set of
+	// users twice finds the same channel. "" for named channels.
+	Key          string
+	Topic        Text
+	Purpose      Text
+	CreatedBy    string
+	Created      int64 // unix seconds
+	Archived     bool
+	LastSeq      int64 // the channel's change counter (see DESIGN.md)
+	MessageCount int64 // new messages ever posted, for unread arithmetic
+	NumMembers   int
+}
+
+// Text is a topic or purpose with who set it and when.
+type Text struct {
+	Value   string
+	Creator string
+	LastSet int64 // unix seconds
+}
+
+// IsConversationKind reports whether k is one of the channel kinds.
+func IsConversationKind(k string) bool {
+	return k == KindPublic || k == KindPrivate || k == KindDM || k == KindGroupDM
+}
+
+// IsDirect reports whether the channel is a DM or a group DM: it has a fixed
+// set of members and no name.
+func (c *Channel) IsDirect() bool { return c.Kind == KindDM || c.Kind == KindGroupDM }
+
+// Membership is one user's membership of one channel, with that user's
+// private flags and read marker.
+type Membership struct {
+	ChannelID   string
+	UserID      string
+	JoinedAt    int64 // unix seconds
+	IsMuted     bool
+	IsStarred   bool
+	LastReadSeq int64 // seq of the last message read (0: none)
+	LastReadTS  int64 // its ts in microseconds
+	// LastReadCount is the channel's MessageCount at the last read message:
+	// unread = Channel.MessageCount - LastReadCount.
+	LastReadCount int64
+}
+
+// Message is a message of a channel. (ChannelID, Seq) is its key; TS its
+// Slack id. ChangeSeq is the seq of its latest change (edit or delete).
+type Message struct {
+	ChannelID   string
+	Seq         int64
+	TS          int64 // microseconds since the epoch, unique in the channel
+	UserID      string
+	Text        string
+	ThreadTS    int64 // parent's ts for a thread reply, 0 otherwise
+	ClientMsgID string
+	EditedTS    int64 // microseconds; 0 if never edited
+	Deleted     bool
+	ChangeSeq   int64
+	// Num is the channel's MessageCount right after this message was posted.
+	Num int64
+	// Thread summary of a parent, kept by the store.
+	ReplyCount  int
+	LatestReply int64
+	// Reactions, filled by the store on reads that ask for them.
+	Reactions []Reaction
+}
+
+// Reaction is one emoji on a message with the users who added it, in the
+// order they did.
+type Reaction struct {
+	Name  string
+	Users []string
+}
+
+// ReactionChange is one user's reaction being added or removed: it takes the
+// channel's next seq like any other change.
+type ReactionChange struct {
+	ChannelID string
+	Seq       int64
+	MessageTS int64
+	UserID    string
+	Name      string
+	Removed   bool
+}
+
+// Change is one entry of a channel's change feed as catch-up rebuilds it:
+// either a message's latest state (new, edited or deleted) or a reaction
+// change. Seq orders the feed.
+type Change struct {
+	Seq      int64
+	Message  *Message        // set for message changes
+	Reaction *ReactionChange // set for reaction changes
+}
+
+// Token is an API token, kept only as the SHA-256 of its value.
+type Token struct {
+	Hash     []byte
+	UserID   string
+	Created  int64
+	LastUsed int64
+}

@@ -1,0 +1,87 @@
+package confab
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on what clients send.
+const (
+	MaxMessageRunes = 40000 // characters of a message's text
+	MaxNameLen      = 80    // workspace domains, user names, channel names
+	MaxTopicRunes   = 250
+	MaxPasswordLen  = 1024
+	MinPasswordLen  = 8
+	MaxGroupDMUsers = 8 // members of a group DM, the caller included
+)
+
+// ValidName reports whether s is a valid workspace domain or user name:
+// 1–80 of lowercase letters, digits, '-', '_', '.'.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidChannelName reports whether s is a valid channel name as Slack has
+// them: 1–80 of lowercase letters, digits, '-' and '_' (no spaces, no periods).
+func ValidChannelName(s string) bool {
+	if len(s) == 0 || len(s) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidReactionName reports whether s is an emoji name such as "thumbsup" or
+// "+1" (without colons): 1–100 of lowercase letters, digits, '_', '+', '-', '\”.
+func ValidReactionName(s string) bool {
+	if len(s) == 0 || len(s) > 100 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '+' || c == '-' || c == '\'') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateText checks a message's text: valid UTF-8, not blank, at most
+// MaxMessageRunes characters. The text is stored exactly as sent.
+func ValidateText(s string) error {
+	if !utf8.ValidString(s) {
+		return &Error{Code: EINVALID, Message: "invalid_arguments"}
+	}
+	if strings.TrimSpace(s) == "" {
+		return &Error{Code: EINVALID, Message: "no_text"}
+	}
+	if len(s) > MaxMessageRunes && utf8.RuneCountInString(s) > MaxMessageRunes {
+		return &Error{Code: EINVALID, Message: "msg_too_long"}
+	}
+	return nil
+}
+
+// ValidateTopic checks a topic or purpose: valid UTF-8, at most MaxTopicRunes.
+func ValidateTopic(s string) error {
+	if !utf8.ValidString(s) {
+		return &Error{Code: EINVALID, Message: "invalid_arguments"}
+	}
+	if utf8.RuneCountInString(s) > MaxTopicRunes {
+		return &Error{Code: EINVALID, Message: "too_long"}
+	}
+	return nil
+}

@@ -1,0 +1,418 @@
+package confab
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// The Slack JSON shapes of the domain objects (API.md). Both the Web API and
+// the RTM events are built from these, so a message looks the same in
+// conversations.history, in chat.postMessage's answer and on the socket.
+
+// WireMessage is Slack's message object.
+type WireMessage struct {
+	Type        string         `json:"type"`
+	Subtype     string         `json:"subtype,omitempty"`
+	Channel     string         `json:"channel,omitempty"`
+	User        string         `json:"user,omitempty"`
+	Text        string         `json:"text"`
+	TS          string         `json:"ts"`
+	Seq         int64          `json:"seq,omitempty"`
+	ThreadTS    string         `json:"thread_ts,omitempty"`
+	ReplyCount  int            `json:"reply_count,omitempty"`
+	LatestReply string         `json:"latest_reply,omitempty"`
+	Edited      *WireEdited    `json:"edited,omitempty"`
+	Reactions   []WireReaction `json:"reactions,omitempty"`
+	ClientMsgID string         `json:"client_msg_id,omitempty"`
+}
+
+// WireEdited says who edited a message and when.
+type WireEdited struct {
+	User string `json:"user"`
+	TS   string `json:"ts"`
+}
+
+// WireReaction is one emoji on a message.
+type WireReaction struct {
+	Name  string   `json:"name"`
+	Count int      `json:"count"`
+	Users []string `json:"users"`
+}
+
+// Wire returns the Slack message object of m.
+func (m *Message) Wire() WireMessage {
+	w := WireMessage{
+		Type:        "message",
+		Channel:     m.ChannelID,
+		User:        m.UserID,
+		Text:        m.Text,
+		TS:          FormatTS(m.TS),
+		Seq:         m.Seq,
+		ThreadTS:    FormatTS(m.ThreadTS),
+		ReplyCount:  m.ReplyCount,
+		LatestReply: FormatTS(m.LatestReply),
+		ClientMsgID: m.ClientMsgID,
+	}
+	if m.EditedTS != 0 {
+		w.Edited = &WireEdited{User: m.UserID, TS: FormatTS(m.EditedTS)}
+	}
+	for _, r := range m.Reactions {
+		w.Reactions = append(w.Reactions, WireReaction{Name: r.Name, Count: len(r.Users), Users: r.Users})
+	}
+	return w
+}
+
+// WireText is a channel's topic or purpose.
+type WireText struct {
+	Value   string `json:"value"`
+	Creator string `json:"creator"`
+	LastSet int64  `json:"last_set"`
+}
+
+// WireChannel is Slack's conversation object as one caller sees it.
+type WireChannel struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name,omitempty"`
+	Created     int64        `json:"created"`
+	Creator     string       `json:"creator,omitempty"`
+	IsChannel   bool         `json:"is_channel"`
+	IsGroup     bool         `json:"is_group"`
+	IsIM        bool         `json:"is_im"`
+	IsMpIM      bool         `json:"is_mpim"`
+	IsPrivate   bool         `json:"is_private"`
+	IsArchived  bool         `json:"is_archived"`
+	IsMember    bool         `json:"is_member"`
+	User        string       `json:"user,omitempty"` // a DM's other member
+	Topic       WireText     `json:"topic"`
+	Purpose     WireText     `json:"purpose"`
+	NumMembers  int          `json:"num_members"`
+	LastRead    string       `json:"last_read,omitempty"`
+	UnreadCount *int64       `json:"unread_count,omitempty"`
+	IsMuted     bool         `json:"is_muted"`
+	IsStarred   bool         `json:"is_starred"`
+	LatestSeq   int64        `json:"latest_seq"`
+	Latest      *WireMessage `json:"latest,omitempty"`
+}
+
+// ChannelView is a channel as one user sees it: with that user's membership
+// (nil when not a member), a DM's other member, and optionally the latest
+// message.
+type ChannelView struct {
+	Channel *Channel
+	Member  *Membership
+	Other   string
+	Latest  *Message
+}
+
+// Wire returns the Slack conversation object of v.
+func (v *ChannelView) Wire() WireChannel {
+	c := v.Channel
+	w := WireChannel{
+		ID:         c.ID,
+		Name:       c.Name,
+		Created:    c.Created,
+		Creator:    c.CreatedBy,
+		IsChannel:  c.Kind == KindPublic || c.Kind == KindPrivate,
+		IsGroup:    c.Kind == KindPrivate,
+		IsIM:       c.Kind == KindDM,
+		IsMpIM:     c.Kind == KindGroupDM,
+		IsPrivate:  c.Kind != KindPublic,
+		IsArchived: c.Archived,
+		IsMember:   v.Member != nil,
+		User:       v.Other,
+		Topic:      WireText{Value: c.Topic.Value, Creator: c.Topic.Creator, LastSet: c.Topic.LastSet},
+		Purpose:    WireText{Value: c.Purpose.Value, Creator: c.Purpose.Creator, LastSet: c.Purpose.LastSet},
+		NumMembers: c.NumMembers,
+		LatestSeq:  c.LastSeq,
+	}
+	if m := v.Member; m != nil {
+		w.LastRead = FormatTS(m.LastReadTS)
+		if w.LastRead == "" {
+			w.LastRead = "0000000000.000000"
+		}
+		unread := c.MessageCount - m.LastReadCount
+		if unread < 0 {
+			unread = 0
+		}
+		w.UnreadCount = &unread
+		w.IsMuted, w.IsStarred = m.IsMuted, m.IsStarred
+	}
+	if v.Latest != nil {
+		lm := v.Latest.Wire()
+		w.Latest = &lm
+	}
+	return w
+}
+
+// WireUser is Slack's user object.
+type WireUser struct {
+	ID       string      `json:"id"`
+	TeamID   string      `json:"team_id"`
+	Name     string      `json:"name"`
+	RealName string      `json:"real_name"`
+	Deleted  bool        `json:"deleted"`
+	IsBot    bool        `json:"is_bot"`
+	Profile  WireProfile `json:"profile"`
+}
+
+// WireProfile is the profile part of Slack's user object.
+type WireProfile struct {
+	DisplayName string `json:"display_name"`
+	RealName    string `json:"real_name"`
+}
+
+// Wire returns the Slack user object of u. The password hash never leaves.
+func (u *User) Wire() WireUser {
+	return WireUser{
+		ID: u.ID, TeamID: u.WorkspaceID, Name: u.Name, RealName: u.RealName,
+		Deleted: u.Deleted, IsBot: u.IsBot,
+		Profile: WireProfile{DisplayName: u.DisplayName, RealName: u.RealName},
+	}
+}
+
+// WireTeam is Slack's team object as rtm.connect and client.boot show it.
+type WireTeam struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Domain string `json:"domain"`
+}
+
+// Wire returns the Slack team object of w.
+func (w *Workspace) Wire() WireTeam { return WireTeam{ID: w.ID, Name: w.Name, Domain: w.Domain} }
+
+// Item is what a reaction is attached to.
+type Item struct {
+	Type    string `json:"type"`
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("confab: encoding event: " + err.Error()) // only plain structs are encoded
+	}
+	return b
+}
+
+// MessageEvent is the RTM "message" event of a new message.
+func MessageEvent(m *Message) []byte {
+	w := m.Wire()
+	w.Seq = m.ChangeSeq
+	return mustJSON(w)
+}
+
+// MessageChangedEvent is the RTM "message_changed" event of an edited message.
+func MessageChangedEvent(m *Message) []byte {
+	inner := m.Wire()
+	return mustJSON(struct {
+		Type    string      `json:"type"`
+		Subtype string      `json:"subtype"`
+		Hidden  bool        `json:"hidden"`
+		Channel string      `json:"channel"`
+		TS      string      `json:"ts"`
+		EventTS string      `json:"event_ts"`
+		Seq     int64       `json:"seq"`
+		Message WireMessage `json:"message"`
+	}{"message", "message_changed", true, m.ChannelID, FormatTS(m.EditedTS), FormatTS(m.EditedTS), m.ChangeSeq, inner})
+}
+
+// MessageDeletedEvent is the RTM "message_deleted" event of a deleted message.
+func MessageDeletedEvent(m *Message) []byte {
+	ts := FormatTS(m.TS)
+	return mustJSON(struct {
+		Type      string `json:"type"`
+		Subtype   string `json:"subtype"`
+		Hidden    bool   `json:"hidden"`
+		Channel   string `json:"channel"`
+		TS        string `json:"ts"`
+		Seq       int64  `json:"seq"`
+		DeletedTS string `json:"deleted_ts"`
+	}{"message", "message_deleted", true, m.ChannelID, ts, m.ChangeSeq, ts})
+}
+
+// ReactionEvent is the RTM "reaction_added" or "reaction_removed" event.
+func ReactionEvent(r *ReactionChange) []byte {
+	typ := "reaction_added"
+	if r.Removed {
+		typ = "reaction_removed"
+	}
+	ts := FormatTS(r.MessageTS)
+	return mustJSON(struct {
+		Type     string `json:"type"`
+		User     string `json:"user"`
+		Reaction string `json:"reaction"`
+		Item     Item   `json:"item"`
+		EventTS  string `json:"event_ts"`
+		Seq      int64  `json:"seq"`
+	}{typ, r.UserID, r.Name, Item{"message", r.ChannelID, ts}, ts, r.Seq})
+}
+
+// ChangeEvent is the RTM event that a catch-up rebuilds for one change
+// after checkpoint: a new message, its edit, its delete, or a reaction.
+func ChangeEvent(c Change, checkpoint int64) []byte {
+	switch {
+	case c.Reaction != nil:
+		return ReactionEvent(c.Reaction)
+	case c.Message.Deleted:
+		return MessageDeletedEvent(c.Message)
+	case c.Message.Seq > checkpoint:
+		return MessageEvent(c.Message) // new since the checkpoint, in its current state
+	default:
+		return MessageChangedEvent(c.Message)
+	}
+}
+
+// ChannelJoinedEvent goes to the joiner's connections.
+func ChannelJoinedEvent(v *ChannelView) []byte {
+	return mustJSON(struct {
+		Type    string      `json:"type"`
+		Channel WireChannel `json:"channel"`
+	}{"channel_joined", v.Wire()})
+}
+
+// ChannelLeftEvent goes to the leaver's connections.
+func ChannelLeftEvent(channelID string) []byte {
+	return mustJSON(struct {
+		Type    string `json:"type"`
+		Channel string `json:"channel"`
+	}{"channel_left", channelID})
+}
+
+// MemberEvent is "member_joined_channel" (joined) or "member_left_channel",
+// sent to the channel's members.
+func MemberEvent(joined bool, c *Channel, userID, inviter string) []byte {
+	typ := "member_left_channel"
+	if joined {
+		typ = "member_joined_channel"
+	}
+	ct := "C"
+	switch c.Kind {
+	case KindPrivate:
+		ct = "G"
+	case KindDM:
+		ct = "D"
+	case KindGroupDM:
+		ct = "G"
+	}
+	return mustJSON(struct {
+		Type        string `json:"type"`
+		User        string `json:"user"`
+		Channel     string `json:"channel"`
+		ChannelType string `json:"channel_type"`
+		Team        string `json:"team"`
+		Inviter     string `json:"inviter,omitempty"`
+	}{typ, userID, c.ID, ct, c.WorkspaceID, inviter})
+}
+
+// ChannelMarkedEvent goes to every connection of the user who marked.
+func ChannelMarkedEvent(channelID string, ts int64, unread int64) []byte {
+	return mustJSON(struct {
+		Type               string `json:"type"`
+		Channel            string `json:"channel"`
+		TS                 string `json:"ts"`
+		UnreadCountDisplay int64  `json:"unread_count_display"`
+	}{"channel_marked", channelID, FormatTS(ts), unread})
+}
+
+// ChannelUpdatedEvent tells members that a channel's topic, purpose or
+// archived flag changed ("channel_topic", "channel_purpose", "channel_archive").
+func ChannelUpdatedEvent(typ string, c *Channel, userID string) []byte {
+	return mustJSON(struct {
+		Type    string `json:"type"`
+		Channel string `json:"channel"`
+		User    string `json:"user"`
+		Topic   string `json:"topic,omitempty"`
+		Purpose string `json:"purpose,omitempty"`
+	}{typ, c.ID, userID, c.Topic.Value, c.Purpose.Value})
+}
+
+// TypingEvent is "user_typing"; it is never stored.
+func TypingEvent(channelID, userID string) []byte {
+	return mustJSON(struct {
+		Type    string `json:"type"`
+		Channel string `json:"channel"`
+		User    string `json:"user"`
+	}{"user_typing", channelID, userID})
+}
+
+// PresenceEvent is "presence_change" ("active" or "away").
+func PresenceEvent(userID, presence string) []byte {
+	return mustJSON(struct {
+		Type     string `json:"type"`
+		User     string `json:"user"`
+		Presence string `json:"presence"`
+	}{"presence_change", userID, presence})
+}
+
+// Frames the gateway sends on its own.
+var (
+	HelloFrame   = []byte(`{"type":"hello"}`)
+	GoodbyeFrame = []byte(`{"type":"goodbye"}`)
+)
+
+// Presence values.
+const (
+	PresenceActive = "active"
+	PresenceAway   = "away"
+)
+
+// Bus topics. A channel's events go to ChannelTopic; events for one user's
+// connections (channel_joined, channel_marked, …) to UserTopic; a user's
+// presence changes to PresenceTopic.
+func ChannelTopic(channelID string) string { return "c." + channelID }
+func UserTopic(userID string) string       { return "u." + userID }
+func PresenceTopic(userID string) string   { return "p." + userID }
+
+// Publication ops: what a gateway does with a publication besides writing
+// its frame to the topic's local subscribers.
+const (
+	OpDeliver byte = iota // just deliver
+	OpJoin                // on a user topic: the user joined Publication.Channel
+	OpLeave               // on a user topic: the user left Publication.Channel
+)
+
+// Publication is what travels on the bus: the frame to write, encoded once
+// by the publisher and written as is to every recipient, with what the
+// gateway needs to route it.
+type Publication struct {
+	Op      byte
+	Channel string // for OpJoin and OpLeave
+	Time    int64  // unix nanoseconds at publish, for delivery latency
+	Frame   []byte
+}
+
+// Marshal encodes p as: op (1 byte), time (8 bytes big endian), channel
+// length (1 byte), channel, frame.
+func (p *Publication) Marshal() []byte {
+	b := make([]byte, 0, 10+len(p.Channel)+len(p.Frame))
+	b = append(b, p.Op)
+	for i := 7; i >= 0; i-- {
+		b = append(b, byte(p.Time>>(8*i)))
+	}
+	b = append(b, byte(len(p.Channel)))
+	b = append(b, p.Channel...)
+	return append(b, p.Frame...)
+}
+
+// UnmarshalPublication decodes what Marshal encoded. Frame aliases b.
+func UnmarshalPublication(b []byte) (Publication, error) {
+	var p Publication
+	if len(b) < 10 {
+		return p, Errorf(EINVALID, "publication too short")
+	}
+	p.Op = b[0]
+	for i := 1; i <= 8; i++ {
+		p.Time = p.Time<<8 | int64(b[i])
+	}
+	n := int(b[9])
+	if len(b) < 10+n {
+		return p, Errorf(EINVALID, "publication channel truncated")
+	}
+	p.Channel = string(b[10 : 10+n])
+	p.Frame = b[10+n:]
+	return p, nil
+}
+
+// Itoa is strconv.FormatInt for seq numbers in cursors and logs.
+func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
