@@ -1,0 +1,95 @@
+package chat
+
+import (
+	"encoding/json"
+
+	"github.com/confab/confab"
+)
+
+// Parameters and results of the use cases. Transports (api, gateway) fill the
+// parameters from untrusted input; the Service validates every field.
+
+// Session is the result of signing up or logging in.
+type Session struct {
+	Token     string
+	User      *confab.User
+	Workspace *confab.Workspace
+}
+
+// SignupParams creates a workspace (new domain; the user becomes its owner)
+// or joins one (existing domain, when open sign-up is allowed).
+type SignupParams struct {
+	Team     string // workspace domain
+	Name     string
+	Password string
+	RealName string
+}
+
+// ListChannelsParams are conversations.list's arguments.
+type ListChannelsParams struct {
+	Types           []string // confab kinds; empty: public and private
+	ExcludeArchived bool
+	Cursor          string
+	Limit           int
+}
+
+// HistoryParams are conversations.history's arguments.
+type HistoryParams struct {
+	Channel   string
+	Cursor    string
+	Limit     int
+	Latest    string // ts; "" for now
+	Oldest    string // ts; "" for the beginning
+	Inclusive bool
+}
+
+// RepliesParams are conversations.replies's arguments.
+type RepliesParams struct {
+	Channel string
+	TS      string
+	Cursor  string
+	Limit   int
+}
+
+// Page is a page of messages, newest first for history, oldest first for
+// replies.
+type Page struct {
+	Messages   []*confab.Message
+	HasMore    bool
+	NextCursor string
+}
+
+// PostParams are chat.postMessage's arguments.
+type PostParams struct {
+	Channel     string
+	Text        string
+	ThreadTS    string
+	ClientMsgID string
+}
+
+// PrefsUpdate is conversations.setPrefs: the flags that are set change.
+type PrefsUpdate struct {
+	IsMuted   *bool
+	IsStarred *bool
+}
+
+// Boot is what client.boot returns.
+type Boot struct {
+	Self      *confab.User
+	Workspace *confab.Workspace
+	Channels  []*confab.ChannelView // the caller's conversations, with latest message
+}
+
+// CatchUpChannel is one channel of client.catchup's answer.
+type CatchUpChannel struct {
+	Channel string            `json:"channel"`
+	Events  []json.RawMessage `json:"events"`
+	HasMore bool              `json:"has_more"`
+}
+
+// Ticket is what rtm.connect hands out: a short-lived, single-use
+// credential for one gateway.
+type Ticket struct {
+	Value   string
+	Expires int64 // unix seconds
+}

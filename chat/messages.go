@@ -1,0 +1,263 @@
+package chat
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/confab/confab"
+)
+
+// maxClientMsgID bounds client_msg_id (Slack clients send a UUID).
+const maxClientMsgID = 64
+
+// PostMessage stores a message and only then publishes it. The answer
+// means the message is durably saved; if the store fails nothing is
+// published. A repeat with the same client_msg_id in the same channel
+// returns the original message and publishes nothing.
+func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams) (*confab.Message, error) {
+	if err := confab.ValidateText(p.Text); err != nil {
+		return nil, err
+	}
+	if len(p.ClientMsgID) > maxClientMsgID || !utf8.ValidString(p.ClientMsgID) || strings.ContainsAny(p.ClientMsgID, "\x00\n") {
+		return nil, errInvalidClientID
+	}
+	c, _, err := s.channelFor(ctx, u, p.Channel, true)
+	if err != nil {
+		return nil, err
+	}
+	if c.Archived {
+		return nil, confab.ErrIsArchived
+	}
+	m := &confab.Message{
+		ChannelID: c.ID, UserID: u.ID, Text: p.Text, ClientMsgID: p.ClientMsgID,
+		TS: s.now().UnixMicro(),
+	}
+	if p.ThreadTS != "" {
+		if m.ThreadTS, err = s.threadParent(ctx, c.ID, p.ThreadTS); err != nil {
+			return nil, err
+		}
+	}
+	created, err := s.store.CreateMessage(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.metrics.posted.Inc()
+		s.deliver(ctx, confab.ChannelTopic(c.ID), confab.MessageEvent(m))
+	}
+	return m, nil
+}
+
+// threadParent resolves thread_ts to the ts of the thread's parent: a reply
+// to a reply joins the parent's thread, as in Slack.
+func (s *Service) threadParent(ctx context.Context, channelID, threadTS string) (int64, error) {
+	ts, err := confab.ParseTS(threadTS)
+	if err != nil {
+		return 0, errInvalidTS
+	}
+	parent, err := s.store.FindMessage(ctx, channelID, ts)
+	if confab.ErrorCode(err) == confab.ENOTFOUND || (err == nil && parent.Deleted) {
+		return 0, errThreadNotFound
+	} else if err != nil {
+		return 0, err
+	}
+	if parent.ThreadTS != 0 {
+		return parent.ThreadTS, nil
+	}
+	return parent.TS, nil
+}
+
+// message loads a live (not deleted) message of a channel the caller sees.
+func (s *Service) message(ctx context.Context, u *confab.User, channel, ts string) (*confab.Channel, *confab.Message, error) {
+	tsv, err := confab.ParseTS(ts)
+	if err != nil {
+		return nil, nil, confab.ErrMessageNotFound
+	}
+	c, _, err := s.channelFor(ctx, u, channel, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.store.FindMessage(ctx, c.ID, tsv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Deleted {
+		return nil, nil, confab.ErrMessageNotFound
+	}
+	return c, m, nil
+}
+
+// UpdateMessage edits the caller's own message.
+func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts, text string) (*confab.Message, error) {
+	if err := confab.ValidateText(text); err != nil {
+		return nil, err
+	}
+	c, m, err := s.message(ctx, u, channel, ts)
+	if err != nil {
+		return nil, err
+	}
+	if m.UserID != u.ID {
+		return nil, errCantUpdate
+	}
+	if c.Archived {
+		return nil, confab.ErrIsArchived
+	}
+	m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text}, s.now().UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.MessageChangedEvent(m))
+	return m, nil
+}
+
+// DeleteMessage deletes a message of the caller's, or any message if the
+// caller owns the workspace. It leaves a tombstone so that catch-up can tell
+// clients.
+func (s *Service) DeleteMessage(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error) {
+	c, m, err := s.message(ctx, u, channel, ts)
+	if err != nil {
+		return nil, err
+	}
+	if m.UserID != u.ID {
+		ws, err := s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
+		if err != nil {
+			return nil, err
+		}
+		if ws.OwnerID != u.ID {
+			return nil, errCantDelete
+		}
+	}
+	if m, err = s.store.DeleteMessage(ctx, c.ID, m.TS); err != nil {
+		return nil, err
+	}
+	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.MessageDeletedEvent(m))
+	return m, nil
+}
+
+// AddReaction adds the caller's reaction to a message.
+func (s *Service) AddReaction(ctx context.Context, u *confab.User, channel, ts, name string) error {
+	return s.react(ctx, u, channel, ts, name, true)
+}
+
+// RemoveReaction removes the caller's reaction from a message.
+func (s *Service) RemoveReaction(ctx context.Context, u *confab.User, channel, ts, name string) error {
+	return s.react(ctx, u, channel, ts, name, false)
+}
+
+func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name string, add bool) error {
+	name = strings.Trim(name, ":")
+	if !confab.ValidReactionName(name) {
+		return errInvalidReaction
+	}
+	c, m, err := s.message(ctx, u, channel, ts)
+	if err != nil {
+		return err
+	}
+	var rc *confab.ReactionChange
+	if add {
+		rc, err = s.store.AddReaction(ctx, c.ID, m.TS, u.ID, name)
+	} else {
+		rc, err = s.store.RemoveReaction(ctx, c.ID, m.TS, u.ID, name)
+	}
+	if err != nil {
+		return err
+	}
+	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.ReactionEvent(rc))
+	return nil
+}
+
+// History pages a channel's top-level messages newest first. Every page is
+// one range scan on (channel_id, seq): the oldest page costs what the newest
+// does.
+func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) (*Page, error) {
+	before, err := confab.DecodeSeqCursor("h", p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := s.channelFor(ctx, u, p.Channel, false)
+	if err != nil {
+		return nil, err
+	}
+	limit := clampLimit(p.Limit, 100, 1000)
+	f := confab.MessageFilter{ChannelID: c.ID, TopLevel: true, Desc: true, Limit: limit + 1, Before: before}
+	if p.Latest != "" {
+		ts, err := confab.ParseTS(p.Latest)
+		if err != nil {
+			return nil, errInvalidTS
+		}
+		seq, exact, err := s.store.SeqAtTS(ctx, c.ID, ts)
+		if err != nil {
+			return nil, err
+		}
+		bound := seq + 1 // messages with ts <= latest
+		if exact && !p.Inclusive {
+			bound = seq
+		}
+		if f.Before == 0 || bound < f.Before {
+			f.Before = bound
+		}
+	}
+	if p.Oldest != "" {
+		ts, err := confab.ParseTS(p.Oldest)
+		if err != nil {
+			return nil, errInvalidTS
+		}
+		seq, exact, err := s.store.SeqAtTS(ctx, c.ID, ts)
+		if err != nil {
+			return nil, err
+		}
+		f.After = seq // messages with ts > oldest
+		if exact && p.Inclusive {
+			f.After = seq - 1
+		}
+	}
+	if f.Before != 0 && f.Before <= f.After+1 {
+		return &Page{}, nil
+	}
+	msgs, err := s.store.FindMessages(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages, page.HasMore = msgs[:limit], true
+		page.NextCursor = confab.EncodeSeqCursor("h", msgs[limit-1].Seq)
+	}
+	return page, nil
+}
+
+// Replies pages a thread oldest first: the parent, then its replies.
+func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) (*Page, error) {
+	after, err := confab.DecodeSeqCursor("r", p.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := confab.ParseTS(p.TS)
+	if err != nil {
+		return nil, errThreadNotFound
+	}
+	c, _, err := s.channelFor(ctx, u, p.Channel, false)
+	if err != nil {
+		return nil, err
+	}
+	parent, err := s.store.FindMessage(ctx, c.ID, ts)
+	if confab.ErrorCode(err) == confab.ENOTFOUND || (err == nil && parent.ThreadTS != 0) {
+		return nil, errThreadNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	limit := clampLimit(p.Limit, 100, 1000)
+	msgs, err := s.store.FindMessages(ctx, confab.MessageFilter{
+		ChannelID: c.ID, ThreadTS: parent.TS, After: after, Limit: limit + 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Messages: msgs}
+	if len(msgs) > limit {
+		page.Messages, page.HasMore = msgs[:limit], true
+		page.NextCursor = confab.EncodeSeqCursor("r", msgs[limit-1].Seq)
+	}
+	return page, nil
+}

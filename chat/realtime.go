@@ -1,0 +1,216 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/confab/confab"
+)
+
+// maxCatchUpChannels bounds the checkpoints one client.catchup may name.
+const maxCatchUpChannels = 10000
+
+// UserInfo returns a user of the caller's workspace.
+func (s *Service) UserInfo(ctx context.Context, u *confab.User, userID string) (*confab.User, error) {
+	if !confab.ValidID(userID, confab.PrefixUser) {
+		return nil, confab.ErrUserNotFound
+	}
+	other, err := s.store.FindUserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if other.WorkspaceID != u.WorkspaceID {
+		return nil, confab.ErrUserNotFound
+	}
+	return other, nil
+}
+
+// ListUsers pages the caller's workspace's users by id.
+func (s *Service) ListUsers(ctx context.Context, u *confab.User, cursor string, limit int) ([]*confab.User, string, error) {
+	after, err := confab.DecodeCursor("u", cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit = clampLimit(limit, 100, 1000)
+	users, err := s.store.FindUsers(ctx, confab.UserFilter{WorkspaceID: u.WorkspaceID, AfterID: after, Limit: limit + 1})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = confab.EncodeCursor("u", users[limit-1].ID)
+	}
+	return users, next, nil
+}
+
+// GetPresence returns "active" while the user has a live connection and has
+// not set themselves away, else "away".
+func (s *Service) GetPresence(ctx context.Context, u *confab.User, userID string) (string, error) {
+	if _, err := s.UserInfo(ctx, u, userID); err != nil {
+		return "", err
+	}
+	s.presence.mu.Lock()
+	defer s.presence.mu.Unlock()
+	return s.presence.state(userID), nil
+}
+
+// state is the user's presence. Call with mu held.
+func (p *presence) state(userID string) string {
+	if p.conns[userID] > 0 && !p.away[userID] {
+		return confab.PresenceActive
+	}
+	return confab.PresenceAway
+}
+
+// SetPresence sets the caller "away" by hand, or back to "auto".
+func (s *Service) SetPresence(ctx context.Context, u *confab.User, want string) error {
+	if want != "auto" && want != confab.PresenceAway {
+		return errInvalidPresence
+	}
+	s.changePresence(ctx, u.ID, func(p *presence) {
+		if want == confab.PresenceAway {
+			p.away[u.ID] = true
+		} else {
+			delete(p.away, u.ID)
+		}
+	})
+	return nil
+}
+
+// Connected counts a new live connection of u (called by the gateway).
+func (s *Service) Connected(ctx context.Context, u *confab.User) {
+	s.changePresence(ctx, u.ID, func(p *presence) { p.conns[u.ID]++ })
+}
+
+// Disconnected counts a closed connection of u (called by the gateway).
+func (s *Service) Disconnected(ctx context.Context, u *confab.User) {
+	s.changePresence(ctx, u.ID, func(p *presence) {
+		if p.conns[u.ID]--; p.conns[u.ID] <= 0 {
+			delete(p.conns, u.ID)
+		}
+	})
+}
+
+// changePresence applies change and publishes presence_change when the
+// user's presence flipped. The publication happens outside the lock.
+func (s *Service) changePresence(ctx context.Context, userID string, change func(*presence)) {
+	s.presence.mu.Lock()
+	before := s.presence.state(userID)
+	change(&s.presence)
+	after := s.presence.state(userID)
+	s.presence.mu.Unlock()
+	if before != after {
+		s.deliver(ctx, confab.PresenceTopic(userID), confab.PresenceEvent(userID, after))
+	}
+}
+
+// Typing relays user_typing to the channel's members; it is never stored.
+func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) error {
+	c, _, err := s.channelFor(ctx, u, channel, true)
+	if err != nil {
+		return err
+	}
+	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.TypingEvent(c.ID, u.ID))
+	return nil
+}
+
+// UserChannels lists the ids of the channels a user is in: the gateway
+// registers a new connection for them.
+func (s *Service) UserChannels(ctx context.Context, userID string) ([]string, error) {
+	ms, err := s.store.FindMemberships(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ChannelID
+	}
+	return ids, nil
+}
+
+// Boot returns what a client needs for its first screen: the caller, the
+// workspace, and the caller's conversations with unread counts and latest
+// message. Its size follows the caller's conversations, not the workspace.
+func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
+	ws, err := s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	mine, err := s.memberships(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, MemberID: u.ID, Limit: maxMemberships})
+	if err != nil {
+		return nil, err
+	}
+	b := &Boot{Self: u, Workspace: ws, Channels: make([]*confab.ChannelView, 0, len(cs))}
+	for _, c := range cs {
+		m := mine[c.ID]
+		if m == nil {
+			continue // left between the two reads
+		}
+		v, err := s.view(ctx, u, c, m)
+		if err != nil {
+			return nil, err
+		}
+		if c.MessageCount > 0 {
+			latest, err := s.store.FindMessages(ctx, confab.MessageFilter{ChannelID: c.ID, TopLevel: true, Desc: true, Limit: 1})
+			if err != nil {
+				return nil, err
+			}
+			if len(latest) == 1 {
+				v.Latest = latest[0]
+			}
+		}
+		b.Channels = append(b.Channels, v)
+	}
+	return b, nil
+}
+
+// CatchUp returns, for each of the caller's channels that changed after the
+// client's checkpoint, the events the client would have received live, in
+// seq order, rebuilt from the store: new messages in their current state,
+// edits as message_changed, deletes as message_deleted, reactions. A channel
+// missing from checkpoints is caught up from its start. Unchanged channels
+// are left out.
+func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]CatchUpChannel, error) {
+	if len(checkpoints) > maxCatchUpChannels {
+		return nil, errTooManyChannels
+	}
+	for id, seq := range checkpoints {
+		if !confab.IsConversationID(id) || seq < 0 {
+			return nil, errInvalidCheckpont
+		}
+	}
+	limit = clampLimit(limit, 100, 1000)
+	cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, MemberID: u.ID, Limit: maxMemberships})
+	if err != nil {
+		return nil, err
+	}
+	out := []CatchUpChannel{}
+	for _, c := range cs {
+		cp := checkpoints[c.ID]
+		if c.LastSeq <= cp {
+			continue
+		}
+		changes, err := s.store.FindChanges(ctx, c.ID, cp, limit+1)
+		if err != nil {
+			return nil, err
+		}
+		cc := CatchUpChannel{Channel: c.ID, Events: make([]json.RawMessage, 0, len(changes))}
+		if len(changes) > limit {
+			changes, cc.HasMore = changes[:limit], true
+		}
+		for _, ch := range changes {
+			cc.Events = append(cc.Events, confab.ChangeEvent(ch, cp))
+		}
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
+// maxMemberships bounds the channels one read of a user's conversations
+// returns (client.boot, client.catchup).
+const maxMemberships = 100000

@@ -1,0 +1,198 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/confab/confab"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Config configures a Service. Store and Bus are required.
+type Config struct {
+	Store  Store
+	Bus    Publisher
+	Logger *slog.Logger // nil: discard
+	// Registerer receives the service's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// ClosedSignup refuses auth.signup into an existing workspace (creating
+	// a new workspace stays allowed); operators add users with the admin CLI.
+	ClosedSignup bool
+	// PasswordCost is the bcrypt cost; 0: bcrypt.DefaultCost. Tests lower it.
+	PasswordCost int
+	// TicketSecret signs rtm.connect tickets. Every process that issues or
+	// redeems tickets for the same gateways must share it; nil: random, which
+	// is right for one process.
+	TicketSecret []byte
+	// TicketTTL is how long a ticket is valid; 0: 30 seconds.
+	TicketTTL time.Duration
+	// PublishTimeout bounds a publication after the commit; 0: 5 seconds.
+	PublishTimeout time.Duration
+}
+
+// Service implements the use cases. Create it with New.
+type Service struct {
+	// immutable after construction
+	store          Store
+	bus            Publisher
+	log            *slog.Logger
+	now            func() time.Time
+	closedSignup   bool
+	passwordCost   int
+	ticketSecret   []byte
+	ticketTTL      time.Duration
+	publishTimeout time.Duration
+	metrics        metrics
+
+	presence presence
+	tickets  ticketLedger
+}
+
+type metrics struct {
+	posted        prometheus.Counter
+	publishErrors prometheus.Counter
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{
+		store:          cfg.Store,
+		bus:            cfg.Bus,
+		log:            cfg.Logger,
+		now:            cfg.Now,
+		closedSignup:   cfg.ClosedSignup,
+		passwordCost:   cfg.PasswordCost,
+		ticketSecret:   cfg.TicketSecret,
+		ticketTTL:      cfg.TicketTTL,
+		publishTimeout: cfg.PublishTimeout,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.passwordCost == 0 {
+		s.passwordCost = bcrypt.DefaultCost
+	}
+	if len(s.ticketSecret) == 0 {
+		s.ticketSecret = make([]byte, 32)
+		if _, err := rand.Read(s.ticketSecret); err != nil {
+			panic("chat: crypto/rand failed: " + err.Error())
+		}
+	}
+	if s.ticketTTL == 0 {
+		s.ticketTTL = 30 * time.Second
+	}
+	if s.publishTimeout == 0 {
+		s.publishTimeout = 5 * time.Second
+	}
+	s.presence.away = map[string]bool{}
+	s.presence.conns = map[string]int{}
+	s.tickets.used = map[string]int64{}
+	s.metrics = metrics{
+		posted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_messages_posted_total", Help: "Messages durably stored by chat.postMessage or RTM.",
+		}),
+		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_publish_errors_total", Help: "Publications that failed after a commit (readers recover by catch-up).",
+		}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.metrics.posted, s.metrics.publishErrors)
+	}
+	return s
+}
+
+// publish sends an event after its change was committed. It never fails the
+// request: the change is saved, and a reader that misses the event sees a
+// seq gap and catches up. It is detached from the request's cancellation so
+// that a client hanging up after the commit does not suppress the event.
+func (s *Service) publish(ctx context.Context, topic string, p confab.Publication) {
+	p.Time = s.now().UnixNano()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.publishTimeout)
+	defer cancel()
+	if err := s.bus.Publish(ctx, topic, p.Marshal()); err != nil {
+		s.metrics.publishErrors.Inc()
+		s.log.Warn("publish failed; readers will catch up", "topic", topic, "err", err)
+	}
+}
+
+// deliver publishes a plain frame on a topic.
+func (s *Service) deliver(ctx context.Context, topic string, frame []byte) {
+	s.publish(ctx, topic, confab.Publication{Op: confab.OpDeliver, Frame: frame})
+}
+
+// channelFor loads a channel as u may see it. A channel u may not see —
+// another workspace's, or a private channel, DM or group DM u is not in — is
+// channel_not_found, exactly like one that does not exist. With member set,
+// a visible channel u is not in is not_in_channel.
+func (s *Service) channelFor(ctx context.Context, u *confab.User, id string, member bool) (*confab.Channel, *confab.Membership, error) {
+	if !confab.IsConversationID(id) {
+		return nil, nil, confab.ErrChannelNotFound
+	}
+	c, err := s.store.FindChannelByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.WorkspaceID != u.WorkspaceID {
+		return nil, nil, confab.ErrChannelNotFound
+	}
+	m, err := s.store.FindMembership(ctx, id, u.ID)
+	if confab.ErrorCode(err) == confab.ENOTFOUND {
+		m, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if m == nil && c.Kind != confab.KindPublic {
+		return nil, nil, confab.ErrChannelNotFound
+	}
+	if m == nil && member {
+		return nil, nil, confab.ErrNotInChannel
+	}
+	return c, m, nil
+}
+
+// view builds the ChannelView of c for u, with a DM's other member.
+func (s *Service) view(ctx context.Context, u *confab.User, c *confab.Channel, m *confab.Membership) (*confab.ChannelView, error) {
+	v := &confab.ChannelView{Channel: c, Member: m}
+	if c.Kind == confab.KindDM {
+		ids, err := s.store.FindMembers(ctx, confab.MemberFilter{ChannelID: c.ID, Limit: 2})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if id != u.ID {
+				v.Other = id
+			}
+		}
+	}
+	return v, nil
+}
+
+// clampLimit applies a list method's default and maximum.
+func clampLimit(limit, def, max int) int {
+	if limit <= 0 {
+		return def
+	}
+	if limit > max {
+		return max
+	}
+	return limit
+}
+
+// presence holds who is online: a user is active while they have a live
+// connection and have not set themselves away.
+type presence struct {
+	mu    sync.Mutex
+	conns map[string]int  // guarded by mu: user → live connections
+	away  map[string]bool // guarded by mu: user → set away by hand
+}

@@ -1,0 +1,109 @@
+package storetest
+
+import (
+	"context"
+
+	"github.com/confab/confab"
+)
+
+// Store is the whole contract of a confab store: what SQLite and PostgreSQL
+// implement. Consumers (package chat) declare the part they use; only this
+// suite names all of it.
+//
+// Every method returns *confab.Error for the conditions listed (check with
+// confab.ErrorCode / confab.ErrorMessage); anything else is an internal error.
+// Every write that changes a channel's content (CreateMessage, UpdateMessage,
+// DeleteMessage, AddReaction, RemoveReaction) takes the channel's next seq
+// (Channel.LastSeq+1) in the same transaction as the change, and returns only
+// once that transaction is durably committed.
+type Store interface {
+	// CreateWorkspace creates ws and its first user, owner, atomically, and
+	// sets ws.OwnerID. ECONFLICT "name_taken" if the domain is taken.
+	CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error
+	// FindWorkspaceByID / ByDomain: ENOTFOUND "team_not_found".
+	FindWorkspaceByID(ctx context.Context, id string) (*confab.Workspace, error)
+	FindWorkspaceByDomain(ctx context.Context, domain string) (*confab.Workspace, error)
+
+	// CreateUser: ECONFLICT "name_taken" if the name is taken in the workspace.
+	CreateUser(ctx context.Context, u *confab.User) error
+	// FindUserByID / ByName: ENOTFOUND "user_not_found".
+	FindUserByID(ctx context.Context, id string) (*confab.User, error)
+	FindUserByName(ctx context.Context, workspaceID, name string) (*confab.User, error)
+	// FindUsers lists a workspace's users by id after f.AfterID.
+	FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error)
+
+	CreateToken(ctx context.Context, t *confab.Token) error
+	// FindToken: ENOTFOUND "invalid_auth".
+	FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
+	// DeleteToken deletes a token; deleting a missing one is not an error.
+	DeleteToken(ctx context.Context, hash []byte) error
+
+	// CreateChannel creates c with the given members (joined at c.Created,
+	// nothing unread) and sets c.NumMembers. ECONFLICT "name_taken" when a
+	// named channel of the workspace has c.Name, or a DM/group DM has c.Key.
+	CreateChannel(ctx context.Context, c *confab.Channel, members []string) error
+	// FindChannelByID: ENOTFOUND "channel_not_found".
+	FindChannelByID(ctx context.Context, id string) (*confab.Channel, error)
+	// FindChannelByKey finds a DM or group DM by its members' key:
+	// ENOTFOUND "channel_not_found".
+	FindChannelByKey(ctx context.Context, workspaceID, key string) (*confab.Channel, error)
+	// FindChannels lists channels by id (see confab.ChannelFilter).
+	FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*confab.Channel, error)
+	// UpdateChannel: ENOTFOUND "channel_not_found".
+	UpdateChannel(ctx context.Context, id string, upd confab.ChannelUpdate) (*confab.Channel, error)
+
+	// AddMember adds a member, joined at joinedAt, with its read marker at the
+	// channel's latest message (nothing unread). added is false if the user
+	// was a member already. ENOTFOUND "channel_not_found".
+	AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (added bool, err error)
+	// RemoveMember: removed is false if the user was not a member.
+	RemoveMember(ctx context.Context, channelID, userID string) (removed bool, err error)
+	// FindMembership: ENOTFOUND "not_in_channel".
+	FindMembership(ctx context.Context, channelID, userID string) (*confab.Membership, error)
+	// FindMemberships lists all of a user's memberships by channel id.
+	FindMemberships(ctx context.Context, userID string) ([]*confab.Membership, error)
+	// FindMembers lists a channel's member ids in id order after f.AfterUserID.
+	FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error)
+	// UpdateMembership: ENOTFOUND "not_in_channel".
+	UpdateMembership(ctx context.Context, channelID, userID string, upd confab.MembershipUpdate) (*confab.Membership, error)
+
+	// CreateMessage stores a new message in one durable transaction: m.Seq
+	// is the channel's next seq, m.ChangeSeq = m.Seq, m.TS becomes
+	// max(m.TS, the channel's previous message ts + 1), and for a top-level
+	// message the channel's MessageCount grows by one and m.Num is the new
+	// count (a reply gets the current count). A reply (m.ThreadTS != 0)
+	// updates its parent's ReplyCount and LatestReply in the same
+	// transaction. If m.ClientMsgID is set and the channel already has a
+	// message with it, m is filled with that message and created is false:
+	// nothing is written. ENOTFOUND "channel_not_found".
+	CreateMessage(ctx context.Context, m *confab.Message) (created bool, err error)
+	// FindMessage finds a message by ts, tombstones included, with its
+	// reactions. ENOTFOUND "message_not_found".
+	FindMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error)
+	// FindMessages pages a channel's messages by seq with their reactions
+	// (see confab.MessageFilter). It is a range scan on (channel_id, seq):
+	// its cost does not depend on how deep the page is.
+	FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error)
+	// SeqAtTS returns the seq of the channel's last message with ts <= the
+	// given ts (0 if none), and whether its ts is exactly ts.
+	SeqAtTS(ctx context.Context, channelID string, ts int64) (seq int64, exact bool, err error)
+	// UpdateMessage edits a message: next seq as ChangeSeq, EditedTS =
+	// editedTS. ENOTFOUND "message_not_found" (tombstones too).
+	UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error)
+	// DeleteMessage turns a message into a tombstone (Deleted, Text ""),
+	// next seq as ChangeSeq. ENOTFOUND "message_not_found" (tombstones too).
+	DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error)
+	// AddReaction: next seq. ECONFLICT "already_reacted", ENOTFOUND
+	// "message_not_found" (tombstones too).
+	AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error)
+	// RemoveReaction: next seq. ENOTFOUND "no_reaction", "message_not_found".
+	RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error)
+	// FindChanges returns the channel's changes with seq > after, in seq
+	// order, at most limit: each message whose ChangeSeq > after in its
+	// current state (Seq of the Change = ChangeSeq), and each reaction change
+	// with seq > after (a removed reaction is kept as a tombstone so that it
+	// can be caught up; re-adding it takes a new seq).
+	FindChanges(ctx context.Context, channelID string, after int64, limit int) ([]confab.Change, error)
+
+	Close() error
+}
