@@ -1,0 +1,345 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/chat"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+)
+
+// Service is what the API needs from the chat use cases. u is always the
+// authenticated caller. Errors are *confab.Error whose Message is the Slack
+// error string sent to the client; any other error is an internal fault.
+type Service interface {
+	Signup(ctx context.Context, p chat.SignupParams) (*chat.Session, error)
+	Login(ctx context.Context, team, name, password string) (*chat.Session, error)
+	// Authenticate returns the owner of token, or invalid_auth.
+	Authenticate(ctx context.Context, token string) (*confab.User, error)
+	Revoke(ctx context.Context, token string) error
+	Workspace(ctx context.Context, u *confab.User) (*confab.Workspace, error)
+
+	CreateChannel(ctx context.Context, u *confab.User, name string, private bool) (*confab.ChannelView, error)
+	JoinChannel(ctx context.Context, u *confab.User, channel string) (v *confab.ChannelView, already bool, err error)
+	LeaveChannel(ctx context.Context, u *confab.User, channel string) (notInChannel bool, err error)
+	InviteToChannel(ctx context.Context, u *confab.User, channel string, users []string) (*confab.ChannelView, error)
+	OpenConversation(ctx context.Context, u *confab.User, users []string) (v *confab.ChannelView, already bool, err error)
+	ListChannels(ctx context.Context, u *confab.User, p chat.ListChannelsParams) (views []*confab.ChannelView, nextCursor string, err error)
+	ChannelInfo(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, error)
+	ChannelMembers(ctx context.Context, u *confab.User, channel, cursor string, limit int) (ids []string, nextCursor string, err error)
+	SetTopic(ctx context.Context, u *confab.User, channel, topic string) (*confab.ChannelView, error)
+	SetPurpose(ctx context.Context, u *confab.User, channel, purpose string) (*confab.ChannelView, error)
+	ArchiveChannel(ctx context.Context, u *confab.User, channel string) error
+	SetPrefs(ctx context.Context, u *confab.User, channel string, p chat.PrefsUpdate) error
+	MarkRead(ctx context.Context, u *confab.User, channel, ts string) error
+
+	PostMessage(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
+	UpdateMessage(ctx context.Context, u *confab.User, channel, ts, text string) (*confab.Message, error)
+	DeleteMessage(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
+	AddReaction(ctx context.Context, u *confab.User, channel, ts, name string) error
+	RemoveReaction(ctx context.Context, u *confab.User, channel, ts, name string) error
+	History(ctx context.Context, u *confab.User, p chat.HistoryParams) (*chat.Page, error)
+	Replies(ctx context.Context, u *confab.User, p chat.RepliesParams) (*chat.Page, error)
+
+	UserInfo(ctx context.Context, u *confab.User, userID string) (*confab.User, error)
+	ListUsers(ctx context.Context, u *confab.User, cursor string, limit int) (users []*confab.User, nextCursor string, err error)
+	GetPresence(ctx context.Context, u *confab.User, userID string) (string, error)
+	SetPresence(ctx context.Context, u *confab.User, presence string) error
+
+	Boot(ctx context.Context, u *confab.User) (*chat.Boot, error)
+	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
+	IssueTicket(ctx context.Context, u *confab.User) (*chat.Ticket, error)
+}
+
+// Defaults of Config.
+const (
+	DefaultRateLimit     = rate.Limit(50) // requests per second per token
+	DefaultRateBurst     = 100
+	DefaultAuthRateLimit = rate.Limit(1) // auth.signup/auth.login per second per client IP
+	DefaultAuthRateBurst = 20
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxLimiters   = 100_000
+)
+
+// Config configures a Server. Zero values take the defaults above.
+type Config struct {
+	Chat   Service
+	Logger *slog.Logger // nil: discard
+	// Registerer receives the request metrics; nil: no metrics.
+	Registerer prometheus.Registerer
+	// RateLimit and RateBurst limit requests per token. rate.Inf disables
+	// the limit.
+	RateLimit rate.Limit
+	RateBurst int
+	// AuthRateLimit and AuthRateBurst limit auth.signup and auth.login per
+	// client IP. rate.Inf disables the limit (benchmarks, tests).
+	AuthRateLimit rate.Limit
+	AuthRateBurst int
+	// MaxLimiters bounds each rate-limiter map (tokens, IPs); idle limiters
+	// are evicted first.
+	MaxLimiters  int
+	MaxBodyBytes int64
+	// RTMURL returns the WebSocket URL rtm.connect hands out for ticket.
+	// nil: ws://<Host>/rtm/<ticket> (wss:// when the request came over TLS).
+	RTMURL func(r *http.Request, ticket string) string
+}
+
+// Server is the http.Handler of /api/<method>.
+type Server struct {
+	// immutable after New
+	chat    Service
+	log     *slog.Logger
+	maxBody int64
+	rtmURL  func(r *http.Request, ticket string) string
+	metrics *metrics // nil: none
+
+	tokens *limiters // per token
+	ips    *limiters // per client IP, for the auth methods
+}
+
+// New returns a Server. It panics if cfg.Chat is nil or the metrics cannot
+// be registered (a collision other than with identical collectors).
+func New(cfg Config) *Server {
+	if cfg.Chat == nil {
+		panic("api: Config.Chat is nil")
+	}
+	s := &Server{chat: cfg.Chat, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, rtmURL: cfg.RTMURL}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.rtmURL == nil {
+		s.rtmURL = defaultRTMURL
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.AuthRateLimit == 0 {
+		cfg.AuthRateLimit = DefaultAuthRateLimit
+	}
+	if cfg.AuthRateBurst <= 0 {
+		cfg.AuthRateBurst = DefaultAuthRateBurst
+	}
+	if cfg.MaxLimiters <= 0 {
+		cfg.MaxLimiters = DefaultMaxLimiters
+	}
+	s.tokens = newLimiters(cfg.RateLimit, cfg.RateBurst, cfg.MaxLimiters)
+	s.ips = newLimiters(cfg.AuthRateLimit, cfg.AuthRateBurst, cfg.MaxLimiters)
+	if cfg.Registerer != nil {
+		s.metrics = newMetrics(cfg.Registerer)
+	}
+	return s
+}
+
+func defaultRTMURL(r *http.Request, ticket string) string {
+	scheme := "ws://"
+	if r.TLS != nil {
+		scheme = "wss://"
+	}
+	return scheme + r.Host + "/rtm/" + url.PathEscape(ticket)
+}
+
+// maxTokenLen bounds the tokens we look up or keep a limiter for.
+const maxTokenLen = 256
+
+// call is one request being served.
+type call struct {
+	r     *http.Request
+	args  *args
+	token string
+	user  *confab.User // nil for methods without auth
+	res   any          // the answer when ok
+}
+
+// ServeHTTP serves /api/<method>.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name, _ := strings.CutPrefix(r.URL.Path, "/api/")
+	m, known := methods[name]
+	label := "unknown"
+	if known {
+		label = name
+	}
+	c := &call{r: r}
+	retry, err := s.serve(w, c, m, known)
+	code := s.write(w, c, label, retry, err)
+	if s.metrics != nil {
+		s.metrics.observe(label, code, time.Since(start))
+	}
+}
+
+// serve runs the method, leaving its answer in c.res, and returns its error
+// and, for a rate limit, the seconds to wait.
+func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (retry int, err error) {
+	if !known {
+		return 0, errUnknownMethod
+	}
+	r := c.r
+	if c.args, err = parseArgs(w, r, s.maxBody); err != nil {
+		return 0, err
+	}
+	if m.ipLimit {
+		if retry := s.ips.wait(clientIP(r)); retry > 0 {
+			return retry, errRateLimited
+		}
+	}
+	if m.auth {
+		c.token = bearer(r)
+		if c.token == "" {
+			c.token = c.args.str("token")
+		}
+		if c.token == "" {
+			return 0, confab.ErrNotAuthed
+		}
+		if len(c.token) > maxTokenLen {
+			return 0, confab.ErrInvalidAuth
+		}
+		if retry := s.tokens.wait(c.token); retry > 0 {
+			return retry, errRateLimited
+		}
+		if c.user, err = s.chat.Authenticate(r.Context(), c.token); err != nil {
+			return 0, err
+		}
+		if c.user == nil {
+			return 0, confab.ErrInvalidAuth
+		}
+	}
+	c.res, err = m.fn(s, c)
+	return 0, err
+}
+
+var (
+	errUnknownMethod = &confab.Error{Code: confab.ENOTFOUND, Message: "unknown_method"}
+	errRateLimited   = &confab.Error{Code: confab.ERATELIMIT, Message: "ratelimited"}
+)
+
+// statusOf maps an error to the HTTP status and the Slack error string sent
+// to the client. It is the only place where confab error codes meet HTTP.
+//
+//	nil                  200 (ok:true)
+//	ERATELIMIT           429 "ratelimited" (with Retry-After)
+//	EINTERNAL, non-*Error 500 "internal_error" (detail logged, never sent)
+//	every other code     200 with the error's Slack message
+func statusOf(err error) (int, string) {
+	switch confab.ErrorCode(err) {
+	case "":
+		return http.StatusOK, ""
+	case confab.ERATELIMIT:
+		return http.StatusTooManyRequests, "ratelimited"
+	case confab.EINTERNAL:
+		return http.StatusInternalServerError, "internal_error"
+	}
+	if msg := confab.ErrorMessage(err); msg != "" {
+		return http.StatusOK, msg
+	}
+	switch confab.ErrorCode(err) { // an *Error without a Slack message
+	case confab.ENOTFOUND:
+		return http.StatusOK, "not_found"
+	case confab.EUNAUTHORIZED:
+		return http.StatusOK, "invalid_auth"
+	case confab.EFORBIDDEN:
+		return http.StatusOK, "not_allowed"
+	}
+	return http.StatusOK, "invalid_arguments"
+}
+
+type errorAnswer struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+}
+
+// write sends the answer and returns the Slack error string ("" when ok)
+// for the metrics.
+func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, err error) string {
+	r, res := c.r, c.res
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	status, code := statusOf(err)
+	if err != nil {
+		if status == http.StatusInternalServerError {
+			s.logInternal(c, label, err)
+		}
+		if status == http.StatusTooManyRequests {
+			if retry <= 0 {
+				retry = 1
+			}
+			h.Set("Retry-After", strconv.Itoa(retry))
+		}
+		res = errorAnswer{Error: code}
+	}
+	b, merr := marshal(res)
+	if merr != nil {
+		s.logInternal(c, label, merr)
+		status, code = http.StatusInternalServerError, "internal_error"
+		b, _ = marshal(errorAnswer{Error: code})
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b) //nolint:errcheck // the client went away; nothing to do
+	}
+	return code
+}
+
+func (s *Server) logInternal(c *call, method string, err error) {
+	ctx := c.r.Context()
+	level := slog.LevelError
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		level = slog.LevelDebug // the client went away
+	}
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	user := ""
+	if c.user != nil {
+		user = c.user.ID
+	}
+	s.log.Log(ctx, level, "api request failed", "method", method, "user", user, "err", err)
+}
+
+// marshal encodes v without HTML escaping: text goes back exactly as sent,
+// "<@U…>" mentions included.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// clientIP is the host part of the connection's remote address.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

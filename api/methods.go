@@ -1,0 +1,700 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/chat"
+)
+
+// method is one Web API method.
+type method struct {
+	auth    bool // needs a token; c.user is set
+	ipLimit bool // rate-limited per client IP (the password methods)
+	fn      func(s *Server, c *call) (any, error)
+}
+
+// methods are the Web API methods by name (API.md).
+var methods = map[string]method{
+	"auth.signup": {ipLimit: true, fn: (*Server).authSignup},
+	"auth.login":  {ipLimit: true, fn: (*Server).authLogin},
+	"auth.test":   {auth: true, fn: (*Server).authTest},
+	"auth.revoke": {auth: true, fn: (*Server).authRevoke},
+
+	"conversations.create":     {auth: true, fn: (*Server).conversationsCreate},
+	"conversations.join":       {auth: true, fn: (*Server).conversationsJoin},
+	"conversations.leave":      {auth: true, fn: (*Server).conversationsLeave},
+	"conversations.invite":     {auth: true, fn: (*Server).conversationsInvite},
+	"conversations.open":       {auth: true, fn: (*Server).conversationsOpen},
+	"conversations.list":       {auth: true, fn: (*Server).conversationsList},
+	"conversations.info":       {auth: true, fn: (*Server).conversationsInfo},
+	"conversations.members":    {auth: true, fn: (*Server).conversationsMembers},
+	"conversations.history":    {auth: true, fn: (*Server).conversationsHistory},
+	"conversations.replies":    {auth: true, fn: (*Server).conversationsReplies},
+	"conversations.mark":       {auth: true, fn: (*Server).conversationsMark},
+	"conversations.setTopic":   {auth: true, fn: (*Server).conversationsSetTopic},
+	"conversations.setPurpose": {auth: true, fn: (*Server).conversationsSetPurpose},
+	"conversations.archive":    {auth: true, fn: (*Server).conversationsArchive},
+	"conversations.setPrefs":   {auth: true, fn: (*Server).conversationsSetPrefs},
+
+	"chat.postMessage": {auth: true, fn: (*Server).chatPostMessage},
+	"chat.update":      {auth: true, fn: (*Server).chatUpdate},
+	"chat.delete":      {auth: true, fn: (*Server).chatDelete},
+	"reactions.add":    {auth: true, fn: (*Server).reactionsAdd},
+	"reactions.remove": {auth: true, fn: (*Server).reactionsRemove},
+
+	"users.list":        {auth: true, fn: (*Server).usersList},
+	"users.info":        {auth: true, fn: (*Server).usersInfo},
+	"users.getPresence": {auth: true, fn: (*Server).usersGetPresence},
+	"users.setPresence": {auth: true, fn: (*Server).usersSetPresence},
+
+	"client.boot":    {auth: true, fn: (*Server).clientBoot},
+	"client.catchup": {auth: true, fn: (*Server).clientCatchup},
+	"rtm.connect":    {auth: true, fn: (*Server).rtmConnect},
+}
+
+// Page sizes: default and maximum of each list.
+const (
+	defaultPage  = 100
+	maxPage      = 1000
+	defaultUsers = 200
+)
+
+// Answer shapes. OK is always true: errors are written by Server.write.
+
+type okAnswer struct {
+	OK bool `json:"ok"`
+}
+
+var okOnly = okAnswer{OK: true}
+
+type responseMetadata struct {
+	NextCursor string `json:"next_cursor"`
+}
+
+type sessionAnswer struct {
+	OK     bool   `json:"ok"`
+	Token  string `json:"token"`
+	UserID string `json:"user_id"`
+	TeamID string `json:"team_id"`
+	User   string `json:"user"`
+	Team   string `json:"team"`
+}
+
+type channelAnswer struct {
+	OK               bool               `json:"ok"`
+	Channel          confab.WireChannel `json:"channel"`
+	AlreadyInChannel bool               `json:"already_in_channel,omitempty"`
+}
+
+type messageAnswer struct {
+	OK      bool               `json:"ok"`
+	Channel string             `json:"channel"`
+	TS      string             `json:"ts"`
+	Text    *string            `json:"text,omitempty"`
+	Message confab.WireMessage `json:"message"`
+}
+
+type pageAnswer struct {
+	OK               bool                 `json:"ok"`
+	Messages         []confab.WireMessage `json:"messages"`
+	HasMore          bool                 `json:"has_more"`
+	PinCount         int                  `json:"pin_count"`
+	ResponseMetadata responseMetadata     `json:"response_metadata"`
+}
+
+// errMissing is the internal error of a service that answered neither a
+// result nor an error: a bug, answered 500 rather than a nil dereference.
+var errMissing = errors.New("api: chat service returned no result and no error")
+
+// Accounts.
+
+func sessionOf(ss *chat.Session, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if ss == nil {
+		return nil, errMissing
+	}
+	a := sessionAnswer{OK: true, Token: ss.Token}
+	if ss.User != nil {
+		a.UserID, a.User = ss.User.ID, ss.User.Name
+	}
+	if ss.Workspace != nil {
+		a.TeamID, a.Team = ss.Workspace.ID, ss.Workspace.Name
+	}
+	return a, nil
+}
+
+func (s *Server) authSignup(c *call) (any, error) {
+	a := c.args
+	p := chat.SignupParams{Team: a.need("team"), Name: a.need("name"), Password: a.need("password"), RealName: a.str("real_name")}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return sessionOf(s.chat.Signup(c.r.Context(), p))
+}
+
+func (s *Server) authLogin(c *call) (any, error) {
+	a := c.args
+	team, name, password := a.need("team"), a.need("name"), a.need("password")
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return sessionOf(s.chat.Login(c.r.Context(), team, name, password))
+}
+
+func (s *Server) authTest(c *call) (any, error) {
+	ws, err := s.chat.Workspace(c.r.Context(), c.user)
+	if err == nil && ws == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	scheme := "http://"
+	if c.r.TLS != nil {
+		scheme = "https://"
+	}
+	return struct {
+		OK     bool   `json:"ok"`
+		URL    string `json:"url"`
+		Team   string `json:"team"`
+		User   string `json:"user"`
+		TeamID string `json:"team_id"`
+		UserID string `json:"user_id"`
+	}{true, scheme + c.r.Host + "/", ws.Name, c.user.Name, ws.ID, c.user.ID}, nil
+}
+
+func (s *Server) authRevoke(c *call) (any, error) {
+	test := c.args.bool("test") // Slack: test mode does not revoke
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if !test {
+		if err := s.chat.Revoke(c.r.Context(), c.token); err != nil {
+			return nil, err
+		}
+	}
+	return struct {
+		OK      bool `json:"ok"`
+		Revoked bool `json:"revoked"`
+	}{true, !test}, nil
+}
+
+// Conversations.
+
+func channelOf(v *confab.ChannelView, err error) (any, error) {
+	if err == nil && (v == nil || v.Channel == nil) {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return channelAnswer{OK: true, Channel: v.Wire()}, nil
+}
+
+func (s *Server) conversationsCreate(c *call) (any, error) {
+	a := c.args
+	name, private := a.need("name"), a.bool("is_private")
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return channelOf(s.chat.CreateChannel(c.r.Context(), c.user, name, private))
+}
+
+func (s *Server) conversationsJoin(c *call) (any, error) {
+	ch := c.args.need("channel")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	v, already, err := s.chat.JoinChannel(c.r.Context(), c.user, ch)
+	if err == nil && (v == nil || v.Channel == nil) {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return channelAnswer{OK: true, Channel: v.Wire(), AlreadyInChannel: already}, nil
+}
+
+func (s *Server) conversationsLeave(c *call) (any, error) {
+	ch := c.args.need("channel")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	notIn, err := s.chat.LeaveChannel(c.r.Context(), c.user, ch)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		OK           bool `json:"ok"`
+		NotInChannel bool `json:"not_in_channel,omitempty"`
+	}{true, notIn}, nil
+}
+
+func (s *Server) conversationsInvite(c *call) (any, error) {
+	a := c.args
+	ch, users := a.need("channel"), a.ids("users")
+	if len(users) == 0 {
+		a.fail()
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return channelOf(s.chat.InviteToChannel(c.r.Context(), c.user, ch, users))
+}
+
+// conversationsOpen opens the DM or group DM of users; like Slack, it also
+// takes the id of a conversation already open (channel) instead.
+func (s *Server) conversationsOpen(c *call) (any, error) {
+	users, ch := c.args.ids("users"), c.args.str("channel")
+	if len(users) == 0 && ch == "" {
+		c.args.fail()
+	}
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	var (
+		v       *confab.ChannelView
+		already bool
+		err     error
+	)
+	if len(users) > 0 {
+		v, already, err = s.chat.OpenConversation(c.r.Context(), c.user, users)
+	} else {
+		v, err = s.chat.ChannelInfo(c.r.Context(), c.user, ch)
+		already = true
+	}
+	if err == nil && (v == nil || v.Channel == nil) {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		OK          bool               `json:"ok"`
+		NoOp        bool               `json:"no_op"`
+		AlreadyOpen bool               `json:"already_open"`
+		Channel     confab.WireChannel `json:"channel"`
+	}{true, already, already, v.Wire()}, nil
+}
+
+// kindOfType maps conversations.list's types to channel kinds.
+var kindOfType = map[string]string{
+	"public_channel":  confab.KindPublic,
+	"private_channel": confab.KindPrivate,
+	"im":              confab.KindDM,
+	"mpim":            confab.KindGroupDM,
+}
+
+func (s *Server) conversationsList(c *call) (any, error) {
+	a := c.args
+	p := chat.ListChannelsParams{
+		ExcludeArchived: a.bool("exclude_archived"),
+		Cursor:          a.str("cursor"),
+		Limit:           a.limit("limit", defaultPage, maxPage),
+	}
+	types := a.str("types")
+	if types == "" {
+		types = "public_channel"
+	}
+	for _, t := range strings.Split(types, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		k, found := kindOfType[t]
+		if !found {
+			a.fail()
+			break
+		}
+		p.Types = append(p.Types, k)
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	views, next, err := s.chat.ListChannels(c.r.Context(), c.user, p)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		OK               bool                 `json:"ok"`
+		Channels         []confab.WireChannel `json:"channels"`
+		ResponseMetadata responseMetadata     `json:"response_metadata"`
+	}{true, wireChannels(views), responseMetadata{next}}, nil
+}
+
+func wireChannels(views []*confab.ChannelView) []confab.WireChannel {
+	out := make([]confab.WireChannel, 0, len(views))
+	for _, v := range views {
+		if v == nil || v.Channel == nil {
+			continue
+		}
+		out = append(out, v.Wire())
+	}
+	return out
+}
+
+func (s *Server) conversationsInfo(c *call) (any, error) {
+	ch := c.args.need("channel")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	return channelOf(s.chat.ChannelInfo(c.r.Context(), c.user, ch))
+}
+
+func (s *Server) conversationsMembers(c *call) (any, error) {
+	a := c.args
+	ch, cursor, limit := a.need("channel"), a.str("cursor"), a.limit("limit", defaultPage, maxPage)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	ids, next, err := s.chat.ChannelMembers(c.r.Context(), c.user, ch, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return struct {
+		OK               bool             `json:"ok"`
+		Members          []string         `json:"members"`
+		ResponseMetadata responseMetadata `json:"response_metadata"`
+	}{true, ids, responseMetadata{next}}, nil
+}
+
+func pageOf(p *chat.Page, err error) (any, error) {
+	if err == nil && p == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]confab.WireMessage, 0, len(p.Messages))
+	for _, m := range p.Messages {
+		if m != nil {
+			msgs = append(msgs, m.Wire())
+		}
+	}
+	return pageAnswer{OK: true, Messages: msgs, HasMore: p.HasMore, ResponseMetadata: responseMetadata{p.NextCursor}}, nil
+}
+
+func (s *Server) conversationsHistory(c *call) (any, error) {
+	a := c.args
+	p := chat.HistoryParams{
+		Channel:   a.need("channel"),
+		Cursor:    a.str("cursor"),
+		Limit:     a.limit("limit", defaultPage, maxPage),
+		Latest:    a.str("latest"),
+		Oldest:    a.str("oldest"),
+		Inclusive: a.bool("inclusive"),
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return pageOf(s.chat.History(c.r.Context(), c.user, p))
+}
+
+func (s *Server) conversationsReplies(c *call) (any, error) {
+	a := c.args
+	p := chat.RepliesParams{
+		Channel: a.need("channel"),
+		TS:      a.need("ts"),
+		Cursor:  a.str("cursor"),
+		Limit:   a.limit("limit", defaultPage, maxPage),
+	}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	return pageOf(s.chat.Replies(c.r.Context(), c.user, p))
+}
+
+func (s *Server) conversationsMark(c *call) (any, error) {
+	ch, ts := c.args.need("channel"), c.args.need("ts")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.MarkRead(c.r.Context(), c.user, ch, ts); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
+}
+
+func (s *Server) conversationsSetTopic(c *call) (any, error) {
+	ch, topic := c.args.need("channel"), c.args.str("topic")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	return channelOf(s.chat.SetTopic(c.r.Context(), c.user, ch, topic))
+}
+
+func (s *Server) conversationsSetPurpose(c *call) (any, error) {
+	ch, purpose := c.args.need("channel"), c.args.str("purpose")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	return channelOf(s.chat.SetPurpose(c.r.Context(), c.user, ch, purpose))
+}
+
+func (s *Server) conversationsArchive(c *call) (any, error) {
+	ch := c.args.need("channel")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.ArchiveChannel(c.r.Context(), c.user, ch); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
+}
+
+func (s *Server) conversationsSetPrefs(c *call) (any, error) {
+	a := c.args
+	ch := a.need("channel")
+	p := chat.PrefsUpdate{IsMuted: a.optBool("is_muted"), IsStarred: a.optBool("is_starred")}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.SetPrefs(c.r.Context(), c.user, ch, p); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
+}
+
+// Messages.
+
+func (s *Server) chatPostMessage(c *call) (any, error) {
+	a := c.args
+	p := chat.PostParams{Channel: a.need("channel"), Text: a.str("text"), ThreadTS: a.str("thread_ts"), ClientMsgID: a.str("client_msg_id")}
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	m, err := s.chat.PostMessage(c.r.Context(), c.user, p)
+	if err == nil && m == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return messageAnswer{OK: true, Channel: m.ChannelID, TS: confab.FormatTS(m.TS), Message: m.Wire()}, nil
+}
+
+func (s *Server) chatUpdate(c *call) (any, error) {
+	a := c.args
+	ch, ts, text := a.need("channel"), a.need("ts"), a.str("text")
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	m, err := s.chat.UpdateMessage(c.r.Context(), c.user, ch, ts, text)
+	if err == nil && m == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return messageAnswer{OK: true, Channel: m.ChannelID, TS: confab.FormatTS(m.TS), Text: &m.Text, Message: m.Wire()}, nil
+}
+
+func (s *Server) chatDelete(c *call) (any, error) {
+	ch, ts := c.args.need("channel"), c.args.need("ts")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	m, err := s.chat.DeleteMessage(c.r.Context(), c.user, ch, ts)
+	if err == nil && m == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		OK      bool   `json:"ok"`
+		Channel string `json:"channel"`
+		TS      string `json:"ts"`
+	}{true, m.ChannelID, confab.FormatTS(m.TS)}, nil
+}
+
+// reaction reads reactions.add/remove's arguments: channel, timestamp (or
+// ts) and name (surrounding colons dropped, as in ":thumbsup:").
+func reaction(a *args) (ch, ts, name string) {
+	ch = a.need("channel")
+	ts = a.str("timestamp")
+	if ts == "" {
+		ts = a.need("ts")
+	}
+	name = strings.Trim(a.need("name"), ":")
+	return ch, ts, name
+}
+
+func (s *Server) reactionsAdd(c *call) (any, error) {
+	ch, ts, name := reaction(c.args)
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.AddReaction(c.r.Context(), c.user, ch, ts, name); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
+}
+
+func (s *Server) reactionsRemove(c *call) (any, error) {
+	ch, ts, name := reaction(c.args)
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.RemoveReaction(c.r.Context(), c.user, ch, ts, name); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
+}
+
+// Users and presence.
+
+func (s *Server) usersList(c *call) (any, error) {
+	cursor, limit := c.args.str("cursor"), c.args.limit("limit", defaultUsers, maxPage)
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	users, next, err := s.chat.ListUsers(c.r.Context(), c.user, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]confab.WireUser, 0, len(users))
+	for _, u := range users {
+		if u != nil {
+			members = append(members, u.Wire())
+		}
+	}
+	return struct {
+		OK               bool              `json:"ok"`
+		Members          []confab.WireUser `json:"members"`
+		ResponseMetadata responseMetadata  `json:"response_metadata"`
+	}{true, members, responseMetadata{next}}, nil
+}
+
+type userAnswer struct {
+	OK   bool            `json:"ok"`
+	User confab.WireUser `json:"user"`
+}
+
+func (s *Server) usersInfo(c *call) (any, error) {
+	id := c.args.need("user")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	u, err := s.chat.UserInfo(c.r.Context(), c.user, id)
+	if err == nil && u == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return userAnswer{OK: true, User: u.Wire()}, nil
+}
+
+func (s *Server) usersGetPresence(c *call) (any, error) {
+	id := c.args.str("user")
+	if id == "" {
+		id = c.user.ID // Slack: the caller's own presence
+	}
+	p, err := s.chat.GetPresence(c.r.Context(), c.user, id)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		OK       bool   `json:"ok"`
+		Presence string `json:"presence"`
+	}{true, p}, nil
+}
+
+func (s *Server) usersSetPresence(c *call) (any, error) {
+	p := c.args.need("presence")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.SetPresence(c.r.Context(), c.user, p); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
+}
+
+// Boot, catch-up and RTM.
+
+func (s *Server) clientBoot(c *call) (any, error) {
+	b, err := s.chat.Boot(c.r.Context(), c.user)
+	if err == nil && b == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	self := c.user
+	if b.Self != nil {
+		self = b.Self
+	}
+	var team confab.WireTeam
+	if b.Workspace != nil {
+		team = b.Workspace.Wire()
+	}
+	return struct {
+		OK       bool                 `json:"ok"`
+		Self     confab.WireUser      `json:"self"`
+		Team     confab.WireTeam      `json:"team"`
+		Channels []confab.WireChannel `json:"channels"`
+	}{true, self.Wire(), team, wireChannels(b.Channels)}, nil
+}
+
+func (s *Server) clientCatchup(c *call) (any, error) {
+	a := c.args
+	cps, limit := a.checkpoints("checkpoints"), a.limit("limit", defaultPage, maxPage)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	chs, err := s.chat.CatchUp(c.r.Context(), c.user, cps, limit)
+	if err != nil {
+		return nil, err
+	}
+	if chs == nil {
+		chs = []chat.CatchUpChannel{}
+	}
+	for i := range chs {
+		if chs[i].Events == nil {
+			chs[i].Events = []json.RawMessage{}
+		}
+	}
+	return struct {
+		OK       bool                  `json:"ok"`
+		Channels []chat.CatchUpChannel `json:"channels"`
+	}{true, chs}, nil
+}
+
+func (s *Server) rtmConnect(c *call) (any, error) {
+	ws, err := s.chat.Workspace(c.r.Context(), c.user)
+	if err == nil && ws == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.chat.IssueTicket(c.r.Context(), c.user)
+	if err == nil && t == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	type self struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	return struct {
+		OK   bool            `json:"ok"`
+		URL  string          `json:"url"`
+		Self self            `json:"self"`
+		Team confab.WireTeam `json:"team"`
+	}{true, s.rtmURL(c.r, t.Value), self{c.user.ID, c.user.Name}, ws.Wire()}, nil
+}
+
+var _ http.Handler = (*Server)(nil)
