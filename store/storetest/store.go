@@ -16,6 +16,16 @@ import (
 // DeleteMessage, AddReaction, RemoveReaction) takes the channel's next seq
 // (Channel.LastSeq+1) in the same transaction as the change, and returns only
 // once that transaction is durably committed.
+//
+// Conventions every implementation follows (the suite checks them):
+//   - Callers set the ids of what they create (confab.NewID); a store may
+//     fill in a missing one.
+//   - A Limit (or limit) <= 0 means no limit.
+//   - A call whose context is already canceled returns an error wrapping
+//     context.Canceled and writes nothing.
+//   - Reactions on a message are grouped by name, groups in the order of
+//     their oldest current reaction, users in the order they reacted (a
+//     user who removes and re-adds a reaction moves to the end).
 type Store interface {
 	// CreateWorkspace creates ws and its first user, owner, atomically, and
 	// sets ws.OwnerID. ECONFLICT "name_taken" if the domain is taken.
@@ -53,8 +63,10 @@ type Store interface {
 	UpdateChannel(ctx context.Context, id string, upd confab.ChannelUpdate) (*confab.Channel, error)
 
 	// AddMember adds a member, joined at joinedAt, with its read marker at the
-	// channel's latest message (nothing unread). added is false if the user
-	// was a member already. ENOTFOUND "channel_not_found".
+	// channel's latest message (nothing unread): LastReadSeq/TS of the newest
+	// top-level message (tombstones included), LastReadCount the channel's
+	// MessageCount. added is false if the user was a member already (nothing
+	// changes). ENOTFOUND "channel_not_found".
 	AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (added bool, err error)
 	// RemoveMember: removed is false if the user was not a member.
 	RemoveMember(ctx context.Context, channelID, userID string) (removed bool, err error)
@@ -91,7 +103,9 @@ type Store interface {
 	// editedTS. ENOTFOUND "message_not_found" (tombstones too).
 	UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error)
 	// DeleteMessage turns a message into a tombstone (Deleted, Text ""),
-	// next seq as ChangeSeq. ENOTFOUND "message_not_found" (tombstones too).
+	// next seq as ChangeSeq. Deleting a reply takes one off its parent's
+	// ReplyCount (the parent's ChangeSeq does not move). ENOTFOUND
+	// "message_not_found" (tombstones too).
 	DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error)
 	// AddReaction: next seq. ECONFLICT "already_reacted", ENOTFOUND
 	// "message_not_found" (tombstones too).
@@ -102,7 +116,10 @@ type Store interface {
 	// order, at most limit: each message whose ChangeSeq > after in its
 	// current state (Seq of the Change = ChangeSeq), and each reaction change
 	// with seq > after (a removed reaction is kept as a tombstone so that it
-	// can be caught up; re-adding it takes a new seq).
+	// can be caught up; re-adding it takes a new seq). Like a message, each
+	// (message, user, name) reaction appears once, in its latest state, at
+	// the seq of its latest change. Messages come without Reactions: the
+	// reaction changes carry them.
 	FindChanges(ctx context.Context, channelID string, after int64, limit int) ([]confab.Change, error)
 
 	Close() error

@@ -1,0 +1,534 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/confab/confab"
+)
+
+const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts,
+	deleted, change_seq, num, reply_count, latest_reply`
+
+// The read queries, named so that TestQueryPlans can check each one's plan.
+const (
+	// changedMessagesQuery scans messages_change (channel_id, change_seq).
+	changedMessagesQuery = `SELECT ` + messageCols + ` FROM messages
+		WHERE channel_id = ? AND change_seq > ? ORDER BY change_seq LIMIT ?`
+	// changedReactionsQuery scans reactions_seq (channel_id, seq).
+	changedReactionsQuery = `SELECT seq, message_ts, user_id, name, removed FROM reactions
+		WHERE channel_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+	// seqAtTSQuery seeks messages_ts (channel_id, ts).
+	seqAtTSQuery = `SELECT seq, ts FROM messages WHERE channel_id = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`
+	// reactionsRangeQuery scans the reactions primary key over a page's seqs.
+	reactionsRangeQuery = `SELECT message_seq, name, user_id, seq FROM reactions
+		WHERE channel_id = ? AND message_seq BETWEEN ? AND ? AND removed = 0`
+	// latestTopLevelQuery scans the primary key back from the channel's end
+	// to its last top-level message.
+	latestTopLevelQuery = `SELECT seq, ts FROM messages WHERE channel_id = ? AND thread_ts = 0 ORDER BY seq DESC LIMIT 1`
+)
+
+// reactionsInQuery seeks the reactions primary key once per message.
+func reactionsInQuery(n int) string {
+	return `SELECT message_seq, name, user_id, seq FROM reactions
+		WHERE channel_id = ? AND message_seq IN (?` + strings.Repeat(`, ?`, n-1) + `) AND removed = 0`
+}
+
+func scanMessage(s interface{ Scan(...any) error }) (*confab.Message, error) {
+	var m confab.Message
+	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
+		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)
+	return &m, err
+}
+
+// CreateMessage stores m (see storetest.Store). A zero m.TS means now.
+func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
+	in := *m
+	in.Reactions = nil
+	if in.TS <= 0 {
+		in.TS = time.Now().UnixMicro()
+	}
+	var (
+		out     *confab.Message
+		created bool
+	)
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var lastSeq, lastTS, count int64
+		err := tx.QueryRowContext(ctx,
+			`SELECT last_seq, last_ts, message_count FROM channels WHERE id = ?`, in.ChannelID).
+			Scan(&lastSeq, &lastTS, &count)
+		if errors.Is(err, sql.ErrNoRows) {
+			return confab.ErrChannelNotFound
+		} else if err != nil {
+			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
+		}
+		if in.ClientMsgID != "" {
+			orig, err := scanMessage(tx.QueryRowContext(ctx,
+				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND client_msg_id = ?`,
+				in.ChannelID, in.ClientMsgID))
+			if err == nil {
+				out, created = orig, false
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("create message in %s: client_msg_id: %w", in.ChannelID, err)
+			}
+		}
+		msg := in
+		msg.Seq = lastSeq + 1
+		msg.ChangeSeq = msg.Seq
+		msg.TS = max(in.TS, lastTS+1)
+		msg.EditedTS, msg.Deleted, msg.ReplyCount, msg.LatestReply = 0, false, 0, 0
+		if msg.ThreadTS == 0 {
+			count++
+		}
+		msg.Num = count
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			msg.ChannelID, msg.Seq, msg.TS, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
+			msg.ChangeSeq, msg.Num); err != nil {
+			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE channels SET last_seq = ?, last_ts = ?, message_count = ? WHERE id = ?`,
+			msg.Seq, msg.TS, msg.Num, msg.ChannelID); err != nil {
+			return fmt.Errorf("create message in %s: channel counters: %w", in.ChannelID, err)
+		}
+		if msg.ThreadTS != 0 {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE messages SET reply_count = reply_count + 1, latest_reply = max(latest_reply, ?)
+				 WHERE channel_id = ? AND ts = ?`,
+				msg.TS, msg.ChannelID, msg.ThreadTS); err != nil {
+				return fmt.Errorf("create message in %s: thread parent: %w", in.ChannelID, err)
+			}
+		}
+		out, created = &msg, true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	*m = *out
+	return created, nil
+}
+
+// nextSeq takes the channel's next seq inside tx.
+func nextSeq(ctx context.Context, tx *sql.Tx, channelID string) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx,
+		`UPDATE channels SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, channelID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, confab.ErrChannelNotFound
+	} else if err != nil {
+		return 0, fmt.Errorf("next seq of %s: %w", channelID, err)
+	}
+	return seq, nil
+}
+
+// liveMessage finds a message that is not a tombstone, for changing it.
+func liveMessage(ctx context.Context, q queryer, channelID string, ts int64) (*confab.Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx,
+		`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND ts = ?`, channelID, ts))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, confab.ErrMessageNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find message %s/%d: %w", channelID, ts, err)
+	}
+	if m.Deleted {
+		return nil, confab.ErrMessageNotFound
+	}
+	return m, nil
+}
+
+func (db *DB) FindMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
+	var out *confab.Message
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		m, err := scanMessage(tx.QueryRowContext(ctx,
+			`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND ts = ?`, channelID, ts))
+		if errors.Is(err, sql.ErrNoRows) {
+			return confab.ErrMessageNotFound
+		} else if err != nil {
+			return fmt.Errorf("find message %s/%d: %w", channelID, ts, err)
+		}
+		out = m
+		return fillReactions(ctx, tx, channelID, []*confab.Message{m})
+	})
+	return out, err
+}
+
+// FindMessages pages a channel by seq. Each shape of filter is one keyset
+// range scan (see TestQueryPlans):
+//   - a channel's history: the primary key (channel_id, seq);
+//   - TopLevel: the primary key too, skipping replies;
+//   - a thread: its parent by messages_ts, then its replies from
+//     messages_thread (channel_id, thread_ts, seq). The parent's seq is
+//     below every reply's, so it goes first (or last when Desc).
+func (db *DB) FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error) {
+	var out []*confab.Message
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var parent *confab.Message
+		if f.ThreadTS != 0 {
+			p, err := scanMessage(tx.QueryRowContext(ctx,
+				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND ts = ?`, f.ChannelID, f.ThreadTS))
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return fmt.Errorf("find thread %s/%d: %w", f.ChannelID, f.ThreadTS, err)
+			case p.ThreadTS == 0 && p.Seq > f.After && (f.Before == 0 || p.Seq < f.Before) &&
+				(f.IncludeDeleted || !p.Deleted):
+				parent = p
+			}
+		}
+		lim := limit(f.Limit)
+		if parent != nil && !f.Desc && lim > 0 {
+			lim-- // the parent takes the first place
+		}
+		if parent != nil && !f.Desc {
+			out = append(out, parent)
+		}
+		if lim != 0 {
+			query, args := messagesQuery(f, lim)
+			rows, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return fmt.Errorf("find messages of %s: %w", f.ChannelID, err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				m, err := scanMessage(rows)
+				if err != nil {
+					return fmt.Errorf("find messages of %s: %w", f.ChannelID, err)
+				}
+				out = append(out, m)
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("find messages of %s: %w", f.ChannelID, err)
+			}
+		}
+		if parent != nil && f.Desc && (f.Limit <= 0 || len(out) < f.Limit) {
+			out = append(out, parent)
+		}
+		return fillReactions(ctx, tx, f.ChannelID, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// messagesQuery is FindMessages' range scan (without a thread's parent),
+// at most lim rows (-1: no limit).
+func messagesQuery(f confab.MessageFilter, lim int) (string, []any) {
+	// Without statistics the planner prefers the primary key for a thread
+	// too, filtering the whole channel; INDEXED BY makes a thread the range
+	// (channel_id, thread_ts, seq) whatever the depth of the channel.
+	// Top-level pages stay on the primary key: replies are skipped in the
+	// clustered scan, with no second lookup per row.
+	from := `messages`
+	where := []string{`channel_id = ?`}
+	args := []any{f.ChannelID}
+	switch {
+	case f.ThreadTS != 0:
+		from = `messages INDEXED BY messages_thread`
+		where = append(where, `thread_ts = ?`)
+		args = append(args, f.ThreadTS)
+	case f.TopLevel:
+		where = append(where, `thread_ts = 0`)
+	}
+	if f.After > 0 {
+		where = append(where, `seq > ?`)
+		args = append(args, f.After)
+	}
+	if f.Before > 0 {
+		where = append(where, `seq < ?`)
+		args = append(args, f.Before)
+	}
+	if !f.IncludeDeleted {
+		where = append(where, `deleted = 0`)
+	}
+	order := `ASC`
+	if f.Desc {
+		order = `DESC`
+	}
+	return `SELECT ` + messageCols + ` FROM ` + from + ` WHERE ` + strings.Join(where, ` AND `) +
+		` ORDER BY seq ` + order + ` LIMIT ?`, append(args, lim)
+}
+
+// fillReactions sets the Reactions of msgs (all of one channel) with one
+// range scan of the reactions primary key over the page's seqs. Reactions
+// are grouped by name, groups in the order of their oldest current add,
+// users in the order they reacted.
+func fillReactions(ctx context.Context, q queryer, channelID string, msgs []*confab.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	lo, hi := msgs[0].Seq, msgs[0].Seq
+	bySeq := make(map[int64]*confab.Message, len(msgs))
+	for _, m := range msgs {
+		lo, hi = min(lo, m.Seq), max(hi, m.Seq)
+		bySeq[m.Seq] = m
+	}
+	// A page of history is a contiguous run of seqs: one range scan. A
+	// sparse set (a thread, top-level messages around long threads) is
+	// looked up message by message instead.
+	query := reactionsRangeQuery
+	args := []any{channelID, lo, hi}
+	if hi-lo >= 4*int64(len(msgs)) && len(msgs) <= 500 {
+		query = reactionsInQuery(len(msgs))
+		args = args[:1]
+		for _, m := range msgs {
+			args = append(args, m.Seq)
+		}
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("find reactions of %s: %w", channelID, err)
+	}
+	defer rows.Close()
+	type row struct {
+		msg        int64
+		name, user string
+		seq        int64
+	}
+	var rs []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.msg, &r.name, &r.user, &r.seq); err != nil {
+			return fmt.Errorf("find reactions of %s: %w", channelID, err)
+		}
+		if bySeq[r.msg] != nil {
+			rs = append(rs, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find reactions of %s: %w", channelID, err)
+	}
+	slices.SortFunc(rs, func(a, b row) int { return cmp.Compare(a.seq, b.seq) })
+	for _, r := range rs {
+		m := bySeq[r.msg]
+		i := slices.IndexFunc(m.Reactions, func(x confab.Reaction) bool { return x.Name == r.name })
+		if i < 0 {
+			m.Reactions = append(m.Reactions, confab.Reaction{Name: r.name})
+			i = len(m.Reactions) - 1
+		}
+		m.Reactions[i].Users = append(m.Reactions[i].Users, r.user)
+	}
+	return nil
+}
+
+func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {
+	var seq, at int64
+	err := db.rdb.QueryRowContext(ctx, seqAtTSQuery, channelID, ts).Scan(&seq, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, fmt.Errorf("seq at ts %s/%d: %w", channelID, ts, err)
+	}
+	return seq, at == ts, nil
+}
+
+func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {
+	var text *string
+	if upd.Text != nil {
+		t := *upd.Text
+		text = &t
+	}
+	var out *confab.Message
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return err
+		}
+		seq, err := nextSeq(ctx, tx, channelID)
+		if err != nil {
+			return err
+		}
+		if text != nil {
+			m.Text = *text
+		}
+		m.EditedTS, m.ChangeSeq = editedTS, seq
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE messages SET text = ?, edited_ts = ?, change_seq = ? WHERE channel_id = ? AND seq = ?`,
+			m.Text, m.EditedTS, m.ChangeSeq, channelID, m.Seq); err != nil {
+			return fmt.Errorf("update message %s/%d: %w", channelID, ts, err)
+		}
+		out = m
+		return fillReactions(ctx, tx, channelID, []*confab.Message{m})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteMessage turns the message into a tombstone. Deleting a reply also
+// takes one off its parent's ReplyCount.
+func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
+	var out *confab.Message
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return err
+		}
+		seq, err := nextSeq(ctx, tx, channelID)
+		if err != nil {
+			return err
+		}
+		m.Text, m.Deleted, m.ChangeSeq = "", true, seq
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE messages SET text = '', deleted = 1, change_seq = ? WHERE channel_id = ? AND seq = ?`,
+			m.ChangeSeq, channelID, m.Seq); err != nil {
+			return fmt.Errorf("delete message %s/%d: %w", channelID, ts, err)
+		}
+		if m.ThreadTS != 0 {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE messages SET reply_count = max(reply_count - 1, 0) WHERE channel_id = ? AND ts = ?`,
+				channelID, m.ThreadTS); err != nil {
+				return fmt.Errorf("delete message %s/%d: thread parent: %w", channelID, ts, err)
+			}
+		}
+		out = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
+	var out *confab.ReactionChange
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return err
+		}
+		var removed bool
+		err = tx.QueryRowContext(ctx,
+			`SELECT removed FROM reactions WHERE channel_id = ? AND message_seq = ? AND name = ? AND user_id = ?`,
+			channelID, m.Seq, name, userID).Scan(&removed)
+		exists := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("add reaction %s/%d: %w", channelID, ts, err)
+		}
+		if exists && !removed {
+			return confab.ErrAlreadyReacted
+		}
+		seq, err := nextSeq(ctx, tx, channelID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
+			 VALUES (?, ?, ?, ?, ?, ?, 0)
+			 ON CONFLICT (channel_id, message_seq, name, user_id) DO UPDATE SET seq = excluded.seq, removed = 0`,
+			channelID, m.Seq, m.TS, name, userID, seq); err != nil {
+			return fmt.Errorf("add reaction %s/%d: %w", channelID, ts, err)
+		}
+		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
+	var out *confab.ReactionChange
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return err
+		}
+		var removed bool
+		err = tx.QueryRowContext(ctx,
+			`SELECT removed FROM reactions WHERE channel_id = ? AND message_seq = ? AND name = ? AND user_id = ?`,
+			channelID, m.Seq, name, userID).Scan(&removed)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && removed {
+			return confab.ErrNoReaction
+		} else if err != nil {
+			return fmt.Errorf("remove reaction %s/%d: %w", channelID, ts, err)
+		}
+		seq, err := nextSeq(ctx, tx, channelID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE reactions SET seq = ?, removed = 1
+			 WHERE channel_id = ? AND message_seq = ? AND name = ? AND user_id = ?`,
+			seq, channelID, m.Seq, name, userID); err != nil {
+			return fmt.Errorf("remove reaction %s/%d: %w", channelID, ts, err)
+		}
+		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name, Removed: true}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FindChanges merges two index range scans: messages by (channel_id,
+// change_seq) and reactions by (channel_id, seq). Messages come in their
+// current state without Reactions: the reaction changes carry those.
+func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, lim int) ([]confab.Change, error) {
+	var out []confab.Change
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var msgs []*confab.Message
+		rows, err := tx.QueryContext(ctx, changedMessagesQuery, channelID, after, limit(lim))
+		if err != nil {
+			return fmt.Errorf("find changes of %s: %w", channelID, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return fmt.Errorf("find changes of %s: %w", channelID, err)
+			}
+			msgs = append(msgs, m)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find changes of %s: %w", channelID, err)
+		}
+		var reacts []*confab.ReactionChange
+		rrows, err := tx.QueryContext(ctx, changedReactionsQuery, channelID, after, limit(lim))
+		if err != nil {
+			return fmt.Errorf("find changes of %s: %w", channelID, err)
+		}
+		defer rrows.Close()
+		for rrows.Next() {
+			r := &confab.ReactionChange{ChannelID: channelID}
+			if err := rrows.Scan(&r.Seq, &r.MessageTS, &r.UserID, &r.Name, &r.Removed); err != nil {
+				return fmt.Errorf("find changes of %s: %w", channelID, err)
+			}
+			reacts = append(reacts, r)
+		}
+		if err := rrows.Err(); err != nil {
+			return fmt.Errorf("find changes of %s: %w", channelID, err)
+		}
+		out = make([]confab.Change, 0, len(msgs)+len(reacts))
+		for len(msgs) > 0 || len(reacts) > 0 {
+			if lim > 0 && len(out) == lim {
+				break
+			}
+			if len(reacts) == 0 || len(msgs) > 0 && msgs[0].ChangeSeq < reacts[0].Seq {
+				out = append(out, confab.Change{Seq: msgs[0].ChangeSeq, Message: msgs[0]})
+				msgs = msgs[1:]
+			} else {
+				out = append(out, confab.Change{Seq: reacts[0].Seq, Reaction: reacts[0]})
+				reacts = reacts[1:]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/confab/confab"
+)
+
+// queryPlan returns the details of EXPLAIN QUERY PLAN for query, one per
+// line of the plan.
+func queryPlan(t *testing.T, db *DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.rdb.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN QUERY PLAN %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// TestQueryPlans checks that every history read is a keyset search of the
+// intended index: no full scan, no temp b-tree sort, no OFFSET.
+func TestQueryPlans(t *testing.T) {
+	db, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "plan.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	const ch = "C000000000001"
+	pk := "USING PRIMARY KEY"
+	tests := []struct {
+		name  string
+		query string
+		args  []any
+		want  string // must appear in the (single-line) plan
+	}{}
+	for _, f := range []confab.MessageFilter{
+		{Desc: true, Limit: 100},
+		{Desc: true, Before: 500, Limit: 100},
+		{After: 500, Limit: 100},
+		{After: 10, Before: 500, Desc: true, Limit: 100, IncludeDeleted: true},
+		{TopLevel: true, Desc: true, Before: 500, Limit: 100},
+	} {
+		f.ChannelID = ch
+		q, args := messagesQuery(f, f.Limit)
+		tests = append(tests, struct {
+			name  string
+			query string
+			args  []any
+			want  string
+		}{fmt.Sprintf("history %+v", f), q, args, "SEARCH messages " + pk})
+	}
+	for _, f := range []confab.MessageFilter{
+		{ThreadTS: 1_700_000_000_000_000, Limit: 100},
+		{ThreadTS: 1_700_000_000_000_000, After: 5, Desc: true, Limit: 100},
+	} {
+		f.ChannelID = ch
+		q, args := messagesQuery(f, f.Limit)
+		tests = append(tests, struct {
+			name  string
+			query string
+			args  []any
+			want  string
+		}{fmt.Sprintf("thread %+v", f), q, args, "SEARCH messages USING INDEX messages_thread"})
+	}
+	tests = append(tests, []struct {
+		name  string
+		query string
+		args  []any
+		want  string
+	}{
+		{"changed messages", changedMessagesQuery, []any{ch, 10, 100}, "SEARCH messages USING INDEX messages_change"},
+		{"changed reactions", changedReactionsQuery, []any{ch, 10, 100}, "SEARCH reactions USING INDEX reactions_seq"},
+		{"seq at ts", seqAtTSQuery, []any{ch, 1000}, "SEARCH messages USING COVERING INDEX messages_ts"},
+		{"page reactions", reactionsRangeQuery, []any{ch, 1, 100}, "SEARCH reactions " + pk},
+		{"thread reactions", reactionsInQuery(3), []any{ch, 1, 50, 90}, "SEARCH reactions " + pk},
+		{"latest top-level", latestTopLevelQuery, []any{ch}, "SEARCH messages " + pk},
+	}...)
+	for _, tc := range tests {
+		plan := queryPlan(t, db, tc.query, tc.args...)
+		joined := strings.Join(plan, " | ")
+		t.Logf("%s: %s", tc.name, joined)
+		if len(plan) != 1 || !strings.Contains(plan[0], tc.want) {
+			t.Errorf("%s: plan %q, want one step containing %q", tc.name, joined, tc.want)
+		}
+		for _, bad := range []string{"TEMP B-TREE", "SCAN "} {
+			if strings.Contains(joined, bad) {
+				t.Errorf("%s: plan %q contains %q", tc.name, joined, bad)
+			}
+		}
+		if strings.Contains(strings.ToUpper(tc.query), "OFFSET") {
+			t.Errorf("%s: query uses OFFSET", tc.name)
+		}
+	}
+}

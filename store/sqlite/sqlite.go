@@ -1,0 +1,332 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/confab/confab"
+)
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("sqlite: database closed")
+
+// Config configures Open.
+type Config struct {
+	// Path of the database file; created if missing. Required (":memory:"
+	// is not supported: readers and the writer are separate connections).
+	Path string
+	// Sync is the synchronous mode of commits: "full" (default; every commit
+	// is fsynced) or "normal" (WAL is fsynced at checkpoints only: a power
+	// loss may drop the last commits, an application crash does not).
+	Sync string
+	// Logger defaults to a discard logger.
+	Logger *slog.Logger
+	// MaxBatch is how many queued writes the committer may put in one
+	// transaction (group commit). 0 means 64; 1 disables group commit.
+	MaxBatch int
+	// MaxReaders is the size of the read connection pool; 0 means
+	// max(4, GOMAXPROCS).
+	MaxReaders int
+}
+
+// DB is a confab store on SQLite. It implements storetest.Store.
+type DB struct {
+	// immutable after Open
+	path     string
+	log      *slog.Logger
+	rdb      *sql.DB // read-only pool
+	wdb      *sql.DB // exactly one connection, used only by the committer
+	maxBatch int
+
+	writes    chan *writeReq // unbuffered: a send succeeds only once the committer has it
+	closing   chan struct{}
+	closeOnce sync.Once
+	done      chan struct{} // closed when the committer has returned
+	wctx      context.Context
+	wcancel   context.CancelFunc
+	commits   atomic.Int64 // transactions committed by the committer, for tests
+}
+
+// Open opens (creating if needed) the database at cfg.Path, applies the
+// pending migrations and starts the committer.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Path == "" || cfg.Path == ":memory:" {
+		return nil, fmt.Errorf("open sqlite: a file path is required")
+	}
+	syncMode := "FULL"
+	switch cfg.Sync {
+	case "", "full":
+	case "normal":
+		syncMode = "NORMAL"
+	default:
+		return nil, fmt.Errorf("open sqlite: sync %q: want \"full\" or \"normal\"", cfg.Sync)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	maxBatch := cfg.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = 64
+	}
+	readers := cfg.MaxReaders
+	if readers <= 0 {
+		readers = max(4, runtime.GOMAXPROCS(0))
+	}
+
+	// Statement caches spare re-preparing the same few statements on every
+	// call; the writer runs a handful of them per request.
+	base := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath()
+	wdsn := base + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate" +
+		"&_synchronous=" + syncMode + "&_stmt_cache_size=64"
+	rdsn := base + "?_busy_timeout=10000&_foreign_keys=1&_query_only=1&_stmt_cache_size=64"
+
+	wdb, err := sql.Open("sqlite3", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	rdb, err := sql.Open("sqlite3", rdsn)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	if err := rdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+
+	db := &DB{
+		path:     cfg.Path,
+		log:      log,
+		rdb:      rdb,
+		wdb:      wdb,
+		maxBatch: maxBatch,
+		writes:   make(chan *writeReq),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	db.wctx, db.wcancel = context.WithCancel(context.Background())
+	go db.commitLoop()
+	log.Info("sqlite store open", "path", cfg.Path, "sync", syncMode, "max_batch", maxBatch, "readers", readers)
+	return db, nil
+}
+
+// Close stops the committer after its current batch and closes the
+// connections. It is safe to call more than once.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		close(db.closing)
+		<-db.done
+		db.wcancel()
+		err = errors.Join(db.rdb.Close(), db.wdb.Close())
+	})
+	return err
+}
+
+// writeFunc does one request's work inside the shared write transaction.
+// It must not touch caller-owned memory: the caller may have given up on
+// the request (its context ended) while it runs. Results go to variables
+// owned by the request and are handed over after the answer.
+type writeFunc func(ctx context.Context, tx *sql.Tx) error
+
+type writeReq struct {
+	ctx  context.Context
+	fn   writeFunc
+	done chan error // buffered: the committer never blocks on an answer
+}
+
+// write runs fn in the write transaction and returns once that transaction
+// has committed (or fn has failed and been rolled back).
+func (db *DB) write(ctx context.Context, fn writeFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- req:
+	case <-db.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// commitLoop is the committer: the only user of the writer connection.
+//
+// Batching costs nothing when there is one writer (a batch of one runs
+// without savepoints) and, under contention, turns N fsyncs into one: while
+// a commit is being fsynced, other writers pile up on the unbuffered
+// channel and are all taken by the next batch.
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	batch := make([]*writeReq, 0, db.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-db.writes:
+			batch = append(batch, r)
+		case <-db.closing:
+			return
+		}
+	drain:
+		for len(batch) < db.maxBatch {
+			select {
+			case r := <-db.writes:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit runs a batch in one transaction and answers every request.
+func (db *DB) commit(batch []*writeReq) {
+	ctx := db.wctx
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("begin write: %w", err))
+		return
+	}
+	single := len(batch) == 1
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if single {
+			errs[i] = r.fn(ctx, tx)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+				// The transaction is unusable: nothing of the batch is kept.
+				tx.Rollback()
+				fail(fmt.Errorf("rollback to savepoint after %v: %w", errs[i], err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if single && errs[0] != nil {
+		tx.Rollback()
+		batch[0].done <- errs[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		db.log.Error("sqlite commit failed", "batch", len(batch), "err", err)
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	db.commits.Add(1)
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+// read runs fn in a read transaction: one consistent snapshot for reads
+// that take several queries.
+func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// sqliteCode returns the extended result code of a driver error, 0 if err
+// is not one.
+func sqliteCode(err error) sqlite3.ErrNoExtended {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode
+	}
+	return 0
+}
+
+func isUnique(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.ErrConstraintUnique || c == sqlite3.ErrConstraintPrimaryKey
+}
+
+func isForeignKey(err error) bool {
+	return sqliteCode(err) == sqlite3.ErrConstraintForeignKey
+}
+
+var (
+	errTeamNotFound = &confab.Error{Code: confab.ENOTFOUND, Message: "team_not_found"}
+	errTokenTaken   = &confab.Error{Code: confab.ECONFLICT, Message: "token_taken"}
+	// errNotMember is the contract's ENOTFOUND "not_in_channel" (a missing
+	// membership row), unlike confab.ErrNotInChannel (EFORBIDDEN), which is
+	// chat's verdict on a request.
+	errNotMember = &confab.Error{Code: confab.ENOTFOUND, Message: "not_in_channel"}
+)
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Ping checks that the database answers a read, for health checks.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/confab/confab"
+)
+
+func mustOpen(t *testing.T, cfg Config) *DB {
+	t.Helper()
+	if cfg.Path == "" {
+		cfg.Path = filepath.Join(t.TempDir(), "confab.db")
+	}
+	db, err := Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func insertWorkspace(id string) writeFunc {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO workspaces (id, name, domain, created) VALUES (?, ?, ?, 1)`, id, id, id)
+		return err
+	}
+}
+
+// TestGroupCommitIsolation: in one batch, a request that fails after
+// writing is rolled back alone, a request whose context has ended is
+// skipped, and the others commit.
+func TestGroupCommitIsolation(t *testing.T) {
+	db := mustOpen(t, Config{})
+	boom := errors.New("boom")
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	reqs := []*writeReq{
+		{ctx: t.Context(), fn: insertWorkspace("TA")},
+		{ctx: t.Context(), fn: func(ctx context.Context, tx *sql.Tx) error {
+			if err := insertWorkspace("TB")(ctx, tx); err != nil {
+				return err
+			}
+			return boom
+		}},
+		{ctx: canceled, fn: insertWorkspace("TX")},
+		{ctx: t.Context(), fn: insertWorkspace("TA")}, // unique violation
+		{ctx: t.Context(), fn: insertWorkspace("TC")},
+	}
+	for _, r := range reqs {
+		r.done = make(chan error, 1)
+	}
+	// The committer is idle (blocked on its queue), so the test may use
+	// the writer connection itself.
+	db.commit(reqs)
+	wantErrs := []func(error) bool{
+		func(err error) bool { return err == nil },
+		func(err error) bool { return errors.Is(err, boom) },
+		func(err error) bool { return errors.Is(err, context.Canceled) },
+		isUnique,
+		func(err error) bool { return err == nil },
+	}
+	for i, r := range reqs {
+		if err := <-r.done; !wantErrs[i](err) {
+			t.Errorf("request %d answered %v", i, err)
+		}
+	}
+	for id, want := range map[string]bool{"TA": true, "TB": false, "TX": false, "TC": true} {
+		_, err := db.FindWorkspaceByID(t.Context(), id)
+		if got := err == nil; got != want {
+			t.Errorf("workspace %s exists = %v (%v), want %v", id, got, err, want)
+		}
+	}
+}
+
+// TestGroupCommitBatches: concurrent writers share transactions (fewer
+// commits than writes) and all succeed.
+func TestGroupCommitBatches(t *testing.T) {
+	db := mustOpen(t, Config{})
+	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
+	if err := db.CreateWorkspace(t.Context(), ws, &confab.User{ID: "U1", Name: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "general"}
+	if err := db.CreateChannel(t.Context(), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := db.commits.Load()
+	const n = 200
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := db.CreateMessage(t.Context(), &confab.Message{ChannelID: "C1", UserID: "U1", Text: "x", TS: 1})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("CreateMessage = %v", err)
+		}
+	}
+	got, err := db.FindChannelByID(t.Context(), "C1")
+	if err != nil || got.LastSeq != n {
+		t.Fatalf("LastSeq = %v, %v; want %d", got, err, n)
+	}
+	commits := db.commits.Load() - before
+	t.Logf("%d writes in %d commits", n, commits)
+	if commits >= n {
+		t.Errorf("%d concurrent writes took %d commits: no batching", n, commits)
+	}
+}
+
+// TestReopen: migrations run once; data survives Close and Open.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "confab.db")
+	db := mustOpen(t, Config{Path: path})
+	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
+	if err := db.CreateWorkspace(t.Context(), ws, &confab.User{ID: "U1", Name: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindWorkspaceByID(t.Context(), "T1"); err == nil {
+		t.Error("read after Close succeeded")
+	}
+	if err := db.CreateUser(t.Context(), &confab.User{ID: "U2", WorkspaceID: "T1", Name: "late"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("write after Close = %v, want ErrClosed", err)
+	}
+	db = mustOpen(t, Config{Path: path, Sync: "normal"})
+	if got, err := db.FindWorkspaceByDomain(t.Context(), "acme"); err != nil || got.OwnerID != "U1" {
+		t.Errorf("after reopen FindWorkspaceByDomain = %+v, %v", got, err)
+	}
+	var version int
+	if err := db.rdb.QueryRowContext(t.Context(), `PRAGMA user_version`).Scan(&version); err != nil || version != 1 {
+		t.Errorf("user_version = %d, %v; want 1", version, err)
+	}
+	var mode string
+	if err := db.rdb.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestOpenConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{Path: ":memory:"},
+		{Path: filepath.Join(t.TempDir(), "x.db"), Sync: "sometimes"},
+	} {
+		if db, err := Open(t.Context(), cfg); err == nil {
+			db.Close()
+			t.Errorf("Open(%+v) succeeded, want an error", cfg)
+		}
+	}
+}
+
+func TestPing(t *testing.T) {
+	db := mustOpen(t, Config{})
+	if err := db.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping on an open store: %v", err)
+	}
+	db.Close()
+	if err := db.Ping(context.Background()); err == nil {
+		t.Fatal("Ping after Close succeeded")
+	}
+}

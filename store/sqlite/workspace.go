@@ -1,0 +1,195 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/confab/confab"
+)
+
+// CreateWorkspace creates ws and its owner in one transaction. Missing ids
+// are generated; owner.WorkspaceID and ws.OwnerID are set.
+func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
+	w, u := *ws, *owner
+	if w.ID == "" {
+		w.ID = confab.NewID(confab.PrefixWorkspace)
+	}
+	if u.ID == "" {
+		u.ID = confab.NewID(confab.PrefixUser)
+	}
+	u.WorkspaceID = w.ID
+	w.OwnerID = u.ID
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES (?, ?, ?, ?, ?)`,
+			w.ID, w.Name, w.Domain, w.OwnerID, w.Created)
+		if isUnique(err) {
+			return confab.ErrNameTaken
+		} else if err != nil {
+			return fmt.Errorf("insert workspace %s: %w", w.Domain, err)
+		}
+		return insertUser(ctx, tx, &u)
+	})
+	if err != nil {
+		return err
+	}
+	*ws, *owner = w, u
+	return nil
+}
+
+func (db *DB) FindWorkspaceByID(ctx context.Context, id string) (*confab.Workspace, error) {
+	return db.findWorkspace(ctx, "id", id)
+}
+
+func (db *DB) FindWorkspaceByDomain(ctx context.Context, domain string) (*confab.Workspace, error) {
+	return db.findWorkspace(ctx, "domain", domain)
+}
+
+func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspace, error) {
+	var w confab.Workspace
+	err := db.rdb.QueryRowContext(ctx,
+		`SELECT id, name, domain, owner_id, created FROM workspaces WHERE `+col+` = ?`, v).
+		Scan(&w.ID, &w.Name, &w.Domain, &w.OwnerID, &w.Created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errTeamNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find workspace by %s: %w", col, err)
+	}
+	return &w, nil
+}
+
+// CreateUser creates u, generating its id if missing.
+func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
+	c := *u
+	if c.ID == "" {
+		c.ID = confab.NewID(confab.PrefixUser)
+	}
+	if err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return insertUser(ctx, tx, &c)
+	}); err != nil {
+		return err
+	}
+	*u = c
+	return nil
+}
+
+func insertUser(ctx context.Context, tx *sql.Tx, u *confab.User) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash,
+		boolInt(u.IsBot), boolInt(u.Deleted), u.Created)
+	switch {
+	case isUnique(err):
+		return confab.ErrNameTaken
+	case isForeignKey(err):
+		return errTeamNotFound
+	case err != nil:
+		return fmt.Errorf("insert user %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created`
+
+func scanUser(s interface{ Scan(...any) error }) (*confab.User, error) {
+	var u confab.User
+	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
+		&u.IsBot, &u.Deleted, &u.Created)
+	return &u, err
+}
+
+func (db *DB) FindUserByID(ctx context.Context, id string) (*confab.User, error) {
+	u, err := scanUser(db.rdb.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*confab.User, error) {
+	u, err := scanUser(db.rdb.QueryRowContext(ctx,
+		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND name = ?`, workspaceID, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+func (db *DB) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {
+	rows, err := db.rdb.QueryContext(ctx,
+		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		f.WorkspaceID, f.AfterID, limit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("find users: %w", err)
+	}
+	defer rows.Close()
+	var out []*confab.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find users: %w", err)
+	}
+	return out, nil
+}
+
+// limit maps "no limit" (<= 0) to SQLite's LIMIT -1.
+func limit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
+	c := *t
+	c.Hash = append([]byte(nil), t.Hash...)
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO tokens (hash, user_id, created, last_used) VALUES (?, ?, ?, ?)`,
+			c.Hash, c.UserID, c.Created, c.LastUsed)
+		switch {
+		case isUnique(err):
+			return errTokenTaken
+		case isForeignKey(err):
+			return confab.ErrUserNotFound
+		case err != nil:
+			return fmt.Errorf("insert token: %w", err)
+		}
+		return nil
+	})
+}
+
+func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error) {
+	var t confab.Token
+	err := db.rdb.QueryRowContext(ctx,
+		`SELECT hash, user_id, created, last_used FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.UserID, &t.Created, &t.LastUsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, confab.ErrInvalidAuth
+	} else if err != nil {
+		return nil, fmt.Errorf("find token: %w", err)
+	}
+	return &t, nil
+}
+
+func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
+	h := append([]byte(nil), hash...)
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, h); err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+		return nil
+	})
+}
