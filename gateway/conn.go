@@ -1,0 +1,327 @@
+package gateway
+
+import (
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/confab/confab"
+)
+
+// transport is what a connection writes to: a net.Conn in production, a
+// cheap discard writer in the broadcast benchmark. When it is a
+// *net.TCPConn, net.Buffers.WriteTo turns a flush into one writev.
+type transport interface {
+	io.Writer
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+	Close() error
+}
+
+// outFrame is one queued WebSocket frame. p is shared with every other
+// recipient of the same publication and never modified.
+type outFrame struct {
+	p  []byte
+	t  int64 // publication time (unix ns) for the latency histogram; 0: none
+	op ws.OpCode
+}
+
+// aLongTimeAgo is a deadline in the past: it makes a blocked Read or Write
+// return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// conn is one RTM connection.
+//
+// Memory is the design constraint here: a gateway holds ~19,000 connections
+// at ≤2 KiB each, nearly all idle. So a connection keeps no bufio buffers
+// (the ones net/http hands over at hijack are dropped), allocates nothing
+// while idle beyond this struct and its reader goroutine, and has no writer
+// goroutine while its queue is empty. The first frame enqueued to an empty
+// queue starts a flush goroutine (Gateway.goFlush) that writes everything
+// queued by then in one writev — a header and a payload per frame,
+// net.Buffers over a pooled scratch — and goes round again while more
+// arrived during the write, then exits. A burst to a busy client thus
+// coalesces into few large writes, and an idle client costs no goroutine.
+//
+// The reader goroutine (readLoop) is the one piece of per-connection cost
+// left; removing it means an epoll loop that reads only ready sockets, and
+// nothing else here would have to change.
+type conn struct {
+	// Immutable after construction.
+	g    *Gateway
+	t    transport
+	id   uint64
+	user *confab.User
+
+	// Guarded by mu (a leaf lock): the outbound queue and the closing state.
+	mu        sync.Mutex
+	queue     []outFrame
+	frames    int  // frames queued or being written
+	bytes     int  // bytes queued or being written
+	flushing  bool // a flush goroutine owns the writing side
+	held      bool // registering: queue frames, do not write yet
+	broken    bool // a write failed or was cut: nothing more can be written
+	aborted   bool // closeWith cut the writer: do not extend its deadline
+	closeErr  error
+	flushDone chan struct{} // closed when the flush goroutine exits, if set
+	scratch   *flushScratch // the flush goroutine's, while flushing
+
+	// Guarded by subMu: the topics c is registered for in the hub.
+	subMu     sync.Mutex
+	topics    []string // interned hub names
+	gone      bool     // torn down: register for nothing more
+	joining   bool     // registration in progress
+	left      []string // channel topics left during registration
+	connected bool     // Chat.Connected was called
+
+	// lastRecv is when anything last arrived (unix ns): written by the
+	// reader, read by the sweeper.
+	lastRecv atomic.Int64
+	// Owned by the sweeper.
+	lastPing int64
+	// Owned by the reader: header scratch for ws.ReadHeaderBuffer.
+	rhdr [ws.MaxHeaderSize - 2]byte
+}
+
+func (g *Gateway) newConn(t transport, u *confab.User) *conn {
+	c := &conn{g: g, t: t, id: g.nextID.Add(1), user: u, held: true}
+	// hello is queued first and written once registration is complete, so
+	// it precedes every event.
+	c.queue = append(c.queue, outFrame{p: confab.HelloFrame, op: ws.OpText})
+	c.frames, c.bytes = 1, len(confab.HelloFrame)
+	now := time.Now().UnixNano()
+	c.lastRecv.Store(now)
+	c.lastPing = now
+	return c
+}
+
+// enqueue queues f for writing. It never blocks. When the queue is over its
+// limit the connection is closed as a slow consumer; it reports whether f
+// was queued.
+func (c *conn) enqueue(f outFrame) bool {
+	c.mu.Lock()
+	if c.closeErr != nil {
+		c.mu.Unlock()
+		return false
+	}
+	cfg := &c.g.cfg
+	if c.frames >= cfg.MaxQueueFrames || c.bytes+len(f.p) > cfg.MaxQueueBytes {
+		c.mu.Unlock()
+		if c.closeWith(errSlowConsumer, true) {
+			c.g.metrics.slowDisconnect.Inc()
+			c.g.log.Info("slow consumer", "conn", c.id, "user", c.user.ID)
+		}
+		return false
+	}
+	start := !c.flushing && !c.held
+	if start {
+		c.beginFlushLocked()
+	}
+	c.queue = append(c.queue, f)
+	c.frames++
+	c.bytes += len(f.p)
+	c.mu.Unlock()
+	if start {
+		c.startFlush()
+	}
+	return true
+}
+
+// send queues a text frame of the connection's own (a reply).
+func (c *conn) send(p []byte) { c.enqueue(outFrame{p: p, op: ws.OpText}) }
+
+// release ends registration: what was queued meanwhile, hello first, is
+// written.
+func (c *conn) release() {
+	c.mu.Lock()
+	c.held = false
+	start := len(c.queue) > 0 && !c.flushing
+	if start {
+		c.beginFlushLocked()
+	}
+	c.mu.Unlock()
+	if start {
+		c.startFlush()
+	}
+}
+
+// beginFlushLocked marks the writing side taken and gives it a scratch
+// from the pool; an idle queue (nil) gets the scratch's spare array, so
+// that a burst to an idle connection allocates nothing.
+func (c *conn) beginFlushLocked() {
+	c.flushing = true
+	if c.scratch == nil {
+		s := scratchPool.Get().(*flushScratch)
+		c.scratch = s
+		if c.queue == nil {
+			c.queue, s.spare = s.spare[:0], nil
+		}
+	}
+}
+
+// endFlushLocked gives the writing side up when the queue is empty,
+// returning its arrays to the pool: an idle connection keeps none.
+func (c *conn) endFlushLocked() {
+	s := c.scratch
+	if cap(c.queue) > cap(s.spare) {
+		s.spare = c.queue[:0]
+	}
+	c.queue, c.scratch = nil, nil
+	c.flushing = false
+	if c.flushDone != nil {
+		close(c.flushDone)
+		c.flushDone = nil
+	}
+	scratchPool.Put(s)
+}
+
+func (c *conn) startFlush() {
+	if c.g.goFlush(c) {
+		return
+	}
+	// The gateway is gone: nothing will write.
+	c.mu.Lock()
+	c.dropLocked()
+	c.endFlushLocked()
+	c.mu.Unlock()
+}
+
+// dropLocked discards the queue (not a batch being written).
+func (c *conn) dropLocked() {
+	for _, f := range c.queue {
+		c.bytes -= len(f.p)
+	}
+	c.frames -= len(c.queue)
+	clear(c.queue)
+	c.queue = c.queue[:0]
+}
+
+// closeWith starts closing c because of err, unless it is closing already,
+// and reports whether it did. It never blocks: it records err, refuses
+// further frames and interrupts the reader through its deadline; with
+// abort it also drops the queue and cuts a write in progress. The reader's
+// goroutine finishes the close (Gateway.finish).
+func (c *conn) closeWith(err error, abort bool) bool {
+	c.mu.Lock()
+	if c.closeErr != nil {
+		c.mu.Unlock()
+		return false
+	}
+	c.closeErr = err
+	if abort {
+		c.aborted = true
+		c.dropLocked()
+	}
+	c.mu.Unlock()
+	if abort {
+		c.t.SetWriteDeadline(aLongTimeAgo)
+	}
+	c.t.SetReadDeadline(aLongTimeAgo)
+	return true
+}
+
+// flushScratch is what a flush goroutine needs while it runs. It is pooled,
+// so that idle connections hold none of it.
+type flushScratch struct {
+	spare []outFrame   // the queue's next backing array
+	hdrs  []byte       // frame headers, ws.MaxHeaderSize each
+	bufs  net.Buffers  // header, payload, header, payload…
+	v     net.Buffers  // what WriteTo consumes (kept here so it does not escape per call)
+	hw    headerWriter // appends to hdrs
+	tmp   [ws.MaxHeaderSize]byte
+}
+
+type headerWriter struct{ b []byte }
+
+func (w *headerWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(flushScratch) }}
+
+// flush writes the queue until it is empty, then exits. It runs in its own
+// goroutine, one at most per connection (c.flushing), started by
+// Gateway.goFlush which counted it in the WaitGroup.
+func (c *conn) flush() {
+	defer c.g.wg.Done()
+	for {
+		c.mu.Lock()
+		s, batch := c.scratch, c.queue
+		if len(batch) == 0 || c.broken {
+			c.dropLocked()
+			c.endFlushLocked()
+			c.mu.Unlock()
+			return
+		}
+		c.queue, s.spare = s.spare[:0], nil
+		c.mu.Unlock()
+
+		err := c.write(s, batch)
+		n := 0
+		for _, f := range batch {
+			n += len(f.p)
+		}
+		frames := len(batch)
+		clear(batch)
+
+		c.mu.Lock()
+		s.spare = batch[:0]
+		c.frames -= frames
+		c.bytes -= n
+		if err != nil {
+			c.broken = true
+			c.dropLocked()
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.closeWith(errWrite, true)
+		}
+	}
+}
+
+// write writes batch in one writev.
+func (c *conn) write(s *flushScratch, batch []outFrame) error {
+	s.hdrs = slices.Grow(s.hdrs[:0], len(batch)*ws.MaxHeaderSize)
+	s.bufs = s.bufs[:0]
+	var oldest int64
+	for _, f := range batch {
+		start := len(s.hdrs)
+		s.hw.b = s.hdrs
+		// Cannot fail: headerWriter never fails and the length is valid.
+		_ = ws.WriteHeaderBuffer(&s.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, s.tmp[:])
+		s.hdrs = s.hw.b
+		s.bufs = append(s.bufs, s.hdrs[start:])
+		if len(f.p) > 0 {
+			s.bufs = append(s.bufs, f.p)
+		}
+		if f.t != 0 && (oldest == 0 || f.t < oldest) {
+			oldest = f.t
+		}
+	}
+	s.hw.b = nil
+	s.v = s.bufs
+	_, err := s.v.WriteTo(c.t)
+	clear(s.bufs)
+	s.v = nil
+	if err != nil {
+		return err
+	}
+	if oldest != 0 {
+		c.g.metrics.latency.Observe(float64(time.Now().UnixNano()-oldest) / 1e9)
+	}
+	return nil
+}
+
+// closeFrame is a complete close frame for code, unmasked (server side).
+func closeFrame(code ws.StatusCode, reason string) []byte {
+	body := ws.NewCloseFrameBody(code, reason)
+	var w headerWriter
+	_ = ws.WriteHeader(&w, ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))})
+	return append(w.b, body...)
+}

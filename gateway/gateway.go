@@ -1,0 +1,606 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/chat"
+)
+
+// Chat is what the gateway needs of the chat service.
+type Chat interface {
+	// RedeemTicket validates and consumes a ticket from rtm.connect.
+	// Errors: EUNAUTHORIZED "invalid_auth" (unknown, used or expired).
+	RedeemTicket(ctx context.Context, ticket string) (*confab.User, error)
+	// UserChannels returns the ids of the channels userID is a member of.
+	UserChannels(ctx context.Context, userID string) ([]string, error)
+	// PostMessage stores and publishes a message, as chat.postMessage.
+	// Errors: ENOTFOUND "channel_not_found", EFORBIDDEN "not_in_channel",
+	// "is_archived", EINVALID "no_text", "msg_too_long", ….
+	PostMessage(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
+	// Typing publishes user_typing to the channel's members.
+	Typing(ctx context.Context, u *confab.User, channel string) error
+	// Connected and Disconnected bracket each connection of u (presence).
+	Connected(ctx context.Context, u *confab.User)
+	Disconnected(ctx context.Context, u *confab.User)
+}
+
+// Bus is what the gateway needs of pub/sub. Publications of subscribed
+// topics are handed to Gateway.HandlePublication by the wiring.
+type Bus interface {
+	Subscribe(ctx context.Context, topics ...string) error
+	Unsubscribe(ctx context.Context, topics ...string) error
+}
+
+// Config configures a Gateway. Zero values take the defaults shown.
+type Config struct {
+	Chat       Chat
+	Bus        Bus
+	Logger     *slog.Logger          // default: discard
+	Registerer prometheus.Registerer // nil: metrics are not registered
+
+	PingInterval time.Duration // WebSocket ping period; default 30s
+	IdleTimeout  time.Duration // close when nothing arrived for this long; default 90s
+	WriteTimeout time.Duration // bounds the handshake, the last flush and the close; default 5s
+
+	MaxQueueBytes  int // outbound queue limit in bytes; default 4 MiB
+	MaxQueueFrames int // outbound queue limit in frames; default 1024
+	MaxFrameBytes  int // inbound message limit; default 512 KiB
+
+	// AllowedOrigins lists the browser Origins accepted besides the
+	// request's own host ("https://chat.example.com"); "*" accepts any.
+	AllowedOrigins []string
+	Shards         int // hub shards; default 64
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 90 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 5 * time.Second
+	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = 4 << 20
+	}
+	if c.MaxQueueFrames <= 0 {
+		c.MaxQueueFrames = 1024
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 512 << 10
+	}
+	if c.Shards <= 0 {
+		c.Shards = 64
+	}
+}
+
+// Gateway is the RTM WebSocket endpoint: an http.Handler for
+// GET /rtm/{ticket}.
+type Gateway struct {
+	// Immutable after New.
+	cfg     Config
+	chat    Chat
+	log     *slog.Logger
+	metrics *metrics
+	hub     *hub
+	ctx     context.Context // for chat and bus calls; cancelled by a forced Shutdown
+	cancel  context.CancelFunc
+	quit    chan struct{} // closed when Shutdown begins; stops the sweeper
+	nextID  atomic.Uint64
+
+	// goMu guards the goroutine lifecycle; wg counts every goroutine the
+	// gateway starts, and the ServeHTTP calls in progress.
+	goMu     sync.RWMutex
+	stopping bool // refuse new connections
+	dead     bool // refuse new goroutines
+	wg       sync.WaitGroup
+
+	// Guarded by connsMu: the registry the sweeper and Shutdown walk.
+	connsMu sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool // Shutdown began: register nothing more
+	nconns  atomic.Int64
+}
+
+// New returns a running Gateway; stop it with Shutdown.
+func New(cfg Config) *Gateway {
+	cfg.setDefaults()
+	g := &Gateway{
+		cfg:     cfg,
+		chat:    cfg.Chat,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registerer),
+		quit:    make(chan struct{}),
+		conns:   make(map[*conn]struct{}),
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.hub = newHub(cfg.Shards, cfg.Bus, cfg.Logger)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.sweep()
+	}()
+	return g
+}
+
+// Conns returns the number of open connections.
+func (g *Gateway) Conns() int { return int(g.nconns.Load()) }
+
+// enter counts a ServeHTTP call, unless the gateway is stopping.
+func (g *Gateway) enter() bool {
+	g.goMu.RLock()
+	defer g.goMu.RUnlock()
+	if g.stopping {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+// goTracked runs f in a goroutine counted by wg, unless the gateway is
+// finished (cf. nats startGoRoutine). In-flight connections may still start
+// goroutines while Shutdown drains them; each of those connections is
+// itself counted until its teardown, so wg never reaches zero early.
+func (g *Gateway) goTracked(f func()) bool {
+	g.goMu.RLock()
+	defer g.goMu.RUnlock()
+	if g.dead {
+		return false
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// goFlush starts c's flush goroutine, as goTracked does but without its
+// closure: this runs once per burst per connection.
+func (g *Gateway) goFlush(c *conn) bool {
+	g.goMu.RLock()
+	defer g.goMu.RUnlock()
+	if g.dead {
+		return false
+	}
+	g.wg.Add(1)
+	go c.flush()
+	return true
+}
+
+// ServeHTTP upgrades GET /rtm/{ticket} to an RTM connection.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.enter() {
+		g.httpError(w, errShutdown)
+		return
+	}
+	defer g.wg.Done()
+
+	switch {
+	case r.Method != http.MethodGet:
+		w.Header().Set("Allow", http.MethodGet)
+		g.httpError(w, errMethod)
+		return
+	case !g.originAllowed(r):
+		g.httpError(w, errOrigin)
+		return
+	case !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+		g.httpError(w, errNotWebSocket)
+		return
+	}
+	ticket := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	if ticket == "" {
+		g.httpError(w, confab.ErrInvalidAuth)
+		return
+	}
+	// A forced Shutdown cancels the redeem too.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(g.ctx, cancel)()
+	user, err := g.chat.RedeemTicket(ctx, ticket)
+	if err != nil {
+		if confab.ErrorCode(err) == confab.EINTERNAL {
+			g.log.Error("redeem ticket", "err", err)
+		}
+		g.httpError(w, err)
+		return
+	}
+
+	up := ws.HTTPUpgrader{Timeout: g.cfg.WriteTimeout}
+	nc, rw, _, err := up.Upgrade(r, w)
+	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
+		g.log.Debug("upgrade failed", "user", user.ID, "err", err)
+		return
+	}
+	// Drop net/http's bufio buffers; keep only what the client may already
+	// have sent past the handshake.
+	var rd io.Reader = nc
+	if n := rw.Reader.Buffered(); n > 0 {
+		p, _ := rw.Reader.Peek(n)
+		rd = io.MultiReader(bytes.NewReader(bytes.Clone(p)), nc)
+	}
+	g.serve(g.newConn(nc, user), rd)
+}
+
+// serve registers c, then hands its reading to a fresh goroutine and
+// returns, so that net/http's goroutine (and its grown stack) is not kept
+// for the life of the connection.
+func (g *Gateway) serve(c *conn, r io.Reader) {
+	if err := g.register(c); err != nil {
+		g.finish(c, r, err)
+		return
+	}
+	c.release()
+	if !g.goTracked(func() { g.finish(c, r, c.readLoop(r)) }) {
+		g.finish(c, r, errShutdown)
+	}
+}
+
+// register enters c in the registry and the hub for its user topic and
+// channels, waits for the bus subscriptions, and calls Chat.Connected.
+// Only then is hello (queued first) written: an event published after
+// hello reaches the connection.
+//
+// The user topic is registered before the channels are looked up, so that a
+// join or leave published meanwhile is applied (a leave is remembered in
+// c.left, so that a stale UserChannels answer does not re-add it).
+func (g *Gateway) register(c *conn) error {
+	g.connsMu.Lock()
+	if g.closing {
+		g.connsMu.Unlock()
+		return errShutdown
+	}
+	g.conns[c] = struct{}{}
+	g.connsMu.Unlock()
+	g.nconns.Add(1)
+	g.metrics.connections.Inc()
+
+	ut := confab.UserTopic(c.user.ID)
+	c.subMu.Lock()
+	c.joining = true
+	name, _, _ := g.hub.add(c, ut)
+	c.topics = append(c.topics, name)
+	c.subMu.Unlock()
+	if err := g.hub.reconcile(g.ctx, []string{ut}); err != nil {
+		return err
+	}
+
+	channels, err := g.chat.UserChannels(g.ctx, c.user.ID)
+	if err != nil {
+		return err
+	}
+	c.subMu.Lock()
+	c.topics = slices.Grow(c.topics, len(channels))
+	for _, ch := range channels {
+		t := confab.ChannelTopic(ch)
+		if slices.Contains(c.left, t) {
+			continue
+		}
+		if name, added, _ := g.hub.add(c, t); added {
+			c.topics = append(c.topics, name)
+		}
+	}
+	c.joining, c.left = false, nil
+	all := slices.Clone(c.topics)
+	c.subMu.Unlock()
+	if err := g.hub.reconcile(g.ctx, all); err != nil {
+		return err
+	}
+
+	g.chat.Connected(g.ctx, c.user)
+	c.subMu.Lock()
+	c.connected = true
+	c.subMu.Unlock()
+	g.log.Debug("connected", "conn", c.id, "user", c.user.ID, "channels", len(channels))
+	return nil
+}
+
+// abortCloseTimeout bounds the close frame to a client that is not reading.
+const abortCloseTimeout = 100 * time.Millisecond
+
+// finish tears c down after its reader stopped with err (or registration
+// failed): it lets the writer finish within WriteTimeout, sends the close
+// frame that classify picks, closes the socket, and unregisters c.
+func (g *Gateway) finish(c *conn, r io.Reader, err error) {
+	c.mu.Lock()
+	if c.closeErr == nil {
+		c.closeErr = err
+	}
+	err = c.closeErr
+	var done chan struct{}
+	if c.flushing {
+		done = make(chan struct{})
+		c.flushDone = done
+	}
+	if c.held {
+		c.held = false
+		c.dropLocked()
+	}
+	aborted := c.aborted
+	c.mu.Unlock()
+
+	o := classify(err)
+	deadline := time.Now().Add(g.cfg.WriteTimeout)
+	if !aborted {
+		// A gentle close lets the writer finish, within WriteTimeout. An
+		// abort set a past deadline that a write still to start must meet.
+		c.t.SetWriteDeadline(deadline)
+	}
+	if done != nil {
+		<-done
+	}
+	c.mu.Lock()
+	broken := c.broken
+	c.mu.Unlock()
+	sent := false
+	if o.close != closeNone && !broken {
+		wd := deadline
+		if aborted {
+			// The client is not reading (slow, idle): try the close frame
+			// briefly.
+			wd = time.Now().Add(min(g.cfg.WriteTimeout, abortCloseTimeout))
+		}
+		c.t.SetWriteDeadline(wd)
+		_, werr := c.t.Write(closeFrame(o.close, o.msg))
+		sent = werr == nil
+	}
+	switch {
+	case sent && !aborted:
+		// Lingering close: let the client read our close frame before the
+		// socket goes (closing with unread input sends a reset).
+		if cw, ok := c.t.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		c.t.SetReadDeadline(deadline)
+		io.Copy(io.Discard, io.LimitReader(r, int64(2*g.cfg.MaxFrameBytes)))
+	case !sent || o.reset:
+		// The stream is cut or cannot be written: reset it, so that the
+		// kernel drops what it still holds for this client instead of
+		// trickling it out to a reader that does not keep up.
+		if l, ok := c.t.(interface{ SetLinger(int) error }); ok {
+			l.SetLinger(0)
+		}
+	}
+	c.t.Close()
+
+	c.subMu.Lock()
+	c.gone = true
+	topics, connected := c.topics, c.connected
+	c.topics, c.left = nil, nil
+	c.subMu.Unlock()
+	var dirty []string
+	for _, t := range topics {
+		if _, d := g.hub.remove(c, t); d {
+			dirty = append(dirty, t)
+		}
+	}
+	if len(dirty) > 0 {
+		if err := g.hub.reconcile(g.ctx, dirty); err != nil {
+			g.log.Warn("bus reconcile after disconnect", "conn", c.id, "user", c.user.ID, "err", err)
+		}
+	}
+
+	g.connsMu.Lock()
+	_, registered := g.conns[c]
+	delete(g.conns, c)
+	g.connsMu.Unlock()
+	if registered {
+		g.nconns.Add(-1)
+		g.metrics.connections.Dec()
+	}
+	if connected {
+		g.chat.Disconnected(g.ctx, c.user)
+	}
+	if o.close == ws.StatusInternalServerError {
+		g.log.Error("connection failed", "conn", c.id, "user", c.user.ID, "err", err)
+	} else {
+		g.log.Debug("disconnected", "conn", c.id, "user", c.user.ID, "code", int(o.close), "err", err)
+	}
+}
+
+// HandlePublication is the bus handler: payload is a marshalled
+// confab.Publication for topic. It never blocks on a client and does not
+// retain payload (the frame is copied once when it has local recipients).
+func (g *Gateway) HandlePublication(topic string, payload []byte) {
+	p, err := confab.UnmarshalPublication(payload)
+	if err != nil {
+		g.log.Warn("bad publication", "topic", topic, "err", err)
+		return
+	}
+	if (p.Op == confab.OpJoin || p.Op == confab.OpLeave) && strings.HasPrefix(topic, "u.") && p.Channel != "" {
+		g.membership(topic, p.Op == confab.OpJoin, confab.ChannelTopic(p.Channel))
+	}
+	if len(p.Frame) == 0 {
+		return
+	}
+	if n := g.hub.broadcast(topic, p.Frame, p.Time, true); n > 0 {
+		g.metrics.deliveries.Add(float64(n))
+	}
+}
+
+// membership adds (join) or removes the connections of a user topic to or
+// from a channel topic. The bus subscription follows asynchronously: the
+// bus handler must not wait on the bus.
+func (g *Gateway) membership(userTopic string, join bool, chTopic string) {
+	dirty := false
+	for _, c := range g.hub.members(userTopic) {
+		c.subMu.Lock()
+		if !c.gone {
+			if join {
+				name, added, d := g.hub.add(c, chTopic)
+				if added {
+					c.topics = append(c.topics, name)
+				}
+				c.left = slices.DeleteFunc(c.left, func(t string) bool { return t == chTopic })
+				dirty = dirty || d
+			} else {
+				if c.joining {
+					c.left = append(c.left, chTopic)
+				}
+				removed, d := g.hub.remove(c, chTopic)
+				if removed {
+					if i := slices.Index(c.topics, chTopic); i >= 0 {
+						c.topics = slices.Delete(c.topics, i, i+1)
+					}
+				}
+				dirty = dirty || d
+			}
+		}
+		c.subMu.Unlock()
+	}
+	if dirty {
+		g.goTracked(func() {
+			if err := g.hub.reconcile(g.ctx, []string{chTopic}); err != nil {
+				g.log.Warn("bus subscribe after join", "channel", strings.TrimPrefix(chTopic, "c."), "err", err)
+			}
+		})
+	}
+}
+
+// sweep is the one goroutine that pings every connection each PingInterval
+// and closes those idle for IdleTimeout: no timer per connection.
+func (g *Gateway) sweep() {
+	every := min(g.cfg.PingInterval, g.cfg.IdleTimeout) / 4
+	every = max(every, 5*time.Millisecond)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-g.quit:
+			return
+		case now := <-tick.C:
+			g.sweepOnce(now.UnixNano())
+		}
+	}
+}
+
+func (g *Gateway) sweepOnce(now int64) {
+	idle, ping := g.cfg.IdleTimeout.Nanoseconds(), g.cfg.PingInterval.Nanoseconds()
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
+	for c := range g.conns {
+		if now-c.lastRecv.Load() > idle {
+			c.closeWith(errIdle, true)
+			continue
+		}
+		if now-c.lastPing >= ping {
+			c.lastPing = now
+			c.enqueue(outFrame{op: ws.OpPing})
+		}
+	}
+}
+
+// Shutdown sends goodbye to every connection, closes them, refuses new ones
+// and waits for every goroutine of the gateway. When ctx ends first it cuts
+// the remaining connections and in-flight chat and bus calls, waits for
+// their goroutines, and returns ctx.Err().
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.goMu.Lock()
+	first := !g.stopping
+	g.stopping = true
+	g.goMu.Unlock()
+	if first {
+		close(g.quit)
+	}
+
+	g.connsMu.Lock()
+	g.closing = true
+	conns := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		conns = append(conns, c)
+	}
+	g.connsMu.Unlock()
+	for _, c := range conns {
+		c.send(confab.GoodbyeFrame)
+		c.closeWith(errShutdown, false)
+	}
+
+	done := make(chan struct{})
+	go func() { // ends when wg does; not itself counted
+		g.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		g.cancel()
+		g.connsMu.Lock()
+		for c := range g.conns {
+			c.closeWith(errShutdown, true)
+			c.t.Close()
+		}
+		g.connsMu.Unlock()
+		<-done
+	}
+	g.goMu.Lock()
+	g.dead = true
+	g.goMu.Unlock()
+	g.cancel()
+	return err
+}
+
+// Errors answered before the upgrade.
+var (
+	errOrigin       = &confab.Error{Code: confab.EFORBIDDEN, Message: "invalid_origin"}
+	errNotWebSocket = &confab.Error{Code: confab.EINVALID, Message: "not_websocket"}
+)
+
+// httpError answers a request that is not upgraded, with the status and
+// Slack error string classify gives.
+func (g *Gateway) httpError(w http.ResponseWriter, err error) {
+	o := classify(err)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(o.status)
+	json.NewEncoder(w).Encode(struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}{false, o.code})
+}
+
+// originAllowed accepts requests without Origin (not a browser), an Origin
+// naming the request's own host, or one in AllowedOrigins.
+func (g *Gateway) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, a := range g.cfg.AllowedOrigins {
+		if a == "*" || strings.EqualFold(a, origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+var _ http.Handler = (*Gateway)(nil)
+var _ transport = (net.Conn)(nil)
