@@ -376,7 +376,7 @@ func (g *Gateway) finish(c *conn, r io.Reader, err error) {
 			cw.CloseWrite()
 		}
 		c.t.SetReadDeadline(deadline)
-		io.Copy(io.Discard, io.LimitReader(r, int64(2*g.cfg.MaxFrameBytes)))
+		awaitClose(io.LimitReader(r, int64(2*g.cfg.MaxFrameBytes)))
 	case !sent || o.reset:
 		// The stream is cut or cannot be written: reset it, so that the
 		// kernel drops what it still holds for this client instead of
@@ -604,3 +604,19 @@ func (g *Gateway) originAllowed(r *http.Request) bool {
 
 var _ http.Handler = (*Gateway)(nil)
 var _ transport = (net.Conn)(nil)
+
+// awaitClose reads and discards frames until the client's close frame (the
+// end of the closing handshake), an error, or the end of r. A client that
+// answers our close at once is let go at once; the caller bounds the rest
+// with a read deadline and r's limit.
+func awaitClose(r io.Reader) {
+	for {
+		h, err := ws.ReadHeader(r)
+		if err != nil || h.OpCode == ws.OpClose {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, r, h.Length); err != nil {
+			return
+		}
+	}
+}
