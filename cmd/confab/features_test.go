@@ -134,6 +134,14 @@ func TestMembershipAndPresenceAreLive(t *testing.T) {
 	alice.post(ch, "welcome")
 	bobConn.next(isMessage("welcome"))
 
+	// A DM opened while Bob is connected reaches him without reconnecting.
+	dm := alice.must("conversations.open", obj{"users": bob.userID})["channel"].(obj)["id"].(string)
+	if f := bobConn.next(isType("channel_joined")); f["channel"].(obj)["id"] != dm || f["channel"].(obj)["user"] != alice.userID {
+		t.Fatalf("channel_joined for the DM = %v, want %s with user %s", f, dm, alice.userID)
+	}
+	alice.post(dm, "psst")
+	bobConn.next(isMessage("psst"))
+
 	bobConn.send(obj{"id": 2, "type": "typing", "channel": ch})
 	if f := aliceConn.next(isType("user_typing")); f["user"] != bob.userID || f["channel"] != ch {
 		t.Fatalf("user_typing %v", f)
