@@ -281,11 +281,7 @@ func (s *Service) ListChannels(ctx context.Context, u *confab.User, p ListChanne
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(cs) > limit {
-		cs = cs[:limit]
-		next = confab.EncodeCursor("l", cs[limit-1].ID)
-	}
+	cs, next := cut(cs, limit, func(c *confab.Channel) string { return confab.EncodeCursor("l", c.ID) })
 	views := make([]*confab.ChannelView, 0, len(cs))
 	for _, c := range cs {
 		v, err := s.view(ctx, u, c, mine[c.ID])
@@ -334,11 +330,7 @@ func (s *Service) ChannelMembers(ctx context.Context, u *confab.User, channel, c
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = confab.EncodeCursor("m", ids[limit-1])
-	}
+	ids, next := cut(ids, limit, func(id string) string { return confab.EncodeCursor("m", id) })
 	return ids, next, nil
 }
 

@@ -219,12 +219,7 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if err != nil {
 		return nil, err
 	}
-	page := &Page{Messages: msgs}
-	if len(msgs) > limit {
-		page.Messages, page.HasMore = msgs[:limit], true
-		page.NextCursor = confab.EncodeSeqCursor("h", msgs[limit-1].Seq)
-	}
-	return page, nil
+	return newPage(msgs, limit, "h"), nil
 }
 
 // Replies pages a thread oldest first: the parent, then its replies.
@@ -254,10 +249,12 @@ func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) 
 	if err != nil {
 		return nil, err
 	}
-	page := &Page{Messages: msgs}
-	if len(msgs) > limit {
-		page.Messages, page.HasMore = msgs[:limit], true
-		page.NextCursor = confab.EncodeSeqCursor("r", msgs[limit-1].Seq)
-	}
-	return page, nil
+	return newPage(msgs, limit, "r"), nil
+}
+
+// newPage cuts a page of messages read with limit+1 rows; its cursor
+// continues after the last message kept, by seq.
+func newPage(msgs []*confab.Message, limit int, kind string) *Page {
+	msgs, next := cut(msgs, limit, func(m *confab.Message) string { return confab.EncodeSeqCursor(kind, m.Seq) })
+	return &Page{Messages: msgs, HasMore: next != "", NextCursor: next}
 }

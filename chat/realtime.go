@@ -36,11 +36,7 @@ func (s *Service) ListUsers(ctx context.Context, u *confab.User, cursor string, 
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(users) > limit {
-		users = users[:limit]
-		next = confab.EncodeCursor("u", users[limit-1].ID)
-	}
+	users, next := cut(users, limit, func(u *confab.User) string { return confab.EncodeCursor("u", u.ID) })
 	return users, next, nil
 }
 

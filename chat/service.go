@@ -189,6 +189,16 @@ func clampLimit(limit, def, max int) int {
 	return limit
 }
 
+// cut trims a list read with limit+1 rows to limit, and returns the cursor
+// of the next page, made from the last item kept ("" when nothing is left).
+func cut[T any](items []T, limit int, cursor func(last T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, cursor(items[limit-1])
+}
+
 // presence holds who is online: a user is active while they have a live
 // connection and have not set themselves away.
 type presence struct {

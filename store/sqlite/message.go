@@ -402,6 +402,21 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 }
 
 func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
+	return db.setReaction(ctx, channelID, ts, userID, name, false)
+}
+
+func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
+	return db.setReaction(ctx, channelID, ts, userID, name, true)
+}
+
+// setReaction adds or removes one user's reaction. Its row keeps the latest
+// state (removed is a tombstone, so catch-up can tell) and the seq of that
+// change.
+func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userID, name string, remove bool) (*confab.ReactionChange, error) {
+	op := "add reaction"
+	if remove {
+		op = "remove reaction"
+	}
 	var out *confab.ReactionChange
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
@@ -412,12 +427,14 @@ func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userI
 		err = tx.QueryRowContext(ctx,
 			`SELECT removed FROM reactions WHERE channel_id = ? AND message_seq = ? AND name = ? AND user_id = ?`,
 			channelID, m.Seq, name, userID).Scan(&removed)
-		exists := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("add reaction %s/%d: %w", channelID, ts, err)
+			return fmt.Errorf("%s %s/%d: %w", op, channelID, ts, err)
 		}
-		if exists && !removed {
+		present := err == nil && !removed
+		if present && !remove {
 			return confab.ErrAlreadyReacted
+		} else if !present && remove {
+			return confab.ErrNoReaction
 		}
 		seq, err := nextSeq(ctx, tx, channelID)
 		if err != nil {
@@ -425,47 +442,12 @@ func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userI
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
-			 VALUES (?, ?, ?, ?, ?, ?, 0)
-			 ON CONFLICT (channel_id, message_seq, name, user_id) DO UPDATE SET seq = excluded.seq, removed = 0`,
-			channelID, m.Seq, m.TS, name, userID, seq); err != nil {
-			return fmt.Errorf("add reaction %s/%d: %w", channelID, ts, err)
+			 VALUES (?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (channel_id, message_seq, name, user_id) DO UPDATE SET seq = excluded.seq, removed = excluded.removed`,
+			channelID, m.Seq, m.TS, name, userID, seq, remove); err != nil {
+			return fmt.Errorf("%s %s/%d: %w", op, channelID, ts, err)
 		}
-		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
-	var out *confab.ReactionChange
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		m, err := liveMessage(ctx, tx, channelID, ts)
-		if err != nil {
-			return err
-		}
-		var removed bool
-		err = tx.QueryRowContext(ctx,
-			`SELECT removed FROM reactions WHERE channel_id = ? AND message_seq = ? AND name = ? AND user_id = ?`,
-			channelID, m.Seq, name, userID).Scan(&removed)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && removed {
-			return confab.ErrNoReaction
-		} else if err != nil {
-			return fmt.Errorf("remove reaction %s/%d: %w", channelID, ts, err)
-		}
-		seq, err := nextSeq(ctx, tx, channelID)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE reactions SET seq = ?, removed = 1
-			 WHERE channel_id = ? AND message_seq = ? AND name = ? AND user_id = ?`,
-			seq, channelID, m.Seq, name, userID); err != nil {
-			return fmt.Errorf("remove reaction %s/%d: %w", channelID, ts, err)
-		}
-		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name, Removed: true}
+		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name, Removed: remove}
 		return nil
 	})
 	if err != nil {
