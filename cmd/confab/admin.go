@@ -23,20 +23,25 @@ func runAdmin(ctx context.Context, args []string) error {
 		return errors.New("usage: confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R]")
 	}
 	cfg := DefaultConfig()
-	if err := cfg.fromEnv(os.Getenv); err != nil {
-		return err
-	}
 	fs := flag.NewFlagSet("confab admin user create", flag.ContinueOnError)
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (CONFAB_DATA)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory")
+	fs.StringVar(&cfg.SQLiteSync, "sqlite-sync", cfg.SQLiteSync, "SQLite synchronous mode: full or normal")
+	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
 	team := fs.String("team", "", "workspace domain (created if new)")
 	name := fs.String("name", "", "user name")
-	password := fs.String("password", os.Getenv("CONFAB_PASSWORD"), "password (CONFAB_PASSWORD); generated and printed if empty")
+	password := fs.String("password", "", "password; generated and printed if empty")
 	realName := fs.String("real-name", "", "real name")
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return err
+	}
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
 	if *team == "" || *name == "" {
 		return errors.New("--team and --name are required")
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	generated := *password == ""
 	if generated {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -48,91 +47,66 @@ func DefaultConfig() Config {
 
 // ParseFlags fills cfg from the environment, then from args.
 func (cfg *Config) ParseFlags(name string, args []string) error {
-	if err := cfg.fromEnv(os.Getenv); err != nil {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cfg.define(fs)
+	if err := applyEnv(fs, os.Getenv); err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP and WebSocket listen address (CONFAB_LISTEN)")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory for the SQLite database (CONFAB_DATA)")
-	fs.StringVar(&cfg.SQLiteSync, "sqlite-sync", cfg.SQLiteSync, "SQLite synchronous mode: full or normal (CONFAB_SQLITE_SYNC)")
-	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (CONFAB_LOG_LEVEL)")
-	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (CONFAB_LOG_FORMAT)")
-	fs.BoolVar(&cfg.ClosedSignup, "closed-signup", cfg.ClosedSignup, "refuse auth.signup into existing workspaces (CONFAB_CLOSED_SIGNUP)")
-	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "API requests per second per token (CONFAB_RATE_LIMIT)")
-	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "API request burst per token (CONFAB_RATE_BURST)")
-	fs.Float64Var(&cfg.AuthRateLimit, "auth-rate-limit", cfg.AuthRateLimit, "sign-ups and logins per second per client IP, burst 20 (CONFAB_AUTH_RATE_LIMIT)")
-	origins := fs.String("allowed-origins", strings.Join(cfg.AllowedOrigins, ","), "extra browser origins allowed to open WebSockets (CONFAB_ALLOWED_ORIGINS)")
-	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default (CONFAB_PASSWORD_COST)")
-	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", cfg.SendQueueBytes, "per-connection outbound queue in bytes; a client that falls further behind is disconnected (CONFAB_SEND_QUEUE_BYTES)")
-	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for requests in flight (CONFAB_SHUTDOWN_GRACE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	cfg.AllowedOrigins = splitList(*origins)
 	return cfg.Validate()
 }
 
-func (cfg *Config) fromEnv(getenv func(string) string) error {
+// define declares cfg's flags on fs. Each flag's environment variable is
+// CONFAB_ and its name in capitals with '_' for '-' (see applyEnv).
+func (cfg *Config) define(fs *flag.FlagSet) {
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP and WebSocket listen address")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory for the SQLite database")
+	fs.StringVar(&cfg.SQLiteSync, "sqlite-sync", cfg.SQLiteSync, "SQLite synchronous mode: full or normal")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
+	fs.BoolVar(&cfg.ClosedSignup, "closed-signup", cfg.ClosedSignup, "refuse auth.signup into existing workspaces")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "API requests per second per token")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "API request burst per token")
+	fs.Float64Var(&cfg.AuthRateLimit, "auth-rate-limit", cfg.AuthRateLimit, "sign-ups and logins per second per client IP, burst 20")
+	fs.Var((*listFlag)(&cfg.AllowedOrigins), "allowed-origins", "comma-separated extra browser origins allowed to open WebSockets")
+	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
+	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", cfg.SendQueueBytes, "per-connection outbound queue in bytes; a client that falls further behind is disconnected")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for requests in flight")
+}
+
+// applyEnv sets every flag of fs whose environment variable is set: flag
+// "send-queue-bytes" reads CONFAB_SEND_QUEUE_BYTES. Flags parsed later win.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	var errs []error
-	str := func(key string, dst *string) {
+	fs.VisitAll(func(f *flag.Flag) {
+		key := "CONFAB_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(key); v != "" {
-			*dst = v
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			}
 		}
-	}
-	str("CONFAB_LISTEN", &cfg.Listen)
-	str("CONFAB_DATA", &cfg.DataDir)
-	str("CONFAB_SQLITE_SYNC", &cfg.SQLiteSync)
-	str("CONFAB_LOG_LEVEL", &cfg.LogLevel)
-	str("CONFAB_LOG_FORMAT", &cfg.LogFormat)
-	if v := getenv("CONFAB_CLOSED_SIGNUP"); v != "" {
-		b, err := strconv.ParseBool(v)
-		errs = append(errs, wrapEnv("CONFAB_CLOSED_SIGNUP", err))
-		cfg.ClosedSignup = b
-	}
-	if v := getenv("CONFAB_RATE_LIMIT"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		errs = append(errs, wrapEnv("CONFAB_RATE_LIMIT", err))
-		cfg.RateLimit = f
-	}
-	if v := getenv("CONFAB_AUTH_RATE_LIMIT"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		errs = append(errs, wrapEnv("CONFAB_AUTH_RATE_LIMIT", err))
-		cfg.AuthRateLimit = f
-	}
-	if v := getenv("CONFAB_RATE_BURST"); v != "" {
-		n, err := strconv.Atoi(v)
-		errs = append(errs, wrapEnv("CONFAB_RATE_BURST", err))
-		cfg.RateBurst = n
-	}
-	if v := getenv("CONFAB_ALLOWED_ORIGINS"); v != "" {
-		cfg.AllowedOrigins = splitList(v)
-	}
-	if v := getenv("CONFAB_PASSWORD_COST"); v != "" {
-		n, err := strconv.Atoi(v)
-		errs = append(errs, wrapEnv("CONFAB_PASSWORD_COST", err))
-		cfg.PasswordCost = n
-	}
-	if v := getenv("CONFAB_SEND_QUEUE_BYTES"); v != "" {
-		n, err := strconv.Atoi(v)
-		errs = append(errs, wrapEnv("CONFAB_SEND_QUEUE_BYTES", err))
-		cfg.SendQueueBytes = n
-	}
-	if v := getenv("CONFAB_SHUTDOWN_GRACE"); v != "" {
-		d, err := time.ParseDuration(v)
-		errs = append(errs, wrapEnv("CONFAB_SHUTDOWN_GRACE", err))
-		cfg.ShutdownGrace = d
-	}
+	})
 	return errors.Join(errs...)
 }
 
-func wrapEnv(key string, err error) error {
-	if err == nil {
-		return nil
+// listFlag is a comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	*l = nil
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
 	}
-	return fmt.Errorf("%s: %w", key, err)
+	return nil
 }
 
 // Validate checks the configuration once, before anything starts.
@@ -163,14 +137,4 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("send-queue-bytes %d: want at least 65536 (a message is up to 160 KB)", cfg.SendQueueBytes))
 	}
 	return errors.Join(errs...)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
