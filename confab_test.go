@@ -129,3 +129,29 @@ func TestChangeEvents(t *testing.T) {
 		t.Errorf("deleted ChangeEvent = %s", got)
 	}
 }
+
+func TestTopics(t *testing.T) {
+	for _, c := range []struct {
+		topic    string
+		ws, id   string
+		kind     byte
+		ok       bool
+		fromFunc string
+	}{
+		{confab.ChannelTopic("T1", "C2"), "T1", "C2", confab.TopicChannel, true, "T1.c.C2"},
+		{confab.UserTopic("T1", "U2"), "T1", "U2", confab.TopicUser, true, "T1.u.U2"},
+		{confab.PresenceTopic("T1", "U2"), "T1", "U2", confab.TopicPresence, true, "T1.p.U2"},
+		{"c.C2", "", "", 0, false, ""},
+		{"T1.cc.C2", "", "", 0, false, ""},
+		{"T1.c.", "", "", 0, false, ""},
+		{".c.C2", "", "", 0, false, ""},
+	} {
+		ws, kind, id, ok := confab.ParseTopic(c.topic)
+		if ws != c.ws || kind != c.kind || id != c.id || ok != c.ok {
+			t.Errorf("ParseTopic(%q) = %q, %q, %q, %v", c.topic, ws, kind, id, ok)
+		}
+		if c.fromFunc != "" && c.topic != c.fromFunc {
+			t.Errorf("topic %q, want %q", c.topic, c.fromFunc)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package confab
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // The Slack JSON shapes of the domain objects (API.md). Both the Web API and
@@ -359,10 +360,35 @@ const (
 
 // Bus topics. A channel's events go to ChannelTopic; events for one user's
 // connections (channel_joined, channel_marked, …) to UserTopic; a user's
-// presence changes to PresenceTopic.
-func ChannelTopic(channelID string) string { return "c." + channelID }
-func UserTopic(userID string) string       { return "u." + userID }
-func PresenceTopic(userID string) string   { return "p." + userID }
+// presence changes to PresenceTopic. Every topic starts with its workspace
+// id, so a bus that spans pockets can route it (TopicWorkspace) without
+// looking anything up.
+func ChannelTopic(workspaceID, channelID string) string { return workspaceID + ".c." + channelID }
+func UserTopic(workspaceID, userID string) string       { return workspaceID + ".u." + userID }
+func PresenceTopic(workspaceID, userID string) string   { return workspaceID + ".p." + userID }
+
+// Topic kinds: the letter between a topic's workspace and its id.
+const (
+	TopicChannel  = 'c'
+	TopicUser     = 'u'
+	TopicPresence = 'p'
+)
+
+// ParseTopic splits a topic into its workspace, kind and id; ok is false
+// for anything that is not "<workspace>.<kind>.<id>".
+func ParseTopic(topic string) (workspaceID string, kind byte, id string, ok bool) {
+	ws, rest, found := strings.Cut(topic, ".")
+	if !found || ws == "" || len(rest) < 3 || rest[1] != '.' {
+		return "", 0, "", false
+	}
+	return ws, rest[0], rest[2:], true
+}
+
+// TopicWorkspace returns the workspace id a topic starts with.
+func TopicWorkspace(topic string) string {
+	ws, _, _ := strings.Cut(topic, ".")
+	return ws
+}
 
 // Publication ops: what a gateway does with a publication besides writing
 // its frame to the topic's local subscribers.

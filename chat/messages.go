@@ -44,7 +44,7 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 	}
 	if created {
 		s.metrics.posted.Inc()
-		s.deliver(ctx, confab.ChannelTopic(c.ID), confab.MessageEvent(m))
+		s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageEvent(m))
 	}
 	return m, nil
 }
@@ -107,7 +107,7 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts
 	if err != nil {
 		return nil, err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.MessageChangedEvent(m))
+	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageChangedEvent(m))
 	return m, nil
 }
 
@@ -131,7 +131,7 @@ func (s *Service) DeleteMessage(ctx context.Context, u *confab.User, channel, ts
 	if m, err = s.store.DeleteMessage(ctx, c.ID, m.TS); err != nil {
 		return nil, err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.MessageDeletedEvent(m))
+	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageDeletedEvent(m))
 	return m, nil
 }
 
@@ -163,7 +163,7 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 	if err != nil {
 		return err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.ReactionEvent(rc))
+	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ReactionEvent(rc))
 	return nil
 }
 

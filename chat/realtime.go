@@ -43,20 +43,11 @@ func (s *Service) ListUsers(ctx context.Context, u *confab.User, cursor string, 
 // GetPresence returns "active" while the user has a live connection and has
 // not set themselves away, else "away".
 func (s *Service) GetPresence(ctx context.Context, u *confab.User, userID string) (string, error) {
-	if _, err := s.UserInfo(ctx, u, userID); err != nil {
+	other, err := s.UserInfo(ctx, u, userID)
+	if err != nil {
 		return "", err
 	}
-	s.presence.mu.Lock()
-	defer s.presence.mu.Unlock()
-	return s.presence.state(userID), nil
-}
-
-// state is the user's presence. Call with mu held.
-func (p *presence) state(userID string) string {
-	if p.conns[userID] > 0 && !p.away[userID] {
-		return confab.PresenceActive
-	}
-	return confab.PresenceAway
+	return s.presence.Get(ctx, other)
 }
 
 // SetPresence sets the caller "away" by hand, or back to "auto".
@@ -64,41 +55,36 @@ func (s *Service) SetPresence(ctx context.Context, u *confab.User, want string) 
 	if want != "auto" && want != confab.PresenceAway {
 		return errInvalidPresence
 	}
-	s.changePresence(ctx, u.ID, func(p *presence) {
-		if want == confab.PresenceAway {
-			p.away[u.ID] = true
-		} else {
-			delete(p.away, u.ID)
-		}
-	})
-	return nil
+	now, changed, err := s.presence.SetAway(ctx, u, want == confab.PresenceAway)
+	return s.announcePresence(ctx, u, now, changed, err)
 }
 
 // Connected counts a new live connection of u (called by the gateway).
 func (s *Service) Connected(ctx context.Context, u *confab.User) {
-	s.changePresence(ctx, u.ID, func(p *presence) { p.conns[u.ID]++ })
+	now, changed, err := s.presence.Connected(ctx, u)
+	if err := s.announcePresence(ctx, u, now, changed, err); err != nil {
+		s.log.Warn("presence update failed", "user", u.ID, "err", err)
+	}
 }
 
 // Disconnected counts a closed connection of u (called by the gateway).
 func (s *Service) Disconnected(ctx context.Context, u *confab.User) {
-	s.changePresence(ctx, u.ID, func(p *presence) {
-		if p.conns[u.ID]--; p.conns[u.ID] <= 0 {
-			delete(p.conns, u.ID)
-		}
-	})
+	now, changed, err := s.presence.Disconnected(ctx, u)
+	if err := s.announcePresence(ctx, u, now, changed, err); err != nil {
+		s.log.Warn("presence update failed", "user", u.ID, "err", err)
+	}
 }
 
-// changePresence applies change and publishes presence_change when the
-// user's presence flipped. The publication happens outside the lock.
-func (s *Service) changePresence(ctx context.Context, userID string, change func(*presence)) {
-	s.presence.mu.Lock()
-	before := s.presence.state(userID)
-	change(&s.presence)
-	after := s.presence.state(userID)
-	s.presence.mu.Unlock()
-	if before != after {
-		s.deliver(ctx, confab.PresenceTopic(userID), confab.PresenceEvent(userID, after))
+// announcePresence publishes presence_change when an update flipped u's
+// presence, and passes a failed update's error on.
+func (s *Service) announcePresence(ctx context.Context, u *confab.User, now string, changed bool, err error) error {
+	if err != nil {
+		return err
 	}
+	if changed {
+		s.deliver(ctx, confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, now))
+	}
+	return nil
 }
 
 // Typing relays user_typing to the channel's members; it is never stored.
@@ -107,7 +93,7 @@ func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) er
 	if err != nil {
 		return err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.ID), confab.TypingEvent(c.ID, u.ID))
+	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.TypingEvent(c.ID, u.ID))
 	return nil
 }
 

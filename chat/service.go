@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/confab/confab"
@@ -35,6 +34,9 @@ type Config struct {
 	TicketTTL time.Duration
 	// PublishTimeout bounds a publication after the commit; 0: 5 seconds.
 	PublishTimeout time.Duration
+	// Presence holds who is online; nil: in this process's memory, which is
+	// right when one process runs every gateway.
+	Presence Presence
 }
 
 // Service implements the use cases. Create it with New.
@@ -51,7 +53,7 @@ type Service struct {
 	publishTimeout time.Duration
 	metrics        metrics
 
-	presence presence
+	presence Presence
 	tickets  ticketLedger
 }
 
@@ -72,6 +74,7 @@ func New(cfg Config) *Service {
 		ticketSecret:   cfg.TicketSecret,
 		ticketTTL:      cfg.TicketTTL,
 		publishTimeout: cfg.PublishTimeout,
+		presence:       cfg.Presence,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -94,8 +97,9 @@ func New(cfg Config) *Service {
 	if s.publishTimeout == 0 {
 		s.publishTimeout = 5 * time.Second
 	}
-	s.presence.away = map[string]bool{}
-	s.presence.conns = map[string]int{}
+	if s.presence == nil {
+		s.presence = NewMemoryPresence()
+	}
 	s.tickets.used = map[string]int64{}
 	s.metrics = metrics{
 		posted: prometheus.NewCounter(prometheus.CounterOpts{
@@ -197,12 +201,4 @@ func cut[T any](items []T, limit int, cursor func(last T) string) ([]T, string) 
 	}
 	items = items[:limit]
 	return items, cursor(items[limit-1])
-}
-
-// presence holds who is online: a user is active while they have a live
-// connection and have not set themselves away.
-type presence struct {
-	mu    sync.Mutex
-	conns map[string]int  // guarded by mu: user → live connections
-	away  map[string]bool // guarded by mu: user → set away by hand
 }

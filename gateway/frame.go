@@ -42,9 +42,10 @@ func isJSONNumber(raw json.RawMessage) bool {
 	return len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
 }
 
-// presenceTopics returns the bus topics of a presence_sub's ids: valid user
-// ids only, deduplicated, at most maxPresenceSubs.
-func presenceTopics(ids []string) []string {
+// presenceTopics returns the bus topics of a presence_sub's ids, users of
+// the connection's workspace: valid user ids only, deduplicated, at most
+// maxPresenceSubs.
+func presenceTopics(workspaceID string, ids []string) []string {
 	var topics []string
 	for _, id := range ids {
 		if len(topics) == maxPresenceSubs {
@@ -53,7 +54,7 @@ func presenceTopics(ids []string) []string {
 		if !confab.ValidID(id, 'U') {
 			continue
 		}
-		t := confab.PresenceTopic(id)
+		t := confab.PresenceTopic(workspaceID, id)
 		if !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}

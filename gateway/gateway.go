@@ -279,7 +279,7 @@ func (g *Gateway) register(c *conn) error {
 	g.nconns.Add(1)
 	g.metrics.connections.Inc()
 
-	ut := confab.UserTopic(c.user.ID)
+	ut := confab.UserTopic(c.user.WorkspaceID, c.user.ID)
 	c.subMu.Lock()
 	c.joining = true
 	name, _, _ := g.hub.add(c, ut)
@@ -296,7 +296,7 @@ func (g *Gateway) register(c *conn) error {
 	c.subMu.Lock()
 	c.topics = slices.Grow(c.topics, len(channels))
 	for _, ch := range channels {
-		t := confab.ChannelTopic(ch)
+		t := confab.ChannelTopic(c.user.WorkspaceID, ch)
 		if slices.Contains(c.left, t) {
 			continue
 		}
@@ -431,8 +431,9 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 		g.log.Warn("bad publication", "topic", topic, "err", err)
 		return
 	}
-	if (p.Op == confab.OpJoin || p.Op == confab.OpLeave) && strings.HasPrefix(topic, "u.") && p.Channel != "" {
-		g.membership(topic, p.Op == confab.OpJoin, confab.ChannelTopic(p.Channel))
+	if ws, kind, _, ok := confab.ParseTopic(topic); ok && kind == confab.TopicUser && p.Channel != "" &&
+		(p.Op == confab.OpJoin || p.Op == confab.OpLeave) {
+		g.membership(topic, p.Op == confab.OpJoin, confab.ChannelTopic(ws, p.Channel))
 	}
 	if len(p.Frame) == 0 {
 		return
@@ -475,7 +476,7 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string) {
 	if dirty {
 		g.goTracked(func() {
 			if err := g.hub.reconcile(g.ctx, []string{chTopic}); err != nil {
-				g.log.Warn("bus subscribe after join", "channel", strings.TrimPrefix(chTopic, "c."), "err", err)
+				g.log.Warn("bus subscribe after join", "topic", chTopic, "err", err)
 			}
 		})
 	}

@@ -32,7 +32,7 @@ func TestHelloAfterRegistration(t *testing.T) {
 	var once sync.Once
 	open := func() { once.Do(func() { close(gate) }) }
 	t.Cleanup(open)
-	s.bus.gate, s.bus.gateTopic = gate, "c.C1"
+	s.bus.gate, s.bus.gateTopic = gate, "T1.c.C1"
 	ws, _, err := s.dial(t, "ticket-U1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +57,8 @@ func TestHelloAfterRegistration(t *testing.T) {
 		t.Fatal("hello arrived before Chat.Connected")
 	}
 	// Published right after hello: the bus must already be subscribed.
-	if !s.bus.publish("c.C1", pub(`{"type":"message","channel":"C1","text":"hi"}`)) {
-		t.Fatal("c.C1 not subscribed when hello was sent")
+	if !s.bus.publish("T1.c.C1", pub(`{"type":"message","channel":"C1","text":"hi"}`)) {
+		t.Fatal("T1.c.C1 not subscribed when hello was sent")
 	}
 	if got := string(c.read()); got != `{"type":"message","channel":"C1","text":"hi"}` {
 		t.Fatalf("got %s", got)
@@ -76,8 +76,8 @@ func TestDeliveryToMembersOnly(t *testing.T) {
 	b := s.MustConnect(t, "U2")
 
 	frame := `{"type":"message","channel":"C1","text":"to U1"}`
-	if !s.bus.publish("c.C1", pub(frame)) {
-		t.Fatal("c.C1 not subscribed")
+	if !s.bus.publish("T1.c.C1", pub(frame)) {
+		t.Fatal("T1.c.C1 not subscribed")
 	}
 	for i, c := range []*client{a1, a2} {
 		if got := string(c.read()); got != frame {
@@ -86,10 +86,10 @@ func TestDeliveryToMembersOnly(t *testing.T) {
 	}
 	b.sync() // U2 is not in C1: nothing before its pong
 
-	if sub, _ := s.bus.calls("c.C1"); sub != 1 {
+	if sub, _ := s.bus.calls("T1.c.C1"); sub != 1 {
 		t.Fatalf("Subscribe(c.C1) called %d times, want 1", sub)
 	}
-	if sub, _ := s.bus.calls("u.U1"); sub != 1 {
+	if sub, _ := s.bus.calls("T1.u.U1"); sub != 1 {
 		t.Fatalf("Subscribe(u.U1) called %d times, want 1", sub)
 	}
 }
@@ -102,8 +102,8 @@ func TestJoinAndLeave(t *testing.T) {
 	other := s.MustConnect(t, "U2") // keeps c.C9 subscribed on its own
 
 	joined := confab.Publication{Op: confab.OpJoin, Channel: "C9", Frame: []byte(`{"type":"channel_joined","channel":{"id":"C9"}}`)}
-	if !s.bus.publish("u.U1", joined) {
-		t.Fatal("u.U1 not subscribed")
+	if !s.bus.publish("T1.u.U1", joined) {
+		t.Fatal("T1.u.U1 not subscribed")
 	}
 	for _, c := range []*client{a1, a2} {
 		if m := c.readJSON(); m["type"] != "channel_joined" {
@@ -112,7 +112,7 @@ func TestJoinAndLeave(t *testing.T) {
 	}
 	// The join is live: a message in C9 reaches both connections.
 	msg := `{"type":"message","channel":"C9","text":"welcome"}`
-	s.bus.publish("c.C9", pub(msg))
+	s.bus.publish("T1.c.C9", pub(msg))
 	for _, c := range []*client{a1, a2} {
 		if got := string(c.read()); got != msg {
 			t.Fatalf("got %s, want %s", got, msg)
@@ -120,20 +120,20 @@ func TestJoinAndLeave(t *testing.T) {
 	}
 
 	left := confab.Publication{Op: confab.OpLeave, Channel: "C9", Frame: confab.ChannelLeftEvent("C9")}
-	s.bus.publish("u.U1", left)
+	s.bus.publish("T1.u.U1", left)
 	for _, c := range []*client{a1, a2} {
 		if m := c.readJSON(); m["type"] != "channel_left" {
 			t.Fatalf("got %v, want channel_left", m)
 		}
 	}
-	s.bus.publish("c.C9", pub(msg))
+	s.bus.publish("T1.c.C9", pub(msg))
 	a1.sync()
 	a2.sync()
 	if got := string(other.read()); got != msg {
 		t.Fatalf("U2 got %s, want %s", got, msg)
 	}
-	if sub, unsub := s.bus.calls("c.C9"); sub != 1 || unsub != 0 {
-		t.Fatalf("c.C9: %d subscribes, %d unsubscribes; want 1, 0 (U2 still there)", sub, unsub)
+	if sub, unsub := s.bus.calls("T1.c.C9"); sub != 1 || unsub != 0 {
+		t.Fatalf("T1.c.C9: %d subscribes, %d unsubscribes; want 1, 0 (U2 still there)", sub, unsub)
 	}
 }
 
@@ -143,39 +143,39 @@ func TestJoinSubscribesAndLastLeaveUnsubscribes(t *testing.T) {
 	})
 	a1, a2 := s.MustConnect(t, "U1"), s.MustConnect(t, "U1")
 
-	s.bus.publish("u.U1", confab.Publication{Op: confab.OpJoin, Channel: "C7", Frame: []byte(`{"type":"channel_joined"}`)})
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpJoin, Channel: "C7", Frame: []byte(`{"type":"channel_joined"}`)})
 	a1.read()
 	a2.read()
-	s.bus.waitSubscribed(t, "c.C7", true) // asynchronous: the bus handler never waits on the bus
+	s.bus.waitSubscribed(t, "T1.c.C7", true) // asynchronous: the bus handler never waits on the bus
 	msg := `{"type":"message","channel":"C7"}`
-	s.bus.publish("c.C7", pub(msg))
+	s.bus.publish("T1.c.C7", pub(msg))
 	for _, c := range []*client{a1, a2} {
 		if got := string(c.read()); got != msg {
 			t.Fatalf("got %s, want %s", got, msg)
 		}
 	}
-	s.bus.publish("u.U1", confab.Publication{Op: confab.OpLeave, Channel: "C7", Frame: confab.ChannelLeftEvent("C7")})
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpLeave, Channel: "C7", Frame: confab.ChannelLeftEvent("C7")})
 	a1.read()
 	a2.read()
-	s.bus.waitSubscribed(t, "c.C7", false)
+	s.bus.waitSubscribed(t, "T1.c.C7", false)
 	// Bypass the bus: the hub itself has nobody left for c.C7.
-	s.g.HandlePublication("c.C7", marshal(pub(msg)))
+	s.g.HandlePublication("T1.c.C7", marshal(pub(msg)))
 	a1.sync()
 	a2.sync()
-	if sub, unsub := s.bus.calls("c.C7"); sub != 1 || unsub != 1 {
-		t.Fatalf("c.C7: %d subscribes, %d unsubscribes; want 1, 1", sub, unsub)
+	if sub, unsub := s.bus.calls("T1.c.C7"); sub != 1 || unsub != 1 {
+		t.Fatalf("T1.c.C7: %d subscribes, %d unsubscribes; want 1, 1", sub, unsub)
 	}
 
 	// The last connection of U1 going unsubscribes its topics, once.
 	a1.ws.Close()
-	if sub, unsub := s.bus.calls("c.C1"); sub != 1 || unsub != 0 {
-		t.Fatalf("c.C1 after one close: %d subscribes, %d unsubscribes; want 1, 0", sub, unsub)
+	if sub, unsub := s.bus.calls("T1.c.C1"); sub != 1 || unsub != 0 {
+		t.Fatalf("T1.c.C1 after one close: %d subscribes, %d unsubscribes; want 1, 0", sub, unsub)
 	}
 	a2.ws.Close()
-	s.bus.waitSubscribed(t, "c.C1", false)
-	s.bus.waitSubscribed(t, "u.U1", false)
-	if sub, unsub := s.bus.calls("c.C1"); sub != 1 || unsub != 1 {
-		t.Fatalf("c.C1: %d subscribes, %d unsubscribes; want 1, 1", sub, unsub)
+	s.bus.waitSubscribed(t, "T1.c.C1", false)
+	s.bus.waitSubscribed(t, "T1.u.U1", false)
+	if sub, unsub := s.bus.calls("T1.c.C1"); sub != 1 || unsub != 1 {
+		t.Fatalf("T1.c.C1: %d subscribes, %d unsubscribes; want 1, 1", sub, unsub)
 	}
 }
 
@@ -270,12 +270,12 @@ func TestPresenceSub(t *testing.T) {
 	a, b := s.MustConnect(t, "U1"), s.MustConnect(t, "U2")
 	a.write(`{"type":"presence_sub","ids":["U3","not-a-user","U3"]}`)
 	a.sync() // presence_sub handled
-	if sub, _ := s.bus.calls("p.U3"); sub != 1 {
+	if sub, _ := s.bus.calls("T1.p.U3"); sub != 1 {
 		t.Fatalf("Subscribe(p.U3) called %d times, want 1", sub)
 	}
 	frame := string(confab.PresenceEvent("U3", confab.PresenceActive))
-	if !s.bus.publish("p.U3", confab.Publication{Frame: []byte(frame)}) {
-		t.Fatal("p.U3 not subscribed")
+	if !s.bus.publish("T1.p.U3", confab.Publication{Frame: []byte(frame)}) {
+		t.Fatal("T1.p.U3 not subscribed")
 	}
 	if got := string(a.read()); got != frame {
 		t.Fatalf("got %s, want %s", got, frame)
@@ -284,8 +284,8 @@ func TestPresenceSub(t *testing.T) {
 
 	a.write(`{"type":"presence_sub","ids":[]}`)
 	a.sync()
-	s.bus.waitSubscribed(t, "p.U3", false)
-	s.g.HandlePublication("p.U3", marshal(confab.Publication{Frame: []byte(frame)}))
+	s.bus.waitSubscribed(t, "T1.p.U3", false)
+	s.g.HandlePublication("T1.p.U3", marshal(confab.Publication{Frame: []byte(frame)}))
 	a.sync()
 }
 
@@ -317,7 +317,7 @@ func TestSlowConsumer(t *testing.T) {
 			t.Fatalf("slow consumer still connected after %d frames of 16 KiB", i)
 		}
 		frame := fmt.Sprintf(`{"type":"message","seq":%d,"text":"%s"}`, i, pad)
-		s.bus.publish("c.C1", pub(frame))
+		s.bus.publish("T1.c.C1", pub(frame))
 		if got := string(fast.read()); got != frame {
 			t.Fatalf("fast client frame %d wrong (%.40s…)", i, got)
 		}
@@ -335,7 +335,7 @@ func TestSlowConsumer(t *testing.T) {
 	// The fast one goes on receiving every frame.
 	for j := range 10 {
 		frame := fmt.Sprintf(`{"type":"message","seq":%d}`, i+j)
-		s.bus.publish("c.C1", pub(frame))
+		s.bus.publish("T1.c.C1", pub(frame))
 		if got := string(fast.read()); got != frame {
 			t.Fatalf("got %s, want %s", got, frame)
 		}
@@ -504,8 +504,8 @@ func TestShutdown(t *testing.T) {
 	if _, resp, err := s.dial(t, "ticket-U1", nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after Shutdown: %v, want 503", err)
 	}
-	if _, unsub := bus.calls("c.C1"); unsub != 1 {
-		t.Fatalf("c.C1 unsubscribed %d times, want 1", unsub)
+	if _, unsub := bus.calls("T1.c.C1"); unsub != 1 {
+		t.Fatalf("T1.c.C1 unsubscribed %d times, want 1", unsub)
 	}
 	srv.Close()
 	deadline := time.Now().Add(waitFor)
@@ -587,7 +587,7 @@ func TestMetricsRegistered(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := MustServe(t, Config{Registerer: reg}, &fakeChat{UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}})})
 	c := s.MustConnect(t, "U1")
-	s.bus.publish("c.C1", pub(`{"type":"message"}`))
+	s.bus.publish("T1.c.C1", pub(`{"type":"message"}`))
 	c.read()
 	c.sync()
 	mfs, err := reg.Gather()

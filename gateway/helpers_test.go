@@ -39,7 +39,7 @@ func (f *fakeChat) RedeemTicket(ctx context.Context, ticket string) (*confab.Use
 	if !ok {
 		return nil, confab.ErrInvalidAuth
 	}
-	return &confab.User{ID: id, Name: strings.ToLower(id)}, nil
+	return &confab.User{ID: id, WorkspaceID: "T1", Name: strings.ToLower(id)}, nil
 }
 
 func (f *fakeChat) UserChannels(ctx context.Context, userID string) ([]string, error) {

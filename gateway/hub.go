@@ -12,7 +12,8 @@ import (
 )
 
 // hub is the gateway's socket membership: which local connections listen to
-// which bus topic ("c.<channel>", "u.<user>", "p.<user>").
+// which bus topic ("<workspace>.c.<channel>", "<workspace>.u.<user>",
+// "<workspace>.p.<user>").
 //
 // It is a set of shards, not one actor. A topic lives in the shard its FNV-1a
 // hash picks; each shard has its own RWMutex, so fanout to different topics

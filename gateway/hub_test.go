@@ -38,7 +38,7 @@ func newBenchGateway(tb testing.TB, n int, topic string, held bool) (*Gateway, [
 	tb.Cleanup(func() { g.Shutdown(context.Background()) })
 	conns := make([]*conn, n)
 	for i := range conns {
-		c := g.newConn(discardTransport{}, &confab.User{ID: fmt.Sprintf("U%d", i)})
+		c := g.newConn(discardTransport{}, &confab.User{ID: fmt.Sprintf("U%d", i), WorkspaceID: "T1"})
 		g.hub.add(c, topic)
 		if !held {
 			c.release()
@@ -71,12 +71,12 @@ func BenchmarkHubBroadcast(b *testing.B) {
 	frame := confab.MessageEvent(&confab.Message{ChannelID: "C1", UserID: "U1", Text: strings.Repeat("lorem ipsum ", 10), TS: 1700000000000001, Seq: 1, ChangeSeq: 1})
 	for _, n := range []int{1, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
-			g, conns := newBenchGateway(b, n, "c.C1", false)
+			g, conns := newBenchGateway(b, n, "T1.c.C1", false)
 			payload := (&confab.Publication{Time: time.Now().UnixNano(), Frame: frame}).Marshal()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				g.HandlePublication("c.C1", payload)
+				g.HandlePublication("T1.c.C1", payload)
 			}
 			drain(conns) // writer work counts against the run that caused it
 			b.StopTimer()
@@ -88,7 +88,7 @@ func BenchmarkHubBroadcast(b *testing.B) {
 func TestEnqueueNoAlloc(t *testing.T) {
 	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
-	c := g.newConn(discardTransport{}, &confab.User{ID: "U1"}) // held: no flush goroutine
+	c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"}) // held: no flush goroutine
 	f := outFrame{p: []byte(`{"type":"message"}`), op: ws.OpText}
 	c.enqueue(f) // grow the queue once
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -105,10 +105,10 @@ func TestEnqueueNoAlloc(t *testing.T) {
 }
 
 func TestBroadcastEncodesOnce(t *testing.T) {
-	g, conns := newBenchGateway(t, 100, "c.C1", true)
+	g, conns := newBenchGateway(t, 100, "T1.c.C1", true)
 	payload := marshal(pub(`{"type":"message","text":"once"}`))
 	allocs := testing.AllocsPerRun(100, func() {
-		g.HandlePublication("c.C1", payload)
+		g.HandlePublication("T1.c.C1", payload)
 		for _, c := range conns {
 			c.mu.Lock()
 			c.dropLocked()
@@ -119,7 +119,7 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 		t.Fatalf("broadcast to 100: %v allocations, want ≤ 1", allocs)
 	}
 	// Every recipient shares the same bytes, and none aliases payload.
-	g.HandlePublication("c.C1", payload)
+	g.HandlePublication("T1.c.C1", payload)
 	first := conns[0].queue[len(conns[0].queue)-1].p
 	if &first[0] == &payload[len(payload)-len(first)] {
 		t.Fatal("queued frame aliases the bus payload")
@@ -146,7 +146,7 @@ func TestFlushWritesQueuedFramesInOrder(t *testing.T) {
 	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	rec := &recorder{}
-	c := g.newConn(rec, &confab.User{ID: "U1"})
+	c := g.newConn(rec, &confab.User{ID: "U1", WorkspaceID: "T1"})
 	big := bytes.Repeat([]byte("b"), 70000) // 64-bit length header
 	mid := bytes.Repeat([]byte("m"), 300)   // 16-bit length header
 	c.send([]byte(`{"n":1}`))
@@ -212,11 +212,11 @@ func TestPresenceTopics(t *testing.T) {
 	for i := range 2 * maxPresenceSubs {
 		many = append(many, fmt.Sprintf("U%06d", i))
 	}
-	if got := len(presenceTopics(many)); got != maxPresenceSubs {
+	if got := len(presenceTopics("T1", many)); got != maxPresenceSubs {
 		t.Errorf("presenceTopics(%d ids) has %d topics, want %d", len(many), got, maxPresenceSubs)
 	}
-	if got := presenceTopics([]string{"U1AB", "C1AB", "U1AB", "", "u1ab"}); fmt.Sprint(got) != fmt.Sprint([]string{"p.U1AB"}) {
-		t.Errorf("presenceTopics = %v, want [p.U1AB]", got)
+	if got := presenceTopics("T1", []string{"U1AB", "C1AB", "U1AB", "", "u1ab"}); fmt.Sprint(got) != fmt.Sprint([]string{"T1.p.U1AB"}) {
+		t.Errorf("presenceTopics = %v, want [T1.p.U1AB]", got)
 	}
 }
 
@@ -249,7 +249,7 @@ func FuzzDecodeFrame(f *testing.F) {
 				t.Fatalf("pong %q has type %s", p, m["type"])
 			}
 		}
-		_ = presenceTopics(fr.IDs)
+		_ = presenceTopics("T1", fr.IDs)
 		_ = errorFrame(fr.ID, classify(errUnknownType))
 	})
 }
@@ -305,14 +305,14 @@ func FuzzReadLoop(f *testing.F) {
 		if len(data) > 0 {
 			n = int(split) % (len(data) + 1)
 		}
-		c := g.newConn(discardTransport{}, &confab.User{ID: "U1"})
-		g.hub.add(c, "u.U1")
+		c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"})
+		g.hub.add(c, "T1.u.U1")
 		err := c.readLoop(&splitReader{parts: [][]byte{data[:n], data[n:]}})
 		if err == nil {
 			t.Fatal("readLoop returned nil")
 		}
 		g.presenceSub(c, nil)
-		g.hub.remove(c, "u.U1")
+		g.hub.remove(c, "T1.u.U1")
 		o := classify(err)
 		if err == errTooBig && o.close != ws.StatusMessageTooBig {
 			t.Fatalf("too big closes with %d", o.close)

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -114,7 +113,7 @@ func (c *conn) handle(b []byte) {
 		}
 		c.send(okFrame(f.ID, m))
 	case "presence_sub":
-		if err := g.presenceSub(c, presenceTopics(f.IDs)); err != nil {
+		if err := g.presenceSub(c, presenceTopics(c.user.WorkspaceID, f.IDs)); err != nil {
 			g.log.Warn("presence_sub", "conn", c.id, "user", c.user.ID, "err", err)
 		}
 	default:
@@ -134,7 +133,7 @@ func (g *Gateway) presenceSub(c *conn, want []string) error {
 	}
 	keep := c.topics[:0]
 	for _, t := range c.topics {
-		if strings.HasPrefix(t, "p.") && !slices.Contains(want, t) {
+		if _, kind, _, _ := confab.ParseTopic(t); kind == confab.TopicPresence && !slices.Contains(want, t) {
 			if _, d := g.hub.remove(c, t); d {
 				dirty = append(dirty, t)
 			}
