@@ -698,6 +698,15 @@ func TestRTMURL(t *testing.T) {
 	if a := form(t, custom, "rtm.connect", nil).wantOK(t); a.body["url"] != "wss://gw7.example.org/rtm/TICKET1" {
 		t.Errorf("url = %v, want the custom one", a.body["url"])
 	}
+
+	// A ticket for a gateway the balancer chose carries that gateway's URL.
+	picked := stocked()
+	picked.IssueTicketFn = func(context.Context, *confab.User) (*chat.Ticket, error) {
+		return &chat.Ticket{Value: "TICKET2", Expires: 1, GatewayURL: "ws://127.0.0.1:9003/"}, nil
+	}
+	if a := form(t, MustServer(t, picked, api.Config{}), "rtm.connect", nil).wantOK(t); a.body["url"] != "ws://127.0.0.1:9003/rtm/TICKET2" {
+		t.Errorf("url = %v, want the chosen gateway's", a.body["url"])
+	}
 }
 
 func TestNeverRedirectsAndHead(t *testing.T) {

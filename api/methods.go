@@ -685,6 +685,10 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	url := s.rtmURL(c.r, t.Value)
+	if t.GatewayURL != "" {
+		url = strings.TrimSuffix(t.GatewayURL, "/") + "/rtm/" + t.Value
+	}
 	type self struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -694,7 +698,7 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 		URL  string          `json:"url"`
 		Self self            `json:"self"`
 		Team confab.WireTeam `json:"team"`
-	}{true, s.rtmURL(c.r, t.Value), self{c.user.ID, c.user.Name}, ws.Wire()}, nil
+	}{true, url, self{c.user.ID, c.user.Name}, ws.Wire()}, nil
 }
 
 var _ http.Handler = (*Server)(nil)

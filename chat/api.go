@@ -92,4 +92,13 @@ type CatchUpChannel struct {
 type Ticket struct {
 	Value   string
 	Expires int64 // unix seconds
+	// GatewayURL is the base URL ("ws://host:port") of the gateway the
+	// ticket is for; "" when this process serves the WebSockets itself.
+	GatewayURL string
+}
+
+// Gateway is a gateway process a client can be sent to.
+type Gateway struct {
+	ID  string
+	URL string // base WebSocket URL, "ws://host:port"
 }

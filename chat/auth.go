@@ -157,11 +157,11 @@ func (s *Service) Workspace(ctx context.Context, u *confab.User) (*confab.Worksp
 	return s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
 }
 
-// Tickets. rtm.connect hands out a ticket that the gateway redeems: it is
-// "<user>.<expiry>.<nonce>.<mac>" with an HMAC-SHA256 over the rest, so any
-// process holding the secret can check it without a shared database, and
-// the redeeming process remembers used nonces until they expire, so a
-// ticket works once.
+// Tickets. rtm.connect hands out a ticket that one gateway redeems: it is
+// "<user>.<gateway>.<expiry>.<nonce>.<mac>" with an HMAC-SHA256 over the
+// rest, so any process holding the secret can check it without a shared
+// database. Only the gateway it names accepts it, and that gateway
+// remembers used nonces until they expire, so a ticket works once.
 
 type ticketLedger struct {
 	mu        sync.Mutex
@@ -169,15 +169,23 @@ type ticketLedger struct {
 	lastSweep int64            // guarded by mu: unix second of the last sweep
 }
 
-// IssueTicket returns a single-use ticket for u's next WebSocket connection.
+// IssueTicket chooses the gateway for u's next WebSocket connection and
+// returns a single-use ticket for it.
 func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*Ticket, error) {
+	var gw Gateway
+	if s.gateways != nil {
+		var err error
+		if gw, err = s.gateways.Pick(ctx, u); err != nil {
+			return nil, err
+		}
+	}
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, err
 	}
 	exp := s.now().Add(s.ticketTTL).Unix()
-	body := u.ID + "." + strconv.FormatInt(exp, 10) + "." + base64.RawURLEncoding.EncodeToString(nonce[:])
-	return &Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp}, nil
+	body := strings.Join([]string{u.ID, gw.ID, strconv.FormatInt(exp, 10), base64.RawURLEncoding.EncodeToString(nonce[:])}, ".")
+	return &Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, GatewayURL: gw.URL}, nil
 }
 
 func (s *Service) ticketMAC(body string) string {
@@ -197,15 +205,15 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*confab.User
 		return nil, confab.ErrInvalidAuth
 	}
 	parts := strings.Split(ticket[:i], ".")
-	if len(parts) != 3 {
+	if len(parts) != 4 || parts[1] != s.gatewayID {
 		return nil, confab.ErrInvalidAuth
 	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	exp, err := strconv.ParseInt(parts[2], 10, 64)
 	now := s.now().Unix()
 	if err != nil || exp < now {
 		return nil, confab.ErrInvalidAuth
 	}
-	if !s.tickets.use(parts[2], exp, now) {
+	if !s.tickets.use(parts[3], exp, now) {
 		return nil, confab.ErrInvalidAuth
 	}
 	u, err := s.store.FindUserByID(ctx, parts[0])

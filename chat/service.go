@@ -37,6 +37,17 @@ type Config struct {
 	// Presence holds who is online; nil: in this process's memory, which is
 	// right when one process runs every gateway.
 	Presence Presence
+	// Gateways chooses the gateway of a new connection (the connection
+	// balancer of rtm.connect); nil: this process serves WebSockets itself.
+	Gateways GatewayPicker
+	// GatewayID names this process when it is a gateway: it redeems only
+	// tickets issued for it. "" in a process that is its own gateway.
+	GatewayID string
+}
+
+// GatewayPicker chooses a live, lightly loaded gateway of u's pocket.
+type GatewayPicker interface {
+	Pick(ctx context.Context, u *confab.User) (Gateway, error)
 }
 
 // Service implements the use cases. Create it with New.
@@ -53,8 +64,10 @@ type Service struct {
 	publishTimeout time.Duration
 	metrics        metrics
 
-	presence Presence
-	tickets  ticketLedger
+	presence  Presence
+	gateways  GatewayPicker
+	gatewayID string
+	tickets   ticketLedger
 }
 
 type metrics struct {
@@ -75,6 +88,8 @@ func New(cfg Config) *Service {
 		ticketTTL:      cfg.TicketTTL,
 		publishTimeout: cfg.PublishTimeout,
 		presence:       cfg.Presence,
+		gateways:       cfg.Gateways,
+		gatewayID:      cfg.GatewayID,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,0 +1,76 @@
+package chat_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/chat"
+)
+
+// userStore is a Store that knows one user; the ticket paths need no more.
+type userStore struct {
+	chat.Store
+	u *confab.User
+}
+
+func (s userStore) FindUserByID(_ context.Context, id string) (*confab.User, error) {
+	if id != s.u.ID {
+		return nil, confab.ErrUserNotFound
+	}
+	return s.u, nil
+}
+
+type pickFunc func(ctx context.Context, u *confab.User) (chat.Gateway, error)
+
+func (f pickFunc) Pick(ctx context.Context, u *confab.User) (chat.Gateway, error) { return f(ctx, u) }
+
+// A ticket works once, only at the gateway it was issued for, and only
+// until it expires.
+func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {
+	alice := &confab.User{ID: "UALICE", WorkspaceID: "TACME"}
+	secret := []byte("shared by every process of the cluster")
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	api := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock,
+		Gateways: pickFunc(func(context.Context, *confab.User) (chat.Gateway, error) {
+			return chat.Gateway{ID: "gw-2", URL: "ws://127.0.0.1:9002"}, nil
+		})})
+	gw1 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "gw-1"})
+	gw2 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "gw-2"})
+	forger := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: []byte("guess"), Now: clock, GatewayID: "gw-2"})
+	ctx := context.Background()
+
+	issue := func() string {
+		t.Helper()
+		tk, err := api.IssueTicket(ctx, alice)
+		if err != nil || tk.GatewayURL != "ws://127.0.0.1:9002" {
+			t.Fatalf("IssueTicket = %+v, %v; want one for gw-2", tk, err)
+		}
+		return tk.Value
+	}
+	tk := issue()
+	if _, err := gw1.RedeemTicket(ctx, tk); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("another gateway redeemed it: %v", err)
+	}
+	if _, err := forger.RedeemTicket(ctx, tk); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("a gateway with another secret redeemed it: %v", err)
+	}
+	if u, err := gw2.RedeemTicket(ctx, tk); err != nil || u.ID != alice.ID {
+		t.Fatalf("RedeemTicket at its gateway = %v, %v", u, err)
+	}
+	if _, err := gw2.RedeemTicket(ctx, tk); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("a ticket worked twice: %v", err)
+	}
+	late := issue()
+	now = now.Add(31 * time.Second)
+	if _, err := gw2.RedeemTicket(ctx, late); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("an expired ticket worked: %v", err)
+	}
+	for _, junk := range []string{"", ".", "a.b.c.d.e", tk + "x", string(make([]byte, 300))} {
+		if _, err := gw2.RedeemTicket(ctx, junk); confab.ErrorMessage(err) != "invalid_auth" {
+			t.Errorf("RedeemTicket(%q) = %v, want invalid_auth", junk, err)
+		}
+	}
+}
