@@ -17,6 +17,7 @@ import (
 	"github.com/confab/confab/gateway"
 	"github.com/confab/confab/pubsub/memory"
 	"github.com/confab/confab/store/sqlite"
+	"github.com/confab/confab/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -118,6 +119,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	mux.Handle("/rtm/", m.Gateway)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", m.healthz)
+	mux.Handle("/", web.Handler())
 
 	m.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -1,0 +1,1288 @@
+// app.js — confab's browser client: state, rendering and user actions.
+// It talks to the server only through the public Web API (api.js) and the
+// RTM connection (rtm.js); every piece of user text reaches the DOM through
+// textContent or text nodes (text.js).
+
+import { Api, ApiError } from "./api.js";
+import { Realtime } from "./rtm.js";
+import { icon, fillIcons } from "./icons.js";
+import { renderText, emoji, PICKER, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") e.className = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  e.append(...children);
+  return e;
+};
+
+const PAGE = 50;
+const GROUP_SECONDS = 300;
+const TYPING_SHOW_MS = 5000;
+const TYPING_SEND_EVERY_MS = 3000;
+const STORAGE_KEY = "confab.session";
+
+const S = {
+  api: new Api(),
+  rtm: null,
+  self: null,
+  team: null,
+  users: new Map(),      // id → user
+  userFetches: new Map(),
+  presence: new Map(),   // id → "active" | "away"
+  presenceSubbed: "",
+  channels: new Map(),   // id → channel state
+  mpimMembers: new Map(),
+  cur: null,             // the open conversation
+  thread: null,          // the open thread
+  pending: new Map(),    // client_msg_id → pending send
+  typing: new Map(),     // channel → Map(user → timeout)
+  lastTypingSent: 0,
+  markTimer: null,
+};
+
+// ---------- session ----------
+
+function saveSession(s) {
+  localStorage.setItem(STORAGE_KEY, JSON.stringify(s));
+}
+function loadSession() {
+  try {
+    return JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function logout() {
+  const token = S.api.token;
+  localStorage.removeItem(STORAGE_KEY);
+  if (token) S.api.call("auth.revoke").catch(() => {});
+  location.hash = "";
+  location.reload();
+}
+
+window.addEventListener("storage", (e) => {
+  // Another tab logged in or out.
+  if (e.key === STORAGE_KEY) location.reload();
+});
+
+// ---------- auth screen ----------
+
+function showAuth() {
+  $("app").hidden = true;
+  $("auth").hidden = false;
+  let mode = "login";
+  const setMode = (m) => {
+    mode = m;
+    $("tab-login").setAttribute("aria-selected", m === "login");
+    $("tab-signup").setAttribute("aria-selected", m === "signup");
+    $("auth-real-wrap").hidden = m !== "signup";
+    $("auth-submit").textContent = m === "login" ? "Log in" : "Create account";
+    $("auth-password").autocomplete = m === "login" ? "current-password" : "new-password";
+    $("auth-hint").textContent = m === "login"
+      ? "Log in to your workspace."
+      : "Create a workspace, or join one by its name.";
+  };
+  $("tab-login").onclick = () => setMode("login");
+  $("tab-signup").onclick = () => setMode("signup");
+  const last = loadSession();
+  if (last && last.team) $("auth-team").value = last.team;
+  $("auth-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const err = $("auth-error");
+    err.hidden = true;
+    const args = {
+      team: $("auth-team").value.trim().toLowerCase(),
+      name: $("auth-name").value.trim().toLowerCase(),
+      password: $("auth-password").value,
+    };
+    if (mode === "signup" && $("auth-real").value.trim()) args.real_name = $("auth-real").value.trim();
+    $("auth-submit").disabled = true;
+    try {
+      const r = await S.api.call(mode === "login" ? "auth.login" : "auth.signup", args);
+      saveSession({ token: r.token, team: args.team, user: r.user_id });
+      $("auth").hidden = true;
+      start(r.token);
+    } catch (ex) {
+      err.textContent = authMessage(ex.code);
+      err.hidden = false;
+    } finally {
+      $("auth-submit").disabled = false;
+    }
+  };
+  setMode("login");
+  ($("auth-team").value ? $("auth-name") : $("auth-team")).focus();
+}
+
+function authMessage(code) {
+  return {
+    invalid_auth: "That workspace, name and password do not match.",
+    name_taken: "That name is taken in this workspace. Log in instead?",
+    invalid_name: "Names use lowercase letters, digits, '-', '_' and '.'.",
+    invalid_arguments: "Please fill in every field.",
+    signup_closed: "This workspace does not take new sign-ups.",
+    ratelimited: "Too many attempts; wait a moment.",
+    network: "Cannot reach the server.",
+  }[code] || `Could not sign in (${code}).`;
+}
+
+// ---------- boot ----------
+
+async function start(token) {
+  S.api.token = token;
+  S.api.onAuthFailure = () => {
+    localStorage.removeItem(STORAGE_KEY);
+    location.reload();
+  };
+  let boot;
+  try {
+    boot = await S.api.call("client.boot", {}, { retries: 5 });
+  } catch (e) {
+    if (e instanceof ApiError && !e.transient) return; // onAuthFailure reloads
+    banner(true, "Cannot reach the server. Retrying…");
+    setTimeout(() => start(token), 3000);
+    return;
+  }
+  banner(false);
+  S.self = boot.self;
+  S.team = boot.team;
+  S.users.set(boot.self.id, boot.self);
+  $("team-name").textContent = boot.team.name || boot.team.domain;
+  $("self-name").textContent = displayName(boot.self.id);
+  $("auth").hidden = true;
+  $("app").hidden = false;
+
+  S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover });
+  for (const c of boot.channels) addChannel(c);
+  renderSidebar();
+  loadUsers();
+
+  window.confabDebug = {
+    drop: () => S.rtm.drop(),
+    state: () => ({ live: S.rtm.live, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id }),
+  };
+
+  S.rtm.start();
+  wireUI();
+  const want = location.hash.slice(1);
+  const first = S.channels.has(want) ? want : sortedChannels()[0]?.id;
+  if (first) openChannel(first, { focus: false });
+  else showEmpty();
+}
+
+async function loadUsers() {
+  let cursor = "";
+  for (let i = 0; i < 50; i++) {
+    let r;
+    try {
+      r = await S.api.call("users.list", { limit: 500, cursor });
+    } catch {
+      return;
+    }
+    for (const u of r.members) S.users.set(u.id, u);
+    cursor = r.response_metadata?.next_cursor || "";
+    if (!cursor) break;
+  }
+  refreshNames();
+}
+
+function user(id) {
+  const u = S.users.get(id);
+  if (!u && id && !S.userFetches.has(id)) {
+    S.userFetches.set(id, S.api.call("users.info", { user: id }).then((r) => {
+      S.users.set(id, r.user);
+      refreshNames();
+    }, () => {}));
+  }
+  return u;
+}
+
+function displayName(id) {
+  const u = user(id);
+  if (!u) return id || "unknown";
+  return u.profile?.display_name || u.real_name || u.name;
+}
+
+let refreshQueued = false;
+function refreshNames() {
+  if (refreshQueued) return;
+  refreshQueued = true;
+  requestAnimationFrame(() => {
+    refreshQueued = false;
+    for (const n of document.querySelectorAll("[data-user-name]")) n.textContent = (n.classList.contains("mention") ? "@" : "") + displayName(n.dataset.userName);
+    $("self-name").textContent = displayName(S.self.id);
+    renderSidebar();
+    if (S.cur) renderHeader();
+  });
+}
+
+// ---------- channels and sidebar ----------
+
+function addChannel(c) {
+  const prev = S.channels.get(c.id);
+  const ch = {
+    id: c.id,
+    name: c.name || "",
+    kind: c.is_im ? "dm" : c.is_mpim ? "group" : "channel",
+    isPrivate: !!c.is_private,
+    other: c.user || "",
+    topic: c.topic?.value || c.purpose?.value || "",
+    unread: c.unread_count ?? prev?.unread ?? 0,
+    muted: !!c.is_muted,
+    starred: !!c.is_starred,
+    numMembers: c.num_members || 0,
+    latestTS: c.latest?.ts || prev?.latestTS || "",
+  };
+  S.channels.set(c.id, ch);
+  S.rtm.track(c.id, c.latest_seq || 0);
+  if (ch.kind === "group" && !S.mpimMembers.has(c.id)) {
+    S.mpimMembers.set(c.id, []);
+    S.api.call("conversations.members", { channel: c.id, limit: 10 }).then((r) => {
+      S.mpimMembers.set(c.id, r.members);
+      renderSidebar();
+      if (S.cur?.id === c.id) renderHeader();
+    }, () => {});
+  }
+  return ch;
+}
+
+// discover learns a conversation the client did not know (someone opened
+// a DM with us, or we joined elsewhere) and returns its latest seq.
+async function discover(id) {
+  const r = await S.api.call("conversations.info", { channel: id });
+  if (!r.channel.is_member && r.channel.is_channel) return null;
+  addChannel(r.channel);
+  renderSidebar();
+  return r.channel.latest_seq || 0;
+}
+
+function channelLabel(ch) {
+  if (ch.kind === "channel") return ch.name;
+  if (ch.kind === "dm") return ch.other === S.self.id ? `${displayName(ch.other)} (you)` : displayName(ch.other);
+  const others = (S.mpimMembers.get(ch.id) || []).filter((u) => u !== S.self.id);
+  return others.length ? others.map(displayName).join(", ") : ch.name || "group";
+}
+
+function sortedChannels() {
+  return [...S.channels.values()].sort((a, b) => channelLabel(a).localeCompare(channelLabel(b)));
+}
+
+function renderSidebar() {
+  const lists = { starred: [], channels: [], dms: [] };
+  for (const ch of sortedChannels()) {
+    const item = sidebarItem(ch);
+    if (ch.starred) lists.starred.push(item);
+    else if (ch.kind === "channel") lists.channels.push(item);
+    else lists.dms.push(item);
+  }
+  $("list-starred").replaceChildren(...lists.starred);
+  $("section-starred").hidden = lists.starred.length === 0;
+  $("list-channels").replaceChildren(...lists.channels);
+  $("list-dms").replaceChildren(...lists.dms);
+  subscribePresence();
+  const total = [...S.channels.values()].reduce((n, c) => n + (c.muted ? 0 : c.unread), 0);
+  document.title = (total ? `(${total}) ` : "") + (S.cur ? `${prefix(S.channels.get(S.cur.id))}${channelLabel(S.channels.get(S.cur.id))} · ` : "") + "confab";
+}
+
+function prefix(ch) {
+  return ch && ch.kind === "channel" ? (ch.isPrivate ? "🔒\u2009" : "#") : "";
+}
+
+function sidebarItem(ch) {
+  const unread = ch.unread > 0 && ch.id !== S.cur?.id;
+  const icon = ch.kind === "channel"
+    ? el("span", { class: "chan-icon", "aria-hidden": "true" }, ch.isPrivate ? icon("lock") : "#")
+    : ch.kind === "dm"
+      ? el("span", { class: "presence", "aria-hidden": "true", dataset: { presence: S.presence.get(ch.other) || "away", user: ch.other } })
+      : el("span", { class: "chan-icon", "aria-hidden": "true", text: String(Math.max((S.mpimMembers.get(ch.id) || []).length - 1, 2)) });
+  const a = el("a", {
+    href: `#${ch.id}`,
+    class: ["chan", unread ? "unread" : "", ch.muted ? "muted" : "", ch.id === S.cur?.id ? "active" : ""].join(" ").trim(),
+    dataset: { channelId: ch.id, unread: unread ? ch.unread : 0 },
+    "aria-current": ch.id === S.cur?.id ? "page" : null,
+    "aria-label": `${ch.kind === "channel" ? "channel " : ""}${channelLabel(ch)}${unread ? `, ${ch.unread} unread` : ""}${ch.muted ? ", muted" : ""}`,
+    onclick: (e) => {
+      e.preventDefault();
+      openChannel(ch.id);
+    },
+  }, icon, el("span", { class: "chan-name", text: channelLabel(ch) }));
+  if (unread) a.append(el("span", { class: "badge", "aria-hidden": "true", text: ch.unread > 99 ? "99+" : String(ch.unread) }));
+  return el("li", {}, a);
+}
+
+// ---------- presence ----------
+
+function visibleUsers() {
+  const ids = new Set();
+  for (const ch of S.channels.values()) if (ch.kind === "dm") ids.add(ch.other);
+  if (S.cur) for (const m of S.cur.msgs.values()) if (m.user) ids.add(m.user);
+  ids.delete("");
+  return [...ids].slice(0, 200).sort();
+}
+
+function subscribePresence() {
+  if (!S.rtm) return;
+  const ids = visibleUsers();
+  const key = ids.join(",");
+  if (key === S.presenceSubbed || !S.rtm.live) return;
+  S.presenceSubbed = key;
+  S.rtm.send({ type: "presence_sub", ids });
+  for (const id of ids) {
+    if (S.presence.has(id)) continue;
+    S.presence.set(id, "away");
+    S.api.call("users.getPresence", { user: id }).then((r) => setPresence(id, r.presence), () => {});
+  }
+}
+
+function setPresence(id, p) {
+  S.presence.set(id, p);
+  for (const n of document.querySelectorAll(`.presence[data-user="${CSS.escape(id)}"]`)) n.dataset.presence = p;
+}
+
+// ---------- the open conversation ----------
+
+function showEmpty() {
+  S.cur = null;
+  $("messages").replaceChildren();
+  $("empty").hidden = false;
+  $("history-start").textContent = "";
+  $("channel-title").textContent = "";
+  $("composer").hidden = true;
+}
+
+async function openChannel(id, { focus = true } = {}) {
+  const ch = S.channels.get(id);
+  if (!ch) return;
+  closeThread();
+  document.body.classList.add("in-pane");
+  if (S.cur?.id === id) {
+    if (focus) $("composer-input").focus();
+    return;
+  }
+  if (location.hash !== `#${id}`) history.replaceState(null, "", `#${id}`);
+  S.cur = {
+    id, msgs: new Map(), els: new Map(), cursor: "", hasMore: true,
+    loading: false, replay: null,
+  };
+  $("empty").hidden = true;
+  $("composer").hidden = false;
+  $("messages").replaceChildren();
+  $("messages").dataset.channelId = id;
+  const hs = $("history-start");
+  hs.dataset.historyStart = "more";
+  hs.textContent = "";
+  renderHeader();
+  renderSidebar();
+  renderTyping();
+  $("composer-input").placeholder = `Message ${prefix(ch)}${channelLabel(ch)}`;
+  $("composer-input").setAttribute("aria-label", `Message ${channelLabel(ch)}`);
+  for (const p of S.pending.values()) if (p.channel === id && !p.thread_ts) upsertMessage(p);
+  if (focus) $("composer-input").focus();
+  await loadOlder();
+  markRead();
+}
+
+function renderHeader() {
+  const ch = S.channels.get(S.cur.id);
+  if (!ch) return;
+  $("channel-title").textContent = `${prefix(ch)}${channelLabel(ch)}`;
+  $("channel-topic").textContent = ch.topic || (ch.kind === "channel" ? `${ch.numMembers || ""} ${ch.numMembers === 1 ? "member" : "members"}`.trim() : "");
+  const star = $("star-toggle");
+  star.setAttribute("aria-pressed", ch.starred);
+  star.replaceChildren(icon("star", { filled: ch.starred }));
+  star.title = ch.starred ? "Unstar" : "Star";
+  const mute = $("mute-toggle");
+  mute.setAttribute("aria-pressed", ch.muted);
+  mute.replaceChildren(icon(ch.muted ? "bell-off" : "bell"));
+  mute.title = ch.muted ? "Unmute" : "Mute";
+}
+
+// loadOlder fetches the page before the oldest message shown and prepends
+// it without moving what the reader sees.
+async function loadOlder() {
+  const cur = S.cur;
+  if (!cur || cur.loading || !cur.hasMore) return;
+  cur.loading = true;
+  cur.replay = cur.replay || [];
+  const hs = $("history-start");
+  hs.dataset.historyStart = "loading";
+  hs.textContent = "Loading…";
+  let r;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      r = await S.api.call("conversations.history", { channel: cur.id, limit: PAGE, cursor: cur.cursor });
+      break;
+    } catch (e) {
+      if (S.cur !== cur) return;
+      if (!(e instanceof ApiError) || !e.transient || attempt >= 4) {
+        hs.dataset.historyStart = "error";
+        hs.textContent = "Could not load older messages.";
+        cur.loading = false;
+        return;
+      }
+      await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+    }
+  }
+  if (S.cur !== cur) return;
+  const scroller = $("scroller");
+  const first = cur.msgs.size === 0;
+  const beforeHeight = scroller.scrollHeight;
+  const beforeTop = scroller.scrollTop;
+  const older = r.messages.slice().reverse().filter((m) => !cur.msgs.has(m.ts));
+  prependMessages(older);
+  cur.cursor = r.response_metadata?.next_cursor || "";
+  cur.hasMore = !!r.has_more && !!cur.cursor;
+  if (cur.hasMore) {
+    hs.dataset.historyStart = "more";
+    hs.textContent = "";
+  } else {
+    const ch = S.channels.get(cur.id);
+    hs.dataset.historyStart = "reached";
+    hs.textContent = ch.kind === "channel"
+      ? `This is the very beginning of ${prefix(ch)}${channelLabel(ch)}.`
+      : `This is the very beginning of your conversation with ${channelLabel(ch)}.`;
+  }
+  // Replay changes that arrived while the page was on its way.
+  const replay = cur.replay;
+  cur.replay = null;
+  for (const ev of replay) applyChange(ev);
+  if (first) {
+    scroller.scrollTop = scroller.scrollHeight;
+  } else {
+    scroller.scrollTop = beforeTop + (scroller.scrollHeight - beforeHeight);
+  }
+  cur.loading = false;
+  subscribePresence();
+  // Keep going while the pane is not full or the reader is still at the top.
+  if (cur.hasMore && scroller.scrollTop < 200) requestAnimationFrame(() => loadOlder());
+}
+
+function onScroll() {
+  const s = $("scroller");
+  if (s.scrollTop < 400) loadOlder();
+  if (nearBottom(s)) markRead();
+}
+
+function nearBottom(s) {
+  return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+}
+
+// ---------- messages ----------
+
+function isReply(m) {
+  return m.thread_ts && m.thread_ts !== m.ts;
+}
+
+function prependMessages(list) {
+  const cur = S.cur;
+  const box = $("messages");
+  const frag = document.createDocumentFragment();
+  for (const m of list) {
+    cur.msgs.set(m.ts, m);
+    const e = messageEl(m);
+    cur.els.set(m.ts, e);
+    frag.append(e);
+  }
+  const oldFirst = box.querySelector(".msg");
+  box.insertBefore(frag, box.firstChild);
+  for (const m of list) regroup(cur.els.get(m.ts));
+  if (oldFirst) regroup(oldFirst);
+}
+
+// upsertMessage shows a new or changed top-level message of the open
+// conversation, in ts order; a pending message sits at the end.
+function upsertMessage(m) {
+  const cur = S.cur;
+  if (!cur || m.channel !== cur.id) return;
+  const box = $("messages");
+  const scroller = $("scroller");
+  const stick = nearBottom(scroller) || m.user === S.self?.id;
+  let old = m.ts ? cur.els.get(m.ts) : null;
+  if (!old && m.client_msg_id) old = box.querySelector(`.msg[data-client-msg-id="${CSS.escape(m.client_msg_id)}"]`);
+  if (m.ts) {
+    const known = cur.msgs.get(m.ts);
+    if (known && !m.pending) m = { ...known, ...m, reactions: m.reactions ?? known.reactions, reply_count: m.reply_count ?? known.reply_count };
+    cur.msgs.set(m.ts, m);
+  }
+  const e = messageEl(m);
+  if (m.ts) cur.els.set(m.ts, e);
+  if (old) {
+    if (old.dataset.ts && old.dataset.ts === m.ts) {
+      old.replaceWith(e);
+    } else {
+      // A pending message got its ts: place it by ts.
+      old.remove();
+      insertByTS(box, e, m.ts);
+    }
+  } else if (m.ts) {
+    insertByTS(box, e, m.ts);
+  } else {
+    box.append(e);
+  }
+  regroup(e);
+  if (e.nextElementSibling) regroup(e.nextElementSibling);
+  if (stick) scroller.scrollTop = scroller.scrollHeight;
+}
+
+function insertByTS(box, e, ts) {
+  let after = box.lastElementChild;
+  while (after && (!after.dataset.ts || compareTS(after.dataset.ts, ts) > 0)) after = after.previousElementSibling;
+  box.insertBefore(e, after ? after.nextSibling : box.firstChild);
+}
+
+function removeMessage(ts) {
+  const cur = S.cur;
+  if (!cur) return;
+  cur.msgs.delete(ts);
+  const e = cur.els.get(ts);
+  cur.els.delete(ts);
+  if (!e) return;
+  const next = e.nextElementSibling;
+  e.remove();
+  if (next) regroup(next);
+}
+
+// regroup hides author and avatar of a message that follows one of the
+// same author within a few minutes, and marks day changes.
+function regroup(e) {
+  if (!e || !e.classList.contains("msg")) return;
+  const prev = e.previousElementSibling;
+  const ts = e.dataset.ts || String(Date.now() / 1000);
+  let cont = false;
+  let newDay = true;
+  if (prev && prev.classList.contains("msg")) {
+    const pts = prev.dataset.ts || ts;
+    newDay = tsDate(pts).toDateString() !== tsDate(ts).toDateString();
+    cont = !newDay && prev.dataset.user === e.dataset.user && Math.abs(Number(ts.split(".")[0]) - Number(pts.split(".")[0])) < GROUP_SECONDS;
+  }
+  e.classList.toggle("cont", cont);
+  const divider = e.querySelector(":scope > .day");
+  if (newDay && !divider) e.prepend(el("div", { class: "day", role: "separator" }, el("span", { text: dayOf(ts) })));
+  else if (!newDay && divider) divider.remove();
+}
+
+function avatar(id) {
+  const name = displayName(id);
+  let h = 0;
+  for (const c of id || "") h = (h * 31 + c.charCodeAt(0)) % 360;
+  const a = el("div", { class: "avatar", "aria-hidden": "true", dataset: { hue: String(Math.round(h / 30) % 12) } });
+  a.textContent = (name[0] || "?").toUpperCase();
+  return a;
+}
+
+function messageEl(m, { inThread = false } = {}) {
+  const mine = m.user === S.self.id;
+  const art = el("article", {
+    class: ["msg", m.pending ? "pending" : "", m.failed ? "failed" : ""].join(" ").trim(),
+    dataset: { user: m.user || "", ...(m.ts ? { ts: m.ts } : {}), ...(m.seq ? { seq: String(m.seq) } : {}), ...(m.client_msg_id ? { clientMsgId: m.client_msg_id } : {}) },
+    "aria-label": `${displayName(m.user)}${m.ts ? ", " + timeOf(m.ts) : ""}`,
+  });
+  const body = el("div", { class: "msg-body" });
+  const head = el("div", { class: "msg-head" },
+    el("span", { class: "author", dataset: { userName: m.user } , text: displayName(m.user) }),
+    el("span", { class: "presence small", "aria-hidden": "true", dataset: { user: m.user, presence: S.presence.get(m.user) || "away" } }),
+    m.ts ? el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) }) : el("span", { class: "time", text: "sending…" }),
+  );
+  const text = el("div", { class: "text" });
+  renderText(text, m.text || "", displayName);
+  if (m.edited) text.append(el("span", { class: "edited", text: " (edited)" }));
+  body.append(head, text);
+  if (m.reactions && m.reactions.length) {
+    const bar = el("div", { class: "reactions", role: "group", "aria-label": "Reactions" });
+    for (const r of m.reactions) {
+      if (!r.count) continue;
+      const me = (r.users || []).includes(S.self.id);
+      bar.append(el("button", {
+        type: "button", class: me ? "reaction mine" : "reaction",
+        dataset: { reaction: r.name }, "aria-pressed": me,
+        "aria-label": `${r.name}, ${r.count}, ${me ? "remove your reaction" : "add yours"}`,
+        title: (r.users || []).map(displayName).join(", "),
+        onclick: () => react(m, r.name, !me),
+      }, el("span", { text: emoji(r.name) }), el("span", { class: "count", text: String(r.count) })));
+    }
+    body.append(bar);
+  }
+  if (!inThread && m.reply_count) {
+    body.append(el("button", {
+      type: "button", class: "thread-link", dataset: { replies: String(m.reply_count) },
+      onclick: () => openThread(m.channel, m.ts),
+      text: `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`,
+    }));
+  }
+  if (m.failed) {
+    body.append(el("div", { class: "send-failed", role: "status" },
+      el("span", { text: "Not sent. " }),
+      el("button", { type: "button", class: "retry link-button", onclick: () => sendMessage(m.channel, m.text, m.thread_ts, m.client_msg_id) , text: "Retry" })));
+  }
+  art.append(avatar(m.user), body);
+  if (m.ts && !m.pending) {
+    const tools = el("div", { class: "msg-tools", role: "toolbar", "aria-label": "Message actions" });
+    tools.append(el("button", { type: "button", class: "icon-button", title: "Add reaction", "aria-label": "Add reaction", "data-action": "react", onclick: (e) => openPicker(e.currentTarget, m) }, icon("smile")));
+    if (!inThread) tools.append(el("button", { type: "button", class: "icon-button", title: "Reply in thread", "aria-label": "Reply in thread", "data-action": "thread", onclick: () => openThread(m.channel, m.ts) }, icon("reply")));
+    if (mine) {
+      tools.append(el("button", { type: "button", class: "icon-button", title: "Edit", "aria-label": "Edit message", "data-action": "edit", onclick: () => editMessage(art, m) }, icon("edit")));
+      tools.append(el("button", { type: "button", class: "icon-button", title: "Delete", "aria-label": "Delete message", "data-action": "delete", onclick: () => deleteMessage(m) }, icon("trash")));
+    }
+    art.append(tools);
+  }
+  return art;
+}
+
+// ---------- sending ----------
+
+async function sendMessage(channel, text, thread_ts, cmid = uuid()) {
+  const p = { type: "message", channel, text, user: S.self.id, client_msg_id: cmid, pending: true, ...(thread_ts ? { thread_ts } : {}) };
+  S.pending.set(cmid, p);
+  showPending(p);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await S.api.call("chat.postMessage", { channel, text, client_msg_id: cmid, ...(thread_ts ? { thread_ts } : {}) });
+      S.pending.delete(cmid);
+      const m = { ...r.message, channel: r.channel };
+      if (isReply(m)) {
+        upsertThreadMessage(m);
+      } else {
+        upsertMessage(m);
+        noteLatest(m);
+      }
+      if (S.cur?.id === channel) markRead();
+      return;
+    } catch (e) {
+      if (e instanceof ApiError && e.transient && e.code !== "network" && attempt < 2) continue;
+      p.failed = true;
+      p.pending = false;
+      p.error = e.code;
+      showPending(p);
+      return;
+    }
+  }
+}
+
+function showPending(p) {
+  if (p.thread_ts) {
+    if (S.thread && S.thread.channel === p.channel && S.thread.ts === p.thread_ts) upsertThreadMessage(p);
+  } else {
+    upsertMessage(p);
+  }
+}
+
+function onComposerKey(e, submit) {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey) {
+    e.preventDefault();
+    submit();
+  }
+}
+
+function autoGrow(t) {
+  t.style.height = "auto";
+  t.style.height = Math.min(t.scrollHeight, 200) + "px";
+}
+
+function submitComposer() {
+  const t = $("composer-input");
+  const text = t.value;
+  if (!text.trim() || !S.cur) return;
+  t.value = "";
+  autoGrow(t);
+  sendMessage(S.cur.id, text);
+}
+
+function submitThread() {
+  const t = $("thread-input");
+  const text = t.value;
+  if (!text.trim() || !S.thread) return;
+  t.value = "";
+  autoGrow(t);
+  sendMessage(S.thread.channel, text, S.thread.ts);
+}
+
+function sendTyping(channel) {
+  const now = Date.now();
+  if (now - S.lastTypingSent < TYPING_SEND_EVERY_MS) return;
+  S.lastTypingSent = now;
+  S.rtm.send({ type: "typing", channel });
+}
+
+// ---------- edit, delete, react ----------
+
+function editMessage(art, m) {
+  const textEl = art.querySelector(".text");
+  const box = el("textarea", { class: "edit-box", "aria-label": "Edit message", rows: "2" });
+  box.value = m.text;
+  const done = () => { box.remove(); textEl.hidden = false; };
+  box.addEventListener("keydown", async (e) => {
+    if (e.key === "Escape") done();
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      const text = box.value;
+      if (!text.trim() || text === m.text) return done();
+      try {
+        const r = await S.api.call("chat.update", { channel: m.channel, ts: m.ts, text });
+        applyChange({ type: "message", subtype: "message_changed", channel: m.channel, message: { ...r.message, channel: m.channel } });
+      } catch (ex) {
+        toast(`Could not edit (${ex.code}).`);
+      }
+      done();
+    }
+  });
+  textEl.hidden = true;
+  textEl.after(box);
+  box.focus();
+}
+
+async function deleteMessage(m) {
+  if (!confirm("Delete this message?")) return;
+  try {
+    await S.api.call("chat.delete", { channel: m.channel, ts: m.ts });
+    applyChange({ type: "message", subtype: "message_deleted", channel: m.channel, deleted_ts: m.ts });
+  } catch (e) {
+    toast(`Could not delete (${e.code}).`);
+  }
+}
+
+async function react(m, name, add) {
+  try {
+    await S.api.call(add ? "reactions.add" : "reactions.remove", { channel: m.channel, timestamp: m.ts, name });
+    applyChange({ type: add ? "reaction_added" : "reaction_removed", user: S.self.id, reaction: name, item: { channel: m.channel, ts: m.ts } });
+  } catch (e) {
+    if (e.code !== "already_reacted" && e.code !== "no_reaction") toast(`Could not react (${e.code}).`);
+  }
+}
+
+function openPicker(anchor, m) {
+  const p = $("reaction-picker");
+  p.replaceChildren(...PICKER.map((name) => el("button", {
+    type: "button", role: "menuitem", class: "icon-button", dataset: { reaction: name }, "aria-label": name, title: `:${name}:`,
+    onclick: () => { p.hidden = true; react(m, name, true); },
+    text: emoji(name),
+  })));
+  const r = anchor.getBoundingClientRect();
+  p.hidden = false;
+  p.style.top = `${Math.max(8, r.top - p.offsetHeight - 4)}px`;
+  p.style.left = `${Math.max(8, Math.min(window.innerWidth - p.offsetWidth - 8, r.right - p.offsetWidth))}px`;
+  p.querySelector("button").focus();
+}
+
+document.addEventListener("click", (e) => {
+  const p = $("reaction-picker");
+  if (!p.hidden && !p.contains(e.target) && !e.target.closest("[data-action=react]")) p.hidden = true;
+});
+
+// ---------- threads ----------
+
+async function openThread(channel, ts) {
+  S.thread = { channel, ts, msgs: new Map(), els: new Map() };
+  const t = S.thread;
+  $("thread").hidden = false;
+  document.body.classList.add("in-thread");
+  $("thread-messages").replaceChildren();
+  $("thread-messages").dataset.threadTs = ts;
+  const ch = S.channels.get(channel);
+  $("thread-where").textContent = ch ? `${prefix(ch)}${channelLabel(ch)}` : "";
+  $("thread-input").focus();
+  let cursor = "";
+  for (let i = 0; i < 100; i++) {
+    let r;
+    try {
+      r = await S.api.call("conversations.replies", { channel, ts, cursor, limit: 200 });
+    } catch {
+      break;
+    }
+    if (S.thread !== t) return;
+    for (const m of r.messages) upsertThreadMessage({ ...m, channel });
+    cursor = r.response_metadata?.next_cursor || "";
+    if (!r.has_more || !cursor) break;
+  }
+  for (const p of S.pending.values()) if (p.channel === channel && p.thread_ts === ts) upsertThreadMessage(p);
+}
+
+function closeThread() {
+  S.thread = null;
+  $("thread").hidden = true;
+  document.body.classList.remove("in-thread");
+}
+
+function upsertThreadMessage(m) {
+  const t = S.thread;
+  if (!t || m.channel !== t.channel || (m.ts !== t.ts && m.thread_ts !== t.ts)) return;
+  const box = $("thread-messages");
+  let old = m.ts ? t.els.get(m.ts) : null;
+  if (!old && m.client_msg_id) old = box.querySelector(`.msg[data-client-msg-id="${CSS.escape(m.client_msg_id)}"]`);
+  if (m.ts) {
+    const known = t.msgs.get(m.ts);
+    if (known && !m.pending) m = { ...known, ...m, reactions: m.reactions ?? known.reactions };
+    t.msgs.set(m.ts, m);
+  }
+  const e = messageEl(m, { inThread: true });
+  if (m.ts) t.els.set(m.ts, e);
+  if (old && old.dataset.ts === m.ts) old.replaceWith(e);
+  else {
+    if (old) old.remove();
+    if (m.ts) insertByTS(box, e, m.ts);
+    else box.append(e);
+  }
+  regroup(e);
+  const s = $("thread-scroller");
+  s.scrollTop = s.scrollHeight;
+}
+
+// ---------- realtime events ----------
+
+function onStatus(state, info) {
+  if (state === "online") {
+    banner(false);
+    S.presenceSubbed = "";
+    subscribePresence();
+    $("self-presence").dataset.presence = "active";
+  } else if (state === "offline") {
+    $("self-presence").dataset.presence = "away";
+    banner(true, `Connection lost. Reconnecting in ${Math.ceil(info.retryIn / 1000)} s…`);
+  } else if (state === "reconnecting") {
+    banner(true, "Connection lost. Reconnecting…");
+  }
+}
+
+function banner(show, text) {
+  const b = $("conn-banner");
+  if (text) $("conn-banner-text").textContent = text;
+  b.hidden = !show;
+  document.body.classList.toggle("offline", show);
+}
+
+function noteLatest(m) {
+  const ch = S.channels.get(m.channel);
+  if (ch && (!ch.latestTS || compareTS(m.ts, ch.latestTS) > 0)) ch.latestTS = m.ts;
+}
+
+function onEvent(ev, source) {
+  switch (ev.type) {
+    case "message":
+      if (ev.subtype === "message_changed" || ev.subtype === "message_deleted") applyChange(ev);
+      else if (!ev.hidden) onMessage(ev, source);
+      break;
+    case "reaction_added":
+    case "reaction_removed":
+      applyChange(ev);
+      break;
+    case "user_typing":
+      onTyping(ev);
+      break;
+    case "presence_change":
+      setPresence(ev.user, ev.presence);
+      break;
+    case "channel_marked":
+    case "im_marked":
+    case "group_marked": {
+      const ch = S.channels.get(ev.channel);
+      if (ch) {
+        ch.unread = typeof ev.unread_count_display === "number" ? ev.unread_count_display : 0;
+        renderSidebar();
+      }
+      break;
+    }
+    case "channel_joined":
+    case "im_created":
+    case "group_joined":
+      if (ev.channel && typeof ev.channel === "object") {
+        addChannel(ev.channel);
+        renderSidebar();
+      }
+      break;
+    case "channel_left":
+    case "group_left": {
+      S.channels.delete(ev.channel);
+      S.rtm.untrack(ev.channel);
+      if (S.cur?.id === ev.channel) showEmpty();
+      renderSidebar();
+      break;
+    }
+    case "channel_topic":
+    case "channel_purpose": {
+      const ch = S.channels.get(ev.channel);
+      if (ch) {
+        ch.topic = ev.topic || ev.purpose || ch.topic;
+        if (S.cur?.id === ev.channel) renderHeader();
+      }
+      break;
+    }
+    case "member_joined_channel":
+    case "member_left_channel": {
+      const ch = S.channels.get(ev.channel);
+      if (ch) {
+        ch.numMembers += ev.type === "member_joined_channel" ? 1 : -1;
+        if (S.cur?.id === ev.channel) renderHeader();
+      }
+      break;
+    }
+  }
+}
+
+function onMessage(m, source) {
+  const ch = S.channels.get(m.channel);
+  if (!ch) return;
+  clearTyping(m.channel, m.user);
+  if (m.client_msg_id) S.pending.delete(m.client_msg_id);
+  if (isReply(m)) {
+    upsertThreadMessage(m);
+    const cur = S.cur;
+    const parent = cur && cur.id === m.channel ? cur.msgs.get(m.thread_ts) : null;
+    if (parent && source === "live") {
+      upsertMessage({ ...parent, reply_count: (parent.reply_count || 0) + 1, latest_reply: m.ts });
+    } else if (parent) {
+      refreshParent(m.channel, m.thread_ts);
+    }
+    return;
+  }
+  noteLatest(m);
+  const open = S.cur?.id === m.channel;
+  if (open) {
+    upsertMessage(m);
+    subscribePresence();
+    if (document.visibilityState === "visible") scheduleMark();
+    else bumpUnread(ch, m);
+  } else {
+    bumpUnread(ch, m);
+  }
+}
+
+function bumpUnread(ch, m) {
+  if (m.user === S.self.id) return;
+  ch.unread++;
+  renderSidebar();
+}
+
+// refreshParent reloads a thread parent (its reply count) after a catch-up.
+async function refreshParent(channel, ts) {
+  try {
+    const r = await S.api.call("conversations.history", { channel, latest: ts, inclusive: true, limit: 1 });
+    const m = r.messages[0];
+    if (m && m.ts === ts && S.cur?.id === channel && S.cur.msgs.has(ts)) upsertMessage({ ...m, channel });
+  } catch { /* best effort */ }
+}
+
+// applyChange applies an edit, a delete or a reaction to the open
+// conversation and thread. Each is idempotent: a change may arrive twice
+// (our own answer, the live event, a catch-up).
+function applyChange(ev) {
+  const channel = ev.item?.channel || ev.channel;
+  const cur = S.cur && S.cur.id === channel ? S.cur : null;
+  if (cur && cur.replay) cur.replay.push(ev);
+  const targets = [];
+  if (cur) targets.push([cur.msgs, upsertMessage, removeMessage]);
+  if (S.thread && S.thread.channel === channel) targets.push([S.thread.msgs, upsertThreadMessage, removeThreadMessage]);
+  for (const [msgs, upsert, remove] of targets) {
+    if (ev.subtype === "message_changed") {
+      const m = ev.message;
+      const known = msgs.get(m.ts);
+      if (known) upsert({ ...known, text: m.text, edited: m.edited || known.edited, channel });
+    } else if (ev.subtype === "message_deleted") {
+      const ts = ev.deleted_ts || ev.ts;
+      if (msgs.has(ts)) remove(ts);
+    } else if (ev.type === "reaction_added" || ev.type === "reaction_removed") {
+      const known = msgs.get(ev.item.ts);
+      if (!known) continue;
+      const reactions = (known.reactions || []).map((r) => ({ ...r, users: [...(r.users || [])] }));
+      let r = reactions.find((x) => x.name === ev.reaction);
+      if (ev.type === "reaction_added") {
+        if (!r) reactions.push((r = { name: ev.reaction, count: 0, users: [] }));
+        if (r.users.includes(ev.user)) continue;
+        r.users.push(ev.user);
+        r.count++;
+      } else {
+        if (!r || !r.users.includes(ev.user)) continue;
+        r.users = r.users.filter((u) => u !== ev.user);
+        r.count--;
+      }
+      upsert({ ...known, reactions: reactions.filter((x) => x.count > 0), channel });
+    }
+  }
+}
+
+function removeThreadMessage(ts) {
+  const t = S.thread;
+  const e = t.els.get(ts);
+  t.msgs.delete(ts);
+  t.els.delete(ts);
+  if (ts === t.ts) closeThread();
+  else if (e) e.remove();
+}
+
+// ---------- typing ----------
+
+function onTyping(ev) {
+  if (ev.user === S.self.id) return;
+  let m = S.typing.get(ev.channel);
+  if (!m) S.typing.set(ev.channel, (m = new Map()));
+  clearTimeout(m.get(ev.user));
+  m.set(ev.user, setTimeout(() => clearTyping(ev.channel, ev.user), TYPING_SHOW_MS));
+  renderTyping();
+}
+
+function clearTyping(channel, userID) {
+  const m = S.typing.get(channel);
+  if (!m || !m.has(userID)) return;
+  clearTimeout(m.get(userID));
+  m.delete(userID);
+  renderTyping();
+}
+
+function renderTyping() {
+  const m = S.cur ? S.typing.get(S.cur.id) : null;
+  const names = m ? [...m.keys()].map(displayName) : [];
+  $("typing").textContent = names.length === 0 ? ""
+    : names.length === 1 ? `${names[0]} is typing…`
+    : names.length === 2 ? `${names[0]} and ${names[1]} are typing…`
+    : "Several people are typing…";
+}
+
+// ---------- read markers ----------
+
+function scheduleMark() {
+  clearTimeout(S.markTimer);
+  S.markTimer = setTimeout(markRead, 300);
+}
+
+function markRead() {
+  const cur = S.cur;
+  if (!cur || document.visibilityState !== "visible") return;
+  const ch = S.channels.get(cur.id);
+  let newest = "";
+  for (const ts of cur.msgs.keys()) if (!newest || compareTS(ts, newest) > 0) newest = ts;
+  if (!newest || ch.markedTS === newest) {
+    if (ch.unread) { ch.unread = 0; renderSidebar(); }
+    return;
+  }
+  ch.markedTS = newest;
+  ch.unread = 0;
+  renderSidebar();
+  S.api.call("conversations.mark", { channel: cur.id, ts: newest }).catch(() => { ch.markedTS = ""; });
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") markRead();
+});
+
+// ---------- dialogs ----------
+
+function toast(text) {
+  const t = el("div", { class: "toast", role: "status", text });
+  document.body.append(t);
+  setTimeout(() => t.remove(), 4000);
+}
+
+function wireDialog(d) {
+  for (const b of d.querySelectorAll(".cancel")) b.onclick = () => d.close();
+}
+
+function openCreate() {
+  const d = $("dlg-create");
+  $("create-name").value = "";
+  $("create-private").checked = false;
+  $("create-error").hidden = true;
+  d.showModal();
+  $("create-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const name = $("create-name").value.trim().toLowerCase().replace(/\s+/g, "-");
+    try {
+      const r = await S.api.call("conversations.create", { name, is_private: $("create-private").checked });
+      addChannel(r.channel);
+      d.close();
+      openChannel(r.channel.id);
+    } catch (ex) {
+      $("create-error").textContent = { name_taken: "A channel with that name already exists.", invalid_name: "Use lowercase letters, digits, '-' and '_' (no spaces or periods)." }[ex.code] || `Could not create it (${ex.code}).`;
+      $("create-error").hidden = false;
+    }
+  };
+}
+
+async function openBrowse() {
+  const d = $("dlg-browse");
+  const list = $("browse-list");
+  list.replaceChildren(el("li", { class: "hint", text: "Loading…" }));
+  $("browse-filter").value = "";
+  d.showModal();
+  const all = [];
+  let cursor = "";
+  for (let i = 0; i < 20; i++) {
+    try {
+      const r = await S.api.call("conversations.list", { types: "public_channel", exclude_archived: true, limit: 500, cursor });
+      all.push(...r.channels);
+      cursor = r.response_metadata?.next_cursor || "";
+      if (!cursor) break;
+    } catch {
+      break;
+    }
+  }
+  const draw = () => {
+    const q = $("browse-filter").value.trim().toLowerCase();
+    list.replaceChildren(...all.filter((c) => c.name.includes(q)).sort((a, b) => a.name.localeCompare(b.name)).map((c) => {
+      const member = S.channels.has(c.id);
+      return el("li", { dataset: { channelId: c.id } },
+        el("div", { class: "pick-main" }, el("strong", { text: `#${c.name}` }), el("span", { class: "hint", text: ` ${c.num_members} members${c.purpose?.value ? " · " + c.purpose.value : ""}` })),
+        el("button", {
+          type: "button", class: member ? "" : "primary", text: member ? "Open" : "Join",
+          onclick: async () => {
+            try {
+              if (!member) {
+                const r = await S.api.call("conversations.join", { channel: c.id });
+                addChannel(r.channel);
+              }
+              d.close();
+              openChannel(c.id);
+            } catch (ex) {
+              toast(`Could not join (${ex.code}).`);
+            }
+          },
+        }));
+    }));
+    if (!list.children.length) list.append(el("li", { class: "hint", text: "No channels match." }));
+  };
+  $("browse-filter").oninput = draw;
+  draw();
+}
+
+function openNewDM() {
+  const d = $("dlg-dm");
+  const picked = new Set();
+  $("dm-filter").value = "";
+  $("dm-error").hidden = true;
+  const draw = () => {
+    const q = $("dm-filter").value.trim().toLowerCase();
+    const users = [...S.users.values()].filter((u) => u.id !== S.self.id && !u.deleted &&
+      (!q || u.name.includes(q) || (u.real_name || "").toLowerCase().includes(q)));
+    $("dm-list").replaceChildren(...users.sort((a, b) => a.name.localeCompare(b.name)).slice(0, 200).map((u) =>
+      el("li", { dataset: { userId: u.id } }, el("label", { class: "check" },
+        el("input", { type: "checkbox", checked: picked.has(u.id), onchange: (e) => { if (e.target.checked) picked.add(u.id); else picked.delete(u.id); } }),
+        el("span", { class: "presence small", dataset: { user: u.id, presence: S.presence.get(u.id) || "away" } }),
+        el("span", { text: displayName(u.id) }), el("span", { class: "hint", text: ` @${u.name}` })))));
+  };
+  $("dm-filter").oninput = draw;
+  draw();
+  d.showModal();
+  $("dm-form").onsubmit = async (e) => {
+    e.preventDefault();
+    if (picked.size === 0 || picked.size > 8) {
+      $("dm-error").textContent = "Pick one to eight people.";
+      $("dm-error").hidden = false;
+      return;
+    }
+    try {
+      const r = await S.api.call("conversations.open", { users: [...picked].join(",") });
+      if (!S.channels.has(r.channel.id)) {
+        const info = await S.api.call("conversations.info", { channel: r.channel.id });
+        addChannel(info.channel);
+      }
+      d.close();
+      openChannel(r.channel.id);
+    } catch (ex) {
+      $("dm-error").textContent = `Could not open it (${ex.code}).`;
+      $("dm-error").hidden = false;
+    }
+  };
+}
+
+function openSwitcher() {
+  const d = $("dlg-switcher");
+  const input = $("switcher-input");
+  const list = $("switcher-list");
+  let sel = 0;
+  let items = [];
+  const draw = () => {
+    const q = input.value.trim().toLowerCase();
+    items = sortedChannels()
+      .filter((c) => channelLabel(c).toLowerCase().includes(q))
+      .sort((a, b) => (b.unread > 0) - (a.unread > 0) || b.starred - a.starred);
+    sel = Math.min(sel, Math.max(items.length - 1, 0));
+    list.replaceChildren(...items.slice(0, 50).map((c, i) => el("li", {
+      role: "option", id: `sw-${c.id}`, "aria-selected": i === sel, dataset: { channelId: c.id },
+      class: c.unread && !c.muted ? "unread" : "",
+      onclick: () => { d.close(); openChannel(c.id); },
+    }, el("span", { class: "chan-icon", text: prefix(c) || "@" }), el("span", { text: channelLabel(c) }))));
+    input.setAttribute("aria-activedescendant", items[sel] ? `sw-${items[sel].id}` : "");
+  };
+  input.value = "";
+  input.oninput = () => { sel = 0; draw(); };
+  input.onkeydown = (e) => {
+    if (e.key === "ArrowDown") { sel = Math.min(sel + 1, items.length - 1); draw(); e.preventDefault(); }
+    if (e.key === "ArrowUp") { sel = Math.max(sel - 1, 0); draw(); e.preventDefault(); }
+    if (e.key === "Enter" && items[sel]) { e.preventDefault(); d.close(); openChannel(items[sel].id); }
+  };
+  draw();
+  d.showModal();
+  input.focus();
+}
+
+// ---------- wiring ----------
+
+let wired = false;
+function wireUI() {
+  if (wired) return;
+  wired = true;
+  $("composer").onsubmit = (e) => { e.preventDefault(); submitComposer(); };
+  $("composer-input").addEventListener("keydown", (e) => onComposerKey(e, submitComposer));
+  $("composer-input").addEventListener("input", (e) => { autoGrow(e.target); if (S.cur && e.target.value) sendTyping(S.cur.id); });
+  $("thread-composer").onsubmit = (e) => { e.preventDefault(); submitThread(); };
+  $("thread-input").addEventListener("keydown", (e) => onComposerKey(e, submitThread));
+  $("thread-input").addEventListener("input", (e) => { autoGrow(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
+  $("thread-close").onclick = closeThread;
+  $("scroller").addEventListener("scroll", onScroll, { passive: true });
+  $("conn-retry").onclick = () => S.rtm.retryNow();
+  $("logout").onclick = logout;
+  $("new-channel").onclick = openCreate;
+  $("browse-channels").onclick = openBrowse;
+  $("new-dm").onclick = openNewDM;
+  $("open-switcher").onclick = openSwitcher;
+  $("back").onclick = () => document.body.classList.remove("in-pane");
+  for (const d of document.querySelectorAll("dialog")) wireDialog(d);
+  $("star-toggle").onclick = () => togglePref("starred");
+  $("mute-toggle").onclick = () => togglePref("muted");
+  window.addEventListener("hashchange", () => {
+    const id = location.hash.slice(1);
+    if (S.channels.has(id)) openChannel(id);
+  });
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+      e.preventDefault();
+      openSwitcher();
+    } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+      e.preventDefault();
+      const ids = [...document.querySelectorAll("#sidebar .chan")].map((a) => a.dataset.channelId);
+      const i = ids.indexOf(S.cur?.id);
+      const next = ids[(i + (e.key === "ArrowUp" ? -1 : 1) + ids.length) % ids.length];
+      if (next) openChannel(next);
+    } else if (e.key === "Escape" && S.thread && !document.querySelector("dialog[open]")) {
+      closeThread();
+      $("composer-input").focus();
+    }
+  });
+}
+
+async function togglePref(which) {
+  const ch = S.channels.get(S.cur?.id);
+  if (!ch) return;
+  ch[which] = !ch[which];
+  renderHeader();
+  renderSidebar();
+  try {
+    await S.api.call("conversations.setPrefs", { channel: ch.id, [which === "starred" ? "is_starred" : "is_muted"]: ch[which] });
+  } catch (e) {
+    ch[which] = !ch[which];
+    renderHeader();
+    renderSidebar();
+    toast(`Could not change it (${e.code}).`);
+  }
+}
+
+// ---------- start ----------
+
+fillIcons();
+const session = loadSession();
+if (session && session.token) start(session.token);
+else showAuth();

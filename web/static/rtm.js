@@ -1,0 +1,251 @@
+// rtm.js — the realtime connection and its resilience.
+//
+// The contract (API.md): connect first and hold live events, then call
+// client.catchup with a checkpoint per channel (the highest seq applied),
+// apply both in seq order and drop any (channel, seq) already applied. A
+// jump in seq while live means an event was missed: catch that channel up.
+// On close: report it, wait with exponential backoff and jitter, and start
+// again with a fresh rtm.connect (tickets are single use).
+
+const PING_EVERY = 25_000;
+const PONG_WITHIN = 10_000;
+const BACKOFF_BASE = 500;
+const BACKOFF_MAX = 15_000;
+
+// channelOf returns the channel a seq-carrying event is about.
+export function channelOf(ev) {
+  if (ev.item && ev.item.channel) return ev.item.channel;
+  return typeof ev.channel === "string" ? ev.channel : null;
+}
+
+export class Realtime {
+  // api: Api; handlers: { event(ev, source), status(state, info),
+  // discover(channelId) → Promise<latestSeq|null> }
+  constructor(api, handlers) {
+    this.api = api;
+    this.h = handlers;
+    this.seqs = new Map();     // channel → highest seq applied
+    this.live = false;         // false while (re)connecting and catching up
+    this.held = [];            // events received while not live
+    this.syncing = new Map();  // channel → events held during its catch-up
+    this.ws = null;
+    this.nextID = 1;
+    this.attempt = 0;
+    this.stopped = true;
+    this.wake = null;
+    this.queue = Promise.resolve(); // catch-ups run one at a time
+  }
+
+  // track starts following a channel from seq (its latest_seq when first seen).
+  track(channel, seq) {
+    if (!this.seqs.has(channel) || this.seqs.get(channel) < seq) this.seqs.set(channel, seq || 0);
+  }
+
+  untrack(channel) {
+    this.seqs.delete(channel);
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop();
+    this.onOnline = () => this.retryNow();
+    window.addEventListener("online", this.onOnline);
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener("online", this.onOnline);
+    if (this.ws) this.ws.close(1000, "bye");
+    this.retryNow();
+  }
+
+  // retryNow cuts the backoff wait short.
+  retryNow() {
+    if (this.wake) this.wake();
+  }
+
+  // drop closes the socket as a network failure would (tests use it).
+  drop() {
+    if (this.ws) this.ws.close(4000, "dropped by client");
+  }
+
+  send(frame) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify({ id: this.nextID++, ...frame }));
+    return true;
+  }
+
+  async loop() {
+    while (!this.stopped) {
+      this.h.status(this.attempt === 0 ? "connecting" : "reconnecting", {});
+      let closed = null;
+      try {
+        const r = await this.api.call("rtm.connect", {}, { retries: 0 });
+        closed = await this.open(r.url);
+        this.attempt = 0;
+        this.h.status("online", {});
+        await this.catchUp();
+        this.live = true;
+        const held = this.held;
+        this.held = [];
+        for (const ev of held) this.handle(ev);
+        await closed.promise;
+      } catch (e) {
+        if (e && (e.code === "invalid_auth" || e.code === "not_authed")) return;
+      }
+      this.live = false;
+      this.held = [];
+      if (closed) closed.cleanup();
+      if (this.stopped) return;
+      this.attempt++;
+      const max = Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** Math.min(this.attempt, 10));
+      const delay = Math.round(max / 2 + Math.random() * (max / 2));
+      this.h.status("offline", { retryIn: delay, attempt: this.attempt });
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wake = () => { clearTimeout(t); resolve(); };
+      });
+      this.wake = null;
+    }
+  }
+
+  // open dials url and resolves after hello with { promise } that resolves
+  // when the socket closes.
+  open(url) {
+    return new Promise((resolveHello, rejectHello) => {
+      const ws = new WebSocket(url);
+      this.ws = ws;
+      let hello = false;
+      let pingTimer = null;
+      let pongTimer = null;
+      let onClosed;
+      const closedPromise = new Promise((r) => (onClosed = r));
+      const cleanup = () => {
+        clearInterval(pingTimer);
+        clearTimeout(pongTimer);
+      };
+      ws.onmessage = (m) => {
+        let f;
+        try {
+          f = JSON.parse(m.data);
+        } catch {
+          return;
+        }
+        clearTimeout(pongTimer);
+        pongTimer = null;
+        if (f.type === "hello" && !hello) {
+          hello = true;
+          pingTimer = setInterval(() => {
+            if (!this.send({ type: "ping" })) return;
+            if (!pongTimer) pongTimer = setTimeout(() => ws.close(4001, "no pong"), PONG_WITHIN);
+          }, PING_EVERY);
+          resolveHello({ promise: closedPromise, cleanup });
+          return;
+        }
+        if (f.type === "goodbye") {
+          ws.close(1000, "goodbye");
+          return;
+        }
+        if (f.type === "pong" || f.type === undefined) return; // pongs and acks
+        if (this.live) this.handle(f);
+        else this.held.push(f);
+      };
+      ws.onclose = () => {
+        cleanup();
+        if (this.ws === ws) this.ws = null;
+        if (!hello) rejectHello(new Error("closed before hello"));
+        onClosed();
+      };
+    });
+  }
+
+  // handle applies one live event, in seq order per channel.
+  handle(ev) {
+    const ch = typeof ev.seq === "number" ? channelOf(ev) : null;
+    if (!ch) {
+      this.h.event(ev, "live");
+      return;
+    }
+    const buffer = this.syncing.get(ch);
+    if (buffer) {
+      buffer.push(ev);
+      return;
+    }
+    const last = this.seqs.get(ch);
+    if (last === undefined) {
+      // A channel we do not know yet (a DM someone just opened with us).
+      this.syncing.set(ch, [ev]);
+      this.h.discover(ch).then(
+        (seq) => this.resume(ch, seq),
+        () => this.resume(ch, null),
+      );
+      return;
+    }
+    if (ev.seq <= last) return; // already applied
+    if (ev.seq > last + 1) {
+      this.syncing.set(ch, [ev]);
+      this.enqueueCatchUp(ch);
+      return;
+    }
+    this.seqs.set(ch, ev.seq);
+    this.h.event(ev, "live");
+  }
+
+  // resume ends the hold of a discovered channel.
+  resume(ch, seq) {
+    const held = this.syncing.get(ch) || [];
+    this.syncing.delete(ch);
+    if (seq === null || seq === undefined) return;
+    this.track(ch, seq);
+    for (const ev of held) this.handle(ev);
+  }
+
+  enqueueCatchUp(ch) {
+    this.queue = this.queue.then(async () => {
+      try {
+        await this.catchUp();
+      } catch {
+        // The connection will drop or the next jump will try again.
+      }
+      const held = this.syncing.get(ch) || [];
+      this.syncing.delete(ch);
+      for (const ev of held) {
+        const last = this.seqs.get(ch) ?? 0;
+        if (ev.seq <= last) continue;
+        // Still a gap after catching up: accept it rather than loop.
+        this.seqs.set(ch, ev.seq);
+        this.h.event(ev, "live");
+      }
+    });
+    return this.queue;
+  }
+
+  // catchUp asks for everything after our checkpoints, page by page.
+  // Every known channel is named: a channel left out would be caught up
+  // from its start.
+  async catchUp() {
+    for (let round = 0; round < 100; round++) {
+      const checkpoints = Object.fromEntries(this.seqs);
+      const r = await this.api.call("client.catchup", { checkpoints, limit: 500 });
+      let more = false;
+      for (const c of r.channels) {
+        if (!this.seqs.has(c.channel)) {
+          // Joined while away: learn it from conversations.info instead
+          // of replaying it from its first message.
+          const seq = await this.h.discover(c.channel).catch(() => null);
+          if (seq !== null && seq !== undefined) this.track(c.channel, seq);
+          continue;
+        }
+        for (const ev of c.events) {
+          const last = this.seqs.get(c.channel) ?? 0;
+          if (typeof ev.seq !== "number" || ev.seq <= last) continue;
+          this.seqs.set(c.channel, ev.seq);
+          this.h.event(ev, "catchup");
+        }
+        if (c.has_more) more = true;
+      }
+      if (!more) return;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+// text.js — turns message text into DOM nodes. Text is only ever set with
+// textContent or text nodes: no HTML is parsed. Links become <a> elements
+// whose href is an http(s) URL and that open in a new tab without an
+// opener. Slack's <@U…>, <url> and <url|label> forms are understood.
+
+const TOKEN = /<(@[UW][A-Z0-9]+|#[CDG][A-Z0-9]+(?:\|[^>]*)?|https?:\/\/[^>|\s]+(?:\|[^>]*)?|!(?:here|channel|everyone))>|\bhttps?:\/\/[^\s<>"]+/gi;
+
+// safeURL returns the normalised URL when it is http or https, else null.
+export function safeURL(raw) {
+  try {
+    const u = new URL(raw);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function link(url, label) {
+  const href = safeURL(url);
+  if (!href) return document.createTextNode(label ?? url);
+  const a = document.createElement("a");
+  a.href = href;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer nofollow";
+  a.textContent = label ?? url;
+  return a;
+}
+
+// renderText appends the nodes of text to parent. userName maps a user id
+// to a display name.
+export function renderText(parent, text, userName = (id) => id) {
+  let last = 0;
+  for (const m of text.matchAll(TOKEN)) {
+    let whole = m[0];
+    let end = m.index + whole.length;
+    if (m.index > last) parent.append(text.slice(last, m.index));
+    if (m[1] === undefined) {
+      // A bare URL: trailing punctuation belongs to the sentence.
+      const trimmed = whole.replace(/[.,;:!?)\]'"]+$/, "");
+      end = m.index + trimmed.length;
+      parent.append(link(trimmed));
+    } else if (m[1].startsWith("@")) {
+      const span = document.createElement("span");
+      span.className = "mention";
+      span.dataset.userName = m[1].slice(1);
+      span.textContent = "@" + userName(m[1].slice(1));
+      parent.append(span);
+    } else if (m[1].startsWith("#")) {
+      const [id, label] = m[1].slice(1).split("|");
+      const span = document.createElement("span");
+      span.className = "mention";
+      span.textContent = "#" + (label || id);
+      parent.append(span);
+    } else if (m[1].startsWith("!")) {
+      const span = document.createElement("span");
+      span.className = "mention";
+      span.textContent = "@" + m[1].slice(1);
+      parent.append(span);
+    } else {
+      const bar = m[1].indexOf("|");
+      parent.append(bar < 0 ? link(m[1]) : link(m[1].slice(0, bar), m[1].slice(bar + 1)));
+    }
+    last = end;
+  }
+  if (last < text.length) parent.append(text.slice(last));
+}
+
+const EMOJI = {
+  "+1": "👍", thumbsup: "👍", "-1": "👎", thumbsdown: "👎", heart: "❤️", joy: "😂",
+  tada: "🎉", eyes: "👀", white_check_mark: "✅", rocket: "🚀", pray: "🙏", fire: "🔥",
+  smile: "😄", slightly_smiling_face: "🙂", thinking_face: "🤔", clap: "👏", wave: "👋",
+  raised_hands: "🙌", ok_hand: "👌", 100: "💯",
+};
+export const PICKER = ["+1", "heart", "joy", "tada", "eyes", "white_check_mark", "rocket", "pray"];
+
+export function emoji(name) {
+  return EMOJI[name] ?? `:${name}:`;
+}
+
+// compareTS orders Slack timestamps ("<seconds>.<6 digits>") without
+// losing the microseconds to floating point.
+export function compareTS(a, b) {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export function tsDate(ts) {
+  return new Date(Number(ts.split(".")[0]) * 1000);
+}
+
+export function timeOf(ts) {
+  return tsDate(ts).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+
+export function dayOf(ts) {
+  const d = tsDate(ts);
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 864e5);
+  if (d.toDateString() === today.toDateString()) return "Today";
+  if (d.toDateString() === yesterday.toDateString()) return "Yesterday";
+  return d.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric" });
+}
+
+// uuid is crypto.randomUUID where the page is a secure context, else the
+// same format from getRandomValues (plain-http deployments).
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
