@@ -1,0 +1,341 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/confab/confab"
+)
+
+const channelCols = `id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
+	purpose, purpose_creator, purpose_last_set, created_by, created, archived,
+	last_seq, message_count, num_members`
+
+func scanChannel(s pgx.Row) (*confab.Channel, error) {
+	var c confab.Channel
+	err := s.Scan(&c.ID, &c.WorkspaceID, &c.Kind, &c.Name, &c.Key,
+		&c.Topic.Value, &c.Topic.Creator, &c.Topic.LastSet,
+		&c.Purpose.Value, &c.Purpose.Creator, &c.Purpose.LastSet,
+		&c.CreatedBy, &c.Created, &c.Archived, &c.LastSeq, &c.MessageCount, &c.NumMembers)
+	return &c, err
+}
+
+// CreateChannel creates c with its members, generating its id from its kind
+// if missing. Duplicate member ids count once.
+func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
+	ch := *c
+	if ch.ID == "" {
+		switch ch.Kind {
+		case confab.KindDM:
+			ch.ID = confab.NewID(confab.PrefixDM)
+		case confab.KindGroupDM:
+			ch.ID = confab.NewID(confab.PrefixGroupDM)
+		default:
+			ch.ID = confab.NewID(confab.PrefixChannel)
+		}
+	}
+	ms := dedupe(members)
+	ch.NumMembers = len(ms)
+	ch.LastSeq, ch.MessageCount = 0, 0
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
+				purpose, purpose_creator, purpose_last_set, created_by, created, archived, num_members)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			ch.ID, ch.WorkspaceID, ch.Kind, ch.Name, ch.Key,
+			ch.Topic.Value, ch.Topic.Creator, ch.Topic.LastSet,
+			ch.Purpose.Value, ch.Purpose.Creator, ch.Purpose.LastSet,
+			ch.CreatedBy, ch.Created, ch.Archived, ch.NumMembers)
+		switch {
+		case isUnique(err):
+			return confab.ErrNameTaken
+		case isForeignKey(err):
+			return errTeamNotFound
+		case err != nil:
+			return fmt.Errorf("insert channel %s: %w", ch.ID, ctxErr(ctx, err))
+		}
+		if len(ms) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx,
+			`INSERT INTO memberships (channel_id, user_id, joined_at) SELECT $1, u, $2 FROM unnest($3::text[]) AS u`,
+			ch.ID, ch.Created, ms)
+		if isForeignKey(err) {
+			return confab.ErrUserNotFound
+		} else if err != nil {
+			return fmt.Errorf("insert members of %s: %w", ch.ID, ctxErr(ctx, err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*c = ch
+	return nil
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (db *DB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
+	return findChannel(ctx, db.pool, id)
+}
+
+func findChannel(ctx context.Context, q querier, id string) (*confab.Channel, error) {
+	c, err := scanChannel(q.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrChannelNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find channel %s: %w", id, ctxErr(ctx, err))
+	}
+	return c, nil
+}
+
+func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*confab.Channel, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, confab.ErrChannelNotFound
+	}
+	c, err := scanChannel(db.pool.QueryRow(ctx,
+		`SELECT `+channelCols+` FROM channels WHERE workspace_id = $1 AND key = $2 AND key <> ''`, workspaceID, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrChannelNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find channel by key: %w", ctxErr(ctx, err))
+	}
+	return c, nil
+}
+
+func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*confab.Channel, error) {
+	where := []string{`workspace_id = $1`, `id > $2`}
+	args := []any{f.WorkspaceID, f.AfterID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.MemberID != "" {
+		// The user's channels come from the membership index; public ones,
+		// when asked for, from the workspace's channels.
+		cond := `id IN (SELECT channel_id FROM memberships WHERE user_id = ` + arg(f.MemberID) + `)`
+		if f.IncludePublic {
+			cond = `(` + cond + ` OR kind = ` + arg(confab.KindPublic) + `)`
+		}
+		where = append(where, cond)
+	}
+	if len(f.Kinds) > 0 {
+		where = append(where, `kind = ANY(`+arg(f.Kinds)+`::text[])`)
+	}
+	if f.ExcludeArchived {
+		where = append(where, `NOT archived`)
+	}
+	rows, err := db.pool.Query(ctx,
+		`SELECT `+channelCols+` FROM channels WHERE `+strings.Join(where, ` AND `)+
+			` ORDER BY id LIMIT `+arg(limit(f.Limit)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("find channels: %w", ctxErr(ctx, err))
+	}
+	out, err := collect(rows, scanChannel)
+	if err != nil {
+		return nil, fmt.Errorf("find channels: %w", ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUpdate) (*confab.Channel, error) {
+	var sets []string
+	args := []any{id}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if t := upd.Topic; t != nil {
+		sets = append(sets, `topic = `+arg(t.Value)+`, topic_creator = `+arg(t.Creator)+`, topic_last_set = `+arg(t.LastSet))
+	}
+	if p := upd.Purpose; p != nil {
+		sets = append(sets, `purpose = `+arg(p.Value)+`, purpose_creator = `+arg(p.Creator)+`, purpose_last_set = `+arg(p.LastSet))
+	}
+	if a := upd.Archived; a != nil {
+		sets = append(sets, `archived = `+arg(*a))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(sets) == 0 {
+		return findChannel(ctx, db.pool, id)
+	}
+	c, err := scanChannel(db.pool.QueryRow(ctx,
+		`UPDATE channels SET `+strings.Join(sets, `, `)+` WHERE id = $1 RETURNING `+channelCols, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrChannelNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("update channel %s: %w", id, ctxErr(ctx, err))
+	}
+	return c, nil
+}
+
+// AddMember adds userID to the channel with its read marker at the newest
+// top-level message (tombstones included), so that nothing is unread.
+//
+// It locks the channel row first, so no message can be posted between
+// reading the count and reading the newest message.
+func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
+	var added bool
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		var count int64
+		err := tx.QueryRow(ctx, `SELECT message_count FROM channels WHERE id = $1 FOR UPDATE`, channelID).Scan(&count)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return confab.ErrChannelNotFound
+		} else if err != nil {
+			return fmt.Errorf("add member to %s: %w", channelID, ctxErr(ctx, err))
+		}
+		var seq, ts int64
+		err = tx.QueryRow(ctx, latestTopLevelQuery, channelID).Scan(&seq, &ts)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("add member to %s: latest message: %w", channelID, ctxErr(ctx, err))
+		}
+		tag, err := tx.Exec(ctx,
+			`INSERT INTO memberships (channel_id, user_id, joined_at, last_read_seq, last_read_ts, last_read_count)
+			 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, user_id) DO NOTHING`,
+			channelID, userID, joinedAt, seq, ts, count)
+		if isForeignKey(err) {
+			return confab.ErrUserNotFound
+		} else if err != nil {
+			return fmt.Errorf("add member to %s: %w", channelID, ctxErr(ctx, err))
+		}
+		if added = tag.RowsAffected() == 1; added {
+			if _, err := tx.Exec(ctx,
+				`UPDATE channels SET num_members = num_members + 1 WHERE id = $1`, channelID); err != nil {
+				return fmt.Errorf("add member to %s: count: %w", channelID, ctxErr(ctx, err))
+			}
+		}
+		return nil
+	})
+	return added, err
+}
+
+// RemoveMember deletes the membership and counts it off. Like every write
+// that touches a channel row, it locks that row first: AddMember does the
+// same, so the two cannot deadlock on (membership, channel).
+func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
+	var removed bool
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM channels WHERE id = $1 FOR UPDATE`, channelID); err != nil {
+			return fmt.Errorf("remove member from %s: %w", channelID, ctxErr(ctx, err))
+		}
+		var n int
+		err := tx.QueryRow(ctx,
+			`WITH gone AS (DELETE FROM memberships WHERE channel_id = $1 AND user_id = $2 RETURNING channel_id),
+			      counted AS (UPDATE channels SET num_members = num_members - 1 WHERE id IN (SELECT channel_id FROM gone))
+			 SELECT count(*) FROM gone`, channelID, userID).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("remove member from %s: %w", channelID, ctxErr(ctx, err))
+		}
+		removed = n == 1
+		return nil
+	})
+	return removed, err
+}
+
+const membershipCols = `channel_id, user_id, joined_at, is_muted, is_starred, last_read_seq, last_read_ts, last_read_count`
+
+func scanMembership(s pgx.Row) (*confab.Membership, error) {
+	var m confab.Membership
+	err := s.Scan(&m.ChannelID, &m.UserID, &m.JoinedAt, &m.IsMuted, &m.IsStarred,
+		&m.LastReadSeq, &m.LastReadTS, &m.LastReadCount)
+	return &m, err
+}
+
+func (db *DB) FindMembership(ctx context.Context, channelID, userID string) (*confab.Membership, error) {
+	return findMembership(ctx, db.pool, channelID, userID)
+}
+
+func findMembership(ctx context.Context, q querier, channelID, userID string) (*confab.Membership, error) {
+	m, err := scanMembership(q.QueryRow(ctx,
+		`SELECT `+membershipCols+` FROM memberships WHERE channel_id = $1 AND user_id = $2`, channelID, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNotMember
+	} else if err != nil {
+		return nil, fmt.Errorf("find membership %s/%s: %w", channelID, userID, ctxErr(ctx, err))
+	}
+	return m, nil
+}
+
+func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Membership, error) {
+	rows, err := db.pool.Query(ctx,
+		`SELECT `+membershipCols+` FROM memberships WHERE user_id = $1 ORDER BY channel_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("find memberships of %s: %w", userID, ctxErr(ctx, err))
+	}
+	out, err := collect(rows, scanMembership)
+	if err != nil {
+		return nil, fmt.Errorf("find memberships of %s: %w", userID, ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
+	rows, err := db.pool.Query(ctx,
+		`SELECT user_id FROM memberships WHERE channel_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`,
+		f.ChannelID, f.AfterUserID, limit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, ctxErr(ctx, err))
+	}
+	out, err := collect(rows, func(r pgx.Row) (string, error) {
+		var id string
+		err := r.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, upd confab.MembershipUpdate) (*confab.Membership, error) {
+	var sets []string
+	args := []any{channelID, userID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if upd.IsMuted != nil {
+		sets = append(sets, `is_muted = `+arg(*upd.IsMuted))
+	}
+	if upd.IsStarred != nil {
+		sets = append(sets, `is_starred = `+arg(*upd.IsStarred))
+	}
+	if m := upd.LastRead; m != nil {
+		sets = append(sets, `last_read_seq = `+arg(m.Seq)+`, last_read_ts = `+arg(m.TS)+`, last_read_count = `+arg(m.Num))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(sets) == 0 {
+		return findMembership(ctx, db.pool, channelID, userID)
+	}
+	m, err := scanMembership(db.pool.QueryRow(ctx,
+		`UPDATE memberships SET `+strings.Join(sets, `, `)+` WHERE channel_id = $1 AND user_id = $2 RETURNING `+membershipCols,
+		args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNotMember
+	} else if err != nil {
+		return nil, fmt.Errorf("update membership %s/%s: %w", channelID, userID, ctxErr(ctx, err))
+	}
+	return m, nil
+}

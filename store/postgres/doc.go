@@ -1,0 +1,40 @@
+// Package postgres is confab's multi-node store: the whole storetest.Store
+// contract on PostgreSQL, through github.com/jackc/pgx/v5 (pgxpool).
+//
+// Every change to a channel's content — a new message, an edit, a delete,
+// a reaction — first updates the channel's row (last_seq = last_seq + 1
+// RETURNING last_seq) and writes the change in the same transaction. The
+// row lock that UPDATE takes serialises the writers of one channel, so
+// seqs are neither duplicated nor skipped however many API processes post
+// at once; writers of different channels do not wait for each other.
+// CreateMessage is a single statement (one round trip); a client_msg_id
+// retry fails on the unique index messages_client_msg_id, rolling back the
+// seq it took, and is answered with the original message.
+//
+// Errors are translated by SQLSTATE (*pgconn.PgError Code and
+// ConstraintName), never by message text.
+//
+// Every call honours its context. A call whose context has already ended
+// returns its error and writes nothing. When the context ends while a
+// statement runs, the store asks the server to cancel the statement (a
+// cancel request, not just a dropped connection, which a backend waiting
+// for a lock would not notice), so the abandoned work stops and its
+// transaction rolls back; the call returns the context's error once the
+// server has answered (at most a second later if it does not). A write
+// whose context ends as it commits may still be committed: a retry with
+// the same client_msg_id finds it. Config.StatementTimeout bounds every
+// statement on the server as well.
+//
+// Reads are single statements, so each sees one snapshot: FindMessages
+// joins each message's reactions (one seek of the reactions primary key
+// per message) and FindChanges merges the two change indexes in one query.
+//
+// Schema changes are embedded SQL files (migrations/NNNN_*.sql), applied in
+// order at Open in one transaction and recorded in schema_migrations. The
+// transaction holds an advisory lock, so processes starting together
+// migrate once.
+//
+// Concurrency contract: every method of *DB is safe for concurrent use;
+// connections come from a pool of Config.MaxConns. Close waits for the
+// connections in use to be released; later calls fail.
+package postgres

@@ -1,0 +1,439 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/confab/confab"
+)
+
+const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts,
+	deleted, change_seq, num, reply_count, latest_reply`
+
+// createMessageQuery stores a message in one statement, so in one round
+// trip and one (implicit) transaction:
+//
+//   - c takes the channel's next seq, ts and count. Its UPDATE locks the
+//     channel row until commit: the posters of one channel queue there, and
+//     each one sees the counters its predecessor committed (READ COMMITTED
+//     re-reads a row that was updated while the statement waited for it).
+//   - parent counts a reply on its thread's parent (in the same channel,
+//     so under the same lock).
+//   - the INSERT writes the message with c's values. A client_msg_id that
+//     the channel already has fails it on messages_client_msg_id (23505),
+//     which rolls the whole statement back: nothing is written and no seq
+//     is taken.
+//
+// Without the channel row, c is empty and nothing is inserted.
+const createMessageQuery = `WITH c AS (
+	UPDATE channels SET last_seq = last_seq + 1, last_ts = GREATEST(last_ts + 1, $2::bigint),
+		message_count = message_count + $3::bigint
+	WHERE id = $1
+	RETURNING id, last_seq, last_ts, message_count
+), parent AS (
+	UPDATE messages SET reply_count = reply_count + 1, latest_reply = GREATEST(latest_reply, c.last_ts)
+	FROM c WHERE $6::bigint <> 0 AND messages.channel_id = c.id AND messages.ts = $6::bigint
+)
+INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
+SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count FROM c
+RETURNING seq, ts, num`
+
+// CreateMessage stores m (see storetest.Store). A zero m.TS means now.
+func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	msg := *m
+	msg.Reactions = nil
+	if msg.TS <= 0 {
+		msg.TS = time.Now().UnixMicro()
+	}
+	msg.EditedTS, msg.Deleted, msg.ReplyCount, msg.LatestReply = 0, false, 0, 0
+	var top int64
+	if msg.ThreadTS == 0 {
+		top = 1
+	}
+	err := db.pool.QueryRow(ctx, createMessageQuery,
+		msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID).
+		Scan(&msg.Seq, &msg.TS, &msg.Num)
+	switch {
+	case err == nil:
+		msg.ChangeSeq = msg.Seq
+		*m = msg
+		return true, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, confab.ErrChannelNotFound
+	case msg.ClientMsgID != "" && isUnique(err) && pgError(err).ConstraintName == "messages_client_msg_id":
+		// A retry: answer with the original, committed before our
+		// statement could fail on it.
+		orig, err := scanMessage(db.pool.QueryRow(ctx,
+			`SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND client_msg_id = $2`,
+			msg.ChannelID, msg.ClientMsgID))
+		if err != nil {
+			return false, fmt.Errorf("create message in %s: find client_msg_id: %w", msg.ChannelID, ctxErr(ctx, err))
+		}
+		*m = *orig
+		return false, nil
+	default:
+		return false, fmt.Errorf("create message in %s: %w", msg.ChannelID, ctxErr(ctx, err))
+	}
+}
+
+func scanMessage(s pgx.Row) (*confab.Message, error) {
+	var m confab.Message
+	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
+		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)
+	return &m, err
+}
+
+// withReactions wraps a query of messages (selecting messageCols), then
+// ordered by order ("" for a single message), so that each row also
+// carries the message's current reactions as three arrays (names, users,
+// seqs), from one seek of the reactions primary key per message. Being one
+// statement, messages and reactions come from one snapshot. The arrays are
+// unordered (an ordered aggregate costs a sort per message); Go orders
+// them by seq.
+func withReactions(inner, order string) string {
+	return `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id, m.edited_ts,
+		m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply, r.names, r.users, r.seqs
+	FROM (` + inner + `) m
+	LEFT JOIN LATERAL (
+		SELECT array_agg(name) AS names, array_agg(user_id) AS users, array_agg(seq) AS seqs
+		FROM reactions WHERE channel_id = m.channel_id AND message_seq = m.seq AND NOT removed
+	) r ON true` + order
+}
+
+// scanWithReactions scans a row of a withReactions query.
+func scanWithReactions(s pgx.Row) (*confab.Message, error) {
+	var m confab.Message
+	var names, users []string
+	var seqs []int64
+	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
+		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply, &names, &users, &seqs)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) != len(users) || len(names) != len(seqs) {
+		return nil, fmt.Errorf("reactions of %s/%d: %d names, %d users, %d seqs", m.ChannelID, m.Seq, len(names), len(users), len(seqs))
+	}
+	m.Reactions = groupReactions(names, users, seqs)
+	return &m, nil
+}
+
+// groupReactions groups (name, user) pairs by name: groups in the order
+// of their oldest reaction (lowest seq), users in the order they reacted.
+func groupReactions(names, users []string, seqs []int64) []confab.Reaction {
+	if len(names) == 0 {
+		return nil
+	}
+	order := make([]int, len(names))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
+	var out []confab.Reaction
+	for _, i := range order {
+		j := slices.IndexFunc(out, func(r confab.Reaction) bool { return r.Name == names[i] })
+		if j < 0 {
+			out = append(out, confab.Reaction{Name: names[i]})
+			j = len(out) - 1
+		}
+		out[j].Users = append(out[j].Users, users[i])
+	}
+	return out
+}
+
+// findMessageQuery finds one message, tombstones included, with its
+// reactions.
+var findMessageQuery = withReactions(`SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND ts = $2`, ``)
+
+func (db *DB) FindMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
+	return findMessage(ctx, db.pool, channelID, ts)
+}
+
+func findMessage(ctx context.Context, q querier, channelID string, ts int64) (*confab.Message, error) {
+	m, err := scanWithReactions(q.QueryRow(ctx, findMessageQuery, channelID, ts))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrMessageNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+	}
+	return m, nil
+}
+
+// FindMessages pages a channel by seq, in one statement (see
+// messagesQuery).
+func (db *DB) FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error) {
+	query, args := messagesQuery(f)
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find messages of %s: %w", f.ChannelID, ctxErr(ctx, err))
+	}
+	out, err := collect(rows, scanWithReactions)
+	if err != nil {
+		return nil, fmt.Errorf("find messages of %s: %w", f.ChannelID, ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+// messagesQuery is FindMessages' statement. Each shape of filter is a
+// keyset range scan (see TestQueryPlans):
+//   - a channel's history, TopLevel or not: the primary key (channel_id,
+//     seq), replies skipped in the scan;
+//   - a thread: its parent by messages_ts, merged with its replies from
+//     messages_thread (channel_id, thread_ts, seq).
+//
+// Reactions are joined per message (withReactions).
+func messagesQuery(f confab.MessageFilter) (string, []any) {
+	args := []any{f.ChannelID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var bounds []string
+	if f.After > 0 {
+		bounds = append(bounds, `seq > `+arg(f.After))
+	}
+	if f.Before > 0 {
+		bounds = append(bounds, `seq < `+arg(f.Before))
+	}
+	if !f.IncludeDeleted {
+		bounds = append(bounds, `NOT deleted`)
+	}
+	where := func(conds ...string) string {
+		return strings.Join(append(append([]string{`channel_id = $1`}, conds...), bounds...), ` AND `)
+	}
+	order := `ASC`
+	if f.Desc {
+		order = `DESC`
+	}
+	lim := arg(limit(f.Limit))
+	var inner string
+	switch {
+	case f.ThreadTS != 0:
+		t := arg(f.ThreadTS)
+		inner = `(SELECT ` + messageCols + ` FROM messages WHERE ` + where(`ts = `+t, `thread_ts = 0`) + `)
+			UNION ALL
+			(SELECT ` + messageCols + ` FROM messages WHERE ` + where(`thread_ts = `+t) + `)
+			ORDER BY seq ` + order + ` LIMIT ` + lim
+	case f.TopLevel:
+		inner = `SELECT ` + messageCols + ` FROM messages WHERE ` + where(`thread_ts = 0`) +
+			` ORDER BY seq ` + order + ` LIMIT ` + lim
+	default:
+		inner = `SELECT ` + messageCols + ` FROM messages WHERE ` + where() +
+			` ORDER BY seq ` + order + ` LIMIT ` + lim
+	}
+	return withReactions(inner, ` ORDER BY m.seq `+order), args
+}
+
+// seqAtTSQuery seeks messages_ts (channel_id, ts) backwards.
+const seqAtTSQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 AND ts <= $2 ORDER BY ts DESC LIMIT 1`
+
+func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {
+	var seq, at int64
+	err := db.pool.QueryRow(ctx, seqAtTSQuery, channelID, ts).Scan(&seq, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, fmt.Errorf("seq at ts %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+	}
+	return seq, at == ts, nil
+}
+
+// latestTopLevelQuery scans the primary key back from the channel's end to
+// its last top-level message.
+const latestTopLevelQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 AND thread_ts = 0 ORDER BY seq DESC LIMIT 1`
+
+// changeTx runs fn in a transaction that has taken the channel's next seq
+// first. Taking it first locks the channel row, which every change of the
+// channel's content does: fn's statements then see the latest committed
+// state of the channel and nothing changes it until commit. If fn fails,
+// the transaction rolls back and the seq is not used. A missing channel is
+// missing, the message looked for: ErrMessageNotFound.
+func (db *DB) changeTx(ctx context.Context, channelID string, fn func(tx pgx.Tx, seq int64) error) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		var seq int64
+		err := tx.QueryRow(ctx,
+			`UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, channelID).Scan(&seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return confab.ErrMessageNotFound
+		} else if err != nil {
+			return fmt.Errorf("next seq of %s: %w", channelID, ctxErr(ctx, err))
+		}
+		return fn(tx, seq)
+	})
+}
+
+// liveMessage finds a message that is not a tombstone, for changing it.
+func liveMessage(ctx context.Context, q querier, channelID string, ts int64) (*confab.Message, error) {
+	m, err := scanMessage(q.QueryRow(ctx,
+		`SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND ts = $2 AND NOT deleted`, channelID, ts))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrMessageNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+	}
+	return m, nil
+}
+
+func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {
+	var out *confab.Message
+	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
+		tag, err := tx.Exec(ctx,
+			`UPDATE messages SET text = coalesce($3, text), edited_ts = $4, change_seq = $5
+			 WHERE channel_id = $1 AND ts = $2 AND NOT deleted`,
+			channelID, ts, upd.Text, editedTS, seq)
+		if err != nil {
+			return fmt.Errorf("update message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+		} else if tag.RowsAffected() == 0 {
+			return confab.ErrMessageNotFound
+		}
+		out, err = findMessage(ctx, tx, channelID, ts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteMessage turns the message into a tombstone. Deleting a reply also
+// takes one off its parent's ReplyCount.
+func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
+	var out *confab.Message
+	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
+		m, err := scanMessage(tx.QueryRow(ctx,
+			`UPDATE messages SET text = '', deleted = true, change_seq = $3
+			 WHERE channel_id = $1 AND ts = $2 AND NOT deleted RETURNING `+messageCols,
+			channelID, ts, seq))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return confab.ErrMessageNotFound
+		} else if err != nil {
+			return fmt.Errorf("delete message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+		}
+		if m.ThreadTS != 0 {
+			if _, err := tx.Exec(ctx,
+				`UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0) WHERE channel_id = $1 AND ts = $2`,
+				channelID, m.ThreadTS); err != nil {
+				return fmt.Errorf("delete message %s/%d: thread parent: %w", channelID, ts, ctxErr(ctx, err))
+			}
+		}
+		out = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AddReaction adds a reaction, or revives its tombstone at the new seq.
+func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
+	var out *confab.ReactionChange
+	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return err
+		}
+		// The upsert writes nothing when the reaction is there and not
+		// removed: the user has already reacted.
+		tag, err := tx.Exec(ctx,
+			`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
+			 VALUES ($1, $2, $3, $4, $5, $6, false)
+			 ON CONFLICT (channel_id, message_seq, name, user_id)
+			 DO UPDATE SET seq = excluded.seq, removed = false WHERE reactions.removed`,
+			channelID, m.Seq, m.TS, name, userID, seq)
+		if err != nil {
+			return fmt.Errorf("add reaction %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+		} else if tag.RowsAffected() == 0 {
+			return confab.ErrAlreadyReacted
+		}
+		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RemoveReaction turns a reaction into a tombstone at the new seq.
+func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
+	var out *confab.ReactionChange
+	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx,
+			`UPDATE reactions SET seq = $5, removed = true
+			 WHERE channel_id = $1 AND message_seq = $2 AND name = $3 AND user_id = $4 AND NOT removed`,
+			channelID, m.Seq, name, userID, seq)
+		if err != nil {
+			return fmt.Errorf("remove reaction %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+		} else if tag.RowsAffected() == 0 {
+			return confab.ErrNoReaction
+		}
+		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name, Removed: true}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// changesQuery merges, in one statement (one snapshot), two index range
+// scans: messages by messages_change (channel_id, change_seq) and
+// reactions by reactions_seq (channel_id, seq). A reaction row travels in
+// the message columns: message_ts as ts, name as text, removed as deleted.
+//
+// The filter stands outside the UNION ALL, on its output columns, and the
+// column types of both branches match exactly: the planner then pushes the
+// filter into each branch and merges the two ordered scans (Merge Append)
+// instead of sorting their union (see TestQueryPlans). A filter written
+// inside each branch does not give it that choice.
+const changesQuery = `SELECT * FROM (
+	SELECT false AS is_reaction, change_seq AS at, ` + messageCols + `
+	FROM messages
+	UNION ALL
+	SELECT true, seq, channel_id, message_seq, message_ts, user_id, name, 0::bigint, ''::text, 0::bigint,
+		removed, seq, 0::bigint, 0::integer, 0::bigint
+	FROM reactions
+) changes WHERE channel_id = $1 AND at > $2 ORDER BY at LIMIT $3`
+
+// FindChanges returns messages in their current state without Reactions
+// (the reaction changes carry those) and reaction changes, in seq order.
+func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, lim int) ([]confab.Change, error) {
+	rows, err := db.pool.Query(ctx, changesQuery, channelID, after, limit(lim))
+	if err != nil {
+		return nil, fmt.Errorf("find changes of %s: %w", channelID, ctxErr(ctx, err))
+	}
+	out, err := collect(rows, func(r pgx.Row) (confab.Change, error) {
+		var isReaction bool
+		var at int64
+		var m confab.Message
+		err := r.Scan(&isReaction, &at, &m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS,
+			&m.ClientMsgID, &m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)
+		if err != nil {
+			return confab.Change{}, err
+		}
+		if isReaction {
+			return confab.Change{Seq: at, Reaction: &confab.ReactionChange{ChannelID: m.ChannelID, Seq: at,
+				MessageTS: m.TS, UserID: m.UserID, Name: m.Text, Removed: m.Deleted}}, nil
+		}
+		return confab.Change{Seq: at, Message: &m}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find changes of %s: %w", channelID, ctxErr(ctx, err))
+	}
+	return out, nil
+}

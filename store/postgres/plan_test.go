@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/internal/pgtest"
+)
+
+// queryPlan returns EXPLAIN's text for query with args.
+func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.pool.Query(t.Context(), "EXPLAIN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", query, err)
+	}
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// planNodes returns the node names of an EXPLAIN text ("Limit", "Index
+// Scan using messages_pkey on messages", "Sort", …).
+func planNodes(plan string) []string {
+	var nodes []string
+	for _, line := range strings.Split(plan, "\n") {
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(line, "->  ")
+		name, _, ok := strings.Cut(line, "  (cost=")
+		if ok {
+			nodes = append(nodes, name)
+		}
+	}
+	return nodes
+}
+
+// TestQueryPlans checks that every history read is a keyset range scan of
+// the intended index, on channels deep enough (and analyzed) for the
+// planner to have a choice: no sequential scan of messages, no Sort.
+func TestQueryPlans(t *testing.T) {
+	db, err := Open(t.Context(), Config{DSN: pgtest.Shared(t).NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+
+	// Four channels of 5000 messages, every tenth one a reply to the
+	// message before it, and a reaction on every seventh; then ANALYZE.
+	// Message k has seq 2k-1 and its reaction, if any, seq 2k: changes of
+	// both kinds interleave, as they do in a real channel.
+	const depth = 5000
+	for _, q := range []string{
+		`INSERT INTO workspaces (id, name, domain, created) VALUES ('T1', 'acme', 'acme', 1)`,
+		`INSERT INTO channels (id, workspace_id, kind, name, created, last_seq, last_ts, message_count)
+		 SELECT 'C' || c, 'T1', 'public', 'ch' || c, 1, 2 * ` + fmt.Sprint(depth) + `, ` + fmt.Sprint(depth) + `, ` + fmt.Sprint(depth) + `
+		 FROM generate_series(1, 4) c`,
+		`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, change_seq, num)
+		 SELECT 'C' || c, 2 * k - 1, k, 'U1', 'message ' || k, CASE WHEN k % 10 = 0 THEN k - 1 ELSE 0 END, 2 * k - 1, k
+		 FROM generate_series(1, 4) c, generate_series(1, ` + fmt.Sprint(depth) + `) k`,
+		`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq)
+		 SELECT channel_id, seq, ts, 'eyes', 'U1', seq + 1 FROM messages WHERE ts % 7 = 0`,
+		`ANALYZE`,
+	} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	const ch = "C2"
+	pk := "using messages_pkey on messages"
+
+	type check struct {
+		name      string
+		query     string
+		args      []any
+		want      []string // each must appear in the plan
+		allowSort bool
+	}
+	var checks []check
+	for _, f := range []confab.MessageFilter{
+		{Desc: true, Limit: 100},
+		{Desc: true, Before: 2500, Limit: 100},
+		{Desc: true, Before: 101, Limit: 100},
+		{After: 2500, Limit: 100},
+		{After: 10, Before: 2500, Desc: true, Limit: 100, IncludeDeleted: true},
+		{TopLevel: true, Desc: true, Before: 2500, Limit: 100},
+	} {
+		f.ChannelID = ch
+		q, args := messagesQuery(f)
+		checks = append(checks, check{fmt.Sprintf("FindMessages(%+v)", f), q, args, []string{pk, "reactions_pkey"}, false})
+	}
+	for _, f := range []confab.MessageFilter{
+		{ThreadTS: 2499, Limit: 100},
+		{ThreadTS: 2499, Desc: true, Limit: 100},
+		{ThreadTS: 2499, After: 2499},
+	} {
+		f.ChannelID = ch
+		q, args := messagesQuery(f)
+		// The parent and the replies are merged by seq: a sort of the
+		// thread's rows at most, whatever the depth of the channel.
+		checks = append(checks, check{fmt.Sprintf("FindMessages(%+v)", f), q, args, []string{"messages_thread", "messages_ts"}, true})
+	}
+	checks = append(checks,
+		check{"FindMessage", findMessageQuery, []any{ch, 2500}, []string{"messages_ts", "reactions_pkey"}, false},
+		check{"SeqAtTS", seqAtTSQuery, []any{ch, 2500}, []string{"messages_ts"}, false},
+		check{"latest top-level", latestTopLevelQuery, []any{ch}, []string{pk}, false},
+		check{"FindChanges(recent)", changesQuery, []any{ch, 2*depth - 200, 100}, []string{"messages_change", "reactions_seq"}, false},
+		check{"FindChanges(old)", changesQuery, []any{ch, 2000, 100}, []string{"messages_change", "reactions_seq", "Merge Append"}, false},
+	)
+	for _, c := range checks {
+		plan := queryPlan(t, db, c.query, c.args...)
+		for _, w := range c.want {
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s: plan does not use %q:\n%s", c.name, w, plan)
+			}
+		}
+		for _, node := range planNodes(plan) {
+			sort := node == "Sort" || node == "Incremental Sort"
+			if sort && !c.allowSort || strings.HasPrefix(node, "Seq Scan") || strings.HasPrefix(node, "Bitmap Heap Scan") {
+				t.Errorf("%s: plan has a %s:\n%s", c.name, node, plan)
+			}
+		}
+	}
+	if testing.Verbose() {
+		q, args := messagesQuery(confab.MessageFilter{ChannelID: ch, Desc: true, Before: 101, Limit: 100})
+		t.Logf("deepest page:\n%s", queryPlan(t, db, q, args...))
+	}
+}

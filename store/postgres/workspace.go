@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/confab/confab"
+)
+
+// CreateWorkspace creates ws and its owner in one transaction. Missing ids
+// are generated; owner.WorkspaceID and ws.OwnerID are set.
+func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
+	w, u := *ws, *owner
+	if w.ID == "" {
+		w.ID = confab.NewID(confab.PrefixWorkspace)
+	}
+	if u.ID == "" {
+		u.ID = confab.NewID(confab.PrefixUser)
+	}
+	u.WorkspaceID = w.ID
+	w.OwnerID = u.ID
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES ($1, $2, $3, $4, $5)`,
+			w.ID, w.Name, w.Domain, w.OwnerID, w.Created)
+		if isUnique(err) {
+			return confab.ErrNameTaken
+		} else if err != nil {
+			return fmt.Errorf("insert workspace %s: %w", w.Domain, ctxErr(ctx, err))
+		}
+		return insertUser(ctx, tx, &u)
+	})
+	if err != nil {
+		return err
+	}
+	*ws, *owner = w, u
+	return nil
+}
+
+func (db *DB) FindWorkspaceByID(ctx context.Context, id string) (*confab.Workspace, error) {
+	return db.findWorkspace(ctx, `SELECT id, name, domain, owner_id, created FROM workspaces WHERE id = $1`, id)
+}
+
+func (db *DB) FindWorkspaceByDomain(ctx context.Context, domain string) (*confab.Workspace, error) {
+	return db.findWorkspace(ctx, `SELECT id, name, domain, owner_id, created FROM workspaces WHERE domain = $1`, domain)
+}
+
+func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Workspace, error) {
+	var w confab.Workspace
+	err := db.pool.QueryRow(ctx, query, v).Scan(&w.ID, &w.Name, &w.Domain, &w.OwnerID, &w.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errTeamNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find workspace %s: %w", v, ctxErr(ctx, err))
+	}
+	return &w, nil
+}
+
+// CreateUser creates u, generating its id if missing.
+func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
+	c := *u
+	if c.ID == "" {
+		c.ID = confab.NewID(confab.PrefixUser)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := insertUser(ctx, db.pool, &c); err != nil {
+		return err
+	}
+	*u = c
+	return nil
+}
+
+func insertUser(ctx context.Context, q querier, u *confab.User) error {
+	_, err := q.Exec(ctx,
+		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash, u.IsBot, u.Deleted, u.Created)
+	switch {
+	case isUnique(err):
+		return confab.ErrNameTaken
+	case isForeignKey(err):
+		return errTeamNotFound
+	case err != nil:
+		return fmt.Errorf("insert user %s: %w", u.Name, ctxErr(ctx, err))
+	}
+	return nil
+}
+
+const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created`
+
+func scanUser(s pgx.Row) (*confab.User, error) {
+	var u confab.User
+	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
+		&u.IsBot, &u.Deleted, &u.Created)
+	return &u, err
+}
+
+func (db *DB) FindUserByID(ctx context.Context, id string) (*confab.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", id, ctxErr(ctx, err))
+	}
+	return u, nil
+}
+
+func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*confab.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		`SELECT `+userCols+` FROM users WHERE workspace_id = $1 AND name = $2`, workspaceID, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", name, ctxErr(ctx, err))
+	}
+	return u, nil
+}
+
+func (db *DB) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {
+	rows, err := db.pool.Query(ctx,
+		`SELECT `+userCols+` FROM users WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		f.WorkspaceID, f.AfterID, limit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("find users: %w", ctxErr(ctx, err))
+	}
+	out, err := collect(rows, scanUser)
+	if err != nil {
+		return nil, fmt.Errorf("find users: %w", ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, err := db.pool.Exec(ctx,
+		`INSERT INTO tokens (hash, user_id, created, last_used) VALUES ($1, $2, $3, $4)`,
+		t.Hash, t.UserID, t.Created, t.LastUsed)
+	switch {
+	case isUnique(err):
+		return errTokenTaken
+	case isForeignKey(err):
+		return confab.ErrUserNotFound
+	case err != nil:
+		return fmt.Errorf("insert token: %w", ctxErr(ctx, err))
+	}
+	return nil
+}
+
+func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error) {
+	var t confab.Token
+	err := db.pool.QueryRow(ctx,
+		`SELECT hash, user_id, created, last_used FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.Hash, &t.UserID, &t.Created, &t.LastUsed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrInvalidAuth
+	} else if err != nil {
+		return nil, fmt.Errorf("find token: %w", ctxErr(ctx, err))
+	}
+	return &t, nil
+}
+
+func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := db.pool.Exec(ctx, `DELETE FROM tokens WHERE hash = $1`, hash); err != nil {
+		return fmt.Errorf("delete token: %w", ctxErr(ctx, err))
+	}
+	return nil
+}
