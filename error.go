@@ -15,6 +15,7 @@ const (
 	EFORBIDDEN    = "forbidden"
 	EUNAUTHORIZED = "unauthorized"
 	ERATELIMIT    = "ratelimit"
+	EUNAVAILABLE  = "unavailable" // a dependency is down for now: try again later
 )
 
 // Error is the domain error. Code is one of the E… constants; Message is the

@@ -244,6 +244,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "ratelimited"
 	case confab.EINTERNAL:
 		return http.StatusInternalServerError, "internal_error"
+	case confab.EUNAVAILABLE:
+		return http.StatusServiceUnavailable, confab.ErrorMessage(err)
 	}
 	if msg := confab.ErrorMessage(err); msg != "" {
 		return http.StatusOK, msg

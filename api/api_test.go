@@ -553,6 +553,7 @@ func TestErrorMapping(t *testing.T) {
 		{"forbidden", confab.Errorf(confab.EFORBIDDEN, "cant_delete_message"), 200, "cant_delete_message"},
 		{"rate limit", confab.Errorf(confab.ERATELIMIT, "ratelimited"), 429, "ratelimited"},
 		{"internal", confab.Errorf(confab.EINTERNAL, "secret detail"), 500, "internal_error"},
+		{"unavailable", &confab.Error{Code: confab.EUNAVAILABLE, Message: "no_gateway"}, 503, "no_gateway"},
 		{"plain error", errors.New("disk on fire: secret detail"), 500, "internal_error"},
 		{"no message", &confab.Error{Code: confab.EINVALID}, 200, "invalid_arguments"},
 	}

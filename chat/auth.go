@@ -158,7 +158,8 @@ func (s *Service) Workspace(ctx context.Context, u *confab.User) (*confab.Worksp
 }
 
 // Tickets. rtm.connect hands out a ticket that one gateway redeems: it is
-// "<user>.<gateway>.<expiry>.<nonce>.<mac>" with an HMAC-SHA256 over the
+// "<user>.<gateway>.<expiry>.<nonce>.<mac>" (the gateway id base64url, as
+// it may hold any character) with an HMAC-SHA256 over the
 // rest, so any process holding the secret can check it without a shared
 // database. Only the gateway it names accepts it, and that gateway
 // remembers used nonces until they expire, so a ticket works once.
@@ -184,7 +185,10 @@ func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*Ticket, err
 		return nil, err
 	}
 	exp := s.now().Add(s.ticketTTL).Unix()
-	body := strings.Join([]string{u.ID, gw.ID, strconv.FormatInt(exp, 10), base64.RawURLEncoding.EncodeToString(nonce[:])}, ".")
+	body := strings.Join([]string{
+		u.ID, base64.RawURLEncoding.EncodeToString([]byte(gw.ID)),
+		strconv.FormatInt(exp, 10), base64.RawURLEncoding.EncodeToString(nonce[:]),
+	}, ".")
 	return &Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, GatewayURL: gw.URL}, nil
 }
 
@@ -205,7 +209,7 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*confab.User
 		return nil, confab.ErrInvalidAuth
 	}
 	parts := strings.Split(ticket[:i], ".")
-	if len(parts) != 4 || parts[1] != s.gatewayID {
+	if len(parts) != 4 || parts[1] != base64.RawURLEncoding.EncodeToString([]byte(s.gatewayID)) {
 		return nil, confab.ErrInvalidAuth
 	}
 	exp, err := strconv.ParseInt(parts[2], 10, 64)

@@ -35,11 +35,12 @@ func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {
 	clock := func() time.Time { return now }
 	api := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock,
 		Gateways: pickFunc(func(context.Context, *confab.User) (chat.Gateway, error) {
-			return chat.Gateway{ID: "gw-2", URL: "ws://127.0.0.1:9002"}, nil
+			return chat.Gateway{ID: "ws://127.0.0.1:9002", URL: "ws://127.0.0.1:9002"}, nil
 		})})
-	gw1 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "gw-1"})
-	gw2 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "gw-2"})
-	forger := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: []byte("guess"), Now: clock, GatewayID: "gw-2"})
+	// Gateway ids may hold any character: these are URLs full of dots.
+	gw1 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "ws://127.0.0.1:9001"})
+	gw2 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "ws://127.0.0.1:9002"})
+	forger := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: []byte("guess"), Now: clock, GatewayID: "ws://127.0.0.1:9002"})
 	ctx := context.Background()
 
 	issue := func() string {

@@ -196,3 +196,10 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 // maxMemberships bounds the channels one read of a user's conversations
 // returns (client.boot, client.catchup).
 const maxMemberships = 100000
+
+// AnnouncePresence tells subscribers of a presence flip that no request
+// caused: the gateway holding u's connections died and its hold expired
+// (away), or a hold lost while Redis was unreachable came back (active).
+func (s *Service) AnnouncePresence(ctx context.Context, u *confab.User, presence string) {
+	s.deliver(ctx, confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, presence))
+}

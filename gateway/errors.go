@@ -41,6 +41,7 @@ func (e closeReceived) Error() string { return "client closed the connection" }
 //	1009        message too big: a message larger than Config.MaxFrameBytes
 //	1011        internal error: the connection could not be registered
 //	            (chat service or bus failed); reconnect later
+//	1013        try again later: a dependency (the pocket's Redis) is down
 //	4000–4099   confab's own; all mean "reconnect through rtm.connect and
 //	            catch up":
 //	  4001      idle timeout: nothing arrived for Config.IdleTimeout
@@ -50,8 +51,9 @@ func (e closeReceived) Error() string { return "client closed the connection" }
 //
 // A connection that broke (EOF, reset, failed write) gets no close frame.
 const (
-	closeIdle ws.StatusCode = 4001
-	closeSlow ws.StatusCode = 4008
+	closeIdle     ws.StatusCode = 4001
+	closeSlow     ws.StatusCode = 4008
+	closeTryAgain ws.StatusCode = 1013 // RFC 6455 registry; gobwas/ws has no name for it
 
 	// closeNone means: do not send a close frame, the transport is gone.
 	closeNone ws.StatusCode = 0
@@ -113,6 +115,8 @@ func classify(err error) outcome {
 		return outcome{status: http.StatusInternalServerError, close: ws.StatusInternalServerError, code: "internal_error", msg: "internal error"}
 	case confab.EFORBIDDEN:
 		return outcome{status: http.StatusForbidden, close: ws.StatusPolicyViolation, code: confab.ErrorMessage(err), msg: confab.ErrorMessage(err)}
+	case confab.EUNAVAILABLE:
+		return outcome{status: http.StatusServiceUnavailable, close: closeTryAgain, code: confab.ErrorMessage(err), msg: confab.ErrorMessage(err)}
 	case confab.ENOTFOUND:
 		return outcome{status: http.StatusNotFound, close: ws.StatusPolicyViolation, code: confab.ErrorMessage(err), msg: confab.ErrorMessage(err)}
 	case confab.ERATELIMIT:

@@ -26,6 +26,15 @@ type Config struct {
 	PasswordCost   int           // CONFAB_PASSWORD_COST: bcrypt cost (4–31; 0: library default)
 	SendQueueBytes int           // CONFAB_SEND_QUEUE_BYTES: per-connection outbound queue before a slow client is dropped
 	ShutdownGrace  time.Duration // CONFAB_SHUTDOWN_GRACE: how long shutdown waits for requests in flight
+
+	// Scale-out (confab api, confab gateway; optional for serve).
+	Postgres     string        // CONFAB_POSTGRES: PostgreSQL DSN; replaces the embedded SQLite
+	Pockets      string        // CONFAB_POCKETS: the pocket file (TOML)
+	Pocket       string        // CONFAB_POCKET: the pocket a gateway serves
+	PublicURL    string        // CONFAB_PUBLIC_URL: the base WebSocket URL clients reach a gateway at (ws://host:port)
+	GatewayID    string        // CONFAB_GATEWAY_ID: a gateway's name in its pocket; default: its public URL
+	TicketSecret string        // CONFAB_TICKET_SECRET: shared by every API and gateway process to sign rtm.connect tickets
+	PresenceTTL  time.Duration // CONFAB_PRESENCE_TTL: how soon a dead gateway's users go away (0: the pocket default)
 }
 
 // DefaultConfig is the embedded default: one process, data in ./confab-data,
@@ -77,6 +86,38 @@ func (cfg *Config) define(fs *flag.FlagSet) {
 	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
 	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", cfg.SendQueueBytes, "per-connection outbound queue in bytes; a client that falls further behind is disconnected")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for requests in flight")
+	fs.StringVar(&cfg.Postgres, "postgres", cfg.Postgres, "PostgreSQL DSN (api and gateway; replaces SQLite for serve)")
+	fs.StringVar(&cfg.Pockets, "pockets", cfg.Pockets, "pocket file (TOML) mapping workspaces to pockets and their Redis")
+	fs.StringVar(&cfg.Pocket, "pocket", cfg.Pocket, "the pocket this gateway serves")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base WebSocket URL clients reach this gateway at, e.g. ws://10.0.0.5:8081")
+	fs.StringVar(&cfg.GatewayID, "gateway-id", cfg.GatewayID, "this gateway's name in its pocket (default: its public URL)")
+	fs.StringVar(&cfg.TicketSecret, "ticket-secret", cfg.TicketSecret, "secret shared by API and gateway processes to sign rtm.connect tickets")
+	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", cfg.PresenceTTL, "how soon the users of a gateway that died go away (0: the default)")
+}
+
+// ValidateRole checks what a role needs beyond Validate.
+func (cfg *Config) ValidateRole(role string) error {
+	var errs []error
+	switch role {
+	case roleServe:
+		return nil
+	case roleAPI, roleGateway:
+		if cfg.Postgres == "" {
+			errs = append(errs, fmt.Errorf("confab %s needs -postgres (CONFAB_POSTGRES)", role))
+		}
+		if cfg.Pockets == "" {
+			errs = append(errs, fmt.Errorf("confab %s needs -pockets (CONFAB_POCKETS)", role))
+		}
+		if len(cfg.TicketSecret) < 16 {
+			errs = append(errs, fmt.Errorf("confab %s needs -ticket-secret (CONFAB_TICKET_SECRET) of at least 16 characters, the same in every process", role))
+		}
+	default:
+		return fmt.Errorf("unknown role %q", role)
+	}
+	if role == roleGateway && (cfg.Pocket == "" || cfg.PublicURL == "") {
+		errs = append(errs, errors.New("confab gateway needs -pocket and -public-url"))
+	}
+	return errors.Join(errs...)
 }
 
 // applyEnv sets every flag of fs whose environment variable is set: flag

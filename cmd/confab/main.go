@@ -1,6 +1,8 @@
 // Command confab is the confab chat server.
 //
 //	confab serve                      the whole server in one process (SQLite + in-process pub/sub)
+//	confab api                        an HTTP API process of a cluster (PostgreSQL + Redis pockets)
+//	confab gateway                    a WebSocket gateway process of one pocket
 //	confab admin user create …        add a user (and its workspace if new)
 //
 // Run "confab <command> -h" for a command's flags.
@@ -33,6 +35,8 @@ const usage = `usage: confab <command> [flags]
 
 commands:
   serve                 run the server: HTTP API, WebSocket gateway, embedded SQLite
+  api                   run an HTTP API process of a cluster (PostgreSQL, Redis pockets)
+  gateway               run a WebSocket gateway process of one pocket
   admin user create     create a user (and its workspace if new)
 `
 
@@ -42,9 +46,10 @@ func run(ctx context.Context, args []string) error {
 		return flag.ErrHelp
 	}
 	switch args[0] {
-	case "serve":
+	case roleServe, roleAPI, roleGateway:
 		m := NewMain()
-		if err := m.Config.ParseFlags("confab serve", args[1:]); err != nil {
+		m.Role = args[0]
+		if err := m.Config.ParseFlags("confab "+args[0], args[1:]); err != nil {
 			return err
 		}
 		if err := m.Run(ctx); err != nil {

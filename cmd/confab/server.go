@@ -16,6 +16,7 @@ import (
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/gateway"
 	"github.com/confab/confab/pubsub/memory"
+	"github.com/confab/confab/store/postgres"
 	"github.com/confab/confab/store/sqlite"
 	"github.com/confab/confab/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,27 +25,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Main is one confab process and everything it runs. Tests build it with
-// NewMain, set Config, and call Run and Close, skipping flag parsing.
-type Main struct {
-	Config Config
-	Logger *slog.Logger
-
-	// WrapStore, when set, wraps the store the service uses (tests inject
-	// failures through it).
-	WrapStore func(chat.Store) chat.Store
-
-	db       *sqlite.DB
-	bus      *memory.PubSub
-	Chat     *chat.Service
-	Gateway  *gateway.Gateway
-	server   *http.Server
-	listener net.Listener
-	served   chan error
-
-	closeOnce sync.Once
-	closeErr  error
-}
+// The roles a process can play.
+const (
+	roleServe   = "serve"   // everything in one process (the embedded default)
+	roleAPI     = "api"     // the HTTP API and the web client, for every pocket
+	roleGateway = "gateway" // WebSockets of one pocket
+)
 
 // slackLibraryOrigin is the Origin that Slack's RTM client libraries
 // (slack-go, python-slackclient) send on their WebSocket handshake. No
@@ -53,9 +39,50 @@ type Main struct {
 // other sites' pages.
 const slackLibraryOrigin = "https://api.slack.com"
 
+// Main is one confab process and everything it runs. Tests build it with
+// NewMain, set Config (and Role), and call Run and Close, skipping flag
+// parsing.
+type Main struct {
+	Config Config
+	Role   string // roleServe (default), roleAPI or roleGateway
+	Logger *slog.Logger
+
+	// WrapStore, when set, wraps the store the service uses (tests inject
+	// failures through it).
+	WrapStore func(chat.Store) chat.Store
+
+	store    store
+	Chat     *chat.Service
+	Gateway  *gateway.Gateway
+	server   *http.Server
+	listener net.Listener
+	served   chan error
+
+	// withdraw, when set, takes a gateway out of its pocket's registry
+	// before it stops, so that rtm.connect sends no one to it.
+	withdraw func(context.Context) error
+	// loops are background loops (heartbeats), stopped by stopLoops.
+	loops     sync.WaitGroup
+	stopLoops context.CancelFunc
+	// closers release what the role opened, last opened first closed,
+	// after the listener and the gateway stopped.
+	closers []func() error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// store is what a process needs of its store: the use cases' Store, a
+// health check and Close. sqlite.DB and postgres.DB both are one.
+type store interface {
+	chat.Store
+	Ping(ctx context.Context) error
+	Close() error
+}
+
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{Config: DefaultConfig()}
+	return &Main{Config: DefaultConfig(), Role: roleServe}
 }
 
 // Addr is the address the server listens on, once Run returned.
@@ -64,69 +91,68 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 // URL is the server's base URL.
 func (m *Main) URL() string { return "http://" + m.Addr() }
 
-// Run opens the store, wires the service, the API and the gateway, and
-// starts serving. It returns once the listener is open.
+// wiring is what Run hands each role's wiring function.
+type wiring struct {
+	ctx   context.Context
+	cfg   Config
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	store chat.Store
+	mux   *http.ServeMux
+}
+
+// Run opens the store, wires the role, and starts serving. It returns once
+// the listener is open.
 func (m *Main) Run(ctx context.Context) (err error) {
 	cfg := m.Config
+	if m.Role == "" {
+		m.Role = roleServe
+	}
+	if err := cfg.ValidateRole(m.Role); err != nil {
+		return err
+	}
 	if m.Logger == nil {
 		m.Logger = newLogger(cfg)
 	}
-	log := m.Logger
+	log := m.Logger.With("role", m.Role)
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
+	var loopCtx context.Context
+	loopCtx, m.stopLoops = context.WithCancel(context.Background())
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	if m.store, err = m.openStore(ctx, log); err != nil {
+		return err
 	}
-	m.db, err = sqlite.Open(ctx, sqlite.Config{
-		Path: filepath.Join(cfg.DataDir, "confab.db"), Sync: cfg.SQLiteSync, Logger: log.With("component", "store"),
-	})
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	var store chat.Store = m.db
+	var st chat.Store = m.store
 	if m.WrapStore != nil {
-		store = m.WrapStore(store)
+		st = m.WrapStore(st)
 	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	broker := memory.NewBroker()
-	m.bus = broker.Open(memory.Config{
-		Handler: func(topic string, payload []byte) { m.Gateway.HandlePublication(topic, payload) },
-		Logger:  log.With("component", "pubsub"),
-	})
-	m.Chat = chat.New(chat.Config{
-		Store: store, Bus: m.bus, Logger: log.With("component", "chat"), Registerer: reg,
-		ClosedSignup: cfg.ClosedSignup, PasswordCost: cfg.PasswordCost,
-	})
-	m.Gateway = gateway.New(gateway.Config{
-		Chat: m.Chat, Bus: m.bus, Logger: log.With("component", "gateway"), Registerer: reg,
-		AllowedOrigins: append([]string{slackLibraryOrigin}, cfg.AllowedOrigins...), MaxQueueBytes: cfg.SendQueueBytes,
-	})
-	apiServer := api.New(api.Config{
-		Chat: m.Chat, Logger: log.With("component", "api"), Registerer: reg,
-		RateLimit: rate.Limit(cfg.RateLimit), RateBurst: cfg.RateBurst,
-		AuthRateLimit: rate.Limit(cfg.AuthRateLimit), AuthRateBurst: 20,
-	})
-
-	mux := http.NewServeMux()
-	mux.Handle("/api/", apiServer)
-	mux.Handle("/rtm/", m.Gateway)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", m.healthz)
-	mux.Handle("/", web.Handler())
+	w := wiring{ctx: ctx, cfg: cfg, log: log, reg: reg, store: st, mux: http.NewServeMux()}
+	switch m.Role {
+	case roleServe:
+		err = m.wireServe(w)
+	case roleAPI:
+		err = m.wireAPI(w)
+	case roleGateway:
+		err = m.wireGateway(w, loopCtx)
+	}
+	if err != nil {
+		return err
+	}
+	w.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	w.mux.HandleFunc("GET /healthz", m.healthz)
 
 	m.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.server = &http.Server{
-		Handler:           mux,
+		Handler:           w.mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -135,8 +161,77 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()
-	log.Info("confab serving", "addr", m.Addr(), "data", cfg.DataDir)
+	log.Info("confab serving", "addr", m.Addr())
 	return nil
+}
+
+// openStore opens PostgreSQL when a DSN is configured, else the embedded
+// SQLite file in the data directory.
+func (m *Main) openStore(ctx context.Context, log *slog.Logger) (store, error) {
+	cfg := m.Config
+	if cfg.Postgres != "" {
+		db, err := postgres.Open(ctx, postgres.Config{DSN: cfg.Postgres, Logger: log.With("component", "store")})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return db, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{
+		Path: filepath.Join(cfg.DataDir, "confab.db"), Sync: cfg.SQLiteSync, Logger: log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return db, nil
+}
+
+// wireServe runs everything in this process on an in-process bus.
+func (m *Main) wireServe(w wiring) error {
+	broker := memory.NewBroker()
+	bus := broker.Open(memory.Config{
+		Handler: func(topic string, payload []byte) { m.Gateway.HandlePublication(topic, payload) },
+		Logger:  w.log.With("component", "pubsub"),
+	})
+	m.closers = append(m.closers, bus.Close)
+	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus}))
+	m.Gateway = m.newGateway(w, bus)
+	m.mountAPI(w)
+	w.mux.Handle("/rtm/", m.Gateway)
+	return nil
+}
+
+// chatConfig completes a role's chat configuration with what every role
+// shares.
+func (m *Main) chatConfig(w wiring, c chat.Config) chat.Config {
+	c.Store = w.store
+	c.Logger = w.log.With("component", "chat")
+	c.Registerer = w.reg
+	c.ClosedSignup = w.cfg.ClosedSignup
+	c.PasswordCost = w.cfg.PasswordCost
+	if w.cfg.TicketSecret != "" {
+		c.TicketSecret = []byte(w.cfg.TicketSecret)
+	}
+	return c
+}
+
+func (m *Main) newGateway(w wiring, bus gateway.Bus) *gateway.Gateway {
+	return gateway.New(gateway.Config{
+		Chat: m.Chat, Bus: bus, Logger: w.log.With("component", "gateway"), Registerer: w.reg,
+		AllowedOrigins: append([]string{slackLibraryOrigin}, w.cfg.AllowedOrigins...), MaxQueueBytes: w.cfg.SendQueueBytes,
+	})
+}
+
+// mountAPI serves the Web API and the web client.
+func (m *Main) mountAPI(w wiring) {
+	w.mux.Handle("/api/", api.New(api.Config{
+		Chat: m.Chat, Logger: w.log.With("component", "api"), Registerer: w.reg,
+		RateLimit: rate.Limit(w.cfg.RateLimit), RateBurst: w.cfg.RateBurst,
+		AuthRateLimit: rate.Limit(w.cfg.AuthRateLimit), AuthRateBurst: 20,
+	}))
+	w.mux.Handle("/", web.Handler())
 }
 
 // healthz answers 200 while the store answers, 503 otherwise.
@@ -144,7 +239,7 @@ func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if err := m.db.Ping(ctx); err != nil {
+	if err := m.store.Ping(ctx); err != nil {
 		m.Logger.Warn("health check failed", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprint(w, `{"ok":false,"error":"store_unavailable"}`)
@@ -153,10 +248,11 @@ func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, `{"ok":true}`)
 }
 
-// Close shuts down gracefully: the listener stops taking requests, requests
-// in flight finish (so every acknowledged message is committed), WebSocket
-// clients get goodbye, and the store is closed last. Calling it again
-// returns the first call's result.
+// Close shuts down gracefully: a gateway leaves its pocket's registry, the
+// listener stops taking requests, requests in flight finish (so every
+// acknowledged message is committed), WebSocket clients get goodbye, and
+// the store is closed last. Calling it again returns the first call's
+// result.
 func (m *Main) Close() error {
 	m.closeOnce.Do(func() { m.closeErr = m.close() })
 	return m.closeErr
@@ -166,6 +262,11 @@ func (m *Main) close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)
 	defer cancel()
+	if m.withdraw != nil {
+		if err := m.withdraw(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("leave the pocket registry: %w", err))
+		}
+	}
 	if m.server != nil {
 		m.server.SetKeepAlivesEnabled(false)
 		if err := m.server.Shutdown(ctx); err != nil {
@@ -180,13 +281,17 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("gateway shutdown: %w", err))
 		}
 	}
-	if m.bus != nil {
-		if err := m.bus.Close(); err != nil {
+	if m.stopLoops != nil {
+		m.stopLoops()
+		m.loops.Wait()
+	}
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if m.db != nil {
-		if err := m.db.Close(); err != nil {
+	if m.store != nil {
+		if err := m.store.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

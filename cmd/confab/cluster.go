@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/chat"
+	"github.com/confab/confab/pocket"
+	"github.com/confab/confab/pubsub/redis"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// pocketPrefix namespaces a pocket's keys and channels in its Redis, so
+// that pockets may share one Redis server in small set-ups.
+func pocketPrefix(p *pocket.Pocket) string { return "confab:" + p.Name + ":" }
+
+// newRedisClient is a client for a pocket's own keys (registry, presence).
+func (m *Main) newRedisClient(p *pocket.Pocket) *goredis.Client {
+	c := goredis.NewClient(&goredis.Options{
+		Addr: p.Redis, Protocol: 2, DialTimeout: 2 * time.Second,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, ContextTimeoutEnabled: true,
+	})
+	m.closers = append(m.closers, c.Close)
+	return c
+}
+
+// wireAPI serves the Web API for every pocket: each event is published on
+// its workspace's pocket's Redis, presence is read there, and rtm.connect
+// picks a gateway from that pocket's registry.
+func (m *Main) wireAPI(w wiring) error {
+	pm, err := pocket.Load(w.cfg.Pockets)
+	if err != nil {
+		return err
+	}
+	buses := map[string]pocket.Publisher{}
+	registries := map[string]*pocket.Registry{}
+	presences := map[string]*pocket.Presence{}
+	for i := range pm.Pockets {
+		p := &pm.Pockets[i]
+		bus, err := redis.Open(w.ctx, redis.Config{Addr: p.Redis, Prefix: pocketPrefix(p), Logger: w.log.With("component", "pubsub", "pocket", p.Name)})
+		if err != nil {
+			return fmt.Errorf("pocket %s: %w", p.Name, err)
+		}
+		m.closers = append(m.closers, bus.Close)
+		client := m.newRedisClient(p)
+		buses[p.Name] = bus
+		registries[p.Name] = pocket.NewRegistry(pocket.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
+		presences[p.Name] = pocket.NewPresence(pocket.PresenceConfig{Client: client, Prefix: pocketPrefix(p), TTL: w.cfg.PresenceTTL})
+	}
+	router, err := pocket.NewRouter(pocket.RouterConfig{Map: pm, Buses: buses, Domain: func(ctx context.Context, id string) (string, error) {
+		ws, err := w.store.FindWorkspaceByID(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return ws.Domain, nil
+	}})
+	if err != nil {
+		return err
+	}
+	m.Chat = chat.New(m.chatConfig(w, chat.Config{
+		Bus:      router,
+		Presence: pocket.NewPresenceRouter(router, presences),
+		Gateways: pocket.NewPicker(router, registries),
+	}))
+	m.mountAPI(w)
+	return nil
+}
+
+// wireGateway serves the WebSockets of one pocket: it listens on that
+// pocket's Redis, holds presence there, and announces itself in the
+// pocket's registry until it stops.
+func (m *Main) wireGateway(w wiring, loops context.Context) error {
+	pm, err := pocket.Load(w.cfg.Pockets)
+	if err != nil {
+		return err
+	}
+	p := pm.Named(w.cfg.Pocket)
+	if p == nil {
+		return fmt.Errorf("pocket %q is not in %s", w.cfg.Pocket, w.cfg.Pockets)
+	}
+	id := w.cfg.GatewayID
+	if id == "" {
+		id = w.cfg.PublicURL
+	}
+	bus, err := redis.Open(w.ctx, redis.Config{
+		Addr: p.Redis, Prefix: pocketPrefix(p), Logger: w.log.With("component", "pubsub"),
+		Handler: func(topic string, payload []byte) { m.Gateway.HandlePublication(topic, payload) },
+	})
+	if err != nil {
+		return fmt.Errorf("pocket %s: %w", p.Name, err)
+	}
+	m.closers = append(m.closers, bus.Close)
+	client := m.newRedisClient(p)
+	registry := pocket.NewRegistry(pocket.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
+	presence := pocket.NewPresence(pocket.PresenceConfig{Client: client, Prefix: pocketPrefix(p), GatewayID: id, TTL: w.cfg.PresenceTTL})
+	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, Presence: presence, GatewayID: id}))
+	m.Gateway = m.newGateway(w, bus)
+	w.mux.Handle("/rtm/", m.Gateway)
+
+	log := w.log.With("gateway", id, "pocket", p.Name)
+	// One beat renews the registry entry and the users' presence, and reaps
+	// the presence of gateways that died: three beats fit in either TTL.
+	heartbeatEvery := min(registry.TTL(), presence.TTL()) / 3
+	m.withdraw = func(ctx context.Context) error { return registry.Withdraw(ctx, id) }
+	m.loops.Add(1)
+	go func() {
+		defer m.loops.Done()
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			ctx, cancel := context.WithTimeout(loops, heartbeatEvery)
+			if err := registry.Announce(ctx, pocket.GatewayInfo{ID: id, URL: w.cfg.PublicURL, Conns: m.Gateway.Conns()}); err != nil {
+				log.Warn("registry heartbeat failed", "err", err)
+			}
+			back, err := presence.Heartbeat(ctx)
+			if err != nil {
+				log.Warn("presence heartbeat failed", "err", err)
+			}
+			gone, err := presence.Reap(ctx)
+			if err != nil {
+				log.Warn("presence reaping failed", "err", err)
+			}
+			for _, c := range append(back, gone...) {
+				m.Chat.AnnouncePresence(ctx, &confab.User{ID: c.UserID, WorkspaceID: c.WorkspaceID}, c.Presence)
+			}
+			cancel()
+			select {
+			case <-loops.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/internal/pgtest"
+	"github.com/confab/confab/internal/redistest"
+	"github.com/confab/confab/internal/rtmclient"
+	"github.com/confab/confab/pocket"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// The cluster tests run the real binary as separate processes: PostgreSQL,
+// one redis-server per pocket, API processes and gateway processes, all on
+// 127.0.0.1, and kill some of them.
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// confabBinary builds cmd/confab once per test run.
+func confabBinary(tb testing.TB) string {
+	tb.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "confab-bin-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "confab")
+		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		tb.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+// cluster is a multi-process confab.
+type cluster struct {
+	t        *testing.T
+	bin, dir string
+	dsn      string
+	pockets  string // pocket file
+	secret   string
+	redis    map[string]*redistest.Server // by pocket
+	apis     []*proc
+	gateways []*proc
+}
+
+// proc is one confab process.
+type proc struct {
+	role, pocket, addr string
+	cmd                *exec.Cmd
+	log                string
+	exited             chan struct{}
+}
+
+func (p *proc) URL() string { return "http://" + p.addr }
+
+// wsBase is the base WebSocket URL a gateway announces.
+func (p *proc) wsBase() string { return "ws://" + p.addr + "/" }
+
+// startCluster starts PostgreSQL, a Redis per pocket ("a" holds workspace
+// "alpha" and is the default, "b" holds "beta"), apis API processes and
+// perPocket gateways in each pocket.
+func startCluster(t *testing.T, apis, perPocket int) *cluster {
+	t.Helper()
+	c := &cluster{
+		t: t, bin: confabBinary(t), dir: t.TempDir(), secret: "cluster-test-ticket-secret",
+		redis: map[string]*redistest.Server{},
+	}
+	pg := pgtest.Start(t)
+	c.dsn = pg.NewDatabase(t)
+	for _, name := range []string{"a", "b"} {
+		c.redis[name] = redistest.Start(t)
+	}
+	c.pockets = filepath.Join(c.dir, "pockets.toml")
+	file := fmt.Sprintf("[[pocket]]\nname = \"a\"\nredis = %q\nworkspaces = [\"alpha\"]\ndefault = true\n\n"+
+		"[[pocket]]\nname = \"b\"\nredis = %q\nworkspaces = [\"beta\"]\n", c.redis["a"].Addr(), c.redis["b"].Addr())
+	if err := os.WriteFile(c.pockets, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < apis; i++ {
+		c.apis = append(c.apis, c.start(roleAPI, ""))
+	}
+	for _, name := range []string{"a", "b"} {
+		for i := 0; i < perPocket; i++ {
+			c.gateways = append(c.gateways, c.start(roleGateway, name))
+		}
+	}
+	// Wait until every gateway is in its pocket's registry.
+	for _, name := range []string{"a", "b"} {
+		want := 0
+		for _, g := range c.gateways {
+			if g.pocket == name {
+				want++
+			}
+		}
+		c.eventually(fmt.Sprintf("%d gateways registered in pocket %s", want, name), func() bool {
+			return len(c.registered(name)) == want
+		})
+	}
+	return c
+}
+
+// start launches one process and waits for its health check.
+func (c *cluster) start(role, pocket string) *proc {
+	c.t.Helper()
+	for attempt := 0; ; attempt++ {
+		p, err := c.launch(role, pocket)
+		if err == nil {
+			return p
+		}
+		if attempt == 2 {
+			c.t.Fatalf("start %s: %v", role, err)
+		}
+	}
+}
+
+func (c *cluster) launch(role, pocket string) (*proc, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p := &proc{role: role, pocket: pocket, addr: addr, exited: make(chan struct{})}
+	p.log = filepath.Join(c.dir, fmt.Sprintf("%s-%s.log", role, strings.ReplaceAll(addr, ":", "_")))
+	args := []string{role, "-listen", addr, "-postgres", c.dsn, "-pockets", c.pockets, "-ticket-secret", c.secret,
+		"-presence-ttl", "3s", "-log-level", "warn", "-password-cost", "4", "-rate-limit", "100000", "-rate-burst", "100000",
+		"-auth-rate-limit", "100000", "-shutdown-grace", "5s"}
+	if role == roleGateway {
+		args = append(args, "-pocket", pocket, "-public-url", "ws://"+addr)
+	}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(c.bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	p.cmd.Env = append(os.Environ(), "CONFAB_DATA="+c.dir)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	go func() {
+		p.cmd.Wait()
+		logf.Close()
+		close(p.exited)
+	}()
+	c.t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if c.t.Failed() {
+			data, _ := os.ReadFile(p.log)
+			c.t.Logf("--- %s %s %s log:\n%s", role, pocket, addr, tail(data, 3000))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			data, _ := os.ReadFile(p.log)
+			return nil, fmt.Errorf("%s exited: %s", role, tail(data, 2000))
+		case <-tick.C:
+		}
+		resp, err := http.Get(p.URL() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p, nil
+			}
+		}
+	}
+	p.cmd.Process.Kill()
+	return nil, fmt.Errorf("%s on %s not healthy within 30s", role, addr)
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Kill()
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s %s did not die", p.role, p.addr)
+	}
+}
+
+// registered lists the gateways live in a pocket's registry, as
+// rtm.connect sees them.
+func (c *cluster) registered(name string) []pocket.GatewayInfo {
+	rdb := goredis.NewClient(&goredis.Options{Addr: c.redis[name].Addr(), Protocol: 2})
+	defer rdb.Close()
+	live, err := pocket.NewRegistry(pocket.RegistryConfig{Client: rdb, Prefix: pocketPrefix(&pocket.Pocket{Name: name})}).Live(context.Background())
+	if err != nil {
+		c.t.Logf("registry of pocket %s: %v", name, err)
+	}
+	return live
+}
+
+// publishes returns how many PUBLISH commands a pocket's Redis has served:
+// Redis's own counter, so a test can show a pocket saw none of another's
+// traffic.
+func (c *cluster) publishes(pocket string) int64 {
+	c.t.Helper()
+	rdb := goredis.NewClient(&goredis.Options{Addr: c.redis[pocket].Addr(), Protocol: 2})
+	defer rdb.Close()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		c.t.Fatalf("INFO commandstats: %v", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if strings.HasPrefix(line, "cmdstat_publish:calls=") {
+			var n int64
+			fmt.Sscanf(strings.TrimPrefix(line, "cmdstat_publish:calls="), "%d", &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// eventually polls cond until it holds, failing the test after 60 s.
+func (c *cluster) eventually(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+// api returns the i-th API process, round robin.
+func (c *cluster) api(i int) *proc { return c.apis[i%len(c.apis)] }
+
+// user signs a user up through an API process.
+func (c *cluster) user(team, name string, api *proc) *client {
+	c.t.Helper()
+	cl := &client{tb: c.t, base: api.URL(), name: name}
+	out := cl.must("auth.signup", obj{"team": team, "name": name, "password": "correct horse " + name})
+	cl.token, cl.userID, cl.teamID = out["token"].(string), out["user_id"].(string), out["team_id"].(string)
+	return cl
+}
+
+// follow runs an rtmclient for cl until the test ends, and waits for its
+// first hello.
+func (c *cluster) follow(cl *client, api *proc) *rtmclient.Client {
+	c.t.Helper()
+	rc := rtmclient.New(rtmclient.Config{API: api.URL(), Token: cl.token})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rc.Run(ctx)
+	}()
+	c.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-rc.Connected():
+	case <-time.After(30 * time.Second):
+		c.t.Fatalf("%s never connected: %+v", cl.name, rc.Stats())
+	}
+	return rc
+}

@@ -1,0 +1,406 @@
+package rtmclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Config configures a Client.
+type Config struct {
+	API   string // base URL of an API process, "http://127.0.0.1:8080"
+	Token string
+	// HTTP is the client for Web API calls; nil: a client with a 10 s timeout.
+	HTTP *http.Client
+	// Dialer dials gateways; nil: websocket.DefaultDialer.
+	Dialer *websocket.Dialer
+	// MaxBackoff caps the wait between reconnection attempts; 0: 2 s.
+	MaxBackoff time.Duration
+}
+
+// Message is a message as the client shows it.
+type Message struct {
+	Channel string
+	TS      string
+	Seq     int64
+	User    string
+	Text    string
+	Deleted bool
+}
+
+// Stats counts what the client did.
+type Stats struct {
+	Connects   int // successful connections (hello received)
+	CatchUps   int // client.catchup calls
+	Gaps       int // live seq jumps that triggered a catch-up
+	Duplicates int // live events dropped because their (channel, seq) was applied
+	// Reshown counts new-message events for a message already shown: with
+	// dedupe by seq this stays 0 unless a message was edited between its
+	// first showing and a catch-up.
+	Reshown int
+	// Gateway is the URL of the latest connection, ticket cut off.
+	Gateway string
+	// LastError is why the latest session ended or failed to start.
+	LastError string
+	// LastConnected is when the latest hello arrived.
+	LastConnected time.Time
+}
+
+// Client is one user's realtime view: every channel's messages, kept
+// complete and free of duplicates.
+type Client struct {
+	cfg Config
+
+	mu          sync.Mutex
+	checkpoints map[string]int64               // guarded by mu: channel → last applied seq
+	messages    map[string]map[string]*Message // guarded by mu: channel → ts → message
+	stats       Stats                          // guarded by mu
+	connected   chan struct{}                  // guarded by mu: closed on each hello, then replaced
+}
+
+// New returns a client that has seen nothing yet.
+func New(cfg Config) *Client {
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Dialer == nil {
+		cfg.Dialer = websocket.DefaultDialer
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 2 * time.Second
+	}
+	return &Client{
+		cfg:         cfg,
+		checkpoints: map[string]int64{},
+		messages:    map[string]map[string]*Message{},
+		connected:   make(chan struct{}),
+	}
+}
+
+// Connected returns a channel closed at the next hello (or at once after
+// the first one, until the connection drops).
+func (c *Client) Connected() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// Run connects, catches up and applies events until ctx ends, reconnecting
+// through rtm.connect whenever the connection drops.
+func (c *Client) Run(ctx context.Context) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.mu.Lock()
+		if err != nil {
+			c.stats.LastError = err.Error()
+		}
+		select {
+		case <-c.connected:
+			c.connected = make(chan struct{})
+			backoff = 50 * time.Millisecond // the session had been up
+		default:
+		}
+		c.mu.Unlock()
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, c.cfg.MaxBackoff)
+	}
+}
+
+// event is the part of an RTM event the client routes on.
+type event struct {
+	Type      string          `json:"type"`
+	Subtype   string          `json:"subtype"`
+	Channel   json.RawMessage `json:"channel"` // a string, or an object in channel_joined
+	Seq       int64           `json:"seq"`
+	TS        string          `json:"ts"`
+	User      string          `json:"user"`
+	Text      string          `json:"text"`
+	DeletedTS string          `json:"deleted_ts"`
+	Message   *struct {
+		TS   string `json:"ts"`
+		Text string `json:"text"`
+		User string `json:"user"`
+	} `json:"message"`
+	Item *struct {
+		Channel string `json:"channel"`
+	} `json:"item"`
+}
+
+func (e *event) channel() string {
+	if e.Item != nil {
+		return e.Item.Channel
+	}
+	var id string
+	if json.Unmarshal(e.Channel, &id) == nil {
+		return id
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(e.Channel, &obj)
+	return obj.ID
+}
+
+// session is one connection: connect, hold live events, catch up, then
+// apply live events until the connection drops.
+func (c *Client) session(ctx context.Context) error {
+	var rc struct {
+		URL string `json:"url"`
+	}
+	if err := c.call(ctx, "rtm.connect", nil, &rc); err != nil {
+		return err
+	}
+	conn, _, err := c.cfg.Dialer.DialContext(ctx, rc.URL, nil)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", rc.URL, err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	live := make(chan event, 4096)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(live)
+		for {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			var e event
+			if json.Unmarshal(data, &e) == nil {
+				live <- e
+			}
+		}
+	}()
+	// hello first: from then on every event reaches us (held in live).
+	select {
+	case e, ok := <-live:
+		if !ok {
+			return <-readErr
+		}
+		if e.Type != "hello" {
+			return fmt.Errorf("first frame %q, want hello", e.Type)
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := c.catchUp(ctx, nil); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.stats.Connects++
+	c.stats.LastConnected = time.Now()
+	c.stats.Gateway = rc.URL[:strings.LastIndex(rc.URL, "/rtm/")+1]
+	close(c.connected)
+	c.mu.Unlock()
+
+	for e := range live {
+		if err := c.applyLive(ctx, e); err != nil {
+			return err
+		}
+	}
+	return <-readErr
+}
+
+// applyLive applies a live event: in order, dropped if already applied,
+// and a jump in seq catches the channel up first.
+func (c *Client) applyLive(ctx context.Context, e event) error {
+	ch := e.channel()
+	if e.Type == "channel_joined" && ch != "" {
+		return c.catchUp(ctx, []string{ch})
+	}
+	if e.Seq == 0 || ch == "" {
+		return nil
+	}
+	c.mu.Lock()
+	cp, known := c.checkpoints[ch]
+	switch {
+	case e.Seq <= cp:
+		c.stats.Duplicates++
+		c.mu.Unlock()
+		return nil
+	case e.Seq == cp+1 || !known && e.Seq == 1:
+		c.apply(ch, e)
+		c.mu.Unlock()
+		return nil
+	}
+	c.stats.Gaps++
+	c.mu.Unlock()
+	// Missed something: the catch-up brings this event too.
+	return c.catchUp(ctx, []string{ch})
+}
+
+// catchUp calls client.catchup with the checkpoints of channels (all known
+// ones when nil; the server adds channels we never saw) until no channel
+// has more, applying every event.
+func (c *Client) catchUp(ctx context.Context, channels []string) error {
+	for {
+		c.mu.Lock()
+		cps := map[string]int64{}
+		if channels == nil {
+			for ch, seq := range c.checkpoints {
+				cps[ch] = seq
+			}
+		} else {
+			for _, ch := range channels {
+				cps[ch] = c.checkpoints[ch]
+			}
+		}
+		c.stats.CatchUps++
+		c.mu.Unlock()
+		var out struct {
+			Channels []struct {
+				Channel string            `json:"channel"`
+				Events  []json.RawMessage `json:"events"`
+				HasMore bool              `json:"has_more"`
+			} `json:"channels"`
+		}
+		if err := c.call(ctx, "client.catchup", map[string]any{"checkpoints": cps, "limit": 1000}, &out); err != nil {
+			return err
+		}
+		more := false
+		c.mu.Lock()
+		for _, cc := range out.Channels {
+			if channels != nil && cps[cc.Channel] == 0 && !contains(channels, cc.Channel) {
+				continue // only the channels asked for
+			}
+			for _, raw := range cc.Events {
+				var e event
+				if err := json.Unmarshal(raw, &e); err != nil {
+					c.mu.Unlock()
+					return fmt.Errorf("catch-up event %s: %w", raw, err)
+				}
+				if e.Seq > c.checkpoints[cc.Channel] {
+					c.apply(cc.Channel, e)
+				}
+			}
+			more = more || cc.HasMore
+		}
+		c.mu.Unlock()
+		if !more {
+			return nil
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// apply changes the view and moves the checkpoint. Call with mu held.
+func (c *Client) apply(ch string, e event) {
+	msgs := c.messages[ch]
+	if msgs == nil {
+		msgs = map[string]*Message{}
+		c.messages[ch] = msgs
+	}
+	switch {
+	case e.Type == "message" && e.Subtype == "":
+		if msgs[e.TS] != nil {
+			c.stats.Reshown++
+		}
+		msgs[e.TS] = &Message{Channel: ch, TS: e.TS, Seq: e.Seq, User: e.User, Text: e.Text}
+	case e.Subtype == "message_changed" && e.Message != nil:
+		if m := msgs[e.Message.TS]; m != nil {
+			m.Text = e.Message.Text
+		}
+	case e.Subtype == "message_deleted":
+		if m := msgs[e.DeletedTS]; m != nil {
+			m.Deleted = true
+		}
+	}
+	c.checkpoints[ch] = e.Seq
+}
+
+// Messages returns the channel's messages in ts order, deleted ones left
+// out.
+func (c *Client) Messages(channel string) []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Message
+	for _, m := range c.messages[channel] {
+		if !m.Deleted {
+			out = append(out, *m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// Checkpoint returns the last seq applied in a channel.
+func (c *Client) Checkpoint(channel string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checkpoints[channel]
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// call posts a Web API method and decodes an ok answer into out.
+func (c *Client) call(ctx context.Context, method string, args map[string]any, out any) error {
+	body, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	if args == nil {
+		body = []byte("{}")
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.cfg.API+"/api/"+method, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var status struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &status); err != nil {
+		return fmt.Errorf("%s: status %d: %w", method, resp.StatusCode, err)
+	}
+	if !status.OK {
+		return fmt.Errorf("%s: %w", method, errors.New(status.Error))
+	}
+	return json.Unmarshal(raw, out)
+}

@@ -1,0 +1,190 @@
+package pocket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/confab/confab"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// DefaultRegistryTTL is how long a gateway's announcement stays live.
+const DefaultRegistryTTL = 5 * time.Second
+
+// ErrNoGateway is returned by Pick when no gateway of the pocket is live:
+// rtm.connect answers 503 no_gateway, and clients retry with backoff.
+var ErrNoGateway = &confab.Error{Code: confab.EUNAVAILABLE, Message: "no_gateway"}
+
+// RegistryConfig configures a Registry.
+type RegistryConfig struct {
+	// Client is the pocket's Redis. Required.
+	Client *goredis.Client
+	// Prefix starts every key, e.g. "confab:a:".
+	Prefix string
+	// TTL is how long an announcement stays live; gateways announce every
+	// TTL/3. 0: DefaultRegistryTTL.
+	TTL time.Duration
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// GatewayInfo is one gateway as it announces itself.
+type GatewayInfo struct {
+	ID    string
+	URL   string // base WebSocket URL, "ws://host:port"
+	Conns int    // live WebSocket connections when it announced
+}
+
+// Registry is the set of a pocket's live gateways, held in the pocket's
+// Redis:
+//
+//	<prefix>gateways         hash: id → {"url":…,"conns":…}
+//	<prefix>gateways:expiry  zset: id → expiry (unix ms)
+//
+// A gateway is live while its expiry is in the future. Stale entries are
+// removed lazily, by Live and Pick.
+type Registry struct {
+	// immutable after construction
+	client  *goredis.Client
+	hashKey string
+	expKey  string
+	ttl     time.Duration
+	now     func() time.Time
+}
+
+// NewRegistry returns a Registry.
+func NewRegistry(cfg RegistryConfig) *Registry {
+	r := &Registry{
+		client:  cfg.Client,
+		hashKey: cfg.Prefix + "gateways",
+		expKey:  cfg.Prefix + "gateways:expiry",
+		ttl:     cfg.TTL,
+		now:     cfg.Now,
+	}
+	if r.ttl <= 0 {
+		r.ttl = DefaultRegistryTTL
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r
+}
+
+// TTL returns how long an announcement stays live; announce every TTL/3.
+func (r *Registry) TTL() time.Duration { return r.ttl }
+
+type gatewayEntry struct {
+	URL   string `json:"url"`
+	Conns int    `json:"conns"`
+}
+
+// Announce records gw as live until TTL from now, with its current number
+// of connections. A gateway calls it every TTL/3.
+func (r *Registry) Announce(ctx context.Context, gw GatewayInfo) error {
+	entry, err := json.Marshal(gatewayEntry{URL: gw.URL, Conns: gw.Conns})
+	if err != nil {
+		return fmt.Errorf("announce gateway %s: %w", gw.ID, err)
+	}
+	expires := r.now().Add(r.ttl).UnixMilli()
+	_, err = r.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HSet(ctx, r.hashKey, gw.ID, entry)
+		p.ZAdd(ctx, r.expKey, goredis.Z{Score: float64(expires), Member: gw.ID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("announce gateway %s: %w", gw.ID, err)
+	}
+	return nil
+}
+
+// Withdraw removes a gateway at once; a gateway calls it when it shuts down
+// gracefully, so that no new client is sent to it.
+func (r *Registry) Withdraw(ctx context.Context, id string) error {
+	_, err := r.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HDel(ctx, r.hashKey, id)
+		p.ZRem(ctx, r.expKey, id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("withdraw gateway %s: %w", id, err)
+	}
+	return nil
+}
+
+// liveScript removes the stale gateways and returns the live ones as
+// {ids, entries}. KEYS: hash, expiry zset. ARGV: now (unix ms).
+var liveScript = goredis.NewScript(`
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for _, id in ipairs(stale) do redis.call('HDEL', KEYS[1], id) end
+if #stale > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1]) end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+local entries = {}
+for i, id in ipairs(ids) do entries[i] = redis.call('HGET', KEYS[1], id) or '' end
+return {ids, entries}
+`)
+
+// Live returns the live gateways, ordered by id.
+func (r *Registry) Live(ctx context.Context) ([]GatewayInfo, error) {
+	now := strconv.FormatInt(r.now().UnixMilli(), 10)
+	res, err := liveScript.Run(ctx, r.client, []string{r.hashKey, r.expKey}, now).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("live gateways: %w", err)
+	}
+	if len(res) != 2 {
+		return nil, fmt.Errorf("live gateways: unexpected reply %v", res)
+	}
+	ids, _ := res[0].([]any)
+	entries, _ := res[1].([]any)
+	if len(ids) != len(entries) {
+		return nil, fmt.Errorf("live gateways: unexpected reply %v", res)
+	}
+	live := make([]GatewayInfo, 0, len(ids))
+	for i := range ids {
+		id, _ := ids[i].(string)
+		raw, _ := entries[i].(string)
+		var e gatewayEntry
+		if err := json.Unmarshal([]byte(raw), &e); err != nil || e.URL == "" {
+			continue // half-written or foreign entry: not a gateway we can send anyone to
+		}
+		live = append(live, GatewayInfo{ID: id, URL: e.URL, Conns: e.Conns})
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].ID < live[j].ID })
+	return live, nil
+}
+
+// Pick returns a live, lightly loaded gateway, or ErrNoGateway.
+//
+// It uses the power of two random choices: of two distinct live gateways
+// drawn at random, the one with fewer connections. Always taking the least
+// loaded one would herd: Conns is up to TTL/3 old and every API process
+// reads the same numbers, so a burst of rtm.connect calls (a restarted
+// gateway's clients coming back) would all land on the one gateway that
+// looked emptiest until its next announcement. Two random choices spread
+// such a burst while still steering clear of the loaded gateways, and the
+// most loaded gateway is never chosen while there are two or more.
+func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
+	live, err := r.Live(ctx)
+	if err != nil {
+		return GatewayInfo{}, err
+	}
+	switch len(live) {
+	case 0:
+		return GatewayInfo{}, ErrNoGateway
+	case 1:
+		return live[0], nil
+	}
+	i := rand.IntN(len(live))
+	j := rand.IntN(len(live) - 1)
+	if j >= i {
+		j++
+	}
+	if live[j].Conns < live[i].Conns {
+		i = j
+	}
+	return live[i], nil
+}

@@ -1,0 +1,183 @@
+package pocket_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/internal/redistest"
+	"github.com/confab/confab/pocket"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+var prefixes atomic.Int64
+
+// uniquePrefix returns a key prefix no other test uses.
+func uniquePrefix(tb testing.TB) string {
+	tb.Helper()
+	return fmt.Sprintf("test:%s:%d:", tb.Name(), prefixes.Add(1))
+}
+
+// mustClient returns a client of the package's shared redis-server, closed
+// in t.Cleanup.
+func mustClient(tb testing.TB) *goredis.Client {
+	tb.Helper()
+	c := goredis.NewClient(&goredis.Options{
+		Addr:                  redistest.Shared(tb).Addr(),
+		Protocol:              2,
+		DisableIdentity:       true,
+		MaxRetries:            -1,
+		ContextTimeoutEnabled: true,
+	})
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// clock is a settable clock shared by the instances of a test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time // guarded by mu
+}
+
+func newClock() *clock { return &clock{t: time.UnixMilli(1_700_000_000_000)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func mustAnnounce(tb testing.TB, r *pocket.Registry, gw pocket.GatewayInfo) {
+	tb.Helper()
+	if err := r.Announce(context.Background(), gw); err != nil {
+		tb.Fatalf("Announce(%v): %v", gw, err)
+	}
+}
+
+func mustLive(tb testing.TB, r *pocket.Registry) []pocket.GatewayInfo {
+	tb.Helper()
+	live, err := r.Live(context.Background())
+	if err != nil {
+		tb.Fatalf("Live: %v", err)
+	}
+	return live
+}
+
+// An announcement is live for TTL; one not refreshed in time drops out and
+// its entry is removed; Withdraw removes one at once.
+func TestRegistryAnnounceLiveExpiry(t *testing.T) {
+	ctx := context.Background()
+	c, clk, prefix := mustClient(t), newClock(), uniquePrefix(t)
+	r := pocket.NewRegistry(pocket.RegistryConfig{Client: c, Prefix: prefix, Now: clk.Now})
+	if r.TTL() != pocket.DefaultRegistryTTL {
+		t.Fatalf("TTL() = %v, want the default %v", r.TTL(), pocket.DefaultRegistryTTL)
+	}
+	if live := mustLive(t, r); len(live) != 0 {
+		t.Fatalf("Live of an empty registry = %v", live)
+	}
+	gw1 := pocket.GatewayInfo{ID: "gw1", URL: "ws://127.0.0.1:9001", Conns: 3}
+	gw2 := pocket.GatewayInfo{ID: "gw2", URL: "ws://127.0.0.1:9002", Conns: 5}
+	mustAnnounce(t, r, gw1)
+	mustAnnounce(t, r, gw2)
+	if live := mustLive(t, r); len(live) != 2 || live[0] != gw1 || live[1] != gw2 {
+		t.Fatalf("Live = %v, want [%v %v]", live, gw1, gw2)
+	}
+
+	// gw2 refreshes half-way; gw1 does not.
+	clk.Advance(r.TTL() / 2)
+	gw2.Conns = 7
+	mustAnnounce(t, r, gw2)
+	clk.Advance(r.TTL() / 2)
+	if live := mustLive(t, r); len(live) != 1 || live[0] != gw2 {
+		t.Fatalf("Live %v after gw1's TTL = %v, want [%v]", r.TTL(), live, gw2)
+	}
+	if n := c.HLen(ctx, prefix+"gateways").Val(); n != 1 {
+		t.Fatalf("%d entries left in the gateways hash, want 1: the stale one was not removed", n)
+	}
+	if n := c.ZCard(ctx, prefix+"gateways:expiry").Val(); n != 1 {
+		t.Fatalf("%d entries left in the expiry zset, want 1", n)
+	}
+
+	// A gateway that comes back is live again.
+	mustAnnounce(t, r, gw1)
+	if live := mustLive(t, r); len(live) != 2 {
+		t.Fatalf("Live after gw1 came back = %v", live)
+	}
+
+	if err := r.Withdraw(ctx, "gw2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Withdraw(ctx, "gw1"); err != nil {
+		t.Fatal(err)
+	}
+	if live := mustLive(t, r); len(live) != 0 {
+		t.Fatalf("Live after Withdraw = %v", live)
+	}
+	_, err := r.Pick(ctx)
+	if !errors.Is(err, pocket.ErrNoGateway) || confab.ErrorMessage(err) != "no_gateway" {
+		t.Fatalf("Pick with no live gateway: err = %v, want no_gateway", err)
+	}
+}
+
+// Pick never returns a dead gateway nor, when there are two or more, the
+// most loaded one, and spreads over the lightly loaded ones.
+func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t), Now: clk.Now})
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "dead", URL: "ws://dead", Conns: 0})
+	clk.Advance(r.TTL())
+	for _, gw := range []pocket.GatewayInfo{
+		{ID: "a", URL: "ws://a", Conns: 1},
+		{ID: "b", URL: "ws://b", Conns: 1},
+		{ID: "c", URL: "ws://c", Conns: 50},
+		{ID: "d", URL: "ws://d", Conns: 100},
+	} {
+		mustAnnounce(t, r, gw)
+	}
+
+	const picks = 1000
+	got := map[string]int{}
+	for range picks {
+		gw, err := r.Pick(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gw.URL != "ws://"+gw.ID {
+			t.Fatalf("Pick = %v: URL does not belong to the gateway", gw)
+		}
+		got[gw.ID]++
+	}
+	// Of the 6 pairs, a wins ac, ad and half of ab (≈42%), as does b; c
+	// wins cd (≈17%); d wins none.
+	if got["dead"] != 0 || got["d"] != 0 {
+		t.Fatalf("picks %v: the dead or the most loaded gateway was chosen", got)
+	}
+	if got["a"] <= got["c"] || got["b"] <= got["c"] || got["a"]+got["b"] < picks*7/10 {
+		t.Fatalf("picks %v: the lightly loaded gateways a and b should take most", got)
+	}
+
+	// With one live gateway, it is the one.
+	clk.Advance(r.TTL())
+	only := pocket.GatewayInfo{ID: "x", URL: "ws://x", Conns: 1000}
+	mustAnnounce(t, r, only)
+	for range 10 {
+		if gw, err := r.Pick(ctx); err != nil || gw != only {
+			t.Fatalf("Pick = %v, %v; want %v", gw, err, only)
+		}
+	}
+}
