@@ -68,22 +68,45 @@ var httpClient = &http.Client{Timeout: 30 * time.Second}
 // call posts a JSON body to /api/<method> and decodes the answer.
 func (c *client) call(method string, args obj) (int, obj) {
 	c.tb.Helper()
+	status, out, err := c.try(method, args)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return status, out
+}
+
+// try is call for a server that may be gone: transport and decoding
+// errors are returned, not fatal.
+func (c *client) try(method string, args obj) (int, obj, error) {
 	if args == nil {
 		args = obj{}
 	}
 	body, err := json.Marshal(args)
 	if err != nil {
-		c.tb.Fatalf("marshal: %v", err)
+		return 0, nil, err
 	}
 	req, err := http.NewRequest("POST", c.base+"/api/"+method, bytes.NewReader(body))
 	if err != nil {
-		c.tb.Fatalf("request: %v", err)
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	return doJSON(c.tb, req)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", method, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", method, err)
+	}
+	var out obj
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return 0, nil, fmt.Errorf("%s: status %d, body %q is not JSON: %w", method, resp.StatusCode, raw, err)
+	}
+	return resp.StatusCode, out, nil
 }
 
 func doJSON(tb testing.TB, req *http.Request) (int, obj) {
