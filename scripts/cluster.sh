@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs a local confab cluster on loopback, for trying the scale-out set-up:
+#   PostgreSQL                 127.0.0.1:$BASE+432   (one database for every process)
+#   Redis of pocket a          127.0.0.1:$BASE+379   (workspaces: default)
+#   Redis of pocket b          127.0.0.1:$BASE+380   (workspaces: "beta")
+#   API processes              http://127.0.0.1:$BASE+80, $BASE+81
+#   gateways of pocket a       ws://127.0.0.1:$BASE+91, $BASE+92
+#   gateways of pocket b       ws://127.0.0.1:$BASE+93, $BASE+94
+# BASE defaults to 18000 (CONFAB_CLUSTER_BASE). Everything lives in a
+# temporary directory and stops on Ctrl-C. Needs PostgreSQL's server
+# binaries and redis-server (scripts/test.sh installs both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+base=${CONFAB_CLUSTER_BASE:-18000}
+dir=$(mktemp -d /tmp/confab-cluster.XXXXXX)
+chmod 755 "$dir"
+pids=()
+
+pgbin=$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+as_pg() { # PostgreSQL refuses to run as root
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+cleanup() {
+  trap - EXIT INT TERM
+  echo "stopping the cluster" >&2
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  as_pg "$pgbin/pg_ctl" -D "$dir/pg" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+echo "building confab" >&2
+go build -o "$dir/confab" ./cmd/confab
+
+echo "starting PostgreSQL" >&2
+mkdir -p "$dir/pg"
+[ "$(id -u)" = 0 ] && chown postgres "$dir/pg"
+as_pg "$pgbin/initdb" -D "$dir/pg" -U confab --auth=trust --no-sync >/dev/null
+as_pg "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $((base + 432)) -c unix_socket_directories=$dir/pg" start >/dev/null
+dsn="postgres://confab@127.0.0.1:$((base + 432))/postgres?sslmode=disable"
+
+echo "starting Redis for pockets a and b" >&2
+for port in $((base + 379)) $((base + 380)); do
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+    --logfile "$dir/redis-$port.log" &
+  pids+=($!)
+done
+
+cat > "$dir/pockets.toml" <<TOML
+[[pocket]]
+name = "a"
+redis = "127.0.0.1:$((base + 379))"
+default = true
+
+[[pocket]]
+name = "b"
+redis = "127.0.0.1:$((base + 380))"
+workspaces = ["beta"]
+TOML
+
+secret=$(head -c 24 /dev/urandom | base64)
+common=(-postgres "$dsn" -pockets "$dir/pockets.toml" -ticket-secret "$secret")
+start() { # role port [pocket]
+  local role=$1 port=$2 extra=()
+  [ "$role" = gateway ] && extra=(-pocket "$3" -public-url "ws://127.0.0.1:$port")
+  "$dir/confab" "$role" -listen "127.0.0.1:$port" "${common[@]}" "${extra[@]}" 2>"$dir/$role-$port.log" &
+  pids+=($!)
+}
+start api $((base + 80))
+start api $((base + 81))
+start gateway $((base + 91)) a
+start gateway $((base + 92)) a
+start gateway $((base + 93)) b
+start gateway $((base + 94)) b
+
+for port in $((base + 80)) $((base + 81)) $((base + 91)) $((base + 92)) $((base + 93)) $((base + 94)); do
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { echo "process on port $port did not come up; logs in $dir" >&2; tail -n 20 "$dir"/*-"$port".log >&2; exit 1; }
+done
+
+cat <<MSG
+confab cluster running (logs in $dir):
+  API        http://127.0.0.1:$((base + 80))   http://127.0.0.1:$((base + 81))   (web client at either)
+  pocket a   ws://127.0.0.1:$((base + 91))   ws://127.0.0.1:$((base + 92))   Redis 127.0.0.1:$((base + 379))   (every workspace but beta)
+  pocket b   ws://127.0.0.1:$((base + 93))   ws://127.0.0.1:$((base + 94))   Redis 127.0.0.1:$((base + 380))   (workspace beta)
+  PostgreSQL $dsn
+Ctrl-C stops it.
+MSG
+wait
