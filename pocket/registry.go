@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/confab/confab"
@@ -55,6 +56,20 @@ type Registry struct {
 	expKey  string
 	ttl     time.Duration
 	now     func() time.Time
+
+	mu sync.Mutex
+	// sent counts, per gateway, the clients this process sent there since
+	// the gateway last reported a new connection count (guarded by mu).
+	sent map[string]sentSince
+}
+
+// sentSince is what Pick adds to a gateway's reported load: the reports
+// are up to a heartbeat old, and without counting its own recent choices a
+// process would send every client of a reconnect storm to the gateway that
+// looked emptiest at the last heartbeat.
+type sentSince struct {
+	reported int // the count reported when counting began
+	sent     int
 }
 
 // NewRegistry returns a Registry.
@@ -65,6 +80,7 @@ func NewRegistry(cfg RegistryConfig) *Registry {
 		expKey:  cfg.Prefix + "gateways:expiry",
 		ttl:     cfg.TTL,
 		now:     cfg.Now,
+		sent:    map[string]sentSince{},
 	}
 	if r.ttl <= 0 {
 		r.ttl = DefaultRegistryTTL
@@ -178,13 +194,26 @@ func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
 	case 1:
 		return live[0], nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	load := func(gw GatewayInfo) int {
+		s := r.sent[gw.ID]
+		if s.reported != gw.Conns { // a new report includes what we sent
+			s = sentSince{reported: gw.Conns}
+			r.sent[gw.ID] = s
+		}
+		return gw.Conns + s.sent
+	}
 	i := rand.IntN(len(live))
 	j := rand.IntN(len(live) - 1)
 	if j >= i {
 		j++
 	}
-	if live[j].Conns < live[i].Conns {
+	if load(live[j]) < load(live[i]) {
 		i = j
 	}
+	s := r.sent[live[i].ID]
+	s.sent++
+	r.sent[live[i].ID] = s
 	return live[i], nil
 }

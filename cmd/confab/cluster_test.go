@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -364,4 +365,55 @@ func TestClusterAPIKill(t *testing.T) {
 		t.Fatalf("no post was retried: the kill did not land mid-load")
 	}
 	t.Logf("API kill: %d messages acknowledged (%d retried on the survivor), each stored once", len(ackedIDs), retries)
+}
+
+// A gateway stopped gracefully (SIGTERM) leaves its pocket's registry and
+// says goodbye; its clients come back through rtm.connect to another
+// gateway and miss nothing.
+func TestClusterGatewayShutdown(t *testing.T) {
+	c := startCluster(t, 1, 2)
+	alice := c.user("alpha", "alice", c.api(0))
+	ch := alice.createChannel("general", false)
+	var clients []*rtmclient.Client
+	for i := 0; i < 8; i++ {
+		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(0))
+		u.must("conversations.join", obj{"channel": ch})
+		clients = append(clients, c.follow(u, c.api(0)))
+	}
+	leaving := c.gateways[0]
+	var moved []*rtmclient.Client
+	for _, rc := range clients {
+		if rc.Stats().Gateway == leaving.wsBase() {
+			moved = append(moved, rc)
+		}
+	}
+	if len(moved) == 0 {
+		t.Fatalf("no client on gateway %s: nothing to show", leaving.addr)
+	}
+	p := &poster{c: c, user: alice, ch: ch, want: map[string]bool{}}
+	for i := 0; i < 20; i++ {
+		p.mustPost(fmt.Sprintf("before %d", i))
+	}
+	leaving.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-leaving.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway did not stop within 30 s of SIGTERM")
+	}
+	// It left the registry on its way out, not a TTL later.
+	for _, g := range c.registered("a") {
+		if g.URL == "ws://"+leaving.addr {
+			t.Fatalf("a stopped gateway is still in the registry: %+v", g)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		p.mustPost(fmt.Sprintf("after %d", i))
+	}
+	waitForAll(c, clients, ch, p.want)
+	for _, rc := range moved {
+		if st := rc.Stats(); st.Gateway == leaving.wsBase() || st.Connects < 2 {
+			t.Fatalf("a client of the stopped gateway did not move: %+v", st)
+		}
+	}
+	t.Logf("graceful gateway stop: %d of %d clients moved, every message shown once", len(moved), len(clients))
 }
