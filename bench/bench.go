@@ -1,0 +1,233 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Scenarios are the names Run accepts, in the order "confab bench -h"
+// lists them.
+var Scenarios = []string{"send", "fanout", "history", "idle"}
+
+// MaxConnections caps the WebSockets one run opens from this process: the
+// machine allows 20,000 open files per process, and the run needs some
+// for HTTP. Larger runs need child processes and extra loopback source
+// addresses, which this package does not do yet.
+const MaxConnections = 15000
+
+// Config is one run. Zero fields take the scenario's default (see
+// Config.withDefaults and "confab bench -h").
+type Config struct {
+	Scenario string // one of Scenarios
+	URL      string // the server's base URL, "http://127.0.0.1:8080"
+	// MetricsURL is where the server's Prometheus metrics are; "":
+	// URL+"/metrics".
+	MetricsURL string
+
+	// Clients is the number of RTM connections: subscribers for fanout
+	// (default 100), connections for idle (default 1000).
+	Clients int
+	// Users is how many distinct users the connections belong to,
+	// round-robin (default min(Clients, 100)). Each is a sign-up, which
+	// costs the server a password hash.
+	Users int
+	// Channels is how many channels each idle user is in (default 10), or
+	// how many channels send's posters spread over (default 8).
+	Channels int
+	// Posters is the number of concurrent chat.postMessage callers: send
+	// (default 64), history's fill (default 32).
+	Posters int
+	// Duration is how long send posts (default 10s), fanout publishes
+	// (default 10s) and idle holds its connections open (default 2s).
+	Duration time.Duration
+	// Rate is fanout's posts per second (default 100).
+	Rate float64
+	// Messages caps send's messages and fanout's posts (0: no cap beyond
+	// Duration, or Rate×Duration).
+	Messages int
+	// Depth is how many messages history fills its channel with (default
+	// 100,000).
+	Depth int
+	// PageSize is history's page limit (default 100).
+	PageSize int
+	// Reads is how many times history reads each timed page (default 200).
+	Reads int
+	// Parallel bounds concurrent set-up calls and connects (default 32).
+	Parallel int
+	// Timeout caps the whole run (default 10m).
+	Timeout time.Duration
+	// Log receives progress; nil discards it.
+	Log *slog.Logger
+}
+
+// withDefaults returns cfg with zero fields set to the scenario's defaults.
+func (cfg Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	switch cfg.Scenario {
+	case "fanout":
+		def(&cfg.Clients, 100)
+	case "idle":
+		def(&cfg.Clients, 1000)
+		def(&cfg.Channels, 10)
+	case "send":
+		def(&cfg.Channels, 8)
+	}
+	def(&cfg.Users, min(max(cfg.Clients, 1), 100))
+	switch cfg.Scenario {
+	case "send":
+		def(&cfg.Posters, 64)
+	default:
+		def(&cfg.Posters, 32)
+	}
+	if cfg.Duration <= 0 {
+		if cfg.Scenario == "idle" {
+			cfg.Duration = 2 * time.Second
+		} else {
+			cfg.Duration = 10 * time.Second
+		}
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 100
+	}
+	def(&cfg.Depth, 100_000)
+	def(&cfg.PageSize, 100)
+	def(&cfg.Reads, 200)
+	def(&cfg.Parallel, 32)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	cfg.URL = strings.TrimRight(cfg.URL, "/")
+	if cfg.MetricsURL == "" {
+		cfg.MetricsURL = cfg.URL + "/metrics"
+	}
+	return cfg
+}
+
+func (cfg Config) validate() error {
+	var errs []error
+	if !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
+		errs = append(errs, fmt.Errorf("url %q: want http://host:port", cfg.URL))
+	}
+	if cfg.Clients > MaxConnections {
+		errs = append(errs, fmt.Errorf("clients %d: one process opens at most %d connections (spreading over child processes is not done yet)", cfg.Clients, MaxConnections))
+	}
+	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle") {
+		errs = append(errs, fmt.Errorf("users %d: more than clients %d", cfg.Users, cfg.Clients))
+	}
+	if cfg.PageSize > 1000 {
+		errs = append(errs, fmt.Errorf("page size %d: conversations.history allows at most 1000", cfg.PageSize))
+	}
+	if cfg.Depth < cfg.PageSize {
+		errs = append(errs, fmt.Errorf("depth %d: less than a page (%d)", cfg.Depth, cfg.PageSize))
+	}
+	return errors.Join(errs...)
+}
+
+// Report is the outcome of one run. Exactly one of the scenario results
+// is set.
+type Report struct {
+	Scenario  string         `json:"scenario"`
+	URL       string         `json:"url"`
+	Team      string         `json:"team"` // the workspace domain the run created
+	Started   time.Time      `json:"started"`
+	Seconds   float64        `json:"seconds"` // the whole run, set-up included
+	SetupSecs float64        `json:"setup_seconds"`
+	Send      *SendResult    `json:"send,omitempty"`
+	Fanout    *FanoutResult  `json:"fanout,omitempty"`
+	History   *HistoryResult `json:"history,omitempty"`
+	Idle      *IdleResult    `json:"idle,omitempty"`
+	// Problems lists what makes the run a failure: lost or duplicated
+	// deliveries, failed requests, dropped connections. Empty is a pass.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// OK reports whether the run found no problem.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+func (r *Report) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// Run runs one scenario to completion and returns its report. An error
+// means the run could not be carried out (bad config, server unreachable,
+// set-up refused); a run that completed with lost messages or failed
+// requests returns a report whose Problems say so, and no error.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	scenario, ok := map[string]func(*run, context.Context) error{
+		"send":    (*run).send,
+		"fanout":  (*run).fanout,
+		"history": (*run).history,
+		"idle":    (*run).idle,
+	}[cfg.Scenario]
+	if !ok {
+		return nil, fmt.Errorf("unknown scenario %q: want one of %s", cfg.Scenario, strings.Join(Scenarios, ", "))
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	r := &run{
+		cfg: cfg,
+		log: cfg.Log,
+		api: newAPI(cfg.URL, cfg.Posters+cfg.Parallel+16),
+		rep: &Report{Scenario: cfg.Scenario, URL: cfg.URL, Started: time.Now()},
+	}
+	defer r.api.close()
+	if err := scenario(r, ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Scenario, err)
+	}
+	r.rep.Seconds = time.Since(r.rep.Started).Seconds()
+	return r.rep, nil
+}
+
+// run is the state of one Run; its scenario method fills rep.
+type run struct {
+	cfg Config
+	log *slog.Logger
+	api *api
+	rep *Report
+}
+
+// setup signs up the run's workspace with n users (users[0] owns it) and
+// records its domain and set-up time in the report.
+func (r *run) setup(ctx context.Context, n int) (*workspace, error) {
+	start := time.Now()
+	ws, err := r.api.signupWorkspace(ctx, n, r.cfg.Parallel)
+	if err != nil {
+		return nil, err
+	}
+	r.rep.Team = ws.team
+	r.log.Info("workspace signed up", "team", ws.team, "users", n, "took", time.Since(start).Round(time.Millisecond))
+	return ws, nil
+}
+
+func (r *run) setupDone(start time.Time) {
+	r.rep.SetupSecs = time.Since(start).Seconds()
+}
+
+// httpClient is shared by the calls of one run.
+func newHTTPClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}

@@ -1,0 +1,246 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// api calls a confab's Web API.
+type api struct {
+	base string
+	hc   *http.Client
+}
+
+func newAPI(base string, conns int) *api {
+	return &api{base: base, hc: newHTTPClient(conns)}
+}
+
+func (a *api) close() { a.hc.CloseIdleConnections() }
+
+// apiError is an answer with ok:false, or a 429.
+type apiError struct {
+	Method     string
+	Status     int
+	Code       string
+	RetryAfter time.Duration
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.Method, e.Code, e.Status)
+}
+
+// answer is the envelope of every Web API answer.
+type answer struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+}
+
+// call posts form to /api/<method> with token and decodes the answer into
+// out (when not nil). A non-ok answer is an *apiError.
+func (a *api) call(ctx context.Context, token, method string, form url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", a.base+"/api/"+method, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return &apiError{Method: method, Status: resp.StatusCode, Code: "ratelimited", RetryAfter: time.Duration(max(secs, 1)) * time.Second}
+	}
+	var env answer
+	if err := json.Unmarshal(body, &env); err != nil {
+		return fmt.Errorf("%s: HTTP %d, body %.200q is not JSON: %w", method, resp.StatusCode, body, err)
+	}
+	if !env.OK {
+		return &apiError{Method: method, Status: resp.StatusCode, Code: env.Error}
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+	}
+	return nil
+}
+
+// setupCall is call for set-up, which is not measured: a 429 is waited out
+// (a few times, at most 5 s each) instead of failing the run.
+func (a *api) setupCall(ctx context.Context, token, method string, form url.Values, out any) error {
+	for attempt := 0; ; attempt++ {
+		err := a.call(ctx, token, method, form, out)
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.Code != "ratelimited" || attempt == 4 {
+			if ae != nil && ae.Code == "ratelimited" {
+				return fmt.Errorf("%w: start the server with generous limits (confab serve -rate-limit 1000000 -rate-burst 1000000 -auth-rate-limit 1000)", err)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(ae.RetryAfter, 5*time.Second)):
+		}
+	}
+}
+
+// post calls chat.postMessage and returns its round trip.
+func (a *api) post(ctx context.Context, token, channel, text string) (time.Duration, error) {
+	start := time.Now()
+	err := a.call(ctx, token, "chat.postMessage", url.Values{"channel": {channel}, "text": {text}}, nil)
+	return time.Since(start), err
+}
+
+type user struct {
+	ID, Token, Name string
+}
+
+// workspace is what a run signed up.
+type workspace struct {
+	team  string
+	users []user // users[0] created the workspace and owns it
+}
+
+// signupWorkspace signs up n users (at least one) in a new workspace with
+// a random "bench-…" domain.
+func (a *api) signupWorkspace(ctx context.Context, n, parallel int) (*workspace, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	ws := &workspace{team: "bench-" + hex.EncodeToString(b[:]), users: make([]user, max(n, 1))}
+	signup := func(ctx context.Context, i int) error {
+		name := fmt.Sprintf("u%05d", i)
+		var out struct {
+			Token  string `json:"token"`
+			UserID string `json:"user_id"`
+		}
+		err := a.setupCall(ctx, "", "auth.signup", url.Values{"team": {ws.team}, "name": {name}, "password": {"bench password " + ws.team}}, &out)
+		if err != nil {
+			return err
+		}
+		if out.Token == "" || out.UserID == "" {
+			return fmt.Errorf("auth.signup %s: no token or user_id", name)
+		}
+		ws.users[i] = user{ID: out.UserID, Token: out.Token, Name: name}
+		return nil
+	}
+	if err := signup(ctx, 0); err != nil { // creates the workspace
+		return nil, err
+	}
+	if err := forEach(ctx, len(ws.users)-1, parallel, func(ctx context.Context, i int) error { return signup(ctx, i+1) }); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// createChannel creates a public channel as token's user and returns its id.
+func (a *api) createChannel(ctx context.Context, token, name string) (string, error) {
+	var out struct {
+		Channel struct {
+			ID string `json:"id"`
+		} `json:"channel"`
+	}
+	if err := a.setupCall(ctx, token, "conversations.create", url.Values{"name": {name}}, &out); err != nil {
+		return "", err
+	}
+	if out.Channel.ID == "" {
+		return "", fmt.Errorf("conversations.create %s: no channel id", name)
+	}
+	return out.Channel.ID, nil
+}
+
+// joinAll has every user join every channel.
+func (a *api) joinAll(ctx context.Context, users []user, channels []string, parallel int) error {
+	return forEach(ctx, len(users)*len(channels), parallel, func(ctx context.Context, i int) error {
+		u, ch := users[i/len(channels)], channels[i%len(channels)]
+		return a.setupCall(ctx, u.Token, "conversations.join", url.Values{"channel": {ch}}, nil)
+	})
+}
+
+// dialRTM calls rtm.connect as token's user, dials the gateway it names and
+// returns the connection once hello has arrived.
+func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token string) (*websocket.Conn, error) {
+	var out struct {
+		URL string `json:"url"`
+	}
+	if err := a.setupCall(ctx, token, "rtm.connect", nil, &out); err != nil {
+		return nil, err
+	}
+	conn, _, err := dialer.DialContext(ctx, out.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dial gateway: %w", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetReadDeadline(deadline)
+	_, frame, err := conn.ReadMessage()
+	if err == nil && !bytes.Contains(frame, []byte(`"type":"hello"`)) {
+		err = fmt.Errorf("first frame %.200q, want hello", frame)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("hello: %w", err)
+	}
+	conn.SetReadDeadline(time.Time{})
+	return conn, nil
+}
+
+func newDialer() *websocket.Dialer {
+	return &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024}
+}
+
+// forEach calls fn(ctx, i) for i in [0, n) with at most parallel calls at
+// once. It stops starting calls at the first error, waits for those
+// running and returns that error.
+func forEach(ctx context.Context, n, parallel int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(max(parallel, 1), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return context.Cause(ctx) // nil unless a call failed or ctx ended
+}

@@ -1,0 +1,342 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// FanoutResult is the outcome of the fanout scenario.
+type FanoutResult struct {
+	Subscribers    int     `json:"subscribers"`
+	Users          int     `json:"users"` // the subscribers belong to this many users
+	Rate           float64 `json:"rate"`  // posts per second asked for
+	Posts          int     `json:"posts"` // posts scheduled
+	Posted         int64   `json:"posted"`
+	PostErrors     int64   `json:"post_errors"`
+	ConnectSeconds float64 `json:"connect_seconds"`
+	// Expected is Posted × Subscribers: every acknowledged post must reach
+	// every subscriber exactly once.
+	Expected   int64 `json:"expected"`
+	Deliveries int64 `json:"deliveries"` // distinct (subscriber, post) pairs received
+	Missing    int64 `json:"missing"`    // expected but not received
+	Duplicates int64 `json:"duplicates"` // received more than once
+	// Disconnects counts subscribers whose connection ended before the run
+	// closed it.
+	Disconnects int `json:"disconnects"`
+	// Seconds runs from the first post to the last delivery.
+	Seconds             float64 `json:"seconds"`
+	DeliveriesPerSecond float64 `json:"deliveries_per_s"`
+	// Latency is post → deliver: from just before the chat.postMessage
+	// request left (the time is in the text) to the frame's arrival.
+	Latency     Latency `json:"latency"`
+	PostLatency Latency `json:"post_latency"` // chat.postMessage round trip
+}
+
+// fanoutMarker starts the text of fanout's posts: "fo <index> <unix nanos>".
+var fanoutMarker = []byte(`"text":"fo `)
+
+// drainTimeout bounds the wait for deliveries after the last post.
+const drainTimeout = 30 * time.Second
+
+// fanout connects Clients subscribers to one channel and posts to it at
+// Rate for Duration (open loop: each post leaves at its scheduled time
+// whatever the previous ones are doing), then waits for every subscriber
+// to have every acknowledged post.
+func (r *run) fanout(ctx context.Context) error {
+	start := time.Now()
+	ws, err := r.setup(ctx, r.cfg.Users+1)
+	if err != nil {
+		return err
+	}
+	publisher, members := ws.users[0], ws.users[1:]
+	channel, err := r.api.createChannel(ctx, publisher.Token, "fanout")
+	if err != nil {
+		return err
+	}
+	if err := r.api.joinAll(ctx, members, []string{channel}, r.cfg.Parallel); err != nil {
+		return err
+	}
+	posts := max(int(r.cfg.Rate*r.cfg.Duration.Seconds()), 1)
+	if r.cfg.Messages > 0 {
+		posts = min(posts, r.cfg.Messages)
+	}
+	res := &FanoutResult{Subscribers: r.cfg.Clients, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
+	r.rep.Fanout = res
+
+	r.log.Info("connecting subscribers", "clients", r.cfg.Clients)
+	subs := make([]*subscriber, r.cfg.Clients)
+	defer func() { closeSubscribers(subs) }()
+	dialer := newDialer()
+	connStart := time.Now()
+	err = forEach(ctx, len(subs), r.cfg.Parallel, func(ctx context.Context, i int) error {
+		conn, err := r.api.dialRTM(ctx, dialer, members[i%len(members)].Token)
+		if err != nil {
+			return err
+		}
+		s := &subscriber{conn: conn, seen: make([]bool, posts), lat: make([]time.Duration, 0, posts), done: make(chan struct{})}
+		subs[i] = s
+		go s.read()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	res.ConnectSeconds = time.Since(connStart).Seconds()
+	r.setupDone(start)
+
+	r.log.Info("publishing", "posts", posts, "rate", r.cfg.Rate)
+	first := time.Now()
+	acked, postLat, err := r.publish(ctx, publisher.Token, channel, posts, res)
+	if err != nil {
+		return err
+	}
+	res.Posted = int64(len(postLat))
+	res.PostLatency = Summarize(postLat)
+
+	// Wait for every live subscriber to have every acknowledged post.
+	drain := time.NewTimer(drainTimeout)
+	defer drain.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		waiting = false
+		for _, s := range subs {
+			select {
+			case <-s.done:
+			default:
+				if s.got.Load() < res.Posted {
+					waiting = true
+				}
+			}
+		}
+		if !waiting {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-drain.C:
+			r.log.Warn("deliveries still missing after the drain timeout", "timeout", drainTimeout)
+			waiting = false
+		case <-tick.C:
+		}
+	}
+	for _, s := range subs {
+		select {
+		case <-s.done:
+			res.Disconnects++
+		default:
+		}
+	}
+	closeSubscribers(subs)
+
+	var last time.Time
+	var lats []time.Duration
+	for _, s := range subs {
+		for i, ok := range acked {
+			if !ok {
+				continue
+			}
+			if s.seen[i] {
+				res.Deliveries++
+			} else {
+				res.Missing++
+			}
+		}
+		res.Duplicates += s.dups
+		lats = append(lats, s.lat...)
+		if s.last.After(last) {
+			last = s.last
+		}
+	}
+	res.Expected = res.Posted * int64(len(subs))
+	if last.After(first) {
+		res.Seconds = last.Sub(first).Seconds()
+		res.DeliveriesPerSecond = perSecond(res.Deliveries, last.Sub(first))
+	}
+	res.Latency = Summarize(lats)
+	if res.Missing > 0 {
+		r.rep.problem("%d of %d deliveries missing", res.Missing, res.Expected)
+	}
+	if res.Duplicates > 0 {
+		r.rep.problem("%d duplicate deliveries", res.Duplicates)
+	}
+	if res.Disconnects > 0 {
+		r.rep.problem("%d subscribers disconnected", res.Disconnects)
+	}
+	if res.PostErrors > 0 {
+		r.rep.problem("%d posts failed", res.PostErrors)
+	}
+	if res.Posted == 0 {
+		r.rep.problem("no post succeeded")
+	}
+	return nil
+}
+
+// publish posts n messages at the configured rate, each from its own
+// goroutine (at most 256 in flight), and returns which were acknowledged
+// and their round trips.
+func (r *run) publish(ctx context.Context, token, channel string, n int, res *FanoutResult) ([]bool, []time.Duration, error) {
+	acked := make([]bool, n)        // index i written only by post i's goroutine
+	rtt := make([]time.Duration, n) // likewise
+	inflight := make(chan struct{}, 256)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	begin := time.Now()
+	interval := float64(time.Second) / r.cfg.Rate
+	var err error
+	for i := 0; i < n && err == nil; i++ {
+		timer.Reset(time.Until(begin.Add(time.Duration(float64(i) * interval))))
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			continue
+		case <-timer.C:
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			continue
+		case inflight <- struct{}{}:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-inflight }()
+			d, err := r.api.post(ctx, token, channel, fmt.Sprintf("fo %d %d", i, time.Now().UnixNano()))
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			acked[i], rtt[i] = true, d
+		}()
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	res.PostErrors = errs.Load()
+	var lat []time.Duration
+	for i, ok := range acked {
+		if ok {
+			lat = append(lat, rtt[i])
+		}
+	}
+	return acked, lat, nil
+}
+
+// subscriber is one fanout connection. Its reader goroutine owns seen,
+// lat, dups and last until done is closed.
+type subscriber struct {
+	conn *websocket.Conn
+	done chan struct{}
+	got  atomic.Int64 // distinct posts received
+
+	seen []bool // by post index
+	lat  []time.Duration
+	dups int64
+	last time.Time // arrival of the latest post
+}
+
+// read receives frames until the connection ends, recording fanout posts.
+func (s *subscriber) read() {
+	defer close(s.done)
+	buf := make([]byte, 0, 1024)
+	for {
+		_, rd, err := s.conn.NextReader()
+		if err != nil {
+			return
+		}
+		buf, err = readAll(rd, buf[:0])
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		i, sent, ok := parseFanout(buf)
+		if !ok || i >= int64(len(s.seen)) {
+			continue
+		}
+		if s.seen[i] {
+			s.dups++
+			continue
+		}
+		s.seen[i] = true
+		s.lat = append(s.lat, now.Sub(time.Unix(0, sent)))
+		s.last = now
+		s.got.Add(1)
+	}
+}
+
+// closeSubscribers closes every connection and waits for its reader.
+func closeSubscribers(subs []*subscriber) {
+	for _, s := range subs {
+		if s != nil {
+			s.conn.Close()
+		}
+	}
+	for _, s := range subs {
+		if s != nil {
+			<-s.done
+		}
+	}
+}
+
+// parseFanout finds a fanout post's index and send time in a frame.
+func parseFanout(frame []byte) (index, sentNanos int64, ok bool) {
+	at := bytes.Index(frame, fanoutMarker)
+	if at < 0 {
+		return 0, 0, false
+	}
+	rest := frame[at+len(fanoutMarker):]
+	index, rest, ok = parseUint(rest, ' ')
+	if !ok {
+		return 0, 0, false
+	}
+	sentNanos, _, ok = parseUint(rest, '"')
+	if !ok {
+		return 0, 0, false
+	}
+	return index, sentNanos, true
+}
+
+// parseUint reads decimal digits up to stop and returns the rest after it.
+func parseUint(b []byte, stop byte) (int64, []byte, bool) {
+	var n int64
+	for i, c := range b {
+		switch {
+		case c == stop && i > 0:
+			return n, b[i+1:], true
+		case c >= '0' && c <= '9' && i < 19:
+			n = n*10 + int64(c-'0')
+		default:
+			return 0, nil, false
+		}
+	}
+	return 0, nil, false
+}
+
+// readAll appends r to buf, reusing its storage.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

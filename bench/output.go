@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// WriteJSON writes the report as one JSON object and a newline.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report as an aligned two-column table.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
+	row("scenario", r.Scenario)
+	row("server", r.URL)
+	row("workspace", r.Team)
+	row("set-up", secs(r.SetupSecs))
+	row("run", secs(r.Seconds))
+	lat := func(name string, l Latency) {
+		row(name, fmt.Sprintf("p50 %s  p99 %s  p99.9 %s  max %s  (n=%d)",
+			msStr(l.P50Ms), msStr(l.P99Ms), msStr(l.P999Ms), msStr(l.MaxMs), l.Count))
+	}
+	switch {
+	case r.Send != nil:
+		s := r.Send
+		row("posters", strconv.Itoa(s.Posters))
+		row("channels", strconv.Itoa(s.Channels))
+		row("messages", strconv.FormatInt(s.Messages, 10))
+		row("errors", strconv.FormatInt(s.Errors, 10))
+		row("duration", secs(s.Seconds))
+		row("throughput", rate(s.PerSecond, "msgs/s"))
+		lat("latency", s.Latency)
+	case r.Fanout != nil:
+		f := r.Fanout
+		row("subscribers", fmt.Sprintf("%d (%d users)", f.Subscribers, f.Users))
+		row("connect", secs(f.ConnectSeconds))
+		row("posts", fmt.Sprintf("%d acknowledged of %d at %g/s, %d errors", f.Posted, f.Posts, f.Rate, f.PostErrors))
+		row("deliveries", fmt.Sprintf("%d of %d expected", f.Deliveries, f.Expected))
+		row("missing", strconv.FormatInt(f.Missing, 10))
+		row("duplicates", strconv.FormatInt(f.Duplicates, 10))
+		row("disconnects", strconv.Itoa(f.Disconnects))
+		row("duration", secs(f.Seconds))
+		row("throughput", rate(f.DeliveriesPerSecond, "deliveries/s"))
+		lat("post→deliver", f.Latency)
+		lat("post", f.PostLatency)
+	case r.History != nil:
+		h := r.History
+		row("depth", strconv.Itoa(h.Depth))
+		row("fill", fmt.Sprintf("%s, %s with %d posters, %d errors", secs(h.FillSeconds), rate(h.FillPerSecond, "msgs/s"), h.FillPosters, h.FillErrors))
+		row("walk", fmt.Sprintf("%d pages of %d, %d messages, %s", h.WalkPages, h.PageSize, h.WalkMessages, secs(h.WalkSeconds)))
+		lat("walk page", h.Walk)
+		lat("newest page", h.Newest)
+		lat("deepest page", h.Deepest)
+		row("deepest/newest", fmt.Sprintf("%.2f (p50)", h.Ratio))
+	case r.Idle != nil:
+		i := r.Idle
+		row("connections", fmt.Sprintf("%d (%d users in %d channels each)", i.Clients, i.Users, i.Channels))
+		row("connect", fmt.Sprintf("%s, %s", secs(i.ConnectSeconds), rate(i.ConnectPerSecond, "conns/s")))
+		lat("connect one", i.Connect)
+		row("held", secs(i.HoldSeconds))
+		row("server rss", fmt.Sprintf("%s → %s", mib(i.Before.RSSBytes), mib(i.After.RSSBytes)))
+		row("rss/conn", fmt.Sprintf("%.1f KiB", i.RSSPerConnection/1024))
+		row("goroutines", fmt.Sprintf("%.0f → %.0f", i.Before.Goroutines, i.After.Goroutines))
+		row("goroutines/conn", fmt.Sprintf("%.2f", i.GoroutinesPerConnection))
+		row("server conns", fmt.Sprintf("%.0f → %.0f", i.Before.Connections, i.After.Connections))
+		row("dropped", strconv.Itoa(i.Dropped))
+	}
+	if r.OK() {
+		row("result", "PASS")
+	}
+	for _, p := range r.Problems {
+		row("FAIL", p)
+	}
+	return tw.Flush()
+}
+
+func secs(s float64) string           { return strconv.FormatFloat(s, 'f', 2, 64) + " s" }
+func msStr(v float64) string          { return strconv.FormatFloat(v, 'f', 2, 64) + "ms" }
+func mib(b float64) string            { return strconv.FormatFloat(b/(1<<20), 'f', 1, 64) + " MiB" }
+func rate(v float64, u string) string { return strconv.FormatFloat(v, 'f', 0, 64) + " " + u }
