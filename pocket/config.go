@@ -12,6 +12,11 @@ import (
 type Pocket struct {
 	Name  string `toml:"name"`
 	Redis string `toml:"redis"` // host:port of the pocket's Redis
+	// Postgres, when set, is the DSN of the pocket's own PostgreSQL: its
+	// workspaces' channels, memberships, messages and reactions live there
+	// (see Store). Unset, they live in the main PostgreSQL (-postgres), the
+	// directory that holds every pocket's workspaces, users and tokens.
+	Postgres string `toml:"postgres"`
 	// Workspaces are the workspaces that live here, by domain or by id.
 	Workspaces []string `toml:"workspaces"`
 	// Default takes every workspace no pocket names, new ones included.
@@ -39,6 +44,7 @@ type Map struct {
 //	name = "b"
 //	redis = "127.0.0.1:6380"
 //	workspaces = ["globex", "T0ABCDEF12345"]
+//	postgres = "postgres://confab@db-b:5432/confab"  # optional
 func Load(path string) (*Map, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -3,18 +3,71 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/pubsub/redis"
+	"github.com/confab/confab/store/postgres"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 // pocketPrefix namespaces a pocket's keys and channels in its Redis, so
 // that pockets may share one Redis server in small set-ups.
 func pocketPrefix(p *pocket.Pocket) string { return "confab:" + p.Name + ":" }
+
+// openPocketStore returns dir itself unless a pocket of the pocket file has
+// its own PostgreSQL. Then it opens those databases (an API process every
+// one, a gateway only its own pocket's) and returns a pocket.Store over the
+// directory, dir, and them; the store owns and closes them all.
+func (m *Main) openPocketStore(ctx context.Context, log *slog.Logger, dir *postgres.DB) (_ store, err error) {
+	pm, err := pocket.Load(m.Config.Pockets)
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	pockets := map[string]pocket.DB{}
+	defer func() {
+		if err != nil {
+			for _, db := range pockets {
+				if db != nil {
+					db.Close()
+				}
+			}
+			dir.Close()
+		}
+	}()
+	for _, p := range pm.Pockets {
+		switch {
+		case p.Postgres == "":
+			continue
+		case p.Postgres == m.Config.Postgres:
+			// The copies of its workspaces would collide with the originals.
+			return nil, fmt.Errorf("pocket %s names the main PostgreSQL (-postgres) as its own: leave its postgres unset", p.Name)
+		case m.Role == roleGateway && p.Name != m.Config.Pocket:
+			pockets[p.Name] = nil // not this gateway's: not open here
+			continue
+		}
+		db, err := postgres.Open(ctx, postgres.Config{DSN: p.Postgres, Logger: log.With("component", "store", "pocket", p.Name)})
+		if err != nil {
+			return nil, fmt.Errorf("open the database of pocket %s: %w", p.Name, err)
+		}
+		pockets[p.Name] = db
+	}
+	if len(pockets) == 0 {
+		return dir, nil
+	}
+	s, err := pocket.NewStore(pocket.StoreConfig{
+		Directory: dir, Pockets: pockets, Logger: log.With("component", "store"),
+		PocketOf: func(workspaceID, domain string) string { return pm.For(workspaceID, domain).Name },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // newRedisClient is a client for a pocket's own keys (registry, presence).
 func (m *Main) newRedisClient(p *pocket.Pocket) *goredis.Client {

@@ -63,6 +63,8 @@ type cluster struct {
 	redis    map[string]*redistest.Server // by pocket
 	apis     []*proc
 	gateways []*proc
+
+	pocketDSN map[string]string // the PostgreSQL of the pockets that have their own
 }
 
 // proc is one confab process.
@@ -78,23 +80,50 @@ func (p *proc) URL() string { return "http://" + p.addr }
 // wsBase is the base WebSocket URL a gateway announces.
 func (p *proc) wsBase() string { return "ws://" + p.addr + "/" }
 
+// clusterOption changes what startCluster starts.
+type clusterOption func(*clusterOptions)
+
+type clusterOptions struct {
+	ownPostgres []string // pockets with a PostgreSQL database of their own
+}
+
+// withPocketPostgres gives the named pockets a PostgreSQL database of their
+// own (on the cluster's PostgreSQL server), in c.pocketDSN.
+func withPocketPostgres(pockets ...string) clusterOption {
+	return func(o *clusterOptions) { o.ownPostgres = append(o.ownPostgres, pockets...) }
+}
+
 // startCluster starts PostgreSQL, a Redis per pocket ("a" holds workspace
 // "alpha" and is the default, "b" holds "beta"), apis API processes and
 // perPocket gateways in each pocket.
-func startCluster(t *testing.T, apis, perPocket int) *cluster {
+func startCluster(t *testing.T, apis, perPocket int, opts ...clusterOption) *cluster {
 	t.Helper()
+	var o clusterOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c := &cluster{
 		t: t, bin: confabBinary(t), dir: t.TempDir(), secret: "cluster-test-ticket-secret",
-		redis: map[string]*redistest.Server{},
+		redis: map[string]*redistest.Server{}, pocketDSN: map[string]string{},
 	}
 	pg := pgtest.Start(t)
 	c.dsn = pg.NewDatabase(t)
+	for _, name := range o.ownPostgres {
+		c.pocketDSN[name] = pg.NewDatabase(t)
+	}
 	for _, name := range []string{"a", "b"} {
 		c.redis[name] = redistest.Start(t)
 	}
 	c.pockets = filepath.Join(c.dir, "pockets.toml")
-	file := fmt.Sprintf("[[pocket]]\nname = \"a\"\nredis = %q\nworkspaces = [\"alpha\"]\ndefault = true\n\n"+
-		"[[pocket]]\nname = \"b\"\nredis = %q\nworkspaces = [\"beta\"]\n", c.redis["a"].Addr(), c.redis["b"].Addr())
+	postgresLine := func(name string) string {
+		if dsn, ok := c.pocketDSN[name]; ok {
+			return fmt.Sprintf("postgres = %q\n", dsn)
+		}
+		return ""
+	}
+	file := fmt.Sprintf("[[pocket]]\nname = \"a\"\nredis = %q\nworkspaces = [\"alpha\"]\ndefault = true\n%s\n"+
+		"[[pocket]]\nname = \"b\"\nredis = %q\nworkspaces = [\"beta\"]\n%s",
+		c.redis["a"].Addr(), postgresLine("a"), c.redis["b"].Addr(), postgresLine("b"))
 	if err := os.WriteFile(c.pockets, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}

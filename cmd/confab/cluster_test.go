@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/rtmclient"
+	"github.com/jackc/pgx/v5"
 )
 
 // waitForAll waits until every client shows exactly the wanted texts in a
@@ -416,4 +418,74 @@ func TestClusterGatewayShutdown(t *testing.T) {
 		}
 	}
 	t.Logf("graceful gateway stop: %d of %d clients moved, every message shown once", len(moved), len(clients))
+}
+
+// A pocket with its own PostgreSQL: pocket b's channels and messages live
+// in b's database, which its API and gateway processes reach through a
+// pocket.Store; users and tokens stay in the directory (-postgres), as does
+// everything of pocket a.
+func TestClusterPocketWithItsOwnPostgreSQL(t *testing.T) {
+	c := startCluster(t, 2, 1, withPocketPostgres("b"))
+	alice := c.user("alpha", "alice", c.api(0))
+	alphaCh := alice.createChannel("general", false)
+	bob := c.user("beta", "bob", c.api(1))
+	carol := c.user("beta", "carol", c.api(0))
+	betaCh := bob.createChannel("general", false)
+	carol.must("conversations.join", obj{"channel": betaCh})
+	clients := []*rtmclient.Client{c.follow(bob, c.api(0)), c.follow(carol, c.api(1))}
+
+	want := map[string]bool{}
+	for i := 0; i < 10; i++ {
+		text := fmt.Sprintf("beta %d", i)
+		want[text] = true
+		poster := *bob
+		poster.base = c.api(i).URL()
+		poster.post(betaCh, text)
+	}
+	waitForAll(c, clients, betaCh, want)
+	alice.post(alphaCh, "alpha 0")
+
+	// Another API process reads pocket b's history, and knows bob's token.
+	reader := *carol
+	reader.base = c.api(1).URL()
+	if msgs := reader.must("conversations.history", obj{"channel": betaCh})["messages"].([]any); len(msgs) != 10 {
+		t.Errorf("conversations.history(beta) has %d messages, want 10", len(msgs))
+	}
+	if out := reader.must("auth.test", nil); out["user_id"] != carol.userID {
+		t.Errorf("auth.test = %v, want carol", out)
+	}
+
+	dir, b := c.dsn, c.pocketDSN["b"]
+	for _, q := range []struct {
+		what, dsn, query, arg string
+		want                  int
+	}{
+		{"beta's messages in pocket b's database", b, "SELECT count(*) FROM messages WHERE channel_id = $1", betaCh, 10},
+		{"beta's messages in the directory", dir, "SELECT count(*) FROM messages WHERE channel_id = $1", betaCh, 0},
+		{"beta's channels in the directory", dir, "SELECT count(*) FROM channels WHERE workspace_id = $1", bob.teamID, 0},
+		{"alpha's messages in the directory", dir, "SELECT count(*) FROM messages WHERE channel_id = $1", alphaCh, 1},
+		{"alpha's messages in pocket b's database", b, "SELECT count(*) FROM messages WHERE channel_id = $1", alphaCh, 0},
+		{"beta's users in the directory", dir, "SELECT count(*) FROM users WHERE workspace_id = $1 AND name IN ('bob', 'carol')", bob.teamID, 2},
+		{"beta's tokens in pocket b's database", b, "SELECT count(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.workspace_id = $1", bob.teamID, 0},
+		{"beta's tokens in the directory", dir, "SELECT count(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.workspace_id = $1", bob.teamID, 2},
+	} {
+		if got := countRows(t, q.dsn, q.query, q.arg); got != q.want {
+			t.Errorf("%s: %d rows, want %d", q.what, got, q.want)
+		}
+	}
+}
+
+// countRows runs a count query with one argument on a database directly.
+func countRows(t *testing.T, dsn, query, arg string) int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(t.Context(), query, arg).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
 }

@@ -61,7 +61,10 @@ func TestSlackGoClientWorksUnchanged(t *testing.T) {
 		select {
 		case ev := <-rtm.IncomingEvents:
 			switch e := ev.Data.(type) {
-			case *slack.ConnectedEvent:
+			case *slack.HelloEvent:
+				// Not ConnectedEvent: slack-go sends that as soon as the
+				// dial returns, before the gateway's hello says the
+				// connection is registered for Bob's channels.
 				if !posted {
 					posted = true
 					alice.post(general, "hello rtm")

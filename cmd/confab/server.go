@@ -166,7 +166,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 }
 
 // openStore opens PostgreSQL when a DSN is configured, else the embedded
-// SQLite file in the data directory.
+// SQLite file in the data directory. An API or gateway process also opens
+// the PostgreSQL of the pockets that have their own (openPocketStore).
 func (m *Main) openStore(ctx context.Context, log *slog.Logger) (store, error) {
 	cfg := m.Config
 	if cfg.Postgres != "" {
@@ -174,7 +175,10 @@ func (m *Main) openStore(ctx context.Context, log *slog.Logger) (store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		return db, nil
+		if m.Role == roleServe || cfg.Pockets == "" {
+			return db, nil
+		}
+		return m.openPocketStore(ctx, log, db)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
