@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -170,6 +171,11 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 // History pages a channel's top-level messages newest first. Every page is
 // one range scan on (channel_id, seq): the oldest page costs what the newest
 // does.
+//
+// Reads of the same page that overlap in time share one store read
+// (coalescer, DESIGN.md "Hot channels"); each caller is still authorized
+// on its own first. The Page is the caller's, but Page.Messages and the
+// messages in it may be shared with other callers: they are read-only.
 func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) (*Page, error) {
 	before, err := confab.DecodeSeqCursor("h", p.Cursor)
 	if err != nil {
@@ -215,11 +221,15 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if f.Before != 0 && f.Before <= f.After+1 {
 		return &Page{}, nil
 	}
-	msgs, err := s.store.FindMessages(ctx, f)
+	msgs, err := s.reads.findMessages(ctx, s.store, c.LastSeq, f)
 	if err != nil {
 		return nil, err
 	}
-	return newPage(msgs, limit, "h"), nil
+	page := newPage(msgs, limit, "h")
+	// The slice may be shared: an append by one caller must not write into
+	// what another caller reads.
+	page.Messages = slices.Clip(page.Messages)
+	return page, nil
 }
 
 // Replies pages a thread oldest first: the parent, then its replies.

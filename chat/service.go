@@ -68,6 +68,7 @@ type Service struct {
 	gateways  GatewayPicker
 	gatewayID string
 	tickets   ticketLedger
+	reads     coalescer // shares identical history reads (coalesce.go)
 }
 
 type metrics struct {

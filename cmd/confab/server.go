@@ -80,6 +80,12 @@ type store interface {
 	Close() error
 }
 
+// collected is a store that counts its queries (confab_store_queries_total):
+// sqlite.DB, postgres.DB and pocket.Store are.
+type collected interface {
+	Collectors() []prometheus.Collector
+}
+
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
 	return &Main{Config: DefaultConfig(), Role: roleServe}
@@ -132,6 +138,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if c, ok := m.store.(collected); ok {
+		reg.MustRegister(c.Collectors()...)
+	}
 	w := wiring{ctx: ctx, cfg: cfg, log: log, reg: reg, store: st, mux: http.NewServeMux()}
 	switch m.Role {
 	case roleServe:

@@ -29,6 +29,10 @@
 // joins each message's reactions (one seek of the reactions primary key
 // per message) and FindChanges merges the two change indexes in one query.
 //
+// Metrics: Collectors returns confab_store_queries_total{op, method}, one
+// count per store call (read or write, by method name), for the process to
+// register.
+//
 // Schema changes are embedded SQL files (migrations/NNNN_*.sql), applied in
 // order at Open in one transaction and recorded in schema_migrations. The
 // transaction holds an advisory lock, so processes starting together

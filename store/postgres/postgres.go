@@ -39,8 +39,9 @@ const cancelWait = time.Second
 // DB is a confab store on PostgreSQL. It implements storetest.Store.
 type DB struct {
 	// immutable after Open
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	queries queries // operations run, for /metrics
 }
 
 // Open connects to cfg.DSN, applies the pending migrations and returns the
@@ -88,7 +89,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	log.Info("postgres store open", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
 		"max_conns", pc.MaxConns)
-	return &DB{pool: pool, log: log}, nil
+	return &DB{pool: pool, log: log, queries: newQueries()}, nil
 }
 
 // Close closes the pool, waiting for the connections in use to be

@@ -26,6 +26,7 @@ func scanChannel(s interface{ Scan(...any) error }) (*confab.Channel, error) {
 // CreateChannel creates c with its members, generating its id from its kind
 // if missing. Duplicate member ids count once.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
+	db.queries.write("CreateChannel")
 	ch := *c
 	if ch.ID == "" {
 		switch ch.Kind {
@@ -89,6 +90,7 @@ func dedupe(ids []string) []string {
 }
 
 func (db *DB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
+	db.queries.read("FindChannelByID")
 	return findChannel(ctx, db.rdb, id)
 }
 
@@ -103,6 +105,7 @@ func findChannel(ctx context.Context, q queryer, id string) (*confab.Channel, er
 }
 
 func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*confab.Channel, error) {
+	db.queries.read("FindChannelByKey")
 	if key == "" {
 		return nil, confab.ErrChannelNotFound
 	}
@@ -117,6 +120,7 @@ func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*c
 }
 
 func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*confab.Channel, error) {
+	db.queries.read("FindChannels")
 	var (
 		where []string
 		args  []any
@@ -164,6 +168,7 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 }
 
 func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUpdate) (*confab.Channel, error) {
+	db.queries.write("UpdateChannel")
 	var sets []string
 	var args []any
 	if t := upd.Topic; t != nil {
@@ -205,6 +210,7 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 // AddMember adds userID to the channel with its read marker at the newest
 // top-level message (tombstones included), so that nothing is unread.
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
+	db.queries.write("AddMember")
 	var added bool
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var count int64
@@ -244,6 +250,7 @@ func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt 
 }
 
 func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
+	db.queries.write("RemoveMember")
 	var removed bool
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
@@ -276,6 +283,7 @@ func scanMembership(s interface{ Scan(...any) error }) (*confab.Membership, erro
 }
 
 func (db *DB) FindMembership(ctx context.Context, channelID, userID string) (*confab.Membership, error) {
+	db.queries.read("FindMembership")
 	return findMembership(ctx, db.rdb, channelID, userID)
 }
 
@@ -291,6 +299,7 @@ func findMembership(ctx context.Context, q queryer, channelID, userID string) (*
 }
 
 func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Membership, error) {
+	db.queries.read("FindMemberships")
 	rows, err := db.rdb.QueryContext(ctx,
 		`SELECT `+membershipCols+` FROM memberships WHERE user_id = ? ORDER BY channel_id`, userID)
 	if err != nil {
@@ -312,6 +321,7 @@ func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Mem
 }
 
 func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
+	db.queries.read("FindMembers")
 	rows, err := db.rdb.QueryContext(ctx,
 		`SELECT user_id FROM memberships WHERE channel_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
 		f.ChannelID, f.AfterUserID, limit(f.Limit))
@@ -334,6 +344,7 @@ func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string,
 }
 
 func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, upd confab.MembershipUpdate) (*confab.Membership, error) {
+	db.queries.write("UpdateMembership")
 	var sets []string
 	var args []any
 	if upd.IsMuted != nil {

@@ -21,6 +21,10 @@
 // retry with the same client_msg_id finds it). Close waits for the committer
 // to finish the batch in hand; later calls fail.
 //
+// Metrics: Collectors returns confab_store_queries_total{op, method}, one
+// count per store call (read or write, by method name), for the process to
+// register.
+//
 // Schema changes are embedded SQL files (migrations/NNNN_*.sql) applied in
 // order at Open and recorded in PRAGMA user_version.
 package sqlite

@@ -47,6 +47,7 @@ type DB struct {
 	rdb      *sql.DB // read-only pool
 	wdb      *sql.DB // exactly one connection, used only by the committer
 	maxBatch int
+	queries  queries // operations run, for /metrics
 
 	writes    chan *writeReq // unbuffered: a send succeeds only once the committer has it
 	closing   chan struct{}
@@ -122,6 +123,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		rdb:      rdb,
 		wdb:      wdb,
 		maxBatch: maxBatch,
+		queries:  newQueries(),
 		writes:   make(chan *writeReq),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),

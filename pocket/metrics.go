@@ -1,0 +1,28 @@
+package pocket
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// collected is the optional metrics of a DB (*postgres.DB has them).
+type collected interface {
+	Collectors() []prometheus.Collector
+}
+
+// Collectors returns the metrics of the open databases that have any, each
+// labelled with its database: db="directory" or db="pocket:<name>".
+func (s *Store) Collectors() []prometheus.Collector {
+	var out []prometheus.Collector
+	for _, r := range s.all {
+		c, ok := r.db.(collected)
+		if !ok {
+			continue
+		}
+		db := "directory"
+		if r.pocket != "" {
+			db = "pocket:" + r.pocket
+		}
+		for _, col := range c.Collectors() {
+			out = append(out, prometheus.WrapCollectorWith(prometheus.Labels{"db": db}, col))
+		}
+	}
+	return out
+}
