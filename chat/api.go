@@ -52,7 +52,8 @@ type RepliesParams struct {
 }
 
 // Page is a page of messages, newest first for history, oldest first for
-// replies.
+// replies. A history page's Messages may be shared with other callers that
+// read the same page at the same time (hot channels): they are read-only.
 type Page struct {
 	Messages   []*confab.Message
 	HasMore    bool
