@@ -23,11 +23,7 @@ func pocketPrefix(p *pocket.Pocket) string { return "confab:" + p.Name + ":" }
 // one, a gateway only its own pocket's) and returns a pocket.Store over the
 // directory, dir, and them; the store owns and closes them all.
 func (m *Main) openPocketStore(ctx context.Context, log *slog.Logger, dir *postgres.DB) (_ store, err error) {
-	pm, err := pocket.Load(m.Config.Pockets)
-	if err != nil {
-		dir.Close()
-		return nil, err
-	}
+	pm := m.pockets
 	pockets := map[string]pocket.DB{}
 	defer func() {
 		if err != nil {
@@ -83,10 +79,7 @@ func (m *Main) newRedisClient(p *pocket.Pocket) *goredis.Client {
 // its workspace's pocket's Redis, presence is read there, and rtm.connect
 // picks a gateway from that pocket's registry.
 func (m *Main) wireAPI(w wiring) error {
-	pm, err := pocket.Load(w.cfg.Pockets)
-	if err != nil {
-		return err
-	}
+	pm := m.pockets
 	buses := map[string]pocket.Publisher{}
 	registries := map[string]*pocket.Registry{}
 	presences := map[string]*pocket.Presence{}
@@ -125,11 +118,7 @@ func (m *Main) wireAPI(w wiring) error {
 // pocket's Redis, holds presence there, and announces itself in the
 // pocket's registry until it stops.
 func (m *Main) wireGateway(w wiring, loops context.Context) error {
-	pm, err := pocket.Load(w.cfg.Pockets)
-	if err != nil {
-		return err
-	}
-	p := pm.Named(w.cfg.Pocket)
+	p := m.pockets.Named(w.cfg.Pocket)
 	if p == nil {
 		return fmt.Errorf("pocket %q is not in %s", w.cfg.Pocket, w.cfg.Pockets)
 	}

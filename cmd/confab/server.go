@@ -15,6 +15,7 @@ import (
 	"github.com/confab/confab/api"
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/gateway"
+	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/pubsub/memory"
 	"github.com/confab/confab/store/postgres"
 	"github.com/confab/confab/store/sqlite"
@@ -57,6 +58,9 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	served   chan error
+
+	// pockets is the pocket file of an api or gateway process.
+	pockets *pocket.Map
 
 	// withdraw, when set, takes a gateway out of its pocket's registry
 	// before it stops, so that rtm.connect sends no one to it.
@@ -129,6 +133,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var loopCtx context.Context
 	loopCtx, m.stopLoops = context.WithCancel(context.Background())
 
+	if cfg.Pockets != "" && m.Role != roleServe {
+		if m.pockets, err = pocket.Load(cfg.Pockets); err != nil {
+			return err
+		}
+	}
 	if m.store, err = m.openStore(ctx, log); err != nil {
 		return err
 	}
