@@ -13,13 +13,19 @@ import (
 
 // Scenarios are the names Run accepts, in the order "confab bench -h"
 // lists them.
-var Scenarios = []string{"send", "fanout", "history", "idle"}
+var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "hot"}
 
-// MaxConnections caps the WebSockets one run opens from this process: the
+// MaxConnections caps the WebSockets one process of a run opens: the
 // machine allows 20,000 open files per process, and the run needs some
-// for HTTP. Larger runs need child processes and extra loopback source
-// addresses, which this package does not do yet.
+// for HTTP. Larger idle and fanout runs are spread over worker processes
+// (Config.Procs), each dialing from its own loopback source address.
 const MaxConnections = 15000
+
+// MaxStormClients caps storm's clients: they are held by this process.
+const MaxStormClients = MaxConnections / 2
+
+// MaxProcs caps Config.Procs: the workers dial from 127.0.0.2 onwards.
+const MaxProcs = 200
 
 // Config is one run. Zero fields take the scenario's default (see
 // Config.withDefaults and "confab bench -h").
@@ -58,10 +64,30 @@ type Config struct {
 	PageSize int
 	// Reads is how many times history reads each timed page (default 200).
 	Reads int
+	// Rounds is how many times hot releases its readers (default 3).
+	Rounds int
 	// Parallel bounds concurrent set-up calls and connects (default 32).
 	Parallel int
 	// Timeout caps the whole run (default 10m).
 	Timeout time.Duration
+	// Procs spreads idle's and fanout's connections over this many worker
+	// processes, worker i dialing from 127.0.0.(2+i) when the server is on
+	// loopback; this process then holds none. 0: 1 (this process) up to
+	// MaxConnections clients, enough workers for MaxConnections each
+	// beyond.
+	Procs int
+	// WorkerCommand starts a worker, which runs Worker on its stdin and
+	// stdout; nil: this executable with the arguments "bench worker".
+	WorkerCommand []string
+	// WorkerStderr receives the workers' stderr; nil discards it.
+	WorkerStderr io.Writer
+	// WaitForDrop makes storm wait for its connections to be dropped
+	// (someone kills the gateway they are on) instead of closing them.
+	WaitForDrop bool
+	// DropAfter is how long storm publishes before the drop (default 1s);
+	// SettleAfter how long it goes on publishing once every client has
+	// reconnected (default 1s).
+	DropAfter, SettleAfter time.Duration
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 }
@@ -79,8 +105,16 @@ func (cfg Config) withDefaults() Config {
 	case "idle":
 		def(&cfg.Clients, 1000)
 		def(&cfg.Channels, 10)
+	case "storm", "hot":
+		def(&cfg.Clients, 1000)
+	case "boot":
+		def(&cfg.Users, 2000)
+		def(&cfg.Channels, 200)
 	case "send":
 		def(&cfg.Channels, 8)
+	}
+	if cfg.Scenario == "hot" {
+		def(&cfg.Users, min(max(cfg.Clients, 1), 10))
 	}
 	def(&cfg.Users, min(max(cfg.Clients, 1), 100))
 	switch cfg.Scenario {
@@ -96,13 +130,22 @@ func (cfg Config) withDefaults() Config {
 			cfg.Duration = 10 * time.Second
 		}
 	}
+	for _, d := range []*time.Duration{&cfg.DropAfter, &cfg.SettleAfter} {
+		if *d <= 0 {
+			*d = time.Second
+		}
+	}
 	if cfg.Rate <= 0 {
 		cfg.Rate = 100
 	}
 	def(&cfg.Depth, 100_000)
 	def(&cfg.PageSize, 100)
 	def(&cfg.Reads, 200)
+	def(&cfg.Rounds, 3)
 	def(&cfg.Parallel, 32)
+	if cfg.Procs <= 0 && cfg.Clients > MaxConnections && (cfg.Scenario == "idle" || cfg.Scenario == "fanout") {
+		cfg.Procs = (cfg.Clients + MaxConnections - 1) / MaxConnections
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
 	}
@@ -121,10 +164,22 @@ func (cfg Config) validate() error {
 	if !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
 		errs = append(errs, fmt.Errorf("url %q: want http://host:port", cfg.URL))
 	}
-	if cfg.Clients > MaxConnections {
-		errs = append(errs, fmt.Errorf("clients %d: one process opens at most %d connections (spreading over child processes is not done yet)", cfg.Clients, MaxConnections))
+	spreads := cfg.Scenario == "idle" || cfg.Scenario == "fanout"
+	switch {
+	case cfg.Procs > 1 && !spreads:
+		errs = append(errs, fmt.Errorf("procs %d: only idle and fanout spread over worker processes", cfg.Procs))
+	case cfg.Procs > MaxProcs:
+		errs = append(errs, fmt.Errorf("procs %d: at most %d", cfg.Procs, MaxProcs))
+	case cfg.Clients > max(cfg.Procs, 1)*MaxConnections:
+		errs = append(errs, fmt.Errorf("clients %d: one process opens at most %d connections; spread them with more worker processes (-procs)", cfg.Clients, MaxConnections))
 	}
-	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle") {
+	if cfg.Scenario == "hot" && cfg.Clients > MaxConnections {
+		errs = append(errs, fmt.Errorf("clients %d: hot holds at most %d reader connections", cfg.Clients, MaxConnections))
+	}
+	if cfg.Scenario == "storm" && cfg.Clients > MaxStormClients {
+		errs = append(errs, fmt.Errorf("clients %d: storm holds at most %d clients in one process (each needs a WebSocket and, while reconnecting, an HTTP connection)", cfg.Clients, MaxStormClients))
+	}
+	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle" || cfg.Scenario == "storm") {
 		errs = append(errs, fmt.Errorf("users %d: more than clients %d", cfg.Users, cfg.Clients))
 	}
 	if cfg.PageSize > 1000 {
@@ -149,6 +204,9 @@ type Report struct {
 	Fanout    *FanoutResult  `json:"fanout,omitempty"`
 	History   *HistoryResult `json:"history,omitempty"`
 	Idle      *IdleResult    `json:"idle,omitempty"`
+	Storm     *StormResult   `json:"storm,omitempty"`
+	Boot      *BootResult    `json:"boot,omitempty"`
+	Hot       *HotResult     `json:"hot,omitempty"`
 	// Problems lists what makes the run a failure: lost or duplicated
 	// deliveries, failed requests, dropped connections. Empty is a pass.
 	Problems []string `json:"problems,omitempty"`
@@ -175,6 +233,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"fanout":  (*run).fanout,
 		"history": (*run).history,
 		"idle":    (*run).idle,
+		"storm":   (*run).storm,
+		"boot":    (*run).boot,
+		"hot":     (*run).hot,
 	}[cfg.Scenario]
 	if !ok {
 		return nil, fmt.Errorf("unknown scenario %q: want one of %s", cfg.Scenario, strings.Join(Scenarios, ", "))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -139,7 +140,11 @@ func TestBenchConfigValidate(t *testing.T) {
 	}{
 		{Config{Scenario: "send", URL: "http://127.0.0.1:8080"}, ""},
 		{Config{Scenario: "send", URL: "127.0.0.1:8080"}, "url"},
-		{Config{Scenario: "idle", URL: "http://x", Clients: MaxConnections + 1}, "child processes"},
+		{Config{Scenario: "idle", URL: "http://x", Clients: MaxConnections + 1}, ""}, // spread over 2 workers
+		{Config{Scenario: "idle", URL: "http://x", Clients: MaxConnections + 1, Procs: 1}, "-procs"},
+		{Config{Scenario: "fanout", URL: "http://x", Clients: 3 * MaxConnections, Procs: 2}, "-procs"},
+		{Config{Scenario: "send", URL: "http://x", Procs: 2}, "only idle and fanout"},
+		{Config{Scenario: "idle", URL: "http://x", Procs: MaxProcs + 1}, "at most"},
 		{Config{Scenario: "fanout", URL: "http://x", Clients: 10, Users: 11}, "users"},
 		{Config{Scenario: "history", URL: "http://x", PageSize: 1001}, "1000"},
 		{Config{Scenario: "history", URL: "http://x", Depth: 10, PageSize: 50}, "depth"},
@@ -150,8 +155,8 @@ func TestBenchConfigValidate(t *testing.T) {
 			t.Errorf("validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
-	if _, err := Run(context.Background(), Config{Scenario: "storm", URL: "http://127.0.0.1:1"}); err == nil || !strings.Contains(err.Error(), "unknown scenario") {
-		t.Errorf("Run(storm) = %v, want unknown scenario", err)
+	if _, err := Run(context.Background(), Config{Scenario: "tornado", URL: "http://127.0.0.1:1"}); err == nil || !strings.Contains(err.Error(), "unknown scenario") {
+		t.Errorf("Run(tornado) = %v, want unknown scenario", err)
 	}
 }
 
@@ -180,5 +185,170 @@ func TestBenchReportOutput(t *testing.T) {
 	}
 	if back.Fanout == nil || back.Fanout.Missing != 1 || back.Fanout.Latency.P50Ms != 1.5 || back.OK() || back.Send != nil {
 		t.Errorf("JSON round trip = %+v (fanout %+v)", back, back.Fanout)
+	}
+}
+
+func TestBenchHistogram(t *testing.T) {
+	var a, b Histogram
+	for i := 1; i <= 500; i++ {
+		a.Add(time.Duration(i) * time.Millisecond)
+	}
+	for i := 501; i <= 1000; i++ {
+		b.Add(time.Duration(i) * time.Millisecond)
+	}
+	a.Merge(b)
+	// Through JSON, as workers send it.
+	js, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h Histogram
+	if err := json.Unmarshal(js, &h); err != nil {
+		t.Fatal(err)
+	}
+	got := h.Summary()
+	within := func(name string, got, want float64) {
+		if got < want || got > want*1.01 {
+			t.Errorf("%s = %v, want %v to %v", name, got, want, want*1.01)
+		}
+	}
+	if got.Count != 1000 || got.MaxMs != 1000 || got.MeanMs != 500.5 {
+		t.Errorf("summary = %+v, want count 1000, max 1000, mean 500.5", got)
+	}
+	within("p50", got.P50Ms, 500)
+	within("p99", got.P99Ms, 990)
+	within("p99.9", got.P999Ms, 999)
+	if got.P999Ms > got.MaxMs {
+		t.Errorf("p99.9 %v above max %v", got.P999Ms, got.MaxMs)
+	}
+	var empty Histogram
+	if empty.Summary() != (Latency{}) {
+		t.Errorf("empty summary = %+v", empty.Summary())
+	}
+	var tiny Histogram
+	tiny.Add(0)
+	if s := tiny.Summary(); s.Count != 1 || s.P50Ms != 0 {
+		t.Errorf("summary of one 0 = %+v", s)
+	}
+}
+
+// TestBenchWorkerProtocol drives Worker through its stdin and stdout: a
+// job it cannot carry out is answered with an error line, and a parent
+// that goes away before finish ends it.
+func TestBenchWorkerProtocol(t *testing.T) {
+	tests := []struct {
+		in   string
+		open bool // stdin stays open after the job
+		want string
+	}{
+		{"not json", false, "reading the job"},
+		{`{"kind":"idle","url":"http://127.0.0.1:1","tokens":["t"],"clients":1,"parallel":1}`, true, "connection 0"},
+		{`{"kind":"warp","url":"http://127.0.0.1:1","tokens":["t"],"clients":1,"parallel":1}`, true, "unknown kind"},
+		{`{"kind":"idle","url":"http://127.0.0.1:1","source":"nowhere","tokens":["t"],"clients":1,"parallel":1}`, true, "not an IP"},
+		{`{"kind":"idle","url":"http://127.0.0.1:1","tokens":[],"clients":0,"parallel":1}`, true, "no tokens"},
+		// No connections to open; the parent's stdin ends before finish.
+		{`{"kind":"idle","url":"http://127.0.0.1:1","tokens":["t"],"clients":0,"parallel":1}`, false, "parent went away"},
+	}
+	for _, tt := range tests {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var in io.Reader = strings.NewReader(tt.in)
+		pr, pw := io.Pipe()
+		if tt.open {
+			in = io.MultiReader(in, pr)
+		}
+		var out bytes.Buffer
+		err := Worker(ctx, in, &out)
+		cancel()
+		pw.Close()
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		var msg workerMsg
+		if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &msg); err == nil || jerr != nil || !strings.Contains(msg.Error, tt.want) {
+			t.Errorf("Worker(%.40q) = %v, wrote %q, want an error line with %q", tt.in, err, out.String(), tt.want)
+		}
+	}
+}
+
+func TestBenchIsLoopback(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://127.0.0.1:8080": true, "http://localhost:80": true, "http://[::1]:8080": true, "http://127.9.9.9": true,
+		"http://10.0.0.5:8080": false, "http://example.com": false, "://bad": false,
+	} {
+		if got := isLoopback(u); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", u, got, want)
+		}
+	}
+}
+
+func TestBenchQueriesBetween(t *testing.T) {
+	before := []byte("confab_store_queries_total{op=\"history\"} 10\nconfab_store_queries_total{op=\"post\"} 5\ngo_goroutines 3\n")
+	after := []byte("confab_store_queries_total{op=\"history\"} 14\nconfab_store_queries_total{op=\"post\"} 5\nconfab_store_queries_total{op=\"boot\"} 2\n")
+	total, by, ok := queriesBetween(before, after)
+	want := map[string]float64{`confab_store_queries_total{op="history"}`: 4, `confab_store_queries_total{op="boot"}`: 2}
+	if !ok || total != 6 || len(by) != len(want) {
+		t.Fatalf("queriesBetween = %v, %v, %v, want 6, %v, true", total, by, ok, want)
+	}
+	for k, v := range want {
+		if by[k] != v {
+			t.Errorf("by[%s] = %v, want %v", k, by[k], v)
+		}
+	}
+	if total, by, ok := queriesBetween([]byte("go_goroutines 3\n"), []byte("go_goroutines 4\n")); ok || total != -1 || by != nil {
+		t.Errorf("queriesBetween without the counter = %v, %v, %v, want -1, nil, false", total, by, ok)
+	}
+	unlabelled, _, ok := queriesBetween([]byte("confab_store_queries_total 7\n"), []byte("confab_store_queries_total 9\n"))
+	if !ok || unlabelled != 2 {
+		t.Errorf("unlabelled counter moved %v (%v), want 2", unlabelled, ok)
+	}
+}
+
+func TestBenchReleaseAll(t *testing.T) {
+	var released atomic.Bool
+	var before atomic.Int64 // calls that ran before the release
+	err := releaseAll(context.Background(), 50, func(ctx context.Context, i int) error {
+		if !released.Load() {
+			before.Add(1)
+		}
+		return nil
+	}, func() { released.Store(true) })
+	if err != nil || before.Load() != 0 {
+		t.Errorf("releaseAll = %v with %d calls before the release, want nil and 0", err, before.Load())
+	}
+	boom := errors.New("boom")
+	if err := releaseAll(context.Background(), 5, func(ctx context.Context, i int) error {
+		if i == 2 {
+			return boom
+		}
+		return nil
+	}, nil); !errors.Is(err, boom) {
+		t.Errorf("releaseAll with a failing call = %v, want boom", err)
+	}
+}
+
+func TestBenchReportOutputStormHot(t *testing.T) {
+	tests := []struct {
+		rep  Report
+		want []string
+	}{
+		{Report{Scenario: "storm", Storm: &StormResult{Clients: 5, Mode: "drop", Lost: 2, NotRecovered: 1,
+			NotRecoveredErrors: map[string]int{"dial ws://x/rtm/…: refused": 1}}},
+			[]string{"mode           drop", "lost           2", "1× dial ws://x/rtm/…: refused"}},
+		{Report{Scenario: "hot", Hot: &HotResult{Readers: 10, Rounds: []HotRound{{Queries: -1}}}},
+			[]string{"round 1 queries   unavailable (no confab_store_queries_total in /metrics)"}},
+		{Report{Scenario: "hot", Hot: &HotResult{Readers: 10, QueriesAvailable: true, Rounds: []HotRound{{Queries: 20,
+			QueriesBySeries: map[string]float64{`confab_store_queries_total{op="read"}`: 20}}}}},
+			[]string{"round 1 queries   20 (2.000 per read)", `  {op="read"}     20`}},
+		{Report{Scenario: "boot", Boot: &BootResult{Users: 7, Channels: 3, BootChannels: 3, Bytes: 999}},
+			[]string{"boot size        999 bytes", "channels         3 (client.boot listed 3)"}},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		if err := tt.rep.WriteTable(&b); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s table lacks %q:\n%s", tt.rep.Scenario, want, b.String())
+			}
+		}
 	}
 }

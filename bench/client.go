@@ -53,9 +53,15 @@ type answer struct {
 // call posts form to /api/<method> with token and decodes the answer into
 // out (when not nil). A non-ok answer is an *apiError.
 func (a *api) call(ctx context.Context, token, method string, form url.Values, out any) error {
+	_, err := a.callBody(ctx, token, method, form, out)
+	return err
+}
+
+// callBody is call that also returns the answer's body.
+func (a *api) callBody(ctx context.Context, token, method string, form url.Values, out any) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", a.base+"/api/"+method, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if token != "" {
@@ -63,30 +69,30 @@ func (a *api) call(ctx context.Context, token, method string, form url.Values, o
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return &apiError{Method: method, Status: resp.StatusCode, Code: "ratelimited", RetryAfter: time.Duration(max(secs, 1)) * time.Second}
+		return body, &apiError{Method: method, Status: resp.StatusCode, Code: "ratelimited", RetryAfter: time.Duration(max(secs, 1)) * time.Second}
 	}
 	var env answer
 	if err := json.Unmarshal(body, &env); err != nil {
-		return fmt.Errorf("%s: HTTP %d, body %.200q is not JSON: %w", method, resp.StatusCode, body, err)
+		return body, fmt.Errorf("%s: HTTP %d, body %.200q is not JSON: %w", method, resp.StatusCode, body, err)
 	}
 	if !env.OK {
-		return &apiError{Method: method, Status: resp.StatusCode, Code: env.Error}
+		return body, &apiError{Method: method, Status: resp.StatusCode, Code: env.Error}
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
-			return fmt.Errorf("%s: %w", method, err)
+			return body, fmt.Errorf("%s: %w", method, err)
 		}
 	}
-	return nil
+	return body, nil
 }
 
 // setupCall is call for set-up, which is not measured: a 429 is waited out

@@ -17,13 +17,29 @@
 //     as a client scrolling to the first message does).
 //   - idle: N RTM connections of users who are in K channels; the server's
 //     RSS and goroutines per connection (from /metrics) and the connect rate.
+//   - storm: N internal/rtmclient clients in one channel while a publisher
+//     posts; every WebSocket is closed at once (or, with WaitForDrop, the
+//     run waits for someone to kill the gateway); the time until every
+//     client has reconnected and caught up, and lost and duplicated posts,
+//     which must both be zero.
+//   - boot: client.boot size and latency for a user in 200 channels of a
+//     workspace of U users.
+//   - hot: R readers, one HTTP connection each, released together to read
+//     the newest page of one channel; latency, and the store queries that
+//     served them from /metrics (confab_store_queries_total, per label set)
+//     when the server exposes it.
 //
 // Every scenario is bounded in count and time: Config.Timeout caps a whole
-// run, and each phase has its own cap. One run keeps at most
-// MaxConnections WebSockets open from this one process; spreading larger
-// runs over child processes and loopback source addresses is the next step.
+// run, and each phase has its own cap. One process keeps at most
+// MaxConnections WebSockets open (the machine allows 20,000 open files per
+// process). idle and fanout spread their connections over Config.Procs
+// worker processes: children of this process (Worker, "confab bench
+// worker"), killed with it, each dialing from its own loopback source
+// address (127.0.0.2, 127.0.0.3, …) and reporting its counts and latency
+// histograms as JSON on stdout for the parent to merge.
 //
 // Concurrency: Run may be called from several goroutines at once (each run
-// owns everything it starts and waits for it before returning). A Report is
-// plain data once returned.
+// owns everything it starts, worker processes included, and waits for it
+// before returning). Worker serves one parent and returns. A Report and a
+// Histogram are plain data, not safe for concurrent writes.
 package bench

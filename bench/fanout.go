@@ -70,24 +70,17 @@ func (r *run) fanout(ctx context.Context) error {
 	res := &FanoutResult{Subscribers: r.cfg.Clients, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
 	r.rep.Fanout = res
 
-	r.log.Info("connecting subscribers", "clients", r.cfg.Clients)
-	subs := make([]*subscriber, r.cfg.Clients)
-	defer func() { closeSubscribers(subs) }()
-	dialer := newDialer()
+	r.log.Info("connecting subscribers", "clients", r.cfg.Clients, "procs", max(r.cfg.Procs, 1))
+	tokens := make([]string, len(members))
+	for i, u := range members {
+		tokens[i] = u.Token
+	}
 	connStart := time.Now()
-	err = forEach(ctx, len(subs), r.cfg.Parallel, func(ctx context.Context, i int) error {
-		conn, err := r.api.dialRTM(ctx, dialer, members[i%len(members)].Token)
-		if err != nil {
-			return err
-		}
-		s := &subscriber{conn: conn, seen: make([]bool, posts), lat: make([]time.Duration, 0, posts), done: make(chan struct{})}
-		subs[i] = s
-		go s.read()
-		return nil
-	})
+	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts})
 	if err != nil {
 		return err
 	}
+	defer fl.close()
 	res.ConnectSeconds = time.Since(connStart).Seconds()
 	r.setupDone(start)
 
@@ -100,68 +93,18 @@ func (r *run) fanout(ctx context.Context) error {
 	res.Posted = int64(len(postLat))
 	res.PostLatency = Summarize(postLat)
 
-	// Wait for every live subscriber to have every acknowledged post.
-	drain := time.NewTimer(drainTimeout)
-	defer drain.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for waiting := true; waiting; {
-		waiting = false
-		for _, s := range subs {
-			select {
-			case <-s.done:
-			default:
-				if s.got.Load() < res.Posted {
-					waiting = true
-				}
-			}
-		}
-		if !waiting {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-drain.C:
-			r.log.Warn("deliveries still missing after the drain timeout", "timeout", drainTimeout)
-			waiting = false
-		case <-tick.C:
-		}
+	out, err := fl.finish(ctx, shareFinish{Acked: acked})
+	if err != nil {
+		return err
 	}
-	for _, s := range subs {
-		select {
-		case <-s.done:
-			res.Disconnects++
-		default:
-		}
-	}
-	closeSubscribers(subs)
-
-	var last time.Time
-	var lats []time.Duration
-	for _, s := range subs {
-		for i, ok := range acked {
-			if !ok {
-				continue
-			}
-			if s.seen[i] {
-				res.Deliveries++
-			} else {
-				res.Missing++
-			}
-		}
-		res.Duplicates += s.dups
-		lats = append(lats, s.lat...)
-		if s.last.After(last) {
-			last = s.last
-		}
-	}
-	res.Expected = res.Posted * int64(len(subs))
+	res.Deliveries, res.Missing, res.Duplicates, res.Disconnects = out.Deliveries, out.Missing, out.Duplicates, out.Dropped
+	last := out.Last
+	res.Expected = res.Posted * int64(r.cfg.Clients)
 	if last.After(first) {
 		res.Seconds = last.Sub(first).Seconds()
 		res.DeliveriesPerSecond = perSecond(res.Deliveries, last.Sub(first))
 	}
-	res.Latency = Summarize(lats)
+	res.Latency = out.Latency.Summary()
 	if res.Missing > 0 {
 		r.rep.problem("%d of %d deliveries missing", res.Missing, res.Expected)
 	}

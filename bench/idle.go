@@ -55,31 +55,21 @@ func (r *run) idle(ctx context.Context) error {
 	}
 	r.setupDone(start)
 
-	r.log.Info("connecting", "clients", r.cfg.Clients)
-	conns := make([]*idleConn, r.cfg.Clients)
-	defer func() { closeIdle(conns) }()
-	lat := make([]time.Duration, r.cfg.Clients)
-	dialer := newDialer()
+	r.log.Info("connecting", "clients", r.cfg.Clients, "procs", max(r.cfg.Procs, 1))
+	tokens := make([]string, len(ws.users))
+	for i, u := range ws.users {
+		tokens[i] = u.Token
+	}
 	begin := time.Now()
-	err = forEach(ctx, len(conns), r.cfg.Parallel, func(ctx context.Context, i int) error {
-		t := time.Now()
-		conn, err := r.api.dialRTM(ctx, dialer, ws.users[i%len(ws.users)].Token)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", i, err)
-		}
-		lat[i] = time.Since(t)
-		c := &idleConn{conn: conn, done: make(chan struct{})}
-		conns[i] = c
-		go c.discard()
-		return nil
-	})
+	fl, connect, err := r.openFleet(ctx, shareJob{Kind: "idle", Tokens: tokens, Clients: r.cfg.Clients})
 	if err != nil {
 		return err
 	}
+	defer fl.close()
 	elapsed := time.Since(begin)
 	res.ConnectSeconds = elapsed.Seconds()
-	res.ConnectPerSecond = perSecond(int64(len(conns)), elapsed)
-	res.Connect = Summarize(lat)
+	res.ConnectPerSecond = perSecond(int64(r.cfg.Clients), elapsed)
+	res.Connect = connect.Summary()
 
 	r.log.Info("holding", "duration", r.cfg.Duration)
 	hold := time.NewTimer(r.cfg.Duration)
@@ -93,21 +83,19 @@ func (r *run) idle(ctx context.Context) error {
 	if res.After, err = r.api.scrapeMetrics(ctx, r.cfg.MetricsURL); err != nil {
 		return err
 	}
-	for _, c := range conns {
-		select {
-		case <-c.done:
-			res.Dropped++
-		default:
-		}
+	out, err := fl.finish(ctx, shareFinish{})
+	if err != nil {
+		return err
 	}
-	n := float64(len(conns))
+	res.Dropped = out.Dropped
+	n := float64(r.cfg.Clients)
 	res.RSSPerConnection = (res.After.RSSBytes - res.Before.RSSBytes) / n
 	res.GoroutinesPerConnection = (res.After.Goroutines - res.Before.Goroutines) / n
 	if res.Dropped > 0 {
 		r.rep.problem("%d connections dropped while idle", res.Dropped)
 	}
 	if got := res.After.Connections - res.Before.Connections; got < n-float64(res.Dropped) {
-		r.rep.problem("the server counts %.0f more connections, %d were opened", got, len(conns))
+		r.rep.problem("the server counts %.0f more connections, %d were opened", got, r.cfg.Clients)
 	}
 	return nil
 }

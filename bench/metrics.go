@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,21 +18,34 @@ type ServerMetrics struct {
 	Connections float64 `json:"connections"` // confab_gateway_connections
 }
 
-// scrapeMetrics reads the server's Prometheus text exposition.
-func (a *api) scrapeMetrics(ctx context.Context, metricsURL string) (ServerMetrics, error) {
+// fetchMetrics returns the server's Prometheus text exposition.
+func (a *api) fetchMetrics(ctx context.Context, metricsURL string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", metricsURL, nil)
 	if err != nil {
-		return ServerMetrics{}, err
+		return nil, err
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return ServerMetrics{}, fmt.Errorf("metrics: %w", err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ServerMetrics{}, fmt.Errorf("metrics: %s: HTTP %d", metricsURL, resp.StatusCode)
+		return nil, fmt.Errorf("metrics: %s: HTTP %d", metricsURL, resp.StatusCode)
 	}
-	m, err := parseMetrics(io.LimitReader(resp.Body, 64<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return body, nil
+}
+
+// scrapeMetrics reads the server's figures idle reports.
+func (a *api) scrapeMetrics(ctx context.Context, metricsURL string) (ServerMetrics, error) {
+	body, err := a.fetchMetrics(ctx, metricsURL)
+	if err != nil {
+		return ServerMetrics{}, err
+	}
+	m, err := parseMetrics(bytes.NewReader(body))
 	if err != nil {
 		return ServerMetrics{}, fmt.Errorf("metrics: %w", err)
 	}
@@ -50,6 +64,13 @@ func (a *api) scrapeMetrics(ctx context.Context, metricsURL string) (ServerMetri
 // samples of a name over its label sets. Comments and malformed lines are
 // skipped.
 func parseMetrics(r io.Reader) (map[string]float64, error) {
+	return parseSeries(r, "")
+}
+
+// parseSeries is parseMetrics, but when only is not empty it keeps only
+// that metric's samples, each under its series ("name{labels}") instead of
+// summed.
+func parseSeries(r io.Reader, only string) (map[string]float64, error) {
 	out := map[string]float64{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -62,10 +83,17 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 		if i := strings.IndexAny(line, "{ "); i >= 0 {
 			name, rest = line[:i], line[i:]
 		}
+		if only != "" && name != only {
+			continue
+		}
+		key := name
 		if strings.HasPrefix(rest, "{") {
 			j := strings.LastIndexByte(rest, '}')
 			if j < 0 {
 				continue
+			}
+			if only != "" {
+				key = name + rest[:j+1]
 			}
 			rest = rest[j+1:]
 		}
@@ -77,7 +105,7 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 		if err != nil {
 			continue
 		}
-		out[name] += v
+		out[key] += v
 	}
 	return out, sc.Err()
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -72,6 +75,46 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("goroutines/conn", fmt.Sprintf("%.2f", i.GoroutinesPerConnection))
 		row("server conns", fmt.Sprintf("%.0f → %.0f", i.Before.Connections, i.After.Connections))
 		row("dropped", strconv.Itoa(i.Dropped))
+	case r.Storm != nil:
+		s := r.Storm
+		row("clients", fmt.Sprintf("%d (%d users)", s.Clients, s.Users))
+		row("mode", s.Mode)
+		row("connect", secs(s.ConnectSeconds))
+		row("posts", fmt.Sprintf("%d acknowledged at %g/s, %d errors", s.Posted, s.Rate, s.PostErrors))
+		lat("reconnect", s.Reconnect)
+		row("all recovered", secs(s.RecoverSeconds)+" after the drop")
+		row("all settled", secs(s.SettleSeconds)+" after the drop")
+		row("not recovered", strconv.Itoa(s.NotRecovered))
+		for _, e := range slices.Sorted(maps.Keys(s.NotRecoveredErrors)) {
+			row("  last error", fmt.Sprintf("%d× %.160s", s.NotRecoveredErrors[e], e))
+		}
+		row("lost", strconv.FormatInt(s.Lost, 10))
+		row("duplicated", strconv.FormatInt(s.Duplicated, 10))
+		row("deduped live", strconv.FormatInt(s.Deduped, 10))
+		row("seq gaps", strconv.FormatInt(s.Gaps, 10))
+		row("catch-ups", strconv.FormatInt(s.CatchUps, 10))
+	case r.Boot != nil:
+		b := r.Boot
+		row("workspace users", strconv.Itoa(b.Users))
+		row("channels", fmt.Sprintf("%d (client.boot listed %d)", b.Channels, b.BootChannels))
+		row("boot size", fmt.Sprintf("%d bytes", b.Bytes))
+		lat("client.boot", b.Latency)
+	case r.Hot != nil:
+		h := r.Hot
+		row("readers", fmt.Sprintf("%d (%d users), newest page of %d", h.Readers, h.Users, h.PageSize))
+		for i, rd := range h.Rounds {
+			name := fmt.Sprintf("round %d", i+1)
+			lat(name, rd.Latency)
+			row(name+" all read", fmt.Sprintf("%s, %d errors", secs(rd.Seconds), rd.Errors))
+			if !h.QueriesAvailable {
+				row(name+" queries", "unavailable (no "+StoreQueriesMetric+" in /metrics)")
+				continue
+			}
+			row(name+" queries", fmt.Sprintf("%.0f (%.3f per read)", rd.Queries, rd.Queries/float64(max(h.Readers, 1))))
+			for _, series := range slices.Sorted(maps.Keys(rd.QueriesBySeries)) {
+				row("  "+strings.TrimPrefix(series, StoreQueriesMetric), fmt.Sprintf("%.0f", rd.QueriesBySeries[series]))
+			}
+		}
 	}
 	if r.OK() {
 		row("result", "PASS")

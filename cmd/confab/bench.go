@@ -36,11 +36,37 @@ scenarios:
   idle      -clients RTM connections (1000) of -users users, each user in
             -channels channels (10), held -duration (2s): server RSS and
             goroutines per connection (from /metrics), connect rate
+  storm     -clients rtmclient clients (1000, at most 7500) of -users users in
+            one channel; a publisher posts at -rate (100/s); after -drop-after
+            (1s) the bench closes every client's WebSocket at once; the clients
+            reconnect and catch up (connect, hold, client.catchup, dedupe by
+            seq) while posts go on for -settle (1s) more: reconnect p50/p99/max,
+            time until all recovered and all settled, lost and duplicated
+            posts (any makes the command fail). A single "confab serve" cannot
+            be killed and restarted by the bench: to measure a gateway kill,
+            run the cluster, start "confab bench storm -wait-for-drop" and kill
+            the gateway yourself; the bench waits (up to 5m) for every
+            connection to drop instead of dropping them
+  boot      a workspace of -users users (2000), its owner in -channels channels
+            (200) with a message each: client.boot size in bytes and latency
+            over -reads (200) calls. Sign-ups are bcrypt-bound: issue 5's
+            30000-user workspace is "-users 30000", which takes minutes unless
+            the server runs with a low -password-cost (e.g. 4)
+  hot       -clients readers (1000) of -users users (10), each with its own
+            HTTP connection, released together to read the newest page (-page
+            100) of one channel, -rounds (3) times: latency p50/p99/max and
+            the store queries that served each round, from /metrics
+            confab_store_queries_total (per label set; "unavailable" if the
+            server does not expose it)
 
-One process opens at most 15000 connections (the open-file limit is 20000);
-spreading larger runs over child processes and loopback source addresses is
-not done yet. The command exits non-zero when a run has problems (lost or
-duplicated deliveries, failed requests, dropped connections).
+One process opens at most 15000 connections (the open-file limit is 20000).
+idle and fanout spread their connections over -procs worker processes (child
+processes of this command, killed with it), worker i dialing from loopback
+source address 127.0.0.(2+i) when the server is on loopback; -procs 0 (the
+default) spreads only runs of more than 15000 clients. Latency percentiles of
+spread runs are merged from histograms, within 1%. The command exits non-zero
+when a run has problems (lost or duplicated deliveries, failed requests,
+dropped connections).
 
 flags (0 means the scenario's default):
 `
@@ -62,18 +88,23 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus metrics (default <url>/metrics)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	fs.IntVar(&cfg.Clients, "clients", 0, "fanout subscribers (100) or idle connections (1000)")
-	fs.IntVar(&cfg.Users, "users", 0, "users the connections are spread over (min(clients, 100))")
+	fs.IntVar(&cfg.Clients, "clients", 0, "fanout subscribers (100), idle connections (1000), storm clients (1000) or hot readers (1000)")
+	fs.IntVar(&cfg.Users, "users", 0, "users the connections are spread over (min(clients, 100); hot min(clients, 10)), or boot's workspace size (2000)")
 	fs.IntVar(&cfg.Posters, "posters", 0, "concurrent posters: send (64), history fill (32)")
-	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); idle: channels each user is in (10)")
+	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); idle: channels each user is in (10); boot: the user's channels (200)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "send and fanout: how long to post (10s); idle: how long to hold (2s)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout: posts per second (100)")
-	fs.IntVar(&cfg.Messages, "messages", 0, "send and fanout: cap on messages posted (none)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout and storm: posts per second (100)")
+	fs.IntVar(&cfg.Messages, "messages", 0, "send, fanout and storm: cap on messages posted (none)")
 	fs.IntVar(&cfg.Depth, "depth", 0, "history: messages in the channel (100000)")
-	fs.IntVar(&cfg.PageSize, "page", 0, "history: page size, at most 1000 (100)")
-	fs.IntVar(&cfg.Reads, "reads", 0, "history: timed reads of each page (200)")
+	fs.IntVar(&cfg.PageSize, "page", 0, "history and hot: page size, at most 1000 (100)")
+	fs.IntVar(&cfg.Reads, "reads", 0, "history: timed reads of each page (200); boot: client.boot calls (200)")
 	fs.IntVar(&cfg.Parallel, "parallel", 0, "concurrent set-up calls and connects (32)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "cap on the whole run (10m)")
+	fs.BoolVar(&cfg.WaitForDrop, "wait-for-drop", false, "storm: wait for the connections to be dropped (kill a gateway) instead of closing them")
+	fs.DurationVar(&cfg.DropAfter, "drop-after", 0, "storm: how long to publish before the drop (1s)")
+	fs.DurationVar(&cfg.SettleAfter, "settle", 0, "storm: how long to go on publishing once every client is back (1s)")
+	fs.IntVar(&cfg.Rounds, "rounds", 0, "hot: releases of every reader (3)")
+	fs.IntVar(&cfg.Procs, "procs", 0, "idle and fanout: worker processes holding the connections (1 up to 15000 clients)")
 
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if err := fs.Parse(args); err != nil {
@@ -81,6 +112,9 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fs.Usage()
 		return errors.New("bench: name a scenario: " + strings.Join(bench.Scenarios, ", "))
+	}
+	if args[0] == "worker" { // hidden: a child of a spread run
+		return bench.Worker(ctx, os.Stdin, stdout)
 	}
 	cfg.Scenario = args[0]
 	if !slices.Contains(bench.Scenarios, cfg.Scenario) {
@@ -96,6 +130,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*quiet {
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	cfg.WorkerStderr = stderr
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench %w", err)

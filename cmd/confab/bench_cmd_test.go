@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,32 @@ func TestBenchScenarios(t *testing.T) {
 				t.Fatalf("idle = %+v, want 30 more server connections, goroutines per connection, RSS", i)
 			}
 			wantOrdered(t, "connect", i.Connect, 30)
+		}},
+		{[]string{"storm", "-clients", "20", "-users", "5", "-rate", "200", "-drop-after", "100ms", "-settle", "100ms"}, func(t *testing.T, rep *bench.Report) {
+			s := rep.Storm
+			if s == nil || s.Mode != "drop" || s.Posted == 0 || s.Lost != 0 || s.Duplicated != 0 || s.NotRecovered != 0 || s.RecoverSeconds <= 0 || s.SettleSeconds < s.RecoverSeconds || s.CatchUps < 40 {
+				t.Fatalf("storm = %+v, want 20 clients back, nothing lost or shown twice, ≥ 2 catch-ups each", s)
+			}
+			wantOrdered(t, "reconnect", s.Reconnect, 20)
+		}},
+		{[]string{"boot", "-users", "5", "-channels", "12", "-reads", "10"}, func(t *testing.T, rep *bench.Report) {
+			b := rep.Boot
+			if b == nil || b.Users != 5 || b.Channels != 12 || b.BootChannels < 12 || b.Bytes < 12*50 {
+				t.Fatalf("boot = %+v, want 5 users, 12 channels listed by client.boot", b)
+			}
+			wantOrdered(t, "client.boot", b.Latency, 10)
+		}},
+		{[]string{"hot", "-clients", "40", "-users", "3", "-page", "20", "-rounds", "2"}, func(t *testing.T, rep *bench.Report) {
+			h := rep.Hot
+			if h == nil || h.Readers != 40 || h.Users != 3 || len(h.Rounds) != 2 {
+				t.Fatalf("hot = %+v, want 40 readers of 3 users, 2 rounds", h)
+			}
+			for _, rd := range h.Rounds {
+				if rd.Errors != 0 || rd.Seconds <= 0 || (h.QueriesAvailable && rd.Queries < 0) || (!h.QueriesAvailable && rd.Queries != -1) {
+					t.Errorf("round = %+v (queries available %v), want no errors", rd, h.QueriesAvailable)
+				}
+				wantOrdered(t, "read", rd.Latency, 40)
+			}
 		}},
 	}
 	for _, tt := range tests {
@@ -101,9 +128,11 @@ func TestBenchBadArgs(t *testing.T) {
 		want string
 	}{
 		{nil, "name a scenario"},
-		{[]string{"storm"}, "unknown scenario"},
+		{[]string{"tornado"}, "unknown scenario"},
+		{[]string{"storm", "-clients", "8000"}, "at most 7500"},
 		{[]string{"send", "extra"}, "unexpected arguments"},
-		{[]string{"idle", "-clients", "20000"}, "at most 15000"},
+		{[]string{"idle", "-clients", "20000", "-procs", "1"}, "at most 15000"},
+		{[]string{"send", "-procs", "2"}, "only idle and fanout"},
 		{[]string{"send", "-url", "http://127.0.0.1:1", "-timeout", "5s", "-quiet"}, "connect"},
 	}
 	for _, tt := range tests {
@@ -112,5 +141,60 @@ func TestBenchBadArgs(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("confab bench %q = %v, want an error with %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestBenchSpread runs idle and fanout spread over two worker processes:
+// the confab binary runs "confab bench … -procs 2" against an in-process
+// server, and the merged report must count every connection and delivery.
+func TestBenchSpread(t *testing.T) {
+	bin := confabBinary(t)
+	m := MustRunMain(t)
+	tests := []struct {
+		args  []string
+		check func(t *testing.T, rep *bench.Report)
+	}{
+		{[]string{"idle", "-clients", "30", "-users", "5", "-channels", "2", "-duration", "50ms"}, func(t *testing.T, rep *bench.Report) {
+			i := rep.Idle
+			if i == nil || i.Dropped != 0 || i.After.Connections-i.Before.Connections != 30 {
+				t.Fatalf("idle = %+v, want 30 more server connections", i)
+			}
+			wantOrdered(t, "connect", i.Connect, 30)
+		}},
+		{[]string{"fanout", "-clients", "21", "-users", "4", "-rate", "200", "-messages", "30"}, func(t *testing.T, rep *bench.Report) {
+			f := rep.Fanout
+			if f == nil || f.Posted != 30 || f.Expected != 630 || f.Deliveries != 630 || f.Missing != 0 || f.Duplicates != 0 || f.Disconnects != 0 {
+				t.Fatalf("fanout = %+v, want 30 posts × 21 subscribers delivered once each", f)
+			}
+			wantOrdered(t, "post→deliver", f.Latency, 630)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			args := append([]string{"bench"}, tt.args...)
+			args = append(args, "-procs", "2", "-url", m.URL(), "-json", "-timeout", "50s")
+			cmd := exec.CommandContext(ctx, bin, args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("confab %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+			}
+			var rep bench.Report
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("output %q is not a JSON report: %v", stdout.String(), err)
+			}
+			if !rep.OK() {
+				t.Fatalf("report has problems: %v", rep.Problems)
+			}
+			// Each worker says where it dials from.
+			for _, src := range []string{"source=127.0.0.2", "source=127.0.0.3"} {
+				if !strings.Contains(stderr.String(), src) {
+					t.Errorf("progress lacks %q:\n%s", src, stderr.String())
+				}
+			}
+			tt.check(t, &rep)
+		})
 	}
 }

@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// StoreQueriesMetric is the server's counter of store queries, read by
+// hot; its label sets (op, method…) are reported one by one.
+const StoreQueriesMetric = "confab_store_queries_total"
+
+// HotResult is the outcome of the hot scenario.
+type HotResult struct {
+	Readers  int `json:"readers"`
+	Users    int `json:"users"` // the readers belong to this many users
+	PageSize int `json:"page_size"`
+	// Rounds are the releases, one after the other.
+	Rounds []HotRound `json:"rounds"`
+	// QueriesAvailable says whether the server exposes StoreQueriesMetric;
+	// when false every Queries is -1.
+	QueriesAvailable bool `json:"queries_available"`
+}
+
+// HotRound is one release of every reader at once.
+type HotRound struct {
+	Latency Latency `json:"latency"`
+	Errors  int     `json:"errors"`
+	Seconds float64 `json:"seconds"` // release → the last answer
+	// Queries is the store queries counted between just before the
+	// release and just after the last answer (-1: not exposed), and
+	// QueriesBySeries the same per label set, where it moved.
+	Queries         float64            `json:"queries"`
+	QueriesBySeries map[string]float64 `json:"queries_by_series,omitempty"`
+}
+
+// hot fills one channel with a page of messages, opens one HTTP connection
+// per reader, then releases every reader at once to read the newest page
+// (conversations.history without a cursor), Rounds times.
+func (r *run) hot(ctx context.Context) error {
+	start := time.Now()
+	ws, err := r.setup(ctx, r.cfg.Users)
+	if err != nil {
+		return err
+	}
+	owner := ws.users[0]
+	channel, err := r.api.createChannel(ctx, owner.Token, "hot")
+	if err != nil {
+		return err
+	}
+	if err := r.api.joinAll(ctx, ws.users[1:], []string{channel}, r.cfg.Parallel); err != nil {
+		return err
+	}
+	err = forEach(ctx, r.cfg.PageSize, r.cfg.Parallel, func(ctx context.Context, i int) error {
+		return r.api.setupCall(ctx, owner.Token, "chat.postMessage", url.Values{"channel": {channel}, "text": {"announcement " + strconv.Itoa(i)}}, nil)
+	})
+	if err != nil {
+		return err
+	}
+	res := &HotResult{Readers: r.cfg.Clients, Users: len(ws.users), PageSize: r.cfg.PageSize}
+	r.rep.Hot = res
+
+	// One connection per reader, opened before the release.
+	readers := &api{base: r.cfg.URL, hc: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: r.cfg.Clients, MaxIdleConnsPerHost: r.cfg.Clients, IdleConnTimeout: 5 * time.Minute,
+	}}}
+	defer readers.close()
+	token := func(i int) string { return ws.users[i%len(ws.users)].Token }
+	r.log.Info("opening reader connections", "readers", r.cfg.Clients)
+	if err := releaseAll(ctx, r.cfg.Clients, func(ctx context.Context, i int) error {
+		return readers.setupCall(ctx, token(i), "auth.test", nil, nil)
+	}, nil); err != nil {
+		return err
+	}
+	r.setupDone(start)
+
+	form := url.Values{"channel": {channel}, "limit": {strconv.Itoa(r.cfg.PageSize)}}
+	for round := range r.cfg.Rounds {
+		before, err := r.api.fetchMetrics(ctx, r.cfg.MetricsURL)
+		if err != nil {
+			return err
+		}
+		lat := make([]time.Duration, r.cfg.Clients)
+		var mu sync.Mutex
+		var hr HotRound
+		var released time.Time
+		err = releaseAll(ctx, r.cfg.Clients, func(ctx context.Context, i int) error {
+			var page historyPage
+			t := time.Now()
+			err := readers.call(ctx, token(i), "conversations.history", form, &page)
+			lat[i] = time.Since(t)
+			if err == nil && len(page.Messages) < r.cfg.PageSize {
+				err = fmt.Errorf("%d messages, want %d", len(page.Messages), r.cfg.PageSize)
+			}
+			if err != nil {
+				mu.Lock()
+				if hr.Errors == 0 {
+					r.log.Warn("read failed", "error", err)
+				}
+				hr.Errors++
+				mu.Unlock()
+			}
+			return nil
+		}, func() { released = time.Now() })
+		if err != nil {
+			return err
+		}
+		hr.Seconds = time.Since(released).Seconds()
+		after, err := r.api.fetchMetrics(ctx, r.cfg.MetricsURL)
+		if err != nil {
+			return err
+		}
+		hr.Latency = Summarize(lat)
+		hr.Queries, hr.QueriesBySeries, res.QueriesAvailable = queriesBetween(before, after)
+		r.log.Info("round", "round", round+1, "p50_ms", hr.Latency.P50Ms, "p99_ms", hr.Latency.P99Ms, "queries", hr.Queries)
+		res.Rounds = append(res.Rounds, hr)
+		if hr.Errors > 0 {
+			r.rep.problem("round %d: %d of %d reads failed", round+1, hr.Errors, r.cfg.Clients)
+		}
+	}
+	return nil
+}
+
+// releaseAll starts n goroutines, each of which waits for the release and
+// then calls fn(ctx, i); the release happens once all are waiting, and
+// onRelease (when not nil) is called just before it. It returns the first
+// error once every call has returned.
+func releaseAll(ctx context.Context, n int, fn func(ctx context.Context, i int) error, onRelease func()) error {
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			select {
+			case <-gate:
+				errs[i] = fn(ctx, i)
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+			}
+		}()
+	}
+	ready.Wait()
+	if onRelease != nil {
+		onRelease()
+	}
+	close(gate)
+	done.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queriesBetween is how far StoreQueriesMetric moved between two scrapes,
+// in all and per series that moved; ok is false when the server does not
+// expose it (total is then -1).
+func queriesBetween(before, after []byte) (total float64, bySeries map[string]float64, ok bool) {
+	b, err1 := parseSeries(bytes.NewReader(before), StoreQueriesMetric)
+	a, err2 := parseSeries(bytes.NewReader(after), StoreQueriesMetric)
+	if err1 != nil || err2 != nil || len(a) == 0 {
+		return -1, nil, false
+	}
+	bySeries = map[string]float64{}
+	for series, v := range a {
+		if d := v - b[series]; d != 0 {
+			bySeries[series] = d
+			total += d
+		}
+	}
+	return total, bySeries, true
+}

@@ -1,0 +1,215 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// shareJob is one process's share of a scenario's connections: the parent
+// sends it to a worker (or opens it itself when it does not spread).
+type shareJob struct {
+	Kind     string   `json:"kind"` // "idle" or "fanout"
+	URL      string   `json:"url"`
+	Source   string   `json:"source,omitempty"` // local IP to dial from; "": any
+	Tokens   []string `json:"tokens"`           // connection j is Tokens[(Offset+j)%len] 's
+	Offset   int      `json:"offset"`
+	Clients  int      `json:"clients"`
+	Parallel int      `json:"parallel"`
+	Posts    int      `json:"posts"` // fanout: post indexes are [0, Posts)
+}
+
+// shareReady is what a share reports once every connection is open.
+type shareReady struct {
+	Connect Histogram `json:"connect"` // rtm.connect → hello, per connection
+}
+
+// shareFinish tells a share that the measured phase is over.
+type shareFinish struct {
+	Acked []bool `json:"acked,omitempty"` // fanout: the posts acknowledged
+}
+
+// shareResult is what a share reports when it finishes.
+type shareResult struct {
+	Dropped    int       `json:"dropped"` // connections that ended before finish
+	Deliveries int64     `json:"deliveries"`
+	Missing    int64     `json:"missing"`
+	Duplicates int64     `json:"duplicates"`
+	Latency    Histogram `json:"latency"` // fanout post → deliver
+	Last       time.Time `json:"last"`    // fanout: the latest delivery
+}
+
+// share is one process's open connections.
+type share struct {
+	job  shareJob
+	api  *api
+	idle []*idleConn
+	subs []*subscriber
+}
+
+// sourceDialer dials from source (when not nil).
+func sourceDialer(source net.IP) *net.Dialer {
+	d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
+	if source != nil {
+		d.LocalAddr = &net.TCPAddr{IP: source}
+	}
+	return d
+}
+
+// openShare opens job's connections and returns once each has had hello.
+// On error every connection it opened is closed.
+func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
+	var src net.IP
+	if job.Source != "" {
+		if src = net.ParseIP(job.Source); src == nil {
+			return nil, shareReady{}, fmt.Errorf("source address %q is not an IP", job.Source)
+		}
+	}
+	if len(job.Tokens) == 0 {
+		return nil, shareReady{}, fmt.Errorf("share: no tokens")
+	}
+	nd := sourceDialer(src)
+	a := newAPI(job.URL, job.Parallel+16)
+	a.hc.Transport.(*http.Transport).DialContext = nd.DialContext
+	dialer := newDialer()
+	dialer.NetDialContext = nd.DialContext
+	s := &share{job: job, api: a}
+	switch job.Kind {
+	case "idle":
+		s.idle = make([]*idleConn, job.Clients)
+	case "fanout":
+		s.subs = make([]*subscriber, job.Clients)
+	default:
+		return nil, shareReady{}, fmt.Errorf("share: unknown kind %q", job.Kind)
+	}
+	var mu sync.Mutex
+	var ready shareReady
+	err := forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
+		t := time.Now()
+		conn, err := a.dialRTM(ctx, dialer, job.Tokens[(job.Offset+i)%len(job.Tokens)])
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", job.Offset+i, err)
+		}
+		d := time.Since(t)
+		mu.Lock()
+		ready.Connect.Add(d)
+		mu.Unlock()
+		if s.idle != nil {
+			c := &idleConn{conn: conn, done: make(chan struct{})}
+			s.idle[i] = c
+			go c.discard()
+		} else {
+			sub := &subscriber{conn: conn, seen: make([]bool, job.Posts), lat: make([]time.Duration, 0, job.Posts), done: make(chan struct{})}
+			s.subs[i] = sub
+			go sub.read()
+		}
+		return nil
+	})
+	if err != nil {
+		s.close()
+		return nil, shareReady{}, err
+	}
+	return s, ready, nil
+}
+
+// finish ends the measured phase: fanout waits (up to drainTimeout) for
+// every live subscriber to have every acknowledged post. It closes every
+// connection and returns the share's counts.
+func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error) {
+	defer s.close()
+	var res shareResult
+	for _, c := range s.idle {
+		select {
+		case <-c.done:
+			res.Dropped++
+		default:
+		}
+	}
+	if s.subs == nil {
+		return res, nil
+	}
+	var posted int64
+	for _, ok := range fin.Acked {
+		if ok {
+			posted++
+		}
+	}
+	drain := time.NewTimer(drainTimeout)
+	defer drain.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		waiting = false
+		for _, sub := range s.subs {
+			select {
+			case <-sub.done:
+			default:
+				if sub.got.Load() < posted {
+					waiting = true
+				}
+			}
+		}
+		if !waiting {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-drain.C:
+			waiting = false
+		case <-tick.C:
+		}
+	}
+	for _, sub := range s.subs {
+		select {
+		case <-sub.done:
+			res.Dropped++
+		default:
+		}
+	}
+	closeSubscribers(s.subs)
+	for _, sub := range s.subs {
+		for i, ok := range fin.Acked {
+			if !ok || i >= len(sub.seen) {
+				continue
+			}
+			if sub.seen[i] {
+				res.Deliveries++
+			} else {
+				res.Missing++
+			}
+		}
+		res.Duplicates += sub.dups
+		res.Latency.AddAll(sub.lat)
+		if sub.last.After(res.Last) {
+			res.Last = sub.last
+		}
+	}
+	return res, nil
+}
+
+// close closes every connection and waits for their readers.
+func (s *share) close() {
+	closeIdle(s.idle)
+	closeSubscribers(s.subs)
+	s.api.close()
+}
+
+// mergeResults adds up the shares' results.
+func mergeResults(rs []shareResult) shareResult {
+	var out shareResult
+	for _, r := range rs {
+		out.Dropped += r.Dropped
+		out.Deliveries += r.Deliveries
+		out.Missing += r.Missing
+		out.Duplicates += r.Duplicates
+		out.Latency.Merge(r.Latency)
+		if r.Last.After(out.Last) {
+			out.Last = r.Last
+		}
+	}
+	return out
+}
