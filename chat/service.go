@@ -68,12 +68,15 @@ type Service struct {
 	gateways  GatewayPicker
 	gatewayID string
 	tickets   ticketLedger
+	republish republisher
 	reads     coalescer // shares identical history reads (coalesce.go)
 }
 
 type metrics struct {
-	posted        prometheus.Counter
-	publishErrors prometheus.Counter
+	posted         prometheus.Counter
+	publishErrors  prometheus.Counter
+	republished    prometheus.Counter
+	publishDropped prometheus.Counter
 }
 
 // New returns a Service.
@@ -116,17 +119,24 @@ func New(cfg Config) *Service {
 	if s.presence == nil {
 		s.presence = NewMemoryPresence()
 	}
+	s.republish.stop = make(chan struct{})
 	s.tickets.used = map[string]int64{}
 	s.metrics = metrics{
 		posted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "confab_messages_posted_total", Help: "Messages durably stored by chat.postMessage or RTM.",
 		}),
 		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "confab_publish_errors_total", Help: "Publications that failed after a commit (readers recover by catch-up).",
+			Name: "confab_publish_errors_total", Help: "Publications that failed after a commit (they are retried; readers also recover by catch-up).",
+		}),
+		republished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_republished_total", Help: "Failed publications that went through on a retry.",
+		}),
+		publishDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_publish_dropped_total", Help: "Failed publications given up (too old or queue full); readers recover by catch-up.",
 		}),
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.metrics.posted, s.metrics.publishErrors)
+		cfg.Registerer.MustRegister(s.metrics.posted, s.metrics.publishErrors, s.metrics.republished, s.metrics.publishDropped)
 	}
 	return s
 }
@@ -139,9 +149,11 @@ func (s *Service) publish(ctx context.Context, topic string, p confab.Publicatio
 	p.Time = s.now().UnixNano()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.publishTimeout)
 	defer cancel()
-	if err := s.bus.Publish(ctx, topic, p.Marshal()); err != nil {
+	payload := p.Marshal()
+	if err := s.bus.Publish(ctx, topic, payload); err != nil {
 		s.metrics.publishErrors.Inc()
-		s.log.Warn("publish failed; readers will catch up", "topic", topic, "err", err)
+		s.log.Warn("publish failed; retrying, and readers will catch up", "topic", topic, "err", err)
+		s.republishLater(topic, payload)
 	}
 }
 

@@ -60,6 +60,7 @@ func runAdmin(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	svc := chat.New(chat.Config{Store: db, Bus: noBus{}, PasswordCost: cfg.PasswordCost})
+	defer svc.Close()
 	sess, err := svc.CreateUser(ctx, chat.SignupParams{Team: *team, Name: *name, Password: *password, RealName: *realName})
 	if err != nil {
 		return fmt.Errorf("create user: %s", confab.ErrorMessage(err))

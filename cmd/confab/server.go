@@ -307,6 +307,9 @@ func (m *Main) close() error {
 		m.stopLoops()
 		m.loops.Wait()
 	}
+	if m.Chat != nil {
+		m.Chat.Close() // stops retrying failed publications
+	}
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		if err := m.closers[i](); err != nil {
 			errs = append(errs, err)
