@@ -80,6 +80,10 @@ func TestReadMarkersAndBoot(t *testing.T) {
 	if info["unread_count"] != float64(5) {
 		t.Fatalf("unread_count = %v, want 5", info["unread_count"])
 	}
+	// Alice's own messages are not unread for her.
+	if own := alice.must("conversations.info", obj{"channel": ch})["channel"].(obj); own["unread_count"] != float64(0) || own["last_read"] != last {
+		t.Fatalf("poster's unread_count = %v, last_read %v; want 0 at %s", own["unread_count"], own["last_read"], last)
+	}
 	bob.must("conversations.setPrefs", obj{"channel": ch, "is_muted": true, "is_starred": true})
 
 	other := bob.connect()

@@ -41,6 +41,9 @@ const createMessageQuery = `WITH c AS (
 ), parent AS (
 	UPDATE messages SET reply_count = reply_count + 1, latest_reply = GREATEST(latest_reply, c.last_ts)
 	FROM c WHERE $6::bigint <> 0 AND messages.channel_id = c.id AND messages.ts = $6::bigint
+), marker AS (
+	UPDATE memberships SET last_read_seq = c.last_seq, last_read_ts = c.last_ts, last_read_count = c.message_count
+	FROM c WHERE $3::bigint = 1 AND memberships.channel_id = c.id AND memberships.user_id = $4
 )
 INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
 SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count FROM c

@@ -101,6 +101,15 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			msg.Seq, msg.TS, msg.Num, msg.ChannelID); err != nil {
 			return fmt.Errorf("create message in %s: channel counters: %w", in.ChannelID, err)
 		}
+		if msg.ThreadTS == 0 {
+			// The poster has read their own message.
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE memberships SET last_read_seq = ?, last_read_ts = ?, last_read_count = ?
+				 WHERE channel_id = ? AND user_id = ?`,
+				msg.Seq, msg.TS, msg.Num, msg.ChannelID, msg.UserID); err != nil {
+				return fmt.Errorf("create message in %s: poster's read marker: %w", in.ChannelID, err)
+			}
+		}
 		if msg.ThreadTS != 0 {
 			if _, err := tx.ExecContext(ctx,
 				`UPDATE messages SET reply_count = reply_count + 1, latest_reply = max(latest_reply, ?)

@@ -85,7 +85,9 @@ type Store interface {
 	// message the channel's MessageCount grows by one and m.Num is the new
 	// count (a reply gets the current count). A reply (m.ThreadTS != 0)
 	// updates its parent's ReplyCount and LatestReply in the same
-	// transaction. If m.ClientMsgID is set and the channel already has a
+	// transaction, and a top-level message moves its poster's read marker
+	// to itself (the poster has read it; a reply moves nothing). If
+	// m.ClientMsgID is set and the channel already has a
 	// message with it, m is filled with that message and created is false:
 	// nothing is written. ENOTFOUND "channel_not_found".
 	CreateMessage(ctx context.Context, m *confab.Message) (created bool, err error)

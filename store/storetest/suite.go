@@ -551,17 +551,23 @@ func testFindMembers(t *testing.T, f *fixture) {
 
 func testReadMarker(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice)
+	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
+	c := f.MustChannel("general", confab.KindPublic, alice, carol)
 	f.MustPost(c, alice, "one")
 	two := f.MustPost(c, alice, "two")
-	f.MustReply(two, alice, "a reply")
 	three := f.MustPost(c, alice, "three")
+	f.MustReply(two, alice, "a reply")
 
-	// Alice joined before anything was posted: three unread.
+	// Carol joined before anything was posted: three unread.
 	ch := f.MustChannelByID(c.ID)
-	if m := f.MustMembership(c.ID, alice.ID); ch.MessageCount-m.LastReadCount != 3 {
-		t.Errorf("alice unread = %d - %d, want 3", ch.MessageCount, m.LastReadCount)
+	if m := f.MustMembership(c.ID, carol.ID); ch.MessageCount-m.LastReadCount != 3 {
+		t.Errorf("carol unread = %d - %d, want 3", ch.MessageCount, m.LastReadCount)
+	}
+	// Alice has read what she posted: her marker moved with each top-level
+	// post, and not with her reply.
+	if m := f.MustMembership(c.ID, alice.ID); m.LastReadSeq != three.Seq || m.LastReadTS != three.TS || m.LastReadCount != three.Num {
+		t.Errorf("poster's marker = seq %d ts %d count %d; want her last post %d %d %d",
+			m.LastReadSeq, m.LastReadTS, m.LastReadCount, three.Seq, three.TS, three.Num)
 	}
 	// Bob joins now: his marker is at the latest message, nothing unread.
 	if _, err := f.s.AddMember(ctx, c.ID, bob.ID, f.now()); err != nil {
