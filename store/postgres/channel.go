@@ -28,7 +28,7 @@ func scanChannel(s pgx.Row) (*confab.Channel, error) {
 // CreateChannel creates c with its members, generating its id from its kind
 // if missing. Duplicate member ids count once.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
-	db.queries.write("CreateChannel")
+	db.queries.Write("CreateChannel")
 	ch := *c
 	if ch.ID == "" {
 		switch ch.Kind {
@@ -93,7 +93,7 @@ func dedupe(ids []string) []string {
 }
 
 func (db *DB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
-	db.queries.read("FindChannelByID")
+	db.queries.Read("FindChannelByID")
 	return findChannel(ctx, db.pool, id)
 }
 
@@ -108,7 +108,7 @@ func findChannel(ctx context.Context, q querier, id string) (*confab.Channel, er
 }
 
 func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*confab.Channel, error) {
-	db.queries.read("FindChannelByKey")
+	db.queries.Read("FindChannelByKey")
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*c
 }
 
 func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*confab.Channel, error) {
-	db.queries.read("FindChannels")
+	db.queries.Read("FindChannels")
 	where := []string{`workspace_id = $1`, `id > $2`}
 	args := []any{f.WorkspaceID, f.AfterID}
 	arg := func(v any) string {
@@ -162,7 +162,7 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 }
 
 func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUpdate) (*confab.Channel, error) {
-	db.queries.write("UpdateChannel")
+	db.queries.Write("UpdateChannel")
 	var sets []string
 	args := []any{id}
 	arg := func(v any) string {
@@ -200,7 +200,7 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 // It locks the channel row first, so no message can be posted between
 // reading the count and reading the newest message.
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
-	db.queries.write("AddMember")
+	db.queries.Write("AddMember")
 	var added bool
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		var count int64
@@ -239,7 +239,7 @@ func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt 
 // that touches a channel row, it locks that row first: AddMember does the
 // same, so the two cannot deadlock on (membership, channel).
 func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
-	db.queries.write("RemoveMember")
+	db.queries.Write("RemoveMember")
 	var removed bool
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM channels WHERE id = $1 FOR UPDATE`, channelID); err != nil {
@@ -269,7 +269,7 @@ func scanMembership(s pgx.Row) (*confab.Membership, error) {
 }
 
 func (db *DB) FindMembership(ctx context.Context, channelID, userID string) (*confab.Membership, error) {
-	db.queries.read("FindMembership")
+	db.queries.Read("FindMembership")
 	return findMembership(ctx, db.pool, channelID, userID)
 }
 
@@ -285,7 +285,7 @@ func findMembership(ctx context.Context, q querier, channelID, userID string) (*
 }
 
 func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Membership, error) {
-	db.queries.read("FindMemberships")
+	db.queries.Read("FindMemberships")
 	rows, err := db.pool.Query(ctx,
 		`SELECT `+membershipCols+` FROM memberships WHERE user_id = $1 ORDER BY channel_id`, userID)
 	if err != nil {
@@ -299,7 +299,7 @@ func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Mem
 }
 
 func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
-	db.queries.read("FindMembers")
+	db.queries.Read("FindMembers")
 	rows, err := db.pool.Query(ctx,
 		`SELECT user_id FROM memberships WHERE channel_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`,
 		f.ChannelID, f.AfterUserID, limit(f.Limit))
@@ -318,7 +318,7 @@ func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string,
 }
 
 func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, upd confab.MembershipUpdate) (*confab.Membership, error) {
-	db.queries.write("UpdateMembership")
+	db.queries.Write("UpdateMembership")
 	var sets []string
 	args := []any{channelID, userID}
 	arg := func(v any) string {

@@ -51,7 +51,7 @@ RETURNING seq, ts, num`
 
 // CreateMessage stores m (see storetest.Store). A zero m.TS means now.
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
-	db.queries.write("CreateMessage")
+	db.queries.Write("CreateMessage")
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -160,7 +160,7 @@ func groupReactions(names, users []string, seqs []int64) []confab.Reaction {
 var findMessageQuery = withReactions(`SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND ts = $2`, ``)
 
 func (db *DB) FindMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
-	db.queries.read("FindMessage")
+	db.queries.Read("FindMessage")
 	return findMessage(ctx, db.pool, channelID, ts)
 }
 
@@ -177,7 +177,7 @@ func findMessage(ctx context.Context, q querier, channelID string, ts int64) (*c
 // FindMessages pages a channel by seq, in one statement (see
 // messagesQuery).
 func (db *DB) FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error) {
-	db.queries.read("FindMessages")
+	db.queries.Read("FindMessages")
 	query, args := messagesQuery(f)
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
@@ -244,7 +244,7 @@ func messagesQuery(f confab.MessageFilter) (string, []any) {
 const seqAtTSQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 AND ts <= $2 ORDER BY ts DESC LIMIT 1`
 
 func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {
-	db.queries.read("SeqAtTS")
+	db.queries.Read("SeqAtTS")
 	var seq, at int64
 	err := db.pool.QueryRow(ctx, seqAtTSQuery, channelID, ts).Scan(&seq, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -292,7 +292,7 @@ func liveMessage(ctx context.Context, q querier, channelID string, ts int64) (*c
 }
 
 func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {
-	db.queries.write("UpdateMessage")
+	db.queries.Write("UpdateMessage")
 	var out *confab.Message
 	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
 		tag, err := tx.Exec(ctx,
@@ -316,7 +316,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 // DeleteMessage turns the message into a tombstone. Deleting a reply also
 // takes one off its parent's ReplyCount.
 func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
-	db.queries.write("DeleteMessage")
+	db.queries.Write("DeleteMessage")
 	var out *confab.Message
 	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
 		m, err := scanMessage(tx.QueryRow(ctx,
@@ -346,7 +346,7 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 
 // AddReaction adds a reaction, or revives its tombstone at the new seq.
 func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
-	db.queries.write("AddReaction")
+	db.queries.Write("AddReaction")
 	var out *confab.ReactionChange
 	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
@@ -377,7 +377,7 @@ func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userI
 
 // RemoveReaction turns a reaction into a tombstone at the new seq.
 func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
-	db.queries.write("RemoveReaction")
+	db.queries.Write("RemoveReaction")
 	var out *confab.ReactionChange
 	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
@@ -424,7 +424,7 @@ const changesQuery = `SELECT * FROM (
 // FindChanges returns messages in their current state without Reactions
 // (the reaction changes carry those) and reaction changes, in seq order.
 func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, lim int) ([]confab.Change, error) {
-	db.queries.read("FindChanges")
+	db.queries.Read("FindChanges")
 	rows, err := db.pool.Query(ctx, changesQuery, channelID, after, limit(lim))
 	if err != nil {
 		return nil, fmt.Errorf("find changes of %s: %w", channelID, ctxErr(ctx, err))

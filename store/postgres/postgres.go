@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/confab/confab/internal/querycount"
 	"io"
 	"log/slog"
 	"strconv"
@@ -41,7 +42,7 @@ type DB struct {
 	// immutable after Open
 	pool    *pgxpool.Pool
 	log     *slog.Logger
-	queries queries // operations run, for /metrics
+	queries querycount.Counter // operations run, for /metrics
 }
 
 // Open connects to cfg.DSN, applies the pending migrations and returns the
@@ -89,7 +90,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	log.Info("postgres store open", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
 		"max_conns", pc.MaxConns)
-	return &DB{pool: pool, log: log, queries: newQueries()}, nil
+	return &DB{pool: pool, log: log, queries: querycount.New()}, nil
 }
 
 // Close closes the pool, waiting for the connections in use to be

@@ -42,3 +42,7 @@ func BenchmarkStore(b *testing.B) {
 		return MustOpenDB(b, postgres.Config{MaxConns: 64})
 	})
 }
+
+func TestStoreQueriesCounted(t *testing.T) {
+	storetest.RunQueryCounts(t, func(t *testing.T) storetest.CountedStore { return MustOpenDB(t, postgres.Config{}) })
+}

@@ -13,7 +13,7 @@ import (
 // CreateWorkspace creates ws and its owner in one transaction. Missing ids
 // are generated; owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
-	db.queries.write("CreateWorkspace")
+	db.queries.Write("CreateWorkspace")
 	w, u := *ws, *owner
 	if w.ID == "" {
 		w.ID = confab.NewID(confab.PrefixWorkspace)
@@ -42,12 +42,12 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *
 }
 
 func (db *DB) FindWorkspaceByID(ctx context.Context, id string) (*confab.Workspace, error) {
-	db.queries.read("FindWorkspaceByID")
+	db.queries.Read("FindWorkspaceByID")
 	return db.findWorkspace(ctx, `SELECT id, name, domain, owner_id, created FROM workspaces WHERE id = $1`, id)
 }
 
 func (db *DB) FindWorkspaceByDomain(ctx context.Context, domain string) (*confab.Workspace, error) {
-	db.queries.read("FindWorkspaceByDomain")
+	db.queries.Read("FindWorkspaceByDomain")
 	return db.findWorkspace(ctx, `SELECT id, name, domain, owner_id, created FROM workspaces WHERE domain = $1`, domain)
 }
 
@@ -64,7 +64,7 @@ func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Works
 
 // CreateUser creates u, generating its id if missing.
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
-	db.queries.write("CreateUser")
+	db.queries.Write("CreateUser")
 	c := *u
 	if c.ID == "" {
 		c.ID = confab.NewID(confab.PrefixUser)
@@ -105,7 +105,7 @@ func scanUser(s pgx.Row) (*confab.User, error) {
 }
 
 func (db *DB) FindUserByID(ctx context.Context, id string) (*confab.User, error) {
-	db.queries.read("FindUserByID")
+	db.queries.Read("FindUserByID")
 	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, confab.ErrUserNotFound
@@ -116,7 +116,7 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*confab.User, error)
 }
 
 func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*confab.User, error) {
-	db.queries.read("FindUserByName")
+	db.queries.Read("FindUserByName")
 	u, err := scanUser(db.pool.QueryRow(ctx,
 		`SELECT `+userCols+` FROM users WHERE workspace_id = $1 AND name = $2`, workspaceID, name))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -128,7 +128,7 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 }
 
 func (db *DB) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {
-	db.queries.read("FindUsers")
+	db.queries.Read("FindUsers")
 	rows, err := db.pool.Query(ctx,
 		`SELECT `+userCols+` FROM users WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		f.WorkspaceID, f.AfterID, limit(f.Limit))
@@ -157,7 +157,7 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 }
 
 func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
-	db.queries.write("CreateToken")
+	db.queries.Write("CreateToken")
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 }
 
 func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error) {
-	db.queries.read("FindToken")
+	db.queries.Read("FindToken")
 	var t confab.Token
 	err := db.pool.QueryRow(ctx,
 		`SELECT hash, user_id, created, last_used FROM tokens WHERE hash = $1`, hash).
@@ -190,7 +190,7 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 }
 
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
-	db.queries.write("DeleteToken")
+	db.queries.Write("DeleteToken")
 	if err := ctx.Err(); err != nil {
 		return err
 	}

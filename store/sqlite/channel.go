@@ -26,7 +26,7 @@ func scanChannel(s interface{ Scan(...any) error }) (*confab.Channel, error) {
 // CreateChannel creates c with its members, generating its id from its kind
 // if missing. Duplicate member ids count once.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
-	db.queries.write("CreateChannel")
+	db.queries.Write("CreateChannel")
 	ch := *c
 	if ch.ID == "" {
 		switch ch.Kind {
@@ -90,7 +90,7 @@ func dedupe(ids []string) []string {
 }
 
 func (db *DB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
-	db.queries.read("FindChannelByID")
+	db.queries.Read("FindChannelByID")
 	return findChannel(ctx, db.rdb, id)
 }
 
@@ -105,7 +105,7 @@ func findChannel(ctx context.Context, q queryer, id string) (*confab.Channel, er
 }
 
 func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*confab.Channel, error) {
-	db.queries.read("FindChannelByKey")
+	db.queries.Read("FindChannelByKey")
 	if key == "" {
 		return nil, confab.ErrChannelNotFound
 	}
@@ -120,7 +120,7 @@ func (db *DB) FindChannelByKey(ctx context.Context, workspaceID, key string) (*c
 }
 
 func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*confab.Channel, error) {
-	db.queries.read("FindChannels")
+	db.queries.Read("FindChannels")
 	var (
 		where []string
 		args  []any
@@ -168,7 +168,7 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 }
 
 func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUpdate) (*confab.Channel, error) {
-	db.queries.write("UpdateChannel")
+	db.queries.Write("UpdateChannel")
 	var sets []string
 	var args []any
 	if t := upd.Topic; t != nil {
@@ -210,7 +210,7 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 // AddMember adds userID to the channel with its read marker at the newest
 // top-level message (tombstones included), so that nothing is unread.
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
-	db.queries.write("AddMember")
+	db.queries.Write("AddMember")
 	var added bool
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var count int64
@@ -250,7 +250,7 @@ func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt 
 }
 
 func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
-	db.queries.write("RemoveMember")
+	db.queries.Write("RemoveMember")
 	var removed bool
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
@@ -283,7 +283,7 @@ func scanMembership(s interface{ Scan(...any) error }) (*confab.Membership, erro
 }
 
 func (db *DB) FindMembership(ctx context.Context, channelID, userID string) (*confab.Membership, error) {
-	db.queries.read("FindMembership")
+	db.queries.Read("FindMembership")
 	return findMembership(ctx, db.rdb, channelID, userID)
 }
 
@@ -299,7 +299,7 @@ func findMembership(ctx context.Context, q queryer, channelID, userID string) (*
 }
 
 func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Membership, error) {
-	db.queries.read("FindMemberships")
+	db.queries.Read("FindMemberships")
 	rows, err := db.rdb.QueryContext(ctx,
 		`SELECT `+membershipCols+` FROM memberships WHERE user_id = ? ORDER BY channel_id`, userID)
 	if err != nil {
@@ -321,7 +321,7 @@ func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Mem
 }
 
 func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
-	db.queries.read("FindMembers")
+	db.queries.Read("FindMembers")
 	rows, err := db.rdb.QueryContext(ctx,
 		`SELECT user_id FROM memberships WHERE channel_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
 		f.ChannelID, f.AfterUserID, limit(f.Limit))
@@ -344,7 +344,7 @@ func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string,
 }
 
 func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, upd confab.MembershipUpdate) (*confab.Membership, error) {
-	db.queries.write("UpdateMembership")
+	db.queries.Write("UpdateMembership")
 	var sets []string
 	var args []any
 	if upd.IsMuted != nil {

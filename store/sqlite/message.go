@@ -49,7 +49,7 @@ func scanMessage(s interface{ Scan(...any) error }) (*confab.Message, error) {
 
 // CreateMessage stores m (see storetest.Store). A zero m.TS means now.
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
-	db.queries.write("CreateMessage")
+	db.queries.Write("CreateMessage")
 	in := *m
 	in.Reactions = nil
 	if in.TS <= 0 {
@@ -157,7 +157,7 @@ func liveMessage(ctx context.Context, q queryer, channelID string, ts int64) (*c
 }
 
 func (db *DB) FindMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
-	db.queries.read("FindMessage")
+	db.queries.Read("FindMessage")
 	var out *confab.Message
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		m, err := scanMessage(tx.QueryRowContext(ctx,
@@ -181,7 +181,7 @@ func (db *DB) FindMessage(ctx context.Context, channelID string, ts int64) (*con
 //     messages_thread (channel_id, thread_ts, seq). The parent's seq is
 //     below every reply's, so it goes first (or last when Desc).
 func (db *DB) FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error) {
-	db.queries.read("FindMessages")
+	db.queries.Read("FindMessages")
 	var out []*confab.Message
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		var parent *confab.Message
@@ -334,7 +334,7 @@ func fillReactions(ctx context.Context, q queryer, channelID string, msgs []*con
 }
 
 func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {
-	db.queries.read("SeqAtTS")
+	db.queries.Read("SeqAtTS")
 	var seq, at int64
 	err := db.rdb.QueryRowContext(ctx, seqAtTSQuery, channelID, ts).Scan(&seq, &at)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -346,7 +346,7 @@ func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, b
 }
 
 func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {
-	db.queries.write("UpdateMessage")
+	db.queries.Write("UpdateMessage")
 	var text *string
 	if upd.Text != nil {
 		t := *upd.Text
@@ -383,7 +383,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 // DeleteMessage turns the message into a tombstone. Deleting a reply also
 // takes one off its parent's ReplyCount.
 func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
-	db.queries.write("DeleteMessage")
+	db.queries.Write("DeleteMessage")
 	var out *confab.Message
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
@@ -417,12 +417,12 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 }
 
 func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
-	db.queries.write("AddReaction")
+	db.queries.Write("AddReaction")
 	return db.setReaction(ctx, channelID, ts, userID, name, false)
 }
 
 func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
-	db.queries.write("RemoveReaction")
+	db.queries.Write("RemoveReaction")
 	return db.setReaction(ctx, channelID, ts, userID, name, true)
 }
 
@@ -477,7 +477,7 @@ func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userI
 // change_seq) and reactions by (channel_id, seq). Messages come in their
 // current state without Reactions: the reaction changes carry those.
 func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, lim int) ([]confab.Change, error) {
-	db.queries.read("FindChanges")
+	db.queries.Read("FindChanges")
 	var out []confab.Change
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		var msgs []*confab.Message

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/confab/confab/internal/querycount"
 	"io"
 	"log/slog"
 	"net/url"
@@ -47,7 +48,7 @@ type DB struct {
 	rdb      *sql.DB // read-only pool
 	wdb      *sql.DB // exactly one connection, used only by the committer
 	maxBatch int
-	queries  queries // operations run, for /metrics
+	queries  querycount.Counter // operations run, for /metrics
 
 	writes    chan *writeReq // unbuffered: a send succeeds only once the committer has it
 	closing   chan struct{}
@@ -123,7 +124,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		rdb:      rdb,
 		wdb:      wdb,
 		maxBatch: maxBatch,
-		queries:  newQueries(),
+		queries:  querycount.New(),
 		writes:   make(chan *writeReq),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),

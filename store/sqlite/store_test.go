@@ -36,3 +36,7 @@ func TestStore(t *testing.T) {
 func TestStoreNoGroupCommit(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return MustOpenDB(t, sqlite.Config{MaxBatch: 1}) })
 }
+
+func TestStoreQueriesCounted(t *testing.T) {
+	storetest.RunQueryCounts(t, func(t *testing.T) storetest.CountedStore { return MustOpenDB(t, sqlite.Config{}) })
+}

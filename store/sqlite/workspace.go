@@ -12,7 +12,7 @@ import (
 // CreateWorkspace creates ws and its owner in one transaction. Missing ids
 // are generated; owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
-	db.queries.write("CreateWorkspace")
+	db.queries.Write("CreateWorkspace")
 	w, u := *ws, *owner
 	if w.ID == "" {
 		w.ID = confab.NewID(confab.PrefixWorkspace)
@@ -41,12 +41,12 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *
 }
 
 func (db *DB) FindWorkspaceByID(ctx context.Context, id string) (*confab.Workspace, error) {
-	db.queries.read("FindWorkspaceByID")
+	db.queries.Read("FindWorkspaceByID")
 	return db.findWorkspace(ctx, "id", id)
 }
 
 func (db *DB) FindWorkspaceByDomain(ctx context.Context, domain string) (*confab.Workspace, error) {
-	db.queries.read("FindWorkspaceByDomain")
+	db.queries.Read("FindWorkspaceByDomain")
 	return db.findWorkspace(ctx, "domain", domain)
 }
 
@@ -65,7 +65,7 @@ func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspa
 
 // CreateUser creates u, generating its id if missing.
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
-	db.queries.write("CreateUser")
+	db.queries.Write("CreateUser")
 	c := *u
 	if c.ID == "" {
 		c.ID = confab.NewID(confab.PrefixUser)
@@ -106,7 +106,7 @@ func scanUser(s interface{ Scan(...any) error }) (*confab.User, error) {
 }
 
 func (db *DB) FindUserByID(ctx context.Context, id string) (*confab.User, error) {
-	db.queries.read("FindUserByID")
+	db.queries.Read("FindUserByID")
 	u, err := scanUser(db.rdb.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, confab.ErrUserNotFound
@@ -117,7 +117,7 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*confab.User, error)
 }
 
 func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*confab.User, error) {
-	db.queries.read("FindUserByName")
+	db.queries.Read("FindUserByName")
 	u, err := scanUser(db.rdb.QueryRowContext(ctx,
 		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND name = ?`, workspaceID, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -129,7 +129,7 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 }
 
 func (db *DB) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {
-	db.queries.read("FindUsers")
+	db.queries.Read("FindUsers")
 	rows, err := db.rdb.QueryContext(ctx,
 		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		f.WorkspaceID, f.AfterID, limit(f.Limit))
@@ -160,7 +160,7 @@ func limit(n int) int {
 }
 
 func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
-	db.queries.write("CreateToken")
+	db.queries.Write("CreateToken")
 	c := *t
 	c.Hash = append([]byte(nil), t.Hash...)
 	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -180,7 +180,7 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 }
 
 func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error) {
-	db.queries.read("FindToken")
+	db.queries.Read("FindToken")
 	var t confab.Token
 	err := db.rdb.QueryRowContext(ctx,
 		`SELECT hash, user_id, created, last_used FROM tokens WHERE hash = ?`, hash).
@@ -194,7 +194,7 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 }
 
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
-	db.queries.write("DeleteToken")
+	db.queries.Write("DeleteToken")
 	h := append([]byte(nil), hash...)
 	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, h); err != nil {
