@@ -14,7 +14,7 @@ const channelCols = `id, workspace_id, kind, name, key, topic, topic_creator, to
 	purpose, purpose_creator, purpose_last_set, created_by, created, archived,
 	last_seq, message_count, num_members`
 
-func scanChannel(s interface{ Scan(...any) error }) (*confab.Channel, error) {
+func scanChannel(s scanner) (*confab.Channel, error) {
 	var c confab.Channel
 	err := s.Scan(&c.ID, &c.WorkspaceID, &c.Kind, &c.Name, &c.Key,
 		&c.Topic.Value, &c.Topic.Creator, &c.Topic.LastSet,
@@ -147,21 +147,9 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 		where = append(where, `archived = 0`)
 	}
 	args = append(args, limit(f.Limit))
-	rows, err := db.rdb.QueryContext(ctx,
+	out, err := queryAll(ctx, db.rdb, scanChannel,
 		`SELECT `+channelCols+` FROM channels WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("find channels: %w", err)
-	}
-	defer rows.Close()
-	var out []*confab.Channel
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find channels: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find channels: %w", err)
 	}
 	return out, nil
@@ -275,7 +263,7 @@ func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool,
 
 const membershipCols = `channel_id, user_id, joined_at, is_muted, is_starred, last_read_seq, last_read_ts, last_read_count`
 
-func scanMembership(s interface{ Scan(...any) error }) (*confab.Membership, error) {
+func scanMembership(s scanner) (*confab.Membership, error) {
 	var m confab.Membership
 	err := s.Scan(&m.ChannelID, &m.UserID, &m.JoinedAt, &m.IsMuted, &m.IsStarred,
 		&m.LastReadSeq, &m.LastReadTS, &m.LastReadCount)
@@ -300,21 +288,9 @@ func findMembership(ctx context.Context, q queryer, channelID, userID string) (*
 
 func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Membership, error) {
 	db.queries.Read("FindMemberships")
-	rows, err := db.rdb.QueryContext(ctx,
+	out, err := queryAll(ctx, db.rdb, scanMembership,
 		`SELECT `+membershipCols+` FROM memberships WHERE user_id = ? ORDER BY channel_id`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("find memberships of %s: %w", userID, err)
-	}
-	defer rows.Close()
-	var out []*confab.Membership
-	for rows.Next() {
-		m, err := scanMembership(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find memberships of %s: %w", userID, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find memberships of %s: %w", userID, err)
 	}
 	return out, nil
@@ -322,22 +298,10 @@ func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Mem
 
 func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
 	db.queries.Read("FindMembers")
-	rows, err := db.rdb.QueryContext(ctx,
+	out, err := queryAll(ctx, db.rdb, func(s scanner) (id string, err error) { return id, s.Scan(&id) },
 		`SELECT user_id FROM memberships WHERE channel_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
 		f.ChannelID, f.AfterUserID, limit(f.Limit))
 	if err != nil {
-		return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, err)
 	}
 	return out, nil

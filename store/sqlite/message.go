@@ -40,7 +40,7 @@ func reactionsInQuery(n int) string {
 		WHERE channel_id = ? AND message_seq IN (?` + strings.Repeat(`, ?`, n-1) + `) AND removed = 0`
 }
 
-func scanMessage(s interface{ Scan(...any) error }) (*confab.Message, error) {
+func scanMessage(s scanner) (*confab.Message, error) {
 	var m confab.Message
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
 		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)

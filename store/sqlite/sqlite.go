@@ -284,6 +284,29 @@ func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // queryer is what *sql.DB and *sql.Tx have in common.
+// scanner is a *sql.Row or a *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs a query and scans each row with scan.
+func queryAll[T any](ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

@@ -98,7 +98,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, u *confab.User) error {
 
 const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created`
 
-func scanUser(s interface{ Scan(...any) error }) (*confab.User, error) {
+func scanUser(s scanner) (*confab.User, error) {
 	var u confab.User
 	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
 		&u.IsBot, &u.Deleted, &u.Created)
@@ -130,22 +130,10 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 
 func (db *DB) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {
 	db.queries.Read("FindUsers")
-	rows, err := db.rdb.QueryContext(ctx,
+	out, err := queryAll(ctx, db.rdb, scanUser,
 		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		f.WorkspaceID, f.AfterID, limit(f.Limit))
 	if err != nil {
-		return nil, fmt.Errorf("find users: %w", err)
-	}
-	defer rows.Close()
-	var out []*confab.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
 	}
 	return out, nil
