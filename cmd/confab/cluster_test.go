@@ -37,20 +37,29 @@ func waitForAll(c *cluster, clients []*rtmclient.Client, channel string, want ma
 	}
 }
 
+// channelWithFollowers makes alice of workspace alpha, her #general, and n
+// members of it, each followed by an rtmclient connected through the API
+// processes in turn.
+func channelWithFollowers(c *cluster, n int) (alice *client, ch string, clients []*rtmclient.Client) {
+	c.t.Helper()
+	alice = c.user("alpha", "alice", c.api(0))
+	ch = alice.createChannel("general", false)
+	for i := 0; i < n; i++ {
+		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(i))
+		u.must("conversations.join", obj{"channel": ch})
+		clients = append(clients, c.follow(u, c.api(i)))
+	}
+	return alice, ch, clients
+}
+
 // Clients of a workspace spread over its pocket's gateways all receive
 // every message of their channels, and one pocket's traffic never reaches
 // another pocket's Redis.
 func TestClusterDeliversWithinPockets(t *testing.T) {
 	c := startCluster(t, 2, 2)
-	alice := c.user("alpha", "alice", c.api(0))
-	ch := alice.createChannel("general", false)
-	var clients []*rtmclient.Client
+	alice, ch, clients := channelWithFollowers(c, 16)
 	gateways := map[string]int{}
-	for i := 0; i < 16; i++ {
-		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(i))
-		u.must("conversations.join", obj{"channel": ch})
-		rc := c.follow(u, c.api(i))
-		clients = append(clients, rc)
+	for _, rc := range clients {
 		gateways[rc.Stats().Gateway]++
 	}
 	if len(gateways) != 2 {
@@ -139,14 +148,7 @@ func (p *poster) mustPost(text string) {
 // client.catchup, end with every message exactly once.
 func TestClusterGatewayKill(t *testing.T) {
 	c := startCluster(t, 2, 2)
-	alice := c.user("alpha", "alice", c.api(0))
-	ch := alice.createChannel("general", false)
-	var clients []*rtmclient.Client
-	for i := 0; i < 12; i++ {
-		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(i))
-		u.must("conversations.join", obj{"channel": ch})
-		clients = append(clients, c.follow(u, c.api(i)))
-	}
+	alice, ch, clients := channelWithFollowers(c, 12)
 	victim := c.gateways[0] // pocket a
 	var onVictim []*rtmclient.Client
 	for _, rc := range clients {
@@ -195,14 +197,7 @@ func TestClusterGatewayKill(t *testing.T) {
 // any event still missed shows as a seq gap that client.catchup fills).
 func TestClusterRedisRestart(t *testing.T) {
 	c := startCluster(t, 2, 2)
-	alice := c.user("alpha", "alice", c.api(0))
-	ch := alice.createChannel("general", false)
-	var clients []*rtmclient.Client
-	for i := 0; i < 6; i++ {
-		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(i))
-		u.must("conversations.join", obj{"channel": ch})
-		clients = append(clients, c.follow(u, c.api(i)))
-	}
+	alice, ch, clients := channelWithFollowers(c, 6)
 	p := &poster{c: c, user: alice, ch: ch, want: map[string]bool{}}
 	for i := 0; i < 50; i++ {
 		p.mustPost(fmt.Sprintf("before %d", i))
@@ -362,14 +357,7 @@ func TestClusterAPIKill(t *testing.T) {
 // gateway and miss nothing.
 func TestClusterGatewayShutdown(t *testing.T) {
 	c := startCluster(t, 1, 2)
-	alice := c.user("alpha", "alice", c.api(0))
-	ch := alice.createChannel("general", false)
-	var clients []*rtmclient.Client
-	for i := 0; i < 8; i++ {
-		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(0))
-		u.must("conversations.join", obj{"channel": ch})
-		clients = append(clients, c.follow(u, c.api(0)))
-	}
+	alice, ch, clients := channelWithFollowers(c, 8)
 	leaving := c.gateways[0]
 	var moved []*rtmclient.Client
 	for _, rc := range clients {
