@@ -3,7 +3,6 @@ package confab
 import (
 	"strconv"
 	"strings"
-	"time"
 )
 
 // A message's ts is Slack's message id: "<unix seconds>.<6 digits>". confab
@@ -47,6 +46,3 @@ func ParseTS(s string) (int64, error) {
 	}
 	return int64(sec)*1e6 + int64(frac), nil
 }
-
-// TimeMicros returns t as microseconds since the epoch.
-func TimeMicros(t time.Time) int64 { return t.UnixMicro() }

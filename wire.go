@@ -2,7 +2,6 @@ package confab
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 )
 
@@ -439,6 +438,3 @@ func UnmarshalPublication(b []byte) (Publication, error) {
 	p.Frame = b[10+n:]
 	return p, nil
 }
-
-// Itoa is strconv.FormatInt for seq numbers in cursors and logs.
-func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
