@@ -174,7 +174,6 @@ type rtm struct {
 	closed chan struct{}
 	err    error // set before closed is closed
 	mu     sync.Mutex
-	nextID int
 }
 
 // connect calls rtm.connect and dials the gateway; it returns after hello.

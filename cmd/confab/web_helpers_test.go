@@ -299,9 +299,6 @@ func (b *tab) openChannel(id string) {
 	b.waitFor("channel "+id+" open", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q && document.getElementById('history-start').dataset.historyStart !== 'loading'`, id))
 }
 
-// msgSel is the selector of the messages of the open conversation.
-const msgSel = `#messages .msg`
-
 // hasText is a JS expression: a message of the open conversation whose
 // text is exactly text and that the server has acknowledged.
 func hasText(text string) string {
