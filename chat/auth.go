@@ -132,24 +132,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*confab.User,
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 128 {
 		return nil, confab.ErrInvalidAuth
 	}
-	sum := sha256.Sum256([]byte(token))
-	t, err := s.store.FindToken(ctx, sum[:])
-	if confab.ErrorCode(err) == confab.ENOTFOUND {
-		return nil, confab.ErrInvalidAuth
-	} else if err != nil {
-		return nil, err
-	}
-	u, err := s.store.FindUserByID(ctx, t.UserID)
-	if confab.ErrorCode(err) == confab.ENOTFOUND || (err == nil && u.Deleted) {
-		return nil, confab.ErrInvalidAuth
-	}
-	return u, err
+	return s.tokenUser(ctx, sha256.Sum256([]byte(token)))
 }
 
 // Revoke deletes a token.
 func (s *Service) Revoke(ctx context.Context, token string) error {
 	sum := sha256.Sum256([]byte(token))
-	return s.store.DeleteToken(ctx, sum[:])
+	err := s.store.DeleteToken(ctx, sum[:])
+	s.cache.tokens.drop(sum)
+	return err
 }
 
 // Workspace returns the caller's workspace.

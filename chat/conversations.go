@@ -84,6 +84,7 @@ func (s *Service) JoinChannel(ctx context.Context, u *confab.User, channel strin
 // member's.
 func (s *Service) addMember(ctx context.Context, actor *confab.User, c *confab.Channel, userID, inviter string) (*confab.ChannelView, bool, error) {
 	added, err := s.store.AddMember(ctx, c.ID, userID, s.now().Unix())
+	s.memberChanged(c.ID, userID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -116,6 +117,7 @@ func (s *Service) LeaveChannel(ctx context.Context, u *confab.User, channel stri
 		return true, nil
 	}
 	removed, err := s.store.RemoveMember(ctx, c.ID, u.ID)
+	s.memberChanged(c.ID, u.ID)
 	if err != nil || !removed {
 		return !removed, err
 	}
@@ -321,7 +323,7 @@ func (s *Service) ChannelMembers(ctx context.Context, u *confab.User, channel, c
 	if err != nil {
 		return nil, "", err
 	}
-	c, _, err := s.channelFor(ctx, u, channel, false)
+	c, err := s.access(ctx, u, channel, 0)
 	if err != nil {
 		return nil, "", err
 	}
@@ -360,7 +362,9 @@ func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, e
 	if event == "channel_purpose" {
 		upd = confab.ChannelUpdate{Purpose: t}
 	}
-	if c, err = s.store.UpdateChannel(ctx, c.ID, upd); err != nil {
+	c, err = s.store.UpdateChannel(ctx, c.ID, upd)
+	s.channelChanged(channel)
+	if err != nil {
 		return nil, err
 	}
 	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent(event, c, u.ID))
@@ -381,7 +385,9 @@ func (s *Service) ArchiveChannel(ctx context.Context, u *confab.User, channel st
 		return errAlreadyArchived
 	}
 	archived := true
-	if c, err = s.store.UpdateChannel(ctx, c.ID, confab.ChannelUpdate{Archived: &archived}); err != nil {
+	c, err = s.store.UpdateChannel(ctx, c.ID, confab.ChannelUpdate{Archived: &archived})
+	s.channelChanged(channel)
+	if err != nil {
 		return err
 	}
 	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent("channel_archive", c, u.ID))

@@ -23,7 +23,7 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 	if len(p.ClientMsgID) > maxClientMsgID || !utf8.ValidString(p.ClientMsgID) || strings.ContainsAny(p.ClientMsgID, "\x00\n") {
 		return nil, errInvalidClientID
 	}
-	c, _, err := s.channelFor(ctx, u, p.Channel, true)
+	c, err := s.access(ctx, u, p.Channel, needMember)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +40,7 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 		}
 	}
 	created, err := s.store.CreateMessage(ctx, m)
+	s.committed(c.ID, m.Seq, err)
 	if err != nil {
 		return nil, err
 	}
@@ -70,12 +71,12 @@ func (s *Service) threadParent(ctx context.Context, channelID, threadTS string) 
 }
 
 // message loads a live (not deleted) message of a channel the caller sees.
-func (s *Service) message(ctx context.Context, u *confab.User, channel, ts string) (*confab.Channel, *confab.Message, error) {
+func (s *Service) message(ctx context.Context, u *confab.User, channel, ts string) (*access, *confab.Message, error) {
 	tsv, err := confab.ParseTS(ts)
 	if err != nil {
 		return nil, nil, confab.ErrMessageNotFound
 	}
-	c, _, err := s.channelFor(ctx, u, channel, false)
+	c, err := s.access(ctx, u, channel, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,8 +107,10 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts
 	}
 	m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text}, s.now().UnixMicro())
 	if err != nil {
+		s.committed(c.ID, 0, err)
 		return nil, err
 	}
+	s.committed(c.ID, m.ChangeSeq, nil)
 	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageChangedEvent(m))
 	return m, nil
 }
@@ -130,8 +133,10 @@ func (s *Service) DeleteMessage(ctx context.Context, u *confab.User, channel, ts
 		}
 	}
 	if m, err = s.store.DeleteMessage(ctx, c.ID, m.TS); err != nil {
+		s.committed(c.ID, 0, err)
 		return nil, err
 	}
+	s.committed(c.ID, m.ChangeSeq, nil)
 	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageDeletedEvent(m))
 	return m, nil
 }
@@ -162,8 +167,10 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 		rc, err = s.store.RemoveReaction(ctx, c.ID, m.TS, u.ID, name)
 	}
 	if err != nil {
+		s.committed(c.ID, 0, err)
 		return err
 	}
+	s.committed(c.ID, rc.Seq, nil)
 	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ReactionEvent(rc))
 	return nil
 }
@@ -181,7 +188,7 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := s.channelFor(ctx, u, p.Channel, false)
+	c, err := s.access(ctx, u, p.Channel, needVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +228,7 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if f.Before != 0 && f.Before <= f.After+1 {
 		return &Page{}, nil
 	}
-	msgs, err := s.reads.findMessages(ctx, s.store, c.LastSeq, f)
+	msgs, err := s.reads.findMessages(ctx, s.store, c.Version, f)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +249,7 @@ func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) 
 	if err != nil {
 		return nil, errThreadNotFound
 	}
-	c, _, err := s.channelFor(ctx, u, p.Channel, false)
+	c, err := s.access(ctx, u, p.Channel, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,14 @@ type Config struct {
 	// GatewayID names this process when it is a gateway: it redeems only
 	// tickets issued for it. "" in a process that is its own gateway.
 	GatewayID string
+	// ExclusiveStore says every write to the store goes through this
+	// Service (`confab serve` on its own SQLite file), so that its access
+	// cache can be exact; see cache.go.
+	ExclusiveStore bool
+	// CacheTTL bounds how long a cached grant (token, membership, channel
+	// not archived) taken away through another process may still be
+	// honoured, when the store is shared; 0: 5 seconds.
+	CacheTTL time.Duration
 }
 
 // GatewayPicker chooses a live, lightly loaded gateway of u's pocket.
@@ -69,7 +77,8 @@ type Service struct {
 	gatewayID string
 	tickets   ticketLedger
 	republish republisher
-	reads     coalescer // shares identical history reads (coalesce.go)
+	reads     coalescer    // shares identical history reads (coalesce.go)
+	cache     *accessCache // tokens, channels, memberships (cache.go)
 }
 
 type metrics struct {
@@ -119,6 +128,7 @@ func New(cfg Config) *Service {
 	if s.presence == nil {
 		s.presence = NewMemoryPresence()
 	}
+	s.cache = newAccessCache(cfg.ExclusiveStore, cfg.CacheTTL, s.now)
 	s.republish.stop = make(chan struct{})
 	s.tickets.used = map[string]int64{}
 	s.metrics = metrics{

@@ -218,7 +218,9 @@ func (m *Main) wireServe(w wiring) error {
 		Logger:  w.log.With("component", "pubsub"),
 	})
 	m.closers = append(m.closers, bus.Close)
-	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus}))
+	// On its own SQLite file this process is the store's only writer: its
+	// access cache can be exact. On a PostgreSQL others may write too.
+	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, ExclusiveStore: w.cfg.Postgres == ""}))
 	m.Gateway = m.newGateway(w, bus)
 	m.mountAPI(w)
 	w.mux.Handle("/rtm/", m.Gateway)
@@ -233,6 +235,7 @@ func (m *Main) chatConfig(w wiring, c chat.Config) chat.Config {
 	c.Registerer = w.reg
 	c.ClosedSignup = w.cfg.ClosedSignup
 	c.PasswordCost = w.cfg.PasswordCost
+	c.CacheTTL = w.cfg.CacheTTL
 	if w.cfg.TicketSecret != "" {
 		c.TicketSecret = []byte(w.cfg.TicketSecret)
 	}

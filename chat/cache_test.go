@@ -1,0 +1,331 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/confab/confab"
+	"github.com/confab/confab/store/sqlite"
+)
+
+// countingStore counts the reads that authentication, authorization and
+// history make.
+type countingStore struct {
+	Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) FindToken(ctx context.Context, h []byte) (*confab.Token, error) {
+	s.reads.Add(1)
+	return s.Store.FindToken(ctx, h)
+}
+
+func (s *countingStore) FindUserByID(ctx context.Context, id string) (*confab.User, error) {
+	s.reads.Add(1)
+	return s.Store.FindUserByID(ctx, id)
+}
+
+func (s *countingStore) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
+	s.reads.Add(1)
+	return s.Store.FindChannelByID(ctx, id)
+}
+
+func (s *countingStore) FindMembership(ctx context.Context, ch, u string) (*confab.Membership, error) {
+	s.reads.Add(1)
+	return s.Store.FindMembership(ctx, ch, u)
+}
+
+func (s *countingStore) FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error) {
+	s.reads.Add(1)
+	return s.Store.FindMessages(ctx, f)
+}
+
+type nopBus struct{}
+
+func (nopBus) Publish(context.Context, string, []byte) error { return nil }
+
+func openSQLite(t *testing.T) *countingStore {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &countingStore{Store: db}
+}
+
+// clock is a settable clock for the services of a test.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Unix(1_800_000_000, 0).UnixNano())
+	return c
+}
+func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+func newService(st Store, exclusive bool, c *clock) *Service {
+	s := New(Config{Store: st, Bus: nopBus{}, PasswordCost: 4, ExclusiveStore: exclusive, CacheTTL: 5 * time.Second, Now: c.now})
+	return s
+}
+
+type session struct {
+	s     *Service
+	token string
+	u     *confab.User
+}
+
+func signupOn(t *testing.T, s *Service, name string) session {
+	t.Helper()
+	sess, err := s.Signup(t.Context(), SignupParams{Team: "acme", Name: name, Password: "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return session{s, sess.Token, sess.User}
+}
+
+// as is the session on another process's service (same store).
+func (a session) as(s *Service) session { return session{s, a.token, a.u} }
+
+func (a session) post(ch, text string) error {
+	u, err := a.s.Authenticate(context.Background(), a.token)
+	if err != nil {
+		return err
+	}
+	_, err = a.s.PostMessage(context.Background(), u, PostParams{Channel: ch, Text: text})
+	return err
+}
+
+func (a session) history(t *testing.T, ch string) []string {
+	t.Helper()
+	u, err := a.s.Authenticate(t.Context(), a.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.s.History(t.Context(), u, HistoryParams{Channel: ch, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range p.Messages {
+		texts = append(texts, m.Text)
+	}
+	return texts
+}
+
+func wantCode(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	got := "ok"
+	if err != nil {
+		got = confab.ErrorMessage(err)
+	}
+	if got != want {
+		t.Fatalf("%s: %s, want %s", what, got, want)
+	}
+}
+
+// With the store to itself, a warm post reads nothing before its insert,
+// and every change this process makes counts at once: an invite, a leave,
+// an archive, a revoked token, a new message on a hot page.
+func TestAccessCacheExclusive(t *testing.T) {
+	st := openSQLite(t)
+	c := newClock()
+	s := newService(st, true, c)
+	alice, bob := signupOn(t, s, "alice"), signupOn(t, s, "bob")
+	priv, err := s.CreateChannel(t.Context(), alice.u, "secret", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := priv.Channel.ID
+
+	wantCode(t, "alice's first post", alice.post(ch, "one"), "ok")
+	before := st.reads.Load()
+	for range 10 {
+		wantCode(t, "alice's warm post", alice.post(ch, "more"), "ok")
+	}
+	if n := st.reads.Load() - before; n != 0 {
+		t.Errorf("10 warm posts made %d authentication and authorization reads, want 0", n)
+	}
+
+	// A refusal is cached, and an invite lifts it at once.
+	wantCode(t, "bob, not invited", bob.post(ch, "hi"), "channel_not_found")
+	before = st.reads.Load()
+	wantCode(t, "bob again", bob.post(ch, "hi"), "channel_not_found")
+	if n := st.reads.Load() - before; n != 0 {
+		t.Errorf("a refused post read the store %d times the second time, want 0", n)
+	}
+	if _, err := s.InviteToChannel(t.Context(), alice.u, ch, []string{bob.u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "bob, invited", bob.post(ch, "hi"), "ok")
+	if _, err := s.LeaveChannel(t.Context(), bob.u, ch); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "bob, gone", bob.post(ch, "hi"), "channel_not_found")
+
+	// A hot page is keyed by the version this process tracks: a post
+	// after a read shows in the next read, without reading the channel.
+	if got := alice.history(t, ch); len(got) != 12 || got[0] != "hi" {
+		t.Fatalf("history = %q", got)
+	}
+	wantCode(t, "alice", alice.post(ch, "newest"), "ok")
+	before = st.reads.Load()
+	if got := alice.history(t, ch); got[0] != "newest" {
+		t.Fatalf("history after a post starts with %q, want the new message", got[0])
+	}
+	if n := st.reads.Load() - before; n != 1 {
+		t.Errorf("a warm history read made %d reads, want 1 (the page)", n)
+	}
+	before = st.reads.Load()
+	alice.history(t, ch)
+	if n := st.reads.Load() - before; n != 0 {
+		t.Errorf("reading the same page again made %d reads, want 0 (hot page)", n)
+	}
+
+	if err := s.ArchiveChannel(t.Context(), alice.u, ch); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "post to the archived channel", alice.post(ch, "late"), "is_archived")
+
+	if err := s.Revoke(t.Context(), alice.token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Authenticate(t.Context(), alice.token)
+	wantCode(t, "revoked token", err, "invalid_auth")
+}
+
+// With a store shared by other processes, a grant taken away elsewhere is
+// honoured for at most the TTL, a refusal is never cached (a join
+// elsewhere counts at once), and a history read always sees what another
+// process posted before it.
+func TestAccessCacheShared(t *testing.T) {
+	st := openSQLite(t)
+	c := newClock()
+	a, b := newService(st, false, c), newService(st, false, c)
+	alice, bob := signupOn(t, a, "alice"), signupOn(t, a, "bob")
+	pub, err := a.CreateChannel(t.Context(), alice.u, "general", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := pub.Channel.ID
+
+	wantCode(t, "bob on b, not a member", bob.as(b).post(ch, "hi"), "not_in_channel")
+	if _, _, err := a.JoinChannel(t.Context(), bob.u, ch); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "bob on b, joined on a", bob.as(b).post(ch, "hi"), "ok")
+
+	if _, err := a.LeaveChannel(t.Context(), bob.u, ch); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "bob on a, left on a", bob.post(ch, "hi"), "not_in_channel")
+	wantCode(t, "bob on b within the TTL", bob.as(b).post(ch, "hi"), "ok")
+	c.advance(5 * time.Second)
+	wantCode(t, "bob on b after the TTL", bob.as(b).post(ch, "hi"), "not_in_channel")
+
+	if got := alice.as(b).history(t, ch); got[0] != "hi" {
+		t.Fatalf("history on b = %q", got)
+	}
+	wantCode(t, "alice on a", alice.post(ch, "from a"), "ok")
+	if got := alice.as(b).history(t, ch); got[0] != "from a" {
+		t.Fatalf("history on b after a post on a starts with %q, want \"from a\"", got[0])
+	}
+
+	if err := a.Revoke(t.Context(), bob.token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Authenticate(t.Context(), bob.token); err != nil {
+		t.Fatalf("a token revoked elsewhere within the TTL: %v, want still honoured", err)
+	}
+	c.advance(5 * time.Second)
+	_, err = b.Authenticate(t.Context(), bob.token)
+	wantCode(t, "a token revoked elsewhere after the TTL", err, "invalid_auth")
+}
+
+// A load that read the store before an invalidation does not put its stale
+// result back.
+func TestCacheMapRacingLoad(t *testing.T) {
+	var m cacheMap[string, bool]
+	m.init(16)
+	gen := m.generation() // a load starts, reads "member"…
+	m.drop("k")           // …the member leaves…
+	m.put("k", true, 0, gen)
+	if _, ok := m.get("k", 0); ok {
+		t.Fatal("a load older than an invalidation was stored")
+	}
+	m.put("k", true, 0, m.generation())
+	if v, ok := m.get("k", 0); !ok || !v {
+		t.Fatal("a current load was not stored")
+	}
+
+	var v versionMap
+	v.init(16)
+	_, _, vg := v.get("C1") // a reader misses, reads LastSeq 7…
+	v.committed("C1", 8)    // …a post commits seq 8…
+	v.load("C1", 7, vg)     // …the stale 7 must not be kept
+	if got, ok, _ := v.get("C1"); ok {
+		t.Fatalf("version %d kept from a load older than a commit", got)
+	}
+	_, _, vg = v.get("C1")
+	v.load("C1", 8, vg)
+	v.committed("C1", 10)
+	v.committed("C1", 9) // out of order: versions only go up
+	if got, _, _ := v.get("C1"); got != 10 {
+		t.Fatalf("version = %d, want 10", got)
+	}
+}
+
+// Concurrent posts, joins, leaves and reads under the race detector: the
+// answers stay consistent with the membership each caller holds.
+func TestAccessCacheConcurrent(t *testing.T) {
+	st := openSQLite(t)
+	s := newService(st, true, newClock())
+	alice := signupOn(t, s, "alice")
+	pub, err := s.CreateChannel(t.Context(), alice.u, "general", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := pub.Channel.ID
+	users := make([]session, 4)
+	for i := range users {
+		users[i] = signupOn(t, s, "user"+string(rune('a'+i)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(users))
+	for _, u := range users {
+		wg.Go(func() {
+			for range 20 {
+				if _, _, err := s.JoinChannel(t.Context(), u.u, ch); err != nil {
+					errs <- err
+					return
+				}
+				if err := u.post(ch, "in"); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.LeaveChannel(t.Context(), u.u, ch); err != nil {
+					errs <- err
+					return
+				}
+				if err := u.post(ch, "out"); err == nil || confab.ErrorMessage(err) != "not_in_channel" {
+					errs <- fmt.Errorf("post after leaving: %v, want not_in_channel", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := alice.history(t, ch); slices.Contains(got, "out") {
+		t.Fatalf("a post after leaving was stored: %q", got)
+	}
+}
