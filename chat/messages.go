@@ -39,14 +39,19 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 			return nil, err
 		}
 	}
-	created, err := s.store.CreateMessage(ctx, m)
-	s.committed(c.ID, m.Seq, err)
+	var created bool
+	err = s.writeContent(c, func() (int64, []byte, error) {
+		var err error
+		if created, err = s.store.CreateMessage(ctx, m); err != nil || !created {
+			return m.Seq, nil, err // a repeat: the original, published before
+		}
+		return m.Seq, confab.MessageEvent(m), nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		s.metrics.posted.Inc()
-		s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageEvent(m))
 	}
 	return m, nil
 }
@@ -105,13 +110,16 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts
 	if c.Archived {
 		return nil, confab.ErrIsArchived
 	}
-	m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text}, s.now().UnixMicro())
+	err = s.writeContent(c, func() (int64, []byte, error) {
+		var err error
+		if m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text}, s.now().UnixMicro()); err != nil {
+			return 0, nil, err
+		}
+		return m.ChangeSeq, confab.MessageChangedEvent(m), nil
+	})
 	if err != nil {
-		s.committed(c.ID, 0, err)
 		return nil, err
 	}
-	s.committed(c.ID, m.ChangeSeq, nil)
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageChangedEvent(m))
 	return m, nil
 }
 
@@ -132,12 +140,16 @@ func (s *Service) DeleteMessage(ctx context.Context, u *confab.User, channel, ts
 			return nil, errCantDelete
 		}
 	}
-	if m, err = s.store.DeleteMessage(ctx, c.ID, m.TS); err != nil {
-		s.committed(c.ID, 0, err)
+	err = s.writeContent(c, func() (int64, []byte, error) {
+		var err error
+		if m, err = s.store.DeleteMessage(ctx, c.ID, m.TS); err != nil {
+			return 0, nil, err
+		}
+		return m.ChangeSeq, confab.MessageDeletedEvent(m), nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	s.committed(c.ID, m.ChangeSeq, nil)
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MessageDeletedEvent(m))
 	return m, nil
 }
 
@@ -160,18 +172,35 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 	if err != nil {
 		return err
 	}
-	var rc *confab.ReactionChange
-	if add {
-		rc, err = s.store.AddReaction(ctx, c.ID, m.TS, u.ID, name)
-	} else {
-		rc, err = s.store.RemoveReaction(ctx, c.ID, m.TS, u.ID, name)
-	}
+	return s.writeContent(c, func() (int64, []byte, error) {
+		var rc *confab.ReactionChange
+		if add {
+			rc, err = s.store.AddReaction(ctx, c.ID, m.TS, u.ID, name)
+		} else {
+			rc, err = s.store.RemoveReaction(ctx, c.ID, m.TS, u.ID, name)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return rc.Seq, confab.ReactionEvent(rc), nil
+	})
+}
+
+// writeContent runs write, a change of channel c's content, which returns
+// the seq it committed at and its event. The event is published in seq
+// order with the channel's other changes (outbox.go), and the version
+// cache learns the seq (cache.go). A write that fails publishes nothing.
+func (s *Service) writeContent(c *access, write func() (seq int64, frame []byte, err error)) error {
+	r := s.out.reserve(confab.ChannelTopic(c.WorkspaceID, c.ID))
+	defer r.cancel()
+	seq, frame, err := write()
+	s.committed(c.ID, seq, err)
 	if err != nil {
-		s.committed(c.ID, 0, err)
 		return err
 	}
-	s.committed(c.ID, rc.Seq, nil)
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ReactionEvent(rc))
+	if frame != nil {
+		r.publish(seq, s.marshal(confab.Publication{Op: confab.OpDeliver, Frame: frame}))
+	}
 	return nil
 }
 

@@ -103,9 +103,11 @@ func (s *Service) retryPublications() {
 	}
 }
 
-// Close stops retrying failed publications and waits for the retry
-// goroutine. The service must not be used afterwards.
+// Close publishes what the outbox holds, stops retrying failed
+// publications and waits for its goroutines. The service must not be used
+// afterwards.
 func (s *Service) Close() error {
+	s.out.close()
 	r := &s.republish
 	r.mu.Lock()
 	if !r.closed {

@@ -79,6 +79,7 @@ type Service struct {
 	republish republisher
 	reads     coalescer    // shares identical history reads (coalesce.go)
 	cache     *accessCache // tokens, channels, memberships (cache.go)
+	out       *outbox      // publishes after the commit, off the request (outbox.go)
 }
 
 type metrics struct {
@@ -129,6 +130,7 @@ func New(cfg Config) *Service {
 		s.presence = NewMemoryPresence()
 	}
 	s.cache = newAccessCache(cfg.ExclusiveStore, cfg.CacheTTL, s.now)
+	s.out = newOutbox(s)
 	s.republish.stop = make(chan struct{})
 	s.tickets.used = map[string]int64{}
 	s.metrics = metrics{
@@ -151,20 +153,13 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// publish sends an event after its change was committed. It never fails the
-// request: the change is saved, and a reader that misses the event sees a
-// seq gap and catches up. It is detached from the request's cancellation so
-// that a client hanging up after the commit does not suppress the event.
-func (s *Service) publish(ctx context.Context, topic string, p confab.Publication) {
-	p.Time = s.now().UnixNano()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.publishTimeout)
-	defer cancel()
-	payload := p.Marshal()
-	if err := s.bus.Publish(ctx, topic, payload); err != nil {
-		s.metrics.publishErrors.Inc()
-		s.log.Warn("publish failed; retrying, and readers will catch up", "topic", topic, "err", err)
-		s.republishLater(topic, payload)
-	}
+// publish hands an event over to the outbox after its change committed. It
+// never fails or delays the request: the change is saved, and a reader
+// that misses the event sees a seq gap and catches up. A client hanging up
+// after the commit does not suppress the event. Events of a channel's
+// content (with a seq) go through a reservation instead (writeContent).
+func (s *Service) publish(_ context.Context, topic string, p confab.Publication) {
+	s.out.push(topic, s.marshal(p))
 }
 
 // deliver publishes a plain frame on a topic.
