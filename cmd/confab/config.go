@@ -27,6 +27,7 @@ type Config struct {
 	SendQueueBytes int           // CONFAB_SEND_QUEUE_BYTES: per-connection outbound queue before a slow client is dropped
 	ShutdownGrace  time.Duration // CONFAB_SHUTDOWN_GRACE: how long shutdown waits for requests in flight
 	CacheTTL       time.Duration // CONFAB_CACHE_TTL: on a shared PostgreSQL, how long a cached token, membership or channel is trusted
+	PprofListen    string        // CONFAB_PPROF_LISTEN: address of Go's profiler (net/http/pprof); "" is off
 
 	// Scale-out (confab api, confab gateway; optional for serve).
 	Postgres     string        // CONFAB_POSTGRES: PostgreSQL DSN; replaces the embedded SQLite
@@ -88,6 +89,7 @@ func (cfg *Config) define(fs *flag.FlagSet) {
 	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
 	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", cfg.SendQueueBytes, "per-connection outbound queue in bytes; a client that falls further behind is disconnected")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for requests in flight")
+	fs.StringVar(&cfg.PprofListen, "pprof-listen", cfg.PprofListen, "address for Go's profiler at /debug/pprof/ (e.g. 127.0.0.1:6060); off when empty")
 	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "on a PostgreSQL shared with other processes: how long a revoked token, a left membership or an archive made elsewhere may go unseen")
 	fs.StringVar(&cfg.Postgres, "postgres", cfg.Postgres, "PostgreSQL DSN (api and gateway; replaces SQLite for serve)")
 	fs.StringVar(&cfg.Pockets, "pockets", cfg.Pockets, "pocket file (TOML) mapping workspaces to pockets and their Redis")

@@ -88,6 +88,30 @@ func TestShutdownLosesNoAcknowledgedMessage(t *testing.T) {
 }
 
 // /metrics exposes what an operator watches.
+// The profiler is off by default and, when asked for, served on its own
+// address only.
+func TestPprofListen(t *testing.T) {
+	m := MustRunMain(t, func(m *Main) { m.Config.PprofListen = "127.0.0.1:0" })
+	resp, err := http.Get("http://" + m.pprofAddr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("pprof cmdline: status %d", resp.StatusCode)
+	}
+	for _, base := range []string{m.URL(), MustRunMain(t).URL()} {
+		resp, err := http.Get(base + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Fatalf("the public listener serves the profiler: status %d", resp.StatusCode)
+		}
+	}
+}
+
 func TestMetricsAndHealth(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -52,12 +53,13 @@ type Main struct {
 	// failures through it).
 	WrapStore func(chat.Store) chat.Store
 
-	store    store
-	Chat     *chat.Service
-	Gateway  *gateway.Gateway
-	server   *http.Server
-	listener net.Listener
-	served   chan error
+	store     store
+	Chat      *chat.Service
+	Gateway   *gateway.Gateway
+	server    *http.Server
+	listener  net.Listener
+	pprofAddr string // the profiler's address, when -pprof-listen is set
+	served    chan error
 
 	// pockets is the pocket file of an api or gateway process.
 	pockets *pocket.Map
@@ -100,6 +102,27 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // URL is the server's base URL.
 func (m *Main) URL() string { return "http://" + m.Addr() }
+
+// servePprof serves Go's profiler (net/http/pprof) on its own address, off
+// the public listener: profiles reveal internals and cost CPU.
+func (m *Main) servePprof(addr string, log *slog.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l) //nolint:errcheck // ends with Close
+	m.closers = append(m.closers, srv.Close)
+	m.pprofAddr = l.Addr().String()
+	log.Info("pprof listening", "addr", m.pprofAddr)
+	return nil
+}
 
 // wiring is what Run hands each role's wiring function.
 type wiring struct {
@@ -165,6 +188,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	w.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	w.mux.HandleFunc("GET /healthz", m.healthz)
 
+	if cfg.PprofListen != "" {
+		if err := m.servePprof(cfg.PprofListen, log); err != nil {
+			return err
+		}
+	}
 	m.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
