@@ -287,7 +287,15 @@ func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, 
 		}
 		res = errorAnswer{Error: code}
 	}
-	b, merr := marshal(res)
+	var (
+		b    []byte
+		merr error
+	)
+	if e, ok := res.(encoded); ok {
+		b = e
+	} else {
+		b, merr = marshal(res)
+	}
 	if merr != nil {
 		s.logInternal(c, label, merr)
 		status, code = http.StatusInternalServerError, "internal_error"
@@ -315,6 +323,10 @@ func (s *Server) logInternal(c *call, method string, err error) {
 	}
 	s.log.Log(ctx, level, "api request failed", "method", method, "user", user, "err", err)
 }
+
+// encoded is an answer already encoded by marshal, shared by several
+// requests: it is written as it is and never modified.
+type encoded []byte
 
 // marshal encodes v without HTML escaping: text goes back exactly as sent,
 // "<@U…>" mentions included.

@@ -786,3 +786,32 @@ func TestOpenByChannel(t *testing.T) {
 		t.Errorf("open by channel: ChannelInfo(%q), answer %s", got, a.raw)
 	}
 }
+
+// Readers served the same shared page get one encoding of it: the second
+// answer is the first one's bytes, even though its Page (a new value over
+// the same shared messages) would encode differently if encoded again.
+func TestSharedPageEncodedOnce(t *testing.T) {
+	f := stocked()
+	memo := new(chat.Memo)
+	calls := 0
+	f.HistoryFn = func(context.Context, *confab.User, chat.HistoryParams) (*chat.Page, error) {
+		calls++
+		return &chat.Page{Messages: []*confab.Message{sampleMessage(fmt.Sprintf("call %d", calls))}, Memo: memo}, nil
+	}
+	h := MustServer(t, f, api.Config{})
+	first := form(t, h, "conversations.history", url.Values{"channel": {"CGENERAL"}}).wantOK(t)
+	second := form(t, h, "conversations.history", url.Values{"channel": {"CGENERAL"}}).wantOK(t)
+	if !strings.Contains(first.raw, `"text":"call 1"`) {
+		t.Fatalf("first answer %s", first.raw)
+	}
+	if second.raw != first.raw {
+		t.Fatalf("a page shared through one Memo was encoded twice:\n%s\n%s", first.raw, second.raw)
+	}
+	memo2 := new(chat.Memo) // another shared page: its own encoding
+	f.HistoryFn = func(context.Context, *confab.User, chat.HistoryParams) (*chat.Page, error) {
+		return &chat.Page{Messages: []*confab.Message{sampleMessage("other")}, Memo: memo2}, nil
+	}
+	if third := form(t, h, "conversations.history", url.Values{"channel": {"CGENERAL"}}).wantOK(t); !strings.Contains(third.raw, `"text":"other"`) {
+		t.Fatalf("third answer %s", third.raw)
+	}
+}

@@ -395,7 +395,27 @@ func (s *Server) conversationsHistory(c *call) (any, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	return pageOf(s.chat.History(c.r.Context(), c.user, p))
+	page, err := s.chat.History(c.r.Context(), c.user, p)
+	if err != nil || page == nil || page.Memo == nil {
+		return pageOf(page, err)
+	}
+	// A page shared with other readers (a hot channel) is encoded once for
+	// all of them.
+	v := page.Memo.Do(func() any {
+		res, err := pageOf(page, nil)
+		if err != nil {
+			return err
+		}
+		b, err := marshal(res)
+		if err != nil {
+			return err
+		}
+		return encoded(b)
+	})
+	if err, ok := v.(error); ok {
+		return nil, err
+	}
+	return v, nil
 }
 
 func (s *Server) conversationsReplies(c *call) (any, error) {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"encoding/json"
+	"sync"
 
 	"github.com/confab/confab"
 )
@@ -58,6 +59,23 @@ type Page struct {
 	Messages   []*confab.Message
 	HasMore    bool
 	NextCursor string
+	// Memo is shared by every caller served the same page at the same
+	// time (nil when not shared): what is derived from the page alone —
+	// the API's encoded answer — is computed once for all of them.
+	Memo *Memo
+}
+
+// Memo holds a value derived from a shared page, computed once.
+type Memo struct {
+	once sync.Once
+	v    any
+}
+
+// Do returns f's result, calling f only the first time; every caller gets
+// that same value, which must therefore be read-only.
+func (m *Memo) Do(f func() any) any {
+	m.once.Do(func() { m.v = f() })
+	return m.v
 }
 
 // PostParams are chat.postMessage's arguments.

@@ -70,6 +70,7 @@ type coalescer struct {
 // hotPage is the result of a read.
 type hotPage struct {
 	msgs []*confab.Message
+	memo *Memo // shared by every Page served from this result
 	at   time.Time
 	size int
 }
@@ -90,13 +91,17 @@ type hotRef struct {
 //
 // The messages returned may be shared with other callers: they and the
 // slice must not be modified.
-func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, f confab.MessageFilter) ([]*confab.Message, error) {
+//
+// Callers served from the same result also get the same Memo (nil when the
+// result was too big to keep), for what the API derives from the page
+// alone: its encoding, done once for a thousand readers.
+func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	key := readKey(version, f)
-	if msgs, ok := co.recent(key); ok {
-		return msgs, nil
+	if msgs, memo, ok := co.recent(key); ok {
+		return msgs, memo, nil
 	}
 	timeout := co.timeout
 	if timeout <= 0 {
@@ -113,13 +118,12 @@ func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, 
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, r.Err
+			return nil, nil, r.Err
 		}
 		msgs, _ := r.Val.([]*confab.Message)
-		co.keep(key, msgs)
-		return msgs, nil
+		return msgs, co.keep(key, msgs), nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 
@@ -138,34 +142,36 @@ func (co *coalescer) clock() time.Time {
 
 // recent returns the hot page of key if it is fresh, and forgets it if
 // it has expired.
-func (co *coalescer) recent(key string) ([]*confab.Message, bool) {
+func (co *coalescer) recent(key string) ([]*confab.Message, *Memo, bool) {
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	p, ok := co.hot[key]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	if co.clock().Sub(p.at) >= hotPageTTL {
 		delete(co.hot, key) // its ref in order is dropped when reached
 		co.bytes -= p.size
-		return nil, false
+		return nil, nil, false
 	}
-	return p.msgs, true
+	return p.msgs, p.memo, true
 }
 
-// keep makes msgs the hot page of key, dropping the expired and, beyond the
+// keep makes msgs the hot page of key, unless a fresh one is there, and
+// returns the hot page's Memo (nil if msgs is too big to keep). It drops the
+// expired pages and, beyond the
 // bounds, the oldest pages. Every caller of a shared read keeps it: the
 // first one stores it, the others find it there.
-func (co *coalescer) keep(key string, msgs []*confab.Message) {
+func (co *coalescer) keep(key string, msgs []*confab.Message) *Memo {
 	size := pageSize(msgs)
 	if size > hotPageBytes {
-		return
+		return nil
 	}
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	now := co.clock()
 	if p, ok := co.hot[key]; ok && now.Sub(p.at) < hotPageTTL {
-		return
+		return p.memo
 	}
 	if co.hot == nil {
 		co.hot = map[string]hotPage{}
@@ -187,12 +193,15 @@ func (co *coalescer) keep(key string, msgs []*confab.Message) {
 	if p, ok := co.hot[key]; ok { // expired, not yet reached in order
 		co.bytes -= p.size
 	}
-	co.hot[key] = hotPage{msgs: msgs, at: now, size: size}
+	memo := new(Memo)
+	co.hot[key] = hotPage{msgs: msgs, memo: memo, at: now, size: size}
 	co.order = append(co.order, hotRef{key, now})
 	co.bytes += size
+	return memo
 }
 
-// pageSize estimates the memory of a page of messages.
+// pageSize estimates the memory of a page of messages and of its encoding
+// in the Memo.
 func pageSize(msgs []*confab.Message) int {
 	n := 0
 	for _, m := range msgs {
@@ -201,5 +210,5 @@ func pageSize(msgs []*confab.Message) int {
 			n += 64 + len(r.Name) + 32*len(r.Users)
 		}
 	}
-	return n
+	return 2 * n
 }

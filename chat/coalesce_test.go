@@ -201,8 +201,16 @@ func TestCoalescedHistoryIdenticalReads(t *testing.T) {
 	}
 	awaitWaiting(t, waiting, n)
 	close(st.release)
+	var memo *Memo
 	for i := range answers {
-		checkPage(t, users[i].ID, answer(t, answers[i]), 300, 201, true)
+		p := answer(t, answers[i])
+		checkPage(t, users[i].ID, p, 300, 201, true)
+		if memo == nil {
+			memo = p.page.Memo
+		}
+		if p.page.Memo == nil || p.page.Memo != memo {
+			t.Fatalf("caller %d got memo %p, want the shared one %p", i, p.page.Memo, memo)
+		}
 	}
 	if got := st.reads.Load(); got != 1 {
 		t.Errorf("%d concurrent identical reads made %d store reads, want 1", n, got)
@@ -298,10 +306,10 @@ func TestCoalescerHotPageBounds(t *testing.T) {
 		co.keep(fmt.Sprint(i), page)
 	}
 	check(hotPageEntries)
-	if _, ok := co.recent(fmt.Sprint(3*hotPageEntries - 1)); !ok {
+	if _, _, ok := co.recent(fmt.Sprint(3*hotPageEntries - 1)); !ok {
 		t.Fatal("the newest page was evicted")
 	}
-	if _, ok := co.recent("0"); ok {
+	if _, _, ok := co.recent("0"); ok {
 		t.Fatal("the oldest page outlived the bound")
 	}
 	big := make([]*confab.Message, 100)

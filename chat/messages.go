@@ -257,11 +257,12 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if f.Before != 0 && f.Before <= f.After+1 {
 		return &Page{}, nil
 	}
-	msgs, err := s.reads.findMessages(ctx, s.store, c.Version, f)
+	msgs, memo, err := s.reads.findMessages(ctx, s.store, c.Version, f)
 	if err != nil {
 		return nil, err
 	}
 	page := newPage(msgs, limit, "h")
+	page.Memo = memo
 	// The slice may be shared: an append by one caller must not write into
 	// what another caller reads.
 	page.Messages = slices.Clip(page.Messages)
