@@ -38,19 +38,31 @@ var aLongTimeAgo = time.Unix(1, 0)
 // conn is one RTM connection.
 //
 // Memory is the design constraint here: a gateway holds ~19,000 connections
-// at ≤2 KiB each, nearly all idle. So a connection keeps no bufio buffers
-// (the ones net/http hands over at hijack are dropped), allocates nothing
-// while idle beyond this struct and its reader goroutine, and has no writer
-// goroutine while its queue is empty. The first frame enqueued to an empty
-// queue starts a flush goroutine (Gateway.goFlush) that writes everything
-// queued by then in one writev — a header and a payload per frame,
-// net.Buffers over a pooled scratch — and goes round again while more
-// arrived during the write, then exits. A burst to a busy client thus
-// coalesces into few large writes, and an idle client costs no goroutine.
+// at ≤2 KiB each, nearly all idle. So an idle connection has no goroutine
+// and no buffer: it is this struct, its net.Conn and its hub entries.
 //
-// The reader goroutine (readLoop) is the one piece of per-connection cost
-// left; removing it means an epoll loop that reads only ready sockets, and
-// nothing else here would have to change.
+// Reading: the connection's socket is registered in the gateway's poller
+// (an epoll instance watched by one goroutine, see poll_linux.go). When
+// input arrives, the poller starts a reader goroutine (Gateway.ready) that
+// reads what is there into a pooled buffer, acts on every complete frame
+// (consume), keeps only the bytes of an incomplete frame (c.rd), re-arms
+// the socket and exits. The net/http bufio buffers handed over at hijack
+// are dropped. A connection the poller cannot watch (not a TCP socket, not
+// Linux) has a blocking reader goroutine instead (readLoop); the parsing is
+// the same.
+//
+// Writing: the first frame enqueued to an empty queue starts a flush
+// goroutine (Gateway.goFlush) that writes everything queued by then in one
+// writev — a header and a payload per frame, net.Buffers over a pooled
+// scratch — and goes round again while more arrived during the write, then
+// exits. A burst to a busy client thus coalesces into few large writes.
+// Writes block (with deadlines) in the flush goroutine, never in the
+// enqueuer, and the queue's limits bound what a connection holds.
+//
+// Closing: closeWith records why and interrupts the reader through its
+// deadline; finish (the closing handshake, unregistration) runs in the
+// goroutine of whoever reads: the reader goroutine when one runs, else one
+// that closeWith starts (see rs).
 type conn struct {
 	// Immutable after construction.
 	g    *Gateway
@@ -79,17 +91,35 @@ type conn struct {
 	left      []string // channel topics left during registration
 	connected bool     // Chat.Connected was called
 
-	// lastRecv is when anything last arrived (unix ns): written by the
-	// reader, read by the sweeper.
+	// rs is who reads c when it is polled (guarded by mu): nobody yet, the
+	// poller, a reader goroutine, or finish.
+	rs readState
+	// fd is c's socket in the poller, set in serve before the poller sees
+	// c; -1 when c is not polled.
+	fd int32
+
+	// lastRecv is when a frame header last arrived (unix ns): written by
+	// the reader, read by the sweeper.
 	lastRecv atomic.Int64
 	// Owned by the sweeper.
 	lastPing int64
-	// Owned by the reader: header scratch for ws.ReadHeaderBuffer.
-	rhdr [ws.MaxHeaderSize - 2]byte
+	// Owned by the reader (one at a time, see rs): an incomplete frame or
+	// message; nil while idle.
+	rd *partial
 }
 
+// readState is who reads a polled connection.
+type readState uint8
+
+const (
+	rsNone    readState = iota // not polled: serve, or a blocking readLoop
+	rsPolling                  // in the poller, no goroutine
+	rsReading                  // a reader goroutine runs (Gateway.read)
+	rsDone                     // finish runs or ran
+)
+
 func (g *Gateway) newConn(t transport, u *confab.User) *conn {
-	c := &conn{g: g, t: t, id: g.nextID.Add(1), user: u, held: true}
+	c := &conn{g: g, t: t, id: g.nextID.Add(1), user: u, held: true, fd: -1}
 	// hello is queued first and written once registration is complete, so
 	// it precedes every event.
 	c.queue = append(c.queue, outFrame{p: confab.HelloFrame, op: ws.OpText})
@@ -204,8 +234,9 @@ func (c *conn) dropLocked() {
 // closeWith starts closing c because of err, unless it is closing already,
 // and reports whether it did. It never blocks: it records err, refuses
 // further frames and interrupts the reader through its deadline; with
-// abort it also drops the queue and cuts a write in progress. The reader's
-// goroutine finishes the close (Gateway.finish).
+// abort it also drops the queue and cuts a write in progress. Whoever reads
+// c finishes the close (Gateway.finish): its reader goroutine, or — when c
+// waits in the poller with none — a goroutine started here.
 func (c *conn) closeWith(err error, abort bool) bool {
 	c.mu.Lock()
 	if c.closeErr != nil {
@@ -217,11 +248,20 @@ func (c *conn) closeWith(err error, abort bool) bool {
 		c.aborted = true
 		c.dropLocked()
 	}
+	finish := c.rs == rsPolling
+	if finish {
+		c.rs = rsDone
+	}
 	c.mu.Unlock()
 	if abort {
 		c.t.SetWriteDeadline(aLongTimeAgo)
 	}
 	c.t.SetReadDeadline(aLongTimeAgo)
+	if finish {
+		// Counted in the gateway's WaitGroup as c is (serve), until
+		// finish returns.
+		go c.g.finish(c, c.input(c.t.(io.Reader)), err)
+	}
 	return true
 }
 
@@ -285,8 +325,29 @@ func (c *conn) flush() {
 	}
 }
 
-// write writes batch in one writev.
+// smallWrite is the largest single frame written with write(2) rather than
+// writev: copying it is cheap, and a socket that was never written with
+// writev keeps no iovec array (the runtime caches one per socket).
+const smallWrite = 4 << 10
+
+// write writes batch in one writev — one write when it is a single small
+// frame (hello, a ping, a reply).
 func (c *conn) write(s *flushScratch, batch []outFrame) error {
+	if len(batch) == 1 && len(batch[0].p) <= smallWrite {
+		f := batch[0]
+		s.hw.b = s.hdrs[:0]
+		// Cannot fail: headerWriter never fails and the length is valid.
+		_ = ws.WriteHeaderBuffer(&s.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, s.tmp[:])
+		s.hdrs = append(s.hw.b, f.p...)
+		s.hw.b = nil
+		if _, err := c.t.Write(s.hdrs); err != nil {
+			return err
+		}
+		if f.t != 0 {
+			c.g.metrics.latency.Observe(float64(time.Now().UnixNano()-f.t) / 1e9)
+		}
+		return nil
+	}
 	s.hdrs = slices.Grow(s.hdrs[:0], len(batch)*ws.MaxHeaderSize)
 	s.bufs = s.bufs[:0]
 	var oldest int64

@@ -17,16 +17,27 @@
 //     with its own RWMutex; fanout enqueues under a read lock and does no
 //     I/O there. Bus Subscribe and Unsubscribe follow the local subscriber
 //     count crossing 0, serialised per shard (see hub).
-//   - Each connection has one reader goroutine and, only while it has
-//     frames to write, one flush goroutine that coalesces them into a
-//     single writev (see conn). Only the flush goroutine writes to the
-//     socket, until the reader's goroutine takes over to close it.
+//   - An idle connection has no goroutine. One poller goroutine waits on
+//     an epoll instance holding every connection's socket (one-shot); when
+//     one has input it starts that connection's reader goroutine, which
+//     reads what is there, acts on each complete frame, keeps only an
+//     incomplete frame's bytes, re-arms the socket and exits (see conn,
+//     poll_linux.go). Without epoll (not Linux, not a TCP socket) a
+//     connection has a blocking reader goroutine instead.
+//   - Only while it has frames to write does a connection have a flush
+//     goroutine, which coalesces them into a single writev (see conn).
+//     Only the flush goroutine writes to the socket, until the close
+//     (finish) takes over: in the reader goroutine, or in one closeWith
+//     starts when the connection waits in the poller.
 //   - The outbound queue is bounded in frames and bytes; enqueueing never
 //     blocks, and a connection over the limit is closed as a slow consumer.
 //   - One sweeper goroutine pings every connection and closes idle ones.
-//   - Every goroutine is started through a helper that refuses once the
-//     gateway is finished and is counted in a WaitGroup that Shutdown waits
-//     for. HandlePublication never blocks on a client or on the bus.
+//   - Every goroutine is counted in a WaitGroup that Shutdown waits for:
+//     started through a helper that refuses once the gateway is finished,
+//     or — a polled connection's reader and finish — within the count the
+//     connection itself holds from its registration in the poller until
+//     finish returns. HandlePublication never blocks on a client or on the
+//     bus.
 //
 // Lock order is in LOCKING.md; close codes are documented in errors.go.
 package gateway

@@ -104,6 +104,7 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics
 	hub     *hub
+	poller  *poller         // nil: every connection has a blocking reader
 	ctx     context.Context // for chat and bus calls; cancelled by a forced Shutdown
 	cancel  context.CancelFunc
 	quit    chan struct{} // closed when Shutdown begins; stops the sweeper
@@ -141,6 +142,16 @@ func New(cfg Config) *Gateway {
 		defer g.wg.Done()
 		g.sweep()
 	}()
+	if p, err := newPoller(); err == nil {
+		g.poller = p
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			p.run(g)
+		}()
+	} else {
+		g.log.Warn("no poller: one reader goroutine per connection", "err", err)
+	}
 	return g
 }
 
@@ -238,26 +249,99 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Drop net/http's bufio buffers; keep only what the client may already
 	// have sent past the handshake.
-	var rd io.Reader = nc
+	var early []byte
 	if n := rw.Reader.Buffered(); n > 0 {
 		p, _ := rw.Reader.Peek(n)
-		rd = io.MultiReader(bytes.NewReader(bytes.Clone(p)), nc)
+		early = bytes.Clone(p)
 	}
-	g.serve(g.newConn(nc, user), rd)
+	g.serve(g.newConn(nc, user), nc, early)
 }
 
-// serve registers c, then hands its reading to a fresh goroutine and
-// returns, so that net/http's goroutine (and its grown stack) is not kept
-// for the life of the connection.
-func (g *Gateway) serve(c *conn, r io.Reader) {
+// serve registers c, acts on what the client sent with the handshake
+// (early), then hands c to the poller and returns, so that net/http's
+// goroutine (and its grown stack) is not kept for the life of the
+// connection. From then on c is counted in wg until finish returns.
+func (g *Gateway) serve(c *conn, nc net.Conn, early []byte) {
 	if err := g.register(c); err != nil {
-		g.finish(c, r, err)
+		g.finish(c, c.input(io.MultiReader(bytes.NewReader(early), nc)), err)
 		return
 	}
 	c.release()
-	if !g.goTracked(func() { g.finish(c, r, c.readLoop(r)) }) {
-		g.finish(c, r, errShutdown)
+	if len(early) > 0 {
+		if err := c.consume(early); err != nil {
+			g.finish(c, c.input(nc), err)
+			return
+		}
 	}
+	if fd, ok := socketFD(nc); ok && g.poller != nil {
+		c.mu.Lock()
+		if err := c.closeErr; err != nil {
+			c.mu.Unlock()
+			g.finish(c, c.input(nc), err)
+			return
+		}
+		c.fd = int32(fd)
+		err := g.poller.add(c)
+		if err == nil {
+			// (Unless the poller stopped: Shutdown is under way and its
+			// closeWith finishes c.)
+			c.rs = rsPolling
+			g.wg.Add(1) // within ServeHTTP's count: never from zero
+			c.mu.Unlock()
+			return
+		}
+		c.fd = -1
+		c.mu.Unlock()
+		g.log.Warn("poller refused a connection: it gets a reader goroutine", "conn", c.id, "err", err)
+	}
+	if !g.goTracked(func() {
+		buf := make([]byte, 512)
+		g.finish(c, c.input(nc), c.readLoop(nc, buf))
+	}) {
+		g.finish(c, c.input(nc), errShutdown)
+	}
+}
+
+// ready is called by the poller when c's socket has input (or an error).
+// It starts c's reader goroutine, unless c is closing.
+func (g *Gateway) ready(c *conn) {
+	c.mu.Lock()
+	start := c.rs == rsPolling
+	if start {
+		c.rs = rsReading
+	}
+	c.mu.Unlock()
+	if start {
+		go g.read(c) // counted in wg as c is
+	}
+}
+
+// read is c's reader goroutine: it reads and acts on c's input until none
+// is left, re-arms c in the poller and exits; or, when c must end, it
+// finishes c.
+func (g *Gateway) read(c *conn) {
+	err := c.readAvailable()
+	if err == nil {
+		c.mu.Lock()
+		err = c.closeErr
+		if err == nil {
+			err = g.poller.mod(c)
+			if err == nil {
+				// (Unless the poller stopped: Shutdown's closeWith
+				// finishes c.)
+				c.rs = rsPolling
+				c.mu.Unlock()
+				return
+			}
+		}
+		c.rs = rsDone
+		c.mu.Unlock()
+	} else {
+		c.mu.Lock()
+		c.rs = rsDone
+		c.mu.Unlock()
+	}
+	g.finish(c, c.input(c.t.(io.Reader)), err)
 }
 
 // register enters c in the registry and the hub for its user topic and
@@ -323,9 +407,15 @@ func (g *Gateway) register(c *conn) error {
 const abortCloseTimeout = 100 * time.Millisecond
 
 // finish tears c down after its reader stopped with err (or registration
-// failed): it lets the writer finish within WriteTimeout, sends the close
-// frame that classify picks, closes the socket, and unregisters c.
+// failed, or closeWith found c in the poller): it lets the writer finish
+// within WriteTimeout, sends the close frame that classify picks, closes the
+// socket, and unregisters c. r is what is left to read of c: the closing
+// handshake reads it with blocking reads, c being out of the poller.
 func (g *Gateway) finish(c *conn, r io.Reader, err error) {
+	if c.fd >= 0 {
+		g.poller.del(c)
+		defer g.wg.Done() // c's own count, from serve
+	}
 	c.mu.Lock()
 	if c.closeErr == nil {
 		c.closeErr = err
@@ -433,7 +523,9 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 	}
 	if ws, kind, _, ok := confab.ParseTopic(topic); ok && kind == confab.TopicUser && p.Channel != "" &&
 		(p.Op == confab.OpJoin || p.Op == confab.OpLeave) {
-		g.membership(topic, p.Op == confab.OpJoin, confab.ChannelTopic(ws, p.Channel))
+		if g.membership(topic, p.Op == confab.OpJoin, confab.ChannelTopic(ws, p.Channel), p) {
+			return // channel_joined goes once the channel is subscribed
+		}
 	}
 	if len(p.Frame) == 0 {
 		return
@@ -446,7 +538,16 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 // membership adds (join) or removes the connections of a user topic to or
 // from a channel topic. The bus subscription follows asynchronously: the
 // bus handler must not wait on the bus.
-func (g *Gateway) membership(userTopic string, join bool, chTopic string) {
+//
+// A join's own frame (channel_joined) is then sent only once the
+// subscription is in place, and membership reports that it took it over:
+// a client that sees channel_joined receives the channel's events from
+// then on, and catches up on what came between the join and that frame
+// from the latest_seq it carries (API.md) — as hello does for a new
+// connection. Were the frame sent at once, a message posted right after it
+// could reach the gateway before the subscription and be lost to the
+// client until its next seq gap.
+func (g *Gateway) membership(userTopic string, join bool, chTopic string, p confab.Publication) bool {
 	dirty := false
 	for _, c := range g.hub.members(userTopic) {
 		c.subMu.Lock()
@@ -473,13 +574,24 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string) {
 		}
 		c.subMu.Unlock()
 	}
-	if dirty {
-		g.goTracked(func() {
-			if err := g.hub.reconcile(g.ctx, []string{chTopic}); err != nil {
-				g.log.Warn("bus subscribe after join", "topic", chTopic, "err", err)
-			}
-		})
+	if !dirty {
+		return false
 	}
+	var frame []byte
+	if join && len(p.Frame) > 0 {
+		frame = bytes.Clone(p.Frame) // payload is not retained
+	}
+	g.goTracked(func() {
+		if err := g.hub.reconcile(g.ctx, []string{chTopic}); err != nil {
+			g.log.Warn("bus subscribe after join", "topic", chTopic, "err", err)
+		}
+		if frame != nil {
+			if n := g.hub.broadcast(userTopic, frame, p.Time, false); n > 0 {
+				g.metrics.deliveries.Add(float64(n))
+			}
+		}
+	})
+	return frame != nil
 }
 
 // sweep is the one goroutine that pings every connection each PingInterval
@@ -526,6 +638,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.goMu.Unlock()
 	if first {
 		close(g.quit)
+		if g.poller != nil {
+			// Connections are finished through closeWith from here on;
+			// the poller's goroutine is no longer needed.
+			g.poller.stop()
+		}
 	}
 
 	g.connsMu.Lock()

@@ -32,7 +32,7 @@ func TestHelloAfterRegistration(t *testing.T) {
 	var once sync.Once
 	open := func() { once.Do(func() { close(gate) }) }
 	t.Cleanup(open)
-	s.bus.gate, s.bus.gateTopic = gate, "T1.c.C1"
+	s.bus.setGate(gate, "T1.c.C1")
 	ws, _, err := s.dial(t, "ticket-U1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +134,37 @@ func TestJoinAndLeave(t *testing.T) {
 	}
 	if sub, unsub := s.bus.calls("T1.c.C9"); sub != 1 || unsub != 0 {
 		t.Fatalf("T1.c.C9: %d subscribes, %d unsubscribes; want 1, 0 (U2 still there)", sub, unsub)
+	}
+}
+
+// channel_joined comes only once the channel's bus subscription is in
+// place, like hello: an event published after it reaches the connection.
+func TestChannelJoinedAfterSubscription(t *testing.T) {
+	s := MustServe(t, Config{}, &fakeChat{
+		UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}}),
+	})
+	c := s.MustConnect(t, "U1")
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open)
+	s.bus.setGate(gate, "T1.c.C7")
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpJoin, Channel: "C7", Frame: []byte(`{"type":"channel_joined","channel":{"id":"C7"}}`)})
+	select {
+	case p := <-c.frames:
+		t.Fatalf("got %s before the bus subscription completed", p)
+	case <-time.After(100 * time.Millisecond):
+	}
+	open()
+	if m := c.readJSON(); m["type"] != "channel_joined" {
+		t.Fatalf("got %v, want channel_joined", m)
+	}
+	msg := `{"type":"message","channel":"C7","text":"right after the join"}`
+	if !s.bus.publish("T1.c.C7", pub(msg)) {
+		t.Fatal("T1.c.C7 not subscribed when channel_joined was sent")
+	}
+	if got := string(c.read()); got != msg {
+		t.Fatalf("got %s, want %s", got, msg)
 	}
 }
 

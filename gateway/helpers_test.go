@@ -90,7 +90,7 @@ type fakeBus struct {
 	subCalls   map[string]int
 	unsubCalls map[string]int
 	changed    chan struct{} // closed and replaced on every change
-	gate       chan struct{} // when set, Subscribe of gateTopic waits for it to be closed
+	gate       chan struct{} // when set, Subscribe of gateTopic waits for it to be closed (setGate)
 	gateTopic  string
 }
 
@@ -98,9 +98,19 @@ func newFakeBus() *fakeBus {
 	return &fakeBus{subs: map[string]bool{}, subCalls: map[string]int{}, unsubCalls: map[string]int{}, changed: make(chan struct{})}
 }
 
+// setGate makes Subscribe of topic wait until gate is closed.
+func (b *fakeBus) setGate(gate chan struct{}, topic string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.gate, b.gateTopic = gate, topic
+}
+
 func (b *fakeBus) Subscribe(_ context.Context, topics ...string) error {
-	if b.gate != nil && slices.Contains(topics, b.gateTopic) {
-		<-b.gate
+	b.mu.Lock()
+	gate, gateTopic := b.gate, b.gateTopic
+	b.mu.Unlock()
+	if gate != nil && slices.Contains(topics, gateTopic) {
+		<-gate
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -280,8 +280,9 @@ func clientFrameBytes(op ws.OpCode, fin bool, p []byte) []byte {
 }
 
 // FuzzReadLoop feeds arbitrary bytes, split in two reads at every point the
-// fuzzer picks, to a connection's reader: it must return, never panic, and
-// never accept a message over the limit.
+// fuzzer picks and read through a buffer of a size it picks (so that frames
+// arrive in pieces, as from the poller), to a connection's reader: it must
+// return, never panic, and never accept a message over the limit.
 func FuzzReadLoop(f *testing.F) {
 	seeds := [][]byte{
 		clientFrameBytes(ws.OpText, true, []byte(`{"id":1,"type":"ping"}`)),
@@ -303,11 +304,12 @@ func FuzzReadLoop(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
 		n := 0
 		if len(data) > 0 {
-			n = int(split) % (len(data) + 1)
+			n = int(split&0xff) % (len(data) + 1)
 		}
 		c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"})
 		g.hub.add(c, "T1.u.U1")
-		err := c.readLoop(&splitReader{parts: [][]byte{data[:n], data[n:]}})
+		buf := make([]byte, 1+int(split>>8)%64)
+		err := c.readLoop(&splitReader{parts: [][]byte{data[:n], data[n:]}}, buf)
 		if err == nil {
 			t.Fatal("readLoop returned nil")
 		}

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/binary"
 	"io"
 	"log/slog"
 	"slices"
@@ -15,72 +17,238 @@ import (
 
 var errUnknownType = &confab.Error{Code: confab.EINVALID, Message: "unknown_type"}
 
-// readLoop reads frames from r until an error, which it returns: a read
-// error, a protocol violation, the client's close frame, or — when another
-// goroutine called closeWith — the deadline that interrupted it.
-//
-// It reads straight from the socket, without a bufio.Reader: a header costs
-// two small reads and a payload one more. Clients send little (pings,
-// typing, the odd message), and a 4 KiB buffer per idle connection is what
-// the gateway cannot afford.
-func (c *conn) readLoop(r io.Reader) error {
-	var (
-		msg   []byte // the message being assembled from fragments
-		op    ws.OpCode
-		state = ws.StateServerSide
-		limit = int64(c.g.cfg.MaxFrameBytes)
-	)
+// partial is what a connection keeps between reads while a frame or a
+// fragmented message is incomplete; an idle connection has none (conn.rd is
+// nil). It is owned by whoever reads the connection, one at a time (see
+// conn.rs).
+type partial struct {
+	buf  []byte    // the incomplete frame's bytes, from its first
+	msg  []byte    // the unfinished message's fragments, unmasked
+	op   ws.OpCode // the unfinished message's opcode
+	frag bool      // a message is unfinished (msg may still be empty)
+	seen bool      // buf's header was checked and counted in lastRecv
+}
+
+// consume parses the bytes that arrived, after those kept from earlier
+// reads, and acts on each complete frame, as they come. It keeps only the
+// bytes of an incomplete frame, until more arrive. It returns an error when
+// the connection must end: a protocol violation, a message over
+// MaxFrameBytes, a binary or invalid UTF-8 message, the client's close
+// frame, or the connection closing meanwhile (closeWith). Then c.rd.buf
+// holds what followed, for the closing handshake (input).
+func (c *conn) consume(p []byte) error {
+	kept := c.rd != nil && len(c.rd.buf) > 0
+	if kept {
+		c.rd.buf = append(c.rd.buf, p...)
+		p = c.rd.buf
+	}
+	for len(p) > 0 {
+		n, need, err := c.frame(p)
+		if err != nil {
+			c.keep(p[n:], 0, kept)
+			return err
+		}
+		if n == 0 {
+			c.keep(p, need, kept)
+			return nil
+		}
+		p = p[n:]
+	}
+	c.keep(nil, 0, kept)
+	return nil
+}
+
+// keep makes p, the start of an incomplete frame of need bytes (0: not yet
+// known), c's kept bytes — p is the tail of c.rd.buf when kept is set — and
+// drops c.rd when nothing is kept.
+func (c *conn) keep(p []byte, need int, kept bool) {
+	r := c.rd
+	if len(p) == 0 {
+		if r != nil {
+			r.buf = nil
+			if !r.frag && !r.seen {
+				c.rd = nil
+			}
+		}
+		return
+	}
+	if r == nil {
+		r = new(partial)
+		c.rd = r
+	}
+	size := max(need, len(p))
+	if kept && cap(r.buf) >= size && cap(r.buf) <= 2*size+512 {
+		r.buf = r.buf[:copy(r.buf, p)] // move the tail to the front
+		return
+	}
+	// A fresh array, sized for the frame: an idle connection does not keep
+	// a large one for a few bytes.
+	r.buf = append(make([]byte, 0, size), p...)
+}
+
+// frame acts on the frame at the start of p and returns its length, or 0
+// and the length it needs (0 while the header is incomplete) when p holds
+// only part of it. On error, n is where parsing stopped.
+func (c *conn) frame(p []byte) (n, need int, err error) {
+	h, hn, err := parseHeader(p)
+	if err != nil {
+		return hn, 0, err
+	}
+	if hn == 0 {
+		return 0, 0, nil
+	}
+	r := c.rd
+	var msgLen int
+	state := ws.StateServerSide
+	if r != nil {
+		msgLen = len(r.msg)
+		if r.frag {
+			state = state.Set(ws.StateFragmented)
+		}
+	}
+	if r == nil || !r.seen {
+		c.lastRecv.Store(time.Now().UnixNano())
+		if err := ws.CheckHeader(h, state); err != nil {
+			return hn, 0, err
+		}
+		// Control frames are at most 125 bytes (CheckHeader).
+		if !h.OpCode.IsControl() && int64(msgLen)+h.Length > int64(c.g.cfg.MaxFrameBytes) {
+			return hn, 0, errTooBig
+		}
+	}
+	total := hn + int(h.Length)
+	if len(p) < total {
+		if r == nil {
+			r = new(partial)
+			c.rd = r
+		}
+		r.seen = true
+		return 0, total, nil
+	}
+	if r != nil {
+		r.seen = false
+	}
+	payload := p[hn:total]
+	ws.Cipher(payload, h.Mask, 0)
+	if h.OpCode.IsControl() {
+		switch h.OpCode {
+		case ws.OpPing:
+			c.enqueue(outFrame{p: bytes.Clone(payload), op: ws.OpPong})
+		case ws.OpClose:
+			code, _ := ws.ParseCloseFrameData(payload)
+			return total, 0, closeReceived{code: code}
+		}
+		return total, 0, nil
+	}
+	var data []byte
+	op := h.OpCode
+	switch {
+	case r != nil && r.frag:
+		op = r.op
+		r.msg = append(r.msg, payload...)
+		if !h.Fin {
+			return total, 0, nil
+		}
+		data = r.msg
+		r.msg, r.frag = nil, false
+	case !h.Fin:
+		if r == nil {
+			r = new(partial)
+			c.rd = r
+		}
+		r.msg = append(make([]byte, 0, len(payload)), payload...)
+		r.op, r.frag = op, true
+		return total, 0, nil
+	default:
+		data = payload // read-only below; handle keeps none of it
+	}
+	c.g.metrics.framesReceived.Inc()
+	if op == ws.OpBinary {
+		return total, 0, errBinary
+	}
+	if !utf8.Valid(data) {
+		return total, 0, errInvalidUTF8
+	}
+	if err := c.closing(); err != nil {
+		return total, 0, err
+	}
+	c.handle(data)
+	return total, 0, nil
+}
+
+// parseHeader parses the frame header at the start of p as
+// ws.ReadHeaderBuffer does; n is its length, 0 while p holds only part of
+// it.
+func parseHeader(p []byte) (h ws.Header, n int, err error) {
+	if len(p) < 2 {
+		return h, 0, nil
+	}
+	h.Fin = p[0]&0x80 != 0
+	h.Rsv = (p[0] & 0x70) >> 4
+	h.OpCode = ws.OpCode(p[0] & 0x0f)
+	h.Masked = p[1]&0x80 != 0
+	length := p[1] & 0x7f
+	n = 2
+	switch length {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if h.Masked {
+		n += 4
+	}
+	if len(p) < n {
+		return ws.Header{}, 0, nil
+	}
+	switch length {
+	case 126:
+		h.Length = int64(binary.BigEndian.Uint16(p[2:]))
+	case 127:
+		if p[2]&0x80 != 0 {
+			return h, n, ws.ErrHeaderLengthMSB
+		}
+		h.Length = int64(binary.BigEndian.Uint64(p[2:]))
+	default:
+		h.Length = int64(length)
+	}
+	if h.Masked {
+		copy(h.Mask[:], p[n-4:n])
+	}
+	return h, n, nil
+}
+
+// closing returns the error c is closing with, if closeWith was called.
+func (c *conn) closing() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeErr
+}
+
+// input is what is left to read from c for the closing handshake: the
+// bytes it received and did not consume, then r.
+func (c *conn) input(r io.Reader) io.Reader {
+	if c.rd != nil && len(c.rd.buf) > 0 {
+		return io.MultiReader(bytes.NewReader(c.rd.buf), r)
+	}
+	return r
+}
+
+// readLoop is the blocking reader, for a connection the poller cannot
+// watch (no socket, or no epoll): it reads into buf and consumes until an
+// error, which it returns — a read error, an error of consume, or the
+// deadline through which closeWith interrupts it.
+func (c *conn) readLoop(r io.Reader, buf []byte) error {
 	for {
-		h, err := ws.ReadHeaderBuffer(r, c.rhdr[:])
+		n, err := r.Read(buf)
+		if n > 0 {
+			if err := c.consume(buf[:n]); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return err
 		}
-		c.lastRecv.Store(time.Now().UnixNano())
-		if err := ws.CheckHeader(h, state); err != nil {
-			return err
-		}
-		if h.OpCode.IsControl() {
-			p := make([]byte, h.Length) // at most 125 bytes (CheckHeader)
-			if _, err := io.ReadFull(r, p); err != nil {
-				return err
-			}
-			ws.Cipher(p, h.Mask, 0)
-			switch h.OpCode {
-			case ws.OpPing:
-				c.enqueue(outFrame{p: p, op: ws.OpPong})
-			case ws.OpClose:
-				code, _ := ws.ParseCloseFrameData(p)
-				return closeReceived{code: code}
-			}
-			continue
-		}
-		if int64(len(msg))+h.Length > limit {
-			return errTooBig
-		}
-		if h.OpCode != ws.OpContinuation {
-			op = h.OpCode
-		}
-		n := len(msg)
-		msg = slices.Grow(msg, int(h.Length))[:n+int(h.Length)]
-		if _, err := io.ReadFull(r, msg[n:]); err != nil {
-			return err
-		}
-		ws.Cipher(msg[n:], h.Mask, 0)
-		if !h.Fin {
-			state = state.Set(ws.StateFragmented)
-			continue
-		}
-		state = state.Clear(ws.StateFragmented)
-		data := msg
-		msg = nil
-		c.g.metrics.framesReceived.Inc()
-		if op == ws.OpBinary {
-			return errBinary
-		}
-		if !utf8.Valid(data) {
-			return errInvalidUTF8
-		}
-		c.handle(data)
 	}
 }
 

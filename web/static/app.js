@@ -893,6 +893,10 @@ function onEvent(ev, source) {
       if (ev.channel && typeof ev.channel === "object") {
         addChannel(ev.channel);
         renderSidebar();
+        // The connection receives the channel from this event on; what was
+        // posted between the join and now comes by catching up from the
+        // latest_seq the event carries.
+        S.rtm.enqueueCatchUp(ev.channel.id);
       }
       break;
     case "channel_left":
