@@ -82,9 +82,9 @@ type WireChannel struct {
 	IsPrivate   bool         `json:"is_private"`
 	IsArchived  bool         `json:"is_archived"`
 	IsMember    bool         `json:"is_member"`
-	User        string       `json:"user,omitempty"` // a DM's other member
-	Topic       WireText     `json:"topic"`
-	Purpose     WireText     `json:"purpose"`
+	User        string       `json:"user,omitempty"`    // a DM's other member
+	Topic       *WireText    `json:"topic,omitempty"`   // nil only in a Brief view
+	Purpose     *WireText    `json:"purpose,omitempty"` // nil only in a Brief view
 	NumMembers  int          `json:"num_members"`
 	LastRead    string       `json:"last_read,omitempty"`
 	UnreadCount *int64       `json:"unread_count,omitempty"`
@@ -102,6 +102,10 @@ type ChannelView struct {
 	Member  *Membership
 	Other   string
 	Latest  *Message
+	// Brief is client.boot's sidebar form: an empty topic or purpose is
+	// left out, so that the boot of a user in hundreds of channels stays
+	// small.
+	Brief bool
 }
 
 // Wire returns the Slack conversation object of v.
@@ -120,10 +124,14 @@ func (v *ChannelView) Wire() WireChannel {
 		IsArchived: c.Archived,
 		IsMember:   v.Member != nil,
 		User:       v.Other,
-		Topic:      WireText{Value: c.Topic.Value, Creator: c.Topic.Creator, LastSet: c.Topic.LastSet},
-		Purpose:    WireText{Value: c.Purpose.Value, Creator: c.Purpose.Creator, LastSet: c.Purpose.LastSet},
 		NumMembers: c.NumMembers,
 		LatestSeq:  c.LastSeq,
+	}
+	if !v.Brief || c.Topic.Value != "" {
+		w.Topic = &WireText{Value: c.Topic.Value, Creator: c.Topic.Creator, LastSet: c.Topic.LastSet}
+	}
+	if !v.Brief || c.Purpose.Value != "" {
+		w.Purpose = &WireText{Value: c.Purpose.Value, Creator: c.Purpose.Creator, LastSet: c.Purpose.LastSet}
 	}
 	if m := v.Member; m != nil {
 		w.LastRead = FormatTS(m.LastReadTS)
@@ -139,6 +147,7 @@ func (v *ChannelView) Wire() WireChannel {
 	}
 	if v.Latest != nil {
 		lm := v.Latest.Wire()
+		lm.Channel = "" // it is the conversation's own, as in Slack's objects
 		w.Latest = &lm
 	}
 	return w

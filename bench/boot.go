@@ -48,10 +48,14 @@ func (r *run) boot(ctx context.Context) error {
 
 	r.log.Info("timing client.boot", "reads", r.cfg.Reads)
 	lat := make([]time.Duration, 0, r.cfg.Reads)
+	latest := 0 // conversations of the last answer with a latest message
 	for range r.cfg.Reads {
 		var out struct {
 			Channels []struct {
-				ID string `json:"id"`
+				ID     string `json:"id"`
+				Latest *struct {
+					TS string `json:"ts"`
+				} `json:"latest"`
 			} `json:"channels"`
 		}
 		t := time.Now()
@@ -61,10 +65,19 @@ func (r *run) boot(ctx context.Context) error {
 		}
 		lat = append(lat, time.Since(t))
 		res.Bytes, res.BootChannels = len(body), len(out.Channels)
+		latest = 0
+		for _, c := range out.Channels {
+			if c.Latest != nil && c.Latest.TS != "" {
+				latest++
+			}
+		}
 	}
 	res.Latency = Summarize(lat)
 	if res.BootChannels < res.Channels {
 		r.rep.problem("client.boot lists %d conversations, the user is in %d channels", res.BootChannels, res.Channels)
+	}
+	if len(lat) > 0 && latest < res.Channels {
+		r.rep.problem("client.boot shows the latest message of %d conversations, each of the %d channels has one", latest, res.Channels)
 	}
 	return nil
 }

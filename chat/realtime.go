@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/confab/confab"
 )
@@ -114,6 +115,10 @@ func (s *Service) UserChannels(ctx context.Context, userID string) ([]string, er
 // Boot returns what a client needs for its first screen: the caller, the
 // workspace, and the caller's conversations with unread counts and latest
 // message. Its size follows the caller's conversations, not the workspace.
+// It costs four store queries however many conversations the caller has:
+// the workspace, the caller's memberships, their channels, and the latest
+// messages of them all (FindLatestMessages). A DM's other member comes
+// from its key.
 func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
 	ws, err := s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
 	if err != nil {
@@ -128,27 +133,53 @@ func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
 		return nil, err
 	}
 	b := &Boot{Self: u, Workspace: ws, Channels: make([]*confab.ChannelView, 0, len(cs))}
+	var withMessages []string
 	for _, c := range cs {
 		m := mine[c.ID]
 		if m == nil {
 			continue // left between the two reads
 		}
-		v, err := s.view(ctx, u, c, m)
-		if err != nil {
-			return nil, err
+		v := &confab.ChannelView{Channel: c, Member: m, Brief: true}
+		if c.Kind == confab.KindDM {
+			if v.Other = dmPartner(c.Key, u.ID); v.Other == "" {
+				// Not keyed by its two members: ask the store.
+				full, err := s.view(ctx, u, c, m)
+				if err != nil {
+					return nil, err
+				}
+				v.Other = full.Other
+			}
 		}
 		if c.MessageCount > 0 {
-			latest, err := s.store.FindMessages(ctx, confab.MessageFilter{ChannelID: c.ID, TopLevel: true, Desc: true, Limit: 1})
-			if err != nil {
-				return nil, err
-			}
-			if len(latest) == 1 {
-				v.Latest = latest[0]
-			}
+			withMessages = append(withMessages, c.ID)
 		}
 		b.Channels = append(b.Channels, v)
 	}
+	if len(withMessages) > 0 {
+		latest, err := s.store.FindLatestMessages(ctx, withMessages)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range b.Channels {
+			v.Latest = latest[v.Channel.ID]
+		}
+	}
 	return b, nil
+}
+
+// dmPartner returns the member of a DM other than userID from the DM's key
+// (its two members' ids, sorted, joined by ","), "" if the key is not that.
+func dmPartner(key, userID string) string {
+	a, b, ok := strings.Cut(key, ",")
+	switch {
+	case !ok || strings.Contains(b, ","):
+		return ""
+	case a == userID && b != userID:
+		return b
+	case b == userID && a != userID:
+		return a
+	}
+	return ""
 }
 
 // CatchUp returns, for each of the caller's channels that changed after the

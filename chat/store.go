@@ -38,6 +38,7 @@ type Store interface {
 	CreateMessage(ctx context.Context, m *confab.Message) (bool, error)
 	FindMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error)
 	FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error)
+	FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error)
 	SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error)
 	UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error)
 	DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error)

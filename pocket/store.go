@@ -459,6 +459,47 @@ func (s *Store) FindMessages(ctx context.Context, f confab.MessageFilter) ([]*co
 	return r.db.FindMessages(ctx, f)
 }
 
+// FindLatestMessages asks each database at most once, for its share of
+// the channels: a channel whose database is cached goes to that database;
+// the others (found by another process) go to every open database, since a
+// channel lives in one database only and the others leave it out. What
+// they find is cached.
+func (s *Store) FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error) {
+	if len(channelIDs) == 0 {
+		return s.dir.db.FindLatestMessages(ctx, nil)
+	}
+	byRoute := map[*route][]string{}
+	var unplaced []string
+	for _, id := range channelIDs {
+		if r, ok := s.channels.get(id); ok {
+			byRoute[r] = append(byRoute[r], id)
+		} else {
+			unplaced = append(unplaced, id)
+		}
+	}
+	out := make(map[string]*confab.Message, len(channelIDs))
+	for _, r := range s.all {
+		ids := byRoute[r]
+		if len(unplaced) > 0 {
+			ids = append(ids, unplaced...)
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		msgs, err := r.db.FindLatestMessages(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r, err)
+		}
+		for id, m := range msgs {
+			out[id] = m
+			if len(unplaced) > 0 {
+				s.channels.put(id, r)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {
 	r, err := s.ofChannel(ctx, channelID)
 	if err != nil {

@@ -3,6 +3,7 @@ package pocket_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"sync/atomic"
@@ -53,6 +54,85 @@ func TestStore(t *testing.T) {
 	t.Run("PocketDataStaysInPocket", func(t *testing.T) { testPocketDataStaysInPocket(t, pg) })
 	t.Run("CopiesNeverBlockNames", func(t *testing.T) { testCopiesNeverBlockNames(t, pg) })
 	t.Run("PocketNotOpenHere", func(t *testing.T) { testPocketNotOpenHere(t, pg) })
+	t.Run("LatestMessagesAcrossPockets", func(t *testing.T) { testLatestMessagesAcrossPockets(t, pg) })
+}
+
+// countingDB counts the calls that FindLatestMessages may make.
+type countingDB struct {
+	pocket.DB
+	latest, byID atomic.Int64
+}
+
+func (d *countingDB) FindLatestMessages(ctx context.Context, ids []string) (map[string]*confab.Message, error) {
+	d.latest.Add(1)
+	return d.DB.FindLatestMessages(ctx, ids)
+}
+
+func (d *countingDB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
+	d.byID.Add(1)
+	return d.DB.FindChannelByID(ctx, id)
+}
+
+// FindLatestMessages finds the channels of every database, asking each
+// database once, whether the store knows where the channels are (it
+// created them) or not (another process did).
+func testLatestMessagesAcrossPockets(t *testing.T, pg *pgtest.Server) {
+	ctx := t.Context()
+	dirDSN, pDSN := pg.NewDatabase(t), pg.NewDatabase(t)
+	s := mustStore(t, pocket.StoreConfig{
+		Directory: mustOpen(t, dirDSN), Pockets: map[string]pocket.DB{"p": mustOpen(t, pDSN)}, PocketOf: byDomain,
+	})
+	alpha, alice := mustWorkspace(t, s, "alpha", "alice")
+	beta, bob := mustWorkspace(t, s, "p-beta", "bob")
+	want := map[string]string{}
+	var ids []string
+	for i := range 3 {
+		for _, w := range []struct {
+			ws *confab.Workspace
+			u  *confab.User
+		}{{alpha, alice}, {beta, bob}} {
+			c := mustChannel(t, s, w.ws.ID, fmt.Sprintf("ch-%d", i), w.u.ID)
+			text := fmt.Sprintf("latest in %s %d", w.ws.Domain, i)
+			for _, txt := range []string{"older", text} {
+				if _, err := s.CreateMessage(ctx, &confab.Message{ChannelID: c.ID, UserID: w.u.ID, Text: txt}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want[c.ID] = text
+			ids = append(ids, c.ID)
+		}
+	}
+	ids = append(ids, confab.NewID(confab.PrefixChannel)) // unknown everywhere
+
+	check := func(name string, s *pocket.Store, dbs ...*countingDB) {
+		t.Helper()
+		got, err := s.FindLatestMessages(ctx, ids)
+		if err != nil {
+			t.Fatalf("%s: FindLatestMessages = %v", name, err)
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: FindLatestMessages found %d channels, want %d", name, len(got), len(want))
+		}
+		for id, text := range want {
+			if m := got[id]; m == nil || m.Text != text {
+				t.Errorf("%s: latest of %s = %+v, want %q", name, id, m, text)
+			}
+		}
+		for i, db := range dbs {
+			if n, probes := db.latest.Load(), db.byID.Load(); n != 1 || probes != 0 {
+				t.Errorf("%s: database %d was asked FindLatestMessages %d times and FindChannelByID %d times, want once and never", name, i, n, probes)
+			}
+			db.latest.Store(0)
+		}
+	}
+	check("creating process", s)
+
+	// Another process's store, with empty caches: one call per database,
+	// no probing channel by channel; then it knows where they are.
+	dir, p := &countingDB{DB: mustOpen(t, dirDSN)}, &countingDB{DB: mustOpen(t, pDSN)}
+	other := mustStore(t, pocket.StoreConfig{Directory: dir, Pockets: map[string]pocket.DB{"p": p}, PocketOf: byDomain})
+	check("other process", other, dir, p)
+	check("other process, again", other, dir, p)
 }
 
 // byDomain puts workspaces whose domain starts with "p-" in pocket p, the

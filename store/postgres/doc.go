@@ -27,7 +27,9 @@
 //
 // Reads are single statements, so each sees one snapshot: FindMessages
 // joins each message's reactions (one seek of the reactions primary key
-// per message) and FindChanges merges the two change indexes in one query.
+// per message), FindChanges merges the two change indexes in one query, and
+// FindLatestMessages reads the latest message of every channel it is given
+// in one LATERAL join over the array of their ids.
 //
 // Metrics: Collectors returns confab_store_queries_total{op, method}, one
 // count per store call (read or write, by method name), for the process to

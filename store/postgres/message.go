@@ -243,6 +243,39 @@ func messagesQuery(f confab.MessageFilter) (string, []any) {
 // seqAtTSQuery seeks messages_ts (channel_id, ts) backwards.
 const seqAtTSQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 AND ts <= $2 ORDER BY ts DESC LIMIT 1`
 
+// latestMessagesQuery reads, for each channel id of the array, its last
+// top-level message that is not a tombstone: a backward scan of the
+// primary key (channel_id, seq) from the channel's end, stopped at the
+// first such row (LIMIT 1 in a LATERAL join), whatever the channel's depth.
+const latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
+	m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply
+FROM unnest($1::text[]) AS c(id)
+CROSS JOIN LATERAL (
+	SELECT ` + messageCols + ` FROM messages
+	WHERE channel_id = c.id AND thread_ts = 0 AND NOT deleted
+	ORDER BY seq DESC LIMIT 1
+) m`
+
+// FindLatestMessages reads the latest top-level, live message of every
+// channel in one statement (latestMessagesQuery).
+func (db *DB) FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error) {
+	db.queries.Read("FindLatestMessages")
+	ids := dedupe(channelIDs)
+	rows, err := db.pool.Query(ctx, latestMessagesQuery, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find latest messages of %d channels: %w", len(ids), ctxErr(ctx, err))
+	}
+	msgs, err := collect(rows, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("find latest messages of %d channels: %w", len(ids), ctxErr(ctx, err))
+	}
+	out := make(map[string]*confab.Message, len(msgs))
+	for _, m := range msgs {
+		out[m.ChannelID] = m
+	}
+	return out, nil
+}
+
 func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {
 	db.queries.Read("SeqAtTS")
 	var seq, at int64

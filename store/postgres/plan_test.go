@@ -115,6 +115,8 @@ func TestQueryPlans(t *testing.T) {
 		check{"FindMessage", findMessageQuery, []any{ch, 2500}, []string{"messages_ts", "reactions_pkey"}, false},
 		check{"SeqAtTS", seqAtTSQuery, []any{ch, 2500}, []string{"messages_ts"}, false},
 		check{"latest top-level", latestTopLevelQuery, []any{ch}, []string{pk}, false},
+		check{"FindLatestMessages", latestMessagesQuery, []any{[]string{"C1", "C2", "C3", "C4", "C9"}},
+			[]string{"Function Scan on unnest", "Index Scan Backward " + pk}, false},
 		check{"FindChanges(recent)", changesQuery, []any{ch, 2*depth - 200, 100}, []string{"messages_change", "reactions_seq"}, false},
 		check{"FindChanges(old)", changesQuery, []any{ch, 2000, 100}, []string{"messages_change", "reactions_seq", "Merge Append"}, false},
 	)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,6 +33,15 @@ const (
 	// latestTopLevelQuery scans the primary key back from the channel's end
 	// to its last top-level message.
 	latestTopLevelQuery = `SELECT seq, ts FROM messages WHERE channel_id = ? AND thread_ts = 0 ORDER BY seq DESC LIMIT 1`
+	// latestMessagesQuery takes the channel ids as one JSON array (no bound
+	// on their number) and, for each, scans the primary key back from the
+	// channel's end to its last top-level message that is not a tombstone,
+	// then reads that row by the primary key.
+	latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
+		m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply
+	FROM json_each(?) AS c JOIN messages AS m ON m.channel_id = c.value AND m.seq = (
+		SELECT seq FROM messages WHERE channel_id = c.value AND thread_ts = 0 AND deleted = 0
+		ORDER BY seq DESC LIMIT 1)`
 )
 
 // reactionsInQuery seeks the reactions primary key once per message.
@@ -331,6 +341,25 @@ func fillReactions(ctx context.Context, q queryer, channelID string, msgs []*con
 		m.Reactions[i].Users = append(m.Reactions[i].Users, r.user)
 	}
 	return nil
+}
+
+// FindLatestMessages reads the latest top-level, live message of every
+// channel in one statement (latestMessagesQuery).
+func (db *DB) FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error) {
+	db.queries.Read("FindLatestMessages")
+	ids, err := json.Marshal(dedupe(channelIDs))
+	if err != nil {
+		return nil, fmt.Errorf("find latest messages: %w", err)
+	}
+	msgs, err := queryAll(ctx, db.rdb, scanMessage, latestMessagesQuery, string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("find latest messages of %d channels: %w", len(channelIDs), err)
+	}
+	out := make(map[string]*confab.Message, len(msgs))
+	for _, m := range msgs {
+		out[m.ChannelID] = m
+	}
+	return out, nil
 }
 
 func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, bool, error) {

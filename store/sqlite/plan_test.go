@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,6 +108,37 @@ func TestQueryPlans(t *testing.T) {
 		}
 		if strings.Contains(strings.ToUpper(tc.query), "OFFSET") {
 			t.Errorf("%s: query uses OFFSET", tc.name)
+		}
+	}
+}
+
+// TestLatestMessagesPlan checks FindLatestMessages' statement: the only
+// scan is of the JSON array of channel ids; each channel is a search of
+// the messages primary key back from its end, then a seek of the row
+// found. No sort, no scan of messages.
+func TestLatestMessagesPlan(t *testing.T) {
+	db, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "plan.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	plan := queryPlan(t, db, latestMessagesQuery, `["C000000000001","C000000000002"]`)
+	joined := strings.Join(plan, " | ")
+	t.Logf("latest messages: %s", joined)
+	for _, want := range []string{
+		"SCAN c VIRTUAL TABLE",
+		"SEARCH m USING PRIMARY KEY (channel_id=? AND seq=?)",
+		"CORRELATED SCALAR SUBQUERY",
+		"SEARCH messages USING PRIMARY KEY (channel_id=?)",
+	} {
+		if !slices.ContainsFunc(plan, func(step string) bool { return strings.HasPrefix(step, want) }) {
+			t.Errorf("plan %q has no step %q", joined, want)
+		}
+	}
+	for _, step := range plan {
+		if strings.Contains(step, "TEMP B-TREE") || strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN c VIRTUAL TABLE") {
+			t.Errorf("plan %q has the step %q", joined, step)
 		}
 	}
 }

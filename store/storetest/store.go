@@ -98,6 +98,16 @@ type Store interface {
 	// (see confab.MessageFilter). It is a range scan on (channel_id, seq):
 	// its cost does not depend on how deep the page is.
 	FindMessages(ctx context.Context, f confab.MessageFilter) ([]*confab.Message, error)
+	// FindLatestMessages returns, by channel id, the latest top-level
+	// message of each of the given channels that is not a tombstone: what a
+	// sidebar shows under a conversation (client.boot). It comes without
+	// Reactions. A channel without one (no messages, only replies or
+	// tombstones, or no such channel) is left out; a repeated id counts
+	// once. One call reads every channel, each by a backward scan of
+	// (channel_id, seq) from the channel's end that stops at its first such
+	// message: its cost follows how many channels are asked, not how deep
+	// they are or how many the store holds.
+	FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error)
 	// SeqAtTS returns the seq of the channel's last message with ts <= the
 	// given ts (0 if none), and whether its ts is exactly ts.
 	SeqAtTS(ctx context.Context, channelID string, ts int64) (seq int64, exact bool, err error)

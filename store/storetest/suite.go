@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReactionsOnPage", testReactionsOnPage},
 		{"FindChanges", testFindChanges},
 		{"SeqAtTS", testSeqAtTS},
+		{"LatestMessages", testLatestMessages},
 		{"ContextCanceled", testContextCanceled},
 	}
 	for _, tc := range tests {
@@ -1275,6 +1276,109 @@ func testSeqAtTS(t *testing.T, f *fixture) {
 	}
 }
 
+// testLatestMessages: FindLatestMessages finds, for each channel asked,
+// its newest top-level message that is not a tombstone, in its current
+// state and without reactions, in one call whatever the number of channels.
+func testLatestMessages(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	bob := f.MustUser("bob")
+	// plain: three messages, the newest edited and reacted to.
+	plain := f.MustChannel("plain", confab.KindPublic, f.owner)
+	f.MustPost(plain, f.owner, "one")
+	f.MustPost(plain, bob, "two")
+	newest := f.MustPost(plain, f.owner, "three")
+	text := "three, edited"
+	if _, err := f.s.UpdateMessage(ctx, plain.ID, newest.TS, confab.MessageUpdate{Text: &text}, f.now()*1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.AddReaction(ctx, plain.ID, newest.TS, bob.ID, "tada"); err != nil {
+		t.Fatal(err)
+	}
+	// threaded: the newest rows are replies; the parent is the latest.
+	threaded := f.MustChannel("threaded", confab.KindPublic, f.owner)
+	parent := f.MustPost(threaded, f.owner, "parent")
+	f.MustReply(parent, bob, "reply 1")
+	f.MustReply(parent, bob, "reply 2")
+	// deleted: the newest message is a tombstone, the one before is live.
+	deleted := f.MustChannel("deleted", confab.KindPrivate, f.owner)
+	live := f.MustPost(deleted, f.owner, "still here")
+	gone := f.MustPost(deleted, f.owner, "gone")
+	if _, err := f.s.DeleteMessage(ctx, deleted.ID, gone.TS); err != nil {
+		t.Fatal(err)
+	}
+	// allGone: its only message is a tombstone; onlyReplies has a deleted
+	// parent with a live reply; empty has nothing.
+	allGone := f.MustChannel("all-gone", confab.KindPublic, f.owner)
+	if _, err := f.s.DeleteMessage(ctx, allGone.ID, f.MustPost(allGone, f.owner, "x").TS); err != nil {
+		t.Fatal(err)
+	}
+	onlyReplies := f.MustChannel("only-replies", confab.KindPublic, f.owner)
+	p := f.MustPost(onlyReplies, f.owner, "parent")
+	f.MustReply(p, bob, "orphan")
+	if _, err := f.s.DeleteMessage(ctx, onlyReplies.ID, p.TS); err != nil {
+		t.Fatal(err)
+	}
+	empty := f.MustChannel("empty", confab.KindPublic, f.owner)
+	dm := f.MustDM(f.owner, bob)
+	psst := f.MustPost(dm, bob, "psst")
+
+	// The same message without reactions, as the contract returns it.
+	bare := func(channelID string, ts int64) string {
+		m := f.MustMessage(channelID, ts)
+		m.Reactions = nil
+		return msgString(m)
+	}
+	want := map[string]string{
+		plain.ID:    bare(plain.ID, newest.TS),
+		threaded.ID: bare(threaded.ID, parent.TS),
+		deleted.ID:  bare(deleted.ID, live.TS),
+		dm.ID:       bare(dm.ID, psst.TS),
+	}
+	ids := []string{plain.ID, threaded.ID, deleted.ID, allGone.ID, onlyReplies.ID, empty.ID, dm.ID,
+		"C0000000000UNKNOWN", plain.ID}
+	got, err := f.s.FindLatestMessages(ctx, ids)
+	if err != nil {
+		t.Fatalf("FindLatestMessages = %v", err)
+	}
+	for id, w := range want {
+		if g := msgString(got[id]); g != w {
+			t.Errorf("latest of %s = %s, want %s", id, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("FindLatestMessages has %d channels, want %d (no tombstone-only, reply-only, empty or unknown channel): %v",
+			len(got), len(want), got)
+	}
+	if got[plain.ID] != nil && got[plain.ID].Text != text {
+		t.Errorf("latest of plain has text %q, want the edit %q", got[plain.ID].Text, text)
+	}
+
+	if got, err := f.s.FindLatestMessages(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("FindLatestMessages(none) = %v, %v; want empty", got, err)
+	}
+
+	// Many channels in one call: each comes back with its own latest.
+	many := make([]string, 150)
+	for i := range many {
+		c := f.MustChannel(fmt.Sprintf("many-%d", i), confab.KindPublic, f.owner)
+		f.MustPost(c, f.owner, fmt.Sprintf("first %d", i))
+		f.MustPost(c, f.owner, fmt.Sprintf("last %d", i))
+		many[i] = c.ID
+	}
+	got, err = f.s.FindLatestMessages(ctx, many)
+	if err != nil {
+		t.Fatalf("FindLatestMessages(%d channels) = %v", len(many), err)
+	}
+	for i, id := range many {
+		if m := got[id]; m == nil || m.ChannelID != id || m.Text != fmt.Sprintf("last %d", i) || m.Seq != 2 {
+			t.Errorf("latest of many-%d = %s, want %q at seq 2", i, msgString(m), fmt.Sprintf("last %d", i))
+		}
+	}
+	if len(got) != len(many) {
+		t.Errorf("FindLatestMessages(%d channels) has %d", len(many), len(got))
+	}
+}
+
 // testContextCanceled: a canceled context makes every kind of call return
 // an error wrapping context.Canceled, promptly.
 func testContextCanceled(t *testing.T, f *fixture) {
@@ -1306,6 +1410,7 @@ func testContextCanceled(t *testing.T, f *fixture) {
 		}},
 		{"FindMessage", func() error { _, err := f.s.FindMessage(ctx, c.ID, m.TS); return err }},
 		{"FindChanges", func() error { _, err := f.s.FindChanges(ctx, c.ID, 0, 10); return err }},
+		{"FindLatestMessages", func() error { _, err := f.s.FindLatestMessages(ctx, []string{c.ID}); return err }},
 		{"FindChannelByID", func() error { _, err := f.s.FindChannelByID(ctx, c.ID); return err }},
 		{"FindUserByID", func() error { _, err := f.s.FindUserByID(ctx, f.owner.ID); return err }},
 	}
