@@ -68,6 +68,9 @@ func TestGroupCommitIsolation(t *testing.T) {
 			t.Errorf("request %d answered %v", i, err)
 		}
 	}
+	if got := db.retried.Load(); got != 1 {
+		t.Errorf("the batch ran with savepoints %d times after its optimistic run failed, want 1", got)
+	}
 	for id, want := range map[string]bool{"TA": true, "TB": false, "TX": false, "TC": true} {
 		_, err := db.FindWorkspaceByID(t.Context(), id)
 		if got := err == nil; got != want {
@@ -108,6 +111,9 @@ func TestGroupCommitBatches(t *testing.T) {
 	}
 	commits := db.commits.Load() - before
 	t.Logf("%d writes in %d commits", n, commits)
+	if got := db.retried.Load(); got != 0 {
+		t.Errorf("%d batches of writes that cannot fail were run again", got)
+	}
 	if commits >= n {
 		t.Errorf("%d concurrent writes took %d commits: no batching", n, commits)
 	}
