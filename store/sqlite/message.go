@@ -70,15 +70,6 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		created bool
 	)
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var lastSeq, lastTS, count int64
-		err := tx.QueryRowContext(ctx,
-			`SELECT last_seq, last_ts, message_count FROM channels WHERE id = ?`, in.ChannelID).
-			Scan(&lastSeq, &lastTS, &count)
-		if errors.Is(err, sql.ErrNoRows) {
-			return confab.ErrChannelNotFound
-		} else if err != nil {
-			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
-		}
 		if in.ClientMsgID != "" {
 			orig, err := scanMessage(tx.QueryRowContext(ctx,
 				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND client_msg_id = ?`,
@@ -90,26 +81,30 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 				return fmt.Errorf("create message in %s: client_msg_id: %w", in.ChannelID, err)
 			}
 		}
+		// One statement takes the seq, keeps ts increasing and counts a
+		// top-level message.
 		msg := in
-		msg.Seq = lastSeq + 1
-		msg.ChangeSeq = msg.Seq
-		msg.TS = max(in.TS, lastTS+1)
-		msg.EditedTS, msg.Deleted, msg.ReplyCount, msg.LatestReply = 0, false, 0, 0
+		topLevel := 0
 		if msg.ThreadTS == 0 {
-			count++
+			topLevel = 1
 		}
-		msg.Num = count
+		err := tx.QueryRowContext(ctx,
+			`UPDATE channels SET last_seq = last_seq + 1, last_ts = max(?, last_ts + 1), message_count = message_count + ?
+			 WHERE id = ? RETURNING last_seq, last_ts, message_count`,
+			in.TS, topLevel, in.ChannelID).Scan(&msg.Seq, &msg.TS, &msg.Num)
+		if errors.Is(err, sql.ErrNoRows) {
+			return confab.ErrChannelNotFound
+		} else if err != nil {
+			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
+		}
+		msg.ChangeSeq = msg.Seq
+		msg.EditedTS, msg.Deleted, msg.ReplyCount, msg.LatestReply = 0, false, 0, 0
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			msg.ChannelID, msg.Seq, msg.TS, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
 			msg.ChangeSeq, msg.Num); err != nil {
 			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE channels SET last_seq = ?, last_ts = ?, message_count = ? WHERE id = ?`,
-			msg.Seq, msg.TS, msg.Num, msg.ChannelID); err != nil {
-			return fmt.Errorf("create message in %s: channel counters: %w", in.ChannelID, err)
 		}
 		if msg.ThreadTS == 0 {
 			// The poster has read their own message.
