@@ -211,11 +211,7 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*confab.User
 	if !s.tickets.use(parts[3], exp, now) {
 		return nil, confab.ErrInvalidAuth
 	}
-	u, err := s.store.FindUserByID(ctx, parts[0])
-	if confab.ErrorCode(err) == confab.ENOTFOUND || (err == nil && u.Deleted) {
-		return nil, confab.ErrInvalidAuth
-	}
-	return u, err
+	return s.activeUser(ctx, parts[0])
 }
 
 // use records a nonce, reporting false if it was used before. Expired

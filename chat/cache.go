@@ -19,7 +19,9 @@ import (
 // queries for one shared page. So the service keeps what those decisions
 // need in memory:
 //
-//   - tokens: token hash → user;
+//   - tokens: token hash → user id;
+//   - users: user id → user (a user is never changed through the API; the
+//     connections of a user on a gateway share one);
 //   - channels: the few fields access needs (workspace, kind, archived);
 //   - members: (channel, user) → member or not;
 //   - versions: channel → LastSeq, the key that lets History share a hot
@@ -51,7 +53,8 @@ type accessCache struct {
 	ttl       time.Duration
 	now       func() time.Time
 
-	tokens   cacheMap[[sha256.Size]byte, *confab.User]
+	tokens   cacheMap[[sha256.Size]byte, string]
+	users    cacheMap[string, *confab.User]
 	channels cacheMap[string, channelMeta]
 	members  cacheMap[memberKey, bool]
 	versions versionMap
@@ -69,6 +72,7 @@ type memberKey struct{ channel, user string }
 
 const (
 	maxCachedTokens   = 100_000
+	maxCachedUsers    = 100_000
 	maxCachedChannels = 100_000
 	maxCachedMembers  = 500_000
 	maxCachedVersions = 100_000
@@ -83,6 +87,7 @@ func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *ac
 	}
 	c := &accessCache{exclusive: exclusive, ttl: ttl, now: now}
 	c.tokens.init(maxCachedTokens)
+	c.users.init(maxCachedUsers)
 	c.channels.init(maxCachedChannels)
 	c.members.init(maxCachedMembers)
 	c.versions.init(maxCachedVersions)
@@ -224,25 +229,38 @@ func (v *versionMap) committed(channel string, seq int64) {
 	}
 }
 
-// user returns the user of a token hash, from the cache or the store.
+// tokenUser returns the user of a token hash, from the cache or the store:
+// invalid_auth for an unknown token or a deleted user.
 func (s *Service) tokenUser(ctx context.Context, sum [sha256.Size]byte) (*confab.User, error) {
-	if u, ok := s.cache.tokens.get(sum, s.now().UnixNano()); ok {
+	id, ok := s.cache.tokens.get(sum, s.now().UnixNano())
+	if !ok {
+		gen := s.cache.tokens.generation()
+		t, err := s.store.FindToken(ctx, sum[:])
+		if confab.ErrorCode(err) == confab.ENOTFOUND {
+			return nil, confab.ErrInvalidAuth
+		} else if err != nil {
+			return nil, err
+		}
+		id = t.UserID
+		s.cache.tokens.put(sum, id, s.cache.expiry(), gen)
+	}
+	return s.activeUser(ctx, id)
+}
+
+// activeUser returns a user who is not deleted, from the cache or the
+// store: invalid_auth otherwise. The *User is shared: read-only.
+func (s *Service) activeUser(ctx context.Context, id string) (*confab.User, error) {
+	if u, ok := s.cache.users.get(id, s.now().UnixNano()); ok {
 		return u, nil
 	}
-	gen := s.cache.tokens.generation()
-	t, err := s.store.FindToken(ctx, sum[:])
-	if confab.ErrorCode(err) == confab.ENOTFOUND {
-		return nil, confab.ErrInvalidAuth
-	} else if err != nil {
-		return nil, err
-	}
-	u, err := s.store.FindUserByID(ctx, t.UserID)
+	gen := s.cache.users.generation()
+	u, err := s.store.FindUserByID(ctx, id)
 	if confab.ErrorCode(err) == confab.ENOTFOUND || (err == nil && u.Deleted) {
 		return nil, confab.ErrInvalidAuth
 	} else if err != nil {
 		return nil, err
 	}
-	s.cache.tokens.put(sum, u, s.cache.expiry(), gen)
+	s.cache.users.put(id, u, s.cache.expiry(), gen)
 	return u, nil
 }
 

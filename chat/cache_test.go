@@ -329,3 +329,30 @@ func TestAccessCacheConcurrent(t *testing.T) {
 		t.Fatalf("a post after leaving was stored: %q", got)
 	}
 }
+
+// The connections of a user share one cached *User: redeeming tickets
+// reads the user once.
+func TestRedeemTicketSharesTheUser(t *testing.T) {
+	st := openSQLite(t)
+	s := newService(st, true, newClock())
+	alice := signupOn(t, s, "alice")
+	var users []*confab.User
+	before := st.reads.Load()
+	for range 3 {
+		tk, err := s.IssueTicket(t.Context(), alice.u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.RedeemTicket(t.Context(), tk.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	if n := st.reads.Load() - before; n > 1 {
+		t.Errorf("3 redeemed tickets read the store %d times, want at most 1", n)
+	}
+	if users[0] != users[1] || users[1] != users[2] || users[0].ID != alice.u.ID {
+		t.Errorf("redeemed users %p %p %p, want one shared user %s", users[0], users[1], users[2], alice.u.ID)
+	}
+}
