@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,8 @@ import (
 // history make.
 type countingStore struct {
 	Store
-	reads atomic.Int64
+	reads   atomic.Int64
+	changes atomic.Int64 // FindChanges
 }
 
 func (s *countingStore) FindToken(ctx context.Context, h []byte) (*confab.Token, error) {
@@ -354,5 +356,65 @@ func TestRedeemTicketSharesTheUser(t *testing.T) {
 	}
 	if users[0] != users[1] || users[1] != users[2] || users[0].ID != alice.u.ID {
 		t.Errorf("redeemed users %p %p %p, want one shared user %s", users[0], users[1], users[2], alice.u.ID)
+	}
+}
+
+func (s *countingStore) FindChanges(ctx context.Context, ch string, after int64, limit int) ([]confab.Change, error) {
+	s.changes.Add(1)
+	return s.Store.FindChanges(ctx, ch, after, limit)
+}
+
+// Clients that catch up from the same checkpoint of a channel at the same
+// version (a gateway's clients reconnecting together) share one read of
+// its changes; a change makes the next catch-up read again, and see it.
+func TestCatchUpsShareAChangesRead(t *testing.T) {
+	st := openSQLite(t)
+	s := newService(st, true, newClock())
+	alice := signupOn(t, s, "alice")
+	pub, err := s.CreateChannel(t.Context(), alice.u, "general", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := pub.Channel.ID
+	readers := make([]session, 20)
+	for i := range readers {
+		readers[i] = signupOn(t, s, fmt.Sprint("reader", i))
+		if _, _, err := s.JoinChannel(t.Context(), readers[i].u, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		wantCode(t, "post", alice.post(ch, fmt.Sprint("m", i)), "ok")
+	}
+	catchUp := func(r session) []string {
+		t.Helper()
+		out, err := s.CatchUp(t.Context(), r.u, map[string]int64{ch: 2}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, c := range out {
+			for _, ev := range c.Events {
+				var e struct{ Text string }
+				if err := json.Unmarshal(ev, &e); err != nil {
+					t.Fatal(err)
+				}
+				texts = append(texts, e.Text)
+			}
+		}
+		return texts
+	}
+	before := st.changes.Load()
+	for _, r := range readers {
+		if got := catchUp(r); !slices.Equal(got, []string{"m2", "m3", "m4"}) {
+			t.Fatalf("catch-up from 2 = %q", got)
+		}
+	}
+	if n := st.changes.Load() - before; n != 1 {
+		t.Errorf("%d catch-ups from one checkpoint read the changes %d times, want 1", len(readers), n)
+	}
+	wantCode(t, "post", alice.post(ch, "m5"), "ok")
+	if got := catchUp(readers[0]); !slices.Equal(got, []string{"m2", "m3", "m4", "m5"}) {
+		t.Fatalf("catch-up after a new post = %q", got)
 	}
 }

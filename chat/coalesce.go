@@ -69,8 +69,8 @@ type coalescer struct {
 
 // hotPage is the result of a read.
 type hotPage struct {
-	msgs []*confab.Message
-	memo *Memo // shared by every Page served from this result
+	v    any   // what the read returned
+	memo *Memo // shared by every caller served from this result
 	at   time.Time
 	size int
 }
@@ -80,28 +80,62 @@ type hotRef struct {
 	at  time.Time
 }
 
-// findMessages is store.FindMessages(f), shared with the callers that pass
-// the same version and filter at about the same time. version must change
-// whenever the result may: it is the channel's LastSeq, read by the caller
-// after everything it has seen committed, so it reads its own writes.
+// findMessages is store.FindMessages(f), shared (see share) with the
+// callers that pass the same version and filter at about the same time.
+// version must change whenever the result may: it is the channel's
+// LastSeq, read by the caller after everything it has seen committed, so it
+// reads its own writes.
+//
+// The messages returned may be shared with other callers: they and the
+// slice must not be modified.
+func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
+	v, memo, err := co.share(ctx, readKey(version, f), func(ctx context.Context) (any, int, error) {
+		msgs, err := st.FindMessages(ctx, f)
+		return msgs, pageSize(msgs), err
+	})
+	msgs, _ := v.([]*confab.Message)
+	return msgs, memo, err
+}
+
+// findChanges is store.FindChanges of a channel after a checkpoint, shared
+// like findMessages: the clients of a big channel that reconnect together
+// (a gateway restarted) ask for the same changes from the same checkpoint.
+// The changes returned are read-only.
+func (co *coalescer) findChanges(ctx context.Context, st Store, channelID string, version, after int64, limit int) ([]confab.Change, error) {
+	key := fmt.Sprintf("changes %q v%d a%d l%d", channelID, version, after, limit)
+	v, _, err := co.share(ctx, key, func(ctx context.Context) (any, int, error) {
+		changes, err := st.FindChanges(ctx, channelID, after, limit)
+		n := 0
+		for _, c := range changes {
+			n += 64
+			if c.Message != nil {
+				n += messageSize(c.Message)
+			}
+		}
+		return changes, 2 * n, err
+	})
+	changes, _ := v.([]confab.Change)
+	return changes, err
+}
+
+// share runs read once for the callers with the same key at about the same
+// time, and keeps its result — read-only, and of the size read reports —
+// for hotPageTTL: a key must name the state it reads (a version that every
+// change bumps).
 //
 // The shared read runs with a context detached from every caller (keeping
 // the first caller's values) and bounded by the timeout: a caller whose
 // context ends returns ctx.Err() at once and leaves the read to the others.
 //
-// The messages returned may be shared with other callers: they and the
-// slice must not be modified.
-//
 // Callers served from the same result also get the same Memo (nil when the
-// result was too big to keep), for what the API derives from the page
-// alone: its encoding, done once for a thousand readers.
-func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
+// result was too big to keep), for what is derived from the result alone:
+// the API's encoding of a page, done once for a thousand readers.
+func (co *coalescer) share(ctx context.Context, key string, read func(ctx context.Context) (any, int, error)) (any, *Memo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	key := readKey(version, f)
-	if msgs, memo, ok := co.recent(key); ok {
-		return msgs, memo, nil
+	if v, memo, ok := co.recent(key); ok {
+		return v, memo, nil
 	}
 	timeout := co.timeout
 	if timeout <= 0 {
@@ -110,7 +144,8 @@ func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, 
 	ch := co.group.DoChan(key, func() (any, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
-		return st.FindMessages(rctx, f)
+		v, size, err := read(rctx)
+		return sized{v, size}, err
 	})
 	if co.waiting != nil {
 		co.waiting(key)
@@ -120,11 +155,17 @@ func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, 
 		if r.Err != nil {
 			return nil, nil, r.Err
 		}
-		msgs, _ := r.Val.([]*confab.Message)
-		return msgs, co.keep(key, msgs), nil
+		s := r.Val.(sized)
+		return s.v, co.keep(key, s.v, s.size), nil
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
+}
+
+// sized is a shared read's result with its estimated memory.
+type sized struct {
+	v    any
+	size int
 }
 
 // readKey names a read: equal keys read the same rows.
@@ -142,7 +183,7 @@ func (co *coalescer) clock() time.Time {
 
 // recent returns the hot page of key if it is fresh, and forgets it if
 // it has expired.
-func (co *coalescer) recent(key string) ([]*confab.Message, *Memo, bool) {
+func (co *coalescer) recent(key string) (any, *Memo, bool) {
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	p, ok := co.hot[key]
@@ -154,16 +195,15 @@ func (co *coalescer) recent(key string) ([]*confab.Message, *Memo, bool) {
 		co.bytes -= p.size
 		return nil, nil, false
 	}
-	return p.msgs, p.memo, true
+	return p.v, p.memo, true
 }
 
-// keep makes msgs the hot page of key, unless a fresh one is there, and
+// keep makes v (of size bytes) the hot result of key, unless a fresh one is there, and
 // returns the hot page's Memo (nil if msgs is too big to keep). It drops the
 // expired pages and, beyond the
 // bounds, the oldest pages. Every caller of a shared read keeps it: the
 // first one stores it, the others find it there.
-func (co *coalescer) keep(key string, msgs []*confab.Message) *Memo {
-	size := pageSize(msgs)
+func (co *coalescer) keep(key string, v any, size int) *Memo {
 	if size > hotPageBytes {
 		return nil
 	}
@@ -194,7 +234,7 @@ func (co *coalescer) keep(key string, msgs []*confab.Message) *Memo {
 		co.bytes -= p.size
 	}
 	memo := new(Memo)
-	co.hot[key] = hotPage{msgs: msgs, memo: memo, at: now, size: size}
+	co.hot[key] = hotPage{v: v, memo: memo, at: now, size: size}
 	co.order = append(co.order, hotRef{key, now})
 	co.bytes += size
 	return memo
@@ -205,10 +245,16 @@ func (co *coalescer) keep(key string, msgs []*confab.Message) *Memo {
 func pageSize(msgs []*confab.Message) int {
 	n := 0
 	for _, m := range msgs {
-		n += 256 + len(m.ChannelID) + len(m.UserID) + len(m.Text) + len(m.ClientMsgID)
-		for _, r := range m.Reactions {
-			n += 64 + len(r.Name) + 32*len(r.Users)
-		}
+		n += messageSize(m)
 	}
 	return 2 * n
+}
+
+// messageSize estimates the memory of a message.
+func messageSize(m *confab.Message) int {
+	n := 256 + len(m.ChannelID) + len(m.UserID) + len(m.Text) + len(m.ClientMsgID)
+	for _, r := range m.Reactions {
+		n += 64 + len(r.Name) + 32*len(r.Users)
+	}
+	return n
 }

@@ -303,7 +303,7 @@ func TestCoalescerHotPageBounds(t *testing.T) {
 		}
 	}
 	for i := range 3 * hotPageEntries {
-		co.keep(fmt.Sprint(i), page)
+		co.keep(fmt.Sprint(i), page, pageSize(page))
 	}
 	check(hotPageEntries)
 	if _, _, ok := co.recent(fmt.Sprint(3*hotPageEntries - 1)); !ok {
@@ -317,12 +317,12 @@ func TestCoalescerHotPageBounds(t *testing.T) {
 		big[i] = &confab.Message{Text: strings.Repeat("x", 40_000)}
 	}
 	for i := range 10 {
-		co.keep(fmt.Sprint("big", i), big)
+		co.keep(fmt.Sprint("big", i), big, pageSize(big))
 	}
 	if co.bytes > hotPageBytes {
 		t.Fatalf("%d bytes of hot pages, over %d", co.bytes, hotPageBytes)
 	}
 	now.Add(int64(hotPageTTL))
-	co.keep("last", page)
+	co.keep("last", page, pageSize(page))
 	check(1)
 }

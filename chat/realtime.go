@@ -208,7 +208,7 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 		if c.LastSeq <= cp {
 			continue
 		}
-		changes, err := s.store.FindChanges(ctx, c.ID, cp, limit+1)
+		changes, err := s.reads.findChanges(ctx, s.store, c.ID, c.LastSeq, cp, limit+1)
 		if err != nil {
 			return nil, err
 		}
