@@ -4,24 +4,40 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/gobwas/ws"
 
 	"github.com/confab/confab"
 )
 
-// transport is what a connection writes to: a net.Conn in production, a
-// cheap discard writer in the broadcast benchmark. When it is a
-// *net.TCPConn, net.Buffers.WriteTo turns a flush into one writev.
+// transport is what a connection writes to: on Linux a socket detached
+// from Go's net package (fdConn, see poll_linux.go); elsewhere, or when
+// the socket cannot be detached, a net.Conn (with which net.Buffers.WriteTo
+// turns a flush into one writev); a cheap discard writer in the broadcast
+// benchmark.
 type transport interface {
 	io.Writer
 	SetReadDeadline(time.Time) error
 	SetWriteDeadline(time.Time) error
 	Close() error
 }
+
+// What a detached socket (fdConn) does besides.
+type (
+	// vectorWriter writes buffers in one writev (consuming v).
+	vectorWriter interface{ writev(v [][]byte) error }
+	// expirer enforces a write deadline without a timer: the sweeper calls
+	// expire with the time.
+	expirer interface{ expire(now int64) }
+	// blocker returns the socket as a net.Conn for the closing handshake,
+	// or nil when it cannot or must not be used any more (see finish).
+	blocker interface{ blocking() transport }
+)
 
 // outFrame is one queued WebSocket frame. p is shared with every other
 // recipient of the same publication and never modified.
@@ -39,25 +55,28 @@ var aLongTimeAgo = time.Unix(1, 0)
 //
 // Memory is the design constraint here: a gateway holds ~19,000 connections
 // at ≤2 KiB each, nearly all idle. So an idle connection has no goroutine
-// and no buffer: it is this struct, its net.Conn and its hub entries.
+// and no buffer: it is this struct, its socket's descriptor (fdConn) and
+// its positions in the hub's topics.
 //
-// Reading: the connection's socket is registered in the gateway's poller
-// (an epoll instance watched by one goroutine, see poll_linux.go). When
-// input arrives, the poller starts a reader goroutine (Gateway.ready) that
-// reads what is there into a pooled buffer, acts on every complete frame
-// (consume), keeps only the bytes of an incomplete frame (c.rd), re-arms
-// the socket and exits. The net/http bufio buffers handed over at hijack
-// are dropped. A connection the poller cannot watch (not a TCP socket, not
-// Linux) has a blocking reader goroutine instead (readLoop); the parsing is
-// the same.
+// Reading: the connection's socket is taken out of Go's net package after
+// the upgrade and registered in the gateway's poller (an epoll instance
+// watched by one goroutine, see poll_linux.go). When input arrives, the
+// poller starts a reader goroutine (Gateway.read) that reads what is there
+// into a pooled buffer, acts on every complete frame (consume), keeps only
+// the bytes of an incomplete frame (c.rd), re-arms the socket and exits.
+// The net/http bufio buffers handed over at hijack are dropped. A
+// connection the poller cannot watch (not a TCP socket, not Linux) keeps
+// its net.Conn and has a blocking reader goroutine instead (readLoop); the
+// parsing is the same.
 //
-// Writing: the first frame enqueued to an empty queue starts a flush
-// goroutine (Gateway.goFlush) that writes everything queued by then in one
-// writev — a header and a payload per frame, net.Buffers over a pooled
-// scratch — and goes round again while more arrived during the write, then
-// exits. A burst to a busy client thus coalesces into few large writes.
-// Writes block (with deadlines) in the flush goroutine, never in the
-// enqueuer, and the queue's limits bound what a connection holds.
+// Writing: the first frame enqueued to an empty queue takes an outbox from
+// a pool and starts a flush goroutine (Gateway.goFlush) that writes
+// everything queued by then in one writev — a header and a payload per
+// frame — and goes round again while more arrived during the write, then
+// exits and returns the outbox. A burst to a busy client thus coalesces
+// into few large writes. A write that finds the socket full waits in the
+// flush goroutine (for the poller, see fdConn), never in the enqueuer, and
+// the queue's limits bound what a connection holds.
 //
 // Closing: closeWith records why and interrupts the reader through its
 // deadline; finish (the closing handshake, unregistration) runs in the
@@ -65,38 +84,36 @@ var aLongTimeAgo = time.Unix(1, 0)
 // that closeWith starts (see rs).
 type conn struct {
 	// Immutable after construction.
-	g    *Gateway
-	t    transport
-	id   uint64
-	user *confab.User
+	g   *Gateway
+	t   transport
+	uid string // the user's ID and workspace: all c keeps of its user
+	ws  string // (interned: shared by the workspace's connections)
 
 	// Guarded by mu (a leaf lock): the outbound queue and the closing state.
-	mu        sync.Mutex
-	queue     []outFrame
-	frames    int  // frames queued or being written
-	bytes     int  // bytes queued or being written
-	flushing  bool // a flush goroutine owns the writing side
-	held      bool // registering: queue frames, do not write yet
-	broken    bool // a write failed or was cut: nothing more can be written
-	aborted   bool // closeWith cut the writer: do not extend its deadline
-	closeErr  error
-	flushDone chan struct{} // closed when the flush goroutine exits, if set
-	scratch   *flushScratch // the flush goroutine's, while flushing
-
-	// Guarded by subMu: the topics c is registered for in the hub.
-	subMu     sync.Mutex
-	topics    []string // interned hub names
-	gone      bool     // torn down: register for nothing more
-	joining   bool     // registration in progress
-	left      []string // channel topics left during registration
-	connected bool     // Chat.Connected was called
-
+	mu       sync.Mutex
+	frames   int32   // frames queued or being written
+	bytes    int32   // bytes queued or being written
+	out      *outbox // the queue and the writer's scratch; nil while idle
+	closeErr error
+	flushing bool // a flush goroutine owns the writing side
+	held     bool // registering: queue frames, do not write yet
+	broken   bool // a write failed or was cut: nothing more can be written
+	aborted  bool // closeWith cut the writer: do not extend its deadline
 	// rs is who reads c when it is polled (guarded by mu): nobody yet, the
 	// poller, a reader goroutine, or finish.
 	rs readState
+
+	// Guarded by subMu: the topics c is registered for in the hub.
+	connected bool // Chat.Connected was called
+	gone      bool // torn down: register for nothing more
+	subMu     sync.Mutex
+	subs      []sub         // c's memberships, with c's position in each topic
+	reg       *registration // registration in progress; nil once done
+
 	// fd is c's socket in the poller, set in serve before the poller sees
 	// c; -1 when c is not polled.
 	fd int32
+	id uint32 // for logs
 
 	// lastRecv is when a frame header last arrived (unix ns): written by
 	// the reader, read by the sweeper.
@@ -106,6 +123,11 @@ type conn struct {
 	// Owned by the reader (one at a time, see rs): an incomplete frame or
 	// message; nil while idle.
 	rd *partial
+}
+
+// registration is what a connection keeps while it registers.
+type registration struct {
+	left []string // channel topics left meanwhile
 }
 
 // readState is who reads a polled connection.
@@ -119,16 +141,22 @@ const (
 )
 
 func (g *Gateway) newConn(t transport, u *confab.User) *conn {
-	c := &conn{g: g, t: t, id: g.nextID.Add(1), user: u, held: true, fd: -1}
+	// Keep only the user's ID (a copy: it may share memory with more) and
+	// workspace, not the *confab.User: Chat needs no more of it.
+	c := &conn{g: g, t: t, id: uint32(g.nextID.Add(1)), uid: strings.Clone(u.ID), ws: unique.Make(u.WorkspaceID).Value(), held: true, fd: -1}
 	// hello is queued first and written once registration is complete, so
 	// it precedes every event.
-	c.queue = append(c.queue, outFrame{p: confab.HelloFrame, op: ws.OpText})
-	c.frames, c.bytes = 1, len(confab.HelloFrame)
+	c.out = outboxPool.Get().(*outbox)
+	c.out.queue = append(c.out.queue, outFrame{p: confab.HelloFrame, op: ws.OpText})
+	c.frames, c.bytes = 1, int32(len(confab.HelloFrame))
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
 	c.lastPing = now
 	return c
 }
+
+// user is c's user, as Chat takes it: the ID and workspace.
+func (c *conn) user() *confab.User { return &confab.User{ID: c.uid, WorkspaceID: c.ws} }
 
 // enqueue queues f for writing. It never blocks. When the queue is over its
 // limit the connection is closed as a slow consumer; it reports whether f
@@ -140,21 +168,22 @@ func (c *conn) enqueue(f outFrame) bool {
 		return false
 	}
 	cfg := &c.g.cfg
-	if c.frames >= cfg.MaxQueueFrames || c.bytes+len(f.p) > cfg.MaxQueueBytes {
+	if int(c.frames) >= cfg.MaxQueueFrames || int(c.bytes)+len(f.p) > cfg.MaxQueueBytes {
 		c.mu.Unlock()
 		if c.closeWith(errSlowConsumer, true) {
 			c.g.metrics.slowDisconnect.Inc()
-			c.g.log.Info("slow consumer", "conn", c.id, "user", c.user.ID)
+			c.g.log.Info("slow consumer", "conn", c.id, "user", c.uid)
 		}
 		return false
 	}
-	start := !c.flushing && !c.held
-	if start {
-		c.beginFlushLocked()
+	if c.out == nil {
+		c.out = outboxPool.Get().(*outbox)
 	}
-	c.queue = append(c.queue, f)
+	start := !c.flushing && !c.held
+	c.flushing = c.flushing || start
+	c.out.queue = append(c.out.queue, f)
 	c.frames++
-	c.bytes += len(f.p)
+	c.bytes += int32(len(f.p))
 	c.mu.Unlock()
 	if start {
 		c.startFlush()
@@ -170,44 +199,26 @@ func (c *conn) send(p []byte) { c.enqueue(outFrame{p: p, op: ws.OpText}) }
 func (c *conn) release() {
 	c.mu.Lock()
 	c.held = false
-	start := len(c.queue) > 0 && !c.flushing
-	if start {
-		c.beginFlushLocked()
-	}
+	start := c.out != nil && len(c.out.queue) > 0 && !c.flushing
+	c.flushing = c.flushing || start
 	c.mu.Unlock()
 	if start {
 		c.startFlush()
 	}
 }
 
-// beginFlushLocked marks the writing side taken and gives it a scratch
-// from the pool; an idle queue (nil) gets the scratch's spare array, so
-// that a burst to an idle connection allocates nothing.
-func (c *conn) beginFlushLocked() {
-	c.flushing = true
-	if c.scratch == nil {
-		s := scratchPool.Get().(*flushScratch)
-		c.scratch = s
-		if c.queue == nil {
-			c.queue, s.spare = s.spare[:0], nil
-		}
-	}
-}
-
 // endFlushLocked gives the writing side up when the queue is empty,
-// returning its arrays to the pool: an idle connection keeps none.
+// returning the outbox to the pool: an idle connection keeps none.
 func (c *conn) endFlushLocked() {
-	s := c.scratch
-	if cap(c.queue) > cap(s.spare) {
-		s.spare = c.queue[:0]
-	}
-	c.queue, c.scratch = nil, nil
 	c.flushing = false
-	if c.flushDone != nil {
-		close(c.flushDone)
-		c.flushDone = nil
+	if o := c.out; o != nil {
+		c.out = nil
+		if o.done != nil {
+			close(o.done)
+			o.done = nil
+		}
+		outboxPool.Put(o)
 	}
-	scratchPool.Put(s)
 }
 
 func (c *conn) startFlush() {
@@ -221,14 +232,23 @@ func (c *conn) startFlush() {
 	c.mu.Unlock()
 }
 
-// dropLocked discards the queue (not a batch being written).
+// dropLocked discards the queue (not a batch being written), and the
+// outbox when nothing is writing.
 func (c *conn) dropLocked() {
-	for _, f := range c.queue {
-		c.bytes -= len(f.p)
+	o := c.out
+	if o == nil {
+		return
 	}
-	c.frames -= len(c.queue)
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	for _, f := range o.queue {
+		c.bytes -= int32(len(f.p))
+	}
+	c.frames -= int32(len(o.queue))
+	clear(o.queue)
+	o.queue = o.queue[:0]
+	if !c.flushing && !c.held {
+		c.out = nil
+		outboxPool.Put(o)
+	}
 }
 
 // closeWith starts closing c because of err, unless it is closing already,
@@ -260,19 +280,23 @@ func (c *conn) closeWith(err error, abort bool) bool {
 	if finish {
 		// Counted in the gateway's WaitGroup as c is (serve), until
 		// finish returns.
-		go c.g.finish(c, c.input(c.t.(io.Reader)), err)
+		go c.g.finish(c, err)
 	}
 	return true
 }
 
-// flushScratch is what a flush goroutine needs while it runs. It is pooled,
-// so that idle connections hold none of it.
-type flushScratch struct {
-	spare []outFrame   // the queue's next backing array
-	hdrs  []byte       // frame headers, ws.MaxHeaderSize each
-	bufs  net.Buffers  // header, payload, header, payload…
-	v     net.Buffers  // what WriteTo consumes (kept here so it does not escape per call)
-	hw    headerWriter // appends to hdrs
+// outbox is a connection's outbound queue and what its flush goroutine
+// needs while it runs. It is pooled, so that idle connections hold none of
+// it: a connection has one while frames are queued or being written.
+type outbox struct {
+	queue []outFrame    // frames to write, in order (guarded by conn.mu)
+	spare []outFrame    // the queue's next backing array (the flush goroutine's)
+	done  chan struct{} // closed when the flush goroutine exits, if set (finish; guarded by conn.mu)
+	wake  chan struct{} // wakes the flush goroutine waiting for room (fdConn.wait); made once
+	hdrs  []byte        // frame headers, ws.MaxHeaderSize each
+	bufs  net.Buffers   // header, payload, header, payload…
+	v     net.Buffers   // what WriteTo consumes (kept here so it does not escape per call)
+	hw    headerWriter  // appends to hdrs
 	tmp   [ws.MaxHeaderSize]byte
 }
 
@@ -283,7 +307,7 @@ func (w *headerWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(flushScratch) }}
+var outboxPool = sync.Pool{New: func() any { return new(outbox) }}
 
 // flush writes the queue until it is empty, then exits. It runs in its own
 // goroutine, one at most per connection (c.flushing), started by
@@ -292,17 +316,18 @@ func (c *conn) flush() {
 	defer c.g.wg.Done()
 	for {
 		c.mu.Lock()
-		s, batch := c.scratch, c.queue
+		o := c.out
+		batch := o.queue
 		if len(batch) == 0 || c.broken {
 			c.dropLocked()
 			c.endFlushLocked()
 			c.mu.Unlock()
 			return
 		}
-		c.queue, s.spare = s.spare[:0], nil
+		o.queue, o.spare = o.spare[:0], nil
 		c.mu.Unlock()
 
-		err := c.write(s, batch)
+		err := c.write(o, batch)
 		n := 0
 		for _, f := range batch {
 			n += len(f.p)
@@ -311,9 +336,9 @@ func (c *conn) flush() {
 		clear(batch)
 
 		c.mu.Lock()
-		s.spare = batch[:0]
-		c.frames -= frames
-		c.bytes -= n
+		o.spare = batch[:0]
+		c.frames -= int32(frames)
+		c.bytes -= int32(n)
 		if err != nil {
 			c.broken = true
 			c.dropLocked()
@@ -326,13 +351,13 @@ func (c *conn) flush() {
 }
 
 // smallWrite is the largest single frame written with write(2) rather than
-// writev: copying it is cheap, and a socket that was never written with
-// writev keeps no iovec array (the runtime caches one per socket).
+// writev: copying it is cheap (and a net.Conn that was never written with
+// writev keeps no iovec array: the runtime caches one per socket).
 const smallWrite = 4 << 10
 
 // write writes batch in one writev — one write when it is a single small
 // frame (hello, a ping, a reply).
-func (c *conn) write(s *flushScratch, batch []outFrame) error {
+func (c *conn) write(s *outbox, batch []outFrame) error {
 	if len(batch) == 1 && len(batch[0].p) <= smallWrite {
 		f := batch[0]
 		s.hw.b = s.hdrs[:0]
@@ -366,10 +391,15 @@ func (c *conn) write(s *flushScratch, batch []outFrame) error {
 		}
 	}
 	s.hw.b = nil
-	s.v = s.bufs
-	_, err := s.v.WriteTo(c.t)
+	var err error
+	if vw, ok := c.t.(vectorWriter); ok {
+		err = vw.writev(s.bufs)
+	} else {
+		s.v = s.bufs
+		_, err = s.v.WriteTo(c.t)
+		s.v = nil
+	}
 	clear(s.bufs)
-	s.v = nil
 	if err != nil {
 		return err
 	}

@@ -15,25 +15,35 @@
 //
 //   - The Hub is a set of sharded maps (topic → connections), each shard
 //     with its own RWMutex; fanout enqueues under a read lock and does no
-//     I/O there. Bus Subscribe and Unsubscribe follow the local subscriber
+//     I/O there. A connection keeps its position in each of its topics,
+//     so leaving a large topic needs no search and no index. Bus Subscribe and Unsubscribe follow the local subscriber
 //     count crossing 0, serialised per shard (see hub).
-//   - An idle connection has no goroutine. One poller goroutine waits on
-//     an epoll instance holding every connection's socket (one-shot); when
-//     one has input it starts that connection's reader goroutine, which
-//     reads what is there, acts on each complete frame, keeps only an
-//     incomplete frame's bytes, re-arms the socket and exits (see conn,
+//   - An idle connection has no goroutine, and nothing in Go's net
+//     package: after the upgrade its socket's descriptor is taken out of
+//     the net.Conn (fdConn). One poller goroutine waits on an epoll
+//     instance holding every connection's socket (one-shot); when one has
+//     input it starts that connection's reader goroutine, which reads what
+//     is there, acts on each complete frame, keeps only an incomplete
+//     frame's bytes, re-arms the socket and exits (see conn,
 //     poll_linux.go). Without epoll (not Linux, not a TCP socket) a
-//     connection has a blocking reader goroutine instead.
+//     connection keeps its net.Conn and has a blocking reader goroutine.
 //   - Only while it has frames to write does a connection have a flush
 //     goroutine, which coalesces them into a single writev (see conn).
-//     Only the flush goroutine writes to the socket, until the close
-//     (finish) takes over: in the reader goroutine, or in one closeWith
-//     starts when the connection waits in the poller.
+//     When the socket is full it arms the socket for output and waits for
+//     the poller to wake it; write deadlines are enforced by the sweeper,
+//     not by a timer per connection. Only the flush goroutine writes to
+//     the socket, until the close (finish) takes over — on a net.Conn
+//     made of the socket again, for the closing handshake's deadlines —
+//     in the reader goroutine, or in one closeWith starts when the
+//     connection waits in the poller.
 //   - The outbound queue is bounded in frames and bytes; enqueueing never
 //     blocks, and a connection over the limit is closed as a slow consumer.
-//   - One sweeper goroutine pings every connection and closes idle ones.
-//   - Every goroutine is counted in a WaitGroup that Shutdown waits for:
-//     started through a helper that refuses once the gateway is finished,
+//   - One sweeper goroutine pings every connection, closes idle ones and
+//     ends writes past their deadline. It and the poller goroutine run
+//     until Shutdown has finished every connection.
+//   - Every goroutine is counted in a WaitGroup that Shutdown waits for
+//     (the sweeper and the poller goroutine in one of their own, stopped
+//     last): started through a helper that refuses once the gateway is finished,
 //     or — a polled connection's reader and finish — within the count the
 //     connection itself holds from its registration in the poller until
 //     finish returns. HandlePublication never blocks on a client or on the

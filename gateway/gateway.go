@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -87,6 +88,9 @@ func (c *Config) setDefaults() {
 	if c.MaxQueueFrames <= 0 {
 		c.MaxQueueFrames = 1024
 	}
+	// A connection counts its queue in int32s.
+	c.MaxQueueBytes = min(c.MaxQueueBytes, math.MaxInt32)
+	c.MaxQueueFrames = min(c.MaxQueueFrames, math.MaxInt32)
 	if c.MaxFrameBytes <= 0 {
 		c.MaxFrameBytes = 512 << 10
 	}
@@ -107,8 +111,10 @@ type Gateway struct {
 	poller  *poller         // nil: every connection has a blocking reader
 	ctx     context.Context // for chat and bus calls; cancelled by a forced Shutdown
 	cancel  context.CancelFunc
-	quit    chan struct{} // closed when Shutdown begins; stops the sweeper
+	quit    chan struct{} // closed when Shutdown ends; stops the sweeper
 	nextID  atomic.Uint64
+	bg      sync.WaitGroup // the sweeper and the poller goroutine
+	stopBg  sync.Once
 
 	// goMu guards the goroutine lifecycle; wg counts every goroutine the
 	// gateway starts, and the ServeHTTP calls in progress.
@@ -137,16 +143,16 @@ func New(cfg Config) *Gateway {
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub = newHub(cfg.Shards, cfg.Bus, cfg.Logger)
-	g.wg.Add(1)
+	g.bg.Add(1)
 	go func() {
-		defer g.wg.Done()
+		defer g.bg.Done()
 		g.sweep()
 	}()
 	if p, err := newPoller(); err == nil {
 		g.poller = p
-		g.wg.Add(1)
+		g.bg.Add(1)
 		go func() {
-			defer g.wg.Done()
+			defer g.bg.Done()
 			p.run(g)
 		}()
 	} else {
@@ -254,65 +260,72 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p, _ := rw.Reader.Peek(n)
 		early = bytes.Clone(p)
 	}
-	g.serve(g.newConn(nc, user), nc, early)
+	c := g.newConn(nc, user)
+	if g.poller != nil {
+		if err := g.detach(c, nc); err != nil {
+			g.finish(c, err)
+			return
+		}
+	}
+	g.serve(c, nc, early)
+}
+
+// detach makes c's transport its socket's descriptor, taken out of Go's
+// net package and registered in the poller (see fdConn); c keeps nc when
+// the socket cannot be detached. c is not yet shared. An error means that
+// the poller refused the socket: c must be finished.
+func (g *Gateway) detach(c *conn, nc net.Conn) error {
+	fd, err := detach(nc)
+	if err != nil {
+		g.log.Debug("socket not detached: the connection gets a reader goroutine", "conn", c.id, "err", err)
+		return nil
+	}
+	c.t, c.fd = newFDConn(c, fd), int32(fd)
+	c.mu.Lock()
+	err = g.poller.add(c)
+	c.mu.Unlock()
+	return err
 }
 
 // serve registers c, acts on what the client sent with the handshake
-// (early), then hands c to the poller and returns, so that net/http's
+// (early), then arms c in the poller and returns, so that net/http's
 // goroutine (and its grown stack) is not kept for the life of the
-// connection. From then on c is counted in wg until finish returns.
+// connection. From then on c is counted in wg until finish returns. A
+// connection that was not detached gets a blocking reader goroutine on nc.
 func (g *Gateway) serve(c *conn, nc net.Conn, early []byte) {
 	if err := g.register(c); err != nil {
-		g.finish(c, c.input(io.MultiReader(bytes.NewReader(early), nc)), err)
+		c.keepEarly(early)
+		g.finish(c, err)
 		return
 	}
 	c.release()
 	if len(early) > 0 {
 		if err := c.consume(early); err != nil {
-			g.finish(c, c.input(nc), err)
+			g.finish(c, err)
 			return
 		}
 	}
-	if fd, ok := socketFD(nc); ok && g.poller != nil {
+	if c.fd >= 0 {
 		c.mu.Lock()
-		if err := c.closeErr; err != nil {
-			c.mu.Unlock()
-			g.finish(c, c.input(nc), err)
-			return
-		}
-		c.fd = int32(fd)
-		err := g.poller.add(c)
+		err := c.closeErr
 		if err == nil {
-			// (Unless the poller stopped: Shutdown is under way and its
-			// closeWith finishes c.)
-			c.rs = rsPolling
-			g.wg.Add(1) // within ServeHTTP's count: never from zero
+			err = g.poller.mod(c, true)
+		}
+		if err != nil {
 			c.mu.Unlock()
+			g.finish(c, err)
 			return
 		}
-		c.fd = -1
+		c.rs = rsPolling
+		g.wg.Add(1) // within ServeHTTP's count: never from zero
 		c.mu.Unlock()
-		g.log.Warn("poller refused a connection: it gets a reader goroutine", "conn", c.id, "err", err)
+		return
 	}
 	if !g.goTracked(func() {
 		buf := make([]byte, 512)
-		g.finish(c, c.input(nc), c.readLoop(nc, buf))
+		g.finish(c, c.readLoop(nc, buf))
 	}) {
-		g.finish(c, c.input(nc), errShutdown)
-	}
-}
-
-// ready is called by the poller when c's socket has input (or an error).
-// It starts c's reader goroutine, unless c is closing.
-func (g *Gateway) ready(c *conn) {
-	c.mu.Lock()
-	start := c.rs == rsPolling
-	if start {
-		c.rs = rsReading
-	}
-	c.mu.Unlock()
-	if start {
-		go g.read(c) // counted in wg as c is
+		g.finish(c, errShutdown)
 	}
 }
 
@@ -325,10 +338,8 @@ func (g *Gateway) read(c *conn) {
 		c.mu.Lock()
 		err = c.closeErr
 		if err == nil {
-			err = g.poller.mod(c)
+			err = g.poller.mod(c, true)
 			if err == nil {
-				// (Unless the poller stopped: Shutdown's closeWith
-				// finishes c.)
 				c.rs = rsPolling
 				c.mu.Unlock()
 				return
@@ -341,7 +352,7 @@ func (g *Gateway) read(c *conn) {
 		c.rs = rsDone
 		c.mu.Unlock()
 	}
-	g.finish(c, c.input(c.t.(io.Reader)), err)
+	g.finish(c, err)
 }
 
 // register enters c in the registry and the hub for its user topic and
@@ -351,7 +362,7 @@ func (g *Gateway) read(c *conn) {
 //
 // The user topic is registered before the channels are looked up, so that a
 // join or leave published meanwhile is applied (a leave is remembered in
-// c.left, so that a stale UserChannels answer does not re-add it).
+// c.reg, so that a stale UserChannels answer does not re-add it).
 func (g *Gateway) register(c *conn) error {
 	g.connsMu.Lock()
 	if g.closing {
@@ -363,43 +374,40 @@ func (g *Gateway) register(c *conn) error {
 	g.nconns.Add(1)
 	g.metrics.connections.Inc()
 
-	ut := confab.UserTopic(c.user.WorkspaceID, c.user.ID)
+	ut := confab.UserTopic(c.ws, c.uid)
 	c.subMu.Lock()
-	c.joining = true
-	name, _, _ := g.hub.add(c, ut)
-	c.topics = append(c.topics, name)
+	c.reg = new(registration)
+	c.subscribe(ut)
 	c.subMu.Unlock()
 	if err := g.hub.reconcile(g.ctx, []string{ut}); err != nil {
 		return err
 	}
 
-	channels, err := g.chat.UserChannels(g.ctx, c.user.ID)
+	channels, err := g.chat.UserChannels(g.ctx, c.uid)
 	if err != nil {
 		return err
 	}
 	c.subMu.Lock()
-	c.topics = slices.Grow(c.topics, len(channels))
+	c.subs = slices.Grow(c.subs, len(channels))
 	for _, ch := range channels {
-		t := confab.ChannelTopic(c.user.WorkspaceID, ch)
-		if slices.Contains(c.left, t) {
+		t := confab.ChannelTopic(c.ws, ch)
+		if slices.Contains(c.reg.left, t) {
 			continue
 		}
-		if name, added, _ := g.hub.add(c, t); added {
-			c.topics = append(c.topics, name)
-		}
+		c.subscribe(t)
 	}
-	c.joining, c.left = false, nil
-	all := slices.Clone(c.topics)
+	c.reg = nil
+	all := c.topicNames()
 	c.subMu.Unlock()
 	if err := g.hub.reconcile(g.ctx, all); err != nil {
 		return err
 	}
 
-	g.chat.Connected(g.ctx, c.user)
+	g.chat.Connected(g.ctx, c.user())
 	c.subMu.Lock()
 	c.connected = true
 	c.subMu.Unlock()
-	g.log.Debug("connected", "conn", c.id, "user", c.user.ID, "channels", len(channels))
+	g.log.Debug("connected", "conn", c.id, "user", c.uid, "channels", len(channels))
 	return nil
 }
 
@@ -409,14 +417,14 @@ const abortCloseTimeout = 100 * time.Millisecond
 // finish tears c down after its reader stopped with err (or registration
 // failed, or closeWith found c in the poller): it lets the writer finish
 // within WriteTimeout, sends the close frame that classify picks, closes the
-// socket, and unregisters c. r is what is left to read of c: the closing
-// handshake reads it with blocking reads, c being out of the poller.
-func (g *Gateway) finish(c *conn, r io.Reader, err error) {
-	if c.fd >= 0 {
-		g.poller.del(c)
+// socket, and unregisters c. The closing handshake reads what is left of
+// c's input (c.input) with blocking reads, c being out of the poller; a
+// detached socket is handed back to Go's net package for it (blocker).
+func (g *Gateway) finish(c *conn, err error) {
+	c.mu.Lock()
+	if c.rs == rsDone {
 		defer g.wg.Done() // c's own count, from serve
 	}
-	c.mu.Lock()
 	if c.closeErr == nil {
 		c.closeErr = err
 	}
@@ -424,7 +432,7 @@ func (g *Gateway) finish(c *conn, r io.Reader, err error) {
 	var done chan struct{}
 	if c.flushing {
 		done = make(chan struct{})
-		c.flushDone = done
+		c.out.done = done
 	}
 	if c.held {
 		c.held = false
@@ -443,8 +451,15 @@ func (g *Gateway) finish(c *conn, r io.Reader, err error) {
 	if done != nil {
 		<-done
 	}
+	t := c.t
+	if c.fd >= 0 {
+		g.poller.del(c)
+	}
+	if b, ok := t.(blocker); ok {
+		t = b.blocking()
+	}
 	c.mu.Lock()
-	broken := c.broken
+	broken := c.broken || t == nil
 	c.mu.Unlock()
 	sent := false
 	if o.close != closeNone && !broken {
@@ -454,43 +469,48 @@ func (g *Gateway) finish(c *conn, r io.Reader, err error) {
 			// briefly.
 			wd = time.Now().Add(min(g.cfg.WriteTimeout, abortCloseTimeout))
 		}
-		c.t.SetWriteDeadline(wd)
-		_, werr := c.t.Write(closeFrame(o.close, o.msg))
+		t.SetWriteDeadline(wd)
+		_, werr := t.Write(closeFrame(o.close, o.msg))
 		sent = werr == nil
 	}
 	switch {
+	case t == nil:
 	case sent && !aborted:
 		// Lingering close: let the client read our close frame before the
 		// socket goes (closing with unread input sends a reset).
-		if cw, ok := c.t.(interface{ CloseWrite() error }); ok {
+		if cw, ok := t.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}
-		c.t.SetReadDeadline(deadline)
-		awaitClose(io.LimitReader(r, int64(2*g.cfg.MaxFrameBytes)))
+		if r, ok := t.(io.Reader); ok {
+			t.SetReadDeadline(deadline)
+			awaitClose(io.LimitReader(c.input(r), int64(2*g.cfg.MaxFrameBytes)))
+		}
 	case !sent || o.reset:
 		// The stream is cut or cannot be written: reset it, so that the
 		// kernel drops what it still holds for this client instead of
 		// trickling it out to a reader that does not keep up.
-		if l, ok := c.t.(interface{ SetLinger(int) error }); ok {
+		if l, ok := t.(interface{ SetLinger(int) error }); ok {
 			l.SetLinger(0)
 		}
 	}
-	c.t.Close()
+	if t != nil {
+		t.Close()
+	}
 
 	c.subMu.Lock()
 	c.gone = true
-	topics, connected := c.topics, c.connected
-	c.topics, c.left = nil, nil
+	subs, connected := c.subs, c.connected
+	c.subs, c.reg = nil, nil
 	c.subMu.Unlock()
 	var dirty []string
-	for _, t := range topics {
-		if _, d := g.hub.remove(c, t); d {
-			dirty = append(dirty, t)
+	for _, m := range subs {
+		if g.hub.remove(c, m) {
+			dirty = append(dirty, m.t.name)
 		}
 	}
 	if len(dirty) > 0 {
 		if err := g.hub.reconcile(g.ctx, dirty); err != nil {
-			g.log.Warn("bus reconcile after disconnect", "conn", c.id, "user", c.user.ID, "err", err)
+			g.log.Warn("bus reconcile after disconnect", "conn", c.id, "user", c.uid, "err", err)
 		}
 	}
 
@@ -503,12 +523,12 @@ func (g *Gateway) finish(c *conn, r io.Reader, err error) {
 		g.metrics.connections.Dec()
 	}
 	if connected {
-		g.chat.Disconnected(g.ctx, c.user)
+		g.chat.Disconnected(g.ctx, c.user())
 	}
 	if o.close == ws.StatusInternalServerError {
-		g.log.Error("connection failed", "conn", c.id, "user", c.user.ID, "err", err)
+		g.log.Error("connection failed", "conn", c.id, "user", c.uid, "err", err)
 	} else {
-		g.log.Debug("disconnected", "conn", c.id, "user", c.user.ID, "code", int(o.close), "err", err)
+		g.log.Debug("disconnected", "conn", c.id, "user", c.uid, "code", int(o.close), "err", err)
 	}
 }
 
@@ -553,21 +573,20 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string, p conf
 		c.subMu.Lock()
 		if !c.gone {
 			if join {
-				name, added, d := g.hub.add(c, chTopic)
-				if added {
-					c.topics = append(c.topics, name)
+				_, d := c.subscribe(chTopic)
+				if c.reg != nil {
+					c.reg.left = slices.DeleteFunc(c.reg.left, func(t string) bool { return t == chTopic })
 				}
-				c.left = slices.DeleteFunc(c.left, func(t string) bool { return t == chTopic })
 				dirty = dirty || d
 			} else {
-				if c.joining {
-					c.left = append(c.left, chTopic)
+				if c.reg != nil {
+					c.reg.left = append(c.reg.left, chTopic)
 				}
-				removed, d := g.hub.remove(c, chTopic)
-				if removed {
-					if i := slices.Index(c.topics, chTopic); i >= 0 {
-						c.topics = slices.Delete(c.topics, i, i+1)
-					}
+				var d bool
+				if i := c.memberNamed(chTopic); i >= 0 {
+					d = c.unsubscribe(i)
+				} else {
+					d = g.hub.dirty(chTopic)
 				}
 				dirty = dirty || d
 			}
@@ -597,7 +616,8 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string, p conf
 // sweep is the one goroutine that pings every connection each PingInterval
 // and closes those idle for IdleTimeout: no timer per connection.
 func (g *Gateway) sweep() {
-	every := min(g.cfg.PingInterval, g.cfg.IdleTimeout) / 4
+	// WriteTimeout: the sweeper enforces detached sockets' write deadlines.
+	every := min(g.cfg.PingInterval, g.cfg.IdleTimeout, g.cfg.WriteTimeout) / 4
 	every = max(every, 5*time.Millisecond)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -616,6 +636,9 @@ func (g *Gateway) sweepOnce(now int64) {
 	g.connsMu.Lock()
 	defer g.connsMu.Unlock()
 	for c := range g.conns {
+		if e, ok := c.t.(expirer); ok {
+			e.expire(now)
+		}
 		if now-c.lastRecv.Load() > idle {
 			c.closeWith(errIdle, true)
 			continue
@@ -633,17 +656,8 @@ func (g *Gateway) sweepOnce(now int64) {
 // their goroutines, and returns ctx.Err().
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.goMu.Lock()
-	first := !g.stopping
 	g.stopping = true
 	g.goMu.Unlock()
-	if first {
-		close(g.quit)
-		if g.poller != nil {
-			// Connections are finished through closeWith from here on;
-			// the poller's goroutine is no longer needed.
-			g.poller.stop()
-		}
-	}
 
 	g.connsMu.Lock()
 	g.closing = true
@@ -680,6 +694,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.dead = true
 	g.goMu.Unlock()
 	g.cancel()
+	// Only now, with every connection finished: flush goroutines wait for
+	// the poller, and their write deadlines are the sweeper's.
+	g.stopBg.Do(func() {
+		close(g.quit)
+		if g.poller != nil {
+			g.poller.stop()
+		}
+	})
+	g.bg.Wait()
 	return err
 }
 

@@ -505,6 +505,7 @@ func TestShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	bus := newFakeBus()
 	g := New(Config{Chat: &fakeChat{UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}})}, Bus: bus})
+	withoutPollerIfAsked(g)
 	bus.g = g
 	srv := newLocalServer(t, g)
 	s := &testServer{g: g, bus: bus, url: "ws://" + srv.Addr().String() + "/rtm/"}
@@ -646,5 +647,28 @@ func TestMetricsRegistered(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("metrics = %v, want %v", got, want)
+	}
+}
+
+// TestWithoutPoller runs the connection tests again without the poller:
+// the fallback where there is no epoll (a net.Conn and a blocking reader
+// goroutine per connection).
+func TestWithoutPoller(t *testing.T) {
+	noPoller = true
+	t.Cleanup(func() { noPoller = false })
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"HelloAfterRegistration", TestHelloAfterRegistration},
+		{"ClientFrames", TestClientFrames},
+		{"SlowConsumer", TestSlowConsumer},
+		{"FrameTooBig", TestFrameTooBig},
+		{"IdleTimeout", TestIdleTimeout},
+		{"Keepalive", TestKeepalive},
+		{"Shutdown", TestShutdown},
+		{"ShutdownDeadlineCutsConnections", TestShutdownDeadlineCutsConnections},
+	} {
+		t.Run(tc.name, tc.f)
 	}
 }

@@ -191,6 +191,7 @@ func MustServe(t *testing.T, cfg Config, ch *fakeChat) *testServer {
 	bus := newFakeBus()
 	cfg.Chat, cfg.Bus = ch, bus
 	g := New(cfg)
+	withoutPollerIfAsked(g)
 	bus.g = g
 	srv := httptest.NewServer(g)
 	t.Cleanup(func() {
@@ -332,3 +333,18 @@ func pub(frame string) confab.Publication {
 }
 
 func marshal(p confab.Publication) []byte { return p.Marshal() }
+
+// noPoller makes the test servers run without the poller, as where there is
+// no epoll: connections keep their net.Conn and a blocking reader
+// goroutine (TestWithoutPoller).
+var noPoller bool
+
+// withoutPollerIfAsked stops g's poller when noPoller is set; g serves
+// nothing yet.
+func withoutPollerIfAsked(g *Gateway) {
+	if noPoller && g.poller != nil {
+		p := g.poller
+		g.poller = nil
+		p.stop()
+	}
+}

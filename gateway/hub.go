@@ -43,18 +43,33 @@ type hubShard struct {
 }
 
 // topic is one topic's local subscribers. Guarded by its shard's mu.
+//
+// A member keeps its position in conns (sub.pos), so that removing one of
+// 10,000 members needs no search and no index map. Positions are stable: a
+// removal leaves a hole (nil) that a later add fills (free), and only a
+// compaction — when fewer than a quarter of the slots are in use — moves
+// members. A member's position is then stale; remove notices (conns[pos]
+// is not the member) and searches once.
 type topic struct {
 	name  string
-	conns []*conn
-	// index gives a conn's position in conns once the topic is large, so
-	// that removing one of 10,000 members does not scan them all.
-	index map[*conn]int
+	conns []*conn // members, and nil holes
+	free  []int32 // the holes in conns
+	live  int32   // members: len(conns) - len(free)
 	// subscribed is whether the bus subscription is in place; changed only
 	// with the shard's busMu held.
 	subscribed bool
 }
 
-const indexMin = 64
+// sub is a connection's membership of a topic: the topic, and where the
+// connection is in it (see topic). The topic outlives the membership: it
+// is dropped from the hub only once it has no member.
+type sub struct {
+	t   *topic
+	pos int32
+}
+
+// compactMin is the size below which a topic's holes are not compacted.
+const compactMin = 64
 
 func newHub(shards int, bus Bus, log *slog.Logger) *hub {
 	h := &hub{shards: make([]hubShard, shards), bus: bus, log: log}
@@ -76,55 +91,60 @@ func (h *hub) shardIndex(name string) int {
 
 func (h *hub) shard(name string) *hubShard { return &h.shards[h.shardIndex(name)] }
 
-func (t *topic) find(c *conn) int {
-	if t.index != nil {
-		if i, ok := t.index[c]; ok {
-			return i
-		}
-		return -1
+// push adds c and returns its position.
+func (t *topic) push(c *conn) int32 {
+	t.live++
+	if n := len(t.free); n > 0 {
+		i := t.free[n-1]
+		t.free = t.free[:n-1]
+		t.conns[i] = c
+		return i
 	}
-	return slices.Index(t.conns, c)
-}
-
-func (t *topic) push(c *conn) {
 	t.conns = append(t.conns, c)
-	switch {
-	case t.index != nil:
-		t.index[c] = len(t.conns) - 1
-	case len(t.conns) > indexMin:
-		t.index = make(map[*conn]int, len(t.conns))
-		for i, x := range t.conns {
-			t.index[x] = i
-		}
-	}
+	return int32(len(t.conns) - 1)
 }
 
-func (t *topic) del(i int) {
-	c, last := t.conns[i], len(t.conns)-1
-	moved := t.conns[last]
-	t.conns[i], t.conns[last] = moved, nil
-	t.conns = t.conns[:last]
-	if t.index != nil {
-		delete(t.index, c)
-		if i != last {
-			t.index[moved] = i
-		}
-		if len(t.conns) < indexMin/2 {
-			t.index = nil
+// del removes c, which was at pos unless a compaction moved it since.
+func (t *topic) del(c *conn, pos int32) bool {
+	i := int(pos)
+	if i >= len(t.conns) || t.conns[i] != c {
+		if i = slices.Index(t.conns, c); i < 0 {
+			return false
 		}
 	}
-	if cap(t.conns) > 64 && len(t.conns) < cap(t.conns)/4 {
-		t.conns = slices.Clip(slices.Clone(t.conns))
+	t.conns[i] = nil
+	t.live--
+	switch {
+	case t.live == 0:
+		t.conns, t.free = nil, nil
+	case i == len(t.conns)-1:
+		t.conns = t.conns[:i]
+	case len(t.conns) > compactMin && int(t.live) < len(t.conns)/4:
+		t.compact()
+	default:
+		t.free = append(t.free, int32(i))
 	}
+	return true
+}
+
+// compact drops the holes, moving members: their positions go stale.
+func (t *topic) compact() {
+	conns := make([]*conn, 0, int(t.live)+int(t.live)/4)
+	for _, c := range t.conns {
+		if c != nil {
+			conns = append(conns, c)
+		}
+	}
+	t.conns, t.free = conns, nil
 }
 
 // dirty reports whether the bus subscription disagrees with the local set.
-func (t *topic) dirty() bool { return (len(t.conns) > 0) != t.subscribed }
+func (t *topic) dirty() bool { return (t.live > 0) != t.subscribed }
 
-// add registers c for name. It returns the topic's interned name (share it
-// rather than keep a copy per connection), whether c was newly added, and
-// whether the topic needs a reconcile.
-func (h *hub) add(c *conn, name string) (interned string, added, dirty bool) {
+// add registers c for name, unless c is a member already. It returns c's
+// membership, whether c was newly added, and whether the topic needs a
+// reconcile. The caller holds c.subMu (c's memberships, see conn.member).
+func (h *hub) add(c *conn, name string) (m sub, added, dirty bool) {
 	s := h.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,34 +152,36 @@ func (h *hub) add(c *conn, name string) (interned string, added, dirty bool) {
 	if t == nil {
 		t = &topic{name: name}
 		s.topics[name] = t
+	} else if c.member(t) >= 0 {
+		return sub{t: t}, false, t.dirty()
 	}
-	if t.find(c) >= 0 {
-		return t.name, false, t.dirty()
-	}
-	t.push(c)
-	return t.name, true, t.dirty()
+	return sub{t: t, pos: t.push(c)}, true, t.dirty()
 }
 
-// remove unregisters c from name. It reports whether c was registered and
-// whether the topic needs a reconcile.
-func (h *hub) remove(c *conn, name string) (removed, dirty bool) {
-	s := h.shard(name)
+// remove unregisters c from m's topic. It reports whether the topic needs a
+// reconcile.
+func (h *hub) remove(c *conn, m sub) (dirty bool) {
+	t := m.t
+	s := h.shard(t.name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !t.del(c, m.pos) {
+		return t.dirty()
+	}
+	if t.live == 0 && !t.subscribed && s.topics[t.name] == t {
+		delete(s.topics, t.name)
+		return false
+	}
+	return t.dirty()
+}
+
+// dirty reports whether name needs a reconcile.
+func (h *hub) dirty(name string) bool {
+	s := h.shard(name)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	t := s.topics[name]
-	if t == nil {
-		return false, false
-	}
-	i := t.find(c)
-	if i < 0 {
-		return false, t.dirty()
-	}
-	t.del(i)
-	if len(t.conns) == 0 && !t.subscribed {
-		delete(s.topics, name)
-		return true, false
-	}
-	return true, t.dirty()
+	return t != nil && t.dirty()
 }
 
 // members returns a copy of name's local subscribers.
@@ -167,10 +189,17 @@ func (h *hub) members(name string) []*conn {
 	s := h.shard(name)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if t := s.topics[name]; t != nil {
-		return slices.Clone(t.conns)
+	t := s.topics[name]
+	if t == nil {
+		return nil
 	}
-	return nil
+	out := make([]*conn, 0, t.live)
+	for _, c := range t.conns {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // broadcast enqueues frame to every local subscriber of name and returns
@@ -180,7 +209,7 @@ func (h *hub) broadcast(name string, frame []byte, pubTime int64, copyFrame bool
 	s := h.shard(name)
 	s.mu.RLock()
 	t := s.topics[name]
-	if t == nil || len(t.conns) == 0 {
+	if t == nil || t.live == 0 {
 		s.mu.RUnlock()
 		return 0
 	}
@@ -189,9 +218,11 @@ func (h *hub) broadcast(name string, frame []byte, pubTime int64, copyFrame bool
 	}
 	f := outFrame{p: frame, t: pubTime, op: ws.OpText}
 	for _, c := range t.conns {
-		c.enqueue(f)
+		if c != nil {
+			c.enqueue(f)
+		}
 	}
-	n := len(t.conns)
+	n := int(t.live)
 	s.mu.RUnlock()
 	return n
 }
@@ -275,10 +306,60 @@ func (h *hub) mark(names []string, subscribed bool) {
 		}
 		if t != nil {
 			t.subscribed = subscribed
-			if !subscribed && len(t.conns) == 0 {
+			if !subscribed && t.live == 0 {
 				delete(s.topics, n)
 			}
 		}
 		s.mu.Unlock()
 	}
+}
+
+// A connection's memberships (conn.subs). The caller holds c.subMu.
+
+// member returns the index of t in c's memberships, or -1.
+func (c *conn) member(t *topic) int {
+	for i, m := range c.subs {
+		if m.t == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// memberNamed returns the index of the topic name in c's memberships, or
+// -1.
+func (c *conn) memberNamed(name string) int {
+	for i, m := range c.subs {
+		if m.t.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// subscribe registers c in the hub for name, unless it is already. It
+// reports whether c was added, and whether the topic needs a reconcile.
+func (c *conn) subscribe(name string) (added, dirty bool) {
+	m, added, dirty := c.g.hub.add(c, name)
+	if added {
+		c.subs = append(c.subs, m)
+	}
+	return added, dirty
+}
+
+// unsubscribe unregisters c from its i-th topic; it reports whether the
+// topic needs a reconcile.
+func (c *conn) unsubscribe(i int) (dirty bool) {
+	m := c.subs[i]
+	c.subs = slices.Delete(c.subs, i, i+1)
+	return c.g.hub.remove(c, m)
+}
+
+// topicNames returns the names of c's topics.
+func (c *conn) topicNames() []string {
+	names := make([]string, len(c.subs))
+	for i, m := range c.subs {
+		names[i] = m.t.name
+	}
+	return names
 }

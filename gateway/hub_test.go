@@ -39,7 +39,9 @@ func newBenchGateway(tb testing.TB, n int, topic string, held bool) (*Gateway, [
 	conns := make([]*conn, n)
 	for i := range conns {
 		c := g.newConn(discardTransport{}, &confab.User{ID: fmt.Sprintf("U%d", i), WorkspaceID: "T1"})
-		g.hub.add(c, topic)
+		c.subMu.Lock()
+		c.subscribe(topic)
+		c.subMu.Unlock()
 		if !held {
 			c.release()
 		}
@@ -120,12 +122,13 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 	}
 	// Every recipient shares the same bytes, and none aliases payload.
 	g.HandlePublication("T1.c.C1", payload)
-	first := conns[0].queue[len(conns[0].queue)-1].p
+	q := conns[0].out.queue
+	first := q[len(q)-1].p
 	if &first[0] == &payload[len(payload)-len(first)] {
 		t.Fatal("queued frame aliases the bus payload")
 	}
 	for _, c := range conns {
-		if p := c.queue[len(c.queue)-1].p; &p[0] != &first[0] {
+		if p := c.out.queue[len(c.out.queue)-1].p; &p[0] != &first[0] {
 			t.Fatal("recipients do not share one frame")
 		}
 	}
@@ -174,8 +177,8 @@ func TestFlushWritesQueuedFramesInOrder(t *testing.T) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.frames != 0 || c.bytes != 0 || c.queue != nil {
-		t.Fatalf("after flush: %d frames, %d bytes, queue %v; want all zero (nothing kept while idle)", c.frames, c.bytes, c.queue)
+	if c.frames != 0 || c.bytes != 0 || c.out != nil {
+		t.Fatalf("after flush: %d frames, %d bytes, outbox %v; want all zero (nothing kept while idle)", c.frames, c.bytes, c.out)
 	}
 }
 
@@ -307,17 +310,122 @@ func FuzzReadLoop(f *testing.F) {
 			n = int(split&0xff) % (len(data) + 1)
 		}
 		c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"})
-		g.hub.add(c, "T1.u.U1")
+		c.subMu.Lock()
+		c.subscribe("T1.u.U1")
+		c.subMu.Unlock()
 		buf := make([]byte, 1+int(split>>8)%64)
 		err := c.readLoop(&splitReader{parts: [][]byte{data[:n], data[n:]}}, buf)
 		if err == nil {
 			t.Fatal("readLoop returned nil")
 		}
 		g.presenceSub(c, nil)
-		g.hub.remove(c, "T1.u.U1")
+		c.subMu.Lock()
+		c.unsubscribe(c.memberNamed("T1.u.U1"))
+		c.subMu.Unlock()
 		o := classify(err)
 		if err == errTooBig && o.close != ws.StatusMessageTooBig {
 			t.Fatalf("too big closes with %d", o.close)
 		}
 	})
+}
+
+// TestTopicPositions adds and removes members in an order that leaves
+// holes, refills them, trims and compacts, and checks after every step that
+// the hub holds exactly the members left and that each one's removal finds
+// it (positions that a compaction made stale included).
+func TestTopicPositions(t *testing.T) {
+	const n = 300
+	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
+	t.Cleanup(func() { g.Shutdown(context.Background()) })
+	conns := make([]*conn, n)
+	for i := range conns {
+		conns[i] = g.newConn(discardTransport{}, &confab.User{ID: fmt.Sprintf("U%d", i), WorkspaceID: "T1"})
+	}
+	const name = "T1.c.C1"
+	in := map[*conn]bool{}
+	check := func(step string) {
+		t.Helper()
+		got := g.hub.members(name)
+		if len(got) != len(in) {
+			t.Fatalf("%s: %d members, want %d", step, len(got), len(in))
+		}
+		for _, c := range got {
+			if !in[c] {
+				t.Fatalf("%s: conn %d is a member, want not", step, c.id)
+			}
+		}
+	}
+	join := func(c *conn) {
+		c.subMu.Lock()
+		defer c.subMu.Unlock()
+		if added, _ := c.subscribe(name); added == in[c] {
+			t.Fatalf("conn %d: added = %v, was a member: %v", c.id, added, in[c])
+		}
+		in[c] = true
+	}
+	leave := func(c *conn) {
+		c.subMu.Lock()
+		defer c.subMu.Unlock()
+		i := c.memberNamed(name)
+		if i < 0 {
+			t.Fatalf("conn %d: not in its own memberships", c.id)
+		}
+		c.unsubscribe(i)
+		delete(in, c)
+	}
+	for _, c := range conns {
+		join(c)
+	}
+	join(conns[0]) // a second add is refused
+	check("all")
+	for i := 0; i < n; i += 2 { // holes
+		leave(conns[i])
+	}
+	check("odd ones")
+	for i := 0; i < n/2; i += 2 { // refill half of them
+		join(conns[i])
+	}
+	check("refilled")
+	leave(conns[n-1]) // the last: trimmed
+	check("trimmed")
+	for i := 1; i < n-1; i += 2 { // down to a quarter: compacts
+		leave(conns[i])
+	}
+	check("compacted")
+	for c := range in { // stale positions
+		leave(c)
+	}
+	check("none")
+	s := g.hub.shard(name)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if tp := s.topics[name]; tp != nil && (tp.live != 0 || len(tp.conns) != 0 || tp.subscribed) {
+		t.Fatalf("empty topic kept: %+v", tp)
+	}
+}
+
+// BenchmarkHubFanout is the hub's share of a broadcast: enqueueing to every
+// subscriber, without the flush goroutines (held connections), which
+// BenchmarkHubBroadcast counts too.
+func BenchmarkHubFanout(b *testing.B) {
+	frame := confab.MessageEvent(&confab.Message{ChannelID: "C1", UserID: "U1", Text: strings.Repeat("lorem ipsum ", 10), TS: 1700000000000001, Seq: 1, ChangeSeq: 1})
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			g, conns := newBenchGateway(b, n, "T1.c.C1", true)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				g.hub.broadcast("T1.c.C1", frame, 0, false)
+				if i%64 == 63 {
+					b.StopTimer()
+					for _, c := range conns {
+						c.mu.Lock()
+						c.dropLocked()
+						c.mu.Unlock()
+					}
+					b.StartTimer()
+				}
+			}
+		})
+	}
 }

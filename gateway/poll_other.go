@@ -7,16 +7,17 @@ import (
 	"net"
 )
 
-// poller is Linux-only (epoll); elsewhere every connection has a blocking
-// reader goroutine (readLoop).
+// poller is Linux-only (epoll); elsewhere every connection keeps its
+// net.Conn and has a blocking reader goroutine (readLoop).
 type poller struct{}
 
 func newPoller() (*poller, error) { return nil, errors.ErrUnsupported }
 
-func socketFD(net.Conn) (int, bool)  { return 0, false }
-func (*poller) add(*conn) error      { return errors.ErrUnsupported }
-func (*poller) mod(*conn) error      { return errors.ErrUnsupported }
-func (*poller) del(*conn)            {}
-func (*poller) run(*Gateway)         {}
-func (*poller) stop()                {}
-func (c *conn) readAvailable() error { return errors.ErrUnsupported }
+func detach(net.Conn) (int, error)    { return -1, errors.ErrUnsupported }
+func newFDConn(*conn, int) transport  { panic("gateway: no poller on this platform") }
+func (*poller) add(*conn) error       { return errors.ErrUnsupported }
+func (*poller) mod(*conn, bool) error { return errors.ErrUnsupported }
+func (*poller) del(*conn)             {}
+func (*poller) run(*Gateway)          {}
+func (*poller) stop()                 {}
+func (c *conn) readAvailable() error  { return errors.ErrUnsupported }

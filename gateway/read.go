@@ -234,6 +234,14 @@ func (c *conn) input(r io.Reader) io.Reader {
 	return r
 }
 
+// keepEarly keeps early, what the client sent with the handshake and was
+// not consumed, for the closing handshake (input).
+func (c *conn) keepEarly(early []byte) {
+	if len(early) > 0 {
+		c.rd = &partial{buf: early}
+	}
+}
+
 // readLoop is the blocking reader, for a connection the poller cannot
 // watch (no socket, or no epoll): it reads into buf and consumes until an
 // error, which it returns — a read error, an error of consume, or the
@@ -265,24 +273,24 @@ func (c *conn) handle(b []byte) {
 	case "ping":
 		c.send(pongFrame(b))
 	case "typing":
-		if err := g.chat.Typing(g.ctx, c.user, f.Channel); err != nil && g.log.Enabled(g.ctx, slog.LevelDebug) {
-			g.log.Debug("typing refused", "conn", c.id, "user", c.user.ID, "channel", f.Channel, "err", err)
+		if err := g.chat.Typing(g.ctx, c.user(), f.Channel); err != nil && g.log.Enabled(g.ctx, slog.LevelDebug) {
+			g.log.Debug("typing refused", "conn", c.id, "user", c.uid, "channel", f.Channel, "err", err)
 		}
 	case "message":
-		m, err := g.chat.PostMessage(g.ctx, c.user, chat.PostParams{
+		m, err := g.chat.PostMessage(g.ctx, c.user(), chat.PostParams{
 			Channel: f.Channel, Text: f.Text, ThreadTS: f.ThreadTS, ClientMsgID: f.ClientMsgID,
 		})
 		if err != nil {
 			if confab.ErrorCode(err) == confab.EINTERNAL {
-				g.log.Error("rtm message", "conn", c.id, "user", c.user.ID, "channel", f.Channel, "err", err)
+				g.log.Error("rtm message", "conn", c.id, "user", c.uid, "channel", f.Channel, "err", err)
 			}
 			c.send(errorFrame(f.ID, classify(err)))
 			return
 		}
 		c.send(okFrame(f.ID, m))
 	case "presence_sub":
-		if err := g.presenceSub(c, presenceTopics(c.user.WorkspaceID, f.IDs)); err != nil {
-			g.log.Warn("presence_sub", "conn", c.id, "user", c.user.ID, "err", err)
+		if err := g.presenceSub(c, presenceTopics(c.ws, f.IDs)); err != nil {
+			g.log.Warn("presence_sub", "conn", c.id, "user", c.uid, "err", err)
 		}
 	default:
 		if f.ID != nil {
@@ -299,25 +307,21 @@ func (g *Gateway) presenceSub(c *conn, want []string) error {
 		c.subMu.Unlock()
 		return nil
 	}
-	keep := c.topics[:0]
-	for _, t := range c.topics {
-		if _, kind, _, _ := confab.ParseTopic(t); kind == confab.TopicPresence && !slices.Contains(want, t) {
-			if _, d := g.hub.remove(c, t); d {
-				dirty = append(dirty, t)
+	keep := c.subs[:0]
+	for _, m := range c.subs {
+		if _, kind, _, _ := confab.ParseTopic(m.t.name); kind == confab.TopicPresence && !slices.Contains(want, m.t.name) {
+			if g.hub.remove(c, m) {
+				dirty = append(dirty, m.t.name)
 			}
 			continue
 		}
-		keep = append(keep, t)
+		keep = append(keep, m)
 	}
-	clear(c.topics[len(keep):])
-	c.topics = keep
+	clear(c.subs[len(keep):])
+	c.subs = keep
 	for _, t := range want {
-		name, added, d := g.hub.add(c, t)
-		if added {
-			c.topics = append(c.topics, name)
-		}
-		if d {
-			dirty = append(dirty, name)
+		if _, d := c.subscribe(t); d {
+			dirty = append(dirty, t)
 		}
 	}
 	c.subMu.Unlock()

@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/confab/confab"
+)
+
+// dialRaw connects user with a gobwas client and reads hello; the caller
+// decides when to read further.
+func dialRaw(t *testing.T, s *testServer, user string) (net.Conn, io.Reader) {
+	t.Helper()
+	nc, br, _, err := ws.Dial(context.Background(), s.url+"ticket-"+user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	var r io.Reader = nc
+	if br != nil {
+		r = io.MultiReader(br, nc)
+	}
+	nc.SetReadDeadline(time.Now().Add(waitFor))
+	if f, err := ws.ReadFrame(r); err != nil || string(f.Payload) != string(confab.HelloFrame) {
+		t.Fatalf("%v, want hello", err)
+	}
+	return nc, r
+}
+
+// onlyConn returns g's one connection.
+func onlyConn(t *testing.T, g *Gateway) *conn {
+	t.Helper()
+	g.connsMu.Lock()
+	defer g.connsMu.Unlock()
+	for c := range g.conns {
+		return c
+	}
+	t.Fatal("no connection")
+	return nil
+}
+
+// fillUntilWaiting publishes big frames to c's user topic until c's flush
+// goroutine waits for room in the socket (the client does not read), and
+// returns how many it published.
+func fillUntilWaiting(t *testing.T, g *Gateway, c *conn) int {
+	t.Helper()
+	f, ok := c.t.(*fdConn)
+	if !ok {
+		t.Skip("socket not detached")
+	}
+	pad := strings.Repeat("x", 64<<10)
+	deadline := time.Now().Add(waitFor)
+	for n := 0; ; n++ {
+		c.mu.Lock()
+		waiting := f.wantOut
+		c.mu.Unlock()
+		if waiting {
+			return n
+		}
+		if n >= 1024 {
+			// 64 MiB queued or written: wait for the writer to get stuck.
+			if time.Now().After(deadline) {
+				t.Fatalf("flush goroutine never waited for room after %d frames", n)
+			}
+			runtime.Gosched()
+			n--
+			continue
+		}
+		g.HandlePublication("T1.u.U1", marshal(pub(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, n, pad))))
+	}
+}
+
+// TestWriterWaitsForRoom fills a client's socket until the flush goroutine
+// waits for the poller to report room, then reads: every frame arrives, in
+// order, and the writer ends idle.
+func TestWriterWaitsForRoom(t *testing.T) {
+	s := MustServe(t, Config{MaxQueueBytes: 1 << 30, MaxQueueFrames: 1 << 20}, &fakeChat{})
+	nc, r := dialRaw(t, s, "U1")
+	c := onlyConn(t, s.g)
+	n := fillUntilWaiting(t, s.g, c)
+	if n == 0 {
+		t.Fatal("the writer waited before anything was published")
+	}
+	for i := range n {
+		nc.SetReadDeadline(time.Now().Add(waitFor))
+		f, err := ws.ReadFrame(r)
+		if err != nil {
+			t.Fatalf("frame %d of %d: %v", i, n, err)
+		}
+		if want := fmt.Sprintf(`{"n":%d,`, i); !strings.HasPrefix(string(f.Payload), want) {
+			t.Fatalf("frame %d = %.20s…, want %s…", i, f.Payload, want)
+		}
+	}
+	waitFlushed(t, s.g)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.t.(*fdConn); f.wantOut || c.out != nil || c.frames != 0 {
+		t.Fatalf("after draining: waiting %v, outbox %v, %d frames queued", f.wantOut, c.out, c.frames)
+	}
+}
+
+// TestShutdownBoundsStuckWriter: a client that reads nothing holds a
+// gentle Shutdown only for about WriteTimeout — enforced without a timer
+// of the connection's own, by the sweeper — and then gets a reset.
+func TestShutdownBoundsStuckWriter(t *testing.T) {
+	const writeTimeout = 200 * time.Millisecond
+	s := MustServe(t, Config{WriteTimeout: writeTimeout, MaxQueueBytes: 1 << 30, MaxQueueFrames: 1 << 20}, &fakeChat{})
+	nc, _ := dialRaw(t, s, "U1")
+	fillUntilWaiting(t, s.g, onlyConn(t, s.g))
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	start := time.Now()
+	if err := s.g.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v, want nil", err)
+	}
+	if took := time.Since(start); took < writeTimeout || took > writeTimeout+2*time.Second {
+		t.Fatalf("Shutdown took %v, want about WriteTimeout (%v)", took, writeTimeout)
+	}
+	if n := s.g.Conns(); n != 0 {
+		t.Fatalf("Conns() = %d after Shutdown", n)
+	}
+	// The connection was reset (what the kernel held for the client was
+	// dropped): reading ends with an error, not with a close frame.
+	nc.SetReadDeadline(time.Now().Add(waitFor))
+	if _, err := io.Copy(io.Discard, nc); err == nil {
+		t.Fatal("the connection ended cleanly, want a reset")
+	}
+}
