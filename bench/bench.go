@@ -21,7 +21,9 @@ var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "
 // (Config.Procs), each dialing from its own loopback source address.
 const MaxConnections = 15000
 
-// MaxStormClients caps storm's clients: they are held by this process.
+// MaxStormClients caps the storm clients one process holds: each has a
+// WebSocket and, while it reconnects and catches up, an HTTP connection.
+// Larger storms are spread over worker processes (Config.Procs).
 const MaxStormClients = MaxConnections / 2
 
 // MaxProcs caps Config.Procs: the workers dial from 127.0.0.2 onwards.
@@ -70,11 +72,12 @@ type Config struct {
 	Parallel int
 	// Timeout caps the whole run (default 10m).
 	Timeout time.Duration
-	// Procs spreads idle's and fanout's connections over this many worker
-	// processes, worker i dialing from 127.0.0.(2+i) when the server is on
-	// loopback; this process then holds none. 0: 1 (this process) up to
-	// MaxConnections clients, enough workers for MaxConnections each
-	// beyond.
+	// Procs spreads idle's, fanout's and storm's connections over this
+	// many worker processes, worker i dialing from 127.0.0.(2+i) when the
+	// server is on loopback; this process then holds none (storm keeps its
+	// publisher). 0: idle and fanout use 1 (this process) up to
+	// MaxConnections clients and enough workers for MaxConnections each
+	// beyond; storm uses 1, which holds at most MaxStormClients clients.
 	Procs int
 	// WorkerCommand starts a worker, which runs Worker on its stdin and
 	// stdout; nil: this executable with the arguments "bench worker".
@@ -164,10 +167,10 @@ func (cfg Config) validate() error {
 	if !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
 		errs = append(errs, fmt.Errorf("url %q: want http://host:port", cfg.URL))
 	}
-	spreads := cfg.Scenario == "idle" || cfg.Scenario == "fanout"
+	spreads := cfg.Scenario == "idle" || cfg.Scenario == "fanout" || cfg.Scenario == "storm"
 	switch {
 	case cfg.Procs > 1 && !spreads:
-		errs = append(errs, fmt.Errorf("procs %d: only idle and fanout spread over worker processes", cfg.Procs))
+		errs = append(errs, fmt.Errorf("procs %d: only idle and fanout spread over worker processes, and storm", cfg.Procs))
 	case cfg.Procs > MaxProcs:
 		errs = append(errs, fmt.Errorf("procs %d: at most %d", cfg.Procs, MaxProcs))
 	case cfg.Clients > max(cfg.Procs, 1)*MaxConnections:
@@ -176,8 +179,8 @@ func (cfg Config) validate() error {
 	if cfg.Scenario == "hot" && cfg.Clients > MaxConnections {
 		errs = append(errs, fmt.Errorf("clients %d: hot holds at most %d reader connections", cfg.Clients, MaxConnections))
 	}
-	if cfg.Scenario == "storm" && cfg.Clients > MaxStormClients {
-		errs = append(errs, fmt.Errorf("clients %d: storm holds at most %d clients in one process (each needs a WebSocket and, while reconnecting, an HTTP connection)", cfg.Clients, MaxStormClients))
+	if cfg.Scenario == "storm" && cfg.Clients > max(cfg.Procs, 1)*MaxStormClients {
+		errs = append(errs, fmt.Errorf("clients %d: storm holds at most %d clients in one process (each needs a WebSocket and, while reconnecting, an HTTP connection); spread them with more worker processes (-procs %d)", cfg.Clients, MaxStormClients, (cfg.Clients+MaxStormClients-1)/MaxStormClients))
 	}
 	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle" || cfg.Scenario == "storm") {
 		errs = append(errs, fmt.Errorf("users %d: more than clients %d", cfg.Users, cfg.Clients))

@@ -144,6 +144,10 @@ func TestBenchConfigValidate(t *testing.T) {
 		{Config{Scenario: "idle", URL: "http://x", Clients: MaxConnections + 1, Procs: 1}, "-procs"},
 		{Config{Scenario: "fanout", URL: "http://x", Clients: 3 * MaxConnections, Procs: 2}, "-procs"},
 		{Config{Scenario: "send", URL: "http://x", Procs: 2}, "only idle and fanout"},
+		{Config{Scenario: "storm", URL: "http://x", Clients: MaxStormClients + 1}, "-procs 2"},
+		{Config{Scenario: "storm", URL: "http://x", Clients: MaxStormClients + 1, Procs: 2}, ""},
+		{Config{Scenario: "storm", URL: "http://x", Clients: 19000, Procs: 3}, ""},
+		{Config{Scenario: "storm", URL: "http://x", Clients: 2*MaxStormClients + 1, Procs: 2}, "-procs 3"},
 		{Config{Scenario: "idle", URL: "http://x", Procs: MaxProcs + 1}, "at most"},
 		{Config{Scenario: "fanout", URL: "http://x", Clients: 10, Users: 11}, "users"},
 		{Config{Scenario: "history", URL: "http://x", PageSize: 1001}, "1000"},
@@ -248,6 +252,10 @@ func TestBenchWorkerProtocol(t *testing.T) {
 		{`{"kind":"idle","url":"http://127.0.0.1:1","tokens":[],"clients":0,"parallel":1}`, true, "no tokens"},
 		// No connections to open; the parent's stdin ends before finish.
 		{`{"kind":"idle","url":"http://127.0.0.1:1","tokens":["t"],"clients":0,"parallel":1}`, false, "parent went away"},
+		{`{"kind":"storm","url":"http://127.0.0.1:1","source":"nowhere","tokens":["t"],"clients":1,"parallel":1}`, true, "not an IP"},
+		{`{"kind":"storm","url":"http://127.0.0.1:1","tokens":[],"clients":1,"parallel":1}`, true, "no tokens"},
+		{`{"kind":"storm","url":"http://127.0.0.1:1","tokens":["t"],"clients":0,"parallel":1}`, false, "parent went away"},
+		{`{"kind":"storm","url":"http://127.0.0.1:1","tokens":["t"],"clients":0,"parallel":1}{"finish":{}}`, true, "want drop"},
 	}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -321,6 +329,20 @@ func TestBenchReleaseAll(t *testing.T) {
 		return nil
 	}, nil); !errors.Is(err, boom) {
 		t.Errorf("releaseAll with a failing call = %v, want boom", err)
+	}
+}
+
+func TestBenchErrorKind(t *testing.T) {
+	tests := map[string]string{
+		"dial ws://127.0.0.1:8080/rtm/abc.DEF-123: read tcp 127.0.0.2:32991->127.0.0.1:8080: i/o timeout": "dial ws://127.0.0.1:8080/rtm/…: read tcp …->127.0.0.1:8080: i/o timeout",
+		"read tcp 127.0.0.3:4->127.0.0.1:8080: use of closed network connection":                          "read tcp …->127.0.0.1:8080: use of closed network connection",
+		`Post "http://127.0.0.1:8080/api/client.catchup": context deadline exceeded`:                      `Post "http://127.0.0.1:8080/api/client.catchup": context deadline exceeded`,
+		"": "",
+	}
+	for in, want := range tests {
+		if got := errorKind(in); got != want {
+			t.Errorf("errorKind(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

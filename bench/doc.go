@@ -21,7 +21,12 @@
 //     posts; every WebSocket is closed at once (or, with WaitForDrop, the
 //     run waits for someone to kill the gateway); the time until every
 //     client has reconnected and caught up, and lost and duplicated posts,
-//     which must both be zero.
+//     which must both be zero. Spread over workers, the bench process keeps
+//     the publisher and the acknowledged posts, tells every worker to drop
+//     at once (its own clock is the drop's time base; the workers' recovery
+//     instants come back as wall-clock times of the same machine), and each
+//     worker checks its clients against the acknowledged posts and returns
+//     counts.
 //   - boot: client.boot size and latency for a user in 200 channels of a
 //     workspace of U users.
 //   - hot: R readers, one HTTP connection each, released together to read
@@ -32,11 +37,13 @@
 // Every scenario is bounded in count and time: Config.Timeout caps a whole
 // run, and each phase has its own cap. One process keeps at most
 // MaxConnections WebSockets open (the machine allows 20,000 open files per
-// process). idle and fanout spread their connections over Config.Procs
-// worker processes: children of this process (Worker, "confab bench
-// worker"), killed with it, each dialing from its own loopback source
-// address (127.0.0.2, 127.0.0.3, …) and reporting its counts and latency
-// histograms as JSON on stdout for the parent to merge.
+// process), and at most MaxStormClients storm clients (each also has an
+// HTTP connection). idle, fanout and storm spread their connections over
+// Config.Procs worker processes: children of this process (Worker, "confab
+// bench worker"), killed with it and ending when their stdin does, each
+// dialing from its own loopback source address (127.0.0.2, 127.0.0.3, …)
+// and reporting its counts and latencies as JSON on stdout for the parent
+// to merge.
 //
 // Concurrency: Run may be called from several goroutines at once (each run
 // owns everything it starts, worker processes included, and waits for it

@@ -39,7 +39,12 @@ func (r *run) openFleet(ctx context.Context, job shareJob) (fleet, Histogram, er
 		}
 		return localFleet{s}, ready.Connect, nil
 	}
-	loopback := isLoopback(r.cfg.URL)
+	return r.openWorkers(ctx, job)
+}
+
+// openWorkers starts Procs workers, sends each its part of job and waits
+// for every one's ready. On error every started worker is stopped.
+func (r *run) openWorkers(ctx context.Context, job shareJob) (*spreadFleet, Histogram, error) {
 	sf := &spreadFleet{}
 	type started struct {
 		ready shareReady
@@ -47,18 +52,7 @@ func (r *run) openFleet(ctx context.Context, job shareJob) (fleet, Histogram, er
 	}
 	results := make([]started, r.cfg.Procs)
 	var wg sync.WaitGroup
-	offset := 0
-	for i := range r.cfg.Procs {
-		part := job
-		part.Offset = offset
-		part.Clients = job.Clients / r.cfg.Procs
-		if i < job.Clients%r.cfg.Procs {
-			part.Clients++
-		}
-		offset += part.Clients
-		if loopback {
-			part.Source = fmt.Sprintf("127.0.0.%d", 2+i)
-		}
+	for i, part := range r.spreadJob(job) {
 		w, err := r.startWorker(ctx, i)
 		if err != nil {
 			sf.close() // the started workers exit, and their opens return
@@ -87,6 +81,29 @@ func (r *run) openFleet(ctx context.Context, job shareJob) (fleet, Histogram, er
 		return nil, Histogram{}, err
 	}
 	return sf, connect, nil
+}
+
+// spreadJob splits job over Procs workers: worker i gets a contiguous
+// range of the connections (as even as can be) and, when the server is on
+// loopback, the source address 127.0.0.(2+i).
+func (r *run) spreadJob(job shareJob) []shareJob {
+	parts := make([]shareJob, r.cfg.Procs)
+	loopback := isLoopback(r.cfg.URL)
+	offset := 0
+	for i := range parts {
+		part := job
+		part.Offset = offset
+		part.Clients = job.Clients / r.cfg.Procs
+		if i < job.Clients%r.cfg.Procs {
+			part.Clients++
+		}
+		offset += part.Clients
+		if loopback {
+			part.Source = fmt.Sprintf("127.0.0.%d", 2+i)
+		}
+		parts[i] = part
+	}
+	return parts
 }
 
 // isLoopback reports whether the server's URL names a loopback host, which
@@ -148,8 +165,16 @@ func (f *spreadFleet) close() {
 type workerMsg struct {
 	Ready  *shareReady  `json:"ready,omitempty"`
 	Result *shareResult `json:"result,omitempty"`
-	Error  string       `json:"error,omitempty"`
+	// A storm worker's answers (see stormCmd).
+	Watching  bool            `json:"watching,omitempty"`
+	Dropped   *stormDropped   `json:"dropped,omitempty"`
+	Recovered *stormRecovered `json:"recovered,omitempty"`
+	Storm     *stormCounts    `json:"storm,omitempty"`
+	Error     string          `json:"error,omitempty"`
 }
+
+// errParentGone ends a worker whose stdin ended before the last command.
+var errParentGone = errors.New("the parent went away before finish")
 
 // worker is a child process holding a share of the connections. The
 // parent writes a shareJob and later a shareFinish on its stdin, one JSON
@@ -194,7 +219,7 @@ func (r *run) startWorker(ctx context.Context, i int) (*worker, error) {
 
 // open sends the job and waits for the worker's ready.
 func (w *worker) open(job shareJob) (shareReady, error) {
-	if err := w.enc.Encode(job); err != nil {
+	if err := w.send(job); err != nil {
 		return shareReady{}, err
 	}
 	m, err := w.read()
@@ -209,7 +234,7 @@ func (w *worker) open(job shareJob) (shareReady, error) {
 
 // finish sends fin and waits for the result.
 func (w *worker) finish(fin shareFinish) (shareResult, error) {
-	if err := w.enc.Encode(fin); err != nil {
+	if err := w.send(fin); err != nil {
 		return shareResult{}, err
 	}
 	m, err := w.read()
@@ -220,6 +245,14 @@ func (w *worker) finish(fin shareFinish) (shareResult, error) {
 		return shareResult{}, errors.New("worker answered finish without a result")
 	}
 	return *m.Result, nil
+}
+
+// send writes one JSON value on the worker's stdin.
+func (w *worker) send(v any) error {
+	if err := w.enc.Encode(v); err != nil {
+		return fmt.Errorf("writing to worker: %w", err)
+	}
+	return nil
 }
 
 func (w *worker) read() (workerMsg, error) {
@@ -254,8 +287,9 @@ func (w *worker) stop() {
 
 // Worker is the child side of a spread run ("confab bench worker"): it
 // reads a share job from in, opens its connections, writes ready to out,
-// waits for finish, writes its result and returns. It gives up when in
-// ends early (the parent is gone) or ctx ends.
+// waits for finish, writes its result and returns; a storm job has more
+// steps (drop, recovered; see stormCmd). It gives up when in ends early
+// (the parent is gone) or ctx ends.
 func Worker(ctx context.Context, in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -269,9 +303,14 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if err := dec.Decode(&job); err != nil {
 		return fail(fmt.Errorf("reading the job: %w", err))
 	}
+	if job.Kind == "storm" {
+		if err := stormWorker(ctx, cancel, dec, enc, job); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
 	finCh := make(chan shareFinish, 1)
 	gone := make(chan struct{})
-	errGone := errors.New("the parent went away before finish")
 	go func() { // the next value is finish; EOF means the parent is gone
 		var fin shareFinish
 		if err := dec.Decode(&fin); err != nil {
@@ -285,7 +324,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if err != nil {
 		select {
 		case <-gone: // the cancellation came from there
-			return fail(errGone)
+			return fail(errParentGone)
 		default:
 			return fail(err)
 		}
@@ -297,7 +336,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer) error {
 	var fin shareFinish
 	select {
 	case <-ctx.Done():
-		return fail(errGone)
+		return fail(errParentGone)
 	case fin = <-finCh:
 	}
 	res, err := s.finish(ctx, fin)

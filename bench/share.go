@@ -12,7 +12,7 @@ import (
 // shareJob is one process's share of a scenario's connections: the parent
 // sends it to a worker (or opens it itself when it does not spread).
 type shareJob struct {
-	Kind     string   `json:"kind"` // "idle" or "fanout"
+	Kind     string   `json:"kind"` // "idle", "fanout" or "storm"
 	URL      string   `json:"url"`
 	Source   string   `json:"source,omitempty"` // local IP to dial from; "": any
 	Tokens   []string `json:"tokens"`           // connection j is Tokens[(Offset+j)%len] 's
@@ -62,11 +62,9 @@ func sourceDialer(source net.IP) *net.Dialer {
 // openShare opens job's connections and returns once each has had hello.
 // On error every connection it opened is closed.
 func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
-	var src net.IP
-	if job.Source != "" {
-		if src = net.ParseIP(job.Source); src == nil {
-			return nil, shareReady{}, fmt.Errorf("source address %q is not an IP", job.Source)
-		}
+	src, err := parseSource(job.Source)
+	if err != nil {
+		return nil, shareReady{}, err
 	}
 	if len(job.Tokens) == 0 {
 		return nil, shareReady{}, fmt.Errorf("share: no tokens")
@@ -87,7 +85,7 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 	}
 	var mu sync.Mutex
 	var ready shareReady
-	err := forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
+	err = forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
 		t := time.Now()
 		conn, err := a.dialRTM(ctx, dialer, job.Tokens[(job.Offset+i)%len(job.Tokens)])
 		if err != nil {

@@ -2,9 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"regexp"
 	"sync"
@@ -54,8 +54,18 @@ type StormResult struct {
 	NotRecoveredErrors map[string]int `json:"not_recovered_errors,omitempty"`
 }
 
-// ticketPath is the single-use part of a gateway URL in an error.
-var ticketPath = regexp.MustCompile(`/rtm/[^\s":]+`)
+// ticketPath is the single-use part of a gateway URL in an error, and
+// localAddr the client's address and port in a socket error: both are cut
+// out, so that the not-recovered clients' errors group.
+var (
+	ticketPath = regexp.MustCompile(`/rtm/[^\s":]+`)
+	localAddr  = regexp.MustCompile(`(tcp|tcp4|tcp6) [^\s]+->`)
+)
+
+// errorKind is err with what varies between clients cut out.
+func errorKind(err string) string {
+	return localAddr.ReplaceAllString(ticketPath.ReplaceAllString(err, "/rtm/…"), "$1 …->")
+}
 
 // stormRecoverTimeout bounds the wait for every client to reconnect, and
 // stormDropTimeout the wait for the server side to drop them (-wait-for-drop).
@@ -107,16 +117,14 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// stormPost is one acknowledged post.
-type stormPost struct {
-	text string
-	seq  int64
-}
-
-// storm connects Clients rtmclient clients to one channel, publishes at
-// Rate, drops every connection at once (or waits for them to be dropped)
-// and measures how long the clients take to reconnect and catch up, and
-// whether any lost or duplicated a post.
+// storm connects Clients rtmclient clients to one channel (in this
+// process, or spread over Procs workers), publishes at Rate, drops every
+// connection at once (or waits for them to be dropped) and measures how
+// long the clients take to reconnect and catch up, and whether any lost or
+// duplicated a post. This process keeps the publisher and the list of
+// acknowledged posts; the clients' shares report, per client, when it
+// recovered, and once settled how many acknowledged posts each lacks or
+// shows twice.
 func (r *run) storm(ctx context.Context) error {
 	start := time.Now()
 	ws, err := r.setup(ctx, r.cfg.Users+1)
@@ -137,49 +145,17 @@ func (r *run) storm(ctx context.Context) error {
 	}
 	r.rep.Storm = res
 
-	// The clients' Web API calls share one pool; their WebSockets are
-	// dialed through the tracker, from 127.0.0.2 when the server is on
-	// loopback (a port range of their own: the dropped connections linger
-	// in TIME_WAIT).
-	var src net.IP
-	if isLoopback(r.cfg.URL) {
-		src = net.IPv4(127, 0, 0, 2)
+	tokens := make([]string, len(members))
+	for i, u := range members {
+		tokens[i] = u.Token
 	}
-	tracker := &connTracker{dial: sourceDialer(src).DialContext, conns: map[net.Conn]struct{}{}}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second}}
-	defer hc.CloseIdleConnections()
-	dialer := newDialer()
-	dialer.NetDialContext = tracker.dialContext
-	clients := make([]*rtmclient.Client, r.cfg.Clients)
-	runCtx, stopClients := context.WithCancel(ctx)
-	var running sync.WaitGroup
-	defer func() {
-		stopClients()
-		running.Wait()
-	}()
-
-	r.log.Info("connecting clients", "clients", r.cfg.Clients)
+	r.log.Info("connecting clients", "clients", r.cfg.Clients, "procs", max(r.cfg.Procs, 1))
 	connStart := time.Now()
-	err = forEach(ctx, len(clients), r.cfg.Parallel, func(ctx context.Context, i int) error {
-		c := rtmclient.New(rtmclient.Config{API: r.cfg.URL, Token: members[i%len(members)].Token, HTTP: hc, Dialer: dialer})
-		clients[i] = c
-		running.Add(1)
-		go func() {
-			defer running.Done()
-			c.Run(runCtx)
-		}()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.Connected():
-			return nil
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("client %d: not connected after 30s: %s", i, c.Stats().LastError)
-		}
-	})
+	fl, err := r.openStormFleet(ctx, shareJob{Kind: "storm", Tokens: tokens, Clients: r.cfg.Clients})
 	if err != nil {
 		return err
 	}
+	defer fl.close()
 	res.ConnectSeconds = time.Since(connStart).Seconds()
 	r.setupDone(start)
 
@@ -225,7 +201,7 @@ func (r *run) storm(ctx context.Context) error {
 					return
 				}
 				mu.Lock()
-				acked = append(acked, stormPost{text: text, seq: out.Message.Seq})
+				acked = append(acked, stormPost{Text: text, Seq: out.Message.Seq})
 				mu.Unlock()
 			}()
 		}
@@ -242,72 +218,58 @@ func (r *run) storm(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			return nil
 		}
+		return nil
 	}
 	if err := wait(r.cfg.DropAfter); err != nil {
 		return err
 	}
-	base := make([]int, len(clients))
-	for i, c := range clients {
-		base[i] = c.Stats().Connects
-	}
-	var dropped time.Time
-	if r.cfg.WaitForDrop {
+	// The drop's instant is this process's clock when it tells the shares
+	// to close, or the first drop a share saw (-wait-for-drop).
+	dropped := time.Now()
+	drops, err := fl.drop(ctx, stormDrop{Wait: r.cfg.WaitForDrop}, func() {
 		r.log.Info("waiting for the connections to drop", "timeout", stormDropTimeout)
-		if dropped, err = waitAllDropped(ctx, clients, base); err != nil {
-			return err
+	})
+	if err != nil {
+		return err
+	}
+	var conns int
+	var lastDrop time.Time
+	for i, d := range drops {
+		if r.cfg.WaitForDrop && (i == 0 || d.At.Before(dropped)) {
+			dropped = d.At
 		}
+		if d.At.After(lastDrop) {
+			lastDrop = d.At
+		}
+		conns += d.Conns
+	}
+	if r.cfg.WaitForDrop {
+		r.log.Info("every connection dropped", "spread", lastDrop.Sub(dropped).Round(time.Millisecond))
 	} else {
-		dropped = time.Now()
-		n := tracker.dropAll()
-		r.log.Info("dropped every connection", "connections", n)
+		r.log.Info("dropped every connection", "connections", conns, "last closed after", lastDrop.Sub(dropped).Round(time.Millisecond))
 	}
 
 	// Recovery: every client's next connection (hello and catch-up done).
-	recoverBy := time.NewTimer(stormRecoverTimeout)
-	defer recoverBy.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	recovered := make([]time.Duration, len(clients))
-	left := len(clients)
-	for left > 0 {
-		for i, c := range clients {
-			if recovered[i] > 0 {
-				continue
-			}
-			if st := c.Stats(); st.Connects > base[i] {
-				recovered[i] = max(st.LastConnected.Sub(dropped), time.Nanosecond)
-				left--
-			}
-		}
-		if left == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-recoverBy.C:
-			res.NotRecovered = left
-			res.NotRecoveredErrors = map[string]int{}
-			for i, c := range clients {
-				if recovered[i] == 0 {
-					res.NotRecoveredErrors[ticketPath.ReplaceAllString(c.Stats().LastError, "/rtm/…")]++
-				}
-			}
-			left = 0
-		case <-tick.C:
-		}
+	rec, err := fl.recovered(ctx)
+	if err != nil {
+		return err
 	}
 	var lat []time.Duration
-	for _, d := range recovered {
-		if d > 0 {
-			lat = append(lat, d)
-			res.RecoverSeconds = max(res.RecoverSeconds, d.Seconds())
+	for _, at := range rec.At {
+		if at == 0 {
+			res.NotRecovered++
+			continue
 		}
+		d := max(time.Unix(0, at).Sub(dropped), time.Nanosecond)
+		lat = append(lat, d)
+		res.RecoverSeconds = max(res.RecoverSeconds, d.Seconds())
+	}
+	if res.NotRecovered > 0 {
+		res.NotRecoveredErrors = rec.Errors
 	}
 	res.Reconnect = Summarize(lat)
-	r.log.Info("recovered", "clients", len(lat), "of", len(clients), "last", time.Duration(res.RecoverSeconds*float64(time.Second)).Round(time.Millisecond))
+	r.log.Info("recovered", "clients", len(lat), "of", r.cfg.Clients, "last", time.Duration(res.RecoverSeconds*float64(time.Second)).Round(time.Millisecond))
 
 	// Publish a little longer, then stop and let every client settle.
 	if err := wait(r.cfg.SettleAfter); err != nil {
@@ -317,56 +279,21 @@ func (r *run) storm(ctx context.Context) error {
 	<-pubDone
 	res.Posted = int64(len(acked))
 	res.PostErrors = errs.Load()
-	var last int64
-	for _, p := range acked {
-		last = max(last, p.seq)
+	counts, err := fl.finish(ctx, stormFinish{Channel: channel, Acked: acked})
+	if err != nil {
+		return err
 	}
-	settleBy := time.NewTimer(drainTimeout)
-	defer settleBy.Stop()
-	for settled := false; !settled; {
-		settled = true
-		for _, c := range clients {
-			if c.Checkpoint(channel) < last {
-				settled = false
-				break
-			}
-		}
-		if settled {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-settleBy.C:
-			settled = true
-		case <-tick.C:
-		}
-	}
-	res.SettleSeconds = time.Since(dropped).Seconds()
-	stopClients()
-	running.Wait()
-
-	for _, c := range clients {
-		shown := map[string]int{}
-		for _, m := range c.Messages(channel) {
-			shown[m.Text]++
-		}
-		for _, p := range acked {
-			switch n := shown[p.text]; {
-			case n == 0:
-				res.Lost++
-			case n > 1:
-				res.Duplicated += int64(n - 1)
-			}
-		}
-		st := c.Stats()
-		res.Duplicated += int64(st.Reshown)
-		res.Deduped += int64(st.Duplicates)
-		res.Gaps += int64(st.Gaps)
-		res.CatchUps += int64(st.CatchUps)
+	res.SettleSeconds = counts.SettledAt.Sub(dropped).Seconds()
+	res.Lost, res.Duplicated = counts.Lost, counts.Duplicated
+	res.Deduped, res.Gaps, res.CatchUps = counts.Deduped, counts.Gaps, counts.CatchUps
+	if counts.Clients != r.cfg.Clients {
+		r.rep.problem("the shares counted %d clients of %d", counts.Clients, r.cfg.Clients)
 	}
 	if res.NotRecovered > 0 {
-		r.rep.problem("%d of %d clients had not reconnected %s after the drop", res.NotRecovered, len(clients), stormRecoverTimeout)
+		r.rep.problem("%d of %d clients had not reconnected %s after the drop", res.NotRecovered, r.cfg.Clients, stormRecoverTimeout)
+	}
+	if counts.Unsettled > 0 {
+		r.rep.problem("%d of %d clients had not caught up %s after publishing stopped; what they lacked then counts as lost", counts.Unsettled, r.cfg.Clients, drainTimeout)
 	}
 	if res.Lost > 0 {
 		r.rep.problem("%d (client, post) pairs lost", res.Lost)
@@ -384,6 +311,196 @@ func (r *run) storm(ctx context.Context) error {
 	}
 	return nil
 }
+
+// stormFleet is the storm's clients: one share in this process, or a
+// share in each worker. Its methods follow the storm protocol (stormCmd).
+type stormFleet interface {
+	// drop drops the connections of every share at once and returns each
+	// share's drop. With d.Wait it calls watching once every share has
+	// noted its clients' connections, and then waits for them to drop.
+	drop(ctx context.Context, d stormDrop, watching func()) ([]stormDropped, error)
+	// recovered waits for every share's recovery; At lists the clients in
+	// share order.
+	recovered(ctx context.Context) (stormRecovered, error)
+	// finish hands every share the acknowledged posts and sums their counts.
+	finish(ctx context.Context, fin stormFinish) (stormCounts, error)
+	// close stops the clients (or the workers); it is safe after finish.
+	close()
+}
+
+// openStormFleet starts job.Clients clients: in this process, from
+// 127.0.0.2 when the server is on loopback (a port range of their own:
+// the dropped connections linger in TIME_WAIT), or spread over Procs
+// workers. It returns once every client has connected.
+func (r *run) openStormFleet(ctx context.Context, job shareJob) (stormFleet, error) {
+	job.URL, job.Parallel = r.cfg.URL, r.cfg.Parallel
+	if r.cfg.Procs > 1 {
+		sf, _, err := r.openWorkers(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		return stormWorkers{sf}, nil
+	}
+	if isLoopback(r.cfg.URL) {
+		job.Source = "127.0.0.2"
+	}
+	s, _, err := openStormShare(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	return localStorm{s}, nil
+}
+
+// localStorm is the storm's clients held by this process.
+type localStorm struct{ s *stormShare }
+
+func (f localStorm) drop(ctx context.Context, d stormDrop, watching func()) ([]stormDropped, error) {
+	f.s.mark()
+	if d.Wait {
+		watching()
+	}
+	dropped, err := f.s.drop(ctx, d)
+	return []stormDropped{dropped}, err
+}
+
+func (f localStorm) recovered(ctx context.Context) (stormRecovered, error) {
+	return f.s.recover(ctx)
+}
+
+func (f localStorm) finish(ctx context.Context, fin stormFinish) (stormCounts, error) {
+	return f.s.finish(ctx, fin)
+}
+
+func (f localStorm) close() { f.s.close() }
+
+// stormWorkers is the storm's clients spread over worker processes.
+type stormWorkers struct{ sf *spreadFleet }
+
+// each runs fn for every worker at once and joins their errors. When ctx
+// ended (the workers were killed with it) that is the error.
+func (f stormWorkers) each(ctx context.Context, fn func(i int, w *worker) error) error {
+	errs := make([]error, len(f.sf.workers))
+	var wg sync.WaitGroup
+	for i, w := range f.sf.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(i, w); err != nil {
+				errs[i] = fmt.Errorf("worker %d: %w", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+// sendAll writes cmd to every worker, one after the other: a few bytes
+// into each pipe, so the workers get it within microseconds of each other.
+func (f stormWorkers) sendAll(cmd stormCmd) error {
+	for i, w := range f.sf.workers {
+		if err := w.send(cmd); err != nil {
+			return fmt.Errorf("worker %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (f stormWorkers) drop(ctx context.Context, d stormDrop, watching func()) ([]stormDropped, error) {
+	if err := f.sendAll(stormCmd{Drop: &d}); err != nil {
+		return nil, err
+	}
+	if d.Wait {
+		err := f.each(ctx, func(i int, w *worker) error {
+			m, err := w.read()
+			if err != nil {
+				return err
+			}
+			if !m.Watching {
+				return errors.New("worker answered drop without watching")
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		watching()
+	}
+	out := make([]stormDropped, len(f.sf.workers))
+	err := f.each(ctx, func(i int, w *worker) error {
+		m, err := w.read()
+		if err != nil {
+			return err
+		}
+		if m.Dropped == nil {
+			return errors.New("worker answered drop without dropped")
+		}
+		out[i] = *m.Dropped
+		return nil
+	})
+	return out, err
+}
+
+func (f stormWorkers) recovered(ctx context.Context) (stormRecovered, error) {
+	rs := make([]stormRecovered, len(f.sf.workers))
+	err := f.each(ctx, func(i int, w *worker) error {
+		m, err := w.read()
+		if err != nil {
+			return err
+		}
+		if m.Recovered == nil {
+			return errors.New("worker sent no recovered")
+		}
+		rs[i] = *m.Recovered
+		return nil
+	})
+	if err != nil {
+		return stormRecovered{}, err
+	}
+	var out stormRecovered
+	for _, r := range rs {
+		out.At = append(out.At, r.At...)
+		for e, n := range r.Errors {
+			if out.Errors == nil {
+				out.Errors = map[string]int{}
+			}
+			out.Errors[e] += n
+		}
+	}
+	return out, nil
+}
+
+func (f stormWorkers) finish(ctx context.Context, fin stormFinish) (stormCounts, error) {
+	defer f.close()
+	if err := f.sendAll(stormCmd{Finish: &fin}); err != nil {
+		return stormCounts{}, err
+	}
+	cs := make([]stormCounts, len(f.sf.workers))
+	err := f.each(ctx, func(i int, w *worker) error {
+		m, err := w.read()
+		if err != nil {
+			return err
+		}
+		if m.Storm == nil {
+			return errors.New("worker answered finish without counts")
+		}
+		cs[i] = *m.Storm
+		return nil
+	})
+	if err != nil {
+		return stormCounts{}, err
+	}
+	var out stormCounts
+	for _, c := range cs {
+		out.add(c)
+	}
+	return out, nil
+}
+
+func (f stormWorkers) close() { f.sf.close() }
 
 // waitAllDropped waits until every client's connection has gone (it is
 // between connections, or has connected again since base) and returns

@@ -36,7 +36,7 @@ scenarios:
   idle      -clients RTM connections (1000) of -users users, each user in
             -channels channels (10), held -duration (2s): server RSS and
             goroutines per connection (from /metrics), connect rate
-  storm     -clients rtmclient clients (1000, at most 7500) of -users users in
+  storm     -clients rtmclient clients (1000; 7500 per process, more with -procs) of -users users in
             one channel; a publisher posts at -rate (100/s); after -drop-after
             (1s) the bench closes every client's WebSocket at once; the clients
             reconnect and catch up (connect, hold, client.catchup, dedupe by
@@ -60,10 +60,11 @@ scenarios:
             server does not expose it)
 
 One process opens at most 15000 connections (the open-file limit is 20000).
-idle and fanout spread their connections over -procs worker processes (child
-processes of this command, killed with it), worker i dialing from loopback
-source address 127.0.0.(2+i) when the server is on loopback; -procs 0 (the
-default) spreads only runs of more than 15000 clients. Latency percentiles of
+idle, fanout and storm spread their connections over -procs worker processes
+(child processes of this command, killed with it), worker i dialing from
+loopback source address 127.0.0.(2+i) when the server is on loopback; -procs 0
+(the default) spreads only idle and fanout runs of more than 15000 clients
+(storm spreads only when -procs is given). Latency percentiles of
 spread runs are merged from histograms, within 1%. The command exits non-zero
 when a run has problems (lost or duplicated deliveries, failed requests,
 dropped connections).
@@ -104,7 +105,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.DropAfter, "drop-after", 0, "storm: how long to publish before the drop (1s)")
 	fs.DurationVar(&cfg.SettleAfter, "settle", 0, "storm: how long to go on publishing once every client is back (1s)")
 	fs.IntVar(&cfg.Rounds, "rounds", 0, "hot: releases of every reader (3)")
-	fs.IntVar(&cfg.Procs, "procs", 0, "idle and fanout: worker processes holding the connections (1 up to 15000 clients)")
+	fs.IntVar(&cfg.Procs, "procs", 0, "idle, fanout and storm: worker processes holding the connections (idle and fanout: 1 up to 15000 clients)")
 
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if err := fs.Parse(args); err != nil {

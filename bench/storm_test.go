@@ -1,0 +1,347 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	timerate "golang.org/x/time/rate"
+
+	webapi "github.com/confab/confab/api"
+	"github.com/confab/confab/chat"
+	"github.com/confab/confab/gateway"
+	"github.com/confab/confab/pubsub/memory"
+	"github.com/confab/confab/store/sqlite"
+)
+
+// workerArg makes the test binary a bench worker: a spread run in a test
+// starts os.Args[0] workerArg as its workers (Config.WorkerCommand).
+const workerArg = "confab-bench-worker"
+
+func TestMain(m *testing.M) {
+	if slices.Contains(os.Args[1:], workerArg) {
+		if err := Worker(context.Background(), os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// testServer is a confab in this process (SQLite, in-process bus, Web API
+// and gateway on one listener, as "confab serve" wires them), reached
+// through a proxy that records where connections come from and can cut
+// them.
+type testServer struct {
+	URL   string // the proxy's
+	proxy *dropProxy
+}
+
+// mustServe starts a testServer; it stops at the end of the test.
+func mustServe(t *testing.T) *testServer {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gw *gateway.Gateway
+	bus := memory.NewBroker().Open(memory.Config{
+		Handler: func(topic string, payload []byte) { gw.HandlePublication(topic, payload) },
+		Logger:  log,
+	})
+	svc := chat.New(chat.Config{Store: db, Bus: bus, Logger: log, PasswordCost: 4, ExclusiveStore: true})
+	gw = gateway.New(gateway.Config{Chat: svc, Bus: bus, Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", webapi.New(webapi.Config{Chat: svc, Logger: log, RateLimit: timerate.Inf, AuthRateLimit: timerate.Inf}))
+	mux.Handle("/rtm/", gw)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	proxy, err := startDropProxy(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		proxy.close()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("http shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+		gw.Shutdown(ctx)
+		svc.Close()
+		bus.Close()
+		if err := db.Close(); err != nil {
+			t.Errorf("store close: %v", err)
+		}
+	})
+	return &testServer{URL: "http://" + proxy.ln.Addr().String(), proxy: proxy}
+}
+
+// dropProxy relays TCP connections to a server, counts them by the
+// client's IP and can cut them, as a killed server or a broken network
+// would: both the client and the server see their connection end. (The
+// server itself cannot be made to drop them from outside: the gateway
+// detaches its sockets from the net.Conn it accepted.)
+type dropProxy struct {
+	ln       net.Listener
+	target   string
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	bySource map[string]int          // guarded by mu
+	pairs    map[*proxyPair]struct{} // guarded by mu
+}
+
+type proxyPair struct {
+	src        string // the client's IP
+	client, up net.Conn
+	once       sync.Once
+}
+
+func (p *proxyPair) close() {
+	p.once.Do(func() {
+		p.client.Close()
+		p.up.Close()
+	})
+}
+
+func startDropProxy(target string) (*dropProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &dropProxy{ln: ln, target: target, bySource: map[string]int{}, pairs: map[*proxyPair]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+func (p *dropProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		pair := &proxyPair{src: c.RemoteAddr().(*net.TCPAddr).IP.String(), client: c, up: up}
+		p.mu.Lock()
+		p.bySource[pair.src]++
+		p.pairs[pair] = struct{}{}
+		p.mu.Unlock()
+		relay := func(dst, src net.Conn) {
+			defer p.wg.Done()
+			io.Copy(dst, src)
+			pair.close()
+			p.mu.Lock()
+			delete(p.pairs, pair)
+			p.mu.Unlock()
+		}
+		p.wg.Add(2)
+		go relay(up, c)
+		go relay(c, up)
+	}
+}
+
+// sources returns the count of accepted connections per client IP.
+func (p *dropProxy) sources() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for ip, n := range p.bySource {
+		out[ip] = n
+	}
+	return out
+}
+
+// cut ends every relayed connection whose client IP matches and returns
+// how many it ended.
+func (p *dropProxy) cut(match func(ip string) bool) int {
+	p.mu.Lock()
+	var cut []*proxyPair
+	for pair := range p.pairs {
+		if match(pair.src) {
+			cut = append(cut, pair)
+		}
+	}
+	p.mu.Unlock()
+	for _, pair := range cut {
+		pair.close()
+	}
+	return len(cut)
+}
+
+// close stops accepting, cuts every connection and waits for the relays.
+func (p *dropProxy) close() {
+	p.ln.Close()
+	p.cut(func(string) bool { return true })
+	p.wg.Wait()
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// logRecorder is a slog handler that keeps the records' messages and
+// attributes, passes them on to next and signals when a record with a
+// given message arrives.
+type logRecorder struct {
+	next    slog.Handler
+	mu      sync.Mutex
+	records []map[string]string // guarded by mu; "msg" is the message
+	waitMsg string
+	seen    chan struct{} // closed at the first record with waitMsg
+	once    sync.Once
+}
+
+func newLogRecorder(next slog.Handler, waitMsg string) *logRecorder {
+	return &logRecorder{next: next, waitMsg: waitMsg, seen: make(chan struct{})}
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler            { return h }
+
+func (h *logRecorder) Handle(ctx context.Context, r slog.Record) error {
+	rec := map[string]string{"msg": r.Message}
+	r.Attrs(func(a slog.Attr) bool {
+		rec[a.Key] = a.Value.String()
+		return true
+	})
+	h.mu.Lock()
+	h.records = append(h.records, rec)
+	h.mu.Unlock()
+	if r.Message == h.waitMsg {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return h.next.Handle(ctx, r)
+}
+
+// with returns the attribute key of every record with message msg.
+func (h *logRecorder) with(msg, key string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, r := range h.records {
+		if r["msg"] == msg {
+			out = append(out, r[key])
+		}
+	}
+	return out
+}
+
+// TestBenchStormSpread runs storm with its clients spread over two worker
+// processes (this test binary, see TestMain) against a server in this
+// process: every client must come back with every acknowledged post once,
+// and the clients must have dialed from the two workers' source addresses.
+// In "wait" mode the test cuts the workers' connections, as a killed
+// gateway would, once the bench waits for it.
+func TestBenchStormSpread(t *testing.T) {
+	const clients, procs = 300, 2
+	for _, wait := range []bool{false, true} {
+		name := map[bool]string{false: "drop", true: "wait"}[wait]
+		t.Run(name, func(t *testing.T) {
+			srv := mustServe(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			logs := newLogRecorder(slog.NewTextHandler(testWriter{t}, nil), "waiting for the connections to drop")
+			cfg := Config{
+				Scenario: "storm", URL: srv.URL, Clients: clients, Users: 20, Procs: procs,
+				Rate: 20, DropAfter: 300 * time.Millisecond, SettleAfter: 300 * time.Millisecond,
+				WaitForDrop: wait, Timeout: 80 * time.Second,
+				WorkerCommand: []string{os.Args[0], workerArg}, WorkerStderr: testWriter{t},
+				Log: slog.New(logs),
+			}
+			workers := map[string]bool{"127.0.0.2": true, "127.0.0.3": true}
+			dropped := make(chan int, 1)
+			if wait {
+				go func() {
+					select {
+					case <-logs.seen:
+						n := srv.proxy.cut(func(ip string) bool { return workers[ip] })
+						t.Logf("the server side closed %d connections of the workers", n)
+						dropped <- n
+					case <-ctx.Done():
+					}
+				}()
+			}
+			rep, err := Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := rep.Storm
+			if !rep.OK() || s == nil {
+				t.Fatalf("report problems %v, storm %+v", rep.Problems, s)
+			}
+			if s.Mode != name || s.Clients != clients || s.Posted == 0 || s.Lost != 0 || s.Duplicated != 0 || s.NotRecovered != 0 ||
+				s.Reconnect.Count != clients || s.RecoverSeconds <= 0 || s.SettleSeconds < s.RecoverSeconds || s.CatchUps < 2*clients {
+				t.Fatalf("storm = %+v, want %d clients back, nothing lost or shown twice, ≥ 2 catch-ups each", s, clients)
+			}
+			if s.Reconnect.P50Ms <= 0 || s.Reconnect.P50Ms > s.Reconnect.P99Ms || s.Reconnect.P99Ms > s.Reconnect.MaxMs {
+				t.Errorf("reconnect latency = %+v, want 0 < p50 ≤ p99 ≤ max", s.Reconnect)
+			}
+			if wait {
+				select {
+				case n := <-dropped:
+					if n < clients {
+						t.Errorf("the test dropped %d connections, want ≥ %d", n, clients)
+					}
+				default:
+					t.Errorf("the run ended without waiting for the drop")
+				}
+			}
+
+			// Two worker processes, neither of them this one, each from its
+			// own source address; every client connected twice (before and
+			// after the drop), from one of them.
+			pids := logs.with("worker started", "pid")
+			if len(pids) != procs || pids[0] == pids[1] || slices.Contains(pids, strconv.Itoa(os.Getpid())) {
+				t.Errorf("worker pids %v, want %d distinct child processes", pids, procs)
+			}
+			got := srv.proxy.sources()
+			total := 0
+			for ip := range workers {
+				// Half the clients each: a WebSocket before the drop, one
+				// after, and at least one HTTP connection.
+				if got[ip] < 2*clients/procs+1 {
+					t.Errorf("%d connections from %s, want ≥ %d", got[ip], ip, 2*clients/procs+1)
+				}
+				total += got[ip]
+			}
+			for ip, n := range got {
+				if !workers[ip] && ip != "127.0.0.1" {
+					t.Errorf("%d connections from %s, want none", n, ip)
+				}
+			}
+			if got["127.0.0.1"] >= total {
+				t.Errorf("connections by source %v: most came from the bench process", got)
+			}
+		})
+	}
+}
