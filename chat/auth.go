@@ -145,7 +145,7 @@ func (s *Service) Revoke(ctx context.Context, token string) error {
 
 // Workspace returns the caller's workspace.
 func (s *Service) Workspace(ctx context.Context, u *confab.User) (*confab.Workspace, error) {
-	return s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
+	return s.workspace(ctx, u.WorkspaceID)
 }
 
 // Tickets. rtm.connect hands out a ticket that one gateway redeems: it is

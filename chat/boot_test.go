@@ -203,13 +203,13 @@ func checkBoot(t *testing.T, b *chat.Boot, u *confab.User, want map[string]wantL
 // as for one in 240: one read of each kind, none per conversation.
 func TestBootQueriesDoNotGrowWithConversations(t *testing.T) {
 	f := newBootFixture(t)
-	svc := chat.New(chat.Config{Store: f.db})
 	few, fewWant := f.userIn("few", 12)
 	many, manyWant := f.userIn("many", 240)
 
-	fewBoot, fewQ := f.bootQueries(svc, few)
+	// A service each, so that both boots start with cold caches.
+	fewBoot, fewQ := f.bootQueries(chat.New(chat.Config{Store: f.db}), few)
 	checkBoot(t, fewBoot, few, fewWant)
-	manyBoot, manyQ := f.bootQueries(svc, many)
+	manyBoot, manyQ := f.bootQueries(chat.New(chat.Config{Store: f.db}), many)
 	checkBoot(t, manyBoot, many, manyWant)
 
 	t.Logf("boot queries: 12 conversations %v, 240 conversations %v", fewQ, manyQ)

@@ -22,6 +22,7 @@ import (
 //   - tokens: token hash → user id;
 //   - users: user id → user (a user is never changed through the API; the
 //     connections of a user on a gateway share one);
+//   - workspaces: id → workspace (never changed after creation);
 //   - channels: the few fields access needs (workspace, kind, archived);
 //   - members: (channel, user) → member or not;
 //   - versions: channel → LastSeq, the key that lets History share a hot
@@ -55,6 +56,7 @@ type accessCache struct {
 
 	tokens   cacheMap[[sha256.Size]byte, string]
 	users    cacheMap[string, *confab.User]
+	spaces   cacheMap[string, *confab.Workspace]
 	channels cacheMap[string, channelMeta]
 	members  cacheMap[memberKey, bool]
 	versions versionMap
@@ -73,6 +75,7 @@ type memberKey struct{ channel, user string }
 const (
 	maxCachedTokens   = 100_000
 	maxCachedUsers    = 100_000
+	maxCachedSpaces   = 10_000
 	maxCachedChannels = 100_000
 	maxCachedMembers  = 500_000
 	maxCachedVersions = 100_000
@@ -88,6 +91,7 @@ func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *ac
 	c := &accessCache{exclusive: exclusive, ttl: ttl, now: now}
 	c.tokens.init(maxCachedTokens)
 	c.users.init(maxCachedUsers)
+	c.spaces.init(maxCachedSpaces)
 	c.channels.init(maxCachedChannels)
 	c.members.init(maxCachedMembers)
 	c.versions.init(maxCachedVersions)
@@ -262,6 +266,21 @@ func (s *Service) activeUser(ctx context.Context, id string) (*confab.User, erro
 	}
 	s.cache.users.put(id, u, s.cache.expiry(), gen)
 	return u, nil
+}
+
+// workspace returns a workspace from the cache or the store. The
+// *Workspace is shared: read-only.
+func (s *Service) workspace(ctx context.Context, id string) (*confab.Workspace, error) {
+	if ws, ok := s.cache.spaces.get(id, s.now().UnixNano()); ok {
+		return ws, nil
+	}
+	gen := s.cache.spaces.generation()
+	ws, err := s.store.FindWorkspaceByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.spaces.put(id, ws, s.cache.expiry(), gen)
+	return ws, nil
 }
 
 // access is what a request may do with a channel, as far as the hot paths

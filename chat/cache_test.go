@@ -33,6 +33,11 @@ func (s *countingStore) FindUserByID(ctx context.Context, id string) (*confab.Us
 	return s.Store.FindUserByID(ctx, id)
 }
 
+func (s *countingStore) FindWorkspaceByID(ctx context.Context, id string) (*confab.Workspace, error) {
+	s.reads.Add(1)
+	return s.Store.FindWorkspaceByID(ctx, id)
+}
+
 func (s *countingStore) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
 	s.reads.Add(1)
 	return s.Store.FindChannelByID(ctx, id)
@@ -333,7 +338,7 @@ func TestAccessCacheConcurrent(t *testing.T) {
 }
 
 // The connections of a user share one cached *User: redeeming tickets
-// reads the user once.
+// reads the user once, and rtm.connect's workspace is read once.
 func TestRedeemTicketSharesTheUser(t *testing.T) {
 	st := openSQLite(t)
 	s := newService(st, true, newClock())
@@ -350,9 +355,12 @@ func TestRedeemTicketSharesTheUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		users = append(users, u)
+		if _, err := s.Workspace(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n := st.reads.Load() - before; n > 1 {
-		t.Errorf("3 redeemed tickets read the store %d times, want at most 1", n)
+	if n := st.reads.Load() - before; n > 2 {
+		t.Errorf("3 connects read the store %d times, want at most 2 (the user, the workspace)", n)
 	}
 	if users[0] != users[1] || users[1] != users[2] || users[0].ID != alice.u.ID {
 		t.Errorf("redeemed users %p %p %p, want one shared user %s", users[0], users[1], users[2], alice.u.ID)

@@ -132,7 +132,7 @@ func (s *Service) DeleteMessage(ctx context.Context, u *confab.User, channel, ts
 		return nil, err
 	}
 	if m.UserID != u.ID {
-		ws, err := s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
+		ws, err := s.workspace(ctx, u.WorkspaceID)
 		if err != nil {
 			return nil, err
 		}

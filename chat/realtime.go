@@ -120,7 +120,7 @@ func (s *Service) UserChannels(ctx context.Context, userID string) ([]string, er
 // messages of them all (FindLatestMessages). A DM's other member comes
 // from its key.
 func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
-	ws, err := s.store.FindWorkspaceByID(ctx, u.WorkspaceID)
+	ws, err := s.workspace(ctx, u.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
