@@ -123,11 +123,34 @@ type Gateway struct {
 	dead     bool // refuse new goroutines
 	wg       sync.WaitGroup
 
-	// Guarded by connsMu: the registry the sweeper and Shutdown walk.
-	connsMu sync.Mutex
-	conns   map[*conn]struct{}
-	closing bool // Shutdown began: register nothing more
+	// The registry the sweeper and Shutdown walk, sharded by connection id
+	// so that a reconnect storm's registrations and unregistrations, and
+	// the sweeper's walk, do not queue on one lock.
+	conns   [registryShards]registryShard
+	closing atomic.Bool // Shutdown began: register nothing more
 	nconns  atomic.Int64
+}
+
+const registryShards = 64
+
+type registryShard struct {
+	mu sync.Mutex
+	m  map[*conn]struct{} // guarded by mu
+}
+
+func (g *Gateway) registry(c *conn) *registryShard { return &g.conns[uint64(c.id)%registryShards] }
+
+// eachConn calls f with every registered connection, one shard locked at a
+// time.
+func (g *Gateway) eachConn(f func(c *conn)) {
+	for i := range g.conns {
+		s := &g.conns[i]
+		s.mu.Lock()
+		for c := range s.m {
+			f(c)
+		}
+		s.mu.Unlock()
+	}
 }
 
 // New returns a running Gateway; stop it with Shutdown.
@@ -139,7 +162,9 @@ func New(cfg Config) *Gateway {
 		log:     cfg.Logger,
 		metrics: newMetrics(cfg.Registerer),
 		quit:    make(chan struct{}),
-		conns:   make(map[*conn]struct{}),
+	}
+	for i := range g.conns {
+		g.conns[i].m = make(map[*conn]struct{})
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub = newHub(cfg.Shards, cfg.Bus, cfg.Logger)
@@ -364,13 +389,14 @@ func (g *Gateway) read(c *conn) {
 // join or leave published meanwhile is applied (a leave is remembered in
 // c.reg, so that a stale UserChannels answer does not re-add it).
 func (g *Gateway) register(c *conn) error {
-	g.connsMu.Lock()
-	if g.closing {
-		g.connsMu.Unlock()
+	r := g.registry(c)
+	r.mu.Lock()
+	if g.closing.Load() {
+		r.mu.Unlock()
 		return errShutdown
 	}
-	g.conns[c] = struct{}{}
-	g.connsMu.Unlock()
+	r.m[c] = struct{}{}
+	r.mu.Unlock()
 	g.nconns.Add(1)
 	g.metrics.connections.Inc()
 
@@ -514,10 +540,11 @@ func (g *Gateway) finish(c *conn, err error) {
 		}
 	}
 
-	g.connsMu.Lock()
-	_, registered := g.conns[c]
-	delete(g.conns, c)
-	g.connsMu.Unlock()
+	r := g.registry(c)
+	r.mu.Lock()
+	_, registered := r.m[c]
+	delete(r.m, c)
+	r.mu.Unlock()
 	if registered {
 		g.nconns.Add(-1)
 		g.metrics.connections.Dec()
@@ -633,21 +660,19 @@ func (g *Gateway) sweep() {
 
 func (g *Gateway) sweepOnce(now int64) {
 	idle, ping := g.cfg.IdleTimeout.Nanoseconds(), g.cfg.PingInterval.Nanoseconds()
-	g.connsMu.Lock()
-	defer g.connsMu.Unlock()
-	for c := range g.conns {
+	g.eachConn(func(c *conn) {
 		if e, ok := c.t.(expirer); ok {
 			e.expire(now)
 		}
 		if now-c.lastRecv.Load() > idle {
 			c.closeWith(errIdle, true)
-			continue
+			return
 		}
 		if now-c.lastPing >= ping {
 			c.lastPing = now
 			c.enqueue(outFrame{op: ws.OpPing})
 		}
-	}
+	})
 }
 
 // Shutdown sends goodbye to every connection, closes them, refuses new ones
@@ -659,13 +684,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.stopping = true
 	g.goMu.Unlock()
 
-	g.connsMu.Lock()
-	g.closing = true
-	conns := make([]*conn, 0, len(g.conns))
-	for c := range g.conns {
-		conns = append(conns, c)
-	}
-	g.connsMu.Unlock()
+	// Set before the shards are walked: a registration either sees it or
+	// is walked (it adds under its shard's lock).
+	g.closing.Store(true)
+	conns := make([]*conn, 0, g.nconns.Load())
+	g.eachConn(func(c *conn) { conns = append(conns, c) })
 	for _, c := range conns {
 		c.send(confab.GoodbyeFrame)
 		c.closeWith(errShutdown, false)
@@ -682,12 +705,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		g.cancel()
-		g.connsMu.Lock()
-		for c := range g.conns {
+		g.eachConn(func(c *conn) {
 			c.closeWith(errShutdown, true)
 			c.t.Close()
-		}
-		g.connsMu.Unlock()
+		})
 		<-done
 	}
 	g.goMu.Lock()

@@ -352,15 +352,13 @@ func TestSlowConsumer(t *testing.T) {
 		if got := string(fast.read()); got != frame {
 			t.Fatalf("fast client frame %d wrong (%.40s…)", i, got)
 		}
-		s.g.connsMu.Lock()
-		for c := range s.g.conns {
+		s.g.eachConn(func(c *conn) {
 			c.mu.Lock()
 			if c.bytes > limit {
 				t.Errorf("queue of conn %d holds %d bytes, limit %d", c.id, c.bytes, limit)
 			}
 			c.mu.Unlock()
-		}
-		s.g.connsMu.Unlock()
+		})
 	}
 	t.Logf("slow consumer disconnected after %d frames", i)
 	// The fast one goes on receiving every frame.

@@ -90,15 +90,13 @@ func waitFlushed(t *testing.T, g *Gateway) {
 	deadline := time.Now().Add(waitFor)
 	for {
 		busy := 0
-		g.connsMu.Lock()
-		for c := range g.conns {
+		g.eachConn(func(c *conn) {
 			c.mu.Lock()
 			if c.flushing {
 				busy++
 			}
 			c.mu.Unlock()
-		}
-		g.connsMu.Unlock()
+		})
 		if busy == 0 {
 			return
 		}

@@ -38,13 +38,12 @@ func dialRaw(t *testing.T, s *testServer, user string) (net.Conn, io.Reader) {
 // onlyConn returns g's one connection.
 func onlyConn(t *testing.T, g *Gateway) *conn {
 	t.Helper()
-	g.connsMu.Lock()
-	defer g.connsMu.Unlock()
-	for c := range g.conns {
-		return c
+	var only *conn
+	g.eachConn(func(c *conn) { only = c })
+	if only == nil {
+		t.Fatal("no connection")
 	}
-	t.Fatal("no connection")
-	return nil
+	return only
 }
 
 // fillUntilWaiting publishes big frames to c's user topic until c's flush
