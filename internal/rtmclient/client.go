@@ -27,6 +27,11 @@ type Config struct {
 	Dialer *websocket.Dialer
 	// MaxBackoff caps the wait between reconnection attempts; 0: 2 s.
 	MaxBackoff time.Duration
+	// ReconnectSpread is how long the first reconnection after a
+	// connection that was up may wait, at random; 0: 500 ms. Thousands of
+	// clients dropped together (a gateway gone) then come back spread out
+	// instead of in one thundering herd.
+	ReconnectSpread time.Duration
 }
 
 // Message is a message as the client shows it.
@@ -80,6 +85,9 @@ func New(cfg Config) *Client {
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 2 * time.Second
 	}
+	if cfg.ReconnectSpread == 0 {
+		cfg.ReconnectSpread = 500 * time.Millisecond
+	}
 	return &Client{
 		cfg:         cfg,
 		checkpoints: map[string]int64{},
@@ -97,9 +105,11 @@ func (c *Client) Connected() <-chan struct{} {
 }
 
 // Run connects, catches up and applies events until ctx ends, reconnecting
-// through rtm.connect whenever the connection drops.
+// through rtm.connect whenever the connection drops: the first attempt
+// after a connection that was up at a random point of ReconnectSpread,
+// then with exponential backoff and full jitter up to MaxBackoff.
 func (c *Client) Run(ctx context.Context) error {
-	backoff := 50 * time.Millisecond
+	backoff := c.cfg.ReconnectSpread
 	for {
 		err := c.session(ctx)
 		if ctx.Err() != nil {
@@ -112,17 +122,17 @@ func (c *Client) Run(ctx context.Context) error {
 		select {
 		case <-c.connected:
 			c.connected = make(chan struct{})
-			backoff = 50 * time.Millisecond // the session had been up
+			backoff = c.cfg.ReconnectSpread // the session had been up
 		default:
 		}
 		c.mu.Unlock()
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := rand.N(backoff + 1)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, c.cfg.MaxBackoff)
+		backoff = min(max(2*backoff, 100*time.Millisecond), c.cfg.MaxBackoff)
 	}
 }
 
