@@ -63,6 +63,13 @@ type Config struct {
 	MaxQueueFrames int // outbound queue limit in frames; default 1024
 	MaxFrameBytes  int // inbound message limit; default 512 KiB
 
+	// MaxHandshakes bounds the connections being set up at once (ticket,
+	// upgrade, registration); one more is refused at once with 503 and
+	// Retry-After, so that a reconnect storm beyond what the process can
+	// take is told to come back instead of queueing until it times out;
+	// default 128.
+	MaxHandshakes int
+
 	// AllowedOrigins lists the browser Origins accepted besides the
 	// request's own host ("https://chat.example.com"); "*" accepts any.
 	AllowedOrigins []string
@@ -97,6 +104,9 @@ func (c *Config) setDefaults() {
 	if c.Shards <= 0 {
 		c.Shards = 64
 	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = 128
+	}
 }
 
 // Gateway is the RTM WebSocket endpoint: an http.Handler for
@@ -129,6 +139,8 @@ type Gateway struct {
 	conns   [registryShards]registryShard
 	closing atomic.Bool // Shutdown began: register nothing more
 	nconns  atomic.Int64
+
+	handshakes chan struct{} // a slot per connection being set up (MaxHandshakes)
 }
 
 const registryShards = 64
@@ -163,6 +175,7 @@ func New(cfg Config) *Gateway {
 		metrics: newMetrics(cfg.Registerer),
 		quit:    make(chan struct{}),
 	}
+	g.handshakes = make(chan struct{}, cfg.MaxHandshakes)
 	for i := range g.conns {
 		g.conns[i].m = make(map[*conn]struct{})
 	}
@@ -254,6 +267,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ticket := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	if ticket == "" {
 		g.httpError(w, confab.ErrInvalidAuth)
+		return
+	}
+	select {
+	case g.handshakes <- struct{}{}:
+		defer func() { <-g.handshakes }() // serve returns once c is registered
+	default:
+		g.metrics.busy.Inc()
+		w.Header().Set("Retry-After", "1")
+		g.httpError(w, errBusy)
 		return
 	}
 	// A forced Shutdown cancels the redeem too.

@@ -12,6 +12,7 @@ type metrics struct {
 	slowDisconnect prometheus.Counter
 	latency        prometheus.Histogram
 	framesReceived prometheus.Counter
+	busy           prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,9 +38,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "confab_gateway_frames_received_total",
 			Help: "Client data frames received.",
 		}),
+		busy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_gateway_handshakes_refused_total",
+			Help: "Connections refused with 503 because MaxHandshakes were being set up.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.deliveries, m.slowDisconnect, m.latency, m.framesReceived)
+		reg.MustRegister(m.connections, m.deliveries, m.slowDisconnect, m.latency, m.framesReceived, m.busy)
 	}
 	return m
 }
