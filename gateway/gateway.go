@@ -64,11 +64,14 @@ type Config struct {
 	MaxFrameBytes  int // inbound message limit; default 512 KiB
 
 	// MaxHandshakes bounds the connections being set up at once (ticket,
-	// upgrade, registration); one more is refused at once with 503 and
-	// Retry-After, so that a reconnect storm beyond what the process can
-	// take is told to come back instead of queueing until it times out;
-	// default 128.
+	// upgrade, registration); one more waits up to HandshakeWait for a
+	// slot, then is refused with 503 and Retry-After, so that a reconnect
+	// storm beyond what the process can take is told to come back instead
+	// of queueing until the clients' own timeouts; default 128.
 	MaxHandshakes int
+	// HandshakeWait is how long a connection waits for a MaxHandshakes
+	// slot; default 2s.
+	HandshakeWait time.Duration
 
 	// AllowedOrigins lists the browser Origins accepted besides the
 	// request's own host ("https://chat.example.com"); "*" accepts any.
@@ -103,6 +106,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Shards <= 0 {
 		c.Shards = 64
+	}
+	if c.HandshakeWait <= 0 {
+		c.HandshakeWait = 2 * time.Second
 	}
 	if c.MaxHandshakes <= 0 {
 		c.MaxHandshakes = 128
@@ -269,15 +275,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.httpError(w, confab.ErrInvalidAuth)
 		return
 	}
-	select {
-	case g.handshakes <- struct{}{}:
-		defer func() { <-g.handshakes }() // serve returns once c is registered
-	default:
+	if !g.handshakeSlot(r.Context()) {
 		g.metrics.busy.Inc()
 		w.Header().Set("Retry-After", "1")
 		g.httpError(w, errBusy)
 		return
 	}
+	defer func() { <-g.handshakes }() // serve returns once c is registered
 	// A forced Shutdown cancels the redeem too.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -315,6 +319,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.serve(c, nc, early)
+}
+
+// handshakeSlot takes one of the MaxHandshakes slots, waiting up to
+// HandshakeWait, and reports whether it did.
+func (g *Gateway) handshakeSlot(ctx context.Context) bool {
+	select {
+	case g.handshakes <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(g.cfg.HandshakeWait)
+	defer t.Stop()
+	select {
+	case g.handshakes <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	case <-g.quit:
+	}
+	return false
 }
 
 // detach makes c's transport its socket's descriptor, taken out of Go's

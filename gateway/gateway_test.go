@@ -672,13 +672,13 @@ func TestWithoutPoller(t *testing.T) {
 	}
 }
 
-// Beyond MaxHandshakes connections being set up at once, one more is told
-// at once to come back (503, Retry-After) instead of queueing; once a slot
-// is free it connects.
+// Beyond MaxHandshakes connections being set up at once, one more waits
+// HandshakeWait for a slot and is then told to come back (503,
+// Retry-After) instead of queueing on; once a slot is free it connects.
 func TestHandshakesBounded(t *testing.T) {
 	held := make(chan struct{})
 	release := make(chan struct{})
-	s := MustServe(t, Config{MaxHandshakes: 1}, &fakeChat{
+	s := MustServe(t, Config{MaxHandshakes: 1, HandshakeWait: 50 * time.Millisecond}, &fakeChat{
 		UserChannelsFn: func(_ context.Context, id string) ([]string, error) {
 			if id == "U1" {
 				close(held)
