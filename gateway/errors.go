@@ -20,7 +20,6 @@ var (
 	errSlowConsumer = errors.New("slow consumer")
 	errIdle         = errors.New("idle timeout")
 	errShutdown     = errors.New("gateway shutting down")
-	errBusy         = errors.New("too many connections being set up")
 	errWrite        = errors.New("write failed")
 	errMethod       = errors.New("method not allowed")
 )
@@ -100,8 +99,6 @@ func classify(err error) outcome {
 		return outcome{close: closeIdle, msg: "idle timeout"}
 	case errors.Is(err, errShutdown):
 		return outcome{status: http.StatusServiceUnavailable, close: ws.StatusGoingAway, code: "service_unavailable", msg: "going away"}
-	case errors.Is(err, errBusy):
-		return outcome{status: http.StatusServiceUnavailable, code: "service_unavailable"}
 	case errors.Is(err, errMethod):
 		return outcome{status: http.StatusMethodNotAllowed, code: "method_not_allowed"}
 	case errors.Is(err, errWrite), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):

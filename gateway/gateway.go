@@ -63,16 +63,6 @@ type Config struct {
 	MaxQueueFrames int // outbound queue limit in frames; default 1024
 	MaxFrameBytes  int // inbound message limit; default 512 KiB
 
-	// MaxHandshakes bounds the connections being set up at once (ticket,
-	// upgrade, registration); one more waits up to HandshakeWait for a
-	// slot, then is refused with 503 and Retry-After, so that a reconnect
-	// storm beyond what the process can take is told to come back instead
-	// of queueing until the clients' own timeouts; default 128.
-	MaxHandshakes int
-	// HandshakeWait is how long a connection waits for a MaxHandshakes
-	// slot; default 2s.
-	HandshakeWait time.Duration
-
 	// AllowedOrigins lists the browser Origins accepted besides the
 	// request's own host ("https://chat.example.com"); "*" accepts any.
 	AllowedOrigins []string
@@ -107,12 +97,6 @@ func (c *Config) setDefaults() {
 	if c.Shards <= 0 {
 		c.Shards = 64
 	}
-	if c.HandshakeWait <= 0 {
-		c.HandshakeWait = 2 * time.Second
-	}
-	if c.MaxHandshakes <= 0 {
-		c.MaxHandshakes = 128
-	}
 }
 
 // Gateway is the RTM WebSocket endpoint: an http.Handler for
@@ -145,8 +129,6 @@ type Gateway struct {
 	conns   [registryShards]registryShard
 	closing atomic.Bool // Shutdown began: register nothing more
 	nconns  atomic.Int64
-
-	handshakes chan struct{} // a slot per connection being set up (MaxHandshakes)
 }
 
 const registryShards = 64
@@ -181,7 +163,6 @@ func New(cfg Config) *Gateway {
 		metrics: newMetrics(cfg.Registerer),
 		quit:    make(chan struct{}),
 	}
-	g.handshakes = make(chan struct{}, cfg.MaxHandshakes)
 	for i := range g.conns {
 		g.conns[i].m = make(map[*conn]struct{})
 	}
@@ -275,13 +256,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.httpError(w, confab.ErrInvalidAuth)
 		return
 	}
-	if !g.handshakeSlot(r.Context()) {
-		g.metrics.busy.Inc()
-		w.Header().Set("Retry-After", "1")
-		g.httpError(w, errBusy)
-		return
-	}
-	defer func() { <-g.handshakes }() // serve returns once c is registered
 	// A forced Shutdown cancels the redeem too.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -319,26 +293,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.serve(c, nc, early)
-}
-
-// handshakeSlot takes one of the MaxHandshakes slots, waiting up to
-// HandshakeWait, and reports whether it did.
-func (g *Gateway) handshakeSlot(ctx context.Context) bool {
-	select {
-	case g.handshakes <- struct{}{}:
-		return true
-	default:
-	}
-	t := time.NewTimer(g.cfg.HandshakeWait)
-	defer t.Stop()
-	select {
-	case g.handshakes <- struct{}{}:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
-	case <-g.quit:
-	}
-	return false
 }
 
 // detach makes c's transport its socket's descriptor, taken out of Go's

@@ -642,7 +642,6 @@ func TestMetricsRegistered(t *testing.T) {
 		"confab_gateway_slow_consumer_disconnects_total": 0,
 		"confab_gateway_frames_received_total":           1,
 		"confab_delivery_latency_seconds":                1,
-		"confab_gateway_handshakes_refused_total":        0,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("metrics = %v, want %v", got, want)
@@ -670,46 +669,4 @@ func TestWithoutPoller(t *testing.T) {
 	} {
 		t.Run(tc.name, tc.f)
 	}
-}
-
-// Beyond MaxHandshakes connections being set up at once, one more waits
-// HandshakeWait for a slot and is then told to come back (503,
-// Retry-After) instead of queueing on; once a slot is free it connects.
-func TestHandshakesBounded(t *testing.T) {
-	held := make(chan struct{})
-	release := make(chan struct{})
-	s := MustServe(t, Config{MaxHandshakes: 1, HandshakeWait: 50 * time.Millisecond}, &fakeChat{
-		UserChannelsFn: func(_ context.Context, id string) ([]string, error) {
-			if id == "U1" {
-				close(held)
-				<-release
-			}
-			return nil, nil
-		},
-	})
-	first := make(chan error, 1)
-	go func() {
-		ws, _, err := websocket.DefaultDialer.Dial(s.url+"ticket-U1", nil)
-		if err == nil {
-			ws.Close()
-		}
-		first <- err
-	}()
-	<-held // U1 holds the only slot, registering
-	_, resp, err := s.dial(t, "ticket-U2", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("dial while the slot is taken: %v, %+v; want 503 with Retry-After", err, resp)
-	}
-	var body struct {
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.OK || body.Error != "service_unavailable" {
-		t.Fatalf("503 body %+v, %v", body, err)
-	}
-	close(release)
-	if err := <-first; err != nil {
-		t.Fatalf("the first connection: %v", err)
-	}
-	s.MustConnect(t, "U2")
 }

@@ -12,7 +12,6 @@ type metrics struct {
 	slowDisconnect prometheus.Counter
 	latency        prometheus.Histogram
 	framesReceived prometheus.Counter
-	busy           prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,13 +37,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "confab_gateway_frames_received_total",
 			Help: "Client data frames received.",
 		}),
-		busy: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "confab_gateway_handshakes_refused_total",
-			Help: "Connections refused with 503 because MaxHandshakes were being set up.",
-		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.deliveries, m.slowDisconnect, m.latency, m.framesReceived, m.busy)
+		reg.MustRegister(m.connections, m.deliveries, m.slowDisconnect, m.latency, m.framesReceived)
 	}
 	return m
 }

@@ -28,7 +28,6 @@ type Config struct {
 	ShutdownGrace  time.Duration // CONFAB_SHUTDOWN_GRACE: how long shutdown waits for requests in flight
 	CacheTTL       time.Duration // CONFAB_CACHE_TTL: on a shared PostgreSQL, how long a cached token, membership or channel is trusted
 	PprofListen    string        // CONFAB_PPROF_LISTEN: address of Go's profiler (net/http/pprof); "" is off
-	MaxHandshakes  int           // CONFAB_MAX_HANDSHAKES: WebSocket connections set up at once before 503 + Retry-After
 
 	// Scale-out (confab api, confab gateway; optional for serve).
 	Postgres     string        // CONFAB_POSTGRES: PostgreSQL DSN; replaces the embedded SQLite
@@ -54,7 +53,6 @@ func DefaultConfig() Config {
 		AuthRateLimit:  1,
 		ShutdownGrace:  10 * time.Second,
 		CacheTTL:       5 * time.Second,
-		MaxHandshakes:  128,
 		SendQueueBytes: 4 << 20,
 	}
 }
@@ -91,7 +89,6 @@ func (cfg *Config) define(fs *flag.FlagSet) {
 	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
 	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", cfg.SendQueueBytes, "per-connection outbound queue in bytes; a client that falls further behind is disconnected")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long shutdown waits for requests in flight")
-	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", cfg.MaxHandshakes, "WebSocket connections being set up at once; more are told to retry (503, Retry-After)")
 	fs.StringVar(&cfg.PprofListen, "pprof-listen", cfg.PprofListen, "address for Go's profiler at /debug/pprof/ (e.g. 127.0.0.1:6060); off when empty")
 	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "on a PostgreSQL shared with other processes: how long a revoked token, a left membership or an archive made elsewhere may go unseen")
 	fs.StringVar(&cfg.Postgres, "postgres", cfg.Postgres, "PostgreSQL DSN (api and gateway; replaces SQLite for serve)")
@@ -181,9 +178,6 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.PasswordCost != 0 && (cfg.PasswordCost < 4 || cfg.PasswordCost > 31) {
 		errs = append(errs, fmt.Errorf("password-cost %d: want 4 to 31", cfg.PasswordCost))
-	}
-	if cfg.MaxHandshakes < 1 {
-		errs = append(errs, fmt.Errorf("max-handshakes %d: want at least 1", cfg.MaxHandshakes))
 	}
 	if cfg.SendQueueBytes < 64<<10 {
 		errs = append(errs, fmt.Errorf("send-queue-bytes %d: want at least 65536 (a message is up to 160 KB)", cfg.SendQueueBytes))

@@ -274,7 +274,6 @@ func (m *Main) newGateway(w wiring, bus gateway.Bus) *gateway.Gateway {
 	return gateway.New(gateway.Config{
 		Chat: m.Chat, Bus: bus, Logger: w.log.With("component", "gateway"), Registerer: w.reg,
 		AllowedOrigins: append([]string{slackLibraryOrigin}, w.cfg.AllowedOrigins...), MaxQueueBytes: w.cfg.SendQueueBytes,
-		MaxHandshakes: w.cfg.MaxHandshakes,
 	})
 }
 
