@@ -46,7 +46,9 @@ type Config struct {
 	// costs the server a password hash.
 	Users int
 	// Channels is how many channels each idle user is in (default 10), or
-	// how many channels send's posters spread over (default 8).
+	// how many channels send's posters spread over (default 8), or how many
+	// channels fanout's subscribers are split into (default 1: user j is
+	// in channel j mod Channels, post i goes to channel i mod Channels).
 	Channels int
 	// Posters is the number of concurrent chat.postMessage callers: send
 	// (default 64), history's fill (default 32).
@@ -105,6 +107,7 @@ func (cfg Config) withDefaults() Config {
 	switch cfg.Scenario {
 	case "fanout":
 		def(&cfg.Clients, 100)
+		def(&cfg.Channels, 1)
 	case "idle":
 		def(&cfg.Clients, 1000)
 		def(&cfg.Channels, 10)
@@ -181,6 +184,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.Scenario == "storm" && cfg.Clients > max(cfg.Procs, 1)*MaxStormClients {
 		errs = append(errs, fmt.Errorf("clients %d: storm holds at most %d clients in one process (each needs a WebSocket and, while reconnecting, an HTTP connection); spread them with more worker processes (-procs %d)", cfg.Clients, MaxStormClients, (cfg.Clients+MaxStormClients-1)/MaxStormClients))
+	}
+	if cfg.Scenario == "fanout" && cfg.Channels > cfg.Users {
+		errs = append(errs, fmt.Errorf("channels %d: more than users %d (each user is in one fanout channel)", cfg.Channels, cfg.Users))
 	}
 	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle" || cfg.Scenario == "storm") {
 		errs = append(errs, fmt.Errorf("users %d: more than clients %d", cfg.Users, cfg.Clients))

@@ -15,18 +15,21 @@ import (
 // FanoutResult is the outcome of the fanout scenario.
 type FanoutResult struct {
 	Subscribers    int     `json:"subscribers"`
-	Users          int     `json:"users"` // the subscribers belong to this many users
-	Rate           float64 `json:"rate"`  // posts per second asked for
-	Posts          int     `json:"posts"` // posts scheduled
+	Channels       int     `json:"channels"` // how many channels the subscribers are split into
+	Users          int     `json:"users"`    // the subscribers belong to this many users
+	Rate           float64 `json:"rate"`     // posts per second asked for
+	Posts          int     `json:"posts"`    // posts scheduled
 	Posted         int64   `json:"posted"`
 	PostErrors     int64   `json:"post_errors"`
 	ConnectSeconds float64 `json:"connect_seconds"`
-	// Expected is Posted × Subscribers: every acknowledged post must reach
-	// every subscriber exactly once.
+	// Expected counts (subscriber, acknowledged post of its channel) pairs:
+	// each must be delivered exactly once; Posted × Subscribers with one
+	// channel.
 	Expected   int64 `json:"expected"`
 	Deliveries int64 `json:"deliveries"` // distinct (subscriber, post) pairs received
 	Missing    int64 `json:"missing"`    // expected but not received
 	Duplicates int64 `json:"duplicates"` // received more than once
+	Misrouted  int64 `json:"misrouted"`  // posts of another channel received (must be 0)
 	// Disconnects counts subscribers whose connection ended before the run
 	// closed it.
 	Disconnects int `json:"disconnects"`
@@ -56,18 +59,29 @@ func (r *run) fanout(ctx context.Context) error {
 		return err
 	}
 	publisher, members := ws.users[0], ws.users[1:]
-	channel, err := r.api.createChannel(ctx, publisher.Token, "fanout")
-	if err != nil {
-		return err
-	}
-	if err := r.api.joinAll(ctx, members, []string{channel}, r.cfg.Parallel); err != nil {
-		return err
+	nch := max(r.cfg.Channels, 1)
+	channels := make([]string, nch)
+	for c := range channels {
+		name := "fanout"
+		if nch > 1 {
+			name = fmt.Sprintf("fanout-%d", c)
+		}
+		if channels[c], err = r.api.createChannel(ctx, publisher.Token, name); err != nil {
+			return err
+		}
+		var in []user // user j is in channel j mod nch
+		for j := c; j < len(members); j += nch {
+			in = append(in, members[j])
+		}
+		if err := r.api.joinAll(ctx, in, channels[c:c+1], r.cfg.Parallel); err != nil {
+			return err
+		}
 	}
 	posts := max(int(r.cfg.Rate*r.cfg.Duration.Seconds()), 1)
 	if r.cfg.Messages > 0 {
 		posts = min(posts, r.cfg.Messages)
 	}
-	res := &FanoutResult{Subscribers: r.cfg.Clients, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
+	res := &FanoutResult{Subscribers: r.cfg.Clients, Channels: nch, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
 	r.rep.Fanout = res
 
 	r.log.Info("connecting subscribers", "clients", r.cfg.Clients, "procs", max(r.cfg.Procs, 1))
@@ -76,7 +90,7 @@ func (r *run) fanout(ctx context.Context) error {
 		tokens[i] = u.Token
 	}
 	connStart := time.Now()
-	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts})
+	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts, Channels: nch})
 	if err != nil {
 		return err
 	}
@@ -86,7 +100,7 @@ func (r *run) fanout(ctx context.Context) error {
 
 	r.log.Info("publishing", "posts", posts, "rate", r.cfg.Rate)
 	first := time.Now()
-	acked, postLat, err := r.publish(ctx, publisher.Token, channel, posts, res)
+	acked, postLat, err := r.publish(ctx, publisher.Token, channels, posts, res)
 	if err != nil {
 		return err
 	}
@@ -98,8 +112,9 @@ func (r *run) fanout(ctx context.Context) error {
 		return err
 	}
 	res.Deliveries, res.Missing, res.Duplicates, res.Disconnects = out.Deliveries, out.Missing, out.Duplicates, out.Dropped
+	res.Misrouted = out.Misrouted
 	last := out.Last
-	res.Expected = res.Posted * int64(r.cfg.Clients)
+	res.Expected = res.Deliveries + res.Missing
 	if last.After(first) {
 		res.Seconds = last.Sub(first).Seconds()
 		res.DeliveriesPerSecond = perSecond(res.Deliveries, last.Sub(first))
@@ -110,6 +125,9 @@ func (r *run) fanout(ctx context.Context) error {
 	}
 	if res.Duplicates > 0 {
 		r.rep.problem("%d duplicate deliveries", res.Duplicates)
+	}
+	if res.Misrouted > 0 {
+		r.rep.problem("%d deliveries of posts to another channel", res.Misrouted)
 	}
 	if res.Disconnects > 0 {
 		r.rep.problem("%d subscribers disconnected", res.Disconnects)
@@ -123,10 +141,10 @@ func (r *run) fanout(ctx context.Context) error {
 	return nil
 }
 
-// publish posts n messages at the configured rate, each from its own
-// goroutine (at most 256 in flight), and returns which were acknowledged
-// and their round trips.
-func (r *run) publish(ctx context.Context, token, channel string, n int, res *FanoutResult) ([]bool, []time.Duration, error) {
+// publish posts n messages at the configured rate, post i to channel
+// i mod len(channels), each from its own goroutine (at most 256 in flight),
+// and returns which were acknowledged and their round trips.
+func (r *run) publish(ctx context.Context, token string, channels []string, n int, res *FanoutResult) ([]bool, []time.Duration, error) {
 	acked := make([]bool, n)        // index i written only by post i's goroutine
 	rtt := make([]time.Duration, n) // likewise
 	inflight := make(chan struct{}, 256)
@@ -155,7 +173,7 @@ func (r *run) publish(ctx context.Context, token, channel string, n int, res *Fa
 		go func() {
 			defer wg.Done()
 			defer func() { <-inflight }()
-			d, err := r.api.post(ctx, token, channel, fmt.Sprintf("fo %d %d", i, time.Now().UnixNano()))
+			d, err := r.api.post(ctx, token, channels[i%len(channels)], fmt.Sprintf("fo %d %d", i, time.Now().UnixNano()))
 			if err != nil {
 				errs.Add(1)
 				return
@@ -180,9 +198,10 @@ func (r *run) publish(ctx context.Context, token, channel string, n int, res *Fa
 // subscriber is one fanout connection. Its reader goroutine owns seen,
 // lat, dups and last until done is closed.
 type subscriber struct {
-	conn *websocket.Conn
-	done chan struct{}
-	got  atomic.Int64 // distinct posts received
+	conn    *websocket.Conn
+	channel int // which of fanout's channels it is in (shareJob.fanoutChannel)
+	done    chan struct{}
+	got     atomic.Int64 // distinct posts received
 
 	seen []bool // by post index
 	lat  []time.Duration

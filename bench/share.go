@@ -20,6 +20,18 @@ type shareJob struct {
 	Clients  int      `json:"clients"`
 	Parallel int      `json:"parallel"`
 	Posts    int      `json:"posts"` // fanout: post indexes are [0, Posts)
+	// Channels splits fanout's subscribers: the user of token t is in
+	// channel t mod Channels, and post i goes to channel i mod Channels.
+	// 0 or 1: one channel.
+	Channels int `json:"channels,omitempty"`
+}
+
+// fanoutChannel is the channel of fanout's connection j, or of post j.
+func (j shareJob) fanoutChannel(tokenIndex int) int {
+	if j.Channels <= 1 {
+		return 0
+	}
+	return tokenIndex % j.Channels
 }
 
 // shareReady is what a share reports once every connection is open.
@@ -38,8 +50,9 @@ type shareResult struct {
 	Deliveries int64     `json:"deliveries"`
 	Missing    int64     `json:"missing"`
 	Duplicates int64     `json:"duplicates"`
-	Latency    Histogram `json:"latency"` // fanout post → deliver
-	Last       time.Time `json:"last"`    // fanout: the latest delivery
+	Misrouted  int64     `json:"misrouted,omitempty"` // fanout: posts of another channel received
+	Latency    Histogram `json:"latency"`             // fanout post → deliver
+	Last       time.Time `json:"last"`                // fanout: the latest delivery
 }
 
 // share is one process's open connections.
@@ -100,7 +113,8 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 			s.idle[i] = c
 			go c.discard()
 		} else {
-			sub := &subscriber{conn: conn, seen: make([]bool, job.Posts), lat: make([]time.Duration, 0, job.Posts), done: make(chan struct{})}
+			sub := &subscriber{conn: conn, channel: job.fanoutChannel((job.Offset + i) % len(job.Tokens)),
+				seen: make([]bool, job.Posts), lat: make([]time.Duration, 0, job.Posts), done: make(chan struct{})}
 			s.subs[i] = sub
 			go sub.read()
 		}
@@ -129,10 +143,10 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 	if s.subs == nil {
 		return res, nil
 	}
-	var posted int64
-	for _, ok := range fin.Acked {
+	posted := map[int]int64{} // by channel
+	for i, ok := range fin.Acked {
 		if ok {
-			posted++
+			posted[s.job.fanoutChannel(i)]++
 		}
 	}
 	drain := time.NewTimer(drainTimeout)
@@ -145,7 +159,7 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 			select {
 			case <-sub.done:
 			default:
-				if sub.got.Load() < posted {
+				if sub.got.Load() < posted[sub.channel] {
 					waiting = true
 				}
 			}
@@ -171,7 +185,10 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 	closeSubscribers(s.subs)
 	for _, sub := range s.subs {
 		for i, ok := range fin.Acked {
-			if !ok || i >= len(sub.seen) {
+			if i < len(sub.seen) && sub.seen[i] && s.job.fanoutChannel(i) != sub.channel {
+				res.Misrouted++
+			}
+			if !ok || i >= len(sub.seen) || s.job.fanoutChannel(i) != sub.channel {
 				continue
 			}
 			if sub.seen[i] {
@@ -204,6 +221,7 @@ func mergeResults(rs []shareResult) shareResult {
 		out.Deliveries += r.Deliveries
 		out.Missing += r.Missing
 		out.Duplicates += r.Duplicates
+		out.Misrouted += r.Misrouted
 		out.Latency.Merge(r.Latency)
 		if r.Last.After(out.Last) {
 			out.Last = r.Last

@@ -25,9 +25,12 @@ generous limits for the bench's tokens and sign-ups, e.g.:
 scenarios:
   send      -posters concurrent chat.postMessage callers (64) over -channels (8)
             for -duration (10s) or -messages: durable msgs/s, latency percentiles
-  fanout    -clients RTM subscribers (100) of -users users in one channel; a
-            publisher posts at -rate (100/s) for -duration (10s) or -messages:
-            deliveries/s, post→deliver p50/p99/p99.9/max, missing and duplicate
+  fanout    -clients RTM subscribers (100) of -users users in one channel, or
+            split over -channels channels (user j in channel j mod -channels;
+            1,000 channels of 100: -clients 100000 -users 100000 -channels
+            1000); a publisher posts at -rate (100/s) for -duration (10s) or
+            -messages, round-robin over the channels: deliveries/s,
+            post→deliver p50/p99/p99.9/max, missing, duplicate and misrouted
             deliveries (any makes the command fail)
   history   fill one channel to -depth (100000; issue 5's 1,000,000 takes a
             while) with -posters (32), page back to the first message with
@@ -92,7 +95,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.Clients, "clients", 0, "fanout subscribers (100), idle connections (1000), storm clients (1000) or hot readers (1000)")
 	fs.IntVar(&cfg.Users, "users", 0, "users the connections are spread over (min(clients, 100); hot min(clients, 10)), or boot's workspace size (2000)")
 	fs.IntVar(&cfg.Posters, "posters", 0, "concurrent posters: send (64), history fill (32)")
-	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); idle: channels each user is in (10); boot: the user's channels (200)")
+	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); idle: channels each user is in (10); boot: the user's channels (200); fanout: channels the subscribers are split into (1)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "send and fanout: how long to post (10s); idle: how long to hold (2s)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout and storm: posts per second (100)")
 	fs.IntVar(&cfg.Messages, "messages", 0, "send, fanout and storm: cap on messages posted (none)")
