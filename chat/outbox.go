@@ -159,12 +159,13 @@ func (r *reservation) finish(p *heldPub) {
 }
 
 // releaseLocked queues topic's held publications that may go: the next
-// seq, every one once no reserved write is running, and any held for
-// maxHold.
+// seq, one at or below the last released (a late one: holding it would
+// only delay it), every one once no reserved write is running, and any
+// held for maxHold.
 func (l *lane) releaseLocked(topic string, st *ordering, now time.Time) {
 	for len(st.held) > 0 {
 		h := st.held[0]
-		if st.running > 0 && h.seq != st.last+1 && now.Sub(h.at) < l.o.hold {
+		if st.running > 0 && h.seq > st.last+1 && now.Sub(h.at) < l.o.hold {
 			break
 		}
 		st.held = slices.Delete(st.held, 0, 1)

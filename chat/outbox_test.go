@@ -204,3 +204,29 @@ func TestConcurrentPostsPublishInSeqOrder(t *testing.T) {
 		last = p.seq
 	}
 }
+
+// A publication late behind a gap released after maxHold goes at once
+// when it comes: holding it would only delay it.
+func TestOutboxLateSeqGoesAtOnce(t *testing.T) {
+	bus := newRecordingBus(10)
+	s := New(Config{Bus: bus})
+	t.Cleanup(func() { s.Close() })
+	s.out.hold = time.Hour
+	const topic = "T.c.C1"
+	first, late, running := s.out.reserve(topic), s.out.reserve(topic), s.out.reserve(topic)
+	defer running.cancel()
+	first.publish(3, frame(3)) // 2 is still running: held…
+	l := s.out.lane(topic)
+	l.mu.Lock()
+	st := l.topics[topic]
+	st.held[0].at = time.Now().Add(-2 * s.out.hold) // …until it has been held for maxHold
+	l.releaseLocked(topic, st, time.Now())
+	l.mu.Unlock()
+	if p := bus.next(t); p.seq != 3 {
+		t.Fatalf("published seq %d, want 3", p.seq)
+	}
+	late.publish(2, frame(2)) // behind 3, while a write still runs
+	if p := bus.next(t); p.seq != 2 {
+		t.Fatalf("published seq %d, want the late 2 at once", p.seq)
+	}
+}
