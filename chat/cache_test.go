@@ -97,6 +97,18 @@ func signupOn(t *testing.T, s *Service, name string) session {
 	return session{s, sess.Token, sess.User}
 }
 
+// general signs alice up on s and has her create the public channel
+// "general".
+func general(t *testing.T, s *Service) (session, string) {
+	t.Helper()
+	alice := signupOn(t, s, "alice")
+	pub, err := s.CreateChannel(t.Context(), alice.u, "general", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alice, pub.Channel.ID
+}
+
 // as is the session on another process's service (same store).
 func (a session) as(s *Service) session { return session{s, a.token, a.u} }
 
@@ -293,12 +305,7 @@ func TestCacheMapRacingLoad(t *testing.T) {
 func TestAccessCacheConcurrent(t *testing.T) {
 	st := openSQLite(t)
 	s := newService(st, true, newClock())
-	alice := signupOn(t, s, "alice")
-	pub, err := s.CreateChannel(t.Context(), alice.u, "general", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := pub.Channel.ID
+	alice, ch := general(t, s)
 	users := make([]session, 4)
 	for i := range users {
 		users[i] = signupOn(t, s, "user"+string(rune('a'+i)))
@@ -378,12 +385,7 @@ func (s *countingStore) FindChanges(ctx context.Context, ch string, after int64,
 func TestCatchUpsShareAChangesRead(t *testing.T) {
 	st := openSQLite(t)
 	s := newService(st, true, newClock())
-	alice := signupOn(t, s, "alice")
-	pub, err := s.CreateChannel(t.Context(), alice.u, "general", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := pub.Channel.ID
+	alice, ch := general(t, s)
 	readers := make([]session, 20)
 	for i := range readers {
 		readers[i] = signupOn(t, s, fmt.Sprint("reader", i))
