@@ -16,8 +16,13 @@
 //   - The Hub is a set of sharded maps (topic → connections), each shard
 //     with its own RWMutex; fanout enqueues under a read lock and does no
 //     I/O there. A connection keeps its position in each of its topics,
-//     so leaving a large topic needs no search and no index. Bus Subscribe and Unsubscribe follow the local subscriber
-//     count crossing 0, serialised per shard (see hub).
+//     so leaving a large topic needs no search and no index. Bus Subscribe
+//     and Unsubscribe follow the local subscriber count crossing 0,
+//     serialised per shard (see hub). A join's channel_joined frame is sent
+//     once the channel's subscription is in place (see membership).
+//   - The registry of connections, which the sweeper and Shutdown walk, is
+//     sharded by connection id: registrations and the walk take one
+//     shard's lock at a time.
 //   - An idle connection has no goroutine, and nothing in Go's net
 //     package: after the upgrade its socket's descriptor is taken out of
 //     the net.Conn (fdConn). One poller goroutine waits on an epoll
@@ -43,8 +48,8 @@
 //     until Shutdown has finished every connection.
 //   - Every goroutine is counted in a WaitGroup that Shutdown waits for
 //     (the sweeper and the poller goroutine in one of their own, stopped
-//     last): started through a helper that refuses once the gateway is finished,
-//     or — a polled connection's reader and finish — within the count the
+//     last): started through a helper that refuses once the gateway is
+//     finished, or — a polled connection's reader and finish — within the count the
 //     connection itself holds from its registration in the poller until
 //     finish returns. HandlePublication never blocks on a client or on the
 //     bus.
