@@ -304,8 +304,9 @@ const (
 )
 
 // access authorizes u on channel id from the cache where it can, with the
-// rules of channelFor: a channel u may not see is channel_not_found; with
-// needMember, a visible channel u is not in is not_in_channel. Callers
+// rules of channelFor (visible): a channel u may not see is
+// channel_not_found; with needMember, a visible channel u is not in is
+// not_in_channel. Callers
 // that need the channel's or the membership's other fields (counts, read
 // markers, topic) use channelFor, which reads the store.
 func (s *Service) access(ctx context.Context, u *confab.User, id string, need accessNeed) (*access, error) {
@@ -352,11 +353,8 @@ func (s *Service) access(ctx context.Context, u *confab.User, id string, need ac
 		return nil, err
 	}
 	a.Member = member
-	switch {
-	case !member && meta.Kind != confab.KindPublic:
-		return nil, confab.ErrChannelNotFound
-	case !member && need&needMember != 0:
-		return nil, confab.ErrNotInChannel
+	if err := visible(meta.Kind, member, need&needMember != 0); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -171,6 +171,13 @@ func TestAccessCacheExclusive(t *testing.T) {
 	if n := st.reads.Load() - before; n != 0 {
 		t.Errorf("10 warm posts made %d authentication and authorization reads, want 0", n)
 	}
+	before = st.reads.Load()
+	if err := s.Typing(t.Context(), alice.u, ch); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.reads.Load() - before; n != 0 {
+		t.Errorf("a typing event made %d reads, want 0", n)
+	}
 
 	// A refusal is cached, and an invite lifts it at once.
 	wantCode(t, "bob, not invited", bob.post(ch, "hi"), "channel_not_found")

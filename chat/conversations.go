@@ -396,7 +396,7 @@ func (s *Service) ArchiveChannel(ctx context.Context, u *confab.User, channel st
 
 // SetPrefs sets the caller's muted and starred flags of a channel.
 func (s *Service) SetPrefs(ctx context.Context, u *confab.User, channel string, p PrefsUpdate) error {
-	c, _, err := s.channelFor(ctx, u, channel, true)
+	c, err := s.access(ctx, u, channel, needMember)
 	if err != nil {
 		return err
 	}

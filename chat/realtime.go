@@ -90,7 +90,7 @@ func (s *Service) announcePresence(ctx context.Context, u *confab.User, now stri
 
 // Typing relays user_typing to the channel's members; it is never stored.
 func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) error {
-	c, _, err := s.channelFor(ctx, u, channel, true)
+	c, err := s.access(ctx, u, channel, needMember)
 	if err != nil {
 		return err
 	}

@@ -189,13 +189,24 @@ func (s *Service) channelFor(ctx context.Context, u *confab.User, id string, mem
 	if err != nil {
 		return nil, nil, err
 	}
-	if m == nil && c.Kind != confab.KindPublic {
-		return nil, nil, confab.ErrChannelNotFound
-	}
-	if m == nil && member {
-		return nil, nil, confab.ErrNotInChannel
+	if err := visible(c.Kind, m != nil, member); err != nil {
+		return nil, nil, err
 	}
 	return c, m, nil
+}
+
+// visible is the rule of what a user of the channel's workspace may see of
+// a channel of kind: a private channel, DM or group DM they are not in is
+// channel_not_found, like one that does not exist; with needMember, a
+// public channel they are not in is not_in_channel.
+func visible(kind string, member, needMember bool) error {
+	switch {
+	case !member && kind != confab.KindPublic:
+		return confab.ErrChannelNotFound
+	case !member && needMember:
+		return confab.ErrNotInChannel
+	}
+	return nil
 }
 
 // view builds the ChannelView of c for u, with a DM's other member.
