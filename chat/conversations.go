@@ -49,14 +49,14 @@ func (s *Service) CreateChannel(ctx context.Context, u *confab.User, name string
 		return nil, err
 	}
 	v := &confab.ChannelView{Channel: c, Member: m}
-	s.joined(ctx, v, u.ID)
+	s.joined(v, u.ID)
 	return v, nil
 }
 
 // joined tells the gateways that userID is now in v's channel: the user's
 // connections start receiving it and get channel_joined.
-func (s *Service) joined(ctx context.Context, v *confab.ChannelView, userID string) {
-	s.publish(ctx, confab.UserTopic(v.Channel.WorkspaceID, userID), confab.Publication{
+func (s *Service) joined(v *confab.ChannelView, userID string) {
+	s.publish(confab.UserTopic(v.Channel.WorkspaceID, userID), confab.Publication{
 		Op: confab.OpJoin, Channel: v.Channel.ID, Frame: confab.ChannelJoinedEvent(v),
 	})
 }
@@ -98,8 +98,8 @@ func (s *Service) addMember(ctx context.Context, actor *confab.User, c *confab.C
 	}
 	v := &confab.ChannelView{Channel: c, Member: m}
 	if added {
-		s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(true, c, userID, inviter))
-		s.joined(ctx, v, userID)
+		s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(true, c, userID, inviter))
+		s.joined(v, userID)
 	}
 	return v, added, nil
 }
@@ -121,10 +121,10 @@ func (s *Service) LeaveChannel(ctx context.Context, u *confab.User, channel stri
 	if err != nil || !removed {
 		return !removed, err
 	}
-	s.publish(ctx, confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{
+	s.publish(confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{
 		Op: confab.OpLeave, Channel: c.ID, Frame: confab.ChannelLeftEvent(c.ID),
 	})
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(false, c, u.ID, ""))
+	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(false, c, u.ID, ""))
 	return false, nil
 }
 
@@ -247,7 +247,7 @@ func (s *Service) OpenConversation(ctx context.Context, u *confab.User, users []
 				}
 			}
 		}
-		s.joined(ctx, v, id)
+		s.joined(v, id)
 		if id == u.ID {
 			mine = v
 		}
@@ -367,7 +367,7 @@ func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, e
 	if err != nil {
 		return nil, err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent(event, c, u.ID))
+	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent(event, c, u.ID))
 	return s.view(ctx, u, c, m)
 }
 
@@ -390,7 +390,7 @@ func (s *Service) ArchiveChannel(ctx context.Context, u *confab.User, channel st
 	if err != nil {
 		return err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent("channel_archive", c, u.ID))
+	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent("channel_archive", c, u.ID))
 	return nil
 }
 
@@ -428,6 +428,6 @@ func (s *Service) MarkRead(ctx context.Context, u *confab.User, channel, ts stri
 	if unread < 0 {
 		unread = 0
 	}
-	s.deliver(ctx, confab.UserTopic(u.WorkspaceID, u.ID), confab.ChannelMarkedEvent(c.ID, msg.TS, unread))
+	s.deliver(confab.UserTopic(u.WorkspaceID, u.ID), confab.ChannelMarkedEvent(c.ID, msg.TS, unread))
 	return nil
 }

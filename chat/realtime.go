@@ -57,13 +57,13 @@ func (s *Service) SetPresence(ctx context.Context, u *confab.User, want string) 
 		return errInvalidPresence
 	}
 	now, changed, err := s.presence.SetAway(ctx, u, want == confab.PresenceAway)
-	return s.announcePresence(ctx, u, now, changed, err)
+	return s.announcePresence(u, now, changed, err)
 }
 
 // Connected counts a new live connection of u (called by the gateway).
 func (s *Service) Connected(ctx context.Context, u *confab.User) {
 	now, changed, err := s.presence.Connected(ctx, u)
-	if err := s.announcePresence(ctx, u, now, changed, err); err != nil {
+	if err := s.announcePresence(u, now, changed, err); err != nil {
 		s.log.Warn("presence update failed", "user", u.ID, "err", err)
 	}
 }
@@ -71,19 +71,19 @@ func (s *Service) Connected(ctx context.Context, u *confab.User) {
 // Disconnected counts a closed connection of u (called by the gateway).
 func (s *Service) Disconnected(ctx context.Context, u *confab.User) {
 	now, changed, err := s.presence.Disconnected(ctx, u)
-	if err := s.announcePresence(ctx, u, now, changed, err); err != nil {
+	if err := s.announcePresence(u, now, changed, err); err != nil {
 		s.log.Warn("presence update failed", "user", u.ID, "err", err)
 	}
 }
 
 // announcePresence publishes presence_change when an update flipped u's
 // presence, and passes a failed update's error on.
-func (s *Service) announcePresence(ctx context.Context, u *confab.User, now string, changed bool, err error) error {
+func (s *Service) announcePresence(u *confab.User, now string, changed bool, err error) error {
 	if err != nil {
 		return err
 	}
 	if changed {
-		s.deliver(ctx, confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, now))
+		s.deliver(confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, now))
 	}
 	return nil
 }
@@ -94,7 +94,7 @@ func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) er
 	if err != nil {
 		return err
 	}
-	s.deliver(ctx, confab.ChannelTopic(c.WorkspaceID, c.ID), confab.TypingEvent(c.ID, u.ID))
+	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.TypingEvent(c.ID, u.ID))
 	return nil
 }
 
@@ -232,5 +232,5 @@ const maxMemberships = 100000
 // caused: the gateway holding u's connections died and its hold expired
 // (away), or a hold lost while Redis was unreachable came back (active).
 func (s *Service) AnnouncePresence(ctx context.Context, u *confab.User, presence string) {
-	s.deliver(ctx, confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, presence))
+	s.deliver(confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, presence))
 }

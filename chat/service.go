@@ -158,13 +158,13 @@ func New(cfg Config) *Service {
 // that misses the event sees a seq gap and catches up. A client hanging up
 // after the commit does not suppress the event. Events of a channel's
 // content (with a seq) go through a reservation instead (writeContent).
-func (s *Service) publish(_ context.Context, topic string, p confab.Publication) {
+func (s *Service) publish(topic string, p confab.Publication) {
 	s.out.push(topic, s.marshal(p))
 }
 
 // deliver publishes a plain frame on a topic.
-func (s *Service) deliver(ctx context.Context, topic string, frame []byte) {
-	s.publish(ctx, topic, confab.Publication{Op: confab.OpDeliver, Frame: frame})
+func (s *Service) deliver(topic string, frame []byte) {
+	s.publish(topic, confab.Publication{Op: confab.OpDeliver, Frame: frame})
 }
 
 // channelFor loads a channel as u may see it. A channel u may not see —
