@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"io"
 	"net"
 	"slices"
@@ -29,8 +30,12 @@ type transport interface {
 
 // What a detached socket (fdConn) does besides.
 type (
-	// vectorWriter writes buffers in one writev (consuming v).
-	vectorWriter interface{ writev(v [][]byte) error }
+	// vectorWriter writes buffers with as few writev calls as it can,
+	// consuming v, and without wait returns errFull and what is left
+	// instead of waiting for room.
+	vectorWriter interface {
+		writev(v [][]byte, wait bool) (rest [][]byte, err error)
+	}
 	// expirer enforces a write deadline without a timer: the sweeper calls
 	// expire with the time.
 	expirer interface{ expire(now int64) }
@@ -70,13 +75,17 @@ var aLongTimeAgo = time.Unix(1, 0)
 // parsing is the same.
 //
 // Writing: the first frame enqueued to an empty queue takes an outbox from
-// a pool and starts a flush goroutine (Gateway.goFlush) that writes
-// everything queued by then in one writev — a header and a payload per
-// frame — and goes round again while more arrived during the write, then
-// exits and returns the outbox. A burst to a busy client thus coalesces
-// into few large writes. A write that finds the socket full waits in the
-// flush goroutine (for the poller, see fdConn), never in the enqueuer, and
-// the queue's limits bound what a connection holds.
+// a pool and gives the connection a turn on the gateway's writers
+// (Gateway.goFlush, writers): the turn writes everything queued by then in
+// one writev — a header and a payload per frame — without waiting, and
+// puts the connection back in line while more arrived during the write;
+// with nothing left, the outbox goes back to its pool. A burst to a busy
+// client, or a busy gateway, thus coalesces into few large writes. A write
+// that finds the socket full hands the connection to a flush goroutine of
+// its own, which waits for the poller (see fdConn) — never a writer of the
+// pool, nor the enqueuer — and the queue's limits bound what a connection
+// holds. A socket that could not be detached has a flush goroutine for
+// every burst.
 //
 // Closing: closeWith records why and interrupts the reader through its
 // deadline; finish (the closing handshake, unregistration) runs in the
@@ -95,7 +104,7 @@ type conn struct {
 	bytes    int32   // bytes queued or being written
 	out      *outbox // the queue and the writer's scratch; nil while idle
 	closeErr error
-	flushing bool // a flush goroutine owns the writing side
+	flushing bool // a writer (a turn in the pool, or a flush goroutine) owns the writing side
 	held     bool // registering: queue frames, do not write yet
 	broken   bool // a write failed or was cut: nothing more can be written
 	aborted  bool // closeWith cut the writer: do not extend its deadline
@@ -285,13 +294,13 @@ func (c *conn) closeWith(err error, abort bool) bool {
 	return true
 }
 
-// outbox is a connection's outbound queue and what its flush goroutine
-// needs while it runs. It is pooled, so that idle connections hold none of
+// outbox is a connection's outbound queue and what its writer needs while
+// it writes. It is pooled, so that idle connections hold none of
 // it: a connection has one while frames are queued or being written.
 type outbox struct {
 	queue []outFrame    // frames to write, in order (guarded by conn.mu)
-	spare []outFrame    // the queue's next backing array (the flush goroutine's)
-	done  chan struct{} // closed when the flush goroutine exits, if set (finish; guarded by conn.mu)
+	spare []outFrame    // the queue's next backing array (the writer's)
+	done  chan struct{} // closed when the writer gives the writing side up, if set (finish; guarded by conn.mu)
 	wake  chan struct{} // wakes the flush goroutine waiting for room (fdConn.wait); made once
 	hdrs  []byte        // frame headers, ws.MaxHeaderSize each
 	bufs  net.Buffers   // header, payload, header, payload…
@@ -309,104 +318,184 @@ func (w *headerWriter) Write(p []byte) (int, error) {
 
 var outboxPool = sync.Pool{New: func() any { return new(outbox) }}
 
-// flush writes the queue until it is empty, then exits. It runs in its own
-// goroutine, one at most per connection (c.flushing), started by
-// Gateway.goFlush which counted it in the WaitGroup.
-func (c *conn) flush() {
-	defer c.g.wg.Done()
-	for {
-		c.mu.Lock()
-		o := c.out
-		batch := o.queue
-		if len(batch) == 0 || c.broken {
-			c.dropLocked()
-			c.endFlushLocked()
-			c.mu.Unlock()
-			return
-		}
-		o.queue, o.spare = o.spare[:0], nil
-		c.mu.Unlock()
+// takeBatch takes everything queued for one write. When nothing is (or
+// nothing more can be written) it gives the writing side up instead and
+// returns ok false.
+func (c *conn) takeBatch() (o *outbox, batch []outFrame, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o = c.out
+	batch = o.queue
+	if len(batch) == 0 || c.broken {
+		c.dropLocked()
+		c.endFlushLocked()
+		return nil, nil, false
+	}
+	o.queue, o.spare = o.spare[:0], nil
+	return o, batch, true
+}
 
-		err := c.write(o, batch)
-		n := 0
-		for _, f := range batch {
-			n += len(f.p)
-		}
-		frames := len(batch)
-		clear(batch)
-
-		c.mu.Lock()
-		o.spare = batch[:0]
-		c.frames -= int32(frames)
-		c.bytes -= int32(n)
-		if err != nil {
-			c.broken = true
-			c.dropLocked()
-		}
-		c.mu.Unlock()
-		if err != nil {
-			c.closeWith(errWrite, true)
-		}
+// wrote accounts for batch, written (or failed with err): it leaves the
+// queue and its backing array is reused.
+func (c *conn) wrote(o *outbox, batch []outFrame, err error) {
+	n := 0
+	for _, f := range batch {
+		n += len(f.p)
+	}
+	frames := len(batch)
+	clear(batch)
+	c.mu.Lock()
+	o.spare = batch[:0]
+	c.frames -= int32(frames)
+	c.bytes -= int32(n)
+	if err != nil {
+		c.broken = true
+		c.dropLocked()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.closeWith(errWrite, true)
 	}
 }
 
-// smallWrite is the largest single frame written with write(2) rather than
-// writev: copying it is cheap (and a net.Conn that was never written with
-// writev keeps no iovec array: the runtime caches one per socket).
+// flush writes the queue until it is empty, then exits. It runs in its own
+// goroutine, one at most per connection (c.flushing), counted in the
+// WaitGroup: started by Gateway.goFlush for a transport that may block, or
+// by flushTurn when a detached socket is full.
+func (c *conn) flush() {
+	defer c.g.wg.Done()
+	c.flushAll()
+}
+
+// flushAll writes the queue, waiting for room as needed, until it is
+// empty.
+func (c *conn) flushAll() {
+	for {
+		o, batch, ok := c.takeBatch()
+		if !ok {
+			return
+		}
+		bufs, oldest := o.lay(batch)
+		_, err := c.put(o, bufs, true)
+		o.written(c.g, oldest, err)
+		c.wrote(o, batch, err)
+	}
+}
+
+// flushTurn is c's turn on a pool writer (see writers): it writes what is
+// queued in one writev without waiting for room, and reports whether c
+// needs another turn for frames queued meanwhile. When the socket is full,
+// a flush goroutine of c's own takes the writing side over: it waits for
+// room, writes the rest, and carries on until the queue is empty.
+func (c *conn) flushTurn() (again bool) {
+	o, batch, ok := c.takeBatch()
+	if !ok {
+		return false
+	}
+	bufs, oldest := o.lay(batch)
+	rest, err := c.put(o, bufs, false)
+	if err == errFull {
+		if c.g.goTracked(func() {
+			_, err := c.put(o, rest, true)
+			o.written(c.g, oldest, err)
+			c.wrote(o, batch, err)
+			c.flushAll()
+		}) {
+			return false
+		}
+		err = errShutdown
+	}
+	o.written(c.g, oldest, err)
+	c.wrote(o, batch, err)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(o.queue) == 0 || c.broken {
+		c.dropLocked()
+		c.endFlushLocked()
+		return false
+	}
+	return true
+}
+
+// abandonFlush gives up c's writing side when no writer can take it (the
+// gateway is gone).
+func (c *conn) abandonFlush() {
+	c.mu.Lock()
+	c.dropLocked()
+	c.endFlushLocked()
+	c.mu.Unlock()
+}
+
+// errFull is vectorWriter.writev's answer when it must not wait and the
+// socket has no room for the rest.
+var errFull = errors.New("socket full")
+
+// smallWrite is the largest single frame laid out in one buffer (a copy)
+// rather than as a header and the shared payload: copying it is cheap, and
+// a net.Conn written with write(2) rather than writev keeps no iovec array
+// (the runtime caches one per socket).
 const smallWrite = 4 << 10
 
-// write writes batch in one writev — one write when it is a single small
-// frame (hello, a ping, a reply).
-func (c *conn) write(s *outbox, batch []outFrame) error {
+// lay lays batch out in o for one writev — a header and a payload per
+// frame, or one buffer when batch is a single small frame (hello, a ping,
+// a reply) — and returns the buffers and the oldest publication time.
+func (o *outbox) lay(batch []outFrame) (bufs [][]byte, oldest int64) {
 	if len(batch) == 1 && len(batch[0].p) <= smallWrite {
 		f := batch[0]
-		s.hw.b = s.hdrs[:0]
+		o.hw.b = o.hdrs[:0]
 		// Cannot fail: headerWriter never fails and the length is valid.
-		_ = ws.WriteHeaderBuffer(&s.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, s.tmp[:])
-		s.hdrs = append(s.hw.b, f.p...)
-		s.hw.b = nil
-		if _, err := c.t.Write(s.hdrs); err != nil {
-			return err
-		}
-		if f.t != 0 {
-			c.g.metrics.latency.Observe(float64(time.Now().UnixNano()-f.t) / 1e9)
-		}
-		return nil
+		_ = ws.WriteHeaderBuffer(&o.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, o.tmp[:])
+		o.hdrs = append(o.hw.b, f.p...)
+		o.hw.b = nil
+		o.bufs = append(o.bufs[:0], o.hdrs)
+		return o.bufs, f.t
 	}
-	s.hdrs = slices.Grow(s.hdrs[:0], len(batch)*ws.MaxHeaderSize)
-	s.bufs = s.bufs[:0]
-	var oldest int64
+	o.hdrs = slices.Grow(o.hdrs[:0], len(batch)*ws.MaxHeaderSize)
+	o.bufs = o.bufs[:0]
 	for _, f := range batch {
-		start := len(s.hdrs)
-		s.hw.b = s.hdrs
+		start := len(o.hdrs)
+		o.hw.b = o.hdrs
 		// Cannot fail: headerWriter never fails and the length is valid.
-		_ = ws.WriteHeaderBuffer(&s.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, s.tmp[:])
-		s.hdrs = s.hw.b
-		s.bufs = append(s.bufs, s.hdrs[start:])
+		_ = ws.WriteHeaderBuffer(&o.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, o.tmp[:])
+		o.hdrs = o.hw.b
+		o.bufs = append(o.bufs, o.hdrs[start:])
 		if len(f.p) > 0 {
-			s.bufs = append(s.bufs, f.p)
+			o.bufs = append(o.bufs, f.p)
 		}
 		if f.t != 0 && (oldest == 0 || f.t < oldest) {
 			oldest = f.t
 		}
 	}
-	s.hw.b = nil
-	var err error
-	if vw, ok := c.t.(vectorWriter); ok {
-		err = vw.writev(s.bufs)
-	} else {
-		s.v = s.bufs
-		_, err = s.v.WriteTo(c.t)
-		s.v = nil
+	o.hw.b = nil
+	return o.bufs, oldest
+}
+
+// put writes bufs (laid out by o.lay) to c's transport, consuming them.
+// Without wait, on a socket that has no room, it returns errFull and what
+// is left; only a vectorWriter writes without waiting (goFlush gives any
+// other transport a goroutine of its own).
+func (c *conn) put(o *outbox, bufs [][]byte, wait bool) (rest [][]byte, err error) {
+	switch vw, ok := c.t.(vectorWriter); {
+	case ok:
+		return vw.writev(bufs, wait)
+	case len(bufs) == 1:
+		_, err = c.t.Write(bufs[0])
+	default:
+		o.v = bufs
+		_, err = o.v.WriteTo(c.t)
+		o.v = nil
 	}
-	clear(s.bufs)
-	if err != nil {
-		return err
+	return nil, err
+}
+
+// written ends a write laid out in o: it drops the buffers' references to
+// the payloads and, when it succeeded, records the post→write latency of
+// its oldest publication.
+func (o *outbox) written(g *Gateway, oldest int64, err error) {
+	clear(o.bufs)
+	if err == nil && oldest != 0 {
+		g.metrics.latency.Observe(float64(time.Now().UnixNano()-oldest) / 1e9)
 	}
-	if oldest != 0 {
-		c.g.metrics.latency.Observe(float64(time.Now().UnixNano()-oldest) / 1e9)
-	}
-	return nil
 }
 
 // closeFrame is a complete close frame for code, unmasked (server side).

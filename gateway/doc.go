@@ -32,15 +32,19 @@
 //     frame's bytes, re-arms the socket and exits (see conn,
 //     poll_linux.go). Without epoll (not Linux, not a TCP socket) a
 //     connection keeps its net.Conn and has a blocking reader goroutine.
-//   - Only while it has frames to write does a connection have a flush
-//     goroutine, which coalesces them into a single writev (see conn).
-//     When the socket is full it arms the socket for output and waits for
-//     the poller to wake it; write deadlines are enforced by the sweeper,
-//     not by a timer per connection. Only the flush goroutine writes to
-//     the socket, until the close (finish) takes over — on a net.Conn
-//     made of the socket again, for the closing handshake's deadlines —
-//     in the reader goroutine, or in one closeWith starts when the
-//     connection waits in the poller.
+//   - A connection with frames to write waits for a turn on one of a few
+//     pool writers (GOMAXPROCS by default, see writers), which writes all
+//     it has queued by then in a single writev without waiting for room:
+//     a broadcast enqueues everywhere at once, and the busier the gateway
+//     the more frames each write carries. When the socket is full the
+//     connection gets a flush goroutine of its own, which arms the socket
+//     for output and waits for the poller to wake it; write deadlines are
+//     enforced by the sweeper, not by a timer per connection. A socket
+//     that was not detached always has a flush goroutine. One writer at a
+//     time writes to a connection, until the close (finish) takes over —
+//     on a net.Conn made of the socket again, for the closing handshake's
+//     deadlines — in the reader goroutine, or in one closeWith starts
+//     when the connection waits in the poller.
 //   - The outbound queue is bounded in frames and bytes; enqueueing never
 //     blocks, and a connection over the limit is closed as a slow consumer.
 //   - One sweeper goroutine pings every connection, closes idle ones and

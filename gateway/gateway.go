@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,6 +68,9 @@ type Config struct {
 	// request's own host ("https://chat.example.com"); "*" accepts any.
 	AllowedOrigins []string
 	Shards         int // hub shards; default 64
+	// Writers is how many goroutines write detached sockets' queues (see
+	// writers); default GOMAXPROCS.
+	Writers int
 }
 
 func (c *Config) setDefaults() {
@@ -97,6 +101,9 @@ func (c *Config) setDefaults() {
 	if c.Shards <= 0 {
 		c.Shards = 64
 	}
+	if c.Writers <= 0 {
+		c.Writers = runtime.GOMAXPROCS(0)
+	}
 }
 
 // Gateway is the RTM WebSocket endpoint: an http.Handler for
@@ -109,6 +116,7 @@ type Gateway struct {
 	metrics *metrics
 	hub     *hub
 	poller  *poller         // nil: every connection has a blocking reader
+	writers *writers        // write detached sockets' queues
 	ctx     context.Context // for chat and bus calls; cancelled by a forced Shutdown
 	cancel  context.CancelFunc
 	quit    chan struct{} // closed when Shutdown ends; stops the sweeper
@@ -168,6 +176,14 @@ func New(cfg Config) *Gateway {
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub = newHub(cfg.Shards, cfg.Bus, cfg.Logger)
+	g.writers = newWriters()
+	for range cfg.Writers {
+		g.bg.Add(1)
+		go func() {
+			defer g.bg.Done()
+			g.writers.run()
+		}()
+	}
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()
@@ -218,13 +234,18 @@ func (g *Gateway) goTracked(f func()) bool {
 	return true
 }
 
-// goFlush starts c's flush goroutine, as goTracked does but without its
-// closure: this runs once per burst per connection.
+// goFlush starts writing c's queue: a turn on a pool writer when c's
+// transport can write without waiting (see writers), else a flush
+// goroutine, as goTracked starts one but without its closure. It reports
+// false once the gateway is finished.
 func (g *Gateway) goFlush(c *conn) bool {
 	g.goMu.RLock()
 	defer g.goMu.RUnlock()
 	if g.dead {
 		return false
+	}
+	if _, ok := c.t.(vectorWriter); ok {
+		return g.writers.push(c)
 	}
 	g.wg.Add(1)
 	go c.flush()
@@ -719,6 +740,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	// the poller, and their write deadlines are the sweeper's.
 	g.stopBg.Do(func() {
 		close(g.quit)
+		g.writers.stop()
 		if g.poller != nil {
 			g.poller.stop()
 		}

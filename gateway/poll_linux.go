@@ -349,16 +349,17 @@ func (f *fdConn) Write(p []byte) (int, error) {
 // maxIOV is the most buffers one writev takes (IOV_MAX).
 const maxIOV = 1024
 
-// writev writes v with as few writev calls as it can, waiting for room as
-// needed; it consumes v.
-func (f *fdConn) writev(v [][]byte) error {
+// writev writes v with as few writev calls as it can, consuming it. With
+// wait it waits for room as needed; without, it returns errFull and what
+// is left when the socket takes no more (see writers).
+func (f *fdConn) writev(v [][]byte, wait bool) ([][]byte, error) {
 	for len(v) > 0 {
 		if len(v[0]) == 0 {
 			v = v[1:]
 			continue
 		}
 		if err := f.writable(); err != nil {
-			return err
+			return v, err
 		}
 		n, err := unix.Writev(int(f.fd), v[:min(len(v), maxIOV)])
 		for n > 0 {
@@ -371,17 +372,20 @@ func (f *fdConn) writev(v [][]byte) error {
 		}
 		switch {
 		case len(v) == 0:
-			return nil
+			return nil, nil
 		case err == unix.EINTR:
 		case err == nil || err == unix.EAGAIN:
+			if !wait {
+				return v, errFull
+			}
 			if err := f.wait(); err != nil {
-				return err
+				return v, err
 			}
 		default:
-			return err
+			return v, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // SetWriteDeadline sets the write deadline; a past one fails a write in
