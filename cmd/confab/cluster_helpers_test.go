@@ -261,25 +261,51 @@ func (c *cluster) registered(name string) []pocket.GatewayInfo {
 	return live
 }
 
-// publishes returns how many PUBLISH commands a pocket's Redis has served:
-// Redis's own counter, so a test can show a pocket saw none of another's
-// traffic.
-func (c *cluster) publishes(pocket string) int64 {
+// topicWatch records the topics published on a pocket's Redis.
+type topicWatch struct {
+	c  *cluster
+	rc *goredis.Client
+	ps *goredis.PubSub
+}
+
+// watchTopics starts recording the topics published on pocket's Redis.
+func (c *cluster) watchTopics(pocket string) *topicWatch {
 	c.t.Helper()
-	rdb := goredis.NewClient(&goredis.Options{Addr: c.redis[pocket].Addr(), Protocol: 2})
-	defer rdb.Close()
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		c.t.Fatalf("INFO commandstats: %v", err)
+	rc := goredis.NewClient(&goredis.Options{Addr: c.redis[pocket].Addr(), Protocol: 2})
+	ps := rc.PSubscribe(context.Background(), "*")
+	if _, err := ps.Receive(context.Background()); err != nil {
+		c.t.Fatalf("PSUBSCRIBE * on pocket %s: %v", pocket, err)
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if strings.HasPrefix(line, "cmdstat_publish:calls=") {
-			var n int64
-			fmt.Sscanf(strings.TrimPrefix(line, "cmdstat_publish:calls="), "%d", &n)
-			return n
+	c.t.Cleanup(func() {
+		ps.Close()
+		rc.Close()
+	})
+	return &topicWatch{c: c, rc: rc, ps: ps}
+}
+
+// topics returns the topics published since the watch began or since the
+// last call, every publish made before this call included: it publishes a
+// marker and reads up to it (Redis delivers one subscriber's messages in
+// the order the publishes ran).
+func (w *topicWatch) topics() []string {
+	w.c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	marker := fmt.Sprintf("test.marker.%d", time.Now().UnixNano())
+	if err := w.rc.Publish(ctx, marker, "").Err(); err != nil {
+		w.c.t.Fatalf("PUBLISH marker: %v", err)
+	}
+	var seen []string
+	for {
+		m, err := w.ps.ReceiveMessage(ctx)
+		if err != nil {
+			w.c.t.Fatalf("reading the topics published: %v", err)
 		}
+		if m.Channel == marker {
+			return seen
+		}
+		seen = append(seen, m.Channel)
 	}
-	return 0
 }
 
 // eventually polls cond until it holds, failing the test after 60 s.
