@@ -26,7 +26,7 @@ import (
 //   - channels: the few fields access needs (workspace, kind, archived);
 //   - members: (channel, user) → member or not;
 //   - versions: channel → LastSeq, the key that lets History share a hot
-//     page (coalescer) — only where every write goes through this process.
+//     page (coalescer).
 //
 // How an entry stays true depends on who else writes the store:
 //
@@ -38,10 +38,12 @@ import (
 //   - Shared (several API processes on one PostgreSQL): another process
 //     may change what an entry says. Entries expire after CacheTTL, only
 //     grants are cached (a refusal is always read again, so a join made
-//     through another process counts at once), and versions are always
-//     read from the store. A grant taken away through another process —
-//     a revoked token, a member who left, an archived channel — may thus be
-//     honoured for up to CacheTTL; this process's own changes count at once.
+//     through another process counts at once), and a version read from the
+//     store is reused for sharedVersionTTL. A grant taken away through
+//     another process — a revoked token, a member who left, an archived
+//     channel — may thus be honoured for up to CacheTTL, and a page read
+//     may miss another process's newest messages for up to
+//     sharedVersionTTL; this process's own changes count at once.
 //
 // A load that raced with an invalidation must not put back what it read
 // before the change: each map has a generation, bumped by every
@@ -82,6 +84,14 @@ const (
 	// defaultCacheTTL bounds how long a grant taken away through another
 	// process may still be honoured (shared stores only).
 	defaultCacheTTL = 5 * time.Second
+	// sharedVersionTTL is how long a shared store's channel version is
+	// reused. Read every time, it costs a query per History call, and the
+	// readers of a viral announcement, which arrive spread over a few
+	// hundred milliseconds, share few of them; reused this long, they cost
+	// a handful. What it costs: a page read through this process may miss
+	// a message another process committed that recently — the client gets
+	// it live, or catches up on the seq gap the next event shows.
+	sharedVersionTTL = 100 * time.Millisecond
 )
 
 func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *accessCache {
@@ -99,11 +109,15 @@ func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *ac
 }
 
 // expiry is the deadline (unix ns) of an entry stored now; 0: none.
-func (c *accessCache) expiry() int64 {
+func (c *accessCache) expiry() int64 { return c.expiryAfter(c.ttl) }
+
+// expiryAfter is the deadline (unix ns) of an entry stored now that a
+// shared store keeps for ttl; 0: none.
+func (c *accessCache) expiryAfter(ttl time.Duration) int64 {
 	if c.exclusive {
 		return 0
 	}
-	return c.now().Add(c.ttl).UnixNano()
+	return c.now().Add(ttl).UnixNano()
 }
 
 // cacheMap is a bounded map whose entries may expire, with a generation
@@ -175,33 +189,37 @@ func evict[K comparable, V any](m map[K]V, n int) {
 	}
 }
 
-// versionMap tracks channels' LastSeq from this process's own commits
-// (exclusive stores only). A version only goes up. A channel not in the
-// map is read from the store; a commit to a channel not in the map bumps
-// the generation, so that a load that read before that commit does not
-// store its older version.
+// versionMap keeps channels' LastSeq as read from the store — for good on
+// an exclusive store, for sharedVersionTTL on a shared one — and moves it
+// on with this process's own commits. A version only goes up. A channel
+// not in the map (or expired) is read from the store; a commit to a
+// channel not in the map bumps the generation, so that a load that read
+// before that commit does not store its older version.
 type versionMap struct {
 	mu  sync.Mutex
-	m   map[string]int64
+	m   map[string]cacheEntry[int64]
 	max int
 	gen uint64
 }
 
 func (v *versionMap) init(max int) {
-	v.m = make(map[string]int64)
+	v.m = make(map[string]cacheEntry[int64])
 	v.max = max
 }
 
-func (v *versionMap) get(channel string) (version int64, ok bool, gen uint64) {
+// get returns channel's version unless it is unknown or expired at now
+// (unix ns), and the generation a load must pass.
+func (v *versionMap) get(channel string, now int64) (version int64, ok bool, gen uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	version, ok = v.m[channel]
-	return version, ok, v.gen
+	e, ok := v.m[channel]
+	ok = ok && (e.until == 0 || now < e.until)
+	return e.v, ok, v.gen
 }
 
-// load stores a version read from the store, if no commit or eviction
-// happened since gen was read.
-func (v *versionMap) load(channel string, version int64, gen uint64) {
+// load stores a version read from the store, valid until until (unix ns;
+// 0: for good), if no commit or eviction happened since gen was read.
+func (v *versionMap) load(channel string, version int64, until int64, gen uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if gen != v.gen {
@@ -211,7 +229,7 @@ func (v *versionMap) load(channel string, version int64, gen uint64) {
 		evict(v.m, v.max/8)
 		v.gen++
 	}
-	v.m[channel] = max(v.m[channel], version)
+	v.m[channel] = cacheEntry[int64]{v: max(v.m[channel].v, version), until: until}
 }
 
 // forget drops channel's version; a load in flight will not store its.
@@ -227,7 +245,7 @@ func (v *versionMap) committed(channel string, seq int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if old, ok := v.m[channel]; ok {
-		v.m[channel] = max(old, seq)
+		v.m[channel] = cacheEntry[int64]{v: max(old.v, seq), until: old.until}
 	} else {
 		v.gen++
 	}
@@ -316,16 +334,7 @@ func (s *Service) access(ctx context.Context, u *confab.User, id string, need ac
 	now := s.now().UnixNano()
 	meta, cached := s.cache.channels.get(id, now)
 	read := !cached
-	// A shared store's version is read every time it is needed; an
-	// exclusive one's is tracked from this process's commits once read.
-	var (
-		version int64
-		known   bool
-		vgen    uint64
-	)
-	if s.cache.exclusive {
-		version, known, vgen = s.cache.versions.get(id)
-	}
+	version, known, vgen := s.cache.versions.get(id, now)
 	if need&needVersion != 0 && !known {
 		read = true
 	}
@@ -377,9 +386,7 @@ func (s *Service) loadChannel(ctx context.Context, id string, vgen uint64) (*con
 			return nil, err
 		}
 		s.cache.channels.put(id, channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived}, s.cache.expiry(), gen)
-		if s.cache.exclusive {
-			s.cache.versions.load(id, c.LastSeq, vgen)
-		}
+		s.cache.versions.load(id, c.LastSeq, s.cache.expiryAfter(sharedVersionTTL), vgen)
 		return c, nil
 	})
 	select {
@@ -432,7 +439,6 @@ func (s *Service) channelChanged(channelID string) {
 // after the commit, say): the version is forgotten and read again.
 func (s *Service) committed(channelID string, seq int64, err error) {
 	switch {
-	case !s.cache.exclusive:
 	case err != nil:
 		s.cache.versions.forget(channelID)
 	case seq > 0:

@@ -259,6 +259,19 @@ func TestAccessCacheShared(t *testing.T) {
 		t.Fatalf("history on b = %q", got)
 	}
 	wantCode(t, "alice on a", alice.post(ch, "from a"), "ok")
+	if got := alice.history(t, ch); got[0] != "from a" {
+		t.Fatalf("history on a after its own post starts with %q, want \"from a\"", got[0])
+	}
+	// b reuses the version it read for sharedVersionTTL (what lets a
+	// thousand readers share a page), then reads it again.
+	reads := st.reads.Load()
+	if got := alice.as(b).history(t, ch); got[0] != "hi" {
+		t.Fatalf("history on b within sharedVersionTTL starts with %q, want the page it read (\"hi\")", got[0])
+	}
+	if n := st.reads.Load() - reads; n != 0 {
+		t.Fatalf("history on b within sharedVersionTTL read the store %d times, want 0", n)
+	}
+	c.advance(sharedVersionTTL)
 	if got := alice.as(b).history(t, ch); got[0] != "from a" {
 		t.Fatalf("history on b after a post on a starts with %q, want \"from a\"", got[0])
 	}
@@ -292,18 +305,26 @@ func TestCacheMapRacingLoad(t *testing.T) {
 
 	var v versionMap
 	v.init(16)
-	_, _, vg := v.get("C1") // a reader misses, reads LastSeq 7…
-	v.committed("C1", 8)    // …a post commits seq 8…
-	v.load("C1", 7, vg)     // …the stale 7 must not be kept
-	if got, ok, _ := v.get("C1"); ok {
+	_, _, vg := v.get("C1", 0) // a reader misses, reads LastSeq 7…
+	v.committed("C1", 8)       // …a post commits seq 8…
+	v.load("C1", 7, 0, vg)     // …the stale 7 must not be kept
+	if got, ok, _ := v.get("C1", 0); ok {
 		t.Fatalf("version %d kept from a load older than a commit", got)
 	}
-	_, _, vg = v.get("C1")
-	v.load("C1", 8, vg)
+	_, _, vg = v.get("C1", 0)
+	v.load("C1", 8, 0, vg)
 	v.committed("C1", 10)
 	v.committed("C1", 9) // out of order: versions only go up
-	if got, _, _ := v.get("C1"); got != 10 {
+	if got, _, _ := v.get("C1", 0); got != 10 {
 		t.Fatalf("version = %d, want 10", got)
+	}
+	_, _, vg = v.get("C2", 0)
+	v.load("C2", 3, 100, vg) // a shared store's: valid until 100
+	if got, ok, _ := v.get("C2", 99); !ok || got != 3 {
+		t.Fatalf("version before its expiry = %d, %v; want 3", got, ok)
+	}
+	if _, ok, _ := v.get("C2", 100); ok {
+		t.Fatal("version kept past its expiry")
 	}
 }
 
