@@ -34,9 +34,11 @@ const MaxProcs = 200
 type Config struct {
 	Scenario string // one of Scenarios
 	URL      string // the server's base URL, "http://127.0.0.1:8080"
-	// MetricsURL is where the server's Prometheus metrics are; "":
-	// URL+"/metrics".
-	MetricsURL string
+	// MetricsURLs are where the server's Prometheus metrics are; nil:
+	// URL+"/metrics". idle and hot add up the figures of every URL: a
+	// cluster's connections are spread over its gateways, its reads over
+	// its API processes.
+	MetricsURLs []string
 
 	// Clients is the number of RTM connections: subscribers for fanout
 	// (default 100), connections for idle (default 1000).
@@ -86,8 +88,10 @@ type Config struct {
 	WorkerCommand []string
 	// WorkerStderr receives the workers' stderr; nil discards it.
 	WorkerStderr io.Writer
-	// WaitForDrop makes storm wait for its connections to be dropped
-	// (someone kills the gateway they are on) instead of closing them.
+	// WaitForDrop makes storm wait for connections to be dropped (someone
+	// kills a gateway) instead of closing them: only the killed gateway's
+	// clients drop, and the drop is over once no other went for
+	// stormDropQuiet.
 	WaitForDrop bool
 	// DropAfter is how long storm publishes before the drop (default 1s);
 	// SettleAfter how long it goes on publishing once every client has
@@ -159,8 +163,8 @@ func (cfg Config) withDefaults() Config {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg.URL = strings.TrimRight(cfg.URL, "/")
-	if cfg.MetricsURL == "" {
-		cfg.MetricsURL = cfg.URL + "/metrics"
+	if len(cfg.MetricsURLs) == 0 {
+		cfg.MetricsURLs = []string{cfg.URL + "/metrics"}
 	}
 	return cfg
 }
@@ -169,6 +173,11 @@ func (cfg Config) validate() error {
 	var errs []error
 	if !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
 		errs = append(errs, fmt.Errorf("url %q: want http://host:port", cfg.URL))
+	}
+	for _, u := range cfg.MetricsURLs {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			errs = append(errs, fmt.Errorf("metrics url %q: want http://host:port/metrics", u))
+		}
 	}
 	spreads := cfg.Scenario == "idle" || cfg.Scenario == "fanout" || cfg.Scenario == "storm"
 	switch {

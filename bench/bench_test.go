@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -288,8 +291,8 @@ func TestBenchIsLoopback(t *testing.T) {
 }
 
 func TestBenchQueriesBetween(t *testing.T) {
-	before := []byte("confab_store_queries_total{op=\"history\"} 10\nconfab_store_queries_total{op=\"post\"} 5\ngo_goroutines 3\n")
-	after := []byte("confab_store_queries_total{op=\"history\"} 14\nconfab_store_queries_total{op=\"post\"} 5\nconfab_store_queries_total{op=\"boot\"} 2\n")
+	before := map[string]float64{`confab_store_queries_total{op="history"}`: 10, `confab_store_queries_total{op="post"}`: 5}
+	after := map[string]float64{`confab_store_queries_total{op="history"}`: 14, `confab_store_queries_total{op="post"}`: 5, `confab_store_queries_total{op="boot"}`: 2}
 	total, by, ok := queriesBetween(before, after)
 	want := map[string]float64{`confab_store_queries_total{op="history"}`: 4, `confab_store_queries_total{op="boot"}`: 2}
 	if !ok || total != 6 || len(by) != len(want) {
@@ -300,12 +303,48 @@ func TestBenchQueriesBetween(t *testing.T) {
 			t.Errorf("by[%s] = %v, want %v", k, by[k], v)
 		}
 	}
-	if total, by, ok := queriesBetween([]byte("go_goroutines 3\n"), []byte("go_goroutines 4\n")); ok || total != -1 || by != nil {
+	if total, by, ok := queriesBetween(map[string]float64{}, map[string]float64{}); ok || total != -1 || by != nil {
 		t.Errorf("queriesBetween without the counter = %v, %v, %v, want -1, nil, false", total, by, ok)
 	}
-	unlabelled, _, ok := queriesBetween([]byte("confab_store_queries_total 7\n"), []byte("confab_store_queries_total 9\n"))
-	if !ok || unlabelled != 2 {
-		t.Errorf("unlabelled counter moved %v (%v), want 2", unlabelled, ok)
+}
+
+// TestBenchScrapeSum reads the metrics of two processes, as of a cluster's
+// gateways or API processes: idle's figures and hot's query series are
+// their sums, and a URL without the figure idle needs is an error.
+func TestBenchScrapeSum(t *testing.T) {
+	serve := func(text string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, text)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/metrics"
+	}
+	one := serve("process_resident_memory_bytes 1000\ngo_goroutines 10\nconfab_gateway_connections{shard=\"0\"} 3\nconfab_gateway_connections{shard=\"1\"} 4\n" +
+		"confab_store_queries_total{op=\"history\"} 2\n")
+	two := serve("process_resident_memory_bytes 500\ngo_goroutines 7\nconfab_gateway_connections{shard=\"0\"} 5\n" +
+		"confab_store_queries_total{op=\"history\"} 3\nconfab_store_queries_total{op=\"boot\"} 1\n")
+	none := serve("go_goroutines 1\n")
+	a := newAPI("http://127.0.0.1:1", 4)
+	defer a.close()
+	ctx := context.Background()
+
+	m, err := a.scrapeMetrics(ctx, []string{one, two})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (ServerMetrics{RSSBytes: 1500, Goroutines: 17, Connections: 12}); m != want {
+		t.Errorf("scrapeMetrics(one, two) = %+v, want %+v", m, want)
+	}
+	series, err := a.scrapeSum(ctx, []string{one, two}, StoreQueriesMetric, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{`confab_store_queries_total{op="history"}`: 5, `confab_store_queries_total{op="boot"}`: 1}
+	if !maps.Equal(series, want) {
+		t.Errorf("scrapeSum(one, two, %s) = %v, want %v", StoreQueriesMetric, series, want)
+	}
+	if _, err := a.scrapeMetrics(ctx, []string{one, none}); err == nil || !strings.Contains(err.Error(), none) {
+		t.Errorf("scrapeMetrics(one, none) = %v, want an error naming %s", err, none)
 	}
 }
 

@@ -19,9 +19,10 @@
 //     RSS and goroutines per connection (from /metrics) and the connect rate.
 //   - storm: N internal/rtmclient clients in one channel while a publisher
 //     posts; every WebSocket is closed at once (or, with WaitForDrop, the
-//     run waits for someone to kill the gateway); the time until every
-//     client has reconnected and caught up, and lost and duplicated posts,
-//     which must both be zero. Spread over workers, the bench process keeps
+//     run waits for someone to kill a gateway, and the clients on it are
+//     the ones dropped); the time until every dropped client has
+//     reconnected and caught up, and lost and duplicated posts over all
+//     clients, which must both be zero. Spread over workers, the bench process keeps
 //     the publisher and the acknowledged posts, tells every worker to drop
 //     at once (its own clock is the drop's time base; the workers' recovery
 //     instants come back as wall-clock times of the same machine), and each
@@ -33,6 +34,9 @@
 //     the newest page of one channel; latency, and the store queries that
 //     served them from /metrics (confab_store_queries_total, per label set)
 //     when the server exposes it.
+//
+// idle's and hot's server figures are the sums over Config.MetricsURLs: in
+// a cluster, the metrics of its gateways (idle) or API processes (hot).
 //
 // Every scenario is bounded in count and time: Config.Timeout caps a whole
 // run, and each phase has its own cap. One process keeps at most

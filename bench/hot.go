@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -81,7 +80,7 @@ func (r *run) hot(ctx context.Context) error {
 
 	form := url.Values{"channel": {channel}, "limit": {strconv.Itoa(r.cfg.PageSize)}}
 	for round := range r.cfg.Rounds {
-		before, err := r.api.fetchMetrics(ctx, r.cfg.MetricsURL)
+		before, err := r.api.scrapeSum(ctx, r.cfg.MetricsURLs, StoreQueriesMetric, "")
 		if err != nil {
 			return err
 		}
@@ -111,7 +110,7 @@ func (r *run) hot(ctx context.Context) error {
 			return err
 		}
 		hr.Seconds = time.Since(released).Seconds()
-		after, err := r.api.fetchMetrics(ctx, r.cfg.MetricsURL)
+		after, err := r.api.scrapeSum(ctx, r.cfg.MetricsURLs, StoreQueriesMetric, "")
 		if err != nil {
 			return err
 		}
@@ -162,18 +161,16 @@ func releaseAll(ctx context.Context, n int, fn func(ctx context.Context, i int) 
 	return nil
 }
 
-// queriesBetween is how far StoreQueriesMetric moved between two scrapes,
-// in all and per series that moved; ok is false when the server does not
-// expose it (total is then -1).
-func queriesBetween(before, after []byte) (total float64, bySeries map[string]float64, ok bool) {
-	b, err1 := parseSeries(bytes.NewReader(before), StoreQueriesMetric)
-	a, err2 := parseSeries(bytes.NewReader(after), StoreQueriesMetric)
-	if err1 != nil || err2 != nil || len(a) == 0 {
+// queriesBetween is how far StoreQueriesMetric moved between two scrapes
+// (its series, as scrapeSum returns them), in all and per series that
+// moved; ok is false when the server does not expose it (total is then -1).
+func queriesBetween(before, after map[string]float64) (total float64, bySeries map[string]float64, ok bool) {
+	if len(after) == 0 {
 		return -1, nil, false
 	}
 	bySeries = map[string]float64{}
-	for series, v := range a {
-		if d := v - b[series]; d != 0 {
+	for series, v := range after {
+		if d := v - before[series]; d != 0 {
 			bySeries[series] = d
 			total += d
 		}

@@ -50,7 +50,7 @@ func (r *run) idle(ctx context.Context) error {
 	}
 	res := &IdleResult{Clients: r.cfg.Clients, Users: len(ws.users), Channels: len(channels)}
 	r.rep.Idle = res
-	if res.Before, err = r.api.scrapeMetrics(ctx, r.cfg.MetricsURL); err != nil {
+	if res.Before, err = r.api.scrapeMetrics(ctx, r.cfg.MetricsURLs); err != nil {
 		return err
 	}
 	r.setupDone(start)
@@ -80,7 +80,7 @@ func (r *run) idle(ctx context.Context) error {
 	case <-hold.C:
 	}
 	res.HoldSeconds = r.cfg.Duration.Seconds()
-	if res.After, err = r.api.scrapeMetrics(ctx, r.cfg.MetricsURL); err != nil {
+	if res.After, err = r.api.scrapeMetrics(ctx, r.cfg.MetricsURLs); err != nil {
 		return err
 	}
 	out, err := fl.finish(ctx, shareFinish{})
@@ -95,7 +95,7 @@ func (r *run) idle(ctx context.Context) error {
 		r.rep.problem("%d connections dropped while idle", res.Dropped)
 	}
 	if got := res.After.Connections - res.Before.Connections; got < n-float64(res.Dropped) {
-		r.rep.problem("the server counts %.0f more connections, %d were opened", got, r.cfg.Clients)
+		r.rep.problem("the server counts %.0f more connections, %d were opened (in a cluster, list every gateway's metrics URL)", got, r.cfg.Clients)
 	}
 	return nil
 }

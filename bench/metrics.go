@@ -11,7 +11,8 @@ import (
 	"strings"
 )
 
-// ServerMetrics are the figures idle reads from the server's /metrics.
+// ServerMetrics are the figures idle reads from the server's /metrics,
+// summed over every metrics URL (the processes of a cluster).
 type ServerMetrics struct {
 	RSSBytes    float64 `json:"rss_bytes"`   // process_resident_memory_bytes
 	Goroutines  float64 `json:"goroutines"`  // go_goroutines
@@ -39,25 +40,44 @@ func (a *api) fetchMetrics(ctx context.Context, metricsURL string) ([]byte, erro
 	return body, nil
 }
 
-// scrapeMetrics reads the server's figures idle reports.
-func (a *api) scrapeMetrics(ctx context.Context, metricsURL string) (ServerMetrics, error) {
-	body, err := a.fetchMetrics(ctx, metricsURL)
+// scrapeSum reads the metrics of every URL and adds them up: with only ""
+// each metric's samples summed, with only a metric's name its samples per
+// series (see parseSeries). A cluster's figure is the sum over the
+// processes that serve it: the connections over its gateways, the store
+// queries over its API processes. need, when not "", is a metric every URL
+// must expose, so that a wrong URL fails instead of counting as zero.
+func (a *api) scrapeSum(ctx context.Context, metricsURLs []string, only, need string) (map[string]float64, error) {
+	sum := map[string]float64{}
+	for _, u := range metricsURLs {
+		body, err := a.fetchMetrics(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		m, err := parseSeries(bytes.NewReader(body), only)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: %s: %w", u, err)
+		}
+		if _, ok := m[need]; need != "" && !ok {
+			return nil, fmt.Errorf("metrics: %s has no %s", u, need)
+		}
+		for k, v := range m {
+			sum[k] += v
+		}
+	}
+	return sum, nil
+}
+
+// scrapeMetrics reads the figures idle reports, summed over the URLs.
+func (a *api) scrapeMetrics(ctx context.Context, metricsURLs []string) (ServerMetrics, error) {
+	m, err := a.scrapeSum(ctx, metricsURLs, "", "process_resident_memory_bytes")
 	if err != nil {
 		return ServerMetrics{}, err
 	}
-	m, err := parseMetrics(bytes.NewReader(body))
-	if err != nil {
-		return ServerMetrics{}, fmt.Errorf("metrics: %w", err)
-	}
-	out := ServerMetrics{
+	return ServerMetrics{
 		RSSBytes:    m["process_resident_memory_bytes"],
 		Goroutines:  m["go_goroutines"],
 		Connections: m["confab_gateway_connections"],
-	}
-	if _, ok := m["process_resident_memory_bytes"]; !ok {
-		return out, fmt.Errorf("metrics: %s has no process_resident_memory_bytes", metricsURL)
-	}
-	return out, nil
+	}, nil
 }
 
 // parseMetrics reads Prometheus text format into name → value, summing the

@@ -79,11 +79,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 		s := r.Storm
 		row("clients", fmt.Sprintf("%d (%d users)", s.Clients, s.Users))
 		row("mode", s.Mode)
+		row("dropped", fmt.Sprintf("%d of %d clients", s.Dropped, s.Clients))
+		for _, gw := range slices.Sorted(maps.Keys(s.DroppedFrom)) {
+			row("  from", fmt.Sprintf("%s %d", gw, s.DroppedFrom[gw]))
+		}
 		row("connect", secs(s.ConnectSeconds))
 		row("posts", fmt.Sprintf("%d acknowledged at %g/s, %d errors", s.Posted, s.Rate, s.PostErrors))
 		lat("reconnect", s.Reconnect)
-		row("all recovered", secs(s.RecoverSeconds)+" after the drop")
-		row("all settled", secs(s.SettleSeconds)+" after the drop")
+		row("all recovered", secs(s.RecoverSeconds)+" after the drop (the dropped clients)")
+		row("all settled", secs(s.SettleSeconds)+" after the drop (every client)")
 		row("not recovered", strconv.Itoa(s.NotRecovered))
 		for _, e := range slices.Sorted(maps.Keys(s.NotRecoveredErrors)) {
 			row("  last error", fmt.Sprintf("%d× %.160s", s.NotRecoveredErrors[e], e))

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/confab/confab/internal/rtmclient"
 )
 
 // StormResult is the outcome of the storm scenario.
@@ -21,10 +19,17 @@ type StormResult struct {
 	// Mode is "drop" (the bench closed every connection at once) or
 	// "wait" (it waited for the connections to be dropped by the server
 	// side, e.g. a gateway someone killed).
-	Mode           string  `json:"mode"`
-	ConnectSeconds float64 `json:"connect_seconds"`
-	Rate           float64 `json:"rate"` // posts per second asked for
-	Posted         int64   `json:"posted"`
+	Mode string `json:"mode"`
+	// Dropped counts the clients whose connection went: all of them in
+	// "drop", those of the killed gateway in "wait". DroppedFrom counts
+	// them by the gateway they were on. Reconnect, RecoverSeconds and
+	// NotRecovered are about these clients; SettleSeconds, Lost and
+	// Duplicated about all.
+	Dropped        int            `json:"dropped"`
+	DroppedFrom    map[string]int `json:"dropped_from,omitempty"`
+	ConnectSeconds float64        `json:"connect_seconds"`
+	Rate           float64        `json:"rate"` // posts per second asked for
+	Posted         int64          `json:"posted"`
 	// PostErrors fail a "drop" run; in a "wait" run the posts fail while
 	// the server side is gone, and are only counted.
 	PostErrors int64 `json:"post_errors"`
@@ -67,11 +72,18 @@ func errorKind(err string) string {
 	return localAddr.ReplaceAllString(ticketPath.ReplaceAllString(err, "/rtm/…"), "$1 …->")
 }
 
-// stormRecoverTimeout bounds the wait for every client to reconnect, and
-// stormDropTimeout the wait for the server side to drop them (-wait-for-drop).
+// stormRecoverTimeout bounds the wait for every dropped client to
+// reconnect, and stormDropTimeout the wait for the server side to drop
+// connections (-wait-for-drop). The drop is over once every connection
+// went, or once some did and no other went for stormDropQuiet: a killed
+// gateway's sockets close together, and the clients of the gateways that
+// live on are not waited for. Polls every stormDropPoll time the first
+// drop to within that.
 const (
 	stormRecoverTimeout = 2 * time.Minute
 	stormDropTimeout    = 5 * time.Minute
+	stormDropQuiet      = 2 * time.Second
+	stormDropPoll       = 5 * time.Millisecond
 )
 
 // connTracker dials and remembers the connections it made, so that they
@@ -227,30 +239,37 @@ func (r *run) storm(ctx context.Context) error {
 	// The drop's instant is this process's clock when it tells the shares
 	// to close, or the first drop a share saw (-wait-for-drop).
 	dropped := time.Now()
-	drops, err := fl.drop(ctx, stormDrop{Wait: r.cfg.WaitForDrop}, func() {
-		r.log.Info("waiting for the connections to drop", "timeout", stormDropTimeout)
-	})
+	var drops []stormDropped
+	if r.cfg.WaitForDrop {
+		drops, err = r.awaitDrop(ctx, fl)
+	} else {
+		drops, err = fl.drop(ctx)
+	}
 	if err != nil {
 		return err
 	}
-	var conns int
 	var lastDrop time.Time
-	for i, d := range drops {
-		if r.cfg.WaitForDrop && (i == 0 || d.At.Before(dropped)) {
+	for _, d := range drops {
+		if d.Clients == 0 {
+			continue
+		}
+		if r.cfg.WaitForDrop && (lastDrop.IsZero() || d.At.Before(dropped)) {
 			dropped = d.At
 		}
-		if d.At.After(lastDrop) {
-			lastDrop = d.At
+		lastDrop = later(lastDrop, d.At)
+		res.Dropped += d.Clients
+		for gw, n := range d.From {
+			if res.DroppedFrom == nil {
+				res.DroppedFrom = map[string]int{}
+			}
+			res.DroppedFrom[gw] += n
 		}
-		conns += d.Conns
 	}
-	if r.cfg.WaitForDrop {
-		r.log.Info("every connection dropped", "spread", lastDrop.Sub(dropped).Round(time.Millisecond))
-	} else {
-		r.log.Info("dropped every connection", "connections", conns, "last closed after", lastDrop.Sub(dropped).Round(time.Millisecond))
-	}
+	r.log.Info("dropped", "clients", res.Dropped, "of", r.cfg.Clients, "by gateway", res.DroppedFrom,
+		"first to last share", lastDrop.Sub(dropped).Round(time.Millisecond))
 
-	// Recovery: every client's next connection (hello and catch-up done).
+	// Recovery: every dropped client's next connection (hello and
+	// catch-up done).
 	rec, err := fl.recovered(ctx)
 	if err != nil {
 		return err
@@ -269,7 +288,7 @@ func (r *run) storm(ctx context.Context) error {
 		res.NotRecoveredErrors = rec.Errors
 	}
 	res.Reconnect = Summarize(lat)
-	r.log.Info("recovered", "clients", len(lat), "of", r.cfg.Clients, "last", time.Duration(res.RecoverSeconds*float64(time.Second)).Round(time.Millisecond))
+	r.log.Info("recovered", "clients", len(lat), "of", res.Dropped, "last", time.Duration(res.RecoverSeconds*float64(time.Second)).Round(time.Millisecond))
 
 	// Publish a little longer, then stop and let every client settle.
 	if err := wait(r.cfg.SettleAfter); err != nil {
@@ -290,7 +309,7 @@ func (r *run) storm(ctx context.Context) error {
 		r.rep.problem("the shares counted %d clients of %d", counts.Clients, r.cfg.Clients)
 	}
 	if res.NotRecovered > 0 {
-		r.rep.problem("%d of %d clients had not reconnected %s after the drop", res.NotRecovered, r.cfg.Clients, stormRecoverTimeout)
+		r.rep.problem("%d of %d dropped clients had not reconnected %s after the drop", res.NotRecovered, res.Dropped, stormRecoverTimeout)
 	}
 	if counts.Unsettled > 0 {
 		r.rep.problem("%d of %d clients had not caught up %s after publishing stopped; what they lacked then counts as lost", counts.Unsettled, r.cfg.Clients, drainTimeout)
@@ -315,17 +334,69 @@ func (r *run) storm(ctx context.Context) error {
 // stormFleet is the storm's clients: one share in this process, or a
 // share in each worker. Its methods follow the storm protocol (stormCmd).
 type stormFleet interface {
-	// drop drops the connections of every share at once and returns each
-	// share's drop. With d.Wait it calls watching once every share has
-	// noted its clients' connections, and then waits for them to drop.
-	drop(ctx context.Context, d stormDrop, watching func()) ([]stormDropped, error)
-	// recovered waits for every share's recovery; At lists the clients in
-	// share order.
+	// drop closes every share's WebSockets at once and returns each
+	// share's drop.
+	drop(ctx context.Context) ([]stormDropped, error)
+	// watch notes every share's connections, to see which the server side
+	// drops; poll then returns each share's drop so far, and with final
+	// ends the drop (recovery waits for the clients dropped by then).
+	watch(ctx context.Context) error
+	poll(ctx context.Context, final bool) ([]stormDropped, error)
+	// recovered waits for every share's recovery; At lists the dropped
+	// clients in share order.
 	recovered(ctx context.Context) (stormRecovered, error)
 	// finish hands every share the acknowledged posts and sums their counts.
 	finish(ctx context.Context, fin stormFinish) (stormCounts, error)
 	// close stops the clients (or the workers); it is safe after finish.
 	close()
+}
+
+// awaitDrop notes the connections, tells whoever runs the bench to kill a
+// gateway, and polls the shares until the drop is over: every connection
+// went, or some did and no other for stormDropQuiet. It returns the final
+// poll.
+func (r *run) awaitDrop(ctx context.Context, fl stormFleet) ([]stormDropped, error) {
+	if err := fl.watch(ctx); err != nil {
+		return nil, err
+	}
+	r.log.Info("waiting for the connections to drop", "timeout", stormDropTimeout)
+	deadline := time.NewTimer(stormDropTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(stormDropPoll)
+	defer tick.Stop()
+	var seen int
+	var lastChange time.Time
+	for {
+		drops, err := fl.poll(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, d := range drops {
+			n += d.Clients
+		}
+		if n != seen {
+			seen, lastChange = n, time.Now()
+		}
+		if n == r.cfg.Clients || (n > 0 && time.Since(lastChange) >= stormDropQuiet) {
+			return fl.poll(ctx, true)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-deadline.C:
+			return nil, fmt.Errorf("no connection dropped within %s", stormDropTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// later returns the later of two instants.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // openStormFleet starts job.Clients clients: in this process, from
@@ -354,13 +425,18 @@ func (r *run) openStormFleet(ctx context.Context, job shareJob) (stormFleet, err
 // localStorm is the storm's clients held by this process.
 type localStorm struct{ s *stormShare }
 
-func (f localStorm) drop(ctx context.Context, d stormDrop, watching func()) ([]stormDropped, error) {
+func (f localStorm) drop(ctx context.Context) ([]stormDropped, error) {
 	f.s.mark()
-	if d.Wait {
-		watching()
-	}
-	dropped, err := f.s.drop(ctx, d)
-	return []stormDropped{dropped}, err
+	return []stormDropped{f.s.dropAll()}, nil
+}
+
+func (f localStorm) watch(ctx context.Context) error {
+	f.s.mark()
+	return nil
+}
+
+func (f localStorm) poll(ctx context.Context, final bool) ([]stormDropped, error) {
+	return []stormDropped{f.s.poll()}, nil
 }
 
 func (f localStorm) recovered(ctx context.Context) (stormRecovered, error) {
@@ -409,26 +485,38 @@ func (f stormWorkers) sendAll(cmd stormCmd) error {
 	return nil
 }
 
-func (f stormWorkers) drop(ctx context.Context, d stormDrop, watching func()) ([]stormDropped, error) {
-	if err := f.sendAll(stormCmd{Drop: &d}); err != nil {
+func (f stormWorkers) drop(ctx context.Context) ([]stormDropped, error) {
+	if err := f.sendAll(stormCmd{Drop: &stormDrop{}}); err != nil {
 		return nil, err
 	}
-	if d.Wait {
-		err := f.each(ctx, func(i int, w *worker) error {
-			m, err := w.read()
-			if err != nil {
-				return err
-			}
-			if !m.Watching {
-				return errors.New("worker answered drop without watching")
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		watching()
+	return f.readDropped(ctx)
+}
+
+func (f stormWorkers) watch(ctx context.Context) error {
+	if err := f.sendAll(stormCmd{Drop: &stormDrop{Wait: true}}); err != nil {
+		return err
 	}
+	return f.each(ctx, func(i int, w *worker) error {
+		m, err := w.read()
+		if err != nil {
+			return err
+		}
+		if !m.Watching {
+			return errors.New("worker answered drop without watching")
+		}
+		return nil
+	})
+}
+
+func (f stormWorkers) poll(ctx context.Context, final bool) ([]stormDropped, error) {
+	if err := f.sendAll(stormCmd{Poll: &stormPoll{Final: final}}); err != nil {
+		return nil, err
+	}
+	return f.readDropped(ctx)
+}
+
+// readDropped reads every worker's answer to a drop or a poll.
+func (f stormWorkers) readDropped(ctx context.Context) ([]stormDropped, error) {
 	out := make([]stormDropped, len(f.sf.workers))
 	err := f.each(ctx, func(i int, w *worker) error {
 		m, err := w.read()
@@ -436,7 +524,7 @@ func (f stormWorkers) drop(ctx context.Context, d stormDrop, watching func()) ([
 			return err
 		}
 		if m.Dropped == nil {
-			return errors.New("worker answered drop without dropped")
+			return errors.New("worker answered without dropped")
 		}
 		out[i] = *m.Dropped
 		return nil
@@ -501,45 +589,3 @@ func (f stormWorkers) finish(ctx context.Context, fin stormFinish) (stormCounts,
 }
 
 func (f stormWorkers) close() { f.sf.close() }
-
-// waitAllDropped waits until every client's connection has gone (it is
-// between connections, or has connected again since base) and returns
-// when the first drop was seen.
-func waitAllDropped(ctx context.Context, clients []*rtmclient.Client, base []int) (time.Time, error) {
-	deadline := time.NewTimer(stormDropTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	gone := make([]bool, len(clients))
-	left := len(clients)
-	var first time.Time
-	for {
-		for i, c := range clients {
-			if gone[i] {
-				continue
-			}
-			select {
-			case <-c.Connected():
-				if c.Stats().Connects == base[i] {
-					continue
-				}
-			default:
-			}
-			gone[i] = true
-			left--
-			if first.IsZero() {
-				first = time.Now()
-			}
-		}
-		if left == 0 {
-			return first, nil
-		}
-		select {
-		case <-ctx.Done():
-			return first, ctx.Err()
-		case <-deadline.C:
-			return first, fmt.Errorf("%d of %d connections still up after %s", left, len(clients), stormDropTimeout)
-		case <-tick.C:
-		}
-	}
-}

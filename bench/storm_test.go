@@ -261,12 +261,24 @@ func (h *logRecorder) with(msg, key string) []string {
 // process: every client must come back with every acknowledged post once,
 // and the clients must have dialed from the two workers' source addresses.
 // In "wait" mode the test cuts the workers' connections, as a killed
-// gateway would, once the bench waits for it.
+// gateway would, once the bench waits for it; in "wait-one" only the
+// second worker's, as a killed gateway of a cluster drops only its own
+// clients: the run must end without waiting for the others, and count
+// recovery over the dropped ones and losses over all.
 func TestBenchStormSpread(t *testing.T) {
 	const clients, procs = 300, 2
-	for _, wait := range []bool{false, true} {
-		name := map[bool]string{false: "drop", true: "wait"}[wait]
-		t.Run(name, func(t *testing.T) {
+	workers := map[string]bool{"127.0.0.2": true, "127.0.0.3": true}
+	for _, tt := range []struct {
+		name        string
+		cut         func(ip string) bool // nil: the bench drops
+		wantDropped int
+	}{
+		{"drop", nil, clients},
+		{"wait", func(ip string) bool { return workers[ip] }, clients},
+		{"wait-one", func(ip string) bool { return ip == "127.0.0.3" }, clients / procs},
+	} {
+		wait := tt.cut != nil
+		t.Run(tt.name, func(t *testing.T) {
 			srv := mustServe(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
@@ -278,13 +290,12 @@ func TestBenchStormSpread(t *testing.T) {
 				WorkerCommand: []string{os.Args[0], workerArg}, WorkerStderr: testWriter{t},
 				Log: slog.New(logs),
 			}
-			workers := map[string]bool{"127.0.0.2": true, "127.0.0.3": true}
 			dropped := make(chan int, 1)
 			if wait {
 				go func() {
 					select {
 					case <-logs.seen:
-						n := srv.proxy.cut(func(ip string) bool { return workers[ip] })
+						n := srv.proxy.cut(tt.cut)
 						t.Logf("the server side closed %d connections of the workers", n)
 						dropped <- n
 					case <-ctx.Done():
@@ -299,9 +310,13 @@ func TestBenchStormSpread(t *testing.T) {
 			if !rep.OK() || s == nil {
 				t.Fatalf("report problems %v, storm %+v", rep.Problems, s)
 			}
-			if s.Mode != name || s.Clients != clients || s.Posted == 0 || s.Lost != 0 || s.Duplicated != 0 || s.NotRecovered != 0 ||
-				s.Reconnect.Count != clients || s.RecoverSeconds <= 0 || s.SettleSeconds < s.RecoverSeconds || s.CatchUps < 2*clients {
-				t.Fatalf("storm = %+v, want %d clients back, nothing lost or shown twice, ≥ 2 catch-ups each", s, clients)
+			mode := map[bool]string{false: "drop", true: "wait"}[wait]
+			if s.Mode != mode || s.Clients != clients || s.Dropped != tt.wantDropped || s.Posted == 0 || s.Lost != 0 || s.Duplicated != 0 || s.NotRecovered != 0 ||
+				s.Reconnect.Count != tt.wantDropped || s.RecoverSeconds <= 0 || s.SettleSeconds < s.RecoverSeconds || s.CatchUps < int64(clients+tt.wantDropped) {
+				t.Fatalf("storm = %+v, want %d of %d clients dropped and back, nothing lost or shown twice, a catch-up per connection", s, tt.wantDropped, clients)
+			}
+			if gw := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"; len(s.DroppedFrom) != 1 || s.DroppedFrom[gw] != tt.wantDropped {
+				t.Errorf("dropped from %v, want %d from %s", s.DroppedFrom, tt.wantDropped, gw)
 			}
 			if s.Reconnect.P50Ms <= 0 || s.Reconnect.P50Ms > s.Reconnect.P99Ms || s.Reconnect.P99Ms > s.Reconnect.MaxMs {
 				t.Errorf("reconnect latency = %+v, want 0 < p50 ≤ p99 ≤ max", s.Reconnect)
@@ -309,8 +324,8 @@ func TestBenchStormSpread(t *testing.T) {
 			if wait {
 				select {
 				case n := <-dropped:
-					if n < clients {
-						t.Errorf("the test dropped %d connections, want ≥ %d", n, clients)
+					if n < tt.wantDropped {
+						t.Errorf("the test dropped %d connections, want ≥ %d", n, tt.wantDropped)
 					}
 				default:
 					t.Errorf("the run ended without waiting for the drop")
@@ -318,8 +333,8 @@ func TestBenchStormSpread(t *testing.T) {
 			}
 
 			// Two worker processes, neither of them this one, each from its
-			// own source address; every client connected twice (before and
-			// after the drop), from one of them.
+			// own source address; every client connected before the drop and
+			// every dropped one after it, from one of them.
 			pids := logs.with("worker started", "pid")
 			if len(pids) != procs || pids[0] == pids[1] || slices.Contains(pids, strconv.Itoa(os.Getpid())) {
 				t.Errorf("worker pids %v, want %d distinct child processes", pids, procs)
@@ -328,9 +343,13 @@ func TestBenchStormSpread(t *testing.T) {
 			total := 0
 			for ip := range workers {
 				// Half the clients each: a WebSocket before the drop, one
-				// after, and at least one HTTP connection.
-				if got[ip] < 2*clients/procs+1 {
-					t.Errorf("%d connections from %s, want ≥ %d", got[ip], ip, 2*clients/procs+1)
+				// after if dropped, and at least one HTTP connection.
+				want := clients/procs + 1
+				if tt.cut == nil || tt.cut(ip) {
+					want += clients / procs
+				}
+				if got[ip] < want {
+					t.Errorf("%d connections from %s, want ≥ %d", got[ip], ip, want)
 				}
 				total += got[ip]
 			}

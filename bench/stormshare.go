@@ -20,11 +20,16 @@ import (
 //
 //	parent → worker                 worker → parent
 //	shareJob{Kind: "storm"}         {"ready": …}        every client connected
-//	{"drop": {"wait": false}}       {"dropped": …}      WebSockets closed
-//	{"drop": {"wait": true}}        {"watching": true}  connections noted; kill the server now
-//	                                {"dropped": …}      every connection seen gone
-//	                                {"recovered": …}    every client back, or the deadline
+//	{"drop": {"wait": false}}       {"dropped": …}      WebSockets closed: every client dropped
+//	{"drop": {"wait": true}}        {"watching": true}  connections noted; kill a gateway now
+//	{"poll": {}}, repeated          {"dropped": …}      the clients whose connection went so far
+//	{"poll": {"final": true}}       {"dropped": …}      the same, and these are the drop
+//	                                {"recovered": …}    every dropped client back, or the deadline
 //	{"finish": {"acked": […]}}      {"storm": …}        settled, clients stopped, counted
+//
+// With wait, the parent decides when the drop is over (see stormDropQuiet):
+// a killed gateway of a cluster drops only its own clients, so a share may
+// see none of its connections go, and the others must not be waited for.
 //
 // Times cross the pipe as wall-clock instants. Parent and workers run on
 // the same machine, so their wall clocks are one clock: an instant taken
@@ -35,13 +40,22 @@ import (
 // stormCmd is one command of the parent to a storm share.
 type stormCmd struct {
 	Drop   *stormDrop   `json:"drop,omitempty"`
+	Poll   *stormPoll   `json:"poll,omitempty"`
 	Finish *stormFinish `json:"finish,omitempty"`
 }
 
 // stormDrop ends every client's connection: the share closes its
-// WebSockets, or with Wait waits for the server side to drop them.
+// WebSockets, or with Wait notes its connections and then answers polls
+// until the server side has dropped some of them.
 type stormDrop struct {
 	Wait bool `json:"wait,omitempty"`
+}
+
+// stormPoll asks a waiting share which connections went since the drop
+// began; Final ends the wait, and the clients dropped by then are the ones
+// recovery waits for.
+type stormPoll struct {
+	Final bool `json:"final,omitempty"`
 }
 
 // stormFinish ends the run: the share waits for its clients to hold the
@@ -59,17 +73,21 @@ type stormPost struct {
 
 // stormDropped is a share's drop.
 type stormDropped struct {
-	// At is when the share closed its WebSockets, or (Wait) when it saw the
-	// first of them gone.
-	At    time.Time `json:"at"`
-	Conns int       `json:"conns"` // WebSockets closed (not in Wait)
+	// At is when the share closed its WebSockets, or (Wait) when a poll
+	// first saw one of them gone; zero while none has.
+	At time.Time `json:"at"`
+	// Clients counts the share's clients whose connection went: all of
+	// them, or (Wait) those of the gateway that died. From counts them by
+	// the gateway they were connected to.
+	Clients int            `json:"clients"`
+	From    map[string]int `json:"from,omitempty"`
 }
 
 // stormRecovered is a share's recovery.
 type stormRecovered struct {
-	// At is, per client of the share, when its first connection after the
-	// drop had hello and its catch-up done, in Unix nanoseconds; 0 if it
-	// had none stormRecoverTimeout after the drop.
+	// At is, per dropped client of the share, when its first connection
+	// after the drop had hello and its catch-up done, in Unix nanoseconds;
+	// 0 if it had none stormRecoverTimeout after the drop.
 	At []int64 `json:"at"`
 	// Errors counts, over the clients that had not recovered, the error
 	// that ended their latest attempt (tickets cut out).
@@ -116,8 +134,14 @@ type stormShare struct {
 	hc      *http.Client
 	stop    context.CancelFunc // stops the clients
 	running sync.WaitGroup
-	base    []int     // per client, its connects before the drop
-	dropped time.Time // this share's drop
+	// Set by mark, when the drop begins: per client, its connects and its
+	// gateway.
+	base []int
+	from []string
+	// The drop: per client, whether its connection went since mark, and
+	// when the share first saw one go.
+	gone  []bool
+	first time.Time
 }
 
 // openStormShare starts job.Clients clients and returns once each has
@@ -194,46 +218,87 @@ func parseSource(source string) (net.IP, error) {
 	return ip, nil
 }
 
-// mark notes every client's connects: a client has dropped once it is
-// between connections or has connected again since.
+// mark notes every client's connects and gateway: a client has dropped
+// once it is between connections or has connected again since.
 func (s *stormShare) mark() {
 	s.base = make([]int, len(s.clients))
+	s.from = make([]string, len(s.clients))
+	s.gone = make([]bool, len(s.clients))
 	for i, c := range s.clients {
-		s.base[i] = c.Stats().Connects
+		st := c.Stats()
+		s.base[i], s.from[i] = st.Connects, st.Gateway
 	}
 }
 
-// drop closes every WebSocket (or, with wait, waits up to
-// stormDropTimeout for every connection to go). Call mark first.
-func (s *stormShare) drop(ctx context.Context, d stormDrop) (stormDropped, error) {
-	if d.Wait {
-		first, err := waitAllDropped(ctx, s.clients, s.base)
-		if err != nil {
-			return stormDropped{}, err
+// dropAll closes every WebSocket: every client drops. Call mark first.
+func (s *stormShare) dropAll() stormDropped {
+	s.first = time.Now()
+	s.tracker.dropAll()
+	for i := range s.gone {
+		s.gone[i] = true
+	}
+	return s.dropState()
+}
+
+// poll notes the clients whose connection went since mark (the server side
+// dropped it) and returns the share's drop so far. The first drop's instant
+// is the poll that saw it, so it is as precise as the polls are frequent.
+func (s *stormShare) poll() stormDropped {
+	for i, c := range s.clients {
+		if s.gone[i] {
+			continue
 		}
-		s.dropped = first
-		return stormDropped{At: first}, nil
+		select {
+		case <-c.Connected():
+			if c.Stats().Connects == s.base[i] {
+				continue // still on the connection it had at mark
+			}
+		default:
+		}
+		s.gone[i] = true
+		if s.first.IsZero() {
+			s.first = time.Now()
+		}
 	}
-	s.dropped = time.Now()
-	return stormDropped{At: s.dropped, Conns: s.tracker.dropAll()}, nil
+	return s.dropState()
 }
 
-// recover waits up to stormRecoverTimeout for every client's next
+func (s *stormShare) dropState() stormDropped {
+	d := stormDropped{At: s.first}
+	for i, gone := range s.gone {
+		if gone {
+			if d.From == nil {
+				d.From = map[string]int{}
+			}
+			d.Clients++
+			d.From[s.from[i]]++
+		}
+	}
+	return d
+}
+
+// recover waits up to stormRecoverTimeout for every dropped client's next
 // connection (hello and catch-up done) after the drop.
 func (s *stormShare) recover(ctx context.Context) (stormRecovered, error) {
 	by := time.NewTimer(stormRecoverTimeout)
 	defer by.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	res := stormRecovered{At: make([]int64, len(s.clients))}
-	left := len(s.clients)
+	var dropped []int // the clients' indexes
+	for i, gone := range s.gone {
+		if gone {
+			dropped = append(dropped, i)
+		}
+	}
+	res := stormRecovered{At: make([]int64, len(dropped))}
+	left := len(dropped)
 	for left > 0 {
-		for i, c := range s.clients {
-			if res.At[i] != 0 {
+		for j, i := range dropped {
+			if res.At[j] != 0 {
 				continue
 			}
-			if st := c.Stats(); st.Connects > s.base[i] {
-				res.At[i] = st.LastConnected.UnixNano()
+			if st := s.clients[i].Stats(); st.Connects > s.base[i] {
+				res.At[j] = st.LastConnected.UnixNano()
 				left--
 			}
 		}
@@ -245,9 +310,9 @@ func (s *stormShare) recover(ctx context.Context) (stormRecovered, error) {
 			return res, ctx.Err()
 		case <-by.C:
 			res.Errors = map[string]int{}
-			for i, c := range s.clients {
-				if res.At[i] == 0 {
-					res.Errors[errorKind(c.Stats().LastError)]++
+			for j, i := range dropped {
+				if res.At[j] == 0 {
+					res.Errors[errorKind(s.clients[i].Stats().LastError)]++
 				}
 			}
 			return res, nil
@@ -386,17 +451,28 @@ func stormWorker(ctx context.Context, cancel context.CancelFunc, dec *json.Decod
 		return errors.New("storm worker: want drop")
 	}
 	s.mark()
-	if c.Drop.Wait {
+	if !c.Drop.Wait {
+		dropped := s.dropAll()
+		if err := enc.Encode(workerMsg{Dropped: &dropped}); err != nil {
+			return err
+		}
+	} else {
 		if err := enc.Encode(workerMsg{Watching: true}); err != nil {
 			return err
 		}
-	}
-	dropped, err := s.drop(ctx, *c.Drop)
-	if err != nil {
-		return gone(err)
-	}
-	if err := enc.Encode(workerMsg{Dropped: &dropped}); err != nil {
-		return err
+		for final := false; !final; {
+			if c, err = next(); err != nil {
+				return err
+			}
+			if c.Poll == nil {
+				return errors.New("storm worker: want poll")
+			}
+			final = c.Poll.Final
+			dropped := s.poll()
+			if err := enc.Encode(workerMsg{Dropped: &dropped}); err != nil {
+				return err
+			}
+		}
 	}
 	rec, err := s.recover(ctx)
 	if err != nil {

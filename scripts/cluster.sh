@@ -4,15 +4,30 @@
 #   Redis of pocket a          127.0.0.1:$BASE+379   (workspaces: default)
 #   Redis of pocket b          127.0.0.1:$BASE+380   (workspaces: "beta")
 #   API processes              http://127.0.0.1:$BASE+80, $BASE+81
-#   gateways of pocket a       ws://127.0.0.1:$BASE+91, $BASE+92
+#   gateways of pocket a       ws://127.0.0.1:$BASE+91, $BASE+92 (then $BASE+95, $BASE+96, …)
 #   gateways of pocket b       ws://127.0.0.1:$BASE+93, $BASE+94
-# BASE defaults to 18000 (CONFAB_CLUSTER_BASE). Everything lives in a
+# BASE defaults to 18000 (CONFAB_CLUSTER_BASE). Pocket a has 2 gateways, or
+# CONFAB_CLUSTER_GATEWAYS (at most 20): each process may hold 20,000 open
+# files, so 100,000 connections need 6 or more. Each process's metrics are
+# at its port's /metrics, and each gateway's pid is in gateway-<port>.pid in
+# the log directory (kill one to drop its clients). Everything lives in a
 # temporary directory and stops on Ctrl-C. Needs PostgreSQL's server
 # binaries and redis-server (scripts/test.sh installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 base=${CONFAB_CLUSTER_BASE:-18000}
+gateways=${CONFAB_CLUSTER_GATEWAYS:-2}
+if ! [[ $gateways =~ ^[0-9]+$ ]] || [ "$gateways" -lt 1 ] || [ "$gateways" -gt 20 ]; then
+  echo "CONFAB_CLUSTER_GATEWAYS=$gateways: want 1 to 20 gateways for pocket a" >&2
+  exit 2
+fi
+# Pocket a's gateway ports: base+91 and base+92 first, then past pocket b's.
+a_ports=()
+for i in $(seq 0 $((gateways - 1))); do
+  if [ "$i" -lt 2 ]; then a_ports+=($((base + 91 + i))); else a_ports+=($((base + 93 + i))); fi
+done
+b_ports=($((base + 93)) $((base + 94)))
 dir=$(mktemp -d /tmp/confab-cluster.XXXXXX)
 chmod 755 "$dir"
 pids=()
@@ -69,15 +84,14 @@ start() { # role port [pocket]
   [ "$role" = gateway ] && extra=(-pocket "$3" -public-url "ws://127.0.0.1:$port")
   "$dir/confab" "$role" -listen "127.0.0.1:$port" "${common[@]}" "${extra[@]}" 2>"$dir/$role-$port.log" &
   pids+=($!)
+  echo $! > "$dir/$role-$port.pid"
 }
 start api $((base + 80))
 start api $((base + 81))
-start gateway $((base + 91)) a
-start gateway $((base + 92)) a
-start gateway $((base + 93)) b
-start gateway $((base + 94)) b
+for port in "${a_ports[@]}"; do start gateway "$port" a; done
+for port in "${b_ports[@]}"; do start gateway "$port" b; done
 
-for port in $((base + 80)) $((base + 81)) $((base + 91)) $((base + 92)) $((base + 93)) $((base + 94)); do
+for port in $((base + 80)) $((base + 81)) "${a_ports[@]}" "${b_ports[@]}"; do
   for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.1
@@ -88,9 +102,11 @@ done
 cat <<MSG
 confab cluster running (logs in $dir):
   API        http://127.0.0.1:$((base + 80))   http://127.0.0.1:$((base + 81))   (web client at either)
-  pocket a   ws://127.0.0.1:$((base + 91))   ws://127.0.0.1:$((base + 92))   Redis 127.0.0.1:$((base + 379))   (every workspace but beta)
-  pocket b   ws://127.0.0.1:$((base + 93))   ws://127.0.0.1:$((base + 94))   Redis 127.0.0.1:$((base + 380))   (workspace beta)
+  pocket a   $(printf 'ws://127.0.0.1:%s   ' "${a_ports[@]}")Redis 127.0.0.1:$((base + 379))   (every workspace but beta)
+  pocket b   $(printf 'ws://127.0.0.1:%s   ' "${b_ports[@]}")Redis 127.0.0.1:$((base + 380))   (workspace beta)
   PostgreSQL $dsn
+  metrics of the API processes      http://127.0.0.1:$((base + 80))/metrics,http://127.0.0.1:$((base + 81))/metrics
+  metrics of pocket a's gateways    $(printf 'http://127.0.0.1:%s/metrics\n' "${a_ports[@]}" | paste -sd,)
 Ctrl-C stops it.
 MSG
 wait

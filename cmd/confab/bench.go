@@ -38,18 +38,21 @@ scenarios:
             of the deepest page
   idle      -clients RTM connections (1000) of -users users, each user in
             -channels channels (10), held -duration (2s): server RSS and
-            goroutines per connection (from /metrics), connect rate
+            goroutines per connection (from /metrics, summed over every
+            -metrics-url: in a cluster, the gateways'), connect rate
   storm     -clients rtmclient clients (1000; 7500 per process, more with -procs) of -users users in
             one channel; a publisher posts at -rate (100/s); after -drop-after
             (1s) the bench closes every client's WebSocket at once; the clients
             reconnect and catch up (connect, hold, client.catchup, dedupe by
             seq) while posts go on for -settle (1s) more: reconnect p50/p99/max,
             time until all recovered and all settled, lost and duplicated
-            posts (any makes the command fail). A single "confab serve" cannot
-            be killed and restarted by the bench: to measure a gateway kill,
-            run the cluster, start "confab bench storm -wait-for-drop" and kill
-            the gateway yourself; the bench waits (up to 5m) for every
-            connection to drop instead of dropping them
+            posts (any makes the command fail). To measure a gateway kill,
+            run the cluster (scripts/cluster.sh), start "confab bench storm
+            -wait-for-drop" and kill a gateway yourself: the bench waits (up
+            to 5m) for connections to drop instead of dropping them, and the
+            drop is over once every connection went or no other went for 2s;
+            reconnect and recovery times are over the dropped clients, lost
+            and duplicated posts over all
   boot      a workspace of -users users (2000), its owner in -channels channels
             (200) with a message each: client.boot size in bytes and latency
             over -reads (200) calls. Sign-ups are bcrypt-bound: issue 5's
@@ -59,8 +62,9 @@ scenarios:
             HTTP connection, released together to read the newest page (-page
             100) of one channel, -rounds (3) times: latency p50/p99/max and
             the store queries that served each round, from /metrics
-            confab_store_queries_total (per label set; "unavailable" if the
-            server does not expose it)
+            confab_store_queries_total (per label set, summed over every
+            -metrics-url: in a cluster, the API processes'; "unavailable" if
+            the server does not expose it)
 
 One process opens at most 15000 connections (the open-file limit is 20000).
 idle, fanout and storm spread their connections over -procs worker processes
@@ -89,7 +93,10 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL")
-	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus metrics (default <url>/metrics)")
+	fs.Func("metrics-url", "the server's Prometheus metrics (default <url>/metrics); in a cluster a comma-separated list, whose figures idle and hot add up", func(v string) error {
+		cfg.MetricsURLs = strings.Split(v, ",")
+		return nil
+	})
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	fs.IntVar(&cfg.Clients, "clients", 0, "fanout subscribers (100), idle connections (1000), storm clients (1000) or hot readers (1000)")

@@ -133,6 +133,7 @@ func TestBenchBadArgs(t *testing.T) {
 		{[]string{"send", "extra"}, "unexpected arguments"},
 		{[]string{"idle", "-clients", "20000", "-procs", "1"}, "at most 15000"},
 		{[]string{"send", "-procs", "2"}, "only idle and fanout"},
+		{[]string{"idle", "-metrics-url", "http://127.0.0.1:1/metrics,127.0.0.1:2/metrics"}, `metrics url "127.0.0.1:2/metrics"`},
 		{[]string{"send", "-url", "http://127.0.0.1:1", "-timeout", "5s", "-quiet"}, "connect"},
 	}
 	for _, tt := range tests {
