@@ -41,7 +41,7 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 	ms := dedupe(members)
 	ch.NumMembers = len(ms)
 	ch.LastSeq, ch.MessageCount = 0, 0
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
 				purpose, purpose_creator, purpose_last_set, created_by, created, archived, num_members)
@@ -172,7 +172,7 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 		args = append(args, boolInt(*a))
 	}
 	var out *confab.Channel
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		if len(sets) > 0 {
 			res, err := tx.ExecContext(ctx, `UPDATE channels SET `+strings.Join(sets, `, `)+` WHERE id = ?`,
 				append(args, id)...)
@@ -200,7 +200,7 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
 	db.queries.Write("AddMember")
 	var added bool
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var count int64
 		err := tx.QueryRowContext(ctx, `SELECT message_count FROM channels WHERE id = ?`, channelID).Scan(&count)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -240,7 +240,7 @@ func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt 
 func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
 	db.queries.Write("RemoveMember")
 	var removed bool
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		res, err := tx.ExecContext(ctx,
 			`DELETE FROM memberships WHERE channel_id = ? AND user_id = ?`, channelID, userID)
 		if err != nil {
@@ -324,7 +324,7 @@ func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, up
 		args = append(args, m.Seq, m.TS, m.Num)
 	}
 	var out *confab.Membership
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		if len(sets) > 0 {
 			res, err := tx.ExecContext(ctx,
 				`UPDATE memberships SET `+strings.Join(sets, `, `)+` WHERE channel_id = ? AND user_id = ?`,

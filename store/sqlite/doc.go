@@ -10,10 +10,13 @@
 //
 // Group commit: when several writers are waiting, the committer takes all
 // of them (up to Config.MaxBatch) and runs them in one BEGIN IMMEDIATE
-// transaction, each inside its own SAVEPOINT, so one fsync covers the
-// batch. A request that fails is rolled back to its savepoint and answered
-// with its error; the others still commit. If the commit itself fails, every
-// request of the batch gets that error.
+// transaction, so one fsync covers the batch. The batch runs first without
+// savepoints; only if a request fails is it rolled back and run again with
+// each request inside its own SAVEPOINT, so that the failing one is rolled
+// back to its savepoint and answered with its error while the others still
+// commit. If the commit itself fails, every request of the batch gets that
+// error. The committer runs its statements on a pinned connection with no
+// cancelable context (see writerConn).
 //
 // Concurrency contract: every method of *DB is safe for concurrent use.
 // A caller whose context ends while its write is queued gets the context's

@@ -69,7 +69,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		out     *confab.Message
 		created bool
 	)
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		if in.ClientMsgID != "" {
 			orig, err := scanMessage(tx.QueryRowContext(ctx,
 				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND client_msg_id = ?`,
@@ -82,16 +82,21 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			}
 		}
 		// One statement takes the seq, keeps ts increasing and counts a
-		// top-level message.
+		// top-level message; the next reads them back (see nextSeq for why
+		// not RETURNING). A missing channel updates nothing and reads no row.
 		msg := in
 		topLevel := 0
 		if msg.ThreadTS == 0 {
 			topLevel = 1
 		}
-		err := tx.QueryRowContext(ctx,
+		if _, err := tx.ExecContext(ctx,
 			`UPDATE channels SET last_seq = last_seq + 1, last_ts = max(?, last_ts + 1), message_count = message_count + ?
-			 WHERE id = ? RETURNING last_seq, last_ts, message_count`,
-			in.TS, topLevel, in.ChannelID).Scan(&msg.Seq, &msg.TS, &msg.Num)
+			 WHERE id = ?`,
+			in.TS, topLevel, in.ChannelID); err != nil {
+			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
+		}
+		err := tx.QueryRowContext(ctx, `SELECT last_seq, last_ts, message_count FROM channels WHERE id = ?`,
+			in.ChannelID).Scan(&msg.Seq, &msg.TS, &msg.Num)
 		if errors.Is(err, sql.ErrNoRows) {
 			return confab.ErrChannelNotFound
 		} else if err != nil {
@@ -134,10 +139,17 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 }
 
 // nextSeq takes the channel's next seq inside tx.
-func nextSeq(ctx context.Context, tx *sql.Tx, channelID string) (int64, error) {
+//
+// It updates, then reads the row back: UPDATE … RETURNING buffers its rows
+// in an ephemeral table that SQLite builds and drops on every run, which
+// costs more than the second statement. Nothing else writes between the
+// two: the committer is the only writer.
+func nextSeq(ctx context.Context, tx *sql.Conn, channelID string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?`, channelID); err != nil {
+		return 0, fmt.Errorf("next seq of %s: %w", channelID, err)
+	}
 	var seq int64
-	err := tx.QueryRowContext(ctx,
-		`UPDATE channels SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, channelID).Scan(&seq)
+	err := tx.QueryRowContext(ctx, `SELECT last_seq FROM channels WHERE id = ?`, channelID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, confab.ErrChannelNotFound
 	} else if err != nil {
@@ -252,7 +264,9 @@ func messagesQuery(f confab.MessageFilter, lim int) (string, []any) {
 	switch {
 	case f.ThreadTS != 0:
 		from = `messages INDEXED BY messages_thread`
-		where = append(where, `thread_ts = ?`)
+		// thread_ts != 0 is the partial index's own condition: the
+		// planner uses the index only when the query states it.
+		where = append(where, `thread_ts = ?`, `thread_ts != 0`)
 		args = append(args, f.ThreadTS)
 	case f.TopLevel:
 		where = append(where, `thread_ts = 0`)
@@ -377,7 +391,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 		text = &t
 	}
 	var out *confab.Message
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
 		if err != nil {
 			return err
@@ -409,7 +423,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
 	db.queries.Write("DeleteMessage")
 	var out *confab.Message
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
 		if err != nil {
 			return err
@@ -459,7 +473,7 @@ func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userI
 		op = "remove reaction"
 	}
 	var out *confab.ReactionChange
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
 		if err != nil {
 			return err

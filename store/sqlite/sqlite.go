@@ -45,8 +45,9 @@ type DB struct {
 	// immutable after Open
 	path     string
 	log      *slog.Logger
-	rdb      *sql.DB // read-only pool
-	wdb      *sql.DB // exactly one connection, used only by the committer
+	rdb      *sql.DB   // read-only pool
+	wdb      *sql.DB   // exactly one connection: wconn
+	wconn    *sql.Conn // the writer, pinned for the committer (see writerConn)
 	maxBatch int
 	queries  querycount.Counter // operations run, for /metrics
 
@@ -54,10 +55,8 @@ type DB struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	done      chan struct{} // closed when the committer has returned
-	wctx      context.Context
-	wcancel   context.CancelFunc
-	commits   atomic.Int64 // transactions committed by the committer, for tests
-	retried   atomic.Int64 // batches run again with savepoints after a write failed, for tests
+	commits   atomic.Int64  // transactions committed by the committer, for tests
+	retried   atomic.Int64  // batches run again with savepoints after a write failed, for tests
 }
 
 // Open opens (creating if needed) the database at cfg.Path, applies the
@@ -118,19 +117,25 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
+	wconn, err := writerConn(ctx, wdb)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
 
 	db := &DB{
 		path:     cfg.Path,
 		log:      log,
 		rdb:      rdb,
 		wdb:      wdb,
+		wconn:    wconn,
 		maxBatch: maxBatch,
 		queries:  querycount.New(),
 		writes:   make(chan *writeReq),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	db.wctx, db.wcancel = context.WithCancel(context.Background())
 	go db.commitLoop()
 	log.Info("sqlite store open", "path", cfg.Path, "sync", syncMode, "max_batch", maxBatch, "readers", readers)
 	return db, nil
@@ -143,17 +148,45 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.closing)
 		<-db.done
-		db.wcancel()
-		err = errors.Join(db.rdb.Close(), db.wdb.Close())
+		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
 	})
 	return err
 }
 
-// writeFunc does one request's work inside the shared write transaction.
-// It must not touch caller-owned memory: the caller may have given up on
-// the request (its context ended) while it runs. Results go to variables
-// owned by the request and are handed over after the answer.
-type writeFunc func(ctx context.Context, tx *sql.Tx) error
+// writerConn pins the writer pool's one connection and sets it up for the
+// committer.
+//
+// The committer runs BEGIN and COMMIT on it itself rather than through a
+// *sql.Tx, and every statement with context.Background: database/sql gives
+// a Tx a cancelable context, and a cancelable context costs a goroutine
+// per query (database/sql's watcher) or per exec (the driver's
+// interrupter), several per write. With no Done channel each statement is
+// one plain call into SQLite.
+//
+// temp_store=MEMORY keeps statement journals in memory in 1 KiB chunks.
+// Otherwise each statement of the write transaction (nearly all may abort
+// halfway: foreign keys, unique indexes) buffers its journal in a fresh
+// 64 KiB allocation and frees it at the statement's end, and at the top of
+// the C heap that free gives the memory back to the kernel and the next
+// statement faults it in again.
+func writerConn(ctx context.Context, wdb *sql.DB) (*sql.Conn, error) {
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("writer connection: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("writer connection: %w", err)
+	}
+	return conn, nil
+}
+
+// writeFunc does one request's work inside the shared write transaction,
+// open on tx (the writer connection). It must not touch caller-owned
+// memory: the caller may have given up on the request (its context ended)
+// while it runs. Results go to variables owned by the request and are
+// handed over after the answer.
+type writeFunc func(ctx context.Context, tx *sql.Conn) error
 
 type writeReq struct {
 	ctx  context.Context
@@ -234,9 +267,8 @@ func (db *DB) commit(batch []*writeReq) {
 // reports whether it answered the requests; false means a write failed and
 // nothing was committed.
 func (db *DB) commitOptimistic(batch []*writeReq) bool {
-	ctx := db.wctx
-	tx, err := db.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	ctx := context.Background() // see writerConn
+	if err := db.begin(ctx); err != nil {
 		return false // commitIsolated reports it
 	}
 	errs := make([]error, len(batch))
@@ -244,16 +276,16 @@ func (db *DB) commitOptimistic(batch []*writeReq) bool {
 		if errs[i] = r.ctx.Err(); errs[i] != nil {
 			continue // given up: not run
 		}
-		if err := r.fn(ctx, tx); err != nil {
-			tx.Rollback()
+		if err := r.fn(ctx, db.wconn); err != nil {
+			db.rollback(ctx)
 			db.retried.Add(1)
 			return false
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := db.commitTx(ctx); err != nil {
 		db.log.Error("sqlite commit failed", "batch", len(batch), "err", err)
 		for _, r := range batch {
-			r.done <- fmt.Errorf("commit: %w", err)
+			r.done <- err
 		}
 		return true
 	}
@@ -267,16 +299,16 @@ func (db *DB) commitOptimistic(batch []*writeReq) bool {
 // commitIsolated runs batch in one transaction, each write in a savepoint
 // of its own, so that a failing write leaves the others.
 func (db *DB) commitIsolated(batch []*writeReq) {
-	ctx := db.wctx
+	ctx := context.Background() // see writerConn
+	tx := db.wconn
 	errs := make([]error, len(batch))
 	fail := func(err error) {
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
-	tx, err := db.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		fail(fmt.Errorf("begin write: %w", err))
+	if err := db.begin(ctx); err != nil {
+		fail(err)
 		return
 	}
 	single := len(batch) == 1
@@ -290,38 +322,65 @@ func (db *DB) commitIsolated(batch []*writeReq) {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			tx.Rollback()
+			db.rollback(ctx)
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
 		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				// The transaction is unusable: nothing of the batch is kept.
-				tx.Rollback()
+				db.rollback(ctx)
 				fail(fmt.Errorf("rollback to savepoint after %v: %w", errs[i], err))
 				return
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
-			tx.Rollback()
+			db.rollback(ctx)
 			fail(fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
 	if single && errs[0] != nil {
-		tx.Rollback()
+		db.rollback(ctx)
 		batch[0].done <- errs[0]
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	if err := db.commitTx(ctx); err != nil {
 		db.log.Error("sqlite commit failed", "batch", len(batch), "err", err)
-		fail(fmt.Errorf("commit: %w", err))
+		fail(err)
 		return
 	}
 	db.commits.Add(1)
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// begin opens the batch's transaction on the writer connection. IMMEDIATE
+// takes the write lock now rather than at the first write.
+func (db *DB) begin(ctx context.Context) error {
+	if _, err := db.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	return nil
+}
+
+// commitTx commits the batch's transaction. A failed COMMIT may leave the
+// transaction open (SQLITE_BUSY does), so it is rolled back: the next batch
+// must start from a clean connection.
+func (db *DB) commitTx(ctx context.Context) error {
+	if _, err := db.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+		db.rollback(ctx)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// rollback abandons the batch's transaction. Its error is dropped: the one
+// that matters is why the batch is rolled back, and ROLLBACK fails only when
+// SQLite has already ended the transaction itself.
+func (db *DB) rollback(ctx context.Context) {
+	db.wconn.ExecContext(ctx, "ROLLBACK")
 }
 
 // read runs fn in a read transaction: one consistent snapshot for reads

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/confab/confab"
@@ -24,7 +25,7 @@ func mustOpen(t *testing.T, cfg Config) *DB {
 }
 
 func insertWorkspace(id string) writeFunc {
-	return func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO workspaces (id, name, domain, created) VALUES (?, ?, ?, 1)`, id, id, id)
 		return err
 	}
@@ -40,7 +41,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 	cancel()
 	reqs := []*writeReq{
 		{ctx: t.Context(), fn: insertWorkspace("TA")},
-		{ctx: t.Context(), fn: func(ctx context.Context, tx *sql.Tx) error {
+		{ctx: t.Context(), fn: func(ctx context.Context, tx *sql.Conn) error {
 			if err := insertWorkspace("TB")(ctx, tx); err != nil {
 				return err
 			}
@@ -140,9 +141,13 @@ func TestReopen(t *testing.T) {
 	if got, err := db.FindWorkspaceByDomain(t.Context(), "acme"); err != nil || got.OwnerID != "U1" {
 		t.Errorf("after reopen FindWorkspaceByDomain = %+v, %v", got, err)
 	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var version int
-	if err := db.rdb.QueryRowContext(t.Context(), `PRAGMA user_version`).Scan(&version); err != nil || version != 1 {
-		t.Errorf("user_version = %d, %v; want 1", version, err)
+	if err := db.rdb.QueryRowContext(t.Context(), `PRAGMA user_version`).Scan(&version); err != nil || version != len(ms) {
+		t.Errorf("user_version = %d, %v; want %d", version, err, len(ms))
 	}
 	var mode string
 	if err := db.rdb.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -171,5 +176,65 @@ func TestPing(t *testing.T) {
 	db.Close()
 	if err := db.Ping(context.Background()); err == nil {
 		t.Fatal("Ping after Close succeeded")
+	}
+}
+
+// TestWriterTempStore: the writer keeps statement journals in memory
+// (temp_store=MEMORY, 2), not in 64 KiB buffers allocated per statement.
+func TestWriterTempStore(t *testing.T) {
+	db := mustOpen(t, Config{})
+	// The committer is idle, so the test may use the writer connection.
+	var store int
+	if err := db.wconn.QueryRowContext(t.Context(), `PRAGMA temp_store`).Scan(&store); err != nil || store != 2 {
+		t.Errorf("writer temp_store = %d, %v; want 2 (MEMORY)", store, err)
+	}
+}
+
+// TestMigrateThreadIndex: a database made before migration 2, whose
+// messages_thread indexes every message, gets the partial index (replies
+// only), and its threads still read through it.
+func TestMigrateThreadIndex(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "confab.db")
+	db := mustOpen(t, Config{Path: path})
+	for _, q := range []string{
+		`DROP INDEX messages_thread`,
+		`CREATE INDEX messages_thread ON messages (channel_id, thread_ts, seq)`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
+	owner := &confab.User{ID: "U1", Name: "owner", Created: 1}
+	if err := db.CreateWorkspace(ctx, ws, owner); err != nil {
+		t.Fatal(err)
+	}
+	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "general", Created: 1}
+	if err := db.CreateChannel(ctx, c, []string{"U1"}); err != nil {
+		t.Fatal(err)
+	}
+	parent := &confab.Message{ChannelID: "C1", UserID: "U1", Text: "parent"}
+	if _, err := db.CreateMessage(ctx, parent); err != nil {
+		t.Fatal(err)
+	}
+	reply := &confab.Message{ChannelID: "C1", UserID: "U1", Text: "reply", ThreadTS: parent.TS}
+	if _, err := db.CreateMessage(ctx, reply); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db = mustOpen(t, Config{Path: path})
+	var def string
+	if err := db.rdb.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'messages_thread'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "WHERE thread_ts != 0") {
+		t.Errorf("messages_thread after migrating = %q, want the partial index", def)
+	}
+	msgs, err := db.FindMessages(ctx, confab.MessageFilter{ChannelID: "C1", ThreadTS: parent.TS})
+	if err != nil || len(msgs) != 2 || msgs[0].TS != parent.TS || msgs[1].TS != reply.TS {
+		t.Errorf("thread after migrating = %v, %v; want parent then reply", msgs, err)
 	}
 }

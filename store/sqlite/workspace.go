@@ -22,7 +22,7 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *
 	}
 	u.WorkspaceID = w.ID
 	w.OwnerID = u.ID
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES (?, ?, ?, ?, ?)`,
 			w.ID, w.Name, w.Domain, w.OwnerID, w.Created)
@@ -70,7 +70,7 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	if c.ID == "" {
 		c.ID = confab.NewID(confab.PrefixUser)
 	}
-	if err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	if err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		return insertUser(ctx, tx, &c)
 	}); err != nil {
 		return err
@@ -79,7 +79,7 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	return nil
 }
 
-func insertUser(ctx context.Context, tx *sql.Tx, u *confab.User) error {
+func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -151,7 +151,7 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 	db.queries.Write("CreateToken")
 	c := *t
 	c.Hash = append([]byte(nil), t.Hash...)
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO tokens (hash, user_id, created, last_used) VALUES (?, ?, ?, ?)`,
 			c.Hash, c.UserID, c.Created, c.LastUsed)
@@ -184,7 +184,7 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
 	db.queries.Write("DeleteToken")
 	h := append([]byte(nil), hash...)
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, h); err != nil {
 			return fmt.Errorf("delete token: %w", err)
 		}
