@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -349,6 +350,33 @@ func (f *fdConn) Write(p []byte) (int, error) {
 // maxIOV is the most buffers one writev takes (IOV_MAX).
 const maxIOV = 1024
 
+// iovecs is one writev's vector, pooled: unix.Writev allocates a new one
+// for every call, one allocation per write on the fanout path.
+type iovecs [maxIOV]unix.Iovec
+
+var iovPool = sync.Pool{New: func() any { return new(iovecs) }}
+
+// writev writes the first maxIOV buffers of v (skipping empty ones) in
+// one writev(2) and returns how many bytes went.
+func writev(fd int, v [][]byte) (int, error) {
+	iov := iovPool.Get().(*iovecs)
+	n := 0
+	for _, b := range v[:min(len(v), maxIOV)] {
+		if len(b) > 0 {
+			iov[n].Base = &b[0]
+			iov[n].SetLen(len(b))
+			n++
+		}
+	}
+	written, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	clear(iov[:n]) // keep no payload alive in the pool
+	iovPool.Put(iov)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(written), nil
+}
+
 // writev writes v with as few writev calls as it can, consuming it. With
 // wait it waits for room as needed; without, it returns errFull and what
 // is left when the socket takes no more (see writers).
@@ -361,7 +389,7 @@ func (f *fdConn) writev(v [][]byte, wait bool) ([][]byte, error) {
 		if err := f.writable(); err != nil {
 			return v, err
 		}
-		n, err := unix.Writev(int(f.fd), v[:min(len(v), maxIOV)])
+		n, err := writev(int(f.fd), v)
 		for n > 0 {
 			k := min(n, len(v[0]))
 			v[0] = v[0][k:]

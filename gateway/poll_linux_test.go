@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 
 	"github.com/confab/confab"
 )
@@ -131,5 +132,38 @@ func TestShutdownBoundsStuckWriter(t *testing.T) {
 	nc.SetReadDeadline(time.Now().Add(waitFor))
 	if _, err := io.Copy(io.Discard, nc); err == nil {
 		t.Fatal("the connection ended cleanly, want a reset")
+	}
+}
+
+// A write to a detached socket allocates nothing, whatever the number of
+// frames it carries: the fanout path makes one per connection per turn.
+func TestDetachedWritevNoAlloc(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	f := &fdConn{fd: int32(fds[0])}
+	const frames = 32
+	hdr, payload := []byte{0x81, 5}, []byte("hello")
+	want := strings.Repeat("\x81\x05hello", frames)
+	v := make([][]byte, 0, 2*frames+1)
+	got := make([]byte, 2*len(want))
+	allocs := testing.AllocsPerRun(100, func() {
+		v = append(v[:0], []byte{})
+		for range frames {
+			v = append(v, hdr, payload)
+		}
+		if rest, err := f.writev(v, false); err != nil || len(rest) != 0 {
+			t.Fatalf("writev = %d left, %v", len(rest), err)
+		}
+		n, err := unix.Read(fds[1], got)
+		if err != nil || string(got[:n]) != want {
+			t.Fatalf("read %q, %v", got[:n], err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per writev, want 0", allocs)
 	}
 }
