@@ -713,12 +713,15 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
+	// dial_after_ms is the ticket's slot when many clients connect at
+	// once (a gateway went): a client dials url only after that long.
 	return struct {
-		OK   bool            `json:"ok"`
-		URL  string          `json:"url"`
-		Self self            `json:"self"`
-		Team confab.WireTeam `json:"team"`
-	}{true, url, self{c.user.ID, c.user.Name}, ws.Wire()}, nil
+		OK          bool            `json:"ok"`
+		URL         string          `json:"url"`
+		Self        self            `json:"self"`
+		Team        confab.WireTeam `json:"team"`
+		DialAfterMS int64           `json:"dial_after_ms,omitempty"`
+	}{true, url, self{c.user.ID, c.user.Name}, ws.Wire(), t.Wait.Milliseconds()}, nil
 }
 
 var _ http.Handler = (*Server)(nil)

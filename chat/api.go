@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/confab/confab"
 )
@@ -111,6 +112,9 @@ type CatchUpChannel struct {
 type Ticket struct {
 	Value   string
 	Expires int64 // unix seconds
+	// Wait is how long the client should wait before it dials: the
+	// ticket's slot when many clients connect at once (see pace.go).
+	Wait time.Duration
 	// GatewayURL is the base URL ("ws://host:port") of the gateway the
 	// ticket is for; "" when this process serves the WebSockets itself.
 	GatewayURL string

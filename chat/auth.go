@@ -162,7 +162,8 @@ type ticketLedger struct {
 }
 
 // IssueTicket chooses the gateway for u's next WebSocket connection and
-// returns a single-use ticket for it.
+// returns a single-use ticket for it, with the slot at which to dial it
+// (Ticket.Wait, pace.go), from which its lifetime counts.
 func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*Ticket, error) {
 	var gw Gateway
 	if s.gateways != nil {
@@ -175,12 +176,14 @@ func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*Ticket, err
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, err
 	}
-	exp := s.now().Add(s.ticketTTL).Unix()
+	now := s.now()
+	wait := s.pace.slot(now)
+	exp := now.Add(wait + s.ticketTTL).Unix()
 	body := strings.Join([]string{
 		u.ID, base64.RawURLEncoding.EncodeToString([]byte(gw.ID)),
 		strconv.FormatInt(exp, 10), base64.RawURLEncoding.EncodeToString(nonce[:]),
 	}, ".")
-	return &Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, GatewayURL: gw.URL}, nil
+	return &Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
 }
 
 func (s *Service) ticketMAC(body string) string {

@@ -25,6 +25,9 @@ import (
 //   - workspaces: id → workspace (never changed after creation);
 //   - channels: the few fields access needs (workspace, kind, archived);
 //   - members: (channel, user) → member or not;
+//   - lists: user id → the ids of the user's channels, exclusive stores
+//     only (userChannelIDs): a reconnecting client's registration and
+//     catch-up then read no membership;
 //   - versions: channel → LastSeq, the key that lets History share a hot
 //     page (coalescer).
 //
@@ -61,6 +64,7 @@ type accessCache struct {
 	spaces   cacheMap[string, *confab.Workspace]
 	channels cacheMap[string, channelMeta]
 	members  cacheMap[memberKey, bool]
+	lists    cacheMap[string, []string]
 	versions versionMap
 	loads    singleflight.Group // channel reads (loadChannel)
 }
@@ -80,6 +84,7 @@ const (
 	maxCachedSpaces   = 10_000
 	maxCachedChannels = 100_000
 	maxCachedMembers  = 500_000
+	maxCachedLists    = 100_000
 	maxCachedVersions = 100_000
 	// defaultCacheTTL bounds how long a grant taken away through another
 	// process may still be honoured (shared stores only).
@@ -104,6 +109,7 @@ func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *ac
 	c.spaces.init(maxCachedSpaces)
 	c.channels.init(maxCachedChannels)
 	c.members.init(maxCachedMembers)
+	c.lists.init(maxCachedLists)
 	c.versions.init(maxCachedVersions)
 	return c
 }
@@ -423,9 +429,18 @@ func (s *Service) isMember(ctx context.Context, channelID, userID string, now in
 }
 
 // memberChanged drops what the cache holds of userID's membership of
-// channelID; call it after the change committed.
+// channelID, and userID's list of channels; call it after the change
+// committed (or may have).
 func (s *Service) memberChanged(channelID, userID string) {
 	s.cache.members.drop(memberKey{channelID, userID})
+	s.cache.lists.drop(userID)
+}
+
+// membersChanged is memberChanged for each of a new channel's members.
+func (s *Service) membersChanged(channelID string, userIDs []string) {
+	for _, id := range userIDs {
+		s.memberChanged(channelID, id)
+	}
 }
 
 // channelChanged drops the cached fields of a channel after an update.

@@ -41,7 +41,9 @@ func (s *Service) CreateChannel(ctx context.Context, u *confab.User, name string
 	if private {
 		c.Kind = confab.KindPrivate
 	}
-	if err := s.store.CreateChannel(ctx, c, []string{u.ID}); err != nil {
+	err := s.store.CreateChannel(ctx, c, []string{u.ID})
+	s.membersChanged(c.ID, []string{u.ID})
+	if err != nil {
 		return nil, err
 	}
 	m, err := s.store.FindMembership(ctx, c.ID, u.ID)
@@ -228,7 +230,9 @@ func (s *Service) OpenConversation(ctx context.Context, u *confab.User, users []
 		ID: confab.NewID(prefix), WorkspaceID: u.WorkspaceID, Kind: kind, Key: key,
 		CreatedBy: u.ID, Created: s.now().Unix(),
 	}
-	if err := s.store.CreateChannel(ctx, c, members); confab.ErrorCode(err) == confab.ECONFLICT {
+	err = s.store.CreateChannel(ctx, c, members)
+	s.membersChanged(c.ID, members)
+	if confab.ErrorCode(err) == confab.ECONFLICT {
 		return s.OpenConversation(ctx, u, users) // opened concurrently: take that one
 	} else if err != nil {
 		return nil, false, err

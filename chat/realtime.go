@@ -3,6 +3,8 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/confab/confab"
@@ -101,6 +103,34 @@ func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) er
 // UserChannels lists the ids of the channels a user is in: the gateway
 // registers a new connection for them.
 func (s *Service) UserChannels(ctx context.Context, userID string) ([]string, error) {
+	ids, err := s.userChannelIDs(ctx, userID)
+	return slices.Clone(ids), err
+}
+
+// userChannelIDs returns the ids of the channels userID is in, in id
+// order; the slice is shared: read-only. An exclusive store's list is kept
+// in the access cache until a membership of the user changes: when a
+// gateway goes, each of its clients registers again and catches up, and
+// read from the store each time, the storm's memberships queue on the
+// store's few readers ahead of everything else. A shared store is read
+// each time, so that a join through another process counts at once.
+func (s *Service) userChannelIDs(ctx context.Context, userID string) ([]string, error) {
+	if !s.cache.exclusive {
+		return s.readUserChannelIDs(ctx, userID)
+	}
+	if ids, ok := s.cache.lists.get(userID, 0); ok {
+		return ids, nil
+	}
+	gen := s.cache.lists.generation()
+	ids, err := s.readUserChannelIDs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.lists.put(userID, ids, 0, gen)
+	return ids, nil
+}
+
+func (s *Service) readUserChannelIDs(ctx context.Context, userID string) ([]string, error) {
 	ms, err := s.store.FindMemberships(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -198,21 +228,21 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 		}
 	}
 	limit = clampLimit(limit, 100, 1000)
-	cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, MemberID: u.ID, Limit: maxMemberships})
+	versions, err := s.memberVersions(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	out := []CatchUpChannel{}
-	for _, c := range cs {
-		cp := checkpoints[c.ID]
-		if c.LastSeq <= cp {
+	for _, v := range versions {
+		cp := checkpoints[v.id]
+		if v.lastSeq <= cp {
 			continue
 		}
-		changes, err := s.reads.findChanges(ctx, s.store, c.ID, c.LastSeq, cp, limit+1)
+		changes, err := s.reads.findChanges(ctx, s.store, v.id, v.lastSeq, cp, limit+1)
 		if err != nil {
 			return nil, err
 		}
-		cc := CatchUpChannel{Channel: c.ID, Events: make([]json.RawMessage, 0, len(changes))}
+		cc := CatchUpChannel{Channel: v.id, Events: make([]json.RawMessage, 0, len(changes))}
 		if len(changes) > limit {
 			changes, cc.HasMore = changes[:limit], true
 		}
@@ -220,6 +250,47 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 			cc.Events = append(cc.Events, confab.ChangeEvent(ch, cp))
 		}
 		out = append(out, cc)
+	}
+	return out, nil
+}
+
+// channelVersion is a channel's LastSeq.
+type channelVersion struct {
+	id      string
+	lastSeq int64
+}
+
+// memberVersions returns the LastSeq of every channel u is in. On an
+// exclusive store it reads nothing when the caches hold u's channels and
+// their versions (a reconnect storm's catch-ups: see userChannelIDs), and
+// a channel not cached is read once for all its members (access); a shared
+// store gives them in one query.
+func (s *Service) memberVersions(ctx context.Context, u *confab.User) ([]channelVersion, error) {
+	if !s.cache.exclusive {
+		cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, MemberID: u.ID, Limit: maxMemberships})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]channelVersion, len(cs))
+		for i, c := range cs {
+			out[i] = channelVersion{c.ID, c.LastSeq}
+		}
+		return out, nil
+	}
+	ids, err := s.userChannelIDs(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]channelVersion, 0, len(ids))
+	for _, id := range ids {
+		a, err := s.access(ctx, u, id, needMember|needVersion)
+		switch {
+		case errors.Is(err, confab.ErrChannelNotFound) || errors.Is(err, confab.ErrNotInChannel):
+			continue // left since the list was read
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, channelVersion{id, a.Version})
 	}
 	return out, nil
 }

@@ -76,6 +76,7 @@ type Service struct {
 	gateways  GatewayPicker
 	gatewayID string
 	tickets   ticketLedger
+	pace      pacer // spreads rtm.connect's tickets (pace.go)
 	republish republisher
 	reads     coalescer    // shares identical history reads (coalesce.go)
 	cache     *accessCache // tokens, channels, memberships (cache.go)

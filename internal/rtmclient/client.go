@@ -107,7 +107,9 @@ func (c *Client) Connected() <-chan struct{} {
 // Run connects, catches up and applies events until ctx ends, reconnecting
 // through rtm.connect whenever the connection drops: the first attempt
 // after a connection that was up at a random point of ReconnectSpread,
-// then with exponential backoff and full jitter up to MaxBackoff.
+// then with exponential backoff and full jitter up to MaxBackoff. Each
+// attempt dials the gateway at the slot rtm.connect gives (dial_after_ms):
+// the server spreads the dials of a storm it sees coming.
 func (c *Client) Run(ctx context.Context) error {
 	backoff := c.cfg.ReconnectSpread
 	for {
@@ -171,14 +173,30 @@ func (e *event) channel() string {
 	return obj.ID
 }
 
+// maxHeld bounds the live events a session holds unapplied; past it the
+// reader waits, and the gateway disconnects a client that does not keep up.
+const maxHeld = 4096
+
 // session is one connection: connect, hold live events, catch up, then
 // apply live events until the connection drops.
 func (c *Client) session(ctx context.Context) error {
 	var rc struct {
 		URL string `json:"url"`
+		// DialAfterMS is the ticket's slot: the server spreads the
+		// dials of many clients connecting at once (a gateway went).
+		DialAfterMS int64 `json:"dial_after_ms"`
 	}
 	if err := c.call(ctx, "rtm.connect", nil, &rc); err != nil {
 		return err
+	}
+	if rc.DialAfterMS > 0 {
+		t := time.NewTimer(time.Duration(rc.DialAfterMS) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 	conn, _, err := c.cfg.Dialer.DialContext(ctx, rc.URL, nil)
 	if err != nil {
@@ -188,7 +206,10 @@ func (c *Client) session(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	live := make(chan event, 4096)
+	// live holds events while the session catches up. It holds pointers:
+	// a buffer of maxHeld events is made by every session, and a storm
+	// starts thousands of sessions at once.
+	live := make(chan *event, maxHeld)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(live)
@@ -198,8 +219,8 @@ func (c *Client) session(ctx context.Context) error {
 				readErr <- err
 				return
 			}
-			var e event
-			if json.Unmarshal(data, &e) == nil {
+			e := new(event)
+			if json.Unmarshal(data, e) == nil {
 				live <- e
 			}
 		}
@@ -227,7 +248,7 @@ func (c *Client) session(ctx context.Context) error {
 	c.mu.Unlock()
 
 	for e := range live {
-		if err := c.applyLive(ctx, e); err != nil {
+		if err := c.applyLive(ctx, *e); err != nil {
 			return err
 		}
 	}

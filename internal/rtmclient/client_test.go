@@ -1,0 +1,118 @@
+package rtmclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// fakeServer answers rtm.connect with its gateway's URL and dialAfter,
+// client.catchup with nothing, and upgrades /rtm/ to a WebSocket that says
+// hello and is held until the client goes.
+type fakeServer struct {
+	*httptest.Server
+	dialAfter time.Duration
+
+	mu        sync.Mutex
+	connected []time.Time // guarded by mu: when each rtm.connect answered
+	dialed    []time.Time // guarded by mu: when each gateway dial arrived
+}
+
+func newFakeServer(t *testing.T, dialAfter time.Duration) *fakeServer {
+	t.Helper()
+	f := &fakeServer{dialAfter: dialAfter}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/rtm.connect", func(w http.ResponseWriter, r *http.Request) {
+		url := "ws" + strings.TrimPrefix(f.URL, "http") + "/rtm/TICKET"
+		fmt.Fprintf(w, `{"ok":true,"url":%q,"dial_after_ms":%d}`, url, f.dialAfter.Milliseconds())
+		f.mu.Lock()
+		f.connected = append(f.connected, time.Now())
+		f.mu.Unlock()
+	})
+	mux.HandleFunc("/api/client.catchup", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"ok":true,"channels":[]}`)
+	})
+	up := websocket.Upgrader{}
+	mux.HandleFunc("/rtm/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.dialed = append(f.dialed, time.Now())
+		f.mu.Unlock()
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello"}`))
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+// mustConnect runs a client until its first hello and returns its stop.
+func mustConnect(t testing.TB, url string) (stop func()) {
+	t.Helper()
+	c := New(Config{API: url, Token: "xoxp-test"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	select {
+	case <-c.Connected():
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("not connected: %s", c.Stats().LastError)
+	}
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// The client dials the gateway only once the slot rtm.connect gave it came.
+func TestDialAfterSlot(t *testing.T) {
+	const slot = 300 * time.Millisecond
+	f := newFakeServer(t, slot)
+	mustConnect(t, f.URL)()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.connected) != 1 || len(f.dialed) != 1 {
+		t.Fatalf("%d rtm.connect calls and %d dials, want 1 each", len(f.connected), len(f.dialed))
+	}
+	if waited := f.dialed[0].Sub(f.connected[0]); waited < slot {
+		t.Errorf("dialed %v after rtm.connect answered, want at least %v", waited, slot)
+	}
+}
+
+// A session costs little memory: a storm starts thousands at once.
+func TestSessionMemory(t *testing.T) {
+	f := newFakeServer(t, 0)
+	mustConnect(t, f.URL)() // warm the HTTP and dial paths
+	const sessions = 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range sessions {
+		mustConnect(t, f.URL)()
+	}
+	runtime.ReadMemStats(&after)
+	// The fake server's side of each session counts too.
+	if per := (after.TotalAlloc - before.TotalAlloc) / sessions; per > 256<<10 {
+		t.Errorf("a session allocated %d KiB, want at most 256 KiB", per>>10)
+	}
+}
