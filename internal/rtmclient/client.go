@@ -32,6 +32,13 @@ type Config struct {
 	// clients dropped together (a gateway gone) then come back spread out
 	// instead of in one thundering herd.
 	ReconnectSpread time.Duration
+	// GapWait is how long a live event that arrives past a gap in its
+	// channel's seqs waits for the events before it; only then does the
+	// client catch the channel up. 0: 1 s. Events of one channel can
+	// arrive slightly out of order (two posts committed together are
+	// published by two requests), and a catch-up for each such jump, by
+	// every client of a large channel, would be a storm of its own.
+	GapWait time.Duration
 }
 
 // Message is a message as the client shows it.
@@ -48,7 +55,8 @@ type Message struct {
 type Stats struct {
 	Connects   int // successful connections (hello received)
 	CatchUps   int // client.catchup calls
-	Gaps       int // live seq jumps that triggered a catch-up
+	Gaps       int // live seq jumps not filled within GapWait, which triggered a catch-up
+	Reordered  int // live events that arrived past a gap filled within GapWait
 	Duplicates int // live events dropped because their (channel, seq) was applied
 	// Reshown counts new-message events for a message already shown: with
 	// dedupe by seq this stays 0 unless a message was edited between its
@@ -87,6 +95,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.ReconnectSpread == 0 {
 		cfg.ReconnectSpread = 500 * time.Millisecond
+	}
+	if cfg.GapWait == 0 {
+		cfg.GapWait = time.Second
 	}
 	return &Client{
 		cfg:         cfg,
@@ -247,20 +258,129 @@ func (c *Client) session(ctx context.Context) error {
 	close(c.connected)
 	c.mu.Unlock()
 
-	for e := range live {
-		if err := c.applyLive(ctx, *e); err != nil {
-			return err
+	held := heldEvents{}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var due <-chan time.Time
+		if at, ok := held.due(c.cfg.GapWait); ok {
+			timer.Reset(time.Until(at))
+			due = timer.C
+		}
+		select {
+		case e, ok := <-live:
+			if !ok {
+				return <-readErr
+			}
+			if err := c.applyLive(ctx, *e, held); err != nil {
+				return err
+			}
+		case <-due:
+			if err := c.fillGaps(ctx, held); err != nil {
+				return err
+			}
 		}
 	}
-	return <-readErr
+}
+
+// heldEvents are live events that arrived past a gap, by channel, in seq
+// order, with when the channel's first one arrived.
+type heldEvents map[string]*held
+
+type held struct {
+	since  time.Time
+	events []event
+}
+
+// due returns when the oldest gap's wait ends, if any is held.
+func (h heldEvents) due(wait time.Duration) (time.Time, bool) {
+	var first time.Time
+	for _, g := range h {
+		if first.IsZero() || g.since.Before(first) {
+			first = g.since
+		}
+	}
+	return first.Add(wait), !first.IsZero()
+}
+
+// hold keeps e (past a gap in ch) until the gap fills or its wait ends.
+func (h heldEvents) hold(ch string, e event) {
+	g := h[ch]
+	if g == nil {
+		g = &held{since: time.Now()}
+		h[ch] = g
+	}
+	i := sort.Search(len(g.events), func(i int) bool { return g.events[i].Seq >= e.Seq })
+	if i < len(g.events) && g.events[i].Seq == e.Seq {
+		return
+	}
+	g.events = append(g.events, event{})
+	copy(g.events[i+1:], g.events[i:])
+	g.events[i] = e
+}
+
+// applyHeld applies what ch holds that now follows its checkpoint, drops
+// what the checkpoint passed, and stops holding once nothing is left. Call
+// with mu held.
+func (c *Client) applyHeld(ch string, h heldEvents) {
+	g := h[ch]
+	if g == nil {
+		return
+	}
+	for len(g.events) > 0 && g.events[0].Seq <= c.checkpoints[ch]+1 {
+		if e := g.events[0]; e.Seq == c.checkpoints[ch]+1 {
+			c.apply(ch, e)
+			c.stats.Reordered++
+		}
+		g.events = g.events[1:]
+	}
+	if len(g.events) == 0 {
+		delete(h, ch)
+	}
+}
+
+// fillGaps catches up the channels whose gap outlived GapWait, and applies
+// what they held.
+func (c *Client) fillGaps(ctx context.Context, h heldEvents) error {
+	var late []string
+	for ch, g := range h {
+		if time.Since(g.since) >= c.cfg.GapWait {
+			late = append(late, ch)
+		}
+	}
+	if len(late) == 0 {
+		return nil // (a catch-up of no channel would be one of all)
+	}
+	c.mu.Lock()
+	c.stats.Gaps += len(late)
+	c.mu.Unlock()
+	if err := c.catchUp(ctx, late); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range late {
+		c.applyHeld(ch, h)
+		if g := h[ch]; g != nil {
+			g.since = time.Now() // a gap past the catch-up: wait again
+		}
+	}
+	return nil
 }
 
 // applyLive applies a live event: in order, dropped if already applied,
-// and a jump in seq catches the channel up first.
-func (c *Client) applyLive(ctx context.Context, e event) error {
+// and held past a jump in seq until the events before it arrive (or the
+// channel is caught up after GapWait: fillGaps).
+func (c *Client) applyLive(ctx context.Context, e event, h heldEvents) error {
 	ch := e.channel()
 	if e.Type == "channel_joined" && ch != "" {
-		return c.catchUp(ctx, []string{ch})
+		if err := c.catchUp(ctx, []string{ch}); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.applyHeld(ch, h)
+		c.mu.Unlock()
+		return nil
 	}
 	if e.Seq == 0 || ch == "" {
 		return nil
@@ -274,13 +394,13 @@ func (c *Client) applyLive(ctx context.Context, e event) error {
 		return nil
 	case e.Seq == cp+1 || !known && e.Seq == 1:
 		c.apply(ch, e)
+		c.applyHeld(ch, h)
 		c.mu.Unlock()
 		return nil
 	}
-	c.stats.Gaps++
 	c.mu.Unlock()
-	// Missed something: the catch-up brings this event too.
-	return c.catchUp(ctx, []string{ch})
+	h.hold(ch, e)
+	return nil
 }
 
 // catchUp calls client.catchup with the checkpoints of channels (all known
