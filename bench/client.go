@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,14 +20,24 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// api calls a confab's Web API.
+// api calls a confab's Web API: with net/http for set-up, which is not
+// measured, and through conns (conn.go) in the measured loops.
 type api struct {
 	base string
 	hc   *http.Client
+	// What conns need of base: host is its host[:port], tls whether it is
+	// https.
+	host   string
+	tls    bool
+	dialer *net.Dialer
 }
 
 func newAPI(base string, conns int) *api {
-	return &api{base: base, hc: newHTTPClient(conns)}
+	a := &api{base: base, hc: newHTTPClient(conns), dialer: &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}}
+	if u, err := url.Parse(base); err == nil { // Config.validate checked the scheme
+		a.host, a.tls = u.Host, u.Scheme == "https"
+	}
+	return a
 }
 
 func (a *api) close() { a.hc.CloseIdleConnections() }
@@ -44,10 +54,21 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s: %s (HTTP %d)", e.Method, e.Code, e.Status)
 }
 
-// answer is the envelope of every Web API answer.
-type answer struct {
-	OK    bool   `json:"ok"`
-	Error string `json:"error"`
+// checkAnswer reads the envelope of method's answer: a 429 or an ok:false
+// answer is an *apiError.
+func checkAnswer(method string, status int, retryAfter string, body []byte) (envelope, error) {
+	if status == http.StatusTooManyRequests {
+		secs, _ := strconv.Atoi(retryAfter)
+		return envelope{}, &apiError{Method: method, Status: status, Code: "ratelimited", RetryAfter: time.Duration(max(secs, 1)) * time.Second}
+	}
+	env, err := parseEnvelope(body)
+	if err != nil {
+		return env, fmt.Errorf("%s: HTTP %d, body %.200q: %w", method, status, body, err)
+	}
+	if !env.OK {
+		return env, &apiError{Method: method, Status: status, Code: env.Error}
+	}
+	return env, nil
 }
 
 // call posts form to /api/<method> with token and decodes the answer into
@@ -72,20 +93,12 @@ func (a *api) callBody(ctx context.Context, token, method string, form url.Value
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return body, &apiError{Method: method, Status: resp.StatusCode, Code: "ratelimited", RetryAfter: time.Duration(max(secs, 1)) * time.Second}
-	}
-	var env answer
-	if err := json.Unmarshal(body, &env); err != nil {
-		return body, fmt.Errorf("%s: HTTP %d, body %.200q is not JSON: %w", method, resp.StatusCode, body, err)
-	}
-	if !env.OK {
-		return body, &apiError{Method: method, Status: resp.StatusCode, Code: env.Error}
+	if _, err := checkAnswer(method, resp.StatusCode, resp.Header.Get("Retry-After"), body); err != nil {
+		return body, err
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
@@ -96,10 +109,17 @@ func (a *api) callBody(ctx context.Context, token, method string, form url.Value
 }
 
 // setupCall is call for set-up, which is not measured: a 429 is waited out
-// (a few times, at most 5 s each) instead of failing the run.
+// (see waitOutRateLimit) instead of failing the run.
 func (a *api) setupCall(ctx context.Context, token, method string, form url.Values, out any) error {
+	return waitOutRateLimit(ctx, func() error { return a.call(ctx, token, method, form, out) })
+}
+
+// waitOutRateLimit calls call until it returns something other than a 429
+// (an *apiError "ratelimited"), waiting as long as the answer says (at
+// most 5 s) in between, five times at most.
+func waitOutRateLimit(ctx context.Context, call func() error) error {
 	for attempt := 0; ; attempt++ {
-		err := a.call(ctx, token, method, form, out)
+		err := call()
 		var ae *apiError
 		if !errors.As(err, &ae) || ae.Code != "ratelimited" || attempt == 4 {
 			if ae != nil && ae.Code == "ratelimited" {
@@ -189,16 +209,26 @@ func (a *api) joinAll(ctx context.Context, users []user, channels []string, para
 	})
 }
 
-// dialRTM calls rtm.connect as token's user, dials the gateway it names and
-// returns the connection once hello has arrived.
-func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token string) (*websocket.Conn, error) {
+// rtmConnect calls rtm.connect as token's user and returns the gateway's
+// URL it names.
+func (a *api) rtmConnect(ctx context.Context, token string) (string, error) {
 	var out struct {
 		URL string `json:"url"`
 	}
 	if err := a.setupCall(ctx, token, "rtm.connect", nil, &out); err != nil {
+		return "", err
+	}
+	return out.URL, nil
+}
+
+// dialRTM calls rtm.connect as token's user, dials the gateway it names and
+// returns the connection once hello has arrived.
+func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token string) (*websocket.Conn, error) {
+	u, err := a.rtmConnect(ctx, token)
+	if err != nil {
 		return nil, err
 	}
-	conn, _, err := dialer.DialContext(ctx, out.URL, nil)
+	conn, _, err := dialer.DialContext(ctx, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dial gateway: %w", err)
 	}
@@ -208,8 +238,8 @@ func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token strin
 	}
 	conn.SetReadDeadline(deadline)
 	_, frame, err := conn.ReadMessage()
-	if err == nil && !bytes.Contains(frame, []byte(`"type":"hello"`)) {
-		err = fmt.Errorf("first frame %.200q, want hello", frame)
+	if err == nil {
+		err = checkHello(frame)
 	}
 	if err != nil {
 		conn.Close()

@@ -35,6 +35,15 @@
 //     served them from /metrics (confab_store_queries_total, per label set)
 //     when the server exposes it.
 //
+// The bench and the server often share a machine's few cores, so the
+// measured loops keep the bench's own CPU per operation small: send's
+// posters, hot's readers and history's reads each own a keep-alive HTTP
+// connection through fasthttp rather than net/http's client (conn.go), and
+// check answers with a reused fastjson parser rather than encoding/json
+// (parseEnvelope); fanout's subscribers read WebSocket frames with
+// gobwas/ws's low-level API into a reused buffer (frameConn). Set-up goes
+// through net/http and encoding/json.
+//
 // idle's and hot's server figures are the sums over Config.MetricsURLs: in
 // a cluster, the metrics of its gateways (idle) or API processes (hot).
 //

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // FanoutResult is the outcome of the fanout scenario.
@@ -42,8 +39,11 @@ type FanoutResult struct {
 	PostLatency Latency `json:"post_latency"` // chat.postMessage round trip
 }
 
-// fanoutMarker starts the text of fanout's posts: "fo <index> <unix nanos>".
-var fanoutMarker = []byte(`"text":"fo `)
+// fanoutMarker is the "text" field of fanout's posts, whose text is
+// "fo <index> <unix nanos>". It leaves out the key's opening quote:
+// bytes.Index jumps between the occurrences of the marker's first byte,
+// and a frame has a dozen quotes before "text" but one 't' ("type").
+var fanoutMarker = []byte(`text":"fo `)
 
 // drainTimeout bounds the wait for deliveries after the last post.
 const drainTimeout = 30 * time.Second
@@ -198,7 +198,7 @@ func (r *run) publish(ctx context.Context, token string, channels []string, n in
 // subscriber is one fanout connection. Its reader goroutine owns seen,
 // lat, dups and last until done is closed.
 type subscriber struct {
-	conn    *websocket.Conn
+	conn    *frameConn
 	channel int // which of fanout's channels it is in (shareJob.fanoutChannel)
 	done    chan struct{}
 	got     atomic.Int64 // distinct posts received
@@ -212,18 +212,12 @@ type subscriber struct {
 // read receives frames until the connection ends, recording fanout posts.
 func (s *subscriber) read() {
 	defer close(s.done)
-	buf := make([]byte, 0, 1024)
 	for {
-		_, rd, err := s.conn.NextReader()
+		frame, err := s.conn.next()
 		if err != nil {
 			return
 		}
-		buf, err = readAll(rd, buf[:0])
-		if err != nil {
-			return
-		}
-		now := time.Now()
-		i, sent, ok := parseFanout(buf)
+		i, sent, ok := parseFanout(frame)
 		if !ok || i >= int64(len(s.seen)) {
 			continue
 		}
@@ -231,8 +225,9 @@ func (s *subscriber) read() {
 			s.dups++
 			continue
 		}
+		now := s.conn.at
 		s.seen[i] = true
-		s.lat = append(s.lat, now.Sub(time.Unix(0, sent)))
+		s.lat = append(s.lat, time.Duration(now.UnixNano()-sent))
 		s.last = now
 		s.got.Add(1)
 	}
@@ -242,7 +237,7 @@ func (s *subscriber) read() {
 func closeSubscribers(subs []*subscriber) {
 	for _, s := range subs {
 		if s != nil {
-			s.conn.Close()
+			s.conn.close()
 		}
 	}
 	for _, s := range subs {
@@ -284,21 +279,4 @@ func parseUint(b []byte, stop byte) (int64, []byte, bool) {
 		}
 	}
 	return 0, nil, false
-}
-
-// readAll appends r to buf, reusing its storage.
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }

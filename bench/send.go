@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,9 +21,10 @@ type SendResult struct {
 	Latency    Latency `json:"latency"` // chat.postMessage round trip
 }
 
-// send has Posters goroutines post to Channels channels as fast as the
-// server acknowledges, for Duration or until Messages have been claimed.
-// A post in flight when Duration ends is allowed to finish.
+// send has Posters goroutines, each with its own connection, post to
+// Channels channels as fast as the server acknowledges, for Duration or
+// until Messages have been claimed. A post in flight when Duration ends is
+// allowed to finish.
 func (r *run) send(ctx context.Context) error {
 	start := time.Now()
 	ws, err := r.setup(ctx, 1)
@@ -54,12 +56,14 @@ func (r *run) send(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := r.api.newConn()
+			defer c.close()
 			for ctx.Err() == nil && time.Now().Before(end) {
 				i := claimed.Add(1)
 				if r.cfg.Messages > 0 && i > int64(r.cfg.Messages) {
 					return
 				}
-				d, err := r.api.post(ctx, owner.Token, channels[int(i)%len(channels)], fmt.Sprintf("send %d", i))
+				d, err := c.post(ctx, owner.Token, channels[int(i)%len(channels)], "send "+strconv.FormatInt(i, 10))
 				if err != nil {
 					if ctx.Err() != nil {
 						return

@@ -85,7 +85,7 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 	nd := sourceDialer(src)
 	a := newAPI(job.URL, job.Parallel+16)
 	a.hc.Transport.(*http.Transport).DialContext = nd.DialContext
-	dialer := newDialer()
+	dialer := newDialer() // idle's; fanout's subscribers read frames themselves (frameConn)
 	dialer.NetDialContext = nd.DialContext
 	s := &share{job: job, api: a}
 	switch job.Kind {
@@ -99,25 +99,33 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 	var mu sync.Mutex
 	var ready shareReady
 	err = forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
+		token := job.Tokens[(job.Offset+i)%len(job.Tokens)]
 		t := time.Now()
-		conn, err := a.dialRTM(ctx, dialer, job.Tokens[(job.Offset+i)%len(job.Tokens)])
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", job.Offset+i, err)
-		}
-		d := time.Since(t)
-		mu.Lock()
-		ready.Connect.Add(d)
-		mu.Unlock()
 		if s.idle != nil {
+			conn, err := a.dialRTM(ctx, dialer, token)
+			if err != nil {
+				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
+			}
 			c := &idleConn{conn: conn, done: make(chan struct{})}
 			s.idle[i] = c
 			go c.discard()
 		} else {
+			u, err := a.rtmConnect(ctx, token)
+			if err != nil {
+				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
+			}
+			conn, err := dialFrames(ctx, nd.DialContext, u)
+			if err != nil {
+				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
+			}
 			sub := &subscriber{conn: conn, channel: job.fanoutChannel((job.Offset + i) % len(job.Tokens)),
 				seen: make([]bool, job.Posts), lat: make([]time.Duration, 0, job.Posts), done: make(chan struct{})}
 			s.subs[i] = sub
 			go sub.read()
 		}
+		mu.Lock()
+		ready.Connect.Add(time.Since(t))
+		mu.Unlock()
 		return nil
 	})
 	if err != nil {
