@@ -149,3 +149,53 @@ func TestWebSeqJumpCatchesUp(t *testing.T) {
 		t.Errorf("an in-order live message caused %d more client.catchup calls, want none", n-len(calls))
 	}
 }
+
+// Bob has #general open, live. A message is stored without being
+// published, and Alice's next message arrives live a seq past it: Bob's
+// client holds it. When the stored message's event then arrives (late, out
+// of order), the client shows both, in order, without calling
+// client.catchup: a reordering is not a loss.
+func TestWebSeqReorderedWithoutCatchUp(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bobAPI := signup(t, m, "acme", "bob")
+	general := alice.createChannel("general", false)
+	bobAPI.must("conversations.join", obj{"channel": general})
+
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	alice.post(general, "first")
+	b.waitFor("live first", hasText("first"))
+	last := int64(eval[float64](b, fmt.Sprintf(`window.confabDebug.state().seqs[%q]`, general)))
+	// Long enough that the late event, not the timer, ends the wait.
+	eval[bool](b, `(window.confabDebug.setGapWait(60000), window.__catchups = [], (() => {
+		const orig = window.fetch;
+		window.fetch = (url, opts) => {
+			if (String(url).endsWith('/api/client.catchup')) window.__catchups.push(JSON.parse(opts.body).checkpoints);
+			return orig(url, opts);
+		};
+	})(), true)`)
+
+	ctx, cancel := context.WithTimeout(t.Context(), browserStep)
+	defer cancel()
+	late := &confab.Message{ChannelID: general, UserID: alice.userID, Text: "late", TS: time.Now().UnixMicro()}
+	if created, err := m.store.CreateMessage(ctx, late); err != nil || !created || late.Seq != last+1 {
+		t.Fatalf("CreateMessage = %v, %v, seq %d; want created at seq %d", created, err, late.Seq, last+1)
+	}
+	alice.post(general, "early")
+	b.waitFor("the client holding the event past the jump", fmt.Sprintf(`window.confabDebug.state().waiting.includes(%q)`, general))
+	if eval[bool](b, hasText("early")) {
+		t.Fatal("the event past the jump is shown before the one it follows")
+	}
+
+	pub := confab.Publication{Op: confab.OpDeliver, Time: time.Now().UnixNano(), Frame: confab.MessageEvent(late)}
+	m.Gateway.HandlePublication(confab.ChannelTopic(alice.teamID, general), pub.Marshal())
+	b.waitFor("both, once the late event came", hasText("late")+" && "+hasText("early"))
+	checkShownOnce(t, shownMessages(b), []string{"first", "late", "early"}, []int64{last, last + 1, last + 2})
+	b.waitFor("the wait over", fmt.Sprintf(`window.confabDebug.state().waiting.length === 0 && window.confabDebug.state().seqs[%q] === %d`, general, last+2))
+	if n := eval[int](b, `window.__catchups.length`); n != 0 {
+		t.Errorf("the client called client.catchup %d times for a reordering, want 0", n)
+	}
+}

@@ -166,7 +166,8 @@ async function start(token) {
 
   window.confabDebug = {
     drop: () => S.rtm.drop(),
-    state: () => ({ live: S.rtm.live, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id }),
+    state: () => ({ live: S.rtm.live, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id, waiting: [...S.rtm.gaps.keys()] }),
+    setGapWait: (ms) => { S.rtm.gapWait = ms; },
   };
 
   S.rtm.start();

@@ -3,7 +3,9 @@
 // The contract (API.md): connect first and hold live events, then call
 // client.catchup with a checkpoint per channel (the highest seq applied),
 // apply both in seq order and drop any (channel, seq) already applied. A
-// jump in seq while live means an event was missed: catch that channel up.
+// jump in seq while live means an event was missed, or comes out of order
+// (two posts committed together are published by two requests): hold what
+// is past the jump for a moment (GAP_WAIT), then catch that channel up.
 // On close: report it, wait with exponential backoff and jitter, and start
 // again with a fresh rtm.connect (tickets are single use).
 
@@ -11,6 +13,10 @@ const PING_EVERY = 25_000;
 const PONG_WITHIN = 10_000;
 const BACKOFF_BASE = 500;
 const BACKOFF_MAX = 15_000;
+// GAP_WAIT is how long events past a jump in seq wait for the ones before
+// them before the channel is caught up: a catch-up by every member of a
+// big channel for each reordering would be a storm of its own.
+const GAP_WAIT = 1_000;
 
 // channelOf returns the channel a seq-carrying event is about.
 export function channelOf(ev) {
@@ -28,6 +34,8 @@ export class Realtime {
     this.live = false;         // false while (re)connecting and catching up
     this.held = [];            // events received while not live
     this.syncing = new Map();  // channel → events held during its catch-up
+    this.gaps = new Map();     // channel → timer of a jump waiting to fill (events in syncing)
+    this.gapWait = GAP_WAIT;
     this.ws = null;
     this.nextID = 1;
     this.attempt = 0;
@@ -170,6 +178,7 @@ export class Realtime {
     const buffer = this.syncing.get(ch);
     if (buffer) {
       buffer.push(ev);
+      if (this.gaps.has(ch)) this.fill(ch);
       return;
     }
     const last = this.seqs.get(ch);
@@ -185,11 +194,32 @@ export class Realtime {
     if (ev.seq <= last) return; // already applied
     if (ev.seq > last + 1) {
       this.syncing.set(ch, [ev]);
-      this.enqueueCatchUp(ch);
+      this.gaps.set(ch, setTimeout(() => {
+        this.gaps.delete(ch);
+        this.enqueueCatchUp(ch);
+      }, this.gapWait));
       return;
     }
     this.seqs.set(ch, ev.seq);
     this.h.event(ev, "live");
+  }
+
+  // fill applies, in seq order, what a channel holds past a jump once the
+  // events before it have come, and ends the wait when nothing is left.
+  fill(ch) {
+    const held = this.syncing.get(ch).sort((a, b) => a.seq - b.seq);
+    let last = this.seqs.get(ch) ?? 0;
+    while (held.length && held[0].seq <= last + 1) {
+      const ev = held.shift();
+      if (ev.seq !== last + 1) continue; // already applied
+      last = ev.seq;
+      this.seqs.set(ch, last);
+      this.h.event(ev, "live");
+    }
+    if (held.length) return;
+    clearTimeout(this.gaps.get(ch));
+    this.gaps.delete(ch);
+    this.syncing.delete(ch);
   }
 
   // resume ends the hold of a discovered channel.
