@@ -69,34 +69,7 @@ func checkShownOnce(t *testing.T, got []shownMsg, want []string, wantSeq []int64
 // messages once each, in order, without a reload; a further live message
 // adds no duplicate.
 func TestWebSeqJumpCatchesUp(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bobAPI := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	bobAPI.must("conversations.join", obj{"channel": general})
-
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
-	alice.post(general, "before the gap")
-	b.waitFor("live before the gap", hasText("before the gap"))
-	last := int64(eval[float64](b, fmt.Sprintf(`window.confabDebug.state().seqs[%q]`, general)))
-	if last <= 0 {
-		t.Fatalf("Bob's checkpoint of general is %d after a live message, want > 0", last)
-	}
-
-	// Record the page's client.catchup calls. A reload would lose the
-	// record: it doubles as proof that nothing reloaded.
-	eval[bool](b, `(() => {
-		window.__catchups = [];
-		const orig = window.fetch;
-		window.fetch = (url, opts) => {
-			if (String(url).endsWith('/api/client.catchup')) window.__catchups.push(JSON.parse(opts.body).checkpoints);
-			return orig(url, opts);
-		};
-		return true;
-	})()`)
+	m, alice, general, b, last := bobWatchingGeneral(t, "before the gap")
 
 	// Stored, never published: no live event carries it.
 	ctx, cancel := context.WithTimeout(t.Context(), browserStep)
@@ -156,27 +129,9 @@ func TestWebSeqJumpCatchesUp(t *testing.T) {
 // of order), the client shows both, in order, without calling
 // client.catchup: a reordering is not a loss.
 func TestWebSeqReorderedWithoutCatchUp(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bobAPI := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	bobAPI.must("conversations.join", obj{"channel": general})
-
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
-	alice.post(general, "first")
-	b.waitFor("live first", hasText("first"))
-	last := int64(eval[float64](b, fmt.Sprintf(`window.confabDebug.state().seqs[%q]`, general)))
+	m, alice, general, b, last := bobWatchingGeneral(t, "first")
 	// Long enough that the late event, not the timer, ends the wait.
-	eval[bool](b, `(window.confabDebug.setGapWait(60000), window.__catchups = [], (() => {
-		const orig = window.fetch;
-		window.fetch = (url, opts) => {
-			if (String(url).endsWith('/api/client.catchup')) window.__catchups.push(JSON.parse(opts.body).checkpoints);
-			return orig(url, opts);
-		};
-	})(), true)`)
+	eval[bool](b, `(window.confabDebug.setGapWait(60000), true)`)
 
 	ctx, cancel := context.WithTimeout(t.Context(), browserStep)
 	defer cancel()
@@ -198,4 +153,39 @@ func TestWebSeqReorderedWithoutCatchUp(t *testing.T) {
 	if n := eval[int](b, `window.__catchups.length`); n != 0 {
 		t.Errorf("the client called client.catchup %d times for a reordering, want 0", n)
 	}
+}
+
+// bobWatchingGeneral starts a server and a browser in which Bob has Alice's
+// #general open, live, with first posted and shown; it returns Bob's
+// checkpoint of general then. From then on the page records its
+// client.catchup calls in window.__catchups; a reload would lose the
+// record, so it doubles as proof that nothing reloaded.
+func bobWatchingGeneral(t *testing.T, first string) (m *Main, alice *client, general string, b *tab, last int64) {
+	t.Helper()
+	m = MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice = signup(t, m, "acme", "alice")
+	bobAPI := signup(t, m, "acme", "bob")
+	general = alice.createChannel("general", false)
+	bobAPI.must("conversations.join", obj{"channel": general})
+
+	b = newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	alice.post(general, first)
+	b.waitFor("live "+first, hasText(first))
+	last = int64(eval[float64](b, fmt.Sprintf(`window.confabDebug.state().seqs[%q]`, general)))
+	if last <= 0 {
+		t.Fatalf("Bob's checkpoint of general is %d after a live message, want > 0", last)
+	}
+	eval[bool](b, `(() => {
+		window.__catchups = [];
+		const orig = window.fetch;
+		window.fetch = (url, opts) => {
+			if (String(url).endsWith('/api/client.catchup')) window.__catchups.push(JSON.parse(opts.body).checkpoints);
+			return orig(url, opts);
+		};
+		return true;
+	})()`)
+	return m, alice, general, b, last
 }
