@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 
 	"github.com/confab/confab"
@@ -347,4 +350,24 @@ func withoutPollerIfAsked(g *Gateway) {
 		g.poller = nil
 		p.stop()
 	}
+}
+
+// dialRaw connects user with a gobwas client and reads hello; the caller
+// decides when to read further.
+func dialRaw(t *testing.T, s *testServer, user string) (net.Conn, io.Reader) {
+	t.Helper()
+	nc, br, _, err := ws.Dial(context.Background(), s.url+"ticket-"+user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	var r io.Reader = nc
+	if br != nil {
+		r = io.MultiReader(br, nc)
+	}
+	nc.SetReadDeadline(time.Now().Add(waitFor))
+	if f, err := ws.ReadFrame(r); err != nil || string(f.Payload) != string(confab.HelloFrame) {
+		t.Fatalf("%v, want hello", err)
+	}
+	return nc, r
 }

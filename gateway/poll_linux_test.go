@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -12,29 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
-
-	"github.com/confab/confab"
 )
-
-// dialRaw connects user with a gobwas client and reads hello; the caller
-// decides when to read further.
-func dialRaw(t *testing.T, s *testServer, user string) (net.Conn, io.Reader) {
-	t.Helper()
-	nc, br, _, err := ws.Dial(context.Background(), s.url+"ticket-"+user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	var r io.Reader = nc
-	if br != nil {
-		r = io.MultiReader(br, nc)
-	}
-	nc.SetReadDeadline(time.Now().Add(waitFor))
-	if f, err := ws.ReadFrame(r); err != nil || string(f.Payload) != string(confab.HelloFrame) {
-		t.Fatalf("%v, want hello", err)
-	}
-	return nc, r
-}
 
 // onlyConn returns g's one connection.
 func onlyConn(t *testing.T, g *Gateway) *conn {
