@@ -496,16 +496,13 @@ func (f stormWorkers) watch(ctx context.Context) error {
 	if err := f.sendAll(stormCmd{Drop: &stormDrop{Wait: true}}); err != nil {
 		return err
 	}
-	return f.each(ctx, func(i int, w *worker) error {
-		m, err := w.read()
-		if err != nil {
-			return err
-		}
+	_, err := answers(ctx, f, "watching", func(m workerMsg) *bool {
 		if !m.Watching {
-			return errors.New("worker answered drop without watching")
+			return nil
 		}
-		return nil
+		return &m.Watching
 	})
+	return err
 }
 
 func (f stormWorkers) poll(ctx context.Context, final bool) ([]stormDropped, error) {
@@ -517,34 +514,30 @@ func (f stormWorkers) poll(ctx context.Context, final bool) ([]stormDropped, err
 
 // readDropped reads every worker's answer to a drop or a poll.
 func (f stormWorkers) readDropped(ctx context.Context) ([]stormDropped, error) {
-	out := make([]stormDropped, len(f.sf.workers))
+	return answers(ctx, f, "dropped", func(m workerMsg) *stormDropped { return m.Dropped })
+}
+
+// answers reads one answer from every worker and returns the part of each
+// that take picks; an answer without it (take returns nil) is an error.
+func answers[T any](ctx context.Context, f stormWorkers, what string, take func(workerMsg) *T) ([]T, error) {
+	out := make([]T, len(f.sf.workers))
 	err := f.each(ctx, func(i int, w *worker) error {
 		m, err := w.read()
 		if err != nil {
 			return err
 		}
-		if m.Dropped == nil {
-			return errors.New("worker answered without dropped")
+		v := take(m)
+		if v == nil {
+			return fmt.Errorf("worker answered without %s", what)
 		}
-		out[i] = *m.Dropped
+		out[i] = *v
 		return nil
 	})
 	return out, err
 }
 
 func (f stormWorkers) recovered(ctx context.Context) (stormRecovered, error) {
-	rs := make([]stormRecovered, len(f.sf.workers))
-	err := f.each(ctx, func(i int, w *worker) error {
-		m, err := w.read()
-		if err != nil {
-			return err
-		}
-		if m.Recovered == nil {
-			return errors.New("worker sent no recovered")
-		}
-		rs[i] = *m.Recovered
-		return nil
-	})
+	rs, err := answers(ctx, f, "recovered", func(m workerMsg) *stormRecovered { return m.Recovered })
 	if err != nil {
 		return stormRecovered{}, err
 	}
@@ -566,18 +559,7 @@ func (f stormWorkers) finish(ctx context.Context, fin stormFinish) (stormCounts,
 	if err := f.sendAll(stormCmd{Finish: &fin}); err != nil {
 		return stormCounts{}, err
 	}
-	cs := make([]stormCounts, len(f.sf.workers))
-	err := f.each(ctx, func(i int, w *worker) error {
-		m, err := w.read()
-		if err != nil {
-			return err
-		}
-		if m.Storm == nil {
-			return errors.New("worker answered finish without counts")
-		}
-		cs[i] = *m.Storm
-		return nil
-	})
+	cs, err := answers(ctx, f, "counts", func(m workerMsg) *stormCounts { return m.Storm })
 	if err != nil {
 		return stormCounts{}, err
 	}
