@@ -300,12 +300,7 @@ func TestBootIsBrief(t *testing.T) {
 func TestBootOf200ChannelsIsUnder100KB(t *testing.T) {
 	f := newBootFixture(t)
 	svc := chat.New(chat.Config{Store: f.db})
-	u := f.MustUser("owner-of-200")
-	for i := range 200 {
-		c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic,
-			Name: fmt.Sprintf("boot-%d", i), CreatedBy: u.ID}, u.ID)
-		f.MustPost(c, u, fmt.Sprintf("boot %d", i), 0)
-	}
+	u := f.userIn200Channels("owner-of-200")
 	b, err := svc.Boot(f.ctx, u)
 	if err != nil {
 		t.Fatal(err)
@@ -333,16 +328,24 @@ func TestBootOf200ChannelsIsUnder100KB(t *testing.T) {
 func BenchmarkBoot(b *testing.B) {
 	f := newBootFixture(b)
 	svc := chat.New(chat.Config{Store: f.db})
-	u := f.MustUser("bench")
-	for i := range 200 {
-		c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic,
-			Name: fmt.Sprintf("boot-%d", i), CreatedBy: u.ID}, u.ID)
-		f.MustPost(c, u, fmt.Sprintf("boot %d", i), 0)
-	}
+	u := f.userIn200Channels("bench")
 	b.ResetTimer()
 	for b.Loop() {
 		if boot, err := svc.Boot(f.ctx, u); err != nil || len(boot.Channels) != 200 {
 			b.Fatalf("Boot = %d channels, %v", len(boot.Channels), err)
 		}
 	}
+}
+
+// userIn200Channels makes a user in 200 public channels with one message
+// each: the shape of "confab bench boot".
+func (f *bootFixture) userIn200Channels(name string) *confab.User {
+	f.t.Helper()
+	u := f.MustUser(name)
+	for i := range 200 {
+		c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic,
+			Name: fmt.Sprintf("boot-%d", i), CreatedBy: u.ID}, u.ID)
+		f.MustPost(c, u, fmt.Sprintf("boot %d", i), 0)
+	}
+	return u
 }
