@@ -52,6 +52,11 @@ type Config struct {
 	// channels fanout's subscribers are split into (default 1: user j is
 	// in channel j mod Channels, post i goes to channel i mod Channels).
 	Channels int
+	// UserChannels is how many of fanout's channels each user is in
+	// (default 1): user j is in channels (j×UserChannels + k) mod Channels
+	// for k < UserChannels, so each channel has Users×UserChannels/Channels
+	// members and a connection gets the posts of UserChannels channels.
+	UserChannels int
 	// Posters is the number of concurrent chat.postMessage callers: send
 	// (default 64), history's fill (default 32).
 	Posters int
@@ -112,6 +117,7 @@ func (cfg Config) withDefaults() Config {
 	case "fanout":
 		def(&cfg.Clients, 100)
 		def(&cfg.Channels, 1)
+		def(&cfg.UserChannels, 1)
 	case "idle":
 		def(&cfg.Clients, 1000)
 		def(&cfg.Channels, 10)
@@ -194,8 +200,11 @@ func (cfg Config) validate() error {
 	if cfg.Scenario == "storm" && cfg.Clients > max(cfg.Procs, 1)*MaxStormClients {
 		errs = append(errs, fmt.Errorf("clients %d: storm holds at most %d clients in one process (each needs a WebSocket and, while reconnecting, an HTTP connection); spread them with more worker processes (-procs %d)", cfg.Clients, MaxStormClients, (cfg.Clients+MaxStormClients-1)/MaxStormClients))
 	}
-	if cfg.Scenario == "fanout" && cfg.Channels > cfg.Users {
-		errs = append(errs, fmt.Errorf("channels %d: more than users %d (each user is in one fanout channel)", cfg.Channels, cfg.Users))
+	if cfg.Scenario == "fanout" && cfg.UserChannels > cfg.Channels {
+		errs = append(errs, fmt.Errorf("user channels %d: more than channels %d", cfg.UserChannels, cfg.Channels))
+	}
+	if cfg.Scenario == "fanout" && cfg.Channels > cfg.Users*cfg.UserChannels {
+		errs = append(errs, fmt.Errorf("channels %d: more than users %d × user channels %d (a channel would have no member)", cfg.Channels, cfg.Users, cfg.UserChannels))
 	}
 	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle" || cfg.Scenario == "storm") {
 		errs = append(errs, fmt.Errorf("users %d: more than clients %d", cfg.Users, cfg.Clients))

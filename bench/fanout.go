@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,10 +13,11 @@ import (
 // FanoutResult is the outcome of the fanout scenario.
 type FanoutResult struct {
 	Subscribers    int     `json:"subscribers"`
-	Channels       int     `json:"channels"` // how many channels the subscribers are split into
-	Users          int     `json:"users"`    // the subscribers belong to this many users
-	Rate           float64 `json:"rate"`     // posts per second asked for
-	Posts          int     `json:"posts"`    // posts scheduled
+	Channels       int     `json:"channels"`      // how many channels the posts go to
+	UserChannels   int     `json:"user_channels"` // how many of them each user is in
+	Users          int     `json:"users"`         // the subscribers belong to this many users
+	Rate           float64 `json:"rate"`          // posts per second asked for
+	Posts          int     `json:"posts"`         // posts scheduled
 	Posted         int64   `json:"posted"`
 	PostErrors     int64   `json:"post_errors"`
 	ConnectSeconds float64 `json:"connect_seconds"`
@@ -60,28 +62,33 @@ func (r *run) fanout(ctx context.Context) error {
 	}
 	publisher, members := ws.users[0], ws.users[1:]
 	nch := max(r.cfg.Channels, 1)
+	place := shareJob{Channels: nch, UserChannels: r.cfg.UserChannels}
 	channels := make([]string, nch)
-	for c := range channels {
+	err = forEach(ctx, nch, r.cfg.Parallel, func(ctx context.Context, c int) error {
 		name := "fanout"
 		if nch > 1 {
 			name = fmt.Sprintf("fanout-%d", c)
 		}
-		if channels[c], err = r.api.createChannel(ctx, publisher.Token, name); err != nil {
-			return err
-		}
-		var in []user // user j is in channel j mod nch
-		for j := c; j < len(members); j += nch {
-			in = append(in, members[j])
-		}
-		if err := r.api.joinAll(ctx, in, channels[c:c+1], r.cfg.Parallel); err != nil {
-			return err
-		}
+		id, err := r.api.createChannel(ctx, publisher.Token, name)
+		channels[c] = id
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	k := max(r.cfg.UserChannels, 1)
+	err = forEach(ctx, len(members)*k, r.cfg.Parallel, func(ctx context.Context, i int) error {
+		ch := channels[place.userChannel(i/k, i%k)]
+		return r.api.setupCall(ctx, members[i/k].Token, "conversations.join", url.Values{"channel": {ch}}, nil)
+	})
+	if err != nil {
+		return err
 	}
 	posts := max(int(r.cfg.Rate*r.cfg.Duration.Seconds()), 1)
 	if r.cfg.Messages > 0 {
 		posts = min(posts, r.cfg.Messages)
 	}
-	res := &FanoutResult{Subscribers: r.cfg.Clients, Channels: nch, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
+	res := &FanoutResult{Subscribers: r.cfg.Clients, Channels: nch, UserChannels: k, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
 	r.rep.Fanout = res
 
 	r.log.Info("connecting subscribers", "clients", r.cfg.Clients, "procs", max(r.cfg.Procs, 1))
@@ -90,7 +97,8 @@ func (r *run) fanout(ctx context.Context) error {
 		tokens[i] = u.Token
 	}
 	connStart := time.Now()
-	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts, Channels: nch})
+	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts,
+		Channels: nch, UserChannels: r.cfg.UserChannels})
 	if err != nil {
 		return err
 	}
@@ -198,10 +206,10 @@ func (r *run) publish(ctx context.Context, token string, channels []string, n in
 // subscriber is one fanout connection. Its reader goroutine owns seen,
 // lat, dups and last until done is closed.
 type subscriber struct {
-	conn    *frameConn
-	channel int // which of fanout's channels it is in (shareJob.fanoutChannel)
-	done    chan struct{}
-	got     atomic.Int64 // distinct posts received
+	conn  *frameConn
+	token int // its user's token index: its channels (shareJob.inChannel)
+	done  chan struct{}
+	got   atomic.Int64 // distinct posts received
 
 	seen []bool // by post index
 	lat  []time.Duration

@@ -43,7 +43,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		lat("latency", s.Latency)
 	case r.Fanout != nil:
 		f := r.Fanout
-		row("subscribers", fmt.Sprintf("%d (%d users) in %d channel(s)", f.Subscribers, f.Users, f.Channels))
+		row("subscribers", fmt.Sprintf("%d (%d users, each in %d of %d channel(s))", f.Subscribers, f.Users, f.UserChannels, f.Channels))
 		row("connect", secs(f.ConnectSeconds))
 		row("posts", fmt.Sprintf("%d acknowledged of %d at %g/s, %d errors", f.Posted, f.Posts, f.Rate, f.PostErrors))
 		row("deliveries", fmt.Sprintf("%d of %d expected", f.Deliveries, f.Expected))

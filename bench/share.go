@@ -20,18 +20,28 @@ type shareJob struct {
 	Clients  int      `json:"clients"`
 	Parallel int      `json:"parallel"`
 	Posts    int      `json:"posts"` // fanout: post indexes are [0, Posts)
-	// Channels splits fanout's subscribers: the user of token t is in
-	// channel t mod Channels, and post i goes to channel i mod Channels.
-	// 0 or 1: one channel.
-	Channels int `json:"channels,omitempty"`
+	// Channels and UserChannels place fanout's subscribers: the user of
+	// token t is in channels (t×UserChannels + k) mod Channels for
+	// k < UserChannels, and post i goes to channel i mod Channels. 0 or 1:
+	// one channel, one each.
+	Channels     int `json:"channels,omitempty"`
+	UserChannels int `json:"user_channels,omitempty"`
 }
 
-// fanoutChannel is the channel of fanout's connection j, or of post j.
-func (j shareJob) fanoutChannel(tokenIndex int) int {
-	if j.Channels <= 1 {
-		return 0
-	}
-	return tokenIndex % j.Channels
+// postChannel is the fanout channel post i goes to.
+func (j shareJob) postChannel(i int) int {
+	return i % max(j.Channels, 1)
+}
+
+// userChannel is the k-th fanout channel of the user of token t.
+func (j shareJob) userChannel(t, k int) int {
+	return (t*max(j.UserChannels, 1) + k) % max(j.Channels, 1)
+}
+
+// inChannel reports whether the user of token t is in fanout channel c.
+func (j shareJob) inChannel(t, c int) bool {
+	n := max(j.Channels, 1)
+	return ((c-t*max(j.UserChannels, 1))%n+n)%n < max(j.UserChannels, 1)
 }
 
 // shareReady is what a share reports once every connection is open.
@@ -118,7 +128,7 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 			if err != nil {
 				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
 			}
-			sub := &subscriber{conn: conn, channel: job.fanoutChannel((job.Offset + i) % len(job.Tokens)),
+			sub := &subscriber{conn: conn, token: (job.Offset + i) % len(job.Tokens),
 				seen: make([]bool, job.Posts), lat: make([]time.Duration, 0, job.Posts), done: make(chan struct{})}
 			s.subs[i] = sub
 			go sub.read()
@@ -154,7 +164,13 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 	posted := map[int]int64{} // by channel
 	for i, ok := range fin.Acked {
 		if ok {
-			posted[s.job.fanoutChannel(i)]++
+			posted[s.job.postChannel(i)]++
+		}
+	}
+	want := make([]int64, len(s.subs)) // acknowledged posts of each one's channels
+	for i, sub := range s.subs {
+		for k := range max(s.job.UserChannels, 1) {
+			want[i] += posted[s.job.userChannel(sub.token, k)]
 		}
 	}
 	drain := time.NewTimer(drainTimeout)
@@ -163,11 +179,11 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 	defer tick.Stop()
 	for waiting := true; waiting; {
 		waiting = false
-		for _, sub := range s.subs {
+		for i, sub := range s.subs {
 			select {
 			case <-sub.done:
 			default:
-				if sub.got.Load() < posted[sub.channel] {
+				if sub.got.Load() < want[i] {
 					waiting = true
 				}
 			}
@@ -193,10 +209,11 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 	closeSubscribers(s.subs)
 	for _, sub := range s.subs {
 		for i, ok := range fin.Acked {
-			if i < len(sub.seen) && sub.seen[i] && s.job.fanoutChannel(i) != sub.channel {
+			mine := s.job.inChannel(sub.token, s.job.postChannel(i))
+			if i < len(sub.seen) && sub.seen[i] && !mine {
 				res.Misrouted++
 			}
-			if !ok || i >= len(sub.seen) || s.job.fanoutChannel(i) != sub.channel {
+			if !ok || i >= len(sub.seen) || !mine {
 				continue
 			}
 			if sub.seen[i] {
