@@ -76,7 +76,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 //
 // Writing: the first frame enqueued to an empty queue takes an outbox from
 // a pool and gives the connection a turn on the gateway's writers
-// (Gateway.goFlush, writers): the turn writes everything queued by then in
+// (Gateway.startFlushes, writers): the turn writes everything queued by then in
 // one writev — a header and a payload per frame — without waiting, and
 // puts the connection back in line while more arrived during the write;
 // with nothing left, the outbox goes back to its pool. A burst to a busy
@@ -171,10 +171,21 @@ func (c *conn) user() *confab.User { return &confab.User{ID: c.uid, WorkspaceID:
 // limit the connection is closed as a slow consumer; it reports whether f
 // was queued.
 func (c *conn) enqueue(f outFrame) bool {
+	queued, start := c.queue(f)
+	if start {
+		c.startFlush()
+	}
+	return queued
+}
+
+// queue is enqueue without starting the flush: start reports that c now
+// needs one, which the caller starts (startFlush, or Gateway.startFlushes
+// for the connections of a broadcast).
+func (c *conn) queue(f outFrame) (queued, start bool) {
 	c.mu.Lock()
 	if c.closeErr != nil {
 		c.mu.Unlock()
-		return false
+		return false, false
 	}
 	cfg := &c.g.cfg
 	if int(c.frames) >= cfg.MaxQueueFrames || int(c.bytes)+len(f.p) > cfg.MaxQueueBytes {
@@ -183,21 +194,18 @@ func (c *conn) enqueue(f outFrame) bool {
 			c.g.metrics.slowDisconnect.Inc()
 			c.g.log.Info("slow consumer", "conn", c.id, "user", c.uid)
 		}
-		return false
+		return false, false
 	}
 	if c.out == nil {
 		c.out = outboxPool.Get().(*outbox)
 	}
-	start := !c.flushing && !c.held
+	start = !c.flushing && !c.held
 	c.flushing = c.flushing || start
 	c.out.queue = append(c.out.queue, f)
 	c.frames++
 	c.bytes += int32(len(f.p))
 	c.mu.Unlock()
-	if start {
-		c.startFlush()
-	}
-	return true
+	return true, start
 }
 
 // send queues a text frame of the connection's own (a reply).
@@ -230,11 +238,11 @@ func (c *conn) endFlushLocked() {
 	}
 }
 
-func (c *conn) startFlush() {
-	if c.g.goFlush(c) {
-		return
-	}
-	// The gateway is gone: nothing will write.
+func (c *conn) startFlush() { c.g.startFlushes([]*conn{c}) }
+
+// flushRefused undoes the start of a flush the gateway can no longer run:
+// nothing will write.
+func (c *conn) flushRefused() {
 	c.mu.Lock()
 	c.dropLocked()
 	c.endFlushLocked()
@@ -360,7 +368,7 @@ func (c *conn) wrote(o *outbox, batch []outFrame, err error) {
 
 // flush writes the queue until it is empty, then exits. It runs in its own
 // goroutine, one at most per connection (c.flushing), counted in the
-// WaitGroup: started by Gateway.goFlush for a transport that may block, or
+// WaitGroup: started by Gateway.startFlushes for a transport that may block, or
 // by flushTurn when a detached socket is full.
 func (c *conn) flush() {
 	defer c.g.wg.Done()
@@ -472,7 +480,7 @@ func (o *outbox) lay(batch []outFrame) (bufs [][]byte, oldest int64) {
 
 // put writes bufs (laid out by o.lay) to c's transport, consuming them.
 // Without wait, on a socket that has no room, it returns errFull and what
-// is left; only a vectorWriter writes without waiting (goFlush gives any
+// is left; only a vectorWriter writes without waiting (startFlushes gives any
 // other transport a goroutine of its own).
 func (c *conn) put(o *outbox, bufs [][]byte, wait bool) (rest [][]byte, err error) {
 	switch vw, ok := c.t.(vectorWriter); {

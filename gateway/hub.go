@@ -33,6 +33,9 @@ type hub struct {
 	shards []hubShard
 	bus    Bus
 	log    *slog.Logger
+	// startFlushes starts the flushes a broadcast needs, all at once
+	// (Gateway.startFlushes).
+	startFlushes func([]*conn)
 }
 
 type hubShard struct {
@@ -71,8 +74,8 @@ type sub struct {
 // compactMin is the size below which a topic's holes are not compacted.
 const compactMin = 64
 
-func newHub(shards int, bus Bus, log *slog.Logger) *hub {
-	h := &hub{shards: make([]hubShard, shards), bus: bus, log: log}
+func newHub(shards int, bus Bus, log *slog.Logger, startFlushes func([]*conn)) *hub {
+	h := &hub{shards: make([]hubShard, shards), bus: bus, log: log, startFlushes: startFlushes}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 	}
@@ -205,6 +208,12 @@ func (h *hub) members(name string) []*conn {
 // broadcast enqueues frame to every local subscriber of name and returns
 // how many there were. The frame is shared by all of them; when copyFrame is
 // set it is copied once first (the caller's buffer is not retained).
+//
+// The connections that need a flush started are started together once the
+// shard is unlocked: one lock of the writers' queue per broadcast, and the
+// shard's readers lock held only for the enqueues. Registrations wait for
+// that lock (add), and in a reconnect storm thousands of them queue on the
+// topic of a big channel.
 func (h *hub) broadcast(name string, frame []byte, pubTime int64, copyFrame bool) int {
 	s := h.shard(name)
 	s.mu.RLock()
@@ -217,15 +226,27 @@ func (h *hub) broadcast(name string, frame []byte, pubTime int64, copyFrame bool
 		frame = bytes.Clone(frame)
 	}
 	f := outFrame{p: frame, t: pubTime, op: ws.OpText}
+	starts := startsPool.Get().(*[]*conn)
 	for _, c := range t.conns {
 		if c != nil {
-			c.enqueue(f)
+			if _, start := c.queue(f); start {
+				*starts = append(*starts, c)
+			}
 		}
 	}
 	n := int(t.live)
 	s.mu.RUnlock()
+	if len(*starts) > 0 {
+		h.startFlushes(*starts)
+	}
+	clear(*starts)
+	*starts = (*starts)[:0]
+	startsPool.Put(starts)
 	return n
 }
+
+// startsPool holds broadcast's lists of connections to start flushing.
+var startsPool = sync.Pool{New: func() any { return new([]*conn) }}
 
 // reconcile makes the bus subscriptions of names agree with their local
 // subscribers, subscribing (in one call) the topics that have local

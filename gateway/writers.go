@@ -25,6 +25,7 @@ type writers struct {
 	ready   []*conn // connections with frames to write, in turn: ready[head:]
 	head    int
 	stopped bool
+	pushes  int // calls of push that queued turns (tests read it)
 }
 
 func newWriters() *writers {
@@ -33,17 +34,25 @@ func newWriters() *writers {
 	return w
 }
 
-// push gives c a turn. c is flushing (c.flushing is set) and in the queue
-// at most once. It reports false once the pool is stopped.
-func (w *writers) push(c *conn) bool {
+// push gives each of cs a turn. Each is flushing (c.flushing is set) and
+// in the queue at most once. It reports false once the pool is stopped.
+func (w *writers) push(cs ...*conn) bool {
+	if len(cs) == 0 {
+		return true
+	}
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
 		return false
 	}
-	w.ready = append(w.ready, c)
+	w.ready = append(w.ready, cs...)
+	w.pushes++
 	w.mu.Unlock()
-	w.cond.Signal()
+	if len(cs) == 1 {
+		w.cond.Signal()
+	} else {
+		w.cond.Broadcast()
+	}
 	return true
 }
 

@@ -108,3 +108,44 @@ func TestFullSocketDoesNotHoldWriters(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+// TestBroadcastQueuesTurnsAtOnce: a broadcast hands the writers the turns
+// of all the connections it started flushing in one go, once the topic is
+// unlocked, rather than taking the writers' queue lock per connection under
+// the topic's lock (which held back every registration waiting on the
+// topic of a big channel in a reconnect storm).
+func TestBroadcastQueuesTurnsAtOnce(t *testing.T) {
+	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}, Writers: 1})
+	t.Cleanup(func() { g.Shutdown(context.Background()) })
+
+	const n = 50
+	var conns []*conn
+	for i := range n {
+		c := g.newConn(&gatedTransport{writes: make(chan [][]byte, 16)}, &confab.User{ID: fmt.Sprintf("U%d", i+1), WorkspaceID: "T1"})
+		c.subMu.Lock()
+		c.subscribe("T1.c.C1")
+		c.subMu.Unlock()
+		c.release()
+		conns = append(conns, c)
+	}
+	drain(conns) // their hellos are written: nothing is flushing
+
+	busy := &gatedTransport{gate: make(chan struct{}), entered: make(chan struct{}), writes: make(chan [][]byte, 16)}
+	a := g.newConn(busy, &confab.User{ID: "U0", WorkspaceID: "T1"})
+	a.release() // the one writer takes a's turn and waits at the gate
+	<-busy.entered
+	defer close(busy.gate)
+	g.writers.mu.Lock()
+	before := g.writers.pushes
+	g.writers.mu.Unlock()
+
+	if got := g.hub.broadcast("T1.c.C1", []byte(`{"type":"hi"}`), 0, false); got != n {
+		t.Fatalf("broadcast reached %d connections, want %d", got, n)
+	}
+	g.writers.mu.Lock()
+	pushes, waiting := g.writers.pushes-before, len(g.writers.ready)-g.writers.head
+	g.writers.mu.Unlock()
+	if pushes != 1 || waiting != n {
+		t.Fatalf("the broadcast queued %d turns in %d pushes; want %d turns in one", waiting, pushes, n)
+	}
+}
