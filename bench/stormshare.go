@@ -278,11 +278,14 @@ func (s *stormShare) dropState() stormDropped {
 }
 
 // recover waits up to stormRecoverTimeout for every dropped client's next
-// connection (hello and catch-up done) after the drop.
+// connection (hello and catch-up done) after the drop. It looks every
+// recoverPoll: the time of each recovery is the client's own record
+// (LastConnected), and looking at 19,000 clients every 5 ms took a tenth
+// of a worker's CPU from the clients it measures.
 func (s *stormShare) recover(ctx context.Context) (stormRecovered, error) {
 	by := time.NewTimer(stormRecoverTimeout)
 	defer by.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
+	tick := time.NewTicker(recoverPoll)
 	defer tick.Stop()
 	var dropped []int // the clients' indexes
 	for i, gone := range s.gone {
@@ -321,6 +324,9 @@ func (s *stormShare) recover(ctx context.Context) (stormRecovered, error) {
 	}
 	return res, nil
 }
+
+// recoverPoll is how often recover looks at the clients.
+const recoverPoll = 50 * time.Millisecond
 
 // finish waits up to drainTimeout for every client to hold the last
 // acknowledged post, stops the clients and counts, per client, the
