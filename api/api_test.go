@@ -824,3 +824,53 @@ func TestSharedPageEncodedOnce(t *testing.T) {
 		t.Fatalf("third answer %s", third.raw)
 	}
 }
+
+// A catch-up shared by several clients (chat.CatchUpChannel.Memo) is
+// encoded once: the second client gets the same bytes from the Memo, and
+// the answer is the one encoding/json gives for the unshared catch-up.
+func TestCatchUpSharedEncodedOnce(t *testing.T) {
+	events := []json.RawMessage{confab.MessageEvent(sampleMessage("missed")), confab.MessageEvent(sampleMessage("also missed"))}
+	memo := new(chat.Memo)
+	f := stocked()
+	shared := true
+	f.CatchUpFn = func(context.Context, *confab.User, map[string]int64, int) ([]chat.CatchUpChannel, error) {
+		cc := []chat.CatchUpChannel{{Channel: "CGENERAL", Events: events, HasMore: true}, {Channel: "CRANDOM", Events: events[:1]}}
+		if shared {
+			cc[0].Memo = memo
+		}
+		return cc, nil
+	}
+	srv := MustServer(t, f, api.Config{})
+	call := func() string {
+		req := httptest.NewRequest("POST", "/api/client.catchup", strings.NewReader(`{"checkpoints":{"CGENERAL":1}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+goodToken)
+		a := serve(t, srv, req)
+		a.wantOK(t)
+		return a.raw
+	}
+	first := call()
+	cached, _ := memo.Do(func() any { return nil }).([]byte)
+	if !strings.HasPrefix(string(cached), `{"channel":"CGENERAL","events":[`) {
+		t.Fatalf("the Memo holds %q, want the channel's encoding", cached)
+	}
+	if second := call(); second != first {
+		t.Fatalf("second answer %s, first %s", second, first)
+	}
+	shared = false
+	if unshared := call(); unshared != first {
+		t.Fatalf("unshared answer %s\nshared answer %s", unshared, first)
+	}
+	var got struct {
+		OK       bool
+		Channels []struct {
+			Channel string
+			Events  []json.RawMessage
+			HasMore bool `json:"has_more"`
+		}
+	}
+	if err := json.Unmarshal([]byte(first), &got); err != nil || !got.OK || len(got.Channels) != 2 ||
+		len(got.Channels[0].Events) != 2 || !got.Channels[0].HasMore || len(got.Channels[1].Events) != 1 {
+		t.Fatalf("answer %s (%v)", first, err)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -676,18 +677,35 @@ func (s *Server) clientCatchup(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if chs == nil {
-		chs = []chat.CatchUpChannel{}
-	}
-	for i := range chs {
-		if chs[i].Events == nil {
-			chs[i].Events = []json.RawMessage{}
+	// {"ok":true,"channels":[…]}, each channel encoded once for all the
+	// callers that share its catch-up (a storm of reconnecting clients).
+	b := []byte(`{"ok":true,"channels":[`)
+	for i, cc := range chs {
+		if cc.Events == nil {
+			cc.Events = []json.RawMessage{}
 		}
+		enc := func() any {
+			b, err := marshal(cc)
+			if err != nil {
+				return err
+			}
+			return bytes.TrimSuffix(b, []byte("\n"))
+		}
+		var v any
+		if cc.Memo != nil {
+			v = cc.Memo.Do(enc)
+		} else {
+			v = enc()
+		}
+		if err, ok := v.(error); ok {
+			return nil, err
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, v.([]byte)...)
 	}
-	return struct {
-		OK       bool                  `json:"ok"`
-		Channels []chat.CatchUpChannel `json:"channels"`
-	}{true, chs}, nil
+	return encoded(append(b, "]}\n"...)), nil
 }
 
 func (s *Server) rtmConnect(c *call) (any, error) {

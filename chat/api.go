@@ -105,6 +105,10 @@ type CatchUpChannel struct {
 	Channel string            `json:"channel"`
 	Events  []json.RawMessage `json:"events"`
 	HasMore bool              `json:"has_more"`
+	// Memo is shared by every caller served the same catch-up of the
+	// channel (nil when not shared): the events are then shared and
+	// read-only, and their encoding is made once for all of them.
+	Memo *Memo `json:"-"`
 }
 
 // Ticket is what rtm.connect hands out: a short-lived, single-use

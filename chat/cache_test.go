@@ -456,3 +456,47 @@ func TestCatchUpsShareAChangesRead(t *testing.T) {
 		t.Fatalf("catch-up after a new post = %q", got)
 	}
 }
+
+// Clients that share a catch-up's read share its events and one Memo for
+// their encoding: a storm of reconnecting clients builds a channel's
+// events once, not once per client. A different checkpoint gets its own.
+func TestCatchUpsShareTheirEvents(t *testing.T) {
+	st := openSQLite(t)
+	s := newService(st, true, newClock())
+	alice, ch := general(t, s)
+	var readers []session
+	for i := range 3 {
+		r := signupOn(t, s, fmt.Sprint("reader", i))
+		if _, _, err := s.JoinChannel(t.Context(), r.u, ch); err != nil {
+			t.Fatal(err)
+		}
+		readers = append(readers, r)
+	}
+	for i := range 5 {
+		wantCode(t, "post", alice.post(ch, fmt.Sprint("m", i)), "ok")
+	}
+	catchUp := func(r session, from int64) CatchUpChannel {
+		t.Helper()
+		out, err := s.CatchUp(t.Context(), r.u, map[string]int64{ch: from}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 1 || out[0].Channel != ch || len(out[0].Events) == 0 {
+			t.Fatalf("catch-up from %d = %+v", from, out)
+		}
+		return out[0]
+	}
+	first := catchUp(readers[0], 2)
+	if first.Memo == nil {
+		t.Fatal("a shared catch-up has no Memo")
+	}
+	for _, r := range readers[1:] {
+		got := catchUp(r, 2)
+		if got.Memo != first.Memo || &got.Events[0] != &first.Events[0] {
+			t.Fatalf("%s's catch-up from 2 has its own events or Memo; want %s's", r.u.Name, readers[0].u.Name)
+		}
+	}
+	if other := catchUp(readers[1], 3); other.Memo == first.Memo || len(other.Events) != len(first.Events)-1 {
+		t.Fatalf("catch-up from 3: %d events, Memo shared %v; want %d events of its own", len(other.Events), other.Memo == first.Memo, len(first.Events)-1)
+	}
+}

@@ -100,10 +100,11 @@ func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, 
 // findChanges is store.FindChanges of a channel after a checkpoint, shared
 // like findMessages: the clients of a big channel that reconnect together
 // (a gateway restarted) ask for the same changes from the same checkpoint.
-// The changes returned are read-only.
-func (co *coalescer) findChanges(ctx context.Context, st Store, channelID string, version, after int64, limit int) ([]confab.Change, error) {
+// The changes returned are read-only; the Memo (nil when not shared) is
+// shared by every caller served the same changes.
+func (co *coalescer) findChanges(ctx context.Context, st Store, channelID string, version, after int64, limit int) ([]confab.Change, *Memo, error) {
 	key := fmt.Sprintf("changes %q v%d a%d l%d", channelID, version, after, limit)
-	v, _, err := co.share(ctx, key, func(ctx context.Context) (any, int, error) {
+	v, memo, err := co.share(ctx, key, func(ctx context.Context) (any, int, error) {
 		changes, err := st.FindChanges(ctx, channelID, after, limit)
 		n := 0
 		for _, c := range changes {
@@ -115,7 +116,7 @@ func (co *coalescer) findChanges(ctx context.Context, st Store, channelID string
 		return changes, 2 * n, err
 	})
 	changes, _ := v.([]confab.Change)
-	return changes, err
+	return changes, memo, err
 }
 
 // share runs read once for the callers with the same key at about the same

@@ -238,20 +238,39 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 		if v.lastSeq <= cp {
 			continue
 		}
-		changes, err := s.reads.findChanges(ctx, s.store, v.id, v.lastSeq, cp, limit+1)
+		changes, memo, err := s.reads.findChanges(ctx, s.store, v.id, v.lastSeq, cp, limit+1)
 		if err != nil {
 			return nil, err
 		}
-		cc := CatchUpChannel{Channel: v.id, Events: make([]json.RawMessage, 0, len(changes))}
-		if len(changes) > limit {
-			changes, cc.HasMore = changes[:limit], true
+		if memo == nil {
+			out = append(out, catchUpChannel(v.id, changes, cp, limit))
+			continue
 		}
-		for _, ch := range changes {
-			cc.Events = append(cc.Events, confab.ChangeEvent(ch, cp))
-		}
-		out = append(out, cc)
+		// The clients of a channel that reconnect together share its
+		// changes, from the same checkpoint: the events, and the API's
+		// encoding of them (cc.Memo), are made once for all of them.
+		shared := memo.Do(func() any {
+			cc := catchUpChannel(v.id, changes, cp, limit)
+			cc.Memo = new(Memo)
+			return cc
+		}).(CatchUpChannel)
+		out = append(out, shared)
 	}
 	return out, nil
+}
+
+// catchUpChannel is a channel's catch-up from checkpoint cp: its changes
+// (limit+1 read, to tell whether there are more) as the events the client
+// would have received live.
+func catchUpChannel(id string, changes []confab.Change, cp int64, limit int) CatchUpChannel {
+	cc := CatchUpChannel{Channel: id, Events: make([]json.RawMessage, 0, min(len(changes), limit))}
+	if len(changes) > limit {
+		changes, cc.HasMore = changes[:limit], true
+	}
+	for _, ch := range changes {
+		cc.Events = append(cc.Events, confab.ChangeEvent(ch, cp))
+	}
+	return cc
 }
 
 // channelVersion is a channel's LastSeq.
