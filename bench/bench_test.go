@@ -153,6 +153,9 @@ func TestBenchConfigValidate(t *testing.T) {
 		{Config{Scenario: "storm", URL: "http://x", Clients: 2*MaxStormClients + 1, Procs: 2}, "-procs 3"},
 		{Config{Scenario: "idle", URL: "http://x", Procs: MaxProcs + 1}, "at most"},
 		{Config{Scenario: "fanout", URL: "http://x", Clients: 10, Users: 11}, "users"},
+		{Config{Scenario: "fanout", URL: "http://x", Clients: 10000, Users: 10000, Channels: 1000, UserChannels: 10}, ""},
+		{Config{Scenario: "fanout", URL: "http://x", Clients: 10, Channels: 4, UserChannels: 5}, "user channels 5: more than channels 4"},
+		{Config{Scenario: "fanout", URL: "http://x", Clients: 10, Users: 2, Channels: 5, UserChannels: 2}, "no member"},
 		{Config{Scenario: "history", URL: "http://x", PageSize: 1001}, "1000"},
 		{Config{Scenario: "history", URL: "http://x", Depth: 10, PageSize: 50}, "depth"},
 	}

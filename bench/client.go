@@ -204,9 +204,13 @@ func (a *api) createChannel(ctx context.Context, token, name string) (string, er
 // joinAll has every user join every channel.
 func (a *api) joinAll(ctx context.Context, users []user, channels []string, parallel int) error {
 	return forEach(ctx, len(users)*len(channels), parallel, func(ctx context.Context, i int) error {
-		u, ch := users[i/len(channels)], channels[i%len(channels)]
-		return a.setupCall(ctx, u.Token, "conversations.join", url.Values{"channel": {ch}}, nil)
+		return a.join(ctx, users[i/len(channels)].Token, channels[i%len(channels)])
 	})
+}
+
+// join has token's user join channel.
+func (a *api) join(ctx context.Context, token, channel string) error {
+	return a.setupCall(ctx, token, "conversations.join", url.Values{"channel": {channel}}, nil)
 }
 
 // rtmConnect calls rtm.connect as token's user and returns the gateway's

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,8 +77,7 @@ func (r *run) fanout(ctx context.Context) error {
 	}
 	k := max(r.cfg.UserChannels, 1)
 	err = forEach(ctx, len(members)*k, r.cfg.Parallel, func(ctx context.Context, i int) error {
-		ch := channels[place.userChannel(i/k, i%k)]
-		return r.api.setupCall(ctx, members[i/k].Token, "conversations.join", url.Values{"channel": {ch}}, nil)
+		return r.api.join(ctx, members[i/k].Token, channels[place.userChannel(i/k, i%k)])
 	})
 	if err != nil {
 		return err
