@@ -64,6 +64,14 @@ for port in $((base + 379)) $((base + 380)); do
     --logfile "$dir/redis-$port.log" &
   pids+=($!)
 done
+# The processes below connect to Redis as they start: wait until both listen.
+for port in $((base + 379)) $((base + 380)); do
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "redis-server on port $port did not come up; logs in $dir" >&2; tail -n 20 "$dir/redis-$port.log" >&2; exit 1; }
+done
 
 cat > "$dir/pockets.toml" <<TOML
 [[pocket]]
