@@ -16,6 +16,7 @@ import (
 	"github.com/confab/confab/api"
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/gateway"
+	"github.com/confab/confab/internal/connbudget"
 	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/pubsub/memory"
 	"github.com/confab/confab/store/postgres"
@@ -193,10 +194,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	m.listener, err = net.Listen("tcp", cfg.Listen)
+	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// The budget closes idle keep-alive connections when descriptors run
+	// short: in one process a client holds a WebSocket and an HTTP
+	// connection, and 19,000 clients would need more than the open-file
+	// limit.
+	budget := connbudget.New(connbudget.Config{Logger: log.With("component", "listener")})
+	reg.MustRegister(budgetCollectors(budget)...)
+	m.listener = budget.Listener(l)
 	m.server = &http.Server{
 		Handler:           w.mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -204,11 +212,30 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         budget.ConnState,
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()
 	log.Info("confab serving", "addr", m.Addr())
 	return nil
+}
+
+// budgetCollectors expose the connection budget's counters.
+func budgetCollectors(b *connbudget.Budget) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "confab_http_idle_closed_total",
+			Help: "Idle HTTP keep-alive connections closed to keep descriptors for new connections.",
+		}, func() float64 { return float64(b.Closed()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "confab_accept_exhausted_total",
+			Help: "Accepts that failed for want of a file descriptor (EMFILE, ENFILE).",
+		}, func() float64 { return float64(b.Exhausted()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "confab_http_idle_connections",
+			Help: "HTTP keep-alive connections idle between requests.",
+		}, func() float64 { return float64(b.Idle()) }),
+	}
 }
 
 // openStore opens PostgreSQL when a DSN is configured, else the embedded

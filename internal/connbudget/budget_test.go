@@ -1,0 +1,233 @@
+package connbudget
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain runs the test binary as a server with a small open-file limit
+// when CONNBUDGET_SERVE is set (see startServer): a process's descriptors
+// are its own, so the limit cannot be tried on the test process, whose
+// clients use descriptors too.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("CONNBUDGET_SERVE"); mode != "" {
+		serve(mode)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveLimit is the open-file limit of a server started by startServer.
+const serveLimit = 64
+
+// serve is the server process: it lowers its open-file limit to
+// serveLimit, prints its address and serves GET /n (the budget's counters)
+// and anything else with "ok" until stdin closes. mode "watermark" keeps
+// the default reserve; "emfile" a reserve as large as the limit, so that
+// only a failed accept closes idle connections.
+func serve(mode string) {
+	lim := syscall.Rlimit{Cur: serveLimit, Max: serveLimit}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		fmt.Println("setrlimit:", err)
+		os.Exit(1)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(1)
+	}
+	cfg := Config{Reserve: 16, Shed: 8}
+	if mode == "emfile" {
+		cfg.Reserve = serveLimit
+	}
+	b := New(cfg)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/n" {
+			fmt.Fprintf(w, "%d %d %d", b.Closed(), b.Exhausted(), b.Idle())
+			return
+		}
+		io.WriteString(w, "ok")
+	})}
+	srv.ConnState = b.ConnState
+	l = b.Listener(l)
+	fmt.Println(l.Addr())
+	go srv.Serve(l)
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// startServer starts a server process (serve) and returns its address.
+func startServer(t *testing.T, mode string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CONNBUDGET_SERVE="+mode)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimSpace(line)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		t.Fatalf("server: %s", line)
+	}
+	return addr
+}
+
+// get asks addr for path through its own keep-alive client, which keeps
+// the connection open afterwards, idle.
+func get(addr, path string) (*http.Client, string, error) {
+	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return c, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return c, string(b), err
+}
+
+// counters reads the server's closed, exhausted and idle counts.
+func counters(t *testing.T, addr string) (closed, exhausted, idle int) {
+	t.Helper()
+	c, s, err := get(addr, "/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CloseIdleConnections()
+	if _, err := fmt.Sscan(s, &closed, &exhausted, &idle); err != nil {
+		t.Fatalf("counters %q: %v", s, err)
+	}
+	return closed, exhausted, idle
+}
+
+// clientsBeyondTheLimit opens three times the server's open-file limit of
+// keep-alive connections, one after the other, each left idle after its
+// request, and fails the test if any request fails.
+func clientsBeyondTheLimit(t *testing.T, addr string) {
+	t.Helper()
+	var clients []*http.Client
+	defer func() {
+		for _, c := range clients {
+			c.CloseIdleConnections()
+		}
+	}()
+	for i := range 3 * serveLimit {
+		c, body, err := get(addr, "/"+strconv.Itoa(i))
+		clients = append(clients, c)
+		if err != nil || body != "ok" {
+			t.Fatalf("request %d of %d with %d connections idle: %q, %v", i+1, 3*serveLimit, i, body, err)
+		}
+	}
+}
+
+// TestIdleClosedBeforeDescriptorsRunOut: with the default reserve, a
+// server whose idle keep-alive connections would take every descriptor
+// closes the longest idle once an accepted descriptor reaches the limit
+// less the reserve, and never fails an accept. Without the budget the
+// connection past the limit waits in the listen queue (net/http retries
+// accept with a backoff while every descriptor stays held) and its request
+// times out.
+func TestIdleClosedBeforeDescriptorsRunOut(t *testing.T) {
+	addr := startServer(t, "watermark")
+	clientsBeyondTheLimit(t, addr)
+	closed, exhausted, idle := counters(t, addr)
+	if closed < 2*serveLimit-16 || exhausted != 0 {
+		t.Errorf("closed %d idle connections and found descriptors exhausted %d times; want at least %d closed and never exhausted", closed, exhausted, 2*serveLimit-16)
+	}
+	if idle > serveLimit {
+		t.Errorf("%d connections idle at once, past the limit of %d", idle, serveLimit)
+	}
+}
+
+// TestIdleClosedWhenAcceptFails: when accept fails with EMFILE all the same
+// (here, a reserve as large as the limit leaves only that way), the budget
+// closes idle connections and accepts again at once.
+func TestIdleClosedWhenAcceptFails(t *testing.T) {
+	addr := startServer(t, "emfile")
+	clientsBeyondTheLimit(t, addr)
+	closed, exhausted, _ := counters(t, addr)
+	if closed < 2*serveLimit-16 || exhausted == 0 {
+		t.Errorf("closed %d idle connections after %d failed accepts; want at least %d closed after failed accepts", closed, exhausted, 2*serveLimit-16)
+	}
+}
+
+// TestLongestIdleClosedFirst: the connections closed are the longest idle,
+// and a connection serving a request is never one of them.
+func TestLongestIdleClosedFirst(t *testing.T) {
+	b := New(Config{Limit: 1000})
+	conns := make([]net.Conn, 4)
+	peers := make([]net.Conn, 4)
+	for i := range conns {
+		conns[i], peers[i] = net.Pipe()
+		defer peers[i].Close()
+		b.ConnState(conns[i], http.StateNew)
+		b.ConnState(conns[i], http.StateIdle)
+	}
+	b.ConnState(conns[1], http.StateActive) // serving a request
+	b.ConnState(conns[0], http.StateActive)
+	b.ConnState(conns[0], http.StateIdle) // idle again: now the most recent
+	if n := b.closeIdle(1); n != 1 {
+		t.Fatalf("closed %d, want 1", n)
+	}
+	if n := b.closeIdle(10); n != 2 {
+		t.Fatalf("closed %d, want the 2 left idle", n)
+	}
+	open := func(c net.Conn) bool {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		_, err := c.Write([]byte{0})
+		return os.IsTimeout(err) // a pipe's write waits for a reader
+	}
+	if !open(conns[1]) {
+		t.Error("the connection serving a request was closed")
+	}
+	for _, i := range []int{0, 2, 3} {
+		if open(conns[i]) {
+			t.Errorf("idle connection %d still open", i)
+		}
+	}
+	if b.Closed() != 3 || b.Idle() != 0 {
+		t.Errorf("Closed %d, Idle %d; want 3, 0", b.Closed(), b.Idle())
+	}
+	// The order: conns[2] first (idle longest), conns[3], then conns[0].
+	b2 := New(Config{Limit: 1000})
+	a, pa := net.Pipe()
+	c, pc := net.Pipe()
+	defer pa.Close()
+	defer pc.Close()
+	b2.ConnState(a, http.StateIdle)
+	b2.ConnState(c, http.StateIdle)
+	b2.ConnState(a, http.StateActive)
+	b2.ConnState(a, http.StateIdle)
+	b2.closeIdle(1)
+	if open(c) || !open(a) {
+		t.Error("closed the connection idle more recently, not the longest idle")
+	}
+	b2.ConnState(a, http.StateClosed)
+	if b2.Idle() != 0 {
+		t.Errorf("a closed connection is still counted idle")
+	}
+}
