@@ -97,6 +97,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("deduped live", strconv.FormatInt(s.Deduped, 10))
 		row("seq gaps", strconv.FormatInt(s.Gaps, 10))
 		row("catch-ups", strconv.FormatInt(s.CatchUps, 10))
+		ends := 0
+		for _, n := range s.SessionEnds {
+			ends += n
+		}
+		row("sessions ended", fmt.Sprintf("%d since the drop (%d dropped)", ends, s.Dropped))
+		for _, e := range slices.Sorted(maps.Keys(s.SessionEnds)) {
+			row("  by", fmt.Sprintf("%d× %.160s", s.SessionEnds[e], e))
+		}
 	case r.Boot != nil:
 		b := r.Boot
 		row("workspace users", strconv.Itoa(b.Users))

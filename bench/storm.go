@@ -57,6 +57,11 @@ type StormResult struct {
 	// NotRecoveredErrors counts why their latest attempt failed.
 	NotRecovered       int            `json:"not_recovered"`
 	NotRecoveredErrors map[string]int `json:"not_recovered_errors,omitempty"`
+	// SessionEnds counts, by kind, why the clients' sessions and attempts
+	// ended from the drop until every client settled: the drop itself once
+	// per dropped client; anything more is an attempt that failed or a
+	// connection lost again.
+	SessionEnds map[string]int `json:"session_ends,omitempty"`
 }
 
 // ticketPath is the single-use part of a gateway URL in an error, and
@@ -305,6 +310,7 @@ func (r *run) storm(ctx context.Context) error {
 	res.SettleSeconds = counts.SettledAt.Sub(dropped).Seconds()
 	res.Lost, res.Duplicated = counts.Lost, counts.Duplicated
 	res.Deduped, res.Gaps, res.CatchUps = counts.Deduped, counts.Gaps, counts.CatchUps
+	res.SessionEnds = counts.SessionEnds
 	if counts.Clients != r.cfg.Clients {
 		r.rep.problem("the shares counted %d clients of %d", counts.Clients, r.cfg.Clients)
 	}

@@ -108,6 +108,8 @@ type stormCounts struct {
 	Deduped    int64 `json:"deduped"`
 	Gaps       int64 `json:"gaps"`
 	CatchUps   int64 `json:"catchups"`
+	// SessionEnds counts why sessions ended from the drop on, by kind.
+	SessionEnds map[string]int `json:"session_ends,omitempty"`
 }
 
 // add adds o's counts to c's; SettledAt becomes the later one.
@@ -122,6 +124,12 @@ func (c *stormCounts) add(o stormCounts) {
 	c.Deduped += o.Deduped
 	c.Gaps += o.Gaps
 	c.CatchUps += o.CatchUps
+	for kind, n := range o.SessionEnds {
+		if c.SessionEnds == nil {
+			c.SessionEnds = map[string]int{}
+		}
+		c.SessionEnds[kind] += n
+	}
 }
 
 // stormShare is one process's storm clients, each running
@@ -142,6 +150,9 @@ type stormShare struct {
 	// when the share first saw one go.
 	gone  []bool
 	first time.Time
+	// ends counts why sessions ended since mark (errorKind).
+	endsMu sync.Mutex
+	ends   map[string]int // guarded by endsMu; nil before mark
 }
 
 // openStormShare starts job.Clients clients and returns once each has
@@ -178,7 +189,10 @@ func openStormShare(ctx context.Context, job shareJob) (*stormShare, shareReady,
 	var ready shareReady
 	err = forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
 		t := time.Now()
-		c := rtmclient.New(rtmclient.Config{API: job.URL, Token: job.Tokens[(job.Offset+i)%len(job.Tokens)], HTTP: s.hc, Dialer: dialer})
+		c := rtmclient.New(rtmclient.Config{
+			API: job.URL, Token: job.Tokens[(job.Offset+i)%len(job.Tokens)], HTTP: s.hc, Dialer: dialer,
+			OnSessionEnd: s.sessionEnded,
+		})
 		s.clients[i] = c
 		s.running.Add(1)
 		go func() {
@@ -218,9 +232,21 @@ func parseSource(source string) (net.IP, error) {
 	return ip, nil
 }
 
+// sessionEnded counts why a client's session ended, once marked.
+func (s *stormShare) sessionEnded(err error) {
+	s.endsMu.Lock()
+	defer s.endsMu.Unlock()
+	if s.ends != nil {
+		s.ends[errorKind(err.Error())]++
+	}
+}
+
 // mark notes every client's connects and gateway: a client has dropped
 // once it is between connections or has connected again since.
 func (s *stormShare) mark() {
+	s.endsMu.Lock()
+	s.ends = map[string]int{}
+	s.endsMu.Unlock()
 	s.base = make([]int, len(s.clients))
 	s.from = make([]string, len(s.clients))
 	s.gone = make([]bool, len(s.clients))
@@ -366,6 +392,9 @@ func (s *stormShare) finish(ctx context.Context, fin stormFinish) (stormCounts, 
 	res.SettledAt = time.Now()
 	res.Unsettled = behind()
 	s.close()
+	s.endsMu.Lock()
+	res.SessionEnds, s.ends = s.ends, nil // the clients' stopping is not counted
+	s.endsMu.Unlock()
 
 	acked := make(map[string]bool, len(fin.Acked))
 	for _, p := range fin.Acked {

@@ -64,9 +64,9 @@ type Budget struct {
 	idle list.List // of net.Conn, longest idle first; guarded by mu
 	at   map[net.Conn]*list.Element
 
-	closed    atomic.Int64 // idle connections closed, for Closed
-	failed    atomic.Int64 // accepts failed for descriptors, for Exhausted
-	exhausted atomic.Bool  // EMFILE with nothing idle: logged once per episode
+	closed atomic.Int64 // idle connections closed, for Closed
+	failed atomic.Int64 // accepts failed for descriptors, for Exhausted
+	logged atomic.Int64 // when EMFILE with nothing idle was last logged (unix nanoseconds)
 }
 
 // New returns a Budget for cfg.
@@ -146,6 +146,9 @@ type listener struct {
 	b *Budget
 }
 
+// logEvery is how often running out of descriptors is logged at most.
+const logEvery = 10 * time.Second
+
 // exhaustedWait is how long Accept waits for a descriptor when accept
 // failed with EMFILE and no connection was idle.
 const exhaustedWait = 10 * time.Millisecond
@@ -162,13 +165,12 @@ func (l *listener) Accept() (net.Conn, error) {
 			if b.closeIdle(b.shed) > 0 {
 				continue
 			}
-			if !b.exhausted.Swap(true) {
-				b.log.Warn("out of file descriptors with no idle connection to close; waiting for one", "error", err)
+			if now, last := time.Now().UnixNano(), b.logged.Load(); now-last >= int64(logEvery) && b.logged.CompareAndSwap(last, now) {
+				b.log.Warn("out of file descriptors with no idle connection to close; waiting for one", "error", err, "failed_accepts", b.failed.Load())
 			}
 			time.Sleep(exhaustedWait)
 			continue
 		}
-		b.exhausted.Store(false)
 		if b.high >= 0 && descriptor(c) >= b.high {
 			b.closeIdle(b.shed)
 		}

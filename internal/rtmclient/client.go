@@ -40,6 +40,9 @@ type Config struct {
 	// published by two requests), and a catch-up for each such jump, by
 	// every client of a large channel, would be a storm of its own.
 	GapWait time.Duration
+	// OnSessionEnd, when set, is called with the error that ended each
+	// session or attempt (not when ctx ended it), from Run's goroutine.
+	OnSessionEnd func(err error)
 }
 
 // Message is a message as the client shows it.
@@ -128,6 +131,9 @@ func (c *Client) Run(ctx context.Context) error {
 		err := c.session(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err != nil && c.cfg.OnSessionEnd != nil {
+			c.cfg.OnSessionEnd(err)
 		}
 		c.mu.Lock()
 		if err != nil {
@@ -525,6 +531,10 @@ func (c *Client) Stats() Stats {
 	return c.stats
 }
 
+// maxCallRetries is how many times call sends a request again after a
+// transport error.
+const maxCallRetries = 1
+
 // call posts a Web API method and returns its answer, parsed by p (valid
 // until p's next use), once it is ok.
 func (c *Client) call(ctx context.Context, p *fastjson.Parser, method string, args map[string]any) (*fastjson.Value, error) {
@@ -535,15 +545,26 @@ func (c *Client) call(ctx context.Context, p *fastjson.Parser, method string, ar
 	if args == nil {
 		body = []byte("{}")
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", c.cfg.API+"/api/"+method, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	resp, err := c.cfg.HTTP.Do(req)
-	if err != nil {
-		return nil, err
+	// Both methods the client calls (rtm.connect, client.catchup) are
+	// safe to repeat, and a server may close a keep-alive connection while
+	// it is idle at any time (RFC 9112 §9.3.1): a request that met such a
+	// close is sent once more, on another connection (net/http's Transport
+	// does that by itself for idempotent methods only, not for a POST).
+	var resp *http.Response
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, "POST", c.cfg.API+"/api/"+method, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+		resp, err = c.cfg.HTTP.Do(req)
+		if err == nil {
+			break
+		}
+		if attempt == maxCallRetries || ctx.Err() != nil {
+			return nil, err
+		}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,8 @@ type fakeServer struct {
 	dialed    []time.Time // guarded by mu: when each gateway dial arrived
 }
 
-func newFakeServer(t *testing.T, dialAfter time.Duration) *fakeServer {
+// wrap, when given, wraps its handler.
+func newFakeServer(t *testing.T, dialAfter time.Duration, wrap ...func(http.Handler) http.Handler) *fakeServer {
 	t.Helper()
 	f := &fakeServer{dialAfter: dialAfter}
 	mux := http.NewServeMux()
@@ -57,7 +59,11 @@ func newFakeServer(t *testing.T, dialAfter time.Duration) *fakeServer {
 			}
 		}
 	})
-	f.Server = httptest.NewServer(mux)
+	var h http.Handler = mux
+	for _, w := range wrap {
+		h = w(h)
+	}
+	f.Server = httptest.NewServer(h)
 	t.Cleanup(f.Close)
 	return f
 }
@@ -114,5 +120,45 @@ func TestSessionMemory(t *testing.T) {
 	// The fake server's side of each session counts too.
 	if per := (after.TotalAlloc - before.TotalAlloc) / sessions; per > 256<<10 {
 		t.Errorf("a session allocated %d KiB, want at most 256 KiB", per>>10)
+	}
+}
+
+// A request that meets the server closing its keep-alive connection is sent
+// again, and the session does not end: servers close idle connections when
+// they need the descriptors (a reconnect storm), racing the client's next
+// request on them.
+func TestCallRetriedAfterConnectionClosed(t *testing.T) {
+	var closed atomic.Int32
+	f := newFakeServer(t, 0, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/client.catchup" && closed.CompareAndSwap(0, 1) {
+				// As if closed while idle: no answer at all.
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	c := New(Config{API: f.URL, Token: "xoxp-test"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	select {
+	case <-c.Connected():
+	case <-time.After(10 * time.Second):
+		t.Errorf("not connected: %s", c.Stats().LastError)
+	}
+	cancel()
+	<-done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if closed.Load() != 1 || len(f.connected) != 1 || c.Stats().LastError != "" {
+		t.Errorf("after %d closed catch-up: %d rtm.connect calls (want 1: the session went on), last error %q",
+			closed.Load(), len(f.connected), c.Stats().LastError)
 	}
 }
