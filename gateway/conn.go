@@ -40,8 +40,12 @@ type (
 	// expire with the time.
 	expirer interface{ expire(now int64) }
 	// blocker returns the socket as a net.Conn for the closing handshake,
-	// or nil when it cannot or must not be used any more (see finish).
-	blocker interface{ blocking() transport }
+	// or nil when it cannot or must not be used any more (see finish);
+	// discard resets and closes it when no close frame is to be sent.
+	blocker interface {
+		blocking() transport
+		discard()
+	}
 )
 
 // outFrame is one queued WebSocket frame. p is shared with every other

@@ -529,7 +529,16 @@ func (g *Gateway) finish(c *conn, err error) {
 		g.poller.del(c)
 	}
 	if b, ok := t.(blocker); ok {
-		t = b.blocking()
+		if o.close == closeNone {
+			// Nothing to say to a client that is gone: handing the
+			// socket back to Go's net package (a dup, a FileConn, its
+			// poller registration) only to reset it took a tenth of
+			// the server's CPU when 19,000 clients dropped at once.
+			b.discard()
+			t = nil
+		} else {
+			t = b.blocking()
+		}
 	}
 	c.mu.Lock()
 	broken := c.broken || t == nil

@@ -11,9 +11,11 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -668,5 +670,39 @@ func TestWithoutPoller(t *testing.T) {
 		{"ShutdownDeadlineCutsConnections", TestShutdownDeadlineCutsConnections},
 	} {
 		t.Run(tc.name, tc.f)
+	}
+}
+
+// finishTransport stands in for a detached socket and records how finish
+// ends it.
+type finishTransport struct{ blocked, discarded int }
+
+func (d *finishTransport) Write(p []byte) (int, error)      { return len(p), nil }
+func (d *finishTransport) SetReadDeadline(time.Time) error  { return nil }
+func (d *finishTransport) SetWriteDeadline(time.Time) error { return nil }
+func (d *finishTransport) Close() error                     { return nil }
+func (d *finishTransport) blocking() transport              { d.blocked++; return nil }
+func (d *finishTransport) discard()                         { d.discarded++ }
+
+// A detached socket whose client is gone is reset and closed where it is;
+// only a connection that gets a close frame goes back to Go's net package
+// for the closing handshake. When 19,000 clients dropped at once the
+// conversions took a tenth of the server's CPU.
+func TestFinishDiscardsGoneClients(t *testing.T) {
+	s := MustServe(t, Config{}, &fakeChat{})
+	for _, tc := range []struct {
+		err                error
+		blocked, discarded int
+	}{
+		{io.EOF, 0, 1},
+		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, 0, 1},
+		{closeReceived{code: ws.StatusNormalClosure}, 1, 0},
+		{errIdle, 1, 0},
+	} {
+		d := &finishTransport{}
+		s.g.finish(s.g.newConn(d, &confab.User{ID: "U1", WorkspaceID: "T1"}), tc.err)
+		if d.blocked != tc.blocked || d.discarded != tc.discarded {
+			t.Errorf("finish after %v: handed back %d, discarded %d; want %d, %d", tc.err, d.blocked, d.discarded, tc.blocked, tc.discarded)
+		}
 	}
 }

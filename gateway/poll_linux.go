@@ -451,6 +451,16 @@ func (f *fdConn) Close() error {
 	return nil
 }
 
+// discard resets f's connection and closes its descriptor: the kernel
+// drops what it still holds for the client, as finish does for a stream
+// that is cut. The caller has removed f from the poller and no flush
+// goroutine runs.
+func (f *fdConn) discard() {
+	fd := int(f.fd)
+	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.Close(fd)
+}
+
 // blocking hands f's socket back to Go's net package for the closing
 // handshake, which needs deadlines on blocking reads and writes, and closes
 // f's descriptor. It returns nil, having closed the descriptor, when f was
