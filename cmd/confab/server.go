@@ -198,10 +198,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	// The budget closes idle keep-alive connections when descriptors run
-	// short: in one process a client holds a WebSocket and an HTTP
-	// connection, and 19,000 clients would need more than the open-file
-	// limit.
+	// The budget closes idle keep-alive connections and turns keep-alives
+	// off when descriptors run short: in one process a client holds a
+	// WebSocket and an HTTP connection, and 19,000 clients would need more
+	// than the open-file limit.
 	budget := connbudget.New(connbudget.Config{Logger: log.With("component", "listener")})
 	reg.MustRegister(budgetCollectors(budget)...)
 	m.listener = budget.Listener(l)
@@ -212,8 +212,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState:         budget.ConnState,
 	}
+	budget.Attach(m.server)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()
 	log.Info("confab serving", "addr", m.Addr())

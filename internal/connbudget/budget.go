@@ -17,11 +17,15 @@
 // The budget sees descriptors run short without counting them: Linux gives
 // a new descriptor the lowest free number, so an accepted connection whose
 // descriptor is N means N descriptors below it are open. When N reaches
-// Limit - Reserve, the budget closes the Shed connections that have been
-// idle longest. Their descriptors are the next ones accepted, so it closes
-// again only once those are used. Should accept fail with EMFILE all the
-// same, it closes idle connections at once and accepts again, or waits
-// 10 ms for a descriptor when none is idle, instead of net/http's backoff.
+// Limit - Reserve, the server is under pressure: the budget closes the Shed
+// connections that have been idle longest and turns the server's
+// keep-alives off (http.Server.SetKeepAlivesEnabled), so that each answer
+// says "Connection: close" and frees its descriptor, and no client sends a
+// request on a connection the server is closing. Keep-alives come back once
+// no accepted descriptor has reached the mark for pressureHold. Should
+// accept fail with EMFILE all the same, the budget closes idle connections
+// and accepts again at once or, with none idle, as soon as a connection
+// closes, instead of net/http's backoff.
 package connbudget
 
 import (
@@ -63,6 +67,15 @@ type Budget struct {
 	mu   sync.Mutex
 	idle list.List // of net.Conn, longest idle first; guarded by mu
 	at   map[net.Conn]*list.Element
+	srv  *http.Server // guarded by mu; set by Attach
+
+	// pressure is when keep-alives were turned off, in Unix nanoseconds
+	// of the latest accept that reached the mark; 0 when they are on.
+	// Only the accept loop changes it.
+	pressure atomic.Int64
+	// closedConn is signalled (without blocking) when a connection closes:
+	// an accept that failed for descriptors waits for it.
+	closedConn chan struct{}
 
 	closed atomic.Int64 // idle connections closed, for Closed
 	failed atomic.Int64 // accepts failed for descriptors, for Exhausted
@@ -87,20 +100,80 @@ func New(cfg Config) *Budget {
 	if cfg.Limit <= 0 || high <= 0 {
 		high = -1 // unknown or tiny limit: only EMFILE sheds
 	}
-	return &Budget{high: high, shed: cfg.Shed, log: cfg.Logger, at: map[net.Conn]*list.Element{}}
+	return &Budget{high: high, shed: cfg.Shed, log: cfg.Logger, at: map[net.Conn]*list.Element{}, closedConn: make(chan struct{}, 1)}
 }
 
-// ConnState is the http.Server's ConnState hook: it notes which connections
-// are idle between requests, and since when.
+// Attach makes b the budget of srv: it sets srv.ConnState (calling the
+// hook srv had after its own) and turns srv's keep-alives off under
+// pressure. Call it before srv serves.
+func (b *Budget) Attach(srv *http.Server) {
+	next := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		b.ConnState(c, s)
+		if next != nil {
+			next(c, s)
+		}
+	}
+	b.mu.Lock()
+	b.srv = srv
+	b.mu.Unlock()
+}
+
+// pressureHold is how long keep-alives stay off after the latest accept
+// that found descriptors short.
+const pressureHold = time.Second
+
+// ConnState is the http.Server's ConnState hook (Attach sets it): it notes
+// which connections are idle between requests, and since when, and which
+// closed.
 func (b *Budget) ConnState(c net.Conn, s http.ConnState) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if e, ok := b.at[c]; ok {
 		b.idle.Remove(e)
 		delete(b.at, c)
 	}
 	if s == http.StateIdle {
 		b.at[c] = b.idle.PushBack(c)
+	}
+	b.mu.Unlock()
+	if s == http.StateClosed {
+		select {
+		case b.closedConn <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// UnderPressure reports whether descriptors are short now: keep-alives
+// are off.
+func (b *Budget) UnderPressure() bool { return b.pressure.Load() != 0 }
+
+// press notes an accept at time now whose descriptor reached the mark
+// (short) or did not, turning the server's keep-alives off or back on.
+func (b *Budget) press(now int64, short bool) {
+	since := b.pressure.Load()
+	switch {
+	case short:
+		b.pressure.Store(now)
+		if since == 0 {
+			b.keepAlives(false)
+			b.log.Info("descriptors short: keep-alives off", "mark", b.high, "idle_closed", b.closed.Load())
+		}
+	case since != 0 && now-since >= int64(pressureHold):
+		b.pressure.Store(0)
+		b.keepAlives(true)
+		b.log.Info("keep-alives back on")
+	}
+}
+
+// keepAlives turns the attached server's keep-alives on or off; off also
+// closes its idle connections.
+func (b *Budget) keepAlives(on bool) {
+	b.mu.Lock()
+	srv := b.srv
+	b.mu.Unlock()
+	if srv != nil {
+		srv.SetKeepAlivesEnabled(on)
 	}
 }
 
@@ -149,8 +222,9 @@ type listener struct {
 // logEvery is how often running out of descriptors is logged at most.
 const logEvery = 10 * time.Second
 
-// exhaustedWait is how long Accept waits for a descriptor when accept
-// failed with EMFILE and no connection was idle.
+// exhaustedWait is how long at most Accept waits for a connection to close
+// when accept failed with EMFILE and no connection was idle (a WebSocket's
+// end is not seen here).
 const exhaustedWait = 10 * time.Millisecond
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -162,18 +236,26 @@ func (l *listener) Accept() (net.Conn, error) {
 				return nil, err
 			}
 			b.failed.Add(1)
+			b.press(time.Now().UnixNano(), true)
 			if b.closeIdle(b.shed) > 0 {
 				continue
 			}
 			if now, last := time.Now().UnixNano(), b.logged.Load(); now-last >= int64(logEvery) && b.logged.CompareAndSwap(last, now) {
 				b.log.Warn("out of file descriptors with no idle connection to close; waiting for one", "error", err, "failed_accepts", b.failed.Load())
 			}
-			time.Sleep(exhaustedWait)
+			t := time.NewTimer(exhaustedWait)
+			select {
+			case <-b.closedConn:
+			case <-t.C:
+			}
+			t.Stop()
 			continue
 		}
-		if b.high >= 0 && descriptor(c) >= b.high {
+		short := b.high >= 0 && descriptor(c) >= b.high
+		if short {
 			b.closeIdle(b.shed)
 		}
+		b.press(time.Now().UnixNano(), short)
 		return c, nil
 	}
 }
