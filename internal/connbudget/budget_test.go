@@ -256,3 +256,37 @@ func TestLongestIdleClosedFirst(t *testing.T) {
 		t.Errorf("a closed connection is still counted idle")
 	}
 }
+
+// TestSilentConnectionsClosed: connections that never send a request (a
+// client's HTTP pool dialed them for requests that other connections
+// served) are closed once freshAge old when descriptors are short, so
+// that they cannot hold the server's last descriptors until a timeout.
+func TestSilentConnectionsClosed(t *testing.T) {
+	addr := startServer(t, "watermark")
+	var silent []net.Conn
+	defer func() {
+		for _, c := range silent {
+			c.Close()
+		}
+	}()
+	for range serveLimit + 16 { // more than the server can hold
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent = append(silent, c)
+	}
+	time.Sleep(freshAge + 200*time.Millisecond)
+	for i := range 3 {
+		c := &http.Client{Timeout: 2*freshAge + 2*time.Second}
+		resp, err := c.Get("http://" + addr + "/after")
+		if err != nil {
+			t.Fatalf("request %d with %d silent connections open: %v", i+1, len(silent), err)
+		}
+		resp.Body.Close()
+		c.CloseIdleConnections()
+	}
+	if closed, _, _ := counters(t, addr); closed == 0 {
+		t.Error("no silent connection was closed")
+	}
+}
