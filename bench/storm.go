@@ -213,7 +213,16 @@ func (r *run) storm(ctx context.Context) error {
 					} `json:"message"`
 				}
 				// Not pubCtx: a post in flight when publishing stops finishes.
-				if err := r.api.call(ctx, publisher.Token, "chat.postMessage", url.Values{"channel": {channel}, "text": {text}}, &out); err != nil {
+				// A post that failed is sent once more with the same
+				// client_msg_id, which the server answers with the original
+				// if the first got through: in the storm the server closes
+				// idle keep-alive connections, and one may meet the post.
+				form := url.Values{"channel": {channel}, "text": {text}, "client_msg_id": {fmt.Sprintf("storm-%d", i)}}
+				err := r.api.call(ctx, publisher.Token, "chat.postMessage", form, &out)
+				if err != nil && ctx.Err() == nil {
+					err = r.api.call(ctx, publisher.Token, "chat.postMessage", form, &out)
+				}
+				if err != nil {
 					errs.Add(1)
 					return
 				}

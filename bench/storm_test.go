@@ -315,6 +315,18 @@ func TestBenchStormSpread(t *testing.T) {
 				s.Reconnect.Count != tt.wantDropped || s.RecoverSeconds <= 0 || s.SettleSeconds < s.RecoverSeconds || s.CatchUps < int64(clients+tt.wantDropped) {
 				t.Fatalf("storm = %+v, want %d of %d clients dropped and back, nothing lost or shown twice, a catch-up per connection", s, tt.wantDropped, clients)
 			}
+			// Every dropped client's session ended once, at the drop; the
+			// ends are counted by why, with what varies cut out.
+			ends := 0
+			for kind, n := range s.SessionEnds {
+				ends += n
+				if strings.Contains(kind, "/rtm/") && !strings.Contains(kind, "/rtm/…") {
+					t.Errorf("session end kind %q keeps its ticket", kind)
+				}
+			}
+			if ends < tt.wantDropped {
+				t.Errorf("session ends %v: %d in all, want at least the %d dropped", s.SessionEnds, ends, tt.wantDropped)
+			}
 			if gw := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"; len(s.DroppedFrom) != 1 || s.DroppedFrom[gw] != tt.wantDropped {
 				t.Errorf("dropped from %v, want %d from %s", s.DroppedFrom, tt.wantDropped, gw)
 			}

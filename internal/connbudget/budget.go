@@ -11,8 +11,8 @@
 // drops SYNs, which clients resend after 1 s, 3 s, 7 s… A reconnect storm
 // of 19,000 clients then took two minutes instead of seconds. An idle
 // keep-alive connection is the cheapest thing a server holds to give up:
-// the client opens another when it next calls (HTTP/1.1 clients retry a
-// request on a connection the server closed while it was idle).
+// the client opens another when it next calls (and a request that met the
+// close is one a client should send again, RFC 9112 §9.3.1).
 //
 // The budget sees descriptors run short without counting them: Linux gives
 // a new descriptor the lowest free number, so an accepted connection whose
@@ -70,7 +70,7 @@ type Budget struct {
 	// a request yet, oldest first; guarded by mu.
 	fresh list.List
 	at    map[net.Conn]*list.Element // in idle or fresh
-	srv  *http.Server // guarded by mu; set by Attach
+	srv   *http.Server               // guarded by mu; set by Attach
 
 	// pressure is when keep-alives were turned off, in Unix nanoseconds
 	// of the latest accept that reached the mark; 0 when they are on.
