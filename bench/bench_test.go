@@ -393,9 +393,11 @@ func TestBenchReportOutputStormHot(t *testing.T) {
 		rep  Report
 		want []string
 	}{
-		{Report{Scenario: "storm", Storm: &StormResult{Clients: 5, Mode: "drop", Lost: 2, NotRecovered: 1,
-			NotRecoveredErrors: map[string]int{"dial ws://x/rtm/…: refused": 1}}},
-			[]string{"mode           drop", "lost           2", "1× dial ws://x/rtm/…: refused"}},
+		{Report{Scenario: "storm", Storm: &StormResult{Clients: 5, Mode: "drop", Dropped: 5, Lost: 2, NotRecovered: 1,
+			NotRecoveredErrors: map[string]int{"dial ws://x/rtm/…: refused": 1},
+			SessionEnds:        map[string]int{"read: use of closed network connection": 5, "EOF": 1}}},
+			[]string{"mode           drop", "lost           2", "1× dial ws://x/rtm/…: refused",
+				"session ends   6 since the drop (5 dropped)", "  by           5× read: use of closed network connection"}},
 		{Report{Scenario: "hot", Hot: &HotResult{Readers: 10, Rounds: []HotRound{{Queries: -1}}}},
 			[]string{"round 1 queries   unavailable (no confab_store_queries_total in /metrics)"}},
 		{Report{Scenario: "hot", Hot: &HotResult{Readers: 10, QueriesAvailable: true, Rounds: []HotRound{{Queries: 20,

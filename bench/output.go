@@ -101,7 +101,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		for _, n := range s.SessionEnds {
 			ends += n
 		}
-		row("sessions ended", fmt.Sprintf("%d since the drop (%d dropped)", ends, s.Dropped))
+		row("session ends", fmt.Sprintf("%d since the drop (%d dropped)", ends, s.Dropped))
 		for _, e := range slices.Sorted(maps.Keys(s.SessionEnds)) {
 			row("  by", fmt.Sprintf("%d× %.160s", s.SessionEnds[e], e))
 		}

@@ -132,6 +132,11 @@ func TestMetricsAndHealth(t *testing.T) {
 		"confab_delivery_latency_seconds_count",
 		"confab_gateway_slow_consumer_disconnects_total 0",
 		`confab_api_requests_total{error="",method="chat.postMessage"} 1`,
+		// The listener's budget: nothing short on an idle test server.
+		"confab_http_idle_closed_total 0",
+		"confab_accept_exhausted_total 0",
+		"confab_descriptors_short 0",
+		"confab_http_idle_connections",
 		"process_resident_memory_bytes",
 		"go_goroutines",
 	} {

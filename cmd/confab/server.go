@@ -235,6 +235,15 @@ func budgetCollectors(b *connbudget.Budget) []prometheus.Collector {
 			Name: "confab_http_idle_connections",
 			Help: "HTTP keep-alive connections idle between requests.",
 		}, func() float64 { return float64(b.Idle()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "confab_descriptors_short",
+			Help: "1 while file descriptors are short and HTTP keep-alives are off, else 0.",
+		}, func() float64 {
+			if b.UnderPressure() {
+				return 1
+			}
+			return 0
+		}),
 	}
 }
 

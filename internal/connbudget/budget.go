@@ -18,7 +18,8 @@
 // a new descriptor the lowest free number, so an accepted connection whose
 // descriptor is N means N descriptors below it are open. When N reaches
 // Limit - Reserve, the server is under pressure: the budget closes the Shed
-// connections that have been idle longest and turns the server's
+// connections that have been idle longest (then those accepted freshAge
+// ago that never sent a request) and turns the server's
 // keep-alives off (http.Server.SetKeepAlivesEnabled), so that each answer
 // says "Connection: close" and frees its descriptor, and no client sends a
 // request on a connection the server is closing. Keep-alives come back once
