@@ -71,7 +71,14 @@ func newFakeServer(t *testing.T, dialAfter time.Duration, wrap ...func(http.Hand
 // mustConnect runs a client until its first hello and returns its stop.
 func mustConnect(t testing.TB, url string) (stop func()) {
 	t.Helper()
-	c := New(Config{API: url, Token: "xoxp-test"})
+	_, stop = mustConnectClient(t, url)
+	return stop
+}
+
+// mustConnectClient is mustConnect that also returns the client.
+func mustConnectClient(t testing.TB, url string) (c *Client, stop func()) {
+	t.Helper()
+	c = New(Config{API: url, Token: "xoxp-test"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -84,7 +91,7 @@ func mustConnect(t testing.TB, url string) (stop func()) {
 		cancel()
 		t.Fatalf("not connected: %s", c.Stats().LastError)
 	}
-	return func() {
+	return c, func() {
 		cancel()
 		<-done
 	}
@@ -141,20 +148,8 @@ func TestCallRetriedAfterConnectionClosed(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	c := New(Config{API: f.URL, Token: "xoxp-test"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx)
-	}()
-	select {
-	case <-c.Connected():
-	case <-time.After(10 * time.Second):
-		t.Errorf("not connected: %s", c.Stats().LastError)
-	}
-	cancel()
-	<-done
+	c, stop := mustConnectClient(t, f.URL)
+	stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if closed.Load() != 1 || len(f.connected) != 1 || c.Stats().LastError != "" {
