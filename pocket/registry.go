@@ -3,11 +3,15 @@ package pocket
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/url"
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/confab/confab"
@@ -61,6 +65,9 @@ type Registry struct {
 	// sent counts, per gateway, the clients this process sent there since
 	// the gateway last reported a new connection count (guarded by mu).
 	sent map[string]sentSince
+	// refused holds the gateways whose address refused a connection at
+	// the latest Probe (guarded by mu).
+	refused map[string]bool
 }
 
 // sentSince is what Pick adds to a gateway's reported load: the reports
@@ -188,6 +195,7 @@ func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
 	if err != nil {
 		return GatewayInfo{}, err
 	}
+	live = r.answering(live)
 	switch len(live) {
 	case 0:
 		return GatewayInfo{}, ErrNoGateway
@@ -216,4 +224,73 @@ func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
 	s.sent++
 	r.sent[live[i].ID] = s
 	return live[i], nil
+}
+
+// Probe dials every live gateway's address once and notes those that
+// refused the connection: their process is gone (the port of a killed
+// gateway refuses at once), though their entry stays live until it expires,
+// up to TTL later. Until a later Probe finds them answering, Pick passes
+// them over while another gateway is live: without this, a gateway killed
+// in a storm had a third of its clients' next attempts sent back to it
+// (connection refused) for the seconds its entry lived. A dial that fails
+// otherwise (a timeout: a loaded or unreachable host) proves nothing and
+// is not noted; the entry's expiry still covers those.
+func (r *Registry) Probe(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	live, err := r.Live(ctx)
+	if err != nil {
+		return err
+	}
+	refused := map[string]bool{}
+	for _, gw := range live {
+		addr, ok := dialAddr(gw.URL)
+		if !ok {
+			continue
+		}
+		c, err := dial(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+		} else if errors.Is(err, syscall.ECONNREFUSED) {
+			refused[gw.ID] = true
+		}
+	}
+	r.mu.Lock()
+	r.refused = refused
+	r.mu.Unlock()
+	return nil
+}
+
+// answering is live without the gateways the latest Probe found refusing,
+// unless that would leave none.
+func (r *Registry) answering(live []GatewayInfo) []GatewayInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.refused) == 0 {
+		return live
+	}
+	out := make([]GatewayInfo, 0, len(live))
+	for _, gw := range live {
+		if !r.refused[gw.ID] {
+			out = append(out, gw)
+		}
+	}
+	if len(out) == 0 {
+		return live
+	}
+	return out
+}
+
+// dialAddr is the host:port a gateway's WebSocket URL is served on.
+func dialAddr(wsURL string) (string, bool) {
+	u, err := url.Parse(wsURL)
+	if err != nil || u.Hostname() == "" {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"ws": "80", "http": "80", "wss": "443", "https": "443"}[u.Scheme]
+	}
+	if port == "" {
+		return "", false
+	}
+	return net.JoinHostPort(u.Hostname(), port), true
 }

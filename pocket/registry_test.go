@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -217,5 +218,90 @@ func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
 	}
 	if got["a"] != 0 {
 		t.Fatalf("after a reported 80 and b ~50, picks = %v: a should get none until b catches up", got)
+	}
+}
+
+// A gateway whose address refuses connections (its process was killed; its
+// entry lives until it expires) is passed over by Pick once Probe saw it
+// refuse, unless it is the only one; a later Probe that finds it answering
+// brings it back.
+func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
+	ctx := context.Background()
+	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	alive, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alive.Close()
+	go func() { // accept and drop, as a server would close a silent connection
+		for {
+			c, err := alive.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneAddr := gone.Addr().String()
+	gone.Close() // refuses from now on
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
+	picks := func() map[string]int {
+		got := map[string]int{}
+		for range 30 {
+			gw, err := r.Pick(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[gw.ID]++
+		}
+		return got
+	}
+	dial := (&net.Dialer{Timeout: time.Second}).DialContext
+	if got := picks(); got["gone"] == 0 {
+		t.Fatalf("before a probe, picks %v: the emptier gone gateway should be chosen", got)
+	}
+	if err := r.Probe(ctx, dial); err != nil {
+		t.Fatal(err)
+	}
+	if got := picks(); got["gone"] != 0 {
+		t.Fatalf("after a probe, picks %v: the refusing gateway was chosen", got)
+	}
+
+	// Alone, a refusing gateway is still picked: the registry is the truth,
+	// and the client's dial fails and comes back.
+	rOnly := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	mustAnnounce(t, rOnly, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr})
+	if err := rOnly.Probe(ctx, dial); err != nil {
+		t.Fatal(err)
+	}
+	if gw, err := rOnly.Pick(ctx); err != nil || gw.ID != "gone" {
+		t.Fatalf("the only gateway, refusing: Pick = %v, %v", gw, err)
+	}
+
+	// It answers again: the next probe brings it back.
+	back, err := net.Listen("tcp", goneAddr)
+	if err != nil {
+		t.Fatalf("cannot listen on %s again: %v", goneAddr, err)
+	}
+	defer back.Close()
+	go func() {
+		for {
+			c, err := back.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if err := r.Probe(ctx, dial); err != nil {
+		t.Fatal(err)
+	}
+	if got := picks(); got["gone"] == 0 {
+		t.Fatalf("answering again, picks %v: it should be chosen again", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/confab/confab"
@@ -78,7 +79,7 @@ func (m *Main) newRedisClient(p *pocket.Pocket) *goredis.Client {
 // wireAPI serves the Web API for every pocket: each event is published on
 // its workspace's pocket's Redis, presence is read there, and rtm.connect
 // picks a gateway from that pocket's registry.
-func (m *Main) wireAPI(w wiring) error {
+func (m *Main) wireAPI(w wiring, loops context.Context) error {
 	pm := m.pockets
 	buses := map[string]pocket.Publisher{}
 	registries := map[string]*pocket.Registry{}
@@ -111,7 +112,40 @@ func (m *Main) wireAPI(w wiring) error {
 		Gateways: pocket.NewPicker(router, registries),
 	}))
 	m.mountAPI(w)
+	for name, r := range registries {
+		m.probeGateways(loops, w.log.With("pocket", name), r)
+	}
 	return nil
+}
+
+// gatewayProbeEvery is how often an API process dials the gateways of
+// each pocket to see which refuse (pocket.Registry.Probe): a gateway
+// killed without withdrawing is passed over this long after at most,
+// rather than until its registry entry expires.
+const gatewayProbeEvery = 500 * time.Millisecond
+
+// probeGateways probes r's gateways every gatewayProbeEvery until loops
+// ends.
+func (m *Main) probeGateways(loops context.Context, log *slog.Logger, r *pocket.Registry) {
+	dial := (&net.Dialer{Timeout: gatewayProbeEvery}).DialContext
+	m.loops.Add(1)
+	go func() {
+		defer m.loops.Done()
+		tick := time.NewTicker(gatewayProbeEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-loops.Done():
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(loops, 2*gatewayProbeEvery)
+			if err := r.Probe(ctx, dial); err != nil && loops.Err() == nil {
+				log.Debug("gateway probe failed", "err", err)
+			}
+			cancel()
+		}
+	}()
 }
 
 // wireGateway serves the WebSockets of one pocket: it listens on that

@@ -190,6 +190,14 @@ func TestClusterGatewayKill(t *testing.T) {
 	<-fifty
 	killed := time.Now()
 	victim.kill(t)
+	// Its registry entry lives on for seconds, but the API processes probe
+	// the gateways: rtm.connect sends no one to the dead one soon after.
+	time.Sleep(3 * gatewayProbeEvery)
+	for i := range 20 {
+		if url := alice.must("rtm.connect", nil)["url"].(string); strings.HasPrefix(url, victim.wsBase()) {
+			t.Fatalf("rtm.connect %d, %v after the kill: sent to the killed gateway", i+1, time.Since(killed).Round(time.Millisecond))
+		}
+	}
 	<-posted
 	waitForAll(c, clients, ch, p.want)
 	var slowest time.Duration

@@ -179,7 +179,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	case roleServe:
 		err = m.wireServe(w)
 	case roleAPI:
-		err = m.wireAPI(w)
+		err = m.wireAPI(w, loopCtx)
 	case roleGateway:
 		err = m.wireGateway(w, loopCtx)
 	}
