@@ -240,19 +240,27 @@ func (r *Registry) Probe(ctx context.Context, dial func(ctx context.Context, net
 	if err != nil {
 		return err
 	}
+	// In parallel: one host that does not answer holds up no other probe.
 	refused := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, gw := range live {
 		addr, ok := dialAddr(gw.URL)
 		if !ok {
 			continue
 		}
-		c, err := dial(ctx, "tcp", addr)
-		if err == nil {
-			c.Close()
-		} else if errors.Is(err, syscall.ECONNREFUSED) {
-			refused[gw.ID] = true
-		}
+		wg.Go(func() {
+			c, err := dial(ctx, "tcp", addr)
+			if err == nil {
+				c.Close()
+			} else if errors.Is(err, syscall.ECONNREFUSED) {
+				mu.Lock()
+				refused[gw.ID] = true
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	r.mu.Lock()
 	r.refused = refused
 	r.mu.Unlock()

@@ -233,15 +233,7 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer alive.Close()
-	go func() { // accept and drop, as a server would close a silent connection
-		for {
-			c, err := alive.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndDrop(alive)
 	gone, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -289,19 +281,23 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 		t.Fatalf("cannot listen on %s again: %v", goneAddr, err)
 	}
 	defer back.Close()
-	go func() {
-		for {
-			c, err := back.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndDrop(back)
 	if err := r.Probe(ctx, dial); err != nil {
 		t.Fatal(err)
 	}
 	if got := picks(); got["gone"] == 0 {
 		t.Fatalf("answering again, picks %v: it should be chosen again", got)
+	}
+}
+
+// acceptAndDrop accepts on l and closes each connection, as a server closes
+// a connection that sends nothing, until l is closed.
+func acceptAndDrop(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
 	}
 }
