@@ -48,13 +48,44 @@ type (
 	}
 )
 
-// outFrame is one queued WebSocket frame. p is shared with every other
-// recipient of the same publication and never modified.
-type outFrame struct {
-	p  []byte
-	t  int64 // publication time (unix ns) for the latency histogram; 0: none
-	op ws.OpCode
+// wireFrame is one queued WebSocket frame as it goes on the wire, header
+// and payload: a publication is encoded once and the same wireFrame queued
+// for every recipient, so a connection's queue holds a pointer per frame
+// and its write one buffer per frame. It is never modified.
+type wireFrame struct {
+	b []byte
+	t int64 // publication time (unix ns) for the latency histogram; 0: none
 }
+
+// newWireFrame encodes an unmasked, final frame of op carrying payload
+// (copied: the caller's buffer is not retained).
+func newWireFrame(op ws.OpCode, payload []byte, t int64) *wireFrame {
+	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))}
+	e := encoders.Get().(*encoder)
+	e.hw.b = make([]byte, 0, ws.HeaderSize(h)+len(payload))
+	// Cannot fail: headerWriter never fails and the length is valid.
+	_ = ws.WriteHeaderBuffer(&e.hw, h, e.tmp[:])
+	f := &wireFrame{b: append(e.hw.b, payload...), t: t}
+	e.hw.b = nil
+	encoders.Put(e)
+	return f
+}
+
+// encoder is what newWireFrame writes a header with; pooled, as passing
+// them to ws through io.Writer would otherwise put both on the heap for
+// every frame.
+type encoder struct {
+	hw  headerWriter
+	tmp [ws.MaxHeaderSize]byte
+}
+
+var encoders = sync.Pool{New: func() any { return new(encoder) }}
+
+// Frames every connection is sent alike.
+var (
+	helloWire = newWireFrame(ws.OpText, confab.HelloFrame, 0)
+	pingWire  = newWireFrame(ws.OpPing, nil, 0)
+)
 
 // aLongTimeAgo is a deadline in the past: it makes a blocked Read or Write
 // return at once.
@@ -160,8 +191,8 @@ func (g *Gateway) newConn(t transport, u *confab.User) *conn {
 	// hello is queued first and written once registration is complete, so
 	// it precedes every event.
 	c.out = outboxPool.Get().(*outbox)
-	c.out.queue = append(c.out.queue, outFrame{p: confab.HelloFrame, op: ws.OpText})
-	c.frames, c.bytes = 1, int32(len(confab.HelloFrame))
+	c.out.queue = append(c.out.queue, helloWire)
+	c.frames, c.bytes = 1, int32(len(helloWire.b))
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
 	c.lastPing = now
@@ -174,7 +205,7 @@ func (c *conn) user() *confab.User { return &confab.User{ID: c.uid, WorkspaceID:
 // enqueue queues f for writing. It never blocks. When the queue is over its
 // limit the connection is closed as a slow consumer; it reports whether f
 // was queued.
-func (c *conn) enqueue(f outFrame) bool {
+func (c *conn) enqueue(f *wireFrame) bool {
 	queued, start := c.queue(f)
 	if start {
 		c.startFlush()
@@ -185,14 +216,14 @@ func (c *conn) enqueue(f outFrame) bool {
 // queue is enqueue without starting the flush: start reports that c now
 // needs one, which the caller starts (startFlush, or Gateway.startFlushes
 // for the connections of a broadcast).
-func (c *conn) queue(f outFrame) (queued, start bool) {
+func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	c.mu.Lock()
 	if c.closeErr != nil {
 		c.mu.Unlock()
 		return false, false
 	}
 	cfg := &c.g.cfg
-	if int(c.frames) >= cfg.MaxQueueFrames || int(c.bytes)+len(f.p) > cfg.MaxQueueBytes {
+	if int(c.frames) >= cfg.MaxQueueFrames || int(c.bytes)+len(f.b) > cfg.MaxQueueBytes {
 		c.mu.Unlock()
 		if c.closeWith(errSlowConsumer, true) {
 			c.g.metrics.slowDisconnect.Inc()
@@ -206,11 +237,11 @@ func (c *conn) queue(f outFrame) (queued, start bool) {
 	start = !c.flushing && !c.held
 	c.flushing = c.flushing || start
 	if cap(c.out.queue) == 0 {
-		c.out.queue = make([]outFrame, 0, queueStart)
+		c.out.queue = make([]*wireFrame, 0, queueStart)
 	}
 	c.out.queue = append(c.out.queue, f)
 	c.frames++
-	c.bytes += int32(len(f.p))
+	c.bytes += int32(len(f.b))
 	c.mu.Unlock()
 	return true, start
 }
@@ -223,7 +254,7 @@ func (c *conn) queue(f outFrame) (queued, start bool) {
 const queueStart = 16
 
 // send queues a text frame of the connection's own (a reply).
-func (c *conn) send(p []byte) { c.enqueue(outFrame{p: p, op: ws.OpText}) }
+func (c *conn) send(p []byte) { c.enqueue(newWireFrame(ws.OpText, p, 0)) }
 
 // release ends registration: what was queued meanwhile, hello first, is
 // written.
@@ -271,7 +302,7 @@ func (c *conn) dropLocked() {
 		return
 	}
 	for _, f := range o.queue {
-		c.bytes -= int32(len(f.p))
+		c.bytes -= int32(len(f.b))
 	}
 	c.frames -= int32(len(o.queue))
 	clear(o.queue)
@@ -320,15 +351,12 @@ func (c *conn) closeWith(err error, abort bool) bool {
 // it writes. It is pooled, so that idle connections hold none of
 // it: a connection has one while frames are queued or being written.
 type outbox struct {
-	queue []outFrame    // frames to write, in order (guarded by conn.mu)
-	spare []outFrame    // the queue's next backing array (the writer's)
+	queue []*wireFrame  // frames to write, in order (guarded by conn.mu)
+	spare []*wireFrame  // the queue's next backing array (the writer's)
 	done  chan struct{} // closed when the writer gives the writing side up, if set (finish; guarded by conn.mu)
 	wake  chan struct{} // wakes the flush goroutine waiting for room (fdConn.wait); made once
-	hdrs  []byte        // frame headers, ws.MaxHeaderSize each
-	bufs  net.Buffers   // header, payload, header, payload…
+	bufs  net.Buffers   // the batch's frames
 	v     net.Buffers   // what WriteTo consumes (kept here so it does not escape per call)
-	hw    headerWriter  // appends to hdrs
-	tmp   [ws.MaxHeaderSize]byte
 }
 
 type headerWriter struct{ b []byte }
@@ -343,7 +371,7 @@ var outboxPool = sync.Pool{New: func() any { return new(outbox) }}
 // takeBatch takes everything queued for one write. When nothing is (or
 // nothing more can be written) it gives the writing side up instead and
 // returns ok false.
-func (c *conn) takeBatch() (o *outbox, batch []outFrame, ok bool) {
+func (c *conn) takeBatch() (o *outbox, batch []*wireFrame, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o = c.out
@@ -359,10 +387,10 @@ func (c *conn) takeBatch() (o *outbox, batch []outFrame, ok bool) {
 
 // wrote accounts for batch, written (or failed with err): it leaves the
 // queue and its backing array is reused.
-func (c *conn) wrote(o *outbox, batch []outFrame, err error) {
+func (c *conn) wrote(o *outbox, batch []*wireFrame, err error) {
 	n := 0
 	for _, f := range batch {
-		n += len(f.p)
+		n += len(f.b)
 	}
 	frames := len(batch)
 	clear(batch)
@@ -452,43 +480,16 @@ func (c *conn) abandonFlush() {
 // socket has no room for the rest.
 var errFull = errors.New("socket full")
 
-// smallWrite is the largest single frame laid out in one buffer (a copy)
-// rather than as a header and the shared payload: copying it is cheap, and
-// a net.Conn written with write(2) rather than writev keeps no iovec array
-// (the runtime caches one per socket).
-const smallWrite = 4 << 10
-
-// lay lays batch out in o for one writev — a header and a payload per
-// frame, or one buffer when batch is a single small frame (hello, a ping,
-// a reply) — and returns the buffers and the oldest publication time.
-func (o *outbox) lay(batch []outFrame) (bufs [][]byte, oldest int64) {
-	if len(batch) == 1 && len(batch[0].p) <= smallWrite {
-		f := batch[0]
-		o.hw.b = o.hdrs[:0]
-		// Cannot fail: headerWriter never fails and the length is valid.
-		_ = ws.WriteHeaderBuffer(&o.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, o.tmp[:])
-		o.hdrs = append(o.hw.b, f.p...)
-		o.hw.b = nil
-		o.bufs = append(o.bufs[:0], o.hdrs)
-		return o.bufs, f.t
-	}
-	o.hdrs = slices.Grow(o.hdrs[:0], len(batch)*ws.MaxHeaderSize)
-	o.bufs = slices.Grow(o.bufs[:0], 2*len(batch))
+// lay lays batch out in o for one writev, a buffer per frame, and returns
+// the buffers and the oldest publication time.
+func (o *outbox) lay(batch []*wireFrame) (bufs [][]byte, oldest int64) {
+	o.bufs = slices.Grow(o.bufs[:0], len(batch))
 	for _, f := range batch {
-		start := len(o.hdrs)
-		o.hw.b = o.hdrs
-		// Cannot fail: headerWriter never fails and the length is valid.
-		_ = ws.WriteHeaderBuffer(&o.hw, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.p))}, o.tmp[:])
-		o.hdrs = o.hw.b
-		o.bufs = append(o.bufs, o.hdrs[start:])
-		if len(f.p) > 0 {
-			o.bufs = append(o.bufs, f.p)
-		}
+		o.bufs = append(o.bufs, f.b)
 		if f.t != 0 && (oldest == 0 || f.t < oldest) {
 			oldest = f.t
 		}
 	}
-	o.hw.b = nil
 	return o.bufs, oldest
 }
 

@@ -633,7 +633,7 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 	if len(p.Frame) == 0 {
 		return
 	}
-	if n := g.hub.broadcast(topic, p.Frame, p.Time, true); n > 0 {
+	if n := g.hub.broadcast(topic, p.Frame, p.Time); n > 0 {
 		g.metrics.deliveries.Add(float64(n))
 	}
 }
@@ -688,7 +688,7 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string, p conf
 			g.log.Warn("bus subscribe after join", "topic", chTopic, "err", err)
 		}
 		if frame != nil {
-			if n := g.hub.broadcast(userTopic, frame, p.Time, false); n > 0 {
+			if n := g.hub.broadcast(userTopic, frame, p.Time); n > 0 {
 				g.metrics.deliveries.Add(float64(n))
 			}
 		}
@@ -726,7 +726,7 @@ func (g *Gateway) sweepOnce(now int64) {
 		}
 		if now-c.lastPing >= ping {
 			c.lastPing = now
-			c.enqueue(outFrame{op: ws.OpPing})
+			c.enqueue(pingWire)
 		}
 	})
 }

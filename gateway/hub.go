@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
@@ -205,16 +204,16 @@ func (h *hub) members(name string) []*conn {
 	return out
 }
 
-// broadcast enqueues frame to every local subscriber of name and returns
-// how many there were. The frame is shared by all of them; when copyFrame is
-// set it is copied once first (the caller's buffer is not retained).
+// broadcast enqueues payload to every local subscriber of name and returns
+// how many there were. It is encoded once, into a wireFrame shared by all
+// of them (the caller's buffer is not retained).
 //
 // The connections that need a flush started are started together once the
 // shard is unlocked: one lock of the writers' queue per broadcast, and the
 // shard's readers lock held only for the enqueues. Registrations wait for
 // that lock (add), and in a reconnect storm thousands of them queue on the
 // topic of a big channel.
-func (h *hub) broadcast(name string, frame []byte, pubTime int64, copyFrame bool) int {
+func (h *hub) broadcast(name string, payload []byte, pubTime int64) int {
 	s := h.shard(name)
 	s.mu.RLock()
 	t := s.topics[name]
@@ -222,10 +221,7 @@ func (h *hub) broadcast(name string, frame []byte, pubTime int64, copyFrame bool
 		s.mu.RUnlock()
 		return 0
 	}
-	if copyFrame {
-		frame = bytes.Clone(frame)
-	}
-	f := outFrame{p: frame, t: pubTime, op: ws.OpText}
+	f := newWireFrame(ws.OpText, payload, pubTime)
 	starts := startsPool.Get().(*[]*conn)
 	for _, c := range t.conns {
 		if c != nil {

@@ -95,7 +95,7 @@ func TestEnqueueNoAlloc(t *testing.T) {
 	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"}) // held: no flush goroutine
-	f := outFrame{p: []byte(`{"type":"message"}`), op: ws.OpText}
+	f := newWireFrame(ws.OpText, []byte(`{"type":"message"}`), 0)
 	c.enqueue(f) // grow the queue once
 	allocs := testing.AllocsPerRun(1000, func() {
 		if !c.enqueue(f) {
@@ -121,18 +121,25 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 			c.mu.Unlock()
 		}
 	})
-	if allocs > 1 { // the one copy of the frame
-		t.Fatalf("broadcast to 100: %v allocations, want ≤ 1", allocs)
+	if allocs > 2 { // the one wireFrame and its bytes
+		t.Fatalf("broadcast to 100: %v allocations, want ≤ 2", allocs)
 	}
-	// Every recipient shares the same bytes, and none aliases payload.
+	// Every recipient shares the same encoded frame, and it does not alias
+	// payload.
 	g.HandlePublication("T1.c.C1", payload)
 	q := conns[0].out.queue
-	first := q[len(q)-1].p
-	if &first[0] == &payload[len(payload)-len(first)] {
+	first := q[len(q)-1]
+	f, err := ws.ReadFrame(bytes.NewReader(first.b))
+	if err != nil || f.Header.OpCode != ws.OpText || !f.Header.Fin || f.Header.Masked {
+		t.Fatalf("queued frame %q: %+v, %v; want one final unmasked text frame", first.b, f.Header, err)
+	}
+	if i := bytes.Index(payload, f.Payload); i < 0 || len(f.Payload) == 0 {
+		t.Fatalf("queued frame's payload %q is not the publication's frame", f.Payload)
+	} else if &first.b[len(first.b)-len(f.Payload)] == &payload[i] {
 		t.Fatal("queued frame aliases the bus payload")
 	}
 	for _, c := range conns {
-		if p := c.out.queue[len(c.out.queue)-1].p; &p[0] != &first[0] {
+		if w := c.out.queue[len(c.out.queue)-1]; w != first {
 			t.Fatal("recipients do not share one frame")
 		}
 	}
@@ -158,7 +165,7 @@ func TestFlushWritesQueuedFramesInOrder(t *testing.T) {
 	mid := bytes.Repeat([]byte("m"), 300)   // 16-bit length header
 	c.send([]byte(`{"n":1}`))
 	c.send(mid)
-	c.enqueue(outFrame{op: ws.OpPing})
+	c.enqueue(pingWire)
 	c.send(big)
 	c.release()
 	drain([]*conn{c})
@@ -419,7 +426,7 @@ func BenchmarkHubFanout(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				g.hub.broadcast("T1.c.C1", frame, 0, false)
+				g.hub.broadcast("T1.c.C1", frame, 0)
 				if i%64 == 63 {
 					b.StopTimer()
 					for _, c := range conns {

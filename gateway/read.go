@@ -133,7 +133,7 @@ func (c *conn) frame(p []byte) (n, need int, err error) {
 	if h.OpCode.IsControl() {
 		switch h.OpCode {
 		case ws.OpPing:
-			c.enqueue(outFrame{p: bytes.Clone(payload), op: ws.OpPong})
+			c.enqueue(newWireFrame(ws.OpPong, payload, 0))
 		case ws.OpClose:
 			code, _ := ws.ParseCloseFrameData(payload)
 			return total, 0, closeReceived{code: code}

@@ -139,7 +139,7 @@ func TestBroadcastQueuesTurnsAtOnce(t *testing.T) {
 	before := g.writers.pushes
 	g.writers.mu.Unlock()
 
-	if got := g.hub.broadcast("T1.c.C1", []byte(`{"type":"hi"}`), 0, false); got != n {
+	if got := g.hub.broadcast("T1.c.C1", []byte(`{"type":"hi"}`), 0); got != n {
 		t.Fatalf("broadcast reached %d connections, want %d", got, n)
 	}
 	g.writers.mu.Lock()
