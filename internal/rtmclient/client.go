@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/gorilla/websocket"
 	"github.com/valyala/fastjson"
@@ -179,7 +180,7 @@ type editedMessage struct{ TS, Text string }
 // that was half of a storm bench worker's CPU.
 func decodeEvent(v *fastjson.Value) event {
 	e := event{
-		Type: str(v, "type"), Subtype: str(v, "subtype"), Seq: v.GetInt64("seq"),
+		Type: name(v, "type"), Subtype: name(v, "subtype"), Seq: v.GetInt64("seq"),
 		TS: str(v, "ts"), User: str(v, "user"), Text: str(v, "text"), DeletedTS: str(v, "deleted_ts"),
 	}
 	ch := v.Get("channel")
@@ -197,6 +198,33 @@ func decodeEvent(v *fastjson.Value) event {
 	return e
 }
 
+// name is v's string field key, a type or subtype: the ones the client
+// routes on are not copied for every event.
+func name(v *fastjson.Value, key string) string {
+	switch b := v.GetStringBytes(key); string(b) {
+	case "":
+		return ""
+	case "message":
+		return "message"
+	case "message_changed":
+		return "message_changed"
+	case "message_deleted":
+		return "message_deleted"
+	case "hello":
+		return "hello"
+	case "channel_joined":
+		return "channel_joined"
+	default:
+		return string(b)
+	}
+}
+
+// parsers parse the answers of Web API calls. A catch-up's answer holds up
+// to 1,000 events per channel, thousands of values; a parser of its own
+// for each call made every catch-up allocate them anew (a third of a storm
+// bench worker's CPU went to allocating and collecting them).
+var parsers fastjson.ParserPool
+
 // str is v's string field key, copied out of the parser; "" if it is not a
 // string.
 func str(v *fastjson.Value, key string) string { return string(v.GetStringBytes(key)) }
@@ -208,14 +236,16 @@ const maxHeld = 4096
 // session is one connection: connect, hold live events, catch up, then
 // apply live events until the connection drops.
 func (c *Client) session(ctx context.Context) error {
-	var p fastjson.Parser
-	rc, err := c.call(ctx, &p, "rtm.connect", nil)
+	p := parsers.Get()
+	rc, err := c.call(ctx, p, "rtm.connect", nil)
 	if err != nil {
+		parsers.Put(p)
 		return err
 	}
 	// dial_after_ms is the ticket's slot: the server spreads the dials of
 	// many clients connecting at once (a gateway went).
 	url, dialAfter := str(rc, "url"), rc.GetInt64("dial_after_ms")
+	parsers.Put(p)
 	if dialAfter > 0 {
 		t := time.NewTimer(time.Duration(dialAfter) * time.Millisecond)
 		select {
@@ -233,37 +263,38 @@ func (c *Client) session(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	// live holds events while the session catches up. It holds pointers:
-	// a buffer of maxHeld events is made by every session, and a storm
-	// starts thousands of sessions at once.
-	live := make(chan *event, maxHeld)
-	readErr := make(chan error, 1)
+	// in holds live events while the session catches up.
+	in := newInbox()
+	defer in.stop(nil)
 	go func() {
-		defer close(live)
-		var p fastjson.Parser
+		var (
+			p   fastjson.Parser
+			buf bytes.Buffer // the frame being read, reused
+		)
 		for {
-			_, data, err := conn.ReadMessage()
+			_, r, err := conn.NextReader()
+			if err == nil {
+				buf.Reset()
+				_, err = buf.ReadFrom(r)
+			}
 			if err != nil {
-				readErr <- err
+				in.stop(err)
 				return
 			}
-			if v, err := p.ParseBytes(data); err == nil {
-				e := decodeEvent(v)
-				live <- &e
+			if v, err := p.ParseBytes(buf.Bytes()); err == nil {
+				if !in.put(decodeEvent(v)) {
+					return
+				}
 			}
 		}
 	}()
-	// hello first: from then on every event reaches us (held in live).
-	select {
-	case e, ok := <-live:
-		if !ok {
-			return <-readErr
-		}
-		if e.Type != "hello" {
-			return fmt.Errorf("first frame %q, want hello", e.Type)
-		}
-	case <-ctx.Done():
-		return ctx.Err()
+	// hello first: from then on every event reaches us (held in in).
+	e, _, err := in.next(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if e.Type != "hello" {
+		return fmt.Errorf("first frame %q, want hello", e.Type)
 	}
 	if err := c.catchUp(ctx, nil); err != nil {
 		return err
@@ -284,16 +315,16 @@ func (c *Client) session(ctx context.Context) error {
 			timer.Reset(time.Until(at))
 			due = timer.C
 		}
-		select {
-		case e, ok := <-live:
-			if !ok {
-				return <-readErr
-			}
-			if err := c.applyLive(ctx, *e, held); err != nil {
+		e, ok, err := in.next(ctx, due)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			if err := c.fillGaps(ctx, held); err != nil {
 				return err
 			}
-		case <-due:
-			if err := c.fillGaps(ctx, held); err != nil {
+		default:
+			if err := c.applyLive(ctx, e, held); err != nil {
 				return err
 			}
 		}
@@ -424,7 +455,8 @@ func (c *Client) applyLive(ctx context.Context, e event, h heldEvents) error {
 // ones when nil; the server adds channels we never saw) until no channel
 // has more, applying every event.
 func (c *Client) catchUp(ctx context.Context, channels []string) error {
-	var p fastjson.Parser
+	p := parsers.Get()
+	defer parsers.Put(p)
 	for {
 		c.mu.Lock()
 		cps := map[string]int64{}
@@ -439,7 +471,7 @@ func (c *Client) catchUp(ctx context.Context, channels []string) error {
 		}
 		c.stats.CatchUps++
 		c.mu.Unlock()
-		out, err := c.call(ctx, &p, "client.catchup", map[string]any{"checkpoints": cps, "limit": 1000})
+		out, err := c.call(ctx, p, "client.catchup", map[string]any{"checkpoints": cps, "limit": 1000})
 		if err != nil {
 			return err
 		}
@@ -489,7 +521,9 @@ func (c *Client) apply(ch string, e event) {
 		if msgs[e.TS] != nil {
 			c.stats.Reshown++
 		}
-		msgs[e.TS] = &Message{Channel: ch, TS: e.TS, Seq: e.Seq, User: e.User, Text: e.Text}
+		// Channel and user names repeat in every message: one copy each
+		// (a bench process holds thousands of clients' views).
+		msgs[e.TS] = &Message{Channel: unique.Make(ch).Value(), TS: e.TS, Seq: e.Seq, User: unique.Make(e.User).Value(), Text: e.Text}
 	case e.Subtype == "message_changed" && e.Message != nil:
 		if m := msgs[e.Message.TS]; m != nil {
 			m.Text = e.Message.Text
