@@ -301,6 +301,9 @@ func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, 
 		status, code = http.StatusInternalServerError, "internal_error"
 		b, _ = marshal(errorAnswer{Error: code})
 	}
+	// With the length known net/http sends the answer as it is; without it
+	// an answer over 2 KB (a page of history, a catch-up) goes chunked.
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(b) //nolint:errcheck // the client went away; nothing to do

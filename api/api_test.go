@@ -874,3 +874,42 @@ func TestCatchUpSharedEncodedOnce(t *testing.T) {
 		t.Fatalf("answer %s (%v)", first, err)
 	}
 }
+
+// An answer of any size goes with its Content-Length, not chunked: a page
+// of history is ~13 KB, and net/http chunks what a handler writes past its
+// 2 KB buffer unless the length is set.
+func TestLargeAnswerHasContentLength(t *testing.T) {
+	f := stocked()
+	f.HistoryFn = func(context.Context, *confab.User, chat.HistoryParams) (*chat.Page, error) {
+		var msgs []*confab.Message
+		for i := range 100 {
+			msgs = append(msgs, sampleMessage(fmt.Sprintf("message %d %s", i, strings.Repeat("x", 100))))
+		}
+		return &chat.Page{Messages: msgs}, nil
+	}
+	srv := httptest.NewServer(MustServer(t, f, api.Config{}))
+	t.Cleanup(srv.Close)
+	for _, method := range []string{http.MethodPost, http.MethodHead} {
+		req, err := http.NewRequest(method, srv.URL+"/api/conversations.history?channel=CGENERAL", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+goodToken)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.TransferEncoding) != 0 || resp.ContentLength < 10_000 {
+			t.Fatalf("%s: Transfer-Encoding %v, Content-Length %d; want the length of a ~13 KB page, not chunked",
+				method, resp.TransferEncoding, resp.ContentLength)
+		}
+		if method == http.MethodPost && int64(len(body)) != resp.ContentLength {
+			t.Fatalf("body of %d bytes, Content-Length %d", len(body), resp.ContentLength)
+		}
+	}
+}
