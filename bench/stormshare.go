@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -139,7 +138,7 @@ type stormShare struct {
 	job     shareJob
 	clients []*rtmclient.Client
 	tracker *connTracker
-	hc      *http.Client
+	caller  *rtmCaller         // the clients' Web API calls
 	stop    context.CancelFunc // stops the clients
 	running sync.WaitGroup
 	// Set by mark, when the drop begins: per client, its connects and its
@@ -168,18 +167,17 @@ func openStormShare(ctx context.Context, job shareJob) (*stormShare, shareReady,
 	}
 	// The Web API calls and the WebSockets both dial from the share's
 	// source address; the WebSockets through the tracker, which closes
-	// them all at once. The idle pool keeps one HTTP connection per client,
-	// so a reconnect storm does not churn connections into TIME_WAIT.
+	// them all at once.
 	nd := sourceDialer(src)
+	caller, err := newRTMCaller(job.URL, nd.DialContext, job.Clients+job.Parallel)
+	if err != nil {
+		return nil, shareReady{}, err
+	}
 	s := &stormShare{
 		job:     job,
 		clients: make([]*rtmclient.Client, job.Clients),
 		tracker: &connTracker{dial: nd.DialContext, conns: map[net.Conn]struct{}{}},
-		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			DialContext:  nd.DialContext,
-			MaxIdleConns: job.Clients + job.Parallel, MaxIdleConnsPerHost: job.Clients + job.Parallel,
-			IdleConnTimeout: 30 * time.Second,
-		}},
+		caller:  caller,
 	}
 	dialer := newDialer()
 	dialer.NetDialContext = s.tracker.dialContext
@@ -190,7 +188,7 @@ func openStormShare(ctx context.Context, job shareJob) (*stormShare, shareReady,
 	err = forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
 		t := time.Now()
 		c := rtmclient.New(rtmclient.Config{
-			API: job.URL, Token: job.Tokens[(job.Offset+i)%len(job.Tokens)], HTTP: s.hc, Dialer: dialer,
+			API: job.URL, Token: job.Tokens[(job.Offset+i)%len(job.Tokens)], Caller: s.caller, Dialer: dialer,
 			OnSessionEnd: s.sessionEnded,
 		})
 		s.clients[i] = c
@@ -426,7 +424,7 @@ func (s *stormShare) close() {
 	s.stop()
 	s.running.Wait()
 	s.tracker.dropAll()
-	s.hc.CloseIdleConnections()
+	s.caller.close()
 }
 
 // stormWorker is Worker for a storm job: it opens the share and then

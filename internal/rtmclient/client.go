@@ -23,8 +23,9 @@ import (
 type Config struct {
 	API   string // base URL of an API process, "http://127.0.0.1:8080"
 	Token string
-	// HTTP is the client for Web API calls; nil: a client with a 10 s timeout.
-	HTTP *http.Client
+	// Caller makes the Web API calls; nil: HTTPCaller with a net/http
+	// client that times out after 10 s.
+	Caller Caller
 	// Dialer dials gateways; nil: websocket.DefaultDialer.
 	Dialer *websocket.Dialer
 	// MaxBackoff caps the wait between reconnection attempts; 0: 2 s.
@@ -89,8 +90,8 @@ type Client struct {
 
 // New returns a client that has seen nothing yet.
 func New(cfg Config) *Client {
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	if cfg.Caller == nil {
+		cfg.Caller = HTTPCaller{Client: &http.Client{Timeout: 10 * time.Second}}
 	}
 	if cfg.Dialer == nil {
 		cfg.Dialer = websocket.DefaultDialer
@@ -569,6 +570,38 @@ func (c *Client) Stats() Stats {
 // transport error.
 const maxCallRetries = 1
 
+// Caller makes a client's Web API calls.
+type Caller interface {
+	// Call posts body, JSON, to url with token as a bearer token and hands
+	// the answer's status and body to read; body is valid only during
+	// read. The error is the transport's.
+	Call(ctx context.Context, url, token string, body []byte, read func(status int, body []byte)) error
+}
+
+// HTTPCaller makes calls through a net/http client.
+type HTTPCaller struct{ Client *http.Client }
+
+// Call implements Caller.
+func (h HTTPCaller) Call(ctx context.Context, url, token string, body []byte, read func(int, []byte)) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	read(resp.StatusCode, raw)
+	return nil
+}
+
 // call posts a Web API method and returns its answer, parsed by p (valid
 // until p's next use), once it is ok.
 func (c *Client) call(ctx context.Context, p *fastjson.Parser, method string, args map[string]any) (*fastjson.Value, error) {
@@ -579,20 +612,19 @@ func (c *Client) call(ctx context.Context, p *fastjson.Parser, method string, ar
 	if args == nil {
 		body = []byte("{}")
 	}
+	var (
+		status int
+		v      *fastjson.Value
+		perr   error
+	)
+	read := func(st int, b []byte) { status = st; v, perr = p.ParseBytes(b) }
 	// Both methods the client calls (rtm.connect, client.catchup) are
 	// safe to repeat, and a server may close a keep-alive connection while
 	// it is idle at any time (RFC 9112 §9.3.1): a request that met such a
 	// close is sent once more, on another connection (net/http's Transport
 	// does that by itself for idempotent methods only, not for a POST).
-	var resp *http.Response
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, "POST", c.cfg.API+"/api/"+method, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-		resp, err = c.cfg.HTTP.Do(req)
+		err := c.cfg.Caller.Call(ctx, c.cfg.API+"/api/"+method, c.cfg.Token, body, read)
 		if err == nil {
 			break
 		}
@@ -600,14 +632,8 @@ func (c *Client) call(ctx context.Context, p *fastjson.Parser, method string, ar
 			return nil, err
 		}
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	v, err := p.ParseBytes(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: status %d: %w", method, resp.StatusCode, err)
+	if perr != nil {
+		return nil, fmt.Errorf("%s: status %d: %w", method, status, perr)
 	}
 	if !v.GetBool("ok") {
 		return nil, fmt.Errorf("%s: %w", method, errors.New(str(v, "error")))
