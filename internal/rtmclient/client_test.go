@@ -2,6 +2,7 @@ package rtmclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -155,5 +156,61 @@ func TestCallRetriedAfterConnectionClosed(t *testing.T) {
 	if closed.Load() != 1 || len(f.connected) != 1 || c.Stats().LastError != "" {
 		t.Errorf("after %d closed catch-up: %d rtm.connect calls (want 1: the session went on), last error %q",
 			closed.Load(), len(f.connected), c.Stats().LastError)
+	}
+}
+
+// scriptedCaller answers each call with the next of its steps: a transport
+// error, or a status and body handed to read.
+type scriptedCaller struct {
+	steps []func(read func(int, []byte)) error
+	urls  []string
+	token string
+}
+
+func (s *scriptedCaller) Call(_ context.Context, url, token string, _ []byte, read func(int, []byte)) error {
+	s.urls, s.token = append(s.urls, url), token
+	step := s.steps[0]
+	s.steps = s.steps[1:]
+	return step(read)
+}
+
+func answer(status int, body string) func(func(int, []byte)) error {
+	return func(read func(int, []byte)) error { read(status, []byte(body)); return nil }
+}
+
+func transportError(func(int, []byte)) error { return errors.New("connection reset") }
+
+// The client makes its calls through Config.Caller: a transport error is
+// sent once more and no more; an answer that is not JSON, or not ok, ends
+// the call with what it said.
+func TestCallerContract(t *testing.T) {
+	cases := []struct {
+		name    string
+		steps   []func(func(int, []byte)) error
+		calls   int
+		wantErr string // "" for ok
+	}{
+		{"retried once", []func(func(int, []byte)) error{transportError, answer(200, `{"ok":true,"url":"ws://g/rtm/t"}`)}, 2, ""},
+		{"not thrice", []func(func(int, []byte)) error{transportError, transportError}, 2, "connection reset"},
+		{"not JSON", []func(func(int, []byte)) error{answer(502, "Bad Gateway")}, 1, "status 502"},
+		{"not ok", []func(func(int, []byte)) error{answer(200, `{"ok":false,"error":"invalid_auth"}`)}, 1, "invalid_auth"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := &scriptedCaller{steps: tc.steps}
+			c := New(Config{API: "http://api.example", Token: "xoxc-1", Caller: sc})
+			p := parsers.Get()
+			defer parsers.Put(p)
+			v, err := c.call(context.Background(), p, "rtm.connect", nil)
+			if len(sc.urls) != tc.calls || sc.urls[0] != "http://api.example/api/rtm.connect" || sc.token != "xoxc-1" {
+				t.Fatalf("calls to %v with token %q, want %d to http://api.example/api/rtm.connect with xoxc-1", sc.urls, sc.token, tc.calls)
+			}
+			switch {
+			case tc.wantErr == "" && (err != nil || str(v, "url") != "ws://g/rtm/t"):
+				t.Fatalf("call = %v, %v; want the answer", v, err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("call error %v, want one saying %q", err, tc.wantErr)
+			}
+		})
 	}
 }
