@@ -8,7 +8,9 @@
 // subscriber, waits for that, and only then sends hello: an event published
 // after hello reaches the connection. Publications arrive through
 // HandlePublication and are written, as the same bytes, to every local
-// subscriber of their topic; join and leave publications on a user's topic
+// subscriber of their topic: each is encoded once as a WebSocket frame,
+// header included, and every recipient's queue holds a pointer to it
+// (wireFrame). Join and leave publications on a user's topic
 // update which channels that user's connections listen to.
 //
 // # Concurrency
