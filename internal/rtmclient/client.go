@@ -578,7 +578,8 @@ type Caller interface {
 	Call(ctx context.Context, url, token string, body []byte, read func(status int, body []byte)) error
 }
 
-// HTTPCaller makes calls through a net/http client.
+// HTTPCaller makes calls through a net/http client (nil:
+// http.DefaultClient).
 type HTTPCaller struct{ Client *http.Client }
 
 // Call implements Caller.
@@ -589,7 +590,11 @@ func (h HTTPCaller) Call(ctx context.Context, url, token string, body []byte, re
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := h.Client.Do(req)
+	hc := h.Client
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
