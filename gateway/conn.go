@@ -523,8 +523,5 @@ func (o *outbox) written(g *Gateway, oldest int64, err error) {
 
 // closeFrame is a complete close frame for code, unmasked (server side).
 func closeFrame(code ws.StatusCode, reason string) []byte {
-	body := ws.NewCloseFrameBody(code, reason)
-	var w headerWriter
-	_ = ws.WriteHeader(&w, ws.Header{Fin: true, OpCode: ws.OpClose, Length: int64(len(body))})
-	return append(w.b, body...)
+	return newWireFrame(ws.OpClose, ws.NewCloseFrameBody(code, reason), 0).b
 }
