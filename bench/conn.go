@@ -39,6 +39,16 @@ type conn struct {
 // queue at the server for a while.
 const callTimeout = 60 * time.Second
 
+// callDeadline is when a call made now ends at the latest: ctx's deadline,
+// or callTimeout from now.
+func callDeadline(ctx context.Context) time.Time {
+	deadline := time.Now().Add(callTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return deadline
+}
+
 // maxAnswer bounds an answer's body.
 const maxAnswer = 32 << 20
 
@@ -72,10 +82,7 @@ func (c *conn) do(ctx context.Context, token, method string, form []byte) error 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
-	deadline := time.Now().Add(callTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := callDeadline(ctx)
 	c.req.URI().SetPath("/api/" + method)
 	c.req.Header.Del(fasthttp.HeaderAuthorization)
 	if token != "" {
@@ -166,10 +173,7 @@ func (c *rtmCaller) Call(ctx context.Context, url, token string, body []byte, re
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(callTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := callDeadline(ctx)
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
