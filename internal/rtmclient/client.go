@@ -634,7 +634,7 @@ func (c *Client) call(ctx context.Context, p *fastjson.Parser, method string, ar
 			break
 		}
 		if attempt == maxCallRetries || ctx.Err() != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", method, err)
 		}
 	}
 	if perr != nil {
