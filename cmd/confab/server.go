@@ -198,10 +198,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	// The budget closes idle keep-alive connections and turns keep-alives
-	// off when descriptors run short: in one process a client holds a
-	// WebSocket and an HTTP connection, and 19,000 clients would need more
-	// than the open-file limit.
+	// When descriptors run short the budget closes the longest-idle
+	// keep-alive connections, and answers close theirs: in one process a
+	// client holds a WebSocket and an HTTP connection, and 19,000 clients
+	// would need more than the open-file limit.
 	budget := connbudget.New(connbudget.Config{Logger: log.With("component", "listener")})
 	reg.MustRegister(budgetCollectors(budget)...)
 	m.listener = budget.Listener(l)

@@ -19,11 +19,14 @@
 // descriptor is N means N descriptors below it are open. When N reaches
 // Limit - Reserve, the server is under pressure: the budget closes the Shed
 // connections that have been idle longest (then those accepted freshAge
-// ago that never sent a request) and turns the server's
-// keep-alives off (http.Server.SetKeepAlivesEnabled), so that each answer
-// says "Connection: close" and frees its descriptor, and no client sends a
-// request on a connection the server is closing. Keep-alives come back once
-// no accepted descriptor has reached the mark for pressureHold. Should
+// ago that never sent a request), and every answer says "Connection:
+// close" and frees its descriptor, so that no client sends a request on a
+// connection the server is closing. Other idle connections stay open: the
+// server's own switch, http.Server.SetKeepAlivesEnabled(false), would
+// close every one of them at once, and in a reconnect storm thousands of
+// clients found their pooled connection closed and dialed again while
+// descriptors were short. Answers keep their connection again once no
+// accepted descriptor has reached the mark for pressureHold. Should
 // accept fail with EMFILE all the same, the budget closes idle connections
 // and accepts again at once or, with none idle, as soon as a connection
 // closes, instead of net/http's backoff.
@@ -71,11 +74,10 @@ type Budget struct {
 	// a request yet, oldest first; guarded by mu.
 	fresh list.List
 	at    map[net.Conn]*list.Element // in idle or fresh
-	srv   *http.Server               // guarded by mu; set by Attach
 
-	// pressure is when keep-alives were turned off, in Unix nanoseconds
-	// of the latest accept that reached the mark; 0 when they are on.
-	// Only the accept loop changes it.
+	// pressure is when descriptors were last found short, in Unix
+	// nanoseconds of the latest accept that reached the mark; 0 when they
+	// are not. Only the accept loop changes it.
 	pressure atomic.Int64
 	// closedConn is signalled (without blocking) when a connection closes:
 	// an accept that failed for descriptors waits for it.
@@ -108,8 +110,10 @@ func New(cfg Config) *Budget {
 }
 
 // Attach makes b the budget of srv: it sets srv.ConnState (calling the
-// hook srv had after its own) and turns srv's keep-alives off under
-// pressure. Call it before srv serves.
+// hook srv had after its own) and wraps srv.Handler so that its answers
+// say "Connection: close" under pressure (not a WebSocket upgrade's: the
+// connection is the WebSocket's). Call it after srv.Handler is set and
+// before srv serves.
 func (b *Budget) Attach(srv *http.Server) {
 	next := srv.ConnState
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
@@ -118,13 +122,20 @@ func (b *Budget) Attach(srv *http.Server) {
 			next(c, s)
 		}
 	}
-	b.mu.Lock()
-	b.srv = srv
-	b.mu.Unlock()
+	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b.UnderPressure() && r.Header.Get("Upgrade") == "" {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
-// pressureHold is how long keep-alives stay off after the latest accept
-// that found descriptors short.
+// pressureHold is how long answers close their connection after the
+// latest accept that found descriptors short.
 const pressureHold = time.Second
 
 // ConnState is the http.Server's ConnState hook (Attach sets it): it notes
@@ -166,36 +177,23 @@ func (b *Budget) listOf(e *list.Element) *list.List {
 	return &b.idle
 }
 
-// UnderPressure reports whether descriptors are short now: keep-alives
-// are off.
+// UnderPressure reports whether descriptors are short now: answers close
+// their connection.
 func (b *Budget) UnderPressure() bool { return b.pressure.Load() != 0 }
 
 // press notes an accept at time now whose descriptor reached the mark
-// (short) or did not, turning the server's keep-alives off or back on.
+// (short) or did not, starting or ending the pressure.
 func (b *Budget) press(now int64, short bool) {
 	since := b.pressure.Load()
 	switch {
 	case short:
 		b.pressure.Store(now)
 		if since == 0 {
-			b.keepAlives(false)
-			b.log.Info("descriptors short: keep-alives off", "mark", b.high, "idle_closed", b.closed.Load())
+			b.log.Info("descriptors short: answers close their connection", "mark", b.high, "idle_closed", b.closed.Load())
 		}
 	case since != 0 && now-since >= int64(pressureHold):
 		b.pressure.Store(0)
-		b.keepAlives(true)
-		b.log.Info("keep-alives back on")
-	}
-}
-
-// keepAlives turns the attached server's keep-alives on or off; off also
-// closes its idle connections.
-func (b *Budget) keepAlives(on bool) {
-	b.mu.Lock()
-	srv := b.srv
-	b.mu.Unlock()
-	if srv != nil {
-		srv.SetKeepAlivesEnabled(on)
+		b.log.Info("descriptors no longer short: answers keep their connection")
 	}
 }
 

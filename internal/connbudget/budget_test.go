@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"strconv"
@@ -158,10 +159,9 @@ func clientsBeyondTheLimit(t *testing.T, addr string) (closed int) {
 // accept with a backoff while every descriptor stays held) and its request
 // times out.
 //
-// Under pressure the server also turns keep-alives off: its answers say
-// "Connection: close", so that clients do not send a request on a
-// connection it is closing. They come back on once descriptors are no
-// longer short.
+// Under pressure the server's answers also say "Connection: close", so
+// that clients do not send a request on a connection it is closing. They
+// keep their connection again once descriptors are no longer short.
 func TestIdleClosedBeforeDescriptorsRunOut(t *testing.T) {
 	addr := startServer(t, "watermark")
 	answersClosed := clientsBeyondTheLimit(t, addr)
@@ -288,5 +288,65 @@ func TestSilentConnectionsClosed(t *testing.T) {
 	}
 	if closed, _, _ := counters(t, addr); closed == 0 {
 		t.Error("no silent connection was closed")
+	}
+}
+
+// TestPressureClosesOnlyTheLongestIdle: under pressure the budget closes
+// the longest idle connections, Shed at a time, and no others: a client
+// whose connection was left open goes on using it. (Turning the server's
+// keep-alives off with SetKeepAlivesEnabled closes every idle connection
+// at once: in a reconnect storm thousands of clients then found their
+// pooled connection closed, and dialed again, while descriptors were short.)
+func TestPressureClosesOnlyTheLongestIdle(t *testing.T) {
+	addr := startServer(t, "watermark")
+	var clients []*http.Client
+	defer func() {
+		for _, c := range clients {
+			c.CloseIdleConnections()
+		}
+	}()
+	const early = 20 // each leaves a connection idle, the first the longest
+	for i := range early {
+		c, body, closed, err := get(addr, "/early")
+		clients = append(clients, c)
+		if err != nil || body != "ok" || closed {
+			t.Fatalf("request %d: %q, Connection: close %v, %v; want ok on a kept connection", i+1, body, closed, err)
+		}
+	}
+	// More clients until an answer says Connection: close: an accepted
+	// descriptor reached the mark, and the budget closed Shed (8) of the
+	// longest idle.
+	for i := 0; ; i++ {
+		if i == serveLimit {
+			t.Fatal("no answer said Connection: close")
+		}
+		c, body, closed, err := get(addr, "/more")
+		clients = append(clients, c)
+		if err != nil || body != "ok" {
+			t.Fatalf("request %d past the first: %q, %v", i+1, body, err)
+		}
+		if closed {
+			break
+		}
+	}
+	reused := 0
+	for _, c := range clients[early/2 : early] {
+		var r bool
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { r = i.Reused }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "GET", "http://"+addr+"/again", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if r {
+			reused++
+		}
+	}
+	if reused != early/2 {
+		t.Errorf("%d of the %d clients idle the shortest reused their connection under pressure; want all", reused, early/2)
 	}
 }
