@@ -152,6 +152,10 @@ func newRTMCaller(base string, dial func(ctx context.Context, network, addr stri
 		IsTLS:    tls,
 		Dial:     func(addr string) (net.Conn, error) { return dial(context.Background(), "tcp", addr) },
 		MaxConns: conns,
+		// The connection used last, not the one idle longest (FIFO, the
+		// default): the server's descriptor budget closes the longest-idle
+		// connections first.
+		ConnPoolStrategy: fasthttp.LIFO,
 		// A call that met a connection the server closed while idle is
 		// not sent again here: rtmclient sends it once more, then starts
 		// the session over after its backoff. Retrying up to 4 times here
