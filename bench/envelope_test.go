@@ -136,12 +136,13 @@ func TestBenchReadPage(t *testing.T) {
 	c := newAPI(srv.URL, 1).newConn()
 	defer c.close()
 	ctx := context.Background()
+	var checked checkedAnswer
 	for _, tt := range []struct {
 		channel string
 		ok      bool
 	}{{"full", true}, {"short", false}, {"long", false}, {"refused", false}, {"html", false}, {"big", true}, {"full", true}} {
 		form := []byte("channel=" + tt.channel + "&limit=100")
-		_, err := readPage(ctx, c, "tok", form, 100)
+		_, err := readPage(ctx, c, "tok", form, 100, &checked)
 		if (err == nil) != tt.ok {
 			t.Errorf("readPage(%s) = %v, want ok %v", tt.channel, err, tt.ok)
 		}
@@ -152,6 +153,29 @@ func TestBenchReadPage(t *testing.T) {
 	}
 	if conns.Load() != 1 || requests.Load() != 7 {
 		t.Errorf("%d requests over %d connections, want 7 over 1", requests.Load(), conns.Load())
+	}
+}
+
+// TestCheckedAnswer: an answer is the checked one only if it is byte for
+// byte the same as the copy kept of the latest good one.
+func TestCheckedAnswer(t *testing.T) {
+	var a checkedAnswer
+	good := []byte(`{"ok":true,"messages":[1,2]}`)
+	if a.same(good) {
+		t.Error("same before any answer was kept")
+	}
+	a.keep(good)
+	if !a.same([]byte(`{"ok":true,"messages":[1,2]}`)) {
+		t.Error("an equal answer is not the same")
+	}
+	for _, other := range []string{`{"ok":true,"messages":[1,3]}`, `{"ok":true,"messages":[1,2]} `, ``} {
+		if a.same([]byte(other)) {
+			t.Errorf("%q is the same as %s", other, good)
+		}
+	}
+	good[len(good)-3] = '9' // the connection's buffer, reused for the next answer
+	if a.same(good) || !a.same([]byte(`{"ok":true,"messages":[1,2]}`)) {
+		t.Error("the kept answer changed with the buffer it was read from")
 	}
 }
 
