@@ -68,6 +68,11 @@ type Registry struct {
 	// refused holds the gateways whose address refused a connection at
 	// the latest Probe (guarded by mu).
 	refused map[string]bool
+	// herdFrom and herdPicks count the picks since herdFrom, for Watch
+	// (guarded by mu); herd is signalled when they make a herd.
+	herdFrom  time.Time
+	herdPicks int
+	herd      chan struct{}
 }
 
 // sentSince is what Pick adds to a gateway's reported load: the reports
@@ -88,6 +93,7 @@ func NewRegistry(cfg RegistryConfig) *Registry {
 		ttl:     cfg.TTL,
 		now:     cfg.Now,
 		sent:    map[string]sentSince{},
+		herd:    make(chan struct{}, 1),
 	}
 	if r.ttl <= 0 {
 		r.ttl = DefaultRegistryTTL
@@ -191,6 +197,7 @@ func (r *Registry) Live(ctx context.Context) ([]GatewayInfo, error) {
 // such a burst while still steering clear of the loaded gateways, and the
 // most loaded gateway is never chosen while there are two or more.
 func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
+	r.notePick()
 	live, err := r.Live(ctx)
 	if err != nil {
 		return GatewayInfo{}, err
@@ -224,6 +231,58 @@ func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
 	s.sent++
 	r.sent[live[i].ID] = s
 	return live[i], nil
+}
+
+// A herd is herdPicks picks within herdWindow: 500 a second, far above
+// what clients connecting in the ordinary way ask of one process, and what
+// the clients of a gateway that went ask within their first milliseconds
+// (every one of them calls rtm.connect within a second or so).
+const (
+	herdWindow = 100 * time.Millisecond
+	herdPicks  = 50
+)
+
+// notePick counts a pick and signals herd when the picks make one.
+func (r *Registry) notePick() {
+	now := r.now()
+	r.mu.Lock()
+	if now.Sub(r.herdFrom) > herdWindow {
+		r.herdFrom, r.herdPicks = now, 0
+	}
+	r.herdPicks++
+	herd := r.herdPicks == herdPicks
+	r.mu.Unlock()
+	if herd {
+		select {
+		case r.herd <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Watch probes the gateways (Probe) every interval, and at once when the
+// picks come in a herd, until ctx ends; onErr (if not nil) gets a probe's
+// error. A gateway killed drops every client it held, and they all come
+// back through rtm.connect: probed only at the next tick, a killed gateway
+// was handed to 1,000–1,200 of its 9,500 clients (connection refused) in a
+// storm, since the tick was up to 500 ms away. The herd is the sign that a
+// gateway went, so Watch looks then.
+func (r *Registry) Watch(ctx context.Context, interval time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error), onErr func(error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-r.herd:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*interval)
+		if err := r.Probe(pctx, dial); err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
+		cancel()
+	}
 }
 
 // Probe dials every live gateway's address once and notes those that

@@ -294,6 +294,76 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 	}
 }
 
+// TestRegistryWatchProbesAtOnceInAHerd: Watch probes at its interval, and
+// at once when picks come in a herd, as they do when a gateway went and
+// its clients all call rtm.connect: the refusing gateway is then passed
+// over within milliseconds, not at the next tick (here an hour away). A
+// few picks at the ordinary pace are not a herd.
+func TestRegistryWatchProbesAtOnceInAHerd(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	alive, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alive.Close()
+	go acceptAndDrop(alive)
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneAddr := gone.Addr().String()
+	gone.Close()
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
+	var probes atomic.Int32
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		probes.Add(1)
+		return (&net.Dialer{Timeout: time.Second}).DialContext(ctx, network, addr)
+	}
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		r.Watch(ctx, time.Hour, dial, func(err error) { t.Error(err) })
+	}()
+	pickGone := func() bool {
+		gw, err := r.Pick(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gw.ID == "gone"
+	}
+	for range 10 { // the ordinary pace
+		pickGone()
+		time.Sleep(15 * time.Millisecond)
+	}
+	if n := probes.Load(); n != 0 {
+		t.Fatalf("10 picks over 150 ms made %d probe dials; want none before the interval", n)
+	}
+	for range 60 { // a herd
+		pickGone()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		gone := 0
+		for range 20 {
+			if pickGone() {
+				gone++
+			}
+		}
+		if gone == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("2 s after a herd of picks the refusing gateway is still picked (%d of 20; %d probe dials)", gone, probes.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-watched
+}
+
 // acceptAndDrop accepts on l and closes each connection, as a server closes
 // a connection that sends nothing, until l is closed.
 func acceptAndDrop(l net.Listener) {

@@ -124,27 +124,15 @@ func (m *Main) wireAPI(w wiring, loops context.Context) error {
 // rather than until its registry entry expires.
 const gatewayProbeEvery = 500 * time.Millisecond
 
-// probeGateways probes r's gateways every gatewayProbeEvery until loops
-// ends.
+// probeGateways probes r's gateways every gatewayProbeEvery, and at once
+// when rtm.connect calls come in a herd (pocket.Registry.Watch), until
+// loops ends.
 func (m *Main) probeGateways(loops context.Context, log *slog.Logger, r *pocket.Registry) {
 	dial := (&net.Dialer{Timeout: gatewayProbeEvery}).DialContext
 	m.loops.Add(1)
 	go func() {
 		defer m.loops.Done()
-		tick := time.NewTicker(gatewayProbeEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-loops.Done():
-				return
-			case <-tick.C:
-			}
-			ctx, cancel := context.WithTimeout(loops, 2*gatewayProbeEvery)
-			if err := r.Probe(ctx, dial); err != nil && loops.Err() == nil {
-				log.Debug("gateway probe failed", "err", err)
-			}
-			cancel()
-		}
+		r.Watch(loops, gatewayProbeEvery, dial, func(err error) { log.Debug("gateway probe failed", "err", err) })
 	}()
 }
 
