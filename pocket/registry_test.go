@@ -232,20 +232,7 @@ func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
 func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 	ctx := context.Background()
 	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
-	alive, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alive.Close()
-	go acceptAndDrop(alive)
-	gone, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goneAddr := gone.Addr().String()
-	gone.Close() // refuses from now on
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
+	goneAddr := announceAliveAndGone(t, r)
 	picks := func() map[string]int {
 		got := map[string]int{}
 		for range 30 {
@@ -303,20 +290,7 @@ func TestRegistryWatchProbesAtOnceInAHerd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
-	alive, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alive.Close()
-	go acceptAndDrop(alive)
-	gone, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goneAddr := gone.Addr().String()
-	gone.Close()
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
+	announceAliveAndGone(t, r)
 	var probes atomic.Int32
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		probes.Add(1)
@@ -362,6 +336,28 @@ func TestRegistryWatchProbesAtOnceInAHerd(t *testing.T) {
 	}
 	cancel()
 	<-watched
+}
+
+// announceAliveAndGone announces in r a gateway "alive" (100 connections)
+// whose address answers until the test ends, and an emptier one "gone"
+// whose address refuses, and returns gone's address.
+func announceAliveAndGone(t *testing.T, r *pocket.Registry) string {
+	t.Helper()
+	alive, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alive.Close() })
+	go acceptAndDrop(alive)
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneAddr := gone.Addr().String()
+	gone.Close() // refuses from now on
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
+	mustAnnounce(t, r, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
+	return goneAddr
 }
 
 // acceptAndDrop accepts on l and closes each connection, as a server closes
