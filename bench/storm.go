@@ -91,6 +91,10 @@ const (
 	stormDropPoll       = 5 * time.Millisecond
 )
 
+// maxLoggedPostErrors is how many of the publisher's failed posts a storm
+// logs, with their error; the rest are only counted (post_errors).
+const maxLoggedPostErrors = 3
+
 // connTracker dials and remembers the connections it made, so that they
 // can all be closed at once.
 type connTracker struct {
@@ -223,7 +227,9 @@ func (r *run) storm(ctx context.Context) error {
 					err = r.api.call(ctx, publisher.Token, "chat.postMessage", form, &out)
 				}
 				if err != nil {
-					errs.Add(1)
+					if errs.Add(1) <= maxLoggedPostErrors {
+						r.log.Warn("post failed twice", "post", i, "error", err)
+					}
 					return
 				}
 				mu.Lock()
