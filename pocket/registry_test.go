@@ -193,18 +193,10 @@ func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
 // since a gateway's last report, so a burst of connections (a reconnect
 // storm) spreads instead of herding onto the gateway that looked emptiest.
 func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
-	ctx := context.Background()
 	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
 	mustAnnounce(t, r, pocket.GatewayInfo{ID: "a", URL: "ws://a", Conns: 0})
 	mustAnnounce(t, r, pocket.GatewayInfo{ID: "b", URL: "ws://b", Conns: 0})
-	got := map[string]int{}
-	for range 100 {
-		gw, err := r.Pick(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[gw.ID]++
-	}
+	got := pickCounts(t, r, 100)
 	if d := got["a"] - got["b"]; d < -1 || d > 1 {
 		t.Fatalf("100 picks between two gateways that both reported 0: %v, want an even split", got)
 	}
@@ -212,14 +204,7 @@ func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
 	// restarts from the report, and b, still reporting 0 plus our 50,
 	// is now as loaded as a.
 	mustAnnounce(t, r, pocket.GatewayInfo{ID: "a", URL: "ws://a", Conns: 80})
-	got = map[string]int{}
-	for range 20 {
-		gw, err := r.Pick(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[gw.ID]++
-	}
+	got = pickCounts(t, r, 20)
 	if got["a"] != 0 {
 		t.Fatalf("after a reported 80 and b ~50, picks = %v: a should get none until b catches up", got)
 	}
@@ -233,17 +218,7 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 	ctx := context.Background()
 	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
 	goneAddr := announceAliveAndGone(t, r)
-	picks := func() map[string]int {
-		got := map[string]int{}
-		for range 30 {
-			gw, err := r.Pick(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got[gw.ID]++
-		}
-		return got
-	}
+	picks := func() map[string]int { return pickCounts(t, r, 30) }
 	dial := (&net.Dialer{Timeout: time.Second}).DialContext
 	if got := picks(); got["gone"] == 0 {
 		t.Fatalf("before a probe, picks %v: the emptier gone gateway should be chosen", got)
@@ -336,6 +311,20 @@ func TestRegistryWatchProbesAtOnceInAHerd(t *testing.T) {
 	}
 	cancel()
 	<-watched
+}
+
+// pickCounts picks n times from r and counts the picks by gateway.
+func pickCounts(t *testing.T, r *pocket.Registry, n int) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for range n {
+		gw, err := r.Pick(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[gw.ID]++
+	}
+	return got
 }
 
 // announceAliveAndGone announces in r a gateway "alive" (100 connections)
