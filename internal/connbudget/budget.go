@@ -111,9 +111,9 @@ func New(cfg Config) *Budget {
 
 // Attach makes b the budget of srv: it sets srv.ConnState (calling the
 // hook srv had after its own) and wraps srv.Handler so that its answers
-// say "Connection: close" under pressure (not a WebSocket upgrade's: the
-// connection is the WebSocket's). Call it after srv.Handler is set and
-// before srv serves.
+// say "Connection: close" under pressure. (A WebSocket upgrade hijacks its
+// connection and writes its own answer, which the header never reaches.)
+// Call it after srv.Handler is set and before srv serves.
 func (b *Budget) Attach(srv *http.Server) {
 	next := srv.ConnState
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
@@ -127,7 +127,7 @@ func (b *Budget) Attach(srv *http.Server) {
 		h = http.DefaultServeMux
 	}
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b.UnderPressure() && r.Header.Get("Upgrade") == "" {
+		if b.UnderPressure() {
 			w.Header().Set("Connection", "close")
 		}
 		h.ServeHTTP(w, r)
