@@ -182,7 +182,7 @@ func transportError(func(int, []byte)) error { return errors.New("connection res
 
 // The client makes its calls through Config.Caller: a transport error is
 // sent once more and no more; an answer that is not JSON, or not ok, ends
-// the call with what it said.
+// the call with what it said. Every error starts with the method.
 func TestCallerContract(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -191,9 +191,9 @@ func TestCallerContract(t *testing.T) {
 		wantErr string // "" for ok
 	}{
 		{"retried once", []func(func(int, []byte)) error{transportError, answer(200, `{"ok":true,"url":"ws://g/rtm/t"}`)}, 2, ""},
-		{"not thrice", []func(func(int, []byte)) error{transportError, transportError}, 2, "connection reset"},
-		{"not JSON", []func(func(int, []byte)) error{answer(502, "Bad Gateway")}, 1, "status 502"},
-		{"not ok", []func(func(int, []byte)) error{answer(200, `{"ok":false,"error":"invalid_auth"}`)}, 1, "invalid_auth"},
+		{"not thrice", []func(func(int, []byte)) error{transportError, transportError}, 2, "rtm.connect: connection reset"},
+		{"not JSON", []func(func(int, []byte)) error{answer(502, "Bad Gateway")}, 1, "rtm.connect: status 502"},
+		{"not ok", []func(func(int, []byte)) error{answer(200, `{"ok":false,"error":"invalid_auth"}`)}, 1, "rtm.connect: invalid_auth"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,7 +208,7 @@ func TestCallerContract(t *testing.T) {
 			switch {
 			case tc.wantErr == "" && (err != nil || str(v, "url") != "ws://g/rtm/t"):
 				t.Fatalf("call = %v, %v; want the answer", v, err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			case tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)):
 				t.Fatalf("call error %v, want one saying %q", err, tc.wantErr)
 			}
 		})
