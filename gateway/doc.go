@@ -1,5 +1,6 @@
 // Package gateway is confab's realtime gateway: the RTM WebSocket endpoint
-// (GET /rtm/{ticket}, API.md "RTM (realtime)").
+// (GET /rtm/{ticket}; its frames are specified in docs/api.md, "RTM
+// WebSocket").
 //
 // A connection is accepted only with a ticket from rtm.connect, redeemed
 // before the upgrade, and — for browsers — an allowed Origin. The gateway

@@ -60,7 +60,7 @@ type Config struct {
 	IdleTimeout  time.Duration // close when nothing arrived for this long; default 90s
 	WriteTimeout time.Duration // bounds the handshake, the last flush and the close; default 5s
 
-	MaxQueueBytes  int // outbound queue limit in bytes; default 4 MiB
+	MaxQueueBytes  int // outbound queue limit in bytes; default DefaultSendQueueBytes
 	MaxQueueFrames int // outbound queue limit in frames; default 1024
 	MaxFrameBytes  int // inbound message limit; default 512 KiB
 
@@ -72,6 +72,11 @@ type Config struct {
 	// writers); default GOMAXPROCS.
 	Writers int
 }
+
+// DefaultSendQueueBytes is the default of Config.MaxQueueBytes: the bytes a
+// connection's outbound queue may hold before the connection is closed as a
+// slow consumer (4 MiB).
+const DefaultSendQueueBytes = 4 << 20
 
 func (c *Config) setDefaults() {
 	if c.Logger == nil {
@@ -87,7 +92,7 @@ func (c *Config) setDefaults() {
 		c.WriteTimeout = 5 * time.Second
 	}
 	if c.MaxQueueBytes <= 0 {
-		c.MaxQueueBytes = 4 << 20
+		c.MaxQueueBytes = DefaultSendQueueBytes
 	}
 	if c.MaxQueueFrames <= 0 {
 		c.MaxQueueFrames = 1024
@@ -646,7 +651,7 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 // subscription is in place, and membership reports that it took it over:
 // a client that sees channel_joined receives the channel's events from
 // then on, and catches up on what came between the join and that frame
-// from the latest_seq it carries (API.md) — as hello does for a new
+// from the latest_seq it carries (docs/api.md) — as hello does for a new
 // connection. Were the frame sent at once, a message posted right after it
 // could reach the gateway before the subscription and be lost to the
 // client until its next seq gap.
