@@ -5,9 +5,10 @@ import (
 	"strings"
 )
 
-// The Slack JSON shapes of the domain objects (API.md). Both the Web API and
-// the RTM events are built from these, so a message looks the same in
-// conversations.history, in chat.postMessage's answer and on the socket.
+// The Slack JSON shapes of the domain objects (docs/api.md#objects). Both
+// the Web API and the RTM events are built from these, so a message looks
+// the same in conversations.history, in chat.postMessage's answer and on
+// the socket.
 
 // WireMessage is Slack's message object.
 type WireMessage struct {

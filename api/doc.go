@@ -1,5 +1,5 @@
 // Package api serves confab's HTTP JSON API in the shapes of Slack's Web API
-// (see API.md): POST or GET /api/<method>, arguments as a form
+// (docs/api.md): POST or GET /api/<method>, arguments as a form
 // (application/x-www-form-urlencoded or multipart/form-data), a JSON object
 // (application/json) or the query string, the token in an
 // "Authorization: Bearer" header or a "token" argument.
@@ -19,7 +19,7 @@
 //     empty text reaches the service, which answers no_text.
 //   - A malformed JSON, form or multipart body, an unsupported Content-Type
 //     with a non-empty body, and a body larger than Config.MaxBodyBytes are
-//     all invalid_arguments (API.md lists no other code for them).
+//     all invalid_arguments (the contract has no other code for them).
 //   - A bad limit (not an integer, or negative) is invalid_arguments; 0 or
 //     absent means the method's default; above the method's maximum it is
 //     clamped.

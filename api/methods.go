@@ -18,7 +18,7 @@ type method struct {
 	fn      func(s *Server, c *call) (any, error)
 }
 
-// methods are the Web API methods by name (API.md).
+// methods are the Web API methods by name (docs/api.md#methods).
 var methods = map[string]method{
 	"auth.signup": {ipLimit: true, fn: (*Server).authSignup},
 	"auth.login":  {ipLimit: true, fn: (*Server).authLogin},

@@ -1,6 +1,6 @@
 // Package web serves confab's browser client: a single-page application of
 // plain JavaScript modules (no framework, no build step) embedded in the
-// binary, which speaks only the public Web API and RTM of API.md.
+// binary, which speaks only the public Web API and RTM of docs/api.md.
 //
 // Handler answers GET and HEAD for the embedded files with a strict
 // Content-Security-Policy (scripts and styles from the same origin only, no

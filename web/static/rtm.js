@@ -1,11 +1,12 @@
 // rtm.js — the realtime connection and its resilience.
 //
-// The contract (API.md): connect first and hold live events, then call
-// client.catchup with a checkpoint per channel (the highest seq applied),
-// apply both in seq order and drop any (channel, seq) already applied. A
-// jump in seq while live means an event was missed, or comes out of order
-// (two posts committed together are published by two requests): hold what
-// is past the jump for a moment (GAP_WAIT), then catch that channel up.
+// The contract (docs/api.md#catch-up): connect first and hold live events,
+// then call client.catchup with a checkpoint per channel (the highest seq
+// applied), apply both in seq order and drop any (channel, seq) already
+// applied. A jump in seq while live means an event was missed, or comes out
+// of order (two posts committed together are published by two requests):
+// hold what is past the jump for a moment (GAP_WAIT), then catch that
+// channel up.
 // On close: report it, wait with exponential backoff and jitter, and start
 // again with a fresh rtm.connect (tickets are single use).
 
