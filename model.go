@@ -46,7 +46,7 @@ type Channel struct {
 	CreatedBy    string
 	Created      int64 // unix seconds
 	Archived     bool
-	LastSeq      int64 // the channel's change counter (see DESIGN.md)
+	LastSeq      int64 // change counter: each post, edit, delete or reaction takes the next
 	MessageCount int64 // new messages ever posted, for unread arithmetic
 	NumMembers   int
 }

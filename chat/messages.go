@@ -209,7 +209,7 @@ func (s *Service) writeContent(c *access, write func() (seq int64, frame []byte,
 // does.
 //
 // Reads of the same page that overlap in time share one store read
-// (coalescer, DESIGN.md "Hot channels"); each caller is still authorized
+// (coalescer, coalesce.go); each caller is still authorized
 // on its own first. The Page is the caller's, but Page.Messages and the
 // messages in it may be shared with other callers: they are read-only.
 func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) (*Page, error) {

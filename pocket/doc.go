@@ -1,7 +1,7 @@
 // Package pocket groups gateways into pockets: each workspace lives in one
 // pocket, and a pocket has its own Redis for pub/sub, presence and its
 // gateway registry, so a message never travels to a gateway that cannot
-// have a member of its channel (DESIGN.md "Pockets").
+// have a member of its channel (docs/architecture.md#pockets).
 //
 // A Map (from a TOML pocket file) says which pocket a workspace is in. A
 // Router publishes each event on the bus of its workspace's pocket. The

@@ -18,7 +18,7 @@ import (
 // TestHotChannel: a thousand clients read the newest page of one channel at
 // the same moment (a viral announcement). Every one gets the same, right
 // page, and the reads that arrived together were served by a handful of
-// store queries (DESIGN.md "Hot channels"), as /metrics shows.
+// store queries (chat/coalesce.go), as /metrics shows.
 func TestHotChannel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a thousand clients")

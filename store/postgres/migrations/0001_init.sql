@@ -1,4 +1,4 @@
--- confab schema, version 1. See DESIGN.md "Data model"; it mirrors
+-- confab schema, version 1: the tables of the domain types in model.go; it mirrors
 -- store/sqlite/migrations/0001_init.sql.
 --
 -- Ids and other keys that are listed in id order use COLLATE "C": they sort

@@ -1,4 +1,4 @@
--- confab schema, version 1. See DESIGN.md "Data model".
+-- confab schema, version 1: the tables of the domain types in model.go.
 
 CREATE TABLE workspaces (
 	id       TEXT PRIMARY KEY,
