@@ -4,13 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/confab/confab/internal/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -20,48 +18,12 @@ var migrationFS embed.FS
 // migrations; the second is a hash of the schema being migrated.
 const migrateLockKey = 0x636f6e66 // "conf"
 
-// migration is one embedded schema change; version is the number its file
-// name starts with (0001_init.sql is version 1).
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
-		}
-	}
-	return out, nil
-}
-
-// migrate applies the migrations newer than the schema_migrations table
-// says, recording each there, all in one transaction that holds an
+// applyMigrations applies the migrations newer than the schema_migrations
+// table says, recording each there, all in one transaction that holds an
 // advisory lock: processes that start together wait for the first one's
 // migrations and then find nothing left to do.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	ms, err := migrations()
+func applyMigrations(ctx context.Context, pool *pgxpool.Pool) error {
+	ms, err := migrate.Load(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", ctxErr(ctx, err))
 	}
@@ -80,26 +42,37 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("migrate: schema_migrations: %w", ctxErr(ctx, err))
 	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: read version: %w", ctxErr(ctx, err))
-	}
-	if current > len(ms) {
-		return fmt.Errorf("migrate: database is at version %d, newer than this binary (%d)", current, len(ms))
-	}
-	for _, m := range ms[current:] {
-		// No arguments: pgx sends the file with the simple protocol, which
-		// runs several statements.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, ctxErr(ctx, err))
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
-			m.version, m.name); err != nil {
-			return fmt.Errorf("migrate %s: record: %w", m.name, ctxErr(ctx, err))
-		}
+	if err := migrate.Run(ctx, schemaMigrations{tx}, ms); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("migrate: commit: %w", ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// schemaMigrations is a PostgreSQL schema as migrate sees it, inside the
+// transaction of applyMigrations: its version is the highest one recorded
+// in schema_migrations.
+type schemaMigrations struct{ tx pgx.Tx }
+
+func (s schemaMigrations) Version(ctx context.Context) (int, error) {
+	var v int
+	if err := s.tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read version: %w", ctxErr(ctx, err))
+	}
+	return v, nil
+}
+
+func (s schemaMigrations) Apply(ctx context.Context, m migrate.Migration) error {
+	// No arguments: pgx sends the file with the simple protocol, which runs
+	// several statements.
+	if _, err := s.tx.Exec(ctx, m.SQL); err != nil {
+		return ctxErr(ctx, err)
+	}
+	if _, err := s.tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
+		m.Version, m.Name); err != nil {
+		return fmt.Errorf("record: %w", ctxErr(ctx, err))
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", ctxErr(ctx, err))
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := applyMigrations(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", ctxErr(ctx, err))
 	}

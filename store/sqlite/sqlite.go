@@ -101,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	if err := applyMigrations(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/confab/confab"
+	"github.com/confab/confab/internal/migrate"
 )
 
 func mustOpen(t *testing.T, cfg Config) *DB {
@@ -141,7 +142,7 @@ func TestReopen(t *testing.T) {
 	if got, err := db.FindWorkspaceByDomain(t.Context(), "acme"); err != nil || got.OwnerID != "U1" {
 		t.Errorf("after reopen FindWorkspaceByDomain = %+v, %v", got, err)
 	}
-	ms, err := migrations()
+	ms, err := migrate.Load(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
