@@ -124,48 +124,56 @@ var aLongTimeAgo = time.Unix(1, 0)
 //
 // Closing: closeWith records why and interrupts the reader through its
 // deadline; finish (the closing handshake, unregistration) runs in the
-// goroutine of whoever reads: the reader goroutine when one runs, else one
-// that closeWith starts (see rs).
+// goroutine that owns c: the one reading it, or — when c waits in the
+// poller — one that closeWith starts. Who owns c is its state (see
+// connState), the one record of where c is in its life.
+//
+// The fields are grouped by owner; the lock order is in LOCKING.md.
 type conn struct {
-	// Immutable after construction.
+	// Immutable after construction, but for t and fd, which Gateway.detach
+	// sets before c is shared.
 	g   *Gateway
 	t   transport
 	uid string // the user's ID and workspace: all c keeps of its user
 	ws  string // (interned: shared by the workspace's connections)
-
-	// Guarded by mu (a leaf lock): the outbound queue and the closing state.
-	mu       sync.Mutex
-	frames   int32   // frames queued or being written
-	bytes    int32   // bytes queued or being written
-	out      *outbox // the queue and the writer's scratch; nil while idle
-	closeErr error
-	flushing bool // a writer (a turn in the pool, or a flush goroutine) owns the writing side
-	held     bool // registering: queue frames, do not write yet
-	broken   bool // a write failed or was cut: nothing more can be written
-	aborted  bool // closeWith cut the writer: do not extend its deadline
-	// rs is who reads c when it is polled (guarded by mu): nobody yet, the
-	// poller, a reader goroutine, or finish.
-	rs readState
-
-	// Guarded by subMu: the topics c is registered for in the hub.
-	connected bool // Chat.Connected was called
-	gone      bool // torn down: register for nothing more
-	subMu     sync.Mutex
-	subs      []sub         // c's memberships, with c's position in each topic
-	reg       *registration // registration in progress; nil once done
-
-	// fd is c's socket in the poller, set in serve before the poller sees
-	// c; -1 when c is not polled.
+	// fd is c's socket in the poller; -1 when c is not polled.
 	fd int32
 	id uint32 // for logs
+
+	// Guarded by mu, which is taken under the hub's and the registry's
+	// shard locks and under Gateway.goMu, and under which only the poller's
+	// lock is taken (LOCKING.md).
+	mu sync.Mutex
+	// The outbound queue.
+	frames int32   // frames queued or being written
+	bytes  int32   // bytes queued or being written
+	out    *outbox // the queue and the writer's scratch; nil while idle
+	// The close request (closeWith, or finish): set once.
+	closeErr error // why c closes; nil while it is not closing
+	aborted  bool  // closeWith dropped the queue and cut the writer: do not extend its deadline
+	// The writing side: one writer at a time (a turn in the pool, or a
+	// flush goroutine) holds it, from the start of a flush (queue, release)
+	// to endFlushLocked; finish waits for it to be given up.
+	flushing bool // a writer holds the writing side
+	broken   bool // a write failed or was cut: nothing more can be written
+
+	// st is c's state (a connState): changed only by to, with mu held but
+	// for the last transition; see state. (Next to the flags above, which
+	// leave it room in their word.)
+	st atomic.Uint32
+
+	// Guarded by subMu: the topics c is registered for in the hub.
+	subMu sync.Mutex
+	subs  []sub         // c's memberships, with c's position in each topic
+	reg   *registration // registration in progress; nil once done
 
 	// lastRecv is when a frame header last arrived (unix ns): written by
 	// the reader, read by the sweeper.
 	lastRecv atomic.Int64
 	// Owned by the sweeper.
 	lastPing int64
-	// Owned by the reader (one at a time, see rs): an incomplete frame or
-	// message; nil while idle.
+	// Owned by the goroutine that reads c (one at a time: see connState),
+	// then by finish: an incomplete frame or message; nil while idle.
 	rd *partial
 }
 
@@ -174,22 +182,12 @@ type registration struct {
 	left []string // channel topics left meanwhile
 }
 
-// readState is who reads a polled connection.
-type readState uint8
-
-const (
-	rsNone    readState = iota // not polled: serve, or a blocking readLoop
-	rsPolling                  // in the poller, no goroutine
-	rsReading                  // a reader goroutine runs (Gateway.read)
-	rsDone                     // finish runs or ran
-)
-
 func (g *Gateway) newConn(t transport, u *confab.User) *conn {
 	// Keep only the user's ID (a copy: it may share memory with more) and
 	// workspace, not the *confab.User: Chat needs no more of it.
-	c := &conn{g: g, t: t, id: uint32(g.nextID.Add(1)), uid: strings.Clone(u.ID), ws: unique.Make(u.WorkspaceID).Value(), held: true, fd: -1}
-	// hello is queued first and written once registration is complete, so
-	// it precedes every event.
+	// c starts registering: hello is queued first and written once
+	// registration is complete, so it precedes every event.
+	c := &conn{g: g, t: t, id: uint32(g.nextID.Add(1)), uid: strings.Clone(u.ID), ws: unique.Make(u.WorkspaceID).Value(), fd: -1}
 	c.out = outboxPool.Get().(*outbox)
 	c.out.queue = append(c.out.queue, helloWire)
 	c.frames, c.bytes = 1, int32(len(helloWire.b))
@@ -234,7 +232,7 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	if c.out == nil {
 		c.out = outboxPool.Get().(*outbox)
 	}
-	start = !c.flushing && !c.held
+	start = !c.flushing && c.state() != stateRegistering
 	c.flushing = c.flushing || start
 	if cap(c.out.queue) == 0 {
 		c.out.queue = make([]*wireFrame, 0, queueStart)
@@ -256,11 +254,11 @@ const queueStart = 16
 // send queues a text frame of the connection's own (a reply).
 func (c *conn) send(p []byte) { c.enqueue(newWireFrame(ws.OpText, p, 0)) }
 
-// release ends registration: what was queued meanwhile, hello first, is
-// written.
+// release ends registration (registering → reading): what was queued
+// meanwhile, hello first, is written. serve calls it once c is registered.
 func (c *conn) release() {
 	c.mu.Lock()
-	c.held = false
+	c.to(stateReading)
 	start := c.out != nil && len(c.out.queue) > 0 && !c.flushing
 	c.flushing = c.flushing || start
 	c.mu.Unlock()
@@ -307,7 +305,7 @@ func (c *conn) dropLocked() {
 	c.frames -= int32(len(o.queue))
 	clear(o.queue)
 	o.queue = o.queue[:0]
-	if !c.flushing && !c.held {
+	if !c.flushing && c.state() != stateRegistering {
 		c.out = nil
 		outboxPool.Put(o)
 	}
@@ -316,9 +314,11 @@ func (c *conn) dropLocked() {
 // closeWith starts closing c because of err, unless it is closing already,
 // and reports whether it did. It never blocks: it records err, refuses
 // further frames and interrupts the reader through its deadline; with
-// abort it also drops the queue and cuts a write in progress. Whoever reads
-// c finishes the close (Gateway.finish): its reader goroutine, or — when c
-// waits in the poller with none — a goroutine started here.
+// abort it also drops the queue and cuts a write in progress. The
+// goroutine that owns c finishes it (Gateway.finish); a polled c, which
+// nobody owns, is moved to finishing here and finished by a goroutine
+// started here (within c's count in the gateway's WaitGroup, see
+// connState).
 func (c *conn) closeWith(err error, abort bool) bool {
 	c.mu.Lock()
 	if c.closeErr != nil {
@@ -330,9 +330,9 @@ func (c *conn) closeWith(err error, abort bool) bool {
 		c.aborted = true
 		c.dropLocked()
 	}
-	finish := c.rs == rsPolling
+	finish := c.state() == statePolled
 	if finish {
-		c.rs = rsDone
+		c.to(stateFinishing)
 	}
 	c.mu.Unlock()
 	if abort {
@@ -340,8 +340,6 @@ func (c *conn) closeWith(err error, abort bool) bool {
 	}
 	c.t.SetReadDeadline(aLongTimeAgo)
 	if finish {
-		// Counted in the gateway's WaitGroup as c is (serve), until
-		// finish returns.
 		go c.g.finish(c, err)
 	}
 	return true

@@ -53,13 +53,17 @@
 //   - One sweeper goroutine pings every connection, closes idle ones and
 //     ends writes past their deadline. It and the poller goroutine run
 //     until Shutdown has finished every connection.
+//   - A connection's life is one state machine (connState): registering,
+//     reading, polled, finishing, closed. The state says who owns the
+//     connection — who reads it and will finish it — and changes in one
+//     place (conn.to), which refuses any other transition.
 //   - Every goroutine is counted in a WaitGroup that Shutdown waits for
-//     (the sweeper and the poller goroutine in one of their own, stopped
-//     last): started through a helper that refuses once the gateway is
-//     finished, or — a polled connection's reader and finish — within the count the
-//     connection itself holds from its registration in the poller until
-//     finish returns. HandlePublication never blocks on a client or on the
-//     bus.
+//     (the sweeper, the writers and the poller goroutine in one of their
+//     own, stopped last): started through a helper that refuses once the
+//     gateway is finished, or — a polled connection's reader, and the
+//     goroutine that finishes a polled connection — within the count the
+//     connection itself holds from its creation until its move to closed.
+//     HandlePublication never blocks on a client or on the bus.
 //
 // Lock order is in LOCKING.md; close codes are documented in errors.go.
 package gateway

@@ -337,7 +337,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p, _ := rw.Reader.Peek(n)
 		early = bytes.Clone(p)
 	}
-	c := g.newConn(nc, user)
+	c := g.accept(nc, user)
 	if g.poller != nil {
 		if err := g.detach(c, nc); err != nil {
 			g.finish(c, err)
@@ -345,6 +345,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.serve(c, nc, early)
+}
+
+// accept makes the connection of user on t, registering, and counts it in
+// wg until it is closed (see connState): the one wg.Add for a connection,
+// whose Done is its transition to closed. ServeHTTP, its only caller, holds
+// a count of its own meanwhile, so this one never starts from zero.
+func (g *Gateway) accept(t transport, u *confab.User) *conn {
+	c := g.newConn(t, u)
+	g.wg.Add(1)
+	return c
 }
 
 // detach makes c's transport its socket's descriptor, taken out of Go's
@@ -365,10 +375,10 @@ func (g *Gateway) detach(c *conn, nc net.Conn) error {
 }
 
 // serve registers c, acts on what the client sent with the handshake
-// (early), then arms c in the poller and returns, so that net/http's
+// (early), then hands c to the poller and returns, so that net/http's
 // goroutine (and its grown stack) is not kept for the life of the
-// connection. From then on c is counted in wg until finish returns. A
-// connection that was not detached gets a blocking reader goroutine on nc.
+// connection. A connection that was not detached gets a blocking reader
+// goroutine on nc instead. Whatever fails finishes c here.
 func (g *Gateway) serve(c *conn, nc net.Conn, early []byte) {
 	if err := g.register(c); err != nil {
 		c.keepEarly(early)
@@ -383,19 +393,9 @@ func (g *Gateway) serve(c *conn, nc net.Conn, early []byte) {
 		}
 	}
 	if c.fd >= 0 {
-		c.mu.Lock()
-		err := c.closeErr
-		if err == nil {
-			err = g.poller.mod(c, true)
-		}
-		if err != nil {
-			c.mu.Unlock()
+		if err := g.poll(c); err != nil {
 			g.finish(c, err)
-			return
 		}
-		c.rs = rsPolling
-		g.wg.Add(1) // within ServeHTTP's count: never from zero
-		c.mu.Unlock()
 		return
 	}
 	if !g.goTracked(func() {
@@ -406,34 +406,40 @@ func (g *Gateway) serve(c *conn, nc net.Conn, early []byte) {
 	}
 }
 
-// read is c's reader goroutine: it reads and acts on c's input until none
-// is left, re-arms c in the poller and exits; or, when c must end, it
-// finishes c.
+// poll hands c, which its caller reads (serve, or its reader goroutine),
+// to the poller: it arms c's socket for input and moves c from reading to
+// polled, unless c is closing or the poller refuses. On error c is still
+// the caller's, to finish.
+func (g *Gateway) poll(c *conn) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeErr != nil {
+		return c.closeErr
+	}
+	if err := g.poller.mod(c, true); err != nil {
+		return err
+	}
+	c.to(statePolled)
+	return nil
+}
+
+// read is c's reader goroutine, started by the poller (poller.ready, which
+// moved c to reading): it reads and acts on c's input until none is left,
+// hands c back to the poller and exits; or, when c must end, it finishes
+// c.
 func (g *Gateway) read(c *conn) {
 	err := c.readAvailable()
 	if err == nil {
-		c.mu.Lock()
-		err = c.closeErr
-		if err == nil {
-			err = g.poller.mod(c, true)
-			if err == nil {
-				c.rs = rsPolling
-				c.mu.Unlock()
-				return
-			}
+		if err = g.poll(c); err == nil {
+			return
 		}
-		c.rs = rsDone
-		c.mu.Unlock()
-	} else {
-		c.mu.Lock()
-		c.rs = rsDone
-		c.mu.Unlock()
 	}
 	g.finish(c, err)
 }
 
 // register enters c in the registry and the hub for its user topic and
-// channels, waits for the bus subscriptions, and calls Chat.Connected.
+// channels, waits for the bus subscriptions, and calls Chat.Connected: it
+// returns nil only then, and the connection leaves registering (release).
 // Only then is hello (queued first) written: an event published after
 // hello reaches the connection.
 //
@@ -482,9 +488,6 @@ func (g *Gateway) register(c *conn) error {
 	}
 
 	g.chat.Connected(g.ctx, c.user())
-	c.subMu.Lock()
-	c.connected = true
-	c.subMu.Unlock()
 	g.log.Debug("connected", "conn", c.id, "user", c.uid, "channels", len(channels))
 	return nil
 }
@@ -493,48 +496,84 @@ func (g *Gateway) register(c *conn) error {
 const abortCloseTimeout = 100 * time.Millisecond
 
 // finish tears c down after its reader stopped with err (or registration
-// failed, or closeWith found c in the poller): it lets the writer finish
-// within WriteTimeout, sends the close frame that classify picks, closes the
-// socket, and unregisters c. The closing handshake reads what is left of
-// c's input (c.input) with blocking reads, c being out of the poller; a
-// detached socket is handed back to Go's net package for it (blocker).
+// failed, or closeWith took c from the poller), in the goroutine that owns
+// c: it moves c to finishing, lets the writer finish within WriteTimeout,
+// sends the close frame that classify picks and closes the socket,
+// unregisters c, and moves it to closed. The closing handshake reads what
+// is left of c's input (c.input) with blocking reads, c being out of the
+// poller; a detached socket is handed back to Go's net package for it
+// (blocker).
 func (g *Gateway) finish(c *conn, err error) {
+	d := c.beginFinish(err)
+	d.o = classify(d.err)
+	d.deadline = time.Now().Add(g.cfg.WriteTimeout)
+	t, broken := g.endWriting(c, &d)
+	g.closeTransport(c, t, broken, &d)
+	g.unregister(c, d.connected)
+	if d.o.close == ws.StatusInternalServerError {
+		g.log.Error("connection failed", "conn", c.id, "user", c.uid, "err", d.err)
+	} else {
+		g.log.Debug("disconnected", "conn", c.id, "user", c.uid, "code", int(d.o.close), "err", d.err)
+	}
+	c.to(stateClosed)
+}
+
+// teardown is what finish knows of c's close as it goes.
+type teardown struct {
+	err       error         // why c closes: the close request
+	o         outcome       // classify(err)
+	aborted   bool          // closeWith cut the writer: its deadline is past
+	connected bool          // c was registered: Chat.Connected was called
+	writer    chan struct{} // closed when the writer gives the writing side up; nil: none held it
+	deadline  time.Time     // for the last flush and the closing handshake
+}
+
+// beginFinish moves c to finishing (unless closeWith did, taking c from the
+// poller) and records err as why c closes, unless c was closing already.
+// It takes the writing side over: frames queued while c registered are
+// dropped, and a writer that holds the writing side is to tell when it
+// gives it up.
+func (c *conn) beginFinish(err error) (d teardown) {
 	c.mu.Lock()
-	if c.rs == rsDone {
-		defer g.wg.Done() // c's own count, from serve
+	defer c.mu.Unlock()
+	from := c.state()
+	if from != stateFinishing {
+		c.to(stateFinishing)
 	}
 	if c.closeErr == nil {
 		c.closeErr = err
 	}
-	err = c.closeErr
-	var done chan struct{}
+	d.err, d.aborted = c.closeErr, c.aborted
+	d.connected = from != stateRegistering
 	if c.flushing {
-		done = make(chan struct{})
-		c.out.done = done
+		d.writer = make(chan struct{})
+		c.out.done = d.writer
 	}
-	if c.held {
-		c.held = false
+	if from == stateRegistering {
 		c.dropLocked()
 	}
-	aborted := c.aborted
-	c.mu.Unlock()
+	return d
+}
 
-	o := classify(err)
-	deadline := time.Now().Add(g.cfg.WriteTimeout)
-	if !aborted {
-		// A gentle close lets the writer finish, within WriteTimeout. An
-		// abort set a past deadline that a write still to start must meet.
-		c.t.SetWriteDeadline(deadline)
+// endWriting lets c's writer finish — within WriteTimeout after a gentle
+// close; an abort set a past deadline that a write still to start must
+// meet — and takes c out of the poller. It returns what the closing
+// handshake uses: c's transport, a detached socket made a net.Conn again,
+// or nil when there is nothing to say or no way to say it; and whether c
+// can no longer be written (a write failed or was cut).
+func (g *Gateway) endWriting(c *conn, d *teardown) (t transport, broken bool) {
+	if !d.aborted {
+		c.t.SetWriteDeadline(d.deadline)
 	}
-	if done != nil {
-		<-done
+	if d.writer != nil {
+		<-d.writer
 	}
-	t := c.t
+	t = c.t
 	if c.fd >= 0 {
 		g.poller.del(c)
 	}
 	if b, ok := t.(blocker); ok {
-		if o.close == closeNone {
+		if d.o.close == closeNone {
 			// Nothing to say to a client that is gone: handing the
 			// socket back to Go's net package (a dup, a FileConn, its
 			// poller registration) only to reset it took a tenth of
@@ -546,33 +585,42 @@ func (g *Gateway) finish(c *conn, err error) {
 		}
 	}
 	c.mu.Lock()
-	broken := c.broken || t == nil
+	broken = c.broken || t == nil
 	c.mu.Unlock()
+	return t, broken
+}
+
+// closeTransport sends t the close frame, unless there is none to send or
+// t cannot be written, and closes t: after a lingering close when the frame
+// went out gently, with a reset when the stream is cut.
+func (g *Gateway) closeTransport(c *conn, t transport, broken bool, d *teardown) {
+	if t == nil {
+		return
+	}
 	sent := false
-	if o.close != closeNone && !broken {
-		wd := deadline
-		if aborted {
+	if d.o.close != closeNone && !broken {
+		wd := d.deadline
+		if d.aborted {
 			// The client is not reading (slow, idle): try the close frame
 			// briefly.
 			wd = time.Now().Add(min(g.cfg.WriteTimeout, abortCloseTimeout))
 		}
 		t.SetWriteDeadline(wd)
-		_, werr := t.Write(closeFrame(o.close, o.msg))
+		_, werr := t.Write(closeFrame(d.o.close, d.o.msg))
 		sent = werr == nil
 	}
 	switch {
-	case t == nil:
-	case sent && !aborted:
+	case sent && !d.aborted:
 		// Lingering close: let the client read our close frame before the
 		// socket goes (closing with unread input sends a reset).
 		if cw, ok := t.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}
 		if r, ok := t.(io.Reader); ok {
-			t.SetReadDeadline(deadline)
+			t.SetReadDeadline(d.deadline)
 			awaitClose(io.LimitReader(c.input(r), int64(2*g.cfg.MaxFrameBytes)))
 		}
-	case !sent || o.reset:
+	case !sent || d.o.reset:
 		// The stream is cut or cannot be written: reset it, so that the
 		// kernel drops what it still holds for this client instead of
 		// trickling it out to a reader that does not keep up.
@@ -580,13 +628,15 @@ func (g *Gateway) finish(c *conn, err error) {
 			l.SetLinger(0)
 		}
 	}
-	if t != nil {
-		t.Close()
-	}
+	t.Close()
+}
 
+// unregister takes c out of the hub — unsubscribing the bus from the topics
+// it was the last local subscriber of — and out of the registry, and tells
+// Chat that c's user disconnected when it was told of the connection.
+func (g *Gateway) unregister(c *conn, connected bool) {
 	c.subMu.Lock()
-	c.gone = true
-	subs, connected := c.subs, c.connected
+	subs := c.subs
 	c.subs, c.reg = nil, nil
 	c.subMu.Unlock()
 	var dirty []string
@@ -612,11 +662,6 @@ func (g *Gateway) finish(c *conn, err error) {
 	}
 	if connected {
 		g.chat.Disconnected(g.ctx, c.user())
-	}
-	if o.close == ws.StatusInternalServerError {
-		g.log.Error("connection failed", "conn", c.id, "user", c.uid, "err", err)
-	} else {
-		g.log.Debug("disconnected", "conn", c.id, "user", c.uid, "code", int(o.close), "err", err)
 	}
 }
 
@@ -659,7 +704,7 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string, p conf
 	dirty := false
 	for _, c := range g.hub.members(userTopic) {
 		c.subMu.Lock()
-		if !c.gone {
+		if !c.state().ending() { // finish takes c.subs under subMu once finishing
 			if join {
 				_, d := c.subscribe(chTopic)
 				if c.reg != nil {

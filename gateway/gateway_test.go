@@ -700,7 +700,7 @@ func TestFinishDiscardsGoneClients(t *testing.T) {
 		{errIdle, 1, 0},
 	} {
 		d := &finishTransport{}
-		s.g.finish(s.g.newConn(d, &confab.User{ID: "U1", WorkspaceID: "T1"}), tc.err)
+		s.g.finish(s.g.accept(d, &confab.User{ID: "U1", WorkspaceID: "T1"}), tc.err)
 		if d.blocked != tc.blocked || d.discarded != tc.discarded {
 			t.Errorf("finish after %v: handed back %d, discarded %d; want %d, %d", tc.err, d.blocked, d.discarded, tc.blocked, tc.discarded)
 		}

@@ -63,7 +63,7 @@ func drain(conns []*conn) {
 	for _, c := range conns {
 		for {
 			c.mu.Lock()
-			idle := !c.flushing || c.held
+			idle := !c.flushing || c.state() == stateRegistering
 			c.mu.Unlock()
 			if idle {
 				break

@@ -18,7 +18,7 @@ import (
 // package. It is one epoll instance, watched by one goroutine (run), in
 // which each polled socket is registered level-triggered and one-shot: an
 // event disarms the socket until it is re-armed (mod) with what its
-// connection still waits for — input when it is in the poller (conn.rs),
+// connection still waits for — input when it is polled (connState),
 // output while its flush goroutine waits for room (fdConn.wantOut) — so at
 // most one reader runs per connection, and readiness that arrived meanwhile
 // is reported at once on re-arming.
@@ -173,11 +173,12 @@ func (p *poller) ready(g *Gateway, c *conn, ev uint32) {
 	if f.wantOut && ev&outEvents != 0 {
 		wake = f.wakeLocked()
 	}
-	start := c.rs == rsPolling && ev&inEvents != 0
+	polled := c.state() == statePolled
+	start := polled && ev&inEvents != 0
 	if start {
-		c.rs = rsReading
-	} else if c.rs == rsPolling || f.wantOut {
-		if err := p.mod(c, c.rs == rsPolling); err != nil {
+		c.to(stateReading)
+	} else if polled || f.wantOut {
+		if err := p.mod(c, polled); err != nil {
 			g.log.Warn("re-arming a socket failed", "conn", c.id, "err", err)
 		}
 	}
@@ -186,7 +187,7 @@ func (p *poller) ready(g *Gateway, c *conn, ev uint32) {
 		wake <- struct{}{}
 	}
 	if start {
-		go g.read(c) // counted in wg as c is
+		go g.read(c) // within c's count in wg, see connState
 	}
 }
 
@@ -284,7 +285,7 @@ func (f *fdConn) wait() error {
 		return err
 	}
 	f.wantOut = true
-	if err := c.g.poller.mod(c, c.rs == rsPolling); err != nil {
+	if err := c.g.poller.mod(c, c.state() == statePolled); err != nil {
 		f.wantOut = false
 		c.mu.Unlock()
 		return err

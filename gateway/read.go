@@ -20,7 +20,7 @@ var errUnknownType = &confab.Error{Code: confab.EINVALID, Message: "unknown_type
 // partial is what a connection keeps between reads while a frame or a
 // fragmented message is incomplete; an idle connection has none (conn.rd is
 // nil). It is owned by whoever reads the connection, one at a time (see
-// conn.rs).
+// connState).
 type partial struct {
 	buf  []byte    // the incomplete frame's bytes, from its first
 	msg  []byte    // the unfinished message's fragments, unmasked
@@ -303,7 +303,7 @@ func (c *conn) handle(b []byte) {
 func (g *Gateway) presenceSub(c *conn, want []string) error {
 	var dirty []string
 	c.subMu.Lock()
-	if c.gone {
+	if c.state().ending() {
 		c.subMu.Unlock()
 		return nil
 	}
