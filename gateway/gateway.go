@@ -129,20 +129,49 @@ type Gateway struct {
 	bg      sync.WaitGroup // the sweeper and the poller goroutine
 	stopBg  sync.Once
 
-	// goMu guards the goroutine lifecycle; wg counts every goroutine the
-	// gateway starts, and the ServeHTTP calls in progress.
-	goMu     sync.RWMutex
-	stopping bool // refuse new connections
-	dead     bool // refuse new goroutines
-	wg       sync.WaitGroup
+	// phase is where the gateway is in its life (a gatewayPhase): changed
+	// only by advance, with goMu held for writing. Whoever adds to wg
+	// because of the phase (enter, goTracked, startFlushes) reads it with
+	// goMu held for reading, so that no Add races Shutdown's Wait; register
+	// reads it without (see Shutdown).
+	goMu  sync.RWMutex
+	phase atomic.Uint32
+	// wg counts every goroutine the gateway starts, the ServeHTTP calls in
+	// progress, and every connection until it is closed (connState).
+	wg sync.WaitGroup
 
 	// The registry the sweeper and Shutdown walk, sharded by connection id
 	// so that a reconnect storm's registrations and unregistrations, and
 	// the sweeper's walk, do not queue on one lock.
-	conns   [registryShards]registryShard
-	closing atomic.Bool // Shutdown began: register nothing more
-	nconns  atomic.Int64
+	conns  [registryShards]registryShard
+	nconns atomic.Int64
 }
+
+// gatewayPhase is where a Gateway is in its life: running, then draining
+// once Shutdown begins, then stopped once every connection has finished.
+type gatewayPhase uint32
+
+const (
+	phaseRunning gatewayPhase = iota
+	// Shutdown began: refuse requests and registrations; goroutines still
+	// start for the connections being finished.
+	phaseDraining
+	// Every connection finished: refuse goroutines; nothing writes any
+	// more.
+	phaseStopped
+)
+
+// advance moves g on to p, unless g is there or past it already: the one
+// place the phase changes.
+func (g *Gateway) advance(p gatewayPhase) {
+	g.goMu.Lock()
+	defer g.goMu.Unlock()
+	if gatewayPhase(g.phase.Load()) < p {
+		g.phase.Store(uint32(p))
+	}
+}
+
+func (g *Gateway) currentPhase() gatewayPhase { return gatewayPhase(g.phase.Load()) }
 
 const registryShards = 64
 
@@ -210,11 +239,11 @@ func New(cfg Config) *Gateway {
 // Conns returns the number of open connections.
 func (g *Gateway) Conns() int { return int(g.nconns.Load()) }
 
-// enter counts a ServeHTTP call, unless the gateway is stopping.
+// enter counts a ServeHTTP call, unless the gateway is draining.
 func (g *Gateway) enter() bool {
 	g.goMu.RLock()
 	defer g.goMu.RUnlock()
-	if g.stopping {
+	if g.currentPhase() != phaseRunning {
 		return false
 	}
 	g.wg.Add(1)
@@ -222,13 +251,13 @@ func (g *Gateway) enter() bool {
 }
 
 // goTracked runs f in a goroutine counted by wg, unless the gateway is
-// finished (cf. nats startGoRoutine). In-flight connections may still start
+// stopped (cf. nats startGoRoutine). Connections may still start
 // goroutines while Shutdown drains them; each of those connections is
-// itself counted until its teardown, so wg never reaches zero early.
+// itself counted until it is closed, so wg never reaches zero early.
 func (g *Gateway) goTracked(f func()) bool {
 	g.goMu.RLock()
 	defer g.goMu.RUnlock()
-	if g.dead {
+	if g.currentPhase() == phaseStopped {
 		return false
 	}
 	g.wg.Add(1)
@@ -248,7 +277,7 @@ func (g *Gateway) goTracked(f func()) bool {
 func (g *Gateway) startFlushes(cs []*conn) {
 	g.goMu.RLock()
 	defer g.goMu.RUnlock()
-	if g.dead {
+	if g.currentPhase() == phaseStopped {
 		for _, c := range cs {
 			c.flushRefused()
 		}
@@ -449,7 +478,7 @@ func (g *Gateway) read(c *conn) {
 func (g *Gateway) register(c *conn) error {
 	r := g.registry(c)
 	r.mu.Lock()
-	if g.closing.Load() {
+	if g.currentPhase() != phaseRunning {
 		r.mu.Unlock()
 		return errShutdown
 	}
@@ -786,13 +815,9 @@ func (g *Gateway) sweepOnce(now int64) {
 // the remaining connections and in-flight chat and bus calls, waits for
 // their goroutines, and returns ctx.Err().
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	g.goMu.Lock()
-	g.stopping = true
-	g.goMu.Unlock()
-
-	// Set before the shards are walked: a registration either sees it or
-	// is walked (it adds under its shard's lock).
-	g.closing.Store(true)
+	// Draining before the shards are walked: a registration either sees it
+	// or is walked (it adds under its shard's lock).
+	g.advance(phaseDraining)
 	conns := make([]*conn, 0, g.nconns.Load())
 	g.eachConn(func(c *conn) { conns = append(conns, c) })
 	for _, c := range conns {
@@ -817,9 +842,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		})
 		<-done
 	}
-	g.goMu.Lock()
-	g.dead = true
-	g.goMu.Unlock()
+	g.advance(phaseStopped)
 	g.cancel()
 	// Only now, with every connection finished: flush goroutines wait for
 	// the poller, and their write deadlines are the sweeper's.
