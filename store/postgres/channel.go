@@ -30,19 +30,7 @@ func scanChannel(s pgx.Row) (*confab.Channel, error) {
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	db.queries.Write("CreateChannel")
 	ch := *c
-	if ch.ID == "" {
-		switch ch.Kind {
-		case confab.KindDM:
-			ch.ID = confab.NewID(confab.PrefixDM)
-		case confab.KindGroupDM:
-			ch.ID = confab.NewID(confab.PrefixGroupDM)
-		default:
-			ch.ID = confab.NewID(confab.PrefixChannel)
-		}
-	}
-	ms := dedupe(members)
-	ch.NumMembers = len(ms)
-	ch.LastSeq, ch.MessageCount = 0, 0
+	ms := confab.PrepareChannel(&ch, members)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
@@ -56,7 +44,7 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 		case isUnique(err):
 			return confab.ErrNameTaken
 		case isForeignKey(err):
-			return errTeamNotFound
+			return confab.ErrTeamNotFound
 		case err != nil:
 			return fmt.Errorf("insert channel %s: %w", ch.ID, ctxErr(ctx, err))
 		}
@@ -78,18 +66,6 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 	}
 	*c = ch
 	return nil
-}
-
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func (db *DB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
@@ -277,7 +253,7 @@ func findMembership(ctx context.Context, q querier, channelID, userID string) (*
 	m, err := scanMembership(q.QueryRow(ctx,
 		`SELECT `+membershipCols+` FROM memberships WHERE channel_id = $1 AND user_id = $2`, channelID, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNotMember
+		return nil, confab.ErrNotMember
 	} else if err != nil {
 		return nil, fmt.Errorf("find membership %s/%s: %w", channelID, userID, ctxErr(ctx, err))
 	}
@@ -344,7 +320,7 @@ func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, up
 		`UPDATE memberships SET `+strings.Join(sets, `, `)+` WHERE channel_id = $1 AND user_id = $2 RETURNING `+membershipCols,
 		args...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNotMember
+		return nil, confab.ErrNotMember
 	} else if err != nil {
 		return nil, fmt.Errorf("update membership %s/%s: %w", channelID, userID, ctxErr(ctx, err))
 	}

@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,11 +54,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		return false, err
 	}
 	msg := *m
-	msg.Reactions = nil
-	if msg.TS <= 0 {
-		msg.TS = time.Now().UnixMicro()
-	}
-	msg.EditedTS, msg.Deleted, msg.ReplyCount, msg.LatestReply = 0, false, 0, 0
+	confab.PrepareMessage(&msg, time.Now())
 	var top int64
 	if msg.ThreadTS == 0 {
 		top = 1
@@ -128,31 +122,14 @@ func scanWithReactions(s pgx.Row) (*confab.Message, error) {
 	if len(names) != len(users) || len(names) != len(seqs) {
 		return nil, fmt.Errorf("reactions of %s/%d: %d names, %d users, %d seqs", m.ChannelID, m.Seq, len(names), len(users), len(seqs))
 	}
-	m.Reactions = groupReactions(names, users, seqs)
-	return &m, nil
-}
-
-// groupReactions groups (name, user) pairs by name: groups in the order
-// of their oldest reaction (lowest seq), users in the order they reacted.
-func groupReactions(names, users []string, seqs []int64) []confab.Reaction {
-	if len(names) == 0 {
-		return nil
-	}
-	order := make([]int, len(names))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
-	var out []confab.Reaction
-	for _, i := range order {
-		j := slices.IndexFunc(out, func(r confab.Reaction) bool { return r.Name == names[i] })
-		if j < 0 {
-			out = append(out, confab.Reaction{Name: names[i]})
-			j = len(out) - 1
+	if len(names) > 0 {
+		rs := make([]confab.UserReaction, len(names))
+		for i := range rs {
+			rs[i] = confab.UserReaction{Name: names[i], UserID: users[i], Seq: seqs[i]}
 		}
-		out[j].Users = append(out[j].Users, users[i])
+		m.Reactions = confab.GroupReactions(rs)
 	}
-	return out
+	return &m, nil
 }
 
 // findMessageQuery finds one message, tombstones included, with its
@@ -260,7 +237,7 @@ CROSS JOIN LATERAL (
 // channel in one statement (latestMessagesQuery).
 func (db *DB) FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error) {
 	db.queries.Read("FindLatestMessages")
-	ids := dedupe(channelIDs)
+	ids := confab.UniqueIDs(channelIDs)
 	rows, err := db.pool.Query(ctx, latestMessagesQuery, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find latest messages of %d channels: %w", len(ids), ctxErr(ctx, err))

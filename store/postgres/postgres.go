@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/confab/confab/internal/querycount"
 	"io"
 	"log/slog"
 	"strconv"
@@ -15,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/confab/confab"
+	"github.com/confab/confab/internal/querycount"
 )
 
 // Config configures Open.
@@ -168,15 +167,6 @@ func limit(n int) *int64 {
 	v := int64(n)
 	return &v
 }
-
-var (
-	errTeamNotFound = &confab.Error{Code: confab.ENOTFOUND, Message: "team_not_found"}
-	errTokenTaken   = &confab.Error{Code: confab.ECONFLICT, Message: "token_taken"}
-	// errNotMember is the contract's ENOTFOUND "not_in_channel" (a missing
-	// membership row), unlike confab.ErrNotInChannel (EFORBIDDEN), which is
-	// chat's verdict on a request.
-	errNotMember = &confab.Error{Code: confab.ENOTFOUND, Message: "not_in_channel"}
-)
 
 // ctxErr returns err, wrapping also ctx's error once ctx has ended: a
 // statement that the server canceled because its caller's context ended

@@ -15,14 +15,7 @@ import (
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
 	w, u := *ws, *owner
-	if w.ID == "" {
-		w.ID = confab.NewID(confab.PrefixWorkspace)
-	}
-	if u.ID == "" {
-		u.ID = confab.NewID(confab.PrefixUser)
-	}
-	u.WorkspaceID = w.ID
-	w.OwnerID = u.ID
+	confab.PrepareWorkspace(&w, &u)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES ($1, $2, $3, $4, $5)`,
@@ -55,7 +48,7 @@ func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Works
 	var w confab.Workspace
 	err := db.pool.QueryRow(ctx, query, v).Scan(&w.ID, &w.Name, &w.Domain, &w.OwnerID, &w.Created)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errTeamNotFound
+		return nil, confab.ErrTeamNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("find workspace %s: %w", v, ctxErr(ctx, err))
 	}
@@ -66,9 +59,7 @@ func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Works
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
 	c := *u
-	if c.ID == "" {
-		c.ID = confab.NewID(confab.PrefixUser)
-	}
+	confab.PrepareUser(&c)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -88,7 +79,7 @@ func insertUser(ctx context.Context, q querier, u *confab.User) error {
 	case isUnique(err):
 		return confab.ErrNameTaken
 	case isForeignKey(err):
-		return errTeamNotFound
+		return confab.ErrTeamNotFound
 	case err != nil:
 		return fmt.Errorf("insert user %s: %w", u.Name, ctxErr(ctx, err))
 	}
@@ -166,7 +157,7 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 		t.Hash, t.UserID, t.Created, t.LastUsed)
 	switch {
 	case isUnique(err):
-		return errTokenTaken
+		return confab.ErrTokenTaken
 	case isForeignKey(err):
 		return confab.ErrUserNotFound
 	case err != nil:

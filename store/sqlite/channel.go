@@ -28,19 +28,7 @@ func scanChannel(s scanner) (*confab.Channel, error) {
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	db.queries.Write("CreateChannel")
 	ch := *c
-	if ch.ID == "" {
-		switch ch.Kind {
-		case confab.KindDM:
-			ch.ID = confab.NewID(confab.PrefixDM)
-		case confab.KindGroupDM:
-			ch.ID = confab.NewID(confab.PrefixGroupDM)
-		default:
-			ch.ID = confab.NewID(confab.PrefixChannel)
-		}
-	}
-	ms := dedupe(members)
-	ch.NumMembers = len(ms)
-	ch.LastSeq, ch.MessageCount = 0, 0
+	ms := confab.PrepareChannel(&ch, members)
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
@@ -54,7 +42,7 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 		case isUnique(err):
 			return confab.ErrNameTaken
 		case isForeignKey(err):
-			return errTeamNotFound
+			return confab.ErrTeamNotFound
 		case err != nil:
 			return fmt.Errorf("insert channel %s: %w", ch.ID, err)
 		}
@@ -75,18 +63,6 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 	}
 	*c = ch
 	return nil
-}
-
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func (db *DB) FindChannelByID(ctx context.Context, id string) (*confab.Channel, error) {
@@ -279,7 +255,7 @@ func findMembership(ctx context.Context, q queryer, channelID, userID string) (*
 	m, err := scanMembership(q.QueryRowContext(ctx,
 		`SELECT `+membershipCols+` FROM memberships WHERE channel_id = ? AND user_id = ?`, channelID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotMember
+		return nil, confab.ErrNotMember
 	} else if err != nil {
 		return nil, fmt.Errorf("find membership %s/%s: %w", channelID, userID, err)
 	}
@@ -335,7 +311,7 @@ func (db *DB) UpdateMembership(ctx context.Context, channelID, userID string, up
 			if n, err := res.RowsAffected(); err != nil {
 				return fmt.Errorf("update membership %s/%s: %w", channelID, userID, err)
 			} else if n == 0 {
-				return errNotMember
+				return confab.ErrNotMember
 			}
 		}
 		m, err := findMembership(ctx, tx, channelID, userID)

@@ -1,13 +1,11 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -61,10 +59,7 @@ func scanMessage(s scanner) (*confab.Message, error) {
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
 	in := *m
-	in.Reactions = nil
-	if in.TS <= 0 {
-		in.TS = time.Now().UnixMicro()
-	}
+	confab.PrepareMessage(&in, time.Now())
 	var (
 		out     *confab.Message
 		created bool
@@ -103,7 +98,6 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
 		}
 		msg.ChangeSeq = msg.Seq
-		msg.EditedTS, msg.Deleted, msg.ReplyCount, msg.LatestReply = 0, false, 0, 0
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -291,9 +285,8 @@ func messagesQuery(f confab.MessageFilter, lim int) (string, []any) {
 }
 
 // fillReactions sets the Reactions of msgs (all of one channel) with one
-// range scan of the reactions primary key over the page's seqs. Reactions
-// are grouped by name, groups in the order of their oldest current add,
-// users in the order they reacted.
+// range scan of the reactions primary key over the page's seqs, each
+// message's in the contract's order (confab.GroupReactions).
 func fillReactions(ctx context.Context, q queryer, channelID string, msgs []*confab.Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -321,33 +314,25 @@ func fillReactions(ctx context.Context, q queryer, channelID string, msgs []*con
 		return fmt.Errorf("find reactions of %s: %w", channelID, err)
 	}
 	defer rows.Close()
-	type row struct {
-		msg        int64
-		name, user string
-		seq        int64
-	}
-	var rs []row
+	var byMsg map[int64][]confab.UserReaction // by message seq
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.msg, &r.name, &r.user, &r.seq); err != nil {
+		var msg int64
+		var r confab.UserReaction
+		if err := rows.Scan(&msg, &r.Name, &r.UserID, &r.Seq); err != nil {
 			return fmt.Errorf("find reactions of %s: %w", channelID, err)
 		}
-		if bySeq[r.msg] != nil {
-			rs = append(rs, r)
+		if bySeq[msg] != nil {
+			if byMsg == nil {
+				byMsg = make(map[int64][]confab.UserReaction)
+			}
+			byMsg[msg] = append(byMsg[msg], r)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find reactions of %s: %w", channelID, err)
 	}
-	slices.SortFunc(rs, func(a, b row) int { return cmp.Compare(a.seq, b.seq) })
-	for _, r := range rs {
-		m := bySeq[r.msg]
-		i := slices.IndexFunc(m.Reactions, func(x confab.Reaction) bool { return x.Name == r.name })
-		if i < 0 {
-			m.Reactions = append(m.Reactions, confab.Reaction{Name: r.name})
-			i = len(m.Reactions) - 1
-		}
-		m.Reactions[i].Users = append(m.Reactions[i].Users, r.user)
+	for seq, rs := range byMsg {
+		bySeq[seq].Reactions = confab.GroupReactions(rs)
 	}
 	return nil
 }
@@ -356,7 +341,7 @@ func fillReactions(ctx context.Context, q queryer, channelID string, msgs []*con
 // channel in one statement (latestMessagesQuery).
 func (db *DB) FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*confab.Message, error) {
 	db.queries.Read("FindLatestMessages")
-	ids, err := json.Marshal(dedupe(channelIDs))
+	ids, err := json.Marshal(confab.UniqueIDs(channelIDs))
 	if err != nil {
 		return nil, fmt.Errorf("find latest messages: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/confab/confab/internal/querycount"
 	"io"
 	"log/slog"
 	"net/url"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/confab/confab"
+	"github.com/confab/confab/internal/querycount"
 )
 
 // ErrClosed is returned by writes after Close.
@@ -442,15 +441,6 @@ func isUnique(err error) bool {
 func isForeignKey(err error) bool {
 	return sqliteCode(err) == sqlite3.ErrConstraintForeignKey
 }
-
-var (
-	errTeamNotFound = &confab.Error{Code: confab.ENOTFOUND, Message: "team_not_found"}
-	errTokenTaken   = &confab.Error{Code: confab.ECONFLICT, Message: "token_taken"}
-	// errNotMember is the contract's ENOTFOUND "not_in_channel" (a missing
-	// membership row), unlike confab.ErrNotInChannel (EFORBIDDEN), which is
-	// chat's verdict on a request.
-	errNotMember = &confab.Error{Code: confab.ENOTFOUND, Message: "not_in_channel"}
-)
 
 func boolInt(b bool) int {
 	if b {

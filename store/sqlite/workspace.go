@@ -14,14 +14,7 @@ import (
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
 	w, u := *ws, *owner
-	if w.ID == "" {
-		w.ID = confab.NewID(confab.PrefixWorkspace)
-	}
-	if u.ID == "" {
-		u.ID = confab.NewID(confab.PrefixUser)
-	}
-	u.WorkspaceID = w.ID
-	w.OwnerID = u.ID
+	confab.PrepareWorkspace(&w, &u)
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES (?, ?, ?, ?, ?)`,
@@ -56,7 +49,7 @@ func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspa
 		`SELECT id, name, domain, owner_id, created FROM workspaces WHERE `+col+` = ?`, v).
 		Scan(&w.ID, &w.Name, &w.Domain, &w.OwnerID, &w.Created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errTeamNotFound
+		return nil, confab.ErrTeamNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("find workspace by %s: %w", col, err)
 	}
@@ -67,9 +60,7 @@ func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspa
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
 	c := *u
-	if c.ID == "" {
-		c.ID = confab.NewID(confab.PrefixUser)
-	}
+	confab.PrepareUser(&c)
 	if err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		return insertUser(ctx, tx, &c)
 	}); err != nil {
@@ -89,7 +80,7 @@ func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 	case isUnique(err):
 		return confab.ErrNameTaken
 	case isForeignKey(err):
-		return errTeamNotFound
+		return confab.ErrTeamNotFound
 	case err != nil:
 		return fmt.Errorf("insert user %s: %w", u.Name, err)
 	}
@@ -157,7 +148,7 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 			c.Hash, c.UserID, c.Created, c.LastUsed)
 		switch {
 		case isUnique(err):
-			return errTokenTaken
+			return confab.ErrTokenTaken
 		case isForeignKey(err):
 			return confab.ErrUserNotFound
 		case err != nil:

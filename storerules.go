@@ -1,0 +1,114 @@
+package confab
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// The rules below are the ones every Store implementation applies the same
+// way, whatever its database: the errors of the Store contract that only a
+// store returns, what a store fills in on a record it creates, and the
+// order of a message's reactions.
+
+// Errors only a store returns.
+var (
+	ErrTeamNotFound = &Error{Code: ENOTFOUND, Message: "team_not_found"}
+	ErrTokenTaken   = &Error{Code: ECONFLICT, Message: "token_taken"}
+	// ErrNotMember is a missing membership (FindMembership,
+	// UpdateMembership), unlike ErrNotInChannel (EFORBIDDEN), which is the
+	// use cases' verdict on a request.
+	ErrNotMember = &Error{Code: ENOTFOUND, Message: "not_in_channel"}
+)
+
+// PrepareWorkspace readies ws and its owner to be created together: each
+// gets a new id if it has none, owner joins ws, and ws is owned by owner.
+func PrepareWorkspace(ws *Workspace, owner *User) {
+	if ws.ID == "" {
+		ws.ID = NewID(PrefixWorkspace)
+	}
+	PrepareUser(owner)
+	owner.WorkspaceID = ws.ID
+	ws.OwnerID = owner.ID
+}
+
+// PrepareUser readies u to be created: it gets a new id if it has none.
+func PrepareUser(u *User) {
+	if u.ID == "" {
+		u.ID = NewID(PrefixUser)
+	}
+}
+
+// PrepareChannel readies c to be created with members, and returns the
+// members to add: each once, in first-seen order. c gets a new id if it
+// has none (D… for a DM, G… for a group DM, C… otherwise), NumMembers
+// counts the members, and c has no messages yet.
+func PrepareChannel(c *Channel, members []string) []string {
+	if c.ID == "" {
+		switch c.Kind {
+		case KindDM:
+			c.ID = NewID(PrefixDM)
+		case KindGroupDM:
+			c.ID = NewID(PrefixGroupDM)
+		default:
+			c.ID = NewID(PrefixChannel)
+		}
+	}
+	ms := UniqueIDs(members)
+	c.NumMembers = len(ms)
+	c.LastSeq, c.MessageCount = 0, 0
+	return ms
+}
+
+// PrepareMessage readies m to be posted: a TS <= 0 becomes now, and m is
+// neither edited, deleted nor replied to and has no reactions. Its Seq,
+// ChangeSeq and Num are the store's to set.
+func PrepareMessage(m *Message, now time.Time) {
+	if m.TS <= 0 {
+		m.TS = now.UnixMicro()
+	}
+	m.EditedTS, m.Deleted, m.ReplyCount, m.LatestReply = 0, false, 0, 0
+	m.Reactions = nil
+}
+
+// UniqueIDs returns ids without repeats, in first-seen order; never nil.
+func UniqueIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// UserReaction is one user's current reaction to a message, with the seq
+// of the change that made it.
+type UserReaction struct {
+	Name   string
+	UserID string
+	Seq    int64
+}
+
+// GroupReactions returns the reactions of one message in the order the
+// Store contract gives them: grouped by name, groups in the order of their
+// oldest reaction, users in the order they reacted. It sorts rs by Seq, and
+// returns nil when rs is empty.
+func GroupReactions(rs []UserReaction) []Reaction {
+	if len(rs) == 0 {
+		return nil
+	}
+	slices.SortFunc(rs, func(a, b UserReaction) int { return cmp.Compare(a.Seq, b.Seq) })
+	var out []Reaction
+	for _, r := range rs {
+		i := slices.IndexFunc(out, func(x Reaction) bool { return x.Name == r.Name })
+		if i < 0 {
+			out = append(out, Reaction{Name: r.Name})
+			i = len(out) - 1
+		}
+		out[i].Users = append(out[i].Users, r.UserID)
+	}
+	return out
+}

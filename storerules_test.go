@@ -1,0 +1,82 @@
+package confab_test
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/confab/confab"
+)
+
+func TestGroupReactions(t *testing.T) {
+	for _, c := range []struct {
+		in   []confab.UserReaction
+		want []confab.Reaction
+	}{
+		{nil, nil},
+		{
+			[]confab.UserReaction{{"wave", "U2", 9}, {"+1", "U1", 7}, {"wave", "U1", 3}, {"+1", "U3", 12}},
+			[]confab.Reaction{{Name: "wave", Users: []string{"U1", "U2"}}, {Name: "+1", Users: []string{"U1", "U3"}}},
+		},
+		{
+			// U1 removed and re-added wave: its current reaction is the newer one.
+			[]confab.UserReaction{{"wave", "U1", 20}, {"wave", "U2", 5}, {"tada", "U1", 10}},
+			[]confab.Reaction{{Name: "wave", Users: []string{"U2", "U1"}}, {Name: "tada", Users: []string{"U1"}}},
+		},
+	} {
+		in := slices.Clone(c.in)
+		if got := confab.GroupReactions(in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("GroupReactions(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestUniqueIDs(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{nil, []string{}},
+		{[]string{"U2", "U1", "U2", "U3", "U1"}, []string{"U2", "U1", "U3"}},
+	} {
+		if got := confab.UniqueIDs(c.in); got == nil || !slices.Equal(got, c.want) {
+			t.Errorf("UniqueIDs(%q) = %#v, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	ws, owner := confab.Workspace{Domain: "acme"}, confab.User{Name: "owner"}
+	confab.PrepareWorkspace(&ws, &owner)
+	if !confab.ValidID(ws.ID, confab.PrefixWorkspace) || !confab.ValidID(owner.ID, confab.PrefixUser) ||
+		owner.WorkspaceID != ws.ID || ws.OwnerID != owner.ID {
+		t.Errorf("PrepareWorkspace = %+v, %+v; want new ids, linked", ws, owner)
+	}
+	kept := confab.User{ID: "U1"}
+	if confab.PrepareUser(&kept); kept.ID != "U1" {
+		t.Errorf("PrepareUser changed the id U1 to %s", kept.ID)
+	}
+
+	for kind, prefix := range map[string]byte{
+		confab.KindDM: confab.PrefixDM, confab.KindGroupDM: confab.PrefixGroupDM,
+		confab.KindPublic: confab.PrefixChannel, confab.KindPrivate: confab.PrefixChannel,
+	} {
+		c := confab.Channel{Kind: kind, LastSeq: 4, MessageCount: 2, NumMembers: 9}
+		ms := confab.PrepareChannel(&c, []string{"U1", "U2", "U1"})
+		if !confab.ValidID(c.ID, prefix) || c.NumMembers != 2 || c.LastSeq != 0 || c.MessageCount != 0 ||
+			!slices.Equal(ms, []string{"U1", "U2"}) {
+			t.Errorf("PrepareChannel(%s) = %+v, %q", kind, c, ms)
+		}
+	}
+
+	now := time.UnixMicro(1_700_000_000_000_000)
+	m := confab.Message{Text: "hi", EditedTS: 5, Deleted: true, ReplyCount: 2, LatestReply: 7,
+		Reactions: []confab.Reaction{{Name: "wave"}}}
+	confab.PrepareMessage(&m, now)
+	want := confab.Message{Text: "hi", TS: now.UnixMicro()}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("PrepareMessage = %+v, want %+v", m, want)
+	}
+	m = confab.Message{TS: 42}
+	if confab.PrepareMessage(&m, now); m.TS != 42 {
+		t.Errorf("PrepareMessage changed TS 42 to %d", m.TS)
+	}
+}
