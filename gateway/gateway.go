@@ -125,9 +125,13 @@ type Gateway struct {
 	ctx     context.Context // for chat and bus calls; cancelled by a forced Shutdown
 	cancel  context.CancelFunc
 	quit    chan struct{} // closed when Shutdown ends; stops the sweeper
-	nextID  atomic.Uint64
-	bg      sync.WaitGroup // the sweeper and the poller goroutine
-	stopBg  sync.Once
+
+	nextID atomic.Uint64 // the last connection id
+	// bg counts the background goroutines — the writers, the sweeper and
+	// the poller goroutine — which Shutdown stops (once) and waits for
+	// last, after wg.
+	bg     sync.WaitGroup
+	stopBg sync.Once
 
 	// phase is where the gateway is in its life (a gatewayPhase): changed
 	// only by advance, with goMu held for writing. Whoever adds to wg
@@ -176,7 +180,7 @@ func (g *Gateway) currentPhase() gatewayPhase { return gatewayPhase(g.phase.Load
 const registryShards = 64
 
 type registryShard struct {
-	mu sync.Mutex
+	mu sync.Mutex         // taken alone, or by eachConn over its callback (LOCKING.md)
 	m  map[*conn]struct{} // guarded by mu
 }
 

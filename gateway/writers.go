@@ -20,9 +20,11 @@ import "sync"
 // connection to a goroutine of its own, which waits for the poller (see
 // conn.flushTurn).
 type writers struct {
+	// mu guards the rest; a leaf (LOCKING.md), taken under Gateway.goMu
+	// when flushes start, and alone by the writers.
 	mu      sync.Mutex
-	cond    sync.Cond
-	ready   []*conn // connections with frames to write, in turn: ready[head:]
+	cond    sync.Cond // on mu: a turn was pushed, or the pool stopped
+	ready   []*conn   // connections with frames to write, in turn: ready[head:]
 	head    int
 	stopped bool
 	pushes  int // calls of push that queued turns (tests read it)
