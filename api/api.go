@@ -59,7 +59,7 @@ type Service interface {
 
 	Boot(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
-	IssueTicket(ctx context.Context, u *confab.User) (*chat.Ticket, error)
+	IssueTicket(ctx context.Context, u *confab.User) (*confab.Ticket, error)
 }
 
 // Defaults of Config.

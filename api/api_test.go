@@ -702,8 +702,8 @@ func TestRTMURL(t *testing.T) {
 
 	// A ticket for a gateway the balancer chose carries that gateway's URL.
 	picked := stocked()
-	picked.IssueTicketFn = func(context.Context, *confab.User) (*chat.Ticket, error) {
-		return &chat.Ticket{Value: "TICKET2", Expires: 1, GatewayURL: "ws://127.0.0.1:9003/"}, nil
+	picked.IssueTicketFn = func(context.Context, *confab.User) (*confab.Ticket, error) {
+		return &confab.Ticket{Value: "TICKET2", Expires: 1, GatewayURL: "ws://127.0.0.1:9003/"}, nil
 	}
 	if a := form(t, MustServer(t, picked, api.Config{}), "rtm.connect", nil).wantOK(t); a.body["url"] != "ws://127.0.0.1:9003/rtm/TICKET2" {
 		t.Errorf("url = %v, want the chosen gateway's", a.body["url"])
@@ -711,8 +711,8 @@ func TestRTMURL(t *testing.T) {
 
 	// A ticket with a slot tells the client when to dial.
 	paced := stocked()
-	paced.IssueTicketFn = func(context.Context, *confab.User) (*chat.Ticket, error) {
-		return &chat.Ticket{Value: "TICKET3", Expires: 1, Wait: 1500 * time.Millisecond}, nil
+	paced.IssueTicketFn = func(context.Context, *confab.User) (*confab.Ticket, error) {
+		return &confab.Ticket{Value: "TICKET3", Expires: 1, Wait: 1500 * time.Millisecond}, nil
 	}
 	if a := form(t, MustServer(t, paced, api.Config{}), "rtm.connect", nil).wantOK(t); a.body["dial_after_ms"] != 1500.0 {
 		t.Errorf("dial_after_ms = %v, want 1500", a.body["dial_after_ms"])

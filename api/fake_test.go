@@ -42,7 +42,7 @@ type fake struct {
 	SetPresenceFn      func(ctx context.Context, u *confab.User, presence string) error
 	BootFn             func(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUpFn          func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
-	IssueTicketFn      func(ctx context.Context, u *confab.User) (*chat.Ticket, error)
+	IssueTicketFn      func(ctx context.Context, u *confab.User) (*confab.Ticket, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}
@@ -264,7 +264,7 @@ func (f *fake) CatchUp(ctx context.Context, u *confab.User, checkpoints map[stri
 	return f.CatchUpFn(ctx, u, checkpoints, limit)
 }
 
-func (f *fake) IssueTicket(ctx context.Context, u *confab.User) (*chat.Ticket, error) {
+func (f *fake) IssueTicket(ctx context.Context, u *confab.User) (*confab.Ticket, error) {
 	if f.IssueTicketFn == nil {
 		return nil, errNotStubbed
 	}
@@ -397,8 +397,8 @@ func stocked() *fake {
 		CatchUpFn: func(_ context.Context, _ *confab.User, cps map[string]int64, _ int) ([]chat.CatchUpChannel, error) {
 			return []chat.CatchUpChannel{{Channel: "CGENERAL", Events: []json.RawMessage{confab.MessageEvent(sampleMessage("missed"))}, HasMore: false}}, nil
 		},
-		IssueTicketFn: func(context.Context, *confab.User) (*chat.Ticket, error) {
-			return &chat.Ticket{Value: "TICKET1", Expires: 1700000030}, nil
+		IssueTicketFn: func(context.Context, *confab.User) (*confab.Ticket, error) {
+			return &confab.Ticket{Value: "TICKET1", Expires: 1700000030}, nil
 		},
 	}
 }

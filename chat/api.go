@@ -3,7 +3,6 @@ package chat
 import (
 	"encoding/json"
 	"sync"
-	"time"
 
 	"github.com/confab/confab"
 )
@@ -109,23 +108,4 @@ type CatchUpChannel struct {
 	// channel (nil when not shared): the events are then shared and
 	// read-only, and their encoding is made once for all of them.
 	Memo *Memo `json:"-"`
-}
-
-// Ticket is what rtm.connect hands out: a short-lived, single-use
-// credential for one gateway.
-type Ticket struct {
-	Value   string
-	Expires int64 // unix seconds
-	// Wait is how long the client should wait before it dials: the
-	// ticket's slot when many clients connect at once (see pace.go).
-	Wait time.Duration
-	// GatewayURL is the base URL ("ws://host:port") of the gateway the
-	// ticket is for; "" when this process serves the WebSockets itself.
-	GatewayURL string
-}
-
-// Gateway is a gateway process a client can be sent to.
-type Gateway struct {
-	ID  string
-	URL string // base WebSocket URL, "ws://host:port"
 }

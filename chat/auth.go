@@ -164,8 +164,8 @@ type ticketLedger struct {
 // IssueTicket chooses the gateway for u's next WebSocket connection and
 // returns a single-use ticket for it, with the slot at which to dial it
 // (Ticket.Wait, pace.go), from which its lifetime counts.
-func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*Ticket, error) {
-	var gw Gateway
+func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*confab.Ticket, error) {
+	var gw confab.Gateway
 	if s.gateways != nil {
 		var err error
 		if gw, err = s.gateways.Pick(ctx, u); err != nil {
@@ -183,7 +183,7 @@ func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*Ticket, err
 		u.ID, base64.RawURLEncoding.EncodeToString([]byte(gw.ID)),
 		strconv.FormatInt(exp, 10), base64.RawURLEncoding.EncodeToString(nonce[:]),
 	}, ".")
-	return &Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
+	return &confab.Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
 }
 
 func (s *Service) ticketMAC(body string) string {

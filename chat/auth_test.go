@@ -11,7 +11,7 @@ import (
 
 // userStore is a Store that knows one user; the ticket paths need no more.
 type userStore struct {
-	chat.Store
+	confab.Store
 	u *confab.User
 }
 
@@ -22,9 +22,9 @@ func (s userStore) FindUserByID(_ context.Context, id string) (*confab.User, err
 	return s.u, nil
 }
 
-type pickFunc func(ctx context.Context, u *confab.User) (chat.Gateway, error)
+type pickFunc func(ctx context.Context, u *confab.User) (confab.Gateway, error)
 
-func (f pickFunc) Pick(ctx context.Context, u *confab.User) (chat.Gateway, error) { return f(ctx, u) }
+func (f pickFunc) Pick(ctx context.Context, u *confab.User) (confab.Gateway, error) { return f(ctx, u) }
 
 // A ticket works once, only at the gateway it was issued for, and only
 // until it expires.
@@ -34,8 +34,8 @@ func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
 	api := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock,
-		Gateways: pickFunc(func(context.Context, *confab.User) (chat.Gateway, error) {
-			return chat.Gateway{ID: "ws://127.0.0.1:9002", URL: "ws://127.0.0.1:9002"}, nil
+		Gateways: pickFunc(func(context.Context, *confab.User) (confab.Gateway, error) {
+			return confab.Gateway{ID: "ws://127.0.0.1:9002", URL: "ws://127.0.0.1:9002"}, nil
 		})})
 	// Gateway ids may hold any character: these are URLs full of dots.
 	gw1 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "ws://127.0.0.1:9001"})

@@ -18,7 +18,7 @@ import (
 // countingStore counts the reads that authentication, authorization and
 // history make.
 type countingStore struct {
-	Store
+	confab.Store
 	reads   atomic.Int64
 	changes atomic.Int64 // FindChanges
 }
@@ -77,7 +77,7 @@ func newClock() *clock {
 }
 func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-func newService(st Store, exclusive bool, c *clock) *Service {
+func newService(st confab.Store, exclusive bool, c *clock) *Service {
 	s := New(Config{Store: st, Bus: nopBus{}, PasswordCost: 4, ExclusiveStore: exclusive, CacheTTL: 5 * time.Second, Now: c.now})
 	return s
 }

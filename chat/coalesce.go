@@ -27,8 +27,8 @@ const (
 )
 
 // coalescer serves identical reads of a channel page that arrive together
-// with one store read (DESIGN.md "Hot channels"): a thousand clients
-// reading the newest page of one channel at once cost a store read or two.
+// with one store read: a thousand clients reading the newest page of one
+// channel at once cost a store read or two.
 //
 // Two mechanisms, both keyed by the channel's version (its LastSeq, which
 // every change of its content bumps, in the same transaction) and the exact
@@ -88,7 +88,7 @@ type hotRef struct {
 //
 // The messages returned may be shared with other callers: they and the
 // slice must not be modified.
-func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
+func (co *coalescer) findMessages(ctx context.Context, st confab.Store, version int64, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
 	v, memo, err := co.share(ctx, readKey(version, f), func(ctx context.Context) (any, int, error) {
 		msgs, err := st.FindMessages(ctx, f)
 		return msgs, pageSize(msgs), err
@@ -102,7 +102,7 @@ func (co *coalescer) findMessages(ctx context.Context, st Store, version int64, 
 // (a gateway restarted) ask for the same changes from the same checkpoint.
 // The changes returned are read-only; the Memo (nil when not shared) is
 // shared by every caller served the same changes.
-func (co *coalescer) findChanges(ctx context.Context, st Store, channelID string, version, after int64, limit int) ([]confab.Change, *Memo, error) {
+func (co *coalescer) findChanges(ctx context.Context, st confab.Store, channelID string, version, after int64, limit int) ([]confab.Change, *Memo, error) {
 	key := fmt.Sprintf("changes %q v%d a%d l%d", channelID, version, after, limit)
 	v, memo, err := co.share(ctx, key, func(ctx context.Context) (any, int, error) {
 		changes, err := st.FindChanges(ctx, channelID, after, limit)

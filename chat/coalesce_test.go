@@ -18,7 +18,7 @@ import (
 // FindMessages blocks until the test releases it, so that the test decides
 // which reads overlap. Other methods are not implemented (nil Store).
 type pageStore struct {
-	Store
+	confab.Store
 
 	release chan struct{}        // closed: FindMessages answers
 	started chan context.Context // the context of each FindMessages, as it starts
@@ -116,7 +116,7 @@ func (s *pageStore) FindMessages(ctx context.Context, f confab.MessageFilter) ([
 
 // coalescing returns a Service on st whose coalescer reports each caller
 // that waits for a read.
-func coalescing(st Store) (*Service, <-chan string) {
+func coalescing(st confab.Store) (*Service, <-chan string) {
 	s := New(Config{Store: st})
 	waiting := make(chan string, 2000)
 	s.reads.waiting = func(key string) { waiting <- key }

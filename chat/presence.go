@@ -7,18 +7,7 @@ import (
 	"github.com/confab/confab"
 )
 
-// Presence holds who is online: a user is "active" while they have a live
-// connection on some gateway and have not set themselves away. Each update
-// returns the user's presence after it and whether it changed, so that the
-// service publishes presence_change only on a flip.
-type Presence interface {
-	Connected(ctx context.Context, u *confab.User) (presence string, changed bool, err error)
-	Disconnected(ctx context.Context, u *confab.User) (presence string, changed bool, err error)
-	SetAway(ctx context.Context, u *confab.User, away bool) (presence string, changed bool, err error)
-	Get(ctx context.Context, u *confab.User) (string, error)
-}
-
-// MemoryPresence is presence held in one process's memory: right when that
+// MemoryPresence is confab.Presence held in one process's memory: right when that
 // process runs every gateway (confab serve).
 type MemoryPresence struct {
 	mu    sync.Mutex

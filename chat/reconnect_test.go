@@ -127,7 +127,7 @@ func TestTicketPacing(t *testing.T) {
 	s := newService(openSQLite(t), true, c)
 	s.pace.rate, s.pace.burst = 1, 2 // a slot a second, 3 at once
 	alice := signupOn(t, s, "alice")
-	var tickets []*Ticket
+	var tickets []*confab.Ticket
 	for range 5 {
 		tk, err := s.IssueTicket(t.Context(), alice.u)
 		if err != nil {

@@ -14,8 +14,8 @@ import (
 
 // Config configures a Service. Store and Bus are required.
 type Config struct {
-	Store  Store
-	Bus    Publisher
+	Store  confab.Store
+	Bus    confab.Publisher
 	Logger *slog.Logger // nil: discard
 	// Registerer receives the service's metrics; nil registers none.
 	Registerer prometheus.Registerer
@@ -36,10 +36,10 @@ type Config struct {
 	PublishTimeout time.Duration
 	// Presence holds who is online; nil: in this process's memory, which is
 	// right when one process runs every gateway.
-	Presence Presence
+	Presence confab.Presence
 	// Gateways chooses the gateway of a new connection (the connection
 	// balancer of rtm.connect); nil: this process serves WebSockets itself.
-	Gateways GatewayPicker
+	Gateways confab.GatewayPicker
 	// GatewayID names this process when it is a gateway: it redeems only
 	// tickets issued for it. "" in a process that is its own gateway.
 	GatewayID string
@@ -53,16 +53,11 @@ type Config struct {
 	CacheTTL time.Duration
 }
 
-// GatewayPicker chooses a live, lightly loaded gateway of u's pocket.
-type GatewayPicker interface {
-	Pick(ctx context.Context, u *confab.User) (Gateway, error)
-}
-
 // Service implements the use cases. Create it with New.
 type Service struct {
 	// immutable after construction
-	store          Store
-	bus            Publisher
+	store          confab.Store
+	bus            confab.Publisher
 	log            *slog.Logger
 	now            func() time.Time
 	closedSignup   bool
@@ -72,8 +67,8 @@ type Service struct {
 	publishTimeout time.Duration
 	metrics        metrics
 
-	presence  Presence
-	gateways  GatewayPicker
+	presence  confab.Presence
+	gateways  confab.GatewayPicker
 	gatewayID string
 	tickets   ticketLedger
 	pace      pacer // spreads rtm.connect's tickets (pace.go)

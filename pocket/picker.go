@@ -5,58 +5,57 @@ import (
 	"fmt"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/chat"
 )
 
 // Picker chooses the gateway of a new connection from the registry of the
 // user's pocket: the connection balancer of rtm.connect on an API process,
-// which serves every pocket. It implements chat.GatewayPicker.
+// which serves every pocket. It implements confab.GatewayPicker.
 type Picker struct {
 	// immutable after construction
 	router     *Router
-	registries map[string]*Registry // by pocket name
+	registries map[string]confab.GatewayRegistry // by pocket name
 }
 
 // NewPicker returns a Picker. registries holds each pocket's registry by
-// pocket name; a user of a pocket without one gets ErrNoGateway.
-func NewPicker(router *Router, registries map[string]*Registry) *Picker {
+// pocket name; a user of a pocket without one gets confab.ErrNoGateway.
+func NewPicker(router *Router, registries map[string]confab.GatewayRegistry) *Picker {
 	return &Picker{router: router, registries: registries}
 }
 
 // Pick returns a live, lightly loaded gateway of u's pocket, or an error
-// whose message is "no_gateway" when the pocket has none.
-func (p *Picker) Pick(ctx context.Context, u *confab.User) (chat.Gateway, error) {
+// wrapping confab.ErrNoGateway when the pocket has none.
+func (p *Picker) Pick(ctx context.Context, u *confab.User) (confab.Gateway, error) {
 	pk, err := p.router.Pocket(ctx, u.WorkspaceID)
 	if err != nil {
-		return chat.Gateway{}, err
+		return confab.Gateway{}, err
 	}
 	reg := p.registries[pk.Name]
 	if reg == nil {
-		return chat.Gateway{}, fmt.Errorf("pocket %q has no registry: %w", pk.Name, ErrNoGateway)
+		return confab.Gateway{}, fmt.Errorf("pocket %q has no registry: %w", pk.Name, confab.ErrNoGateway)
 	}
 	gw, err := reg.Pick(ctx)
 	if err != nil {
-		return chat.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, err)
+		return confab.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, err)
 	}
-	return chat.Gateway{ID: gw.ID, URL: gw.URL}, nil
+	return gw, nil
 }
 
 // PresenceRouter is the presence of an API process, which serves every
 // pocket: each call goes to the Presence of the user's pocket. It
-// implements chat.Presence; only Get and SetAway make sense there.
+// implements confab.Presence; only Get and SetAway make sense there.
 type PresenceRouter struct {
 	// immutable after construction
 	router   *Router
-	byPocket map[string]*Presence // by pocket name
+	byPocket map[string]confab.Presence // by pocket name
 }
 
 // NewPresenceRouter returns a PresenceRouter. byPocket holds each pocket's
 // Presence (GatewayID "") by pocket name.
-func NewPresenceRouter(router *Router, byPocket map[string]*Presence) *PresenceRouter {
+func NewPresenceRouter(router *Router, byPocket map[string]confab.Presence) *PresenceRouter {
 	return &PresenceRouter{router: router, byPocket: byPocket}
 }
 
-func (r *PresenceRouter) presence(ctx context.Context, u *confab.User) (*Presence, error) {
+func (r *PresenceRouter) presence(ctx context.Context, u *confab.User) (confab.Presence, error) {
 	pk, err := r.router.Pocket(ctx, u.WorkspaceID)
 	if err != nil {
 		return nil, err

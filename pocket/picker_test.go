@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/chat"
 	"github.com/confab/confab/pocket"
 )
 
@@ -20,7 +19,7 @@ func twoPockets(t *testing.T) *pocket.Router {
 	}
 	r, err := pocket.NewRouter(pocket.RouterConfig{
 		Map:   m,
-		Buses: map[string]pocket.Publisher{"a": &recorder{}, "b": &recorder{}},
+		Buses: map[string]confab.Publisher{"a": &recorder{}, "b": &recorder{}},
 		Domain: func(_ context.Context, ws string) (string, error) {
 			switch ws {
 			case "TGLOBEX":
@@ -43,18 +42,18 @@ func TestPickerRoutesByPocket(t *testing.T) {
 	router, c, clk := twoPockets(t), mustClient(t), newClock()
 	regA := pocket.NewRegistry(pocket.RegistryConfig{Client: c, Prefix: uniquePrefix(t), Now: clk.Now})
 	regB := pocket.NewRegistry(pocket.RegistryConfig{Client: c, Prefix: uniquePrefix(t), Now: clk.Now})
-	mustAnnounce(t, regA, pocket.GatewayInfo{ID: "gw-a1", URL: "ws://a1"})
-	mustAnnounce(t, regB, pocket.GatewayInfo{ID: "gw-b1", URL: "ws://b1"})
-	picker := pocket.NewPicker(router, map[string]*pocket.Registry{"a": regA, "b": regB})
+	mustAnnounce(t, regA, confab.Gateway{ID: "gw-a1", URL: "ws://a1"})
+	mustAnnounce(t, regB, confab.Gateway{ID: "gw-b1", URL: "ws://b1"})
+	picker := pocket.NewPicker(router, map[string]confab.GatewayRegistry{"a": regA, "b": regB})
 
 	alice := &confab.User{ID: "UALICE", WorkspaceID: "TACME"}
 	bob := &confab.User{ID: "UBOB", WorkspaceID: "TGLOBEX"}
 	for _, tc := range []struct {
 		u    *confab.User
-		want chat.Gateway
+		want confab.Gateway
 	}{
-		{alice, chat.Gateway{ID: "gw-a1", URL: "ws://a1"}},
-		{bob, chat.Gateway{ID: "gw-b1", URL: "ws://b1"}},
+		{alice, confab.Gateway{ID: "gw-a1", URL: "ws://a1"}},
+		{bob, confab.Gateway{ID: "gw-b1", URL: "ws://b1"}},
 	} {
 		if got, err := picker.Pick(ctx, tc.u); err != nil || got != tc.want {
 			t.Fatalf("Pick(%s of %s) = %v, %v; want %v", tc.u.ID, tc.u.WorkspaceID, got, err, tc.want)
@@ -64,7 +63,7 @@ func TestPickerRoutesByPocket(t *testing.T) {
 	if err := regB.Withdraw(ctx, "gw-b1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := picker.Pick(ctx, bob); !errors.Is(err, pocket.ErrNoGateway) || confab.ErrorMessage(err) != "no_gateway" {
+	if _, err := picker.Pick(ctx, bob); !errors.Is(err, confab.ErrNoGateway) || confab.ErrorMessage(err) != "no_gateway" {
 		t.Fatalf("Pick in a pocket with no live gateway: err = %v, want no_gateway", err)
 	}
 	if got, err := picker.Pick(ctx, alice); err != nil || got.ID != "gw-a1" {
@@ -73,7 +72,7 @@ func TestPickerRoutesByPocket(t *testing.T) {
 	if _, err := picker.Pick(ctx, &confab.User{ID: "U1", WorkspaceID: "TNOPE"}); err == nil {
 		t.Fatal("Pick for an unknown workspace succeeded")
 	}
-	onlyA := pocket.NewPicker(router, map[string]*pocket.Registry{"a": regA})
+	onlyA := pocket.NewPicker(router, map[string]confab.GatewayRegistry{"a": regA})
 	if _, err := onlyA.Pick(ctx, bob); confab.ErrorMessage(err) != "no_gateway" {
 		t.Fatalf("Pick in a pocket without a registry: err = %v, want no_gateway", err)
 	}
@@ -89,7 +88,7 @@ func TestPresenceRouterRoutesByPocket(t *testing.T) {
 	}
 	gwA, gwB := open(prefixA, "gw-a1"), open(prefixB, "gw-b1")
 	apiA, apiB := open(prefixA, ""), open(prefixB, "")
-	pr := pocket.NewPresenceRouter(router, map[string]*pocket.Presence{"a": apiA, "b": apiB})
+	pr := pocket.NewPresenceRouter(router, map[string]confab.Presence{"a": apiA, "b": apiB})
 
 	alice := &confab.User{ID: "UALICE", WorkspaceID: "TACME"}
 	bob := &confab.User{ID: "UBOB", WorkspaceID: "TGLOBEX"}
@@ -120,7 +119,7 @@ func TestPresenceRouterRoutesByPocket(t *testing.T) {
 	if _, err := pr.Get(ctx, &confab.User{ID: "U1", WorkspaceID: "TNOPE"}); err == nil {
 		t.Fatal("router Get for an unknown workspace succeeded")
 	}
-	onlyA := pocket.NewPresenceRouter(router, map[string]*pocket.Presence{"a": apiA})
+	onlyA := pocket.NewPresenceRouter(router, map[string]confab.Presence{"a": apiA})
 	if _, err := onlyA.Get(ctx, bob); err == nil {
 		t.Fatal("router Get in a pocket without a presence succeeded")
 	}

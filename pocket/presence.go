@@ -44,15 +44,7 @@ type PresenceConfig struct {
 	Now func() time.Time
 }
 
-// PresenceChange is a flip of a user's presence found by Heartbeat or Reap
-// rather than by a request: the caller publishes presence_change for it.
-type PresenceChange struct {
-	WorkspaceID string
-	UserID      string
-	Presence    string // confab.PresenceActive or confab.PresenceAway
-}
-
-// Presence is chat.Presence held in a pocket's Redis, shared by every
+// Presence is confab.Presence held in a pocket's Redis, shared by every
 // gateway and API process of the pocket. A user is "active" while some
 // gateway holds a live connection of theirs and they have not set
 // themselves away.
@@ -312,7 +304,7 @@ func (p *Presence) Get(ctx context.Context, u *confab.User) (string, error) {
 // expired and was reaped while Redis was unreachable) is restored, and the
 // users whose presence that flips back to active are returned, for the
 // caller to announce. A Presence without a GatewayID does nothing.
-func (p *Presence) Heartbeat(ctx context.Context) ([]PresenceChange, error) {
+func (p *Presence) Heartbeat(ctx context.Context) ([]confab.PresenceChange, error) {
 	if p.gatewayID == "" {
 		return nil, nil
 	}
@@ -362,7 +354,7 @@ func (p *Presence) Heartbeat(ctx context.Context) ([]PresenceChange, error) {
 		}
 	}
 
-	var changes []PresenceChange
+	var changes []confab.PresenceChange
 	for _, u := range lost {
 		change, err := p.restore(ctx, u.ws, u.id)
 		if err != nil {
@@ -377,7 +369,7 @@ func (p *Presence) Heartbeat(ctx context.Context) ([]PresenceChange, error) {
 
 // restore gives this gateway its hold on a user back if the user still has
 // connections here, and returns the flip if that made one.
-func (p *Presence) restore(ctx context.Context, ws, id string) (*PresenceChange, error) {
+func (p *Presence) restore(ctx context.Context, ws, id string) (*confab.PresenceChange, error) {
 	lu := p.acquire(ws, id)
 	defer p.release(lu)
 	p.mu.Lock()
@@ -390,7 +382,7 @@ func (p *Presence) restore(ctx context.Context, ws, id string) (*PresenceChange,
 	if err != nil || !changed {
 		return nil, err
 	}
-	return &PresenceChange{WorkspaceID: ws, UserID: id, Presence: presence}, nil
+	return &confab.PresenceChange{WorkspaceID: ws, UserID: id, Presence: presence}, nil
 }
 
 // Reap removes the expired holds of every gateway (a killed gateway stops
@@ -398,8 +390,8 @@ func (p *Presence) restore(ctx context.Context, ws, id string) (*PresenceChange,
 // for the caller to announce. Any process may run it, as often as every
 // TTL/3: each flip is reported by exactly one Reap (or by the update that
 // met the expired hold first).
-func (p *Presence) Reap(ctx context.Context) ([]PresenceChange, error) {
-	var changes []PresenceChange
+func (p *Presence) Reap(ctx context.Context) ([]confab.PresenceChange, error) {
+	var changes []confab.PresenceChange
 	now := p.now()
 	for {
 		members, err := p.client.ZRangeArgs(ctx, goredis.ZRangeArgs{
@@ -445,7 +437,7 @@ func (p *Presence) Reap(ctx context.Context) ([]PresenceChange, error) {
 				return changes, err
 			}
 			if changed {
-				changes = append(changes, PresenceChange{WorkspaceID: holds[i].ws, UserID: holds[i].id, Presence: presence})
+				changes = append(changes, confab.PresenceChange{WorkspaceID: holds[i].ws, UserID: holds[i].id, Presence: presence})
 			}
 		}
 		if len(members) < reapBatch {

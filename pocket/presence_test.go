@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/chat"
 	"github.com/confab/confab/pocket"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 var (
-	_ chat.Presence      = (*pocket.Presence)(nil)
-	_ chat.Presence      = (*pocket.PresenceRouter)(nil)
-	_ chat.GatewayPicker = (*pocket.Picker)(nil)
+	_ confab.Presence      = (*pocket.Presence)(nil)
+	_ confab.Presence      = (*pocket.PresenceRouter)(nil)
+	_ confab.GatewayPicker = (*pocket.Picker)(nil)
 )
 
 const (
@@ -179,7 +178,7 @@ func TestPresenceKilledGatewayIsReapedOnce(t *testing.T) {
 	// (still on gw2) and dave (away by hand, announced then) are not.
 	var (
 		mu       sync.Mutex
-		reported []pocket.PresenceChange
+		reported []confab.PresenceChange
 		wg       sync.WaitGroup
 	)
 	for _, p := range []*pocket.Presence{gw2, api, ps.open("")} {
@@ -194,7 +193,7 @@ func TestPresenceKilledGatewayIsReapedOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := []pocket.PresenceChange{{WorkspaceID: "T1", UserID: "UALICE", Presence: away}}
+	want := []confab.PresenceChange{{WorkspaceID: "T1", UserID: "UALICE", Presence: away}}
 	if !slices.Equal(reported, want) {
 		t.Fatalf("Reap reported %v, want %v", reported, want)
 	}
@@ -212,8 +211,8 @@ func TestPresenceKilledGatewayIsReapedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(changes, func(a, b pocket.PresenceChange) int { return cmp.Compare(a.UserID, b.UserID) })
-	want = []pocket.PresenceChange{
+	slices.SortFunc(changes, func(a, b confab.PresenceChange) int { return cmp.Compare(a.UserID, b.UserID) })
+	want = []confab.PresenceChange{
 		{WorkspaceID: "T1", UserID: "UALICE", Presence: active},
 		{WorkspaceID: "T1", UserID: "UCAROL", Presence: active},
 	}

@@ -21,10 +21,6 @@ import (
 // DefaultRegistryTTL is how long a gateway's announcement stays live.
 const DefaultRegistryTTL = 5 * time.Second
 
-// ErrNoGateway is returned by Pick when no gateway of the pocket is live:
-// rtm.connect answers 503 no_gateway, and clients retry with backoff.
-var ErrNoGateway = &confab.Error{Code: confab.EUNAVAILABLE, Message: "no_gateway"}
-
 // RegistryConfig configures a Registry.
 type RegistryConfig struct {
 	// Client is the pocket's Redis. Required.
@@ -36,13 +32,6 @@ type RegistryConfig struct {
 	TTL time.Duration
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
-}
-
-// GatewayInfo is one gateway as it announces itself.
-type GatewayInfo struct {
-	ID    string
-	URL   string // base WebSocket URL, "ws://host:port"
-	Conns int    // live WebSocket connections when it announced
 }
 
 // Registry is the set of a pocket's live gateways, held in the pocket's
@@ -114,7 +103,7 @@ type gatewayEntry struct {
 
 // Announce records gw as live until TTL from now, with its current number
 // of connections. A gateway calls it every TTL/3.
-func (r *Registry) Announce(ctx context.Context, gw GatewayInfo) error {
+func (r *Registry) Announce(ctx context.Context, gw confab.Gateway) error {
 	entry, err := json.Marshal(gatewayEntry{URL: gw.URL, Conns: gw.Conns})
 	if err != nil {
 		return fmt.Errorf("announce gateway %s: %w", gw.ID, err)
@@ -158,7 +147,7 @@ return {ids, entries}
 `)
 
 // Live returns the live gateways, ordered by id.
-func (r *Registry) Live(ctx context.Context) ([]GatewayInfo, error) {
+func (r *Registry) Live(ctx context.Context) ([]confab.Gateway, error) {
 	now := strconv.FormatInt(r.now().UnixMilli(), 10)
 	res, err := liveScript.Run(ctx, r.client, []string{r.hashKey, r.expKey}, now).Slice()
 	if err != nil {
@@ -172,7 +161,7 @@ func (r *Registry) Live(ctx context.Context) ([]GatewayInfo, error) {
 	if len(ids) != len(entries) {
 		return nil, fmt.Errorf("live gateways: unexpected reply %v", res)
 	}
-	live := make([]GatewayInfo, 0, len(ids))
+	live := make([]confab.Gateway, 0, len(ids))
 	for i := range ids {
 		id, _ := ids[i].(string)
 		raw, _ := entries[i].(string)
@@ -180,13 +169,13 @@ func (r *Registry) Live(ctx context.Context) ([]GatewayInfo, error) {
 		if err := json.Unmarshal([]byte(raw), &e); err != nil || e.URL == "" {
 			continue // half-written or foreign entry: not a gateway we can send anyone to
 		}
-		live = append(live, GatewayInfo{ID: id, URL: e.URL, Conns: e.Conns})
+		live = append(live, confab.Gateway{ID: id, URL: e.URL, Conns: e.Conns})
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].ID < live[j].ID })
 	return live, nil
 }
 
-// Pick returns a live, lightly loaded gateway, or ErrNoGateway.
+// Pick returns a live, lightly loaded gateway, or confab.ErrNoGateway.
 //
 // It uses the power of two random choices: of two distinct live gateways
 // drawn at random, the one with fewer connections. Always taking the least
@@ -196,22 +185,22 @@ func (r *Registry) Live(ctx context.Context) ([]GatewayInfo, error) {
 // looked emptiest until its next announcement. Two random choices spread
 // such a burst while still steering clear of the loaded gateways, and the
 // most loaded gateway is never chosen while there are two or more.
-func (r *Registry) Pick(ctx context.Context) (GatewayInfo, error) {
+func (r *Registry) Pick(ctx context.Context) (confab.Gateway, error) {
 	r.notePick()
 	live, err := r.Live(ctx)
 	if err != nil {
-		return GatewayInfo{}, err
+		return confab.Gateway{}, err
 	}
 	live = r.answering(live)
 	switch len(live) {
 	case 0:
-		return GatewayInfo{}, ErrNoGateway
+		return confab.Gateway{}, confab.ErrNoGateway
 	case 1:
 		return live[0], nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	load := func(gw GatewayInfo) int {
+	load := func(gw confab.Gateway) int {
 		s := r.sent[gw.ID]
 		if s.reported != gw.Conns { // a new report includes what we sent
 			s = sentSince{reported: gw.Conns}
@@ -328,13 +317,13 @@ func (r *Registry) Probe(ctx context.Context, dial func(ctx context.Context, net
 
 // answering is live without the gateways the latest Probe found refusing,
 // unless that would leave none.
-func (r *Registry) answering(live []GatewayInfo) []GatewayInfo {
+func (r *Registry) answering(live []confab.Gateway) []confab.Gateway {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.refused) == 0 {
 		return live
 	}
-	out := make([]GatewayInfo, 0, len(live))
+	out := make([]confab.Gateway, 0, len(live))
 	for _, gw := range live {
 		if !r.refused[gw.ID] {
 			out = append(out, gw)

@@ -62,14 +62,14 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func mustAnnounce(tb testing.TB, r *pocket.Registry, gw pocket.GatewayInfo) {
+func mustAnnounce(tb testing.TB, r *pocket.Registry, gw confab.Gateway) {
 	tb.Helper()
 	if err := r.Announce(context.Background(), gw); err != nil {
 		tb.Fatalf("Announce(%v): %v", gw, err)
 	}
 }
 
-func mustLive(tb testing.TB, r *pocket.Registry) []pocket.GatewayInfo {
+func mustLive(tb testing.TB, r *pocket.Registry) []confab.Gateway {
 	tb.Helper()
 	live, err := r.Live(context.Background())
 	if err != nil {
@@ -90,8 +90,8 @@ func TestRegistryAnnounceLiveExpiry(t *testing.T) {
 	if live := mustLive(t, r); len(live) != 0 {
 		t.Fatalf("Live of an empty registry = %v", live)
 	}
-	gw1 := pocket.GatewayInfo{ID: "gw1", URL: "ws://127.0.0.1:9001", Conns: 3}
-	gw2 := pocket.GatewayInfo{ID: "gw2", URL: "ws://127.0.0.1:9002", Conns: 5}
+	gw1 := confab.Gateway{ID: "gw1", URL: "ws://127.0.0.1:9001", Conns: 3}
+	gw2 := confab.Gateway{ID: "gw2", URL: "ws://127.0.0.1:9002", Conns: 5}
 	mustAnnounce(t, r, gw1)
 	mustAnnounce(t, r, gw2)
 	if live := mustLive(t, r); len(live) != 2 || live[0] != gw1 || live[1] != gw2 {
@@ -129,7 +129,7 @@ func TestRegistryAnnounceLiveExpiry(t *testing.T) {
 		t.Fatalf("Live after Withdraw = %v", live)
 	}
 	_, err := r.Pick(ctx)
-	if !errors.Is(err, pocket.ErrNoGateway) || confab.ErrorMessage(err) != "no_gateway" {
+	if !errors.Is(err, confab.ErrNoGateway) || confab.ErrorMessage(err) != "no_gateway" {
 		t.Fatalf("Pick with no live gateway: err = %v, want no_gateway", err)
 	}
 }
@@ -140,9 +140,9 @@ func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t), Now: clk.Now})
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "dead", URL: "ws://dead", Conns: 0})
+	mustAnnounce(t, r, confab.Gateway{ID: "dead", URL: "ws://dead", Conns: 0})
 	clk.Advance(r.TTL())
-	for _, gw := range []pocket.GatewayInfo{
+	for _, gw := range []confab.Gateway{
 		{ID: "a", URL: "ws://a", Conns: 1},
 		{ID: "b", URL: "ws://b", Conns: 1},
 		{ID: "c", URL: "ws://c", Conns: 500},
@@ -180,7 +180,7 @@ func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
 
 	// With one live gateway, it is the one.
 	clk.Advance(r.TTL())
-	only := pocket.GatewayInfo{ID: "x", URL: "ws://x", Conns: 1000}
+	only := confab.Gateway{ID: "x", URL: "ws://x", Conns: 1000}
 	mustAnnounce(t, r, only)
 	for range 10 {
 		if gw, err := r.Pick(ctx); err != nil || gw != only {
@@ -194,8 +194,8 @@ func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
 // storm) spreads instead of herding onto the gateway that looked emptiest.
 func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
 	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "a", URL: "ws://a", Conns: 0})
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "b", URL: "ws://b", Conns: 0})
+	mustAnnounce(t, r, confab.Gateway{ID: "a", URL: "ws://a", Conns: 0})
+	mustAnnounce(t, r, confab.Gateway{ID: "b", URL: "ws://b", Conns: 0})
 	got := pickCounts(t, r, 100)
 	if d := got["a"] - got["b"]; d < -1 || d > 1 {
 		t.Fatalf("100 picks between two gateways that both reported 0: %v, want an even split", got)
@@ -203,7 +203,7 @@ func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
 	// a reports its new count (which includes what we sent): counting
 	// restarts from the report, and b, still reporting 0 plus our 50,
 	// is now as loaded as a.
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "a", URL: "ws://a", Conns: 80})
+	mustAnnounce(t, r, confab.Gateway{ID: "a", URL: "ws://a", Conns: 80})
 	got = pickCounts(t, r, 20)
 	if got["a"] != 0 {
 		t.Fatalf("after a reported 80 and b ~50, picks = %v: a should get none until b catches up", got)
@@ -233,7 +233,7 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 	// Alone, a refusing gateway is still picked: the registry is the truth,
 	// and the client's dial fails and comes back.
 	rOnly := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
-	mustAnnounce(t, rOnly, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr})
+	mustAnnounce(t, rOnly, confab.Gateway{ID: "gone", URL: "ws://" + goneAddr})
 	if err := rOnly.Probe(ctx, dial); err != nil {
 		t.Fatal(err)
 	}
@@ -344,8 +344,8 @@ func announceAliveAndGone(t *testing.T, r *pocket.Registry) string {
 	}
 	goneAddr := gone.Addr().String()
 	gone.Close() // refuses from now on
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
-	mustAnnounce(t, r, pocket.GatewayInfo{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
+	mustAnnounce(t, r, confab.Gateway{ID: "alive", URL: "ws://" + alive.Addr().String(), Conns: 100})
+	mustAnnounce(t, r, confab.Gateway{ID: "gone", URL: "ws://" + goneAddr, Conns: 0})
 	return goneAddr
 }
 

@@ -8,16 +8,11 @@ import (
 	"github.com/confab/confab"
 )
 
-// Publisher publishes on one pocket's bus.
-type Publisher interface {
-	Publish(ctx context.Context, topic string, payload []byte) error
-}
-
 // RouterConfig configures a Router.
 type RouterConfig struct {
 	Map *Map
 	// Buses holds each pocket's bus by pocket name.
-	Buses map[string]Publisher
+	Buses map[string]confab.Publisher
 	// Domain returns the domain of a workspace (the store knows it); a
 	// workspace's domain never changes, so the answer is cached.
 	Domain func(ctx context.Context, workspaceID string) (string, error)

@@ -25,7 +25,7 @@ func TestRouterPublishesToTheWorkspacesPocket(t *testing.T) {
 	a, b := &recorder{}, &recorder{}
 	lookups := 0
 	r, err := pocket.NewRouter(pocket.RouterConfig{
-		Map: m, Buses: map[string]pocket.Publisher{"a": a, "b": b},
+		Map: m, Buses: map[string]confab.Publisher{"a": a, "b": b},
 		Domain: func(_ context.Context, ws string) (string, error) {
 			lookups++
 			switch ws {
@@ -55,7 +55,7 @@ func TestRouterPublishesToTheWorkspacesPocket(t *testing.T) {
 	if err := r.Publish(ctx, confab.ChannelTopic("TNOPE", "C1"), nil); err == nil {
 		t.Fatal("published for an unknown workspace")
 	}
-	if _, err := pocket.NewRouter(pocket.RouterConfig{Map: m, Buses: map[string]pocket.Publisher{"a": a}}); err == nil {
+	if _, err := pocket.NewRouter(pocket.RouterConfig{Map: m, Buses: map[string]confab.Publisher{"a": a}}); err == nil {
 		t.Fatal("a router without pocket b's bus was accepted")
 	}
 }

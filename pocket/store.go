@@ -10,14 +10,13 @@ import (
 	"sync"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/chat"
 )
 
 // DB is one database under a Store: the whole store contract and Close.
 // *postgres.DB is one; a DB that also has Ping(ctx) error is pinged by
 // Store.Ping.
 type DB interface {
-	chat.Store
+	confab.Store
 	Close() error
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-var _ storetest.Store = (*pocket.Store)(nil)
+var _ confab.Store = (*pocket.Store)(nil)
 
 // The package's TestMain runs redistest.Main, and pgtest.Shared needs
 // pgtest.Main: both run m, so they cannot be composed. TestStore starts
@@ -31,7 +31,7 @@ func TestStore(t *testing.T) {
 	pockets := []string{"a", "p", "r"}
 	var placed [3]atomic.Int64 // PocketOf answers per pocket
 	t.Run("Conformance", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) storetest.Store {
+		storetest.Run(t, func(t *testing.T) confab.Store {
 			return mustStore(t, pocket.StoreConfig{
 				Directory: mustOpen(t, pg.NewDatabase(t)),
 				Pockets:   map[string]pocket.DB{"p": mustOpen(t, pg.NewDatabase(t)), "r": mustOpen(t, pg.NewDatabase(t))},

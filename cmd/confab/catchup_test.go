@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/chat"
 )
 
 // A client that was away while 200 messages, an edit, a delete and a
@@ -152,7 +151,7 @@ func applyInSeqOrder(t *testing.T, events []obj, channel string) []obj {
 
 // failingStore is a Store whose message commits fail.
 type failingStore struct {
-	chat.Store
+	confab.Store
 }
 
 func (failingStore) CreateMessage(context.Context, *confab.Message) (bool, error) {
@@ -163,7 +162,7 @@ func (failingStore) CreateMessage(context.Context, *confab.Message) (bool, error
 // no one receives anything.
 func TestNothingIsDeliveredWhenTheCommitFails(t *testing.T) {
 	m := MustRunMain(t, func(m *Main) {
-		m.WrapStore = func(s chat.Store) chat.Store { return failingStore{s} }
+		m.WrapStore = func(s confab.Store) confab.Store { return failingStore{s} }
 	})
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")

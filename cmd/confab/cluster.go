@@ -81,9 +81,10 @@ func (m *Main) newRedisClient(p *pocket.Pocket) *goredis.Client {
 // picks a gateway from that pocket's registry.
 func (m *Main) wireAPI(w wiring, loops context.Context) error {
 	pm := m.pockets
-	buses := map[string]pocket.Publisher{}
+	buses := map[string]confab.Publisher{}
 	registries := map[string]*pocket.Registry{}
-	presences := map[string]*pocket.Presence{}
+	pickFrom := map[string]confab.GatewayRegistry{}
+	presences := map[string]confab.Presence{}
 	for i := range pm.Pockets {
 		p := &pm.Pockets[i]
 		bus, err := redis.Open(w.ctx, redis.Config{Addr: p.Redis, Prefix: pocketPrefix(p), Logger: w.log.With("component", "pubsub", "pocket", p.Name)})
@@ -94,6 +95,7 @@ func (m *Main) wireAPI(w wiring, loops context.Context) error {
 		client := m.newRedisClient(p)
 		buses[p.Name] = bus
 		registries[p.Name] = pocket.NewRegistry(pocket.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
+		pickFrom[p.Name] = registries[p.Name]
 		presences[p.Name] = pocket.NewPresence(pocket.PresenceConfig{Client: client, Prefix: pocketPrefix(p), TTL: w.cfg.PresenceTTL})
 	}
 	router, err := pocket.NewRouter(pocket.RouterConfig{Map: pm, Buses: buses, Domain: func(ctx context.Context, id string) (string, error) {
@@ -109,7 +111,7 @@ func (m *Main) wireAPI(w wiring, loops context.Context) error {
 	m.Chat = chat.New(m.chatConfig(w, chat.Config{
 		Bus:      router,
 		Presence: pocket.NewPresenceRouter(router, presences),
-		Gateways: pocket.NewPicker(router, registries),
+		Gateways: pocket.NewPicker(router, pickFrom),
 	}))
 	m.mountAPI(w)
 	for name, r := range registries {
@@ -175,7 +177,7 @@ func (m *Main) wireGateway(w wiring, loops context.Context) error {
 		defer tick.Stop()
 		for {
 			ctx, cancel := context.WithTimeout(loops, heartbeatEvery)
-			if err := registry.Announce(ctx, pocket.GatewayInfo{ID: id, URL: w.cfg.PublicURL, Conns: m.Gateway.Conns()}); err != nil {
+			if err := registry.Announce(ctx, confab.Gateway{ID: id, URL: w.cfg.PublicURL, Conns: m.Gateway.Conns()}); err != nil {
 				log.Warn("registry heartbeat failed", "err", err)
 			}
 			back, err := presence.Heartbeat(ctx)

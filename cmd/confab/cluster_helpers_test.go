@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/confab/confab"
+	"github.com/confab/confab/internal/cmdtest"
 	"github.com/confab/confab/internal/pgtest"
 	"github.com/confab/confab/internal/redistest"
 	"github.com/confab/confab/internal/rtmclient"
@@ -26,31 +23,10 @@ import (
 // one redis-server per pocket, API processes and gateway processes, all on
 // 127.0.0.1, and kill some of them.
 
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-)
-
 // confabBinary builds cmd/confab once per test run.
 func confabBinary(tb testing.TB) string {
 	tb.Helper()
-	binaryOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "confab-bin-")
-		if err != nil {
-			binaryErr = err
-			return
-		}
-		binaryPath = filepath.Join(dir, "confab")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
-		if err != nil {
-			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binaryErr != nil {
-		tb.Fatal(binaryErr)
-	}
-	return binaryPath
+	return cmdtest.Build(tb, "github.com/confab/confab/cmd/confab")
 }
 
 // cluster is a multi-process confab.
@@ -72,7 +48,7 @@ type proc struct {
 	role, pocket, addr string
 	cmd                *exec.Cmd
 	log                string
-	exited             chan struct{}
+	exited             <-chan struct{}
 }
 
 func (p *proc) URL() string { return "http://" + p.addr }
@@ -153,89 +129,22 @@ func startCluster(t *testing.T, apis, perPocket int, opts ...clusterOption) *clu
 // start launches one process and waits for its health check.
 func (c *cluster) start(role, pocket string) *proc {
 	c.t.Helper()
-	for attempt := 0; ; attempt++ {
-		p, err := c.launch(role, pocket)
-		if err == nil {
-			return p
-		}
-		if attempt == 2 {
-			c.t.Fatalf("start %s: %v", role, err)
-		}
-	}
-}
-
-func (c *cluster) launch(role, pocket string) (*proc, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	p := &proc{role: role, pocket: pocket, addr: addr, exited: make(chan struct{})}
-	p.log = filepath.Join(c.dir, fmt.Sprintf("%s-%s.log", role, strings.ReplaceAll(addr, ":", "_")))
-	args := []string{role, "-listen", addr, "-postgres", c.dsn, "-pockets", c.pockets, "-ticket-secret", c.secret,
-		"-presence-ttl", "3s", "-log-level", "warn", "-password-cost", "4", "-rate-limit", "100000", "-rate-burst", "100000",
-		"-auth-rate-limit", "100000", "-shutdown-grace", "5s"}
-	if role == roleGateway {
-		args = append(args, "-pocket", pocket, "-public-url", "ws://"+addr)
-	}
-	logf, err := os.Create(p.log)
-	if err != nil {
-		return nil, err
-	}
-	p.cmd = exec.Command(c.bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	p.cmd.Env = append(os.Environ(), "CONFAB_DATA="+c.dir)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	go func() {
-		p.cmd.Wait()
-		logf.Close()
-		close(p.exited)
-	}()
-	c.t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if c.t.Failed() {
-			data, _ := os.ReadFile(p.log)
-			c.t.Logf("--- %s %s %s log:\n%s", role, pocket, addr, tail(data, 3000))
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			data, _ := os.ReadFile(p.log)
-			return nil, fmt.Errorf("%s exited: %s", role, tail(data, 2000))
-		case <-tick.C:
-		}
-		resp, err := http.Get(p.URL() + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p, nil
+	p, err := cmdtest.Start(c.t, cmdtest.Config{
+		Bin: c.bin, Name: strings.TrimSpace(role + " " + pocket), LogDir: c.dir, Env: []string{"CONFAB_DATA=" + c.dir},
+		Args: func(addr string) []string {
+			args := []string{role, "-listen", addr, "-postgres", c.dsn, "-pockets", c.pockets, "-ticket-secret", c.secret,
+				"-presence-ttl", "3s", "-log-level", "warn", "-password-cost", "4", "-rate-limit", "100000", "-rate-burst", "100000",
+				"-auth-rate-limit", "100000", "-shutdown-grace", "5s"}
+			if role == roleGateway {
+				args = append(args, "-pocket", pocket, "-public-url", "ws://"+addr)
 			}
-		}
+			return args
+		},
+	})
+	if err != nil {
+		c.t.Fatalf("start %s: %v", role, err)
 	}
-	p.cmd.Process.Kill()
-	return nil, fmt.Errorf("%s on %s not healthy within 30s", role, addr)
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(bytes.TrimSpace(b))
+	return &proc{role: role, pocket: pocket, addr: p.Addr, cmd: p.Cmd, log: p.Log, exited: p.Exited}
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -251,7 +160,7 @@ func (p *proc) kill(t *testing.T) {
 
 // registered lists the gateways live in a pocket's registry, as
 // rtm.connect sees them.
-func (c *cluster) registered(name string) []pocket.GatewayInfo {
+func (c *cluster) registered(name string) []confab.Gateway {
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.redis[name].Addr(), Protocol: 2})
 	defer rdb.Close()
 	live, err := pocket.NewRegistry(pocket.RegistryConfig{Client: rdb, Prefix: pocketPrefix(&pocket.Pocket{Name: name})}).Live(context.Background())

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/confab/confab"
 	"github.com/confab/confab/api"
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/gateway"
@@ -52,7 +53,7 @@ type Main struct {
 
 	// WrapStore, when set, wraps the store the service uses (tests inject
 	// failures through it).
-	WrapStore func(chat.Store) chat.Store
+	WrapStore func(confab.Store) confab.Store
 
 	store     store
 	Chat      *chat.Service
@@ -82,7 +83,7 @@ type Main struct {
 // store is what a process needs of its store: the use cases' Store, a
 // health check and Close. sqlite.DB and postgres.DB both are one.
 type store interface {
-	chat.Store
+	confab.Store
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -131,7 +132,7 @@ type wiring struct {
 	cfg   Config
 	log   *slog.Logger
 	reg   *prometheus.Registry
-	store chat.Store
+	store confab.Store
 	mux   *http.ServeMux
 }
 
@@ -165,7 +166,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = m.openStore(ctx, log); err != nil {
 		return err
 	}
-	var st chat.Store = m.store
+	var st confab.Store = m.store
 	if m.WrapStore != nil {
 		st = m.WrapStore(st)
 	}

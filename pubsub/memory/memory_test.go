@@ -12,12 +12,12 @@ import (
 	"github.com/confab/confab/pubsub/pubsubtest"
 )
 
-var _ pubsubtest.PubSub = (*memory.PubSub)(nil)
+var _ confab.PubSub = (*memory.PubSub)(nil)
 
 func TestPubSub(t *testing.T) {
 	pubsubtest.Run(t, func(t *testing.T) pubsubtest.Factory {
 		b := memory.NewBroker()
-		return func(h func(topic string, payload []byte)) pubsubtest.PubSub {
+		return func(h func(topic string, payload []byte)) confab.PubSub {
 			return b.Open(memory.Config{Handler: h})
 		}
 	})

@@ -1,12 +1,12 @@
-// Package pubsubtest is the conformance suite of confab's bus. PubSub is the
-// whole contract that the in-process bus (pubsub/memory) and the Redis bus
-// (pubsub/redis) implement; consumers declare the part they use, and only this
-// suite names all of it. Each backend calls Run from one short test file:
+// Package pubsubtest is the conformance suite of confab's bus: it checks
+// that a backend (the in-process pubsub/memory, the Redis one) keeps the
+// contract that confab.PubSub documents. Each backend calls Run from one
+// short test file:
 //
 //	func TestPubSub(t *testing.T) {
 //		pubsubtest.Run(t, func(t *testing.T) pubsubtest.Factory {
 //			b := memory.NewBroker()
-//			return func(h func(topic string, payload []byte)) pubsubtest.PubSub {
+//			return func(h func(topic string, payload []byte)) confab.PubSub {
 //				return b.Open(memory.Config{Handler: h})
 //			}
 //		})

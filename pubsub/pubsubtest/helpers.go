@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/confab/confab"
 )
 
 // waitTimeout bounds every wait for a delivery. It is generous: it only
@@ -49,7 +51,7 @@ func (r *recorder) snapshot() ([]delivery, <-chan struct{}) {
 // node is one instance of the bus under test and what its handler received.
 type node struct {
 	name   string
-	ps     PubSub
+	ps     confab.PubSub
 	rec    *recorder
 	marker string // topic this node subscribes to for flush
 }
@@ -78,7 +80,7 @@ func (e *env) open() *node {
 }
 
 // MustSubscribe subscribes ps to topics or fails the test.
-func MustSubscribe(tb testing.TB, ps PubSub, topics ...string) {
+func MustSubscribe(tb testing.TB, ps confab.PubSub, topics ...string) {
 	tb.Helper()
 	if err := ps.Subscribe(context.Background(), topics...); err != nil {
 		tb.Fatalf("Subscribe(%q) = %v", topics, err)
@@ -86,7 +88,7 @@ func MustSubscribe(tb testing.TB, ps PubSub, topics ...string) {
 }
 
 // MustUnsubscribe unsubscribes ps from topics or fails the test.
-func MustUnsubscribe(tb testing.TB, ps PubSub, topics ...string) {
+func MustUnsubscribe(tb testing.TB, ps confab.PubSub, topics ...string) {
 	tb.Helper()
 	if err := ps.Unsubscribe(context.Background(), topics...); err != nil {
 		tb.Fatalf("Unsubscribe(%q) = %v", topics, err)
@@ -94,7 +96,7 @@ func MustUnsubscribe(tb testing.TB, ps PubSub, topics ...string) {
 }
 
 // MustPublish publishes payload on topic or fails the test.
-func MustPublish(tb testing.TB, ps PubSub, topic string, payload []byte) {
+func MustPublish(tb testing.TB, ps confab.PubSub, topic string, payload []byte) {
 	tb.Helper()
 	if err := ps.Publish(context.Background(), topic, payload); err != nil {
 		tb.Fatalf("Publish(%q) = %v", topic, err)

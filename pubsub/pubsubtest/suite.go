@@ -15,6 +15,10 @@ import (
 	"github.com/confab/confab"
 )
 
+// Factory makes an instance with the given handler. Every instance one
+// Factory makes shares one backend.
+type Factory func(handler func(topic string, payload []byte)) confab.PubSub
+
 // Run runs every conformance case as a parallel subtest. open is called once
 // per case and returns a Factory whose instances share a backend of their
 // own (see the package documentation).

@@ -20,7 +20,7 @@ import (
 	"github.com/confab/confab/pubsub/redis"
 )
 
-var _ pubsubtest.PubSub = (*redis.PubSub)(nil)
+var _ confab.PubSub = (*redis.PubSub)(nil)
 
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
@@ -49,7 +49,7 @@ func TestPubSub(t *testing.T) {
 	srv := redistest.Shared(t)
 	pubsubtest.Run(t, func(t *testing.T) pubsubtest.Factory {
 		prefix := uniquePrefix(t)
-		return func(h func(topic string, payload []byte)) pubsubtest.PubSub {
+		return func(h func(topic string, payload []byte)) confab.PubSub {
 			ps, err := redis.Open(context.Background(), redis.Config{Addr: srv.Addr(), Prefix: prefix, Handler: h})
 			if err != nil {
 				t.Fatalf("Open = %v", err)

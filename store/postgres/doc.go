@@ -1,4 +1,4 @@
-// Package postgres is confab's multi-node store: the whole storetest.Store
+// Package postgres is confab's multi-node store: the whole confab.Store
 // contract on PostgreSQL, through github.com/jackc/pgx/v5 (pgxpool).
 //
 // Every change to a channel's content — a new message, an edit, a delete,

@@ -36,7 +36,7 @@ type Config struct {
 // server to cancel its statement before dropping the connection.
 const cancelWait = time.Second
 
-// DB is a confab store on PostgreSQL. It implements storetest.Store.
+// DB is a confab store on PostgreSQL. It implements confab.Store.
 type DB struct {
 	// immutable after Open
 	pool    *pgxpool.Pool

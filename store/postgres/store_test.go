@@ -4,12 +4,13 @@ import (
 	"os"
 	"testing"
 
+	"github.com/confab/confab"
 	"github.com/confab/confab/internal/pgtest"
 	"github.com/confab/confab/store/postgres"
 	"github.com/confab/confab/store/storetest"
 )
 
-var _ storetest.Store = (*postgres.DB)(nil)
+var _ confab.Store = (*postgres.DB)(nil)
 
 // One PostgreSQL server for the package run; a fresh database per store.
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -34,11 +35,11 @@ func MustOpenDB(tb testing.TB, cfg postgres.Config) *postgres.DB {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return MustOpenDB(t, postgres.Config{}) })
+	storetest.Run(t, func(t *testing.T) confab.Store { return MustOpenDB(t, postgres.Config{}) })
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.RunBenchmarks(b, func(b *testing.B) storetest.Store {
+	storetest.RunBenchmarks(b, func(b *testing.B) confab.Store {
 		return MustOpenDB(b, postgres.Config{MaxConns: 64})
 	})
 }

@@ -12,12 +12,12 @@ import (
 // BenchmarkStore runs the store benchmarks on the default configuration
 // (synchronous=FULL, group commit on).
 func BenchmarkStore(b *testing.B) {
-	storetest.RunBenchmarks(b, func(b *testing.B) storetest.Store { return MustOpenDB(b, sqlite.Config{}) })
+	storetest.RunBenchmarks(b, func(b *testing.B) confab.Store { return MustOpenDB(b, sqlite.Config{}) })
 }
 
 // BenchmarkStoreSyncNormal is BenchmarkStore with synchronous=NORMAL.
 func BenchmarkStoreSyncNormal(b *testing.B) {
-	storetest.RunBenchmarks(b, func(b *testing.B) storetest.Store { return MustOpenDB(b, sqlite.Config{Sync: "normal"}) })
+	storetest.RunBenchmarks(b, func(b *testing.B) confab.Store { return MustOpenDB(b, sqlite.Config{Sync: "normal"}) })
 }
 
 // BenchmarkCreateMessageNoGroupCommit is BenchmarkStore/CreateMessage with

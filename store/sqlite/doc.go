@@ -1,4 +1,4 @@
-// Package sqlite is confab's embedded store: the whole storetest.Store
+// Package sqlite is confab's embedded store: the whole confab.Store
 // contract on one SQLite file, through github.com/mattn/go-sqlite3.
 //
 // The database runs in WAL mode. Reads go to a pool of read-only

@@ -39,7 +39,7 @@ type Config struct {
 	MaxReaders int
 }
 
-// DB is a confab store on SQLite. It implements storetest.Store.
+// DB is a confab store on SQLite. It implements confab.Store.
 type DB struct {
 	// immutable after Open
 	path     string

@@ -4,11 +4,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/confab/confab"
 	"github.com/confab/confab/store/sqlite"
 	"github.com/confab/confab/store/storetest"
 )
 
-var _ storetest.Store = (*sqlite.DB)(nil)
+var _ confab.Store = (*sqlite.DB)(nil)
 
 // MustOpenDB opens a store in a fresh temp dir and closes it in Cleanup.
 func MustOpenDB(tb testing.TB, cfg sqlite.Config) *sqlite.DB {
@@ -29,12 +30,12 @@ func MustOpenDB(tb testing.TB, cfg sqlite.Config) *sqlite.DB {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return MustOpenDB(t, sqlite.Config{}) })
+	storetest.Run(t, func(t *testing.T) confab.Store { return MustOpenDB(t, sqlite.Config{}) })
 }
 
 // TestStoreNoGroupCommit runs the suite with one write per transaction.
 func TestStoreNoGroupCommit(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return MustOpenDB(t, sqlite.Config{MaxBatch: 1}) })
+	storetest.Run(t, func(t *testing.T) confab.Store { return MustOpenDB(t, sqlite.Config{MaxBatch: 1}) })
 }
 
 func TestStoreQueriesCounted(t *testing.T) {

@@ -42,7 +42,7 @@ func benchDepth(b *testing.B) int {
 // is filled once per RunBenchmarks by concurrent posters, so that a store
 // with group commit fills it fast, and lives in a store opened with the
 // outer b.
-func RunBenchmarks(b *testing.B, open func(b *testing.B) Store) {
+func RunBenchmarks(b *testing.B, open func(b *testing.B) confab.Store) {
 	b.Run("CreateMessage", func(b *testing.B) {
 		b.Run("serial", func(b *testing.B) {
 			f := newFixture(b, open(b))

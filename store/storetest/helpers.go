@@ -15,14 +15,14 @@ import (
 // fail the test on error.
 type fixture struct {
 	tb    testing.TB
-	s     Store
+	s     confab.Store
 	ctx   context.Context
 	ws    *confab.Workspace
 	owner *confab.User
 	clock int64 // increasing unix seconds for Created fields
 }
 
-func newFixture(tb testing.TB, s Store) *fixture {
+func newFixture(tb testing.TB, s confab.Store) *fixture {
 	tb.Helper()
 	f := &fixture{tb: tb, s: s, ctx: tb.Context(), clock: 1_700_000_000}
 	f.ws, f.owner = f.MustWorkspace("acme")

@@ -11,7 +11,7 @@ import (
 
 // CountedStore is a Store that counts its queries for /metrics.
 type CountedStore interface {
-	Store
+	confab.Store
 	Collectors() []prometheus.Collector
 }
 

@@ -13,7 +13,7 @@ import (
 
 // Run runs the conformance suite: every case is a parallel subtest on a
 // fresh store from open.
-func Run(t *testing.T, open func(t *testing.T) Store) {
+func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, f *fixture)
@@ -844,7 +844,7 @@ func testThreads(t *testing.T, f *fixture) {
 
 // fill posts n top-level messages to c from several goroutines and returns
 // once all are stored.
-func fill(tb testing.TB, s Store, channelID, userID string, n int) {
+func fill(tb testing.TB, s confab.Store, channelID, userID string, n int) {
 	tb.Helper()
 	const writers = 64
 	var wg sync.WaitGroup

@@ -1,0 +1,137 @@
+package confab
+
+import "context"
+
+// Store is the contract of confab's persistence: what store/sqlite (the
+// embedded default), store/postgres (a cluster's database) and pocket.Store
+// (several PostgreSQL databases, routed by pocket) implement, and what the
+// use cases of package chat consume. store/storetest is its conformance
+// suite; every implementation runs it.
+//
+// Every method returns an *Error for the conditions listed (check with
+// ErrorCode / ErrorMessage); anything else is an internal error. Every write
+// that changes a channel's content (CreateMessage, UpdateMessage,
+// DeleteMessage, AddReaction, RemoveReaction) takes the channel's next seq
+// (Channel.LastSeq+1) in the same transaction as the change, and returns
+// only once that transaction is durably committed.
+//
+// Conventions every implementation follows (the suite checks them):
+//   - Callers set the ids of what they create (NewID); a store may fill in
+//     a missing one.
+//   - A Limit (or limit) <= 0 means no limit.
+//   - A call whose context is already canceled returns an error wrapping
+//     context.Canceled and writes nothing.
+//   - Reactions on a message are grouped by name, groups in the order of
+//     their oldest current reaction, users in the order they reacted (a
+//     user who removes and re-adds a reaction moves to the end).
+//
+// A Store is safe for concurrent use. Implementations also have Close,
+// which the process that opened them calls; consumers never do.
+type Store interface {
+	// CreateWorkspace creates ws and its first user, owner, atomically, and
+	// sets ws.OwnerID. ECONFLICT "name_taken" if the domain is taken.
+	CreateWorkspace(ctx context.Context, ws *Workspace, owner *User) error
+	// FindWorkspaceByID / ByDomain: ENOTFOUND "team_not_found".
+	FindWorkspaceByID(ctx context.Context, id string) (*Workspace, error)
+	FindWorkspaceByDomain(ctx context.Context, domain string) (*Workspace, error)
+
+	// CreateUser: ECONFLICT "name_taken" if the name is taken in the workspace.
+	CreateUser(ctx context.Context, u *User) error
+	// FindUserByID / ByName: ENOTFOUND "user_not_found".
+	FindUserByID(ctx context.Context, id string) (*User, error)
+	FindUserByName(ctx context.Context, workspaceID, name string) (*User, error)
+	// FindUsers lists a workspace's users by id after f.AfterID.
+	FindUsers(ctx context.Context, f UserFilter) ([]*User, error)
+
+	CreateToken(ctx context.Context, t *Token) error
+	// FindToken: ENOTFOUND "invalid_auth".
+	FindToken(ctx context.Context, hash []byte) (*Token, error)
+	// DeleteToken deletes a token; deleting a missing one is not an error.
+	DeleteToken(ctx context.Context, hash []byte) error
+
+	// CreateChannel creates c with the given members (joined at c.Created,
+	// nothing unread) and sets c.NumMembers. ECONFLICT "name_taken" when a
+	// named channel of the workspace has c.Name, or a DM/group DM has c.Key.
+	CreateChannel(ctx context.Context, c *Channel, members []string) error
+	// FindChannelByID: ENOTFOUND "channel_not_found".
+	FindChannelByID(ctx context.Context, id string) (*Channel, error)
+	// FindChannelByKey finds a DM or group DM by its members' key:
+	// ENOTFOUND "channel_not_found".
+	FindChannelByKey(ctx context.Context, workspaceID, key string) (*Channel, error)
+	// FindChannels lists channels by id (see ChannelFilter).
+	FindChannels(ctx context.Context, f ChannelFilter) ([]*Channel, error)
+	// UpdateChannel: ENOTFOUND "channel_not_found".
+	UpdateChannel(ctx context.Context, id string, upd ChannelUpdate) (*Channel, error)
+
+	// AddMember adds a member, joined at joinedAt, with its read marker at the
+	// channel's latest message (nothing unread): LastReadSeq/TS of the newest
+	// top-level message (tombstones included), LastReadCount the channel's
+	// MessageCount. added is false if the user was a member already (nothing
+	// changes). ENOTFOUND "channel_not_found".
+	AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (added bool, err error)
+	// RemoveMember: removed is false if the user was not a member.
+	RemoveMember(ctx context.Context, channelID, userID string) (removed bool, err error)
+	// FindMembership: ENOTFOUND "not_in_channel".
+	FindMembership(ctx context.Context, channelID, userID string) (*Membership, error)
+	// FindMemberships lists all of a user's memberships by channel id.
+	FindMemberships(ctx context.Context, userID string) ([]*Membership, error)
+	// FindMembers lists a channel's member ids in id order after f.AfterUserID.
+	FindMembers(ctx context.Context, f MemberFilter) ([]string, error)
+	// UpdateMembership: ENOTFOUND "not_in_channel".
+	UpdateMembership(ctx context.Context, channelID, userID string, upd MembershipUpdate) (*Membership, error)
+
+	// CreateMessage stores a new message in one durable transaction: m.Seq
+	// is the channel's next seq, m.ChangeSeq = m.Seq, m.TS becomes
+	// max(m.TS, the channel's previous message ts + 1), and for a top-level
+	// message the channel's MessageCount grows by one and m.Num is the new
+	// count (a reply gets the current count). A reply (m.ThreadTS != 0)
+	// updates its parent's ReplyCount and LatestReply in the same
+	// transaction, and a top-level message moves its poster's read marker
+	// to itself (the poster has read it; a reply moves nothing). If
+	// m.ClientMsgID is set and the channel already has a
+	// message with it, m is filled with that message and created is false:
+	// nothing is written. ENOTFOUND "channel_not_found".
+	CreateMessage(ctx context.Context, m *Message) (created bool, err error)
+	// FindMessage finds a message by ts, tombstones included, with its
+	// reactions. ENOTFOUND "message_not_found".
+	FindMessage(ctx context.Context, channelID string, ts int64) (*Message, error)
+	// FindMessages pages a channel's messages by seq with their reactions
+	// (see MessageFilter). It is a range scan on (channel_id, seq): its
+	// cost does not depend on how deep the page is.
+	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
+	// FindLatestMessages returns, by channel id, the latest top-level
+	// message of each of the given channels that is not a tombstone: what a
+	// sidebar shows under a conversation (client.boot). It comes without
+	// Reactions. A channel without one (no messages, only replies or
+	// tombstones, or no such channel) is left out; a repeated id counts
+	// once. One call reads every channel, each by a backward scan of
+	// (channel_id, seq) from the channel's end that stops at its first such
+	// message: its cost follows how many channels are asked, not how deep
+	// they are or how many the store holds.
+	FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*Message, error)
+	// SeqAtTS returns the seq of the channel's last message with ts <= the
+	// given ts (0 if none), and whether its ts is exactly ts.
+	SeqAtTS(ctx context.Context, channelID string, ts int64) (seq int64, exact bool, err error)
+	// UpdateMessage edits a message: next seq as ChangeSeq, EditedTS =
+	// editedTS. ENOTFOUND "message_not_found" (tombstones too).
+	UpdateMessage(ctx context.Context, channelID string, ts int64, upd MessageUpdate, editedTS int64) (*Message, error)
+	// DeleteMessage turns a message into a tombstone (Deleted, Text ""),
+	// next seq as ChangeSeq. Deleting a reply takes one off its parent's
+	// ReplyCount (the parent's ChangeSeq does not move). ENOTFOUND
+	// "message_not_found" (tombstones too).
+	DeleteMessage(ctx context.Context, channelID string, ts int64) (*Message, error)
+	// AddReaction: next seq. ECONFLICT "already_reacted", ENOTFOUND
+	// "message_not_found" (tombstones too).
+	AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*ReactionChange, error)
+	// RemoveReaction: next seq. ENOTFOUND "no_reaction", "message_not_found".
+	RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*ReactionChange, error)
+	// FindChanges returns the channel's changes with seq > after, in seq
+	// order, at most limit: each message whose ChangeSeq > after in its
+	// current state (Seq of the Change = ChangeSeq), and each reaction change
+	// with seq > after (a removed reaction is kept as a tombstone so that it
+	// can be caught up; re-adding it takes a new seq). Like a message, each
+	// (message, user, name) reaction appears once, in its latest state, at
+	// the seq of its latest change. Messages come without Reactions: the
+	// reaction changes carry them.
+	FindChanges(ctx context.Context, channelID string, after int64, limit int) ([]Change, error)
+}
