@@ -22,7 +22,8 @@ package gateway
 //     to a goroutine that finishes it (closeWith).
 //   - finishing: finish tears the connection down: the closing handshake,
 //     then the hub, the bus, the registry and Chat.Disconnected.
-//   - closed: finish is done. Nothing refers to the connection any more.
+//   - closed: finish is done: the connection is in no registry, topic or
+//     poller, and its socket is closed.
 //
 // Closing is a request, not a state: closeWith records why (conn.closeErr),
 // refuses further frames and interrupts whoever reads the connection, which
