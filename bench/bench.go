@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Scenarios are the names Run accepts, in the order "confab bench -h"
+// Scenarios are the names Run accepts, in the order "confab-bench -h"
 // lists them.
 var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "hot"}
 
@@ -30,7 +30,7 @@ const MaxStormClients = MaxConnections / 2
 const MaxProcs = 200
 
 // Config is one run. Zero fields take the scenario's default (see
-// Config.withDefaults and "confab bench -h").
+// Config.withDefaults and "confab-bench -h").
 type Config struct {
 	Scenario string // one of Scenarios
 	URL      string // the server's base URL, "http://127.0.0.1:8080"
@@ -89,7 +89,7 @@ type Config struct {
 	// beyond; storm uses 1, which holds at most MaxStormClients clients.
 	Procs int
 	// WorkerCommand starts a worker, which runs Worker on its stdin and
-	// stdout; nil: this executable with the arguments "bench worker".
+	// stdout; nil: this executable with the argument "worker" (confab-bench).
 	WorkerCommand []string
 	// WorkerStderr receives the workers' stderr; nil discards it.
 	WorkerStderr io.Writer

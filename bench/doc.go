@@ -1,5 +1,5 @@
 // Package bench is confab's load instrument: the scenarios behind
-// "confab bench", run against a confab someone started, through its public
+// confab-bench, run against a confab someone started, through its public
 // API only (HTTP Web API, RTM WebSockets, /metrics).
 //
 // Each run signs up its own workspace (a fresh "bench-<random>" domain),
@@ -52,11 +52,11 @@
 // MaxConnections WebSockets open (the machine allows 20,000 open files per
 // process), and at most MaxStormClients storm clients (each also has an
 // HTTP connection). idle, fanout and storm spread their connections over
-// Config.Procs worker processes: children of this process (Worker, "confab
-// bench worker"), killed with it and ending when their stdin does, each
-// dialing from its own loopback source address (127.0.0.2, 127.0.0.3, …)
-// and reporting its counts and latencies as JSON on stdout for the parent
-// to merge.
+// Config.Procs worker processes: children of this process (Worker,
+// "confab-bench worker"), killed with it and ending when their stdin does,
+// each dialing from its own loopback source address (127.0.0.2, 127.0.0.3,
+// …) and reporting its counts and latencies as JSON on stdout for the
+// parent to merge.
 //
 // Concurrency: Run may be called from several goroutines at once (each run
 // owns everything it starts, worker processes included, and waits for it

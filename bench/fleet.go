@@ -188,7 +188,7 @@ type worker struct {
 }
 
 // startWorker starts worker i: Config.WorkerCommand, by default this
-// executable with "bench worker". It is killed when ctx ends, and (on
+// executable with "worker". It is killed when ctx ends, and (on
 // Linux) when this process dies.
 func (r *run) startWorker(ctx context.Context, i int) (*worker, error) {
 	argv := r.cfg.WorkerCommand
@@ -197,7 +197,7 @@ func (r *run) startWorker(ctx context.Context, i int) (*worker, error) {
 		if err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
-		argv = []string{exe, "bench", "worker"}
+		argv = []string{exe, "worker"}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stderr = r.cfg.WorkerStderr
@@ -285,7 +285,7 @@ func (w *worker) stop() {
 	})
 }
 
-// Worker is the child side of a spread run ("confab bench worker"): it
+// Worker is the child side of a spread run ("confab-bench worker"): it
 // reads a share job from in, opens its connections, writes ready to out,
 // waits for finish, writes its result and returns; a storm job has more
 // steps (drop, recovered; see stormCmd). It gives up when in ends early

@@ -1,3 +1,10 @@
+// Command confab-bench is confab's load generator: it measures a running
+// confab through its public API (see package bench for the scenarios).
+//
+//	confab-bench <scenario> [flags]   send, fanout, history, idle, storm, boot, hot
+//
+// Run "confab-bench -h" for the scenarios and flags. It is a program of
+// its own so that the server's binary does not carry the bench's clients.
 package main
 
 import (
@@ -8,13 +15,26 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/confab/confab/bench"
 )
 
-const benchUsage = `usage: confab bench <scenario> [flags]
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "confab-bench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const benchUsage = `usage: confab-bench <scenario> [flags]
 
 Measures a running confab through its public API. Each run signs up its own
 workspace ("bench-<random>"), users and channels. Start the server with
@@ -47,7 +67,7 @@ scenarios:
             seq) while posts go on for -settle (1s) more: reconnect p50/p99/max,
             time until all recovered and all settled, lost and duplicated
             posts (any makes the command fail). To measure a gateway kill,
-            run the cluster (scripts/cluster.sh), start "confab bench storm
+            run the cluster (scripts/cluster.sh), start "confab-bench storm
             -wait-for-drop" and kill a gateway yourself: the bench waits (up
             to 5m) for connections to drop instead of dropping them, and the
             drop is over once every connection went or no other went for 2s;
@@ -79,14 +99,11 @@ dropped connections).
 flags (0 means the scenario's default):
 `
 
-// runBench runs "confab bench <scenario> [flags]".
-func runBench(ctx context.Context, args []string) error {
-	return benchMain(ctx, args, os.Stdout, os.Stderr)
-}
-
+// benchMain runs "confab-bench <scenario> [flags]", its report on stdout
+// and its usage and progress on stderr.
 func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := bench.Config{}
-	fs := flag.NewFlagSet("confab bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("confab-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, benchUsage)
@@ -123,21 +140,21 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		fs.Usage()
-		return errors.New("bench: name a scenario: " + strings.Join(bench.Scenarios, ", "))
+		return errors.New("name a scenario: " + strings.Join(bench.Scenarios, ", "))
 	}
-	if args[0] == "worker" { // hidden: a child of a spread run
+	if args[0] == "worker" { // hidden: a child of a spread run (bench.Config.WorkerCommand)
 		return bench.Worker(ctx, os.Stdin, stdout)
 	}
 	cfg.Scenario = args[0]
 	if !slices.Contains(bench.Scenarios, cfg.Scenario) {
 		fs.Usage()
-		return fmt.Errorf("bench: unknown scenario %q", cfg.Scenario)
+		return fmt.Errorf("unknown scenario %q", cfg.Scenario)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected arguments %q (flags go after the scenario)", fs.Args())
+		return fmt.Errorf("unexpected arguments %q (flags go after the scenario)", fs.Args())
 	}
 	if !*quiet {
 		cfg.Log = slog.New(slog.NewTextHandler(stderr, nil))
@@ -145,7 +162,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.WorkerStderr = stderr
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("bench %w", err)
+		return err // names the scenario
 	}
 	if *asJSON {
 		err = rep.WriteJSON(stdout)
@@ -156,7 +173,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if !rep.OK() {
-		return fmt.Errorf("bench %s: %s", cfg.Scenario, strings.Join(rep.Problems, "; "))
+		return fmt.Errorf("%s: %s", cfg.Scenario, strings.Join(rep.Problems, "; "))
 	}
 	return nil
 }

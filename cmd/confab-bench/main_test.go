@@ -10,12 +10,31 @@ import (
 	"time"
 
 	"github.com/confab/confab/bench"
+	"github.com/confab/confab/internal/cmdtest"
 )
 
-// TestBenchScenarios runs each "confab bench" scenario with tiny parameters
-// against an in-process server and checks that the JSON report is sane.
+// mustServe starts "confab serve", built from cmd/confab, on a free
+// 127.0.0.1 port with a temp SQLite database and limits that do not
+// throttle the bench (those cmd/confab's in-process test servers get), and
+// stops it when the test ends.
+func mustServe(t *testing.T) *cmdtest.Proc {
+	t.Helper()
+	bin := cmdtest.Build(t, "github.com/confab/confab/cmd/confab")
+	data := t.TempDir()
+	p, err := cmdtest.Start(t, cmdtest.Config{Bin: bin, Args: func(addr string) []string {
+		return []string{"serve", "-listen", addr, "-data", data, "-sqlite-sync", "normal", "-password-cost", "4",
+			"-rate-limit", "100000", "-rate-burst", "100000", "-auth-rate-limit", "100000", "-log-level", "warn"}
+	}})
+	if err != nil {
+		t.Fatalf("confab serve: %v", err)
+	}
+	return p
+}
+
+// TestBenchScenarios runs each confab-bench scenario with tiny parameters
+// against a confab and checks that the JSON report is sane.
 func TestBenchScenarios(t *testing.T) {
-	m := MustRunMain(t)
+	m := mustServe(t)
 	tests := []struct {
 		args  []string
 		check func(t *testing.T, rep *bench.Report)
@@ -84,7 +103,7 @@ func TestBenchScenarios(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			args := append(tt.args, "-url", m.URL(), "-json", "-quiet", "-timeout", "25s")
 			if err := benchMain(ctx, args, &stdout, &stderr); err != nil {
-				t.Fatalf("confab bench %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+				t.Fatalf("confab-bench %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 			}
 			var rep bench.Report
 			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
@@ -109,7 +128,7 @@ func wantOrdered(t *testing.T, name string, l bench.Latency, n int) {
 // TestBenchTable checks the default output is an aligned table that names
 // the result.
 func TestBenchTable(t *testing.T) {
-	m := MustRunMain(t)
+	m := mustServe(t)
 	var stdout, stderr bytes.Buffer
 	err := benchMain(context.Background(), []string{"send", "-url", m.URL(), "-posters", "2", "-messages", "20", "-quiet"}, &stdout, &stderr)
 	if err != nil {
@@ -140,17 +159,17 @@ func TestBenchBadArgs(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := benchMain(context.Background(), tt.args, &stdout, &stderr)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("confab bench %q = %v, want an error with %q", tt.args, err, tt.want)
+			t.Errorf("confab-bench %q = %v, want an error with %q", tt.args, err, tt.want)
 		}
 	}
 }
 
 // TestBenchSpread runs idle and fanout spread over two worker processes:
-// the confab binary runs "confab bench … -procs 2" against an in-process
-// server, and the merged report must count every connection and delivery.
+// the confab-bench binary runs "confab-bench … -procs 2" against a confab,
+// and the merged report must count every connection and delivery.
 func TestBenchSpread(t *testing.T) {
-	bin := confabBinary(t)
-	m := MustRunMain(t)
+	bin := cmdtest.Build(t, "github.com/confab/confab/cmd/confab-bench")
+	m := mustServe(t)
 	tests := []struct {
 		args  []string
 		check func(t *testing.T, rep *bench.Report)
@@ -174,13 +193,12 @@ func TestBenchSpread(t *testing.T) {
 		t.Run(tt.args[0], func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			args := append([]string{"bench"}, tt.args...)
-			args = append(args, "-procs", "2", "-url", m.URL(), "-json", "-timeout", "50s")
+			args := append(tt.args, "-procs", "2", "-url", m.URL(), "-json", "-timeout", "50s")
 			cmd := exec.CommandContext(ctx, bin, args...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
-				t.Fatalf("confab %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+				t.Fatalf("confab-bench %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 			}
 			var rep bench.Report
 			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {

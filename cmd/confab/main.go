@@ -4,9 +4,9 @@
 //	confab api                        an HTTP API process of a cluster (PostgreSQL + Redis pockets)
 //	confab gateway                    a WebSocket gateway process of one pocket
 //	confab admin user create …        add a user (and its workspace if new)
-//	confab bench <scenario> …         measure a running confab (send, fanout, history, idle)
 //
-// Run "confab <command> -h" for a command's flags.
+// Run "confab <command> -h" for a command's flags. The load generator is a
+// command of its own, confab-bench.
 package main
 
 import (
@@ -39,7 +39,6 @@ commands:
   api                   run an HTTP API process of a cluster (PostgreSQL, Redis pockets)
   gateway               run a WebSocket gateway process of one pocket
   admin user create     create a user (and its workspace if new)
-  bench <scenario>      measure a running confab: send, fanout, history, idle (confab bench -h)
 `
 
 func run(ctx context.Context, args []string) error {
@@ -62,8 +61,6 @@ func run(ctx context.Context, args []string) error {
 		return m.Close()
 	case "admin":
 		return runAdmin(ctx, args[1:])
-	case "bench":
-		return runBench(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil
