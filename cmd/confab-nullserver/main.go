@@ -1,13 +1,13 @@
-// Command nullserver is a server that does no work, put in front of a
-// confab to measure what this machine and the bench's clients reach at
+// Command confab-nullserver is a server that does no work, put in front of
+// a confab to measure what this machine and the bench's clients reach at
 // best: the floor under a scenario's figures.
 //
-//	go run ./internal/nullserver -upstream http://127.0.0.1:8080 -method conversations.history [-engine fasthttp]
+//	go run ./cmd/confab-nullserver -upstream http://127.0.0.1:8080 -method conversations.history [-engine fasthttp]
 //
 // Every request is passed on to the upstream confab, except those for the
 // Web API method -method: the first of them is passed on and its answer
 // kept, and every later one is answered with those bytes at once, whatever
-// it asks. Run "confab bench" against it (scripts/bench-floor.sh does): the
+// it asks. Run confab-bench against it (scripts/bench-floor.sh does): the
 // bench sets up its workspace through the real server, and the scenario's
 // measured calls cost the server nothing but HTTP. -engine says which HTTP
 // server answers: net/http (what confab serves with) or fasthttp.
@@ -32,7 +32,7 @@ func main() {
 	flag.Parse()
 	u, err := url.Parse(*upstream)
 	if err != nil || u.Scheme != "http" || u.Host == "" || *method == "" {
-		fmt.Fprintln(os.Stderr, "usage: nullserver -upstream http://host:port -method <method> [-engine nethttp|fasthttp] [-listen addr]")
+		fmt.Fprintln(os.Stderr, "usage: confab-nullserver -upstream http://host:port -method <method> [-engine nethttp|fasthttp] [-listen addr]")
 		os.Exit(2)
 	}
 	l, err := net.Listen("tcp", *listen)
