@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs one "confab bench" scenario against a fresh local cluster
+# Runs one confab-bench scenario against a fresh local cluster
 # (scripts/cluster.sh), then stops the cluster:
 #
-#   scripts/bench-cluster.sh <scenario> [confab bench flags]
+#   scripts/bench-cluster.sh <scenario> [confab-bench flags]
 #
 # The bench talks to the first API process; idle adds up the metrics of
 # pocket a's gateways (where its connections are), hot those of the API
@@ -13,21 +13,26 @@
 # processes get limits that do not throttle the bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: $0 <scenario> [confab bench flags]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 <scenario> [confab-bench flags]" >&2; exit 2; }
 scenario=$1
 shift
 base=${CONFAB_CLUSTER_BASE:-18000}
 export CONFAB_RATE_LIMIT=1000000 CONFAB_RATE_BURST=1000000 CONFAB_AUTH_RATE_LIMIT=100000 CONFAB_PASSWORD_COST=4
 
-banner=$(mktemp /tmp/confab-bench-cluster.XXXXXX)
-bash scripts/cluster.sh >"$banner" &
-cluster=$!
+work=$(mktemp -d /tmp/confab-bench-cluster.XXXXXX)
+banner=$work/banner
+cluster=
 stop() { # keeps the bench's exit status
-  kill "$cluster" 2>/dev/null || true
-  wait "$cluster" 2>/dev/null || true
-  rm -f "$banner"
+  if [ -n "$cluster" ]; then
+    kill "$cluster" 2>/dev/null || true
+    wait "$cluster" 2>/dev/null || true
+  fi
+  rm -rf "$work"
 }
 trap stop EXIT
+go build -o "$work/confab-bench" ./cmd/confab-bench
+bash scripts/cluster.sh >"$banner" &
+cluster=$!
 until grep -q "Ctrl-C stops it" "$banner"; do
   kill -0 "$cluster" 2>/dev/null || exit 1
   sleep 0.5
@@ -39,7 +44,7 @@ case $scenario in
   *) metrics=$(sed -n 's/.*metrics of the API processes *//p' "$banner") ;;
 esac
 
-bench=("$dir/confab" bench "$scenario" -url "http://127.0.0.1:$((base + 80))" -metrics-url "$metrics" "$@")
+bench=("$work/confab-bench" "$scenario" -url "http://127.0.0.1:$((base + 80))" -metrics-url "$metrics" "$@")
 if [ -z "${CONFAB_BENCH_KILL:-}" ]; then
   "${bench[@]}"
   exit

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs one "confab bench" scenario against a server that does no work for
-# the scenario's measured calls (internal/nullserver), in front of a fresh
+# Runs one confab-bench scenario against a server that does no work for
+# the scenario's measured calls (cmd/confab-nullserver), in front of a fresh
 # confab that serves the bench's set-up, then stops both:
 #
-#   scripts/bench-floor.sh <send|hot> <nethttp|fasthttp> [confab bench flags]
+#   scripts/bench-floor.sh <send|hot> <nethttp|fasthttp> [confab-bench flags]
 #
 # The figures are the floor of this machine for the scenario: what the
 # bench's clients and an HTTP server reach when the server does nothing
@@ -13,7 +13,7 @@
 # (default 18700) is confab's port; the null server takes the next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { echo "usage: $0 <send|hot> <nethttp|fasthttp> [confab bench flags]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 <send|hot> <nethttp|fasthttp> [confab-bench flags]" >&2; exit 2; }
 scenario=$1 engine=$2
 shift 2
 case $scenario in
@@ -31,15 +31,16 @@ stop() {
 }
 trap stop EXIT
 go build -o "$dir/confab" ./cmd/confab
-go build -o "$dir/nullserver" ./internal/nullserver
+go build -o "$dir/confab-bench" ./cmd/confab-bench
+go build -o "$dir/confab-nullserver" ./cmd/confab-nullserver
 "$dir/confab" serve -listen "127.0.0.1:$base" -data "$dir/data" -rate-limit 1000000 -rate-burst 1000000 \
   -auth-rate-limit 100000 -password-cost 4 2>"$dir/confab.log" &
 pids+=($!)
-"$dir/nullserver" -listen "127.0.0.1:$((base + 1))" -upstream "http://127.0.0.1:$base" -method "$method" \
+"$dir/confab-nullserver" -listen "127.0.0.1:$((base + 1))" -upstream "http://127.0.0.1:$base" -method "$method" \
   -engine "$engine" >"$dir/null.addr" 2>"$dir/null.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$((base + 1))/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-"$dir/confab" bench "$scenario" -url "http://127.0.0.1:$((base + 1))" "$@"
+"$dir/confab-bench" "$scenario" -url "http://127.0.0.1:$((base + 1))" "$@"
