@@ -21,29 +21,37 @@ var (
 	ErrNotMember = &Error{Code: ENOTFOUND, Message: "not_in_channel"}
 )
 
-// PrepareWorkspace readies ws and its owner to be created together: each
-// gets a new id if it has none, owner joins ws, and ws is owned by owner.
-func PrepareWorkspace(ws *Workspace, owner *User) {
+// A store creates a record from a copy readied by one of the Prepare
+// functions, and hands the copy back to its caller only once it is
+// written.
+
+// PrepareWorkspace returns ws and its owner as a store creates them
+// together: each with a new id if it had none, owner in ws, and ws owned
+// by owner.
+func PrepareWorkspace(ws Workspace, owner User) (Workspace, User) {
 	if ws.ID == "" {
 		ws.ID = NewID(PrefixWorkspace)
 	}
-	PrepareUser(owner)
+	owner = PrepareUser(owner)
 	owner.WorkspaceID = ws.ID
 	ws.OwnerID = owner.ID
+	return ws, owner
 }
 
-// PrepareUser readies u to be created: it gets a new id if it has none.
-func PrepareUser(u *User) {
+// PrepareUser returns u as a store creates it: with a new id if it had
+// none.
+func PrepareUser(u User) User {
 	if u.ID == "" {
 		u.ID = NewID(PrefixUser)
 	}
+	return u
 }
 
-// PrepareChannel readies c to be created with members, and returns the
-// members to add: each once, in first-seen order. c gets a new id if it
-// has none (D… for a DM, G… for a group DM, C… otherwise), NumMembers
-// counts the members, and c has no messages yet.
-func PrepareChannel(c *Channel, members []string) []string {
+// PrepareChannel returns c as a store creates it with members, and the
+// members to add: each once, in first-seen order. c has a new id if it had
+// none (D… for a DM, G… for a group DM, C… otherwise), NumMembers counts
+// the members, and c has no messages yet.
+func PrepareChannel(c Channel, members []string) (Channel, []string) {
 	if c.ID == "" {
 		switch c.Kind {
 		case KindDM:
@@ -57,18 +65,19 @@ func PrepareChannel(c *Channel, members []string) []string {
 	ms := UniqueIDs(members)
 	c.NumMembers = len(ms)
 	c.LastSeq, c.MessageCount = 0, 0
-	return ms
+	return c, ms
 }
 
-// PrepareMessage readies m to be posted: a TS <= 0 becomes now, and m is
-// neither edited, deleted nor replied to and has no reactions. Its Seq,
-// ChangeSeq and Num are the store's to set.
-func PrepareMessage(m *Message, now time.Time) {
+// PrepareMessage returns m as a store posts it: a TS <= 0 becomes now,
+// and m is neither edited, deleted nor replied to and has no reactions.
+// Its Seq, ChangeSeq and Num are the store's to set.
+func PrepareMessage(m Message, now time.Time) Message {
 	if m.TS <= 0 {
 		m.TS = now.UnixMicro()
 	}
 	m.EditedTS, m.Deleted, m.ReplyCount, m.LatestReply = 0, false, 0, 0
 	m.Reactions = nil
+	return m
 }
 
 // UniqueIDs returns ids without repeats, in first-seen order; never nil.

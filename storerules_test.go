@@ -44,14 +44,12 @@ func TestUniqueIDs(t *testing.T) {
 }
 
 func TestPrepare(t *testing.T) {
-	ws, owner := confab.Workspace{Domain: "acme"}, confab.User{Name: "owner"}
-	confab.PrepareWorkspace(&ws, &owner)
+	ws, owner := confab.PrepareWorkspace(confab.Workspace{Domain: "acme"}, confab.User{Name: "owner"})
 	if !confab.ValidID(ws.ID, confab.PrefixWorkspace) || !confab.ValidID(owner.ID, confab.PrefixUser) ||
 		owner.WorkspaceID != ws.ID || ws.OwnerID != owner.ID {
 		t.Errorf("PrepareWorkspace = %+v, %+v; want new ids, linked", ws, owner)
 	}
-	kept := confab.User{ID: "U1"}
-	if confab.PrepareUser(&kept); kept.ID != "U1" {
+	if kept := confab.PrepareUser(confab.User{ID: "U1"}); kept.ID != "U1" {
 		t.Errorf("PrepareUser changed the id U1 to %s", kept.ID)
 	}
 
@@ -59,8 +57,8 @@ func TestPrepare(t *testing.T) {
 		confab.KindDM: confab.PrefixDM, confab.KindGroupDM: confab.PrefixGroupDM,
 		confab.KindPublic: confab.PrefixChannel, confab.KindPrivate: confab.PrefixChannel,
 	} {
-		c := confab.Channel{Kind: kind, LastSeq: 4, MessageCount: 2, NumMembers: 9}
-		ms := confab.PrepareChannel(&c, []string{"U1", "U2", "U1"})
+		c, ms := confab.PrepareChannel(confab.Channel{Kind: kind, LastSeq: 4, MessageCount: 2, NumMembers: 9},
+			[]string{"U1", "U2", "U1"})
 		if !confab.ValidID(c.ID, prefix) || c.NumMembers != 2 || c.LastSeq != 0 || c.MessageCount != 0 ||
 			!slices.Equal(ms, []string{"U1", "U2"}) {
 			t.Errorf("PrepareChannel(%s) = %+v, %q", kind, c, ms)
@@ -68,15 +66,13 @@ func TestPrepare(t *testing.T) {
 	}
 
 	now := time.UnixMicro(1_700_000_000_000_000)
-	m := confab.Message{Text: "hi", EditedTS: 5, Deleted: true, ReplyCount: 2, LatestReply: 7,
-		Reactions: []confab.Reaction{{Name: "wave"}}}
-	confab.PrepareMessage(&m, now)
+	m := confab.PrepareMessage(confab.Message{Text: "hi", EditedTS: 5, Deleted: true, ReplyCount: 2, LatestReply: 7,
+		Reactions: []confab.Reaction{{Name: "wave"}}}, now)
 	want := confab.Message{Text: "hi", TS: now.UnixMicro()}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("PrepareMessage = %+v, want %+v", m, want)
 	}
-	m = confab.Message{TS: 42}
-	if confab.PrepareMessage(&m, now); m.TS != 42 {
+	if m := confab.PrepareMessage(confab.Message{TS: 42}, now); m.TS != 42 {
 		t.Errorf("PrepareMessage changed TS 42 to %d", m.TS)
 	}
 }

@@ -29,8 +29,7 @@ func scanChannel(s pgx.Row) (*confab.Channel, error) {
 // if missing. Duplicate member ids count once.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	db.queries.Write("CreateChannel")
-	ch := *c
-	ms := confab.PrepareChannel(&ch, members)
+	ch, ms := confab.PrepareChannel(*c, members)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,

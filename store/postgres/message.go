@@ -53,8 +53,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	msg := *m
-	confab.PrepareMessage(&msg, time.Now())
+	msg := confab.PrepareMessage(*m, time.Now())
 	var top int64
 	if msg.ThreadTS == 0 {
 		top = 1

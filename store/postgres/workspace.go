@@ -14,8 +14,7 @@ import (
 // are generated; owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
-	w, u := *ws, *owner
-	confab.PrepareWorkspace(&w, &u)
+	w, u := confab.PrepareWorkspace(*ws, *owner)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES ($1, $2, $3, $4, $5)`,
@@ -58,8 +57,7 @@ func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Works
 // CreateUser creates u, generating its id if missing.
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
-	c := *u
-	confab.PrepareUser(&c)
+	c := confab.PrepareUser(*u)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -27,8 +27,7 @@ func scanChannel(s scanner) (*confab.Channel, error) {
 // if missing. Duplicate member ids count once.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	db.queries.Write("CreateChannel")
-	ch := *c
-	ms := confab.PrepareChannel(&ch, members)
+	ch, ms := confab.PrepareChannel(*c, members)
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,

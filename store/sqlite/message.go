@@ -58,8 +58,7 @@ func scanMessage(s scanner) (*confab.Message, error) {
 // CreateMessage stores m (see storetest.Store). A zero m.TS means now.
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
-	in := *m
-	confab.PrepareMessage(&in, time.Now())
+	in := confab.PrepareMessage(*m, time.Now())
 	var (
 		out     *confab.Message
 		created bool

@@ -13,8 +13,7 @@ import (
 // are generated; owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
-	w, u := *ws, *owner
-	confab.PrepareWorkspace(&w, &u)
+	w, u := confab.PrepareWorkspace(*ws, *owner)
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO workspaces (id, name, domain, owner_id, created) VALUES (?, ?, ?, ?, ?)`,
@@ -59,8 +58,7 @@ func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspa
 // CreateUser creates u, generating its id if missing.
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
-	c := *u
-	confab.PrepareUser(&c)
+	c := confab.PrepareUser(*u)
 	if err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		return insertUser(ctx, tx, &c)
 	}); err != nil {
