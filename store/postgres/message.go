@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/confab/confab"
 )
@@ -273,9 +274,11 @@ const latestTopLevelQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 
 // channel's content does: fn's statements then see the latest committed
 // state of the channel and nothing changes it until commit. If fn fails,
 // the transaction rolls back and the seq is not used. A missing channel is
-// missing, the message looked for: ErrMessageNotFound.
-func (db *DB) changeTx(ctx context.Context, channelID string, fn func(tx pgx.Tx, seq int64) error) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
+// missing, the message looked for: ErrMessageNotFound. fn's result is
+// returned once the transaction has committed.
+func changeTx[T any](ctx context.Context, db *DB, channelID string, fn func(tx pgx.Tx, seq int64) (T, error)) (T, error) {
+	var out T
+	err := db.tx(ctx, func(tx pgx.Tx) error {
 		var seq int64
 		err := tx.QueryRow(ctx,
 			`UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, channelID).Scan(&seq)
@@ -284,8 +287,14 @@ func (db *DB) changeTx(ctx context.Context, channelID string, fn func(tx pgx.Tx,
 		} else if err != nil {
 			return fmt.Errorf("next seq of %s: %w", channelID, ctxErr(ctx, err))
 		}
-		return fn(tx, seq)
+		out, err = fn(tx, seq)
+		return err
 	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
 }
 
 // liveMessage finds a message that is not a tombstone, for changing it.
@@ -302,113 +311,95 @@ func liveMessage(ctx context.Context, q querier, channelID string, ts int64) (*c
 
 func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {
 	db.queries.Write("UpdateMessage")
-	var out *confab.Message
-	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
+	return changeTx(ctx, db, channelID, func(tx pgx.Tx, seq int64) (*confab.Message, error) {
 		tag, err := tx.Exec(ctx,
 			`UPDATE messages SET text = coalesce($3, text), edited_ts = $4, change_seq = $5
 			 WHERE channel_id = $1 AND ts = $2 AND NOT deleted`,
 			channelID, ts, upd.Text, editedTS, seq)
 		if err != nil {
-			return fmt.Errorf("update message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+			return nil, fmt.Errorf("update message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
 		} else if tag.RowsAffected() == 0 {
-			return confab.ErrMessageNotFound
+			return nil, confab.ErrMessageNotFound
 		}
-		out, err = findMessage(ctx, tx, channelID, ts)
-		return err
+		return findMessage(ctx, tx, channelID, ts)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DeleteMessage turns the message into a tombstone. Deleting a reply also
 // takes one off its parent's ReplyCount.
 func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
 	db.queries.Write("DeleteMessage")
-	var out *confab.Message
-	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
+	return changeTx(ctx, db, channelID, func(tx pgx.Tx, seq int64) (*confab.Message, error) {
 		m, err := scanMessage(tx.QueryRow(ctx,
 			`UPDATE messages SET text = '', deleted = true, change_seq = $3
 			 WHERE channel_id = $1 AND ts = $2 AND NOT deleted RETURNING `+messageCols,
 			channelID, ts, seq))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return confab.ErrMessageNotFound
+			return nil, confab.ErrMessageNotFound
 		} else if err != nil {
-			return fmt.Errorf("delete message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+			return nil, fmt.Errorf("delete message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
 		}
 		if m.ThreadTS != 0 {
 			if _, err := tx.Exec(ctx,
 				`UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0) WHERE channel_id = $1 AND ts = $2`,
 				channelID, m.ThreadTS); err != nil {
-				return fmt.Errorf("delete message %s/%d: thread parent: %w", channelID, ts, ctxErr(ctx, err))
+				return nil, fmt.Errorf("delete message %s/%d: thread parent: %w", channelID, ts, ctxErr(ctx, err))
 			}
 		}
-		out = m
-		return nil
+		return m, nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// The statements of setReaction. Each writes nothing when there is nothing
+// to change: the reaction is there and not removed (add), or it is not
+// there or removed already (remove).
+const (
+	addReactionQuery = `INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
+	VALUES ($1, $2, $3, $4, $5, $6, false)
+	ON CONFLICT (channel_id, message_seq, name, user_id)
+	DO UPDATE SET seq = excluded.seq, removed = false WHERE reactions.removed`
+	removeReactionQuery = `UPDATE reactions SET seq = $5, removed = true
+	WHERE channel_id = $1 AND message_seq = $2 AND name = $3 AND user_id = $4 AND NOT removed`
+)
+
+// setReaction adds or removes one user's reaction at the channel's next
+// seq. Its row keeps the latest state (removed is a tombstone, so
+// catch-up can tell) and the seq of that change.
+func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userID, name string, remove bool) (*confab.ReactionChange, error) {
+	op, unchanged := "add reaction", confab.ErrAlreadyReacted
+	if remove {
+		op, unchanged = "remove reaction", confab.ErrNoReaction
 	}
-	return out, nil
+	return changeTx(ctx, db, channelID, func(tx pgx.Tx, seq int64) (*confab.ReactionChange, error) {
+		m, err := liveMessage(ctx, tx, channelID, ts)
+		if err != nil {
+			return nil, err
+		}
+		var tag pgconn.CommandTag
+		if remove {
+			tag, err = tx.Exec(ctx, removeReactionQuery, channelID, m.Seq, name, userID, seq)
+		} else {
+			tag, err = tx.Exec(ctx, addReactionQuery, channelID, m.Seq, m.TS, name, userID, seq)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s/%d: %w", op, channelID, ts, ctxErr(ctx, err))
+		} else if tag.RowsAffected() == 0 {
+			return nil, unchanged
+		}
+		return &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name, Removed: remove}, nil
+	})
 }
 
 // AddReaction adds a reaction, or revives its tombstone at the new seq.
 func (db *DB) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
 	db.queries.Write("AddReaction")
-	var out *confab.ReactionChange
-	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
-		m, err := liveMessage(ctx, tx, channelID, ts)
-		if err != nil {
-			return err
-		}
-		// The upsert writes nothing when the reaction is there and not
-		// removed: the user has already reacted.
-		tag, err := tx.Exec(ctx,
-			`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
-			 VALUES ($1, $2, $3, $4, $5, $6, false)
-			 ON CONFLICT (channel_id, message_seq, name, user_id)
-			 DO UPDATE SET seq = excluded.seq, removed = false WHERE reactions.removed`,
-			channelID, m.Seq, m.TS, name, userID, seq)
-		if err != nil {
-			return fmt.Errorf("add reaction %s/%d: %w", channelID, ts, ctxErr(ctx, err))
-		} else if tag.RowsAffected() == 0 {
-			return confab.ErrAlreadyReacted
-		}
-		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return db.setReaction(ctx, channelID, ts, userID, name, false)
 }
 
 // RemoveReaction turns a reaction into a tombstone at the new seq.
 func (db *DB) RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {
 	db.queries.Write("RemoveReaction")
-	var out *confab.ReactionChange
-	err := db.changeTx(ctx, channelID, func(tx pgx.Tx, seq int64) error {
-		m, err := liveMessage(ctx, tx, channelID, ts)
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx,
-			`UPDATE reactions SET seq = $5, removed = true
-			 WHERE channel_id = $1 AND message_seq = $2 AND name = $3 AND user_id = $4 AND NOT removed`,
-			channelID, m.Seq, name, userID, seq)
-		if err != nil {
-			return fmt.Errorf("remove reaction %s/%d: %w", channelID, ts, ctxErr(ctx, err))
-		} else if tag.RowsAffected() == 0 {
-			return confab.ErrNoReaction
-		}
-		out = &confab.ReactionChange{ChannelID: channelID, Seq: seq, MessageTS: m.TS, UserID: userID, Name: name, Removed: true}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return db.setReaction(ctx, channelID, ts, userID, name, true)
 }
 
 // changesQuery merges, in one statement (one snapshot), two index range
