@@ -138,9 +138,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*confab.User,
 // Revoke deletes a token.
 func (s *Service) Revoke(ctx context.Context, token string) error {
 	sum := sha256.Sum256([]byte(token))
-	err := s.store.DeleteToken(ctx, sum[:])
-	s.cache.tokens.drop(sum)
-	return err
+	return s.store.DeleteToken(ctx, sum[:])
 }
 
 // Workspace returns the caller's workspace.

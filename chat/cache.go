@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -25,28 +26,31 @@ import (
 //   - workspaces: id → workspace (never changed after creation);
 //   - channels: the few fields access needs (workspace, kind, archived);
 //   - members: (channel, user) → member or not;
-//   - lists: user id → the ids of the user's channels, exclusive stores
+//   - lists: user id → the ids of the user's channels, under ExactAccess
 //     only (userChannelIDs): a reconnecting client's registration and
 //     catch-up then read no membership;
 //   - versions: channel → LastSeq, the key that lets History share a hot
 //     page (coalescer).
 //
-// How an entry stays true depends on who else writes the store:
+// How an entry stays true depends on who else writes the store, which
+// whoever chose the store knows and says with an AccessPolicy:
 //
-//   - Exclusive (Config.ExclusiveStore: `confab serve` on its SQLite file):
-//     every change goes through this process, which drops the entries it
-//     changes in the same call, after the commit and before answering. The
-//     cache is then exact: entries never expire, grants and refusals are
-//     both kept, and versions are tracked from this process's own commits.
-//   - Shared (several API processes on one PostgreSQL): another process
-//     may change what an entry says. Entries expire after CacheTTL, only
+//   - ExactAccess (`confab serve` on its SQLite file): every change goes
+//     through this process, whose store drops the entries a write changes
+//     in the same call, after the commit and before answering (invalidate.go).
+//     The cache is then exact: entries never expire, grants and refusals
+//     are both kept, and versions are tracked from this process's own
+//     commits.
+//   - SharedAccess(ttl) (several API processes on one PostgreSQL): another
+//     process may change what an entry says. Entries expire after ttl, only
 //     grants are cached (a refusal is always read again, so a join made
-//     through another process counts at once), and a version read from the
-//     store is reused for sharedVersionTTL. A grant taken away through
-//     another process — a revoked token, a member who left, an archived
-//     channel — may thus be honoured for up to CacheTTL, and a page read
-//     may miss another process's newest messages for up to
-//     sharedVersionTTL; this process's own changes count at once.
+//     through another process counts at once), a user's list of channels
+//     is never kept, and a version read from the store is reused for
+//     sharedVersionTTL. A grant taken away through another process — a
+//     revoked token, a member who left, an archived channel — may thus be
+//     honoured for up to ttl, and a page read may miss another process's
+//     newest messages for up to sharedVersionTTL; this process's own
+//     changes count at once.
 //
 // A load that raced with an invalidation must not put back what it read
 // before the change: each map has a generation, bumped by every
@@ -55,9 +59,8 @@ import (
 //
 // Each map is bounded; when one is full, an arbitrary eighth of it goes.
 type accessCache struct {
-	exclusive bool
-	ttl       time.Duration
-	now       func() time.Time
+	policy AccessPolicy
+	now    func() time.Time
 
 	tokens   cacheMap[[sha256.Size]byte, string]
 	users    cacheMap[string, *confab.User]
@@ -87,7 +90,7 @@ const (
 	maxCachedLists    = 100_000
 	maxCachedVersions = 100_000
 	// defaultCacheTTL bounds how long a grant taken away through another
-	// process may still be honoured (shared stores only).
+	// process may still be honoured (SharedAccess).
 	defaultCacheTTL = 5 * time.Second
 	// sharedVersionTTL is how long a shared store's channel version is
 	// reused. Read every time, it costs a query per History call, and the
@@ -99,11 +102,103 @@ const (
 	sharedVersionTTL = 100 * time.Millisecond
 )
 
-func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *accessCache {
+// An AccessPolicy says how long the access cache trusts what it read from
+// the store. It is chosen where the store is chosen (Config.Access), by
+// whoever knows who else writes it: ExactAccess or SharedAccess.
+type AccessPolicy interface {
+	// lifetime says whether an entry of kind read at now is kept, and
+	// until when (unix ns; 0: until it is invalidated).
+	lifetime(kind entryKind, now time.Time) (until int64, keep bool)
+	// memberVersions returns the LastSeq of every channel u is in: what
+	// client.catchup compares the client's checkpoints with.
+	memberVersions(ctx context.Context, s *Service, u *confab.User) ([]channelVersion, error)
+}
+
+// entryKind is what an entry of the access cache says.
+type entryKind uint8
+
+const (
+	grantEntry   entryKind = iota // a token, user, workspace, channel or membership that exists
+	refusalEntry                  // a membership that does not
+	listEntry                     // a user's list of channels
+	versionEntry                  // a channel's LastSeq
+)
+
+// ExactAccess is the policy for a store that only this Service writes
+// (`confab serve` on its own SQLite file, tests, the admin command): every
+// write goes through it and drops what it changes, so entries are kept
+// until then.
+func ExactAccess() AccessPolicy { return exactPolicy{} }
+
+// SharedAccess is the policy for a store that other processes write too
+// (a PostgreSQL shared by API processes): a grant is trusted for ttl
+// (0 or less: 5 seconds), a refusal or a user's list of channels is
+// always read again.
+func SharedAccess(ttl time.Duration) AccessPolicy {
 	if ttl <= 0 {
 		ttl = defaultCacheTTL
 	}
-	c := &accessCache{exclusive: exclusive, ttl: ttl, now: now}
+	return ttlPolicy{ttl: ttl}
+}
+
+type exactPolicy struct{}
+
+func (exactPolicy) lifetime(entryKind, time.Time) (int64, bool) { return 0, true }
+
+// memberVersions reads nothing when the cache holds u's channels and
+// their versions (a reconnect storm's catch-ups: see userChannelIDs); a
+// channel not cached is read once for all its members.
+func (exactPolicy) memberVersions(ctx context.Context, s *Service, u *confab.User) ([]channelVersion, error) {
+	ids, err := s.userChannelIDs(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]channelVersion, 0, len(ids))
+	for _, id := range ids {
+		_, err := s.authorize(ctx, u, id, actionCatchUp)
+		switch {
+		case errors.Is(err, confab.ErrChannelNotFound) || errors.Is(err, confab.ErrNotInChannel):
+			continue // left since the list was read
+		case err != nil:
+			return nil, err
+		}
+		v, err := s.version(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, channelVersion{id, v})
+	}
+	return out, nil
+}
+
+type ttlPolicy struct{ ttl time.Duration }
+
+func (p ttlPolicy) lifetime(kind entryKind, now time.Time) (int64, bool) {
+	switch kind {
+	case grantEntry:
+		return now.Add(p.ttl).UnixNano(), true
+	case versionEntry:
+		return now.Add(sharedVersionTTL).UnixNano(), true
+	}
+	return 0, false
+}
+
+// memberVersions reads u's channels in one query: a list kept in memory
+// would miss a join made through another process.
+func (ttlPolicy) memberVersions(ctx context.Context, s *Service, u *confab.User) ([]channelVersion, error) {
+	cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, MemberID: u.ID, Limit: maxMemberships})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]channelVersion, len(cs))
+	for i, c := range cs {
+		out[i] = channelVersion{c.ID, c.LastSeq}
+	}
+	return out, nil
+}
+
+func newAccessCache(policy AccessPolicy, now func() time.Time) *accessCache {
+	c := &accessCache{policy: policy, now: now}
 	c.tokens.init(maxCachedTokens)
 	c.users.init(maxCachedUsers)
 	c.spaces.init(maxCachedSpaces)
@@ -112,18 +207,6 @@ func newAccessCache(exclusive bool, ttl time.Duration, now func() time.Time) *ac
 	c.lists.init(maxCachedLists)
 	c.versions.init(maxCachedVersions)
 	return c
-}
-
-// expiry is the deadline (unix ns) of an entry stored now; 0: none.
-func (c *accessCache) expiry() int64 { return c.expiryAfter(c.ttl) }
-
-// expiryAfter is the deadline (unix ns) of an entry stored now that a
-// shared store keeps for ttl; 0: none.
-func (c *accessCache) expiryAfter(ttl time.Duration) int64 {
-	if c.exclusive {
-		return 0
-	}
-	return c.now().Add(ttl).UnixNano()
 }
 
 // cacheMap is a bounded map whose entries may expire, with a generation
@@ -196,7 +279,7 @@ func evict[K comparable, V any](m map[K]V, n int) {
 }
 
 // versionMap keeps channels' LastSeq as read from the store — for good on
-// an exclusive store, for sharedVersionTTL on a shared one — and moves it
+// ExactAccess, for sharedVersionTTL under SharedAccess — and moves it
 // on with this process's own commits. A version only goes up. A channel
 // not in the map (or expired) is read from the store; a commit to a
 // channel not in the map bumps the generation, so that a load that read
@@ -257,6 +340,11 @@ func (v *versionMap) committed(channel string, seq int64) {
 	}
 }
 
+// lifetime says whether an entry of kind read now is kept, and until when.
+func (c *accessCache) lifetime(kind entryKind) (until int64, keep bool) {
+	return c.policy.lifetime(kind, c.now())
+}
+
 // tokenUser returns the user of a token hash, from the cache or the store:
 // invalid_auth for an unknown token or a deleted user.
 func (s *Service) tokenUser(ctx context.Context, sum [sha256.Size]byte) (*confab.User, error) {
@@ -270,7 +358,9 @@ func (s *Service) tokenUser(ctx context.Context, sum [sha256.Size]byte) (*confab
 			return nil, err
 		}
 		id = t.UserID
-		s.cache.tokens.put(sum, id, s.cache.expiry(), gen)
+		if until, keep := s.cache.lifetime(grantEntry); keep {
+			s.cache.tokens.put(sum, id, until, gen)
+		}
 	}
 	return s.activeUser(ctx, id)
 }
@@ -288,7 +378,9 @@ func (s *Service) activeUser(ctx context.Context, id string) (*confab.User, erro
 	} else if err != nil {
 		return nil, err
 	}
-	s.cache.users.put(id, u, s.cache.expiry(), gen)
+	if until, keep := s.cache.lifetime(grantEntry); keep {
+		s.cache.users.put(id, u, until, gen)
+	}
 	return u, nil
 }
 
@@ -303,75 +395,42 @@ func (s *Service) workspace(ctx context.Context, id string) (*confab.Workspace, 
 	if err != nil {
 		return nil, err
 	}
-	s.cache.spaces.put(id, ws, s.cache.expiry(), gen)
+	if until, keep := s.cache.lifetime(grantEntry); keep {
+		s.cache.spaces.put(id, ws, until, gen)
+	}
 	return ws, nil
 }
 
-// access is what a request may do with a channel, as far as the hot paths
-// (posting, reading, reacting) need to know.
-type access struct {
-	ID          string
-	WorkspaceID string
-	Kind        string
-	Archived    bool
-	Member      bool
-	// Version is the channel's LastSeq as of the call or later; set only
-	// when asked for (needVersion).
-	Version int64
+// channelMeta returns what authorize reads of channel id, from the cache
+// or the store.
+func (s *Service) channelMeta(ctx context.Context, id string, now int64) (channelMeta, error) {
+	if meta, ok := s.cache.channels.get(id, now); ok {
+		return meta, nil
+	}
+	_, _, vgen := s.cache.versions.get(id, now)
+	c, err := s.loadChannel(ctx, id, vgen)
+	if err != nil {
+		return channelMeta{}, err
+	}
+	return metaOf(c), nil
 }
 
-type accessNeed uint8
+func metaOf(c *confab.Channel) channelMeta {
+	return channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived}
+}
 
-const (
-	needMember  accessNeed = 1 << iota // not_in_channel unless a member
-	needVersion                        // fill access.Version
-)
-
-// access authorizes u on channel id from the cache where it can, with the
-// rules of channelFor (visible): a channel u may not see is
-// channel_not_found; with needMember, a visible channel u is not in is
-// not_in_channel. Callers
-// that need the channel's or the membership's other fields (counts, read
-// markers, topic) use channelFor, which reads the store.
-func (s *Service) access(ctx context.Context, u *confab.User, id string, need accessNeed) (*access, error) {
-	if !confab.IsConversationID(id) {
-		return nil, confab.ErrChannelNotFound
+// version returns channel id's LastSeq as of the call or later, from the
+// cache or the store; call it after authorize.
+func (s *Service) version(ctx context.Context, id string) (int64, error) {
+	v, ok, vgen := s.cache.versions.get(id, s.now().UnixNano())
+	if ok {
+		return v, nil
 	}
-	now := s.now().UnixNano()
-	meta, cached := s.cache.channels.get(id, now)
-	read := !cached
-	version, known, vgen := s.cache.versions.get(id, now)
-	if need&needVersion != 0 && !known {
-		read = true
-	}
-	if read {
-		c, err := s.loadChannel(ctx, id, vgen)
-		if err != nil {
-			return nil, err
-		}
-		meta = channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived}
-		version = c.LastSeq
-	}
-	a := &access{ID: id}
-	if meta.WorkspaceID != u.WorkspaceID {
-		return nil, confab.ErrChannelNotFound
-	}
-	a.WorkspaceID, a.Kind, a.Archived = meta.WorkspaceID, meta.Kind, meta.Archived
-	if need&needVersion != 0 {
-		a.Version = version
-	}
-	if meta.Kind == confab.KindPublic && need&needMember == 0 {
-		return a, nil // anyone of the workspace may read a public channel
-	}
-	member, err := s.isMember(ctx, id, u.ID, now)
+	c, err := s.loadChannel(ctx, id, vgen)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	a.Member = member
-	if err := visible(meta.Kind, member, need&needMember != 0); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return c.LastSeq, nil
 }
 
 // loadChannel reads a channel for access and caches what it read. Callers
@@ -391,8 +450,12 @@ func (s *Service) loadChannel(ctx context.Context, id string, vgen uint64) (*con
 		if err != nil {
 			return nil, err
 		}
-		s.cache.channels.put(id, channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived}, s.cache.expiry(), gen)
-		s.cache.versions.load(id, c.LastSeq, s.cache.expiryAfter(sharedVersionTTL), vgen)
+		if until, keep := s.cache.lifetime(grantEntry); keep {
+			s.cache.channels.put(id, metaOf(c), until, gen)
+		}
+		if until, keep := s.cache.lifetime(versionEntry); keep {
+			s.cache.versions.load(id, c.LastSeq, until, vgen)
+		}
 		return c, nil
 	})
 	select {
@@ -407,7 +470,7 @@ func (s *Service) loadChannel(ctx context.Context, id string, vgen uint64) (*con
 }
 
 // isMember reports whether userID is in channelID, from the cache or the
-// store. A refusal is cached only where the cache is exact.
+// store. A refusal is cached only where the policy keeps refusals.
 func (s *Service) isMember(ctx context.Context, channelID, userID string, now int64) (bool, error) {
 	k := memberKey{channelID, userID}
 	if member, ok := s.cache.members.get(k, now); ok {
@@ -422,41 +485,12 @@ func (s *Service) isMember(ctx context.Context, channelID, userID string, now in
 	if err != nil {
 		return false, err
 	}
-	if member || s.cache.exclusive {
-		s.cache.members.put(k, member, s.cache.expiry(), gen)
+	kind := refusalEntry
+	if member {
+		kind = grantEntry
+	}
+	if until, keep := s.cache.lifetime(kind); keep {
+		s.cache.members.put(k, member, until, gen)
 	}
 	return member, nil
-}
-
-// memberChanged drops what the cache holds of userID's membership of
-// channelID, and userID's list of channels; call it after the change
-// committed (or may have).
-func (s *Service) memberChanged(channelID, userID string) {
-	s.cache.members.drop(memberKey{channelID, userID})
-	s.cache.lists.drop(userID)
-}
-
-// membersChanged is memberChanged for each of a new channel's members.
-func (s *Service) membersChanged(channelID string, userIDs []string) {
-	for _, id := range userIDs {
-		s.memberChanged(channelID, id)
-	}
-}
-
-// channelChanged drops the cached fields of a channel after an update.
-func (s *Service) channelChanged(channelID string) {
-	s.cache.channels.drop(channelID)
-}
-
-// committed records the outcome of a write of a channel's content: at
-// seq, its new LastSeq, so that the channel's next reader keys its page by
-// it. After an error the write may or may not have committed (a timeout
-// after the commit, say): the version is forgotten and read again.
-func (s *Service) committed(channelID string, seq int64, err error) {
-	switch {
-	case err != nil:
-		s.cache.versions.forget(channelID)
-	case seq > 0:
-		s.cache.versions.committed(channelID, seq)
-	}
 }

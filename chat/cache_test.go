@@ -77,9 +77,12 @@ func newClock() *clock {
 }
 func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-func newService(st confab.Store, exclusive bool, c *clock) *Service {
-	s := New(Config{Store: st, Bus: nopBus{}, PasswordCost: 4, ExclusiveStore: exclusive, CacheTTL: 5 * time.Second, Now: c.now})
-	return s
+func newService(st confab.Store, exact bool, c *clock) *Service {
+	access := SharedAccess(5 * time.Second)
+	if exact {
+		access = ExactAccess()
+	}
+	return New(Config{Store: st, Bus: nopBus{}, PasswordCost: 4, Access: access, Now: c.now})
 }
 
 type session struct {

@@ -16,7 +16,6 @@ var (
 	errCannotDMSelf     = &confab.Error{Code: confab.EINVALID, Message: "cannot_dm_self"}
 	errInvalidTypes     = &confab.Error{Code: confab.EINVALID, Message: "invalid_types"}
 	errNoUsers          = &confab.Error{Code: confab.EINVALID, Message: "no_user"}
-	errCantInviteToDM   = &confab.Error{Code: confab.EINVALID, Message: "method_not_supported_for_channel_type"}
 	errThreadNotFound   = &confab.Error{Code: confab.ENOTFOUND, Message: "thread_not_found"}
 	errCantUpdate       = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_update_message"}
 	errCantDelete       = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_delete_message"}
@@ -41,9 +40,7 @@ func (s *Service) CreateChannel(ctx context.Context, u *confab.User, name string
 	if private {
 		c.Kind = confab.KindPrivate
 	}
-	err := s.store.CreateChannel(ctx, c, []string{u.ID})
-	s.membersChanged(c.ID, []string{u.ID})
-	if err != nil {
+	if err := s.store.CreateChannel(ctx, c, []string{u.ID}); err != nil {
 		return nil, err
 	}
 	m, err := s.store.FindMembership(ctx, c.ID, u.ID)
@@ -66,16 +63,13 @@ func (s *Service) joined(v *confab.ChannelView, userID string) {
 // JoinChannel joins a public channel. Joining one the caller is in already
 // succeeds with already=true and sends nothing.
 func (s *Service) JoinChannel(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, bool, error) {
-	c, m, err := s.channelFor(ctx, u, channel, false)
+	c, m, err := s.authorizeChannel(ctx, u, channel, actionJoin)
 	if err != nil {
 		return nil, false, err
 	}
 	if m != nil {
 		v, err := s.view(ctx, u, c, m)
 		return v, true, err
-	}
-	if c.Archived {
-		return nil, false, confab.ErrIsArchived
 	}
 	v, added, err := s.addMember(ctx, u, c, u.ID, "")
 	return v, !added, err
@@ -86,7 +80,6 @@ func (s *Service) JoinChannel(ctx context.Context, u *confab.User, channel strin
 // member's.
 func (s *Service) addMember(ctx context.Context, actor *confab.User, c *confab.Channel, userID, inviter string) (*confab.ChannelView, bool, error) {
 	added, err := s.store.AddMember(ctx, c.ID, userID, s.now().Unix())
-	s.memberChanged(c.ID, userID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -108,18 +101,14 @@ func (s *Service) addMember(ctx context.Context, actor *confab.User, c *confab.C
 
 // LeaveChannel leaves a channel. DMs and group DMs cannot be left.
 func (s *Service) LeaveChannel(ctx context.Context, u *confab.User, channel string) (bool, error) {
-	c, m, err := s.channelFor(ctx, u, channel, false)
+	c, m, err := s.authorizeChannel(ctx, u, channel, actionLeave)
 	if err != nil {
 		return false, err
-	}
-	if c.IsDirect() {
-		return false, errNotSupported
 	}
 	if m == nil {
 		return true, nil
 	}
 	removed, err := s.store.RemoveMember(ctx, c.ID, u.ID)
-	s.memberChanged(c.ID, u.ID)
 	if err != nil || !removed {
 		return !removed, err
 	}
@@ -133,15 +122,9 @@ func (s *Service) LeaveChannel(ctx context.Context, u *confab.User, channel stri
 // InviteToChannel adds users of the caller's workspace to a channel the
 // caller is in.
 func (s *Service) InviteToChannel(ctx context.Context, u *confab.User, channel string, users []string) (*confab.ChannelView, error) {
-	c, m, err := s.channelFor(ctx, u, channel, true)
+	c, m, err := s.authorizeChannel(ctx, u, channel, actionInvite)
 	if err != nil {
 		return nil, err
-	}
-	if c.IsDirect() {
-		return nil, errCantInviteToDM
-	}
-	if c.Archived {
-		return nil, confab.ErrIsArchived
 	}
 	if len(users) == 0 {
 		return nil, errNoUsers
@@ -231,7 +214,6 @@ func (s *Service) OpenConversation(ctx context.Context, u *confab.User, users []
 		CreatedBy: u.ID, Created: s.now().Unix(),
 	}
 	err = s.store.CreateChannel(ctx, c, members)
-	s.membersChanged(c.ID, members)
 	if confab.ErrorCode(err) == confab.ECONFLICT {
 		return s.OpenConversation(ctx, u, users) // opened concurrently: take that one
 	} else if err != nil {
@@ -314,7 +296,7 @@ func (s *Service) memberships(ctx context.Context, userID string) (map[string]*c
 
 // ChannelInfo returns a channel as the caller sees it.
 func (s *Service) ChannelInfo(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, error) {
-	c, m, err := s.channelFor(ctx, u, channel, false)
+	c, m, err := s.authorizeChannel(ctx, u, channel, actionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +309,7 @@ func (s *Service) ChannelMembers(ctx context.Context, u *confab.User, channel, c
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := s.access(ctx, u, channel, 0)
+	c, err := s.authorize(ctx, u, channel, actionRead)
 	if err != nil {
 		return nil, "", err
 	}
@@ -354,12 +336,9 @@ func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, e
 	if err := confab.ValidateTopic(value); err != nil {
 		return nil, err
 	}
-	c, m, err := s.channelFor(ctx, u, channel, true)
+	c, m, err := s.authorizeChannel(ctx, u, channel, actionManage)
 	if err != nil {
 		return nil, err
-	}
-	if c.Archived {
-		return nil, confab.ErrIsArchived
 	}
 	t := &confab.Text{Value: value, Creator: u.ID, LastSet: s.now().Unix()}
 	upd := confab.ChannelUpdate{Topic: t}
@@ -367,7 +346,6 @@ func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, e
 		upd = confab.ChannelUpdate{Purpose: t}
 	}
 	c, err = s.store.UpdateChannel(ctx, c.ID, upd)
-	s.channelChanged(channel)
 	if err != nil {
 		return nil, err
 	}
@@ -378,19 +356,12 @@ func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, e
 // ArchiveChannel archives a channel the caller is in: it stays readable
 // and takes no more messages.
 func (s *Service) ArchiveChannel(ctx context.Context, u *confab.User, channel string) error {
-	c, _, err := s.channelFor(ctx, u, channel, true)
+	g, err := s.authorize(ctx, u, channel, actionArchive)
 	if err != nil {
 		return err
 	}
-	if c.IsDirect() {
-		return errNotSupported
-	}
-	if c.Archived {
-		return errAlreadyArchived
-	}
 	archived := true
-	c, err = s.store.UpdateChannel(ctx, c.ID, confab.ChannelUpdate{Archived: &archived})
-	s.channelChanged(channel)
+	c, err := s.store.UpdateChannel(ctx, g.ID, confab.ChannelUpdate{Archived: &archived})
 	if err != nil {
 		return err
 	}
@@ -400,7 +371,7 @@ func (s *Service) ArchiveChannel(ctx context.Context, u *confab.User, channel st
 
 // SetPrefs sets the caller's muted and starred flags of a channel.
 func (s *Service) SetPrefs(ctx context.Context, u *confab.User, channel string, p PrefsUpdate) error {
-	c, err := s.access(ctx, u, channel, needMember)
+	c, err := s.authorize(ctx, u, channel, actionMark)
 	if err != nil {
 		return err
 	}
@@ -415,7 +386,11 @@ func (s *Service) MarkRead(ctx context.Context, u *confab.User, channel, ts stri
 	if err != nil {
 		return errInvalidTS
 	}
-	c, _, err := s.channelFor(ctx, u, channel, true)
+	g, err := s.authorize(ctx, u, channel, actionMark)
+	if err != nil {
+		return err
+	}
+	c, err := s.store.FindChannelByID(ctx, g.ID) // for its message count
 	if err != nil {
 		return err
 	}

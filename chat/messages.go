@@ -23,12 +23,9 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 	if len(p.ClientMsgID) > maxClientMsgID || !utf8.ValidString(p.ClientMsgID) || strings.ContainsAny(p.ClientMsgID, "\x00\n") {
 		return nil, errInvalidClientID
 	}
-	c, err := s.access(ctx, u, p.Channel, needMember)
+	c, err := s.authorize(ctx, u, p.Channel, actionPost)
 	if err != nil {
 		return nil, err
-	}
-	if c.Archived {
-		return nil, confab.ErrIsArchived
 	}
 	m := &confab.Message{
 		ChannelID: c.ID, UserID: u.ID, Text: p.Text, ClientMsgID: p.ClientMsgID,
@@ -75,13 +72,14 @@ func (s *Service) threadParent(ctx context.Context, channelID, threadTS string) 
 	return parent.TS, nil
 }
 
-// message loads a live (not deleted) message of a channel the caller sees.
-func (s *Service) message(ctx context.Context, u *confab.User, channel, ts string) (*access, *confab.Message, error) {
+// message authorizes act on a message and loads it: a live (not deleted)
+// message of the channel.
+func (s *Service) message(ctx context.Context, u *confab.User, channel, ts string, act action) (*grant, *confab.Message, error) {
 	tsv, err := confab.ParseTS(ts)
 	if err != nil {
 		return nil, nil, confab.ErrMessageNotFound
 	}
-	c, err := s.access(ctx, u, channel, 0)
+	c, err := s.authorize(ctx, u, channel, act)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,15 +98,12 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts
 	if err := confab.ValidateText(text); err != nil {
 		return nil, err
 	}
-	c, m, err := s.message(ctx, u, channel, ts)
+	c, m, err := s.message(ctx, u, channel, ts, actionEdit)
 	if err != nil {
 		return nil, err
 	}
 	if m.UserID != u.ID {
 		return nil, errCantUpdate
-	}
-	if c.Archived {
-		return nil, confab.ErrIsArchived
 	}
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
@@ -127,7 +122,7 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts
 // caller owns the workspace. It leaves a tombstone so that catch-up can tell
 // clients.
 func (s *Service) DeleteMessage(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error) {
-	c, m, err := s.message(ctx, u, channel, ts)
+	c, m, err := s.message(ctx, u, channel, ts, actionDelete)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +163,7 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 	if !confab.ValidReactionName(name) {
 		return errInvalidReaction
 	}
-	c, m, err := s.message(ctx, u, channel, ts)
+	c, m, err := s.message(ctx, u, channel, ts, actionReact)
 	if err != nil {
 		return err
 	}
@@ -188,13 +183,13 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 
 // writeContent runs write, a change of channel c's content, which returns
 // the seq it committed at and its event. The event is published in seq
-// order with the channel's other changes (outbox.go), and the version
-// cache learns the seq (cache.go). A write that fails publishes nothing.
-func (s *Service) writeContent(c *access, write func() (seq int64, frame []byte, err error)) error {
+// order with the channel's other changes (outbox.go); the store has told
+// the version cache the seq (invalidate.go). A write that fails publishes
+// nothing.
+func (s *Service) writeContent(c *grant, write func() (seq int64, frame []byte, err error)) error {
 	r := s.out.reserve(confab.ChannelTopic(c.WorkspaceID, c.ID))
 	defer r.cancel()
 	seq, frame, err := write()
-	s.committed(c.ID, seq, err)
 	if err != nil {
 		return err
 	}
@@ -217,7 +212,11 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.access(ctx, u, p.Channel, needVersion)
+	c, err := s.authorize(ctx, u, p.Channel, actionRead)
+	if err != nil {
+		return nil, err
+	}
+	version, err := s.version(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +256,7 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if f.Before != 0 && f.Before <= f.After+1 {
 		return &Page{}, nil
 	}
-	msgs, memo, err := s.reads.findMessages(ctx, s.store, c.Version, f)
+	msgs, memo, err := s.reads.findMessages(ctx, s.store, version, f)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +278,7 @@ func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) 
 	if err != nil {
 		return nil, errThreadNotFound
 	}
-	c, err := s.access(ctx, u, p.Channel, 0)
+	c, err := s.authorize(ctx, u, p.Channel, actionRead)
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func TestPostDoesNotWaitForTheBus(t *testing.T) {
 	st := openSQLite(t)
 	bus := newRecordingBus(100)
 	bus.gate = make(chan struct{})
-	s := New(Config{Store: st, Bus: bus, PasswordCost: 4, ExclusiveStore: true})
+	s := New(Config{Store: st, Bus: bus, PasswordCost: 4, Access: ExactAccess()})
 	alice := signupOn(t, s, "alice")
 	ch, err := s.CreateChannel(t.Context(), alice.u, "general", false)
 	if err != nil {
@@ -166,7 +166,7 @@ func TestConcurrentPostsPublishInSeqOrder(t *testing.T) {
 	const posters, each = 8, 40
 	st := openSQLite(t)
 	bus := newRecordingBus(posters*each + 100)
-	s := New(Config{Store: st, Bus: bus, PasswordCost: 4, ExclusiveStore: true})
+	s := New(Config{Store: st, Bus: bus, PasswordCost: 4, Access: ExactAccess()})
 	t.Cleanup(func() { s.Close() })
 	s.out.hold = time.Minute // the order must come from the reservations alone
 	alice := signupOn(t, s, "alice")

@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
@@ -91,8 +90,9 @@ func (s *Service) announcePresence(u *confab.User, now string, changed bool, err
 }
 
 // Typing relays user_typing to the channel's members; it is never stored.
+// Whoever may not post there may not type there either.
 func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) error {
-	c, err := s.access(ctx, u, channel, needMember)
+	c, err := s.authorize(ctx, u, channel, actionPost)
 	if err != nil {
 		return err
 	}
@@ -108,29 +108,17 @@ func (s *Service) UserChannels(ctx context.Context, userID string) ([]string, er
 }
 
 // userChannelIDs returns the ids of the channels userID is in, in id
-// order; the slice is shared: read-only. An exclusive store's list is kept
-// in the access cache until a membership of the user changes: when a
+// order; the slice is shared: read-only. Under ExactAccess the list is
+// kept in the access cache until a membership of the user changes: when a
 // gateway goes, each of its clients registers again and catches up, and
 // read from the store each time, the storm's memberships queue on the
-// store's few readers ahead of everything else. A shared store is read
-// each time, so that a join through another process counts at once.
+// store's few readers ahead of everything else. SharedAccess keeps no
+// list, so that a join through another process counts at once.
 func (s *Service) userChannelIDs(ctx context.Context, userID string) ([]string, error) {
-	if !s.cache.exclusive {
-		return s.readUserChannelIDs(ctx, userID)
-	}
-	if ids, ok := s.cache.lists.get(userID, 0); ok {
+	if ids, ok := s.cache.lists.get(userID, s.now().UnixNano()); ok {
 		return ids, nil
 	}
 	gen := s.cache.lists.generation()
-	ids, err := s.readUserChannelIDs(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.lists.put(userID, ids, 0, gen)
-	return ids, nil
-}
-
-func (s *Service) readUserChannelIDs(ctx context.Context, userID string) ([]string, error) {
 	ms, err := s.store.FindMemberships(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -138,6 +126,9 @@ func (s *Service) readUserChannelIDs(ctx context.Context, userID string) ([]stri
 	ids := make([]string, len(ms))
 	for i, m := range ms {
 		ids[i] = m.ChannelID
+	}
+	if until, keep := s.cache.lifetime(listEntry); keep {
+		s.cache.lists.put(userID, ids, until, gen)
 	}
 	return ids, nil
 }
@@ -279,39 +270,10 @@ type channelVersion struct {
 	lastSeq int64
 }
 
-// memberVersions returns the LastSeq of every channel u is in. On an
-// exclusive store it reads nothing when the caches hold u's channels and
-// their versions (a reconnect storm's catch-ups: see userChannelIDs), and
-// a channel not cached is read once for all its members (access); a shared
-// store gives them in one query.
+// memberVersions returns the LastSeq of every channel u is in, the way
+// the access policy says (cache.go).
 func (s *Service) memberVersions(ctx context.Context, u *confab.User) ([]channelVersion, error) {
-	if !s.cache.exclusive {
-		cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, MemberID: u.ID, Limit: maxMemberships})
-		if err != nil {
-			return nil, err
-		}
-		out := make([]channelVersion, len(cs))
-		for i, c := range cs {
-			out[i] = channelVersion{c.ID, c.LastSeq}
-		}
-		return out, nil
-	}
-	ids, err := s.userChannelIDs(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]channelVersion, 0, len(ids))
-	for _, id := range ids {
-		a, err := s.access(ctx, u, id, needMember|needVersion)
-		switch {
-		case errors.Is(err, confab.ErrChannelNotFound) || errors.Is(err, confab.ErrNotInChannel):
-			continue // left since the list was read
-		case err != nil:
-			return nil, err
-		}
-		out = append(out, channelVersion{id, a.Version})
-	}
-	return out, nil
+	return s.cache.policy.memberVersions(ctx, s, u)
 }
 
 // maxMemberships bounds the channels one read of a user's conversations
@@ -321,6 +283,6 @@ const maxMemberships = 100000
 // AnnouncePresence tells subscribers of a presence flip that no request
 // caused: the gateway holding u's connections died and its hold expired
 // (away), or a hold lost while Redis was unreachable came back (active).
-func (s *Service) AnnouncePresence(ctx context.Context, u *confab.User, presence string) {
-	s.deliver(confab.PresenceTopic(u.WorkspaceID, u.ID), confab.PresenceEvent(u.ID, presence))
+func (s *Service) AnnouncePresence(_ context.Context, c confab.PresenceChange) {
+	s.deliver(confab.PresenceTopic(c.WorkspaceID, c.UserID), confab.PresenceEvent(c.UserID, c.Presence))
 }

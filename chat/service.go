@@ -43,14 +43,18 @@ type Config struct {
 	// GatewayID names this process when it is a gateway: it redeems only
 	// tickets issued for it. "" in a process that is its own gateway.
 	GatewayID string
-	// ExclusiveStore says every write to the store goes through this
-	// Service (`confab serve` on its own SQLite file), so that its access
-	// cache can be exact; see cache.go.
+	// Access is the access cache's policy (cache.go), which whoever chose
+	// the store chooses: ExactAccess() when every write to the store goes
+	// through this Service (`confab serve` on its own SQLite file),
+	// SharedAccess(ttl) when other processes write it too. nil:
+	// SharedAccess(0), right anywhere, though slower on a store of one's
+	// own.
+	Access AccessPolicy
+	// ExclusiveStore is the former way to ask for ExactAccess, read only
+	// when Access is nil.
+	//
+	// Deprecated: set Access to ExactAccess().
 	ExclusiveStore bool
-	// CacheTTL bounds how long a cached grant (token, membership, channel
-	// not archived) taken away through another process may still be
-	// honoured, when the store is shared; 0: 5 seconds.
-	CacheTTL time.Duration
 }
 
 // Service implements the use cases. Create it with New.
@@ -74,7 +78,7 @@ type Service struct {
 	pace      pacer // spreads rtm.connect's tickets (pace.go)
 	republish republisher
 	reads     coalescer    // shares identical history reads (coalesce.go)
-	cache     *accessCache // tokens, channels, memberships (cache.go)
+	cache     *accessCache // tokens, channels, memberships (cache.go); store drops what it changes
 	out       *outbox      // publishes after the commit, off the request (outbox.go)
 }
 
@@ -125,7 +129,16 @@ func New(cfg Config) *Service {
 	if s.presence == nil {
 		s.presence = NewMemoryPresence()
 	}
-	s.cache = newAccessCache(cfg.ExclusiveStore, cfg.CacheTTL, s.now)
+	access := cfg.Access
+	switch {
+	case access == nil && cfg.ExclusiveStore:
+		access = ExactAccess()
+	case access == nil:
+		access = SharedAccess(0)
+	}
+	s.cache = newAccessCache(access, s.now)
+	// Every write through s.store keeps the cache true (invalidate.go).
+	s.store = &accessStore{Store: cfg.Store, cache: s.cache}
 	s.out = newOutbox(s)
 	s.republish.stop = make(chan struct{})
 	s.tickets.used = map[string]int64{}
@@ -161,48 +174,6 @@ func (s *Service) publish(topic string, p confab.Publication) {
 // deliver publishes a plain frame on a topic.
 func (s *Service) deliver(topic string, frame []byte) {
 	s.publish(topic, confab.Publication{Op: confab.OpDeliver, Frame: frame})
-}
-
-// channelFor loads a channel as u may see it. A channel u may not see —
-// another workspace's, or a private channel, DM or group DM u is not in — is
-// channel_not_found, exactly like one that does not exist. With member set,
-// a visible channel u is not in is not_in_channel.
-func (s *Service) channelFor(ctx context.Context, u *confab.User, id string, member bool) (*confab.Channel, *confab.Membership, error) {
-	if !confab.IsConversationID(id) {
-		return nil, nil, confab.ErrChannelNotFound
-	}
-	c, err := s.store.FindChannelByID(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if c.WorkspaceID != u.WorkspaceID {
-		return nil, nil, confab.ErrChannelNotFound
-	}
-	m, err := s.store.FindMembership(ctx, id, u.ID)
-	if confab.ErrorCode(err) == confab.ENOTFOUND {
-		m, err = nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := visible(c.Kind, m != nil, member); err != nil {
-		return nil, nil, err
-	}
-	return c, m, nil
-}
-
-// visible is the rule of what a user of the channel's workspace may see of
-// a channel of kind: a private channel, DM or group DM they are not in is
-// channel_not_found, like one that does not exist; with needMember, a
-// public channel they are not in is not_in_channel.
-func visible(kind string, member, needMember bool) error {
-	switch {
-	case !member && kind != confab.KindPublic:
-		return confab.ErrChannelNotFound
-	case !member && needMember:
-		return confab.ErrNotInChannel
-	}
-	return nil
 }
 
 // view builds the ChannelView of c for u, with a DM's other member.

@@ -285,7 +285,11 @@ func (m *Main) wireServe(w wiring) error {
 	m.closers = append(m.closers, bus.Close)
 	// On its own SQLite file this process is the store's only writer: its
 	// access cache can be exact. On a PostgreSQL others may write too.
-	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, ExclusiveStore: w.cfg.Postgres == ""}))
+	access := chat.SharedAccess(w.cfg.CacheTTL)
+	if w.cfg.Postgres == "" {
+		access = chat.ExactAccess()
+	}
+	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, Access: access}))
 	m.Gateway = m.newGateway(w, bus)
 	m.mountAPI(w)
 	w.mux.Handle("/rtm/", m.Gateway)
@@ -300,7 +304,9 @@ func (m *Main) chatConfig(w wiring, c chat.Config) chat.Config {
 	c.Registerer = w.reg
 	c.ClosedSignup = w.cfg.ClosedSignup
 	c.PasswordCost = w.cfg.PasswordCost
-	c.CacheTTL = w.cfg.CacheTTL
+	if c.Access == nil { // an api or gateway process: its PostgreSQL is shared
+		c.Access = chat.SharedAccess(w.cfg.CacheTTL)
+	}
 	if w.cfg.TicketSecret != "" {
 		c.TicketSecret = []byte(w.cfg.TicketSecret)
 	}
