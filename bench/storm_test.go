@@ -56,13 +56,15 @@ func mustServe(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var gw *gateway.Gateway
-	bus := memory.NewBroker().Open(memory.Config{
-		Handler: func(topic string, payload []byte) { gw.HandlePublication(topic, payload) },
-		Logger:  log,
-	})
-	svc := chat.New(chat.Config{Store: db, Bus: bus, Logger: log, PasswordCost: 4, ExclusiveStore: true})
-	gw = gateway.New(gateway.Config{Chat: svc, Bus: bus, Logger: log})
+	broker := memory.NewBroker()
+	bus := broker.Open(memory.Config{Logger: log})
+	svc := chat.New(chat.Config{Store: db, Bus: bus, Logger: log, PasswordCost: 4, Access: chat.ExactAccess()})
+	gw, err := gateway.New(gateway.Config{Chat: svc, Logger: log, OpenBus: func(h func(topic string, payload []byte)) (gateway.Bus, error) {
+		return broker.Open(memory.Config{Handler: h, Logger: log}), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", webapi.New(webapi.Config{Chat: svc, Logger: log, RateLimit: timerate.Inf, AuthRateLimit: timerate.Inf}))
 	mux.Handle("/rtm/", gw)

@@ -7,7 +7,9 @@
 // then registers the connection in its Hub for the user's topic and
 // channels, subscribes the bus to any topic that got its first local
 // subscriber, waits for that, and only then sends hello: an event published
-// after hello reaches the connection. Publications arrive through
+// after hello reaches the connection. The gateway opens its own instance
+// of the bus (Config.OpenBus) with HandlePublication as its handler, and
+// closes it last when it shuts down. Publications arrive through
 // HandlePublication and are written, as the same bytes, to every local
 // subscriber of their topic: each is encoded once as a WebSocket frame,
 // header included, and every recipient's queue holds a pointer to it

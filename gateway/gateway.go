@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -42,17 +43,24 @@ type Chat interface {
 	Disconnected(ctx context.Context, u *confab.User)
 }
 
-// Bus is what the gateway needs of pub/sub. Publications of subscribed
-// topics are handed to Gateway.HandlePublication by the wiring.
+// Bus is what the gateway needs of its own instance of the bus
+// (confab.PubSub): it subscribes to the topics of its local members, and
+// closes the instance when it has shut down.
 type Bus interface {
 	Subscribe(ctx context.Context, topics ...string) error
 	Unsubscribe(ctx context.Context, topics ...string) error
+	Close() error
 }
+
+// OpenBus opens the gateway's instance of the bus with the handler that
+// takes every publication of its topics (Gateway.HandlePublication), so
+// that the handler exists before the instance does.
+type OpenBus func(handler func(topic string, payload []byte)) (Bus, error)
 
 // Config configures a Gateway. Zero values take the defaults shown.
 type Config struct {
 	Chat       Chat
-	Bus        Bus
+	OpenBus    OpenBus               // required
 	Logger     *slog.Logger          // default: discard
 	Registerer prometheus.Registerer // nil: metrics are not registered
 
@@ -120,6 +128,7 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics
 	hub     *hub
+	bus     Bus             // opened by New, closed by Shutdown
 	poller  *poller         // nil: every connection has a blocking reader
 	writers *writers        // write detached sockets' queues
 	ctx     context.Context // for chat and bus calls; cancelled by a forced Shutdown
@@ -199,8 +208,9 @@ func (g *Gateway) eachConn(f func(c *conn)) {
 	}
 }
 
-// New returns a running Gateway; stop it with Shutdown.
-func New(cfg Config) *Gateway {
+// New opens the gateway's bus (cfg.OpenBus) and returns a running
+// Gateway; stop it with Shutdown, which closes the bus.
+func New(cfg Config) (*Gateway, error) {
 	cfg.setDefaults()
 	g := &Gateway{
 		cfg:     cfg,
@@ -212,8 +222,13 @@ func New(cfg Config) *Gateway {
 	for i := range g.conns {
 		g.conns[i].m = make(map[*conn]struct{})
 	}
+	bus, err := cfg.OpenBus(g.HandlePublication)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: open the bus: %w", err)
+	}
+	g.bus = bus
 	g.ctx, g.cancel = context.WithCancel(context.Background())
-	g.hub = newHub(cfg.Shards, cfg.Bus, cfg.Logger, g.startFlushes)
+	g.hub = newHub(cfg.Shards, bus, cfg.Logger, g.startFlushes)
 	g.writers = newWriters()
 	for range cfg.Writers {
 		g.bg.Add(1)
@@ -237,7 +252,7 @@ func New(cfg Config) *Gateway {
 	} else {
 		g.log.Warn("no poller: one reader goroutine per connection", "err", err)
 	}
-	return g
+	return g, nil
 }
 
 // Conns returns the number of open connections.
@@ -850,14 +865,21 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.cancel()
 	// Only now, with every connection finished: flush goroutines wait for
 	// the poller, and their write deadlines are the sweeper's.
+	var busErr error
 	g.stopBg.Do(func() {
 		close(g.quit)
 		g.writers.stop()
 		if g.poller != nil {
 			g.poller.stop()
 		}
+		// The bus last, once: every connection's unsubscription has run,
+		// and after it no publication reaches the gateway.
+		busErr = g.bus.Close()
 	})
 	g.bg.Wait()
+	if busErr != nil && err == nil {
+		err = fmt.Errorf("gateway: close the bus: %w", busErr)
+	}
 	return err
 }
 

@@ -504,9 +504,8 @@ func TestKeepalive(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	bus := newFakeBus()
-	g := New(Config{Chat: &fakeChat{UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}})}, Bus: bus})
+	g := mustNew(t, Config{Chat: &fakeChat{UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}})}, OpenBus: bus.open})
 	withoutPollerIfAsked(g)
-	bus.g = g
 	srv := newLocalServer(t, g)
 	s := &testServer{g: g, bus: bus, url: "ws://" + srv.Addr().String() + "/rtm/"}
 

@@ -86,7 +86,7 @@ func channelsOf(m map[string][]string) func(context.Context, string) ([]string, 
 // fakeBus is an in-test bus: publish delivers to the gateway only topics it
 // is subscribed to, like a real bus, and it counts calls.
 type fakeBus struct {
-	g *Gateway
+	deliver func(topic string, payload []byte) // the gateway's handler, from open
 
 	mu         sync.Mutex
 	subs       map[string]bool
@@ -138,14 +138,22 @@ func (b *fakeBus) Unsubscribe(_ context.Context, topics ...string) error {
 	return nil
 }
 
-// publish hands p to the gateway if topic is subscribed, and reports
-// whether it was.
+// open is the gateway's OpenBus: it keeps the handler the gateway gives.
+func (b *fakeBus) open(deliver func(topic string, payload []byte)) (Bus, error) {
+	b.deliver = deliver
+	return b, nil
+}
+
+func (b *fakeBus) Close() error { return nil }
+
+// publish hands p to the gateway's handler if topic is subscribed, and
+// reports whether it was.
 func (b *fakeBus) publish(topic string, p confab.Publication) bool {
 	b.mu.Lock()
 	ok := b.subs[topic]
 	b.mu.Unlock()
 	if ok {
-		b.g.HandlePublication(topic, p.Marshal())
+		b.deliver(topic, p.Marshal())
 	}
 	return ok
 }
@@ -192,10 +200,9 @@ type testServer struct {
 func MustServe(t *testing.T, cfg Config, ch *fakeChat) *testServer {
 	t.Helper()
 	bus := newFakeBus()
-	cfg.Chat, cfg.Bus = ch, bus
-	g := New(cfg)
+	cfg.Chat, cfg.OpenBus = ch, bus.open
+	g := mustNew(t, cfg)
 	withoutPollerIfAsked(g)
-	bus.g = g
 	srv := httptest.NewServer(g)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -33,12 +33,29 @@ type nopBus struct{}
 
 func (nopBus) Subscribe(context.Context, ...string) error   { return nil }
 func (nopBus) Unsubscribe(context.Context, ...string) error { return nil }
+func (nopBus) Close() error                                 { return nil }
+
+// openBus is an OpenBus that hands the gateway b, whatever its handler:
+// tests call HandlePublication themselves.
+func openBus(b Bus) OpenBus {
+	return func(func(topic string, payload []byte)) (Bus, error) { return b, nil }
+}
+
+// mustNew is New that fails the test on an error.
+func mustNew(tb testing.TB, cfg Config) *Gateway {
+	tb.Helper()
+	g, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
 
 // newBenchGateway returns a gateway with n connections subscribed to
 // topic, writing to discardTransport; held conns never flush.
 func newBenchGateway(tb testing.TB, n int, topic string, held bool) (*Gateway, []*conn) {
 	tb.Helper()
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}, MaxQueueFrames: 1 << 20, MaxQueueBytes: 1 << 30})
+	g := mustNew(tb, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{}), MaxQueueFrames: 1 << 20, MaxQueueBytes: 1 << 30})
 	tb.Cleanup(func() { g.Shutdown(context.Background()) })
 	conns := make([]*conn, n)
 	for i := range conns {
@@ -92,7 +109,7 @@ func BenchmarkHubBroadcast(b *testing.B) {
 }
 
 func TestEnqueueNoAlloc(t *testing.T) {
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{})})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"}) // held: no flush goroutine
 	f := newWireFrame(ws.OpText, []byte(`{"type":"message"}`), 0)
@@ -157,7 +174,7 @@ func (r *recorder) SetWriteDeadline(time.Time) error { return nil }
 func (r *recorder) Close() error                     { return nil }
 
 func TestFlushWritesQueuedFramesInOrder(t *testing.T) {
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{})})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	rec := &recorder{}
 	c := g.newConn(rec, &confab.User{ID: "U1", WorkspaceID: "T1"})
@@ -313,7 +330,7 @@ func FuzzReadLoop(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(s, uint16(i*7))
 	}
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}, MaxFrameBytes: 256, MaxQueueFrames: 64})
+	g := mustNew(f, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{}), MaxFrameBytes: 256, MaxQueueFrames: 64})
 	f.Cleanup(func() { g.Shutdown(context.Background()) })
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
 		n := 0
@@ -346,7 +363,7 @@ func FuzzReadLoop(f *testing.F) {
 // it (positions that a compaction made stale included).
 func TestTopicPositions(t *testing.T) {
 	const n = 300
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{})})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	conns := make([]*conn, n)
 	for i := range conns {

@@ -18,7 +18,7 @@ import (
 // connection keeps the bytes of an incomplete frame and of an unfinished
 // message, and nothing once they are complete.
 func TestConsumeKeepsOnlyIncompleteFrames(t *testing.T) {
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{})})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	rec := &recorder{}
 	c := g.newConn(rec, &confab.User{ID: "U1", WorkspaceID: "T1"})
@@ -100,7 +100,7 @@ func jsonString(v any) string {
 // TestFrameTooBigBeforePayload: a header announcing more than
 // MaxFrameBytes ends the connection at once, before its payload arrives.
 func TestFrameTooBigBeforePayload(t *testing.T) {
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}, MaxFrameBytes: 1024})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{}), MaxFrameBytes: 1024})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 	c := g.newConn(discardTransport{}, &confab.User{ID: "U1", WorkspaceID: "T1"})
 	head := clientFrameBytes(ws.OpText, true, make([]byte, 1025))[:8] // header only

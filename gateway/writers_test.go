@@ -40,7 +40,7 @@ func (t *gatedTransport) writev(v [][]byte, _ bool) ([][]byte, error) {
 // writev when its turn comes — a broadcast's writes do not hold the next
 // broadcast back, and a busy gateway writes fewer, larger batches.
 func TestWritersCoalesceWhileBusy(t *testing.T) {
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}, Writers: 1})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{}), Writers: 1})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 
 	busy := &gatedTransport{gate: make(chan struct{}), entered: make(chan struct{}), writes: make(chan [][]byte, 16)}
@@ -115,7 +115,7 @@ func TestFullSocketDoesNotHoldWriters(t *testing.T) {
 // the topic's lock (which held back every registration waiting on the
 // topic of a big channel in a reconnect storm).
 func TestBroadcastQueuesTurnsAtOnce(t *testing.T) {
-	g := New(Config{Chat: &fakeChat{}, Bus: nopBus{}, Writers: 1})
+	g := mustNew(t, Config{Chat: &fakeChat{}, OpenBus: openBus(nopBus{}), Writers: 1})
 	t.Cleanup(func() { g.Shutdown(context.Background()) })
 
 	const n = 50

@@ -4,21 +4,18 @@
 // have a member of its channel (docs/architecture.md#pockets).
 //
 // A Map (from a TOML pocket file) says which pocket a workspace is in. A
-// Router publishes each event on the bus of its workspace's pocket. The
-// registry and presence in this package keep their state in a pocket's
-// Redis: a Registry holds the pocket's live gateways (announced every TTL/3,
-// picked by rtm.connect), a Presence who is online (each gateway holds its
-// users with expiring entries; Reap finds a killed gateway's users), and a
-// Picker and a PresenceRouter send an API process's calls to the user's
-// pocket. A Store routes the store calls of a set-up where some pockets have
-// their own PostgreSQL: workspaces, users and tokens in the main database
-// (the directory), each channel with its messages in its pocket's.
+// Router publishes each event on the bus of its workspace's pocket. A
+// Picker (confab.GatewayPicker) and a PresenceRouter (confab.Presence)
+// send an API process's calls to the registry and the presence of the
+// user's pocket; what holds them in a pocket's Redis is package redis. A
+// Store routes the store calls of a set-up where some pockets have their
+// own PostgreSQL: workspaces, users and tokens in the main database (the
+// directory), each channel with its messages in its pocket's.
+//
+// The package speaks to no server itself: it routes between the
+// implementations of the root package's contracts that it is given.
 //
 // Concurrency: a Map is immutable after Parse; a Router is safe for
 // concurrent use (its workspace cache is a sync.Map), and so are Store (its
-// caches are mutex-guarded maps), Registry, Presence, Picker and
-// PresenceRouter. Every Redis update of presence is one Lua script, atomic
-// across processes; a Presence serialises one user's updates from its
-// gateway. Expiry uses each caller's clock, so the clocks
-// of a pocket's processes must agree to well within a TTL.
+// caches are mutex-guarded maps), Picker and PresenceRouter.
 package pocket

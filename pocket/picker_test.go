@@ -3,6 +3,7 @@ package pocket_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/confab/confab"
@@ -36,14 +37,26 @@ func twoPockets(t *testing.T) *pocket.Router {
 	return r
 }
 
+// registry is a pocket's registry with one live gateway, or none: Pick is
+// all a Picker asks of it.
+type registry struct {
+	confab.GatewayRegistry
+	live []confab.Gateway
+}
+
+func (r *registry) Pick(context.Context) (confab.Gateway, error) {
+	if len(r.live) == 0 {
+		return confab.Gateway{}, confab.ErrNoGateway
+	}
+	return r.live[0], nil
+}
+
 // The Picker picks from the registry of the user's pocket.
 func TestPickerRoutesByPocket(t *testing.T) {
 	ctx := context.Background()
-	router, c, clk := twoPockets(t), mustClient(t), newClock()
-	regA := pocket.NewRegistry(pocket.RegistryConfig{Client: c, Prefix: uniquePrefix(t), Now: clk.Now})
-	regB := pocket.NewRegistry(pocket.RegistryConfig{Client: c, Prefix: uniquePrefix(t), Now: clk.Now})
-	mustAnnounce(t, regA, confab.Gateway{ID: "gw-a1", URL: "ws://a1"})
-	mustAnnounce(t, regB, confab.Gateway{ID: "gw-b1", URL: "ws://b1"})
+	router := twoPockets(t)
+	regA := &registry{live: []confab.Gateway{{ID: "gw-a1", URL: "ws://a1"}}}
+	regB := &registry{live: []confab.Gateway{{ID: "gw-b1", URL: "ws://b1"}}}
 	picker := pocket.NewPicker(router, map[string]confab.GatewayRegistry{"a": regA, "b": regB})
 
 	alice := &confab.User{ID: "UALICE", WorkspaceID: "TACME"}
@@ -60,9 +73,7 @@ func TestPickerRoutesByPocket(t *testing.T) {
 		}
 	}
 
-	if err := regB.Withdraw(ctx, "gw-b1"); err != nil {
-		t.Fatal(err)
-	}
+	regB.live = nil
 	if _, err := picker.Pick(ctx, bob); !errors.Is(err, confab.ErrNoGateway) || confab.ErrorMessage(err) != "no_gateway" {
 		t.Fatalf("Pick in a pocket with no live gateway: err = %v, want no_gateway", err)
 	}
@@ -78,49 +89,56 @@ func TestPickerRoutesByPocket(t *testing.T) {
 	}
 }
 
-// The PresenceRouter reads and writes the presence of the user's pocket.
+// presence is a pocket's presence that answers every call with the
+// pocket's name, so that a test sees which pocket a call reached.
+type presence string
+
+func (p presence) Connected(context.Context, *confab.User) (string, bool, error) {
+	return "connected@" + string(p), true, nil
+}
+
+func (p presence) Disconnected(context.Context, *confab.User) (string, bool, error) {
+	return "disconnected@" + string(p), true, nil
+}
+
+func (p presence) SetAway(_ context.Context, _ *confab.User, away bool) (string, bool, error) {
+	return fmt.Sprintf("away=%t@%s", away, p), true, nil
+}
+
+func (p presence) Get(context.Context, *confab.User) (string, error) { return "get@" + string(p), nil }
+
+// The PresenceRouter sends each call to the presence of the user's pocket.
 func TestPresenceRouterRoutesByPocket(t *testing.T) {
 	ctx := context.Background()
-	router, c, clk := twoPockets(t), mustClient(t), newClock()
-	prefixA, prefixB := uniquePrefix(t), uniquePrefix(t)
-	open := func(prefix, gatewayID string) *pocket.Presence {
-		return pocket.NewPresence(pocket.PresenceConfig{Client: c, Prefix: prefix, GatewayID: gatewayID, Now: clk.Now})
-	}
-	gwA, gwB := open(prefixA, "gw-a1"), open(prefixB, "gw-b1")
-	apiA, apiB := open(prefixA, ""), open(prefixB, "")
-	pr := pocket.NewPresenceRouter(router, map[string]confab.Presence{"a": apiA, "b": apiB})
-
+	pr := pocket.NewPresenceRouter(twoPockets(t), map[string]confab.Presence{"a": presence("a"), "b": presence("b")})
 	alice := &confab.User{ID: "UALICE", WorkspaceID: "TACME"}
 	bob := &confab.User{ID: "UBOB", WorkspaceID: "TGLOBEX"}
-	mustUpdate(t, "gwA.Connected", gwA.Connected, alice, active, true)
-	mustUpdate(t, "gwB.Connected", gwB.Connected, bob, active, true)
-	for _, u := range []*confab.User{alice, bob} {
-		if got, err := pr.Get(ctx, u); err != nil || got != active {
-			t.Fatalf("router Get(%s) = %q, %v; want active", u.ID, got, err)
+	for _, tc := range []struct {
+		u    *confab.User
+		name string
+	}{{alice, "a"}, {bob, "b"}} {
+		calls := map[string]func() (string, error){
+			"connected":    func() (string, error) { s, _, err := pr.Connected(ctx, tc.u); return s, err },
+			"disconnected": func() (string, error) { s, _, err := pr.Disconnected(ctx, tc.u); return s, err },
+			"away=true":    func() (string, error) { s, _, err := pr.SetAway(ctx, tc.u, true); return s, err },
+			"get":          func() (string, error) { return pr.Get(ctx, tc.u) },
 		}
-	}
-	// Each pocket knows only its own users.
-	mustGet(t, apiA, bob, away)
-	mustGet(t, apiB, alice, away)
-
-	mustUpdate(t, "router.SetAway", func(ctx context.Context, u *confab.User) (string, bool, error) {
-		return pr.SetAway(ctx, u, true)
-	}, bob, away, true)
-	mustGet(t, gwB, bob, away)
-	mustGet(t, gwA, alice, active)
-
-	// An API process counts no connections.
-	if _, _, err := pr.Connected(ctx, alice); err == nil {
-		t.Fatal("router Connected on API presences succeeded")
-	}
-	if _, _, err := pr.Disconnected(ctx, alice); err == nil {
-		t.Fatal("router Disconnected on API presences succeeded")
+		for call, f := range calls {
+			if got, err := f(); err != nil || got != call+"@"+tc.name {
+				t.Errorf("%s of %s = %q, %v; want %q", call, tc.u.ID, got, err, call+"@"+tc.name)
+			}
+		}
 	}
 	if _, err := pr.Get(ctx, &confab.User{ID: "U1", WorkspaceID: "TNOPE"}); err == nil {
 		t.Fatal("router Get for an unknown workspace succeeded")
 	}
-	onlyA := pocket.NewPresenceRouter(router, map[string]confab.Presence{"a": apiA})
+	onlyA := pocket.NewPresenceRouter(twoPockets(t), map[string]confab.Presence{"a": presence("a")})
 	if _, err := onlyA.Get(ctx, bob); err == nil {
 		t.Fatal("router Get in a pocket without a presence succeeded")
 	}
 }
+
+var (
+	_ confab.Presence      = (*pocket.PresenceRouter)(nil)
+	_ confab.GatewayPicker = (*pocket.Picker)(nil)
+)

@@ -1,6 +1,24 @@
-// Package redis is confab's cross-node bus: pub/sub over a Redis server
-// (one per pocket), with github.com/redis/go-redis/v9. It passes the
-// conformance suite in pubsub/pubsubtest.
+// Package redis holds everything confab keeps in a pocket's Redis, with
+// github.com/redis/go-redis/v9:
+//
+//   - PubSub, the cross-node bus (confab.PubSub), which passes the
+//     conformance suite in pubsub/pubsubtest;
+//   - Registry, the pocket's live gateways (confab.GatewayRegistry):
+//     announced by each gateway's Heartbeat, picked by rtm.connect, and
+//     probed by an API process's StartWatch so that a killed gateway is
+//     passed over at once;
+//   - Presence, who is online (confab.Presence): each gateway holds its
+//     users with expiring entries, and a Heartbeat renews them and reaps
+//     the users of a gateway that died.
+//
+// The background loops (Heartbeat, StartWatch) are started and stopped
+// through this package: a Loop's Stop ends its goroutine and waits for it.
+// Registry and Presence keep their state with each caller's clock, so the
+// clocks of a pocket's processes must agree to well within a TTL; every
+// Redis update of presence is one Lua script, atomic across processes, and
+// a Presence serialises one user's updates from its gateway.
+//
+// # The bus
 //
 // A topic maps to the Redis channel Prefix+topic, so that several pockets or
 // tests can share one server without seeing each other's traffic. Publish is

@@ -1,4 +1,4 @@
-package pocket_test
+package redis_test
 
 import (
 	"cmp"
@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/pocket"
+	"github.com/confab/confab/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 var (
-	_ confab.Presence      = (*pocket.Presence)(nil)
-	_ confab.Presence      = (*pocket.PresenceRouter)(nil)
-	_ confab.GatewayPicker = (*pocket.Picker)(nil)
+	_ confab.Presence        = (*redis.Presence)(nil)
+	_ confab.GatewayRegistry = (*redis.Registry)(nil)
 )
 
 const (
@@ -36,8 +35,8 @@ func newPresences(t *testing.T) *presences {
 }
 
 // open returns the Presence of a gateway, or of an API process for "".
-func (ps *presences) open(gatewayID string) *pocket.Presence {
-	return pocket.NewPresence(pocket.PresenceConfig{
+func (ps *presences) open(gatewayID string) *redis.Presence {
+	return redis.NewPresence(redis.PresenceConfig{
 		Client: ps.client, Prefix: ps.prefix, GatewayID: gatewayID, Now: ps.clock.Now,
 	})
 }
@@ -58,7 +57,7 @@ func mustUpdate(tb testing.TB, name string, f update, u *confab.User, want strin
 	}
 }
 
-func mustGet(tb testing.TB, p *pocket.Presence, u *confab.User, want string) {
+func mustGet(tb testing.TB, p *redis.Presence, u *confab.User, want string) {
 	tb.Helper()
 	got, err := p.Get(context.Background(), u)
 	if err != nil || got != want {
@@ -66,7 +65,7 @@ func mustGet(tb testing.TB, p *pocket.Presence, u *confab.User, want string) {
 	}
 }
 
-func setAway(p *pocket.Presence, away bool) update {
+func setAway(p *redis.Presence, away bool) update {
 	return func(ctx context.Context, u *confab.User) (string, bool, error) { return p.SetAway(ctx, u, away) }
 }
 
@@ -181,7 +180,7 @@ func TestPresenceKilledGatewayIsReapedOnce(t *testing.T) {
 		reported []confab.PresenceChange
 		wg       sync.WaitGroup
 	)
-	for _, p := range []*pocket.Presence{gw2, api, ps.open("")} {
+	for _, p := range []*redis.Presence{gw2, api, ps.open("")} {
 		wg.Go(func() {
 			changes, err := p.Reap(ctx)
 			if err != nil {
@@ -251,7 +250,7 @@ func TestPresenceUpdateFoldsInAnExpiredHold(t *testing.T) {
 func TestPresenceConcurrentUpdates(t *testing.T) {
 	ctx := context.Background()
 	ps := newPresences(t)
-	gws := []*pocket.Presence{ps.open("gw1"), ps.open("gw2")}
+	gws := []*redis.Presence{ps.open("gw1"), ps.open("gw2")}
 	users := []*confab.User{user("UALICE"), user("UBOB")}
 	const workers, rounds = 8, 30
 
@@ -411,7 +410,7 @@ func TestPresenceKeepsAGatewaysUpdatesInOrder(t *testing.T) {
 	ctx := context.Background()
 	ps := newPresences(t)
 	c := mustClient(t)
-	gw := pocket.NewPresence(pocket.PresenceConfig{Client: c, Prefix: ps.prefix, GatewayID: "gw1", Now: ps.clock.Now})
+	gw := redis.NewPresence(redis.PresenceConfig{Client: c, Prefix: ps.prefix, GatewayID: "gw1", Now: ps.clock.Now})
 	alice := user("UALICE")
 	mustUpdate(t, "Connected", gw.Connected, alice, active, true)
 

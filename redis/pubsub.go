@@ -18,6 +18,10 @@ import (
 // ErrClosed is returned by every method of a PubSub after Close.
 var ErrClosed = errors.New("redis pubsub: closed")
 
+// ErrPublishOnly is returned by Subscribe and Unsubscribe of an instance
+// opened without a Handler.
+var ErrPublishOnly = errors.New("redis pubsub: publish-only instance")
+
 // errConnLost fails the subscription waits that were pending when the
 // subscription connection failed; Subscribe and Unsubscribe then try again.
 var errConnLost = errors.New("redis pubsub: subscription connection lost")
@@ -48,7 +52,9 @@ type Config struct {
 	Prefix string
 	// Handler receives every publication on the instance's topics, from one
 	// goroutine, in order; see the package documentation. It must be fast
-	// and must not block. nil makes a publish-only instance.
+	// and must not block. nil makes a publish-only instance, which holds
+	// no subscription connection and no goroutine, and whose Subscribe and
+	// Unsubscribe return ErrPublishOnly.
 	Handler func(topic string, payload []byte)
 	// Logger defaults to a logger that discards everything.
 	Logger *slog.Logger
@@ -159,8 +165,11 @@ func Open(ctx context.Context, cfg Config) (*PubSub, error) {
 		p.client.Close()
 		return nil, fmt.Errorf("redis pubsub: connect %s: %w", cfg.Addr, err)
 	}
-	p.rps = p.client.Subscribe(ctx)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if p.handler == nil {
+		return p, nil
+	}
+	p.rps = p.client.Subscribe(ctx)
 	p.wg.Add(2)
 	go p.receiveLoop()
 	go p.pingLoop()
@@ -204,6 +213,9 @@ func (p *PubSub) Subscribe(ctx context.Context, topics ...string) error {
 	defer p.mu.Unlock()
 	if p.closed.Load() {
 		return fmt.Errorf("subscribe: %w", ErrClosed)
+	}
+	if p.rps == nil {
+		return fmt.Errorf("subscribe: %w", ErrPublishOnly)
 	}
 	var added, channels []string
 	for _, t := range topics {
@@ -254,6 +266,9 @@ func (p *PubSub) Unsubscribe(ctx context.Context, topics ...string) error {
 	if p.closed.Load() {
 		return fmt.Errorf("unsubscribe: %w", ErrClosed)
 	}
+	if p.rps == nil {
+		return fmt.Errorf("unsubscribe: %w", ErrPublishOnly)
+	}
 	var removed, channels []string
 	for _, t := range topics {
 		if _, ok := p.topics[t]; !ok {
@@ -287,7 +302,10 @@ func (p *PubSub) Close() error {
 	}
 	close(p.done)
 	p.cancel()
-	err := p.rps.Close() // ends the receive goroutine's read
+	var err error
+	if p.rps != nil {
+		err = p.rps.Close() // ends the receive goroutine's read
+	}
 	p.wg.Wait()
 	p.failPending(ErrClosed)
 	if cerr := p.client.Close(); err == nil {

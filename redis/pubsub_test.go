@@ -3,10 +3,8 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,22 +15,13 @@ import (
 	"github.com/confab/confab"
 	"github.com/confab/confab/internal/redistest"
 	"github.com/confab/confab/pubsub/pubsubtest"
-	"github.com/confab/confab/pubsub/redis"
+	"github.com/confab/confab/redis"
 )
 
 var _ confab.PubSub = (*redis.PubSub)(nil)
 
-func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
-
 // waitTimeout bounds every wait for a delivery or a recovery.
 const waitTimeout = 10 * time.Second
-
-var prefixes atomic.Int64
-
-// uniquePrefix returns a channel prefix no other test uses.
-func uniquePrefix(tb testing.TB) string {
-	return fmt.Sprintf("confabtest:%d:%s:", prefixes.Add(1), tb.Name())
-}
 
 // mustOpen opens an instance and closes it when the test ends.
 func mustOpen(tb testing.TB, cfg redis.Config) *redis.PubSub {
@@ -57,6 +46,44 @@ func TestPubSub(t *testing.T) {
 			return ps
 		}
 	})
+}
+
+// An instance without a handler publishes, refuses to subscribe, and
+// closes.
+func TestPublishOnly(t *testing.T) {
+	ctx := context.Background()
+	prefix := uniquePrefix(t)
+	got := make(chan string, 1)
+	sub := mustOpen(t, redis.Config{Addr: redistest.Shared(t).Addr(), Prefix: prefix, Handler: func(topic string, _ []byte) { got <- topic }})
+	if err := sub.Subscribe(ctx, "c.C"); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := redis.Open(ctx, redis.Config{Addr: redistest.Shared(t).Addr(), Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx, "c.C", []byte("x")); err != nil {
+		t.Fatalf("Publish = %v", err)
+	}
+	select {
+	case topic := <-got:
+		if topic != "c.C" {
+			t.Fatalf("delivered on %q", topic)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the publication never arrived")
+	}
+	for name, err := range map[string]error{
+		"Subscribe":   pub.Subscribe(ctx, "c.C"),
+		"Unsubscribe": pub.Unsubscribe(ctx, "c.C"),
+	} {
+		if !errors.Is(err, redis.ErrPublishOnly) {
+			t.Errorf("%s on a publish-only instance = %v, want ErrPublishOnly", name, err)
+		}
+	}
+	if err := pub.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
 }
 
 func TestClosedErrors(t *testing.T) {

@@ -1,75 +1,25 @@
-package pocket_test
+package redis_test
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/internal/redistest"
-	"github.com/confab/confab/pocket"
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/confab/confab/redis"
 )
 
-func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
-
-var prefixes atomic.Int64
-
-// uniquePrefix returns a key prefix no other test uses.
-func uniquePrefix(tb testing.TB) string {
-	tb.Helper()
-	return fmt.Sprintf("test:%s:%d:", tb.Name(), prefixes.Add(1))
-}
-
-// mustClient returns a client of the package's shared redis-server, closed
-// in t.Cleanup.
-func mustClient(tb testing.TB) *goredis.Client {
-	tb.Helper()
-	c := goredis.NewClient(&goredis.Options{
-		Addr:                  redistest.Shared(tb).Addr(),
-		Protocol:              2,
-		DisableIdentity:       true,
-		MaxRetries:            -1,
-		ContextTimeoutEnabled: true,
-	})
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
-// clock is a settable clock shared by the instances of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time // guarded by mu
-}
-
-func newClock() *clock { return &clock{t: time.UnixMilli(1_700_000_000_000)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func mustAnnounce(tb testing.TB, r *pocket.Registry, gw confab.Gateway) {
+func mustAnnounce(tb testing.TB, r *redis.Registry, gw confab.Gateway) {
 	tb.Helper()
 	if err := r.Announce(context.Background(), gw); err != nil {
 		tb.Fatalf("Announce(%v): %v", gw, err)
 	}
 }
 
-func mustLive(tb testing.TB, r *pocket.Registry) []confab.Gateway {
+func mustLive(tb testing.TB, r *redis.Registry) []confab.Gateway {
 	tb.Helper()
 	live, err := r.Live(context.Background())
 	if err != nil {
@@ -83,9 +33,9 @@ func mustLive(tb testing.TB, r *pocket.Registry) []confab.Gateway {
 func TestRegistryAnnounceLiveExpiry(t *testing.T) {
 	ctx := context.Background()
 	c, clk, prefix := mustClient(t), newClock(), uniquePrefix(t)
-	r := pocket.NewRegistry(pocket.RegistryConfig{Client: c, Prefix: prefix, Now: clk.Now})
-	if r.TTL() != pocket.DefaultRegistryTTL {
-		t.Fatalf("TTL() = %v, want the default %v", r.TTL(), pocket.DefaultRegistryTTL)
+	r := redis.NewRegistry(redis.RegistryConfig{Client: c, Prefix: prefix, Now: clk.Now})
+	if r.TTL() != redis.DefaultRegistryTTL {
+		t.Fatalf("TTL() = %v, want the default %v", r.TTL(), redis.DefaultRegistryTTL)
 	}
 	if live := mustLive(t, r); len(live) != 0 {
 		t.Fatalf("Live of an empty registry = %v", live)
@@ -139,7 +89,7 @@ func TestRegistryAnnounceLiveExpiry(t *testing.T) {
 func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t), Now: clk.Now})
+	r := redis.NewRegistry(redis.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t), Now: clk.Now})
 	mustAnnounce(t, r, confab.Gateway{ID: "dead", URL: "ws://dead", Conns: 0})
 	clk.Advance(r.TTL())
 	for _, gw := range []confab.Gateway{
@@ -193,7 +143,7 @@ func TestRegistryPickSpreadsOverTheLeastLoaded(t *testing.T) {
 // since a gateway's last report, so a burst of connections (a reconnect
 // storm) spreads instead of herding onto the gateway that looked emptiest.
 func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
-	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	r := redis.NewRegistry(redis.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
 	mustAnnounce(t, r, confab.Gateway{ID: "a", URL: "ws://a", Conns: 0})
 	mustAnnounce(t, r, confab.Gateway{ID: "b", URL: "ws://b", Conns: 0})
 	got := pickCounts(t, r, 100)
@@ -216,7 +166,7 @@ func TestRegistryPickCountsItsOwnChoices(t *testing.T) {
 // brings it back.
 func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 	ctx := context.Background()
-	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	r := redis.NewRegistry(redis.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
 	goneAddr := announceAliveAndGone(t, r)
 	picks := func() map[string]int { return pickCounts(t, r, 30) }
 	dial := (&net.Dialer{Timeout: time.Second}).DialContext
@@ -232,7 +182,7 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 
 	// Alone, a refusing gateway is still picked: the registry is the truth,
 	// and the client's dial fails and comes back.
-	rOnly := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	rOnly := redis.NewRegistry(redis.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
 	mustAnnounce(t, rOnly, confab.Gateway{ID: "gone", URL: "ws://" + goneAddr})
 	if err := rOnly.Probe(ctx, dial); err != nil {
 		t.Fatal(err)
@@ -264,7 +214,7 @@ func TestRegistryProbePassesOverRefusingGateways(t *testing.T) {
 func TestRegistryWatchProbesAtOnceInAHerd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := pocket.NewRegistry(pocket.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
+	r := redis.NewRegistry(redis.RegistryConfig{Client: mustClient(t), Prefix: uniquePrefix(t)})
 	announceAliveAndGone(t, r)
 	var probes atomic.Int32
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -314,7 +264,7 @@ func TestRegistryWatchProbesAtOnceInAHerd(t *testing.T) {
 }
 
 // pickCounts picks n times from r and counts the picks by gateway.
-func pickCounts(t *testing.T, r *pocket.Registry, n int) map[string]int {
+func pickCounts(t *testing.T, r *redis.Registry, n int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for range n {
@@ -330,7 +280,7 @@ func pickCounts(t *testing.T, r *pocket.Registry, n int) map[string]int {
 // announceAliveAndGone announces in r a gateway "alive" (100 connections)
 // whose address answers until the test ends, and an emptier one "gone"
 // whose address refuses, and returns gone's address.
-func announceAliveAndGone(t *testing.T, r *pocket.Registry) string {
+func announceAliveAndGone(t *testing.T, r *redis.Registry) string {
 	t.Helper()
 	alive, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

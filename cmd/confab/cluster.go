@@ -9,10 +9,10 @@ import (
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/chat"
+	"github.com/confab/confab/gateway"
 	"github.com/confab/confab/pocket"
-	"github.com/confab/confab/pubsub/redis"
+	"github.com/confab/confab/redis"
 	"github.com/confab/confab/store/postgres"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // pocketPrefix namespaces a pocket's keys and channels in its Redis, so
@@ -66,24 +66,14 @@ func (m *Main) openPocketStore(ctx context.Context, log *slog.Logger, dir *postg
 	return s, nil
 }
 
-// newRedisClient is a client for a pocket's own keys (registry, presence).
-func (m *Main) newRedisClient(p *pocket.Pocket) *goredis.Client {
-	c := goredis.NewClient(&goredis.Options{
-		Addr: p.Redis, Protocol: 2, DialTimeout: 2 * time.Second,
-		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, ContextTimeoutEnabled: true,
-	})
-	m.closers = append(m.closers, c.Close)
-	return c
-}
-
 // wireAPI serves the Web API for every pocket: each event is published on
 // its workspace's pocket's Redis, presence is read there, and rtm.connect
-// picks a gateway from that pocket's registry.
-func (m *Main) wireAPI(w wiring, loops context.Context) error {
+// picks a gateway from that pocket's registry, which this process watches
+// for gateways that went.
+func (m *Main) wireAPI(w wiring) error {
 	pm := m.pockets
 	buses := map[string]confab.Publisher{}
-	registries := map[string]*pocket.Registry{}
-	pickFrom := map[string]confab.GatewayRegistry{}
+	registries := map[string]confab.GatewayRegistry{}
 	presences := map[string]confab.Presence{}
 	for i := range pm.Pockets {
 		p := &pm.Pockets[i]
@@ -92,11 +82,14 @@ func (m *Main) wireAPI(w wiring, loops context.Context) error {
 			return fmt.Errorf("pocket %s: %w", p.Name, err)
 		}
 		m.closers = append(m.closers, bus.Close)
-		client := m.newRedisClient(p)
+		client := redis.NewClient(p.Redis)
+		m.closers = append(m.closers, client.Close)
+		registry := redis.NewRegistry(redis.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
+		dial := (&net.Dialer{Timeout: gatewayProbeEvery}).DialContext
+		m.loops = append(m.loops, registry.StartWatch(gatewayProbeEvery, dial, w.log.With("pocket", p.Name)))
 		buses[p.Name] = bus
-		registries[p.Name] = pocket.NewRegistry(pocket.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
-		pickFrom[p.Name] = registries[p.Name]
-		presences[p.Name] = pocket.NewPresence(pocket.PresenceConfig{Client: client, Prefix: pocketPrefix(p), TTL: w.cfg.PresenceTTL})
+		registries[p.Name] = registry
+		presences[p.Name] = redis.NewPresence(redis.PresenceConfig{Client: client, Prefix: pocketPrefix(p), TTL: w.cfg.PresenceTTL})
 	}
 	router, err := pocket.NewRouter(pocket.RouterConfig{Map: pm, Buses: buses, Domain: func(ctx context.Context, id string) (string, error) {
 		ws, err := w.store.FindWorkspaceByID(ctx, id)
@@ -111,37 +104,22 @@ func (m *Main) wireAPI(w wiring, loops context.Context) error {
 	m.Chat = chat.New(m.chatConfig(w, chat.Config{
 		Bus:      router,
 		Presence: pocket.NewPresenceRouter(router, presences),
-		Gateways: pocket.NewPicker(router, pickFrom),
+		Gateways: pocket.NewPicker(router, registries),
 	}))
 	m.mountAPI(w)
-	for name, r := range registries {
-		m.probeGateways(loops, w.log.With("pocket", name), r)
-	}
 	return nil
 }
 
 // gatewayProbeEvery is how often an API process dials the gateways of
-// each pocket to see which refuse (pocket.Registry.Probe): a gateway
+// each pocket to see which refuse (redis.Registry.Watch): a gateway
 // killed without withdrawing is passed over this long after at most,
 // rather than until its registry entry expires.
 const gatewayProbeEvery = 500 * time.Millisecond
 
-// probeGateways probes r's gateways every gatewayProbeEvery, and at once
-// when rtm.connect calls come in a herd (pocket.Registry.Watch), until
-// loops ends.
-func (m *Main) probeGateways(loops context.Context, log *slog.Logger, r *pocket.Registry) {
-	dial := (&net.Dialer{Timeout: gatewayProbeEvery}).DialContext
-	m.loops.Add(1)
-	go func() {
-		defer m.loops.Done()
-		r.Watch(loops, gatewayProbeEvery, dial, func(err error) { log.Debug("gateway probe failed", "err", err) })
-	}()
-}
-
 // wireGateway serves the WebSockets of one pocket: it listens on that
-// pocket's Redis, holds presence there, and announces itself in the
-// pocket's registry until it stops.
-func (m *Main) wireGateway(w wiring, loops context.Context) error {
+// pocket's Redis, holds presence there, and keeps itself in the pocket's
+// registry with a heartbeat until it stops.
+func (m *Main) wireGateway(w wiring) error {
 	p := m.pockets.Named(w.cfg.Pocket)
 	if p == nil {
 		return fmt.Errorf("pocket %q is not in %s", w.cfg.Pocket, w.cfg.Pockets)
@@ -150,54 +128,34 @@ func (m *Main) wireGateway(w wiring, loops context.Context) error {
 	if id == "" {
 		id = w.cfg.PublicURL
 	}
-	bus, err := redis.Open(w.ctx, redis.Config{
-		Addr: p.Redis, Prefix: pocketPrefix(p), Logger: w.log.With("component", "pubsub"),
-		Handler: func(topic string, payload []byte) { m.Gateway.HandlePublication(topic, payload) },
-	})
+	busConfig := redis.Config{Addr: p.Redis, Prefix: pocketPrefix(p), Logger: w.log.With("component", "pubsub")}
+	// The service publishes on an instance of its own; the gateway opens
+	// its own with its handler.
+	bus, err := redis.Open(w.ctx, busConfig)
 	if err != nil {
 		return fmt.Errorf("pocket %s: %w", p.Name, err)
 	}
 	m.closers = append(m.closers, bus.Close)
-	client := m.newRedisClient(p)
-	registry := pocket.NewRegistry(pocket.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
-	presence := pocket.NewPresence(pocket.PresenceConfig{Client: client, Prefix: pocketPrefix(p), GatewayID: id, TTL: w.cfg.PresenceTTL})
+	client := redis.NewClient(p.Redis)
+	m.closers = append(m.closers, client.Close)
+	registry := redis.NewRegistry(redis.RegistryConfig{Client: client, Prefix: pocketPrefix(p)})
+	presence := redis.NewPresence(redis.PresenceConfig{Client: client, Prefix: pocketPrefix(p), GatewayID: id, TTL: w.cfg.PresenceTTL})
 	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, Presence: presence, GatewayID: id}))
-	m.Gateway = m.newGateway(w, bus)
+	m.Gateway, err = m.newGateway(w, func(h func(topic string, payload []byte)) (gateway.Bus, error) {
+		c := busConfig
+		c.Handler = h
+		return redis.Open(w.ctx, c)
+	})
+	if err != nil {
+		return fmt.Errorf("pocket %s: %w", p.Name, err)
+	}
 	w.mux.Handle("/rtm/", m.Gateway)
 
-	log := w.log.With("gateway", id, "pocket", p.Name)
-	// One beat renews the registry entry and the users' presence, and reaps
-	// the presence of gateways that died: three beats fit in either TTL.
-	heartbeatEvery := min(registry.TTL(), presence.TTL()) / 3
-	m.withdraw = func(ctx context.Context) error { return registry.Withdraw(ctx, id) }
-	m.loops.Add(1)
-	go func() {
-		defer m.loops.Done()
-		tick := time.NewTicker(heartbeatEvery)
-		defer tick.Stop()
-		for {
-			ctx, cancel := context.WithTimeout(loops, heartbeatEvery)
-			if err := registry.Announce(ctx, confab.Gateway{ID: id, URL: w.cfg.PublicURL, Conns: m.Gateway.Conns()}); err != nil {
-				log.Warn("registry heartbeat failed", "err", err)
-			}
-			back, err := presence.Heartbeat(ctx)
-			if err != nil {
-				log.Warn("presence heartbeat failed", "err", err)
-			}
-			gone, err := presence.Reap(ctx)
-			if err != nil {
-				log.Warn("presence reaping failed", "err", err)
-			}
-			for _, c := range append(back, gone...) {
-				m.Chat.AnnouncePresence(ctx, &confab.User{ID: c.UserID, WorkspaceID: c.WorkspaceID}, c.Presence)
-			}
-			cancel()
-			select {
-			case <-loops.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	m.heartbeat = redis.StartHeartbeat(redis.HeartbeatConfig{
+		Registry: registry, Presence: presence,
+		Gateway: confab.Gateway{ID: id, URL: w.cfg.PublicURL}, Conns: m.Gateway.Conns,
+		Changed: m.Chat.AnnouncePresence,
+		Logger:  w.log.With("gateway", id, "pocket", p.Name),
+	})
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/confab/confab/internal/redistest"
 	"github.com/confab/confab/internal/rtmclient"
 	"github.com/confab/confab/pocket"
+	"github.com/confab/confab/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -163,7 +164,7 @@ func (p *proc) kill(t *testing.T) {
 func (c *cluster) registered(name string) []confab.Gateway {
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.redis[name].Addr(), Protocol: 2})
 	defer rdb.Close()
-	live, err := pocket.NewRegistry(pocket.RegistryConfig{Client: rdb, Prefix: pocketPrefix(&pocket.Pocket{Name: name})}).Live(context.Background())
+	live, err := redis.NewRegistry(redis.RegistryConfig{Client: rdb, Prefix: pocketPrefix(&pocket.Pocket{Name: name})}).Live(context.Background())
 	if err != nil {
 		c.t.Logf("registry of pocket %s: %v", name, err)
 	}

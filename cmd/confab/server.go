@@ -20,6 +20,7 @@ import (
 	"github.com/confab/confab/internal/connbudget"
 	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/pubsub/memory"
+	"github.com/confab/confab/redis"
 	"github.com/confab/confab/store/postgres"
 	"github.com/confab/confab/store/sqlite"
 	"github.com/confab/confab/web"
@@ -66,12 +67,11 @@ type Main struct {
 	// pockets is the pocket file of an api or gateway process.
 	pockets *pocket.Map
 
-	// withdraw, when set, takes a gateway out of its pocket's registry
-	// before it stops, so that rtm.connect sends no one to it.
-	withdraw func(context.Context) error
-	// loops are background loops (heartbeats), stopped by stopLoops.
-	loops     sync.WaitGroup
-	stopLoops context.CancelFunc
+	// heartbeat keeps a gateway in its pocket's registry; stopping it
+	// first takes the gateway out, so that rtm.connect sends no one to it.
+	heartbeat *redis.Heartbeat
+	// loops are an API process's watches over the registries.
+	loops []*redis.Loop
 	// closers release what the role opened, last opened first closed,
 	// after the listener and the gateway stopped.
 	closers []func() error
@@ -155,8 +155,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
-	var loopCtx context.Context
-	loopCtx, m.stopLoops = context.WithCancel(context.Background())
 
 	if cfg.Pockets != "" && m.Role != roleServe {
 		if m.pockets, err = pocket.Load(cfg.Pockets); err != nil {
@@ -180,9 +178,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	case roleServe:
 		err = m.wireServe(w)
 	case roleAPI:
-		err = m.wireAPI(w, loopCtx)
+		err = m.wireAPI(w)
 	case roleGateway:
-		err = m.wireGateway(w, loopCtx)
+		err = m.wireGateway(w)
 	}
 	if err != nil {
 		return err
@@ -278,10 +276,10 @@ func (m *Main) openStore(ctx context.Context, log *slog.Logger) (store, error) {
 // wireServe runs everything in this process on an in-process bus.
 func (m *Main) wireServe(w wiring) error {
 	broker := memory.NewBroker()
-	bus := broker.Open(memory.Config{
-		Handler: func(topic string, payload []byte) { m.Gateway.HandlePublication(topic, payload) },
-		Logger:  w.log.With("component", "pubsub"),
-	})
+	log := w.log.With("component", "pubsub")
+	// The service publishes on an instance of its own; the gateway opens
+	// its own with its handler.
+	bus := broker.Open(memory.Config{Logger: log})
 	m.closers = append(m.closers, bus.Close)
 	// On its own SQLite file this process is the store's only writer: its
 	// access cache can be exact. On a PostgreSQL others may write too.
@@ -290,7 +288,13 @@ func (m *Main) wireServe(w wiring) error {
 		access = chat.ExactAccess()
 	}
 	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, Access: access}))
-	m.Gateway = m.newGateway(w, bus)
+	var err error
+	m.Gateway, err = m.newGateway(w, func(h func(topic string, payload []byte)) (gateway.Bus, error) {
+		return broker.Open(memory.Config{Handler: h, Logger: log}), nil
+	})
+	if err != nil {
+		return err
+	}
 	m.mountAPI(w)
 	w.mux.Handle("/rtm/", m.Gateway)
 	return nil
@@ -313,9 +317,9 @@ func (m *Main) chatConfig(w wiring, c chat.Config) chat.Config {
 	return c
 }
 
-func (m *Main) newGateway(w wiring, bus gateway.Bus) *gateway.Gateway {
+func (m *Main) newGateway(w wiring, bus gateway.OpenBus) (*gateway.Gateway, error) {
 	return gateway.New(gateway.Config{
-		Chat: m.Chat, Bus: bus, Logger: w.log.With("component", "gateway"), Registerer: w.reg,
+		Chat: m.Chat, OpenBus: bus, Logger: w.log.With("component", "gateway"), Registerer: w.reg,
 		AllowedOrigins: append([]string{slackLibraryOrigin}, w.cfg.AllowedOrigins...), MaxQueueBytes: w.cfg.SendQueueBytes,
 	})
 }
@@ -358,8 +362,8 @@ func (m *Main) close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)
 	defer cancel()
-	if m.withdraw != nil {
-		if err := m.withdraw(ctx); err != nil {
+	if m.heartbeat != nil {
+		if err := m.heartbeat.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("leave the pocket registry: %w", err))
 		}
 	}
@@ -377,9 +381,8 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("gateway shutdown: %w", err))
 		}
 	}
-	if m.stopLoops != nil {
-		m.stopLoops()
-		m.loops.Wait()
+	for _, l := range m.loops {
+		l.Stop()
 	}
 	if m.Chat != nil {
 		m.Chat.Close() // stops retrying failed publications
