@@ -81,6 +81,10 @@ type channelMeta struct {
 
 type memberKey struct{ channel, user string }
 
+// DefaultCacheTTL is SharedAccess's default: how long a grant taken away
+// through another process may still be honoured.
+const DefaultCacheTTL = 5 * time.Second
+
 const (
 	maxCachedTokens   = 100_000
 	maxCachedUsers    = 100_000
@@ -89,9 +93,6 @@ const (
 	maxCachedMembers  = 500_000
 	maxCachedLists    = 100_000
 	maxCachedVersions = 100_000
-	// defaultCacheTTL bounds how long a grant taken away through another
-	// process may still be honoured (SharedAccess).
-	defaultCacheTTL = 5 * time.Second
 	// sharedVersionTTL is how long a shared store's channel version is
 	// reused. Read every time, it costs a query per History call, and the
 	// readers of a viral announcement, which arrive spread over a few
@@ -136,7 +137,7 @@ func ExactAccess() AccessPolicy { return exactPolicy{} }
 // always read again.
 func SharedAccess(ttl time.Duration) AccessPolicy {
 	if ttl <= 0 {
-		ttl = defaultCacheTTL
+		ttl = DefaultCacheTTL
 	}
 	return ttlPolicy{ttl: ttl}
 }

@@ -7,6 +7,10 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/confab/confab/api"
+	"github.com/confab/confab/chat"
+	"github.com/confab/confab/gateway"
 )
 
 // Config is the whole configuration of a confab process: defaults, then
@@ -22,6 +26,7 @@ type Config struct {
 	RateLimit      float64       // CONFAB_RATE_LIMIT: API requests per second per token
 	RateBurst      int           // CONFAB_RATE_BURST
 	AuthRateLimit  float64       // CONFAB_AUTH_RATE_LIMIT: auth.signup/auth.login per second per client IP
+	AuthRateBurst  int           // CONFAB_AUTH_RATE_BURST
 	AllowedOrigins []string      // CONFAB_ALLOWED_ORIGINS: comma-separated extra browser origins for WebSockets
 	PasswordCost   int           // CONFAB_PASSWORD_COST: bcrypt cost (4–31; 0: library default)
 	SendQueueBytes int           // CONFAB_SEND_QUEUE_BYTES: per-connection outbound queue before a slow client is dropped
@@ -40,7 +45,8 @@ type Config struct {
 }
 
 // DefaultConfig is the embedded default: one process, data in ./confab-data,
-// listening on loopback.
+// listening on loopback. A component's own setting takes that component's
+// default, named where the component is.
 func DefaultConfig() Config {
 	return Config{
 		Listen:         "127.0.0.1:8080",
@@ -48,12 +54,13 @@ func DefaultConfig() Config {
 		SQLiteSync:     "full",
 		LogLevel:       "info",
 		LogFormat:      "text",
-		RateLimit:      50,
-		RateBurst:      100,
-		AuthRateLimit:  1,
+		RateLimit:      float64(api.DefaultRateLimit),
+		RateBurst:      api.DefaultRateBurst,
+		AuthRateLimit:  float64(api.DefaultAuthRateLimit),
+		AuthRateBurst:  api.DefaultAuthRateBurst,
 		ShutdownGrace:  10 * time.Second,
-		CacheTTL:       5 * time.Second,
-		SendQueueBytes: 4 << 20,
+		CacheTTL:       chat.DefaultCacheTTL,
+		SendQueueBytes: gateway.DefaultSendQueueBytes,
 	}
 }
 
@@ -84,7 +91,8 @@ func (cfg *Config) define(fs *flag.FlagSet) {
 	fs.BoolVar(&cfg.ClosedSignup, "closed-signup", cfg.ClosedSignup, "refuse auth.signup into existing workspaces")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "API requests per second per token")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "API request burst per token")
-	fs.Float64Var(&cfg.AuthRateLimit, "auth-rate-limit", cfg.AuthRateLimit, "sign-ups and logins per second per client IP, burst 20")
+	fs.Float64Var(&cfg.AuthRateLimit, "auth-rate-limit", cfg.AuthRateLimit, "sign-ups and logins per second per client IP")
+	fs.IntVar(&cfg.AuthRateBurst, "auth-rate-burst", cfg.AuthRateBurst, "sign-up and login burst per client IP")
 	fs.Var((*listFlag)(&cfg.AllowedOrigins), "allowed-origins", "comma-separated extra browser origins allowed to open WebSockets")
 	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
 	fs.IntVar(&cfg.SendQueueBytes, "send-queue-bytes", cfg.SendQueueBytes, "per-connection outbound queue in bytes; a client that falls further behind is disconnected")
@@ -173,8 +181,8 @@ func (cfg *Config) Validate() error {
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log-format %q: want text or json", cfg.LogFormat))
 	}
-	if cfg.RateLimit <= 0 || cfg.RateBurst <= 0 || cfg.AuthRateLimit <= 0 {
-		errs = append(errs, errors.New("rate-limit, rate-burst and auth-rate-limit must be positive"))
+	if cfg.RateLimit <= 0 || cfg.RateBurst <= 0 || cfg.AuthRateLimit <= 0 || cfg.AuthRateBurst <= 0 {
+		errs = append(errs, errors.New("rate-limit, rate-burst, auth-rate-limit and auth-rate-burst must be positive"))
 	}
 	if cfg.PasswordCost != 0 && (cfg.PasswordCost < 4 || cfg.PasswordCost > 31) {
 		errs = append(errs, fmt.Errorf("password-cost %d: want 4 to 31", cfg.PasswordCost))

@@ -329,7 +329,7 @@ func (m *Main) mountAPI(w wiring) {
 	w.mux.Handle("/api/", api.New(api.Config{
 		Chat: m.Chat, Logger: w.log.With("component", "api"), Registerer: w.reg,
 		RateLimit: rate.Limit(w.cfg.RateLimit), RateBurst: w.cfg.RateBurst,
-		AuthRateLimit: rate.Limit(w.cfg.AuthRateLimit), AuthRateBurst: 20,
+		AuthRateLimit: rate.Limit(w.cfg.AuthRateLimit), AuthRateBurst: w.cfg.AuthRateBurst,
 	}))
 	w.mux.Handle("/", web.Handler())
 }
