@@ -24,7 +24,7 @@ var (
 	errInvalidClientID  = &confab.Error{Code: confab.EINVALID, Message: "invalid_client_msg_id"}
 	errInvalidReaction  = &confab.Error{Code: confab.EINVALID, Message: "invalid_name"}
 	errTooManyChannels  = &confab.Error{Code: confab.EINVALID, Message: "too_many_channels"}
-	errInvalidCheckpont = &confab.Error{Code: confab.EINVALID, Message: "invalid_checkpoint"}
+	errInvalidCheckpoint = &confab.Error{Code: confab.EINVALID, Message: "invalid_checkpoint"}
 )
 
 // CreateChannel creates a public or private channel with the caller as its

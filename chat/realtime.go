@@ -215,7 +215,7 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 	}
 	for id, seq := range checkpoints {
 		if !confab.IsConversationID(id) || seq < 0 {
-			return nil, errInvalidCheckpont
+			return nil, errInvalidCheckpoint
 		}
 	}
 	limit = clampLimit(limit, 100, 1000)

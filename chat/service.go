@@ -50,11 +50,6 @@ type Config struct {
 	// SharedAccess(0), right anywhere, though slower on a store of one's
 	// own.
 	Access AccessPolicy
-	// ExclusiveStore is the former way to ask for ExactAccess, read only
-	// when Access is nil.
-	//
-	// Deprecated: set Access to ExactAccess().
-	ExclusiveStore bool
 }
 
 // Service implements the use cases. Create it with New.
@@ -130,10 +125,7 @@ func New(cfg Config) *Service {
 		s.presence = NewMemoryPresence()
 	}
 	access := cfg.Access
-	switch {
-	case access == nil && cfg.ExclusiveStore:
-		access = ExactAccess()
-	case access == nil:
+	if access == nil {
 		access = SharedAccess(0)
 	}
 	s.cache = newAccessCache(access, s.now)

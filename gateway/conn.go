@@ -109,12 +109,12 @@ var aLongTimeAgo = time.Unix(1, 0)
 // its net.Conn and has a blocking reader goroutine instead (readLoop); the
 // parsing is the same.
 //
-// Writing: the first frame enqueued to an empty queue takes an outbox from
+// Writing: the first frame enqueued to an empty queue takes a sendBuf from
 // a pool and gives the connection a turn on the gateway's writers
 // (Gateway.startFlushes, writers): the turn writes everything queued by then in
 // one writev — a header and a payload per frame — without waiting, and
 // puts the connection back in line while more arrived during the write;
-// with nothing left, the outbox goes back to its pool. A burst to a busy
+// with nothing left, the sendBuf goes back to its pool. A burst to a busy
 // client, or a busy gateway, thus coalesces into few large writes. A write
 // that finds the socket full hands the connection to a flush goroutine of
 // its own, which waits for the poller (see fdConn) — never a writer of the
@@ -145,9 +145,9 @@ type conn struct {
 	// lock is taken (LOCKING.md).
 	mu sync.Mutex
 	// The outbound queue.
-	frames int32   // frames queued or being written
-	bytes  int32   // bytes queued or being written
-	out    *outbox // the queue and the writer's scratch; nil while idle
+	frames int32    // frames queued or being written
+	bytes  int32    // bytes queued or being written
+	out    *sendBuf // the queue and the writer's scratch; nil while idle
 	// The close request (closeWith, or finish): set once.
 	closeErr error // why c closes; nil while it is not closing
 	aborted  bool  // closeWith dropped the queue and cut the writer: do not extend its deadline
@@ -188,7 +188,7 @@ func (g *Gateway) newConn(t transport, u *confab.User) *conn {
 	// c starts registering: hello is queued first and written once
 	// registration is complete, so it precedes every event.
 	c := &conn{g: g, t: t, id: uint32(g.nextID.Add(1)), uid: strings.Clone(u.ID), ws: unique.Make(u.WorkspaceID).Value(), fd: -1}
-	c.out = outboxPool.Get().(*outbox)
+	c.out = sendBufPool.Get().(*sendBuf)
 	c.out.queue = append(c.out.queue, helloWire)
 	c.frames, c.bytes = 1, int32(len(helloWire.b))
 	now := time.Now().UnixNano()
@@ -230,7 +230,7 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 		return false, false
 	}
 	if c.out == nil {
-		c.out = outboxPool.Get().(*outbox)
+		c.out = sendBufPool.Get().(*sendBuf)
 	}
 	start = !c.flushing && c.state() != stateRegistering
 	c.flushing = c.flushing || start
@@ -244,8 +244,8 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	return true, start
 }
 
-// queueStart is the capacity of a fresh outbox's queue. In a burst every
-// connection of a big channel gets an outbox at once, and growing each
+// queueStart is the capacity of a fresh sendBuf's queue. In a burst every
+// connection of a big channel gets a sendBuf at once, and growing each
 // queue from one frame by doubling, and the turn's buffers append by
 // append, was a quarter of the server's CPU (growslice, pprof of a burst of
 // 100 posts to 10,000 subscribers).
@@ -268,7 +268,7 @@ func (c *conn) release() {
 }
 
 // endFlushLocked gives the writing side up when the queue is empty,
-// returning the outbox to the pool: an idle connection keeps none.
+// returning the sendBuf to the pool: an idle connection keeps none.
 func (c *conn) endFlushLocked() {
 	c.flushing = false
 	if o := c.out; o != nil {
@@ -277,7 +277,7 @@ func (c *conn) endFlushLocked() {
 			close(o.done)
 			o.done = nil
 		}
-		outboxPool.Put(o)
+		sendBufPool.Put(o)
 	}
 }
 
@@ -293,7 +293,7 @@ func (c *conn) flushRefused() {
 }
 
 // dropLocked discards the queue (not a batch being written), and the
-// outbox when nothing is writing.
+// sendBuf when nothing is writing.
 func (c *conn) dropLocked() {
 	o := c.out
 	if o == nil {
@@ -307,7 +307,7 @@ func (c *conn) dropLocked() {
 	o.queue = o.queue[:0]
 	if !c.flushing && c.state() != stateRegistering {
 		c.out = nil
-		outboxPool.Put(o)
+		sendBufPool.Put(o)
 	}
 }
 
@@ -345,10 +345,10 @@ func (c *conn) closeWith(err error, abort bool) bool {
 	return true
 }
 
-// outbox is a connection's outbound queue and what its writer needs while
+// sendBuf is a connection's outbound queue and what its writer needs while
 // it writes. It is pooled, so that idle connections hold none of
 // it: a connection has one while frames are queued or being written.
-type outbox struct {
+type sendBuf struct {
 	queue []*wireFrame  // frames to write, in order (guarded by conn.mu)
 	spare []*wireFrame  // the queue's next backing array (the writer's)
 	done  chan struct{} // closed when the writer gives the writing side up, if set (finish; guarded by conn.mu)
@@ -364,12 +364,12 @@ func (w *headerWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var outboxPool = sync.Pool{New: func() any { return new(outbox) }}
+var sendBufPool = sync.Pool{New: func() any { return new(sendBuf) }}
 
 // takeBatch takes everything queued for one write. When nothing is (or
 // nothing more can be written) it gives the writing side up instead and
 // returns ok false.
-func (c *conn) takeBatch() (o *outbox, batch []*wireFrame, ok bool) {
+func (c *conn) takeBatch() (o *sendBuf, batch []*wireFrame, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o = c.out
@@ -385,7 +385,7 @@ func (c *conn) takeBatch() (o *outbox, batch []*wireFrame, ok bool) {
 
 // wrote accounts for batch, written (or failed with err): it leaves the
 // queue and its backing array is reused.
-func (c *conn) wrote(o *outbox, batch []*wireFrame, err error) {
+func (c *conn) wrote(o *sendBuf, batch []*wireFrame, err error) {
 	n := 0
 	for _, f := range batch {
 		n += len(f.b)
@@ -480,7 +480,7 @@ var errFull = errors.New("socket full")
 
 // lay lays batch out in o for one writev, a buffer per frame, and returns
 // the buffers and the oldest publication time.
-func (o *outbox) lay(batch []*wireFrame) (bufs [][]byte, oldest int64) {
+func (o *sendBuf) lay(batch []*wireFrame) (bufs [][]byte, oldest int64) {
 	o.bufs = slices.Grow(o.bufs[:0], len(batch))
 	for _, f := range batch {
 		o.bufs = append(o.bufs, f.b)
@@ -495,7 +495,7 @@ func (o *outbox) lay(batch []*wireFrame) (bufs [][]byte, oldest int64) {
 // Without wait, on a socket that has no room, it returns errFull and what
 // is left; only a vectorWriter writes without waiting (startFlushes gives any
 // other transport a goroutine of its own).
-func (c *conn) put(o *outbox, bufs [][]byte, wait bool) (rest [][]byte, err error) {
+func (c *conn) put(o *sendBuf, bufs [][]byte, wait bool) (rest [][]byte, err error) {
 	switch vw, ok := c.t.(vectorWriter); {
 	case ok:
 		return vw.writev(bufs, wait)
@@ -512,7 +512,7 @@ func (c *conn) put(o *outbox, bufs [][]byte, wait bool) (rest [][]byte, err erro
 // written ends a write laid out in o: it drops the buffers' references to
 // the payloads and, when it succeeded, records the post→write latency of
 // its oldest publication.
-func (o *outbox) written(g *Gateway, oldest int64, err error) {
+func (o *sendBuf) written(g *Gateway, oldest int64, err error) {
 	clear(o.bufs)
 	if err == nil && oldest != 0 {
 		g.metrics.latency.Observe(float64(time.Now().UnixNano()-oldest) / 1e9)

@@ -206,7 +206,7 @@ func TestFlushWritesQueuedFramesInOrder(t *testing.T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.frames != 0 || c.bytes != 0 || c.out != nil {
-		t.Fatalf("after flush: %d frames, %d bytes, outbox %v; want all zero (nothing kept while idle)", c.frames, c.bytes, c.out)
+		t.Fatalf("after flush: %d frames, %d bytes, sendBuf %v; want all zero (nothing kept while idle)", c.frames, c.bytes, c.out)
 	}
 }
 

@@ -80,7 +80,7 @@ func TestWriterWaitsForRoom(t *testing.T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.t.(*fdConn); f.wantOut || c.out != nil || c.frames != 0 {
-		t.Fatalf("after draining: waiting %v, outbox %v, %d frames queued", f.wantOut, c.out, c.frames)
+		t.Fatalf("after draining: waiting %v, sendBuf %v, %d frames queued", f.wantOut, c.out, c.frames)
 	}
 }
 

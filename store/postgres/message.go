@@ -48,7 +48,7 @@ INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_
 SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count FROM c
 RETURNING seq, ts, num`
 
-// CreateMessage stores m (see storetest.Store). A zero m.TS means now.
+// CreateMessage stores m (see confab.Store). A zero m.TS means now.
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
 	if err := ctx.Err(); err != nil {

@@ -55,7 +55,7 @@ func scanMessage(s scanner) (*confab.Message, error) {
 	return &m, err
 }
 
-// CreateMessage stores m (see storetest.Store). A zero m.TS means now.
+// CreateMessage stores m (see confab.Store). A zero m.TS means now.
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
 	in := confab.PrepareMessage(*m, time.Now())
