@@ -1,18 +1,16 @@
 package pocket
 
-import "github.com/prometheus/client_golang/prometheus"
-
-// collected is the optional metrics of a DB (*postgres.DB has them).
-type collected interface {
-	Collectors() []prometheus.Collector
-}
+import (
+	"github.com/confab/confab/internal/querycount"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Collectors returns the metrics of the open databases that have any, each
 // labelled with its database: db="directory" or db="pocket:<name>".
 func (s *Store) Collectors() []prometheus.Collector {
 	var out []prometheus.Collector
 	for _, r := range s.all {
-		c, ok := r.db.(collected)
+		c, ok := r.db.(querycount.Collected)
 		if !ok {
 			continue
 		}

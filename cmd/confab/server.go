@@ -18,6 +18,7 @@ import (
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/gateway"
 	"github.com/confab/confab/internal/connbudget"
+	"github.com/confab/confab/internal/querycount"
 	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/pubsub/memory"
 	"github.com/confab/confab/redis"
@@ -86,12 +87,6 @@ type store interface {
 	confab.Store
 	Ping(ctx context.Context) error
 	Close() error
-}
-
-// collected is a store that counts its queries (confab_store_queries_total):
-// sqlite.DB, postgres.DB and pocket.Store are.
-type collected interface {
-	Collectors() []prometheus.Collector
 }
 
 // NewMain returns a Main with the default configuration.
@@ -170,7 +165,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if c, ok := m.store.(collected); ok {
+	if c, ok := m.store.(querycount.Collected); ok {
 		reg.MustRegister(c.Collectors()...)
 	}
 	w := wiring{ctx: ctx, cfg: cfg, log: log, reg: reg, store: st, mux: http.NewServeMux()}

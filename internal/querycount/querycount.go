@@ -8,6 +8,13 @@ package querycount
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// Collected is a store whose queries are counted (sqlite.DB, postgres.DB,
+// pocket.Store): an optional capability, found by type assertion, of
+// whatever holds a confab.Store. The process registers its Collectors.
+type Collected interface {
+	Collectors() []prometheus.Collector
+}
+
 // Counter is one store's confab_store_queries_total.
 type Counter struct {
 	vec *prometheus.CounterVec
