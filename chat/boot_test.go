@@ -296,7 +296,7 @@ func TestBootIsBrief(t *testing.T) {
 }
 
 // The boot of a user in 200 channels with a latest message each (issue 5,
-// shaped like "confab bench boot") stays under 100 KB.
+// shaped like "confab-bench boot") stays under 100 KB.
 func TestBootOf200ChannelsIsUnder100KB(t *testing.T) {
 	f := newBootFixture(t)
 	svc := chat.New(chat.Config{Store: f.db})
@@ -338,7 +338,7 @@ func BenchmarkBoot(b *testing.B) {
 }
 
 // userIn200Channels makes a user in 200 public channels with one message
-// each: the shape of "confab bench boot".
+// each: the shape of "confab-bench boot".
 func (f *bootFixture) userIn200Channels(name string) *confab.User {
 	f.t.Helper()
 	u := f.MustUser(name)
