@@ -200,7 +200,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(budgetCollectors(budget)...)
 	m.listener = budget.Listener(l)
 	m.server = &http.Server{
-		Handler:           w.mux,
+		Handler:           noRedirects(w.mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
