@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -91,8 +92,17 @@ type Config struct {
 	MaxLimiters  int
 	MaxBodyBytes int64
 	// RTMURL returns the WebSocket URL rtm.connect hands out for ticket.
-	// nil: ws://<Host>/rtm/<ticket> (wss:// when the request came over TLS).
+	// nil: ws://<Host>/rtm/<ticket> (wss:// when the request came over TLS,
+	// see Secure).
 	RTMURL func(r *http.Request, ticket string) string
+	// ClientAddr returns the client's address, whose auth requests are
+	// rate-limited together (an IPv6 address by its /64). nil: the
+	// connection's peer (r.RemoteAddr). Behind reverse proxies it must
+	// believe forwarding headers from those proxies only.
+	ClientAddr func(r *http.Request) netip.Addr
+	// Secure reports whether the client reached the server over TLS, for
+	// the scheme of rtm.connect's and auth.test's URLs. nil: r.TLS != nil.
+	Secure func(r *http.Request) bool
 }
 
 // Server is the http.Handler of /api/<method>.
@@ -102,6 +112,8 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	rtmURL  func(r *http.Request, ticket string) string
+	addr    func(r *http.Request) netip.Addr
+	secure  func(r *http.Request) bool
 	metrics *metrics // nil: none
 
 	tokens *limiters // per token
@@ -114,15 +126,21 @@ func New(cfg Config) *Server {
 	if cfg.Chat == nil {
 		panic("api: Config.Chat is nil")
 	}
-	s := &Server{chat: cfg.Chat, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, rtmURL: cfg.RTMURL}
+	s := &Server{chat: cfg.Chat, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, rtmURL: cfg.RTMURL, addr: cfg.ClientAddr, secure: cfg.Secure}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	if s.addr == nil {
+		s.addr = peerAddr
+	}
+	if s.secure == nil {
+		s.secure = func(r *http.Request) bool { return r.TLS != nil }
+	}
 	if s.rtmURL == nil {
-		s.rtmURL = defaultRTMURL
+		s.rtmURL = s.defaultRTMURL
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
@@ -147,9 +165,9 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func defaultRTMURL(r *http.Request, ticket string) string {
+func (s *Server) defaultRTMURL(r *http.Request, ticket string) string {
 	scheme := "ws://"
-	if r.TLS != nil {
+	if s.secure(r) {
 		scheme = "wss://"
 	}
 	return scheme + r.Host + "/rtm/" + url.PathEscape(ticket)
@@ -195,7 +213,7 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		return 0, err
 	}
 	if m.ipLimit {
-		if retry := s.ips.wait(clientIP(r)); retry > 0 {
+		if retry := s.ips.wait(s.clientKey(r)); retry > 0 {
 			return retry, errRateLimited
 		}
 	}
@@ -352,11 +370,27 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// clientIP is the host part of the connection's remote address.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
+// clientKey is the key of the client's per-IP limiter: its address, or
+// for IPv6 its /64, which one subscriber usually holds whole and could
+// otherwise hop across.
+func (s *Server) clientKey(r *http.Request) string {
+	a := s.addr(r)
+	if !a.IsValid() {
 		return r.RemoteAddr
 	}
-	return host
+	if a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.Unmap().String()
+}
+
+// peerAddr is the address of the connection's peer.
+func peerAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap().WithZone("")
 }

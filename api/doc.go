@@ -25,8 +25,9 @@
 //     clamped.
 //   - Arguments in the body win over the same arguments in the query string.
 //   - Rate limits: per token on every authenticated method, and per client
-//     IP (the connection's remote address; proxies are not trusted) on
-//     auth.signup and auth.login, to slow down password guessing.
+//     IP on auth.signup and auth.login, to slow down password guessing. The
+//     client IP is Config.ClientAddr's (by default the connection's remote
+//     address: no forwarding header is believed), an IPv6 one by its /64.
 //
 // Concurrency: a Server is safe for concurrent use by many goroutines. It is
 // immutable after New except for the rate-limiter maps, each guarded by its

@@ -157,7 +157,7 @@ func (s *Server) authTest(c *call) (any, error) {
 		return nil, err
 	}
 	scheme := "http://"
-	if c.r.TLS != nil {
+	if s.secure(c.r) {
 		scheme = "https://"
 	}
 	return struct {
