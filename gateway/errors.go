@@ -35,10 +35,16 @@ func (e closeReceived) Error() string { return "client closed the connection" }
 //	            empty close frame from the client
 //	1001        going away: the gateway is shutting down (after "goodbye")
 //	1002        protocol error: malformed WebSocket framing (unmasked frame,
-//	            reserved bits or opcodes, bad fragmentation)
+//	            reserved bits or opcodes, bad fragmentation), or a close
+//	            frame with a one-byte body or a code not allowed on the wire
+//	            (RFC 6455 §7.4: below 1000, 1004–1006, 1015, 1016–2999,
+//	            5000 up; see validCloseCode)
 //	1003        unsupported data: a binary frame (RTM is JSON text)
-//	1007        invalid payload: a text frame that is not valid UTF-8
-//	1009        message too big: a message larger than Config.MaxFrameBytes
+//	1007        invalid payload: a text frame, or a close frame's reason,
+//	            that is not valid UTF-8
+//	1009        message too big: a frame, or a message's fragments
+//	            together, larger than Config.MaxFrameBytes (judged from
+//	            the header, before the payload arrives)
 //	1011        internal error: the connection could not be registered
 //	            (chat service or bus failed); reconnect later
 //	1013        try again later: a dependency (the pocket's Redis) is down
@@ -80,8 +86,8 @@ func classify(err error) outcome {
 	case err == nil:
 		return outcome{status: http.StatusOK, close: ws.StatusNormalClosure}
 	case errors.As(err, &cr):
-		code := cr.code
-		if code == 0 || ws.CheckCloseFrameData(code, "") != nil {
+		code := cr.code // valid: closeFrameError checked it
+		if code == 0 {
 			code = ws.StatusNormalClosure
 		}
 		return outcome{close: code}

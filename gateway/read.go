@@ -111,8 +111,10 @@ func (c *conn) frame(p []byte) (n, need int, err error) {
 		if err := ws.CheckHeader(h, state); err != nil {
 			return hn, 0, err
 		}
-		// Control frames are at most 125 bytes (CheckHeader).
-		if !h.OpCode.IsControl() && int64(msgLen)+h.Length > int64(c.g.cfg.MaxFrameBytes) {
+		// Control frames are at most 125 bytes (CheckHeader). msgLen is
+		// within the limit: compared this way round, a 63-bit length cannot
+		// overflow the sum.
+		if !h.OpCode.IsControl() && h.Length > int64(c.g.cfg.MaxFrameBytes-msgLen) {
 			return hn, 0, errTooBig
 		}
 	}
@@ -135,8 +137,7 @@ func (c *conn) frame(p []byte) (n, need int, err error) {
 		case ws.OpPing:
 			c.enqueue(newWireFrame(ws.OpPong, payload, 0))
 		case ws.OpClose:
-			code, _ := ws.ParseCloseFrameData(payload)
-			return total, 0, closeReceived{code: code}
+			return total, 0, closeFrameError(payload)
 		}
 		return total, 0, nil
 	}
