@@ -157,6 +157,23 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// writePinger is the optional write check of a DB.
+type writePinger interface {
+	PingWrite(ctx context.Context) error
+}
+
+// PingWrite checks that every database takes a write.
+func (s *Store) PingWrite(ctx context.Context) error {
+	for _, r := range s.all {
+		if p, ok := r.db.(writePinger); ok {
+			if err := p.PingWrite(ctx); err != nil {
+				return fmt.Errorf("%s: %w", r, err)
+			}
+		}
+	}
+	return nil
+}
+
 func (r *route) String() string {
 	if r.pocket == "" {
 		return "directory"

@@ -238,10 +238,7 @@ func (c *cluster) api(i int) *proc { return c.apis[i%len(c.apis)] }
 // user signs a user up through an API process.
 func (c *cluster) user(team, name string, api *proc) *client {
 	c.t.Helper()
-	cl := &client{tb: c.t, base: api.URL(), name: name}
-	out := cl.must("auth.signup", obj{"team": team, "name": name, "password": "correct horse " + name})
-	cl.token, cl.userID, cl.teamID = out["token"].(string), out["user_id"].(string), out["team_id"].(string)
-	return cl
+	return signupAt(c.t, api.URL(), team, name)
 }
 
 // follow runs an rtmclient for cl until the test ends, and waits for its

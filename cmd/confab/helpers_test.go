@@ -146,7 +146,14 @@ func (c *client) fails(method string, args obj, wantErr string) {
 // signup creates a user (and the workspace if new).
 func signup(tb testing.TB, m *Main, team, name string) *client {
 	tb.Helper()
-	c := &client{tb: tb, base: m.URL(), name: name}
+	return signupAt(tb, m.URL(), team, name)
+}
+
+// signupAt is signup through the API at base, a server of this process or
+// another's.
+func signupAt(tb testing.TB, base, team, name string) *client {
+	tb.Helper()
+	c := &client{tb: tb, base: base, name: name}
 	out := c.must("auth.signup", obj{"team": team, "name": name, "password": "correct horse " + name})
 	c.token, c.userID, c.teamID = out["token"].(string), out["user_id"].(string), out["team_id"].(string)
 	return c

@@ -81,11 +81,13 @@ type Main struct {
 	closeErr  error
 }
 
-// store is what a process needs of its store: the use cases' Store, a
-// health check and Close. sqlite.DB and postgres.DB both are one.
+// store is what a process needs of its store: the use cases' Store, the
+// health checks of a read and of a write, and Close. sqlite.DB,
+// postgres.DB and pocket.Store are one.
 type store interface {
 	confab.Store
 	Ping(ctx context.Context) error
+	PingWrite(ctx context.Context) error
 	Close() error
 }
 
@@ -181,7 +183,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	w.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	w.mux.HandleFunc("GET /healthz", m.healthz)
+	w.mux.Handle("GET /healthz", &healthz{store: m.store, log: log})
 
 	if cfg.PprofListen != "" {
 		if err := m.servePprof(cfg.PprofListen, log); err != nil {
@@ -327,20 +329,6 @@ func (m *Main) mountAPI(w wiring) {
 		AuthRateLimit: rate.Limit(w.cfg.AuthRateLimit), AuthRateBurst: w.cfg.AuthRateBurst,
 	}))
 	w.mux.Handle("/", web.Handler())
-}
-
-// healthz answers 200 while the store answers, 503 otherwise.
-func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if err := m.store.Ping(ctx); err != nil {
-		m.Logger.Warn("health check failed", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, `{"ok":false,"error":"store_unavailable"}`)
-		return
-	}
-	fmt.Fprint(w, `{"ok":true}`)
 }
 
 // Close shuts down gracefully: a gateway leaves its pocket's registry, the
