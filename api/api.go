@@ -23,6 +23,9 @@ import (
 // Service is what the API needs from the chat use cases. u is always the
 // authenticated caller. Errors are *confab.Error whose Message is the Slack
 // error string sent to the client; any other error is an internal fault.
+// An ERATELIMIT error may carry a RetryAfter() time.Duration method
+// somewhere in its chain (Login's per-account throttle): it becomes the
+// Retry-After header.
 type Service interface {
 	Signup(ctx context.Context, p chat.SignupParams) (*chat.Session, error)
 	Login(ctx context.Context, team, name, password string) (*chat.Session, error)
@@ -239,7 +242,7 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		}
 	}
 	c.res, err = m.fn(s, c)
-	return 0, err
+	return retryAfter(err), err
 }
 
 var (
