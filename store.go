@@ -120,8 +120,16 @@ type Store interface {
 	// ReplyCount (the parent's ChangeSeq does not move). ENOTFOUND
 	// "message_not_found" (tombstones too).
 	DeleteMessage(ctx context.Context, channelID string, ts int64) (*Message, error)
-	// AddReaction: next seq. ECONFLICT "already_reacted", ENOTFOUND
-	// "message_not_found" (tombstones too).
+	// AddReaction: next seq. ENOTFOUND "message_not_found" (tombstones
+	// too); then, in this order, ECONFLICT "already_reacted", ECONFLICT
+	// "too_many_reactions" when the user has MaxUserReactions current
+	// reactions on the message (ErrTooManyReactions), ECONFLICT
+	// "too_many_emoji" when name is not on the message yet and it has
+	// MaxReactionEmoji distinct names (ErrTooManyEmoji). The caps are
+	// checked in the transaction that adds the reaction: concurrent adders
+	// never pass them. Its cost does not depend on how many reactions the
+	// message has: it reads the user's own current reactions and one
+	// index entry per distinct name, never the message's other reactions.
 	AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*ReactionChange, error)
 	// RemoveReaction: next seq. ENOTFOUND "no_reaction", "message_not_found".
 	RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*ReactionChange, error)

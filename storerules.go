@@ -19,6 +19,25 @@ var (
 	// UpdateMembership), unlike ErrNotInChannel (EFORBIDDEN), which is the
 	// use cases' verdict on a request.
 	ErrNotMember = &Error{Code: ENOTFOUND, Message: "not_in_channel"}
+	// ErrTooManyEmoji: the message has MaxReactionEmoji distinct emoji
+	// already, and the reaction would add another (AddReaction).
+	ErrTooManyEmoji = &Error{Code: ECONFLICT, Message: "too_many_emoji"}
+	// ErrTooManyReactions: the user has MaxUserReactions reactions on the
+	// message already (AddReaction).
+	ErrTooManyReactions = &Error{Code: ECONFLICT, Message: "too_many_reactions"}
+)
+
+// The caps on one message's reactions, Slack's: a store checks them in the
+// transaction that adds a reaction, so that concurrent adders cannot pass
+// them. Only current reactions count; removing one frees its place.
+//
+// With them a message has at most MaxReactionEmoji groups, and each user
+// is in at most MaxUserReactions of them. How many users one group holds
+// is bounded only by the channel's members: the Slack message object
+// lists at most MaxWireReactionUsers of them (WireReaction).
+const (
+	MaxReactionEmoji = 50 // distinct emoji on one message: ErrTooManyEmoji
+	MaxUserReactions = 23 // one user's reactions on one message: ErrTooManyReactions
 )
 
 // A store creates a record from a copy readied by one of the Prepare
@@ -105,17 +124,22 @@ type UserReaction struct {
 // Store contract gives them: grouped by name, groups in the order of their
 // oldest reaction, users in the order they reacted. It sorts rs by Seq, and
 // returns nil when rs is empty.
+//
+// It costs O(N log N) for the sort and O(N) for the grouping: each name
+// finds its group through a map, never by scanning the groups so far.
 func GroupReactions(rs []UserReaction) []Reaction {
 	if len(rs) == 0 {
 		return nil
 	}
 	slices.SortFunc(rs, func(a, b UserReaction) int { return cmp.Compare(a.Seq, b.Seq) })
 	var out []Reaction
+	group := make(map[string]int) // name → index in out
 	for _, r := range rs {
-		i := slices.IndexFunc(out, func(x Reaction) bool { return x.Name == r.Name })
-		if i < 0 {
+		i, ok := group[r.Name]
+		if !ok {
+			i = len(out)
+			group[r.Name] = i
 			out = append(out, Reaction{Name: r.Name})
-			i = len(out) - 1
 		}
 		out[i].Users = append(out[i].Users, r.UserID)
 	}

@@ -362,9 +362,71 @@ const (
 	WHERE channel_id = $1 AND message_seq = $2 AND name = $3 AND user_id = $4 AND NOT removed`
 )
 
+// The statements of AddReaction's caps, each on a partial index of the
+// current reactions (see TestQueryPlans): a user's own on the message
+// (at most MaxUserReactions entries), whether a name is there (one seek),
+// and the message's distinct names, up to $3, walked from one name to the
+// next in reactions_name_live (one seek per name, whatever the number of
+// users).
+const (
+	reactionStateQuery = `SELECT NOT removed FROM reactions
+	WHERE channel_id = $1 AND message_seq = $2 AND name = $3 AND user_id = $4`
+	userReactionsQuery = `SELECT count(*) FROM reactions
+	WHERE channel_id = $1 AND message_seq = $2 AND user_id = $3 AND NOT removed`
+	nameLiveQuery = `SELECT EXISTS (SELECT 1 FROM reactions
+	WHERE channel_id = $1 AND message_seq = $2 AND name = $3 AND NOT removed)`
+	distinctNamesQuery = `WITH RECURSIVE names(name, n) AS (
+		SELECT (SELECT min(name) FROM reactions
+			WHERE channel_id = $1 AND message_seq = $2 AND NOT removed), 0
+		UNION ALL
+		SELECT (SELECT min(r.name) FROM reactions r
+			WHERE r.channel_id = $1 AND r.message_seq = $2 AND NOT r.removed AND r.name > names.name), n + 1
+		FROM names WHERE names.name IS NOT NULL AND n + 1 < $3)
+	SELECT count(name) FROM names`
+)
+
+// checkReactionCaps returns ErrAlreadyReacted, ErrTooManyReactions or
+// ErrTooManyEmoji, in that order, if the user may not add the reaction
+// (see confab.Store's AddReaction). It runs after changeTx has locked the
+// channel's row, so no other writer of the channel adds in between, and
+// each statement (READ COMMITTED) sees every add committed before.
+func checkReactionCaps(ctx context.Context, tx pgx.Tx, channelID string, msgSeq int64, userID, name string) error {
+	var present bool
+	err := tx.QueryRow(ctx, reactionStateQuery, channelID, msgSeq, name, userID).Scan(&present)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("find reaction: %w", err)
+	}
+	if present {
+		return confab.ErrAlreadyReacted
+	}
+	var mine int
+	if err := tx.QueryRow(ctx, userReactionsQuery, channelID, msgSeq, userID).Scan(&mine); err != nil {
+		return fmt.Errorf("count user's reactions: %w", err)
+	}
+	if mine >= confab.MaxUserReactions {
+		return confab.ErrTooManyReactions
+	}
+	var live bool
+	if err := tx.QueryRow(ctx, nameLiveQuery, channelID, msgSeq, name).Scan(&live); err != nil {
+		return fmt.Errorf("find reaction name: %w", err)
+	}
+	if live {
+		return nil
+	}
+	var names int
+	if err := tx.QueryRow(ctx, distinctNamesQuery, channelID, msgSeq, confab.MaxReactionEmoji).Scan(&names); err != nil {
+		return fmt.Errorf("count reaction names: %w", err)
+	}
+	if names >= confab.MaxReactionEmoji {
+		return confab.ErrTooManyEmoji
+	}
+	return nil
+}
+
 // setReaction adds or removes one user's reaction at the channel's next
 // seq. Its row keeps the latest state (removed is a tombstone, so
-// catch-up can tell) and the seq of that change.
+// catch-up can tell) and the seq of that change. An add first checks the
+// caps (checkReactionCaps).
 func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userID, name string, remove bool) (*confab.ReactionChange, error) {
 	op, unchanged := "add reaction", confab.ErrAlreadyReacted
 	if remove {
@@ -374,6 +436,14 @@ func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userI
 		m, err := liveMessage(ctx, tx, channelID, ts)
 		if err != nil {
 			return nil, err
+		}
+		if !remove {
+			if err := checkReactionCaps(ctx, tx, channelID, m.Seq, userID, name); err != nil {
+				if confab.ErrorCode(err) != confab.EINTERNAL {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%s %s/%d: %w", op, channelID, ts, ctxErr(ctx, err))
+			}
 		}
 		var tag pgconn.CommandTag
 		if remove {

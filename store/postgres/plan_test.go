@@ -71,6 +71,11 @@ func TestQueryPlans(t *testing.T) {
 		 FROM generate_series(1, 4) c, generate_series(1, ` + fmt.Sprint(depth) + `) k`,
 		`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq)
 		 SELECT channel_id, seq, ts, 'eyes', 'U1', seq + 1 FROM messages WHERE ts % 7 = 0`,
+		// A busy message: C2's seq 13 (k = 7) with 200 reactions, 20 names
+		// by 10 users each, and as many tombstones.
+		`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
+		 SELECT 'C2', 13, 7, 'e' || e, 'U' || u, 100000 + 100 * e + u, e > 20
+		 FROM generate_series(1, 40) e, generate_series(2, 11) u`,
 		`ANALYZE`,
 	} {
 		if _, err := db.pool.Exec(ctx, q); err != nil {
@@ -98,7 +103,7 @@ func TestQueryPlans(t *testing.T) {
 	} {
 		f.ChannelID = ch
 		q, args := messagesQuery(f)
-		checks = append(checks, check{fmt.Sprintf("FindMessages(%+v)", f), q, args, []string{pk, "reactions_pkey"}, false})
+		checks = append(checks, check{fmt.Sprintf("FindMessages(%+v)", f), q, args, []string{pk, "on reactions"}, false})
 	}
 	for _, f := range []confab.MessageFilter{
 		{ThreadTS: 2499, Limit: 100},
@@ -112,13 +117,18 @@ func TestQueryPlans(t *testing.T) {
 		checks = append(checks, check{fmt.Sprintf("FindMessages(%+v)", f), q, args, []string{"messages_thread", "messages_ts"}, true})
 	}
 	checks = append(checks,
-		check{"FindMessage", findMessageQuery, []any{ch, 2500}, []string{"messages_ts", "reactions_pkey"}, false},
+		check{"FindMessage", findMessageQuery, []any{ch, 2500}, []string{"messages_ts", "on reactions"}, false},
 		check{"SeqAtTS", seqAtTSQuery, []any{ch, 2500}, []string{"messages_ts"}, false},
 		check{"latest top-level", latestTopLevelQuery, []any{ch}, []string{pk}, false},
 		check{"FindLatestMessages", latestMessagesQuery, []any{[]string{"C1", "C2", "C3", "C4", "C9"}},
 			[]string{"Function Scan on unnest", "Index Scan Backward " + pk}, false},
 		check{"FindChanges(recent)", changesQuery, []any{ch, 2*depth - 200, 100}, []string{"messages_change", "reactions_seq"}, false},
 		check{"FindChanges(old)", changesQuery, []any{ch, 2000, 100}, []string{"messages_change", "reactions_seq", "Merge Append"}, false},
+		// AddReaction's caps: seeks, never the message's other reactions.
+		check{"reaction state", reactionStateQuery, []any{ch, 13, "e1", "U2"}, []string{"reactions_pkey"}, false},
+		check{"user's reactions", userReactionsQuery, []any{ch, 13, "U2"}, []string{"reactions_user_live"}, false},
+		check{"name live", nameLiveQuery, []any{ch, 13, "e1"}, []string{"reactions_name_live"}, false},
+		check{"distinct names", distinctNamesQuery, []any{ch, 13, confab.MaxReactionEmoji}, []string{"reactions_name_live"}, false},
 	)
 	for _, c := range checks {
 		plan := queryPlan(t, db, c.query, c.args...)

@@ -35,6 +35,25 @@ const (
 	// on their number) and, for each, scans the primary key back from the
 	// channel's end to its last top-level message that is not a tombstone,
 	// then reads that row by the primary key.
+	// userReactionsQuery counts a user's current reactions on a message
+	// from reactions_user_live: at most MaxUserReactions entries.
+	userReactionsQuery = `SELECT count(*) FROM reactions INDEXED BY reactions_user_live
+		WHERE channel_id = ? AND message_seq = ? AND user_id = ? AND removed = 0`
+	// nameLiveQuery seeks reactions_name_live for a current reaction with
+	// the name.
+	nameLiveQuery = `SELECT EXISTS (SELECT 1 FROM reactions INDEXED BY reactions_name_live
+		WHERE channel_id = ? AND message_seq = ? AND name = ? AND removed = 0)`
+	// distinctNamesQuery counts a message's distinct current names, up to
+	// its third argument, by walking reactions_name_live from one name to
+	// the next: one seek per name, whatever the number of users.
+	distinctNamesQuery = `WITH RECURSIVE names(name, n) AS (
+		SELECT (SELECT min(name) FROM reactions INDEXED BY reactions_name_live
+			WHERE channel_id = ?1 AND message_seq = ?2 AND removed = 0), 0
+		UNION ALL
+		SELECT (SELECT min(name) FROM reactions INDEXED BY reactions_name_live
+			WHERE channel_id = ?1 AND message_seq = ?2 AND removed = 0 AND name > names.name), n + 1
+		FROM names WHERE names.name IS NOT NULL AND n + 1 < ?3)
+	SELECT count(name) FROM names`
 	latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
 		m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply
 	FROM json_each(?) AS c JOIN messages AS m ON m.channel_id = c.value AND m.seq = (
@@ -475,6 +494,11 @@ func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userI
 		} else if !present && remove {
 			return confab.ErrNoReaction
 		}
+		if !remove {
+			if err := checkReactionCaps(ctx, tx, channelID, m.Seq, userID, name); err != nil {
+				return err
+			}
+		}
 		seq, err := nextSeq(ctx, tx, channelID)
 		if err != nil {
 			return err
@@ -493,6 +517,36 @@ func (db *DB) setReaction(ctx context.Context, channelID string, ts int64, userI
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkReactionCaps returns ErrTooManyReactions or ErrTooManyEmoji if
+// the user's adding a reaction named name to the message would pass a cap
+// (see confab.Store's AddReaction). It reads at most the user's own
+// current reactions and one index entry per distinct name; being in the
+// write transaction, no other writer adds in between.
+func checkReactionCaps(ctx context.Context, tx *sql.Conn, channelID string, msgSeq int64, userID, name string) error {
+	var mine int
+	if err := tx.QueryRowContext(ctx, userReactionsQuery, channelID, msgSeq, userID).Scan(&mine); err != nil {
+		return fmt.Errorf("add reaction %s/%d: count user's reactions: %w", channelID, msgSeq, err)
+	}
+	if mine >= confab.MaxUserReactions {
+		return confab.ErrTooManyReactions
+	}
+	var live bool
+	if err := tx.QueryRowContext(ctx, nameLiveQuery, channelID, msgSeq, name).Scan(&live); err != nil {
+		return fmt.Errorf("add reaction %s/%d: find name: %w", channelID, msgSeq, err)
+	}
+	if live {
+		return nil
+	}
+	var names int
+	if err := tx.QueryRowContext(ctx, distinctNamesQuery, channelID, msgSeq, confab.MaxReactionEmoji).Scan(&names); err != nil {
+		return fmt.Errorf("add reaction %s/%d: count names: %w", channelID, msgSeq, err)
+	}
+	if names >= confab.MaxReactionEmoji {
+		return confab.ErrTooManyEmoji
+	}
+	return nil
 }
 
 // FindChanges merges two index range scans: messages by (channel_id,

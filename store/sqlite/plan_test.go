@@ -142,3 +142,33 @@ func TestLatestMessagesPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestReactionCapPlans checks AddReaction's cap checks: each reads a
+// partial index of the current reactions by seeks, never the message's
+// other reactions (no scan of reactions, no sort).
+func TestReactionCapPlans(t *testing.T) {
+	db, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "plan.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, tc := range []struct {
+		name, query, want string
+		args              []any
+	}{
+		{"user's reactions", userReactionsQuery, "SEARCH reactions USING COVERING INDEX reactions_user_live", []any{"C1", 1, "U1"}},
+		{"name live", nameLiveQuery, "SEARCH reactions USING COVERING INDEX reactions_name_live", []any{"C1", 1, "wave"}},
+		{"distinct names", distinctNamesQuery, "SEARCH reactions USING COVERING INDEX reactions_name_live (channel_id=? AND message_seq=? AND name>?)", []any{"C1", 1, confab.MaxReactionEmoji}},
+	} {
+		joined := strings.Join(queryPlan(t, db, tc.query, tc.args...), " | ")
+		t.Logf("%s: %s", tc.name, joined)
+		if !strings.Contains(joined, tc.want) {
+			t.Errorf("%s: plan %q, want %q", tc.name, joined, tc.want)
+		}
+		for _, bad := range []string{"TEMP B-TREE", "SCAN reactions"} {
+			if strings.Contains(joined, bad) {
+				t.Errorf("%s: plan %q contains %q", tc.name, joined, bad)
+			}
+		}
+	}
+}

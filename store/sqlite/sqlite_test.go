@@ -201,6 +201,10 @@ func TestMigrateThreadIndex(t *testing.T) {
 	for _, q := range []string{
 		`DROP INDEX messages_thread`,
 		`CREATE INDEX messages_thread ON messages (channel_id, thread_ts, seq)`,
+		// and undo what the migrations after 0002 made
+		`DROP TABLE health`,
+		`DROP INDEX reactions_user_live`,
+		`DROP INDEX reactions_name_live`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {

@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Tombstones", testTombstones},
 		{"Reactions", testReactions},
 		{"ReactionsOnPage", testReactionsOnPage},
+		{"ReactionCaps", testReactionCaps},
+		{"ConcurrentReactionCaps", testConcurrentReactionCaps},
 		{"FindChanges", testFindChanges},
 		{"SeqAtTS", testSeqAtTS},
 		{"LatestMessages", testLatestMessages},
@@ -1103,6 +1105,191 @@ func testReactions(t *testing.T, f *fixture) {
 	want = []confab.Reaction{{Name: "thumbsup", Users: []string{alice.ID, carol.ID, bob.ID}}}
 	if fmt.Sprint(got.Reactions) != fmt.Sprint(want) {
 		t.Errorf("Reactions after removing tada = %v, want %v", got.Reactions, want)
+	}
+}
+
+// testReactionCaps checks AddReaction's caps (confab.MaxUserReactions
+// per user, confab.MaxReactionEmoji distinct names per message), their
+// errors and their order, that only current reactions count, and that a
+// refused reaction takes no seq and keeps the contract's order.
+func testReactionCaps(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
+	c := f.MustChannel("general", confab.KindPublic, alice, bob, carol)
+	m := f.MustPost(c, alice, "react to me")
+	name := func(i int) string { return fmt.Sprintf("e%02d", i) }
+	add := func(u *confab.User, name string) {
+		t.Helper()
+		if _, err := f.s.AddReaction(ctx, c.ID, m.TS, u.ID, name); err != nil {
+			t.Fatalf("AddReaction(%s, %s) = %v", u.Name, name, err)
+		}
+	}
+	refused := func(u *confab.User, name, msg string) {
+		t.Helper()
+		before := f.MustChannelByID(c.ID).LastSeq
+		_, err := f.s.AddReaction(ctx, c.ID, m.TS, u.ID, name)
+		wantErr(t, fmt.Sprintf("AddReaction(%s, %s)", u.Name, name), err, confab.ECONFLICT, msg)
+		if after := f.MustChannelByID(c.ID).LastSeq; after != before {
+			t.Errorf("refused AddReaction(%s, %s) took a seq: LastSeq %d, want %d", u.Name, name, after, before)
+		}
+	}
+
+	// One user: MaxUserReactions, then too_many_reactions.
+	for i := range confab.MaxUserReactions {
+		add(alice, name(i))
+	}
+	refused(alice, name(confab.MaxUserReactions), "too_many_reactions")
+	refused(alice, name(0), "already_reacted") // already_reacted comes first
+	// A removed reaction frees its place; re-adding its tombstone counts.
+	if _, err := f.s.RemoveReaction(ctx, c.ID, m.TS, alice.ID, name(0)); err != nil {
+		t.Fatalf("RemoveReaction = %v", err)
+	}
+	add(alice, name(0))
+	refused(alice, name(confab.MaxUserReactions), "too_many_reactions")
+
+	// Other users fill the message up to MaxReactionEmoji distinct names;
+	// each may still join a name that is there.
+	next := confab.MaxUserReactions
+	for _, u := range []*confab.User{bob, carol} {
+		for n := 0; n < confab.MaxUserReactions-1 && next < confab.MaxReactionEmoji; n++ {
+			add(u, name(next))
+			next++
+		}
+	}
+	if next != confab.MaxReactionEmoji {
+		t.Fatalf("test setup: %d distinct names, want %d", next, confab.MaxReactionEmoji)
+	}
+	refused(carol, name(next), "too_many_emoji")
+	add(carol, name(1)) // an existing name: no new emoji
+	// A user at their own cap asking for a new name on a full message is
+	// told about their own cap first.
+	refused(alice, name(next), "too_many_reactions")
+
+	// The last user of a name removing it frees an emoji place.
+	if _, err := f.s.RemoveReaction(ctx, c.ID, m.TS, bob.ID, name(confab.MaxUserReactions)); err != nil {
+		t.Fatalf("RemoveReaction = %v", err)
+	}
+	add(carol, name(next))
+	refused(bob, name(next+1), "too_many_emoji")
+
+	got := f.MustMessage(c.ID, m.TS)
+	if len(got.Reactions) != confab.MaxReactionEmoji {
+		t.Errorf("%d reaction groups, want %d", len(got.Reactions), confab.MaxReactionEmoji)
+	}
+	perUser := map[string]int{}
+	for i, r := range got.Reactions {
+		for _, u := range r.Users {
+			perUser[u]++
+		}
+		if i > 0 && r.Name == got.Reactions[i-1].Name {
+			t.Errorf("group %s twice", r.Name)
+		}
+	}
+	for _, u := range []*confab.User{alice, bob, carol} {
+		if perUser[u.ID] > confab.MaxUserReactions {
+			t.Errorf("%s has %d reactions, over %d", u.Name, perUser[u.ID], confab.MaxUserReactions)
+		}
+	}
+	// The contract's order: e01 (alice's, oldest) first with carol last in
+	// it; e00, re-added by alice after e01..e22, comes after e22; the name
+	// carol added last comes last.
+	want := []string{name(1)}
+	for i := 2; i < confab.MaxUserReactions; i++ {
+		want = append(want, name(i))
+	}
+	want = append(want, name(0))
+	for i := confab.MaxUserReactions + 1; i <= next; i++ {
+		want = append(want, name(i))
+	}
+	var names []string
+	for _, r := range got.Reactions {
+		names = append(names, r.Name)
+	}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("groups in order %v, want %v", names, want)
+	}
+	if u := got.Reactions[0].Users; fmt.Sprint(u) != fmt.Sprint([]string{alice.ID, carol.ID}) {
+		t.Errorf("users of %s = %v, want [alice carol]", got.Reactions[0].Name, u)
+	}
+}
+
+// testConcurrentReactionCaps races adders against each cap: exactly the
+// cap's number succeed, the rest get its error, and the message ends with
+// what succeeded, in seq order.
+func testConcurrentReactionCaps(t *testing.T, f *fixture) {
+	alice := f.MustUser("alice")
+	c := f.MustChannel("general", confab.KindPublic, alice)
+
+	// One user adding MaxUserReactions+7 names at once.
+	m := f.MustPost(c, alice, "one user")
+	n := confab.MaxUserReactions + 7
+	oneUser := raceAdd(t, f, c.ID, m.TS, n, func(i int) (string, string) { return alice.ID, fmt.Sprintf("e%02d", i) })
+	if len(oneUser.ok) != confab.MaxUserReactions || oneUser.refused["too_many_reactions"] != n-confab.MaxUserReactions {
+		t.Errorf("one user, %d names at once: %d added, refused %v; want %d added, %d too_many_reactions",
+			n, len(oneUser.ok), oneUser.refused, confab.MaxUserReactions, n-confab.MaxUserReactions)
+	}
+	oneUser.check(t, f.MustMessage(c.ID, m.TS))
+
+	// Many users, each adding a name of their own, at once.
+	m = f.MustPost(c, alice, "many users")
+	n = confab.MaxReactionEmoji + 10
+	manyUsers := raceAdd(t, f, c.ID, m.TS, n, func(i int) (string, string) {
+		return fmt.Sprintf("U%012d", i), fmt.Sprintf("e%02d", i)
+	})
+	if len(manyUsers.ok) != confab.MaxReactionEmoji || manyUsers.refused["too_many_emoji"] != n-confab.MaxReactionEmoji {
+		t.Errorf("%d users, a name each, at once: %d added, refused %v; want %d added, %d too_many_emoji",
+			n, len(manyUsers.ok), manyUsers.refused, confab.MaxReactionEmoji, n-confab.MaxReactionEmoji)
+	}
+	manyUsers.check(t, f.MustMessage(c.ID, m.TS))
+}
+
+// raced is the outcome of raceAdd: the reactions added by seq, and the
+// refusals by error.
+type raced struct {
+	ok      map[int64]confab.ReactionChange
+	refused map[string]int
+}
+
+// raceAdd runs n AddReaction calls on one message at once, the i-th
+// adding reaction(i) (user id, name).
+func raceAdd(t *testing.T, f *fixture, channelID string, ts int64, n int, reaction func(i int) (userID, name string)) raced {
+	t.Helper()
+	out := raced{ok: map[int64]confab.ReactionChange{}, refused: map[string]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			u, name := reaction(i)
+			rc, err := f.s.AddReaction(f.ctx, channelID, ts, u, name)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if confab.ErrorCode(err) == confab.EINTERNAL {
+					t.Errorf("AddReaction(%s, %s) = %v", u, name, err)
+				}
+				out.refused[confab.ErrorMessage(err)]++
+				return
+			}
+			out.ok[rc.Seq] = *rc
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// check compares m's reactions with what succeeded: one group per name, in
+// the seq order of their reactions.
+func (r raced) check(t *testing.T, m *confab.Message) {
+	t.Helper()
+	var rs []confab.UserReaction
+	for seq, rc := range r.ok {
+		rs = append(rs, confab.UserReaction{Name: rc.Name, UserID: rc.UserID, Seq: seq})
+	}
+	if want := confab.GroupReactions(rs); fmt.Sprint(m.Reactions) != fmt.Sprint(want) {
+		t.Errorf("Reactions = %v, want %v", m.Reactions, want)
 	}
 }
 
