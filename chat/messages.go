@@ -163,16 +163,22 @@ func (s *Service) react(ctx context.Context, u *confab.User, channel, ts, name s
 	if !confab.ValidReactionName(name) {
 		return errInvalidReaction
 	}
-	c, m, err := s.message(ctx, u, channel, ts, actionReact)
+	// Not s.message: the store finds the message itself (message_not_found),
+	// and reading it here would read all its reactions for every one added.
+	tsv, err := confab.ParseTS(ts)
+	if err != nil {
+		return confab.ErrMessageNotFound
+	}
+	c, err := s.authorize(ctx, u, channel, actionReact)
 	if err != nil {
 		return err
 	}
 	return s.writeContent(c, func() (int64, []byte, error) {
 		var rc *confab.ReactionChange
 		if add {
-			rc, err = s.store.AddReaction(ctx, c.ID, m.TS, u.ID, name)
+			rc, err = s.store.AddReaction(ctx, c.ID, tsv, u.ID, name)
 		} else {
-			rc, err = s.store.RemoveReaction(ctx, c.ID, m.TS, u.ID, name)
+			rc, err = s.store.RemoveReaction(ctx, c.ID, tsv, u.ID, name)
 		}
 		if err != nil {
 			return 0, nil, err
