@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -32,6 +33,8 @@ func benchDepth(b *testing.B) int {
 //	CreateMessage/serial     one writer posting to one channel
 //	CreateMessage/parallel   8×GOMAXPROCS writers posting to one channel
 //	                         (what group commit is for)
+//	AddReaction/reactions=N  add and remove a reaction on a message with
+//	                         N = 1000 or 5000 others
 //	FindMessagesPage/newest  the newest 100 messages of a deep channel
 //	FindMessagesPage/deepest the oldest 100 messages of the same channel
 //	FindMessagesPage/both    both pages per op, reporting deepest/newest:
@@ -80,6 +83,42 @@ func RunBenchmarks(b *testing.B, open func(b *testing.B) confab.Store) {
 			}
 		})
 	})
+
+	// AddReaction/reactions=N: one user adds and removes a reaction on a
+	// message that has N from others; the cost per op must not grow with N.
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("AddReaction/reactions=%d", n), func(b *testing.B) {
+			f := newFixture(b, open(b))
+			c := f.MustChannel("general", confab.KindPublic, f.owner)
+			m := f.MustPost(c, f.owner, "react to me")
+			each := confab.MaxUserReactions - 3
+			var wg sync.WaitGroup
+			var failed atomic.Pointer[error]
+			for u := range n / each { // concurrent adders: group commit fills it fast
+				wg.Go(func() {
+					for j := range each {
+						name := fmt.Sprintf("e%02d", (u+j)%confab.MaxReactionEmoji)
+						if _, err := f.s.AddReaction(b.Context(), c.ID, m.TS, fmt.Sprintf("U%012d", u), name); err != nil {
+							failed.CompareAndSwap(nil, &err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err := failed.Load(); err != nil {
+				b.Fatalf("AddReaction = %v", *err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.s.AddReaction(b.Context(), c.ID, m.TS, f.owner.ID, "e00"); err != nil {
+					b.Fatalf("AddReaction = %v", err)
+				}
+				if _, err := f.s.RemoveReaction(b.Context(), c.ID, m.TS, f.owner.ID, "e00"); err != nil {
+					b.Fatalf("RemoveReaction = %v", err)
+				}
+			}
+		})
+	}
 
 	var (
 		deepOnce sync.Once
