@@ -38,6 +38,10 @@ var (
 const (
 	MaxReactionEmoji = 50 // distinct emoji on one message: ErrTooManyEmoji
 	MaxUserReactions = 23 // one user's reactions on one message: ErrTooManyReactions
+	// MaxWireReactionUsers is how many users a reaction of the Slack
+	// message object lists (its count is exact): with MaxReactionEmoji it
+	// bounds what one message's reactions weigh on a page of history.
+	MaxWireReactionUsers = 50
 )
 
 // A store creates a record from a copy readied by one of the Prepare
