@@ -50,6 +50,9 @@ type Config struct {
 	// SharedAccess(0), right anywhere, though slower on a store of one's
 	// own.
 	Access AccessPolicy
+	// LoginThrottle limits failed logins per account (login.go); zero
+	// values take its defaults.
+	LoginThrottle LoginThrottle
 }
 
 // Service implements the use cases. Create it with New.
@@ -75,6 +78,11 @@ type Service struct {
 	reads     coalescer    // shares identical history reads (coalesce.go)
 	cache     *accessCache // tokens, channels, memberships (cache.go); store drops what it changes
 	out       *outbox      // publishes after the commit, off the request (outbox.go)
+
+	// Login (login.go); immutable after construction.
+	logins          *loginThrottle                    // failed logins per account
+	comparePassword func(hash, password []byte) error // bcrypt's; tests count the calls
+	dummyHash       func() ([]byte, error)            // compared when there is no account
 }
 
 type metrics struct {
@@ -134,6 +142,7 @@ func New(cfg Config) *Service {
 	s.out = newOutbox(s)
 	s.republish.stop = make(chan struct{})
 	s.tickets.used = map[string]int64{}
+	s.initLogin(cfg.LoginThrottle)
 	s.metrics = metrics{
 		posted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "confab_messages_posted_total", Help: "Messages durably stored by chat.postMessage or RTM.",
