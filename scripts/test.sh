@@ -2,7 +2,8 @@
 # Runs confab's whole test suite, with the race detector, after installing
 # what it needs from Debian's packages: a C compiler (cgo SQLite and the race
 # detector), PostgreSQL's server binaries (tests start throwaway clusters),
-# redis-server (tests start throwaway servers) and Chromium (browser tests).
+# redis-server (tests start throwaway servers), Chromium (browser tests) and
+# pebble, Let's Encrypt's test ACME CA (the ACME tests start their own).
 # Tests start and stop every server themselves, on 127.0.0.1. Safe to run on
 # a fresh Debian machine with Go; CI runs it through .ci/run. Anything the
 # suite needs that cannot be had fails the run: with CI set, tests that
@@ -19,6 +20,7 @@ command -v gcc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 have_postgres || need_apt+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+{ command -v pebble && command -v pebble-challtestsrv; } >/dev/null 2>&1 || need_apt+=(pebble)
 # Reactions are emoji: without a colour emoji font they render as empty boxes in screenshots.
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
 if [ ${#need_apt[@]} -gt 0 ]; then
