@@ -107,10 +107,23 @@ func TestPublicationRoundTrip(t *testing.T) {
 	if err != nil || got.Op != p.Op || got.Channel != p.Channel || got.Time != p.Time || !bytes.Equal(got.Frame, p.Frame) {
 		t.Fatalf("round trip = %+v, %v; want %+v", got, err, p)
 	}
-	for _, bad := range [][]byte{nil, {1, 2}, append(make([]byte, 9), 200)} {
+	for _, bad := range [][]byte{nil, {1, 2}, append(make([]byte, 9), 200), {confab.OpRevoke, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2}} {
 		if _, err := confab.UnmarshalPublication(bad); err == nil {
 			t.Errorf("UnmarshalPublication(%v) accepted junk", bad)
 		}
+	}
+	r := confab.Publication{Op: confab.OpRevoke, Session: 0x0102030405060708, Time: 42}
+	if got, err := confab.UnmarshalPublication(r.Marshal()); err != nil || got.Op != confab.OpRevoke || got.Session != r.Session || len(got.Frame) != 0 {
+		t.Fatalf("revocation round trip = %+v, %v; want %+v", got, err, r)
+	}
+}
+
+func TestFingerprintOf(t *testing.T) {
+	if got := confab.FingerprintOf([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}); got != 0x0102030405060708 {
+		t.Errorf("FingerprintOf = %#x, want 0x0102030405060708", uint64(got))
+	}
+	if got := confab.FingerprintOf([]byte{1}); got != 0 {
+		t.Errorf("FingerprintOf(short) = %#x, want 0", uint64(got))
 	}
 }
 

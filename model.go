@@ -138,3 +138,22 @@ type Token struct {
 	Created  int64
 	LastUsed int64
 }
+
+// Fingerprint names a token — a session — without revealing it or its
+// Hash: the first 8 bytes of the token's SHA-256. A connection knows the
+// session it was opened under by it, a revocation names it on the bus, and
+// rate limits count by it.
+type Fingerprint uint64
+
+// FingerprintOf returns the fingerprint of a token's SHA-256 (Token.Hash);
+// 0 for a shorter hash.
+func FingerprintOf(hash []byte) Fingerprint {
+	if len(hash) < 8 {
+		return 0
+	}
+	var f Fingerprint
+	for _, b := range hash[:8] {
+		f = f<<8 | Fingerprint(b)
+	}
+	return f
+}

@@ -33,7 +33,9 @@ type WireEdited struct {
 	TS   string `json:"ts"`
 }
 
-// WireReaction is one emoji on a message.
+// WireReaction is one emoji on a message: Count is exact, Users lists the
+// first MaxWireReactionUsers who reacted, as Slack's message object lists
+// some of them (reactions.get's full lists all in Slack).
 type WireReaction struct {
 	Name  string   `json:"name"`
 	Count int      `json:"count"`
@@ -58,7 +60,8 @@ func (m *Message) Wire() WireMessage {
 		w.Edited = &WireEdited{User: m.UserID, TS: FormatTS(m.EditedTS)}
 	}
 	for _, r := range m.Reactions {
-		w.Reactions = append(w.Reactions, WireReaction{Name: r.Name, Count: len(r.Users), Users: r.Users})
+		w.Reactions = append(w.Reactions, WireReaction{Name: r.Name, Count: len(r.Users),
+			Users: r.Users[:min(len(r.Users), MaxWireReactionUsers)]})
 	}
 	return w
 }
@@ -405,6 +408,9 @@ const (
 	OpDeliver byte = iota // just deliver
 	OpJoin                // on a user topic: the user joined Publication.Channel
 	OpLeave               // on a user topic: the user left Publication.Channel
+	// OpRevoke, on a user topic: the token Publication.Session was revoked;
+	// every gateway closes the user's connections opened under it.
+	OpRevoke
 )
 
 // Publication is what travels on the bus: the frame to write, encoded once
@@ -412,21 +418,28 @@ const (
 // gateway needs to route it.
 type Publication struct {
 	Op      byte
-	Channel string // for OpJoin and OpLeave
-	Time    int64  // unix nanoseconds at publish, for delivery latency
+	Channel string      // for OpJoin and OpLeave
+	Session Fingerprint // for OpRevoke
+	Time    int64       // unix nanoseconds at publish, for delivery latency
 	Frame   []byte
 }
 
 // Marshal encodes p as: op (1 byte), time (8 bytes big endian), channel
-// length (1 byte), channel, frame.
+// length (1 byte), channel, for OpRevoke the session (8 bytes big endian),
+// frame.
 func (p *Publication) Marshal() []byte {
-	b := make([]byte, 0, 10+len(p.Channel)+len(p.Frame))
+	b := make([]byte, 0, 18+len(p.Channel)+len(p.Frame))
 	b = append(b, p.Op)
 	for i := 7; i >= 0; i-- {
 		b = append(b, byte(p.Time>>(8*i)))
 	}
 	b = append(b, byte(len(p.Channel)))
 	b = append(b, p.Channel...)
+	if p.Op == OpRevoke {
+		for i := 7; i >= 0; i-- {
+			b = append(b, byte(p.Session>>(8*i)))
+		}
+	}
 	return append(b, p.Frame...)
 }
 
@@ -445,6 +458,16 @@ func UnmarshalPublication(b []byte) (Publication, error) {
 		return p, Errorf(EINVALID, "publication channel truncated")
 	}
 	p.Channel = string(b[10 : 10+n])
-	p.Frame = b[10+n:]
+	b = b[10+n:]
+	if p.Op == OpRevoke {
+		if len(b) < 8 {
+			return p, Errorf(EINVALID, "publication session truncated")
+		}
+		for _, c := range b[:8] {
+			p.Session = p.Session<<8 | Fingerprint(c)
+		}
+		b = b[8:]
+	}
+	p.Frame = b
 	return p, nil
 }
