@@ -9,21 +9,21 @@ import (
 )
 
 var (
-	errInvalidName      = &confab.Error{Code: confab.EINVALID, Message: "invalid_name"}
-	errNotSupported     = &confab.Error{Code: confab.EINVALID, Message: "method_not_supported_for_channel_type"}
-	errAlreadyArchived  = &confab.Error{Code: confab.ECONFLICT, Message: "already_archived"}
-	errTooManyUsers     = &confab.Error{Code: confab.EINVALID, Message: "too_many_users"}
-	errCannotDMSelf     = &confab.Error{Code: confab.EINVALID, Message: "cannot_dm_self"}
-	errInvalidTypes     = &confab.Error{Code: confab.EINVALID, Message: "invalid_types"}
-	errNoUsers          = &confab.Error{Code: confab.EINVALID, Message: "no_user"}
-	errThreadNotFound   = &confab.Error{Code: confab.ENOTFOUND, Message: "thread_not_found"}
-	errCantUpdate       = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_update_message"}
-	errCantDelete       = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_delete_message"}
-	errInvalidPresence  = &confab.Error{Code: confab.EINVALID, Message: "invalid_presence"}
-	errInvalidTS        = &confab.Error{Code: confab.EINVALID, Message: "invalid_ts"}
-	errInvalidClientID  = &confab.Error{Code: confab.EINVALID, Message: "invalid_client_msg_id"}
-	errInvalidReaction  = &confab.Error{Code: confab.EINVALID, Message: "invalid_name"}
-	errTooManyChannels  = &confab.Error{Code: confab.EINVALID, Message: "too_many_channels"}
+	errInvalidName       = &confab.Error{Code: confab.EINVALID, Message: "invalid_name"}
+	errNotSupported      = &confab.Error{Code: confab.EINVALID, Message: "method_not_supported_for_channel_type"}
+	errAlreadyArchived   = &confab.Error{Code: confab.ECONFLICT, Message: "already_archived"}
+	errTooManyUsers      = &confab.Error{Code: confab.EINVALID, Message: "too_many_users"}
+	errCannotDMSelf      = &confab.Error{Code: confab.EINVALID, Message: "cannot_dm_self"}
+	errInvalidTypes      = &confab.Error{Code: confab.EINVALID, Message: "invalid_types"}
+	errNoUsers           = &confab.Error{Code: confab.EINVALID, Message: "no_user"}
+	errThreadNotFound    = &confab.Error{Code: confab.ENOTFOUND, Message: "thread_not_found"}
+	errCantUpdate        = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_update_message"}
+	errCantDelete        = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_delete_message"}
+	errInvalidPresence   = &confab.Error{Code: confab.EINVALID, Message: "invalid_presence"}
+	errInvalidTS         = &confab.Error{Code: confab.EINVALID, Message: "invalid_ts"}
+	errInvalidClientID   = &confab.Error{Code: confab.EINVALID, Message: "invalid_client_msg_id"}
+	errInvalidReaction   = &confab.Error{Code: confab.EINVALID, Message: "invalid_name"}
+	errTooManyChannels   = &confab.Error{Code: confab.EINVALID, Message: "too_many_channels"}
 	errInvalidCheckpoint = &confab.Error{Code: confab.EINVALID, Message: "invalid_checkpoint"}
 )
 

@@ -12,7 +12,7 @@ import (
 )
 
 // Login's defences against password guessing. The API limits logins per
-// client address (api/ratelimit.go), which an attacker with many addresses
+// client address (internal/ratelimit), which an attacker with many addresses
 // walks around; this file limits them per account, and makes the answer
 // take the same time whether or not the account exists.
 //
