@@ -1,8 +1,11 @@
 package confab_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +78,36 @@ func TestPrepare(t *testing.T) {
 	if m := confab.PrepareMessage(confab.Message{TS: 42}, now); m.TS != 42 {
 		t.Errorf("PrepareMessage changed TS 42 to %d", m.TS)
 	}
+}
+
+// TestWireReactionsBounded checks the Slack message object of a message
+// with as many reactions as the caps allow, each by more users than a
+// reaction lists: counts are exact, users are the first
+// MaxWireReactionUsers in order, and the reactions weigh at most the 48 KiB
+// that docs/api.md promises.
+func TestWireReactionsBounded(t *testing.T) {
+	const users = 100_000
+	ids := make([]string, users)
+	for i := range ids {
+		ids[i] = confab.NewID(confab.PrefixUser)
+	}
+	m := confab.Message{ChannelID: "C1", UserID: ids[0], TS: 1}
+	for i := range confab.MaxReactionEmoji {
+		name := fmt.Sprintf("%02d%s", i, strings.Repeat("x", 98)) // the longest valid name
+		m.Reactions = append(m.Reactions, confab.Reaction{Name: name, Users: ids})
+	}
+	w := m.Wire()
+	for _, r := range w.Reactions {
+		if r.Count != users || !slices.Equal(r.Users, ids[:confab.MaxWireReactionUsers]) {
+			t.Fatalf("reaction %s: count %d, %d users; want %d, the first %d", r.Name, r.Count, len(r.Users), users, confab.MaxWireReactionUsers)
+		}
+	}
+	b, err := json.Marshal(w.Reactions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 48<<10 {
+		t.Errorf("a maximally reacted message's reactions weigh %d bytes, over 48 KiB", len(b))
+	}
+	t.Logf("a maximally reacted message's reactions weigh %d bytes", len(b))
 }
