@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/chat"
+	"github.com/confab/confab/internal/ratelimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
@@ -31,7 +33,8 @@ type Service interface {
 	Login(ctx context.Context, team, name, password string) (*chat.Session, error)
 	// Authenticate returns the owner of token, or invalid_auth.
 	Authenticate(ctx context.Context, token string) (*confab.User, error)
-	Revoke(ctx context.Context, token string) error
+	// Revoke deletes u's token and ends the sessions opened under it.
+	Revoke(ctx context.Context, u *confab.User, token string) error
 	Workspace(ctx context.Context, u *confab.User) (*confab.Workspace, error)
 
 	CreateChannel(ctx context.Context, u *confab.User, name string, private bool) (*confab.ChannelView, error)
@@ -63,7 +66,8 @@ type Service interface {
 
 	Boot(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
-	IssueTicket(ctx context.Context, u *confab.User) (*confab.Ticket, error)
+	// IssueTicket issues a ticket for a WebSocket of u under token.
+	IssueTicket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
 }
 
 // Defaults of Config.
@@ -92,7 +96,12 @@ type Config struct {
 	AuthRateBurst int
 	// MaxLimiters bounds each rate-limiter map (tokens, IPs); idle limiters
 	// are evicted first.
-	MaxLimiters  int
+	MaxLimiters int
+	// Tokens is the per-token limiter, keyed by the token's fingerprint
+	// (chat.Fingerprint); the process hands the same one to its gateway,
+	// so that a token's requests and RTM frames share one bucket. nil: one
+	// of the API's own, from RateLimit, RateBurst and MaxLimiters.
+	Tokens       *ratelimit.Limiter[confab.Fingerprint]
 	MaxBodyBytes int64
 	// RTMURL returns the WebSocket URL rtm.connect hands out for ticket.
 	// nil: ws://<Host>/rtm/<ticket> (wss:// when the request came over TLS,
@@ -119,8 +128,8 @@ type Server struct {
 	secure  func(r *http.Request) bool
 	metrics *metrics // nil: none
 
-	tokens *limiters // per token
-	ips    *limiters // per client IP, for the auth methods
+	tokens *ratelimit.Limiter[confab.Fingerprint] // per token (shared with the gateway)
+	ips    *ratelimit.Limiter[string]             // per client IP, for the auth methods
 }
 
 // New returns a Server. It panics if cfg.Chat is nil or the metrics cannot
@@ -160,8 +169,11 @@ func New(cfg Config) *Server {
 	if cfg.MaxLimiters <= 0 {
 		cfg.MaxLimiters = DefaultMaxLimiters
 	}
-	s.tokens = newLimiters(cfg.RateLimit, cfg.RateBurst, cfg.MaxLimiters)
-	s.ips = newLimiters(cfg.AuthRateLimit, cfg.AuthRateBurst, cfg.MaxLimiters)
+	s.tokens = cfg.Tokens
+	if s.tokens == nil {
+		s.tokens = ratelimit.New[confab.Fingerprint](ratelimit.Config{Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxKeys: cfg.MaxLimiters})
+	}
+	s.ips = ratelimit.New[string](ratelimit.Config{Rate: cfg.AuthRateLimit, Burst: cfg.AuthRateBurst, MaxKeys: cfg.MaxLimiters})
 	if cfg.Registerer != nil {
 		s.metrics = newMetrics(cfg.Registerer)
 	}
@@ -216,8 +228,8 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		return 0, err
 	}
 	if m.ipLimit {
-		if retry := s.ips.wait(s.clientKey(r)); retry > 0 {
-			return retry, errRateLimited
+		if d := s.ips.Wait(s.clientKey(r)); d > 0 {
+			return waitSeconds(d), errRateLimited
 		}
 	}
 	if m.auth {
@@ -231,8 +243,8 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		if len(c.token) > maxTokenLen {
 			return 0, confab.ErrInvalidAuth
 		}
-		if retry := s.tokens.wait(c.token); retry > 0 {
-			return retry, errRateLimited
+		if d := s.tokens.Wait(chat.Fingerprint(c.token)); d > 0 {
+			return waitSeconds(d), errRateLimited
 		}
 		if c.user, err = s.chat.Authenticate(r.Context(), c.token); err != nil {
 			return 0, err
@@ -243,6 +255,11 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 	}
 	c.res, err = m.fn(s, c)
 	return retryAfter(err), err
+}
+
+// waitSeconds is Retry-After's whole seconds for a wait of d: at least 1.
+func waitSeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }
 
 var (

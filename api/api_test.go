@@ -702,7 +702,7 @@ func TestRTMURL(t *testing.T) {
 
 	// A ticket for a gateway the balancer chose carries that gateway's URL.
 	picked := stocked()
-	picked.IssueTicketFn = func(context.Context, *confab.User) (*confab.Ticket, error) {
+	picked.IssueTicketFn = func(context.Context, *confab.User, string) (*confab.Ticket, error) {
 		return &confab.Ticket{Value: "TICKET2", Expires: 1, GatewayURL: "ws://127.0.0.1:9003/"}, nil
 	}
 	if a := form(t, MustServer(t, picked, api.Config{}), "rtm.connect", nil).wantOK(t); a.body["url"] != "ws://127.0.0.1:9003/rtm/TICKET2" {
@@ -711,7 +711,7 @@ func TestRTMURL(t *testing.T) {
 
 	// A ticket with a slot tells the client when to dial.
 	paced := stocked()
-	paced.IssueTicketFn = func(context.Context, *confab.User) (*confab.Ticket, error) {
+	paced.IssueTicketFn = func(context.Context, *confab.User, string) (*confab.Ticket, error) {
 		return &confab.Ticket{Value: "TICKET3", Expires: 1, Wait: 1500 * time.Millisecond}, nil
 	}
 	if a := form(t, MustServer(t, paced, api.Config{}), "rtm.connect", nil).wantOK(t); a.body["dial_after_ms"] != 1500.0 {

@@ -14,7 +14,7 @@ type fake struct {
 	SignupFn           func(ctx context.Context, p chat.SignupParams) (*chat.Session, error)
 	LoginFn            func(ctx context.Context, team, name, password string) (*chat.Session, error)
 	AuthenticateFn     func(ctx context.Context, token string) (*confab.User, error)
-	RevokeFn           func(ctx context.Context, token string) error
+	RevokeFn           func(ctx context.Context, u *confab.User, token string) error
 	WorkspaceFn        func(ctx context.Context, u *confab.User) (*confab.Workspace, error)
 	CreateChannelFn    func(ctx context.Context, u *confab.User, name string, private bool) (*confab.ChannelView, error)
 	JoinChannelFn      func(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, bool, error)
@@ -42,7 +42,7 @@ type fake struct {
 	SetPresenceFn      func(ctx context.Context, u *confab.User, presence string) error
 	BootFn             func(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUpFn          func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
-	IssueTicketFn      func(ctx context.Context, u *confab.User) (*confab.Ticket, error)
+	IssueTicketFn      func(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}
@@ -68,11 +68,11 @@ func (f *fake) Authenticate(ctx context.Context, token string) (*confab.User, er
 	return f.AuthenticateFn(ctx, token)
 }
 
-func (f *fake) Revoke(ctx context.Context, token string) error {
+func (f *fake) Revoke(ctx context.Context, u *confab.User, token string) error {
 	if f.RevokeFn == nil {
 		return errNotStubbed
 	}
-	return f.RevokeFn(ctx, token)
+	return f.RevokeFn(ctx, u, token)
 }
 
 func (f *fake) Workspace(ctx context.Context, u *confab.User) (*confab.Workspace, error) {
@@ -264,11 +264,11 @@ func (f *fake) CatchUp(ctx context.Context, u *confab.User, checkpoints map[stri
 	return f.CatchUpFn(ctx, u, checkpoints, limit)
 }
 
-func (f *fake) IssueTicket(ctx context.Context, u *confab.User) (*confab.Ticket, error) {
+func (f *fake) IssueTicket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error) {
 	if f.IssueTicketFn == nil {
 		return nil, errNotStubbed
 	}
-	return f.IssueTicketFn(ctx, u)
+	return f.IssueTicketFn(ctx, u, token)
 }
 
 // Sample data every stub of stocked returns.
@@ -322,7 +322,7 @@ func stocked() *fake {
 			}
 			return nil, confab.ErrInvalidAuth
 		},
-		RevokeFn:    func(context.Context, string) error { return ok() },
+		RevokeFn:    func(context.Context, *confab.User, string) error { return ok() },
 		WorkspaceFn: func(context.Context, *confab.User) (*confab.Workspace, error) { return team, nil },
 		CreateChannelFn: func(_ context.Context, _ *confab.User, name string, private bool) (*confab.ChannelView, error) {
 			v := sampleView()
@@ -397,7 +397,7 @@ func stocked() *fake {
 		CatchUpFn: func(_ context.Context, _ *confab.User, cps map[string]int64, _ int) ([]chat.CatchUpChannel, error) {
 			return []chat.CatchUpChannel{{Channel: "CGENERAL", Events: []json.RawMessage{confab.MessageEvent(sampleMessage("missed"))}, HasMore: false}}, nil
 		},
-		IssueTicketFn: func(context.Context, *confab.User) (*confab.Ticket, error) {
+		IssueTicketFn: func(context.Context, *confab.User, string) (*confab.Ticket, error) {
 			return &confab.Ticket{Value: "TICKET1", Expires: 1700000030}, nil
 		},
 	}

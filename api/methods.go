@@ -176,7 +176,7 @@ func (s *Server) authRevoke(c *call) (any, error) {
 		return nil, err
 	}
 	if !test {
-		if err := s.chat.Revoke(c.r.Context(), c.token); err != nil {
+		if err := s.chat.Revoke(c.r.Context(), c.user, c.token); err != nil {
 			return nil, err
 		}
 	}
@@ -716,7 +716,7 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.chat.IssueTicket(c.r.Context(), c.user)
+	t, err := s.chat.IssueTicket(c.r.Context(), c.user, c.token)
 	if err == nil && t == nil {
 		err = errMissing
 	}

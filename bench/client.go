@@ -123,7 +123,7 @@ func waitOutRateLimit(ctx context.Context, call func() error) error {
 		var ae *apiError
 		if !errors.As(err, &ae) || ae.Code != "ratelimited" || attempt == 4 {
 			if ae != nil && ae.Code == "ratelimited" {
-				return fmt.Errorf("%w: start the server with generous limits (confab serve -rate-limit 1000000 -rate-burst 1000000 -auth-rate-limit 1000)", err)
+				return fmt.Errorf("%w: start the server with generous limits (confab serve -rate-limit 1000000 -rate-burst 1000000 -auth-rate-limit 1000 -max-conns-per-user 0 -max-conns-per-addr 0 -handshake-rate 0)", err)
 			}
 			return err
 		}

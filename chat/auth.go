@@ -84,33 +84,38 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 	return s.newSession(ctx, u, ws)
 }
 
-// Login checks a password and hands out a new token.
+// Login checks a password and hands out a new token. Failures are
+// throttled per account, whether or not it exists (login.go): while an
+// account waits out its backoff, an attempt is refused as ratelimited
+// before anything is looked up or compared, the right password included;
+// the user's sessions are never touched. Every other attempt costs one
+// bcrypt comparison, with a dummy hash when there is no account to log in
+// to, so the time of invalid_auth does not tell whether the name exists.
 func (s *Service) Login(ctx context.Context, team, name, password string) (*Session, error) {
 	if !confab.ValidName(team) || !confab.ValidName(name) || len(password) > maxPasswordBytes {
 		return nil, errBadLogin
 	}
-	ws, err := s.store.FindWorkspaceByDomain(ctx, team)
-	if confab.ErrorCode(err) == confab.ENOTFOUND {
-		return nil, errBadLogin
-	} else if err != nil {
+	key := loginKey(team, name)
+	if err := s.logins.begin(key, s.now()); err != nil {
 		return nil, err
 	}
-	u, err := s.store.FindUserByName(ctx, ws.ID, name)
-	if confab.ErrorCode(err) == confab.ENOTFOUND {
+	u, ws, err := s.findLogin(ctx, team, name)
+	var hash []byte
+	if err == nil {
+		hash, err = s.loginHash(u)
+	}
+	if err == nil {
+		err = s.comparePassword(hash, []byte(password))
+	}
+	switch {
+	case err == nil && u != nil:
+		s.logins.succeeded(key)
+		return s.newSession(ctx, u, ws)
+	case err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return nil, errBadLogin
-	} else if err != nil {
-		return nil, err
 	}
-	if u.Deleted || u.PasswordHash == "" {
-		return nil, errBadLogin
-	}
-	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-			return nil, errBadLogin
-		}
-		return nil, err
-	}
-	return s.newSession(ctx, u, ws)
+	s.logins.refund(key) // a fault, not a verdict on the password
+	return nil, err
 }
 
 func (s *Service) newSession(ctx context.Context, u *confab.User, ws *confab.Workspace) (*Session, error) {
@@ -135,10 +140,28 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*confab.User,
 	return s.tokenUser(ctx, sha256.Sum256([]byte(token)))
 }
 
-// Revoke deletes a token.
-func (s *Service) Revoke(ctx context.Context, token string) error {
+// Fingerprint returns the fingerprint of a token as sent (valid or not):
+// what the per-token rate limit counts by.
+func Fingerprint(token string) confab.Fingerprint {
 	sum := sha256.Sum256([]byte(token))
-	return s.store.DeleteToken(ctx, sum[:])
+	return confab.FingerprintOf(sum[:])
+}
+
+// Revoke deletes u's token and ends its sessions. Once the delete has
+// committed no ticket issued under the token is redeemed (RedeemTicket);
+// then an OpRevoke on u's topic tells every gateway to close the
+// connections opened under it (a few milliseconds later, through the
+// outbox; a connection that registers meanwhile checks the token itself,
+// CheckAdmission).
+func (s *Service) Revoke(ctx context.Context, u *confab.User, token string) error {
+	sum := sha256.Sum256([]byte(token))
+	if err := s.store.DeleteToken(ctx, sum[:]); err != nil {
+		return err
+	}
+	s.publish(confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{
+		Op: confab.OpRevoke, Session: confab.FingerprintOf(sum[:]),
+	})
+	return nil
 }
 
 // Workspace returns the caller's workspace.
@@ -147,11 +170,28 @@ func (s *Service) Workspace(ctx context.Context, u *confab.User) (*confab.Worksp
 }
 
 // Tickets. rtm.connect hands out a ticket that one gateway redeems: it is
-// "<user>.<gateway>.<expiry>.<nonce>.<mac>" (the gateway id base64url, as
-// it may hold any character) with an HMAC-SHA256 over the
+// "<user>.<gateway>.<expiry>.<nonce>.<session>.<mac>" (the gateway id
+// base64url, as it may hold any character) with an HMAC-SHA256 over the
 // rest, so any process holding the secret can check it without a shared
 // database. Only the gateway it names accepts it, and that gateway
 // remembers used nonces until they expire, so a ticket works once.
+//
+// A ticket belongs to the session (the token) of the rtm.connect that
+// issued it: <session> is the token's SHA-256, sealed — XORed with an
+// HMAC of the ticket's nonce under the secret, a pad used once — so that
+// the URL, which ends up in logs, shows neither the token nor its key in
+// the store, and two tickets of one session look unrelated. The gateway
+// unseals it to check that the token still exists (a revoked token's
+// tickets are void) and to know the connection's session by its
+// fingerprint.
+
+// Admission is what a redeemed ticket lets in: a connection of User,
+// opened under the token whose fingerprint is Session.
+type Admission struct {
+	User    *confab.User
+	Session confab.Fingerprint
+	hash    [sha256.Size]byte // the token's SHA-256, for CheckAdmission
+}
 
 type ticketLedger struct {
 	mu        sync.Mutex
@@ -162,7 +202,8 @@ type ticketLedger struct {
 // IssueTicket chooses the gateway for u's next WebSocket connection and
 // returns a single-use ticket for it, with the slot at which to dial it
 // (Ticket.Wait, pace.go), from which its lifetime counts.
-func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*confab.Ticket, error) {
+// The ticket is issued under token, the caller's.
+func (s *Service) IssueTicket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error) {
 	var gw confab.Gateway
 	if s.gateways != nil {
 		var err error
@@ -177,9 +218,10 @@ func (s *Service) IssueTicket(ctx context.Context, u *confab.User) (*confab.Tick
 	now := s.now()
 	wait := s.pace.slot(now)
 	exp := now.Add(wait + s.ticketTTL).Unix()
+	nonce64 := base64.RawURLEncoding.EncodeToString(nonce[:])
 	body := strings.Join([]string{
 		u.ID, base64.RawURLEncoding.EncodeToString([]byte(gw.ID)),
-		strconv.FormatInt(exp, 10), base64.RawURLEncoding.EncodeToString(nonce[:]),
+		strconv.FormatInt(exp, 10), nonce64, s.sealSession(nonce64, sha256.Sum256([]byte(token))),
 	}, ".")
 	return &confab.Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
 }
@@ -190,10 +232,48 @@ func (s *Service) ticketMAC(body string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
+// sessionPad is the pad that seals a ticket's session: an HMAC of its
+// nonce, apart from the MAC's input by its prefix.
+func (s *Service) sessionPad(nonce string) []byte {
+	h := hmac.New(sha256.New, s.ticketSecret)
+	h.Write([]byte("session\x00"))
+	h.Write([]byte(nonce))
+	return h.Sum(nil)
+}
+
+// sealSession seals a token's hash for the ticket of nonce.
+func (s *Service) sealSession(nonce string, hash [sha256.Size]byte) string {
+	pad := s.sessionPad(nonce)
+	for i := range hash {
+		hash[i] ^= pad[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(hash[:])
+}
+
+// unsealSession undoes sealSession.
+func (s *Service) unsealSession(nonce, sealed string) (hash [sha256.Size]byte, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || len(b) != sha256.Size {
+		return hash, false
+	}
+	pad := s.sessionPad(nonce)
+	for i := range hash {
+		hash[i] = b[i] ^ pad[i]
+	}
+	return hash, true
+}
+
+// maxTicketLen bounds the tickets RedeemTicket reads: a ticket is about
+// 110 bytes and its gateway id's base64.
+const maxTicketLen = 512
+
 // RedeemTicket checks a ticket and marks it used: invalid_auth if it is
-// malformed, forged, expired or used.
-func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*confab.User, error) {
-	if len(ticket) > 256 {
+// malformed, forged, expired or used, or if the token it was issued under
+// is gone (revoked) or its user deleted. The token is read through the
+// access cache: exactly on a store of this process's own, and on a shared
+// one as of up to the cache's TTL ago — which CheckAdmission then closes.
+func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*Admission, error) {
+	if len(ticket) > maxTicketLen {
 		return nil, confab.ErrInvalidAuth
 	}
 	i := strings.LastIndexByte(ticket, '.')
@@ -201,7 +281,7 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*confab.User
 		return nil, confab.ErrInvalidAuth
 	}
 	parts := strings.Split(ticket[:i], ".")
-	if len(parts) != 4 || parts[1] != base64.RawURLEncoding.EncodeToString([]byte(s.gatewayID)) {
+	if len(parts) != 5 || parts[1] != base64.RawURLEncoding.EncodeToString([]byte(s.gatewayID)) {
 		return nil, confab.ErrInvalidAuth
 	}
 	exp, err := strconv.ParseInt(parts[2], 10, 64)
@@ -209,10 +289,30 @@ func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*confab.User
 	if err != nil || exp < now {
 		return nil, confab.ErrInvalidAuth
 	}
-	if !s.tickets.use(parts[3], exp, now) {
+	hash, ok := s.unsealSession(parts[3], parts[4])
+	if !ok {
 		return nil, confab.ErrInvalidAuth
 	}
-	return s.activeUser(ctx, parts[0])
+	// The token before the nonce: a store fault leaves the ticket unused.
+	u, err := s.tokenUser(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	if u.ID != parts[0] || !s.tickets.use(parts[3], exp, now) {
+		return nil, confab.ErrInvalidAuth
+	}
+	return &Admission{User: u, Session: confab.FingerprintOf(hash[:]), hash: hash}, nil
+}
+
+// CheckAdmission tells whether the token a was admitted under still
+// exists, as of the call: invalid_auth when it is gone. The gateway calls
+// it once the connection listens to its user's topic: a revocation that
+// committed before is seen here, one after reaches the connection as an
+// OpRevoke, so none slips between RedeemTicket and the subscription. How it
+// reads is the access policy's: the exact cache on a store of this
+// process's own, the store itself on a shared one.
+func (s *Service) CheckAdmission(ctx context.Context, a *Admission) error {
+	return s.cache.policy.confirmToken(ctx, s, a.hash)
 }
 
 // use records a nonce, reporting false if it was used before. Expired

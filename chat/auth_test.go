@@ -1,7 +1,9 @@
 package chat_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -9,10 +11,21 @@ import (
 	"github.com/confab/confab/chat"
 )
 
-// userStore is a Store that knows one user; the ticket paths need no more.
+// userStore is a Store that knows one user and its token; the ticket
+// paths need no more.
 type userStore struct {
 	confab.Store
 	u *confab.User
+}
+
+// aliceToken is the token userStore knows.
+const aliceToken = "xoxp-alice"
+
+func (s userStore) FindToken(_ context.Context, hash []byte) (*confab.Token, error) {
+	if sum := sha256.Sum256([]byte(aliceToken)); !bytes.Equal(hash, sum[:]) {
+		return nil, confab.ErrInvalidAuth
+	}
+	return &confab.Token{Hash: hash, UserID: s.u.ID}, nil
 }
 
 func (s userStore) FindUserByID(_ context.Context, id string) (*confab.User, error) {
@@ -45,7 +58,7 @@ func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {
 
 	issue := func() string {
 		t.Helper()
-		tk, err := api.IssueTicket(ctx, alice)
+		tk, err := api.IssueTicket(ctx, alice, aliceToken)
 		if err != nil || tk.GatewayURL != "ws://127.0.0.1:9002" {
 			t.Fatalf("IssueTicket = %+v, %v; want one for gw-2", tk, err)
 		}
@@ -58,8 +71,8 @@ func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {
 	if _, err := forger.RedeemTicket(ctx, tk); confab.ErrorMessage(err) != "invalid_auth" {
 		t.Fatalf("a gateway with another secret redeemed it: %v", err)
 	}
-	if u, err := gw2.RedeemTicket(ctx, tk); err != nil || u.ID != alice.ID {
-		t.Fatalf("RedeemTicket at its gateway = %v, %v", u, err)
+	if a, err := gw2.RedeemTicket(ctx, tk); err != nil || a.User.ID != alice.ID || a.Session != chat.Fingerprint(aliceToken) {
+		t.Fatalf("RedeemTicket at its gateway = %+v, %v; want alice under her token", a, err)
 	}
 	if _, err := gw2.RedeemTicket(ctx, tk); confab.ErrorMessage(err) != "invalid_auth" {
 		t.Fatalf("a ticket worked twice: %v", err)

@@ -113,6 +113,9 @@ type AccessPolicy interface {
 	// memberVersions returns the LastSeq of every channel u is in: what
 	// client.catchup compares the client's checkpoints with.
 	memberVersions(ctx context.Context, s *Service, u *confab.User) ([]channelVersion, error)
+	// confirmToken returns nil if the token of hash exists as of the call,
+	// else invalid_auth (Service.CheckAdmission).
+	confirmToken(ctx context.Context, s *Service, hash [sha256.Size]byte) error
 }
 
 // entryKind is what an entry of the access cache says.
@@ -172,7 +175,23 @@ func (exactPolicy) memberVersions(ctx context.Context, s *Service, u *confab.Use
 	return out, nil
 }
 
+// confirmToken reads the cache, which is exact.
+func (exactPolicy) confirmToken(ctx context.Context, s *Service, hash [sha256.Size]byte) error {
+	_, err := s.tokenUser(ctx, hash)
+	return err
+}
+
 type ttlPolicy struct{ ttl time.Duration }
+
+// confirmToken reads the store: a cached grant may be up to ttl old, and
+// a connection admitted on it would outlive the revocation it missed.
+func (ttlPolicy) confirmToken(ctx context.Context, s *Service, hash [sha256.Size]byte) error {
+	_, err := s.store.FindToken(ctx, hash[:])
+	if confab.ErrorCode(err) == confab.ENOTFOUND {
+		return confab.ErrInvalidAuth
+	}
+	return err
+}
 
 func (p ttlPolicy) lifetime(kind entryKind, now time.Time) (int64, bool) {
 	switch kind {

@@ -129,7 +129,7 @@ func TestTicketPacing(t *testing.T) {
 	alice := signupOn(t, s, "alice")
 	var tickets []*confab.Ticket
 	for range 5 {
-		tk, err := s.IssueTicket(t.Context(), alice.u)
+		tk, err := s.IssueTicket(t.Context(), alice.u, alice.token)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +152,7 @@ func TestTicketPacing(t *testing.T) {
 
 	// Later, the burst is free again.
 	c.advance(3 * time.Second)
-	if tk, err := s.IssueTicket(t.Context(), alice.u); err != nil || tk.Wait != 0 {
+	if tk, err := s.IssueTicket(t.Context(), alice.u, alice.token); err != nil || tk.Wait != 0 {
 		t.Errorf("a ticket after a quiet second: wait %v, %v; want 0", tk.Wait, err)
 	}
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -122,6 +124,22 @@ var aLongTimeAgo = time.Unix(1, 0)
 // holds. A socket that could not be detached has a flush goroutine for
 // every burst.
 //
+// Slow consumers: a connection is judged by its own progress, never by
+// the gateway's. Its queue counts what waits behind the write in progress
+// (frames, bytes); a batch a writer took is no longer counted. While its
+// own socket holds the queue back — its flush goroutine has the writing
+// side, having found the socket full (c.own) — the queue may not pass
+// Config.MaxQueueFrames and MaxQueueBytes. While it waits for a turn of
+// the pool's writers, or to be registered, it is not charged for that
+// wait, and only a ceiling of queueCeiling times the limits applies: a
+// reader that keeps up is not closed because the writers were busy with
+// clients that do not. A detached socket that took no byte for
+// Config.NoProgressTimeout while frames waited for it is closed as well
+// (fdConn.stall, enforced by the sweeper), and what the kernel holds for
+// a connection is bounded by its SO_SNDBUF (Config.SendBufferBytes). Past
+// any of these, closeWith(errSlowConsumer) drops the queue and cuts the
+// write (see slow).
+//
 // Closing: closeWith records why and interrupts the reader through its
 // deadline; finish (the closing handshake, unregistration) runs in the
 // goroutine that owns c: the one reading it, or — when c waits in the
@@ -139,14 +157,22 @@ type conn struct {
 	// fd is c's socket in the poller; -1 when c is not polled.
 	fd int32
 	id uint32 // for logs
+	// The places c holds in the quotas of its user and address (quota.go),
+	// given back by finish: set by ServeHTTP before c is shared, then
+	// owned by finish.
+	addr  netip.Addr
+	quota uint8
+	// session is the token c was admitted under (session.go): what its
+	// frames are rate limited by and what a revocation names.
+	session confab.Fingerprint
 
 	// Guarded by mu, which is taken under the hub's and the registry's
 	// shard locks and under Gateway.goMu, and under which only the poller's
 	// lock is taken (LOCKING.md).
 	mu sync.Mutex
 	// The outbound queue.
-	frames int32    // frames queued or being written
-	bytes  int32    // bytes queued or being written
+	frames int32    // frames queued: not yet taken by a writer
+	bytes  int32    // bytes queued: not yet taken by a writer
 	out    *sendBuf // the queue and the writer's scratch; nil while idle
 	// The close request (closeWith, or finish): set once.
 	closeErr error // why c closes; nil while it is not closing
@@ -155,6 +181,7 @@ type conn struct {
 	// flush goroutine) holds it, from the start of a flush (queue, release)
 	// to endFlushLocked; finish waits for it to be given up.
 	flushing bool // a writer holds the writing side
+	own      bool // that writer is c's flush goroutine: c's socket holds the queue back (see queue)
 	broken   bool // a write failed or was cut: nothing more can be written
 
 	// st is c's state (a connState): changed only by to, with mu held but
@@ -175,6 +202,9 @@ type conn struct {
 	// Owned by the goroutine that reads c (one at a time: see connState),
 	// then by finish: an incomplete frame or message; nil while idle.
 	rd *partial
+	// Owned by the goroutine that reads c: its frames refused for the rate
+	// limit lately (session.go); nil until one is.
+	refused *refusals
 }
 
 // registration is what a connection keeps while it registers.
@@ -201,8 +231,8 @@ func (g *Gateway) newConn(t transport, u *confab.User) *conn {
 func (c *conn) user() *confab.User { return &confab.User{ID: c.uid, WorkspaceID: c.ws} }
 
 // enqueue queues f for writing. It never blocks. When the queue is over its
-// limit the connection is closed as a slow consumer; it reports whether f
-// was queued.
+// limit the connection is closed as a slow consumer (see conn, "Slow
+// consumers"); it reports whether f was queued.
 func (c *conn) enqueue(f *wireFrame) bool {
 	queued, start := c.queue(f)
 	if start {
@@ -222,12 +252,12 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	}
 	cfg := &c.g.cfg
 	if int(c.frames) >= cfg.MaxQueueFrames || int(c.bytes)+len(f.b) > cfg.MaxQueueBytes {
-		c.mu.Unlock()
-		if c.closeWith(errSlowConsumer, true) {
-			c.g.metrics.slowDisconnect.Inc()
-			c.g.log.Info("slow consumer", "conn", c.id, "user", c.uid)
+		if c.own || int(c.frames) >= queueCeiling*cfg.MaxQueueFrames ||
+			int(c.bytes)+len(f.b) > min(queueCeiling*cfg.MaxQueueBytes, math.MaxInt32) {
+			c.mu.Unlock()
+			c.slow(false)
+			return false, false
 		}
-		return false, false
 	}
 	if c.out == nil {
 		c.out = sendBufPool.Get().(*sendBuf)
@@ -242,6 +272,28 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	c.bytes += int32(len(f.b))
 	c.mu.Unlock()
 	return true, start
+}
+
+// queueCeiling is how many times its limits a connection's queue may hold
+// while it waits for a writer's turn or for its registration, a wait it is
+// not charged for (see conn, "Slow consumers"): a ceiling on what a gateway
+// that cannot keep up holds.
+const queueCeiling = 4
+
+// slow closes c as a slow consumer, unless it is closing already, and
+// counts it; stalled: its socket took nothing for NoProgressTimeout (else
+// its queue passed its limits).
+func (c *conn) slow(stalled bool) {
+	if !c.closeWith(errSlowConsumer, true) {
+		return
+	}
+	c.g.metrics.slowDisconnect.Inc()
+	rule := "queue"
+	if stalled {
+		c.g.metrics.stalledDisconnect.Inc()
+		rule = "no_progress"
+	}
+	c.g.log.Info("slow consumer", "conn", c.id, "user", c.uid, "rule", rule)
 }
 
 // queueStart is the capacity of a fresh sendBuf's queue. In a burst every
@@ -270,7 +322,7 @@ func (c *conn) release() {
 // endFlushLocked gives the writing side up when the queue is empty,
 // returning the sendBuf to the pool: an idle connection keeps none.
 func (c *conn) endFlushLocked() {
-	c.flushing = false
+	c.flushing, c.own = false, false
 	if o := c.out; o != nil {
 		c.out = nil
 		if o.done != nil {
@@ -299,10 +351,7 @@ func (c *conn) dropLocked() {
 	if o == nil {
 		return
 	}
-	for _, f := range o.queue {
-		c.bytes -= int32(len(f.b))
-	}
-	c.frames -= int32(len(o.queue))
+	c.frames, c.bytes = 0, 0
 	clear(o.queue)
 	o.queue = o.queue[:0]
 	if !c.flushing && c.state() != stateRegistering {
@@ -366,10 +415,11 @@ func (w *headerWriter) Write(p []byte) (int, error) {
 
 var sendBufPool = sync.Pool{New: func() any { return new(sendBuf) }}
 
-// takeBatch takes everything queued for one write. When nothing is (or
-// nothing more can be written) it gives the writing side up instead and
-// returns ok false.
-func (c *conn) takeBatch() (o *sendBuf, batch []*wireFrame, ok bool) {
+// takeBatch takes everything queued for one write, for c's own flush
+// goroutine (own) or a turn of the pool: the queue's counts start over.
+// When nothing is queued (or nothing more can be written) it gives the
+// writing side up instead and returns ok false.
+func (c *conn) takeBatch(own bool) (o *sendBuf, batch []*wireFrame, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o = c.out
@@ -380,22 +430,16 @@ func (c *conn) takeBatch() (o *sendBuf, batch []*wireFrame, ok bool) {
 		return nil, nil, false
 	}
 	o.queue, o.spare = o.spare[:0], nil
+	c.frames, c.bytes, c.own = 0, 0, own
 	return o, batch, true
 }
 
-// wrote accounts for batch, written (or failed with err): it leaves the
-// queue and its backing array is reused.
+// wrote ends the write of batch (failed with err, if set): its backing
+// array is reused.
 func (c *conn) wrote(o *sendBuf, batch []*wireFrame, err error) {
-	n := 0
-	for _, f := range batch {
-		n += len(f.b)
-	}
-	frames := len(batch)
 	clear(batch)
 	c.mu.Lock()
 	o.spare = batch[:0]
-	c.frames -= int32(frames)
-	c.bytes -= int32(n)
 	if err != nil {
 		c.broken = true
 		c.dropLocked()
@@ -419,7 +463,7 @@ func (c *conn) flush() {
 // empty.
 func (c *conn) flushAll() {
 	for {
-		o, batch, ok := c.takeBatch()
+		o, batch, ok := c.takeBatch(true)
 		if !ok {
 			return
 		}
@@ -436,13 +480,17 @@ func (c *conn) flushAll() {
 // a flush goroutine of c's own takes the writing side over: it waits for
 // room, writes the rest, and carries on until the queue is empty.
 func (c *conn) flushTurn() (again bool) {
-	o, batch, ok := c.takeBatch()
+	o, batch, ok := c.takeBatch(false)
 	if !ok {
 		return false
 	}
 	bufs, oldest := o.lay(batch)
 	rest, err := c.put(o, bufs, false)
 	if err == errFull {
+		// From now on c's socket is what holds its queue back.
+		c.mu.Lock()
+		c.own = true
+		c.mu.Unlock()
 		if c.g.goTracked(func() {
 			_, err := c.put(o, rest, true)
 			o.written(c.g, oldest, err)

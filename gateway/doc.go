@@ -51,7 +51,15 @@
 //     deadlines — in the reader goroutine, or in one closeWith starts
 //     when the connection waits in the poller.
 //   - The outbound queue is bounded in frames and bytes; enqueueing never
-//     blocks, and a connection over the limit is closed as a slow consumer.
+//     blocks, and a connection over the limit is closed as a slow consumer
+//     — judged by its own progress: a wait for a pool writer's turn is not
+//     charged to it (up to a ceiling), and one whose socket took nothing
+//     for NoProgressTimeout is closed too. What the kernel holds for a
+//     connection is bounded by its SO_SNDBUF (see conn, "Slow consumers").
+//   - Before the upgrade, quotas bound the connections of one user and of
+//     one address and an address's rate of handshakes (quota.go): the
+//     address's before the ticket is redeemed, the user's after; a
+//     connection gives its places back when finish ends it.
 //   - One sweeper goroutine pings every connection, closes idle ones and
 //     ends writes past their deadline. It and the poller goroutine run
 //     until Shutdown has finished every connection.

@@ -22,6 +22,8 @@ var (
 	errShutdown     = errors.New("gateway shutting down")
 	errWrite        = errors.New("write failed")
 	errMethod       = errors.New("method not allowed")
+	errFlood        = errors.New("over the rate limit after its errors")
+	errRevoked      = errors.New("token revoked")
 )
 
 // closeReceived is the client's close frame; the gateway echoes its code.
@@ -54,11 +56,19 @@ func (e closeReceived) Error() string { return "client closed the connection" }
 //	  4008      slow consumer: the outbound queue exceeded its limit; the
 //	            socket is reset after the close frame, dropping what the
 //	            kernel still holds for the client
+//	  4029      rate limited: more than floodRefusals frames refused for
+//	            the token's rate limit within floodWindow (session.go);
+//	            reconnect after a backoff, and send slower
+//	4100–4199   the session is over: do not reconnect with this token
+//	  4101      token revoked: the token the connection was opened under
+//	            was revoked (auth.revoke); log in again for a new one
 //
 // A connection that broke (EOF, reset, failed write) gets no close frame.
 const (
 	closeIdle     ws.StatusCode = 4001
 	closeSlow     ws.StatusCode = 4008
+	closeFlood    ws.StatusCode = 4029
+	closeRevoked  ws.StatusCode = 4101
 	closeTryAgain ws.StatusCode = 1013 // RFC 6455 registry; gobwas/ws has no name for it
 
 	// closeNone means: do not send a close frame, the transport is gone.
@@ -101,6 +111,10 @@ func classify(err error) outcome {
 		return outcome{close: ws.StatusProtocolError, msg: "protocol error"}
 	case errors.Is(err, errSlowConsumer):
 		return outcome{close: closeSlow, msg: "slow consumer", reset: true}
+	case errors.Is(err, errFlood):
+		return outcome{close: closeFlood, msg: "ratelimited"}
+	case errors.Is(err, errRevoked):
+		return outcome{status: http.StatusUnauthorized, close: closeRevoked, code: "invalid_auth", msg: "token_revoked"}
 	case errors.Is(err, errIdle):
 		return outcome{close: closeIdle, msg: "idle timeout"}
 	case errors.Is(err, errShutdown):

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"slices"
@@ -27,9 +28,14 @@ import (
 
 // Chat is what the gateway needs of the chat service.
 type Chat interface {
-	// RedeemTicket validates and consumes a ticket from rtm.connect.
-	// Errors: EUNAUTHORIZED "invalid_auth" (unknown, used or expired).
-	RedeemTicket(ctx context.Context, ticket string) (*confab.User, error)
+	// RedeemTicket validates and consumes a ticket from rtm.connect: the
+	// user, and the session (token) it was issued under.
+	// Errors: EUNAUTHORIZED "invalid_auth" (unknown, used or expired, or
+	// its token revoked).
+	RedeemTicket(ctx context.Context, ticket string) (*chat.Admission, error)
+	// CheckAdmission tells whether a's token still exists, as of the call.
+	// Errors: EUNAUTHORIZED "invalid_auth" (revoked).
+	CheckAdmission(ctx context.Context, a *chat.Admission) error
 	// UserChannels returns the ids of the channels userID is a member of.
 	UserChannels(ctx context.Context, userID string) ([]string, error)
 	// PostMessage stores and publishes a message, as chat.postMessage.
@@ -79,6 +85,32 @@ type Config struct {
 	// Writers is how many goroutines write detached sockets' queues (see
 	// writers); default GOMAXPROCS.
 	Writers int
+	// Limiter is the per-token rate limit every client frame takes from
+	// (session.go), shared with the API; nil: frames are not limited.
+	Limiter Limiter
+
+	// What a connection may hold in the kernel, and how long its socket
+	// may take nothing (see conn.go, "Slow consumers").
+	//
+	// SendBufferBytes is set as SO_SNDBUF on every accepted socket (Linux
+	// doubles it for its bookkeeping); default DefaultSendBufferBytes, and
+	// below 0 the kernel's own (autotuned up to net.ipv4.tcp_wmem's
+	// maximum). NoProgressTimeout closes a connection as a slow consumer
+	// when its socket took no byte for that long while frames waited for
+	// it; default DefaultNoProgressTimeout.
+	SendBufferBytes   int
+	NoProgressTimeout time.Duration
+
+	// Quotas, before the upgrade (see quota.go): an answer of 429
+	// beyond any of these. 0 is no limit.
+	//
+	// ClientAddr is the client's address; nil: the IP of r.RemoteAddr.
+	// Addresses are counted by IPv4 address and by IPv6 /64.
+	ClientAddr      func(r *http.Request) netip.Addr
+	MaxConnsPerUser int     // open connections of one user
+	MaxConnsPerAddr int     // open connections from one address
+	HandshakeRate   float64 // upgrade requests a second from one address
+	HandshakeBurst  int     // past HandshakeRate; default: HandshakeRate, at least 1
 }
 
 // DefaultSendQueueBytes is the default of Config.MaxQueueBytes: the bytes a
@@ -117,6 +149,15 @@ func (c *Config) setDefaults() {
 	if c.Writers <= 0 {
 		c.Writers = runtime.GOMAXPROCS(0)
 	}
+	if c.SendBufferBytes == 0 {
+		c.SendBufferBytes = DefaultSendBufferBytes
+	}
+	if c.NoProgressTimeout <= 0 {
+		c.NoProgressTimeout = DefaultNoProgressTimeout
+	}
+	if c.HandshakeRate > 0 && c.HandshakeBurst <= 0 {
+		c.HandshakeBurst = max(int(c.HandshakeRate), 1)
+	}
 }
 
 // Gateway is the RTM WebSocket endpoint: an http.Handler for
@@ -127,6 +168,7 @@ type Gateway struct {
 	chat    Chat
 	log     *slog.Logger
 	metrics *metrics
+	quotas  *quotas // connections and handshakes per user and address
 	hub     *hub
 	bus     Bus             // opened by New, closed by Shutdown
 	poller  *poller         // nil: every connection has a blocking reader
@@ -219,6 +261,7 @@ func New(cfg Config) (*Gateway, error) {
 		metrics: newMetrics(cfg.Registerer),
 		quit:    make(chan struct{}),
 	}
+	g.quotas = newQuotas(&g.cfg, g.metrics)
 	for i := range g.conns {
 		g.conns[i].m = make(map[*conn]struct{})
 	}
@@ -356,16 +399,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.httpError(w, confab.ErrInvalidAuth)
 		return
 	}
+	// The address's quotas before the ticket is redeemed, the user's once
+	// it is known (quota.go); the connection keeps its places until it is
+	// closed.
+	quota, ok := g.enterQuotas(w, r)
+	if !ok {
+		return
+	}
+	defer quota.drop()
 	// A forced Shutdown cancels the redeem too.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(g.ctx, cancel)()
-	user, err := g.chat.RedeemTicket(ctx, ticket)
+	adm, err := g.chat.RedeemTicket(ctx, ticket)
 	if err != nil {
 		if confab.ErrorCode(err) == confab.EINTERNAL {
 			g.log.Error("redeem ticket", "err", err)
 		}
 		g.httpError(w, err)
+		return
+	}
+	user := adm.User
+	if !quota.takeUser(w, user) {
 		return
 	}
 
@@ -378,6 +433,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.log.Debug("upgrade failed", "user", user.ID, "err", err)
 		return
 	}
+	g.boundSendBuffer(nc)
 	// Drop net/http's bufio buffers; keep only what the client may already
 	// have sent past the handshake.
 	var early []byte
@@ -386,13 +442,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		early = bytes.Clone(p)
 	}
 	c := g.accept(nc, user)
+	quota.to(c)
+	c.session = adm.Session
 	if g.poller != nil {
 		if err := g.detach(c, nc); err != nil {
 			g.finish(c, err)
 			return
 		}
 	}
-	g.serve(c, nc, early)
+	g.serve(c, nc, early, adm)
 }
 
 // accept makes the connection of user on t, registering, and counts it in
@@ -427,8 +485,8 @@ func (g *Gateway) detach(c *conn, nc net.Conn) error {
 // goroutine (and its grown stack) is not kept for the life of the
 // connection. A connection that was not detached gets a blocking reader
 // goroutine on nc instead. Whatever fails finishes c here.
-func (g *Gateway) serve(c *conn, nc net.Conn, early []byte) {
-	if err := g.register(c); err != nil {
+func (g *Gateway) serve(c *conn, nc net.Conn, early []byte, adm *chat.Admission) {
+	if err := g.register(c, adm); err != nil {
 		c.keepEarly(early)
 		g.finish(c, err)
 		return
@@ -493,8 +551,10 @@ func (g *Gateway) read(c *conn) {
 //
 // The user topic is registered before the channels are looked up, so that a
 // join or leave published meanwhile is applied (a leave is remembered in
-// c.reg, so that a stale UserChannels answer does not re-add it).
-func (g *Gateway) register(c *conn) error {
+// c.reg, so that a stale UserChannels answer does not re-add it). Once it
+// is, the session is checked again (admit): a revocation published before
+// is seen there, one after reaches c.
+func (g *Gateway) register(c *conn, adm *chat.Admission) error {
 	r := g.registry(c)
 	r.mu.Lock()
 	if g.currentPhase() != phaseRunning {
@@ -512,6 +572,9 @@ func (g *Gateway) register(c *conn) error {
 	c.subscribe(ut)
 	c.subMu.Unlock()
 	if err := g.hub.reconcile(g.ctx, []string{ut}); err != nil {
+		return err
+	}
+	if err := g.admit(adm); err != nil {
 		return err
 	}
 
@@ -563,6 +626,7 @@ func (g *Gateway) finish(c *conn, err error) {
 	} else {
 		g.log.Debug("disconnected", "conn", c.id, "user", c.uid, "code", int(d.o.close), "err", d.err)
 	}
+	g.releaseQuotas(c)
 	c.to(stateClosed)
 }
 
@@ -722,6 +786,10 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 		g.log.Warn("bad publication", "topic", topic, "err", err)
 		return
 	}
+	if p.Op == confab.OpRevoke {
+		g.revoke(topic, p.Session)
+		return
+	}
 	if ws, kind, _, ok := confab.ParseTopic(topic); ok && kind == confab.TopicUser && p.Channel != "" &&
 		(p.Op == confab.OpJoin || p.Op == confab.OpLeave) {
 		if g.membership(topic, p.Op == confab.OpJoin, confab.ChannelTopic(ws, p.Channel), p) {
@@ -797,8 +865,9 @@ func (g *Gateway) membership(userTopic string, join bool, chTopic string, p conf
 // sweep is the one goroutine that pings every connection each PingInterval
 // and closes those idle for IdleTimeout: no timer per connection.
 func (g *Gateway) sweep() {
-	// WriteTimeout: the sweeper enforces detached sockets' write deadlines.
-	every := min(g.cfg.PingInterval, g.cfg.IdleTimeout, g.cfg.WriteTimeout) / 4
+	// WriteTimeout, NoProgressTimeout: the sweeper enforces detached
+	// sockets' write deadlines and their no-progress rule.
+	every := min(g.cfg.PingInterval, g.cfg.IdleTimeout, g.cfg.WriteTimeout, g.cfg.NoProgressTimeout) / 4
 	every = max(every, 5*time.Millisecond)
 	tick := time.NewTicker(every)
 	defer tick.Stop()

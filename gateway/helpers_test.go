@@ -25,24 +25,44 @@ const waitFor = 5 * time.Second
 // fakeChat is a function-field test double of Chat; nil fields take a
 // default behaviour.
 type fakeChat struct {
-	RedeemTicketFn func(ctx context.Context, ticket string) (*confab.User, error)
-	UserChannelsFn func(ctx context.Context, userID string) ([]string, error)
-	PostMessageFn  func(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
-	TypingFn       func(ctx context.Context, u *confab.User, channel string) error
-	ConnectedFn    func(ctx context.Context, u *confab.User)
-	DisconnectedFn func(ctx context.Context, u *confab.User)
+	RedeemTicketFn   func(ctx context.Context, ticket string) (*confab.User, error)
+	CheckAdmissionFn func(ctx context.Context, a *chat.Admission) error
+	UserChannelsFn   func(ctx context.Context, userID string) ([]string, error)
+	PostMessageFn    func(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
+	TypingFn         func(ctx context.Context, u *confab.User, channel string) error
+	ConnectedFn      func(ctx context.Context, u *confab.User)
+	DisconnectedFn   func(ctx context.Context, u *confab.User)
 }
 
-// RedeemTicket accepts "ticket-<user id>" by default.
-func (f *fakeChat) RedeemTicket(ctx context.Context, ticket string) (*confab.User, error) {
+// RedeemTicket accepts "ticket-<user id>" by default, or
+// "ticket-<user id>~<session>" for a session other than the user's first
+// (sessionOf).
+func (f *fakeChat) RedeemTicket(ctx context.Context, ticket string) (*chat.Admission, error) {
 	if f.RedeemTicketFn != nil {
-		return f.RedeemTicketFn(ctx, ticket)
+		u, err := f.RedeemTicketFn(ctx, ticket)
+		if err != nil {
+			return nil, err
+		}
+		return &chat.Admission{User: u, Session: sessionOf(ticket)}, nil
 	}
 	id, ok := strings.CutPrefix(ticket, "ticket-")
 	if !ok {
 		return nil, confab.ErrInvalidAuth
 	}
-	return &confab.User{ID: id, WorkspaceID: "T1", Name: strings.ToLower(id)}, nil
+	id, _, _ = strings.Cut(id, "~")
+	return &chat.Admission{User: &confab.User{ID: id, WorkspaceID: "T1", Name: strings.ToLower(id)}, Session: sessionOf(ticket)}, nil
+}
+
+// sessionOf is the session of the fake's ticket: "ticket-U1" and
+// "ticket-U1~b" are two sessions of U1.
+func sessionOf(ticket string) confab.Fingerprint { return chat.Fingerprint(ticket) }
+
+// CheckAdmission admits every session by default.
+func (f *fakeChat) CheckAdmission(ctx context.Context, a *chat.Admission) error {
+	if f.CheckAdmissionFn != nil {
+		return f.CheckAdmissionFn(ctx, a)
+	}
+	return nil
 }
 
 func (f *fakeChat) UserChannels(ctx context.Context, userID string) ([]string, error) {

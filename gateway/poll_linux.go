@@ -251,7 +251,13 @@ type fdConn struct {
 	cut     atomic.Bool  // Close was called: reads and writes fail
 	rcut    atomic.Bool  // a past read deadline: reads fail
 	wdl     atomic.Int64 // write deadline, unix ns; 0: none
-	hs      net.Conn     // guarded by c.mu: what blocking returned
+	// stall is since when the socket has taken no byte while the flush
+	// goroutine had bytes for it (unix ns; 0: it took the last it was
+	// given): set by wait, cleared by a write that progresses, read by
+	// the sweeper (expire), which closes the connection as a slow consumer
+	// once it is older than NoProgressTimeout.
+	stall atomic.Int64
+	hs    net.Conn // guarded by c.mu: what blocking returned
 }
 
 func newFDConn(c *conn, fd int) transport { return &fdConn{c: c, fd: int32(fd)} }
@@ -285,6 +291,9 @@ func (f *fdConn) wait() error {
 		return err
 	}
 	f.wantOut = true
+	if f.stall.Load() == 0 {
+		f.stall.Store(time.Now().UnixNano())
+	}
 	if err := c.g.poller.mod(c, c.state() == statePolled); err != nil {
 		f.wantOut = false
 		c.mu.Unlock()
@@ -300,13 +309,24 @@ func (f *fdConn) wait() error {
 	return nil
 }
 
-// expire wakes the flush goroutine if it waits past the write deadline
-// (the sweeper calls it with the time).
+// expire wakes the flush goroutine if it waits past the write deadline,
+// and closes the connection as a slow consumer when its socket took
+// nothing for NoProgressTimeout (the sweeper calls it with the time).
 func (f *fdConn) expire(now int64) {
+	if s := f.stall.Load(); s != 0 && now-s > f.c.g.cfg.NoProgressTimeout.Nanoseconds() {
+		f.c.slow(true)
+	}
 	if d := f.wdl.Load(); d == 0 || now < d {
 		return
 	}
 	f.interrupt()
+}
+
+// progressed records that the socket took bytes.
+func (f *fdConn) progressed() {
+	if f.stall.Load() != 0 {
+		f.stall.Store(0)
+	}
 }
 
 // interrupt wakes the flush goroutine if it waits, to see why.
@@ -333,6 +353,7 @@ func (f *fdConn) Write(p []byte) (int, error) {
 		m, err := unix.Write(int(f.fd), p[n:])
 		if m > 0 {
 			n += m
+			f.progressed()
 		}
 		switch {
 		case n == len(p):
@@ -391,6 +412,9 @@ func (f *fdConn) writev(v [][]byte, wait bool) ([][]byte, error) {
 			return v, err
 		}
 		n, err := writev(int(f.fd), v)
+		if n > 0 {
+			f.progressed()
+		}
 		for n > 0 {
 			k := min(n, len(v[0]))
 			v[0] = v[0][k:]

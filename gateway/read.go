@@ -262,9 +262,19 @@ func (c *conn) readLoop(r io.Reader, buf []byte) error {
 }
 
 // handle acts on one client text frame. Errors become error frames; none
-// ends the connection.
+// ends the connection but a flood past the rate limit (closeFlood).
 func (c *conn) handle(b []byte) {
 	f, err := decodeFrame(b)
+	// Every frame counts against the session's rate limit, decodable or
+	// not (session.go); one over it is answered, and not acted on.
+	switch lerr := c.allow(); {
+	case lerr == errFlood:
+		c.closeWith(errFlood, false)
+		return
+	case lerr != nil:
+		c.send(errorFrame(f.ID, classify(lerr)))
+		return
+	}
 	if err != nil {
 		c.send(errorFrame(nil, classify(err)))
 		return

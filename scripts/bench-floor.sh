@@ -34,7 +34,7 @@ go build -o "$dir/confab" ./cmd/confab
 go build -o "$dir/confab-bench" ./cmd/confab-bench
 go build -o "$dir/confab-nullserver" ./cmd/confab-nullserver
 "$dir/confab" serve -listen "127.0.0.1:$base" -data "$dir/data" -rate-limit 1000000 -rate-burst 1000000 \
-  -auth-rate-limit 100000 -password-cost 4 2>"$dir/confab.log" &
+  -auth-rate-limit 100000 -password-cost 4 -max-conns-per-user 0 -max-conns-per-addr 0 -handshake-rate 0 2>"$dir/confab.log" &
 pids+=($!)
 "$dir/confab-nullserver" -listen "127.0.0.1:$((base + 1))" -upstream "http://127.0.0.1:$base" -method "$method" \
   -engine "$engine" >"$dir/null.addr" 2>"$dir/null.log" &

@@ -40,7 +40,7 @@ Measures a running confab through its public API. Each run signs up its own
 workspace ("bench-<random>"), users and channels. Start the server with
 generous limits for the bench's tokens and sign-ups, e.g.:
 
-  confab serve -rate-limit 1000000 -rate-burst 1000000 -auth-rate-limit 1000
+  confab serve -rate-limit 1000000 -rate-burst 1000000 -auth-rate-limit 1000 -max-conns-per-user 0 -max-conns-per-addr 0 -handshake-rate 0
 
 scenarios:
   send      -posters concurrent chat.postMessage callers (64) over -channels (8)

@@ -23,7 +23,8 @@ func mustServe(t *testing.T) *cmdtest.Proc {
 	data := t.TempDir()
 	p, err := cmdtest.Start(t, cmdtest.Config{Bin: bin, Args: func(addr string) []string {
 		return []string{"serve", "-listen", addr, "-data", data, "-sqlite-sync", "normal", "-password-cost", "4",
-			"-rate-limit", "100000", "-rate-burst", "100000", "-auth-rate-limit", "100000", "-log-level", "warn"}
+			"-rate-limit", "100000", "-rate-burst", "100000", "-auth-rate-limit", "100000", "-log-level", "warn",
+			"-max-conns-per-user", "0", "-max-conns-per-addr", "0", "-handshake-rate", "0"}
 	}})
 	if err != nil {
 		t.Fatalf("confab serve: %v", err)

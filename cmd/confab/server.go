@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,8 +18,10 @@ import (
 	"github.com/confab/confab/api"
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/gateway"
+	"github.com/confab/confab/internal/clientip"
 	"github.com/confab/confab/internal/connbudget"
 	"github.com/confab/confab/internal/querycount"
+	"github.com/confab/confab/internal/ratelimit"
 	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/pubsub/memory"
 	"github.com/confab/confab/redis"
@@ -65,6 +68,15 @@ type Main struct {
 	pprofAddr string // the profiler's address, when -pprof-listen is set
 	served    chan error
 
+	tls bool // the listener serves TLS
+	// clients tells a request's client address and scheme, believing
+	// forwarding headers from -trusted-proxies only.
+	clients *clientip.Resolver
+	// acmeHTTPClient, when set, is the ACME client's (tests trust their
+	// own CA with it); acmeHTTPAddr is the HTTP-01 listener's address.
+	acmeHTTPClient *http.Client
+	acmeHTTPAddr   string
+
 	// pockets is the pocket file of an api or gateway process.
 	pockets *pocket.Map
 
@@ -100,7 +112,12 @@ func NewMain() *Main {
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // URL is the server's base URL.
-func (m *Main) URL() string { return "http://" + m.Addr() }
+func (m *Main) URL() string {
+	if m.tls {
+		return "https://" + m.Addr()
+	}
+	return "http://" + m.Addr()
+}
 
 // servePprof serves Go's profiler (net/http/pprof) on its own address, off
 // the public listener: profiles reveal internals and cost CPU.
@@ -131,6 +148,10 @@ type wiring struct {
 	reg   *prometheus.Registry
 	store confab.Store
 	mux   *http.ServeMux
+	// tokens is the process's per-token rate limit, which its API and its
+	// gateway share: a token's requests and RTM frames take from one
+	// bucket. Each process has its own.
+	tokens *ratelimit.Limiter[confab.Fingerprint]
 }
 
 // Run opens the store, wires the role, and starts serving. It returns once
@@ -141,6 +162,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Role = roleServe
 	}
 	if err := cfg.ValidateRole(m.Role); err != nil {
+		return err
+	}
+	if m.clients, err = newClientResolver(cfg); err != nil {
 		return err
 	}
 	if m.Logger == nil {
@@ -170,7 +194,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if c, ok := m.store.(querycount.Collected); ok {
 		reg.MustRegister(c.Collectors()...)
 	}
-	w := wiring{ctx: ctx, cfg: cfg, log: log, reg: reg, store: st, mux: http.NewServeMux()}
+	w := wiring{ctx: ctx, cfg: cfg, log: log, reg: reg, store: st, mux: http.NewServeMux(),
+		tokens: ratelimit.New[confab.Fingerprint](ratelimit.Config{Rate: rate.Limit(cfg.RateLimit), Burst: cfg.RateBurst})}
 	switch m.Role {
 	case roleServe:
 		err = m.wireServe(w)
@@ -190,6 +215,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	tlsConfig, err := m.startTLS(w)
+	if err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -201,13 +230,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	budget := connbudget.New(connbudget.Config{Logger: log.With("component", "listener")})
 	reg.MustRegister(budgetCollectors(budget)...)
 	m.listener = budget.Listener(l)
+	if tlsConfig != nil {
+		// Outside the budget's listener, which reads the accepted
+		// socket's descriptor; the handshake runs in the connection's
+		// goroutine, bounded by ReadHeaderTimeout.
+		m.listener, m.tls = tls.NewListener(m.listener, tlsConfig), true
+	}
 	m.server = &http.Server{
 		Handler:           noRedirects(w.mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          httpErrorLog(log),
 	}
 	budget.Attach(m.server)
 	m.served = make(chan error, 1)
@@ -305,6 +340,8 @@ func (m *Main) chatConfig(w wiring, c chat.Config) chat.Config {
 	c.Registerer = w.reg
 	c.ClosedSignup = w.cfg.ClosedSignup
 	c.PasswordCost = w.cfg.PasswordCost
+	// Each process counts the failed logins it sees (chat/login.go).
+	c.LoginThrottle = chat.LoginThrottle{FreeFailures: w.cfg.LoginFreeFailures, Backoff: w.cfg.LoginBackoff, MaxBackoff: w.cfg.LoginMaxBackoff}
 	if c.Access == nil { // an api or gateway process: its PostgreSQL is shared
 		c.Access = chat.SharedAccess(w.cfg.CacheTTL)
 	}
@@ -318,6 +355,10 @@ func (m *Main) newGateway(w wiring, bus gateway.OpenBus) (*gateway.Gateway, erro
 	return gateway.New(gateway.Config{
 		Chat: m.Chat, OpenBus: bus, Logger: w.log.With("component", "gateway"), Registerer: w.reg,
 		AllowedOrigins: append([]string{slackLibraryOrigin}, w.cfg.AllowedOrigins...), MaxQueueBytes: w.cfg.SendQueueBytes,
+		Limiter: w.tokens, ClientAddr: m.clientAddr,
+		SendBufferBytes: w.cfg.SendBufferBytes, NoProgressTimeout: w.cfg.NoProgressTimeout,
+		MaxConnsPerUser: w.cfg.MaxConnsPerUser, MaxConnsPerAddr: w.cfg.MaxConnsPerAddr,
+		HandshakeRate: w.cfg.HandshakeRate, HandshakeBurst: w.cfg.HandshakeBurst,
 	})
 }
 
@@ -325,8 +366,9 @@ func (m *Main) newGateway(w wiring, bus gateway.OpenBus) (*gateway.Gateway, erro
 func (m *Main) mountAPI(w wiring) {
 	w.mux.Handle("/api/", api.New(api.Config{
 		Chat: m.Chat, Logger: w.log.With("component", "api"), Registerer: w.reg,
-		RateLimit: rate.Limit(w.cfg.RateLimit), RateBurst: w.cfg.RateBurst,
+		RateLimit: rate.Limit(w.cfg.RateLimit), RateBurst: w.cfg.RateBurst, Tokens: w.tokens,
 		AuthRateLimit: rate.Limit(w.cfg.AuthRateLimit), AuthRateBurst: w.cfg.AuthRateBurst,
+		ClientAddr: m.clientAddr, Secure: m.clientTLS,
 	}))
 	w.mux.Handle("/", web.Handler())
 }
