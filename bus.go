@@ -1,6 +1,9 @@
 package confab
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Publisher publishes on a bus: the part of PubSub that the use cases of
 // package chat need (they publish after each commit) and that pocket.Router
@@ -31,8 +34,8 @@ type Publisher interface {
 //     delivery shares one copy among all subscribers);
 //   - must not call its own instance's methods.
 //
-// Methods return an error wrapping the backend's ErrClosed after Close, and
-// an error wrapping ctx's error when ctx is done before the call starts.
+// Methods return an error wrapping ErrBusClosed after Close, and an error
+// wrapping ctx's error when ctx is done before the call starts.
 // A PubSub is safe for concurrent use.
 type PubSub interface {
 	Publisher
@@ -46,6 +49,10 @@ type PubSub interface {
 	// the server has processed the command.)
 	Unsubscribe(ctx context.Context, topics ...string) error
 	// Close stops delivery: after it returns the handler is not called again.
-	// Later calls return ErrClosed.
+	// Later calls, a second Close too, return an error wrapping ErrBusClosed.
 	Close() error
 }
+
+// ErrBusClosed is wrapped by the error of every PubSub method called after
+// Close.
+var ErrBusClosed = errors.New("bus closed")

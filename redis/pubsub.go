@@ -12,11 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/confab/confab"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 // ErrClosed is returned by every method of a PubSub after Close.
-var ErrClosed = errors.New("redis pubsub: closed")
+var ErrClosed = fmt.Errorf("redis pubsub: %w", confab.ErrBusClosed)
 
 // ErrPublishOnly is returned by Subscribe and Unsubscribe of an instance
 // opened without a Handler.

@@ -86,27 +86,6 @@ func TestPublishOnly(t *testing.T) {
 	}
 }
 
-func TestClosedErrors(t *testing.T) {
-	ps, err := redis.Open(context.Background(), redis.Config{Addr: redistest.Shared(t).Addr(), Prefix: uniquePrefix(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ps.Close(); err != nil {
-		t.Fatalf("Close() = %v", err)
-	}
-	ctx := context.Background()
-	for name, err := range map[string]error{
-		"Publish":     ps.Publish(ctx, "c.C", nil),
-		"Subscribe":   ps.Subscribe(ctx, "c.C"),
-		"Unsubscribe": ps.Unsubscribe(ctx, "c.C"),
-		"Close":       ps.Close(),
-	} {
-		if !errors.Is(err, redis.ErrClosed) {
-			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
-		}
-	}
-}
-
 // inbox is a handler that forwards deliveries to a channel.
 type inbox struct {
 	t  *testing.T

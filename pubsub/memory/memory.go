@@ -3,16 +3,18 @@ package memory
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/confab/confab"
 )
 
-// ErrClosed is returned by every method of a PubSub after Close.
-var ErrClosed = errors.New("memory pubsub: closed")
+// ErrClosed is returned by every method of a PubSub after Close. It wraps
+// confab.ErrBusClosed.
+var ErrClosed = fmt.Errorf("memory pubsub: %w", confab.ErrBusClosed)
 
 // numShards is the number of independently locked parts of the broker's
 // topic map. Publications on topics of different shards never touch the same

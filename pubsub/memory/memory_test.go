@@ -2,7 +2,6 @@ package memory_test
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -21,24 +20,6 @@ func TestPubSub(t *testing.T) {
 			return b.Open(memory.Config{Handler: h})
 		}
 	})
-}
-
-func TestClosedErrors(t *testing.T) {
-	ps := memory.NewBroker().Open(memory.Config{})
-	if err := ps.Close(); err != nil {
-		t.Fatalf("Close() = %v", err)
-	}
-	ctx := context.Background()
-	for name, err := range map[string]error{
-		"Publish":     ps.Publish(ctx, "c.C", nil),
-		"Subscribe":   ps.Subscribe(ctx, "c.C"),
-		"Unsubscribe": ps.Unsubscribe(ctx, "c.C"),
-		"Close":       ps.Close(),
-	} {
-		if !errors.Is(err, memory.ErrClosed) {
-			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
-		}
-	}
 }
 
 // Closing and unsubscribing leave nothing behind in the broker.

@@ -248,17 +248,15 @@ func testClose(t *testing.T, e *env) {
 	}
 	before, _ := sub.rec.snapshot()
 	ctx := context.Background()
-	if err := sub.ps.Publish(ctx, topic, []byte("x")); err == nil {
-		t.Error("Publish after Close = nil, want an error")
-	}
-	if err := sub.ps.Subscribe(ctx, "c.new"); err == nil {
-		t.Error("Subscribe after Close = nil, want an error")
-	}
-	if err := sub.ps.Unsubscribe(ctx, topic); err == nil {
-		t.Error("Unsubscribe after Close = nil, want an error")
-	}
-	if err := sub.ps.Close(); err == nil {
-		t.Error("second Close = nil, want an error")
+	for name, err := range map[string]error{
+		"Publish":     sub.ps.Publish(ctx, topic, []byte("x")),
+		"Subscribe":   sub.ps.Subscribe(ctx, "c.new"),
+		"Unsubscribe": sub.ps.Unsubscribe(ctx, topic),
+		"Close":       sub.ps.Close(),
+	} {
+		if !errors.Is(err, confab.ErrBusClosed) {
+			t.Errorf("%s after Close = %v, want an error wrapping confab.ErrBusClosed", name, err)
+		}
 	}
 
 	MustPublish(t, pub.ps, topic, []byte("after"))
