@@ -123,6 +123,9 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 	if f.ExcludeArchived {
 		where = append(where, `NOT archived`)
 	}
+	if f.Name != "" {
+		where = append(where, `name = `+arg(f.Name))
+	}
 	rows, err := db.pool.Query(ctx,
 		`SELECT `+channelCols+` FROM channels WHERE `+strings.Join(where, ` AND `)+
 			` ORDER BY id LIMIT `+arg(limit(f.Limit)), args...)
@@ -144,6 +147,9 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	if n := upd.Name; n != nil {
+		sets = append(sets, `name = `+arg(*n))
+	}
 	if t := upd.Topic; t != nil {
 		sets = append(sets, `topic = `+arg(t.Value)+`, topic_creator = `+arg(t.Creator)+`, topic_last_set = `+arg(t.LastSet))
 	}
@@ -163,6 +169,8 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 		`UPDATE channels SET `+strings.Join(sets, `, `)+` WHERE id = $1 RETURNING `+channelCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, confab.ErrChannelNotFound
+	} else if isUnique(err) {
+		return nil, confab.ErrNameTaken
 	} else if err != nil {
 		return nil, fmt.Errorf("update channel %s: %w", id, ctxErr(ctx, err))
 	}

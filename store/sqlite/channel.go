@@ -121,6 +121,10 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 	if f.ExcludeArchived {
 		where = append(where, `archived = 0`)
 	}
+	if f.Name != "" {
+		where = append(where, `name = ?`)
+		args = append(args, f.Name)
+	}
 	args = append(args, limit(f.Limit))
 	out, err := queryAll(ctx, db.rdb, scanChannel,
 		`SELECT `+channelCols+` FROM channels WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)
@@ -134,6 +138,10 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 	db.queries.Write("UpdateChannel")
 	var sets []string
 	var args []any
+	if n := upd.Name; n != nil {
+		sets = append(sets, `name = ?`)
+		args = append(args, *n)
+	}
 	if t := upd.Topic; t != nil {
 		sets = append(sets, `topic = ?, topic_creator = ?, topic_last_set = ?`)
 		args = append(args, t.Value, t.Creator, t.LastSet)
@@ -151,7 +159,9 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 		if len(sets) > 0 {
 			res, err := tx.ExecContext(ctx, `UPDATE channels SET `+strings.Join(sets, `, `)+` WHERE id = ?`,
 				append(args, id)...)
-			if err != nil {
+			if isUnique(err) {
+				return confab.ErrNameTaken
+			} else if err != nil {
 				return fmt.Errorf("update channel %s: %w", id, err)
 			}
 			if n, err := res.RowsAffected(); err != nil {

@@ -413,6 +413,22 @@ func testUpdateChannel(t *testing.T, f *fixture) {
 	}
 	_, err = f.s.UpdateChannel(ctx, confab.NewID(confab.PrefixChannel), confab.ChannelUpdate{Topic: &topic})
 	wantErr(t, "UpdateChannel(unknown)", err, confab.ENOTFOUND, "channel_not_found")
+
+	// A rename keeps the rest; a name another channel holds is name_taken
+	// and changes nothing.
+	name := "renamed"
+	if got, err = f.s.UpdateChannel(ctx, c.ID, confab.ChannelUpdate{Name: &name}); err != nil || got.Name != name || got.Topic != topic {
+		t.Errorf("UpdateChannel(name) = %+v, %v", got, err)
+	}
+	other := f.MustChannel("other", confab.KindPublic, f.owner)
+	_, err = f.s.UpdateChannel(ctx, other.ID, confab.ChannelUpdate{Name: &name, Topic: &topic})
+	wantErr(t, "UpdateChannel(taken name)", err, confab.ECONFLICT, "name_taken")
+	if read := f.MustChannelByID(other.ID); read.Name != "other" || read.Topic != other.Topic {
+		t.Errorf("channel after a refused rename = %+v, want %+v", *read, *other)
+	}
+	if got, err = f.s.UpdateChannel(ctx, c.ID, confab.ChannelUpdate{Name: &name}); err != nil || got.Name != name {
+		t.Errorf("UpdateChannel(same name) = %+v, %v", got, err)
+	}
 }
 
 func testMembership(t *testing.T, f *fixture) {
