@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	timerate "golang.org/x/time/rate"
 
 	webapi "github.com/confab/confab/api"
@@ -46,10 +48,17 @@ func TestMain(m *testing.M) {
 type testServer struct {
 	URL   string // the proxy's
 	proxy *dropProxy
+	// Direct is the server's own URL, without the proxy (whose buffers
+	// would hide a client that stops reading); it also serves /metrics.
+	Direct string
 }
 
 // mustServe starts a testServer; it stops at the end of the test.
-func mustServe(t *testing.T) *testServer {
+func mustServe(t *testing.T) *testServer { return mustServeTuned(t, nil) }
+
+// mustServeTuned is mustServe with the gateway's configuration changed by
+// tune (when not nil).
+func mustServeTuned(t *testing.T, tune func(*gateway.Config)) *testServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal", Logger: log})
@@ -59,15 +68,21 @@ func mustServe(t *testing.T) *testServer {
 	broker := memory.NewBroker()
 	bus := broker.Open(memory.Config{Logger: log})
 	svc := chat.New(chat.Config{Store: db, Bus: bus, Logger: log, PasswordCost: 4, Access: chat.ExactAccess()})
-	gw, err := gateway.New(gateway.Config{Chat: svc, Logger: log, OpenBus: func(h func(topic string, payload []byte)) (gateway.Bus, error) {
+	reg := prometheus.NewRegistry()
+	gcfg := gateway.Config{Chat: svc, Logger: log, Registerer: reg, OpenBus: func(h func(topic string, payload []byte)) (gateway.Bus, error) {
 		return broker.Open(memory.Config{Handler: h, Logger: log}), nil
-	}})
+	}}
+	if tune != nil {
+		tune(&gcfg)
+	}
+	gw, err := gateway.New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", webapi.New(webapi.Config{Chat: svc, Logger: log, RateLimit: timerate.Inf, AuthRateLimit: timerate.Inf}))
 	mux.Handle("/rtm/", gw)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +111,7 @@ func mustServe(t *testing.T) *testServer {
 			t.Errorf("store close: %v", err)
 		}
 	})
-	return &testServer{URL: "http://" + proxy.ln.Addr().String(), proxy: proxy}
+	return &testServer{URL: "http://" + proxy.ln.Addr().String(), proxy: proxy, Direct: "http://" + ln.Addr().String()}
 }
 
 // dropProxy relays TCP connections to a server, counts them by the
