@@ -26,6 +26,10 @@ const MaxConnections = 15000
 // Larger storms are spread over worker processes (Config.Procs).
 const MaxStormClients = MaxConnections / 2
 
+// MaxTextBytes caps Config.Size: a message's text is at most 40,000
+// characters (confab.MaxMessageRunes), and the padding is ASCII.
+const MaxTextBytes = 40000
+
 // MaxProcs caps Config.Procs: the workers dial from 127.0.0.2 onwards.
 const MaxProcs = 200
 
@@ -68,6 +72,15 @@ type Config struct {
 	// Messages caps send's messages and fanout's posts (0: no cap beyond
 	// Duration, or Rate×Duration).
 	Messages int
+	// Size is the length in bytes of fanout's post texts, padded after the
+	// index and send time (0: unpadded, ~30 bytes; at most MaxTextBytes).
+	Size int
+	// Stuck is how many more RTM connections fanout opens, of the same
+	// users as its subscribers and spread over the same processes, that
+	// read hello and then nothing (with a small receive buffer): clients
+	// that stopped reading. The subscribers must still get every post; the
+	// report counts the stuck connections the server closed.
+	Stuck int
 	// Depth is how many messages history fills its channel with (default
 	// 100,000).
 	Depth int
@@ -191,8 +204,17 @@ func (cfg Config) validate() error {
 		errs = append(errs, fmt.Errorf("procs %d: only idle and fanout spread over worker processes, and storm", cfg.Procs))
 	case cfg.Procs > MaxProcs:
 		errs = append(errs, fmt.Errorf("procs %d: at most %d", cfg.Procs, MaxProcs))
-	case cfg.Clients > max(cfg.Procs, 1)*MaxConnections:
-		errs = append(errs, fmt.Errorf("clients %d: one process opens at most %d connections; spread them with more worker processes (-procs)", cfg.Clients, MaxConnections))
+	case cfg.Clients+cfg.Stuck > max(cfg.Procs, 1)*MaxConnections:
+		errs = append(errs, fmt.Errorf("clients %d and stuck %d: one process opens at most %d connections; spread them with more worker processes (-procs)", cfg.Clients, cfg.Stuck, MaxConnections))
+	}
+	if (cfg.Stuck != 0 || cfg.Size != 0) && cfg.Scenario != "fanout" {
+		errs = append(errs, fmt.Errorf("stuck %d, size %d: only fanout has stuck connections and padded posts", cfg.Stuck, cfg.Size))
+	}
+	if cfg.Stuck < 0 {
+		errs = append(errs, fmt.Errorf("stuck %d: want 0 or more", cfg.Stuck))
+	}
+	if cfg.Size < 0 || cfg.Size > MaxTextBytes {
+		errs = append(errs, fmt.Errorf("size %d: want 0 to %d (a message's text is at most 40,000 characters)", cfg.Size, MaxTextBytes))
 	}
 	if cfg.Scenario == "hot" && cfg.Clients > MaxConnections {
 		errs = append(errs, fmt.Errorf("clients %d: hot holds at most %d reader connections", cfg.Clients, MaxConnections))

@@ -11,7 +11,11 @@
 //   - fanout: M RTM subscribers in one channel and a publisher posting at a
 //     fixed rate, open loop; deliveries/s, post→deliver latency percentiles
 //     (the send time travels in the text), and missing and duplicate
-//     deliveries, which must both be zero.
+//     deliveries, which must both be zero. With Stuck, more connections of
+//     the same users read hello and then nothing (a 4 KiB receive buffer):
+//     the subscribers must still get every post and stay connected, and
+//     the report counts the stuck ones the server closed, as their sockets
+//     show (TCP_INFO, Linux) and as its slow-consumer counters do.
 //   - history: one channel filled to a depth, then timed reads of the newest
 //     page and of the deepest page (reached by paging back with cursors,
 //     as a client scrolling to the first message does).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,12 +39,37 @@ type FanoutResult struct {
 	// request left (the time is in the text) to the frame's arrival.
 	Latency     Latency `json:"latency"`
 	PostLatency Latency `json:"post_latency"` // chat.postMessage round trip
+	// Size is the posts' text length in bytes (0: unpadded).
+	Size int `json:"size,omitempty"`
+	// Stuck counts the connections opened besides the subscribers that
+	// read nothing after hello (Config.Stuck); StuckClosed those the server
+	// had closed or reset by the end of the drain, of StuckChecked whose
+	// socket state the bench could read (Linux). They are not subscribers:
+	// a subscriber cut or short of a post still fails the run.
+	Stuck        int `json:"stuck,omitempty"`
+	StuckClosed  int `json:"stuck_closed,omitempty"`
+	StuckChecked int `json:"stuck_checked,omitempty"`
+	// SlowConsumers and Stalled are how much the server's
+	// confab_gateway_slow_consumer_disconnects_total and
+	// confab_gateway_stalled_disconnects_total (the part closed for taking
+	// no byte for its no-progress timeout) grew from the first post to the
+	// end of the drain, summed over Config.MetricsURLs; -1 when they are
+	// not exposed there.
+	SlowConsumers float64 `json:"slow_consumers"`
+	Stalled       float64 `json:"stalled"`
 }
 
+// Slow-consumer counters fanout reads from the server's metrics.
+const (
+	slowConsumersMetric = "confab_gateway_slow_consumer_disconnects_total"
+	stalledMetric       = "confab_gateway_stalled_disconnects_total"
+)
+
 // fanoutMarker is the "text" field of fanout's posts, whose text is
-// "fo <index> <unix nanos>". It leaves out the key's opening quote:
-// bytes.Index jumps between the occurrences of the marker's first byte,
-// and a frame has a dozen quotes before "text" but one 't' ("type").
+// "fo <index> <unix nanos>" (with Config.Size, then a space and x's). It
+// leaves out the key's opening quote: bytes.Index jumps between the
+// occurrences of the marker's first byte, and a frame has a dozen quotes
+// before "text" but one 't' ("type").
 var fanoutMarker = []byte(`text":"fo `)
 
 // drainTimeout bounds the wait for deliveries after the last post.
@@ -86,17 +112,18 @@ func (r *run) fanout(ctx context.Context) error {
 	if r.cfg.Messages > 0 {
 		posts = min(posts, r.cfg.Messages)
 	}
-	res := &FanoutResult{Subscribers: r.cfg.Clients, Channels: nch, UserChannels: k, Users: len(members), Rate: r.cfg.Rate, Posts: posts}
+	res := &FanoutResult{Subscribers: r.cfg.Clients, Channels: nch, UserChannels: k, Users: len(members), Rate: r.cfg.Rate, Posts: posts,
+		Size: r.cfg.Size, Stuck: r.cfg.Stuck}
 	r.rep.Fanout = res
 
-	r.log.Info("connecting subscribers", "clients", r.cfg.Clients, "procs", max(r.cfg.Procs, 1))
+	r.log.Info("connecting subscribers", "clients", r.cfg.Clients, "stuck", r.cfg.Stuck, "procs", max(r.cfg.Procs, 1))
 	tokens := make([]string, len(members))
 	for i, u := range members {
 		tokens[i] = u.Token
 	}
 	connStart := time.Now()
 	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts,
-		Channels: nch, UserChannels: r.cfg.UserChannels})
+		Channels: nch, UserChannels: r.cfg.UserChannels, Stuck: r.cfg.Stuck})
 	if err != nil {
 		return err
 	}
@@ -104,7 +131,8 @@ func (r *run) fanout(ctx context.Context) error {
 	res.ConnectSeconds = time.Since(connStart).Seconds()
 	r.setupDone(start)
 
-	r.log.Info("publishing", "posts", posts, "rate", r.cfg.Rate)
+	slowBefore := r.slowConsumers(ctx)
+	r.log.Info("publishing", "posts", posts, "rate", r.cfg.Rate, "size", r.cfg.Size)
 	first := time.Now()
 	acked, postLat, err := r.publish(ctx, publisher.Token, channels, posts, res)
 	if err != nil {
@@ -119,6 +147,15 @@ func (r *run) fanout(ctx context.Context) error {
 	}
 	res.Deliveries, res.Missing, res.Duplicates, res.Disconnects = out.Deliveries, out.Missing, out.Duplicates, out.Dropped
 	res.Misrouted = out.Misrouted
+	res.StuckClosed, res.StuckChecked = out.StuckClosed, out.StuckChecked
+	slowAfter := r.slowConsumers(ctx)
+	res.SlowConsumers, res.Stalled = slowAfter[0]-slowBefore[0], slowAfter[1]-slowBefore[1]
+	if slowBefore[0] < 0 || slowAfter[0] < 0 {
+		res.SlowConsumers = -1
+	}
+	if slowBefore[1] < 0 || slowAfter[1] < 0 {
+		res.Stalled = -1
+	}
 	last := out.Last
 	res.Expected = res.Deliveries + res.Missing
 	if last.After(first) {
@@ -136,7 +173,7 @@ func (r *run) fanout(ctx context.Context) error {
 		r.rep.problem("%d deliveries of posts to another channel", res.Misrouted)
 	}
 	if res.Disconnects > 0 {
-		r.rep.problem("%d subscribers disconnected", res.Disconnects)
+		r.rep.problem("%d subscribers disconnected", res.Disconnects) // stuck connections are not counted
 	}
 	if res.PostErrors > 0 {
 		r.rep.problem("%d posts failed", res.PostErrors)
@@ -145,6 +182,25 @@ func (r *run) fanout(ctx context.Context) error {
 		r.rep.problem("no post succeeded")
 	}
 	return nil
+}
+
+// slowConsumers reads the server's slow-consumer counters (all of them,
+// then the stalled ones), summed over the metrics URLs; -1 for one that
+// cannot be read. A server without them (no /metrics, an older confab)
+// does not fail the run.
+func (r *run) slowConsumers(ctx context.Context) [2]float64 {
+	out := [2]float64{-1, -1}
+	m, err := r.api.scrapeSum(ctx, r.cfg.MetricsURLs, "", "")
+	if err != nil {
+		r.log.Info("no slow-consumer counters", "err", err)
+		return out
+	}
+	for i, name := range []string{slowConsumersMetric, stalledMetric} {
+		if v, ok := m[name]; ok {
+			out[i] = v
+		}
+	}
+	return out
 }
 
 // maxPostsInFlight bounds fanout's posts waiting for their answer.
@@ -181,6 +237,7 @@ func (r *run) publish(ctx context.Context, token string, channels []string, n in
 	defer timer.Stop()
 	begin := time.Now()
 	interval := float64(time.Second) / r.cfg.Rate
+	pad := strings.Repeat("x", r.cfg.Size) // Config.Size: "fo <i> <nanos> xxx…"
 	var err error
 	for i := 0; i < n && err == nil; i++ {
 		timer.Reset(time.Until(begin.Add(time.Duration(float64(i) * interval))))
@@ -204,7 +261,11 @@ func (r *run) publish(ctx context.Context, token string, channels []string, n in
 		go func() {
 			defer wg.Done()
 			defer func() { idle <- c }()
-			d, err := c.post(ctx, token, channels[i%len(channels)], fmt.Sprintf("fo %d %d", i, time.Now().UnixNano()))
+			text := fmt.Sprintf("fo %d %d", i, time.Now().UnixNano())
+			if len(text)+1 < len(pad) {
+				text += " " + pad[:len(pad)-len(text)-1]
+			}
+			d, err := c.post(ctx, token, channels[i%len(channels)], text)
 			if err != nil {
 				errs.Add(1)
 				return
@@ -290,6 +351,9 @@ func parseFanout(frame []byte) (index, sentNanos int64, ok bool) {
 		return 0, 0, false
 	}
 	sentNanos, _, ok = parseUint(rest, '"')
+	if !ok { // a padded post (Config.Size)
+		sentNanos, _, ok = parseUint(rest, ' ')
+	}
 	if !ok {
 		return 0, 0, false
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/confab/confab/gateway"
 )
 
 // Fanout over several channels: each subscriber gets exactly the posts of
@@ -41,6 +43,58 @@ func TestBenchFanoutChannels(t *testing.T) {
 						f, channels, posts, want)
 				}
 			})
+		}
+	}
+}
+
+// Stuck connections (-stuck) that read nothing after hello, during posts
+// that overflow their socket's buffers and the queue's limit: the server
+// closes every one as a slow consumer (seen on their sockets and in its
+// counter), and the subscribers, of the same users, still get every post
+// and stay connected; in this process and spread over two workers.
+func TestBenchFanoutStuck(t *testing.T) {
+	const clients, users, stuck, posts, size = 10, 5, 6, 100, 4000
+	for _, procs := range []int{0, 2} {
+		t.Run(map[int]string{0: "local", 2: "spread"}[procs], func(t *testing.T) {
+			// A stuck socket takes ~48 KiB (both buffers, doubled by the
+			// kernel) and its queue 128 KiB of the 400 KB posted.
+			srv := mustServeTuned(t, func(c *gateway.Config) {
+				c.MaxQueueBytes, c.SendBufferBytes = 128<<10, 16<<10
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cfg := Config{
+				Scenario: "fanout", URL: srv.Direct, Clients: clients, Users: users, Stuck: stuck, Size: size,
+				Rate: 100, Messages: posts, Procs: procs, Timeout: 50 * time.Second,
+				WorkerCommand: []string{os.Args[0], workerArg}, WorkerStderr: testWriter{t},
+			}
+			rep, err := Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := rep.Fanout
+			if !rep.OK() || f == nil {
+				t.Fatalf("report problems %v, fanout %+v", rep.Problems, f)
+			}
+			if want := int64(posts * clients); f.Posted != posts || f.Deliveries != want || f.Missing != 0 || f.Disconnects != 0 {
+				t.Fatalf("fanout %+v; want all %d deliveries to the subscribers and none cut", f, want)
+			}
+			if f.Stuck != stuck || f.SlowConsumers != stuck || f.Stalled != 0 {
+				t.Fatalf("fanout %+v; want %d stuck connections, each closed by the server as a slow consumer over the queue", f, stuck)
+			}
+			if f.StuckChecked > 0 && (f.StuckChecked != stuck || f.StuckClosed != stuck) {
+				t.Fatalf("fanout %+v; want all %d stuck sockets seen closed", f, stuck)
+			}
+		})
+	}
+}
+
+// The send time of a padded post (Config.Size) is read as that of a bare one.
+func TestParseFanoutPadded(t *testing.T) {
+	for _, frame := range []string{`{"text":"fo 7 123456789"}`, `{"text":"fo 7 123456789 xxxxxxxx"}`} {
+		i, sent, ok := parseFanout([]byte(frame))
+		if !ok || i != 7 || sent != 123456789 {
+			t.Errorf("parseFanout(%s) = %d, %d, %v; want 7, 123456789, true", frame, i, sent, ok)
 		}
 	}
 }

@@ -84,19 +84,24 @@ func (r *run) openWorkers(ctx context.Context, job shareJob) (*spreadFleet, Hist
 }
 
 // spreadJob splits job over Procs workers: worker i gets a contiguous
-// range of the connections (as even as can be) and, when the server is on
-// loopback, the source address 127.0.0.(2+i).
+// range of the connections (as even as can be), as many of fanout's stuck
+// connections, and, when the server is on loopback, the source address
+// 127.0.0.(2+i).
 func (r *run) spreadJob(job shareJob) []shareJob {
 	parts := make([]shareJob, r.cfg.Procs)
 	loopback := isLoopback(r.cfg.URL)
+	even := func(n, i int) int { // worker i's part of n
+		if i < n%r.cfg.Procs {
+			return n/r.cfg.Procs + 1
+		}
+		return n / r.cfg.Procs
+	}
 	offset := 0
 	for i := range parts {
 		part := job
 		part.Offset = offset
-		part.Clients = job.Clients / r.cfg.Procs
-		if i < job.Clients%r.cfg.Procs {
-			part.Clients++
-		}
+		part.Clients = even(job.Clients, i)
+		part.Stuck = even(job.Stuck, i)
 		offset += part.Clients
 		if loopback {
 			part.Source = fmt.Sprintf("127.0.0.%d", 2+i)

@@ -50,6 +50,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("missing", strconv.FormatInt(f.Missing, 10))
 		row("duplicates", strconv.FormatInt(f.Duplicates, 10))
 		row("disconnects", strconv.Itoa(f.Disconnects))
+		if f.Size > 0 {
+			row("post size", fmt.Sprintf("%d bytes of text", f.Size))
+		}
+		if f.Stuck > 0 {
+			seen := "unknown here"
+			if f.StuckChecked > 0 {
+				seen = fmt.Sprintf("%d of %d", f.StuckClosed, f.StuckChecked)
+			}
+			row("stuck", fmt.Sprintf("%d never reading; closed by the server: %s", f.Stuck, seen))
+		}
+		if f.Stuck > 0 || f.SlowConsumers > 0 {
+			row("slow closes", fmt.Sprintf("%s connections closed by the server as slow consumers (%s of them stalled)", counter(f.SlowConsumers), counter(f.Stalled)))
+		}
 		row("duration", secs(f.Seconds))
 		row("throughput", rate(f.DeliveriesPerSecond, "deliveries/s"))
 		lat("post→deliver", f.Latency)
@@ -135,6 +148,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("FAIL", p)
 	}
 	return tw.Flush()
+}
+
+// counter formats a counter's growth; -1 is one the server did not expose.
+func counter(v float64) string {
+	if v < 0 {
+		return "unavailable"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
 }
 
 func secs(s float64) string           { return strconv.FormatFloat(s, 'f', 2, 64) + " s" }

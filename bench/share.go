@@ -26,6 +26,10 @@ type shareJob struct {
 	// one channel, one each.
 	Channels     int `json:"channels,omitempty"`
 	UserChannels int `json:"user_channels,omitempty"`
+	// Stuck is how many fanout connections the share opens besides its
+	// Clients that never read after hello (stuck connection j is of the
+	// user of Tokens[(Offset+j)%len], as subscriber j is).
+	Stuck int `json:"stuck,omitempty"`
 }
 
 // postChannel is the fanout channel post i goes to.
@@ -63,6 +67,11 @@ type shareResult struct {
 	Misrouted  int64     `json:"misrouted,omitempty"` // fanout: posts of another channel received
 	Latency    Histogram `json:"latency"`             // fanout post → deliver
 	Last       time.Time `json:"last"`                // fanout: the latest delivery
+	// StuckClosed counts the stuck connections the server had closed or
+	// reset by finish, out of StuckChecked whose socket state could be
+	// read (see peerClosed).
+	StuckClosed  int `json:"stuck_closed,omitempty"`
+	StuckChecked int `json:"stuck_checked,omitempty"`
 }
 
 // share is one process's open connections.
@@ -71,7 +80,13 @@ type share struct {
 	api  *api
 	idle []*idleConn
 	subs []*subscriber
+	// stuck are fanout's connections that read hello and nothing after.
+	stuck []*frameConn
 }
+
+// stuckReceiveBuffer is the SO_RCVBUF a stuck connection asks for: small,
+// so that it stalls the server's socket after a few KiB.
+const stuckReceiveBuffer = 4096
 
 // sourceDialer dials from source (when not nil).
 func sourceDialer(source net.IP) *net.Dialer {
@@ -103,12 +118,26 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 		s.idle = make([]*idleConn, job.Clients)
 	case "fanout":
 		s.subs = make([]*subscriber, job.Clients)
+		s.stuck = make([]*frameConn, job.Stuck)
 	default:
 		return nil, shareReady{}, fmt.Errorf("share: unknown kind %q", job.Kind)
 	}
+	stuckDial := *nd
+	smallReceiveBuffer(&stuckDial, stuckReceiveBuffer)
 	var mu sync.Mutex
 	var ready shareReady
-	err = forEach(ctx, job.Clients, job.Parallel, func(ctx context.Context, i int) error {
+	err = forEach(ctx, job.Clients+len(s.stuck), job.Parallel, func(ctx context.Context, i int) error {
+		if i >= job.Clients { // a stuck connection: hello, then never read
+			j := i - job.Clients
+			u, err := a.rtmConnect(ctx, job.Tokens[(job.Offset+j)%len(job.Tokens)])
+			if err != nil {
+				return fmt.Errorf("stuck connection %d: %w", job.Offset+j, err)
+			}
+			if s.stuck[j], err = dialFrames(ctx, stuckDial.DialContext, u); err != nil {
+				return fmt.Errorf("stuck connection %d: %w", job.Offset+j, err)
+			}
+			return nil
+		}
 		token := job.Tokens[(job.Offset+i)%len(job.Tokens)]
 		t := time.Now()
 		if s.idle != nil {
@@ -207,6 +236,14 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 		}
 	}
 	closeSubscribers(s.subs)
+	for _, c := range s.stuck {
+		if closed, known := peerClosed(c.tcp); known {
+			res.StuckChecked++
+			if closed {
+				res.StuckClosed++
+			}
+		}
+	}
 	for _, sub := range s.subs {
 		for i, ok := range fin.Acked {
 			mine := s.job.inChannel(sub.token, s.job.postChannel(i))
@@ -235,6 +272,11 @@ func (s *share) finish(ctx context.Context, fin shareFinish) (shareResult, error
 func (s *share) close() {
 	closeIdle(s.idle)
 	closeSubscribers(s.subs)
+	for _, c := range s.stuck {
+		if c != nil {
+			c.close()
+		}
+	}
 	s.api.close()
 }
 
@@ -247,6 +289,8 @@ func mergeResults(rs []shareResult) shareResult {
 		out.Missing += r.Missing
 		out.Duplicates += r.Duplicates
 		out.Misrouted += r.Misrouted
+		out.StuckClosed += r.StuckClosed
+		out.StuckChecked += r.StuckChecked
 		out.Latency.Merge(r.Latency)
 		if r.Last.After(out.Last) {
 			out.Last = r.Last

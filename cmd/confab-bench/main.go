@@ -51,7 +51,13 @@ scenarios:
             1000); a publisher posts at -rate (100/s) for -duration (10s) or
             -messages, round-robin over the channels: deliveries/s,
             post→deliver p50/p99/p99.9/max, missing, duplicate and misrouted
-            deliveries (any makes the command fail)
+            deliveries (any makes the command fail). -size pads each post's
+            text to that many bytes; -stuck N opens N more connections of
+            the same users (spread like the subscribers) that read hello and
+            then nothing, with a 4 KiB receive buffer: how many of them the
+            server closed (seen on their sockets, and its slow-consumer
+            counters from -metrics-url), while every subscriber must still
+            get every post and stay connected
   history   fill one channel to -depth (100000; issue 5's 1,000,000 takes a
             while) with -posters (32), page back to the first message with
             cursors (-page 100), then time -reads (200) reads of the newest and
@@ -124,6 +130,8 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.Duration, "duration", 0, "send and fanout: how long to post (10s); idle: how long to hold (2s)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout and storm: posts per second (100)")
 	fs.IntVar(&cfg.Messages, "messages", 0, "send, fanout and storm: cap on messages posted (none)")
+	fs.IntVar(&cfg.Size, "size", 0, "fanout: bytes of each post's text, padded, at most 40000 (unpadded, ~30)")
+	fs.IntVar(&cfg.Stuck, "stuck", 0, "fanout: more connections, of the subscribers' users, that read hello and then nothing (none)")
 	fs.IntVar(&cfg.Depth, "depth", 0, "history: messages in the channel (100000)")
 	fs.IntVar(&cfg.PageSize, "page", 0, "history and hot: page size, at most 1000 (100)")
 	fs.IntVar(&cfg.Reads, "reads", 0, "history: timed reads of each page (200); boot: client.boot calls (200)")
