@@ -19,8 +19,11 @@ type ChannelFilter struct {
 	IncludePublic   bool
 	Kinds           []string // empty: every kind
 	ExcludeArchived bool
-	AfterID         string // exclusive
-	Limit           int
+	// Name, when set, selects the named channel of the workspace with that
+	// name: at most one.
+	Name    string
+	AfterID string // exclusive
+	Limit   int
 }
 
 // ChannelUpdate changes the fields that are set.
@@ -54,7 +57,8 @@ type MessageFilter struct {
 	Before    int64 // exclusive upper bound on seq; 0 for none
 	// ThreadTS selects a thread: its parent and its replies. 0: no filter.
 	ThreadTS int64
-	// TopLevel leaves out thread replies (what conversations.history shows).
+	// TopLevel leaves out thread replies but those broadcast to the
+	// channel (what conversations.history shows).
 	TopLevel bool
 	// IncludeDeleted returns tombstones too.
 	IncludeDeleted bool
@@ -65,4 +69,9 @@ type MessageFilter struct {
 // MessageUpdate changes the fields that are set.
 type MessageUpdate struct {
 	Text *string
+	// Blocks, Attachments and Metadata replace the message's ("" removes
+	// them).
+	Blocks      *string
+	Attachments *string
+	Metadata    *string
 }

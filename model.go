@@ -102,6 +102,19 @@ type Message struct {
 	LatestReply int64
 	// Reactions, filled by the store on reads that ask for them.
 	Reactions []Reaction
+	// What apps send besides text (ValidateAppFields): Blocks and
+	// Attachments are JSON arrays, Metadata a JSON object, each as sent
+	// with insignificant whitespace dropped, "" when absent.
+	Blocks      string
+	Attachments string
+	Metadata    string
+	// Username, IconEmoji and IconURL override how the poster is shown.
+	Username  string
+	IconEmoji string
+	IconURL   string
+	// Broadcast marks a thread reply also shown in the channel (Slack's
+	// reply_broadcast): history lists it among the top-level messages.
+	Broadcast bool
 }
 
 // Reaction is one emoji on a message with the users who added it, in the

@@ -91,14 +91,18 @@ type Store interface {
 	// to itself (the poster has read it; a reply moves nothing). If
 	// m.ClientMsgID is set and the channel already has a
 	// message with it, m is filled with that message and created is false:
-	// nothing is written. ENOTFOUND "channel_not_found".
+	// nothing is written. m's app fields (Blocks, Attachments, Metadata,
+	// Username, IconEmoji, IconURL, Broadcast) are stored as given and read
+	// back byte for byte by every read; the store does not validate them
+	// (ValidateAppFields is the caller's). ENOTFOUND "channel_not_found".
 	CreateMessage(ctx context.Context, m *Message) (created bool, err error)
 	// FindMessage finds a message by ts, tombstones included, with its
 	// reactions. ENOTFOUND "message_not_found".
 	FindMessage(ctx context.Context, channelID string, ts int64) (*Message, error)
 	// FindMessages pages a channel's messages by seq with their reactions
 	// (see MessageFilter). It is a range scan on (channel_id, seq): its
-	// cost does not depend on how deep the page is.
+	// cost does not depend on how deep the page is. TopLevel pages list
+	// the Broadcast replies among the top-level messages, at their seq.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 	// FindLatestMessages returns, by channel id, the latest top-level
 	// message of each of the given channels that is not a tombstone: what a
@@ -114,10 +118,12 @@ type Store interface {
 	// given ts (0 if none), and whether its ts is exactly ts.
 	SeqAtTS(ctx context.Context, channelID string, ts int64) (seq int64, exact bool, err error)
 	// UpdateMessage edits a message: next seq as ChangeSeq, EditedTS =
-	// editedTS. ENOTFOUND "message_not_found" (tombstones too).
+	// editedTS, and each field upd sets replaced (Blocks, Attachments,
+	// Metadata too: "" removes them); the others are kept. ENOTFOUND
+	// "message_not_found" (tombstones too).
 	UpdateMessage(ctx context.Context, channelID string, ts int64, upd MessageUpdate, editedTS int64) (*Message, error)
-	// DeleteMessage turns a message into a tombstone (Deleted, Text ""),
-	// next seq as ChangeSeq. Deleting a reply takes one off its parent's
+	// DeleteMessage turns a message into a tombstone (Deleted; Text,
+	// Blocks, Attachments and Metadata ""), next seq as ChangeSeq. Deleting a reply takes one off its parent's
 	// ReplyCount (the parent's ChangeSeq does not move). ENOTFOUND
 	// "message_not_found" (tombstones too).
 	DeleteMessage(ctx context.Context, channelID string, ts int64) (*Message, error)

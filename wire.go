@@ -25,6 +25,19 @@ type WireMessage struct {
 	Edited      *WireEdited    `json:"edited,omitempty"`
 	Reactions   []WireReaction `json:"reactions,omitempty"`
 	ClientMsgID string         `json:"client_msg_id,omitempty"`
+	// What apps sent, as stored (Message.Blocks …).
+	Blocks      json.RawMessage `json:"blocks,omitempty"`
+	Attachments json.RawMessage `json:"attachments,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	Username    string          `json:"username,omitempty"`
+	Icons       *WireIcons      `json:"icons,omitempty"`
+}
+
+// WireIcons is the icon a message's poster chose for it (icon_emoji or
+// icon_url), as Slack shows it on a bot's message.
+type WireIcons struct {
+	Emoji   string `json:"emoji,omitempty"`
+	Image48 string `json:"image_48,omitempty"`
 }
 
 // WireEdited says who edited a message and when.
@@ -58,6 +71,22 @@ func (m *Message) Wire() WireMessage {
 	}
 	if m.EditedTS != 0 {
 		w.Edited = &WireEdited{User: m.UserID, TS: FormatTS(m.EditedTS)}
+	}
+	if m.Broadcast && m.ThreadTS != 0 {
+		w.Subtype = "thread_broadcast"
+	}
+	if m.Blocks != "" {
+		w.Blocks = json.RawMessage(m.Blocks)
+	}
+	if m.Attachments != "" {
+		w.Attachments = json.RawMessage(m.Attachments)
+	}
+	if m.Metadata != "" {
+		w.Metadata = json.RawMessage(m.Metadata)
+	}
+	w.Username = m.Username
+	if m.IconEmoji != "" || m.IconURL != "" {
+		w.Icons = &WireIcons{Emoji: m.IconEmoji, Image48: m.IconURL}
 	}
 	for _, r := range m.Reactions {
 		w.Reactions = append(w.Reactions, WireReaction{Name: r.Name, Count: len(r.Users),

@@ -123,6 +123,9 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 	if f.ExcludeArchived {
 		where = append(where, `NOT archived`)
 	}
+	if f.Name != "" {
+		where = append(where, `name = `+arg(f.Name))
+	}
 	rows, err := db.pool.Query(ctx,
 		`SELECT `+channelCols+` FROM channels WHERE `+strings.Join(where, ` AND `)+
 			` ORDER BY id LIMIT `+arg(limit(f.Limit)), args...)

@@ -15,7 +15,8 @@ import (
 )
 
 const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts,
-	deleted, change_seq, num, reply_count, latest_reply`
+	deleted, change_seq, num, reply_count, latest_reply,
+	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast`
 
 // createMessageQuery stores a message in one statement, so in one round
 // trip and one (implicit) transaction:
@@ -44,8 +45,9 @@ const createMessageQuery = `WITH c AS (
 	UPDATE memberships SET last_read_seq = c.last_seq, last_read_ts = c.last_ts, last_read_count = c.message_count
 	FROM c WHERE $3::bigint = 1 AND memberships.channel_id = c.id AND memberships.user_id = $4
 )
-INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
-SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count FROM c
+INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num,
+	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast)
+SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count, $8, $9, $10, $11, $12, $13, $14 FROM c
 RETURNING seq, ts, num`
 
 // CreateMessage stores m (see confab.Store). A zero m.TS means now.
@@ -60,7 +62,8 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		top = 1
 	}
 	err := db.pool.QueryRow(ctx, createMessageQuery,
-		msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID).
+		msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
+		msg.Blocks, msg.Attachments, msg.Metadata, msg.Username, msg.IconEmoji, msg.IconURL, msg.Broadcast).
 		Scan(&msg.Seq, &msg.TS, &msg.Num)
 	switch {
 	case err == nil:
@@ -88,7 +91,8 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 func scanMessage(s pgx.Row) (*confab.Message, error) {
 	var m confab.Message
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
-		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)
+		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
+		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast)
 	return &m, err
 }
 
@@ -101,7 +105,9 @@ func scanMessage(s pgx.Row) (*confab.Message, error) {
 // them by seq.
 func withReactions(inner, order string) string {
 	return `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id, m.edited_ts,
-		m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply, r.names, r.users, r.seqs
+		m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
+		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast,
+		r.names, r.users, r.seqs
 	FROM (` + inner + `) m
 	LEFT JOIN LATERAL (
 		SELECT array_agg(name) AS names, array_agg(user_id) AS users, array_agg(seq) AS seqs
@@ -115,7 +121,9 @@ func scanWithReactions(s pgx.Row) (*confab.Message, error) {
 	var names, users []string
 	var seqs []int64
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
-		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply, &names, &users, &seqs)
+		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
+		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast,
+		&names, &users, &seqs)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +216,7 @@ func messagesQuery(f confab.MessageFilter) (string, []any) {
 			(SELECT ` + messageCols + ` FROM messages WHERE ` + where(`thread_ts = `+t) + `)
 			ORDER BY seq ` + order + ` LIMIT ` + lim
 	case f.TopLevel:
-		inner = `SELECT ` + messageCols + ` FROM messages WHERE ` + where(`thread_ts = 0`) +
+		inner = `SELECT ` + messageCols + ` FROM messages WHERE ` + where(`(thread_ts = 0 OR broadcast)`) +
 			` ORDER BY seq ` + order + ` LIMIT ` + lim
 	default:
 		inner = `SELECT ` + messageCols + ` FROM messages WHERE ` + where() +
@@ -225,7 +233,8 @@ const seqAtTSQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 AND ts 
 // primary key (channel_id, seq) from the channel's end, stopped at the
 // first such row (LIMIT 1 in a LATERAL join), whatever the channel's depth.
 const latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
-	m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply
+	m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
+	m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast
 FROM unnest($1::text[]) AS c(id)
 CROSS JOIN LATERAL (
 	SELECT ` + messageCols + ` FROM messages
@@ -313,9 +322,10 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 	db.queries.Write("UpdateMessage")
 	return changeTx(ctx, db, channelID, func(tx pgx.Tx, seq int64) (*confab.Message, error) {
 		tag, err := tx.Exec(ctx,
-			`UPDATE messages SET text = coalesce($3, text), edited_ts = $4, change_seq = $5
+			`UPDATE messages SET text = coalesce($3, text), edited_ts = $4, change_seq = $5,
+				blocks = coalesce($6, blocks), attachments = coalesce($7, attachments), metadata = coalesce($8, metadata)
 			 WHERE channel_id = $1 AND ts = $2 AND NOT deleted`,
-			channelID, ts, upd.Text, editedTS, seq)
+			channelID, ts, upd.Text, editedTS, seq, upd.Blocks, upd.Attachments, upd.Metadata)
 		if err != nil {
 			return nil, fmt.Errorf("update message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
 		} else if tag.RowsAffected() == 0 {
@@ -331,7 +341,7 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 	db.queries.Write("DeleteMessage")
 	return changeTx(ctx, db, channelID, func(tx pgx.Tx, seq int64) (*confab.Message, error) {
 		m, err := scanMessage(tx.QueryRow(ctx,
-			`UPDATE messages SET text = '', deleted = true, change_seq = $3
+			`UPDATE messages SET text = '', blocks = '', attachments = '', metadata = '', deleted = true, change_seq = $3
 			 WHERE channel_id = $1 AND ts = $2 AND NOT deleted RETURNING `+messageCols,
 			channelID, ts, seq))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -487,7 +497,7 @@ const changesQuery = `SELECT * FROM (
 	FROM messages
 	UNION ALL
 	SELECT true, seq, channel_id, message_seq, message_ts, user_id, name, 0::bigint, ''::text, 0::bigint,
-		removed, seq, 0::bigint, 0::integer, 0::bigint
+		removed, seq, 0::bigint, 0::integer, 0::bigint, ''::text, ''::text, ''::text, ''::text, ''::text, ''::text, false
 	FROM reactions
 ) changes WHERE channel_id = $1 AND at > $2 ORDER BY at LIMIT $3`
 
@@ -504,7 +514,8 @@ func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, li
 		var at int64
 		var m confab.Message
 		err := r.Scan(&isReaction, &at, &m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS,
-			&m.ClientMsgID, &m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)
+			&m.ClientMsgID, &m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
+			&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast)
 		if err != nil {
 			return confab.Change{}, err
 		}

@@ -121,6 +121,10 @@ func (db *DB) FindChannels(ctx context.Context, f confab.ChannelFilter) ([]*conf
 	if f.ExcludeArchived {
 		where = append(where, `archived = 0`)
 	}
+	if f.Name != "" {
+		where = append(where, `name = ?`)
+		args = append(args, f.Name)
+	}
 	args = append(args, limit(f.Limit))
 	out, err := queryAll(ctx, db.rdb, scanChannel,
 		`SELECT `+channelCols+` FROM channels WHERE `+strings.Join(where, ` AND `)+` ORDER BY id LIMIT ?`, args...)

@@ -13,7 +13,8 @@ import (
 )
 
 const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts,
-	deleted, change_seq, num, reply_count, latest_reply`
+	deleted, change_seq, num, reply_count, latest_reply,
+	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast`
 
 // The read queries, named so that TestQueryPlans can check each one's plan.
 const (
@@ -55,7 +56,8 @@ const (
 		FROM names WHERE names.name IS NOT NULL AND n + 1 < ?3)
 	SELECT count(name) FROM names`
 	latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
-		m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply
+		m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
+		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast
 	FROM json_each(?) AS c JOIN messages AS m ON m.channel_id = c.value AND m.seq = (
 		SELECT seq FROM messages WHERE channel_id = c.value AND thread_ts = 0 AND deleted = 0
 		ORDER BY seq DESC LIMIT 1)`
@@ -70,7 +72,8 @@ func reactionsInQuery(n int) string {
 func scanMessage(s scanner) (*confab.Message, error) {
 	var m confab.Message
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
-		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply)
+		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
+		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast)
 	return &m, err
 }
 
@@ -117,10 +120,12 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		}
 		msg.ChangeSeq = msg.Seq
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num,
+				blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			msg.ChannelID, msg.Seq, msg.TS, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
-			msg.ChangeSeq, msg.Num); err != nil {
+			msg.ChangeSeq, msg.Num, msg.Blocks, msg.Attachments, msg.Metadata, msg.Username,
+			msg.IconEmoji, msg.IconURL, msg.Broadcast); err != nil {
 			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
 		}
 		if msg.ThreadTS == 0 {
@@ -281,7 +286,7 @@ func messagesQuery(f confab.MessageFilter, lim int) (string, []any) {
 		where = append(where, `thread_ts = ?`, `thread_ts != 0`)
 		args = append(args, f.ThreadTS)
 	case f.TopLevel:
-		where = append(where, `thread_ts = 0`)
+		where = append(where, `(thread_ts = 0 OR broadcast = 1)`)
 	}
 	if f.After > 0 {
 		where = append(where, `seq > ?`)
@@ -388,11 +393,7 @@ func (db *DB) SeqAtTS(ctx context.Context, channelID string, ts int64) (int64, b
 
 func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {
 	db.queries.Write("UpdateMessage")
-	var text *string
-	if upd.Text != nil {
-		t := *upd.Text
-		text = &t
-	}
+	upd = copyUpdate(upd)
 	var out *confab.Message
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		m, err := liveMessage(ctx, tx, channelID, ts)
@@ -403,13 +404,20 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 		if err != nil {
 			return err
 		}
-		if text != nil {
-			m.Text = *text
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+			}
 		}
+		set(&m.Text, upd.Text)
+		set(&m.Blocks, upd.Blocks)
+		set(&m.Attachments, upd.Attachments)
+		set(&m.Metadata, upd.Metadata)
 		m.EditedTS, m.ChangeSeq = editedTS, seq
 		if _, err := tx.ExecContext(ctx,
-			`UPDATE messages SET text = ?, edited_ts = ?, change_seq = ? WHERE channel_id = ? AND seq = ?`,
-			m.Text, m.EditedTS, m.ChangeSeq, channelID, m.Seq); err != nil {
+			`UPDATE messages SET text = ?, blocks = ?, attachments = ?, metadata = ?, edited_ts = ?, change_seq = ?
+			 WHERE channel_id = ? AND seq = ?`,
+			m.Text, m.Blocks, m.Attachments, m.Metadata, m.EditedTS, m.ChangeSeq, channelID, m.Seq); err != nil {
 			return fmt.Errorf("update message %s/%d: %w", channelID, ts, err)
 		}
 		out = m
@@ -436,8 +444,10 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 			return err
 		}
 		m.Text, m.Deleted, m.ChangeSeq = "", true, seq
+		m.Blocks, m.Attachments, m.Metadata = "", "", ""
 		if _, err := tx.ExecContext(ctx,
-			`UPDATE messages SET text = '', deleted = 1, change_seq = ? WHERE channel_id = ? AND seq = ?`,
+			`UPDATE messages SET text = '', blocks = '', attachments = '', metadata = '', deleted = 1, change_seq = ?
+			 WHERE channel_id = ? AND seq = ?`,
 			m.ChangeSeq, channelID, m.Seq); err != nil {
 			return fmt.Errorf("delete message %s/%d: %w", channelID, ts, err)
 		}
@@ -607,4 +617,18 @@ func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, li
 		return nil, err
 	}
 	return out, nil
+}
+
+// copyUpdate copies what upd points at, so that the write does not read
+// the caller's variables after it returned (a write may run later, in the
+// committer).
+func copyUpdate(upd confab.MessageUpdate) confab.MessageUpdate {
+	cp := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		v := *p
+		return &v
+	}
+	return confab.MessageUpdate{Text: cp(upd.Text), Blocks: cp(upd.Blocks), Attachments: cp(upd.Attachments), Metadata: cp(upd.Metadata)}
 }

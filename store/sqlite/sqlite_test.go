@@ -228,6 +228,12 @@ func TestMigrateThreadIndex(t *testing.T) {
 	if _, err := db.CreateMessage(ctx, reply); err != nil {
 		t.Fatal(err)
 	}
+	// and the columns of 0005, once the messages are written
+	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast"} {
+		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {
+			t.Fatalf("drop %s: %v", col, err)
+		}
+	}
 	db.Close()
 
 	db = mustOpen(t, Config{Path: path})

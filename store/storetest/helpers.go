@@ -204,9 +204,11 @@ func msgString(m *confab.Message) string {
 	if m == nil {
 		return "<nil>"
 	}
-	return fmt.Sprintf("{ch=%s seq=%d ts=%d user=%s text=%q thread=%d cmid=%q edited=%d deleted=%v change=%d num=%d replies=%d latest=%d reactions=%v}",
+	return fmt.Sprintf("{ch=%s seq=%d ts=%d user=%s text=%q thread=%d cmid=%q edited=%d deleted=%v change=%d num=%d replies=%d latest=%d reactions=%v"+
+		" blocks=%q attachments=%q metadata=%q username=%q icon_emoji=%q icon_url=%q broadcast=%v}",
 		m.ChannelID, m.Seq, m.TS, m.UserID, m.Text, m.ThreadTS, m.ClientMsgID, m.EditedTS, m.Deleted,
-		m.ChangeSeq, m.Num, m.ReplyCount, m.LatestReply, m.Reactions)
+		m.ChangeSeq, m.Num, m.ReplyCount, m.LatestReply, m.Reactions,
+		m.Blocks, m.Attachments, m.Metadata, m.Username, m.IconEmoji, m.IconURL, m.Broadcast)
 }
 
 // wantResult waits for one result of a call that must not hang.

@@ -46,6 +46,9 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"SeqAtTS", testSeqAtTS},
 		{"LatestMessages", testLatestMessages},
 		{"ContextCanceled", testContextCanceled},
+		{"AppMessages", testAppMessages},
+		{"BroadcastReplies", testBroadcastReplies},
+		{"FindChannelByName", testFindChannelByName},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
