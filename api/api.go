@@ -52,7 +52,7 @@ type Service interface {
 	MarkRead(ctx context.Context, u *confab.User, channel, ts string) error
 
 	PostMessage(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
-	UpdateMessage(ctx context.Context, u *confab.User, channel, ts, text string) (*confab.Message, error)
+	UpdateMessage(ctx context.Context, u *confab.User, p chat.UpdateParams) (*confab.Message, error)
 	DeleteMessage(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
 	AddReaction(ctx context.Context, u *confab.User, channel, ts, name string) error
 	RemoveReaction(ctx context.Context, u *confab.User, channel, ts, name string) error

@@ -147,6 +147,15 @@ func (a *args) fail() {
 // str returns the argument, "" when absent.
 func (a *args) str(k string) string { return a.v[k] }
 
+// opt returns the argument, nil when absent (present and empty is "").
+func (a *args) opt(k string) *string {
+	v, ok := a.v[k]
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
 // need returns a required argument; absent or empty fails.
 func (a *args) need(k string) string {
 	v := a.v[k]

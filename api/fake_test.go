@@ -30,7 +30,7 @@ type fake struct {
 	SetPrefsFn         func(ctx context.Context, u *confab.User, channel string, p chat.PrefsUpdate) error
 	MarkReadFn         func(ctx context.Context, u *confab.User, channel, ts string) error
 	PostMessageFn      func(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
-	UpdateMessageFn    func(ctx context.Context, u *confab.User, channel, ts, text string) (*confab.Message, error)
+	UpdateMessageFn    func(ctx context.Context, u *confab.User, p chat.UpdateParams) (*confab.Message, error)
 	DeleteMessageFn    func(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
 	AddReactionFn      func(ctx context.Context, u *confab.User, channel, ts, name string) error
 	RemoveReactionFn   func(ctx context.Context, u *confab.User, channel, ts, name string) error
@@ -180,11 +180,11 @@ func (f *fake) PostMessage(ctx context.Context, u *confab.User, p chat.PostParam
 	return f.PostMessageFn(ctx, u, p)
 }
 
-func (f *fake) UpdateMessage(ctx context.Context, u *confab.User, channel, ts, text string) (*confab.Message, error) {
+func (f *fake) UpdateMessage(ctx context.Context, u *confab.User, p chat.UpdateParams) (*confab.Message, error) {
 	if f.UpdateMessageFn == nil {
 		return nil, errNotStubbed
 	}
-	return f.UpdateMessageFn(ctx, u, channel, ts, text)
+	return f.UpdateMessageFn(ctx, u, p)
 }
 
 func (f *fake) DeleteMessage(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error) {
@@ -365,7 +365,11 @@ func stocked() *fake {
 		PostMessageFn: func(_ context.Context, _ *confab.User, p chat.PostParams) (*confab.Message, error) {
 			return sampleMessage(p.Text), nil
 		},
-		UpdateMessageFn: func(_ context.Context, _ *confab.User, _, _, text string) (*confab.Message, error) {
+		UpdateMessageFn: func(_ context.Context, _ *confab.User, p chat.UpdateParams) (*confab.Message, error) {
+			var text string
+			if p.Text != nil {
+				text = *p.Text
+			}
 			m := sampleMessage(text)
 			m.EditedTS = sampleTS + 1
 			return m, nil

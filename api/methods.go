@@ -486,9 +486,21 @@ func (s *Server) conversationsSetPrefs(c *call) (any, error) {
 
 // Messages.
 
+// chatPostMessage posts a message. Besides text it takes what apps send
+// (blocks, attachments, metadata, username, icon_emoji, icon_url,
+// reply_broadcast: docs/api.md#chatpostmessage); unfurl_links,
+// unfurl_media, mrkdwn, parse, link_names and as_user are accepted and
+// have no effect (a boolean among them must still parse).
 func (s *Server) chatPostMessage(c *call) (any, error) {
 	a := c.args
-	p := chat.PostParams{Channel: a.need("channel"), Text: a.str("text"), ThreadTS: a.str("thread_ts"), ClientMsgID: a.str("client_msg_id")}
+	p := chat.PostParams{Channel: a.need("channel"), Text: a.str("text"), ThreadTS: a.str("thread_ts"), ClientMsgID: a.str("client_msg_id"),
+		App: confab.AppFields{
+			Blocks: a.str("blocks"), Attachments: a.str("attachments"), Metadata: a.str("metadata"),
+			Username: a.str("username"), IconEmoji: a.str("icon_emoji"), IconURL: a.str("icon_url"),
+		},
+		ReplyBroadcast: a.bool("reply_broadcast"),
+	}
+	ignoredMessageArgs(a)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
@@ -502,13 +514,17 @@ func (s *Server) chatPostMessage(c *call) (any, error) {
 	return messageAnswer{OK: true, Channel: m.ChannelID, TS: confab.FormatTS(m.TS), Message: m.Wire()}, nil
 }
 
+// chatUpdate edits a message: text, blocks, attachments and metadata each
+// replace the message's when present and are kept when absent.
 func (s *Server) chatUpdate(c *call) (any, error) {
 	a := c.args
-	ch, ts, text := a.need("channel"), a.need("ts"), a.str("text")
+	p := chat.UpdateParams{Channel: a.need("channel"), TS: a.need("ts"),
+		Text: a.opt("text"), Blocks: a.opt("blocks"), Attachments: a.opt("attachments"), Metadata: a.opt("metadata")}
+	ignoredMessageArgs(a)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	m, err := s.chat.UpdateMessage(c.r.Context(), c.user, ch, ts, text)
+	m, err := s.chat.UpdateMessage(c.r.Context(), c.user, p)
 	if err == nil && m == nil {
 		err = errMissing
 	}
@@ -535,6 +551,17 @@ func (s *Server) chatDelete(c *call) (any, error) {
 		Channel string `json:"channel"`
 		TS      string `json:"ts"`
 	}{true, m.ChannelID, confab.FormatTS(m.TS)}, nil
+}
+
+// ignoredMessageArgs reads the arguments of chat.postMessage and
+// chat.update that confab accepts and ignores (it neither unfurls, parses
+// nor links names, and a token always posts as its user), so that a
+// boolean among them that does not parse is still invalid_arguments.
+func ignoredMessageArgs(a *args) {
+	for _, k := range []string{"unfurl_links", "unfurl_media", "mrkdwn", "link_names", "as_user"} {
+		a.optBool(k)
+	}
+	_ = a.str("parse")
 }
 
 // reaction reads reactions.add/remove's arguments: channel, timestamp (or

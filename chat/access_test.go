@@ -112,7 +112,7 @@ var accessCalls = []accessCall{
 		return err
 	}},
 	{"chat.update", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
-		_, err := f.s.UpdateMessage(ctx, u, ch, f.msg[ch], "edited")
+		_, err := f.s.UpdateMessage(ctx, u, UpdateParams{Channel: ch, TS: f.msg[ch], Text: new("edited")})
 		return err
 	}},
 	{"chat.delete", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {

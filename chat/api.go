@@ -80,10 +80,30 @@ func (m *Memo) Do(f func() any) any {
 
 // PostParams are chat.postMessage's arguments.
 type PostParams struct {
+	// Channel is a conversation's id, a user's id (their DM with the
+	// caller, opened if need be), or a channel's name ("#general" or
+	// "general") in the caller's workspace.
 	Channel     string
 	Text        string
 	ThreadTS    string
 	ClientMsgID string
+	// App are the blocks, attachments, metadata and username/icon
+	// overrides, as sent (confab.ValidateAppFields).
+	App confab.AppFields
+	// ReplyBroadcast shows a thread reply in the channel too.
+	ReplyBroadcast bool
+}
+
+// UpdateParams are chat.update's arguments: each field that is set
+// replaces the message's, the others are kept. An empty Blocks or
+// Attachments (or "[]") removes them.
+type UpdateParams struct {
+	Channel     string
+	TS          string
+	Text        *string
+	Blocks      *string
+	Attachments *string
+	Metadata    *string
 }
 
 // PrefsUpdate is conversations.setPrefs: the flags that are set change.

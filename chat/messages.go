@@ -16,25 +16,39 @@ const maxClientMsgID = 64
 // means the message is durably saved; if the store fails nothing is
 // published. A repeat with the same client_msg_id in the same channel
 // returns the original message and publishes nothing.
+//
+// A message needs text, blocks or attachments ("no_text"); the app fields
+// are checked by confab.ValidateAppFields and stored as it returns them.
 func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams) (*confab.Message, error) {
-	if err := confab.ValidateText(p.Text); err != nil {
+	app, err := confab.ValidateAppFields(p.App)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateContent(p.Text, app); err != nil {
 		return nil, err
 	}
 	if len(p.ClientMsgID) > maxClientMsgID || !utf8.ValidString(p.ClientMsgID) || strings.ContainsAny(p.ClientMsgID, "\x00\n") {
 		return nil, errInvalidClientID
 	}
-	c, err := s.authorize(ctx, u, p.Channel, actionPost)
+	channel, err := s.postTarget(ctx, u, p.Channel)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.authorize(ctx, u, channel, actionPost)
 	if err != nil {
 		return nil, err
 	}
 	m := &confab.Message{
 		ChannelID: c.ID, UserID: u.ID, Text: p.Text, ClientMsgID: p.ClientMsgID,
-		TS: s.now().UnixMicro(),
+		TS:     s.now().UnixMicro(),
+		Blocks: app.Blocks, Attachments: app.Attachments, Metadata: app.Metadata,
+		Username: app.Username, IconEmoji: app.IconEmoji, IconURL: app.IconURL,
 	}
 	if p.ThreadTS != "" {
 		if m.ThreadTS, err = s.threadParent(ctx, c.ID, p.ThreadTS); err != nil {
 			return nil, err
 		}
+		m.Broadcast = p.ReplyBroadcast
 	}
 	var created bool
 	err = s.writeContent(c, func() (int64, []byte, error) {
@@ -51,6 +65,54 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 		s.metrics.posted.Inc()
 	}
 	return m, nil
+}
+
+// validateContent checks a message's text with its app fields (as
+// stored): text, blocks or attachments must show something ("no_text"),
+// and text that is there is checked as any text.
+func validateContent(text string, app confab.AppFields) error {
+	if !confab.HasContent(text, app) {
+		return confab.ErrNoText
+	}
+	if strings.TrimSpace(text) == "" {
+		if !utf8.ValidString(text) {
+			return confab.ErrInvalidArgs
+		}
+		return nil
+	}
+	return confab.ValidateText(text)
+}
+
+// postTarget resolves chat.postMessage's channel to a conversation id: a
+// user's id is the caller's DM with them, opened if need be (as
+// conversations.open does); "#name" or a plain channel name is that
+// channel of the caller's workspace. Anything else is taken as an id.
+// What the caller may not see is "channel_not_found", as for an id.
+func (s *Service) postTarget(ctx context.Context, u *confab.User, channel string) (string, error) {
+	name, named := strings.CutPrefix(channel, "#")
+	switch {
+	case !named && channel != "" && channel[0] == confab.PrefixUser:
+		v, _, err := s.OpenConversation(ctx, u, []string{channel})
+		if confab.ErrorCode(err) == confab.ENOTFOUND {
+			return "", confab.ErrChannelNotFound // no such user, in Slack's words
+		} else if err != nil {
+			return "", err
+		}
+		return v.Channel.ID, nil
+	case named || confab.ValidChannelName(channel):
+		if !confab.ValidChannelName(name) {
+			return "", confab.ErrChannelNotFound
+		}
+		cs, err := s.store.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: u.WorkspaceID, Name: name, Limit: 1})
+		if err != nil {
+			return "", err
+		}
+		if len(cs) == 0 {
+			return "", confab.ErrChannelNotFound
+		}
+		return cs[0].ID, nil
+	}
+	return channel, nil
 }
 
 // threadParent resolves thread_ts to the ts of the thread's parent: a reply
@@ -93,21 +155,57 @@ func (s *Service) message(ctx context.Context, u *confab.User, channel, ts strin
 	return c, m, nil
 }
 
-// UpdateMessage edits the caller's own message.
-func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, channel, ts, text string) (*confab.Message, error) {
-	if err := confab.ValidateText(text); err != nil {
+// UpdateMessage edits the caller's own message: what p sets is replaced,
+// the rest kept. An update that sets none of text, blocks and
+// attachments, or that leaves the message with none of them, is
+// "no_text".
+func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, p UpdateParams) (*confab.Message, error) {
+	if p.Text == nil && p.Blocks == nil && p.Attachments == nil {
+		return nil, confab.ErrNoText
+	}
+	var upd confab.MessageUpdate
+	upd.Text = p.Text
+	norm := func(v *string, f func(string) (string, error)) (*string, error) {
+		if v == nil {
+			return nil, nil
+		}
+		n, err := f(*v)
+		return &n, err
+	}
+	var err error
+	if upd.Blocks, err = norm(p.Blocks, confab.NormalizeBlocks); err != nil {
 		return nil, err
 	}
-	c, m, err := s.message(ctx, u, channel, ts, actionEdit)
+	if upd.Attachments, err = norm(p.Attachments, confab.NormalizeAttachments); err != nil {
+		return nil, err
+	}
+	if upd.Metadata, err = norm(p.Metadata, confab.NormalizeMetadata); err != nil {
+		return nil, err
+	}
+	c, m, err := s.message(ctx, u, p.Channel, p.TS, actionEdit)
 	if err != nil {
 		return nil, err
 	}
 	if m.UserID != u.ID {
 		return nil, errCantUpdate
 	}
+	// The message as the update leaves it must be one that could be posted.
+	text := m.Text
+	after := confab.AppFields{Blocks: m.Blocks, Attachments: m.Attachments, Metadata: m.Metadata}
+	for dst, src := range map[*string]*string{&text: upd.Text, &after.Blocks: upd.Blocks, &after.Attachments: upd.Attachments, &after.Metadata: upd.Metadata} {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	if len(after.Blocks)+len(after.Attachments)+len(after.Metadata) > confab.MaxAppJSONBytes {
+		return nil, confab.ErrMsgTooLong
+	}
+	if err := validateContent(text, after); err != nil {
+		return nil, err
+	}
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
-		if m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text}, s.now().UnixMicro()); err != nil {
+		if m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, upd, s.now().UnixMicro()); err != nil {
 			return 0, nil, err
 		}
 		return m.ChangeSeq, confab.MessageChangedEvent(m), nil
