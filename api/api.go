@@ -68,6 +68,15 @@ type Service interface {
 	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
 	// IssueTicket issues a ticket for a WebSocket of u under token.
 	IssueTicket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
+
+	TeamInfo(ctx context.Context, u *confab.User, team string) (*confab.Workspace, error)
+	ListUserChannels(ctx context.Context, u *confab.User, p chat.UserChannelsParams) (views []*confab.ChannelView, nextCursor string, err error)
+	RenameChannel(ctx context.Context, u *confab.User, channel, name string) (*confab.ChannelView, error)
+	UnarchiveChannel(ctx context.Context, u *confab.User, channel string) error
+	KickFromChannel(ctx context.Context, u *confab.User, channel, user string) error
+	CloseConversation(ctx context.Context, u *confab.User, channel string) error
+	// Message returns a live message with its reactions.
+	Message(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
 }
 
 // Defaults of Config.

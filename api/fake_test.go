@@ -43,6 +43,15 @@ type fake struct {
 	BootFn             func(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUpFn          func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
 	IssueTicketFn      func(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
+
+	// manage.go's (manage_fake_test.go)
+	TeamInfoFn          func(ctx context.Context, u *confab.User, team string) (*confab.Workspace, error)
+	ListUserChannelsFn  func(ctx context.Context, u *confab.User, p chat.UserChannelsParams) ([]*confab.ChannelView, string, error)
+	RenameChannelFn     func(ctx context.Context, u *confab.User, channel, name string) (*confab.ChannelView, error)
+	UnarchiveChannelFn  func(ctx context.Context, u *confab.User, channel string) error
+	KickFromChannelFn   func(ctx context.Context, u *confab.User, channel, user string) error
+	CloseConversationFn func(ctx context.Context, u *confab.User, channel string) error
+	MessageFn           func(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}

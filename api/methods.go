@@ -24,6 +24,8 @@ var methods = map[string]method{
 	"auth.login":  {ipLimit: true, fn: (*Server).authLogin},
 	"auth.test":   {auth: true, fn: (*Server).authTest},
 	"auth.revoke": {auth: true, fn: (*Server).authRevoke},
+	"api.test":    {fn: (*Server).apiTest},
+	"team.info":   {auth: true, fn: (*Server).teamInfo},
 
 	"conversations.create":     {auth: true, fn: (*Server).conversationsCreate},
 	"conversations.join":       {auth: true, fn: (*Server).conversationsJoin},
@@ -40,17 +42,26 @@ var methods = map[string]method{
 	"conversations.setPurpose": {auth: true, fn: (*Server).conversationsSetPurpose},
 	"conversations.archive":    {auth: true, fn: (*Server).conversationsArchive},
 	"conversations.setPrefs":   {auth: true, fn: (*Server).conversationsSetPrefs},
+	"conversations.rename":     {auth: true, fn: (*Server).conversationsRename},
+	"conversations.unarchive":  {auth: true, fn: (*Server).conversationsUnarchive},
+	"conversations.kick":       {auth: true, fn: (*Server).conversationsKick},
+	"conversations.close":      {auth: true, fn: (*Server).conversationsClose},
 
 	"chat.postMessage": {auth: true, fn: (*Server).chatPostMessage},
 	"chat.update":      {auth: true, fn: (*Server).chatUpdate},
 	"chat.delete":      {auth: true, fn: (*Server).chatDelete},
 	"reactions.add":    {auth: true, fn: (*Server).reactionsAdd},
 	"reactions.remove": {auth: true, fn: (*Server).reactionsRemove},
+	"reactions.get":    {auth: true, fn: (*Server).reactionsGet},
+
+	"chat.getPermalink": {auth: true, fn: (*Server).chatGetPermalink},
 
 	"users.list":        {auth: true, fn: (*Server).usersList},
 	"users.info":        {auth: true, fn: (*Server).usersInfo},
 	"users.getPresence": {auth: true, fn: (*Server).usersGetPresence},
 	"users.setPresence": {auth: true, fn: (*Server).usersSetPresence},
+
+	"users.conversations": {auth: true, fn: (*Server).usersConversations},
 
 	"client.boot":    {auth: true, fn: (*Server).clientBoot},
 	"client.catchup": {auth: true, fn: (*Server).clientCatchup},
@@ -89,6 +100,13 @@ type channelAnswer struct {
 	OK               bool               `json:"ok"`
 	Channel          confab.WireChannel `json:"channel"`
 	AlreadyInChannel bool               `json:"already_in_channel,omitempty"`
+	// Warning and ResponseMetadata are Slack's warnings ("already_in_channel").
+	Warning          string            `json:"warning,omitempty"`
+	ResponseMetadata *warningsMetadata `json:"response_metadata,omitempty"`
+}
+
+type warningsMetadata struct {
+	Warnings []string `json:"warnings"`
 }
 
 type messageAnswer struct {
@@ -219,7 +237,11 @@ func (s *Server) conversationsJoin(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return channelAnswer{OK: true, Channel: v.Wire(), AlreadyInChannel: already}, nil
+	a := channelAnswer{OK: true, Channel: v.Wire(), AlreadyInChannel: already}
+	if already {
+		a.Warning, a.ResponseMetadata = "already_in_channel", &warningsMetadata{[]string{"already_in_channel"}}
+	}
+	return a, nil
 }
 
 func (s *Server) conversationsLeave(c *call) (any, error) {

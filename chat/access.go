@@ -11,25 +11,33 @@ import (
 type action uint8
 
 const (
-	actionRead    action = iota // conversations.history, .replies, .info, .members
-	actionJoin                  // conversations.join
-	actionLeave                 // conversations.leave
-	actionPost                  // chat.postMessage, an RTM message or typing frame
-	actionReact                 // reactions.add, reactions.remove
-	actionEdit                  // chat.update
-	actionDelete                // chat.delete
-	actionMark                  // conversations.mark, .setPrefs: the caller's own marker and flags
-	actionInvite                // conversations.invite
-	actionManage                // conversations.setTopic, .setPurpose
-	actionArchive               // conversations.archive
-	actionCatchUp               // client.catchup: the channels a caller follows
+	actionRead      action = iota // conversations.history, .replies, .info, .members
+	actionJoin                    // conversations.join
+	actionLeave                   // conversations.leave
+	actionPost                    // chat.postMessage, an RTM message or typing frame
+	actionReact                   // reactions.add, reactions.remove
+	actionEdit                    // chat.update
+	actionDelete                  // chat.delete
+	actionMark                    // conversations.mark, .setPrefs: the caller's own marker and flags
+	actionInvite                  // conversations.invite
+	actionManage                  // conversations.setTopic, .setPurpose
+	actionArchive                 // conversations.archive
+	actionCatchUp                 // client.catchup: the channels a caller follows
+	actionRename                  // conversations.rename
+	actionUnarchive               // conversations.unarchive
+	actionKick                    // conversations.kick
+	actionClose                   // conversations.close
 )
 
 // rule is what an action needs besides seeing the channel.
 type rule struct {
 	member   bool  // a public channel the caller is not in is not_in_channel
+	channel  bool  // allowed in a public or private channel, else method_not_supported_for_channel_type
 	direct   bool  // allowed in a DM or group DM, else method_not_supported_for_channel_type
 	archived error // the answer in an archived channel; nil: allowed
+	// manager, when set, is the answer to a caller who is neither the
+	// channel's creator nor the workspace's owner: only they may do it.
+	manager error
 }
 
 // rules are the authorization rules, checked in this order:
@@ -40,29 +48,39 @@ type rule struct {
 //  2. Membership: a write needs the caller in the channel, even a public
 //     one (not_in_channel), as Slack's chat.postMessage does; reading a
 //     public channel does not.
-//  3. Kind: a DM or group DM cannot be left, invited to or archived.
+//  3. Kind: a DM or group DM cannot be left, invited to, archived,
+//     unarchived, renamed or kicked from; only a DM or group DM can be
+//     closed.
 //  4. Archive: an archived channel stays readable and takes no change of
-//     its content, its members, its topic or purpose (is_archived);
+//     its content, its members, its name, topic or purpose (is_archived);
 //     archiving it again is already_archived. What is the caller's own —
-//     its read marker and flags, leaving — still changes.
+//     its read marker and flags, leaving — still changes, and any member
+//     may unarchive it (not_archived when it is not).
+//  5. Manager: renaming a channel (not_authorized) and kicking someone out
+//     of it (restricted_action) are for the channel's creator and the
+//     workspace's owner, as Slack's default workspace preferences have it.
 //
 // Whether a caller may change a given message (cant_update_message,
 // cant_delete_message) is the message's business: UpdateMessage and
 // DeleteMessage decide it after authorize.
 var rules = [...]rule{
-	//             member  direct  archived
-	actionRead:    {false, true, nil},
-	actionJoin:    {false, true, confab.ErrIsArchived},
-	actionLeave:   {false, false, nil},
-	actionPost:    {true, true, confab.ErrIsArchived},
-	actionReact:   {true, true, confab.ErrIsArchived},
-	actionEdit:    {true, true, confab.ErrIsArchived},
-	actionDelete:  {true, true, confab.ErrIsArchived},
-	actionMark:    {true, true, nil},
-	actionInvite:  {true, false, confab.ErrIsArchived},
-	actionManage:  {true, true, confab.ErrIsArchived},
-	actionArchive: {true, false, errAlreadyArchived},
-	actionCatchUp: {true, true, nil},
+	//               member channel direct  archived            manager
+	actionRead:      {false, true, true, nil, nil},
+	actionJoin:      {false, true, true, confab.ErrIsArchived, nil},
+	actionLeave:     {false, true, false, nil, nil},
+	actionPost:      {true, true, true, confab.ErrIsArchived, nil},
+	actionReact:     {true, true, true, confab.ErrIsArchived, nil},
+	actionEdit:      {true, true, true, confab.ErrIsArchived, nil},
+	actionDelete:    {true, true, true, confab.ErrIsArchived, nil},
+	actionMark:      {true, true, true, nil, nil},
+	actionInvite:    {true, true, false, confab.ErrIsArchived, nil},
+	actionManage:    {true, true, true, confab.ErrIsArchived, nil},
+	actionArchive:   {true, true, false, errAlreadyArchived, nil},
+	actionCatchUp:   {true, true, true, nil, nil},
+	actionRename:    {true, true, false, confab.ErrIsArchived, errNotAuthorized},
+	actionUnarchive: {true, true, false, nil, nil},
+	actionKick:      {true, true, false, confab.ErrIsArchived, errRestricted},
+	actionClose:     {false, false, true, nil, nil},
 }
 
 // grant is a channel as authorize saw it: what the use cases need of it
@@ -103,11 +121,21 @@ func (s *Service) authorize(ctx context.Context, u *confab.User, id string, act 
 			return nil, confab.ErrNotInChannel
 		}
 	}
-	if !r.direct && (meta.Kind == confab.KindDM || meta.Kind == confab.KindGroupDM) {
+	direct := meta.Kind == confab.KindDM || meta.Kind == confab.KindGroupDM
+	if (direct && !r.direct) || (!direct && !r.channel) {
 		return nil, errNotSupported
 	}
 	if meta.Archived && r.archived != nil {
 		return nil, r.archived
+	}
+	if r.manager != nil && meta.CreatedBy != u.ID {
+		ws, err := s.workspace(ctx, u.WorkspaceID)
+		if err != nil {
+			return nil, err
+		}
+		if ws.OwnerID != u.ID {
+			return nil, r.manager
+		}
 	}
 	return &grant{ID: id, WorkspaceID: meta.WorkspaceID, Kind: meta.Kind, Archived: meta.Archived}, nil
 }

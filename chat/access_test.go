@@ -186,6 +186,23 @@ var accessCalls = []accessCall{
 	{"rtm typing", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
 		return f.s.Typing(ctx, u, ch)
 	}},
+	{"conversations.rename", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		_, err := f.s.RenameChannel(ctx, u, ch, "renamed")
+		return err
+	}},
+	{"conversations.unarchive", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		return f.s.UnarchiveChannel(ctx, u, ch)
+	}},
+	{"conversations.kick", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		return f.s.KickFromChannel(ctx, u, ch, f.alice.ID)
+	}},
+	{"conversations.close", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		return f.s.CloseConversation(ctx, u, ch)
+	}},
+	{"reactions.get", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		_, err := f.s.Message(ctx, u, ch, f.msg[ch])
+		return err
+	}},
 }
 
 // What each role gets from each method (columns in accessRoles' order).
@@ -218,6 +235,13 @@ var accessWant = map[string][6]string{
 	"conversations.setPrefs":   {"ok", nic, cnf, cnf, "ok", "ok"},
 	"client.catchup":           {"ok", "left_out", "left_out", "left_out", "ok", "ok"},
 	"rtm typing":               {"ok", nic, cnf, cnf, arc, "ok"},
+	// Renaming and kicking are the creator's (alice) or the owner's
+	// (alice): bob, a member, may not.
+	"conversations.rename":    {"not_authorized", nic, cnf, cnf, arc, nst},
+	"conversations.unarchive": {"not_archived", nic, cnf, cnf, "ok", nst},
+	"conversations.kick":      {"restricted_action", nic, cnf, cnf, arc, nst},
+	"conversations.close":     {nst, nst, cnf, cnf, nst, "ok"},
+	"reactions.get":           {"ok", "ok", cnf, cnf, "ok", "ok"}, // and chat.getPermalink
 }
 
 // Every method that takes a channel, by every kind of caller, on both

@@ -77,6 +77,7 @@ type channelMeta struct {
 	WorkspaceID string
 	Kind        string
 	Archived    bool
+	CreatedBy   string
 }
 
 type memberKey struct{ channel, user string }
@@ -436,7 +437,7 @@ func (s *Service) channelMeta(ctx context.Context, id string, now int64) (channe
 }
 
 func metaOf(c *confab.Channel) channelMeta {
-	return channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived}
+	return channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived, CreatedBy: c.CreatedBy}
 }
 
 // version returns channel id's LastSeq as of the call or later, from the

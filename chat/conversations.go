@@ -112,10 +112,7 @@ func (s *Service) LeaveChannel(ctx context.Context, u *confab.User, channel stri
 	if err != nil || !removed {
 		return !removed, err
 	}
-	s.publish(confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{
-		Op: confab.OpLeave, Channel: c.ID, Frame: confab.ChannelLeftEvent(c.ID),
-	})
-	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(false, c, u.ID, ""))
+	s.left(c, u.ID)
 	return false, nil
 }
 

@@ -372,7 +372,8 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	return page, nil
 }
 
-// Replies pages a thread oldest first: the parent, then its replies.
+// Replies pages a thread oldest first: the parent, then its replies. ts
+// may be the parent's or any reply's, as in Slack.
 func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) (*Page, error) {
 	after, err := confab.DecodeSeqCursor("r", p.Cursor)
 	if err != nil {
@@ -387,7 +388,10 @@ func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) 
 		return nil, err
 	}
 	parent, err := s.store.FindMessage(ctx, c.ID, ts)
-	if confab.ErrorCode(err) == confab.ENOTFOUND || (err == nil && parent.ThreadTS != 0) {
+	if err == nil && parent.ThreadTS != 0 {
+		parent, err = s.store.FindMessage(ctx, c.ID, parent.ThreadTS)
+	}
+	if confab.ErrorCode(err) == confab.ENOTFOUND {
 		return nil, errThreadNotFound
 	} else if err != nil {
 		return nil, err

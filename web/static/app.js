@@ -172,10 +172,16 @@ async function start(token) {
 
   S.rtm.start();
   wireUI();
-  const want = location.hash.slice(1);
+  const want = hashChannel();
   const first = S.channels.has(want) ? want : sortedChannels()[0]?.id;
   if (first) openChannel(first, { focus: false });
   else showEmpty();
+}
+
+// hashChannel is the conversation the URL's fragment names: "#C…", or a
+// permalink's "#C…/p1700000000000123" (chat.getPermalink).
+function hashChannel() {
+  return location.hash.slice(1).split("/")[0];
 }
 
 async function loadUsers() {
@@ -1249,7 +1255,7 @@ function wireUI() {
   $("star-toggle").onclick = () => togglePref("starred");
   $("mute-toggle").onclick = () => togglePref("muted");
   window.addEventListener("hashchange", () => {
-    const id = location.hash.slice(1);
+    const id = hashChannel();
     if (S.channels.has(id)) openChannel(id);
   });
   document.addEventListener("keydown", (e) => {
