@@ -97,6 +97,9 @@ type Message struct {
 	ChangeSeq   int64
 	// Num is the channel's MessageCount right after this message was posted.
 	Num int64
+	// Subtype is the message's Slack subtype as stored: "" for a plain
+	// message, SubtypeMeMessage for chat.meMessage's.
+	Subtype string
 	// Thread summary of a parent, kept by the store.
 	ReplyCount  int
 	LatestReply int64
@@ -115,6 +118,10 @@ type Message struct {
 	// Broadcast marks a thread reply also shown in the channel (Slack's
 	// reply_broadcast): history lists it among the top-level messages.
 	Broadcast bool
+	// Bot is the bot that posted the message when its poster is a bot
+	// user: filled by package chat on the way out (bot_id, bot_profile),
+	// never stored with the message.
+	Bot *Bot
 }
 
 // Reaction is one emoji on a message with the users who added it, in the
@@ -147,7 +154,8 @@ type Change struct {
 // Token is an API token, kept only as the SHA-256 of its value.
 type Token struct {
 	Hash     []byte
-	UserID   string
+	UserID   string // a bot's and an app's tokens belong to the bot user
+	Type     string // TokenUser ("" reads as it), TokenBot, TokenApp
 	Created  int64
 	LastUsed int64
 }

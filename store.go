@@ -25,6 +25,19 @@ import "context"
 //     their oldest current reaction, users in the order they reacted (a
 //     user who removes and re-adds a reaction moves to the end).
 //
+// Mentions. A message's mentions (Mentions of its Text and Blocks) are
+// recorded as one row per (channel, message seq, mentioned member), in the
+// transaction that writes the message: CreateMessage records them,
+// UpdateMessage rewrites them when it sets Text or Blocks (a member no
+// longer mentioned loses the row, a new one gains it), DeleteMessage
+// removes them. Only members of the channel at the time of the write are
+// recorded, and never the poster; a channel-wide mention (<!channel>,
+// <!everyone>, and <!here>, since presence is not the store's) records
+// every member, so it costs a row per member. A row keeps the message's
+// seq, edits included, so that a member's mentions after their read
+// marker are the rows with seq > Membership.LastReadSeq: the arithmetic of
+// unreads (CountMentions). Replies' mentions count too.
+//
 // A Store is safe for concurrent use. Implementations also have Close,
 // which the process that opened them calls; consumers never do.
 type Store interface {
@@ -48,6 +61,26 @@ type Store interface {
 	FindToken(ctx context.Context, hash []byte) (*Token, error)
 	// DeleteToken deletes a token; deleting a missing one is not an error.
 	DeleteToken(ctx context.Context, hash []byte) error
+
+	// CreateApp installs an app in its workspace in one transaction: the
+	// app, its bot user (user, IsBot), the bot (bot.UserID = user.ID) and
+	// tokens (of the bot user, Type TokenBot or TokenApp). Missing ids are
+	// generated. ECONFLICT "name_taken" if user's name is taken in the
+	// workspace (nothing is written); ENOTFOUND "team_not_found".
+	CreateApp(ctx context.Context, app *App, bot *Bot, user *User, tokens []*Token) error
+	// FindApp: ENOTFOUND "app_not_found" (a deleted app too).
+	FindApp(ctx context.Context, id string) (*App, error)
+	// FindBots lists the bots f selects (ids, user ids, app ids), deleted ones
+	// included, in no particular order; unknown ids are left out.
+	FindBots(ctx context.Context, f BotFilter) ([]*Bot, error)
+	// UpdateApp replaces an app's manifest and its bot's name, at
+	// upd.Updated. ENOTFOUND "app_not_found".
+	UpdateApp(ctx context.Context, id string, upd AppUpdate) (*App, error)
+	// DeleteApp uninstalls an app in one transaction: the app is gone
+	// (FindApp: app_not_found), its bot and bot user are marked Deleted
+	// (the bot's Updated = now) and every token of the bot user is
+	// deleted. ENOTFOUND "app_not_found".
+	DeleteApp(ctx context.Context, id string, now int64) error
 
 	// CreateChannel creates c with the given members (joined at c.Created,
 	// nothing unread) and sets c.NumMembers. ECONFLICT "name_taken" when a
@@ -94,7 +127,8 @@ type Store interface {
 	// nothing is written. m's app fields (Blocks, Attachments, Metadata,
 	// Username, IconEmoji, IconURL, Broadcast) are stored as given and read
 	// back byte for byte by every read; the store does not validate them
-	// (ValidateAppFields is the caller's). ENOTFOUND "channel_not_found".
+	// (ValidateAppFields is the caller's); so is m.Subtype. ENOTFOUND
+	// "channel_not_found".
 	CreateMessage(ctx context.Context, m *Message) (created bool, err error)
 	// FindMessage finds a message by ts, tombstones included, with its
 	// reactions. ENOTFOUND "message_not_found".
@@ -114,6 +148,15 @@ type Store interface {
 	// message: its cost follows how many channels are asked, not how deep
 	// they are or how many the store holds.
 	FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*Message, error)
+	// CountMentions returns, by channel id, how many times userID is
+	// mentioned in each of the given channels after their read marker (see
+	// Mentions above). A channel without such a mention, or that the user
+	// is not a member of, is left out; a repeated id counts once. One call
+	// reads every channel: a seek of the membership's primary key and one
+	// of the index (user_id, channel_id, seq) per channel, then the rows it
+	// counts; its cost follows how many channels are asked and how many
+	// unread mentions they hold, not how deep they are.
+	CountMentions(ctx context.Context, userID string, channelIDs []string) (map[string]int, error)
 	// SeqAtTS returns the seq of the channel's last message with ts <= the
 	// given ts (0 if none), and whether its ts is exactly ts.
 	SeqAtTS(ctx context.Context, channelID string, ts int64) (seq int64, exact bool, err error)

@@ -31,6 +31,9 @@ type WireMessage struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	Username    string          `json:"username,omitempty"`
 	Icons       *WireIcons      `json:"icons,omitempty"`
+	// The bot that posted it (Message.Bot).
+	BotID      string          `json:"bot_id,omitempty"`
+	BotProfile *WireBotProfile `json:"bot_profile,omitempty"`
 }
 
 // WireIcons is the icon a message's poster chose for it (icon_emoji or
@@ -59,6 +62,7 @@ type WireReaction struct {
 func (m *Message) Wire() WireMessage {
 	w := WireMessage{
 		Type:        "message",
+		Subtype:     m.Subtype,
 		Channel:     m.ChannelID,
 		User:        m.UserID,
 		Text:        m.Text,
@@ -87,6 +91,11 @@ func (m *Message) Wire() WireMessage {
 	w.Username = m.Username
 	if m.IconEmoji != "" || m.IconURL != "" {
 		w.Icons = &WireIcons{Emoji: m.IconEmoji, Image48: m.IconURL}
+	}
+	if b := m.Bot; b != nil {
+		w.BotID = b.ID
+		p := b.Profile()
+		w.BotProfile = &p
 	}
 	for _, r := range m.Reactions {
 		w.Reactions = append(w.Reactions, WireReaction{Name: r.Name, Count: len(r.Users),
@@ -121,6 +130,7 @@ type WireChannel struct {
 	NumMembers  int          `json:"num_members"`
 	LastRead    string       `json:"last_read,omitempty"`
 	UnreadCount *int64       `json:"unread_count,omitempty"`
+	Mentions    *int64       `json:"mention_count,omitempty"` // client.boot only
 	IsMuted     bool         `json:"is_muted"`
 	IsStarred   bool         `json:"is_starred"`
 	LatestSeq   int64        `json:"latest_seq"`
@@ -139,6 +149,9 @@ type ChannelView struct {
 	// left out, so that the boot of a user in hundreds of channels stays
 	// small.
 	Brief bool
+	// Mentions is the member's mentions after their read marker
+	// (Store.CountMentions), when the caller counted them (client.boot).
+	Mentions *int64
 }
 
 // Wire returns the Slack conversation object of v.
@@ -177,6 +190,7 @@ func (v *ChannelView) Wire() WireChannel {
 		}
 		w.UnreadCount = &unread
 		w.IsMuted, w.IsStarred = m.IsMuted, m.IsStarred
+		w.Mentions = v.Mentions
 	}
 	if v.Latest != nil {
 		lm := v.Latest.Wire()

@@ -52,6 +52,7 @@ type Service interface {
 	MarkRead(ctx context.Context, u *confab.User, channel, ts string) error
 
 	PostMessage(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
+	MeMessage(ctx context.Context, u *confab.User, channel, text string) (*confab.Message, error)
 	UpdateMessage(ctx context.Context, u *confab.User, p chat.UpdateParams) (*confab.Message, error)
 	DeleteMessage(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
 	AddReaction(ctx context.Context, u *confab.User, channel, ts, name string) error
@@ -136,6 +137,7 @@ type Server struct {
 	addr    func(r *http.Request) netip.Addr
 	secure  func(r *http.Request) bool
 	metrics *metrics // nil: none
+	apps    Apps     // cfg.Chat's app methods; nil: none (apps.go)
 
 	tokens *ratelimit.Limiter[confab.Fingerprint] // per token (shared with the gateway)
 	ips    *ratelimit.Limiter[string]             // per client IP, for the auth methods
@@ -148,6 +150,7 @@ func New(cfg Config) *Server {
 		panic("api: Config.Chat is nil")
 	}
 	s := &Server{chat: cfg.Chat, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, rtmURL: cfg.RTMURL, addr: cfg.ClientAddr, secure: cfg.Secure}
+	s.apps, _ = cfg.Chat.(Apps)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -333,6 +336,9 @@ func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, 
 			h.Set("Retry-After", strconv.Itoa(retry))
 		}
 		res = errorAnswer{Error: code}
+		if me := (*confab.ManifestError)(nil); errors.As(err, &me) {
+			res = manifestErrorAnswer{Error: code, Errors: me.Problems}
+		}
 	}
 	var (
 		b    []byte

@@ -52,6 +52,9 @@ type fake struct {
 	KickFromChannelFn   func(ctx context.Context, u *confab.User, channel, user string) error
 	CloseConversationFn func(ctx context.Context, u *confab.User, channel string) error
 	MessageFn           func(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
+
+	// memessage_test.go's
+	MeMessageFn func(ctx context.Context, u *confab.User, channel, text string) (*confab.Message, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}

@@ -55,6 +55,7 @@ var methods = map[string]method{
 	"reactions.get":    {auth: true, fn: (*Server).reactionsGet},
 
 	"chat.getPermalink": {auth: true, fn: (*Server).chatGetPermalink},
+	"chat.meMessage":    {auth: true, fn: (*Server).chatMeMessage},
 
 	"users.list":        {auth: true, fn: (*Server).usersList},
 	"users.info":        {auth: true, fn: (*Server).usersInfo},
@@ -66,6 +67,12 @@ var methods = map[string]method{
 	"client.boot":    {auth: true, fn: (*Server).clientBoot},
 	"client.catchup": {auth: true, fn: (*Server).clientCatchup},
 	"rtm.connect":    {auth: true, fn: (*Server).rtmConnect},
+
+	"apps.manifest.create": {auth: true, fn: (*Server).appsManifestCreate},
+	"apps.manifest.update": {auth: true, fn: (*Server).appsManifestUpdate},
+	"apps.manifest.delete": {auth: true, fn: (*Server).appsManifestDelete},
+	"apps.manifest.export": {auth: true, fn: (*Server).appsManifestExport},
+	"bots.info":            {auth: true, fn: (*Server).botsInfo},
 }
 
 // Page sizes: default and maximum of each list.
@@ -174,18 +181,29 @@ func (s *Server) authTest(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	botID, err := s.botID(c)
+	if err != nil {
+		return nil, err
+	}
 	scheme := "http://"
 	if s.secure(c.r) {
 		scheme = "https://"
 	}
-	return struct {
+	a := struct {
 		OK     bool   `json:"ok"`
 		URL    string `json:"url"`
 		Team   string `json:"team"`
 		User   string `json:"user"`
 		TeamID string `json:"team_id"`
 		UserID string `json:"user_id"`
-	}{true, scheme + c.r.Host + "/", ws.Name, c.user.Name, ws.ID, c.user.ID}, nil
+		// A bot token's: its bot, and Slack's install flag.
+		BotID               string `json:"bot_id,omitempty"`
+		IsEnterpriseInstall *bool  `json:"is_enterprise_install,omitempty"`
+	}{OK: true, URL: scheme + c.r.Host + "/", Team: ws.Name, User: c.user.Name, TeamID: ws.ID, UserID: c.user.ID, BotID: botID}
+	if botID != "" {
+		a.IsEnterpriseInstall = new(bool)
+	}
+	return a, nil
 }
 
 func (s *Server) authRevoke(c *call) (any, error) {

@@ -47,7 +47,9 @@ type rule struct {
 //     channel_not_found, exactly like one that does not exist.
 //  2. Membership: a write needs the caller in the channel, even a public
 //     one (not_in_channel), as Slack's chat.postMessage does; reading a
-//     public channel does not.
+//     public channel does not, except for a bot: a bot user must be a
+//     member for every action but joining, as an app sees only the
+//     conversations it was added to.
 //  3. Kind: a DM or group DM cannot be left, invited to, archived,
 //     unarchived, renamed or kicked from; only a DM or group DM can be
 //     closed.
@@ -110,7 +112,10 @@ func (s *Service) authorize(ctx context.Context, u *confab.User, id string, act 
 		return nil, confab.ErrChannelNotFound
 	}
 	r := rules[act]
-	if meta.Kind != confab.KindPublic || r.member {
+	// A bot sees only the conversations it is in: a public channel too
+	// needs it to be a member, for anything but joining.
+	needMember := r.member || (u.IsBot && act != actionJoin)
+	if meta.Kind != confab.KindPublic || needMember {
 		member, err := s.isMember(ctx, id, u.ID, now)
 		switch {
 		case err != nil:

@@ -131,13 +131,21 @@ func (s *Service) newSession(ctx context.Context, u *confab.User, ws *confab.Wor
 	return &Session{Token: token, User: u, Workspace: ws}, nil
 }
 
-// Authenticate returns the user a token belongs to: invalid_auth for an
-// unknown or revoked token or a deleted user.
+// Authenticate returns the user a token belongs to: a person for a user
+// token (xoxp-), the bot user for a bot token (xoxb-). invalid_auth for an
+// unknown or revoked token or a deleted user; not_allowed_token_type for
+// a valid app-level token (xapp-), which no Web API method confab has
+// takes yet (apps.connections.open will).
 func (s *Service) Authenticate(ctx context.Context, token string) (*confab.User, error) {
-	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 128 {
+	typ := confab.TokenTypeOf(token)
+	if typ == "" || len(token) > 128 {
 		return nil, confab.ErrInvalidAuth
 	}
-	return s.tokenUser(ctx, sha256.Sum256([]byte(token)))
+	u, err := s.tokenUser(ctx, sha256.Sum256([]byte(token)))
+	if err == nil && typ == confab.TokenApp {
+		return nil, confab.ErrNotAllowedTokenType
+	}
+	return u, err
 }
 
 // Fingerprint returns the fingerprint of a token as sent (valid or not):

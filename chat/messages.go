@@ -50,6 +50,14 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 		}
 		m.Broadcast = p.ReplyBroadcast
 	}
+	if u.IsBot {
+		bot, err := s.botOfUser(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { m.Bot = bot }() // a repeat's original, too
+		m.Bot = bot
+	}
 	var created bool
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
@@ -364,6 +372,9 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if err != nil {
 		return nil, err
 	}
+	if msgs, err = s.withBots(ctx, msgs); err != nil {
+		return nil, err
+	}
 	page := newPage(msgs, limit, "h")
 	page.Memo = memo
 	// The slice may be shared: an append by one caller must not write into
@@ -401,6 +412,9 @@ func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) 
 		ChannelID: c.ID, ThreadTS: parent.TS, After: after, Limit: limit + 1,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if msgs, err = s.withBots(ctx, msgs); err != nil {
 		return nil, err
 	}
 	return newPage(msgs, limit, "r"), nil

@@ -136,9 +136,10 @@ func (s *Service) userChannelIDs(ctx context.Context, userID string) ([]string, 
 // Boot returns what a client needs for its first screen: the caller, the
 // workspace, and the caller's conversations with unread counts and latest
 // message. Its size follows the caller's conversations, not the workspace.
-// It costs four store queries however many conversations the caller has:
-// the workspace, the caller's memberships, their channels, and the latest
-// messages of them all (FindLatestMessages). A DM's other member comes
+// It costs five store queries however many conversations the caller has:
+// the workspace, the caller's memberships, their channels, the latest
+// messages of them all (FindLatestMessages) and the caller's mentions in
+// them after each read marker (CountMentions). A DM's other member comes
 // from its key.
 func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
 	ws, err := s.workspace(ctx, u.WorkspaceID)
@@ -184,6 +185,9 @@ func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
 		for _, v := range b.Channels {
 			v.Latest = latest[v.Channel.ID]
 		}
+	}
+	if err := s.countMentions(ctx, u, b.Channels); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

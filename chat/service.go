@@ -78,6 +78,7 @@ type Service struct {
 	reads     coalescer    // shares identical history reads (coalesce.go)
 	cache     *accessCache // tokens, channels, memberships (cache.go); store drops what it changes
 	out       *outbox      // publishes after the commit, off the request (outbox.go)
+	botUsers  botUsers     // which posters are bot users (apps.go)
 
 	// Login (login.go); immutable after construction.
 	logins          *loginThrottle                    // failed logins per account

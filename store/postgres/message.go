@@ -16,7 +16,7 @@ import (
 
 const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts,
 	deleted, change_seq, num, reply_count, latest_reply,
-	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast`
+	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype`
 
 // createMessageQuery stores a message in one statement, so in one round
 // trip and one (implicit) transaction:
@@ -46,8 +46,8 @@ const createMessageQuery = `WITH c AS (
 	FROM c WHERE $3::bigint = 1 AND memberships.channel_id = c.id AND memberships.user_id = $4
 )
 INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num,
-	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast)
-SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count, $8, $9, $10, $11, $12, $13, $14 FROM c
+	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype)
+SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count, $8, $9, $10, $11, $12, $13, $14, $15 FROM c
 RETURNING seq, ts, num`
 
 // CreateMessage stores m (see confab.Store). A zero m.TS means now.
@@ -61,10 +61,26 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 	if msg.ThreadTS == 0 {
 		top = 1
 	}
-	err := db.pool.QueryRow(ctx, createMessageQuery,
-		msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
-		msg.Blocks, msg.Attachments, msg.Metadata, msg.Username, msg.IconEmoji, msg.IconURL, msg.Broadcast).
-		Scan(&msg.Seq, &msg.TS, &msg.Num)
+	insert := func(q querier) error {
+		return q.QueryRow(ctx, createMessageQuery,
+			msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
+			msg.Blocks, msg.Attachments, msg.Metadata, msg.Username, msg.IconEmoji, msg.IconURL, msg.Broadcast,
+			msg.Subtype).
+			Scan(&msg.Seq, &msg.TS, &msg.Num)
+	}
+	var err error
+	if mentionArgs(&msg) == nil {
+		err = insert(db.pool)
+	} else {
+		// Mentions need the message's seq: a second statement, in the
+		// message's transaction (one more round trip, for these only).
+		err = db.tx(ctx, func(tx pgx.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			return writeMentions(ctx, tx, &msg, false)
+		})
+	}
 	switch {
 	case err == nil:
 		msg.ChangeSeq = msg.Seq
@@ -92,7 +108,7 @@ func scanMessage(s pgx.Row) (*confab.Message, error) {
 	var m confab.Message
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
 		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
-		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast)
+		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast, &m.Subtype)
 	return &m, err
 }
 
@@ -106,7 +122,7 @@ func scanMessage(s pgx.Row) (*confab.Message, error) {
 func withReactions(inner, order string) string {
 	return `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id, m.edited_ts,
 		m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
-		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast,
+		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast, m.subtype,
 		r.names, r.users, r.seqs
 	FROM (` + inner + `) m
 	LEFT JOIN LATERAL (
@@ -122,7 +138,7 @@ func scanWithReactions(s pgx.Row) (*confab.Message, error) {
 	var seqs []int64
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
 		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
-		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast,
+		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast, &m.Subtype,
 		&names, &users, &seqs)
 	if err != nil {
 		return nil, err
@@ -234,7 +250,7 @@ const seqAtTSQuery = `SELECT seq, ts FROM messages WHERE channel_id = $1 AND ts 
 // first such row (LIMIT 1 in a LATERAL join), whatever the channel's depth.
 const latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
 	m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
-	m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast
+	m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast, m.subtype
 FROM unnest($1::text[]) AS c(id)
 CROSS JOIN LATERAL (
 	SELECT ` + messageCols + ` FROM messages
@@ -331,7 +347,11 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 		} else if tag.RowsAffected() == 0 {
 			return nil, confab.ErrMessageNotFound
 		}
-		return findMessage(ctx, tx, channelID, ts)
+		m, err := findMessage(ctx, tx, channelID, ts)
+		if err == nil && (upd.Text != nil || upd.Blocks != nil) {
+			err = writeMentions(ctx, tx, m, true)
+		}
+		return m, err
 	})
 }
 
@@ -348,6 +368,9 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 			return nil, confab.ErrMessageNotFound
 		} else if err != nil {
 			return nil, fmt.Errorf("delete message %s/%d: %w", channelID, ts, ctxErr(ctx, err))
+		}
+		if _, err := tx.Exec(ctx, deleteMentionsQuery, channelID, m.Seq); err != nil {
+			return nil, fmt.Errorf("delete message %s/%d: mentions: %w", channelID, ts, ctxErr(ctx, err))
 		}
 		if m.ThreadTS != 0 {
 			if _, err := tx.Exec(ctx,
@@ -497,7 +520,7 @@ const changesQuery = `SELECT * FROM (
 	FROM messages
 	UNION ALL
 	SELECT true, seq, channel_id, message_seq, message_ts, user_id, name, 0::bigint, ''::text, 0::bigint,
-		removed, seq, 0::bigint, 0::integer, 0::bigint, ''::text, ''::text, ''::text, ''::text, ''::text, ''::text, false
+		removed, seq, 0::bigint, 0::integer, 0::bigint, ''::text, ''::text, ''::text, ''::text, ''::text, ''::text, false, ''::text
 	FROM reactions
 ) changes WHERE channel_id = $1 AND at > $2 ORDER BY at LIMIT $3`
 
@@ -515,7 +538,7 @@ func (db *DB) FindChanges(ctx context.Context, channelID string, after int64, li
 		var m confab.Message
 		err := r.Scan(&isReaction, &at, &m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS,
 			&m.ClientMsgID, &m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
-			&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast)
+			&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast, &m.Subtype)
 		if err != nil {
 			return confab.Change{}, err
 		}

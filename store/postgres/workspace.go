@@ -151,8 +151,8 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 		return err
 	}
 	_, err := db.pool.Exec(ctx,
-		`INSERT INTO tokens (hash, user_id, created, last_used) VALUES ($1, $2, $3, $4)`,
-		t.Hash, t.UserID, t.Created, t.LastUsed)
+		`INSERT INTO tokens (hash, user_id, created, last_used, type) VALUES ($1, $2, $3, $4, $5)`,
+		t.Hash, t.UserID, t.Created, t.LastUsed, confab.TokenTypeOrUser(t.Type))
 	switch {
 	case isUnique(err):
 		return confab.ErrTokenTaken
@@ -168,8 +168,8 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 	db.queries.Read("FindToken")
 	var t confab.Token
 	err := db.pool.QueryRow(ctx,
-		`SELECT hash, user_id, created, last_used FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.Hash, &t.UserID, &t.Created, &t.LastUsed)
+		`SELECT hash, user_id, created, last_used, type FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.Hash, &t.UserID, &t.Created, &t.LastUsed, &t.Type)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, confab.ErrInvalidAuth
 	} else if err != nil {

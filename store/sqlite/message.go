@@ -14,7 +14,7 @@ import (
 
 const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts,
 	deleted, change_seq, num, reply_count, latest_reply,
-	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast`
+	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype`
 
 // The read queries, named so that TestQueryPlans can check each one's plan.
 const (
@@ -57,7 +57,7 @@ const (
 	SELECT count(name) FROM names`
 	latestMessagesQuery = `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id,
 		m.edited_ts, m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
-		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast
+		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast, m.subtype
 	FROM json_each(?) AS c JOIN messages AS m ON m.channel_id = c.value AND m.seq = (
 		SELECT seq FROM messages WHERE channel_id = c.value AND thread_ts = 0 AND deleted = 0
 		ORDER BY seq DESC LIMIT 1)`
@@ -73,7 +73,7 @@ func scanMessage(s scanner) (*confab.Message, error) {
 	var m confab.Message
 	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
 		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
-		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast)
+		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast, &m.Subtype)
 	return &m, err
 }
 
@@ -121,12 +121,15 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		msg.ChangeSeq = msg.Seq
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num,
-				blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			msg.ChannelID, msg.Seq, msg.TS, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
 			msg.ChangeSeq, msg.Num, msg.Blocks, msg.Attachments, msg.Metadata, msg.Username,
-			msg.IconEmoji, msg.IconURL, msg.Broadcast); err != nil {
+			msg.IconEmoji, msg.IconURL, msg.Broadcast, msg.Subtype); err != nil {
 			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
+		}
+		if err := writeMentions(ctx, tx, &msg, false); err != nil {
+			return err
 		}
 		if msg.ThreadTS == 0 {
 			// The poster has read their own message.
@@ -420,6 +423,11 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 			m.Text, m.Blocks, m.Attachments, m.Metadata, m.EditedTS, m.ChangeSeq, channelID, m.Seq); err != nil {
 			return fmt.Errorf("update message %s/%d: %w", channelID, ts, err)
 		}
+		if upd.Text != nil || upd.Blocks != nil {
+			if err := writeMentions(ctx, tx, m, true); err != nil {
+				return err
+			}
+		}
 		out = m
 		return fillReactions(ctx, tx, channelID, []*confab.Message{m})
 	})
@@ -450,6 +458,9 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 			 WHERE channel_id = ? AND seq = ?`,
 			m.ChangeSeq, channelID, m.Seq); err != nil {
 			return fmt.Errorf("delete message %s/%d: %w", channelID, ts, err)
+		}
+		if err := deleteMentions(ctx, tx, channelID, m.Seq); err != nil {
+			return err
 		}
 		if m.ThreadTS != 0 {
 			if _, err := tx.ExecContext(ctx,

@@ -205,6 +205,10 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE health`,
 		`DROP INDEX reactions_user_live`,
 		`DROP INDEX reactions_name_live`,
+		`DROP TABLE mentions`,
+		`DROP TABLE apps`,
+		`DROP TABLE bots`,
+		`ALTER TABLE tokens DROP COLUMN type`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
@@ -228,8 +232,8 @@ func TestMigrateThreadIndex(t *testing.T) {
 	if _, err := db.CreateMessage(ctx, reply); err != nil {
 		t.Fatal(err)
 	}
-	// and the columns of 0005, once the messages are written
-	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast"} {
+	// and the columns of 0005 and 0007, once the messages are written
+	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
 		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {
 			t.Fatalf("drop %s: %v", col, err)
 		}

@@ -142,8 +142,8 @@ func (db *DB) CreateToken(ctx context.Context, t *confab.Token) error {
 	c.Hash = append([]byte(nil), t.Hash...)
 	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO tokens (hash, user_id, created, last_used) VALUES (?, ?, ?, ?)`,
-			c.Hash, c.UserID, c.Created, c.LastUsed)
+			`INSERT INTO tokens (hash, user_id, created, last_used, type) VALUES (?, ?, ?, ?, ?)`,
+			c.Hash, c.UserID, c.Created, c.LastUsed, confab.TokenTypeOrUser(c.Type))
 		switch {
 		case isUnique(err):
 			return confab.ErrTokenTaken
@@ -160,8 +160,8 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 	db.queries.Read("FindToken")
 	var t confab.Token
 	err := db.rdb.QueryRowContext(ctx,
-		`SELECT hash, user_id, created, last_used FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.UserID, &t.Created, &t.LastUsed)
+		`SELECT hash, user_id, created, last_used, type FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.UserID, &t.Created, &t.LastUsed, &t.Type)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, confab.ErrInvalidAuth
 	} else if err != nil {

@@ -49,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"AppMessages", testAppMessages},
 		{"BroadcastReplies", testBroadcastReplies},
 		{"FindChannelByName", testFindChannelByName},
+		{"Mentions", testMentions},
+		{"Subtype", testSubtype},
+		{"Apps", testApps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/slack-go/slack"
+)
+
+// TestMeMessageSlackGo posts a /me message through slack-go, both ways it
+// has, and sees subtype me_message in history, on the socket and in
+// catch-up.
+func TestMeMessageSlackGo(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	general := alice.createChannel("general", false)
+	rtm := alice.connect()
+
+	api := slack.New(alice.token, slack.OptionAPIURL(m.URL()+"/api/"))
+	ch, ts, _, err := api.SendMessage(general, slack.MsgOptionMeMessage(), slack.MsgOptionText("waves", false))
+	if err != nil || ch != general || ts == "" {
+		t.Fatalf("SendMessage(MsgOptionMeMessage) = %q, %q, %v; want %s and a ts", ch, ts, err, general)
+	}
+	_, ts2, err := api.PostMessage("#general", slack.MsgOptionMeMessage(), slack.MsgOptionText("waves again", false))
+	if err != nil {
+		t.Fatalf("PostMessage(#general, MsgOptionMeMessage) = %v", err)
+	}
+	if _, _, err := api.PostMessage(general, slack.MsgOptionMeMessage()); err == nil || err.Error() != "no_text" {
+		t.Errorf("a /me message without text = %v, want no_text", err)
+	}
+
+	hist, err := api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: general, Limit: 10})
+	if err != nil || len(hist.Messages) != 2 {
+		t.Fatalf("GetConversationHistory = %+v, %v", hist, err)
+	}
+	for i, want := range []struct{ ts, text string }{{ts2, "waves again"}, {ts, "waves"}} {
+		got := hist.Messages[i]
+		if got.Timestamp != want.ts || got.Text != want.text || got.SubType != slack.MsgSubTypeMeMessage || got.User != alice.userID {
+			t.Errorf("history[%d] = %+v, want %q at %s, subtype me_message, by alice", i, got.Msg, want.text, want.ts)
+		}
+	}
+	ev := rtm.next(func(f obj) bool { return f["type"] == "message" && f["ts"] == ts })
+	if ev["subtype"] != slack.MsgSubTypeMeMessage || ev["text"] != "waves" {
+		t.Errorf("RTM message = %v, want subtype me_message", ev)
+	}
+	cu := alice.must("client.catchup", obj{"checkpoints": obj{general: 0}})
+	events := cu["channels"].([]any)[0].(obj)["events"].([]any)
+	if len(events) != 2 || events[0].(obj)["subtype"] != slack.MsgSubTypeMeMessage {
+		t.Errorf("catch-up events = %v, want the two me_messages", events)
+	}
+}
+
+// TestBootMentionCount: mentions of a member, by id or channel-wide, count
+// in client.boot's mention_count until the member reads past them; edits
+// and deletes take theirs back.
+func TestBootMentionCount(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	general := alice.createChannel("general", false)
+	bob.must("conversations.join", obj{"channel": general})
+
+	mentions := func() float64 {
+		t.Helper()
+		boot := bob.must("client.boot", nil)
+		for _, c := range boot["channels"].([]any) {
+			if c := c.(obj); c["id"] == general {
+				n, ok := c["mention_count"].(float64)
+				if !ok {
+					t.Fatalf("boot channel %v has no mention_count", c)
+				}
+				return n
+			}
+		}
+		t.Fatalf("boot has no %s", general)
+		return 0
+	}
+	alice.post(general, "hi <@"+bob.userID+">")
+	edited := alice.post(general, "hey <@"+bob.userID+"|bob>")
+	deleted := alice.post(general, "<!channel> lunch")
+	alice.post(general, "<@"+alice.userID+"> note to self")
+	if n := mentions(); n != 3 {
+		t.Fatalf("mention_count = %v, want 3", n)
+	}
+	alice.must("chat.update", obj{"channel": general, "ts": edited, "text": "hey bob"})
+	alice.must("chat.delete", obj{"channel": general, "ts": deleted})
+	if n := mentions(); n != 1 {
+		t.Fatalf("after an edit and a delete: mention_count = %v, want 1", n)
+	}
+	last := alice.post(general, "<!here>")
+	bob.must("conversations.mark", obj{"channel": general, "ts": last})
+	if n := mentions(); n != 0 {
+		t.Fatalf("after marking read: mention_count = %v, want 0", n)
+	}
+}

@@ -1,0 +1,164 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/confab/confab"
+)
+
+// Mentions are recorded per member with the message, rewritten by an edit,
+// removed with it, and counted after each member's read marker.
+
+func testMentions(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	ann, bob, cid, dan := f.MustUser("ann"), f.MustUser("bob"), f.MustUser("cid"), f.MustUser("dan")
+	c := f.MustChannel("general", confab.KindPublic, f.owner, ann, bob, cid) // dan is not a member
+	other := f.MustChannel("random", confab.KindPublic, f.owner, ann)
+	want := func(u *confab.User, ids []string, w map[string]int) {
+		t.Helper()
+		got, err := f.s.CountMentions(ctx, u.ID, ids)
+		if err != nil {
+			t.Fatalf("CountMentions(%s) = %v", u.Name, err)
+		}
+		if !maps.Equal(got, w) {
+			t.Errorf("CountMentions(%s, %v) = %v, want %v", u.Name, ids, got, w)
+		}
+	}
+	both := []string{c.ID, other.ID}
+
+	// A mention of a member counts; of a non-member, or of oneself, not.
+	m1 := f.MustPost(c, f.owner, "hi <@"+ann.ID+"|ann>, <@"+dan.ID+"> and me <@"+f.owner.ID+">")
+	want(ann, both, map[string]int{c.ID: 1})
+	want(bob, both, map[string]int{})
+	want(dan, both, map[string]int{})
+	want(f.owner, both, map[string]int{})
+
+	// A rich_text user element mentions too; a user mentioned twice counts once.
+	m2 := f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: ann.ID, TS: time.Now().UnixMicro(),
+		Text: "<@" + bob.ID + ">",
+		Blocks: `[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[` +
+			`{"type":"user","user_id":"` + bob.ID + `"},{"type":"user","user_id":"` + cid.ID + `"}]}]}]`})
+	want(bob, both, map[string]int{c.ID: 1})
+	want(cid, both, map[string]int{c.ID: 1})
+
+	// An edit rewrites them: ann is no longer mentioned in m1, bob is.
+	text := "now <@" + bob.ID + ">"
+	if _, err := f.s.UpdateMessage(ctx, c.ID, m1.TS, confab.MessageUpdate{Text: &text}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage = %v", err)
+	}
+	want(ann, both, map[string]int{})
+	want(bob, both, map[string]int{c.ID: 2})
+	// An edit of neither text nor blocks keeps them.
+	meta := `{"event_type":"x","event_payload":{}}`
+	if _, err := f.s.UpdateMessage(ctx, c.ID, m1.TS, confab.MessageUpdate{Metadata: &meta}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage(metadata) = %v", err)
+	}
+	want(bob, both, map[string]int{c.ID: 2})
+	// Blocks alone, emptied, take cid's mention away; the text keeps bob's.
+	empty := ""
+	if _, err := f.s.UpdateMessage(ctx, c.ID, m2.TS, confab.MessageUpdate{Blocks: &empty}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage(blocks) = %v", err)
+	}
+	want(cid, both, map[string]int{})
+	want(bob, both, map[string]int{c.ID: 2})
+
+	// A delete removes them.
+	if _, err := f.s.DeleteMessage(ctx, c.ID, m2.TS); err != nil {
+		t.Fatalf("DeleteMessage = %v", err)
+	}
+	want(bob, both, map[string]int{c.ID: 1})
+
+	// Channel-wide mentions: every member but the poster, in both spellings,
+	// and <!here> too. A reply's mentions count.
+	f.MustPost(c, ann, "<!channel> hello")
+	f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: ann.ID, TS: time.Now().UnixMicro(),
+		Blocks: `[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[{"type":"broadcast","range":"here"}]}]}]`})
+	f.MustReply(m1, ann, "<!everyone> in a thread")
+	want(f.owner, both, map[string]int{c.ID: 3})
+	want(bob, both, map[string]int{c.ID: 4})
+	want(cid, both, map[string]int{c.ID: 3})
+	want(ann, both, map[string]int{})
+	want(dan, both, map[string]int{})
+
+	// Counts follow the read marker: the rows with seq > LastReadSeq.
+	if _, err := f.s.UpdateMembership(ctx, c.ID, bob.ID, confab.MembershipUpdate{LastRead: m1}); err != nil {
+		t.Fatalf("UpdateMembership = %v", err)
+	}
+	want(bob, both, map[string]int{c.ID: 3})
+	// A member who joins later is not mentioned by what was posted before.
+	if _, err := f.s.AddMember(ctx, c.ID, dan.ID, f.now()); err != nil {
+		t.Fatalf("AddMember = %v", err)
+	}
+	if _, err := f.s.UpdateMembership(ctx, c.ID, dan.ID, confab.MembershipUpdate{LastRead: m1}); err != nil {
+		t.Fatalf("UpdateMembership(dan) = %v", err)
+	}
+	want(dan, both, map[string]int{})
+
+	// Several channels in one call; repeated and unknown ids are harmless,
+	// and a channel the user is not a member of is left out.
+	f.MustPost(other, f.owner, "<@"+ann.ID+"> <@"+bob.ID+">")
+	want(ann, []string{c.ID, other.ID, other.ID, "CNOSUCH"}, map[string]int{other.ID: 1})
+	want(bob, []string{other.ID, c.ID}, map[string]int{c.ID: 3})
+	want(ann, nil, map[string]int{})
+	// Posting moves the poster's read marker: nothing before it counts.
+	f.MustPost(c, bob, "back")
+	want(bob, both, map[string]int{})
+
+	// A canceled call records nothing and counts nothing.
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := f.s.CreateMessage(canceled, &confab.Message{ChannelID: c.ID, UserID: ann.ID, Text: "<!channel>", TS: 1}); !errors.Is(err, context.Canceled) {
+		t.Errorf("CreateMessage(canceled) = %v, want context.Canceled", err)
+	}
+	if _, err := f.s.CountMentions(canceled, bob.ID, both); !errors.Is(err, context.Canceled) {
+		t.Errorf("CountMentions(canceled) = %v, want context.Canceled", err)
+	}
+	want(bob, both, map[string]int{})
+}
+
+// testSubtype: a message's subtype is stored with it and read back by every
+// read, and kept by an edit.
+func testSubtype(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	c := f.MustChannel("me", confab.KindPublic, f.owner)
+	m := f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: f.owner.ID, Text: "waves",
+		TS: time.Now().UnixMicro(), Subtype: confab.SubtypeMeMessage})
+	if m.Subtype != confab.SubtypeMeMessage {
+		t.Errorf("CreateMessage: Subtype = %q", m.Subtype)
+	}
+	plain := f.MustPost(c, f.owner, "plain")
+	check := func(what string, got *confab.Message, want string) {
+		t.Helper()
+		if got == nil || got.Subtype != want {
+			t.Errorf("%s: %s, want subtype %q", what, msgString(got), want)
+		}
+	}
+	check("FindMessage", f.MustMessage(c.ID, m.TS), confab.SubtypeMeMessage)
+	check("FindMessage(plain)", f.MustMessage(c.ID, plain.TS), "")
+	page := f.MustMessages(confab.MessageFilter{ChannelID: c.ID})
+	if len(page) != 2 {
+		t.Fatalf("FindMessages = %d messages, want 2", len(page))
+	}
+	check("FindMessages", page[0], confab.SubtypeMeMessage)
+	text := "waves again"
+	if _, err := f.s.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage = %v", err)
+	}
+	changes, err := f.s.FindChanges(ctx, c.ID, 0, 0)
+	if err != nil || len(changes) != 2 {
+		t.Fatalf("FindChanges = %v, %v", changes, err)
+	}
+	check("FindChanges", changes[1].Message, confab.SubtypeMeMessage)
+	if _, err := f.s.DeleteMessage(ctx, c.ID, plain.TS); err != nil {
+		t.Fatalf("DeleteMessage = %v", err)
+	}
+	latest, err := f.s.FindLatestMessages(ctx, []string{c.ID})
+	if err != nil {
+		t.Fatalf("FindLatestMessages = %v", err)
+	}
+	check("FindLatestMessages", latest[c.ID], confab.SubtypeMeMessage)
+}
