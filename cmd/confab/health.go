@@ -11,7 +11,7 @@ import (
 
 // healthWriteEvery bounds how often /healthz writes to the store: the
 // answer of a write check serves the health checks of the next second, so
-// that load balancers polling every node cost the store one small commit
+// that load balancers polling every node cost the store one 64 KiB commit
 // a second, not one per check.
 const healthWriteEvery = time.Second
 
