@@ -16,7 +16,6 @@ var (
 	errRestricted    = &confab.Error{Code: confab.EFORBIDDEN, Message: "restricted_action"}
 	errNotArchived   = &confab.Error{Code: confab.ECONFLICT, Message: "not_archived"}
 	errCantKickSelf  = &confab.Error{Code: confab.EINVALID, Message: "cant_kick_self"}
-	errKickNotMember = &confab.Error{Code: confab.EINVALID, Message: "not_in_channel"}
 )
 
 // UserChannelsParams are users.conversations's arguments.
@@ -153,7 +152,7 @@ func (s *Service) KickFromChannel(ctx context.Context, u *confab.User, channel, 
 		return err
 	}
 	if !removed {
-		return errKickNotMember
+		return confab.ErrNotInChannel
 	}
 	s.left(c, target.ID)
 	return nil
