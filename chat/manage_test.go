@@ -13,7 +13,12 @@ import (
 )
 
 // frameBus records every publication: its topic, op, channel and frame.
-type frameBus struct{ got chan frameSent }
+// Publications on different topics leave on different outbox lanes, in any
+// order: await keeps what it passes over for a later await.
+type frameBus struct {
+	got    chan frameSent
+	passed []frameSent // read by await and not yet returned; the test's goroutine only
+}
 
 type frameSent struct {
 	topic   string
@@ -35,9 +40,16 @@ func (b *frameBus) Publish(_ context.Context, topic string, payload []byte) erro
 	return nil
 }
 
-// await returns the first publication of type typ, skipping the others.
+// await returns the first publication of type typ not yet returned; the
+// others it reads wait in passed for a later await.
 func (b *frameBus) await(t *testing.T, typ string) frameSent {
 	t.Helper()
+	for i, f := range b.passed {
+		if f.typ == typ {
+			b.passed = append(b.passed[:i], b.passed[i+1:]...)
+			return f
+		}
+	}
 	deadline := time.After(5 * time.Second)
 	for {
 		select {
@@ -45,6 +57,7 @@ func (b *frameBus) await(t *testing.T, typ string) frameSent {
 			if f.typ == typ {
 				return f
 			}
+			b.passed = append(b.passed, f)
 		case <-deadline:
 			t.Fatalf("no %s published", typ)
 			return frameSent{}
