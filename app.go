@@ -85,6 +85,23 @@ type BotFilter struct {
 	AppIDs  []string
 }
 
+// AppFilter selects installed apps by id after AfterID, at most Limit.
+type AppFilter struct {
+	AfterID string
+	Limit   int
+}
+
+// AppPosition is how far an app's events of one channel were delivered:
+// every change of the channel up to Seq was delivered to the app and
+// acknowledged (or was not for it). JoinedAt is the bot's membership the
+// position counts from: a bot that leaves and is invited again starts
+// from its new membership, not from where it left.
+type AppPosition struct {
+	ChannelID string
+	Seq       int64
+	JoinedAt  int64
+}
+
 // AppUpdate is what apps.manifest.update changes: the manifest and the
 // bot's name (from the manifest), at Updated.
 type AppUpdate struct {

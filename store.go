@@ -78,9 +78,21 @@ type Store interface {
 	UpdateApp(ctx context.Context, id string, upd AppUpdate) (*App, error)
 	// DeleteApp uninstalls an app in one transaction: the app is gone
 	// (FindApp: app_not_found), its bot and bot user are marked Deleted
-	// (the bot's Updated = now) and every token of the bot user is
-	// deleted. ENOTFOUND "app_not_found".
+	// (the bot's Updated = now), every token of the bot user is deleted,
+	// and so are its positions. ENOTFOUND "app_not_found".
 	DeleteApp(ctx context.Context, id string, now int64) error
+	// FindApps lists the installed apps of every workspace by id after
+	// f.AfterID: what the event delivery of a process scans for.
+	FindApps(ctx context.Context, f AppFilter) ([]*App, error)
+	// FindAppPositions returns how far an app's events were delivered,
+	// one AppPosition per channel that has one, in no particular order;
+	// none for an unknown app.
+	FindAppPositions(ctx context.Context, appID string) ([]AppPosition, error)
+	// SaveAppPositions records positions of an app in one durable
+	// transaction, each replacing its channel's previous one (Seq may go
+	// back only with a new JoinedAt). Saving for an unknown or deleted
+	// app is not an error and records nothing.
+	SaveAppPositions(ctx context.Context, appID string, ps []AppPosition) error
 
 	// CreateChannel creates c with the given members (joined at c.Created,
 	// nothing unread) and sets c.NumMembers. ECONFLICT "name_taken" when a

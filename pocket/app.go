@@ -54,3 +54,17 @@ func (s *Store) UpdateApp(ctx context.Context, id string, upd confab.AppUpdate) 
 func (s *Store) DeleteApp(ctx context.Context, id string, now int64) error {
 	return s.dir.db.DeleteApp(ctx, id, now)
 }
+
+// An app's positions live beside it, in the directory.
+
+func (s *Store) FindApps(ctx context.Context, f confab.AppFilter) ([]*confab.App, error) {
+	return s.dir.db.FindApps(ctx, f)
+}
+
+func (s *Store) FindAppPositions(ctx context.Context, appID string) ([]confab.AppPosition, error) {
+	return s.dir.db.FindAppPositions(ctx, appID)
+}
+
+func (s *Store) SaveAppPositions(ctx context.Context, appID string, ps []confab.AppPosition) error {
+	return s.dir.db.SaveAppPositions(ctx, appID, ps)
+}

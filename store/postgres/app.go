@@ -137,6 +137,7 @@ func (db *DB) DeleteApp(ctx context.Context, id string, now int64) error {
 		for _, q := range []string{
 			`UPDATE users SET deleted = true WHERE id IN (SELECT user_id FROM bots WHERE app_id = $1)`,
 			`DELETE FROM tokens WHERE user_id IN (SELECT user_id FROM bots WHERE app_id = $1)`,
+			`DELETE FROM app_positions WHERE app_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return fmt.Errorf("uninstall app %s: %w", id, ctxErr(ctx, err))
@@ -144,4 +145,60 @@ func (db *DB) DeleteApp(ctx context.Context, id string, now int64) error {
 		}
 		return nil
 	})
+}
+
+func (db *DB) FindApps(ctx context.Context, f confab.AppFilter) ([]*confab.App, error) {
+	db.queries.Read("FindApps")
+	rows, err := db.pool.Query(ctx,
+		`SELECT `+appCols+` FROM apps WHERE id > $1 ORDER BY id LIMIT $2`, f.AfterID, limit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("find apps: %w", ctxErr(ctx, err))
+	}
+	out, err := collect(rows, scanApp)
+	if err != nil {
+		return nil, fmt.Errorf("find apps: %w", ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+func scanPosition(s pgx.Row) (confab.AppPosition, error) {
+	var p confab.AppPosition
+	err := s.Scan(&p.ChannelID, &p.Seq, &p.JoinedAt)
+	return p, err
+}
+
+func (db *DB) FindAppPositions(ctx context.Context, appID string) ([]confab.AppPosition, error) {
+	db.queries.Read("FindAppPositions")
+	rows, err := db.pool.Query(ctx, `SELECT channel_id, seq, joined_at FROM app_positions WHERE app_id = $1`, appID)
+	if err != nil {
+		return nil, fmt.Errorf("find positions of %s: %w", appID, ctxErr(ctx, err))
+	}
+	out, err := collect(rows, scanPosition)
+	if err != nil {
+		return nil, fmt.Errorf("find positions of %s: %w", appID, ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+func (db *DB) SaveAppPositions(ctx context.Context, appID string, ps []confab.AppPosition) error {
+	db.queries.Write("SaveAppPositions")
+	if len(ps) == 0 {
+		return nil
+	}
+	chans := make([]string, len(ps))
+	seqs := make([]int64, len(ps))
+	joined := make([]int64, len(ps))
+	for i, p := range ps {
+		chans[i], seqs[i], joined[i] = p.ChannelID, p.Seq, p.JoinedAt
+	}
+	_, err := db.pool.Exec(ctx,
+		`INSERT INTO app_positions (app_id, channel_id, seq, joined_at)
+		 SELECT $1, c, s, j FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS p (c, s, j)
+		 WHERE EXISTS (SELECT 1 FROM apps WHERE id = $1)
+		 ON CONFLICT (app_id, channel_id) DO UPDATE SET seq = excluded.seq, joined_at = excluded.joined_at`,
+		appID, chans, seqs, joined)
+	if err != nil {
+		return fmt.Errorf("save positions of %s: %w", appID, ctxErr(ctx, err))
+	}
+	return nil
 }

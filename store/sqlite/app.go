@@ -141,9 +141,55 @@ func (db *DB) DeleteApp(ctx context.Context, id string, now int64) error {
 		for _, q := range []string{
 			`UPDATE users SET deleted = 1 WHERE id IN (SELECT user_id FROM bots WHERE app_id = ?)`,
 			`DELETE FROM tokens WHERE user_id IN (SELECT user_id FROM bots WHERE app_id = ?)`,
+			`DELETE FROM app_positions WHERE app_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return fmt.Errorf("uninstall app %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (db *DB) FindApps(ctx context.Context, f confab.AppFilter) ([]*confab.App, error) {
+	db.queries.Read("FindApps")
+	out, err := queryAll(ctx, db.rdb, scanApp,
+		`SELECT `+appCols+` FROM apps WHERE id > ? ORDER BY id LIMIT ?`, f.AfterID, limit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("find apps: %w", err)
+	}
+	return out, nil
+}
+
+func scanPosition(s scanner) (confab.AppPosition, error) {
+	var p confab.AppPosition
+	err := s.Scan(&p.ChannelID, &p.Seq, &p.JoinedAt)
+	return p, err
+}
+
+func (db *DB) FindAppPositions(ctx context.Context, appID string) ([]confab.AppPosition, error) {
+	db.queries.Read("FindAppPositions")
+	out, err := queryAll(ctx, db.rdb, scanPosition,
+		`SELECT channel_id, seq, joined_at FROM app_positions WHERE app_id = ?`, appID)
+	if err != nil {
+		return nil, fmt.Errorf("find positions of %s: %w", appID, err)
+	}
+	return out, nil
+}
+
+func (db *DB) SaveAppPositions(ctx context.Context, appID string, ps []confab.AppPosition) error {
+	db.queries.Write("SaveAppPositions")
+	if len(ps) == 0 {
+		return nil
+	}
+	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		for _, p := range ps {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO app_positions (app_id, channel_id, seq, joined_at)
+				 SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM apps WHERE id = ?)
+				 ON CONFLICT (app_id, channel_id) DO UPDATE SET seq = excluded.seq, joined_at = excluded.joined_at`,
+				appID, p.ChannelID, p.Seq, p.JoinedAt, appID); err != nil {
+				return fmt.Errorf("save position of %s in %s: %w", appID, p.ChannelID, err)
 			}
 		}
 		return nil

@@ -208,6 +208,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE mentions`,
 		`DROP TABLE apps`,
 		`DROP TABLE bots`,
+		`DROP TABLE app_positions`,
 		`ALTER TABLE tokens DROP COLUMN type`,
 		`PRAGMA user_version = 1`,
 	} {

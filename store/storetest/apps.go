@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"slices"
 	"crypto/sha256"
 	"testing"
 
@@ -116,4 +117,84 @@ func testApps(t *testing.T, f *fixture) {
 	_, _, u3 := f.MustApp("other")
 	ch := f.MustChannel("general", confab.KindPublic, f.owner, u3)
 	f.MustPost(ch, u3, "from a bot")
+}
+
+func testAppPositions(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	a1, _, _ := f.MustApp("reader-one")
+	a2, _, _ := f.MustApp("reader-two")
+	if ps, err := f.s.FindAppPositions(ctx, a1.ID); err != nil || len(ps) != 0 {
+		t.Fatalf("FindAppPositions(new app) = %v, %v; want none", ps, err)
+	}
+	save := func(app string, ps ...confab.AppPosition) {
+		t.Helper()
+		if err := f.s.SaveAppPositions(ctx, app, ps); err != nil {
+			t.Fatalf("SaveAppPositions(%s) = %v", app, err)
+		}
+	}
+	byChannel := func(app string) map[string]confab.AppPosition {
+		t.Helper()
+		ps, err := f.s.FindAppPositions(ctx, app)
+		if err != nil {
+			t.Fatalf("FindAppPositions(%s) = %v", app, err)
+		}
+		m := map[string]confab.AppPosition{}
+		for _, p := range ps {
+			m[p.ChannelID] = p
+		}
+		return m
+	}
+	save(a1.ID, confab.AppPosition{ChannelID: "C1", Seq: 5, JoinedAt: 100}, confab.AppPosition{ChannelID: "C2", Seq: 7, JoinedAt: 100})
+	save(a2.ID, confab.AppPosition{ChannelID: "C1", Seq: 1, JoinedAt: 200})
+	save(a1.ID, confab.AppPosition{ChannelID: "C1", Seq: 9, JoinedAt: 100})
+	// A new membership starts again lower.
+	save(a1.ID, confab.AppPosition{ChannelID: "C2", Seq: 3, JoinedAt: 300})
+	got := byChannel(a1.ID)
+	want := map[string]confab.AppPosition{
+		"C1": {ChannelID: "C1", Seq: 9, JoinedAt: 100},
+		"C2": {ChannelID: "C2", Seq: 3, JoinedAt: 300},
+	}
+	if len(got) != len(want) || got["C1"] != want["C1"] || got["C2"] != want["C2"] {
+		t.Fatalf("positions of app one = %+v; want %+v", got, want)
+	}
+	if got := byChannel(a2.ID); len(got) != 1 || got["C1"].Seq != 1 {
+		t.Fatalf("positions of app two = %+v; want C1 at 1 (apps do not share positions)", got)
+	}
+	save(a1.ID) // nothing to save is fine
+
+	// FindApps pages every installed app by id.
+	var ids []string
+	for after := ""; ; {
+		page, err := f.s.FindApps(ctx, confab.AppFilter{AfterID: after, Limit: 1})
+		if err != nil {
+			t.Fatalf("FindApps = %v", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) != 1 {
+			t.Fatalf("FindApps(limit 1) = %d apps", len(page))
+		}
+		ids = append(ids, page[0].ID)
+		after = page[0].ID
+	}
+	if !slices.IsSorted(ids) || !slices.Contains(ids, a1.ID) || !slices.Contains(ids, a2.ID) {
+		t.Fatalf("FindApps ids = %v; want sorted, with %s and %s", ids, a1.ID, a2.ID)
+	}
+
+	// Deleting an app takes its positions; saving for it records nothing.
+	if err := f.s.DeleteApp(ctx, a1.ID, f.now()); err != nil {
+		t.Fatal(err)
+	}
+	save(a1.ID, confab.AppPosition{ChannelID: "C3", Seq: 1, JoinedAt: 1})
+	if got := byChannel(a1.ID); len(got) != 0 {
+		t.Fatalf("positions of a deleted app = %+v; want none", got)
+	}
+	save("A0NOSUCHAPP0", confab.AppPosition{ChannelID: "C1", Seq: 1, JoinedAt: 1})
+	if got := byChannel("A0NOSUCHAPP0"); len(got) != 0 {
+		t.Fatalf("positions of an unknown app = %+v; want none", got)
+	}
+	if got := byChannel(a2.ID); len(got) != 1 {
+		t.Fatalf("positions of app two after deleting app one = %+v", got)
+	}
 }

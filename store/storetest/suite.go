@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Mentions", testMentions},
 		{"Subtype", testSubtype},
 		{"Apps", testApps},
+		{"AppPositions", testAppPositions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
