@@ -2,8 +2,8 @@ package storetest
 
 import (
 	"bytes"
-	"slices"
 	"crypto/sha256"
+	"slices"
 	"testing"
 
 	"github.com/confab/confab"
