@@ -154,7 +154,7 @@ var errInvalidManifest = &Error{Code: EINVALID, Message: "invalid_manifest"}
 const MaxManifestBytes = 64 << 10
 
 var (
-	scopeRe = regexp.MustCompile(`^[a-z]+(\.[a-z]+)?(:[a-z_.]+)+$`)
+	scopeRe = regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)?(:[a-z_.]+)+$`)
 	eventRe = regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)?$`)
 )
 

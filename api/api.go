@@ -113,6 +113,9 @@ type Config struct {
 	// of the API's own, from RateLimit, RateBurst and MaxLimiters.
 	Tokens       *ratelimit.Limiter[confab.Fingerprint]
 	MaxBodyBytes int64
+	// SocketMode: this process serves apps' Socket Mode connections at
+	// /apps/socket/ (apps.connections.open hands them out).
+	SocketMode bool
 	// RTMURL returns the WebSocket URL rtm.connect hands out for ticket.
 	// nil: ws://<Host>/rtm/<ticket> (wss:// when the request came over TLS,
 	// see Secure).
@@ -134,10 +137,12 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	rtmURL  func(r *http.Request, ticket string) string
-	addr    func(r *http.Request) netip.Addr
-	secure  func(r *http.Request) bool
-	metrics *metrics // nil: none
-	apps    Apps     // cfg.Chat's app methods; nil: none (apps.go)
+	// socketMode: Config.SocketMode.
+	socketMode bool
+	addr       func(r *http.Request) netip.Addr
+	secure     func(r *http.Request) bool
+	metrics    *metrics // nil: none
+	apps       Apps     // cfg.Chat's app methods; nil: none (apps.go)
 
 	tokens *ratelimit.Limiter[confab.Fingerprint] // per token (shared with the gateway)
 	ips    *ratelimit.Limiter[string]             // per client IP, for the auth methods
@@ -149,7 +154,8 @@ func New(cfg Config) *Server {
 	if cfg.Chat == nil {
 		panic("api: Config.Chat is nil")
 	}
-	s := &Server{chat: cfg.Chat, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, rtmURL: cfg.RTMURL, addr: cfg.ClientAddr, secure: cfg.Secure}
+	s := &Server{chat: cfg.Chat, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, rtmURL: cfg.RTMURL, addr: cfg.ClientAddr, secure: cfg.Secure,
+		socketMode: cfg.SocketMode}
 	s.apps, _ = cfg.Chat.(Apps)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -193,11 +199,18 @@ func New(cfg Config) *Server {
 }
 
 func (s *Server) defaultRTMURL(r *http.Request, ticket string) string {
+	return s.wsBase(r) + "/rtm/" + url.PathEscape(ticket)
+}
+
+// wsBase is the base URL of WebSockets served by this process: ws:// or
+// wss:// (when the request came over TLS, see Secure) and the request's
+// host.
+func (s *Server) wsBase(r *http.Request) string {
 	scheme := "ws://"
 	if s.secure(r) {
 		scheme = "wss://"
 	}
-	return scheme + r.Host + "/rtm/" + url.PathEscape(ticket)
+	return scheme + r.Host
 }
 
 // maxTokenLen bounds the tokens we look up or keep a limiter for.
@@ -244,7 +257,7 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 			return waitSeconds(d), errRateLimited
 		}
 	}
-	if m.auth {
+	if m.auth || m.appToken {
 		c.token = bearer(r)
 		if c.token == "" {
 			c.token = c.args.str("token")
@@ -258,7 +271,15 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		if d := s.tokens.Wait(chat.Fingerprint(c.token)); d > 0 {
 			return waitSeconds(d), errRateLimited
 		}
-		if c.user, err = s.chat.Authenticate(r.Context(), c.token); err != nil {
+		if m.appToken {
+			if s.apps == nil {
+				return 0, errUnknownMethod
+			}
+			c.user, err = s.apps.AuthenticateApp(r.Context(), c.token)
+		} else {
+			c.user, err = s.chat.Authenticate(r.Context(), c.token)
+		}
+		if err != nil {
 			return 0, err
 		}
 		if c.user == nil {

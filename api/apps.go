@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/chat"
@@ -18,6 +19,11 @@ type Apps interface {
 	BotInfo(ctx context.Context, u *confab.User, botID string) (*confab.Bot, error)
 	// BotOf returns the bot whose user u is; bot_not_found for a person.
 	BotOf(ctx context.Context, u *confab.User) (*confab.Bot, error)
+	// AuthenticateApp returns the bot user of an app-level token:
+	// not_allowed_token_type for another type of token.
+	AuthenticateApp(ctx context.Context, token string) (*confab.User, error)
+	// OpenSocket issues the ticket of a Socket Mode connection.
+	OpenSocket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
 }
 
 type manifestCredentials struct {
@@ -167,4 +173,28 @@ type manifestErrorAnswer struct {
 	OK     bool                     `json:"ok"`
 	Error  string                   `json:"error"`
 	Errors []confab.ManifestProblem `json:"errors"`
+}
+
+// errSocketModeUnavailable answers apps.connections.open on a process
+// that does not serve Socket Mode (Config.SocketMode).
+var errSocketModeUnavailable = &confab.Error{Code: confab.EUNAVAILABLE, Message: "socket_mode_unavailable"}
+
+// appsConnectionsOpen hands out the WebSocket URL of a Socket Mode
+// connection, with its single-use ticket in the path (the app token never
+// travels in it).
+func (s *Server) appsConnectionsOpen(c *call) (any, error) {
+	if !s.socketMode {
+		return nil, errSocketModeUnavailable
+	}
+	t, err := s.apps.OpenSocket(c.r.Context(), c.user, c.token)
+	if err == nil && t == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		OK  bool   `json:"ok"`
+		URL string `json:"url"`
+	}{true, s.wsBase(c.r) + "/apps/socket/" + url.PathEscape(t.Value)}, nil
 }

@@ -13,9 +13,12 @@ import (
 
 // method is one Web API method.
 type method struct {
-	auth    bool // needs a token; c.user is set
-	ipLimit bool // rate-limited per client IP (the password methods)
-	fn      func(s *Server, c *call) (any, error)
+	auth bool // needs a token; c.user is set
+	// appToken: needs an app-level token (xapp-) and no other; c.user is
+	// the app's bot user.
+	appToken bool
+	ipLimit  bool // rate-limited per client IP (the password methods)
+	fn       func(s *Server, c *call) (any, error)
 }
 
 // methods are the Web API methods by name (docs/api.md#methods).
@@ -68,11 +71,12 @@ var methods = map[string]method{
 	"client.catchup": {auth: true, fn: (*Server).clientCatchup},
 	"rtm.connect":    {auth: true, fn: (*Server).rtmConnect},
 
-	"apps.manifest.create": {auth: true, fn: (*Server).appsManifestCreate},
-	"apps.manifest.update": {auth: true, fn: (*Server).appsManifestUpdate},
-	"apps.manifest.delete": {auth: true, fn: (*Server).appsManifestDelete},
-	"apps.manifest.export": {auth: true, fn: (*Server).appsManifestExport},
-	"bots.info":            {auth: true, fn: (*Server).botsInfo},
+	"apps.manifest.create":  {auth: true, fn: (*Server).appsManifestCreate},
+	"apps.manifest.update":  {auth: true, fn: (*Server).appsManifestUpdate},
+	"apps.manifest.delete":  {auth: true, fn: (*Server).appsManifestDelete},
+	"apps.manifest.export":  {auth: true, fn: (*Server).appsManifestExport},
+	"bots.info":             {auth: true, fn: (*Server).botsInfo},
+	"apps.connections.open": {appToken: true, fn: (*Server).appsConnectionsOpen},
 }
 
 // Page sizes: default and maximum of each list.

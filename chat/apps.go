@@ -147,6 +147,48 @@ func (s *Service) BotOf(ctx context.Context, u *confab.User) (*confab.Bot, error
 	return bots[0], nil
 }
 
+// AuthenticateApp returns the bot user of an app-level token (xapp-),
+// the only token apps.connections.open takes: not_allowed_token_type for
+// a person's or a bot's valid token, invalid_auth for anything else.
+func (s *Service) AuthenticateApp(ctx context.Context, token string) (*confab.User, error) {
+	typ := confab.TokenTypeOf(token)
+	if typ == "" || len(token) > 128 {
+		return nil, confab.ErrInvalidAuth
+	}
+	u, err := s.tokenUser(ctx, sha256.Sum256([]byte(token)))
+	if err != nil {
+		return nil, err
+	}
+	if typ != confab.TokenApp {
+		return nil, confab.ErrNotAllowedTokenType
+	}
+	return u, nil
+}
+
+// OpenSocket issues the ticket of a Socket Mode connection of u's app (u
+// authenticated by the app's token, AuthenticateApp), under that token:
+// revoking the token closes the connection.
+func (s *Service) OpenSocket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error) {
+	if _, err := s.BotOf(ctx, u); err != nil {
+		return nil, err
+	}
+	return s.issueTicket(ctx, u, token, ticketSocket)
+}
+
+// RedeemSocket redeems a Socket Mode ticket (as RedeemTicket does an RTM
+// one) and returns the bot of the app it opens.
+func (s *Service) RedeemSocket(ctx context.Context, ticket string) (*Admission, *confab.Bot, error) {
+	a, err := s.redeemTicket(ctx, ticket, ticketSocket)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.BotOf(ctx, a.User)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
 // appOwner returns u's workspace if u is its owner.
 func (s *Service) appOwner(ctx context.Context, u *confab.User) (*confab.Workspace, error) {
 	if u.IsBot {

@@ -212,8 +212,23 @@ type ticketLedger struct {
 // (Ticket.Wait, pace.go), from which its lifetime counts.
 // The ticket is issued under token, the caller's.
 func (s *Service) IssueTicket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error) {
+	return s.issueTicket(ctx, u, token, ticketRTM)
+}
+
+// Ticket kinds: what a ticket opens. The kind is part of what its MAC
+// covers, so that a ticket for one kind of connection opens no other: an
+// RTM ticket (issued to any user or bot token) is no Socket Mode ticket
+// (issued to an app token only).
+const (
+	ticketRTM    = ""
+	ticketSocket = "socket."
+)
+
+func (s *Service) issueTicket(ctx context.Context, u *confab.User, token, kind string) (*confab.Ticket, error) {
 	var gw confab.Gateway
-	if s.gateways != nil {
+	// Socket Mode connections are served by the events delivery of the
+	// process that issues their tickets, not by a pocket's gateways.
+	if s.gateways != nil && kind == ticketRTM {
 		var err error
 		if gw, err = s.gateways.Pick(ctx, u); err != nil {
 			return nil, err
@@ -231,7 +246,7 @@ func (s *Service) IssueTicket(ctx context.Context, u *confab.User, token string)
 		u.ID, base64.RawURLEncoding.EncodeToString([]byte(gw.ID)),
 		strconv.FormatInt(exp, 10), nonce64, s.sealSession(nonce64, sha256.Sum256([]byte(token))),
 	}, ".")
-	return &confab.Ticket{Value: body + "." + s.ticketMAC(body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
+	return &confab.Ticket{Value: body + "." + s.ticketMAC(kind+body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
 }
 
 func (s *Service) ticketMAC(body string) string {
@@ -281,11 +296,15 @@ const maxTicketLen = 512
 // access cache: exactly on a store of this process's own, and on a shared
 // one as of up to the cache's TTL ago — which CheckAdmission then closes.
 func (s *Service) RedeemTicket(ctx context.Context, ticket string) (*Admission, error) {
+	return s.redeemTicket(ctx, ticket, ticketRTM)
+}
+
+func (s *Service) redeemTicket(ctx context.Context, ticket, kind string) (*Admission, error) {
 	if len(ticket) > maxTicketLen {
 		return nil, confab.ErrInvalidAuth
 	}
 	i := strings.LastIndexByte(ticket, '.')
-	if i < 0 || !hmac.Equal([]byte(s.ticketMAC(ticket[:i])), []byte(ticket[i+1:])) {
+	if i < 0 || !hmac.Equal([]byte(s.ticketMAC(kind+ticket[:i])), []byte(ticket[i+1:])) {
 		return nil, confab.ErrInvalidAuth
 	}
 	parts := strings.Split(ticket[:i], ".")

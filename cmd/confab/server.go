@@ -17,6 +17,7 @@ import (
 	"github.com/confab/confab"
 	"github.com/confab/confab/api"
 	"github.com/confab/confab/chat"
+	"github.com/confab/confab/events"
 	"github.com/confab/confab/gateway"
 	"github.com/confab/confab/internal/clientip"
 	"github.com/confab/confab/internal/connbudget"
@@ -60,9 +61,11 @@ type Main struct {
 	// failures through it).
 	WrapStore func(confab.Store) confab.Store
 
-	store     store
-	Chat      *chat.Service
-	Gateway   *gateway.Gateway
+	store   store
+	Chat    *chat.Service
+	Gateway *gateway.Gateway
+	// Events delivers apps' events (serve only).
+	Events    *events.Manager
 	server    *http.Server
 	listener  net.Listener
 	pprofAddr string // the profiler's address, when -pprof-listen is set
@@ -148,6 +151,8 @@ type wiring struct {
 	reg   *prometheus.Registry
 	store confab.Store
 	mux   *http.ServeMux
+	// socketMode: this process serves apps' Socket Mode connections.
+	socketMode bool
 	// tokens is the process's per-token rate limit, which its API and its
 	// gateway share: a token's requests and RTM frames take from one
 	// bucket. Each process has its own.
@@ -327,8 +332,20 @@ func (m *Main) wireServe(w wiring) error {
 	if err != nil {
 		return err
 	}
+	// Apps' events: this process is the only one, so it delivers them all.
+	m.Events, err = events.New(events.Config{
+		Store: w.store, Tickets: m.Chat, Logger: w.log.With("component", "events"), Registerer: w.reg,
+		OpenBus: func(h func(topic string, payload []byte)) (events.Bus, error) {
+			return broker.Open(memory.Config{Handler: h, Logger: log}), nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	w.socketMode = true
 	m.mountAPI(w)
 	w.mux.Handle("/rtm/", m.Gateway)
+	w.mux.Handle(events.SocketPath, m.Events)
 	return nil
 }
 
@@ -368,7 +385,7 @@ func (m *Main) mountAPI(w wiring) {
 		Chat: m.Chat, Logger: w.log.With("component", "api"), Registerer: w.reg,
 		RateLimit: rate.Limit(w.cfg.RateLimit), RateBurst: w.cfg.RateBurst, Tokens: w.tokens,
 		AuthRateLimit: rate.Limit(w.cfg.AuthRateLimit), AuthRateBurst: w.cfg.AuthRateBurst,
-		ClientAddr: m.clientAddr, Secure: m.clientTLS,
+		ClientAddr: m.clientAddr, Secure: m.clientTLS, SocketMode: w.socketMode,
 	}))
 	w.mux.Handle("/", web.Handler())
 }
@@ -399,6 +416,11 @@ func (m *Main) close() error {
 		}
 		if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
+		}
+	}
+	if m.Events != nil {
+		if err := m.Events.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("events shutdown: %w", err))
 		}
 	}
 	if m.Gateway != nil {
