@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/internal/cmdtest"
+	"github.com/gorilla/websocket"
+)
+
+// socketApp is a Socket Mode app written against the wire: it acknowledges
+// every envelope and records each event it receives.
+type socketApp struct {
+	t    *testing.T
+	conn *websocket.Conn
+	done chan struct{}
+
+	mu     sync.Mutex
+	events []appEvent // in the order received
+}
+
+type appEvent struct {
+	id, typ, channel, ts, text string
+	attempt                    int
+}
+
+// openSocketApp opens a Socket Mode connection at base with the app token
+// and starts acknowledging.
+func openSocketApp(t *testing.T, base, appToken string) *socketApp {
+	t.Helper()
+	c := &client{tb: t, base: base, name: "app", token: appToken}
+	u := c.must("apps.connections.open", nil)["url"].(string)
+	conn, resp, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v (%v)", u, err, resp)
+	}
+	a := &socketApp{t: t, conn: conn, done: make(chan struct{})}
+	go a.run()
+	t.Cleanup(a.stop)
+	return a
+}
+
+func (a *socketApp) run() {
+	defer close(a.done)
+	for {
+		var f obj
+		if err := a.conn.ReadJSON(&f); err != nil {
+			return
+		}
+		if f["type"] != "events_api" {
+			continue
+		}
+		p, _ := f["payload"].(obj)
+		ev, _ := p["event"].(obj)
+		e := appEvent{id: fmt.Sprint(p["event_id"]), typ: fmt.Sprint(ev["type"]), channel: fmt.Sprint(ev["channel"]),
+			ts: fmt.Sprint(ev["ts"]), text: fmt.Sprint(ev["text"])}
+		if n, ok := f["retry_attempt"].(float64); ok {
+			e.attempt = int(n)
+		}
+		a.mu.Lock()
+		a.events = append(a.events, e)
+		a.mu.Unlock()
+		if err := a.conn.WriteJSON(obj{"envelope_id": f["envelope_id"]}); err != nil {
+			return
+		}
+	}
+}
+
+// stop closes the connection, as an app that is stopped.
+func (a *socketApp) stop() {
+	a.conn.Close()
+	<-a.done
+}
+
+// await waits until the app received n events matching f, and returns
+// every event it received.
+func (a *socketApp) await(n int, f func(appEvent) bool) []appEvent {
+	a.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a.mu.Lock()
+		all := append([]appEvent(nil), a.events...)
+		a.mu.Unlock()
+		got := 0
+		for _, e := range all {
+			if f(e) {
+				got++
+			}
+		}
+		if got >= n {
+			return all
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("app received %d of %d events", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An app that is stopped while 100 messages are posted, and whose server
+// is killed (SIGKILL) and started again half-way through, receives all 100
+// when it connects again: each exactly once, by event_id, and each
+// channel's in the order they were posted. What it had received before it
+// stopped does not come again.
+func TestAppCatchesUpAfterStopAndKill(t *testing.T) {
+	bin := cmdtest.Build(t, "github.com/confab/confab/cmd/confab")
+	dir := t.TempDir()
+	start := func() *cmdtest.Proc {
+		t.Helper()
+		p, err := cmdtest.Start(t, cmdtest.Config{Bin: bin, Args: func(addr string) []string {
+			return []string{"serve", "-listen", addr, "-data", dir, "-password-cost", "4", "-log-level", "error",
+				"-rate-limit", "10000", "-rate-burst", "10000"}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := start()
+	alice := signupAt(t, p.URL(), "acme", "alice")
+	chans := []string{alice.createChannel("one", false), alice.createChannel("two", false)}
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Tally"},
+		"features":            obj{"bot_user": obj{"display_name": "Tally"}},
+		"settings":            obj{"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{"message.channels"}}},
+	}})
+	appToken := app["app_token"].(string)
+	for _, ch := range chans {
+		alice.must("conversations.invite", obj{"channel": ch, "users": app["bot_user_id"]})
+	}
+
+	isMsg := func(prefix string) func(appEvent) bool {
+		return func(e appEvent) bool { return e.typ == "message" && strings.HasPrefix(e.text, prefix) }
+	}
+	before := openSocketApp(t, p.URL(), appToken)
+	for i := range 10 {
+		alice.post(chans[i%2], fmt.Sprintf("before %d", i))
+	}
+	before.await(10, isMsg("before "))
+	time.Sleep(300 * time.Millisecond) // its positions are saved within 100 ms
+	before.stop()
+
+	posted := map[string][]string{} // channel → texts in posting order
+	post := func(i int) {
+		ch := chans[i%2]
+		text := fmt.Sprintf("away %03d", i)
+		alice.post(ch, text)
+		posted[ch] = append(posted[ch], text)
+	}
+	for i := range 50 {
+		post(i)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Exited
+	p = start()
+	alice.base = p.URL()
+	for i := 50; i < 100; i++ {
+		post(i)
+	}
+
+	after := openSocketApp(t, p.URL(), appToken)
+	all := after.await(100, isMsg("away "))
+	time.Sleep(500 * time.Millisecond) // anything more would come now
+	after.mu.Lock()
+	all = append(all[:0:0], after.events...)
+	after.mu.Unlock()
+
+	ids := map[string]string{}
+	order := map[string][]string{}
+	for _, e := range all {
+		if strings.HasPrefix(e.text, "before ") {
+			t.Errorf("event received before the stop came again: %+v", e)
+			continue
+		}
+		if prev, ok := ids[e.id]; ok {
+			t.Errorf("event %s (%s) received twice (first %s)", e.id, e.text, prev)
+			continue
+		}
+		ids[e.id] = e.text
+		order[e.channel] = append(order[e.channel], e.text)
+	}
+	if len(ids) != 100 {
+		t.Fatalf("distinct events = %d, want 100", len(ids))
+	}
+	for _, ch := range chans {
+		if strings.Join(order[ch], ",") != strings.Join(posted[ch], ",") {
+			t.Errorf("channel %s: received %v, posted %v", ch, order[ch], posted[ch])
+		}
+	}
+}
