@@ -18,6 +18,9 @@ type Apps interface {
 	BotInfo(ctx context.Context, u *confab.User, botID string) (*confab.Bot, error)
 	// BotOf returns the bot whose user u is; bot_not_found for a person.
 	BotOf(ctx context.Context, u *confab.User) (*confab.Bot, error)
+	// BotScopes returns the bot scopes of bot user u's app (scopes.go);
+	// cheap enough to call on every request of a bot.
+	BotScopes(ctx context.Context, u *confab.User) ([]string, error)
 }
 
 type manifestCredentials struct {
@@ -66,6 +69,12 @@ func (s *Server) appsManifestCreate(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return InstallAnswer(in), nil
+}
+
+// InstallAnswer is apps.manifest.create's answer for a new install; the
+// admin command (confab admin app create) prints the same.
+func InstallAnswer(in *chat.Install) any {
 	a := in.App
 	return manifestCreateAnswer{
 		OK: true, AppID: a.ID,
@@ -74,7 +83,7 @@ func (s *Server) appsManifestCreate(c *call) (any, error) {
 		OAuthAuthorizeURL: "", // installed at once: there is nothing to authorize
 		TeamID:            in.Workspace.ID, TeamDomain: in.Workspace.Domain,
 		BotUserID: in.BotUser.ID, BotID: in.Bot.ID, BotToken: in.BotToken, AppToken: in.AppToken,
-	}, nil
+	}
 }
 
 func (s *Server) appsManifestUpdate(c *call) (any, error) {
