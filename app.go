@@ -158,12 +158,23 @@ var (
 	eventRe = regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)?$`)
 )
 
-// ParseManifest reads and checks a JSON manifest (an object). It returns a
-// *ManifestError listing every problem found, with its JSON pointer, or an
-// invalid_manifest one for what is not a JSON object.
+// ParseManifest reads and checks a manifest (an object), JSON or YAML
+// (manifestyaml.go). It returns a *ManifestError listing every problem
+// found, with its JSON pointer, or an invalid_manifest one for what is not
+// an object. Manifest.JSON is the manifest as JSON whichever it came as.
 func ParseManifest(raw string) (*Manifest, error) {
 	if len(raw) > MaxManifestBytes || !utf8.ValidString(raw) {
 		return nil, &ManifestError{Problems: []ManifestProblem{{Message: "Manifest is too large or not UTF-8", Pointer: "/"}}}
+	}
+	if !isJSONManifest(raw) {
+		js, err := yamlToJSON(raw)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(js, "{") {
+			return nil, &ManifestError{Problems: []ManifestProblem{{Message: "Manifest is not an object", Pointer: "/"}}}
+		}
+		raw = js
 	}
 	var doc struct {
 		Display *struct {

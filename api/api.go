@@ -218,11 +218,12 @@ const maxTokenLen = 256
 
 // call is one request being served.
 type call struct {
-	r     *http.Request
-	args  *args
-	token string
-	user  *confab.User // nil for methods without auth
-	res   any          // the answer when ok
+	r      *http.Request
+	method string // its name
+	args   *args
+	token  string
+	user   *confab.User // nil for methods without auth
+	res    any          // the answer when ok
 }
 
 // ServeHTTP serves /api/<method>.
@@ -234,7 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if known {
 		label = name
 	}
-	c := &call{r: r}
+	c := &call{r: r, method: name}
 	retry, err := s.serve(w, c, m, known)
 	code := s.write(w, c, label, retry, err)
 	if s.metrics != nil {
@@ -284,6 +285,11 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		}
 		if c.user == nil {
 			return 0, confab.ErrInvalidAuth
+		}
+		if !m.appToken {
+			if err := s.checkScopes(c, c.method); err != nil {
+				return 0, err
+			}
 		}
 	}
 	c.res, err = m.fn(s, c)
@@ -359,6 +365,9 @@ func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, 
 		res = errorAnswer{Error: code}
 		if me := (*confab.ManifestError)(nil); errors.As(err, &me) {
 			res = manifestErrorAnswer{Error: code, Errors: me.Problems}
+		}
+		if ms := (*errMissingScope)(nil); errors.As(err, &ms) {
+			res = missingScopeAnswer{Error: code, Needed: ms.needed, Provided: ms.provided}
 		}
 	}
 	var (

@@ -24,6 +24,9 @@ type Apps interface {
 	AuthenticateApp(ctx context.Context, token string) (*confab.User, error)
 	// OpenSocket issues the ticket of a Socket Mode connection.
 	OpenSocket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
+	// BotScopes returns the bot scopes of bot user u's app (scopes.go);
+	// cheap enough to call on every request of a bot.
+	BotScopes(ctx context.Context, u *confab.User) ([]string, error)
 }
 
 type manifestCredentials struct {
@@ -72,6 +75,12 @@ func (s *Server) appsManifestCreate(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return InstallAnswer(in), nil
+}
+
+// InstallAnswer is apps.manifest.create's answer for a new install; the
+// admin command (confab admin app create) prints the same.
+func InstallAnswer(in *chat.Install) any {
 	a := in.App
 	return manifestCreateAnswer{
 		OK: true, AppID: a.ID,
@@ -80,7 +89,7 @@ func (s *Server) appsManifestCreate(c *call) (any, error) {
 		OAuthAuthorizeURL: "", // installed at once: there is nothing to authorize
 		TeamID:            in.Workspace.ID, TeamDomain: in.Workspace.Domain,
 		BotUserID: in.BotUser.ID, BotID: in.Bot.ID, BotToken: in.BotToken, AppToken: in.AppToken,
-	}, nil
+	}
 }
 
 func (s *Server) appsManifestUpdate(c *call) (any, error) {

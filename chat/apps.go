@@ -189,6 +189,43 @@ func (s *Service) RedeemSocket(ctx context.Context, ticket string) (*Admission, 
 	return a, b, nil
 }
 
+// BotScopes returns the bot scopes that the manifest of bot user u's app
+// grants (oauth_config.scopes.bot), sorted: what the Web API checks a bot
+// token's every call against. They are read through the access cache, so
+// in the steady state a call costs no query; apps.manifest.update drops
+// them (accessStore.UpdateApp). invalid_auth if the app is gone.
+func (s *Service) BotScopes(ctx context.Context, u *confab.User) ([]string, error) {
+	if sc, ok := s.cache.scopes.get(u.ID, s.now().UnixNano()); ok {
+		return sc, nil
+	}
+	gen := s.cache.scopes.generation()
+	bots, err := s.store.FindBots(ctx, confab.BotFilter{UserIDs: []string{u.ID}})
+	if err != nil {
+		return nil, err
+	}
+	if len(bots) != 1 || bots[0].Deleted {
+		return nil, confab.ErrInvalidAuth
+	}
+	a, err := s.store.FindApp(ctx, bots[0].AppID)
+	if confab.ErrorCode(err) == confab.ENOTFOUND {
+		return nil, confab.ErrInvalidAuth
+	} else if err != nil {
+		return nil, err
+	}
+	m, err := confab.ParseManifest(a.Manifest)
+	if err != nil {
+		return nil, err // a stored manifest was checked when it was stored
+	}
+	sc := m.BotScopes
+	if sc == nil {
+		sc = []string{}
+	}
+	if until, keep := s.cache.lifetime(grantEntry); keep {
+		s.cache.scopes.put(u.ID, sc, until, gen)
+	}
+	return sc, nil
+}
+
 // appOwner returns u's workspace if u is its owner.
 func (s *Service) appOwner(ctx context.Context, u *confab.User) (*confab.Workspace, error) {
 	if u.IsBot {
@@ -321,8 +358,23 @@ func (s *accessStore) DeleteApp(ctx context.Context, id string, now int64) error
 	err = s.Store.DeleteApp(ctx, id, now)
 	for _, b := range bots {
 		s.cache.users.drop(b.UserID)
+		s.cache.scopes.drop(b.UserID)
 	}
 	return err
+}
+
+// UpdateApp drops the scopes of the app's bot user: a new manifest may
+// grant others, which count from the next call.
+func (s *accessStore) UpdateApp(ctx context.Context, id string, upd confab.AppUpdate) (*confab.App, error) {
+	bots, err := s.Store.FindBots(ctx, confab.BotFilter{AppIDs: []string{id}})
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Store.UpdateApp(ctx, id, upd)
+	for _, b := range bots {
+		s.cache.scopes.drop(b.UserID)
+	}
+	return a, err
 }
 
 // newToken returns a new token of type typ and its SHA-256.

@@ -30,7 +30,9 @@ import (
 //     only (userChannelIDs): a reconnecting client's registration and
 //     catch-up then read no membership;
 //   - versions: channel → LastSeq, the key that lets History share a hot
-//     page (coalescer).
+//     page (coalescer);
+//   - scopes: bot user id → its app's bot scopes, which every request of
+//     a bot token is checked against (BotScopes).
 //
 // How an entry stays true depends on who else writes the store, which
 // whoever chose the store knows and says with an AccessPolicy:
@@ -68,6 +70,7 @@ type accessCache struct {
 	channels cacheMap[string, channelMeta]
 	members  cacheMap[memberKey, bool]
 	lists    cacheMap[string, []string]
+	scopes   cacheMap[string, []string]
 	versions versionMap
 	loads    singleflight.Group // channel reads (loadChannel)
 }
@@ -93,6 +96,7 @@ const (
 	maxCachedChannels = 100_000
 	maxCachedMembers  = 500_000
 	maxCachedLists    = 100_000
+	maxCachedScopes   = 100_000
 	maxCachedVersions = 100_000
 	// sharedVersionTTL is how long a shared store's channel version is
 	// reused. Read every time, it costs a query per History call, and the
@@ -226,6 +230,7 @@ func newAccessCache(policy AccessPolicy, now func() time.Time) *accessCache {
 	c.channels.init(maxCachedChannels)
 	c.members.init(maxCachedMembers)
 	c.lists.init(maxCachedLists)
+	c.scopes.init(maxCachedScopes)
 	c.versions.init(maxCachedVersions)
 	return c
 }

@@ -17,6 +17,7 @@ import (
 //     the membership and the user's list of channels;
 //   - a channel updated (topic, purpose, archive): its fields;
 //   - a token deleted: the token;
+//   - an app updated or deleted: its bot user's scopes (apps.go);
 //   - a change of a channel's content: its version moves on to the
 //     change's seq, or is forgotten after an error (committed).
 //

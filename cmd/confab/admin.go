@@ -4,44 +4,90 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/confab/confab"
+	"github.com/confab/confab/api"
 	"github.com/confab/confab/chat"
 	"github.com/confab/confab/store/sqlite"
 )
 
-// runAdmin runs "confab admin user create": it opens the store directly
-// (SQLite in WAL mode lets it run beside a live server) and creates a user,
-// and the workspace if the domain is new.
+const adminUsage = `usage:
+  confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R]
+  confab admin app create --team DOMAIN --manifest FILE   (FILE: JSON or YAML, - for stdin)
+  confab admin app list --team DOMAIN`
+
+// runAdmin runs the operator's commands. Each opens the store directly
+// (SQLite in WAL mode lets it run beside a live server) and works through
+// the same use cases (chat.Service) as the Web API.
 func runAdmin(ctx context.Context, args []string) error {
-	if len(args) < 2 || args[0] != "user" || args[1] != "create" {
-		return errors.New("usage: confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R]")
+	if len(args) < 2 {
+		return errors.New(adminUsage)
 	}
+	switch args[0] + " " + args[1] {
+	case "user create":
+		return adminUserCreate(ctx, args[2:])
+	case "app create":
+		return adminAppCreate(ctx, args[2:])
+	case "app list":
+		return adminAppList(ctx, args[2:])
+	}
+	return errors.New(adminUsage)
+}
+
+// adminFlags are the flags of every admin command: where the data is.
+func adminFlags(name string) (*flag.FlagSet, *Config) {
 	cfg := DefaultConfig()
-	fs := flag.NewFlagSet("confab admin user create", flag.ContinueOnError)
+	fs := flag.NewFlagSet("confab admin "+name, flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory")
 	fs.StringVar(&cfg.SQLiteSync, "sqlite-sync", cfg.SQLiteSync, "SQLite synchronous mode: full or normal")
 	fs.IntVar(&cfg.PasswordCost, "password-cost", cfg.PasswordCost, "bcrypt cost, 0 for the default")
+	return fs, &cfg
+}
+
+// parseAdmin reads the environment and args into fs, and checks cfg.
+func parseAdmin(fs *flag.FlagSet, cfg *Config, args []string) error {
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return cfg.Validate()
+}
+
+// openAdmin opens the store of cfg's data directory and a service on it;
+// close releases both.
+func openAdmin(ctx context.Context, cfg *Config) (svc *chat.Service, db *sqlite.DB, close func(), err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, nil, err
+	}
+	db, err = sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.DataDir, "confab.db"), Sync: cfg.SQLiteSync})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svc = chat.New(chat.Config{Store: db, Bus: noBus{}, PasswordCost: cfg.PasswordCost})
+	return svc, db, func() { svc.Close(); db.Close() }, nil
+}
+
+// adminUserCreate creates a user, and the workspace if the domain is new.
+func adminUserCreate(ctx context.Context, args []string) error {
+	fs, cfg := adminFlags("user create")
 	team := fs.String("team", "", "workspace domain (created if new)")
 	name := fs.String("name", "", "user name")
 	password := fs.String("password", "", "password; generated and printed if empty")
 	realName := fs.String("real-name", "", "real name")
-	if err := applyEnv(fs, os.Getenv); err != nil {
-		return err
-	}
-	if err := fs.Parse(args[2:]); err != nil {
+	if err := parseAdmin(fs, cfg, args); err != nil {
 		return err
 	}
 	if *team == "" || *name == "" {
 		return errors.New("--team and --name are required")
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
 	}
 	generated := *password == ""
 	if generated {
@@ -51,16 +97,11 @@ func runAdmin(ctx context.Context, args []string) error {
 		}
 		*password = base64.RawURLEncoding.EncodeToString(b[:])
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return err
-	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.DataDir, "confab.db"), Sync: cfg.SQLiteSync})
+	svc, _, closeAll, err := openAdmin(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc := chat.New(chat.Config{Store: db, Bus: noBus{}, PasswordCost: cfg.PasswordCost})
-	defer svc.Close()
+	defer closeAll()
 	sess, err := svc.CreateUser(ctx, chat.SignupParams{Team: *team, Name: *name, Password: *password, RealName: *realName})
 	if err != nil {
 		return fmt.Errorf("create user: %s", confab.ErrorMessage(err))
@@ -70,6 +111,143 @@ func runAdmin(ctx context.Context, args []string) error {
 		fmt.Printf("password=%s\n", *password)
 	}
 	return nil
+}
+
+// adminAppCreate creates an app from a manifest file and installs it in a
+// workspace, as its owner would with apps.manifest.create, and prints
+// what that method answers (the tokens, shown this once) as JSON.
+func adminAppCreate(ctx context.Context, args []string) error {
+	fs, cfg := adminFlags("app create")
+	team := fs.String("team", "", "workspace domain")
+	file := fs.String("manifest", "", "manifest file, JSON or YAML; - for standard input")
+	if err := parseAdmin(fs, cfg, args); err != nil {
+		return err
+	}
+	if *team == "" || *file == "" {
+		return errors.New("--team and --manifest are required")
+	}
+	manifest, err := readManifest(*file)
+	if err != nil {
+		return err
+	}
+	svc, db, closeAll, err := openAdmin(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	owner, err := workspaceOwner(ctx, db, *team)
+	if err != nil {
+		return err
+	}
+	in, err := svc.CreateApp(ctx, owner, manifest)
+	if me := (*confab.ManifestError)(nil); errors.As(err, &me) {
+		for _, p := range me.Problems {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", p.Pointer, p.Message)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create app: %s", confab.ErrorMessage(err))
+	}
+	return printJSON(api.InstallAnswer(in))
+}
+
+// adminAppList prints the apps installed in a workspace, one JSON object
+// a line: app_id, name (the bot's), bot_id, bot_user_id, scopes.
+func adminAppList(ctx context.Context, args []string) error {
+	fs, cfg := adminFlags("app list")
+	team := fs.String("team", "", "workspace domain")
+	if err := parseAdmin(fs, cfg, args); err != nil {
+		return err
+	}
+	if *team == "" {
+		return errors.New("--team is required")
+	}
+	svc, db, closeAll, err := openAdmin(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	ws, err := db.FindWorkspaceByDomain(ctx, *team)
+	if err != nil {
+		return fmt.Errorf("workspace %s: %s", *team, confab.ErrorMessage(err))
+	}
+	var botUsers []*confab.User
+	for after := ""; ; {
+		users, err := db.FindUsers(ctx, confab.UserFilter{WorkspaceID: ws.ID, AfterID: after, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if u.IsBot && !u.Deleted {
+				botUsers = append(botUsers, u)
+			}
+		}
+		if len(users) < 1000 {
+			break
+		}
+		after = users[len(users)-1].ID
+	}
+	for _, u := range botUsers {
+		b, err := svc.BotOf(ctx, u)
+		if err != nil {
+			return err
+		}
+		scopes, err := svc.BotScopes(ctx, u)
+		if err != nil {
+			return err
+		}
+		if err := printJSON(struct {
+			AppID     string   `json:"app_id"`
+			Name      string   `json:"name"`
+			BotID     string   `json:"bot_id"`
+			BotUserID string   `json:"bot_user_id"`
+			Scopes    []string `json:"scopes"`
+		}{b.AppID, b.Name, b.ID, u.ID, scopes}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// workspaceOwner returns the owner of the workspace of domain team.
+func workspaceOwner(ctx context.Context, db confab.Store, team string) (*confab.User, error) {
+	ws, err := db.FindWorkspaceByDomain(ctx, team)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %s", team, confab.ErrorMessage(err))
+	}
+	owner, err := db.FindUserByID(ctx, ws.OwnerID)
+	if err != nil {
+		return nil, fmt.Errorf("owner of %s: %s", team, confab.ErrorMessage(err))
+	}
+	return owner, nil
+}
+
+// readManifest reads a manifest file (- for standard input), at most
+// MaxManifestBytes.
+func readManifest(name string) (string, error) {
+	var r io.Reader = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, confab.MaxManifestBytes+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > confab.MaxManifestBytes {
+		return "", fmt.Errorf("manifest %s: larger than %d bytes", name, confab.MaxManifestBytes)
+	}
+	return string(b), nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // noBus is the bus of a process that publishes nothing (creating a user

@@ -18,7 +18,7 @@ func TestSlackGoAppBot(t *testing.T) {
 	created := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Deploy Helper"},
 		"features":            obj{"bot_user": obj{"display_name": "Deploy Bot"}},
-		"oauth_config":        obj{"scopes": obj{"bot": []string{"chat:write", "channels:history"}}},
+		"oauth_config":        obj{"scopes": obj{"bot": []string{"chat:write", "channels:history", "users:read"}}},
 		"settings":            obj{"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{"message.channels"}}},
 	}})
 	botToken, _ := created["bot_token"].(string)
@@ -66,7 +66,8 @@ func TestAppMethods(t *testing.T) {
 	alice := signup(t, m, "acme", "alice") // the owner
 	bob := signup(t, m, "acme", "bob")
 	general := alice.createChannel("general", false)
-	manifest := `{"display_information":{"name":"Helper"},"features":{"bot_user":{"display_name":"Helper"}}}`
+	manifest := `{"display_information":{"name":"Helper"},"features":{"bot_user":{"display_name":"Helper"}},` +
+		`"oauth_config":{"scopes":{"bot":["channels:history","channels:join","chat:write","im:write"]}}}`
 
 	_, bad := alice.call("apps.manifest.create", obj{"manifest": `{"display_information":{},"settings":{"event_subscriptions":{"bot_events":["x"]}}}`})
 	probs, _ := bad["errors"].([]any)
@@ -107,7 +108,7 @@ func TestAppMethods(t *testing.T) {
 		t.Errorf("bots.info = %v", b)
 	}
 
-	alice.must("apps.manifest.update", obj{"app_id": appID, "manifest": `{"display_information":{"name":"Helper"},"features":{"bot_user":{"display_name":"Renamed"}}}`})
+	alice.must("apps.manifest.update", obj{"app_id": appID, "manifest": `{"display_information":{"name":"Helper"},"features":{"bot_user":{"display_name":"Renamed"}},"oauth_config":{"scopes":{"bot":["chat:write"]}}}`})
 	exp := alice.must("apps.manifest.export", obj{"app_id": appID})["manifest"].(obj)
 	if exp["features"].(obj)["bot_user"].(obj)["display_name"] != "Renamed" {
 		t.Errorf("apps.manifest.export = %v", exp)

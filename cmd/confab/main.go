@@ -4,6 +4,8 @@
 //	confab api                        an HTTP API process of a cluster (PostgreSQL + Redis pockets)
 //	confab gateway                    a WebSocket gateway process of one pocket
 //	confab admin user create …        add a user (and its workspace if new)
+//	confab admin app create …         install an app from a manifest (JSON or YAML)
+//	confab admin app list …           list a workspace's apps
 //
 // Run "confab <command> -h" for a command's flags. The load generator is a
 // command of its own, confab-bench.
@@ -39,6 +41,8 @@ commands:
   api                   run an HTTP API process of a cluster (PostgreSQL, Redis pockets)
   gateway               run a WebSocket gateway process of one pocket
   admin user create     create a user (and its workspace if new)
+  admin app create      install an app from a manifest in a workspace, printing its tokens
+  admin app list        list the apps of a workspace
 `
 
 func run(ctx context.Context, args []string) error {
