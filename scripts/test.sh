@@ -2,8 +2,10 @@
 # Runs confab's whole test suite, with the race detector, after installing
 # what it needs from Debian's packages: a C compiler (cgo SQLite and the race
 # detector), PostgreSQL's server binaries (tests start throwaway clusters),
-# redis-server (tests start throwaway servers), Chromium (browser tests) and
-# pebble, Let's Encrypt's test ACME CA (the ACME tests start their own).
+# redis-server (tests start throwaway servers), Chromium (browser tests),
+# pebble, Let's Encrypt's test ACME CA (the ACME tests start their own), and
+# Node.js with npm, which install Slack's own JavaScript packages pinned in
+# testdata/node (tests run Slack's apps against confab).
 # Tests start and stop every server themselves, on 127.0.0.1. Safe to run on
 # a fresh Debian machine with Go; CI runs it through .ci/run. Anything the
 # suite needs that cannot be had fails the run: with CI set, tests that
@@ -21,6 +23,8 @@ have_postgres || need_apt+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 { command -v pebble && command -v pebble-challtestsrv; } >/dev/null 2>&1 || need_apt+=(pebble)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # Reactions are emoji: without a colour emoji font they render as empty boxes in screenshots.
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -34,6 +38,30 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # Debian starts the services it installs; the tests run their own.
   if command -v redis-cli >/dev/null 2>&1; then redis-cli shutdown nosave >/dev/null 2>&1 || true; fi
 fi
+
+# Slack's packages (@slack/bolt and others) need Node.js 20 or later.
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "test.sh: node $(node --version) is too old: the npm packages in testdata/node need Node.js 20 or later" >&2
+  exit 1
+fi
+# npm ci installs testdata/node's pinned packages into a cache keyed by the
+# hash of package-lock.json: a run reinstalls only when the pins change, and
+# an install that fails or is cut leaves nothing half done behind. The tests
+# find the packages through CONFAB_NODE_MODULES (internal/nodetest).
+node_cache="${CONFAB_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/confab/node}"
+node_dir="$node_cache/$(sha256sum testdata/node/package-lock.json | cut -c1-32)"
+if [ ! -d "$node_dir/node_modules" ]; then
+  echo "test.sh: installing testdata/node's npm packages into $node_dir" >&2
+  mkdir -p "$node_cache"
+  node_tmp=$(mktemp -d "$node_cache/.install.XXXXXX")
+  trap 'rm -rf "$node_tmp"' EXIT
+  cp testdata/node/package.json testdata/node/package-lock.json "$node_tmp/"
+  npm ci --prefix "$node_tmp" --no-audit --no-fund --loglevel=error >&2
+  # Another run may have finished the same install first: keep its copy.
+  mv -T "$node_tmp" "$node_dir" 2>/dev/null || true
+fi
+export CONFAB_NODE_MODULES="$node_dir/node_modules"
 
 export CGO_ENABLED=1
 # With CI set, a test whose server binary is missing fails rather than skips.
