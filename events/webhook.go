@@ -229,7 +229,9 @@ func (w *Webhook) Send(ctx context.Context, req WebhookRequest) WebhookResult {
 	h := http.Header{}
 	if req.Retry > 0 {
 		h.Set(HeaderRetryNum, strconv.Itoa(req.Retry))
-		h.Set(HeaderRetryReason, req.Reason)
+		if req.Reason != "" {
+			h.Set(HeaderRetryReason, req.Reason)
+		}
 	}
 	resp, err := w.post(ctx, req.URL, req.Secret, req.Body, h)
 	if err != nil {
