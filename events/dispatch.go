@@ -41,16 +41,27 @@ type dispatcher struct {
 	revoked  []confab.Fingerprint
 	detached bool // a connection went: resend what it held, guarded by mu
 
+	ctx         context.Context // canceled by halt
+	cancel      context.CancelFunc
+	workersOnce sync.Once
+	hook        chan hookJob    // requests for the HTTP workers
+	fails       chan hookResult // attempts that failed, from the HTTP workers
+
 	// Owned by run.
-	target    *target
-	updated   int64 // the app's Updated when target was built
-	chans     map[string]*chanState
-	envelopes map[string]*pending // envelope id → pending event
-	inflight  int
-	attempts  map[string]int // event id → deliveries so far (retry_attempt)
-	lastPoll  time.Time
-	lastSave  time.Time
-	unsaved   bool
+	verified   string    // the request URL that answered url_verification
+	verifying  bool      // a url_verification is under way
+	nextVerify time.Time // no url_verification before then
+	verifies   int       // failed url_verifications in a row
+	verifyDone chan verifyResult
+	target     *target
+	updated    int64 // the app's Updated when target was built
+	chans      map[string]*chanState
+	envelopes  map[string]*pending // envelope id → pending event
+	inflight   int
+	attempts   map[string]int // event id → deliveries so far (retry_attempt)
+	lastPoll   time.Time
+	lastSave   time.Time
+	unsaved    bool
 }
 
 // chanState is the dispatcher's view of one channel of the bot.
@@ -71,15 +82,19 @@ type pending struct {
 	marker   bool // a change without events for the app: done at once
 	acked    bool
 	sent     bool
-	sentAt   time.Time
+	due      time.Time // when to send it again if it is not acknowledged
+	reason   string    // why it is sent again: retry_reason
 	conn     *socketConn
 	envelope string
 }
 
 func newDispatcher(m *Manager, appID string) *dispatcher {
+	ctx, cancel := newContext()
 	return &dispatcher{
+		ctx: ctx, cancel: cancel,
 		m: m, appID: appID,
 		wake: make(chan struct{}, 1), acks: make(chan string, 1024),
+		hook: make(chan hookJob, DefaultWindow), fails: make(chan hookResult, 1024), verifyDone: make(chan verifyResult, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
 		dirty: map[string]bool{}, members: true,
 		chans: map[string]*chanState{}, envelopes: map[string]*pending{}, attempts: map[string]int{},
@@ -95,7 +110,12 @@ func (d *dispatcher) poke() {
 }
 
 // halt stops the dispatcher's goroutine, which saves its positions.
-func (d *dispatcher) halt() { d.stopOnce.Do(func() { close(d.stop) }) }
+func (d *dispatcher) halt() {
+	d.stopOnce.Do(func() {
+		close(d.stop)
+		d.cancel()
+	})
+}
 
 // changed marks a channel as having news (the bus handler calls it).
 func (d *dispatcher) changed(channelID string) {
@@ -125,6 +145,10 @@ func (d *dispatcher) run() {
 			return
 		case id := <-d.acks:
 			d.ack(id)
+		case f := <-d.fails:
+			d.failed(f)
+		case v := <-d.verifyDone:
+			d.verifiedURL(v)
 		case <-d.wake:
 		case <-tick.C:
 		}
@@ -141,6 +165,8 @@ func (d *dispatcher) step() {
 		select {
 		case id := <-d.acks:
 			d.ack(id)
+		case f := <-d.fails:
+			d.failed(f)
 		default:
 			drained = true
 		}
@@ -154,7 +180,7 @@ func (d *dispatcher) step() {
 	d.dirty = map[string]bool{}
 	detached := d.detached
 	d.detached = false
-	connected := len(d.conns) > 0
+	sockets := len(d.conns) > 0
 	d.mu.Unlock()
 
 	if poll {
@@ -176,6 +202,7 @@ func (d *dispatcher) step() {
 			d.membersChanged() // again at the next tick
 		}
 	}
+	connected := sockets || d.overHTTP(now)
 	if detached || !connected {
 		d.forgetSent()
 	}
@@ -187,7 +214,7 @@ func (d *dispatcher) step() {
 				}
 			}
 		}
-		d.send(now)
+		d.send(now, !sockets)
 	}
 	d.save(false)
 }
@@ -335,10 +362,10 @@ func (d *dispatcher) forgetSent() {
 	for _, c := range d.chans {
 		for _, p := range c.queue {
 			if p.sent && !p.acked {
-				d.mu.Lock()
-				alive := p.conn != nil && !p.conn.closed()
-				d.mu.Unlock()
-				if alive {
+				if p.conn == nil {
+					continue // with an HTTP worker: it reports
+				}
+				if !p.conn.closed() {
 					continue
 				}
 				p.sent = false
@@ -380,61 +407,75 @@ func (d *dispatcher) fill(ctx context.Context, c *chanState) error {
 }
 
 // send hands out the queued events not yet sent, and sends again those
-// not acknowledged within AckTimeout, with the next retry_attempt.
-func (d *dispatcher) send(now time.Time) {
+// not acknowledged by their due time, with the next retry_attempt. Over
+// HTTP a channel has one event on its way at a time, so that the app
+// receives each channel's events in order.
+func (d *dispatcher) send(now time.Time, overHTTP bool) {
 	for _, c := range d.chans {
 		for _, p := range c.queue {
-			switch {
-			case p.acked:
-			case !p.sent:
-				if d.inflight >= d.m.cfg.Window {
-					return
-				}
-				if !d.deliver(p, now) {
+			if p.acked {
+				continue
+			}
+			if !p.sent {
+				if d.inflight >= d.m.cfg.Window || !d.deliver(p, now, overHTTP) {
 					return
 				}
 				d.inflight++
 				c.unacked++
-			case now.Sub(p.sentAt) >= d.m.cfg.AckTimeout:
-				if !d.deliver(p, now) {
-					return
-				}
+			} else if !now.Before(p.due) && !d.deliver(p, now, overHTTP) {
+				return
+			}
+			if overHTTP {
+				break
 			}
 		}
 	}
 }
 
-// deliver writes one event to a connection of the app (another than the
-// last one it went to, when there is another): false if none took it.
-func (d *dispatcher) deliver(p *pending, now time.Time) bool {
+// deliver hands one event to a connection of the app (another than the
+// last one it went to, when there is another), or to the HTTP workers:
+// false if none took it.
+func (d *dispatcher) deliver(p *pending, now time.Time, overHTTP bool) bool {
 	attempt := d.attempts[p.ev.id]
-	reason := ""
-	if attempt > 0 {
-		reason = "timeout"
-	}
 	env := newEnvelopeID()
-	frame := envelope(env, p.ev.body, attempt, reason)
-	d.mu.Lock()
-	var conn *socketConn
-	for i := 0; i < len(d.conns); i++ {
-		c := d.conns[(d.next+i)%len(d.conns)]
-		if c == p.conn && len(d.conns) > 1 {
-			continue
+	if overHTTP {
+		select {
+		case d.hook <- hookJob{envelope: env, url: d.verified, secret: d.target.app.SigningSecret,
+			body: p.ev.body, attempt: attempt, reason: p.reason}:
+		default:
+			return false
 		}
-		if c.enqueue(frame) {
-			conn = c
-			d.next = (d.next + i + 1) % len(d.conns)
-			break
+		// The worker reports a failure; this is only a guard.
+		p.due = now.Add(2*webhookTimeout + time.Second)
+	} else {
+		reason := ""
+		if attempt > 0 {
+			reason = "timeout"
 		}
-	}
-	d.mu.Unlock()
-	if conn == nil {
-		return false
+		frame := envelope(env, p.ev.body, attempt, reason)
+		d.mu.Lock()
+		var conn *socketConn
+		for i := 0; i < len(d.conns); i++ {
+			c := d.conns[(d.next+i)%len(d.conns)]
+			if c == p.conn && len(d.conns) > 1 {
+				continue
+			}
+			if c.enqueue(frame) {
+				conn = c
+				d.next = (d.next + i + 1) % len(d.conns)
+				break
+			}
+		}
+		d.mu.Unlock()
+		if conn == nil {
+			return false
+		}
+		p.conn, p.due = conn, now.Add(d.m.cfg.AckTimeout)
 	}
 	if p.envelope != "" {
 		delete(d.envelopes, p.envelope)
 	}
-	p.sent, p.sentAt, p.conn, p.envelope = true, now, conn, env
+	p.sent, p.envelope = true, env
 	d.envelopes[env] = p
 	d.attempts[p.ev.id] = attempt + 1
 	d.m.metrics.sent(attempt)

@@ -79,10 +79,14 @@ type target struct {
 	subs    map[string]bool // the manifest's bot_events
 	authzs  []byte          // the authorizations list, encoded once
 	teamRaw string
+	// Where the events go: Socket Mode, or else the request URL.
+	socketMode bool
+	requestURL string
 }
 
 func newTarget(app *confab.App, bot *confab.Bot, m *confab.Manifest) *target {
-	t := &target{app: app, bot: bot, subs: map[string]bool{}, teamRaw: app.WorkspaceID}
+	t := &target{app: app, bot: bot, subs: map[string]bool{}, teamRaw: app.WorkspaceID,
+		socketMode: m.SocketMode, requestURL: m.RequestURL}
 	for _, e := range m.BotEvents {
 		t.subs[e] = true
 	}

@@ -72,6 +72,14 @@ type Config struct {
 	// Tick is how often each app's dispatcher checks for retries and
 	// positions to save.
 	Tick time.Duration
+	// Webhook sends the Events API's requests; nil: NewWebhook's default.
+	Webhook *Webhook
+	// HTTPWorkers is how many requests to its URL an app has on their way
+	// at once.
+	HTTPWorkers int
+	// RetrySchedule is the wait before each new attempt at a failed HTTP
+	// delivery or url_verification; nil: SlackRetries.
+	RetrySchedule RetrySchedule
 	// StoreTimeout bounds one step's store reads.
 	StoreTimeout time.Duration
 	// Now is the clock (tests); nil: time.Now.
@@ -94,6 +102,15 @@ func (c *Config) setDefaults() {
 	set(&c.Retention, DefaultRetention)
 	set(&c.Tick, DefaultTick)
 	set(&c.StoreTimeout, 10*time.Second)
+	if c.Webhook == nil {
+		c.Webhook = NewWebhook(WebhookConfig{})
+	}
+	if c.HTTPWorkers <= 0 {
+		c.HTTPWorkers = 4
+	}
+	if c.RetrySchedule == nil {
+		c.RetrySchedule = SlackRetries
+	}
 	if c.Window <= 0 {
 		c.Window = DefaultWindow
 	}
@@ -111,6 +128,7 @@ func (c *Config) setDefaults() {
 // (ServeHTTP).
 type Manager struct {
 	cfg     Config
+	hook    *Webhook
 	log     *slog.Logger
 	bus     Bus
 	metrics *metrics
@@ -132,7 +150,7 @@ type Manager struct {
 func New(cfg Config) (*Manager, error) {
 	cfg.setDefaults()
 	m := &Manager{
-		cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registerer),
+		cfg: cfg, hook: cfg.Webhook, log: cfg.Logger, metrics: newMetrics(cfg.Registerer),
 		apps: map[string]*dispatcher{}, byChannel: map[string]map[*dispatcher]bool{}, byUser: map[string]*dispatcher{},
 		stop: make(chan struct{}),
 	}

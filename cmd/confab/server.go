@@ -60,6 +60,9 @@ type Main struct {
 	// WrapStore, when set, wraps the store the service uses (tests inject
 	// failures through it).
 	WrapStore func(confab.Store) confab.Store
+	// TuneEvents, when set, adjusts the apps' event delivery (tests
+	// shorten its retry schedule).
+	TuneEvents func(*events.Config)
 
 	store   store
 	Chat    *chat.Service
@@ -333,12 +336,16 @@ func (m *Main) wireServe(w wiring) error {
 		return err
 	}
 	// Apps' events: this process is the only one, so it delivers them all.
-	m.Events, err = events.New(events.Config{
+	ecfg := events.Config{
 		Store: w.store, Tickets: m.Chat, Logger: w.log.With("component", "events"), Registerer: w.reg,
 		OpenBus: func(h func(topic string, payload []byte)) (events.Bus, error) {
 			return broker.Open(memory.Config{Handler: h, Logger: log}), nil
 		},
-	})
+	}
+	if m.TuneEvents != nil {
+		m.TuneEvents(&ecfg)
+	}
+	m.Events, err = events.New(ecfg)
 	if err != nil {
 		return err
 	}
