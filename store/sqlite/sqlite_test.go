@@ -208,6 +208,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE mentions`,
 		`DROP TABLE apps`,
 		`DROP TABLE bots`,
+		`DROP TABLE scheduled_messages`,
 		`ALTER TABLE tokens DROP COLUMN type`,
 		`PRAGMA user_version = 1`,
 	} {
