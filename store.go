@@ -204,4 +204,35 @@ type Store interface {
 	// the seq of its latest change. Messages come without Reactions: the
 	// reaction changes carry them.
 	FindChanges(ctx context.Context, channelID string, after int64, limit int) ([]Change, error)
+
+	// Scheduled messages (chat.scheduleMessage). They are directory data:
+	// pocket.Store keeps them in its main database, whatever the channel's
+	// pocket, so the store does not check that the channel exists.
+	//
+	// CreateScheduledMessage stores m (ClaimedUntil 0; a missing id is
+	// generated). ECONFLICT "restricted_too_many" (ErrRestrictedTooMany)
+	// when m's channel already has MaxScheduledPerWindow pending messages
+	// in m's window (PostAt / ScheduleWindow), or m's user has
+	// MaxScheduledPerUser pending: checked in the transaction that writes
+	// m, so concurrent callers never pass them. ENOTFOUND "user_not_found".
+	CreateScheduledMessage(ctx context.Context, m *ScheduledMessage) error
+	// FindScheduledMessages lists f.UserID's pending messages (claimed ones
+	// too) by PostAt then ID.
+	FindScheduledMessages(ctx context.Context, f ScheduledFilter) ([]*ScheduledMessage, error)
+	// DeleteScheduledMessage deletes message id of userID in channelID if
+	// no scheduler ever claimed it. ENOTFOUND
+	// "invalid_scheduled_message_id" (ErrInvalidScheduledID) otherwise: no
+	// such message, another user's or channel's, or claimed (posted or
+	// being posted). The claim and the delete exclude each other: a
+	// message is either deleted or posted, never both.
+	DeleteScheduledMessage(ctx context.Context, id, userID, channelID string) error
+	// ClaimScheduledMessages claims, atomically, at most limit messages
+	// that are due (PostAt <= now) and not held (ClaimedUntil <= now),
+	// oldest PostAt first: their ClaimedUntil becomes until, and they are
+	// returned so. Concurrent claimers never get the same message until
+	// its claim expires.
+	ClaimScheduledMessages(ctx context.Context, now, until int64, limit int) ([]*ScheduledMessage, error)
+	// FinishScheduledMessage removes a claimed message once it is posted
+	// or dropped; removing a missing one is not an error.
+	FinishScheduledMessage(ctx context.Context, id string) error
 }

@@ -78,6 +78,11 @@ type Service interface {
 	CloseConversation(ctx context.Context, u *confab.User, channel string) error
 	// Message returns a live message with its reactions.
 	Message(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
+
+	// Scheduled messages (sched.go).
+	ScheduleMessage(ctx context.Context, u *confab.User, p chat.ScheduleParams) (*confab.ScheduledMessage, *confab.Message, error)
+	ScheduledMessages(ctx context.Context, u *confab.User, p chat.ScheduledListParams) (ms []*confab.ScheduledMessage, nextCursor string, err error)
+	DeleteScheduledMessage(ctx context.Context, u *confab.User, channel, id string) error
 }
 
 // Defaults of Config.

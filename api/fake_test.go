@@ -55,6 +55,11 @@ type fake struct {
 
 	// memessage_test.go's
 	MeMessageFn func(ctx context.Context, u *confab.User, channel, text string) (*confab.Message, error)
+
+	// sched_test.go's
+	ScheduleMessageFn        func(ctx context.Context, u *confab.User, p chat.ScheduleParams) (*confab.ScheduledMessage, *confab.Message, error)
+	ScheduledMessagesFn      func(ctx context.Context, u *confab.User, p chat.ScheduledListParams) ([]*confab.ScheduledMessage, string, error)
+	DeleteScheduledMessageFn func(ctx context.Context, u *confab.User, channel, id string) error
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}

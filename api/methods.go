@@ -60,6 +60,10 @@ var methods = map[string]method{
 	"chat.getPermalink": {auth: true, fn: (*Server).chatGetPermalink},
 	"chat.meMessage":    {auth: true, fn: (*Server).chatMeMessage},
 
+	"chat.scheduleMessage":        {auth: true, fn: (*Server).chatScheduleMessage},
+	"chat.scheduledMessages.list": {auth: true, fn: (*Server).chatScheduledMessagesList},
+	"chat.deleteScheduledMessage": {auth: true, fn: (*Server).chatDeleteScheduledMessage},
+
 	"users.list":        {auth: true, fn: (*Server).usersList},
 	"users.info":        {auth: true, fn: (*Server).usersInfo},
 	"users.getPresence": {auth: true, fn: (*Server).usersGetPresence},
@@ -537,14 +541,7 @@ func (s *Server) conversationsSetPrefs(c *call) (any, error) {
 // have no effect (a boolean among them must still parse).
 func (s *Server) chatPostMessage(c *call) (any, error) {
 	a := c.args
-	p := chat.PostParams{Channel: a.need("channel"), Text: a.str("text"), ThreadTS: a.str("thread_ts"), ClientMsgID: a.str("client_msg_id"),
-		App: confab.AppFields{
-			Blocks: a.str("blocks"), Attachments: a.str("attachments"), Metadata: a.str("metadata"),
-			Username: a.str("username"), IconEmoji: a.str("icon_emoji"), IconURL: a.str("icon_url"),
-		},
-		ReplyBroadcast: a.bool("reply_broadcast"),
-	}
-	ignoredMessageArgs(a)
+	p := postParams(a)
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
@@ -556,6 +553,20 @@ func (s *Server) chatPostMessage(c *call) (any, error) {
 		return nil, err
 	}
 	return messageAnswer{OK: true, Channel: m.ChannelID, TS: confab.FormatTS(m.TS), Message: m.Wire()}, nil
+}
+
+// postParams reads chat.postMessage's arguments (chat.scheduleMessage's
+// too), the ignored ones included.
+func postParams(a *args) chat.PostParams {
+	p := chat.PostParams{Channel: a.need("channel"), Text: a.str("text"), ThreadTS: a.str("thread_ts"), ClientMsgID: a.str("client_msg_id"),
+		App: confab.AppFields{
+			Blocks: a.str("blocks"), Attachments: a.str("attachments"), Metadata: a.str("metadata"),
+			Username: a.str("username"), IconEmoji: a.str("icon_emoji"), IconURL: a.str("icon_url"),
+		},
+		ReplyBroadcast: a.bool("reply_broadcast"),
+	}
+	ignoredMessageArgs(a)
+	return p
 }
 
 // chatUpdate edits a message: text, blocks, attachments and metadata each

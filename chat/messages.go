@@ -20,23 +20,51 @@ const maxClientMsgID = 64
 // A message needs text, blocks or attachments ("no_text"); the app fields
 // are checked by confab.ValidateAppFields and stored as it returns them.
 func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams) (*confab.Message, error) {
-	app, err := confab.ValidateAppFields(p.App)
+	c, m, err := s.preparePost(ctx, u, p)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateContent(p.Text, app); err != nil {
+	bot := m.Bot
+	var created bool
+	err = s.writeContent(c, func() (int64, []byte, error) {
+		var err error
+		if created, err = s.store.CreateMessage(ctx, m); err != nil || !created {
+			return m.Seq, nil, err // a repeat: the original, published before
+		}
+		return m.Seq, confab.MessageEvent(m), nil
+	})
+	m.Bot = bot // a repeat's original, too
+	if err != nil {
 		return nil, err
 	}
+	if created {
+		s.metrics.posted.Inc()
+	}
+	return m, nil
+}
+
+// preparePost is chat.postMessage's validation, shared by every way of
+// posting one (chat.scheduleMessage too): it checks p, resolves its
+// channel and thread, authorizes u to post there, and returns the message
+// as it would be stored now (with its Bot when u is a bot user).
+func (s *Service) preparePost(ctx context.Context, u *confab.User, p PostParams) (*grant, *confab.Message, error) {
+	app, err := confab.ValidateAppFields(p.App)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validateContent(p.Text, app); err != nil {
+		return nil, nil, err
+	}
 	if len(p.ClientMsgID) > maxClientMsgID || !utf8.ValidString(p.ClientMsgID) || strings.ContainsAny(p.ClientMsgID, "\x00\n") {
-		return nil, errInvalidClientID
+		return nil, nil, errInvalidClientID
 	}
 	channel, err := s.postTarget(ctx, u, p.Channel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := s.authorize(ctx, u, channel, actionPost)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &confab.Message{
 		ChannelID: c.ID, UserID: u.ID, Text: p.Text, ClientMsgID: p.ClientMsgID,
@@ -46,33 +74,16 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 	}
 	if p.ThreadTS != "" {
 		if m.ThreadTS, err = s.threadParent(ctx, c.ID, p.ThreadTS); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m.Broadcast = p.ReplyBroadcast
 	}
 	if u.IsBot {
-		bot, err := s.botOfUser(ctx, u.ID)
-		if err != nil {
-			return nil, err
+		if m.Bot, err = s.botOfUser(ctx, u.ID); err != nil {
+			return nil, nil, err
 		}
-		defer func() { m.Bot = bot }() // a repeat's original, too
-		m.Bot = bot
 	}
-	var created bool
-	err = s.writeContent(c, func() (int64, []byte, error) {
-		var err error
-		if created, err = s.store.CreateMessage(ctx, m); err != nil || !created {
-			return m.Seq, nil, err // a repeat: the original, published before
-		}
-		return m.Seq, confab.MessageEvent(m), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		s.metrics.posted.Inc()
-	}
-	return m, nil
+	return c, m, nil
 }
 
 // validateContent checks a message's text with its app fields (as

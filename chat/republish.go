@@ -103,10 +103,11 @@ func (s *Service) retryPublications() {
 	}
 }
 
-// Close publishes what the outbox holds, stops retrying failed
+// Close stops the scheduler (after its batch), publishes what the outbox holds, stops retrying failed
 // publications and waits for its goroutines. The service must not be used
 // afterwards.
 func (s *Service) Close() error {
+	s.stopScheduler() // it posts: before the outbox closes
 	s.out.close()
 	r := &s.republish
 	r.mu.Lock()

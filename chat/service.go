@@ -79,6 +79,7 @@ type Service struct {
 	cache     *accessCache // tokens, channels, memberships (cache.go); store drops what it changes
 	out       *outbox      // publishes after the commit, off the request (outbox.go)
 	botUsers  botUsers     // which posters are bot users (apps.go)
+	sched     scheduler    // posts scheduled messages (sched.go)
 
 	// Login (login.go); immutable after construction.
 	logins          *loginThrottle                    // failed logins per account
@@ -91,6 +92,8 @@ type metrics struct {
 	publishErrors  prometheus.Counter
 	republished    prometheus.Counter
 	publishDropped prometheus.Counter
+	// scheduledDropped counts scheduled messages dropped at their post_at.
+	scheduledDropped prometheus.Counter
 }
 
 // New returns a Service.
@@ -157,9 +160,13 @@ func New(cfg Config) *Service {
 		publishDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "confab_publish_dropped_total", Help: "Failed publications given up (too old or queue full); readers recover by catch-up.",
 		}),
+		scheduledDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_scheduled_dropped_total", Help: "Scheduled messages dropped at their post_at because their user could no longer post them there.",
+		}),
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.metrics.posted, s.metrics.publishErrors, s.metrics.republished, s.metrics.publishDropped)
+		cfg.Registerer.MustRegister(s.metrics.posted, s.metrics.publishErrors, s.metrics.republished, s.metrics.publishDropped,
+			s.metrics.scheduledDropped)
 	}
 	return s
 }

@@ -106,6 +106,7 @@ func (m *Main) wireAPI(w wiring) error {
 		Presence: pocket.NewPresenceRouter(router, presences),
 		Gateways: pocket.NewPicker(router, registries),
 	}))
+	m.Chat.StartScheduler(schedulerInterval)
 	m.mountAPI(w)
 	return nil
 }

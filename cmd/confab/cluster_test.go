@@ -486,3 +486,42 @@ func countRows(t *testing.T, dsn, query, arg string) int {
 	}
 	return n
 }
+
+// Every API process runs a scheduler: racing over the same due messages,
+// they post each once, in the channel's pocket's database, while the
+// schedule is kept in the directory.
+func TestClusterScheduledMessagesPostedOnce(t *testing.T) {
+	c := startCluster(t, 3, 0, withPocketPostgres("b"))
+	bob := c.user("beta", "bob", c.api(0))
+	ch := bob.createChannel("general", false)
+	postAt := time.Now().Unix() + 2
+	const n = 20
+	for i := 0; i < n; i++ {
+		scheduler := *bob
+		scheduler.base = c.api(i).URL()
+		scheduler.must("chat.scheduleMessage", obj{"channel": ch, "text": fmt.Sprintf("later %d", i), "post_at": postAt})
+	}
+	if got := countRows(t, c.dsn, "SELECT count(*) FROM scheduled_messages WHERE channel_id = $1", ch); got != n {
+		t.Fatalf("%d scheduled messages in the directory, want %d", got, n)
+	}
+	history := func() []any {
+		return bob.must("conversations.history", obj{"channel": ch, "limit": 1000})["messages"].([]any)
+	}
+	c.eventually(fmt.Sprintf("%d scheduled messages posted", n), func() bool { return len(history()) >= n })
+	time.Sleep(2 * schedulerInterval)
+	seen := map[string]int{}
+	for _, m := range history() {
+		seen[m.(obj)["text"].(string)]++
+	}
+	for i := 0; i < n; i++ {
+		if text := fmt.Sprintf("later %d", i); seen[text] != 1 {
+			t.Errorf("%q posted %d times, want once", text, seen[text])
+		}
+	}
+	if got := countRows(t, c.pocketDSN["b"], "SELECT count(*) FROM messages WHERE channel_id = $1", ch); got != n {
+		t.Errorf("%d messages in pocket b's database, want %d", got, n)
+	}
+	if got := countRows(t, c.dsn, "SELECT count(*) FROM scheduled_messages WHERE channel_id = $1", ch); got != 0 {
+		t.Errorf("%d scheduled messages left in the directory, want 0", got)
+	}
+}

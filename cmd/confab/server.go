@@ -328,6 +328,7 @@ func (m *Main) wireServe(w wiring) error {
 		access = chat.ExactAccess()
 	}
 	m.Chat = chat.New(m.chatConfig(w, chat.Config{Bus: bus, Access: access}))
+	m.Chat.StartScheduler(schedulerInterval)
 	var err error
 	m.Gateway, err = m.newGateway(w, func(h func(topic string, payload []byte)) (gateway.Bus, error) {
 		return broker.Open(memory.Config{Handler: h, Logger: log}), nil
@@ -355,6 +356,12 @@ func (m *Main) wireServe(w wiring) error {
 	w.mux.Handle(events.SocketPath, m.Events)
 	return nil
 }
+
+// schedulerInterval is how often a process that serves the API posts the
+// scheduled messages that fell due (chat.StartScheduler): every such
+// process does, their claims exclude each other, and Main.Close stops it
+// with the chat service.
+const schedulerInterval = time.Second
 
 // chatConfig completes a role's chat configuration with what every role
 // shares.

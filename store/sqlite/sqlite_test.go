@@ -209,6 +209,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE apps`,
 		`DROP TABLE bots`,
 		`DROP TABLE app_positions`,
+		`DROP TABLE scheduled_messages`,
 		`ALTER TABLE tokens DROP COLUMN type`,
 		`PRAGMA user_version = 1`,
 	} {

@@ -53,6 +53,9 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Subtype", testSubtype},
 		{"Apps", testApps},
 		{"AppPositions", testAppPositions},
+		{"Scheduled", testScheduled},
+		{"ScheduledBounds", testScheduledBounds},
+		{"ConcurrentClaims", testConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1623,6 +1626,14 @@ func testContextCanceled(t *testing.T, f *fixture) {
 		{"FindLatestMessages", func() error { _, err := f.s.FindLatestMessages(ctx, []string{c.ID}); return err }},
 		{"FindChannelByID", func() error { _, err := f.s.FindChannelByID(ctx, c.ID); return err }},
 		{"FindUserByID", func() error { _, err := f.s.FindUserByID(ctx, f.owner.ID); return err }},
+		{"CreateScheduledMessage", func() error {
+			return f.s.CreateScheduledMessage(ctx, &confab.ScheduledMessage{ChannelID: c.ID, UserID: f.owner.ID, PostAt: 1, Text: "x"})
+		}},
+		{"ClaimScheduledMessages", func() error { _, err := f.s.ClaimScheduledMessages(ctx, 1, 2, 1); return err }},
+		{"FindScheduledMessages", func() error {
+			_, err := f.s.FindScheduledMessages(ctx, confab.ScheduledFilter{UserID: f.owner.ID})
+			return err
+		}},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)
