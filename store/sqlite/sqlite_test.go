@@ -209,6 +209,9 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE apps`,
 		`DROP TABLE bots`,
 		`ALTER TABLE tokens DROP COLUMN type`,
+		`DROP TABLE pins`,
+		`ALTER TABLE channels DROP COLUMN pin_count`,
+		`ALTER TABLE channels DROP COLUMN pin_version`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {

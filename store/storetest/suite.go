@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Mentions", testMentions},
 		{"Subtype", testSubtype},
 		{"Apps", testApps},
+		{"Pins", testPins},
+		{"PinCap", testPinCap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1622,6 +1624,10 @@ func testContextCanceled(t *testing.T, f *fixture) {
 		{"FindLatestMessages", func() error { _, err := f.s.FindLatestMessages(ctx, []string{c.ID}); return err }},
 		{"FindChannelByID", func() error { _, err := f.s.FindChannelByID(ctx, c.ID); return err }},
 		{"FindUserByID", func() error { _, err := f.s.FindUserByID(ctx, f.owner.ID); return err }},
+		{"AddPin", func() error {
+			return f.s.AddPin(ctx, &confab.Pin{ChannelID: c.ID, MessageTS: m.TS, UserID: f.owner.ID, Created: 1})
+		}},
+		{"FindPins", func() error { _, err := f.s.FindPins(ctx, c.ID, true); return err }},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)
