@@ -78,6 +78,11 @@ type Service interface {
 	CloseConversation(ctx context.Context, u *confab.User, channel string) error
 	// Message returns a live message with its reactions.
 	Message(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
+
+	PostEphemeral(ctx context.Context, u *confab.User, p chat.EphemeralParams) (*confab.Message, error)
+	AddPin(ctx context.Context, u *confab.User, channel, ts string) error
+	RemovePin(ctx context.Context, u *confab.User, channel, ts string) error
+	ListPins(ctx context.Context, u *confab.User, channel string) ([]*confab.Pin, error)
 }
 
 // Defaults of Config.

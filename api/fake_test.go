@@ -55,6 +55,12 @@ type fake struct {
 
 	// memessage_test.go's
 	MeMessageFn func(ctx context.Context, u *confab.User, channel, text string) (*confab.Message, error)
+
+	// pins_test.go's
+	PostEphemeralFn func(ctx context.Context, u *confab.User, p chat.EphemeralParams) (*confab.Message, error)
+	AddPinFn        func(ctx context.Context, u *confab.User, channel, ts string) error
+	RemovePinFn     func(ctx context.Context, u *confab.User, channel, ts string) error
+	ListPinsFn      func(ctx context.Context, u *confab.User, channel string) ([]*confab.Pin, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}
