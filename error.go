@@ -72,4 +72,7 @@ var (
 	ErrNameTaken       = &Error{Code: ECONFLICT, Message: "name_taken"}
 	ErrAlreadyReacted  = &Error{Code: ECONFLICT, Message: "already_reacted"}
 	ErrNoReaction      = &Error{Code: ENOTFOUND, Message: "no_reaction"}
+	ErrAlreadyPinned   = &Error{Code: ECONFLICT, Message: "already_pinned"}
+	ErrNoPin           = &Error{Code: ENOTFOUND, Message: "no_pin"}
+	ErrTooManyPins     = &Error{Code: ECONFLICT, Message: "too_many_pins"}
 )

@@ -49,6 +49,13 @@ type Channel struct {
 	LastSeq      int64 // change counter: each post, edit, delete or reaction takes the next
 	MessageCount int64 // new messages ever posted, for unread arithmetic
 	NumMembers   int
+	// PinCount is how many messages are pinned to the channel (Store.AddPin).
+	PinCount int
+	// PinVersion moves on with every pin and unpin: pins take no seq (they
+	// are not in the change feed), so LastSeq alone does not name the
+	// state of a page that shows them (pinned_to); LastSeq and PinVersion
+	// together do.
+	PinVersion int64
 }
 
 // Text is a topic or purpose with who set it and when.
@@ -150,6 +157,23 @@ type Change struct {
 	Message  *Message        // set for message changes
 	Reaction *ReactionChange // set for reaction changes
 }
+
+// Pin is a message pinned to its channel (pins.add), with who pinned it
+// and when. A channel holds at most MaxPins.
+type Pin struct {
+	ChannelID string
+	MessageTS int64
+	UserID    string // who pinned it
+	Created   int64  // unix seconds
+	// Message is the pinned message with its reactions, when FindPins was
+	// asked for it.
+	Message *Message
+}
+
+// MaxPins is how many messages a channel may have pinned at once, as
+// Slack long allowed. It keeps a channel's pins one short read: a page of
+// history reads them all to mark the pinned messages.
+const MaxPins = 100
 
 // Token is an API token, kept only as the SHA-256 of its value.
 type Token struct {

@@ -179,8 +179,9 @@ type Store interface {
 	UpdateMessage(ctx context.Context, channelID string, ts int64, upd MessageUpdate, editedTS int64) (*Message, error)
 	// DeleteMessage turns a message into a tombstone (Deleted; Text,
 	// Blocks, Attachments and Metadata ""), next seq as ChangeSeq. Deleting a reply takes one off its parent's
-	// ReplyCount (the parent's ChangeSeq does not move). ENOTFOUND
-	// "message_not_found" (tombstones too).
+	// ReplyCount (the parent's ChangeSeq does not move). A pinned message
+	// loses its pin in the same transaction (PinCount and PinVersion as
+	// RemovePin). ENOTFOUND "message_not_found" (tombstones too).
 	DeleteMessage(ctx context.Context, channelID string, ts int64) (*Message, error)
 	// AddReaction: next seq. ENOTFOUND "message_not_found" (tombstones
 	// too); then, in this order, ECONFLICT "already_reacted", ECONFLICT
@@ -195,6 +196,21 @@ type Store interface {
 	AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*ReactionChange, error)
 	// RemoveReaction: next seq. ENOTFOUND "no_reaction", "message_not_found".
 	RemoveReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*ReactionChange, error)
+	// AddPin pins the live message p.MessageTS of p.ChannelID, by p.UserID
+	// at p.Created: the channel's PinCount grows by one and its PinVersion
+	// moves on, in the same transaction. A pin takes no seq and is not in
+	// FindChanges. ENOTFOUND "message_not_found" (tombstones and missing
+	// channels too); then ECONFLICT "already_pinned"; ECONFLICT
+	// "too_many_pins" when the channel has MaxPins (ErrTooManyPins),
+	// checked in the transaction that pins.
+	AddPin(ctx context.Context, p *Pin) error
+	// RemovePin unpins a message: PinCount down by one, PinVersion moves
+	// on. ENOTFOUND "no_pin" when it is not pinned (or does not exist).
+	RemovePin(ctx context.Context, channelID string, ts int64) error
+	// FindPins lists a channel's pins, the latest pinned first; with
+	// messages, each with its Message (and its reactions), read in the
+	// same statement or transaction. A missing channel has none.
+	FindPins(ctx context.Context, channelID string, messages bool) ([]*Pin, error)
 	// FindChanges returns the channel's changes with seq > after, in seq
 	// order, at most limit: each message whose ChangeSeq > after in its
 	// current state (Seq of the Change = ChangeSeq), and each reaction change

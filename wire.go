@@ -34,6 +34,9 @@ type WireMessage struct {
 	// The bot that posted it (Message.Bot).
 	BotID      string          `json:"bot_id,omitempty"`
 	BotProfile *WireBotProfile `json:"bot_profile,omitempty"`
+	// PinnedTo lists the channel a pinned message is pinned to, as
+	// Slack's pinned_to (history, replies and pins.list fill it).
+	PinnedTo []string `json:"pinned_to,omitempty"`
 }
 
 // WireIcons is the icon a message's poster chose for it (icon_emoji or
@@ -133,6 +136,7 @@ type WireChannel struct {
 	Mentions    *int64       `json:"mention_count,omitempty"` // client.boot only
 	IsMuted     bool         `json:"is_muted"`
 	IsStarred   bool         `json:"is_starred"`
+	PinCount    *int         `json:"pin_count,omitempty"` // left out in a Brief view
 	LatestSeq   int64        `json:"latest_seq"`
 	Latest      *WireMessage `json:"latest,omitempty"`
 }
@@ -172,6 +176,10 @@ func (v *ChannelView) Wire() WireChannel {
 		User:       v.Other,
 		NumMembers: c.NumMembers,
 		LatestSeq:  c.LastSeq,
+	}
+	if !v.Brief {
+		n := c.PinCount
+		w.PinCount = &n
 	}
 	if !v.Brief || c.Topic.Value != "" {
 		w.Topic = &WireText{Value: c.Topic.Value, Creator: c.Topic.Creator, LastSet: c.Topic.LastSet}
@@ -302,6 +310,57 @@ func ReactionEvent(r *ReactionChange) []byte {
 		EventTS  string `json:"event_ts"`
 		Seq      int64  `json:"seq"`
 	}{typ, r.UserID, r.Name, Item{"message", r.ChannelID, ts}, ts, r.Seq})
+}
+
+// WirePin is Slack's pinned item, as pins.list and the pin events show it.
+type WirePin struct {
+	Type      string      `json:"type"` // "message"
+	Channel   string      `json:"channel"`
+	Message   WireMessage `json:"message"`
+	Created   int64       `json:"created"`
+	CreatedBy string      `json:"created_by"`
+}
+
+// Wire returns the Slack pinned item of p, whose Message is set; the
+// message carries pinned_to unless unpinned says it was just unpinned.
+func (p *Pin) Wire(unpinned bool) WirePin {
+	m := p.Message.Wire()
+	if !unpinned {
+		m.PinnedTo = []string{p.ChannelID}
+	}
+	return WirePin{Type: "message", Channel: p.ChannelID, Message: m, Created: p.Created, CreatedBy: p.UserID}
+}
+
+// PinEvent is "pin_added" (added) or "pin_removed", sent to the channel's
+// members: userID pinned or unpinned p (whose Message is set) at eventTS
+// (microseconds); hasPins says whether the channel still has pins. It has
+// no seq: pins are not in the change feed.
+func PinEvent(added bool, p *Pin, userID string, hasPins bool, eventTS int64) []byte {
+	typ := "pin_removed"
+	if added {
+		typ = "pin_added"
+	}
+	return mustJSON(struct {
+		Type     string  `json:"type"`
+		User     string  `json:"user"`
+		Channel  string  `json:"channel_id"`
+		Item     WirePin `json:"item"`
+		ItemUser string  `json:"item_user"`
+		HasPins  bool    `json:"has_pins"`
+		EventTS  string  `json:"event_ts"`
+	}{typ, userID, p.ChannelID, p.Wire(!added), p.Message.UserID, hasPins, FormatTS(eventTS)})
+}
+
+// EphemeralEvent is the RTM "message" event of an ephemeral message
+// (chat.postEphemeral): m as Slack shows it to the one user who sees it,
+// with is_ephemeral and without a seq, for it is never stored.
+func EphemeralEvent(m *Message) []byte {
+	w := m.Wire()
+	w.Seq = 0
+	return mustJSON(struct {
+		WireMessage
+		IsEphemeral bool `json:"is_ephemeral"`
+	}{w, true})
 }
 
 // ChangeEvent is the RTM event that a catch-up rebuilds for one change

@@ -83,6 +83,10 @@ type Service interface {
 	ScheduleMessage(ctx context.Context, u *confab.User, p chat.ScheduleParams) (*confab.ScheduledMessage, *confab.Message, error)
 	ScheduledMessages(ctx context.Context, u *confab.User, p chat.ScheduledListParams) (ms []*confab.ScheduledMessage, nextCursor string, err error)
 	DeleteScheduledMessage(ctx context.Context, u *confab.User, channel, id string) error
+	PostEphemeral(ctx context.Context, u *confab.User, p chat.EphemeralParams) (*confab.Message, error)
+	AddPin(ctx context.Context, u *confab.User, channel, ts string) error
+	RemovePin(ctx context.Context, u *confab.User, channel, ts string) error
+	ListPins(ctx context.Context, u *confab.User, channel string) ([]*confab.Pin, error)
 }
 
 // Defaults of Config.

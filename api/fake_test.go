@@ -60,6 +60,11 @@ type fake struct {
 	ScheduleMessageFn        func(ctx context.Context, u *confab.User, p chat.ScheduleParams) (*confab.ScheduledMessage, *confab.Message, error)
 	ScheduledMessagesFn      func(ctx context.Context, u *confab.User, p chat.ScheduledListParams) ([]*confab.ScheduledMessage, string, error)
 	DeleteScheduledMessageFn func(ctx context.Context, u *confab.User, channel, id string) error
+	// pins_test.go's
+	PostEphemeralFn func(ctx context.Context, u *confab.User, p chat.EphemeralParams) (*confab.Message, error)
+	AddPinFn        func(ctx context.Context, u *confab.User, channel, ts string) error
+	RemovePinFn     func(ctx context.Context, u *confab.User, channel, ts string) error
+	ListPinsFn      func(ctx context.Context, u *confab.User, channel string) ([]*confab.Pin, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}

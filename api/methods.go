@@ -57,8 +57,13 @@ var methods = map[string]method{
 	"reactions.remove": {auth: true, fn: (*Server).reactionsRemove},
 	"reactions.get":    {auth: true, fn: (*Server).reactionsGet},
 
-	"chat.getPermalink": {auth: true, fn: (*Server).chatGetPermalink},
-	"chat.meMessage":    {auth: true, fn: (*Server).chatMeMessage},
+	"chat.getPermalink":  {auth: true, fn: (*Server).chatGetPermalink},
+	"chat.meMessage":     {auth: true, fn: (*Server).chatMeMessage},
+	"chat.postEphemeral": {auth: true, fn: (*Server).chatPostEphemeral},
+
+	"pins.add":    {auth: true, fn: (*Server).pinsAdd},
+	"pins.remove": {auth: true, fn: (*Server).pinsRemove},
+	"pins.list":   {auth: true, fn: (*Server).pinsList},
 
 	"chat.scheduleMessage":        {auth: true, fn: (*Server).chatScheduleMessage},
 	"chat.scheduledMessages.list": {auth: true, fn: (*Server).chatScheduledMessagesList},
@@ -425,10 +430,14 @@ func pageOf(p *chat.Page, err error) (any, error) {
 	msgs := make([]confab.WireMessage, 0, len(p.Messages))
 	for _, m := range p.Messages {
 		if m != nil {
-			msgs = append(msgs, m.Wire())
+			w := m.Wire()
+			if p.Pinned[m.TS] {
+				w.PinnedTo = []string{m.ChannelID}
+			}
+			msgs = append(msgs, w)
 		}
 	}
-	return pageAnswer{OK: true, Messages: msgs, HasMore: p.HasMore, ResponseMetadata: responseMetadata{p.NextCursor}}, nil
+	return pageAnswer{OK: true, Messages: msgs, HasMore: p.HasMore, PinCount: p.PinCount, ResponseMetadata: responseMetadata{p.NextCursor}}, nil
 }
 
 func (s *Server) conversationsHistory(c *call) (any, error) {

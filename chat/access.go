@@ -27,6 +27,8 @@ const (
 	actionUnarchive               // conversations.unarchive
 	actionKick                    // conversations.kick
 	actionClose                   // conversations.close
+	actionPin                     // pins.add, pins.remove
+	actionListPins                // pins.list
 )
 
 // rule is what an action needs besides seeing the channel.
@@ -49,7 +51,8 @@ type rule struct {
 //     one (not_in_channel), as Slack's chat.postMessage does; reading a
 //     public channel does not, except for a bot: a bot user must be a
 //     member for every action but joining, as an app sees only the
-//     conversations it was added to.
+//     conversations it was added to. A channel's pins are its members'
+//     only, listing them too.
 //  3. Kind: a DM or group DM cannot be left, invited to, archived,
 //     unarchived, renamed or kicked from; only a DM or group DM can be
 //     closed.
@@ -83,6 +86,8 @@ var rules = [...]rule{
 	actionUnarchive: {true, true, false, nil, nil},
 	actionKick:      {true, true, false, confab.ErrIsArchived, errRestricted},
 	actionClose:     {false, false, true, nil, nil},
+	actionPin:       {true, true, true, confab.ErrIsArchived, nil},
+	actionListPins:  {true, true, true, nil, nil},
 }
 
 // grant is a channel as authorize saw it: what the use cases need of it

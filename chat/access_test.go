@@ -18,12 +18,14 @@ import (
 //     alice and bob; arch, a public one of alice and bob, archived; dm,
 //     the DM of bob and alice;
 //   - in each, bob's message (a thread parent) with bob's reaction
-//     "thumbsup", posted before arch was archived.
+//     "thumbsup", pinned by alice, and alice's message, not pinned, both
+//     posted before arch was archived.
 type accessFixture struct {
 	s                       *Service
 	alice, bob, carol, dave *confab.User
 	pub, priv, arch, dm     string
 	msg                     map[string]string // channel → ts of bob's message
+	unpinned                map[string]string // channel → ts of alice's message
 }
 
 func newAccessFixture(t *testing.T, exact bool) *accessFixture {
@@ -35,7 +37,7 @@ func newAccessFixture(t *testing.T, exact bool) *accessFixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	s := newMatrixService(db, exact)
-	f := &accessFixture{s: s, msg: map[string]string{}}
+	f := &accessFixture{s: s, msg: map[string]string{}, unpinned: map[string]string{}}
 	user := func(team, name string) *confab.User {
 		sess, err := s.Signup(ctx, SignupParams{Team: team, Name: name, Password: "password1"})
 		if err != nil {
@@ -69,6 +71,14 @@ func newAccessFixture(t *testing.T, exact bool) *accessFixture {
 		if err := s.AddReaction(ctx, f.bob, ch, f.msg[ch], "thumbsup"); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.AddPin(ctx, f.alice, ch, f.msg[ch]); err != nil {
+			t.Fatal(err)
+		}
+		m, err = s.PostMessage(ctx, f.alice, PostParams{Channel: ch, Text: "alice's"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.unpinned[ch] = confab.FormatTS(m.TS)
 		// Read as everyone, so that refusals are cached where they may be.
 		for _, u := range []*confab.User{f.alice, f.bob, f.carol, f.dave} {
 			s.History(ctx, u, HistoryParams{Channel: ch})
@@ -203,6 +213,20 @@ var accessCalls = []accessCall{
 		_, err := f.s.Message(ctx, u, ch, f.msg[ch])
 		return err
 	}},
+	{"pins.add", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		return f.s.AddPin(ctx, u, ch, f.unpinned[ch])
+	}},
+	{"pins.remove", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		return f.s.RemovePin(ctx, u, ch, f.msg[ch])
+	}},
+	{"pins.list", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		_, err := f.s.ListPins(ctx, u, ch)
+		return err
+	}},
+	{"chat.postEphemeral", func(ctx context.Context, f *accessFixture, u *confab.User, ch string) error {
+		_, err := f.s.PostEphemeral(ctx, u, EphemeralParams{Channel: ch, User: f.alice.ID, Text: "psst"})
+		return err
+	}},
 }
 
 // What each role gets from each method (columns in accessRoles' order).
@@ -242,6 +266,12 @@ var accessWant = map[string][6]string{
 	"conversations.kick":      {"restricted_action", nic, cnf, cnf, arc, nst},
 	"conversations.close":     {nst, nst, cnf, cnf, nst, "ok"},
 	"reactions.get":           {"ok", "ok", cnf, cnf, "ok", "ok"}, // and chat.getPermalink
+	// A channel's pins are its members': listing them too.
+	"pins.add":    {"ok", nic, cnf, cnf, arc, "ok"},
+	"pins.remove": {"ok", nic, cnf, cnf, arc, "ok"},
+	"pins.list":   {"ok", nic, cnf, cnf, "ok", "ok"},
+	// To alice, who is in all four: the caller must be allowed to post.
+	"chat.postEphemeral": {"ok", nic, cnf, cnf, arc, "ok"},
 }
 
 // Every method that takes a channel, by every kind of caller, on both

@@ -61,8 +61,13 @@ type Page struct {
 	NextCursor string
 	// Memo is shared by every caller served the same page at the same
 	// time (nil when not shared): what is derived from the page alone —
-	// the API's encoded answer — is computed once for all of them.
+	// the API's encoded answer, pins included — is computed once for all
+	// of them.
 	Memo *Memo
+	// Pinned holds the ts of the channel's pinned messages (pinned_to),
+	// PinCount how many there are. Pinned may be shared: read-only.
+	Pinned   map[int64]bool
+	PinCount int
 }
 
 // Memo holds a value derived from a shared page, computed once.

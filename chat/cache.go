@@ -29,8 +29,8 @@ import (
 //   - lists: user id → the ids of the user's channels, under ExactAccess
 //     only (userChannelIDs): a reconnecting client's registration and
 //     catch-up then read no membership;
-//   - versions: channel → LastSeq, the key that lets History share a hot
-//     page (coalescer);
+//   - versions: channel → LastSeq and PinVersion, the key that lets
+//     History share a hot page (coalescer);
 //   - scopes: bot user id → its app's bot scopes, which every request of
 //     a bot token is checked against (BotScopes).
 //
@@ -130,7 +130,7 @@ const (
 	grantEntry   entryKind = iota // a token, user, workspace, channel or membership that exists
 	refusalEntry                  // a membership that does not
 	listEntry                     // a user's list of channels
-	versionEntry                  // a channel's LastSeq
+	versionEntry                  // a channel's LastSeq and PinVersion
 )
 
 // ExactAccess is the policy for a store that only this Service writes
@@ -175,7 +175,7 @@ func (exactPolicy) memberVersions(ctx context.Context, s *Service, u *confab.Use
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, channelVersion{id, v})
+		out = append(out, channelVersion{id, v.seq})
 	}
 	return out, nil
 }
@@ -304,7 +304,16 @@ func evict[K comparable, V any](m map[K]V, n int) {
 	}
 }
 
-// versionMap keeps channels' LastSeq as read from the store — for good on
+// chanVersion names the state of a channel's pages: its LastSeq, which
+// every change of its content moves, and its PinVersion, which every pin
+// and unpin moves (pins take no seq).
+type chanVersion struct {
+	seq, pins int64
+}
+
+func versionOf(c *confab.Channel) chanVersion { return chanVersion{c.LastSeq, c.PinVersion} }
+
+// versionMap keeps channels' versions (chanVersion) as read from the store — for good on
 // ExactAccess, for sharedVersionTTL under SharedAccess — and moves it
 // on with this process's own commits. A version only goes up. A channel
 // not in the map (or expired) is read from the store; a commit to a
@@ -312,19 +321,19 @@ func evict[K comparable, V any](m map[K]V, n int) {
 // before that commit does not store its older version.
 type versionMap struct {
 	mu  sync.Mutex
-	m   map[string]cacheEntry[int64]
+	m   map[string]cacheEntry[chanVersion]
 	max int
 	gen uint64
 }
 
 func (v *versionMap) init(max int) {
-	v.m = make(map[string]cacheEntry[int64])
+	v.m = make(map[string]cacheEntry[chanVersion])
 	v.max = max
 }
 
 // get returns channel's version unless it is unknown or expired at now
 // (unix ns), and the generation a load must pass.
-func (v *versionMap) get(channel string, now int64) (version int64, ok bool, gen uint64) {
+func (v *versionMap) get(channel string, now int64) (version chanVersion, ok bool, gen uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	e, ok := v.m[channel]
@@ -334,7 +343,7 @@ func (v *versionMap) get(channel string, now int64) (version int64, ok bool, gen
 
 // load stores a version read from the store, valid until until (unix ns;
 // 0: for good), if no commit or eviction happened since gen was read.
-func (v *versionMap) load(channel string, version int64, until int64, gen uint64) {
+func (v *versionMap) load(channel string, version chanVersion, until int64, gen uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if gen != v.gen {
@@ -344,7 +353,8 @@ func (v *versionMap) load(channel string, version int64, until int64, gen uint64
 		evict(v.m, v.max/8)
 		v.gen++
 	}
-	v.m[channel] = cacheEntry[int64]{v: max(v.m[channel].v, version), until: until}
+	old := v.m[channel].v
+	v.m[channel] = cacheEntry[chanVersion]{v: chanVersion{max(old.seq, version.seq), max(old.pins, version.pins)}, until: until}
 }
 
 // forget drops channel's version; a load in flight will not store its.
@@ -360,7 +370,7 @@ func (v *versionMap) committed(channel string, seq int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if old, ok := v.m[channel]; ok {
-		v.m[channel] = cacheEntry[int64]{v: max(old.v, seq), until: old.until}
+		v.m[channel] = cacheEntry[chanVersion]{v: chanVersion{max(old.v.seq, seq), old.v.pins}, until: old.until}
 	} else {
 		v.gen++
 	}
@@ -445,18 +455,18 @@ func metaOf(c *confab.Channel) channelMeta {
 	return channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived, CreatedBy: c.CreatedBy}
 }
 
-// version returns channel id's LastSeq as of the call or later, from the
+// version returns channel id's version as of the call or later, from the
 // cache or the store; call it after authorize.
-func (s *Service) version(ctx context.Context, id string) (int64, error) {
+func (s *Service) version(ctx context.Context, id string) (chanVersion, error) {
 	v, ok, vgen := s.cache.versions.get(id, s.now().UnixNano())
 	if ok {
 		return v, nil
 	}
 	c, err := s.loadChannel(ctx, id, vgen)
 	if err != nil {
-		return 0, err
+		return chanVersion{}, err
 	}
-	return c.LastSeq, nil
+	return versionOf(c), nil
 }
 
 // loadChannel reads a channel for access and caches what it read. Callers
@@ -480,7 +490,7 @@ func (s *Service) loadChannel(ctx context.Context, id string, vgen uint64) (*con
 			s.cache.channels.put(id, metaOf(c), until, gen)
 		}
 		if until, keep := s.cache.lifetime(versionEntry); keep {
-			s.cache.versions.load(id, c.LastSeq, until, vgen)
+			s.cache.versions.load(id, versionOf(c), until, vgen)
 		}
 		return c, nil
 	})

@@ -308,23 +308,23 @@ func TestCacheMapRacingLoad(t *testing.T) {
 
 	var v versionMap
 	v.init(16)
-	_, _, vg := v.get("C1", 0) // a reader misses, reads LastSeq 7…
-	v.committed("C1", 8)       // …a post commits seq 8…
-	v.load("C1", 7, 0, vg)     // …the stale 7 must not be kept
+	_, _, vg := v.get("C1", 0)               // a reader misses, reads LastSeq 7…
+	v.committed("C1", 8)                     // …a post commits seq 8…
+	v.load("C1", chanVersion{seq: 7}, 0, vg) // …the stale 7 must not be kept
 	if got, ok, _ := v.get("C1", 0); ok {
 		t.Fatalf("version %d kept from a load older than a commit", got)
 	}
 	_, _, vg = v.get("C1", 0)
-	v.load("C1", 8, 0, vg)
+	v.load("C1", chanVersion{seq: 8, pins: 2}, 0, vg)
 	v.committed("C1", 10)
 	v.committed("C1", 9) // out of order: versions only go up
-	if got, _, _ := v.get("C1", 0); got != 10 {
-		t.Fatalf("version = %d, want 10", got)
+	if got, _, _ := v.get("C1", 0); got != (chanVersion{10, 2}) {
+		t.Fatalf("version = %+v, want seq 10 and the pins' 2", got)
 	}
 	_, _, vg = v.get("C2", 0)
-	v.load("C2", 3, 100, vg) // a shared store's: valid until 100
-	if got, ok, _ := v.get("C2", 99); !ok || got != 3 {
-		t.Fatalf("version before its expiry = %d, %v; want 3", got, ok)
+	v.load("C2", chanVersion{seq: 3}, 100, vg) // a shared store's: valid until 100
+	if got, ok, _ := v.get("C2", 99); !ok || got.seq != 3 {
+		t.Fatalf("version before its expiry = %+v, %v; want 3", got, ok)
 	}
 	if _, ok, _ := v.get("C2", 100); ok {
 		t.Fatal("version kept past its expiry")

@@ -88,13 +88,27 @@ type hotRef struct {
 //
 // The messages returned may be shared with other callers: they and the
 // slice must not be modified.
-func (co *coalescer) findMessages(ctx context.Context, st confab.Store, version int64, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
+func (co *coalescer) findMessages(ctx context.Context, st confab.Store, version chanVersion, f confab.MessageFilter) ([]*confab.Message, *Memo, error) {
 	v, memo, err := co.share(ctx, readKey(version, f), func(ctx context.Context) (any, int, error) {
 		msgs, err := st.FindMessages(ctx, f)
 		return msgs, pageSize(msgs), err
 	})
 	msgs, _ := v.([]*confab.Message)
 	return msgs, memo, err
+}
+
+// findPins is store.FindPins of a channel without messages, shared like
+// findMessages under the channel's PinVersion, which every pin and unpin
+// moves: a page's readers also read its pins together. The pins are
+// read-only.
+func (co *coalescer) findPins(ctx context.Context, st confab.Store, channelID string, pinVersion int64) ([]*confab.Pin, error) {
+	key := fmt.Sprintf("pins %q p%d", channelID, pinVersion)
+	v, _, err := co.share(ctx, key, func(ctx context.Context) (any, int, error) {
+		pins, err := st.FindPins(ctx, channelID, false)
+		return pins, 96 * len(pins), err
+	})
+	pins, _ := v.([]*confab.Pin)
+	return pins, err
 }
 
 // findChanges is store.FindChanges of a channel after a checkpoint, shared
@@ -169,10 +183,11 @@ type sized struct {
 	size int
 }
 
-// readKey names a read: equal keys read the same rows.
-func readKey(version int64, f confab.MessageFilter) string {
-	return fmt.Sprintf("%q v%d a%d b%d t%d top%t del%t desc%t l%d",
-		f.ChannelID, version, f.After, f.Before, f.ThreadTS, f.TopLevel, f.IncludeDeleted, f.Desc, f.Limit)
+// readKey names a read: equal keys read the same rows, and show the
+// same pins (the Memo's encoding of a page marks the pinned messages).
+func readKey(version chanVersion, f confab.MessageFilter) string {
+	return fmt.Sprintf("%q v%d p%d a%d b%d t%d top%t del%t desc%t l%d",
+		f.ChannelID, version.seq, version.pins, f.After, f.Before, f.ThreadTS, f.TopLevel, f.IncludeDeleted, f.Desc, f.Limit)
 }
 
 func (co *coalescer) clock() time.Time {

@@ -19,7 +19,9 @@ import (
 //   - a token deleted: the token;
 //   - an app updated or deleted: its bot user's scopes (apps.go);
 //   - a change of a channel's content: its version moves on to the
-//     change's seq, or is forgotten after an error (committed).
+//     change's seq, or is forgotten after an error (committed);
+//   - a pin or unpin, and a delete (which unpins): its version is
+//     forgotten, to be read again with the channel's PinVersion.
 //
 // Reads pass through.
 type accessStore struct {
@@ -84,8 +86,20 @@ func (s *accessStore) UpdateMessage(ctx context.Context, channelID string, ts in
 
 func (s *accessStore) DeleteMessage(ctx context.Context, channelID string, ts int64) (*confab.Message, error) {
 	m, err := s.Store.DeleteMessage(ctx, channelID, ts)
-	s.committed(channelID, changeSeq(m, err), err)
+	s.cache.versions.forget(channelID) // a pinned message loses its pin
 	return m, err
+}
+
+func (s *accessStore) AddPin(ctx context.Context, p *confab.Pin) error {
+	err := s.Store.AddPin(ctx, p)
+	s.cache.versions.forget(p.ChannelID)
+	return err
+}
+
+func (s *accessStore) RemovePin(ctx context.Context, channelID string, ts int64) error {
+	err := s.Store.RemovePin(ctx, channelID, ts)
+	s.cache.versions.forget(channelID)
+	return err
 }
 
 func (s *accessStore) AddReaction(ctx context.Context, channelID string, ts int64, userID, name string) (*confab.ReactionChange, error) {

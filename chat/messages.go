@@ -377,7 +377,15 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 		}
 	}
 	if f.Before != 0 && f.Before <= f.After+1 {
-		return &Page{}, nil
+		pinned, err := s.pinned(ctx, c.ID, version)
+		if err != nil {
+			return nil, err
+		}
+		return &Page{Pinned: pinned, PinCount: len(pinned)}, nil
+	}
+	pinned, err := s.pinned(ctx, c.ID, version)
+	if err != nil {
+		return nil, err
 	}
 	msgs, memo, err := s.reads.findMessages(ctx, s.store, version, f)
 	if err != nil {
@@ -388,6 +396,7 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	}
 	page := newPage(msgs, limit, "h")
 	page.Memo = memo
+	page.Pinned, page.PinCount = pinned, len(pinned)
 	// The slice may be shared: an append by one caller must not write into
 	// what another caller reads.
 	page.Messages = slices.Clip(page.Messages)
@@ -428,7 +437,36 @@ func (s *Service) Replies(ctx context.Context, u *confab.User, p RepliesParams) 
 	if msgs, err = s.withBots(ctx, msgs); err != nil {
 		return nil, err
 	}
-	return newPage(msgs, limit, "r"), nil
+	version, err := s.version(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	pinned, err := s.pinned(ctx, c.ID, version)
+	if err != nil {
+		return nil, err
+	}
+	page := newPage(msgs, limit, "r")
+	page.Pinned, page.PinCount = pinned, len(pinned)
+	return page, nil
+}
+
+// pinned returns the ts of a channel's pinned messages at version (or
+// later): nothing to read for a channel that never had a pin, one read
+// shared with the page's other readers otherwise (coalescer.findPins).
+// The map is read-only.
+func (s *Service) pinned(ctx context.Context, channelID string, version chanVersion) (map[int64]bool, error) {
+	if version.pins == 0 {
+		return nil, nil
+	}
+	pins, err := s.reads.findPins(ctx, s.store, channelID, version.pins)
+	if err != nil || len(pins) == 0 {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(pins))
+	for _, p := range pins {
+		out[p.MessageTS] = true
+	}
+	return out, nil
 }
 
 // newPage cuts a page of messages read with limit+1 rows; its cursor

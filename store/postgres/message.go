@@ -372,6 +372,9 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 		if _, err := tx.Exec(ctx, deleteMentionsQuery, channelID, m.Seq); err != nil {
 			return nil, fmt.Errorf("delete message %s/%d: mentions: %w", channelID, ts, ctxErr(ctx, err))
 		}
+		if _, err := unpin(ctx, tx, channelID, m.TS); err != nil {
+			return nil, err
+		}
 		if m.ThreadTS != 0 {
 			if _, err := tx.Exec(ctx,
 				`UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0) WHERE channel_id = $1 AND ts = $2`,

@@ -12,14 +12,15 @@ import (
 
 const channelCols = `id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
 	purpose, purpose_creator, purpose_last_set, created_by, created, archived,
-	last_seq, message_count, num_members`
+	last_seq, message_count, num_members, pin_count, pin_version`
 
 func scanChannel(s scanner) (*confab.Channel, error) {
 	var c confab.Channel
 	err := s.Scan(&c.ID, &c.WorkspaceID, &c.Kind, &c.Name, &c.Key,
 		&c.Topic.Value, &c.Topic.Creator, &c.Topic.LastSet,
 		&c.Purpose.Value, &c.Purpose.Creator, &c.Purpose.LastSet,
-		&c.CreatedBy, &c.Created, &c.Archived, &c.LastSeq, &c.MessageCount, &c.NumMembers)
+		&c.CreatedBy, &c.Created, &c.Archived, &c.LastSeq, &c.MessageCount, &c.NumMembers,
+		&c.PinCount, &c.PinVersion)
 	return &c, err
 }
 

@@ -462,6 +462,9 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 		if err := deleteMentions(ctx, tx, channelID, m.Seq); err != nil {
 			return err
 		}
+		if _, err := unpin(ctx, tx, channelID, m.TS); err != nil {
+			return err
+		}
 		if m.ThreadTS != 0 {
 			if _, err := tx.ExecContext(ctx,
 				`UPDATE messages SET reply_count = max(reply_count - 1, 0) WHERE channel_id = ? AND ts = ?`,

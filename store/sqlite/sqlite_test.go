@@ -211,6 +211,9 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE app_positions`,
 		`DROP TABLE scheduled_messages`,
 		`ALTER TABLE tokens DROP COLUMN type`,
+		`DROP TABLE pins`,
+		`ALTER TABLE channels DROP COLUMN pin_count`,
+		`ALTER TABLE channels DROP COLUMN pin_version`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {

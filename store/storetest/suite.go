@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Scheduled", testScheduled},
 		{"ScheduledBounds", testScheduledBounds},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"Pins", testPins},
+		{"PinCap", testPinCap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1634,6 +1636,10 @@ func testContextCanceled(t *testing.T, f *fixture) {
 			_, err := f.s.FindScheduledMessages(ctx, confab.ScheduledFilter{UserID: f.owner.ID})
 			return err
 		}},
+		{"AddPin", func() error {
+			return f.s.AddPin(ctx, &confab.Pin{ChannelID: c.ID, MessageTS: m.TS, UserID: f.owner.ID, Created: 1})
+		}},
+		{"FindPins", func() error { _, err := f.s.FindPins(ctx, c.ID, true); return err }},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)

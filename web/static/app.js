@@ -584,10 +584,10 @@ function avatar(id) {
   return a;
 }
 
-function messageEl(m, { inThread = false } = {}) {
+function messageEl(m, { inThread = false, ephemeral = false } = {}) {
   const mine = m.user === S.self.id;
   const art = el("article", {
-    class: ["msg", m.pending ? "pending" : "", m.failed ? "failed" : ""].join(" ").trim(),
+    class: ["msg", m.pending ? "pending" : "", m.failed ? "failed" : "", ephemeral ? "ephemeral" : ""].join(" ").trim(),
     dataset: { user: m.user || "", ...(m.ts ? { ts: m.ts } : {}), ...(m.seq ? { seq: String(m.seq) } : {}), ...(m.client_msg_id ? { clientMsgId: m.client_msg_id } : {}) },
     "aria-label": `${displayName(m.user)}${m.ts ? ", " + timeOf(m.ts) : ""}`,
   });
@@ -601,6 +601,7 @@ function messageEl(m, { inThread = false } = {}) {
   renderText(text, m.text || "", displayName);
   if (m.edited) text.append(el("span", { class: "edited", text: " (edited)" }));
   body.append(head, text);
+  if (ephemeral) body.append(el("div", { class: "ephemeral-note", text: "Only visible to you" }));
   if (m.reactions && m.reactions.length) {
     const bar = el("div", { class: "reactions", role: "group", "aria-label": "Reactions" });
     for (const r of m.reactions) {
@@ -629,7 +630,7 @@ function messageEl(m, { inThread = false } = {}) {
       el("button", { type: "button", class: "retry link-button", onclick: () => sendMessage(m.channel, m.text, m.thread_ts, m.client_msg_id) , text: "Retry" })));
   }
   art.append(avatar(m.user), body);
-  if (m.ts && !m.pending) {
+  if (m.ts && !m.pending && !ephemeral) {
     const tools = el("div", { class: "msg-tools", role: "toolbar", "aria-label": "Message actions" });
     tools.append(el("button", { type: "button", class: "icon-button", title: "Add reaction", "aria-label": "Add reaction", "data-action": "react", onclick: (e) => openPicker(e.currentTarget, m) }, icon("smile")));
     if (!inThread) tools.append(el("button", { type: "button", class: "icon-button", title: "Reply in thread", "aria-label": "Reply in thread", "data-action": "thread", onclick: () => openThread(m.channel, m.ts) }, icon("reply")));
@@ -871,7 +872,8 @@ function noteLatest(m) {
 function onEvent(ev, source) {
   switch (ev.type) {
     case "message":
-      if (ev.subtype === "message_changed" || ev.subtype === "message_deleted") applyChange(ev);
+      if (ev.is_ephemeral) onEphemeral(ev);
+      else if (ev.subtype === "message_changed" || ev.subtype === "message_deleted") applyChange(ev);
       else if (!ev.hidden) onMessage(ev, source);
       break;
     case "reaction_added":
@@ -933,6 +935,27 @@ function onEvent(ev, source) {
       break;
     }
   }
+}
+
+// onEphemeral shows a chat.postEphemeral message, meant for this user
+// only, in the open conversation (or its open thread), marked "Only
+// visible to you". It is never kept: not in the conversation's messages,
+// its latest or unread count, and gone once the conversation is left, as
+// in Slack.
+function onEphemeral(m) {
+  const t = S.thread;
+  let box = null;
+  if (isReply(m)) {
+    if (t && t.channel === m.channel && t.ts === m.thread_ts) box = $("thread-messages");
+  } else if (S.cur?.id === m.channel) {
+    box = $("messages");
+  }
+  if (!box) return;
+  const e = messageEl(m, { inThread: box.id === "thread-messages", ephemeral: true });
+  insertByTS(box, e, m.ts);
+  regroup(e);
+  const s = box.id === "thread-messages" ? $("thread-scroller") : $("scroller");
+  s.scrollTop = s.scrollHeight;
 }
 
 function onMessage(m, source) {
