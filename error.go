@@ -70,6 +70,7 @@ var (
 	ErrInvalidCursor   = &Error{Code: EINVALID, Message: "invalid_cursor"}
 	ErrInvalidArgs     = &Error{Code: EINVALID, Message: "invalid_arguments"}
 	ErrNameTaken       = &Error{Code: ECONFLICT, Message: "name_taken"}
+	ErrEmailTaken      = &Error{Code: ECONFLICT, Message: "email_taken"}
 	ErrAlreadyReacted  = &Error{Code: ECONFLICT, Message: "already_reacted"}
 	ErrNoReaction      = &Error{Code: ENOTFOUND, Message: "no_reaction"}
 )

@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Mentions", testMentions},
 		{"Subtype", testSubtype},
 		{"Apps", testApps},
+		{"UserEmails", testUserEmails},
+		{"UpdateUser", testUpdateUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1622,6 +1624,12 @@ func testContextCanceled(t *testing.T, f *fixture) {
 		{"FindLatestMessages", func() error { _, err := f.s.FindLatestMessages(ctx, []string{c.ID}); return err }},
 		{"FindChannelByID", func() error { _, err := f.s.FindChannelByID(ctx, c.ID); return err }},
 		{"FindUserByID", func() error { _, err := f.s.FindUserByID(ctx, f.owner.ID); return err }},
+		{"FindUserByEmail", func() error { _, err := f.s.FindUserByEmail(ctx, f.ws.ID, "a@example.com"); return err }},
+		{"UpdateUser", func() error {
+			text := "late"
+			_, err := f.s.UpdateUser(ctx, f.owner.ID, confab.UserUpdate{StatusText: &text})
+			return err
+		}},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)
