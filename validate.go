@@ -13,7 +13,7 @@ const (
 	MaxTopicRunes   = 250
 	MaxPasswordLen  = 1024
 	MinPasswordLen  = 8
-	MaxGroupDMUsers = 8 // members of a group DM, the caller included
+	MaxGroupDMUsers = 8   // members of a group DM, the caller included
 	MaxEmailLen     = 254 // bytes of an email address (RFC 5321's path limit)
 )
 
