@@ -74,3 +74,19 @@ var (
 	ErrAlreadyReacted  = &Error{Code: ECONFLICT, Message: "already_reacted"}
 	ErrNoReaction      = &Error{Code: ENOTFOUND, Message: "no_reaction"}
 )
+
+// ScopeError is Slack's missing_scope: the token lacks Needed, and has
+// Provided (the API answers both, as Slack does).
+type ScopeError struct {
+	Needed   string
+	Provided []string
+}
+
+func (e *ScopeError) Error() string {
+	return fmt.Sprintf("confab error: missing_scope: needed %s", e.Needed)
+}
+
+// Unwrap makes a ScopeError an *Error: EFORBIDDEN "missing_scope".
+func (e *ScopeError) Unwrap() error { return errMissingScope }
+
+var errMissingScope = &Error{Code: EFORBIDDEN, Message: "missing_scope"}

@@ -20,7 +20,7 @@ import (
 // and the workspace if the domain is new.
 func runAdmin(ctx context.Context, args []string) error {
 	if len(args) < 2 || args[0] != "user" || args[1] != "create" {
-		return errors.New("usage: confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R]")
+		return errors.New("usage: confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R] [--email E]")
 	}
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("confab admin user create", flag.ContinueOnError)
@@ -31,6 +31,7 @@ func runAdmin(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "user name")
 	password := fs.String("password", "", "password; generated and printed if empty")
 	realName := fs.String("real-name", "", "real name")
+	email := fs.String("email", "", "email address (optional; unique in the workspace, in any case)")
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func runAdmin(ctx context.Context, args []string) error {
 	defer db.Close()
 	svc := chat.New(chat.Config{Store: db, Bus: noBus{}, PasswordCost: cfg.PasswordCost})
 	defer svc.Close()
-	sess, err := svc.CreateUser(ctx, chat.SignupParams{Team: *team, Name: *name, Password: *password, RealName: *realName})
+	sess, err := svc.CreateUser(ctx, chat.SignupParams{Team: *team, Name: *name, Password: *password, RealName: *realName, Email: *email})
 	if err != nil {
 		return fmt.Errorf("create user: %s", confab.ErrorMessage(err))
 	}
