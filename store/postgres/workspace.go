@@ -121,6 +121,10 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 	return u, nil
 }
 
+// userByEmailQuery finds a user by email: "email <> ”" lets the
+// planner use the partial unique index users_email whatever $2 is.
+const userByEmailQuery = `SELECT ` + userCols + ` FROM users WHERE workspace_id = $1 AND email = $2 AND email <> ''`
+
 func (db *DB) FindUserByEmail(ctx context.Context, workspaceID, email string) (*confab.User, error) {
 	db.queries.Read("FindUserByEmail")
 	email = confab.NormalizeEmail(email)
@@ -131,7 +135,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, workspaceID, email string) (*
 		return nil, confab.ErrUserNotFound
 	}
 	u, err := scanUser(db.pool.QueryRow(ctx,
-		`SELECT `+userCols+` FROM users WHERE workspace_id = $1 AND email = $2`, workspaceID, email))
+		userByEmailQuery, workspaceID, email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, confab.ErrUserNotFound
 	} else if err != nil {

@@ -123,6 +123,10 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 	return u, nil
 }
 
+// userByEmailQuery finds a user by email: "email <> ”" lets the
+// planner use the partial unique index users_email.
+const userByEmailQuery = `SELECT ` + userCols + ` FROM users WHERE workspace_id = ? AND email = ? AND email <> ''`
+
 func (db *DB) FindUserByEmail(ctx context.Context, workspaceID, email string) (*confab.User, error) {
 	db.queries.Read("FindUserByEmail")
 	email = confab.NormalizeEmail(email)
@@ -130,7 +134,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, workspaceID, email string) (*
 		return nil, confab.ErrUserNotFound
 	}
 	u, err := scanUser(db.rdb.QueryRowContext(ctx,
-		`SELECT `+userCols+` FROM users WHERE workspace_id = ? AND email = ?`, workspaceID, email))
+		userByEmailQuery, workspaceID, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, confab.ErrUserNotFound
 	} else if err != nil {
