@@ -70,9 +70,27 @@ var (
 	ErrInvalidCursor   = &Error{Code: EINVALID, Message: "invalid_cursor"}
 	ErrInvalidArgs     = &Error{Code: EINVALID, Message: "invalid_arguments"}
 	ErrNameTaken       = &Error{Code: ECONFLICT, Message: "name_taken"}
+	ErrEmailTaken      = &Error{Code: ECONFLICT, Message: "email_taken"}
 	ErrAlreadyReacted  = &Error{Code: ECONFLICT, Message: "already_reacted"}
 	ErrNoReaction      = &Error{Code: ENOTFOUND, Message: "no_reaction"}
 	ErrAlreadyPinned   = &Error{Code: ECONFLICT, Message: "already_pinned"}
 	ErrNoPin           = &Error{Code: ENOTFOUND, Message: "no_pin"}
 	ErrTooManyPins     = &Error{Code: ECONFLICT, Message: "too_many_pins"}
 )
+
+// ScopeError is Slack's missing_scope: the token lacks Needed (the
+// scopes any one of which would do, comma-separated), and has Provided
+// (the API answers both, as Slack does).
+type ScopeError struct {
+	Needed   string
+	Provided []string
+}
+
+func (e *ScopeError) Error() string {
+	return fmt.Sprintf("confab error: missing_scope: needed %s", e.Needed)
+}
+
+// Unwrap makes a ScopeError an *Error: EFORBIDDEN "missing_scope".
+func (e *ScopeError) Unwrap() error { return errMissingScope }
+
+var errMissingScope = &Error{Code: EFORBIDDEN, Message: "missing_scope"}

@@ -20,6 +20,25 @@ type User struct {
 	IsBot        bool
 	Deleted      bool
 	Created      int64 // unix seconds
+	// Email is unique within the workspace, compared case-insensitively:
+	// stores keep it lowercased (PrepareUser). "" for none (bots, users
+	// from before emails, users who gave none); "" is never taken.
+	Email string
+	// The custom status (users.profile.set): StatusExpiration is unix
+	// seconds, 0 for never.
+	StatusText       string
+	StatusEmoji      string
+	StatusExpiration int64
+}
+
+// UserUpdate is what users.profile.set changes of a user: each field that
+// is set replaces the user's, the others are kept.
+type UserUpdate struct {
+	RealName         *string
+	DisplayName      *string
+	StatusText       *string
+	StatusEmoji      *string
+	StatusExpiration *int64
 }
 
 // Channel kinds. Every conversation is a channel; a DM is a channel of kind

@@ -48,11 +48,22 @@ type Store interface {
 	FindWorkspaceByID(ctx context.Context, id string) (*Workspace, error)
 	FindWorkspaceByDomain(ctx context.Context, domain string) (*Workspace, error)
 
-	// CreateUser: ECONFLICT "name_taken" if the name is taken in the workspace.
+	// CreateUser: ECONFLICT "name_taken" if the name is taken in the
+	// workspace, else "email_taken" if u.Email is another user's of the
+	// workspace. CreateWorkspace and CreateApp store their user's email
+	// the same way. Emails are stored lowercased (PrepareUser) and
+	// compared so: two spellings of an address are one; "" (no email) is
+	// never taken.
 	CreateUser(ctx context.Context, u *User) error
 	// FindUserByID / ByName: ENOTFOUND "user_not_found".
 	FindUserByID(ctx context.Context, id string) (*User, error)
 	FindUserByName(ctx context.Context, workspaceID, name string) (*User, error)
+	// FindUserByEmail finds the workspace's user with that email, in any
+	// case: ENOTFOUND "user_not_found", for "" too. It is an index seek.
+	FindUserByEmail(ctx context.Context, workspaceID, email string) (*User, error)
+	// UpdateUser changes the profile fields upd sets and returns the user.
+	// ENOTFOUND "user_not_found".
+	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
 	// FindUsers lists a workspace's users by id after f.AfterID.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, error)
 

@@ -62,11 +62,12 @@ func PrepareWorkspace(ws Workspace, owner User) (Workspace, User) {
 }
 
 // PrepareUser returns u as a store creates it: with a new id if it had
-// none.
+// none, and its email lowercased (NormalizeEmail).
 func PrepareUser(u User) User {
 	if u.ID == "" {
 		u.ID = NewID(PrefixUser)
 	}
+	u.Email = NormalizeEmail(u.Email)
 	return u
 }
 

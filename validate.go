@@ -1,6 +1,7 @@
 package confab
 
 import (
+	"net/mail"
 	"strings"
 	"unicode/utf8"
 )
@@ -12,7 +13,8 @@ const (
 	MaxTopicRunes   = 250
 	MaxPasswordLen  = 1024
 	MinPasswordLen  = 8
-	MaxGroupDMUsers = 8 // members of a group DM, the caller included
+	MaxGroupDMUsers = 8   // members of a group DM, the caller included
+	MaxEmailLen     = 254 // bytes of an email address (RFC 5321's path limit)
 )
 
 // ValidName reports whether s is a valid workspace domain or user name:
@@ -85,3 +87,27 @@ func ValidateTopic(s string) error {
 	}
 	return nil
 }
+
+// ValidEmail reports whether s is a plain email address: local@domain as
+// net/mail reads it, with no display name, comment, quoting or angle
+// brackets, no space or control character, and at most MaxEmailLen bytes.
+func ValidEmail(s string) bool {
+	if len(s) == 0 || len(s) > MaxEmailLen || !utf8.ValidString(s) || strings.ContainsAny(s, "\"<>()[]\\ ") {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && !strings.Contains(domain, "@")
+}
+
+// NormalizeEmail returns an email as stores keep and compare it:
+// lowercased, so that two spellings of an address are one.
+func NormalizeEmail(s string) string { return strings.ToLower(s) }

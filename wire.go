@@ -219,19 +219,44 @@ type WireUser struct {
 	Profile  WireProfile `json:"profile"`
 }
 
-// WireProfile is the profile part of Slack's user object.
+// WireProfile is the profile part of Slack's user object, and what
+// users.profile.get answers: the fields confab has, under Slack's names.
+// Email is left out when empty, which is also how one the caller may not
+// see is left out (the caller's copy of the user has it blank).
 type WireProfile struct {
-	DisplayName string `json:"display_name"`
-	RealName    string `json:"real_name"`
+	DisplayName      string `json:"display_name"`
+	RealName         string `json:"real_name"`
+	Email            string `json:"email,omitempty"`
+	StatusText       string `json:"status_text"`
+	StatusEmoji      string `json:"status_emoji"`
+	StatusExpiration int64  `json:"status_expiration"`
+	Team             string `json:"team"`
 }
 
 // Wire returns the Slack user object of u. The password hash never leaves.
 func (u *User) Wire() WireUser {
 	return WireUser{
 		ID: u.ID, TeamID: u.WorkspaceID, Name: u.Name, RealName: u.RealName,
-		Deleted: u.Deleted, IsBot: u.IsBot,
-		Profile: WireProfile{DisplayName: u.DisplayName, RealName: u.RealName},
+		Deleted: u.Deleted, IsBot: u.IsBot, Profile: u.Profile(),
 	}
+}
+
+// Profile returns the Slack profile of u.
+func (u *User) Profile() WireProfile {
+	return WireProfile{
+		DisplayName: u.DisplayName, RealName: u.RealName, Email: u.Email,
+		StatusText: u.StatusText, StatusEmoji: u.StatusEmoji, StatusExpiration: u.StatusExpiration,
+		Team: u.WorkspaceID,
+	}
+}
+
+// UserChangeEvent is Slack's "user_change": a user's profile changed. u
+// is the user as every recipient may see it (no email).
+func UserChangeEvent(u *User) []byte {
+	return mustJSON(struct {
+		Type string   `json:"type"`
+		User WireUser `json:"user"`
+	}{"user_change", u.Wire()})
 }
 
 // WireTeam is Slack's team object as rtm.connect and client.boot show it.

@@ -60,7 +60,14 @@ type Service interface {
 	History(ctx context.Context, u *confab.User, p chat.HistoryParams) (*chat.Page, error)
 	Replies(ctx context.Context, u *confab.User, p chat.RepliesParams) (*chat.Page, error)
 
+	// UserInfo returns a user of u's workspace, its email blank unless u
+	// may see it (users.info, users.profile.get).
 	UserInfo(ctx context.Context, u *confab.User, userID string) (*confab.User, error)
+	// LookupUserByEmail: users_not_found, or a *confab.ScopeError for a
+	// bot without users:read.email.
+	LookupUserByEmail(ctx context.Context, u *confab.User, email string) (*confab.User, error)
+	// SetProfile changes u's own profile and returns the user.
+	SetProfile(ctx context.Context, u *confab.User, p chat.ProfileParams) (*confab.User, error)
 	ListUsers(ctx context.Context, u *confab.User, cursor string, limit int) (users []*confab.User, nextCursor string, err error)
 	GetPresence(ctx context.Context, u *confab.User, userID string) (string, error)
 	SetPresence(ctx context.Context, u *confab.User, presence string) error
@@ -352,6 +359,15 @@ type errorAnswer struct {
 	Error string `json:"error"`
 }
 
+// scopeErrorAnswer is Slack's missing_scope: the scope the method needs
+// and those the token has, comma-joined.
+type scopeErrorAnswer struct {
+	OK       bool   `json:"ok"`
+	Error    string `json:"error"`
+	Needed   string `json:"needed"`
+	Provided string `json:"provided"`
+}
+
 // write sends the answer and returns the Slack error string ("" when ok)
 // for the metrics.
 func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, err error) string {
@@ -375,8 +391,8 @@ func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, 
 		if me := (*confab.ManifestError)(nil); errors.As(err, &me) {
 			res = manifestErrorAnswer{Error: code, Errors: me.Problems}
 		}
-		if ms := (*errMissingScope)(nil); errors.As(err, &ms) {
-			res = missingScopeAnswer{Error: code, Needed: ms.needed, Provided: ms.provided}
+		if se := (*confab.ScopeError)(nil); errors.As(err, &se) {
+			res = scopeErrorAnswer{Error: code, Needed: se.Needed, Provided: strings.Join(se.Provided, ",")}
 		}
 	}
 	var (

@@ -11,38 +11,40 @@ import (
 // fake is a hand-written api.Service: each method calls its function field,
 // or fails with "not_stubbed" when the field is nil.
 type fake struct {
-	SignupFn           func(ctx context.Context, p chat.SignupParams) (*chat.Session, error)
-	LoginFn            func(ctx context.Context, team, name, password string) (*chat.Session, error)
-	AuthenticateFn     func(ctx context.Context, token string) (*confab.User, error)
-	RevokeFn           func(ctx context.Context, u *confab.User, token string) error
-	WorkspaceFn        func(ctx context.Context, u *confab.User) (*confab.Workspace, error)
-	CreateChannelFn    func(ctx context.Context, u *confab.User, name string, private bool) (*confab.ChannelView, error)
-	JoinChannelFn      func(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, bool, error)
-	LeaveChannelFn     func(ctx context.Context, u *confab.User, channel string) (bool, error)
-	InviteToChannelFn  func(ctx context.Context, u *confab.User, channel string, users []string) (*confab.ChannelView, error)
-	OpenConversationFn func(ctx context.Context, u *confab.User, users []string) (*confab.ChannelView, bool, error)
-	ListChannelsFn     func(ctx context.Context, u *confab.User, p chat.ListChannelsParams) ([]*confab.ChannelView, string, error)
-	ChannelInfoFn      func(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, error)
-	ChannelMembersFn   func(ctx context.Context, u *confab.User, channel, cursor string, limit int) ([]string, string, error)
-	SetTopicFn         func(ctx context.Context, u *confab.User, channel, topic string) (*confab.ChannelView, error)
-	SetPurposeFn       func(ctx context.Context, u *confab.User, channel, purpose string) (*confab.ChannelView, error)
-	ArchiveChannelFn   func(ctx context.Context, u *confab.User, channel string) error
-	SetPrefsFn         func(ctx context.Context, u *confab.User, channel string, p chat.PrefsUpdate) error
-	MarkReadFn         func(ctx context.Context, u *confab.User, channel, ts string) error
-	PostMessageFn      func(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
-	UpdateMessageFn    func(ctx context.Context, u *confab.User, p chat.UpdateParams) (*confab.Message, error)
-	DeleteMessageFn    func(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
-	AddReactionFn      func(ctx context.Context, u *confab.User, channel, ts, name string) error
-	RemoveReactionFn   func(ctx context.Context, u *confab.User, channel, ts, name string) error
-	HistoryFn          func(ctx context.Context, u *confab.User, p chat.HistoryParams) (*chat.Page, error)
-	RepliesFn          func(ctx context.Context, u *confab.User, p chat.RepliesParams) (*chat.Page, error)
-	UserInfoFn         func(ctx context.Context, u *confab.User, userID string) (*confab.User, error)
-	ListUsersFn        func(ctx context.Context, u *confab.User, cursor string, limit int) ([]*confab.User, string, error)
-	GetPresenceFn      func(ctx context.Context, u *confab.User, userID string) (string, error)
-	SetPresenceFn      func(ctx context.Context, u *confab.User, presence string) error
-	BootFn             func(ctx context.Context, u *confab.User) (*chat.Boot, error)
-	CatchUpFn          func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
-	IssueTicketFn      func(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
+	SignupFn            func(ctx context.Context, p chat.SignupParams) (*chat.Session, error)
+	LoginFn             func(ctx context.Context, team, name, password string) (*chat.Session, error)
+	AuthenticateFn      func(ctx context.Context, token string) (*confab.User, error)
+	RevokeFn            func(ctx context.Context, u *confab.User, token string) error
+	WorkspaceFn         func(ctx context.Context, u *confab.User) (*confab.Workspace, error)
+	CreateChannelFn     func(ctx context.Context, u *confab.User, name string, private bool) (*confab.ChannelView, error)
+	JoinChannelFn       func(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, bool, error)
+	LeaveChannelFn      func(ctx context.Context, u *confab.User, channel string) (bool, error)
+	InviteToChannelFn   func(ctx context.Context, u *confab.User, channel string, users []string) (*confab.ChannelView, error)
+	OpenConversationFn  func(ctx context.Context, u *confab.User, users []string) (*confab.ChannelView, bool, error)
+	ListChannelsFn      func(ctx context.Context, u *confab.User, p chat.ListChannelsParams) ([]*confab.ChannelView, string, error)
+	ChannelInfoFn       func(ctx context.Context, u *confab.User, channel string) (*confab.ChannelView, error)
+	ChannelMembersFn    func(ctx context.Context, u *confab.User, channel, cursor string, limit int) ([]string, string, error)
+	SetTopicFn          func(ctx context.Context, u *confab.User, channel, topic string) (*confab.ChannelView, error)
+	SetPurposeFn        func(ctx context.Context, u *confab.User, channel, purpose string) (*confab.ChannelView, error)
+	ArchiveChannelFn    func(ctx context.Context, u *confab.User, channel string) error
+	SetPrefsFn          func(ctx context.Context, u *confab.User, channel string, p chat.PrefsUpdate) error
+	MarkReadFn          func(ctx context.Context, u *confab.User, channel, ts string) error
+	PostMessageFn       func(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
+	UpdateMessageFn     func(ctx context.Context, u *confab.User, p chat.UpdateParams) (*confab.Message, error)
+	DeleteMessageFn     func(ctx context.Context, u *confab.User, channel, ts string) (*confab.Message, error)
+	AddReactionFn       func(ctx context.Context, u *confab.User, channel, ts, name string) error
+	RemoveReactionFn    func(ctx context.Context, u *confab.User, channel, ts, name string) error
+	HistoryFn           func(ctx context.Context, u *confab.User, p chat.HistoryParams) (*chat.Page, error)
+	RepliesFn           func(ctx context.Context, u *confab.User, p chat.RepliesParams) (*chat.Page, error)
+	UserInfoFn          func(ctx context.Context, u *confab.User, userID string) (*confab.User, error)
+	ListUsersFn         func(ctx context.Context, u *confab.User, cursor string, limit int) ([]*confab.User, string, error)
+	LookupUserByEmailFn func(ctx context.Context, u *confab.User, email string) (*confab.User, error)
+	SetProfileFn        func(ctx context.Context, u *confab.User, p chat.ProfileParams) (*confab.User, error)
+	GetPresenceFn       func(ctx context.Context, u *confab.User, userID string) (string, error)
+	SetPresenceFn       func(ctx context.Context, u *confab.User, presence string) error
+	BootFn              func(ctx context.Context, u *confab.User) (*chat.Boot, error)
+	CatchUpFn           func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
+	IssueTicketFn       func(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
 
 	// manage.go's (manage_fake_test.go)
 	TeamInfoFn          func(ctx context.Context, u *confab.User, team string) (*confab.Workspace, error)
@@ -256,6 +258,20 @@ func (f *fake) ListUsers(ctx context.Context, u *confab.User, cursor string, lim
 		return nil, "", errNotStubbed
 	}
 	return f.ListUsersFn(ctx, u, cursor, limit)
+}
+
+func (f *fake) LookupUserByEmail(ctx context.Context, u *confab.User, email string) (*confab.User, error) {
+	if f.LookupUserByEmailFn == nil {
+		return nil, errNotStubbed
+	}
+	return f.LookupUserByEmailFn(ctx, u, email)
+}
+
+func (f *fake) SetProfile(ctx context.Context, u *confab.User, p chat.ProfileParams) (*confab.User, error) {
+	if f.SetProfileFn == nil {
+		return nil, errNotStubbed
+	}
+	return f.SetProfileFn(ctx, u, p)
 }
 
 func (f *fake) GetPresence(ctx context.Context, u *confab.User, userID string) (string, error) {

@@ -74,6 +74,10 @@ var methods = map[string]method{
 	"users.getPresence": {auth: true, fn: (*Server).usersGetPresence},
 	"users.setPresence": {auth: true, fn: (*Server).usersSetPresence},
 
+	"users.lookupByEmail": {auth: true, fn: (*Server).usersLookupByEmail},
+	"users.profile.get":   {auth: true, fn: (*Server).usersProfileGet},
+	"users.profile.set":   {auth: true, fn: (*Server).usersProfileSet},
+
 	"users.conversations": {auth: true, fn: (*Server).usersConversations},
 
 	"client.boot":    {auth: true, fn: (*Server).clientBoot},
@@ -170,7 +174,8 @@ func sessionOf(ss *chat.Session, err error) (any, error) {
 
 func (s *Server) authSignup(c *call) (any, error) {
 	a := c.args
-	p := chat.SignupParams{Team: a.need("team"), Name: a.need("name"), Password: a.need("password"), RealName: a.str("real_name")}
+	p := chat.SignupParams{Team: a.need("team"), Name: a.need("name"), Password: a.need("password"), RealName: a.str("real_name"),
+		Email: a.str("email")}
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
@@ -704,6 +709,60 @@ func (s *Server) usersInfo(c *call) (any, error) {
 		return nil, err
 	}
 	return userAnswer{OK: true, User: u.Wire()}, nil
+}
+
+func (s *Server) usersLookupByEmail(c *call) (any, error) {
+	email := c.args.need("email")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	u, err := s.chat.LookupUserByEmail(c.r.Context(), c.user, email)
+	if err == nil && u == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return userAnswer{OK: true, User: u.Wire()}, nil
+}
+
+type profileAnswer struct {
+	OK      bool               `json:"ok"`
+	Profile confab.WireProfile `json:"profile"`
+}
+
+// usersProfileGet answers a user's profile, the caller's by default.
+// include_labels is accepted and ignored: confab has no custom fields.
+func (s *Server) usersProfileGet(c *call) (any, error) {
+	id := c.args.str("user")
+	c.args.optBool("include_labels")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = c.user.ID
+	}
+	u, err := s.chat.UserInfo(c.r.Context(), c.user, id)
+	if err == nil && u == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return profileAnswer{OK: true, Profile: u.Profile()}, nil
+}
+
+func (s *Server) usersProfileSet(c *call) (any, error) {
+	a := c.args
+	p := chat.ProfileParams{User: a.str("user"), Profile: a.str("profile"), Name: a.str("name"), Value: a.str("value")}
+	u, err := s.chat.SetProfile(c.r.Context(), c.user, p)
+	if err == nil && u == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return profileAnswer{OK: true, Profile: u.Profile()}, nil
 }
 
 func (s *Server) usersGetPresence(c *call) (any, error) {

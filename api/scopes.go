@@ -108,29 +108,6 @@ var notForBots = map[string]bool{
 	"apps.connections.open": true,
 }
 
-// errMissingScope is Slack's missing_scope: needed lists the scopes any
-// of which would do, provided those the token has, each comma-separated.
-type errMissingScope struct {
-	needed, provided string
-}
-
-func (e *errMissingScope) Error() string {
-	return "confab error: missing_scope: needed " + e.needed + ", provided " + e.provided
-}
-
-// Unwrap makes it a *confab.Error: EFORBIDDEN "missing_scope".
-func (e *errMissingScope) Unwrap() error { return errMissingScopeCode }
-
-var errMissingScopeCode = &confab.Error{Code: confab.EFORBIDDEN, Message: "missing_scope"}
-
-// missingScopeAnswer is Slack's missing_scope answer.
-type missingScopeAnswer struct {
-	OK       bool   `json:"ok"`
-	Error    string `json:"error"`
-	Needed   string `json:"needed"`
-	Provided string `json:"provided"`
-}
-
 // checkScopes refuses a bot's call to a method its app's scopes do not
 // cover. A person's call, or one to a server without apps, passes.
 func (s *Server) checkScopes(c *call, name string) error {
@@ -155,5 +132,5 @@ func (s *Server) checkScopes(c *call, name string) error {
 			return nil
 		}
 	}
-	return &errMissingScope{needed: strings.Join(need, ","), provided: strings.Join(have, ",")}
+	return &confab.ScopeError{Needed: strings.Join(need, ","), Provided: have}
 }

@@ -24,6 +24,7 @@ type SignupParams struct {
 	Name     string
 	Password string
 	RealName string
+	Email    string // optional: a plain address (confab.ValidEmail)
 }
 
 // ListChannelsParams are conversations.list's arguments.

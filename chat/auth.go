@@ -30,7 +30,9 @@ var (
 )
 
 // Signup creates a workspace with its owner when the domain is new, or adds
-// a user to an existing workspace when open sign-up is allowed.
+// a user to an existing workspace when open sign-up is allowed. An email,
+// when given, must be a plain address (invalid_email) that no other user
+// of the workspace has, in any case (email_taken).
 func (s *Service) Signup(ctx context.Context, p SignupParams) (*Session, error) {
 	return s.createUser(ctx, p, !s.closedSignup)
 }
@@ -51,6 +53,9 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 	if err := confab.ValidateTopic(p.RealName); err != nil {
 		return nil, confab.ErrInvalidArgs
 	}
+	if p.Email != "" && !confab.ValidEmail(p.Email) {
+		return nil, errInvalidEmail
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(p.Password), s.passwordCost)
 	if err != nil {
 		return nil, err
@@ -58,7 +63,7 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 	now := s.now().Unix()
 	u := &confab.User{
 		ID: confab.NewID(confab.PrefixUser), Name: p.Name, RealName: p.RealName,
-		DisplayName: p.RealName, PasswordHash: string(hash), Created: now,
+		DisplayName: p.RealName, PasswordHash: string(hash), Created: now, Email: p.Email,
 	}
 	ws, err := s.store.FindWorkspaceByDomain(ctx, p.Team)
 	switch {
@@ -66,7 +71,7 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 		ws = &confab.Workspace{ID: confab.NewID(confab.PrefixWorkspace), Name: p.Team, Domain: p.Team, Created: now}
 		u.WorkspaceID = ws.ID
 		err = s.store.CreateWorkspace(ctx, ws, u)
-		if confab.ErrorCode(err) == confab.ECONFLICT {
+		if confab.ErrorCode(err) == confab.ECONFLICT && confab.ErrorMessage(err) == "name_taken" {
 			// Someone created the domain a moment ago: join it instead.
 			return s.createUser(ctx, p, mayJoin)
 		}

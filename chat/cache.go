@@ -21,8 +21,8 @@ import (
 // need in memory:
 //
 //   - tokens: token hash → user id;
-//   - users: user id → user (a user is never changed through the API; the
-//     connections of a user on a gateway share one);
+//   - users: user id → user (only users.profile.set changes one, and its
+//     write drops it; the connections of a user on a gateway share one);
 //   - workspaces: id → workspace (never changed after creation);
 //   - channels: the few fields access needs (workspace, kind, archived);
 //   - members: (channel, user) → member or not;

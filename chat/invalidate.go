@@ -18,6 +18,7 @@ import (
 //   - a channel updated (topic, purpose, archive): its fields;
 //   - a token deleted: the token;
 //   - an app updated or deleted: its bot user's scopes (apps.go);
+//   - a user's profile updated: the user;
 //   - a change of a channel's content: its version moves on to the
 //     change's seq, or is forgotten after an error (committed);
 //   - a pin or unpin, and a delete (which unpins): its version is
@@ -62,6 +63,14 @@ func (s *accessStore) UpdateChannel(ctx context.Context, id string, upd confab.C
 	c, err := s.Store.UpdateChannel(ctx, id, upd)
 	s.cache.channels.drop(id)
 	return c, err
+}
+
+// UpdateUser drops the user from the cache: the next request of theirs
+// reads the new profile.
+func (s *accessStore) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) (*confab.User, error) {
+	u, err := s.Store.UpdateUser(ctx, id, upd)
+	s.cache.users.drop(id)
+	return u, err
 }
 
 func (s *accessStore) DeleteToken(ctx context.Context, hash []byte) error {

@@ -12,7 +12,8 @@ import (
 // maxCatchUpChannels bounds the checkpoints one client.catchup may name.
 const maxCatchUpChannels = 10000
 
-// UserInfo returns a user of the caller's workspace.
+// UserInfo returns a user of the caller's workspace, with the email only
+// if the caller may see it (profile.go).
 func (s *Service) UserInfo(ctx context.Context, u *confab.User, userID string) (*confab.User, error) {
 	if !confab.ValidID(userID, confab.PrefixUser) {
 		return nil, confab.ErrUserNotFound
@@ -24,10 +25,15 @@ func (s *Service) UserInfo(ctx context.Context, u *confab.User, userID string) (
 	if other.WorkspaceID != u.WorkspaceID {
 		return nil, confab.ErrUserNotFound
 	}
-	return other, nil
+	sight, err := s.emailSight(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return sight.show(other), nil
 }
 
-// ListUsers pages the caller's workspace's users by id.
+// ListUsers pages the caller's workspace's users by id, with the emails
+// the caller may see.
 func (s *Service) ListUsers(ctx context.Context, u *confab.User, cursor string, limit int) ([]*confab.User, string, error) {
 	after, err := confab.DecodeCursor("u", cursor)
 	if err != nil {
@@ -39,6 +45,13 @@ func (s *Service) ListUsers(ctx context.Context, u *confab.User, cursor string, 
 		return nil, "", err
 	}
 	users, next := cut(users, limit, func(u *confab.User) string { return confab.EncodeCursor("u", u.ID) })
+	sight, err := s.emailSight(ctx, u)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, other := range users {
+		users[i] = sight.show(other)
+	}
 	return users, next, nil
 }
 

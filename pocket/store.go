@@ -257,7 +257,8 @@ func (s *Store) ofUser(ctx context.Context, userID string) (*route, error) {
 }
 
 // copyOfUser is the row of u that a pocket database holds for the foreign
-// keys: its id stands in for its name, and no secret or profile is copied.
+// keys: its id stands in for its name, and no secret or profile (email
+// included) is copied.
 func copyOfUser(u *confab.User) *confab.User {
 	return &confab.User{ID: u.ID, WorkspaceID: u.WorkspaceID, Name: u.ID, IsBot: u.IsBot, Deleted: u.Deleted, Created: u.Created}
 }
@@ -338,6 +339,16 @@ func (s *Store) FindUserByID(ctx context.Context, id string) (*confab.User, erro
 
 func (s *Store) FindUserByName(ctx context.Context, workspaceID, name string) (*confab.User, error) {
 	return s.dir.db.FindUserByName(ctx, workspaceID, name)
+}
+
+// FindUserByEmail and UpdateUser are the directory's: it alone holds
+// profiles (copyOfUser) and decides whether an email is taken.
+func (s *Store) FindUserByEmail(ctx context.Context, workspaceID, email string) (*confab.User, error) {
+	return s.dir.db.FindUserByEmail(ctx, workspaceID, email)
+}
+
+func (s *Store) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) (*confab.User, error) {
+	return s.dir.db.UpdateUser(ctx, id, upd)
 }
 
 func (s *Store) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {

@@ -19,7 +19,7 @@ import (
 )
 
 const adminUsage = `usage:
-  confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R]
+  confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R] [--email E]
   confab admin app create --team DOMAIN --manifest FILE   (FILE: JSON or YAML, - for stdin)
   confab admin app list --team DOMAIN`
 
@@ -83,6 +83,7 @@ func adminUserCreate(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "user name")
 	password := fs.String("password", "", "password; generated and printed if empty")
 	realName := fs.String("real-name", "", "real name")
+	email := fs.String("email", "", "email address (optional; unique in the workspace, in any case)")
 	if err := parseAdmin(fs, cfg, args); err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func adminUserCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	sess, err := svc.CreateUser(ctx, chat.SignupParams{Team: *team, Name: *name, Password: *password, RealName: *realName})
+	sess, err := svc.CreateUser(ctx, chat.SignupParams{Team: *team, Name: *name, Password: *password, RealName: *realName, Email: *email})
 	if err != nil {
 		return fmt.Errorf("create user: %s", confab.ErrorMessage(err))
 	}

@@ -63,6 +63,10 @@ func TestQueryPlans(t *testing.T) {
 	const depth = 5000
 	for _, q := range []string{
 		`INSERT INTO workspaces (id, name, domain, created) VALUES ('T1', 'acme', 'acme', 1)`,
+		// 2000 users, half of them with an email.
+		`INSERT INTO users (id, workspace_id, name, created, email)
+		 SELECT 'U' || k, 'T1', 'u' || k, 1, CASE WHEN k % 2 = 0 THEN 'u' || k || '@example.com' ELSE '' END
+		 FROM generate_series(1, 2000) k`,
 		`INSERT INTO channels (id, workspace_id, kind, name, created, last_seq, last_ts, message_count)
 		 SELECT 'C' || c, 'T1', 'public', 'ch' || c, 1, 2 * ` + fmt.Sprint(depth) + `, ` + fmt.Sprint(depth) + `, ` + fmt.Sprint(depth) + `
 		 FROM generate_series(1, 4) c`,
@@ -129,6 +133,7 @@ func TestQueryPlans(t *testing.T) {
 		check{"user's reactions", userReactionsQuery, []any{ch, 13, "U2"}, []string{"reactions_user_live"}, false},
 		check{"name live", nameLiveQuery, []any{ch, 13, "e1"}, []string{"reactions_name_live"}, false},
 		check{"distinct names", distinctNamesQuery, []any{ch, 13, confab.MaxReactionEmoji}, []string{"reactions_name_live"}, false},
+		check{"user by email", userByEmailQuery, []any{"T1", "u10@example.com"}, []string{"users_email"}, false},
 	)
 	for _, c := range checks {
 		plan := queryPlan(t, db, c.query, c.args...)

@@ -70,10 +70,14 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 
 func insertUser(ctx context.Context, q querier, u *confab.User) error {
 	_, err := q.Exec(ctx,
-		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash, u.IsBot, u.Deleted, u.Created)
+		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
+		   email, status_text, status_emoji, status_expiration)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash, u.IsBot, u.Deleted, u.Created,
+		u.Email, u.StatusText, u.StatusEmoji, u.StatusExpiration)
 	switch {
+	case isUnique(err) && pgError(err).ConstraintName == "users_email":
+		return confab.ErrEmailTaken
 	case isUnique(err):
 		return confab.ErrNameTaken
 	case isForeignKey(err):
@@ -84,12 +88,13 @@ func insertUser(ctx context.Context, q querier, u *confab.User) error {
 	return nil
 }
 
-const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created`
+const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
+	email, status_text, status_emoji, status_expiration`
 
 func scanUser(s pgx.Row) (*confab.User, error) {
 	var u confab.User
 	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
-		&u.IsBot, &u.Deleted, &u.Created)
+		&u.IsBot, &u.Deleted, &u.Created, &u.Email, &u.StatusText, &u.StatusEmoji, &u.StatusExpiration)
 	return &u, err
 }
 
@@ -112,6 +117,50 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 		return nil, confab.ErrUserNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("find user %s: %w", name, ctxErr(ctx, err))
+	}
+	return u, nil
+}
+
+// userByEmailQuery finds a user by email: "email <> ”" lets the
+// planner use the partial unique index users_email whatever $2 is.
+const userByEmailQuery = `SELECT ` + userCols + ` FROM users WHERE workspace_id = $1 AND email = $2 AND email <> ''`
+
+func (db *DB) FindUserByEmail(ctx context.Context, workspaceID, email string) (*confab.User, error) {
+	db.queries.Read("FindUserByEmail")
+	email = confab.NormalizeEmail(email)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if email == "" {
+		return nil, confab.ErrUserNotFound
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		userByEmailQuery, workspaceID, email))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find user by email: %w", ctxErr(ctx, err))
+	}
+	return u, nil
+}
+
+// UpdateUser sets the profile fields upd sets, in one statement.
+func (db *DB) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) (*confab.User, error) {
+	db.queries.Write("UpdateUser")
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		`UPDATE users SET
+		   real_name = coalesce($2, real_name), display_name = coalesce($3, display_name),
+		   status_text = coalesce($4, status_text), status_emoji = coalesce($5, status_emoji),
+		   status_expiration = coalesce($6, status_expiration)
+		 WHERE id = $1 RETURNING `+userCols,
+		id, upd.RealName, upd.DisplayName, upd.StatusText, upd.StatusEmoji, upd.StatusExpiration))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", id, ctxErr(ctx, err))
 	}
 	return u, nil
 }

@@ -237,10 +237,22 @@ func TestMigrateThreadIndex(t *testing.T) {
 	if _, err := db.CreateMessage(ctx, reply); err != nil {
 		t.Fatal(err)
 	}
-	// and the columns of 0005 and 0007, once the messages are written
+	// and the columns of 0005 and 0007, once the messages are written,
+	// and of 0012, once the users are
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
 		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {
 			t.Fatalf("drop %s: %v", col, err)
+		}
+	}
+	for _, q := range []string{
+		`DROP INDEX users_email`,
+		`ALTER TABLE users DROP COLUMN email`,
+		`ALTER TABLE users DROP COLUMN status_text`,
+		`ALTER TABLE users DROP COLUMN status_emoji`,
+		`ALTER TABLE users DROP COLUMN status_expiration`,
+	} {
+		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	db.Close()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/confab/confab"
 )
@@ -70,11 +71,15 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 
 func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 	_, err := tx.ExecContext(ctx,
-		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
+		   email, status_text, status_emoji, status_expiration)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash,
-		boolInt(u.IsBot), boolInt(u.Deleted), u.Created)
+		boolInt(u.IsBot), boolInt(u.Deleted), u.Created,
+		u.Email, u.StatusText, u.StatusEmoji, u.StatusExpiration)
 	switch {
+	case isUnique(err) && strings.Contains(err.Error(), "users.email"):
+		return confab.ErrEmailTaken
 	case isUnique(err):
 		return confab.ErrNameTaken
 	case isForeignKey(err):
@@ -85,12 +90,13 @@ func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 	return nil
 }
 
-const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created`
+const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
+	email, status_text, status_emoji, status_expiration`
 
 func scanUser(s scanner) (*confab.User, error) {
 	var u confab.User
 	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
-		&u.IsBot, &u.Deleted, &u.Created)
+		&u.IsBot, &u.Deleted, &u.Created, &u.Email, &u.StatusText, &u.StatusEmoji, &u.StatusExpiration)
 	return &u, err
 }
 
@@ -113,6 +119,52 @@ func (db *DB) FindUserByName(ctx context.Context, workspaceID, name string) (*co
 		return nil, confab.ErrUserNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("find user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+// userByEmailQuery finds a user by email: "email <> ”" lets the
+// planner use the partial unique index users_email.
+const userByEmailQuery = `SELECT ` + userCols + ` FROM users WHERE workspace_id = ? AND email = ? AND email <> ''`
+
+func (db *DB) FindUserByEmail(ctx context.Context, workspaceID, email string) (*confab.User, error) {
+	db.queries.Read("FindUserByEmail")
+	email = confab.NormalizeEmail(email)
+	if email == "" {
+		return nil, confab.ErrUserNotFound
+	}
+	u, err := scanUser(db.rdb.QueryRowContext(ctx,
+		userByEmailQuery, workspaceID, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, confab.ErrUserNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find user by email: %w", err)
+	}
+	return u, nil
+}
+
+// UpdateUser sets the profile fields upd sets, in one statement.
+func (db *DB) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) (*confab.User, error) {
+	db.queries.Write("UpdateUser")
+	var u *confab.User
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx,
+			`UPDATE users SET
+			   real_name = coalesce(?, real_name), display_name = coalesce(?, display_name),
+			   status_text = coalesce(?, status_text), status_emoji = coalesce(?, status_emoji),
+			   status_expiration = coalesce(?, status_expiration)
+			 WHERE id = ? RETURNING `+userCols,
+			upd.RealName, upd.DisplayName, upd.StatusText, upd.StatusEmoji, upd.StatusExpiration, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return confab.ErrUserNotFound
+		} else if err != nil {
+			return fmt.Errorf("update user %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return u, nil
 }

@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Pins", testPins},
 		{"PinCap", testPinCap},
+		{"UserEmails", testUserEmails},
+		{"UpdateUser", testUpdateUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1640,6 +1642,12 @@ func testContextCanceled(t *testing.T, f *fixture) {
 			return f.s.AddPin(ctx, &confab.Pin{ChannelID: c.ID, MessageTS: m.TS, UserID: f.owner.ID, Created: 1})
 		}},
 		{"FindPins", func() error { _, err := f.s.FindPins(ctx, c.ID, true); return err }},
+		{"FindUserByEmail", func() error { _, err := f.s.FindUserByEmail(ctx, f.ws.ID, "a@example.com"); return err }},
+		{"UpdateUser", func() error {
+			text := "late"
+			_, err := f.s.UpdateUser(ctx, f.owner.ID, confab.UserUpdate{StatusText: &text})
+			return err
+		}},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)
