@@ -233,11 +233,15 @@ func TestMigrateThreadIndex(t *testing.T) {
 	if _, err := db.CreateMessage(ctx, reply); err != nil {
 		t.Fatal(err)
 	}
-	// and the columns of 0005 and 0007, once the messages are written
+	// and the columns of 0005 and 0007, once the messages are written,
+	// and the event log of 0010, once the channel has logged its creation
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
 		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {
 			t.Fatalf("drop %s: %v", col, err)
 		}
+	}
+	if _, err := db.wconn.ExecContext(ctx, `DROP TABLE workspace_events`); err != nil {
+		t.Fatal(err)
 	}
 	db.Close()
 
