@@ -53,6 +53,9 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Subtype", testSubtype},
 		{"Apps", testApps},
 		{"AppPositions", testAppPositions},
+		{"WorkspaceEvents", testWorkspaceEvents},
+		{"WorkspaceEventsPaging", testWorkspaceEventsPaging},
+		{"ConcurrentWorkspaceEvents", testConcurrentWorkspaceEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1623,6 +1626,7 @@ func testContextCanceled(t *testing.T, f *fixture) {
 		{"FindLatestMessages", func() error { _, err := f.s.FindLatestMessages(ctx, []string{c.ID}); return err }},
 		{"FindChannelByID", func() error { _, err := f.s.FindChannelByID(ctx, c.ID); return err }},
 		{"FindUserByID", func() error { _, err := f.s.FindUserByID(ctx, f.owner.ID); return err }},
+		{"FindWorkspaceEvents", func() error { _, err := f.s.FindWorkspaceEvents(ctx, f.ws.ID, 0, 10); return err }},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)
