@@ -93,6 +93,7 @@ func TestQueryPlans(t *testing.T) {
 		{"page reactions", reactionsRangeQuery, []any{ch, 1, 100}, "SEARCH reactions " + pk},
 		{"thread reactions", reactionsInQuery(3), []any{ch, 1, 50, 90}, "SEARCH reactions " + pk},
 		{"latest top-level", latestTopLevelQuery, []any{ch}, "SEARCH messages " + pk},
+		{"workspace events", workspaceEventsQuery, []any{"T1", 10, 100}, "SEARCH workspace_events " + pk},
 	}...)
 	for _, tc := range tests {
 		plan := queryPlan(t, db, tc.query, tc.args...)
