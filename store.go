@@ -38,6 +38,33 @@ import "context"
 // marker are the rows with seq > Membership.LastReadSeq: the arithmetic of
 // unreads (CountMentions). Replies' mentions count too.
 //
+// Workspace event log. Each workspace has an event log (WorkspaceEvent),
+// appended in the transaction of the change it records, only when
+// something changed, at the workspace's next seq (1, 2, 3… in commit
+// order, no gaps: a seq never commits after a higher one, so a reader
+// that follows "seq > after" skips nothing). Time is the store's clock at
+// the write. The writes that append, one event each unless said:
+//   - CreateUser: team_join (UserID the user; bot users too);
+//   - CreateApp: team_join for its bot user, as Slack announces a bot
+//     user joining;
+//   - CreateChannel of a named channel (public or private):
+//     channel_created (ChannelID, UserID c.CreatedBy); nothing for a DM
+//     or group DM, and no member_joined_channel for the members it is
+//     created with;
+//   - AddMember when added: member_joined_channel (ChannelID, UserID the
+//     member);
+//   - RemoveMember when removed: member_left_channel (ChannelID, UserID
+//     the member);
+//   - UpdateChannel: channel_rename when Name is set and differs from the
+//     channel's, then channel_archive or channel_unarchive when Archived
+//     is set and differs (ChannelID; UserID "": the update does not say
+//     who); a Topic or Purpose appends nothing.
+//
+// CreateWorkspace appends nothing: its owner is the workspace's first
+// user, whom nobody is there to hear of, and the log starts with the
+// first change after. A write that fails (name_taken, a canceled context)
+// appends nothing.
+//
 // A Store is safe for concurrent use. Implementations also have Close,
 // which the process that opened them calls; consumers never do.
 type Store interface {
@@ -262,4 +289,9 @@ type Store interface {
 	// FinishScheduledMessage removes a claimed message once it is posted
 	// or dropped; removing a missing one is not an error.
 	FinishScheduledMessage(ctx context.Context, id string) error
+	// FindWorkspaceEvents returns the workspace's events (see Workspace
+	// event log above) with Seq > after, in Seq order, at most limit; none
+	// for an unknown workspace. It is a range scan on (workspace_id, seq):
+	// its cost does not depend on the log's length.
+	FindWorkspaceEvents(ctx context.Context, workspaceID string, after int64, limit int) ([]WorkspaceEvent, error)
 }

@@ -10,7 +10,8 @@ import (
 // Apps and bots are directory data, like users and tokens: CreateApp
 // writes the copy of the bot user in its workspace's pocket database
 // first (for the foreign keys of its memberships and messages, as
-// CreateUser does), then the app, bot, user and tokens in the directory.
+// CreateUser does; it logs the bot user's team_join, see wslog.go), then
+// the app, bot, user and tokens in the directory.
 
 func (s *Store) CreateApp(ctx context.Context, app *confab.App, bot *confab.Bot, user *confab.User, tokens []*confab.Token) error {
 	u := *user
@@ -23,6 +24,9 @@ func (s *Store) CreateApp(ctx context.Context, app *confab.App, bot *confab.Bot,
 		return err
 	}
 	if r.own() {
+		if err := s.nameFree(ctx, u.WorkspaceID, u.Name); err != nil {
+			return err
+		}
 		if err := r.db.CreateUser(ctx, copyOfUser(&u)); err != nil {
 			return fmt.Errorf("copy of bot user %s in %s: %w", u.ID, r, err)
 		}

@@ -306,7 +306,8 @@ func (s *Store) FindWorkspaceByDomain(ctx context.Context, domain string) (*conf
 }
 
 // CreateUser creates u in the directory, after its copy in the database of
-// its workspace's pocket if it has its own.
+// its workspace's pocket if it has its own (which logs its team_join: see
+// wslog.go).
 func (s *Store) CreateUser(ctx context.Context, u *confab.User) error {
 	c := *u
 	if c.ID == "" {
@@ -317,6 +318,9 @@ func (s *Store) CreateUser(ctx context.Context, u *confab.User) error {
 		return err
 	}
 	if r.own() {
+		if err := s.nameFree(ctx, c.WorkspaceID, c.Name); err != nil {
+			return err
+		}
 		if err := r.db.CreateUser(ctx, copyOfUser(&c)); err != nil {
 			return fmt.Errorf("copy of user %s in %s: %w", c.ID, r, err)
 		}

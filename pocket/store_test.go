@@ -204,6 +204,12 @@ func testPocketDataStaysInPocket(t *testing.T, pg *pgtest.Server) {
 		{pDSN, "SELECT count(*) FROM users WHERE id = $1 AND name = id AND password_hash = ''", carol.ID, 1},
 		{dirDSN, "SELECT count(*) FROM users WHERE id = $1 AND name = 'carol' AND password_hash = 'secret-hash'", carol.ID, 1},
 		{pDSN, "SELECT count(*) FROM workspaces WHERE id = $1 AND domain = id", beta.ID, 1},
+		// A workspace's event log is in its pocket's database: carol's
+		// team_join (logged with her copy) and the channel's creation.
+		{pDSN, "SELECT count(*) FROM workspace_events WHERE workspace_id = $1", beta.ID, 2},
+		{pDSN, "SELECT count(*) FROM workspace_events WHERE workspace_id = $1 AND kind = 'team_join'", beta.ID, 1},
+		{dirDSN, "SELECT count(*) FROM workspace_events WHERE workspace_id = $1", alpha.ID, 1},
+		{pDSN, "SELECT count(*) FROM workspace_events WHERE workspace_id = $1", alpha.ID, 0},
 	}
 	for _, c := range counts {
 		if got := count(t, c.dsn, c.query, c.arg); got != c.want {
@@ -238,6 +244,10 @@ func testPocketDataStaysInPocket(t *testing.T, pg *pgtest.Server) {
 	}
 	if cs, err := other.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: beta.ID}); err != nil || len(cs) != 1 || cs[0].ID != bc.ID {
 		t.Errorf("other process: FindChannels(beta) = %+v, %v; want the beta channel", cs, err)
+	}
+	if evs, err := other.FindWorkspaceEvents(ctx, beta.ID, 0, 0); err != nil || len(evs) != 2 ||
+		evs[0].Kind != confab.EventTeamJoin || evs[0].UserID != carol.ID || evs[1].Kind != confab.EventChannelCreated || evs[1].ChannelID != bc.ID {
+		t.Errorf("other process: FindWorkspaceEvents(beta) = %+v, %v; want carol's team_join, then general's creation", evs, err)
 	}
 	if _, err := other.CreateMessage(ctx, &confab.Message{ChannelID: bc.ID, UserID: carol.ID, Text: "from elsewhere", TS: 2000}); err != nil {
 		t.Errorf("other process: CreateMessage(beta) = %v", err)
@@ -277,6 +287,14 @@ func testCopiesNeverBlockNames(t *testing.T, pg *pgtest.Server) {
 	if err := s.CreateUser(ctx, &confab.User{WorkspaceID: gamma.ID, Name: "dave", Created: 2}); !errors.Is(err, errDirectoryDown) {
 		t.Fatalf("CreateUser(directory down) = %v, want %v", err, errDirectoryDown)
 	}
+	// The copy's transaction logged its team_join: the one case (with a
+	// race for the name) where the log names a user the directory lacks
+	// (pocket/wslog.go).
+	if evs, err := s.FindWorkspaceEvents(ctx, gamma.ID, 0, 0); err != nil || len(evs) != 1 || evs[0].Kind != confab.EventTeamJoin {
+		t.Errorf("events after a failed CreateUser = %+v, %v; want the copy's team_join", evs, err)
+	} else if _, err := s.FindUserByID(ctx, evs[0].UserID); confab.ErrorMessage(err) != "user_not_found" {
+		t.Errorf("FindUserByID(failed user) = %v, want user_not_found", err)
+	}
 	dir.fail.Store(false)
 	dave := &confab.User{WorkspaceID: gamma.ID, Name: "dave", Created: 3}
 	if err := s.CreateUser(ctx, dave); err != nil {
@@ -285,6 +303,10 @@ func testCopiesNeverBlockNames(t *testing.T, pg *pgtest.Server) {
 	// A name taken in the directory stays taken.
 	if err := s.CreateUser(ctx, &confab.User{WorkspaceID: gamma.ID, Name: "dave", Created: 4}); confab.ErrorMessage(err) != "name_taken" {
 		t.Errorf("CreateUser(dave) a third time = %v, want name_taken", err)
+	}
+	// and, refused before any copy is written, logs nothing.
+	if evs, err := s.FindWorkspaceEvents(ctx, gamma.ID, 1, 0); err != nil || len(evs) != 1 || evs[0].UserID != dave.ID {
+		t.Errorf("events after dave = %+v, %v; want dave's team_join only", evs, err)
 	}
 	mustChannel(t, s, gamma.ID, "general", owner.ID, dave.ID)
 }

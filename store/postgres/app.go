@@ -10,7 +10,7 @@ import (
 )
 
 // CreateApp installs an app: the app, its bot user, the bot and its
-// tokens in one transaction.
+// tokens in one transaction, which logs the bot user's team_join.
 func (db *DB) CreateApp(ctx context.Context, app *confab.App, bot *confab.Bot, user *confab.User, tokens []*confab.Token) error {
 	db.queries.Write("CreateApp")
 	a, b, u, ts := confab.PrepareApp(*app, *bot, *user, tokens)
@@ -40,7 +40,7 @@ func (db *DB) CreateApp(ctx context.Context, app *confab.App, bot *confab.Bot, u
 				return fmt.Errorf("insert token: %w", ctxErr(ctx, err))
 			}
 		}
-		return nil
+		return appendEvent(ctx, tx, teamJoin(&u))
 	})
 	if err != nil {
 		return err

@@ -27,7 +27,8 @@ func scanChannel(s pgx.Row) (*confab.Channel, error) {
 }
 
 // CreateChannel creates c with its members, generating its id from its kind
-// if missing. Duplicate member ids count once.
+// if missing. Duplicate member ids count once. A named channel logs
+// channel_created.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	db.queries.Write("CreateChannel")
 	ch, ms := confab.PrepareChannel(*c, members)
@@ -48,18 +49,21 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 		case err != nil:
 			return fmt.Errorf("insert channel %s: %w", ch.ID, ctxErr(ctx, err))
 		}
-		if len(ms) == 0 {
+		if len(ms) > 0 {
+			_, err = tx.Exec(ctx,
+				`INSERT INTO memberships (channel_id, user_id, joined_at) SELECT $1, u, $2 FROM unnest($3::text[]) AS u`,
+				ch.ID, ch.Created, ms)
+			if isForeignKey(err) {
+				return confab.ErrUserNotFound
+			} else if err != nil {
+				return fmt.Errorf("insert members of %s: %w", ch.ID, ctxErr(ctx, err))
+			}
+		}
+		if ch.IsDirect() {
 			return nil
 		}
-		_, err = tx.Exec(ctx,
-			`INSERT INTO memberships (channel_id, user_id, joined_at) SELECT $1, u, $2 FROM unnest($3::text[]) AS u`,
-			ch.ID, ch.Created, ms)
-		if isForeignKey(err) {
-			return confab.ErrUserNotFound
-		} else if err != nil {
-			return fmt.Errorf("insert members of %s: %w", ch.ID, ctxErr(ctx, err))
-		}
-		return nil
+		return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ch.WorkspaceID,
+			Kind: confab.EventChannelCreated, ChannelID: ch.ID, UserID: ch.CreatedBy})
 	})
 	if err != nil {
 		return err
@@ -166,8 +170,40 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 	if len(sets) == 0 {
 		return findChannel(ctx, db.pool, id)
 	}
-	c, err := scanChannel(db.pool.QueryRow(ctx,
-		`UPDATE channels SET `+strings.Join(sets, `, `)+` WHERE id = $1 RETURNING `+channelCols, args...))
+	update := `UPDATE channels SET ` + strings.Join(sets, `, `) + ` WHERE id = $1 RETURNING ` + channelCols
+	if upd.Name == nil && upd.Archived == nil {
+		// A topic or purpose: nothing to log, one statement.
+		return updateChannel(ctx, db.pool, id, update, args)
+	}
+	// The channel as it was, locked, tells what the update changes.
+	var out *confab.Channel
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		old, err := scanChannel(tx.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return confab.ErrChannelNotFound
+		} else if err != nil {
+			return fmt.Errorf("update channel %s: %w", id, ctxErr(ctx, err))
+		}
+		c, err := updateChannel(ctx, tx, id, update, args)
+		if err != nil {
+			return err
+		}
+		for _, ev := range confab.ChannelUpdateEvents(old, c) {
+			if err := appendEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		out = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func updateChannel(ctx context.Context, q querier, id, update string, args []any) (*confab.Channel, error) {
+	c, err := scanChannel(q.QueryRow(ctx, update, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, confab.ErrChannelNotFound
 	} else if isUnique(err) {
@@ -182,13 +218,15 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 // top-level message (tombstones included), so that nothing is unread.
 //
 // It locks the channel row first, so no message can be posted between
-// reading the count and reading the newest message.
+// reading the count and reading the newest message. When added, it logs
+// member_joined_channel.
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
 	db.queries.Write("AddMember")
 	var added bool
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		var count int64
-		err := tx.QueryRow(ctx, `SELECT message_count FROM channels WHERE id = $1 FOR UPDATE`, channelID).Scan(&count)
+		var ws string
+		err := tx.QueryRow(ctx, `SELECT message_count, workspace_id FROM channels WHERE id = $1 FOR UPDATE`, channelID).Scan(&count, &ws)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return confab.ErrChannelNotFound
 		} else if err != nil {
@@ -213,31 +251,41 @@ func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt 
 				`UPDATE channels SET num_members = num_members + 1 WHERE id = $1`, channelID); err != nil {
 				return fmt.Errorf("add member to %s: count: %w", channelID, ctxErr(ctx, err))
 			}
+			return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
+				Kind: confab.EventMemberJoined, ChannelID: channelID, UserID: userID})
 		}
 		return nil
 	})
 	return added, err
 }
 
-// RemoveMember deletes the membership and counts it off. Like every write
-// that touches a channel row, it locks that row first: AddMember does the
-// same, so the two cannot deadlock on (membership, channel).
+// RemoveMember deletes the membership, counts it off and logs
+// member_left_channel. Like every write that touches a channel row, it
+// locks that row first: AddMember does the same, so the two cannot
+// deadlock on (membership, channel).
 func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
 	db.queries.Write("RemoveMember")
 	var removed bool
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM channels WHERE id = $1 FOR UPDATE`, channelID); err != nil {
+		var ws string
+		err := tx.QueryRow(ctx, `SELECT workspace_id FROM channels WHERE id = $1 FOR UPDATE`, channelID).Scan(&ws)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // no channel, no member
+		} else if err != nil {
 			return fmt.Errorf("remove member from %s: %w", channelID, ctxErr(ctx, err))
 		}
 		var n int
-		err := tx.QueryRow(ctx,
+		err = tx.QueryRow(ctx,
 			`WITH gone AS (DELETE FROM memberships WHERE channel_id = $1 AND user_id = $2 RETURNING channel_id),
 			      counted AS (UPDATE channels SET num_members = num_members - 1 WHERE id IN (SELECT channel_id FROM gone))
 			 SELECT count(*) FROM gone`, channelID, userID).Scan(&n)
 		if err != nil {
 			return fmt.Errorf("remove member from %s: %w", channelID, ctxErr(ctx, err))
 		}
-		removed = n == 1
+		if removed = n == 1; removed {
+			return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
+				Kind: confab.EventMemberLeft, ChannelID: channelID, UserID: userID})
+		}
 		return nil
 	})
 	return removed, err

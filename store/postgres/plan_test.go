@@ -80,6 +80,10 @@ func TestQueryPlans(t *testing.T) {
 		`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
 		 SELECT 'C2', 13, 7, 'e' || e, 'U' || u, 100000 + 100 * e + u, e > 20
 		 FROM generate_series(1, 40) e, generate_series(2, 11) u`,
+		// Four workspaces' event logs, as deep as the channels.
+		`INSERT INTO workspace_events (workspace_id, seq, kind, channel_id, user_id, time)
+		 SELECT 'T' || w, k, 'member_joined_channel', 'C1', 'U' || k, k
+		 FROM generate_series(1, 4) w, generate_series(1, ` + fmt.Sprint(depth) + `) k`,
 		`ANALYZE`,
 	} {
 		if _, err := db.pool.Exec(ctx, q); err != nil {
@@ -134,6 +138,8 @@ func TestQueryPlans(t *testing.T) {
 		check{"name live", nameLiveQuery, []any{ch, 13, "e1"}, []string{"reactions_name_live"}, false},
 		check{"distinct names", distinctNamesQuery, []any{ch, 13, confab.MaxReactionEmoji}, []string{"reactions_name_live"}, false},
 		check{"user by email", userByEmailQuery, []any{"T1", "u10@example.com"}, []string{"users_email"}, false},
+		check{"FindWorkspaceEvents(old)", workspaceEventsQuery, []any{"T2", 10, 100}, []string{"workspace_events_pkey"}, false},
+		check{"FindWorkspaceEvents(recent)", workspaceEventsQuery, []any{"T2", depth - 50, 100}, []string{"workspace_events_pkey"}, false},
 	)
 	for _, c := range checks {
 		plan := queryPlan(t, db, c.query, c.args...)

@@ -54,14 +54,16 @@ func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Works
 	return &w, nil
 }
 
-// CreateUser creates u, generating its id if missing.
+// CreateUser creates u, generating its id if missing, and logs team_join.
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
 	c := confab.PrepareUser(*u)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := insertUser(ctx, db.pool, &c); err != nil {
+	if err := db.tx(ctx, func(tx pgx.Tx) error {
+		if err := insertUser(ctx, tx, &c); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, teamJoin(&c))
+	}); err != nil {
 		return err
 	}
 	*u = c
@@ -86,6 +88,11 @@ func insertUser(ctx context.Context, q querier, u *confab.User) error {
 		return fmt.Errorf("insert user %s: %w", u.Name, ctxErr(ctx, err))
 	}
 	return nil
+}
+
+// teamJoin is the event of u joining its workspace.
+func teamJoin(u *confab.User) confab.WorkspaceEvent {
+	return confab.WorkspaceEvent{WorkspaceID: u.WorkspaceID, Kind: confab.EventTeamJoin, UserID: u.ID}
 }
 
 const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,

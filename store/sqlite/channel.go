@@ -25,7 +25,8 @@ func scanChannel(s scanner) (*confab.Channel, error) {
 }
 
 // CreateChannel creates c with its members, generating its id from its kind
-// if missing. Duplicate member ids count once.
+// if missing. Duplicate member ids count once. A named channel logs
+// channel_created.
 func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	db.queries.Write("CreateChannel")
 	ch, ms := confab.PrepareChannel(*c, members)
@@ -56,7 +57,11 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 				return fmt.Errorf("insert member %s of %s: %w", u, ch.ID, err)
 			}
 		}
-		return nil
+		if ch.IsDirect() {
+			return nil
+		}
+		return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ch.WorkspaceID,
+			Kind: confab.EventChannelCreated, ChannelID: ch.ID, UserID: ch.CreatedBy})
 	})
 	if err != nil {
 		return err
@@ -155,8 +160,17 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 		sets = append(sets, `archived = ?`)
 		args = append(args, boolInt(*a))
 	}
+	logs := upd.Name != nil || upd.Archived != nil
 	var out *confab.Channel
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		var old *confab.Channel
+		if logs {
+			c, err := findChannel(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			old = c
+		}
 		if len(sets) > 0 {
 			res, err := tx.ExecContext(ctx, `UPDATE channels SET `+strings.Join(sets, `, `)+` WHERE id = ?`,
 				append(args, id)...)
@@ -172,8 +186,19 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 			}
 		}
 		c, err := findChannel(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		out = c
-		return err
+		if old == nil {
+			return nil
+		}
+		for _, ev := range confab.ChannelUpdateEvents(old, c) {
+			if err := appendEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -182,13 +207,15 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 }
 
 // AddMember adds userID to the channel with its read marker at the newest
-// top-level message (tombstones included), so that nothing is unread.
+// top-level message (tombstones included), so that nothing is unread, and
+// logs member_joined_channel.
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
 	db.queries.Write("AddMember")
 	var added bool
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var count int64
-		err := tx.QueryRowContext(ctx, `SELECT message_count FROM channels WHERE id = ?`, channelID).Scan(&count)
+		var ws string
+		err := tx.QueryRowContext(ctx, `SELECT message_count, workspace_id FROM channels WHERE id = ?`, channelID).Scan(&count, &ws)
 		if errors.Is(err, sql.ErrNoRows) {
 			return confab.ErrChannelNotFound
 		} else if err != nil {
@@ -217,12 +244,16 @@ func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt 
 				`UPDATE channels SET num_members = num_members + 1 WHERE id = ?`, channelID); err != nil {
 				return fmt.Errorf("add member to %s: count: %w", channelID, err)
 			}
+			return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
+				Kind: confab.EventMemberJoined, ChannelID: channelID, UserID: userID})
 		}
 		return nil
 	})
 	return added, err
 }
 
+// RemoveMember deletes the membership, counts it off and logs
+// member_left_channel.
 func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool, error) {
 	db.queries.Write("RemoveMember")
 	var removed bool
@@ -241,6 +272,7 @@ func (db *DB) RemoveMember(ctx context.Context, channelID, userID string) (bool,
 				`UPDATE channels SET num_members = num_members - 1 WHERE id = ?`, channelID); err != nil {
 				return fmt.Errorf("remove member from %s: count: %w", channelID, err)
 			}
+			return channelEvent(ctx, tx, confab.EventMemberLeft, channelID, userID)
 		}
 		return nil
 	})

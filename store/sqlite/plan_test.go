@@ -94,6 +94,7 @@ func TestQueryPlans(t *testing.T) {
 		{"thread reactions", reactionsInQuery(3), []any{ch, 1, 50, 90}, "SEARCH reactions " + pk},
 		{"latest top-level", latestTopLevelQuery, []any{ch}, "SEARCH messages " + pk},
 		{"user by email", userByEmailQuery, []any{"T1", "a@example.com"}, "SEARCH users USING INDEX users_email"},
+		{"workspace events", workspaceEventsQuery, []any{"T1", 10, 100}, "SEARCH workspace_events " + pk},
 	}...)
 	for _, tc := range tests {
 		plan := queryPlan(t, db, tc.query, tc.args...)

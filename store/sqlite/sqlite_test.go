@@ -238,13 +238,15 @@ func TestMigrateThreadIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	// and the columns of 0005 and 0007, once the messages are written,
-	// and of 0012, once the users are
+	// and of 0012, once the users are, and the event log of 0013, once
+	// the channel has logged its creation
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
 		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {
 			t.Fatalf("drop %s: %v", col, err)
 		}
 	}
 	for _, q := range []string{
+		`DROP TABLE workspace_events`,
 		`DROP INDEX users_email`,
 		`ALTER TABLE users DROP COLUMN email`,
 		`ALTER TABLE users DROP COLUMN status_text`,

@@ -56,12 +56,15 @@ func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspa
 	return &w, nil
 }
 
-// CreateUser creates u, generating its id if missing.
+// CreateUser creates u, generating its id if missing, and logs team_join.
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
 	c := confab.PrepareUser(*u)
 	if err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
-		return insertUser(ctx, tx, &c)
+		if err := insertUser(ctx, tx, &c); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, teamJoin(&c))
 	}); err != nil {
 		return err
 	}
@@ -88,6 +91,11 @@ func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 		return fmt.Errorf("insert user %s: %w", u.Name, err)
 	}
 	return nil
+}
+
+// teamJoin is the event of u joining its workspace.
+func teamJoin(u *confab.User) confab.WorkspaceEvent {
+	return confab.WorkspaceEvent{WorkspaceID: u.WorkspaceID, Kind: confab.EventTeamJoin, UserID: u.ID}
 }
 
 const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,

@@ -60,6 +60,9 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"PinCap", testPinCap},
 		{"UserEmails", testUserEmails},
 		{"UpdateUser", testUpdateUser},
+		{"WorkspaceEvents", testWorkspaceEvents},
+		{"WorkspaceEventsPaging", testWorkspaceEventsPaging},
+		{"ConcurrentWorkspaceEvents", testConcurrentWorkspaceEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1648,6 +1651,7 @@ func testContextCanceled(t *testing.T, f *fixture) {
 			_, err := f.s.UpdateUser(ctx, f.owner.ID, confab.UserUpdate{StatusText: &text})
 			return err
 		}},
+		{"FindWorkspaceEvents", func() error { _, err := f.s.FindWorkspaceEvents(ctx, f.ws.ID, 0, 10); return err }},
 	}
 	for _, call := range calls {
 		done := make(chan error, 1)
