@@ -58,7 +58,8 @@ import "context"
 //   - UpdateChannel: channel_rename when Name is set and differs from the
 //     channel's, then channel_archive or channel_unarchive when Archived
 //     is set and differs (ChannelID; UserID "": the update does not say
-//     who); a Topic or Purpose appends nothing.
+//     who); a Topic or Purpose appends nothing;
+//   - UpdateUser: user_change (UserID the user).
 //
 // CreateWorkspace appends nothing: its owner is the workspace's first
 // user, whom nobody is there to hear of, and the log starts with the

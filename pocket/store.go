@@ -351,8 +351,24 @@ func (s *Store) FindUserByEmail(ctx context.Context, workspaceID, email string) 
 	return s.dir.db.FindUserByEmail(ctx, workspaceID, email)
 }
 
+// UpdateUser updates the directory's user, then, in a pocket with a
+// database of its own, the user's copy there, whose transaction appends
+// the user_change its workspace's log is read for (as CreateUser's copy
+// does team_join). A failure between the two leaves the change without its
+// event; it is logged.
 func (s *Store) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) (*confab.User, error) {
-	return s.dir.db.UpdateUser(ctx, id, upd)
+	u, err := s.dir.db.UpdateUser(ctx, id, upd)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.ofWorkspace(ctx, u.WorkspaceID)
+	if err == nil && r.own() {
+		_, err = r.db.UpdateUser(ctx, id, upd)
+	}
+	if err != nil {
+		s.log.Warn("user updated without its user_change in its pocket's log", "user", id, "err", err)
+	}
+	return u, nil
 }
 
 func (s *Store) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.User, error) {

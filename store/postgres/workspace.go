@@ -157,17 +157,26 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(db.pool.QueryRow(ctx,
-		`UPDATE users SET
-		   real_name = coalesce($2, real_name), display_name = coalesce($3, display_name),
-		   status_text = coalesce($4, status_text), status_emoji = coalesce($5, status_emoji),
-		   status_expiration = coalesce($6, status_expiration)
-		 WHERE id = $1 RETURNING `+userCols,
-		id, upd.RealName, upd.DisplayName, upd.StatusText, upd.StatusEmoji, upd.StatusExpiration))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, confab.ErrUserNotFound
-	} else if err != nil {
-		return nil, fmt.Errorf("update user %s: %w", id, ctxErr(ctx, err))
+	var u *confab.User
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRow(ctx,
+			`UPDATE users SET
+			   real_name = coalesce($2, real_name), display_name = coalesce($3, display_name),
+			   status_text = coalesce($4, status_text), status_emoji = coalesce($5, status_emoji),
+			   status_expiration = coalesce($6, status_expiration)
+			 WHERE id = $1 RETURNING `+userCols,
+			id, upd.RealName, upd.DisplayName, upd.StatusText, upd.StatusEmoji, upd.StatusExpiration))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return confab.ErrUserNotFound
+		} else if err != nil {
+			return fmt.Errorf("update user %s: %w", id, ctxErr(ctx, err))
+		}
+		// Last in the transaction: it locks the workspace's counter (wslog.go).
+		return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: u.WorkspaceID, Kind: confab.EventUserChange, UserID: u.ID})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return u, nil
 }

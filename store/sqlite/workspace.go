@@ -169,7 +169,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) 
 		} else if err != nil {
 			return fmt.Errorf("update user %s: %w", id, err)
 		}
-		return nil
+		return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: u.WorkspaceID, Kind: confab.EventUserChange, UserID: u.ID})
 	})
 	if err != nil {
 		return nil, err

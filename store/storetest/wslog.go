@@ -154,6 +154,14 @@ func testWorkspaceEvents(t *testing.T, f *fixture) {
 	wantErr(t, "UpdateChannel(unknown)", err, confab.ENOTFOUND, "channel_not_found")
 	step("failed UpdateChannel")
 
+	status := "away"
+	if _, err := f.s.UpdateUser(ctx, alice.ID, confab.UserUpdate{StatusText: &status}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.UpdateUser(ctx, confab.NewID(confab.PrefixUser), confab.UserUpdate{StatusText: &status})
+	wantErr(t, "UpdateUser(unknown)", err, confab.ENOTFOUND, "user_not_found")
+	step("UpdateUser", ev{confab.EventUserChange, "", alice.ID})
+
 	// Writes with a canceled context append nothing.
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
