@@ -60,13 +60,19 @@ type dispatcher struct {
 	inflight   int
 	attempts   map[string]int // event id → deliveries so far (retry_attempt)
 	lastPoll   time.Time
-	lastSave   time.Time
-	unsaved    bool
+	// wasConnected: the app was reachable at the end of the last step.
+	wasConnected bool
+	lastLog      time.Time
+	lastSave     time.Time
+	unsaved      bool
 }
 
 // chanState is the dispatcher's view of one channel of the bot.
 type chanState struct {
 	id       string
+	log      bool // the workspace's event log (wsevent.go), id the workspace's
+	fresh    bool // just found: to be read at once
+	started  bool // the log: past the app's installation
 	kind     string
 	joinedAt int64
 	pos      int64      // durable-to-be: every change up to it is done
@@ -186,7 +192,6 @@ func (d *dispatcher) step() {
 	if poll {
 		d.lastPoll = now
 		if err := d.refreshApp(ctx); err != nil {
-			d.m.log.Warn("app not read", "app", d.appID, "err", err)
 			return
 		}
 	}
@@ -198,7 +203,6 @@ func (d *dispatcher) step() {
 	}
 	if members {
 		if err := d.refreshMembers(ctx); err != nil {
-			d.m.log.Warn("app memberships not read", "app", d.appID, "err", err)
 			d.membersChanged() // again at the next tick
 		}
 	}
@@ -206,12 +210,23 @@ func (d *dispatcher) step() {
 	if detached || !connected {
 		d.forgetSent()
 	}
+	defer func() { d.wasConnected = connected }()
 	if connected {
+		// Everything is read when the app has just become reachable, and
+		// a channel as soon as the bot is found in it.
+		all := poll || !d.wasConnected
+		readLog := all || members || len(dirty) > 0 || now.Sub(d.lastLog) >= d.m.cfg.LogPollInterval
 		for id, cs := range d.chans {
-			if poll || dirty[id] || cs.read > cs.pos && len(cs.queue) == 0 {
-				if err := d.fill(ctx, cs); err != nil {
-					d.m.log.Warn("app events not read", "app", d.appID, "channel", id, "err", err)
-				}
+			var err error
+			switch {
+			case cs.log && readLog:
+				d.lastLog = now
+				err = d.fillLog(ctx, cs)
+			case !cs.log && (all || dirty[id] || cs.fresh || cs.read > cs.pos && len(cs.queue) == 0):
+				cs.fresh = false
+				err = d.fill(ctx, cs)
+			}
+			if err != nil {
 			}
 		}
 		d.send(now, !sockets)
@@ -269,6 +284,12 @@ func (d *dispatcher) refreshApp(ctx context.Context) error {
 		for _, p := range ps {
 			d.chans[p.ChannelID] = &chanState{id: p.ChannelID, joinedAt: p.JoinedAt, pos: p.Seq, read: p.Seq, saved: p.Seq, kind: "?"}
 		}
+		if c := d.chans[a.WorkspaceID]; c != nil {
+			c.log, c.kind, c.started = true, "log", c.pos > 0
+		} else {
+			d.chans[a.WorkspaceID] = &chanState{id: a.WorkspaceID, log: true, kind: "log", saved: -1}
+			d.unsaved = true
+		}
 	}
 	return nil
 }
@@ -308,11 +329,11 @@ func (d *dispatcher) refreshMembers(ctx context.Context) error {
 			if c != nil {
 				d.drop(c)
 			}
-			c = &chanState{id: m.ChannelID, joinedAt: m.JoinedAt, pos: m.LastReadSeq, read: m.LastReadSeq, saved: -1}
+			c = &chanState{id: m.ChannelID, joinedAt: m.JoinedAt, pos: m.LastReadSeq, read: m.LastReadSeq, saved: -1, fresh: true}
 			d.chans[m.ChannelID] = c
 			d.unsaved = true
 		}
-		c.kind = kind
+		c.kind, c.fresh = kind, true
 		floor, err := d.retentionFloor(ctx, c.id)
 		if err != nil {
 			return err
@@ -323,7 +344,7 @@ func (d *dispatcher) refreshMembers(ctx context.Context) error {
 		d.m.watch(d, c.id)
 	}
 	for id, c := range d.chans {
-		if !in[id] {
+		if !in[id] && !c.log {
 			d.drop(c)
 			delete(d.chans, id)
 			d.m.unwatch(d, id)
@@ -540,7 +561,6 @@ func (d *dispatcher) save(final bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), d.m.cfg.StoreTimeout)
 	defer cancel()
 	if err := d.m.cfg.Store.SaveAppPositions(ctx, d.appID, ps); err != nil {
-		d.m.log.Warn("app positions not saved", "app", d.appID, "err", err)
 		return
 	}
 	for _, p := range ps {

@@ -77,6 +77,7 @@ type target struct {
 	app     *confab.App
 	bot     *confab.Bot
 	subs    map[string]bool // the manifest's bot_events
+	scopes  []string        // the manifest's bot scopes
 	authzs  []byte          // the authorizations list, encoded once
 	teamRaw string
 	// Where the events go: Socket Mode, or else the request URL.
@@ -86,7 +87,7 @@ type target struct {
 
 func newTarget(app *confab.App, bot *confab.Bot, m *confab.Manifest) *target {
 	t := &target{app: app, bot: bot, subs: map[string]bool{}, teamRaw: app.WorkspaceID,
-		socketMode: m.SocketMode, requestURL: m.RequestURL}
+		socketMode: m.SocketMode, requestURL: m.RequestURL, scopes: m.BotScopes}
 	for _, e := range m.BotEvents {
 		t.subs[e] = true
 	}

@@ -27,14 +27,16 @@ type Tickets interface {
 
 // Defaults of Config.
 const (
-	DefaultAckTimeout     = 3 * time.Second
-	DefaultPingInterval   = 10 * time.Second
-	DefaultSaveInterval   = 100 * time.Millisecond
-	DefaultPollInterval   = 5 * time.Second
-	DefaultWindow         = 1000
-	DefaultMaxConnections = 10
-	DefaultRetention      = 7 * 24 * time.Hour
-	DefaultTick           = 50 * time.Millisecond
+	DefaultAckTimeout      = 3 * time.Second
+	DefaultPingInterval    = 10 * time.Second
+	DefaultSaveInterval    = 100 * time.Millisecond
+	DefaultPollInterval    = 5 * time.Second
+	DefaultLogPollInterval = time.Second
+	DefaultScanInterval    = time.Second
+	DefaultWindow          = 1000
+	DefaultMaxConnections  = 10
+	DefaultRetention       = 7 * 24 * time.Hour
+	DefaultTick            = 50 * time.Millisecond
 )
 
 // Config configures a Manager. Zero values take the defaults above.
@@ -60,6 +62,12 @@ type Config struct {
 	// memberships and every channel's changes even without news on the
 	// bus: a safety net for a publication lost on the way.
 	PollInterval time.Duration
+	// LogPollInterval is how often each app reads its workspace's event
+	// log without news on the bus (a channel it is not in has no topic it
+	// follows).
+	LogPollInterval time.Duration
+	// ScanInterval is how often the process looks for new apps.
+	ScanInterval time.Duration
 	// Window bounds the events of one app handed out and not yet
 	// acknowledged.
 	Window int
@@ -99,6 +107,8 @@ func (c *Config) setDefaults() {
 	set(&c.PingInterval, DefaultPingInterval)
 	set(&c.SaveInterval, DefaultSaveInterval)
 	set(&c.PollInterval, DefaultPollInterval)
+	set(&c.LogPollInterval, DefaultLogPollInterval)
+	set(&c.ScanInterval, DefaultScanInterval)
 	set(&c.Retention, DefaultRetention)
 	set(&c.Tick, DefaultTick)
 	set(&c.StoreTimeout, 10*time.Second)
@@ -167,10 +177,10 @@ func New(cfg Config) (*Manager, error) {
 func (m *Manager) now() time.Time { return m.cfg.Now() }
 
 // scan starts a dispatcher for every installed app, now and every
-// PollInterval (a dispatcher stops by itself when its app is deleted).
+// ScanInterval (a dispatcher stops by itself when its app is deleted).
 func (m *Manager) scan() {
 	defer m.wg.Done()
-	t := time.NewTicker(m.cfg.PollInterval)
+	t := time.NewTicker(m.cfg.ScanInterval)
 	defer t.Stop()
 	for {
 		if err := m.scanOnce(); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ type socketApp struct {
 
 	mu     sync.Mutex
 	events []appEvent // in the order received
+	raw    []obj      // their payloads
 }
 
 type appEvent struct {
@@ -63,6 +65,7 @@ func (a *socketApp) run() {
 		}
 		a.mu.Lock()
 		a.events = append(a.events, e)
+		a.raw = append(a.raw, p)
 		a.mu.Unlock()
 		if err := a.conn.WriteJSON(obj{"envelope_id": f["envelope_id"]}); err != nil {
 			return
@@ -192,5 +195,80 @@ func TestAppCatchesUpAfterStopAndKill(t *testing.T) {
 		if strings.Join(order[ch], ",") != strings.Join(posted[ch], ",") {
 			t.Errorf("channel %s: received %v, posted %v", ch, order[ch], posted[ch])
 		}
+	}
+}
+
+// The workspace's events reach an app that subscribes to them, from the
+// workspace's event log: joins and leaves in its channels, public
+// channels created, renamed, archived and unarchived, people joining the
+// workspace and changing their profile; reactions from the channel's
+// change log. What happened before the app was installed does not.
+func TestAppWorkspaceEvents(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	general := alice.createChannel("general", false)
+	signup(t, m, "acme", "early") // before the app: no team_join for it
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Watcher"},
+		"features":            obj{"bot_user": obj{"display_name": "Watcher"}},
+		"settings": obj{"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{
+			"member_joined_channel", "member_left_channel", "channel_created", "channel_rename", "channel_archive",
+			"channel_unarchive", "team_join", "user_change", "reaction_added", "reaction_removed"}}},
+	}})
+	sock := openSocketApp(t, m.URL(), app["app_token"].(string))
+	botUser := app["bot_user_id"].(string)
+	alice.must("conversations.invite", obj{"channel": general, "users": botUser})
+	bob := signup(t, m, "acme", "bob")
+	bob.must("conversations.join", obj{"channel": general})
+	ts := alice.post(general, "react to me")
+	bob.must("reactions.add", obj{"channel": general, "timestamp": ts, "name": "tada"})
+	bob.must("conversations.leave", obj{"channel": general})
+	random := alice.createChannel("random", false)
+	alice.createChannel("secret", true) // private, without the bot: nothing
+	alice.must("conversations.rename", obj{"channel": random, "name": "watercooler"})
+	alice.must("conversations.archive", obj{"channel": random})
+	alice.must("conversations.unarchive", obj{"channel": random})
+	bob.must("users.profile.set", obj{"profile": obj{"status_text": "lunch"}})
+
+	want := []string{
+		"member_joined_channel " + botUser, "team_join bob", "member_joined_channel " + bob.userID,
+		"reaction_added tada", "member_left_channel " + bob.userID, "channel_created " + random,
+		"channel_rename watercooler", "channel_archive " + random, "channel_unarchive " + random, "user_change lunch",
+	}
+	sock.await(len(want), func(appEvent) bool { return true })
+	time.Sleep(300 * time.Millisecond)
+	sock.mu.Lock()
+	defer sock.mu.Unlock()
+	var got []string
+	for _, e := range sock.raw {
+		ev := e["event"].(obj)
+		s := fmt.Sprint(ev["type"])
+		switch s {
+		case "member_joined_channel", "member_left_channel":
+			s += " " + fmt.Sprint(ev["user"])
+		case "team_join", "user_change":
+			u := ev["user"].(obj)
+			if s == "team_join" {
+				s += " " + fmt.Sprint(u["name"])
+			} else {
+				s += " " + fmt.Sprint(u["profile"].(obj)["status_text"])
+			}
+		case "reaction_added":
+			s += " " + fmt.Sprint(ev["reaction"])
+		case "channel_created": // the channel as it is now
+			s += " " + fmt.Sprint(ev["channel"].(obj)["id"])
+		case "channel_rename":
+			s += " " + fmt.Sprint(ev["channel"].(obj)["name"])
+		case "channel_archive", "channel_unarchive":
+			s += " " + fmt.Sprint(ev["channel"])
+		}
+		got = append(got, s)
+	}
+	// The workspace's log and the channel's change log are two streams:
+	// each in its own order.
+	slices.Sort(got)
+	slices.Sort(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
