@@ -2,6 +2,7 @@ package confab_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/confab/confab"
@@ -165,6 +166,38 @@ func TestTopics(t *testing.T) {
 		}
 		if c.fromFunc != "" && c.topic != c.fromFunc {
 			t.Errorf("topic %q, want %q", c.topic, c.fromFunc)
+		}
+	}
+}
+
+// OwnerOf names one owner per key whatever the order of the live set, and
+// when a gateway goes only its keys move.
+func TestOwnerOf(t *testing.T) {
+	live := []confab.Gateway{{ID: "a"}, {ID: "b"}, {ID: "c"}}
+	if _, ok := confab.OwnerOf(nil, "A1"); ok {
+		t.Fatal("OwnerOf(no gateways) ok")
+	}
+	owners := map[string]int{}
+	moved := 0
+	for i := range 300 {
+		key := fmt.Sprintf("A%d", i)
+		o1, _ := confab.OwnerOf(live, key)
+		o2, _ := confab.OwnerOf([]confab.Gateway{live[2], live[0], live[1]}, key)
+		if o1.ID != o2.ID {
+			t.Fatalf("owner of %s depends on order: %s, %s", key, o1.ID, o2.ID)
+		}
+		owners[o1.ID]++
+		o3, _ := confab.OwnerOf([]confab.Gateway{live[0], live[1]}, key)
+		if o1.ID != "c" && o3.ID != o1.ID {
+			moved++
+		}
+	}
+	if moved != 0 {
+		t.Errorf("%d keys not owned by the gone gateway moved", moved)
+	}
+	for _, gw := range live {
+		if owners[gw.ID] < 50 {
+			t.Errorf("gateway %s owns %d of 300 keys: %v", gw.ID, owners[gw.ID], owners)
 		}
 	}
 }

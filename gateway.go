@@ -2,6 +2,7 @@ package confab
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 )
 
@@ -26,6 +27,11 @@ type GatewayPicker interface {
 	// Pick returns a live, lightly loaded gateway of u's pocket, or an
 	// error wrapping ErrNoGateway when the pocket has none.
 	Pick(ctx context.Context, u *User) (Gateway, error)
+	// PickOwner returns the live gateway of u's pocket that owns key
+	// (OwnerOf over GatewayRegistry.Live): an app's Socket Mode
+	// connections all go to the gateway that delivers its events. An
+	// error wrapping ErrNoGateway when the pocket has none.
+	PickOwner(ctx context.Context, u *User, key string) (Gateway, error)
 }
 
 // GatewayRegistry is the set of one pocket's live gateways, shared by the
@@ -70,4 +76,23 @@ type Ticket struct {
 	// ticket is for; "" when the issuing process serves the WebSockets
 	// itself.
 	GatewayURL string
+}
+
+// OwnerOf returns the gateway among live that owns key (an app's id): the
+// one whose hash of (key, gateway id) is highest. Every process that sees
+// the same live set names the same owner, and when a gateway comes or
+// goes only the keys it owned or comes to own move (rendezvous hashing).
+// ok is false when live is empty.
+func OwnerOf(live []Gateway, key string) (owner Gateway, ok bool) {
+	var best uint64
+	for _, gw := range live {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write([]byte(gw.ID))
+		if v := h.Sum64(); !ok || v > best || v == best && gw.ID < owner.ID {
+			owner, best, ok = gw, v, true
+		}
+	}
+	return owner, ok
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/chat"
@@ -202,8 +203,12 @@ func (s *Server) appsConnectionsOpen(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	base := s.wsBase(c.r)
+	if t.GatewayURL != "" { // the gateway that delivers the app's events
+		base = strings.TrimSuffix(t.GatewayURL, "/")
+	}
 	return struct {
 		OK  bool   `json:"ok"`
 		URL string `json:"url"`
-	}{true, s.wsBase(c.r) + "/apps/socket/" + url.PathEscape(t.Value)}, nil
+	}{true, base + "/apps/socket/" + url.PathEscape(t.Value)}, nil
 }

@@ -169,10 +169,11 @@ func (s *Service) AuthenticateApp(ctx context.Context, token string) (*confab.Us
 // authenticated by the app's token, AuthenticateApp), under that token:
 // revoking the token closes the connection.
 func (s *Service) OpenSocket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error) {
-	if _, err := s.BotOf(ctx, u); err != nil {
+	b, err := s.BotOf(ctx, u)
+	if err != nil {
 		return nil, err
 	}
-	return s.issueTicket(ctx, u, token, ticketSocket)
+	return s.issueTicket(ctx, u, token, ticketSocket, b.AppID)
 }
 
 // RedeemSocket redeems a Socket Mode ticket (as RedeemTicket does an RTM

@@ -217,7 +217,7 @@ type ticketLedger struct {
 // (Ticket.Wait, pace.go), from which its lifetime counts.
 // The ticket is issued under token, the caller's.
 func (s *Service) IssueTicket(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error) {
-	return s.issueTicket(ctx, u, token, ticketRTM)
+	return s.issueTicket(ctx, u, token, ticketRTM, "")
 }
 
 // Ticket kinds: what a ticket opens. The kind is part of what its MAC
@@ -229,13 +229,19 @@ const (
 	ticketSocket = "socket."
 )
 
-func (s *Service) issueTicket(ctx context.Context, u *confab.User, token, kind string) (*confab.Ticket, error) {
+// issueTicket issues a ticket of a kind. An RTM ticket is for a lightly
+// loaded gateway of u's pocket; a Socket Mode one for the gateway that
+// owns owner (the app: its events are delivered there).
+func (s *Service) issueTicket(ctx context.Context, u *confab.User, token, kind, owner string) (*confab.Ticket, error) {
 	var gw confab.Gateway
-	// Socket Mode connections are served by the events delivery of the
-	// process that issues their tickets, not by a pocket's gateways.
-	if s.gateways != nil && kind == ticketRTM {
+	if s.gateways != nil {
 		var err error
-		if gw, err = s.gateways.Pick(ctx, u); err != nil {
+		if kind == ticketSocket {
+			gw, err = s.gateways.PickOwner(ctx, u, owner)
+		} else {
+			gw, err = s.gateways.Pick(ctx, u)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

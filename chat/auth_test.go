@@ -39,6 +39,10 @@ type pickFunc func(ctx context.Context, u *confab.User) (confab.Gateway, error)
 
 func (f pickFunc) Pick(ctx context.Context, u *confab.User) (confab.Gateway, error) { return f(ctx, u) }
 
+func (f pickFunc) PickOwner(ctx context.Context, u *confab.User, _ string) (confab.Gateway, error) {
+	return f(ctx, u)
+}
+
 // A ticket works once, only at the gateway it was issued for, and only
 // until it expires.
 func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {

@@ -253,10 +253,23 @@ func (d *dispatcher) refreshApp(ctx context.Context) error {
 	a, err := d.m.cfg.Store.FindApp(ctx, d.appID)
 	if confab.ErrorCode(err) == confab.ENOTFOUND {
 		d.m.forget(d)
+		d.target = nil
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if owned, err := d.m.owns(ctx, a); err != nil {
+		return err
+	} else if !owned {
+		// Another process delivers its events now: its connections go
+		// there (refresh_requested), and what was not acknowledged here is
+		// sent from there, from the saved positions.
+		d.save(true)
+		d.disconnect()
+		d.m.forget(d)
+		d.target = nil
+		return nil
 	}
 	if d.target != nil && a.Updated == d.updated {
 		return nil

@@ -46,7 +46,12 @@ type Config struct {
 	// OpenBus opens the manager's bus instance with its handler: it
 	// subscribes to the channels of the apps' bots and to the bots' user
 	// topics.
-	OpenBus    func(handler func(topic string, payload []byte)) (Bus, error)
+	OpenBus func(handler func(topic string, payload []byte)) (Bus, error)
+	// Owns tells whether this process delivers an app's events (in a
+	// cluster, the gateway that owns it, confab.OwnerOf); nil: every app.
+	// A dispatcher whose app it no longer owns says disconnect to the
+	// app's connections and stops, within a PollInterval.
+	Owns       func(ctx context.Context, app *confab.App) (bool, error)
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	// AckTimeout is how long an event waits for its acknowledgement before
@@ -203,10 +208,22 @@ func (m *Manager) scanOnce() error {
 			return err
 		}
 		for _, a := range apps {
-			m.dispatcher(a.ID)
 			after = a.ID
+			if ok, err := m.owns(ctx, a); err != nil {
+				return err
+			} else if ok {
+				m.dispatcher(a.ID)
+			}
 		}
 	}
+}
+
+// owns tells whether this process delivers app's events.
+func (m *Manager) owns(ctx context.Context, a *confab.App) (bool, error) {
+	if m.cfg.Owns == nil {
+		return true, nil
+	}
+	return m.cfg.Owns(ctx, a)
 }
 
 // dispatcher returns the app's dispatcher, started if need be; nil once

@@ -40,6 +40,28 @@ func (p *Picker) Pick(ctx context.Context, u *confab.User) (confab.Gateway, erro
 	return gw, nil
 }
 
+// PickOwner returns the live gateway of u's pocket that owns key
+// (confab.OwnerOf), or an error wrapping confab.ErrNoGateway.
+func (p *Picker) PickOwner(ctx context.Context, u *confab.User, key string) (confab.Gateway, error) {
+	pk, err := p.router.Pocket(ctx, u.WorkspaceID)
+	if err != nil {
+		return confab.Gateway{}, err
+	}
+	reg := p.registries[pk.Name]
+	if reg == nil {
+		return confab.Gateway{}, fmt.Errorf("pocket %q has no registry: %w", pk.Name, confab.ErrNoGateway)
+	}
+	live, err := reg.Live(ctx)
+	if err != nil {
+		return confab.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, err)
+	}
+	gw, ok := confab.OwnerOf(live, key)
+	if !ok {
+		return confab.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, confab.ErrNoGateway)
+	}
+	return gw, nil
+}
+
 // PresenceRouter is the presence of an API process, which serves every
 // pocket: each call goes to the Presence of the user's pocket. It
 // implements confab.Presence; only Get and SetAway make sense there.

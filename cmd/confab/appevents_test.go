@@ -272,3 +272,98 @@ func TestAppWorkspaceEvents(t *testing.T) {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// In a cluster an app's Socket Mode connections go to the gateway of its
+// workspace's pocket that delivers its events; when that gateway is
+// killed, another takes the app over from the saved positions, and the app
+// connecting again through apps.connections.open gets every message, each
+// event_id once at least and none lost.
+func TestClusterAppEvents(t *testing.T) {
+	c := startCluster(t, 1, 2)
+	api := c.api(0)
+	alice := c.user("alpha", "alice", api)
+	general := alice.createChannel("general", false)
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Roamer"},
+		"features":            obj{"bot_user": obj{"display_name": "Roamer"}},
+		"settings":            obj{"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{"message.channels"}}},
+	}})
+	appToken := app["app_token"].(string)
+	alice.must("conversations.invite", obj{"channel": general, "users": app["bot_user_id"]})
+
+	// The URL names the owning gateway: one of pocket a's.
+	owner := func() *proc {
+		t.Helper()
+		u := (&client{tb: t, base: api.URL(), name: "app", token: appToken}).must("apps.connections.open", nil)["url"].(string)
+		for _, g := range c.gateways {
+			if strings.HasPrefix(u, "ws://"+g.addr+"/apps/socket/") {
+				if g.pocket != "a" {
+					t.Fatalf("apps.connections.open sent the app of pocket a to %s of pocket %s", g.addr, g.pocket)
+				}
+				return g
+			}
+		}
+		t.Fatalf("apps.connections.open url %s: no gateway of the cluster", u)
+		return nil
+	}
+	first := owner()
+	var sock *socketApp
+	c.eventually("the app connected and delivered to", func() bool {
+		sock = openSocketApp(t, api.URL(), appToken)
+		alice.post(general, "ping")
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			sock.mu.Lock()
+			n := len(sock.events)
+			sock.mu.Unlock()
+			if n > 0 {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		sock.stop()
+		return false
+	})
+	for i := range 20 {
+		alice.post(general, fmt.Sprintf("before %d", i))
+	}
+	sock.await(20, func(e appEvent) bool { return strings.HasPrefix(e.text, "before ") })
+	first.kill(t)
+	sock.stop()
+	for i := range 20 {
+		alice.post(general, fmt.Sprintf("after %d", i))
+	}
+	// The dead gateway's registry entry expires; then the survivor owns
+	// the app and apps.connections.open sends it there.
+	var again *socketApp
+	c.eventually("the app moved to the surviving gateway", func() bool {
+		if owner() == first {
+			return false
+		}
+		// A client connects again until events come, as Slack's clients
+		// do on refresh_requested.
+		again = openSocketApp(t, api.URL(), appToken)
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			again.mu.Lock()
+			n := len(again.events)
+			again.mu.Unlock()
+			if n > 0 {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		again.stop()
+		return false
+	})
+	again.await(20, func(e appEvent) bool { return strings.HasPrefix(e.text, "after ") })
+	seen := map[string]string{}
+	again.mu.Lock()
+	defer again.mu.Unlock()
+	for _, e := range again.events {
+		if prev, ok := seen[e.id]; ok && prev != e.text {
+			t.Fatalf("event_id %s names %q and %q", e.id, prev, e.text)
+		}
+		seen[e.id] = e.text
+	}
+}

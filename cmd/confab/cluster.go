@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/chat"
+	"github.com/confab/confab/events"
 	"github.com/confab/confab/gateway"
 	"github.com/confab/confab/pocket"
 	"github.com/confab/confab/redis"
@@ -107,8 +109,67 @@ func (m *Main) wireAPI(w wiring) error {
 		Gateways: pocket.NewPicker(router, registries),
 	}))
 	m.Chat.StartScheduler(schedulerInterval)
+	// apps.connections.open sends an app's connections to the gateway
+	// that delivers its events.
+	w.socketMode = true
 	m.mountAPI(w)
 	return nil
+}
+
+// appOwners tells a gateway which apps it delivers: those of its pocket
+// that it owns among the pocket's live gateways (confab.OwnerOf), the
+// same choice as the API's apps.connections.open (pocket.Picker).
+type appOwners struct {
+	registry confab.GatewayRegistry
+	self     string
+	pocket   string
+	pockets  *pocket.Map
+	store    confab.Store
+
+	mu          sync.Mutex
+	live        []confab.Gateway // guarded by mu
+	read        time.Time        // when live was read, guarded by mu
+	ofWorkspace sync.Map         // workspace id → pocket name
+}
+
+// liveEvery bounds how stale an owner's view of the live gateways is;
+// liveAgain how stale it may be when it says another gateway owns an app.
+const (
+	liveEvery = time.Second
+	liveAgain = 100 * time.Millisecond
+)
+
+func (o *appOwners) owns(ctx context.Context, a *confab.App) (bool, error) {
+	name, ok := o.ofWorkspace.Load(a.WorkspaceID)
+	if !ok {
+		ws, err := o.store.FindWorkspaceByID(ctx, a.WorkspaceID)
+		if err != nil {
+			return false, err
+		}
+		name = o.pockets.For(ws.ID, ws.Domain).Name
+		o.ofWorkspace.Store(a.WorkspaceID, name)
+	}
+	if name != o.pocket {
+		return false, nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for fresh := false; ; fresh = true {
+		if age := time.Since(o.read); age > liveEvery || fresh && age > liveAgain {
+			live, err := o.registry.Live(ctx)
+			if err != nil {
+				return false, err
+			}
+			o.live, o.read = live, time.Now()
+		}
+		owner, ok := confab.OwnerOf(o.live, a.ID)
+		if ok && owner.ID == o.self || fresh {
+			return ok && owner.ID == o.self, nil
+		}
+		// Not ours as of up to a second ago: ask again before letting the
+		// app go, so that a gateway does not hand off an app the API has
+		// just sent it, on an older view than the API's.
+	}
 }
 
 // gatewayProbeEvery is how often an API process dials the gateways of
@@ -151,6 +212,27 @@ func (m *Main) wireGateway(w wiring) error {
 		return fmt.Errorf("pocket %s: %w", p.Name, err)
 	}
 	w.mux.Handle("/rtm/", m.Gateway)
+
+	// Apps' events: each app of the pocket is delivered by the gateway
+	// that owns it among the live ones, where apps.connections.open sends
+	// its Socket Mode connections.
+	owners := &appOwners{registry: registry, self: id, pocket: p.Name, pockets: m.pockets, store: w.store}
+	ecfg := events.Config{
+		Store: w.store, Tickets: m.Chat, Logger: w.log.With("component", "events"), Registerer: w.reg,
+		OpenBus: func(h func(topic string, payload []byte)) (events.Bus, error) {
+			c := busConfig
+			c.Handler = h
+			return redis.Open(w.ctx, c)
+		},
+		Owns: owners.owns,
+	}
+	if m.TuneEvents != nil {
+		m.TuneEvents(&ecfg)
+	}
+	if m.Events, err = events.New(ecfg); err != nil {
+		return fmt.Errorf("pocket %s: %w", p.Name, err)
+	}
+	w.mux.Handle(events.SocketPath, m.Events)
 
 	m.heartbeat = redis.StartHeartbeat(redis.HeartbeatConfig{
 		Registry: registry, Presence: presence,
