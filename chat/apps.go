@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -343,6 +344,31 @@ func (s *Service) withBots(ctx context.Context, msgs []*confab.Message) ([]*conf
 			c := *m
 			c.Bot = b
 			out[i] = &c
+		}
+	}
+	return out, nil
+}
+
+// changesWithBots returns changes with the bot of each message posted by
+// a bot user, as withBots does: a new slice, changes untouched (shared by
+// the clients that catch up together).
+func (s *Service) changesWithBots(ctx context.Context, changes []confab.Change) ([]confab.Change, error) {
+	var msgs []*confab.Message
+	for _, c := range changes {
+		if c.Message != nil {
+			msgs = append(msgs, c.Message)
+		}
+	}
+	with, err := s.withBots(ctx, msgs)
+	if err != nil || slices.Equal(with, msgs) {
+		return changes, err
+	}
+	out := slices.Clone(changes)
+	i := 0
+	for j := range out {
+		if out[j].Message != nil {
+			out[j].Message = with[i]
+			i++
 		}
 	}
 	return out, nil

@@ -222,11 +222,16 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, p UpdatePar
 	if err := validateContent(text, after); err != nil {
 		return nil, err
 	}
+	bot, err := s.botOfUser(ctx, m.UserID) // the edit shows its poster's bot
+	if err != nil {
+		return nil, err
+	}
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
 		if m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, upd, s.now().UnixMicro()); err != nil {
 			return 0, nil, err
 		}
+		m.Bot = bot
 		return m.ChangeSeq, confab.MessageChangedEvent(m), nil
 	})
 	if err != nil {

@@ -195,6 +195,16 @@ func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
 		if err != nil {
 			return nil, err
 		}
+		msgs := make([]*confab.Message, 0, len(latest))
+		for _, m := range latest {
+			msgs = append(msgs, m)
+		}
+		if msgs, err = s.withBots(ctx, msgs); err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			latest[m.ChannelID] = m
+		}
 		for _, v := range b.Channels {
 			v.Latest = latest[v.Channel.ID]
 		}
@@ -248,6 +258,9 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 		}
 		changes, memo, err := s.reads.findChanges(ctx, s.store, v.id, v.lastSeq, cp, limit+1)
 		if err != nil {
+			return nil, err
+		}
+		if changes, err = s.changesWithBots(ctx, changes); err != nil {
 			return nil, err
 		}
 		if memo == nil {

@@ -124,3 +124,54 @@ func TestAppMethods(t *testing.T) {
 		t.Errorf("bots.info after delete = %v", b)
 	}
 }
+
+// A bot's message shows as the bot's wherever it appears: in an edit's
+// event, in catch-up, and as a conversation's latest message in
+// client.boot.
+func TestBotMessageEverywhere(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	general := alice.createChannel("general", false)
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Shown"},
+		"features":            obj{"bot_user": obj{"display_name": "Shown"}},
+		"oauth_config":        obj{"scopes": obj{"bot": []string{"chat:write"}}},
+	}})
+	botID := app["bot_id"].(string)
+	alice.must("conversations.invite", obj{"channel": general, "users": app["bot_user_id"]})
+	bot := &client{tb: t, base: m.URL(), name: "bot", token: app["bot_token"].(string)}
+	live := alice.connect()
+	ts := bot.post(general, "first")
+	if f := live.next(isMessage("first")); f["bot_id"] != botID {
+		t.Fatalf("live message %v; want bot_id %s", f, botID)
+	}
+	bot.must("chat.update", obj{"channel": general, "ts": ts, "text": "edited"})
+	f := live.next(func(f obj) bool { return f["subtype"] == "message_changed" })
+	if inner, _ := f["message"].(obj); inner["bot_id"] != botID || inner["bot_profile"] == nil {
+		t.Fatalf("message_changed %v; want the bot's", f)
+	}
+	out := alice.must("client.catchup", obj{"checkpoints": obj{general: 0}})
+	chans, _ := out["channels"].([]any)
+	found := false
+	for _, c := range chans {
+		for _, e := range c.(obj)["events"].([]any) {
+			if ev := e.(obj); ev["type"] == "message" && ev["ts"] == ts {
+				found = true
+				if ev["bot_id"] != botID {
+					t.Fatalf("caught-up message %v; want bot_id %s", ev, botID)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("catch-up %v has no message at %s", out, ts)
+	}
+	boot := alice.must("client.boot", nil)
+	for _, c := range boot["channels"].([]any) {
+		if ch := c.(obj); ch["id"] == general {
+			if latest, _ := ch["latest"].(obj); latest["bot_id"] != botID {
+				t.Fatalf("client.boot latest of general = %v; want bot_id %s", ch["latest"], botID)
+			}
+		}
+	}
+}
