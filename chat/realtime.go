@@ -152,7 +152,9 @@ func (s *Service) userChannelIDs(ctx context.Context, userID string) ([]string, 
 // It costs five store queries however many conversations the caller has:
 // the workspace, the caller's memberships, their channels, the latest
 // messages of them all (FindLatestMessages) and the caller's mentions in
-// them after each read marker (CountMentions). A DM's other member comes
+// them after each read marker (CountMentions); and a sixth while some of
+// the latest messages' posters are not known to be bots or people yet
+// (FindBots, remembered after). A DM's other member comes
 // from its key.
 func (s *Service) Boot(ctx context.Context, u *confab.User) (*Boot, error) {
 	ws, err := s.workspace(ctx, u.WorkspaceID)
