@@ -35,6 +35,7 @@ func TestScheduledMessageSurvivesRestart(t *testing.T) {
 	created := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Reminders"},
 		"features":            obj{"bot_user": obj{"display_name": "Reminder Bot"}},
+		"oauth_config":        obj{"scopes": obj{"bot": []string{"chat:write"}}},
 	}})
 	botID := created["bot_id"].(string)
 	alice.must("conversations.invite", obj{"channel": general, "users": created["bot_user_id"]})
