@@ -7,6 +7,9 @@
 //	p.Wait("READY")
 //	line := p.Wait("EVENT ") // the rest of the first line that starts so
 //
+// RunFile runs a script kept elsewhere (an example of the repository) on
+// the same packages.
+//
 // The packages are looked up in $CONFAB_NODE_MODULES (a node_modules
 // directory; scripts/test.sh installs them there) or else in
 // testdata/node/node_modules (npm ci --prefix testdata/node). A test that
@@ -99,30 +102,48 @@ func Modules(tb testing.TB) string {
 // when tb ends; its stderr is logged then if tb failed.
 func Run(tb testing.TB, script string, env map[string]string) *Proc {
 	tb.Helper()
+	return start(tb, filepath.Join(Dir(tb), script), script, env)
+}
+
+// RunFile is Run for a script anywhere (path, absolute or from the working
+// directory), run in its own directory with the same NODE_PATH: so that a
+// script kept elsewhere, such as an example of the repository, runs on the
+// pinned packages too.
+func RunFile(tb testing.TB, path string, env map[string]string) *Proc {
+	tb.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		tb.Fatalf("nodetest: %v", err)
+	}
+	return start(tb, abs, path, env)
+}
+
+// start runs node on the script at path (absolute) in its directory; name
+// is what messages call it.
+func start(tb testing.TB, path, name string, env map[string]string) *Proc {
+	tb.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		tb.Fatal("nodetest: node is not in $PATH: install Debian's nodejs (scripts/test.sh does)")
 	}
 	modules := Modules(tb)
-	dir := Dir(tb)
-	path := filepath.Join(dir, script)
 	if _, err := os.Stat(path); err != nil {
 		tb.Fatalf("nodetest: %v", err)
 	}
 	cmd := exec.Command(node, path)
-	cmd.Dir = dir
+	cmd.Dir = filepath.Dir(path)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &Proc{t: tb, script: script, cmd: cmd, Timeout: DefaultTimeout, changed: make(chan struct{})}
+	p := &Proc{t: tb, script: name, cmd: cmd, Timeout: DefaultTimeout, changed: make(chan struct{})}
 	cmd.Stderr = stderrWriter{p}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatalf("nodetest: %v", err)
 	}
 	if err := cmd.Start(); err != nil {
-		tb.Fatalf("nodetest: starting node %s: %v", script, err)
+		tb.Fatalf("nodetest: starting node %s: %v", name, err)
 	}
 	done := make(chan struct{})
 	go p.read(stdout, done)
@@ -130,7 +151,7 @@ func Run(tb testing.TB, script string, env map[string]string) *Proc {
 		cmd.Process.Kill()
 		<-done
 		if tb.Failed() {
-			tb.Logf("nodetest: %s's stderr:\n%s", script, p.Stderr())
+			tb.Logf("nodetest: %s's stderr:\n%s", name, p.Stderr())
 		}
 	})
 	return p

@@ -56,6 +56,37 @@ func TestRunEnvAndLines(t *testing.T) {
 	}
 }
 
+// RunFile runs a script outside testdata/node in its own directory, and
+// require() finds the pinned packages there too.
+func TestRunFile(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "where.js")
+	src := "console.log(`WHERE ${process.cwd()} ${require('@slack/bolt/package.json').version} ${process.env.WHO}`);\n"
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := RunFile(t, script, map[string]string{"WHO": "me"})
+	got := p.Wait("WHERE ")
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	b, err := os.ReadFile(filepath.Join(Dir(t), "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := " " + pkg.Dependencies["@slack/bolt"] + " me"
+	if got != dir+rest && got != real+rest {
+		t.Errorf("printed %q; want %q", got, dir+rest)
+	}
+}
+
 // fatalTB records a Fatal and ends the goroutine, as testing.T's does.
 type fatalTB struct {
 	testing.TB
