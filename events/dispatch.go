@@ -412,32 +412,51 @@ func (d *dispatcher) forgetSent() {
 
 // fill reads a channel's next changes into its queue, up to the window.
 func (d *dispatcher) fill(ctx context.Context, c *chanState) error {
-	for d.inflight < d.m.cfg.Window && len(c.queue) < d.m.cfg.Window {
-		n := min(d.m.cfg.Window-len(c.queue), 200)
-		after := c.read
+	return d.fillWith(c, func(after int64, n int) (int, error) {
 		changes, err := d.m.cfg.Store.FindChanges(ctx, c.id, after, n)
 		if err != nil || len(changes) == 0 {
-			return err
+			return 0, err
 		}
 		if err := d.m.withBots(ctx, changes); err != nil {
-			return err
+			return 0, err
 		}
 		for _, ch := range changes {
-			evs := d.target.build(c.kind, ch, after)
-			if len(evs) == 0 {
-				c.queue = append(c.queue, &pending{ev: event{channel: c.id, seq: ch.Seq}, marker: true, acked: true})
-			}
-			for _, ev := range evs {
-				c.queue = append(c.queue, &pending{ev: ev})
-			}
-			c.read = ch.Seq
+			c.enqueue(ch.Seq, d.target.build(c.kind, ch, after))
+		}
+		return len(changes), nil
+	})
+}
+
+// fillWith reads a stream's next entries into its queue until the window
+// is full or the stream read to its end: read reads at most n entries
+// after after, queues each one's events (enqueue), and returns how many
+// entries it read.
+func (d *dispatcher) fillWith(c *chanState, read func(after int64, n int) (int, error)) error {
+	for d.inflight < d.m.cfg.Window && len(c.queue) < d.m.cfg.Window {
+		n := min(d.m.cfg.Window-len(c.queue), 200)
+		got, err := read(c.read, n)
+		if err != nil || got == 0 {
+			return err
 		}
 		d.advance(c)
-		if len(changes) < n {
+		if got < n {
 			return nil
 		}
 	}
 	return nil
+}
+
+// enqueue queues the events of the entry at seq, read up to it; an entry
+// without events for the app is queued done, so that the position moves
+// past it in order.
+func (c *chanState) enqueue(seq int64, evs []event) {
+	if len(evs) == 0 {
+		c.queue = append(c.queue, &pending{ev: event{channel: c.id, seq: seq}, marker: true, acked: true})
+	}
+	for _, ev := range evs {
+		c.queue = append(c.queue, &pending{ev: ev})
+	}
+	c.read = seq
 }
 
 // send hands out the queued events not yet sent, and sends again those

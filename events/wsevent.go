@@ -146,44 +146,32 @@ func (d *dispatcher) fillLog(ctx context.Context, c *chanState) error {
 	if d.m.cfg.Retention > 0 {
 		since = d.m.now().Add(-d.m.cfg.Retention).UnixMicro()
 	}
-	for d.inflight < d.m.cfg.Window && len(c.queue) < d.m.cfg.Window {
-		n := min(d.m.cfg.Window-len(c.queue), 200)
-		evs, err := d.m.cfg.Store.FindWorkspaceEvents(ctx, c.id, c.read, n)
-		if err != nil || len(evs) == 0 {
-			return err
+	return d.fillWith(c, func(after int64, n int) (int, error) {
+		evs, err := d.m.cfg.Store.FindWorkspaceEvents(ctx, c.id, after, n)
+		if err != nil {
+			return 0, err
 		}
 		for _, e := range evs {
-			var out []event
 			if !c.started {
 				// An app's log starts after its bot's own team_join,
 				// appended with the app: nothing before it is the app's.
 				// (An app older than the log starts a second after its
 				// creation.)
-				c.started = e.Kind == confab.EventTeamJoin && e.UserID == d.target.bot.UserID ||
-					e.Time >= (d.target.app.Created+1)*1e6
-				if e.Kind == confab.EventTeamJoin && e.UserID == d.target.bot.UserID {
-					c.queue = append(c.queue, &pending{ev: event{channel: c.id, seq: e.Seq}, marker: true, acked: true})
-					c.read = e.Seq
+				own := e.Kind == confab.EventTeamJoin && e.UserID == d.target.bot.UserID
+				c.started = own || e.Time >= (d.target.app.Created+1)*1e6
+				if own {
+					c.enqueue(e.Seq, nil)
 					continue
 				}
 			}
+			var out []event
 			if c.started && e.Time >= since {
 				if out, err = d.buildWorkspace(ctx, e, in); err != nil {
-					return err
+					return 0, err
 				}
 			}
-			if len(out) == 0 {
-				c.queue = append(c.queue, &pending{ev: event{channel: c.id, seq: e.Seq}, marker: true, acked: true})
-			}
-			for _, ev := range out {
-				c.queue = append(c.queue, &pending{ev: ev})
-			}
-			c.read = e.Seq
+			c.enqueue(e.Seq, out)
 		}
-		d.advance(c)
-		if len(evs) < n {
-			return nil
-		}
-	}
-	return nil
+		return len(evs), nil
+	})
 }

@@ -25,24 +25,28 @@ func NewPicker(router *Router, registries map[string]confab.GatewayRegistry) *Pi
 // Pick returns a live, lightly loaded gateway of u's pocket, or an error
 // wrapping confab.ErrNoGateway when the pocket has none.
 func (p *Picker) Pick(ctx context.Context, u *confab.User) (confab.Gateway, error) {
-	pk, err := p.router.Pocket(ctx, u.WorkspaceID)
-	if err != nil {
-		return confab.Gateway{}, err
-	}
-	reg := p.registries[pk.Name]
-	if reg == nil {
-		return confab.Gateway{}, fmt.Errorf("pocket %q has no registry: %w", pk.Name, confab.ErrNoGateway)
-	}
-	gw, err := reg.Pick(ctx)
-	if err != nil {
-		return confab.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, err)
-	}
-	return gw, nil
+	return p.pick(ctx, u, confab.GatewayRegistry.Pick)
 }
 
 // PickOwner returns the live gateway of u's pocket that owns key
 // (confab.OwnerOf), or an error wrapping confab.ErrNoGateway.
 func (p *Picker) PickOwner(ctx context.Context, u *confab.User, key string) (confab.Gateway, error) {
+	return p.pick(ctx, u, func(reg confab.GatewayRegistry, ctx context.Context) (confab.Gateway, error) {
+		live, err := reg.Live(ctx)
+		if err != nil {
+			return confab.Gateway{}, err
+		}
+		gw, ok := confab.OwnerOf(live, key)
+		if !ok {
+			return confab.Gateway{}, confab.ErrNoGateway
+		}
+		return gw, nil
+	})
+}
+
+// pick chooses with choose among the gateways of u's pocket's registry.
+func (p *Picker) pick(ctx context.Context, u *confab.User,
+	choose func(confab.GatewayRegistry, context.Context) (confab.Gateway, error)) (confab.Gateway, error) {
 	pk, err := p.router.Pocket(ctx, u.WorkspaceID)
 	if err != nil {
 		return confab.Gateway{}, err
@@ -51,13 +55,9 @@ func (p *Picker) PickOwner(ctx context.Context, u *confab.User, key string) (con
 	if reg == nil {
 		return confab.Gateway{}, fmt.Errorf("pocket %q has no registry: %w", pk.Name, confab.ErrNoGateway)
 	}
-	live, err := reg.Live(ctx)
+	gw, err := choose(reg, ctx)
 	if err != nil {
 		return confab.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, err)
-	}
-	gw, ok := confab.OwnerOf(live, key)
-	if !ok {
-		return confab.Gateway{}, fmt.Errorf("pocket %q: %w", pk.Name, confab.ErrNoGateway)
 	}
 	return gw, nil
 }

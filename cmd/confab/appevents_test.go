@@ -307,23 +307,32 @@ func TestClusterAppEvents(t *testing.T) {
 		return nil
 	}
 	first := owner()
-	var sock *socketApp
-	c.eventually("the app connected and delivered to", func() bool {
-		sock = openSocketApp(t, api.URL(), appToken)
-		alice.post(general, "ping")
-		deadline := time.Now().Add(2 * time.Second)
-		for time.Now().Before(deadline) {
-			sock.mu.Lock()
-			n := len(sock.events)
-			sock.mu.Unlock()
-			if n > 0 {
-				return true
+	// A client connects again until events come, as Slack's clients do on
+	// refresh_requested.
+	connect := func(what string, ready func() bool, poke func()) *socketApp {
+		var sock *socketApp
+		c.eventually(what, func() bool {
+			if !ready() {
+				return false
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		sock.stop()
-		return false
-	})
+			sock = openSocketApp(t, api.URL(), appToken)
+			poke()
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				sock.mu.Lock()
+				n := len(sock.events)
+				sock.mu.Unlock()
+				if n > 0 {
+					return true
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			sock.stop()
+			return false
+		})
+		return sock
+	}
+	sock := connect("the app connected and delivered to", func() bool { return true }, func() { alice.post(general, "ping") })
 	for i := range 20 {
 		alice.post(general, fmt.Sprintf("before %d", i))
 	}
@@ -335,27 +344,7 @@ func TestClusterAppEvents(t *testing.T) {
 	}
 	// The dead gateway's registry entry expires; then the survivor owns
 	// the app and apps.connections.open sends it there.
-	var again *socketApp
-	c.eventually("the app moved to the surviving gateway", func() bool {
-		if owner() == first {
-			return false
-		}
-		// A client connects again until events come, as Slack's clients
-		// do on refresh_requested.
-		again = openSocketApp(t, api.URL(), appToken)
-		deadline := time.Now().Add(3 * time.Second)
-		for time.Now().Before(deadline) {
-			again.mu.Lock()
-			n := len(again.events)
-			again.mu.Unlock()
-			if n > 0 {
-				return true
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		again.stop()
-		return false
-	})
+	again := connect("the app moved to the surviving gateway", func() bool { return owner() != first }, func() {})
 	again.await(20, func(e appEvent) bool { return strings.HasPrefix(e.text, "after ") })
 	seen := map[string]string{}
 	again.mu.Lock()
