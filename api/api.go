@@ -288,7 +288,8 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		if d := s.tokens.Wait(chat.Fingerprint(c.token)); d > 0 {
 			return waitSeconds(d), errRateLimited
 		}
-		if m.appToken {
+		app := m.appToken && (!m.auth || confab.TokenTypeOf(c.token) == confab.TokenApp)
+		if app {
 			if s.apps == nil {
 				return 0, errUnknownMethod
 			}
@@ -302,7 +303,7 @@ func (s *Server) serve(w http.ResponseWriter, c *call, m method, known bool) (re
 		if c.user == nil {
 			return 0, confab.ErrInvalidAuth
 		}
-		if !m.appToken {
+		if !app {
 			if err := s.checkScopes(c, c.method); err != nil {
 				return 0, err
 			}

@@ -14,8 +14,9 @@ import (
 // method is one Web API method.
 type method struct {
 	auth bool // needs a token; c.user is set
-	// appToken: needs an app-level token (xapp-) and no other; c.user is
-	// the app's bot user.
+	// appToken: takes an app-level token (xapp-), and no other unless auth
+	// is set too (then either); with an app token c.user is the app's bot
+	// user.
 	appToken bool
 	ipLimit  bool // rate-limited per client IP (the password methods)
 	fn       func(s *Server, c *call) (any, error)
@@ -26,7 +27,7 @@ var methods = map[string]method{
 	"auth.signup": {ipLimit: true, fn: (*Server).authSignup},
 	"auth.login":  {ipLimit: true, fn: (*Server).authLogin},
 	"auth.test":   {auth: true, fn: (*Server).authTest},
-	"auth.revoke": {auth: true, fn: (*Server).authRevoke},
+	"auth.revoke": {auth: true, appToken: true, fn: (*Server).authRevoke},
 	"api.test":    {fn: (*Server).apiTest},
 	"team.info":   {auth: true, fn: (*Server).teamInfo},
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -73,14 +74,13 @@ func TestSlackGoBotScopes(t *testing.T) {
 	}
 }
 
-// A bot token revokes itself with auth.revoke, as in Slack; an app-level
-// token is refused there as everywhere but apps.connections.open.
+// A bot token revokes itself with auth.revoke, as in Slack, and so does an
+// app-level token, which closes its Socket Mode connections.
 func TestAppTokensRevoke(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	created := alice.must("apps.manifest.create", obj{"manifest": yamlManifest})
 	app := &client{tb: t, base: alice.base, token: created["app_token"].(string)}
-	app.fails("auth.revoke", nil, "not_allowed_token_type")
 
 	bot := slack.New(created["bot_token"].(string), slack.OptionAPIURL(m.URL()+"/api/"))
 	if res, err := bot.SendAuthRevoke(""); err != nil || !res.Revoked {
@@ -91,6 +91,17 @@ func TestAppTokensRevoke(t *testing.T) {
 	}
 	// The app token is the app's own: revoking the bot token leaves it.
 	app.fails("auth.test", nil, "not_allowed_token_type")
+
+	sock := openSocketApp(t, m.URL(), created["app_token"].(string))
+	if out := app.must("auth.revoke", nil); out["revoked"] != true {
+		t.Fatalf("auth.revoke with the app token = %v", out)
+	}
+	select {
+	case <-sock.done:
+	case <-time.After(waitFor):
+		t.Fatal("the app token's Socket Mode connection stayed open after auth.revoke")
+	}
+	app.fails("apps.connections.open", nil, "invalid_auth")
 }
 
 // The operator installs an app from a manifest file: the command prints
