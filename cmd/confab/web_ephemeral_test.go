@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // An ephemeral message shows in the open conversation of its user,
 // marked "Only visible to you", and is not kept: leaving the conversation
@@ -36,5 +39,42 @@ func TestWebEphemeral(t *testing.T) {
 	b.waitFor("general again", hasText("after"))
 	if n := eval[int](b, `document.querySelectorAll('#messages .msg.ephemeral').length`); n != 0 {
 		t.Errorf("%d ephemeral messages after coming back, want none (never kept)", n)
+	}
+}
+
+// In the web client, /invite @name adds someone (here an app's bot) to
+// the conversation and says so to the inviter only; /me posts an action.
+func TestWebSlashCommands(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	general := alice.createChannel("general", false)
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Helper"},
+		"features":            obj{"bot_user": obj{"display_name": "Helper"}},
+	}})
+	botUser := app["bot_user_id"].(string)
+	bot, _ := alice.must("users.info", obj{"user": botUser})["user"].(obj)
+
+	a := newTab(t, browser, "alice", true)
+	a.login(m.URL(), "acme", "alice", "correct horse alice")
+	a.openChannel(general)
+	a.typeInto("#composer-input", "/invite @"+bot["name"].(string))
+	a.pressEnter(false)
+	a.waitFor("the invitation, said to alice only", `[...document.querySelectorAll('#messages .msg.ephemeral .text')].some(e => e.textContent.startsWith('Invited @'))`)
+	members := alice.must("conversations.members", obj{"channel": general})["members"].([]any)
+	if !slices.Contains(members, any(botUser)) {
+		t.Fatalf("members of general after /invite = %v; want the bot %s", members, botUser)
+	}
+	a.typeInto("#composer-input", "/invite @nobody")
+	a.pressEnter(false)
+	a.waitFor("an unknown name, said", `[...document.querySelectorAll('#messages .msg.ephemeral .text')].some(e => e.textContent.includes('@nobody'))`)
+
+	a.typeInto("#composer-input", "/me waves")
+	a.pressEnter(false)
+	a.waitFor("the action in the conversation", hasText("waves"))
+	hist := alice.must("conversations.history", obj{"channel": general, "limit": 10})["messages"].([]any)
+	if len(hist) != 1 || hist[0].(obj)["subtype"] != "me_message" || hist[0].(obj)["text"] != "waves" {
+		t.Fatalf("history after /me = %v; want one me_message \"waves\" (and nothing from /invite)", hist)
 	}
 }

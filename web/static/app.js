@@ -699,7 +699,47 @@ function submitComposer() {
   if (!text.trim() || !S.cur) return;
   t.value = "";
   autoGrow(t);
+  if (text.startsWith("/") && runCommand(S.cur.id, text)) return;
   sendMessage(S.cur.id, text);
+}
+
+// runCommand runs a slash command typed in the composer: "/invite @name
+// …" adds people (or an app's bot) to the conversation, "/me text" posts
+// an action. It reports false for anything else, which is sent as text.
+// What a command has to say is shown to this user only.
+function runCommand(channel, text) {
+  const [cmd, ...rest] = text.trim().split(/\s+/);
+  const say = (msg) => onEphemeral({ type: "message", channel, user: S.self.id, text: msg, ts: (Date.now() / 1000).toFixed(6) });
+  switch (cmd) {
+    case "/me": {
+      const action = text.trim().slice(cmd.length).trim();
+      if (!action) return true;
+      S.api.call("chat.meMessage", { channel, text: action }).catch((e) => say(`/me failed: ${e.code || e}`));
+      return true;
+    }
+    case "/invite": {
+      const names = rest.map((n) => n.replace(/^@/, "").toLowerCase()).filter(Boolean);
+      const ids = [];
+      for (const n of names) {
+        const u = [...S.users.values()].find((u) => !u.deleted && (u.name.toLowerCase() === n ||
+          (u.profile?.display_name || "").toLowerCase() === n));
+        if (!u) {
+          say(`No one here is called @${n}.`);
+          return true;
+        }
+        ids.push(u.id);
+      }
+      if (!ids.length) {
+        say("Usage: /invite @name [@name …]");
+        return true;
+      }
+      S.api.call("conversations.invite", { channel, users: ids.join(",") })
+        .then(() => say(`Invited ${ids.map((id) => "@" + displayName(id)).join(", ")}.`),
+          (e) => say(`/invite failed: ${e.code || e}`));
+      return true;
+    }
+  }
+  return false;
 }
 
 function submitThread() {
