@@ -88,6 +88,7 @@ type pending struct {
 	marker   bool // a change without events for the app: done at once
 	acked    bool
 	sent     bool
+	queued   time.Time // when it was read
 	due      time.Time // when to send it again if it is not acknowledged
 	reason   string    // why it is sent again: retry_reason
 	conn     *socketConn
@@ -421,7 +422,7 @@ func (d *dispatcher) fill(ctx context.Context, c *chanState) error {
 			return 0, err
 		}
 		for _, ch := range changes {
-			c.enqueue(ch.Seq, d.target.build(c.kind, ch, after))
+			c.enqueue(ch.Seq, d.target.build(c.kind, ch, after), d.m.now())
 		}
 		return len(changes), nil
 	})
@@ -449,12 +450,12 @@ func (d *dispatcher) fillWith(c *chanState, read func(after int64, n int) (int, 
 // enqueue queues the events of the entry at seq, read up to it; an entry
 // without events for the app is queued done, so that the position moves
 // past it in order.
-func (c *chanState) enqueue(seq int64, evs []event) {
+func (c *chanState) enqueue(seq int64, evs []event, now time.Time) {
 	if len(evs) == 0 {
 		c.queue = append(c.queue, &pending{ev: event{channel: c.id, seq: seq}, marker: true, acked: true})
 	}
 	for _, ev := range evs {
-		c.queue = append(c.queue, &pending{ev: ev})
+		c.queue = append(c.queue, &pending{ev: ev, queued: now})
 	}
 	c.read = seq
 }
@@ -475,14 +476,32 @@ func (d *dispatcher) send(now time.Time, overHTTP bool) {
 				}
 				d.inflight++
 				c.unacked++
-			} else if !now.Before(p.due) && !d.deliver(p, now, overHTTP) {
-				return
+			} else if !now.Before(p.due) {
+				if d.expired(p, now) {
+					d.ack(p.envelope) // given up: past the retention window
+					continue
+				}
+				if !d.deliver(p, now, overHTTP) {
+					return
+				}
 			}
 			if overHTTP {
 				break
 			}
 		}
 	}
+}
+
+// expired reports whether an event has been retried for longer than the
+// retention window: it is given up, as an app away that long would not
+// get it either.
+func (d *dispatcher) expired(p *pending, now time.Time) bool {
+	if d.m.cfg.Retention <= 0 || now.Sub(p.queued) < d.m.cfg.Retention {
+		return false
+	}
+	d.m.metrics.expired.Inc()
+	d.m.log.Warn("app event given up after the retention window", "app", d.appID, "event_id", p.ev.id)
+	return true
 }
 
 // deliver hands one event to a connection of the app (another than the

@@ -12,8 +12,10 @@ import (
 // the change log) and the challenge is tried again on RetrySchedule. Then
 // HTTPWorkers requests at a time go out, one per channel at a time, so
 // that each channel's events arrive in order; a failed one is tried again
-// on the schedule (X-Slack-Retry-Num, X-Slack-Retry-Reason), without end:
-// an app that answers again gets what it missed. X-Slack-No-Retry: 1 on an
+// on the schedule (X-Slack-Retry-Num, X-Slack-Retry-Reason) for as long
+// as the retention window, past Slack's three retries: an app that answers
+// again within it gets what it missed (an event refused for longer is
+// given up, and its channel's next events go on). X-Slack-No-Retry: 1 on an
 // error answer is honoured: that event is not sent again.
 
 // webhookTimeout bounds one request: Slack gives an app 3 s.

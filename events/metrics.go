@@ -7,6 +7,7 @@ type metrics struct {
 	delivered prometheus.Counter
 	retried   prometheus.Counter
 	conns     prometheus.Gauge
+	expired   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -19,13 +20,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "confab_app_events_retried_total",
 			Help: "Events sent to apps again, unacknowledged in time or on a connection that went.",
 		}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_app_events_expired_total",
+			Help: "Events given up after being retried for longer than the retention window.",
+		}),
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "confab_app_socket_connections",
 			Help: "Open Socket Mode connections of apps.",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.delivered, m.retried, m.conns)
+		reg.MustRegister(m.delivered, m.retried, m.conns, m.expired)
 	}
 	return m
 }

@@ -69,7 +69,7 @@ func Sign(secret string, ts int64, body []byte) string {
 
 // RetrySchedule is how long to wait before each retry of a delivery: the
 // n-th entry before the n-th retry, the last one before every retry after
-// it, so a delivery is never given up.
+// it: the dispatcher gives a delivery up only after the retention window.
 type RetrySchedule []time.Duration
 
 // SlackRetries is Slack's schedule: a first retry nearly at once, then

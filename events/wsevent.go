@@ -160,7 +160,7 @@ func (d *dispatcher) fillLog(ctx context.Context, c *chanState) error {
 				own := e.Kind == confab.EventTeamJoin && e.UserID == d.target.bot.UserID
 				c.started = own || e.Time >= (d.target.app.Created+1)*1e6
 				if own {
-					c.enqueue(e.Seq, nil)
+					c.enqueue(e.Seq, nil, d.m.now())
 					continue
 				}
 			}
@@ -170,7 +170,7 @@ func (d *dispatcher) fillLog(ctx context.Context, c *chanState) error {
 					return 0, err
 				}
 			}
-			c.enqueue(e.Seq, out)
+			c.enqueue(e.Seq, out, d.m.now())
 		}
 		return len(evs), nil
 	})

@@ -155,3 +155,64 @@ func TestEventsAPIOverHTTP(t *testing.T) {
 		t.Errorf("url_verification %d times, %d badly signed requests; want 1 and 0", app.verified, len(app.bad))
 	}
 }
+
+// A delivery is retried for as long as the retention window and no
+// longer: an event an app's URL refused that long is given up, and the
+// channel's next events go on.
+func TestEventsAPIGivesUpAfterRetention(t *testing.T) {
+	m := MustRunMain(t, func(m *Main) {
+		m.TuneEvents = func(c *events.Config) {
+			c.RetrySchedule = events.RetrySchedule{100 * time.Millisecond}
+			c.Retention = 2 * time.Second
+		}
+	})
+	alice := signup(t, m, "acme", "alice")
+	general := alice.createChannel("general", false)
+	app := newHTTPApp(t)
+	var refuse sync.Mutex
+	refusing := true
+	app.answer = func(string, int) (int, bool) {
+		refuse.Lock()
+		defer refuse.Unlock()
+		if refusing {
+			return http.StatusInternalServerError, false
+		}
+		return http.StatusOK, false
+	}
+	created := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Flaky"},
+		"features":            obj{"bot_user": obj{"display_name": "Flaky"}},
+		"settings": obj{"event_subscriptions": obj{"request_url": app.srv.URL + "/slack/events",
+			"bot_events": []string{"message.channels"}}},
+	}})
+	app.mu.Lock()
+	app.secret = created["credentials"].(obj)["signing_secret"].(string)
+	app.mu.Unlock()
+	alice.must("conversations.invite", obj{"channel": general, "users": created["bot_user_id"]})
+	alice.post(general, "doomed")
+	time.Sleep(3 * time.Second) // refused, retried, given up
+	refuse.Lock()
+	refusing = false
+	refuse.Unlock()
+	alice.post(general, "fresh")
+	count := func(text string) (n int) {
+		for _, e := range app.events() {
+			if e.text == text {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(waitFor)
+	for count("fresh") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the next event never came: %+v", app.events())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	doomed := count("doomed")
+	time.Sleep(500 * time.Millisecond)
+	if doomed < 3 || count("doomed") != doomed || count("fresh") != 1 {
+		t.Fatalf("doomed tried %d then %d times, fresh %d; want several, then no more, and fresh once", doomed, count("doomed"), count("fresh"))
+	}
+}
