@@ -387,6 +387,7 @@ func (d *dispatcher) drop(c *chanState) {
 		if p.envelope != "" {
 			delete(d.envelopes, p.envelope)
 		}
+		delete(d.attempts, p.ev.id)
 	}
 	c.queue = nil
 }
