@@ -13,7 +13,7 @@ import (
 
 // Scenarios are the names Run accepts, in the order "confab-bench -h"
 // lists them.
-var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "hot"}
+var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "hot", "apps"}
 
 // MaxConnections caps the WebSockets one process of a run opens: the
 // machine allows 20,000 open files per process, and the run needs some
@@ -65,9 +65,11 @@ type Config struct {
 	// (default 64), history's fill (default 32).
 	Posters int
 	// Duration is how long send posts (default 10s), fanout publishes
-	// (default 10s) and idle holds its connections open (default 2s).
+	// (default 10s), idle holds its connections open (default 2s) and
+	// each of apps' posting phases lasts (default 10s).
 	Duration time.Duration
-	// Rate is fanout's posts per second (default 100).
+	// Rate is fanout's and storm's posts per second (default 100), and
+	// apps' (default 1000).
 	Rate float64
 	// Messages caps send's messages and fanout's posts (0: no cap beyond
 	// Duration, or Rate×Duration).
@@ -111,6 +113,9 @@ type Config struct {
 	// clients drop, and the drop is over once no other went for
 	// stormDropQuiet.
 	WaitForDrop bool
+	// Away is how long apps keeps its app stopped while posting goes on
+	// (default 10s).
+	Away time.Duration
 	// DropAfter is how long storm publishes before the drop (default 1s);
 	// SettleAfter how long it goes on publishing once every client has
 	// reconnected (default 1s).
@@ -141,6 +146,14 @@ func (cfg Config) withDefaults() Config {
 		def(&cfg.Channels, 200)
 	case "send":
 		def(&cfg.Channels, 8)
+	case "apps":
+		def(&cfg.Channels, 100)
+		if cfg.Rate <= 0 {
+			cfg.Rate = 1000
+		}
+		if cfg.Away <= 0 {
+			cfg.Away = 10 * time.Second
+		}
 	}
 	if cfg.Scenario == "hot" {
 		def(&cfg.Users, min(max(cfg.Clients, 1), 10))
@@ -256,6 +269,7 @@ type Report struct {
 	Storm     *StormResult   `json:"storm,omitempty"`
 	Boot      *BootResult    `json:"boot,omitempty"`
 	Hot       *HotResult     `json:"hot,omitempty"`
+	Apps      *AppsResult    `json:"apps,omitempty"`
 	// Problems lists what makes the run a failure: lost or duplicated
 	// deliveries, failed requests, dropped connections. Empty is a pass.
 	Problems []string `json:"problems,omitempty"`
@@ -285,6 +299,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"storm":   (*run).storm,
 		"boot":    (*run).boot,
 		"hot":     (*run).hot,
+		"apps":    (*run).apps,
 	}[cfg.Scenario]
 	if !ok {
 		return nil, fmt.Errorf("unknown scenario %q: want one of %s", cfg.Scenario, strings.Join(Scenarios, ", "))

@@ -38,6 +38,14 @@
 //     the newest page of one channel; latency, and the store queries that
 //     served them from /metrics (confab_store_queries_total, per label set)
 //     when the server exposes it.
+//   - apps: one Socket Mode app (apps.manifest.create, its bot invited to
+//     every channel) subscribed to message.channels while one user posts
+//     at a fixed rate over the channels, open loop: posts/s and the
+//     server's CPU per post before the app is installed and with it
+//     connected, events/s and post→event latency (the send time travels
+//     in the text), then the time the app takes to catch up after being
+//     stopped for a while, and lost and duplicated events, which must both
+//     be zero.
 //
 // The bench and the server often share a machine's few cores, so the
 // measured loops keep the bench's own CPU per operation small: send's

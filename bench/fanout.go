@@ -207,15 +207,58 @@ func (r *run) slowConsumers(ctx context.Context) [2]float64 {
 const maxPostsInFlight = 256
 
 // publish posts n messages at the configured rate, post i to channel
-// i mod len(channels), each from its own goroutine (at most
-// maxPostsInFlight in flight), and returns which were acknowledged and
-// their round trips.
+// i mod len(channels) (see postOpenLoop), and returns which were
+// acknowledged and their round trips.
+func (r *run) publish(ctx context.Context, token string, channels []string, n int, res *FanoutResult) ([]bool, []time.Duration, error) {
+	pr, err := r.postOpenLoop(ctx, token, channels, 0, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	res.PostErrors = pr.errs
+	return pr.acked, pr.latencies(), nil
+}
+
+// postRun is what postOpenLoop did.
+type postRun struct {
+	acked   []bool          // by post, from the first one
+	rtt     []time.Duration // likewise, for the acknowledged ones
+	errs    int64
+	elapsed time.Duration // from the first post's send to the last answer
+}
+
+// latencies returns the round trips of the acknowledged posts.
+func (pr postRun) latencies() []time.Duration {
+	var lat []time.Duration
+	for i, ok := range pr.acked {
+		if ok {
+			lat = append(lat, pr.rtt[i])
+		}
+	}
+	return lat
+}
+
+// posted counts the acknowledged posts.
+func (pr postRun) posted() int64 {
+	var n int64
+	for _, ok := range pr.acked {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+// postOpenLoop posts n messages at the configured rate, open loop: post
+// from+i leaves at its scheduled time whatever the previous ones are doing,
+// to channel (from+i) mod len(channels), with the text "fo <from+i> <unix
+// nanos>" (padded to Config.Size). Each post has its own goroutine, at most
+// maxPostsInFlight at once.
 //
 // A post takes an idle connection of the bench's lean client (conn; the
 // same as send's posters) or opens one: at 2,000 posts/s net/http's client
 // cost the publisher a quarter of a core, on the cores the server and the
 // subscribers share.
-func (r *run) publish(ctx context.Context, token string, channels []string, n int, res *FanoutResult) ([]bool, []time.Duration, error) {
+func (r *run) postOpenLoop(ctx context.Context, token string, channels []string, from, n int) (postRun, error) {
 	acked := make([]bool, n)        // index i written only by post i's goroutine
 	rtt := make([]time.Duration, n) // likewise
 	// idle holds the connections not posting, and nil for each one not
@@ -261,11 +304,11 @@ func (r *run) publish(ctx context.Context, token string, channels []string, n in
 		go func() {
 			defer wg.Done()
 			defer func() { idle <- c }()
-			text := fmt.Sprintf("fo %d %d", i, time.Now().UnixNano())
+			text := fmt.Sprintf("fo %d %d", from+i, time.Now().UnixNano())
 			if len(text)+1 < len(pad) {
 				text += " " + pad[:len(pad)-len(text)-1]
 			}
-			d, err := c.post(ctx, token, channels[i%len(channels)], text)
+			d, err := c.post(ctx, token, channels[(from+i)%len(channels)], text)
 			if err != nil {
 				errs.Add(1)
 				return
@@ -275,16 +318,9 @@ func (r *run) publish(ctx context.Context, token string, channels []string, n in
 	}
 	wg.Wait()
 	if err != nil {
-		return nil, nil, err
+		return postRun{}, err
 	}
-	res.PostErrors = errs.Load()
-	var lat []time.Duration
-	for i, ok := range acked {
-		if ok {
-			lat = append(lat, rtt[i])
-		}
-	}
-	return acked, lat, nil
+	return postRun{acked: acked, rtt: rtt, errs: errs.Load(), elapsed: time.Since(begin)}, nil
 }
 
 // subscriber is one fanout connection. Its reader goroutine owns seen,

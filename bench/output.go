@@ -140,6 +140,36 @@ func (r *Report) WriteTable(w io.Writer) error {
 				row("  "+strings.TrimPrefix(series, StoreQueriesMetric), fmt.Sprintf("%.0f", rd.QueriesBySeries[series]))
 			}
 		}
+	case r.Apps != nil:
+		a := r.Apps
+		phase := func(name string, p AppsPosting) {
+			cpu := "unavailable"
+			if p.ServerCPUPerPost >= 0 {
+				cpu = strconv.FormatFloat(p.ServerCPUPerPost, 'f', 0, 64) + " µs"
+			}
+			row(name, fmt.Sprintf("%d of %d acknowledged, %d errors, %s: %s; server CPU per post %s", p.Posted, p.Posts, p.Errors, secs(p.Seconds), rate(p.PerSecond, "posts/s"), cpu))
+			lat(name+" post", p.Latency)
+		}
+		row("channels", fmt.Sprintf("%d, the app's bot in each", a.Channels))
+		row("rate", rate(a.Rate, "posts/s asked"))
+		phase("without app", a.Without)
+		phase("with app", a.With)
+		cpuRatio := "unavailable"
+		if a.CPURatio >= 0 {
+			cpuRatio = fmt.Sprintf("%.2f", a.CPURatio)
+		}
+		row("with/without", fmt.Sprintf("%.3f posts/s; %s server CPU per post", a.Ratio, cpuRatio))
+		row("events", fmt.Sprintf("%d of the %d posts with the app, on its first connection", a.Events, a.With.Posted))
+		row("events/s", rate(a.EventsPerSecond, "events/s"))
+		lat("post→event", a.Latency)
+		row("away", fmt.Sprintf("%s, %d posts acknowledged", secs(a.AwaySeconds), a.AwayPosts))
+		row("reconnect", strconv.FormatFloat(a.ReconnectSeconds, 'f', 3, 64)+" s (apps.connections.open to hello)")
+		row("caught up", fmt.Sprintf("%s after the reconnect began (%d events missing then, %s)", secs(a.CatchUpSeconds), a.Backlog, rate(a.CatchUpPerSecond, "events/s")))
+		row("received", fmt.Sprintf("%d of %d posts acknowledged since the install, %d errors", a.Received, a.Posted, a.PostErrors))
+		row("lost", strconv.FormatInt(a.Lost, 10))
+		row("duplicated", strconv.FormatInt(a.Duplicated, 10))
+		row("misrouted", strconv.FormatInt(a.Misrouted, 10))
+		row("retries", fmt.Sprintf("%d envelopes with retry_attempt > 0; server redelivered %s", a.Retries, counter(a.Redelivered)))
 	}
 	if r.OK() {
 		row("result", "PASS")

@@ -1,7 +1,7 @@
 // Command confab-bench is confab's load generator: it measures a running
 // confab through its public API (see package bench for the scenarios).
 //
-//	confab-bench <scenario> [flags]   send, fanout, history, idle, storm, boot, hot
+//	confab-bench <scenario> [flags]   send, fanout, history, idle, storm, boot, hot, apps
 //
 // Run "confab-bench -h" for the scenarios and flags. It is a program of
 // its own so that the server's binary does not carry the bench's clients.
@@ -91,6 +91,18 @@ scenarios:
             confab_store_queries_total (per label set, summed over every
             -metrics-url: in a cluster, the API processes'; "unavailable" if
             the server does not expose it)
+  apps      one Socket Mode app subscribed to message.channels, its bot in
+            -channels channels (100), one user posting at -rate (1000/s)
+            round-robin over them: for -duration (10s) before the app is
+            installed (the baseline), for -duration with the app connected,
+            acknowledging each envelope at once (events/s, post→event
+            p50/p99), for -away (10s) with the app stopped (its socket
+            closed), then for -duration more while it reconnects: time from
+            the reconnect until every event of the posts so far has arrived,
+            and lost, duplicated and misrouted events over every post since
+            the install (any makes the command fail); posts/s and the
+            server's CPU per post (process_cpu_seconds_total from
+            -metrics-url) with the app over without
 
 One process opens at most 15000 connections (the open-file limit is 20000).
 idle, fanout and storm spread their connections over -procs worker processes
@@ -125,10 +137,11 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.Clients, "clients", 0, "fanout subscribers (100), idle connections (1000), storm clients (1000) or hot readers (1000)")
 	fs.IntVar(&cfg.Users, "users", 0, "users the connections are spread over (min(clients, 100); hot min(clients, 10)), or boot's workspace size (2000)")
 	fs.IntVar(&cfg.Posters, "posters", 0, "concurrent posters: send (64), history fill (32)")
-	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); idle: channels each user is in (10); boot: the user's channels (200); fanout: channels posted to, round-robin (1)")
+	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); apps: channels posted to, with the bot in each (100); idle: channels each user is in (10); boot: the user's channels (200); fanout: channels posted to, round-robin (1)")
 	fs.IntVar(&cfg.UserChannels, "user-channels", 0, "fanout: how many of -channels each user is in (1); -channels 1000 -user-channels 10 -users 10000 makes 1,000 channels of 100")
-	fs.DurationVar(&cfg.Duration, "duration", 0, "send and fanout: how long to post (10s); idle: how long to hold (2s)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout and storm: posts per second (100)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "send and fanout: how long to post (10s); idle: how long to hold (2s); apps: each posting phase (10s)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout and storm: posts per second (100); apps (1000)")
+	fs.DurationVar(&cfg.Away, "away", 0, "apps: how long the app stays stopped while posting goes on (10s)")
 	fs.IntVar(&cfg.Messages, "messages", 0, "send, fanout and storm: cap on messages posted (none)")
 	fs.IntVar(&cfg.Size, "size", 0, "fanout: bytes of each post's text, padded, at most 40000 (unpadded, ~30)")
 	fs.IntVar(&cfg.Stuck, "stuck", 0, "fanout: more connections, of the subscribers' users, that read hello and then nothing (none)")

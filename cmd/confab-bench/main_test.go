@@ -96,6 +96,17 @@ func TestBenchScenarios(t *testing.T) {
 				wantOrdered(t, "read", rd.Latency, 40)
 			}
 		}},
+		{[]string{"apps", "-channels", "3", "-rate", "100", "-duration", "1s", "-away", "1s"}, func(t *testing.T, rep *bench.Report) {
+			a := rep.Apps
+			if a == nil || a.Channels != 3 || a.Without.Posted != 100 || a.With.Posted != 100 || a.AwayPosts != 100 || a.Posted != 300 ||
+				a.Received != 300 || a.Lost != 0 || a.Duplicated != 0 || a.Misrouted != 0 || a.Events == 0 || a.EventsPerSecond <= 0 ||
+				a.Backlog < 100 || a.CatchUpSeconds <= 0 || a.Ratio <= 0 {
+				t.Fatalf("apps = %+v, want 100 posts a phase, all 300 since the install received once, a catch-up of ≥ 100", a)
+			}
+			wantOrdered(t, "post→event", a.Latency, int(a.Events))
+			wantOrdered(t, "post without", a.Without.Latency, 100)
+			wantOrdered(t, "post with", a.With.Latency, 100)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {
@@ -138,6 +149,33 @@ func TestBenchTable(t *testing.T) {
 	for _, want := range []string{"scenario    send", "messages    20", "errors      0", "result      PASS"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// TestBenchAppsTable checks that the apps table prints its figures, and
+// no event lost or duplicated.
+func TestBenchAppsTable(t *testing.T) {
+	m := mustServe(t)
+	var stdout, stderr bytes.Buffer
+	err := benchMain(context.Background(), []string{"apps", "-url", m.URL(), "-channels", "2", "-rate", "50", "-duration", "1s", "-away", "1s", "-quiet"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench apps: %v\n%s", err, stderr.String())
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if name, value, ok := strings.Cut(line, "  "); ok {
+			rows[name] = strings.TrimSpace(value)
+		}
+	}
+	for name, want := range map[string]string{"lost": "0", "duplicated": "0", "misrouted": "0", "result": "PASS"} {
+		if rows[name] != want {
+			t.Errorf("row %q = %q, want %q:\n%s", name, rows[name], want, stdout.String())
+		}
+	}
+	for _, name := range []string{"without app", "with app", "with/without", "events/s", "post→event", "away", "reconnect", "caught up"} {
+		if rows[name] == "" {
+			t.Errorf("no row %q:\n%s", name, stdout.String())
 		}
 	}
 }
