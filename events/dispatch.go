@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,11 +35,15 @@ type dispatcher struct {
 	stopOnce sync.Once
 	done     chan struct{}
 
-	mu       sync.Mutex
-	dirty    map[string]bool // channels with news, guarded by mu
-	members  bool            // the bot's memberships changed, guarded by mu
-	conns    []*socketConn   // Socket Mode connections, guarded by mu
-	next     int             // round robin over conns, guarded by mu
+	mu    sync.Mutex
+	dirty map[string]bool // channels to read from the store, guarded by mu
+	// frames are the frames of channels' publications since the last
+	// step, in order, guarded by mu: a new message's is enough to build
+	// its events without reading the store (takeFrames).
+	frames   map[string][][]byte
+	members  bool          // the bot's memberships changed, guarded by mu
+	conns    []*socketConn // Socket Mode connections, guarded by mu
+	next     int           // round robin over conns, guarded by mu
 	revoked  []confab.Fingerprint
 	detached bool // a connection went: resend what it held, guarded by mu
 
@@ -73,6 +79,7 @@ type chanState struct {
 	log      bool // the workspace's event log (wsevent.go), id the workspace's
 	fresh    bool // just found: to be read at once
 	started  bool // the log: past the app's installation
+	more     bool // not read to its end for want of room in the window
 	kind     string
 	joinedAt int64
 	pos      int64      // durable-to-be: every change up to it is done
@@ -103,7 +110,7 @@ func newDispatcher(m *Manager, appID string) *dispatcher {
 		wake: make(chan struct{}, 1), acks: make(chan string, 1024),
 		hook: make(chan hookJob, DefaultWindow), fails: make(chan hookResult, 1024), verifyDone: make(chan verifyResult, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
-		dirty: map[string]bool{}, members: true,
+		dirty: map[string]bool{}, frames: map[string][][]byte{}, members: true,
 		chans: map[string]*chanState{}, envelopes: map[string]*pending{}, attempts: map[string]int{},
 	}
 }
@@ -124,10 +131,20 @@ func (d *dispatcher) halt() {
 	})
 }
 
-// changed marks a channel as having news (the bus handler calls it).
-func (d *dispatcher) changed(channelID string) {
+// maxFrames bounds the frames kept for a channel between two steps; past
+// it the channel is read from the store.
+const maxFrames = 256
+
+// published takes the frame of a channel's publication (the bus handler
+// calls it; frame is retained, never modified). nil: read the channel
+// from the store.
+func (d *dispatcher) published(channelID string, frame []byte) {
 	d.mu.Lock()
-	d.dirty[channelID] = true
+	if f := d.frames[channelID]; frame != nil && len(f) < maxFrames {
+		d.frames[channelID] = append(f, frame)
+	} else {
+		d.dirty[channelID] = true
+	}
 	d.mu.Unlock()
 	d.poke()
 }
@@ -183,8 +200,8 @@ func (d *dispatcher) step() {
 	d.mu.Lock()
 	members := d.members || poll
 	d.members = false
-	dirty := d.dirty
-	d.dirty = map[string]bool{}
+	dirty, frames := d.dirty, d.frames
+	d.dirty, d.frames = map[string]bool{}, map[string][][]byte{}
 	detached := d.detached
 	d.detached = false
 	sockets := len(d.conns) > 0
@@ -193,6 +210,7 @@ func (d *dispatcher) step() {
 	if poll {
 		d.lastPoll = now
 		if err := d.refreshApp(ctx); err != nil {
+			d.m.log.Warn("app not read", "app", d.appID, "err", err)
 			return
 		}
 	}
@@ -204,6 +222,7 @@ func (d *dispatcher) step() {
 	}
 	if members {
 		if err := d.refreshMembers(ctx); err != nil {
+			d.m.log.Warn("app memberships not read", "app", d.appID, "err", err)
 			d.membersChanged() // again at the next tick
 		}
 	}
@@ -216,18 +235,27 @@ func (d *dispatcher) step() {
 		// Everything is read when the app has just become reachable, and
 		// a channel as soon as the bot is found in it.
 		all := poll || !d.wasConnected
-		readLog := all || members || len(dirty) > 0 || now.Sub(d.lastLog) >= d.m.cfg.LogPollInterval
+		logNews := false
+		for id, fs := range frames {
+			if cs := d.chans[id]; cs != nil && !cs.log && cs.kind != "?" && !all {
+				read, news := d.takeFrames(cs, fs, now)
+				dirty[id] = dirty[id] || read
+				logNews = logNews || news
+			}
+		}
+		readLog := all || members || logNews || now.Sub(d.lastLog) >= d.m.cfg.LogPollInterval
 		for id, cs := range d.chans {
 			var err error
 			switch {
 			case cs.log && readLog:
 				d.lastLog = now
 				err = d.fillLog(ctx, cs)
-			case !cs.log && (all || dirty[id] || cs.fresh || cs.read > cs.pos && len(cs.queue) == 0):
+			case !cs.log && (all || dirty[id] || cs.fresh || cs.more):
 				cs.fresh = false
 				err = d.fill(ctx, cs)
 			}
 			if err != nil {
+				d.m.log.Warn("app events not read", "app", d.appID, "channel", id, "err", err)
 			}
 		}
 		d.send(now, !sockets)
@@ -430,22 +458,69 @@ func (d *dispatcher) fill(ctx context.Context, c *chanState) error {
 }
 
 // fillWith reads a stream's next entries into its queue until the window
-// is full or the stream read to its end: read reads at most n entries
-// after after, queues each one's events (enqueue), and returns how many
-// entries it read.
+// is full (c.more: to be read again once there is room) or the stream
+// read to its end: read reads at most n entries after after, queues each
+// one's events (enqueue), and returns how many entries it read.
 func (d *dispatcher) fillWith(c *chanState, read func(after int64, n int) (int, error)) error {
-	for d.inflight < d.m.cfg.Window && len(c.queue) < d.m.cfg.Window {
+	c.more = false
+	for {
+		if d.inflight >= d.m.cfg.Window || len(c.queue) >= d.m.cfg.Window {
+			c.more = true
+			return nil
+		}
 		n := min(d.m.cfg.Window-len(c.queue), 200)
 		got, err := read(c.read, n)
-		if err != nil || got == 0 {
+		if err != nil {
+			c.more = true
 			return err
+		}
+		if got == 0 {
+			return nil
 		}
 		d.advance(c)
 		if got < n {
 			return nil
 		}
 	}
-	return nil
+}
+
+// takeFrames builds the events of a channel's new messages from the
+// frames their publications carried, in order, as long as each is the
+// channel's next change: the store is not read for a post the app is
+// keeping up with. read reports that the channel must be read from the
+// store (a gap, or a change other than a new message: an edit, a delete,
+// a reaction); news that a frame told of a change of the workspace's log
+// (a join or a leave).
+func (d *dispatcher) takeFrames(c *chanState, frames [][]byte, now time.Time) (read, news bool) {
+	took := false
+	for _, f := range frames {
+		var w confab.WireMessage
+		if json.Unmarshal(f, &w) != nil {
+			read = true
+			continue
+		}
+		switch {
+		case w.Seq == 0: // not a change of the channel's log
+			news = news || strings.HasPrefix(w.Type, "member_") || strings.HasPrefix(w.Type, "channel_")
+			continue
+		case w.Seq <= c.read: // read already
+			continue
+		case read || c.more || w.Seq != c.read+1 || len(c.queue) >= d.m.cfg.Window:
+			read = true
+			continue
+		}
+		evs, ok := d.target.buildFrame(c.kind, w)
+		if !ok {
+			read = true
+			continue
+		}
+		c.enqueue(w.Seq, evs, now)
+		took = true
+	}
+	if took {
+		d.advance(c)
+	}
+	return read, news
 }
 
 // enqueue queues the events of the entry at seq, read up to it; an entry
@@ -613,6 +688,7 @@ func (d *dispatcher) save(final bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), d.m.cfg.StoreTimeout)
 	defer cancel()
 	if err := d.m.cfg.Store.SaveAppPositions(ctx, d.appID, ps); err != nil {
+		d.m.log.Warn("app positions not saved", "app", d.appID, "err", err)
 		return
 	}
 	for _, p := range ps {

@@ -215,6 +215,9 @@ func (t *target) build(kind string, c confab.Change, after int64) []event {
 	if m.Bot != nil && m.Username != "" && w.Subtype == "" {
 		w.Subtype = "bot_message" // a bot speaking under a name of its choosing
 	}
+	if !m.Deleted && m.Seq > after {
+		return t.buildNew(kind, w, m.Seq, c.Seq, m.TS)
+	}
 	var out []event
 	sub := t.subs[messageSub(kind)]
 	switch {
@@ -224,19 +227,6 @@ func (t *target) build(kind string, c confab.Change, after int64) []event {
 			out = append(out, t.wrap(m.ChannelID, c.Seq, EventID(m.ChannelID, c.Seq, "message_deleted"), m.TS, deletedEvent{
 				Type: "message", Subtype: "message_deleted", Hidden: true, Channel: m.ChannelID, TS: ts,
 				DeletedTS: ts, EventTS: ts, ChannelType: channelType(kind),
-			}))
-		}
-	case m.Seq > after:
-		ts := confab.FormatTS(m.TS)
-		if sub {
-			out = append(out, t.wrap(m.ChannelID, c.Seq, EventID(m.ChannelID, m.Seq, "message"), m.TS, messageEvent{
-				WireMessage: w, Team: t.teamRaw, EventTS: ts, ChannelType: channelType(kind),
-			}))
-		}
-		if t.subs[subMention] && m.UserID != t.bot.UserID && t.mentioned(m) {
-			out = append(out, t.wrap(m.ChannelID, c.Seq, EventID(m.ChannelID, m.Seq, subMention), m.TS, mentionEvent{
-				Type: subMention, User: m.UserID, Text: m.Text, TS: ts, ThreadTS: w.ThreadTS, Channel: m.ChannelID,
-				EventTS: ts, Team: t.teamRaw, ClientMsgID: m.ClientMsgID, Blocks: w.Blocks, BotID: w.BotID,
 			}))
 		}
 	default:
@@ -251,9 +241,47 @@ func (t *target) build(kind string, c confab.Change, after int64) []event {
 	return out
 }
 
-// mentioned reports whether m mentions the app's bot by name (<@U…>):
-// a channel-wide mention is no app_mention, as in Slack.
-func (t *target) mentioned(m *confab.Message) bool {
-	users, _ := confab.Mentions(m.Text, m.Blocks)
-	return slices.Contains(users, t.bot.UserID)
+// buildNew returns the events of a new message, as the Events API shows
+// it (w: its wire form, without seq and reactions; seq its own seq, at the
+// change at seq change, ts its ts): its message event, then its
+// app_mention if it mentions the bot by name (<@U…>; a channel-wide
+// mention is no app_mention, as in Slack; the bot's own messages are not).
+func (t *target) buildNew(kind string, w confab.WireMessage, seq, change, ts int64) []event {
+	var out []event
+	ets := confab.FormatTS(ts)
+	if t.subs[messageSub(kind)] {
+		out = append(out, t.wrap(w.Channel, change, EventID(w.Channel, seq, "message"), ts, messageEvent{
+			WireMessage: w, Team: t.teamRaw, EventTS: ets, ChannelType: channelType(kind),
+		}))
+	}
+	if t.subs[subMention] && w.User != t.bot.UserID {
+		if users, _ := confab.Mentions(w.Text, string(w.Blocks)); slices.Contains(users, t.bot.UserID) {
+			out = append(out, t.wrap(w.Channel, change, EventID(w.Channel, seq, subMention), ts, mentionEvent{
+				Type: subMention, User: w.User, Text: w.Text, TS: ets, ThreadTS: w.ThreadTS, Channel: w.Channel,
+				EventTS: ets, Team: t.teamRaw, ClientMsgID: w.ClientMsgID, Blocks: w.Blocks, BotID: w.BotID,
+			}))
+		}
+	}
+	return out
+}
+
+// buildFrame returns the events of a channel's change from the frame its
+// publication carried (w, decoded), when that frame is a new message (a
+// post's live event, whose seq is its own): ok is false for anything else
+// (an edit, a delete, a reaction), which is read from the store instead.
+func (t *target) buildFrame(kind string, w confab.WireMessage) (evs []event, ok bool) {
+	if w.Type != "message" || w.Edited != nil || w.Subtype == "message_changed" || w.Subtype == "message_deleted" ||
+		w.Channel == "" || len(w.Reactions) > 0 {
+		return nil, false
+	}
+	ts, err := confab.ParseTS(w.TS)
+	if err != nil {
+		return nil, false
+	}
+	seq := w.Seq
+	w.Seq = 0
+	if w.BotID != "" && w.Username != "" && w.Subtype == "" {
+		w.Subtype = "bot_message"
+	}
+	return t.buildNew(kind, w, seq, seq, ts), true
 }

@@ -339,7 +339,7 @@ func (m *Manager) subscribe(topic string) {
 	}
 }
 
-// handle is the bus handler: it only marks and wakes.
+// handle is the bus handler: it only hands frames over and wakes.
 func (m *Manager) handle(topic string, payload []byte) {
 	_, kind, id, ok := confab.ParseTopic(topic)
 	if !ok {
@@ -347,9 +347,13 @@ func (m *Manager) handle(topic string, payload []byte) {
 	}
 	switch kind {
 	case confab.TopicChannel:
+		var frame []byte
+		if p, err := confab.UnmarshalPublication(payload); err == nil && p.Op == confab.OpDeliver {
+			frame = p.Frame
+		}
 		m.mu.Lock()
 		for d := range m.byChannel[id] {
-			d.changed(id)
+			d.published(id, frame)
 		}
 		m.mu.Unlock()
 	case confab.TopicUser:
