@@ -84,6 +84,23 @@ func (a *httpApp) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 }
 
+// install creates the app from a manifest whose request_url is a's, as
+// the workspace's owner, keeps its signing secret, and invites its bot to
+// channel.
+func (a *httpApp) install(owner *client, name, channel string) {
+	a.t.Helper()
+	created := owner.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": name},
+		"features":            obj{"bot_user": obj{"display_name": name}},
+		"settings": obj{"event_subscriptions": obj{"request_url": a.srv.URL + "/slack/events",
+			"bot_events": []string{"message.channels"}}},
+	}})
+	a.mu.Lock()
+	a.secret = created["credentials"].(obj)["signing_secret"].(string)
+	a.mu.Unlock()
+	owner.must("conversations.invite", obj{"channel": channel, "users": created["bot_user_id"]})
+}
+
 func (a *httpApp) events() []httpEvent {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -111,16 +128,7 @@ func TestEventsAPIOverHTTP(t *testing.T) {
 		}
 		return http.StatusOK, false
 	}
-	created := alice.must("apps.manifest.create", obj{"manifest": obj{
-		"display_information": obj{"name": "Hooked"},
-		"features":            obj{"bot_user": obj{"display_name": "Hooked"}},
-		"settings": obj{"event_subscriptions": obj{"request_url": app.srv.URL + "/slack/events",
-			"bot_events": []string{"message.channels"}}},
-	}})
-	app.mu.Lock()
-	app.secret = created["credentials"].(obj)["signing_secret"].(string)
-	app.mu.Unlock()
-	alice.must("conversations.invite", obj{"channel": general, "users": created["bot_user_id"]})
+	app.install(alice, "Hooked", general)
 
 	for _, text := range []string{"fails once", "refused", "fine"} {
 		alice.post(general, text)
@@ -179,16 +187,7 @@ func TestEventsAPIGivesUpAfterRetention(t *testing.T) {
 		}
 		return http.StatusOK, false
 	}
-	created := alice.must("apps.manifest.create", obj{"manifest": obj{
-		"display_information": obj{"name": "Flaky"},
-		"features":            obj{"bot_user": obj{"display_name": "Flaky"}},
-		"settings": obj{"event_subscriptions": obj{"request_url": app.srv.URL + "/slack/events",
-			"bot_events": []string{"message.channels"}}},
-	}})
-	app.mu.Lock()
-	app.secret = created["credentials"].(obj)["signing_secret"].(string)
-	app.mu.Unlock()
-	alice.must("conversations.invite", obj{"channel": general, "users": created["bot_user_id"]})
+	app.install(alice, "Flaky", general)
 	alice.post(general, "doomed")
 	time.Sleep(3 * time.Second) // refused, retried, given up
 	refuse.Lock()
