@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confab/confab/events"
 	"github.com/confab/confab/internal/cmdtest"
 	"github.com/gorilla/websocket"
 )
@@ -354,5 +355,116 @@ func TestClusterAppEvents(t *testing.T) {
 			t.Fatalf("event_id %s names %q and %q", e.id, prev, e.text)
 		}
 		seen[e.id] = e.text
+	}
+}
+
+// The message events an app gets carry Slack's subtypes: an edit is
+// message_changed with the message as it is now, a delete
+// message_deleted, a reply also sent to the channel thread_broadcast, and
+// a bot speaking under a name of its choosing bot_message.
+func TestAppMessageSubtypes(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	general := alice.createChannel("general", false)
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Subtle"},
+		"features":            obj{"bot_user": obj{"display_name": "Subtle"}},
+		"oauth_config":        obj{"scopes": obj{"bot": []string{"chat:write"}}},
+		"settings":            obj{"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{"message.channels"}}},
+	}})
+	alice.must("conversations.invite", obj{"channel": general, "users": app["bot_user_id"]})
+	sock := openSocketApp(t, m.URL(), app["app_token"].(string))
+	bot := &client{tb: t, base: m.URL(), name: "bot", token: app["bot_token"].(string)}
+
+	ts := alice.post(general, "draft")
+	sock.await(1, func(e appEvent) bool { return e.text == "draft" }) // delivered before the edit
+	alice.must("chat.update", obj{"channel": general, "ts": ts, "text": "final"})
+	alice.must("chat.delete", obj{"channel": general, "ts": ts})
+	parent := alice.post(general, "thread")
+	alice.must("chat.postMessage", obj{"channel": general, "thread_ts": parent, "text": "and everyone", "reply_broadcast": true})
+	bot.must("chat.postMessage", obj{"channel": general, "text": "beep", "username": "Deploy Robot"})
+
+	sock.await(6, func(appEvent) bool { return true })
+	time.Sleep(200 * time.Millisecond)
+	sock.mu.Lock()
+	defer sock.mu.Unlock()
+	var got []string
+	for _, p := range sock.raw {
+		ev := p["event"].(obj)
+		s := fmt.Sprint(ev["subtype"], " ", ev["text"])
+		switch ev["subtype"] {
+		case "message_changed":
+			s = fmt.Sprint("message_changed ", ev["message"].(obj)["text"])
+		case "message_deleted":
+			s = fmt.Sprint("message_deleted ", ev["deleted_ts"] == ts)
+		case "bot_message":
+			s += fmt.Sprint(" ", ev["username"], " ", ev["bot_id"] == app["bot_id"])
+		}
+		got = append(got, s)
+	}
+	want := []string{"<nil> draft", "message_changed final", "message_deleted true", "<nil> thread",
+		"thread_broadcast and everyone", "bot_message beep Deploy Robot true"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Before the server goes it tells each Socket Mode connection to
+// reconnect, Slack's way: disconnect "warning", then "refresh_requested";
+// and it pings often enough for Slack's clients, which give up on a
+// connection without a ping for 30 s.
+func TestSocketModeGoodbyeAndPings(t *testing.T) {
+	m := MustRunMain(t, func(m *Main) {
+		m.TuneEvents = func(c *events.Config) { c.PingInterval = 100 * time.Millisecond }
+	})
+	alice := signup(t, m, "acme", "alice")
+	app := alice.must("apps.manifest.create", obj{"manifest": obj{
+		"display_information": obj{"name": "Leaver"},
+		"features":            obj{"bot_user": obj{"display_name": "Leaver"}},
+		"settings":            obj{"socket_mode_enabled": true},
+	}})
+	u := (&client{tb: t, base: m.URL(), name: "app", token: app["app_token"].(string)}).must("apps.connections.open", nil)["url"].(string)
+	conn, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pinged := make(chan struct{}, 1)
+	conn.SetPingHandler(func(string) error {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	var frames []obj
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var f obj
+			if err := conn.ReadJSON(&f); err != nil {
+				return
+			}
+			frames = append(frames, f)
+		}
+	}()
+	select {
+	case <-pinged:
+	case <-time.After(waitFor):
+		t.Fatal("no ping from the server")
+	}
+	m.Close()
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("the connection stayed open after the server closed")
+	}
+	var types []string
+	for _, f := range frames {
+		types = append(types, fmt.Sprint(f["type"], " ", f["reason"]))
+	}
+	if strings.Join(types, ",") != "hello <nil>,disconnect warning,disconnect refresh_requested" {
+		t.Fatalf("frames %v; want hello, then disconnect warning and refresh_requested", types)
 	}
 }
