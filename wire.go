@@ -133,7 +133,7 @@ type WireChannel struct {
 	NumMembers  int          `json:"num_members"`
 	LastRead    string       `json:"last_read,omitempty"`
 	UnreadCount *int64       `json:"unread_count,omitempty"`
-	Mentions    *int64       `json:"mention_count,omitempty"` // client.boot only
+	Mentions    *int64       `json:"mention_count,omitempty"` // client.boot and conversations.info, for a member
 	IsMuted     bool         `json:"is_muted"`
 	IsStarred   bool         `json:"is_starred"`
 	PinCount    *int         `json:"pin_count,omitempty"` // left out in a Brief view
@@ -153,8 +153,9 @@ type ChannelView struct {
 	// left out, so that the boot of a user in hundreds of channels stays
 	// small.
 	Brief bool
-	// Mentions is the member's mentions after their read marker
-	// (Store.CountMentions), when the caller counted them (client.boot).
+	// Mentions is the member's mentions after their read marker (every
+	// unread message of a DM or group DM), when the caller counted them
+	// (client.boot, conversations.info).
 	Mentions *int64
 }
 

@@ -83,6 +83,7 @@ var methods = map[string]method{
 
 	"client.boot":    {auth: true, fn: (*Server).clientBoot},
 	"client.catchup": {auth: true, fn: (*Server).clientCatchup},
+	"client.counts":  {auth: true, fn: (*Server).clientCounts},
 	"rtm.connect":    {auth: true, fn: (*Server).rtmConnect},
 
 	"apps.manifest.create":  {auth: true, fn: (*Server).appsManifestCreate},
@@ -816,6 +817,63 @@ func (s *Server) clientBoot(c *call) (any, error) {
 		Team     confab.WireTeam      `json:"team"`
 		Channels []confab.WireChannel `json:"channels"`
 	}{true, self.Wire(), team, wireChannels(b.Channels)}, nil
+}
+
+// countsEntry is one conversation of client.counts.
+type countsEntry struct {
+	ID           string `json:"id"`
+	LastRead     string `json:"last_read"`
+	Latest       string `json:"latest"`
+	Updated      string `json:"updated"`
+	MentionCount int64  `json:"mention_count"`
+	HasUnreads   bool   `json:"has_unreads"`
+}
+
+// clientCounts answers Slack's client.counts: the caller's conversations
+// by kind, each with whether it has unread messages and how many of them
+// are for the caller (mentions; every unread message of a DM or group
+// DM). confab has no thread subscriptions: threads is always empty. It
+// costs what client.boot costs, whose reads it shares.
+func (s *Server) clientCounts(c *call) (any, error) {
+	b, err := s.chat.Boot(c.r.Context(), c.user)
+	if err == nil && b == nil {
+		err = errMissing
+	}
+	if err != nil {
+		return nil, err
+	}
+	type threads struct {
+		HasUnreads   bool  `json:"has_unreads"`
+		MentionCount int64 `json:"mention_count"`
+	}
+	out := struct {
+		OK       bool          `json:"ok"`
+		Threads  threads       `json:"threads"`
+		Channels []countsEntry `json:"channels"`
+		MPIMs    []countsEntry `json:"mpims"`
+		IMs      []countsEntry `json:"ims"`
+	}{OK: true, Channels: []countsEntry{}, MPIMs: []countsEntry{}, IMs: []countsEntry{}}
+	for _, v := range b.Channels {
+		w := v.Wire()
+		e := countsEntry{ID: w.ID, LastRead: w.LastRead}
+		if v.Latest != nil {
+			e.Latest = confab.FormatTS(v.Latest.TS)
+			e.Updated = e.Latest
+		}
+		if w.Mentions != nil {
+			e.MentionCount = *w.Mentions
+		}
+		e.HasUnreads = w.UnreadCount != nil && *w.UnreadCount > 0
+		switch v.Channel.Kind {
+		case confab.KindDM:
+			out.IMs = append(out.IMs, e)
+		case confab.KindGroupDM:
+			out.MPIMs = append(out.MPIMs, e)
+		default:
+			out.Channels = append(out.Channels, e)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) clientCatchup(c *call) (any, error) {

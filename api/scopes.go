@@ -77,6 +77,7 @@ var botScopes = map[string][]string{
 	"users.profile.get":           {"users.profile:read"},
 	"bots.info":                   {"users:read"},
 	"client.boot":                 historyScopes, // (confab) its conversations carry their latest message
+	"client.counts":               readScopes,
 	"client.catchup":              historyScopes, // (confab) messages of the bot's conversations
 	"rtm.connect":                 historyScopes, // the socket delivers the messages of the bot's conversations
 	"conversations.setPrefs":      manageScopes,  // (confab) the bot's own flags in a conversation

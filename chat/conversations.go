@@ -297,7 +297,11 @@ func (s *Service) ChannelInfo(ctx context.Context, u *confab.User, channel strin
 	if err != nil {
 		return nil, err
 	}
-	return s.view(ctx, u, c, m)
+	v, err := s.view(ctx, u, c, m)
+	if err != nil {
+		return nil, err
+	}
+	return v, s.countMentions(ctx, u, []*confab.ChannelView{v})
 }
 
 // ChannelMembers pages a channel's member ids.

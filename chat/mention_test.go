@@ -10,7 +10,8 @@ import (
 )
 
 // Boot counts each conversation's mentions of the caller after their read
-// marker (mention_count), 0 where there are none.
+// marker (mention_count), 0 where there are none; in a DM every unread
+// message counts, as it is addressed to the reader.
 func TestBootMentionCount(t *testing.T) {
 	f := newBootFixture(t)
 	svc := chat.New(chat.Config{Store: f.db, Bus: dropBus{}})
@@ -48,8 +49,8 @@ func TestBootMentionCount(t *testing.T) {
 		return out
 	}
 	got := counts()
-	if got[one.ID] != 2 || got[two.ID] != 1 || got[dm.ID] != 0 {
-		t.Errorf("mention counts = %v, want %s:2 %s:1 %s:0", got, one.ID, two.ID, dm.ID)
+	if got[one.ID] != 2 || got[two.ID] != 1 || got[dm.ID] != 1 {
+		t.Errorf("mention counts = %v, want %s:2 %s:1 %s:1", got, one.ID, two.ID, dm.ID)
 	}
 	latest, err := f.db.FindLatestMessages(f.ctx, []string{one.ID})
 	if err != nil {

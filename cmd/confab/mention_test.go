@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/slack-go/slack"
@@ -90,5 +91,76 @@ func TestBootMentionCount(t *testing.T) {
 	bob.must("conversations.mark", obj{"channel": general, "ts": last})
 	if n := mentions(); n != 0 {
 		t.Fatalf("after marking read: mention_count = %v, want 0", n)
+	}
+}
+
+// Mention counts as a client reads them: client.counts in Slack's shape
+// (channels, mpims, ims, each with has_unreads and mention_count), and
+// mention_count in conversations.info. A mention by name counts where it
+// is made; in a DM or group DM every unread message counts; a message
+// without a mention is only unread; conversations.mark clears them.
+func TestClientCountsAndMentionCounts(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	carol := signup(t, m, "acme", "carol")
+	general := alice.createChannel("general", false)
+	quiet := alice.createChannel("quiet", false)
+	for _, u := range []*client{bob, carol} {
+		u.must("conversations.join", obj{"channel": general})
+		u.must("conversations.join", obj{"channel": quiet})
+	}
+	dm := bob.must("conversations.open", obj{"users": alice.userID})["channel"].(obj)["id"].(string)
+	group := bob.must("conversations.open", obj{"users": alice.userID + "," + carol.userID})["channel"].(obj)["id"].(string)
+
+	bob.post(general, "hey <@"+alice.userID+"> look")
+	bob.post(general, "<!channel> lunch")
+	bob.post(general, "<@"+carol.userID+"> not alice")
+	bob.post(quiet, "nothing for anyone")
+	bob.post(dm, "one")
+	bob.post(dm, "two")
+	bob.post(group, "all of us")
+
+	type entry struct {
+		mentions int64
+		unreads  bool
+	}
+	counts := func() map[string]entry {
+		t.Helper()
+		out := alice.must("client.counts", nil)
+		got := map[string]entry{}
+		for _, kind := range []string{"channels", "mpims", "ims"} {
+			for _, e := range out[kind].([]any) {
+				e := e.(obj)
+				want := map[string]string{general: "channels", quiet: "channels", dm: "ims", group: "mpims"}[e["id"].(string)]
+				if want != kind {
+					t.Fatalf("client.counts lists %v under %s, want %s", e["id"], kind, want)
+				}
+				if e["last_read"] == nil || e["latest"] == nil {
+					t.Fatalf("client.counts entry %v: want last_read and latest", e)
+				}
+				got[e["id"].(string)] = entry{int64(e["mention_count"].(float64)), e["has_unreads"].(bool)}
+			}
+		}
+		return got
+	}
+	want := map[string]entry{general: {2, true}, quiet: {0, true}, dm: {2, true}, group: {1, true}}
+	if got := counts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("client.counts = %v; want %v", got, want)
+	}
+	info := alice.must("conversations.info", obj{"channel": general})["channel"].(obj)
+	if info["mention_count"] != 2.0 {
+		t.Fatalf("conversations.info mention_count = %v; want 2", info["mention_count"])
+	}
+	if info := carol.must("conversations.info", obj{"channel": general})["channel"].(obj); info["mention_count"] != 2.0 {
+		t.Fatalf("carol's mention_count = %v; want 2 (her name and <!channel>)", info["mention_count"])
+	}
+
+	last := bob.post(general, "and <@"+alice.userID+"> again")
+	alice.must("conversations.mark", obj{"channel": general, "ts": last})
+	alice.must("conversations.mark", obj{"channel": dm, "ts": bob.post(dm, "three")})
+	want = map[string]entry{general: {0, false}, quiet: {0, true}, dm: {0, false}, group: {1, true}}
+	if got := counts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("client.counts after marking = %v; want %v", got, want)
 	}
 }
