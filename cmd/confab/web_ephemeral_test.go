@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -77,4 +78,39 @@ func TestWebSlashCommands(t *testing.T) {
 	if len(hist) != 1 || hist[0].(obj)["subtype"] != "me_message" || hist[0].(obj)["text"] != "waves" {
 		t.Fatalf("history after /me = %v; want one me_message \"waves\" (and nothing from /invite)", hist)
 	}
+}
+
+// A mention raises its own badge in the sidebar, beside the unread count,
+// and in the tab's title; a DM's messages count as mentions; opening the
+// conversation clears both.
+func TestWebMentionBadge(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	general := alice.createChannel("general", false)
+	random := alice.createChannel("random", false)
+	bob.must("conversations.join", obj{"channel": general})
+	bob.must("conversations.join", obj{"channel": random})
+	dm := alice.must("conversations.open", obj{"users": bob.userID})["channel"].(obj)["id"].(string)
+	alice.post(random, "before bob looked, for <@"+bob.userID+">") // counted by client.boot
+
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	item := func(id string) string {
+		return fmt.Sprintf(`document.querySelector('#sidebar .chan[data-channel-id=%q]')`, id)
+	}
+	b.waitFor("the boot's mention", item(random)+`?.querySelector('.badge.mention')?.textContent === '@1'`)
+	alice.post(random, "hey <@"+bob.userID+">, look")
+	alice.post(random, "no mention here")
+	b.waitFor("a live mention", item(random)+`?.querySelector('.badge.mention')?.textContent === '@2' && `+
+		item(random)+`.querySelector('.badge:not(.mention)')?.textContent === '3'`)
+	alice.post(dm, "psst")
+	b.waitFor("a DM counts as a mention", item(dm)+`?.querySelector('.badge.mention')?.textContent === '@1'`)
+	b.waitFor("the title", `document.title.startsWith('@3 ')`)
+
+	b.openChannel(random)
+	b.waitFor("random's badges cleared", `!`+item(random)+`.querySelector('.badge')`)
+	b.waitFor("the title", `document.title.startsWith('@1 ')`)
 }

@@ -242,6 +242,7 @@ function addChannel(c) {
     other: c.user || "",
     topic: c.topic?.value || c.purpose?.value || "",
     unread: c.unread_count ?? prev?.unread ?? 0,
+    mentions: c.mention_count ?? prev?.mentions ?? 0,
     muted: !!c.is_muted,
     starred: !!c.is_starred,
     numMembers: c.num_members || 0,
@@ -295,7 +296,10 @@ function renderSidebar() {
   $("list-dms").replaceChildren(...lists.dms);
   subscribePresence();
   const total = [...S.channels.values()].reduce((n, c) => n + (c.muted ? 0 : c.unread), 0);
-  document.title = (total ? `(${total}) ` : "") + (S.cur ? `${prefix(S.channels.get(S.cur.id))}${channelLabel(S.channels.get(S.cur.id))} · ` : "") + "confab";
+  // Mentions count in muted conversations too: a mention is for you.
+  const mentions = [...S.channels.values()].reduce((n, c) => n + (c.id === S.cur?.id ? 0 : c.mentions), 0);
+  document.title = (mentions ? `@${mentions} ` : "") + (total ? `(${total}) ` : "") +
+    (S.cur ? `${prefix(S.channels.get(S.cur.id))}${channelLabel(S.channels.get(S.cur.id))} · ` : "") + "confab";
 }
 
 function prefix(ch) {
@@ -304,6 +308,7 @@ function prefix(ch) {
 
 function sidebarItem(ch) {
   const unread = ch.unread > 0 && ch.id !== S.cur?.id;
+  const mentioned = ch.mentions > 0 && ch.id !== S.cur?.id;
   const icon = ch.kind === "channel"
     ? el("span", { class: "chan-icon", "aria-hidden": "true" }, ch.isPrivate ? icon("lock") : "#")
     : ch.kind === "dm"
@@ -311,15 +316,16 @@ function sidebarItem(ch) {
       : el("span", { class: "chan-icon", "aria-hidden": "true", text: String(Math.max((S.mpimMembers.get(ch.id) || []).length - 1, 2)) });
   const a = el("a", {
     href: `#${ch.id}`,
-    class: ["chan", unread ? "unread" : "", ch.muted ? "muted" : "", ch.id === S.cur?.id ? "active" : ""].join(" ").trim(),
-    dataset: { channelId: ch.id, unread: unread ? ch.unread : 0 },
+    class: ["chan", unread ? "unread" : "", mentioned ? "mentioned" : "", ch.muted ? "muted" : "", ch.id === S.cur?.id ? "active" : ""].join(" ").trim(),
+    dataset: { channelId: ch.id, unread: unread ? ch.unread : 0, mentions: mentioned ? ch.mentions : 0 },
     "aria-current": ch.id === S.cur?.id ? "page" : null,
-    "aria-label": `${ch.kind === "channel" ? "channel " : ""}${channelLabel(ch)}${unread ? `, ${ch.unread} unread` : ""}${ch.muted ? ", muted" : ""}`,
+    "aria-label": `${ch.kind === "channel" ? "channel " : ""}${channelLabel(ch)}${unread ? `, ${ch.unread} unread` : ""}${mentioned ? `, ${ch.mentions} ${ch.mentions === 1 ? "mention" : "mentions"}` : ""}${ch.muted ? ", muted" : ""}`,
     onclick: (e) => {
       e.preventDefault();
       openChannel(ch.id);
     },
   }, icon, el("span", { class: "chan-name", text: channelLabel(ch) }));
+  if (mentioned) a.append(el("span", { class: "badge mention", "aria-hidden": "true", text: "@" + (ch.mentions > 99 ? "99+" : String(ch.mentions)) }));
   if (unread) a.append(el("span", { class: "badge", "aria-hidden": "true", text: ch.unread > 99 ? "99+" : String(ch.unread) }));
   return el("li", {}, a);
 }
@@ -932,6 +938,11 @@ function onEvent(ev, source) {
       const ch = S.channels.get(ev.channel);
       if (ch) {
         ch.unread = typeof ev.unread_count_display === "number" ? ev.unread_count_display : 0;
+        if (!ch.unread) ch.mentions = 0;
+        else S.api.call("conversations.info", { channel: ch.id }).then((r) => {
+          ch.mentions = r.channel.mention_count || 0;
+          renderSidebar();
+        }, () => {});
         renderSidebar();
       }
       break;
@@ -1029,7 +1040,17 @@ function onMessage(m, source) {
 function bumpUnread(ch, m) {
   if (m.user === S.self.id) return;
   ch.unread++;
+  if (mentionsMe(ch, m)) ch.mentions++;
   renderSidebar();
+}
+
+// mentionsMe reports whether a new message counts as a mention of this
+// user, as the server counts them: in a DM or group DM every message; else
+// <@me> or a channel-wide mention in its text.
+function mentionsMe(ch, m) {
+  if (ch.kind !== "channel") return true;
+  const t = m.text || "";
+  return t.includes(`<@${S.self.id}>`) || t.includes(`<@${S.self.id}|`) || /<!(channel|everyone|here)(\|[^>]*)?>/.test(t);
 }
 
 // refreshParent reloads a thread parent (its reply count) after a catch-up.
@@ -1130,11 +1151,12 @@ function markRead() {
   let newest = "";
   for (const ts of cur.msgs.keys()) if (!newest || compareTS(ts, newest) > 0) newest = ts;
   if (!newest || ch.markedTS === newest) {
-    if (ch.unread) { ch.unread = 0; renderSidebar(); }
+    if (ch.unread || ch.mentions) { ch.unread = 0; ch.mentions = 0; renderSidebar(); }
     return;
   }
   ch.markedTS = newest;
   ch.unread = 0;
+  ch.mentions = 0;
   renderSidebar();
   S.api.call("conversations.mark", { channel: cur.id, ts: newest }).catch(() => { ch.markedTS = ""; });
 }
