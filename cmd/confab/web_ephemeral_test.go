@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // An ephemeral message shows in the open conversation of its user,
@@ -61,6 +64,8 @@ func TestWebSlashCommands(t *testing.T) {
 	a.login(m.URL(), "acme", "alice", "correct horse alice")
 	a.openChannel(general)
 	a.typeInto("#composer-input", "/invite @"+bot["name"].(string))
+	a.pressEnter(false) // picks the name the @-menu offers
+	a.waitFor("the name picked", `document.getElementById('composer-input').value.endsWith(' ')`)
 	a.pressEnter(false)
 	a.waitFor("the invitation, said to alice only", `[...document.querySelectorAll('#messages .msg.ephemeral .text')].some(e => e.textContent.startsWith('Invited @'))`)
 	members := alice.must("conversations.members", obj{"channel": general})["members"].([]any)
@@ -113,4 +118,32 @@ func TestWebMentionBadge(t *testing.T) {
 	b.openChannel(random)
 	b.waitFor("random's badges cleared", `!`+item(random)+`.querySelector('.badge')`)
 	b.waitFor("the title", `document.title.startsWith('@1 ')`)
+}
+
+// Typing @ and the start of a name offers the workspace's people; picking
+// one sends <@U…>, which shows as the person's name.
+func TestWebMentionAutocomplete(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	signup(t, m, "acme", "bobby")
+	general := alice.createChannel("general", false)
+	bob.must("conversations.join", obj{"channel": general})
+
+	a := newTab(t, browser, "alice", true)
+	a.login(m.URL(), "acme", "alice", "correct horse alice")
+	a.openChannel(general)
+	a.typeInto("#composer-input", "thanks @bo")
+	a.waitFor("the menu offers bob and bobby", `(() => { const m = document.getElementById('mention-menu');
+		return !m.hidden && [...m.querySelectorAll('li')].map(li => li.textContent).join('|') === 'bob @bob|bobby @bobby'; })()`)
+	a.step("pick the first", chromedp.KeyEvent(kb.Tab))
+	a.waitFor("the name in the box", `document.getElementById('composer-input').value === 'thanks @bob '`)
+	a.typeInto("#composer-input", "and hi")
+	a.pressEnter(false)
+	a.waitFor("the message, with bob's name", hasText("thanks @bob and hi"))
+	hist := alice.must("conversations.history", obj{"channel": general, "limit": 1})["messages"].([]any)
+	if got := hist[0].(obj)["text"]; got != "thanks <@"+bob.userID+"> and hi" {
+		t.Fatalf("text sent = %q; want bob's mention as <@%s>", got, bob.userID)
+	}
 }

@@ -706,7 +706,97 @@ function submitComposer() {
   t.value = "";
   autoGrow(t);
   if (text.startsWith("/") && runCommand(S.cur.id, text)) return;
-  sendMessage(S.cur.id, text);
+  sendMessage(S.cur.id, withMentions(t, text));
+}
+
+// ---------- @-mentions in the message box ----------
+
+// Typing @ and the start of a name offers the workspace's people; picking
+// one (Enter, Tab or a click) writes "@name " in the box, and sending
+// turns each picked "@name" into <@U…>, which every client shows as the
+// person's name. picked holds, per box, the names picked since it was
+// last sent.
+const picked = new Map(); // textarea id → Map("@name" → user id)
+
+function mentionQuery(t) {
+  const before = t.value.slice(0, t.selectionStart);
+  const m = /(^|\s)@([\w.\-]*)$/.exec(before);
+  return m ? { start: before.length - m[2].length - 1, prefix: m[2].toLowerCase() } : null;
+}
+
+function updateMentionMenu(t) {
+  const menu = $("mention-menu");
+  const q = mentionQuery(t);
+  const users = !q ? [] : [...S.users.values()].filter((u) => !u.deleted &&
+    (u.name.toLowerCase().startsWith(q.prefix) || (u.profile?.display_name || "").toLowerCase().startsWith(q.prefix)))
+    .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8);
+  if (!users.length) {
+    menu.hidden = true;
+    t.removeAttribute("aria-activedescendant");
+    return;
+  }
+  menu.replaceChildren(...users.map((u, i) => el("li", {
+    role: "option", id: `mention-option-${i}`, "aria-selected": i === 0 ? "true" : "false", dataset: { userId: u.id },
+    onmousedown: (e) => { e.preventDefault(); pickMention(t, u); },
+  }, el("strong", { text: u.profile?.display_name || u.real_name || u.name }), el("span", { text: ` @${u.name}` }))));
+  menu.dataset.for = t.id;
+  const r = t.getBoundingClientRect();
+  menu.style.left = `${r.left}px`;
+  menu.style.bottom = `${window.innerHeight - r.top + 4}px`;
+  menu.hidden = false;
+  t.setAttribute("aria-activedescendant", "mention-option-0");
+}
+
+function pickMention(t, u) {
+  const q = mentionQuery(t);
+  $("mention-menu").hidden = true;
+  if (!q) return;
+  const text = `@${u.name} `;
+  t.value = t.value.slice(0, q.start) + text + t.value.slice(t.selectionStart);
+  t.setSelectionRange(q.start + text.length, q.start + text.length);
+  if (!picked.has(t.id)) picked.set(t.id, new Map());
+  picked.get(t.id).set(`@${u.name}`, u.id);
+  t.removeAttribute("aria-activedescendant");
+}
+
+// onMentionKey moves through the menu, picks from it or closes it; it
+// reports whether it took the key.
+function onMentionKey(e) {
+  const t = e.target, menu = $("mention-menu");
+  if (menu.hidden || menu.dataset.for !== t.id) return false;
+  const opts = [...menu.children];
+  let i = opts.findIndex((o) => o.getAttribute("aria-selected") === "true");
+  switch (e.key) {
+    case "ArrowDown":
+    case "ArrowUp":
+      i = (i + (e.key === "ArrowDown" ? 1 : opts.length - 1)) % opts.length;
+      opts.forEach((o, j) => o.setAttribute("aria-selected", j === i ? "true" : "false"));
+      t.setAttribute("aria-activedescendant", opts[i].id);
+      break;
+    case "Enter":
+    case "Tab":
+      pickMention(t, S.users.get(opts[Math.max(i, 0)].dataset.userId));
+      break;
+    case "Escape":
+      menu.hidden = true;
+      break;
+    default:
+      return false;
+  }
+  e.preventDefault();
+  return true;
+}
+
+// withMentions turns the names picked in box t into <@U…> in text.
+function withMentions(t, text) {
+  const names = picked.get(t.id);
+  picked.delete(t.id);
+  if (!names) return text;
+  for (const [name, id] of names) {
+    const re = new RegExp(name.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&") + "(?![\\w.\\-])", "g");
+    text = text.replace(re, `<@${id}>`);
+  }
+  return text;
 }
 
 // runCommand runs a slash command typed in the composer: "/invite @name
@@ -754,7 +844,7 @@ function submitThread() {
   if (!text.trim() || !S.thread) return;
   t.value = "";
   autoGrow(t);
-  sendMessage(S.thread.channel, text, S.thread.ts);
+  sendMessage(S.thread.channel, withMentions(t, text), S.thread.ts);
 }
 
 function sendTyping(channel) {
@@ -1322,11 +1412,12 @@ function wireUI() {
   if (wired) return;
   wired = true;
   $("composer").onsubmit = (e) => { e.preventDefault(); submitComposer(); };
-  $("composer-input").addEventListener("keydown", (e) => onComposerKey(e, submitComposer));
-  $("composer-input").addEventListener("input", (e) => { autoGrow(e.target); if (S.cur && e.target.value) sendTyping(S.cur.id); });
+  $("composer-input").addEventListener("keydown", (e) => onMentionKey(e) || onComposerKey(e, submitComposer));
+  $("composer-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.cur && e.target.value) sendTyping(S.cur.id); });
   $("thread-composer").onsubmit = (e) => { e.preventDefault(); submitThread(); };
-  $("thread-input").addEventListener("keydown", (e) => onComposerKey(e, submitThread));
-  $("thread-input").addEventListener("input", (e) => { autoGrow(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
+  $("thread-input").addEventListener("keydown", (e) => onMentionKey(e) || onComposerKey(e, submitThread));
+  $("thread-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
+  for (const id of ["composer-input", "thread-input"]) $(id).addEventListener("blur", () => { $("mention-menu").hidden = true; });
   $("thread-close").onclick = closeThread;
   $("scroller").addEventListener("scroll", onScroll, { passive: true });
   $("conn-retry").onclick = () => S.rtm.retryNow();
