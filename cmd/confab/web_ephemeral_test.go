@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+
+	"github.com/chromedp/cdproto/page"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -146,4 +151,52 @@ func TestWebMentionAutocomplete(t *testing.T) {
 	if got := hist[0].(obj)["text"]; got != "thanks <@"+bob.userID+"> and hi" {
 		t.Fatalf("text sent = %q; want bob's mention as <@%s>", got, bob.userID)
 	}
+}
+
+// Browser notifications: the client asks for the permission only when the
+// person clicks its offer, never on load; once allowed, a mention in
+// another conversation shows a notification, and clicking it opens that
+// conversation. The page's Notification is a recorder standing for the
+// browser's (this chromedp's protocol has no Browser.grantPermissions):
+// it counts the permission requests and keeps what is shown.
+func TestWebNotifications(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	general := alice.createChannel("general", false)
+	random := alice.createChannel("random", false)
+	bob.must("conversations.join", obj{"channel": general})
+	bob.must("conversations.join", obj{"channel": random})
+
+	b := newTab(t, browser, "bob", true)
+	b.step("record notifications", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			window.__notes = []; window.__asked = 0;
+			let permission = "default";
+			window.Notification = class {
+				constructor(title, o) { this.title = title; window.__notes.push({title, body: o && o.body, n: this}); }
+				close() {}
+				static get permission() { return permission; }
+				static requestPermission() { window.__asked++; permission = "granted"; return Promise.resolve(permission); }
+			};`})
+		return err
+	}))
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	b.waitFor("the offer to turn notifications on", `!document.getElementById('enable-notifications').hidden`)
+	alice.post(random, "<@"+bob.userID+"> before bob allowed them")
+	b.waitFor("the unread mention", `document.title.startsWith('@1 ')`)
+	if n := eval[int](b, `window.__asked + window.__notes.length`); n != 0 {
+		t.Fatalf("%d permission requests and notifications before bob clicked", n)
+	}
+	b.click("#enable-notifications")
+	b.waitFor("the permission asked once, and the offer gone", `window.__asked === 1 && document.getElementById('enable-notifications').hidden`)
+
+	alice.post(random, "nothing for bob")
+	alice.post(random, "<@"+bob.userID+"> can you look?")
+	b.waitFor("the notification", `window.__notes.length === 1 && window.__notes[0].title === 'alice in #random' &&
+		window.__notes[0].body === '@bob can you look?'`)
+	eval[any](b, `window.__notes[0].n.onclick(), null`)
+	b.waitFor("random open", `location.hash === '#`+random+`'`)
 }

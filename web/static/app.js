@@ -1130,8 +1130,39 @@ function onMessage(m, source) {
 function bumpUnread(ch, m) {
   if (m.user === S.self.id) return;
   ch.unread++;
-  if (mentionsMe(ch, m)) ch.mentions++;
+  if (mentionsMe(ch, m)) {
+    ch.mentions++;
+    notify(ch, m);
+  }
   renderSidebar();
+}
+
+// ---------- notifications ----------
+
+// The browser's notifications, for a mention or a DM that arrives while
+// the tab is hidden or another conversation is open (bumpUnread). The
+// permission is asked when the person clicks the sidebar's button, never
+// on load. A muted conversation notifies only a mention by name.
+function notificationsOffered() {
+  const b = $("enable-notifications");
+  b.hidden = !("Notification" in window) || Notification.permission !== "default";
+  b.onclick = () => Notification.requestPermission().then(notificationsOffered, notificationsOffered);
+}
+
+function notify(ch, m) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  const t = m.text || "";
+  if (ch.muted && !t.includes(`<@${S.self.id}>`) && !t.includes(`<@${S.self.id}|`)) return;
+  const from = displayName(m.user);
+  const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
+  const body = t.replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => "@" + displayName(id))
+    .replace(/<!(channel|everyone|here)(\|[^>]*)?>/g, "@$1").slice(0, 200);
+  const n = new Notification(title, { body, tag: `${m.channel}/${m.ts}` });
+  n.onclick = () => {
+    window.focus();
+    openChannel(m.channel);
+    n.close();
+  };
 }
 
 // mentionsMe reports whether a new message counts as a mention of this
@@ -1412,6 +1443,7 @@ function wireUI() {
   if (wired) return;
   wired = true;
   $("composer").onsubmit = (e) => { e.preventDefault(); submitComposer(); };
+  notificationsOffered();
   $("composer-input").addEventListener("keydown", (e) => onMentionKey(e) || onComposerKey(e, submitComposer));
   $("composer-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.cur && e.target.value) sendTyping(S.cur.id); });
   $("thread-composer").onsubmit = (e) => { e.preventDefault(); submitThread(); };
