@@ -379,6 +379,9 @@ func TestAppMessageSubtypes(t *testing.T) {
 	ts := alice.post(general, "draft")
 	sock.await(1, func(e appEvent) bool { return e.text == "draft" }) // delivered before the edit
 	alice.must("chat.update", obj{"channel": general, "ts": ts, "text": "final"})
+	// Changes are read in their latest state: a delete read together with
+	// the edit before it would be the delete alone (docs/api.md).
+	sock.await(2, func(appEvent) bool { return true })
 	alice.must("chat.delete", obj{"channel": general, "ts": ts})
 	parent := alice.post(general, "thread")
 	alice.must("chat.postMessage", obj{"channel": general, "thread_ts": parent, "text": "and everyone", "reply_broadcast": true})
