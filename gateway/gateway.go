@@ -620,13 +620,16 @@ func (g *Gateway) finish(c *conn, err error) {
 	d.deadline = time.Now().Add(g.cfg.WriteTimeout)
 	t, broken := g.endWriting(c, &d)
 	g.closeTransport(c, t, broken, &d)
+	// The socket is closed: its places in the quotas come back before the
+	// chat hears of the disconnect, so that whoever learns of it (a
+	// client told it is offline) finds the place free.
+	g.releaseQuotas(c)
 	g.unregister(c, d.connected)
 	if d.o.close == ws.StatusInternalServerError {
 		g.log.Error("connection failed", "conn", c.id, "user", c.uid, "err", d.err)
 	} else {
 		g.log.Debug("disconnected", "conn", c.id, "user", c.uid, "code", int(d.o.close), "err", d.err)
 	}
-	g.releaseQuotas(c)
 	c.to(stateClosed)
 }
 
