@@ -200,3 +200,29 @@ func TestWebNotifications(t *testing.T) {
 	eval[any](b, `window.__notes[0].n.onclick(), null`)
 	b.waitFor("random open", `location.hash === '#`+random+`'`)
 }
+
+// Your own name stands out in a message, and someone else's message that
+// mentions you is marked; others' names and messages are not.
+func TestWebOwnMentionHighlighted(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	carol := signup(t, m, "acme", "carol")
+	general := alice.createChannel("general", false)
+	bob.must("conversations.join", obj{"channel": general})
+	carol.must("conversations.join", obj{"channel": general})
+	alice.post(general, "hi <@"+bob.userID+">, and <@"+carol.userID+">")
+	alice.post(general, "for <@"+carol.userID+"> only")
+
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	b.waitFor("both messages", hasText("for @carol only"))
+	got := eval[string](b, `[...document.querySelectorAll('#messages .msg')].map(a =>
+		(a.classList.contains('mentions-me') ? 'marked' : 'plain') + ':' +
+		[...a.querySelectorAll('.mention')].map(s => s.textContent + (s.classList.contains('me') ? '*' : '')).join(',')).join(' | ')`)
+	if want := "marked:@bob*,@carol | plain:@carol"; got != want {
+		t.Fatalf("messages %q; want %q", got, want)
+	}
+}

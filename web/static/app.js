@@ -592,8 +592,12 @@ function avatar(id) {
 
 function messageEl(m, { inThread = false, ephemeral = false } = {}) {
   const mine = m.user === S.self.id;
+  // Someone else's message that mentions you in a channel is marked (in a
+  // DM every message is for you: nothing to mark).
+  const ch = S.channels.get(m.channel);
+  const forMe = !mine && !ephemeral && ch?.kind === "channel" && mentionsMe(ch, m);
   const art = el("article", {
-    class: ["msg", m.pending ? "pending" : "", m.failed ? "failed" : "", ephemeral ? "ephemeral" : ""].join(" ").trim(),
+    class: ["msg", m.pending ? "pending" : "", m.failed ? "failed" : "", ephemeral ? "ephemeral" : "", forMe ? "mentions-me" : ""].join(" ").trim(),
     dataset: { user: m.user || "", ...(m.ts ? { ts: m.ts } : {}), ...(m.seq ? { seq: String(m.seq) } : {}), ...(m.client_msg_id ? { clientMsgId: m.client_msg_id } : {}) },
     "aria-label": `${displayName(m.user)}${m.ts ? ", " + timeOf(m.ts) : ""}`,
   });
@@ -605,6 +609,9 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
   );
   const text = el("div", { class: "text" });
   renderText(text, m.text || "", displayName);
+  for (const s of text.querySelectorAll(".mention[data-user-name]")) {
+    if (s.dataset.userName.split("|")[0] === S.self.id) s.classList.add("me"); // your own name stands out
+  }
   if (m.edited) text.append(el("span", { class: "edited", text: " (edited)" }));
   body.append(head, text);
   if (ephemeral) body.append(el("div", { class: "ephemeral-note", text: "Only visible to you" }));
