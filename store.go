@@ -295,4 +295,13 @@ type Store interface {
 	// for an unknown workspace. It is a range scan on (workspace_id, seq):
 	// its cost does not depend on the log's length.
 	FindWorkspaceEvents(ctx context.Context, workspaceID string, after int64, limit int) ([]WorkspaceEvent, error)
+
+	// SearchMessages returns the messages the filter selects, a page of
+	// them and their total (see Search). The index is kept in the
+	// transaction of every write: CreateMessage indexes the message's
+	// SearchDoc, UpdateMessage reindexes it when it sets Text,
+	// DeleteMessage removes it; a search after the write returns sees it.
+	// A database from before the index is indexed in the background after
+	// Open, in batches, while the store serves.
+	SearchMessages(ctx context.Context, f SearchFilter) (*SearchResult, error)
 }

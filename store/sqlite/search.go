@@ -1,0 +1,13 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+
+	"github.com/confab/confab"
+)
+
+// SearchMessages: the index is being built (issue in progress).
+func (db *DB) SearchMessages(_ context.Context, _ confab.SearchFilter) (*confab.SearchResult, error) {
+	return nil, errors.New("sqlite: search is not built yet")
+}
