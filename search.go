@@ -62,15 +62,15 @@ type SearchFilter struct {
 	ToUserIDs []string
 	// Since (inclusive) and Until (exclusive) bound ts; 0 for none.
 	Since, Until int64
-	HasLink     bool   // text holds a link (SearchDoc's link flag)
-	HasReaction bool   // has a current reaction
-	Reaction    string // has a current reaction of this name (has::name:)
-	HasPin      bool   // is pinned
-	IsThread    bool   // is a thread reply, or a parent with replies
-	Sort        SearchSort
-	Asc         bool // oldest (or least relevant) first
-	Offset      int
-	Limit       int // at most 100
+	HasLink      bool   // text holds a link (SearchDoc's link flag)
+	HasReaction  bool   // has a current reaction
+	Reaction     string // has a current reaction of this name (has::name:)
+	HasPin       bool   // is pinned
+	IsThread     bool   // is a thread reply, or a parent with replies
+	Sort         SearchSort
+	Asc          bool // oldest (or least relevant) first
+	Offset       int
+	Limit        int // at most 100
 }
 
 // SearchResult is one page of a search.
