@@ -69,7 +69,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			Scan(&msg.Seq, &msg.TS, &msg.Num)
 	}
 	var err error
-	if mentionArgs(&msg) == nil {
+	if mentionArgs(&msg, nil) == nil {
 		err = insert(db.pool)
 	} else {
 		// Mentions need the message's seq: a second statement, in the
@@ -78,7 +78,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			if err := insert(tx); err != nil {
 				return err
 			}
-			return writeMentions(ctx, tx, &msg, false)
+			return writeMentions(ctx, tx, &msg, msg.Here, false)
 		})
 	}
 	switch {
@@ -349,7 +349,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 		}
 		m, err := findMessage(ctx, tx, channelID, ts)
 		if err == nil && (upd.Text != nil || upd.Blocks != nil) {
-			err = writeMentions(ctx, tx, m, true)
+			err = writeMentions(ctx, tx, m, upd.Here, true)
 		}
 		return m, err
 	})
