@@ -25,6 +25,9 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 		return nil, err
 	}
 	bot := m.Bot
+	if m.Here, err = s.reachHere(ctx, c, m.Text, m.Blocks); err != nil {
+		return nil, err
+	}
 	var created bool
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
@@ -225,6 +228,11 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, p UpdatePar
 	bot, err := s.botOfUser(ctx, m.UserID) // the edit shows its poster's bot
 	if err != nil {
 		return nil, err
+	}
+	if upd.Text != nil || upd.Blocks != nil {
+		if upd.Here, err = s.reachHere(ctx, c, text, after.Blocks); err != nil {
+			return nil, err
+		}
 	}
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error

@@ -159,7 +159,7 @@ async function start(token) {
   $("auth").hidden = true;
   $("app").hidden = false;
 
-  S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover });
+  S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover, mentions: setMentions });
   for (const c of boot.channels) addChannel(c);
   renderSidebar();
   loadUsers();
@@ -1031,11 +1031,13 @@ function onEvent(ev, source) {
       break;
     case "channel_marked":
     case "im_marked":
-    case "group_marked": {
+    case "group_marked":
+    case "mpim_marked": {
       const ch = S.channels.get(ev.channel);
       if (ch) {
         ch.unread = typeof ev.unread_count_display === "number" ? ev.unread_count_display : 0;
-        if (!ch.unread) ch.mentions = 0;
+        if (typeof ev.mention_count === "number") ch.mentions = ev.mention_count;
+        else if (!ch.unread) ch.mentions = 0;
         else S.api.call("conversations.info", { channel: ch.id }).then((r) => {
           ch.mentions = r.channel.mention_count || 0;
           renderSidebar();
@@ -1137,7 +1139,8 @@ function onMessage(m, source) {
 function bumpUnread(ch, m) {
   if (m.user === S.self.id) return;
   ch.unread++;
-  if (mentionsMe(ch, m)) {
+  // A muted channel counts only a mention by name, as the server does.
+  if (mentionsMe(ch, m) && !(ch.muted && ch.kind === "channel" && !namesMe(m))) {
     ch.mentions++;
     notify(ch, m);
   }
@@ -1159,7 +1162,7 @@ function notificationsOffered() {
 function notify(ch, m) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   const t = m.text || "";
-  if (ch.muted && !t.includes(`<@${S.self.id}>`) && !t.includes(`<@${S.self.id}|`)) return;
+  if (ch.muted && !namesMe(m)) return;
   const from = displayName(m.user);
   const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
   const body = t.replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => "@" + displayName(id))
@@ -1177,8 +1180,19 @@ function notify(ch, m) {
 // <@me> or a channel-wide mention in its text.
 function mentionsMe(ch, m) {
   if (ch.kind !== "channel") return true;
+  return namesMe(m) || /<!(channel|everyone|here)(\|[^>]*)?>/.test(m.text || "");
+}
+
+// setMentions takes a conversation's mention count from client.catchup.
+function setMentions(id, n) {
+  const ch = S.channels.get(id);
+  if (ch && ch.mentions !== n) { ch.mentions = n; renderSidebar(); }
+}
+
+// namesMe reports whether a message mentions this user by name (<@me>).
+function namesMe(m) {
   const t = m.text || "";
-  return t.includes(`<@${S.self.id}>`) || t.includes(`<@${S.self.id}|`) || /<!(channel|everyone|here)(\|[^>]*)?>/.test(t);
+  return t.includes(`<@${S.self.id}>`) || t.includes(`<@${S.self.id}|`);
 }
 
 // refreshParent reloads a thread parent (its reply count) after a catch-up.
