@@ -7,15 +7,21 @@ import (
 )
 
 // countMentions sets the Mentions of each of the caller's views to what
-// Store.CountMentions counts (in a DM or group DM every unread message,
-// since it is addressed to the reader, as Slack counts them; elsewhere
-// the mentions recorded after the read marker, only those by name in a
-// muted channel): one read for all the views. A view of a conversation
-// the caller is not in has none.
+// Store.CountMentions counts: in a DM or group DM every unread message,
+// since it is addressed to the reader (as Slack counts them), worked out
+// here from the view's counts without a read; elsewhere the mentions
+// recorded after the read marker, only those by name in a muted channel,
+// one read for all the views. A view of a conversation the caller is not
+// in has none.
 func (s *Service) countMentions(ctx context.Context, u *confab.User, views []*confab.ChannelView) error {
 	var ids []string
 	for _, v := range views {
-		if v.Member != nil {
+		switch {
+		case v.Member == nil:
+		case v.Channel.IsDirect():
+			n := max(v.Channel.MessageCount-v.Member.LastReadCount, 0)
+			v.Mentions = &n
+		default:
 			ids = append(ids, v.Channel.ID)
 		}
 	}
@@ -27,7 +33,7 @@ func (s *Service) countMentions(ctx context.Context, u *confab.User, views []*co
 		return err
 	}
 	for _, v := range views {
-		if v.Member != nil {
+		if v.Member != nil && !v.Channel.IsDirect() {
 			n := int64(counts[v.Channel.ID])
 			v.Mentions = &n
 		}
