@@ -84,29 +84,14 @@ const SearchSizeEnv = "CONFAB_SEARCH_BENCH_N"
 // a Zipf vocabulary of 20,000 words (w0 the most frequent); the reader is
 // a member of 100 channels (50 public, 50 private).
 type searchCorpus struct {
-	db       *sqlite.DB
-	ws       string
-	reader   string
-	users    []string
-	chans    []string // the reader's first
-	first    int64    // ts of the first message
-	last     int64
-	phrases  [][]string // adjacent word pairs of posted messages
-	loadTime time.Duration
-}
-
-var (
-	corpusOnce sync.Once
-	corpus     *searchCorpus
-	corpusErr  error
-)
-
-func loadSearchCorpus(b *testing.B) *searchCorpus {
-	corpusOnce.Do(func() { corpus, corpusErr = newSearchCorpus(b) })
-	if corpusErr != nil {
-		b.Fatal(corpusErr)
-	}
-	return corpus
+	db      *sqlite.DB
+	ws      string
+	reader  string
+	users   []string
+	chans   []string // the reader's first
+	first   int64    // ts of the first message
+	last    int64
+	phrases [][]string // adjacent word pairs of posted messages
 }
 
 func newSearchCorpus(b *testing.B) (*searchCorpus, error) {
@@ -118,16 +103,7 @@ func newSearchCorpus(b *testing.B) (*searchCorpus, error) {
 		}
 		n = v
 	}
-	dir, err := os.MkdirTemp("", "confab-search-bench-")
-	if err != nil {
-		return nil, err
-	}
-	// The store outlives the benchmark that loads it: its files go with
-	// the process's temp dir.
-	db, err := sqlite.Open(b.Context(), sqlite.Config{Path: dir + "/confab.db", Sync: "normal"})
-	if err != nil {
-		return nil, err
-	}
+	db := MustOpenDB(b, sqlite.Config{Sync: "normal"})
 	ctx := b.Context()
 	c := &searchCorpus{db: db}
 	ws := &confab.Workspace{ID: confab.NewID(confab.PrefixWorkspace), Domain: "bench", Created: 1}
@@ -198,8 +174,7 @@ func newSearchCorpus(b *testing.B) (*searchCorpus, error) {
 	if postErr != nil {
 		return nil, postErr
 	}
-	c.loadTime = time.Since(start)
-	b.Logf("search corpus: %d messages loaded in %v", n, c.loadTime)
+	b.Logf("search corpus: %d messages loaded in %v", n, time.Since(start))
 	return c, nil
 }
 
@@ -209,7 +184,10 @@ func newSearchCorpus(b *testing.B) (*searchCorpus, error) {
 //
 //	go test -tags sqlite_fts5 -run XXX -bench Search -benchtime 200x ./store/sqlite/
 func BenchmarkSearch(b *testing.B) {
-	c := loadSearchCorpus(b)
+	c, err := newSearchCorpus(b)
+	if err != nil {
+		b.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	word := func(lo, hi int) confab.SearchTerm {
 		return confab.SearchTerm{Words: []string{"w" + strconv.Itoa(lo+rng.IntN(hi-lo))}}
