@@ -171,7 +171,7 @@ func (db *DB) backfillBatch(ctx context.Context, conn *pgxpool.Conn) (bool, erro
 // backfillWindowOf indexes the live messages of the channel with a seq in
 // (after, upto] that are not indexed yet, and says how many it indexed.
 func backfillWindowOf(ctx context.Context, tx pgx.Tx, channelID string, after, upto int64) (int, error) {
-	rows, err := tx.Query(ctx, `SELECT m.seq, m.ts, m.user_id, m.text, m.blocks, m.thread_ts, m.reply_count
+	rows, err := tx.Query(ctx, `SELECT m.seq, m.ts, m.user_id, m.text, m.blocks, m.thread_ts
 		FROM messages m
 		WHERE m.channel_id = $1 AND m.seq > $2 AND m.seq <= $3 AND NOT m.deleted
 		AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.channel_id = m.channel_id AND s.seq = m.seq)`,
@@ -181,7 +181,7 @@ func backfillWindowOf(ctx context.Context, tx pgx.Tx, channelID string, after, u
 	}
 	msgs, err := collect(rows, func(r pgx.Row) (*confab.Message, error) {
 		m := confab.Message{ChannelID: channelID}
-		err := r.Scan(&m.Seq, &m.TS, &m.UserID, &m.Text, &m.Blocks, &m.ThreadTS, &m.ReplyCount)
+		err := r.Scan(&m.Seq, &m.TS, &m.UserID, &m.Text, &m.Blocks, &m.ThreadTS)
 		return &m, err
 	})
 	if err != nil || len(msgs) == 0 {
@@ -190,21 +190,21 @@ func backfillWindowOf(ctx context.Context, tx pgx.Tx, channelID string, after, u
 	var (
 		seqs, tss                    = make([]int64, len(msgs)), make([]int64, len(msgs))
 		users, mentions, bodies, tsv = make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
-		links, threads               = make([]bool, len(msgs)), make([]bool, len(msgs))
+		links, replies               = make([]bool, len(msgs)), make([]bool, len(msgs))
 	)
 	for i, m := range msgs {
 		d := newSearchDoc(m)
 		seqs[i], tss[i], users[i] = m.Seq, m.TS, m.UserID
-		links[i], threads[i], bodies[i], tsv[i] = d.hasLink, d.thread, d.body, d.tsv
+		links[i], replies[i], bodies[i], tsv[i] = d.hasLink, d.reply, d.body, d.tsv
 		// Ids have no spaces: one string per row, split back in SQL.
 		mentions[i] = strings.Join(d.mentions, " ")
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, thread, mentions, body, tsv)
-		SELECT $1, d.seq, d.ts, d.user_id, d.has_link, d.thread, string_to_array(d.mentions, ' '), d.body, d.tsv::tsvector
+	tag, err := tx.Exec(ctx, `INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
+		SELECT $1, d.seq, d.ts, d.user_id, d.has_link, d.reply, string_to_array(d.mentions, ' '), d.body, d.tsv::tsvector
 		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::boolean[], $7::text[], $8::text[], $9::text[])
-			AS d(seq, ts, user_id, has_link, thread, mentions, body, tsv)
+			AS d(seq, ts, user_id, has_link, reply, mentions, body, tsv)
 		ON CONFLICT (channel_id, seq) DO NOTHING`,
-		channelID, seqs, tss, users, links, threads, mentions, bodies, tsv)
+		channelID, seqs, tss, users, links, replies, mentions, bodies, tsv)
 	if err != nil {
 		return 0, err
 	}

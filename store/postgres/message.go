@@ -31,8 +31,7 @@ const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_i
 //     channel already has fails it on messages_client_msg_id (23505),
 //     which rolls the whole statement back: nothing is written and no seq
 //     is taken.
-//   - doc indexes the message for search (its searchDoc: $16 to $19), and
-//     thread marks its parent's index row as a thread.
+//   - doc indexes the message for search (its searchDoc: $16 to $19).
 //
 // Without the channel row, c is empty and nothing is inserted.
 const createMessageQuery = `WITH c AS (
@@ -43,10 +42,6 @@ const createMessageQuery = `WITH c AS (
 ), parent AS (
 	UPDATE messages SET reply_count = reply_count + 1, latest_reply = GREATEST(latest_reply, c.last_ts)
 	FROM c WHERE $6::bigint <> 0 AND messages.channel_id = c.id AND messages.ts = $6::bigint
-	RETURNING messages.channel_id, messages.seq
-), thread AS (
-	UPDATE message_search s SET thread = true
-	FROM parent WHERE s.channel_id = parent.channel_id AND s.seq = parent.seq AND NOT s.thread
 ), marker AS (
 	UPDATE memberships SET last_read_seq = c.last_seq, last_read_ts = c.last_ts, last_read_count = c.message_count
 	FROM c WHERE $3::bigint = 1 AND memberships.channel_id = c.id AND memberships.user_id = $4
@@ -56,7 +51,7 @@ const createMessageQuery = `WITH c AS (
 	SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count, $8, $9, $10, $11, $12, $13, $14, $15 FROM c
 	RETURNING channel_id, seq, ts, num
 ), doc AS (
-	INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, thread, mentions, body, tsv)
+	INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
 	SELECT channel_id, seq, ts, $4, $16, $6::bigint <> 0, $17::text[], $18, $19::text::tsvector FROM m
 )
 SELECT seq, ts, num FROM m`
@@ -405,13 +400,8 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 			return nil, err
 		}
 		if m.ThreadTS != 0 {
-			// The parent stays a thread in the index while it has replies.
 			if _, err := tx.Exec(ctx,
-				`WITH p AS (
-					UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0) WHERE channel_id = $1 AND ts = $2
-					RETURNING seq, thread_ts <> 0 OR reply_count > 0 AS thread)
-				UPDATE message_search s SET thread = p.thread FROM p
-				WHERE s.channel_id = $1 AND s.seq = p.seq AND s.thread <> p.thread`,
+				`UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0) WHERE channel_id = $1 AND ts = $2`,
 				channelID, m.ThreadTS); err != nil {
 				return nil, fmt.Errorf("delete message %s/%d: thread parent: %w", channelID, ts, ctxErr(ctx, err))
 			}

@@ -16,7 +16,7 @@ type searchDoc struct {
 	body     string   // confab.SearchDoc's body
 	tsv      string   // the same tokens, a tsvector literal with positions
 	hasLink  bool     // confab.SearchDoc's link flag
-	thread   bool     // a reply, or a parent with replies
+	reply    bool     // a thread reply
 	mentions []string // the users mentioned by id
 }
 
@@ -28,7 +28,7 @@ func newSearchDoc(m *confab.Message) searchDoc {
 		users = []string{}
 	}
 	return searchDoc{body: body, tsv: tsvector(body), hasLink: link,
-		thread: m.ThreadTS != 0 || m.ReplyCount > 0, mentions: users}
+		reply: m.ThreadTS != 0, mentions: users}
 }
 
 // tsvector limits: a lexeme keeps at most maxLexemePositions positions,
@@ -203,7 +203,11 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 		conds = append(conds, `s.has_link`)
 	}
 	if f.IsThread {
-		conds = append(conds, `s.thread`)
+		// A reply, or a parent with replies: its reply count is read from
+		// messages, as it changes with every reply (an index row changes
+		// only with its own message).
+		conds = append(conds, `(s.reply OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.channel_id = s.channel_id AND m.seq = s.seq AND m.reply_count > 0))`)
 	}
 	if f.HasReaction || f.Reaction != "" {
 		name := ``
@@ -290,15 +294,15 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 // indexSQL writes a message's index row, or rewrites it (an edit; or a
 // message the background indexing has not reached yet: it will find the
 // row there).
-const indexSQL = `INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, thread, mentions, body, tsv)
+const indexSQL = `INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
 	VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9::text::tsvector)
-	ON CONFLICT (channel_id, seq) DO UPDATE SET has_link = excluded.has_link, thread = excluded.thread,
+	ON CONFLICT (channel_id, seq) DO UPDATE SET has_link = excluded.has_link,
 		mentions = excluded.mentions, body = excluded.body, tsv = excluded.tsv`
 
 // indexMessage (re)indexes m, in the transaction that changes it.
 func indexMessage(ctx context.Context, tx pgx.Tx, m *confab.Message) error {
 	d := newSearchDoc(m)
-	if _, err := tx.Exec(ctx, indexSQL, m.ChannelID, m.Seq, m.TS, m.UserID, d.hasLink, d.thread, d.mentions, d.body, d.tsv); err != nil {
+	if _, err := tx.Exec(ctx, indexSQL, m.ChannelID, m.Seq, m.TS, m.UserID, d.hasLink, d.reply, d.mentions, d.body, d.tsv); err != nil {
 		return fmt.Errorf("index message %s/%d: %w", m.ChannelID, m.Seq, ctxErr(ctx, err))
 	}
 	return nil

@@ -4,8 +4,9 @@
 -- made in Go, joined by single spaces); tsv is the same tokens as a
 -- tsvector with their positions, also made in Go, so PostgreSQL's text
 -- parser (whose word rules depend on the database's locale) never splits
--- them otherwise than SQLite's index does. thread: a reply, or a parent
--- with replies; mentions: the users the message mentions by id.
+-- them otherwise than SQLite's index does. reply: a thread reply (a
+-- parent's reply count is read from messages); mentions: the users the
+-- message mentions by id.
 --
 -- New tables only: the migration does not rewrite messages, however big.
 -- A database that had messages is indexed after Open, in the background
@@ -21,7 +22,7 @@ CREATE TABLE message_search (
 	ts         BIGINT NOT NULL,
 	user_id    TEXT COLLATE "C" NOT NULL,
 	has_link   BOOLEAN NOT NULL DEFAULT false,
-	thread     BOOLEAN NOT NULL DEFAULT false,
+	reply      BOOLEAN NOT NULL DEFAULT false,
 	mentions   TEXT[] NOT NULL DEFAULT '{}',
 	body       TEXT COLLATE "C" NOT NULL,
 	tsv        TSVECTOR NOT NULL,
