@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -82,6 +83,12 @@ func lexeme(t string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(t) + "'"
 }
 
+// queryWord is a term's word as the index has it. Words are tokens
+// (confab.SearchTokens), lower-case already; a word in capitals all the
+// same is lower-cased as SearchTokens would, as SQLite's tokenizer does
+// with a query's words.
+func queryWord(w string) string { return strings.Map(unicode.ToLower, w) }
+
 // tsquery writes terms as a tsquery literal joined by op ("&" or "|"), ""
 // when none has words: a term's words are adjacent lexemes (<->), its
 // last one a prefix (:*) if Prefix.
@@ -93,7 +100,7 @@ func tsquery(terms []confab.SearchTerm, op string) string {
 		}
 		ws := make([]string, len(t.Words))
 		for i, w := range t.Words {
-			ws[i] = lexeme(w)
+			ws[i] = lexeme(queryWord(w))
 		}
 		if t.Prefix {
 			ws[len(ws)-1] += ":*"
@@ -106,7 +113,7 @@ func tsquery(terms []confab.SearchTerm, op string) string {
 // likePattern matches a Substring term's words, joined by single spaces,
 // anywhere in body: LIKE's wildcards and its escape character are escaped.
 func likePattern(words []string) string {
-	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.Join(words, " ")) + "%"
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(queryWord(strings.Join(words, " "))) + "%"
 }
 
 // maxSearchLimit is the largest page (confab.SearchFilter.Limit).
