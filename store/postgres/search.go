@@ -169,7 +169,9 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	if q := tsquery(words, "&"); q != "" {
 		p := arg(q)
 		conds = append(conds, `s.tsv @@ `+p+`::text::tsquery`)
-		score = `ts_rank(s.tsv, ` + p + `::text::tsquery)`
+		if f.Sort == confab.SortScore {
+			score = `ts_rank(s.tsv, ` + p + `::text::tsquery)`
+		}
 	}
 	if q := tsquery(exWords, "|"); q != "" {
 		conds = append(conds, `NOT (s.tsv @@ `+arg(q)+`::text::tsquery)`)
@@ -248,12 +250,18 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	if lim <= 0 || lim > maxSearchLimit {
 		lim = maxSearchLimit
 	}
-	hits := with + `, hits AS (
-		SELECT s.channel_id AS hit_channel, s.seq AS hit_seq, ` + score + ` AS score, count(*) OVER () AS total` + from + `
-		ORDER BY ` + order(`s.`, `score`) + `
+	// hits is the whole selection, materialized: counted, and sorted for
+	// the page, from one scan. (A count(*) OVER () under the page's
+	// LIMIT would do the same work, but PostgreSQL before 16 costs it as
+	// if the LIMIT stopped the scan early, and picks plans for that.)
+	hits := with + `, hits AS MATERIALIZED (
+		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + `
+	), page AS (
+		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM hits
+		ORDER BY ` + order(``, `score`) + `
 		LIMIT ` + arg(lim) + ` OFFSET ` + arg(off) + `)
 	`
-	inner := `SELECT ` + messageCols + `, h.score, h.total FROM hits h
+	inner := `SELECT ` + messageCols + `, h.score, (SELECT count(*) FROM hits) AS total FROM page h
 		JOIN messages ON messages.channel_id = h.hit_channel AND messages.seq = h.hit_seq`
 	page = hits + withReactions(inner, ` ORDER BY `+order(`m.`, `m.score`), `m.total`)
 	count = with + ` SELECT count(*)` + from

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func searchWord(i int) string {
 // in one in 20, a mention of U1 in one in 50, every 20th message a reply
 // to the one before; reactions and pins on a few. The messages are
 // written as an older database has them, not indexed.
+//
+// Shared by TestSearchPlans.
 func fillSearchData(t testing.TB, db *DB, users, chans, depth int) {
 	ctx := t.Context()
 	for _, q := range []string{
@@ -66,7 +69,6 @@ func fillSearchData(t testing.TB, db *DB, users, chans, depth int) {
 		 SELECT channel_id, seq, ts, CASE WHEN seq % 2 = 0 THEN 'eyes' ELSE 'tada' END, 'U2', 1000000 + seq FROM messages WHERE (seq * 7 + ts) % 23 = 0`,
 		`INSERT INTO pins (channel_id, message_ts, user_id, created, version)
 		 SELECT channel_id, ts, 'U1', 1, seq FROM messages WHERE seq % 97 = 0`,
-		`UPDATE search_backfill SET done = false, channel_id = '', seq = 0`,
 	} {
 		if _, err := db.pool.Exec(ctx, q); err != nil {
 			t.Fatalf("%.200s: %v", q, err)
@@ -95,11 +97,14 @@ func TestSearchPerf(t *testing.T) {
 		t.Fatal(err)
 	}
 	if filled { // a database of an earlier run
-		runSearchPatterns(t, db, 200)
+		runSearchPatterns(t, db, searchRuns)
 		return
 	}
 	start := time.Now()
 	fillSearchData(t, db, 1000, 1000, 1000)
+	if _, err := db.pool.Exec(ctx, `UPDATE search_backfill SET done = false, channel_id = '', seq = 0`); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("1M messages written in %v", time.Since(start).Round(time.Second))
 	start = time.Now()
 	if done, err := db.backfill(ctx); err != nil || !done {
@@ -112,7 +117,7 @@ func TestSearchPerf(t *testing.T) {
 	var size string
 	db.pool.QueryRow(ctx, `SELECT pg_size_pretty(pg_total_relation_size('message_search'))`).Scan(&size)
 	t.Logf("message_search: %s", size)
-	runSearchPatterns(t, db, 200)
+	runSearchPatterns(t, db, searchRuns)
 }
 
 // runSearchPatterns times each search pattern runs times, with words of
@@ -254,5 +259,15 @@ func runSearchPatterns(t *testing.T, db *DB, runs int) {
 	slices.Sort(all)
 	t.Logf("%-24s p50 %6.1fms p99 %6.1fms", "all", ms(all[len(all)/2]), ms(all[len(all)*99/100]))
 }
+
+// searchRuns is how many times TestSearchPerf runs each pattern
+// (CONFAB_SEARCH_RUNS, default 100).
+var searchRuns = func() int {
+	n, err := strconv.Atoi(os.Getenv("CONFAB_SEARCH_RUNS"))
+	if err != nil || n <= 0 {
+		return 100
+	}
+	return n
+}()
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
