@@ -57,6 +57,9 @@ type DB struct {
 	done      chan struct{} // closed when the committer has returned
 	commits   atomic.Int64  // transactions committed by the committer, for tests
 	retried   atomic.Int64  // batches run again with savepoints after a write failed, for tests
+	// backfilled is closed when the search backfill has stopped: done,
+	// failed or closed (see backfill).
+	backfilled chan struct{}
 }
 
 // Open opens (creating if needed) the database at cfg.Path, applies the
@@ -141,6 +144,18 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		done:     make(chan struct{}),
 	}
 	go db.commitLoop()
+	db.backfilled = make(chan struct{})
+	var indexed bool
+	if err := rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&indexed); err != nil {
+		close(db.backfilled)
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: search backfill: %w", cfg.Path, err)
+	}
+	if indexed {
+		close(db.backfilled)
+	} else {
+		go db.backfill()
+	}
 	log.Info("sqlite store open", "path", cfg.Path, "sync", syncMode, "max_batch", maxBatch, "readers", readers)
 	return db, nil
 }
@@ -179,6 +194,7 @@ func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		close(db.closing)
+		<-db.backfilled
 		<-db.done
 		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
 	})
