@@ -116,8 +116,12 @@ func likePattern(words []string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(queryWord(strings.Join(words, " "))) + "%"
 }
 
-// maxSearchLimit is the largest page (confab.SearchFilter.Limit).
-const maxSearchLimit = 100
+// The page: Limit at most maxSearchLimit, defaultSearchLimit when not
+// set (as on SQLite, and Slack's default count).
+const (
+	maxSearchLimit     = 100
+	defaultSearchLimit = 20
+)
 
 // searchQueries builds SearchMessages' statements, with their common
 // arguments: page reads the page, one row per message with the total in
@@ -247,9 +251,10 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 		return o
 	}
 	lim, off := f.Limit, max(f.Offset, 0)
-	if lim <= 0 || lim > maxSearchLimit {
-		lim = maxSearchLimit
+	if lim <= 0 {
+		lim = defaultSearchLimit
 	}
+	lim = min(lim, maxSearchLimit)
 	// hits is the whole selection, materialized: counted, and sorted for
 	// the page, from one scan. (A count(*) OVER () under the page's
 	// LIMIT would do the same work, but PostgreSQL before 16 costs it as
