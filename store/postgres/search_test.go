@@ -330,13 +330,13 @@ func TestSearchBackfill(t *testing.T) {
 		t.Fatalf("state after the first process: done %v, %v; want it partial", done, err)
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 100)
+	errs := make(chan error, 200)
 	for w, wdb := range []*DB{db2, db3} {
 		wg.Go(func() {
-			for i := range 40 {
-				m := old[(w*40+i)*3%len(old)]
+			for i := range 60 {
+				m := old[(w*60+i)*3%len(old)]
 				var err error
-				switch i % 4 {
+				switch i % 5 {
 				case 0:
 					_, err = wdb.CreateMessage(t.Context(), &confab.Message{ChannelID: m.ChannelID, UserID: f.bob.ID,
 						Text: fmt.Sprintf("new reply %d %d", w, i), ThreadTS: m.TS})
@@ -345,6 +345,10 @@ func TestSearchBackfill(t *testing.T) {
 					_, err = wdb.UpdateMessage(t.Context(), m.ChannelID, m.TS, confab.MessageUpdate{Text: &text}, 5)
 				case 2:
 					_, err = wdb.DeleteMessage(t.Context(), m.ChannelID, m.TS)
+				case 3:
+					// A change that does not touch the index.
+					att := `[{"text":"x"}]`
+					_, err = wdb.UpdateMessage(t.Context(), m.ChannelID, m.TS, confab.MessageUpdate{Attachments: &att}, 6)
 				default:
 					_, err = wdb.CreateMessage(t.Context(), &confab.Message{ChannelID: m.ChannelID, UserID: f.bob.ID,
 						Text: fmt.Sprintf("new message %d %d", w, i)})
@@ -419,5 +423,54 @@ func TestSearchNewDatabase(t *testing.T) {
 	var done bool
 	if err := db.pool.QueryRow(t.Context(), `SELECT done FROM search_backfill`).Scan(&done); err != nil || !done {
 		t.Errorf("backfill done = %v, %v; want true", done, err)
+	}
+}
+
+// TestSearchBackfillChanged: a message changed between a batch's read and
+// its lock is indexed as it is then: an edit's text, not the read one; a
+// change that does not touch the index is indexed all the same; a
+// deleted message is not.
+func TestSearchBackfillChanged(t *testing.T) {
+	defer func(w int64) { backfillWindow, backfillUnlocked = w, nil }(backfillWindow)
+	backfillWindow = 1000
+	db := mustOpen(t, Config{})
+	db.background.Wait() // a new database: nothing to index
+	f := newSearchFixture(t, db)
+	ctx := t.Context()
+	var ms []*confab.Message
+	for i := range 6 {
+		ms = append(ms, f.post(f.pub, f.owner, fmt.Sprintf("before %d", i), 0))
+	}
+	if _, err := db.pool.Exec(ctx, `DELETE FROM message_search; UPDATE search_backfill SET done = false`); err != nil {
+		t.Fatal(err)
+	}
+	changed := false
+	backfillUnlocked = func(channelID string, _ int64) {
+		if channelID != f.pub.ID || changed {
+			return
+		}
+		changed = true
+		text, att := "edited meanwhile", `[{"text":"x"}]`
+		if _, err := db.UpdateMessage(ctx, f.pub.ID, ms[1].TS, confab.MessageUpdate{Text: &text}, 7); err != nil {
+			t.Error(err)
+		}
+		if _, err := db.UpdateMessage(ctx, f.pub.ID, ms[2].TS, confab.MessageUpdate{Attachments: &att}, 7); err != nil {
+			t.Error(err)
+		}
+		if _, err := db.DeleteMessage(ctx, f.pub.ID, ms[3].TS); err != nil {
+			t.Error(err)
+		}
+	}
+	if done, err := db.backfill(ctx); !done || err != nil {
+		t.Fatalf("backfill = %v, %v", done, err)
+	}
+	if !changed {
+		t.Fatal("no batch of the channel")
+	}
+	if got, want := indexRows(t, db), wantIndex(t, db); !maps.Equal(got, want) {
+		t.Errorf("index:\n%v\nwant\n%v", got, want)
+	}
+	if n := db.backfilled.Load(); n != 4 {
+		t.Errorf("%d indexed in the background, want 4 (one edited and indexed by its edit, one deleted)", n)
 	}
 }
