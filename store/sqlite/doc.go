@@ -42,9 +42,10 @@
 // A message's index id is its channel's search number << 36 | its seq,
 // the rowid of both FTS5 tables: the reader's channels (and in:) are
 // checked on the id itself, with no other row read, and one channel is a
-// rowid range inside FTS5. A search is two statements in one read
-// transaction, the exact total and the page, over the same conditions;
-// every word is a quoted FTS5 string, so no text is query syntax. FTS5
+// rowid range inside FTS5 (in which the id order is the time order). A
+// search is the page and, unless the page is not full, the exact total:
+// two statements in one read transaction over the same conditions. Every
+// word is a quoted FTS5 string, so no text is query syntax. FTS5
 // needs the build tag sqlite_fts5 (mattn/go-sqlite3 compiles it in only
 // then); Open fails with ErrNoFTS5 without it. A database from before the
 // index (migration 0014) is indexed after Open by a background goroutine,

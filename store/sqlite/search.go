@@ -22,22 +22,24 @@ const (
 
 // The reader's channels (see confab.SearchFilter.ReaderID): the
 // workspace's public channels through channels_public, and the ones the
-// reader is a member of through memberships_user; only channels with an
-// indexed message (a search number) matter.
+// reader is a member of through memberships_user (CROSS JOIN keeps the
+// memberships outermost: left to itself the planner walks every channel of
+// the workspace, DMs and all); only channels with an indexed message (a
+// search number) matter.
 const (
 	readableQuery = `SELECT sc.num, sc.id FROM channels AS c INDEXED BY channels_public
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE c.workspace_id = ?1 AND c.kind = 'public'
 	UNION
-	SELECT sc.num, sc.id FROM memberships AS m
-		JOIN channels AS c ON c.id = m.channel_id
+	SELECT sc.num, sc.id FROM memberships AS m INDEXED BY memberships_user
+		CROSS JOIN channels AS c ON c.id = m.channel_id
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE m.user_id = ?2 AND c.workspace_id = ?1`
 	workspaceChannelsQuery = `SELECT sc.num, sc.id FROM channels AS c
 		JOIN search_channels AS sc ON sc.id = c.id WHERE c.workspace_id = ?`
 	// dmNumsQuery: the DMs and group DMs a user is a member of (to:).
-	dmNumsQuery = `SELECT sc.num FROM memberships AS m
-		JOIN channels AS c ON c.id = m.channel_id
+	dmNumsQuery = `SELECT sc.num FROM memberships AS m INDEXED BY memberships_user
+		CROSS JOIN channels AS c ON c.id = m.channel_id
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE m.user_id = ? AND c.workspace_id = ? AND c.kind IN ('dm', 'group_dm')`
 )
@@ -381,13 +383,19 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64) (cou
 	if f.Asc {
 		desc, asc = asc, desc
 	}
+	// In one channel ts rises with seq, and so with the id: the id's order
+	// is the time order, which FTS5 and search_rows' key give unsorted.
 	order := "r.ts " + desc + ", " + id + " " + desc
+	rowsForOrder := true
+	if len(chans) == 1 {
+		order, rowsForOrder = id+" "+desc, false
+	}
 	if f.Sort == confab.SortScore && score != "0" {
 		// bm25: the lower, the more relevant.
 		order = score + " " + asc + ", " + order
 	}
 	n := len(args)
-	page = "SELECT " + id + " FROM " + joins(true, needChannel) + " WHERE " + cond +
+	page = "SELECT " + id + " FROM " + joins(needRows || rowsForOrder, needChannel) + " WHERE " + cond +
 		" ORDER BY " + order + " LIMIT ?" + strconv.Itoa(n+1) + " OFFSET ?" + strconv.Itoa(n+2)
 	return count, page, args
 }

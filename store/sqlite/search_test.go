@@ -3,6 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,5 +199,61 @@ func TestSearchBackfill(t *testing.T) {
 	var done bool
 	if err := db.rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&done); err != nil || !done {
 		t.Errorf("search_backfill done = %v, %v", done, err)
+	}
+}
+
+// TestSearchPlans: each shape of search reads through the intended index
+// (see SearchMessages): the reader's channels through channels_public and
+// memberships_user, in: as a range of ids, from: and dates without terms
+// through search_rows' indexes, and with terms the FTS5 scan outermost.
+func TestSearchPlans(t *testing.T) {
+	db := mustOpen(t, Config{})
+	plan := func(query string, args ...any) string {
+		return strings.Join(queryPlan(t, db, query, args...), "\n")
+	}
+	readable := plan(readableQuery, "T1", "U1")
+	for _, want := range []string{"channels_public", "memberships_user"} {
+		if !strings.Contains(readable, want) {
+			t.Errorf("readableQuery plan lacks %s:\n%s", want, readable)
+		}
+	}
+	if p := plan(dmNumsQuery, "U1", "T1"); !strings.Contains(p, "memberships_user") {
+		t.Errorf("dmNumsQuery plan:\n%s", p)
+	}
+	word := []confab.SearchTerm{{Words: []string{"deploy"}}}
+	day := int64(86_400_000_000)
+	for _, tc := range []struct {
+		name  string
+		f     confab.SearchFilter
+		chans []int64
+		want  []string // in the page's plan
+	}{
+		{"word", confab.SearchFilter{Terms: word}, []int64{1, 2}, []string{"SCAN search_words VIRTUAL TABLE"}},
+		{"word in one channel", confab.SearchFilter{Terms: word}, []int64{1}, []string{"SCAN search_words VIRTUAL TABLE"}},
+		{"word in one channel, newest first", confab.SearchFilter{Terms: word, Sort: confab.SortTimestamp}, []int64{1}, []string{"SCAN search_words VIRTUAL TABLE"}},
+		{"substring", confab.SearchFilter{Terms: []confab.SearchTerm{{Words: []string{"ploy"}, Substring: true}}}, []int64{1, 2},
+			[]string{"SCAN search_trigrams VIRTUAL TABLE"}},
+		{"in: only", confab.SearchFilter{}, []int64{1}, []string{"SEARCH r USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"}},
+		{"in: only, newest first", confab.SearchFilter{Sort: confab.SortTimestamp}, []int64{1}, []string{"SEARCH r USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"}},
+		{"from: only", confab.SearchFilter{UserIDs: []string{"U1"}}, []int64{1, 2}, []string{"search_rows_user"}},
+		{"dated only", confab.SearchFilter{Since: day, Until: 2 * day}, []int64{1, 2}, []string{"search_rows_ts (ts>? AND ts<?)"}},
+		{"no terms, newest first", confab.SearchFilter{Sort: confab.SortTimestamp}, []int64{1, 2}, []string{"SCAN r USING COVERING INDEX search_rows_ts"}},
+	} {
+		s, ok := buildSearch(tc.f)
+		if !ok {
+			t.Fatalf("%s: buildSearch refused", tc.name)
+		}
+		_, page, args := s.sql(tc.f, tc.chans, nil)
+		p := plan(page, append(args, 20, 0)...)
+		for _, want := range tc.want {
+			if !strings.Contains(p, want) {
+				t.Errorf("%s: page plan lacks %q:\n%s", tc.name, want, p)
+			}
+		}
+		sorted := tc.f.Terms == nil && tc.name != "from: only" && tc.name != "dated only" ||
+			tc.name == "word in one channel, newest first"
+		if sorted && strings.Contains(p, "USE TEMP B-TREE FOR ORDER BY") {
+			t.Errorf("%s: page plan sorts:\n%s", tc.name, p)
+		}
 	}
 }
