@@ -49,10 +49,12 @@
 //
 // A database that had messages before the index is indexed after Open in
 // the background: one process at a time (a session advisory lock), one
-// channel window at a time, each batch in a transaction that first takes
-// the channel's row FOR SHARE, so no writer of the channel is halfway and
+// window of 200 seqs of a channel at a time. A window is read and
+// tokenized first, then inserted in a transaction that takes the
+// channel's row FOR SHARE: no writer of the channel is halfway, and
 // nothing the writers did is undone (a row already there is kept, a
-// deleted message is not indexed). The position is kept in
+// deleted message is not indexed, one changed since the read is read
+// again). The channel's writers wait for the insert only. The position is kept in
 // search_backfill: a stopped process (Close stops it) is followed by
 // another from there. Searches meanwhile find what is indexed so far. A
 // process of an older version that still writes after the migration does
