@@ -226,7 +226,7 @@ func textTerm(p queryPart) (*SearchTerm, error) {
 		inner = strings.TrimSuffix(inner, "*")
 		toks := SearchTokens(inner)
 		if utf8.RuneCountInString(strings.Join(toks, " ")) < minSubstringRunes {
-			return nil, queryErrorf("%s: a search inside words (*…*) needs at least %d letters or digits", w, minSubstringRunes)
+			return nil, queryErrorf("%s: a search inside words (*…*) needs at least %d characters", w, minSubstringRunes)
 		}
 		return &SearchTerm{Words: toks, Substring: true}, nil
 	}
