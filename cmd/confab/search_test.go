@@ -6,14 +6,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confab/confab/internal/pgtest"
 	"github.com/slack-go/slack"
 )
 
-// search.messages through slack-go, on a real server: a Slack library
-// reads the answer, the query language finds what it says, pages page,
-// and no one finds what they may not read.
+// search.messages through slack-go, on a real server on each store: a
+// Slack library reads the answer, the query language finds what it says
+// (alike on both stores), pages page, and no one finds what they may not
+// read.
 func TestSlackGoSearchMessages(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testSlackGoSearch(t, MustRunMain(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		pg := pgtest.Start(t)
+		testSlackGoSearch(t, MustRunMain(t, func(m *Main) { m.Config.Postgres = pg.NewDatabase(t) }))
+	})
 }
 
 func testSlackGoSearch(t *testing.T, m *Main) {
