@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// postMany posts n messages to a channel, text(i) for i in [0, n), from
+// the posters in turn, several at a time, and returns the texts in ts order
+// with their ts.
+func postMany(t *testing.T, posters []*client, channel string, n int, text func(i int) string) (texts, tss []string) {
+	t.Helper()
+	byTS := make(map[string]string, n)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < 8; w++ {
+		poster := posters[w%len(posters)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				_, out, err := poster.try("chat.postMessage", obj{"channel": channel, "text": text(i)})
+				if err != nil || out["ok"] != true {
+					t.Errorf("post %d: %v %v", i, out, err)
+					continue
+				}
+				mu.Lock()
+				byTS[out["ts"].(string)] = text(i)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if len(byTS) != n {
+		t.Fatalf("posted %d messages, want %d", len(byTS), n)
+	}
+	for ts := range byTS {
+		tss = append(tss, ts)
+	}
+	sort.Slice(tss, func(i, j int) bool { return len(tss[i]) < len(tss[j]) || len(tss[i]) == len(tss[j]) && tss[i] < tss[j] })
+	for _, ts := range tss {
+		texts = append(texts, byTS[ts])
+	}
+	return texts, tss
+}
+
+// shownTexts lists the texts of the open conversation's messages in DOM
+// order.
+func shownTexts(b *tab) []string {
+	b.t.Helper()
+	return eval[[]string](b, `[...document.querySelectorAll('#messages .msg')].map(e => (e.querySelector('.text')?.textContent || '').replace(/ \(edited\)$/, ''))`)
+}
+
+// checkRun checks that got is a run of want with nothing twice, missing or
+// out of order, and returns where in want it starts.
+func checkRun(t *testing.T, got, want []string) int {
+	t.Helper()
+	if len(got) == 0 {
+		t.Fatal("no messages shown")
+	}
+	i := slices.Index(want, got[0])
+	if i < 0 || i+len(got) > len(want) || !slices.Equal(got, want[i:i+len(got)]) {
+		seen := map[string]int{}
+		for _, s := range got {
+			seen[s]++
+		}
+		var dup []string
+		for s, n := range seen {
+			if n > 1 {
+				dup = append(dup, s)
+			}
+		}
+		t.Fatalf("the %d messages shown are not a run of the posted ones in order (first %q, duplicates %v)", len(got), got[0], dup)
+	}
+	return i
+}
+
+// scrollToLiveEnd scrolls the open conversation down, a page at a time,
+// until the client says it is at the live end.
+func scrollToLiveEnd(b *tab, maxPages int) int {
+	b.t.Helper()
+	for pages := 0; ; pages++ {
+		if eval[bool](b, `window.confabDebug.state().atEnd && !window.confabDebug.state().loading`) {
+			return pages
+		}
+		if pages > maxPages {
+			b.t.Fatalf("not at the live end after %d pages down", pages)
+		}
+		count := eval[int](b, `document.querySelectorAll('#messages .msg').length`)
+		eval[bool](b, `(() => {
+			const s = document.getElementById('scroller');
+			s.scrollTop = s.scrollHeight;
+			s.dispatchEvent(new Event('scroll'));
+			return true;
+		})()`)
+		b.waitFor("a newer page", fmt.Sprintf(`document.querySelectorAll('#messages .msg').length > %d || window.confabDebug.state().atEnd`, count))
+	}
+}
+
+// The web client's side of finding messages, on one server and browser:
+// opening a permalink 2,000 messages back, scrolling from there to the live
+// end, and #-channel completion.
+func TestWebOpenAtMessage(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	big := alice.createChannel("big", false)
+	random := alice.createChannel("random", false)
+	bob.must("conversations.join", obj{"channel": big})
+	bob.must("conversations.join", obj{"channel": random})
+	const n = 2100
+	want, tss := postMany(t, []*client{alice, bob}, big, n, func(i int) string { return fmt.Sprintf("message %04d", i) })
+
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+
+	// A permalink to the message 2,000 back opens there, in a new tab, with
+	// its neighbours around it; scrolling down reaches the live end with
+	// every message once, in order; what is posted meanwhile shows once
+	// the end is reached, in its place.
+	t.Run("permalink", func(t *testing.T) {
+		k := n - 2001
+		target := tss[k]
+		link := alice.must("chat.getPermalink", obj{"channel": big, "message_ts": target})["permalink"].(string)
+		u, err := url.Parse(link)
+		if err != nil || u.Fragment == "" {
+			t.Fatalf("chat.getPermalink = %q, want a URL with a fragment", link)
+		}
+		p := newTab(t, b.ctx, "bob's permalink tab", false)
+		p.step("open the permalink", chromedp.Navigate(m.URL()+"/#"+u.Fragment))
+		msg := fmt.Sprintf(`document.querySelector('#messages .msg[data-ts=%q]')`, target)
+		p.waitFor("the message, marked and in view", fmt.Sprintf(`(() => { const e = %s; if (!e || !e.classList.contains('highlight')) return false;
+			const r = e.getBoundingClientRect(), s = document.getElementById('scroller').getBoundingClientRect();
+			return r.top >= s.top && r.bottom <= s.bottom; })()`, msg))
+		got := shownTexts(p)
+		i := checkRun(t, got, want)
+		at := slices.Index(got, want[k])
+		if at < 5 || len(got)-at < 5 {
+			t.Fatalf("the message is shown at %d of %d: want neighbours on both sides", at, len(got))
+		}
+		if i+len(got) >= len(want) {
+			t.Fatal("the newest messages are shown too: want a window around the message")
+		}
+		if eval[bool](p, `window.confabDebug.state().atEnd || !document.getElementById('jump-latest').checkVisibility()`) {
+			t.Fatal("the client says it is at the live end, or offers no way back there")
+		}
+
+		// Posted while Bob reads old history: applied (his checkpoint moves)
+		// but not shown below the old pages.
+		alice.post(big, "posted while bob reads")
+		seq := int64(alice.must("conversations.info", obj{"channel": big})["channel"].(obj)["latest_seq"].(float64))
+		p.waitFor("the live event applied", fmt.Sprintf(`window.confabDebug.state().seqs[%q] >= %d`, big, seq))
+		if eval[bool](p, hasText("posted while bob reads")) {
+			t.Fatal("a live message is shown right below old history")
+		}
+		want := append(slices.Clone(want), "posted while bob reads")
+		pages := scrollToLiveEnd(p, 2*n/50)
+		p.waitFor("the live message at the end", hasText("posted while bob reads"))
+		got = shownTexts(p)
+		if i := checkRun(t, got, want); i+len(got) != len(want) {
+			t.Fatalf("after scrolling down the last message shown is %q, want %q", got[len(got)-1], want[len(want)-1])
+		}
+		t.Logf("scrolled down %d pages to the live end", pages)
+
+		// At the end, live again; and the read marker is the newest message.
+		alice.post(big, "and now live")
+		p.waitFor("live at the end", hasText("and now live"))
+		got = shownTexts(p)
+		if got[len(got)-1] != "and now live" || got[len(got)-2] != "posted while bob reads" {
+			t.Fatalf("the last two messages shown are %q, want the two live ones in order", got[len(got)-2:])
+		}
+	})
+
+	// Typing # offers the channels; picking one sends <#C…|name>, shown as
+	// a #name link that opens the channel; <#C…> without a name shows the
+	// channel's name, never its id.
+	t.Run("channel completion", func(t *testing.T) {
+		b.t = t
+		b.openChannel(big)
+		b.typeInto("#composer-input", "see #ra")
+		b.waitFor("the menu offers random", fmt.Sprintf(`(() => { const m = document.getElementById('mention-menu');
+			return !m.hidden && m.getAttribute('aria-label') === 'Channels' && [...m.querySelectorAll('li')].map(li => li.dataset.channelId).join() === %q; })()`, random))
+		b.step("pick it", chromedp.KeyEvent(kb.Tab))
+		b.waitFor("the name in the box", `document.getElementById('composer-input').value === 'see #random '`)
+		b.typeInto("#composer-input", "now")
+		b.pressEnter(false)
+		b.waitFor("the message", hasText("see #random now"))
+		hist := alice.must("conversations.history", obj{"channel": big, "limit": 1})["messages"].([]any)
+		if got := hist[0].(obj)["text"]; got != "see <#"+random+"|random> now" {
+			t.Fatalf("text sent = %q; want <#%s|random>", got, random)
+		}
+		alice.post(big, "bare <#"+random+"> link")
+		b.waitFor("the bare link", hasText("bare #random link"))
+		if n := eval[int](b, fmt.Sprintf(`[...document.querySelectorAll('#messages .text')].filter(e => e.textContent.includes(%q)).length`, random)); n != 0 {
+			t.Fatalf("%d messages show the channel's id", n)
+		}
+		b.click(`#messages .msg:last-of-type a[data-channel-link]`)
+		b.waitFor("random open", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q`, random))
+	})
+}
