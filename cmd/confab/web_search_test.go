@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -109,20 +110,50 @@ func scrollToLiveEnd(b *tab, maxPages int) int {
 	}
 }
 
+// searchUI searches in the open search dialog as a person would (typing
+// the query, Enter) and returns the results shown.
+func searchUI(b *tab, query string) []searchHit {
+	b.t.Helper()
+	eval[bool](b, `(document.getElementById('search-input').value = '', true)`)
+	b.typeInto("#search-input", query)
+	b.pressEnter(false)
+	b.waitFor("the results of "+query, fmt.Sprintf(`document.getElementById('search-results').dataset.query === %s`, jsString(query)))
+	return eval[[]searchHit](b, `[...document.querySelectorAll('#search-results .search-hit')].map(e => ({
+		channel: e.dataset.channelId, ts: e.dataset.ts,
+		place: e.closest('.search-group').querySelector('h3').textContent,
+		author: e.querySelector('.author').textContent,
+		text: e.querySelector('.text').textContent,
+		marked: [...e.querySelectorAll('.text mark')].map(m => m.textContent)}))`)
+}
+
+// searchHit is a search result as the dialog shows it.
+type searchHit struct {
+	Channel, TS, Place, Author, Text string
+	Marked                           []string
+}
+
 // The web client's side of finding messages, on one server and browser:
 // opening a permalink 2,000 messages back, scrolling from there to the live
-// end, and #-channel completion.
-func TestWebOpenAtMessage(t *testing.T) {
+// end, #-channel completion, and search.
+func TestWebFindMessages(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	big := alice.createChannel("big", false)
+	big := alice.createChannel("general", false)
 	random := alice.createChannel("random", false)
+	secret := alice.createChannel("secret", true)
 	bob.must("conversations.join", obj{"channel": big})
 	bob.must("conversations.join", obj{"channel": random})
+	// What search looks for, before 2,100 more messages.
+	needle := bob.post(big, "the zanzibar plan, <@"+alice.userID+"> & co")
+	alice.post(big, "zanzibar by alice")
+	bob.post(random, "zanzibar elsewhere")
+	alice.post(secret, "zanzibar secret")
 	const n = 2100
 	want, tss := postMany(t, []*client{alice, bob}, big, n, func(i int) string { return fmt.Sprintf("message %04d", i) })
+	want = append([]string{"the zanzibar plan, @alice & co", "zanzibar by alice"}, want...)
+	tss = append([]string{needle, ""}, tss...)
 
 	b := newTab(t, browser, "bob", true)
 	b.login(m.URL(), "acme", "bob", "correct horse bob")
@@ -132,7 +163,7 @@ func TestWebOpenAtMessage(t *testing.T) {
 	// every message once, in order; what is posted meanwhile shows once
 	// the end is reached, in its place.
 	t.Run("permalink", func(t *testing.T) {
-		k := n - 2001
+		k := len(tss) - 2001
 		target := tss[k]
 		link := alice.must("chat.getPermalink", obj{"channel": big, "message_ts": target})["permalink"].(string)
 		u, err := url.Parse(link)
@@ -145,6 +176,7 @@ func TestWebOpenAtMessage(t *testing.T) {
 		p.waitFor("the message, marked and in view", fmt.Sprintf(`(() => { const e = %s; if (!e || !e.classList.contains('highlight')) return false;
 			const r = e.getBoundingClientRect(), s = document.getElementById('scroller').getBoundingClientRect();
 			return r.top >= s.top && r.bottom <= s.bottom; })()`, msg))
+		p.screenshot("permalink-view.png")
 		got := shownTexts(p)
 		i := checkRun(t, got, want)
 		at := slices.Index(got, want[k])
@@ -209,5 +241,96 @@ func TestWebOpenAtMessage(t *testing.T) {
 		}
 		b.click(`#messages .msg:last-of-type a[data-channel-link]`)
 		b.waitFor("random open", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q`, random))
+	})
+
+	// / opens the search; a query with modifiers finds Bob's message in
+	// #general, 2,100 messages back, its matched word marked; Enter opens
+	// it there with its neighbours; Esc closes the dialog.
+	t.Run("search", func(t *testing.T) {
+		b.t = t
+		b.openChannel(random)
+		eval[bool](b, `(document.activeElement.blur(), true)`)
+		b.step("press /", chromedp.KeyEvent("/"))
+		b.waitFor("the search dialog", `document.getElementById('dlg-search').open && document.activeElement.id === 'search-input'`)
+		if v := eval[string](b, `document.getElementById('composer-input').value`); v != "" {
+			t.Fatalf("/ typed %q into the message box", v)
+		}
+		hits := searchUI(b, "from:@bob zanzibar in:#general")
+		if len(hits) != 1 || hits[0].TS != needle || hits[0].Channel != big {
+			t.Fatalf("search shows %+v, want only bob's message %s in general", hits, needle)
+		}
+		b.screenshot("search-view.png")
+		h := hits[0]
+		if h.Place != "#general" || h.Author != "bob" || h.Text != "the zanzibar plan, @alice & co" || !slices.Equal(h.Marked, []string{"zanzibar"}) {
+			t.Fatalf("the result shows %+v, want #general, bob, the text with alice's name and zanzibar marked", h)
+		}
+		b.pressEnter(false)
+		b.waitFor("the message open, marked", fmt.Sprintf(`!document.getElementById('dlg-search').open && document.getElementById('messages').dataset.channelId === %q &&
+			document.querySelector('#messages .msg.highlight[data-ts=%q]') !== null`, big, needle))
+		got := shownTexts(b)
+		checkRun(t, got, want)
+		if got[0] != want[0] || len(got) < 10 || got[1] != "zanzibar by alice" {
+			t.Fatalf("opened at the first message, the pane shows %d messages from %q: want it and the ones after it", len(got), got[0])
+		}
+
+		// Esc closes; Ctrl+F opens too when the message box is empty.
+		b.step("ctrl+f", chromedp.KeyEvent("f", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+		b.waitFor("the search dialog", `document.getElementById('dlg-search').open`)
+		b.step("esc", chromedp.KeyEvent(kb.Escape))
+		b.waitFor("the dialog closed", `!document.getElementById('dlg-search').open`)
+
+		// A private channel's message is found by its member only.
+		b.click("#open-search")
+		for _, h := range searchUI(b, "zanzibar") {
+			if h.Channel == secret || strings.Contains(h.Text, "secret") {
+				t.Fatalf("bob's search shows %+v from a private channel he is not in", h)
+			}
+		}
+		if hits := searchUI(b, "zanzibar"); len(hits) != 3 {
+			t.Fatalf("bob's search for zanzibar shows %d results, want 3 (general twice, random)", len(hits))
+		}
+		if out := alice.must("search.messages", obj{"query": "zanzibar in:#secret"}); out["messages"].(obj)["total"] != 1.0 {
+			t.Fatalf("alice's search of her private channel = %v, want its message", out["messages"])
+		}
+
+		// An edited message is found by its new text only; a deleted one
+		// is not found.
+		edited := bob.post(random, "quokka draft")
+		bob.must("chat.update", obj{"channel": random, "ts": edited, "text": "wombat final"})
+		gone := bob.post(random, "platypus gone")
+		bob.post(random, "platypus stays")
+		bob.must("chat.delete", obj{"channel": random, "ts": gone})
+		if hits := searchUI(b, "quokka"); len(hits) != 0 {
+			t.Fatalf("the old text of an edited message is found: %+v", hits)
+		}
+		if hits := searchUI(b, "wombat"); len(hits) != 1 || hits[0].TS != edited || hits[0].Text != "wombat final" {
+			t.Fatalf("search for an edited message's new text shows %+v, want it", hits)
+		}
+		if hits := searchUI(b, "platypus"); len(hits) != 1 || hits[0].Text != "platypus stays" {
+			t.Fatalf("search for platypus shows %+v, want only the message not deleted", hits)
+		}
+		if s := eval[string](b, `document.getElementById('search-status').textContent`); s != "1 result" {
+			t.Fatalf("status %q, want 1 result", s)
+		}
+
+		// Paging: 100 results (message 0100 to 0199), 20 a page.
+		hits = searchUI(b, "01*")
+		if len(hits) != 20 || !eval[bool](b, `!document.getElementById('search-pager').hidden && document.getElementById('search-prev').disabled`) {
+			t.Fatalf("the first page shows %d results and no pager, want 20 and a pager", len(hits))
+		}
+		first := map[string]bool{}
+		for _, h := range hits {
+			first[h.TS] = true
+		}
+		if s := eval[string](b, `document.getElementById('search-status').textContent`); s != "100 results" {
+			t.Fatalf("status %q, want 100 results", s)
+		}
+		b.click("#search-next")
+		b.waitFor("page 2", `document.getElementById('search-results').dataset.page === '2'`)
+		for _, h := range eval[[]string](b, `[...document.querySelectorAll('#search-results .search-hit')].map(e => e.dataset.ts)`) {
+			if first[h] {
+				t.Fatalf("%s is on both pages", h)
+			}
+		}
 	})
 }

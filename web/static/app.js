@@ -1700,7 +1700,8 @@ async function runSearch(page = 1) {
     r = await S.api.call("search.messages", { query, count: SEARCH_PAGE, page, highlight: true });
   } catch (e) {
     if (seq !== SR.seq) return;
-    status.textContent = `Could not search (${e.code}).`;
+    status.textContent = e.code === "invalid_query" ? "That search cannot be read: check its quotes and modifiers."
+      : `Could not search (${e.code}).`;
     return;
   }
   if (seq !== SR.seq) return; // a later search overtook this one
@@ -1716,9 +1717,12 @@ async function runSearch(page = 1) {
 }
 
 function searchPlace(m) {
-  const ch = S.channels.get(m.channel?.id);
-  if (ch) return `${prefix(ch) || (ch.kind === "dm" ? "@" : "")}${channelLabel(ch)}`;
-  return `#${m.channel?.name || channelName(m.channel?.id) || "channel"}`;
+  const c = m.channel || {};
+  const ch = S.channels.get(c.id);
+  if (ch) return `${prefix(ch)}${channelLabel(ch)}`;
+  if (c.is_im) return displayName(c.user || c.name);
+  if (c.is_mpim) return "Group message";
+  return `${c.is_private ? "🔒\u2009" : "#"}${c.name || channelName(c.id) || "channel"}`;
 }
 
 function renderSearch() {
@@ -1750,6 +1754,8 @@ function renderSearch() {
       }));
   }));
   $("search-input").setAttribute("aria-activedescendant", SR.sel >= 0 ? `search-hit-${SR.sel}` : "");
+  box.dataset.query = SR.query;
+  box.dataset.page = String(SR.page);
   $("search-pager").hidden = SR.pages <= 1;
   $("search-page").textContent = `Page ${SR.page} of ${SR.pages}`;
   $("search-prev").disabled = SR.page <= 1;
