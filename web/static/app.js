@@ -1709,7 +1709,15 @@ async function runSearch(page = 1) {
   SR.query = query;
   SR.page = paging.page || page;
   SR.pages = paging.pages || 0;
-  SR.matches = r.messages?.matches || [];
+  // Grouped by conversation, each group where its first result ranks; the
+  // keyboard moves through them in the order shown.
+  const groups = new Map();
+  for (const m of r.messages?.matches || []) {
+    const id = m.channel?.id || "";
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id).push(m);
+  }
+  SR.matches = [...groups.values()].flat();
   SR.sel = SR.matches.length ? 0 : -1;
   const total = paging.total ?? r.messages?.total ?? SR.matches.length;
   status.textContent = total === 0 ? "No messages match." : `${total} ${total === 1 ? "result" : "results"}`;
@@ -1727,7 +1735,7 @@ function searchPlace(m) {
 
 function renderSearch() {
   const box = $("search-results");
-  const groups = new Map(); // channel id → its results, in the order of the first
+  const groups = new Map(); // channel id → its results (SR.matches holds them grouped)
   SR.matches.forEach((m, i) => {
     const id = m.channel?.id || "";
     if (!groups.has(id)) groups.set(id, []);
