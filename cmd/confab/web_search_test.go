@@ -214,6 +214,12 @@ func TestWebFindMessages(t *testing.T) {
 		if got[len(got)-1] != "and now live" || got[len(got)-2] != "posted while bob reads" {
 			t.Fatalf("the last two messages shown are %q, want the two live ones in order", got[len(got)-2:])
 		}
+
+		// A permalink in a message opens here, not in a new tab.
+		alice.post(big, "look: "+link)
+		p.waitFor("the message with the link", hasText("look: "+link))
+		p.click(`#messages .msg:last-of-type .text a`)
+		p.waitFor("the message, marked", msg+` !== null && `+msg+`.classList.contains('highlight') && !window.confabDebug.state().atEnd`)
 	})
 
 	// Typing # offers the channels; picking one sends <#C…|name>, shown as

@@ -191,8 +191,8 @@ function openFirst() {
 // hashRoute is what the URL's fragment names: a conversation ("#C…"), or a
 // message in it, as a permalink names it ("#C…/p1700000000000123", Slack's
 // p and the ts without its dot; chat.getPermalink answers these).
-function hashRoute() {
-  const [id, p] = location.hash.slice(1).split("/");
+function hashRoute(hash = location.hash) {
+  const [id, p] = hash.slice(1).split("/");
   const m = /^p(\d{7,})$/.exec(p || "");
   return { id: id || "", at: m ? `${m[1].slice(0, -6)}.${m[1].slice(-6)}` : "" };
 }
@@ -1137,10 +1137,22 @@ function openPicker(anchor, m) {
 
 document.addEventListener("click", (e) => {
   const link = e.target.closest?.("a[data-channel-link]");
-  if (link && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+  const plain = !e.ctrlKey && !e.metaKey && !e.shiftKey && e.button === 0;
+  if (link && plain) {
     e.preventDefault();
     $("dlg-search").close();
     openAnywhere(link.dataset.channelLink);
+  }
+  // A permalink of this server, in a message, opens here rather than in a
+  // new tab.
+  const a = e.target.closest?.("a[href]");
+  if (a && !link && plain && S.self && a.origin === location.origin && a.pathname === "/") {
+    const { id, at } = hashRoute(a.hash);
+    if (id && at) {
+      e.preventDefault();
+      $("dlg-search").close();
+      openAnywhere(id, { at });
+    }
   }
   const p = $("reaction-picker");
   if (!p.hidden && !p.contains(e.target) && !e.target.closest("[data-action=react]")) p.hidden = true;
