@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -111,12 +112,12 @@ func scrollToLiveEnd(b *tab, maxPages int) int {
 }
 
 // searchUI searches in the open search dialog as a person would (typing
-// the query, Enter) and returns the results shown.
+// the query; the results come as one stops typing) and returns the
+// results shown.
 func searchUI(b *tab, query string) []searchHit {
 	b.t.Helper()
 	eval[bool](b, `(document.getElementById('search-input').value = '', true)`)
 	b.typeInto("#search-input", query)
-	b.pressEnter(false)
 	b.waitFor("the results of "+query, fmt.Sprintf(`document.getElementById('search-results').dataset.query === %s`, jsString(query)))
 	return eval[[]searchHit](b, `[...document.querySelectorAll('#search-results .search-hit')].map(e => ({
 		channel: e.dataset.channelId, ts: e.dataset.ts,
@@ -151,7 +152,9 @@ func TestWebFindMessages(t *testing.T) {
 	bob.post(random, "zanzibar elsewhere")
 	alice.post(secret, "zanzibar secret")
 	const n = 2100
+	postStart := time.Now()
 	want, tss := postMany(t, []*client{alice, bob}, big, n, func(i int) string { return fmt.Sprintf("message %04d", i) })
+	t.Logf("posted %d messages in %v", n, time.Since(postStart).Round(time.Millisecond))
 	want = append([]string{"the zanzibar plan, @alice & co", "zanzibar by alice"}, want...)
 	tss = append([]string{needle, ""}, tss...)
 
@@ -199,19 +202,48 @@ func TestWebFindMessages(t *testing.T) {
 			t.Fatal("a live message is shown right below old history")
 		}
 		want := append(slices.Clone(want), "posted while bob reads")
+		// More arrive all the while he scrolls down, and as he reaches the
+		// end: some while a page is on its way.
+		var during []string
+		stop, done := make(chan struct{}), make(chan struct{})
+		var stopOnce sync.Once
+		defer func() { stopOnce.Do(func() { close(stop) }); <-done }()
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					if i%10 == 0 { // a few more once he is at the end
+						return
+					}
+				default:
+				}
+				text := fmt.Sprintf("posted while bob scrolls %03d", i)
+				if _, out, err := alice.try("chat.postMessage", obj{"channel": big, "text": text}); err != nil || out["ok"] != true {
+					t.Errorf("post %q: %v %v", text, out, err)
+					return
+				}
+				during = append(during, text)
+				time.Sleep(100 * time.Millisecond) // spread over the scrolling
+			}
+		}()
+		scrollStart := time.Now()
 		pages := scrollToLiveEnd(p, 2*n/50)
-		p.waitFor("the live message at the end", hasText("posted while bob reads"))
+		stopOnce.Do(func() { close(stop) })
+		<-done
+		want = append(want, during...)
+		p.waitFor("the live messages at the end", hasText("posted while bob reads")+" && "+hasText(during[len(during)-1]))
 		got = shownTexts(p)
 		if i := checkRun(t, got, want); i+len(got) != len(want) {
 			t.Fatalf("after scrolling down the last message shown is %q, want %q", got[len(got)-1], want[len(want)-1])
 		}
-		t.Logf("scrolled down %d pages to the live end", pages)
+		t.Logf("scrolled down %d pages to the live end in %v while %d messages came", pages, time.Since(scrollStart).Round(time.Millisecond), len(during))
 
 		// At the end, live again; and the read marker is the newest message.
 		alice.post(big, "and now live")
 		p.waitFor("live at the end", hasText("and now live"))
 		got = shownTexts(p)
-		if got[len(got)-1] != "and now live" || got[len(got)-2] != "posted while bob reads" {
+		if got[len(got)-1] != "and now live" || got[len(got)-2] != during[len(during)-1] {
 			t.Fatalf("the last two messages shown are %q, want the two live ones in order", got[len(got)-2:])
 		}
 
@@ -287,12 +319,13 @@ func TestWebFindMessages(t *testing.T) {
 
 		// A private channel's message is found by its member only.
 		b.click("#open-search")
-		for _, h := range searchUI(b, "zanzibar") {
+		hits = searchUI(b, "zanzibar")
+		for _, h := range hits {
 			if h.Channel == secret || strings.Contains(h.Text, "secret") {
 				t.Fatalf("bob's search shows %+v from a private channel he is not in", h)
 			}
 		}
-		if hits := searchUI(b, "zanzibar"); len(hits) != 3 {
+		if len(hits) != 3 {
 			t.Fatalf("bob's search for zanzibar shows %d results, want 3 (general twice, random)", len(hits))
 		}
 		if out := alice.must("search.messages", obj{"query": "zanzibar in:#secret"}); out["messages"].(obj)["total"] != 1.0 {
@@ -320,7 +353,7 @@ func TestWebFindMessages(t *testing.T) {
 		}
 
 		// Paging: 100 results (message 0100 to 0199), 20 a page.
-		hits = searchUI(b, "01*")
+		hits = searchUI(b, "message 01*")
 		if len(hits) != 20 || !eval[bool](b, `!document.getElementById('search-pager').hidden && document.getElementById('search-prev').disabled`) {
 			t.Fatalf("the first page shows %d results and no pager, want 20 and a pager", len(hits))
 		}

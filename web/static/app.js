@@ -642,7 +642,7 @@ async function reachedEnd(cur) {
   cur.atEnd = true;
   $("jump-latest").hidden = true;
   cur.loadingNewer = true;
-  await readNewer(cur);
+  for (let i = 0; i < 20 && (await readNewer(cur)) === true; i++) if (S.cur !== cur) return;
   if (S.cur !== cur) return;
   cur.loadingNewer = false;
   markRead();
@@ -1820,6 +1820,10 @@ function wireSearch() {
     if ((e.key === "ArrowDown" || e.key === "ArrowUp") && n) {
       e.preventDefault();
       selectResult(((SR.sel < 0 ? 0 : SR.sel + (e.key === "ArrowDown" ? 1 : -1)) + n) % n);
+    } else if (e.key === "Escape") {
+      // Closes at once (a search field's own Escape would first clear it).
+      e.preventDefault();
+      $("dlg-search").close();
     } else if (e.key === "Enter" && !e.isComposing) {
       e.preventDefault();
       // Enter searches for what is typed; once its results are shown, it
