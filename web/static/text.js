@@ -115,8 +115,13 @@ export function tsDate(ts) {
   return new Date(Number(ts.split(".")[0]) * 1000);
 }
 
+// The formats are made once: toLocale…String with options makes a new
+// one at each call, which costs a page of 50 messages tens of milliseconds.
+const TIME = new Intl.DateTimeFormat([], { hour: "numeric", minute: "2-digit" });
+const DAY = new Intl.DateTimeFormat([], { weekday: "long", month: "long", day: "numeric" });
+
 export function timeOf(ts) {
-  return tsDate(ts).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  return TIME.format(tsDate(ts));
 }
 
 export function dayOf(ts) {
@@ -125,7 +130,7 @@ export function dayOf(ts) {
   const yesterday = new Date(Date.now() - 864e5);
   if (d.toDateString() === today.toDateString()) return "Today";
   if (d.toDateString() === yesterday.toDateString()) return "Yesterday";
-  return d.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric" });
+  return DAY.format(d);
 }
 
 // uuid is crypto.randomUUID where the page is a secure context, else the
