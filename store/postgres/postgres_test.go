@@ -16,7 +16,7 @@ import (
 	"github.com/confab/confab/internal/pgtest"
 )
 
-func mustOpen(t *testing.T, cfg Config) *DB {
+func mustOpen(t testing.TB, cfg Config) *DB {
 	t.Helper()
 	if cfg.DSN == "" {
 		cfg.DSN = pgtest.Shared(t).NewDatabase(t)

@@ -125,7 +125,7 @@ const (
 
 // searchQueries builds SearchMessages' statements, with their common
 // arguments: page reads the page, one row per message with the total in
-// each; count counts the whole selection, for a page past its end.
+// each; count counts the selection up to one past the cap, for a page past its end.
 //
 // The selection is one scan of message_search: by message_search_tsv for
 // words (the GIN index), message_search_body for substrings (trigrams),
@@ -255,12 +255,18 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 		lim = defaultSearchLimit
 	}
 	lim = min(lim, maxSearchLimit)
-	// hits is the whole selection, materialized: counted, and sorted for
-	// the page, from one scan. (A count(*) OVER () under the page's
-	// LIMIT would do the same work, but PostgreSQL before 16 costs it as
-	// if the LIMIT stopped the scan early, and picks plans for that.)
+	// hits is the selection up to one past the count's cap, newest first
+	// (oldest first for the time order ascending), materialized: counted,
+	// and sorted for the page, from one scan. (A count(*) OVER () under
+	// the page's LIMIT would do the same work, but PostgreSQL before 16
+	// costs it as if the LIMIT stopped the scan early, and picks plans
+	// for that.)
+	collect := ` ORDER BY s.ts DESC, s.channel_id DESC LIMIT ` + strconv.Itoa(confab.SearchCountCap+1)
+	if f.Sort == confab.SortTimestamp && f.Asc {
+		collect = ` ORDER BY s.ts, s.channel_id LIMIT ` + strconv.Itoa(confab.SearchCountCap+1)
+	}
 	hits := with + `, hits AS MATERIALIZED (
-		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + `
+		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + collect + `
 	), page AS (
 		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM hits
 		ORDER BY ` + order(``, `score`) + `
@@ -269,7 +275,7 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	inner := `SELECT ` + messageCols + `, h.score, (SELECT count(*) FROM hits) AS total FROM page h
 		JOIN messages ON messages.channel_id = h.hit_channel AND messages.seq = h.hit_seq`
 	page = hits + withReactions(inner, ` ORDER BY `+order(`m.`, `m.score`), `m.total`)
-	count = with + ` SELECT count(*)` + from
+	count = with + ` SELECT count(*) FROM (SELECT 1` + from + collect + `) AS capped`
 	return page, count, args
 }
 
@@ -307,6 +313,9 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 	}
 	if res.Messages == nil {
 		res.Messages = []*confab.Message{}
+	}
+	if res.Total > confab.SearchCountCap {
+		res.Total, res.Capped = confab.SearchCountCap, true
 	}
 	return res, nil
 }

@@ -76,18 +76,16 @@ func fillSearchData(t testing.TB, db *DB, users, chans, depth int) {
 	}
 }
 
-// TestSearchPerf measures SearchMessages over a million messages in 1,000
-// channels: the background indexing's pace, then each pattern's p50 and
-// p99 and its plan. It takes minutes: it runs only when
-// CONFAB_SEARCH_PERF is set (to a DSN of an empty database to use, or to
-// 1 for a throwaway server); a database filled by an earlier run is
-// searched again as it is.
-func TestSearchPerf(t *testing.T) {
+// BenchmarkSearchPerf measures SearchMessages over a million messages in
+// 1,000 channels: the background indexing's pace, then each pattern's p50
+// and p99 and its plan, printed. It takes minutes (go test -run x -bench
+// SearchPerf ./store/postgres/). CONFAB_SEARCH_PERF names a DSN of an
+// empty database to use; unset, a throwaway server's. A database filled
+// by an earlier run is searched again as it is.
+func BenchmarkSearchPerf(b *testing.B) {
+	t := b
 	dsn := os.Getenv("CONFAB_SEARCH_PERF")
 	if dsn == "" {
-		t.Skip("set CONFAB_SEARCH_PERF to run")
-	}
-	if dsn == "1" {
 		dsn = pgtest.Shared(t).NewDatabase(t)
 	}
 	db := mustOpen(t, Config{DSN: dsn})
@@ -122,7 +120,7 @@ func TestSearchPerf(t *testing.T) {
 
 // runSearchPatterns times each search pattern runs times, with words of
 // its frequency band, and logs p50, p99 and a plan.
-func runSearchPatterns(t *testing.T, db *DB, runs int) {
+func runSearchPatterns(t testing.TB, db *DB, runs int) {
 	ctx := t.Context()
 	base := confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", Limit: 20}
 	term := func(i int) confab.SearchTerm { return confab.SearchTerm{Words: []string{searchWord(i)}} }

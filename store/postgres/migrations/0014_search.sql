@@ -34,6 +34,10 @@ CREATE INDEX message_search_tsv ON message_search USING gin (tsv);
 CREATE INDEX message_search_body ON message_search USING gin (body gin_trgm_ops);
 -- from: and to: without words.
 CREATE INDEX message_search_user ON message_search (user_id, ts);
+-- The newest first: a word in many messages is read down this index until
+-- the count's cap (confab.SearchCountCap) is reached, rather than every
+-- one of its matches gathered and sorted.
+CREATE INDEX message_search_ts ON message_search (ts);
 CREATE INDEX message_search_mentions ON message_search USING gin (mentions);
 
 -- The background indexing of the messages written before this migration
