@@ -27,6 +27,7 @@ const GROUP_SECONDS = 300;
 const TYPING_SHOW_MS = 5000;
 const TYPING_SEND_EVERY_MS = 3000;
 const STORAGE_KEY = "confab.session";
+const SEARCH_COUNT_CAP = 10000; // confab.SearchCountCap
 
 const S = {
   api: new Api(),
@@ -1746,7 +1747,10 @@ async function runSearch(page = 1) {
   SR.matches = [...groups.values()].flat();
   SR.sel = SR.matches.length ? 0 : -1;
   const total = paging.total ?? r.messages?.total ?? SR.matches.length;
-  status.textContent = total === 0 ? "No messages match." : `${total} ${total === 1 ? "result" : "results"}`;
+  // The server counts up to 10,000 matches and says 10,000 past that.
+  status.textContent = total === 0 ? "No messages match." :
+    total >= SEARCH_COUNT_CAP ? `${SEARCH_COUNT_CAP.toLocaleString("en")}+ results` :
+    `${total} ${total === 1 ? "result" : "results"}`;
   renderSearch();
 }
 
