@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -194,11 +195,64 @@ func TestWebNotifications(t *testing.T) {
 	b.waitFor("the permission asked once, and the offer gone", `window.__asked === 1 && document.getElementById('enable-notifications').hidden`)
 
 	alice.post(random, "nothing for bob")
-	alice.post(random, "<@"+bob.userID+"> can you look?")
+	ts := alice.post(random, "<@"+bob.userID+"> can you look?")
 	b.waitFor("the notification", `window.__notes.length === 1 && window.__notes[0].title === 'alice in #random' &&
 		window.__notes[0].body === '@bob can you look?'`)
 	eval[any](b, `window.__notes[0].n.onclick(), null`)
-	b.waitFor("random open", `location.hash === '#`+random+`'`)
+	b.waitFor("random open at the message", `location.hash === '#`+random+`/p`+strings.ReplaceAll(ts, ".", "")+`'`)
+}
+
+// With the permission granted through the browser's own protocol
+// (Browser.grantPermissions), the page's real Notification shows a mention
+// made in another conversation, and only that; clicking it opens its
+// conversation at the message. The script only watches the real
+// constructor: permission and display are the browser's.
+func TestWebNotificationGranted(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	general := alice.createChannel("general", false)
+	random := alice.createChannel("random", false)
+	bob.must("conversations.join", obj{"channel": general})
+	bob.must("conversations.join", obj{"channel": random})
+
+	b := newTab(t, browser, "bob", true)
+	b.step("grant notifications, and watch them", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		c := chromedp.FromContext(ctx)
+		if err := c.Browser.Call(ctx, "Browser.grantPermissions", map[string]any{
+			"permissions": []string{"notifications"}, "origin": m.URL(), "browserContextId": c.BrowserContextID,
+		}, nil); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			window.__notes = []; window.__asked = 0;
+			const Real = window.Notification;
+			const ask = Real.requestPermission.bind(Real);
+			Real.requestPermission = (...a) => { window.__asked++; return ask(...a); };
+			window.Notification = new Proxy(Real, { construct(target, args) {
+				const n = new target(...args);
+				window.__notes.push({ title: args[0], body: args[1] && args[1].body, n });
+				return n;
+			} });`})
+		return err
+	}))
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	b.waitFor("the page sees the permission granted, and offers nothing", `Notification.permission === 'granted' &&
+		document.getElementById('enable-notifications').hidden`)
+
+	alice.post(random, "nothing for bob")
+	ts := alice.post(random, "<@"+bob.userID+"> can you look?")
+	b.waitFor("the mention badge", `document.title.startsWith('@1 ')`)
+	b.waitFor("the notification", `window.__notes.length === 1 && window.__notes[0].title === 'alice in #random' &&
+		window.__notes[0].body === '@bob can you look?'`)
+	if n := eval[int](b, `window.__asked`); n != 0 {
+		t.Fatalf("the page asked for a permission it had %d times", n)
+	}
+	eval[any](b, `window.__notes[0].n.onclick(), null`)
+	b.waitFor("random open at the message", `location.hash === '#`+random+`/p`+strings.ReplaceAll(ts, ".", "")+`'`)
+	b.waitFor("the message in view", hasText("@bob can you look?"))
 }
 
 // Your own name stands out in a message, and someone else's message that

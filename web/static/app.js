@@ -1403,7 +1403,8 @@ function notify(ch, m) {
   const n = new Notification(title, { body, tag: `${m.channel}/${m.ts}` });
   n.onclick = () => {
     window.focus();
-    openChannel(m.channel);
+    openChannel(m.channel, { at: m.thread_ts && m.thread_ts !== m.ts ? "" : m.ts });
+    if (m.thread_ts && m.thread_ts !== m.ts) openThread(m.channel, m.thread_ts);
     n.close();
   };
 }
