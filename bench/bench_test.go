@@ -129,6 +129,15 @@ func TestBenchForEach(t *testing.T) {
 		if i == 3 {
 			return boom
 		}
+		if i > 3 {
+			// Wait for the failure to cancel: a worker descheduled
+			// between taking 3 and failing it must not let the other
+			// run through the rest meanwhile (a loaded machine did).
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 		return nil
 	})
 	if !errors.Is(err, boom) || calls.Load() >= 1000 {
