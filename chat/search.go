@@ -270,16 +270,8 @@ func (s *Service) searchMatches(ctx context.Context, u *confab.User, msgs []*con
 				return nil, err
 			}
 			chans[m.ChannelID] = c
-			if c.Kind == confab.KindDM {
-				ids, err := s.store.FindMembers(ctx, confab.MemberFilter{ChannelID: c.ID, Limit: 2})
-				if err != nil {
-					return nil, err
-				}
-				for _, id := range ids {
-					if id != u.ID {
-						others[c.ID] = id
-					}
-				}
+			if others[c.ID], err = s.dmOther(ctx, u, c); err != nil {
+				return nil, err
 			}
 		}
 		name, ok := names[m.UserID]

@@ -188,18 +188,29 @@ func (s *Service) deliver(topic string, frame []byte) {
 // view builds the ChannelView of c for u, with a DM's other member.
 func (s *Service) view(ctx context.Context, u *confab.User, c *confab.Channel, m *confab.Membership) (*confab.ChannelView, error) {
 	v := &confab.ChannelView{Channel: c, Member: m}
-	if c.Kind == confab.KindDM {
-		ids, err := s.store.FindMembers(ctx, confab.MemberFilter{ChannelID: c.ID, Limit: 2})
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			if id != u.ID {
-				v.Other = id
-			}
-		}
+	var err error
+	if v.Other, err = s.dmOther(ctx, u, c); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// dmOther returns a DM's member other than u; "" for another kind.
+func (s *Service) dmOther(ctx context.Context, u *confab.User, c *confab.Channel) (string, error) {
+	if c.Kind != confab.KindDM {
+		return "", nil
+	}
+	ids, err := s.store.FindMembers(ctx, confab.MemberFilter{ChannelID: c.ID, Limit: 2})
+	if err != nil {
+		return "", err
+	}
+	other := ""
+	for _, id := range ids {
+		if id != u.ID {
+			other = id
+		}
+	}
+	return other, nil
 }
 
 // clampLimit applies a list method's default and maximum.

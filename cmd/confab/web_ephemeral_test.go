@@ -154,23 +154,28 @@ func TestWebMentionAutocomplete(t *testing.T) {
 	}
 }
 
+// notifyScene: alice and bob in #general and #random, and a tab of bob's,
+// not yet logged in.
+func notifyScene(t *testing.T) (m *Main, alice, bob *client, general, random string, b *tab) {
+	m = MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice = signup(t, m, "acme", "alice")
+	bob = signup(t, m, "acme", "bob")
+	general = alice.createChannel("general", false)
+	random = alice.createChannel("random", false)
+	bob.must("conversations.join", obj{"channel": general})
+	bob.must("conversations.join", obj{"channel": random})
+	return m, alice, bob, general, random, newTab(t, browser, "bob", true)
+}
+
 // Browser notifications: the client asks for the permission only when the
 // person clicks its offer, never on load; once allowed, a mention in
 // another conversation shows a notification, and clicking it opens that
-// conversation. The page's Notification is a recorder standing for the
-// browser's (this chromedp's protocol has no Browser.grantPermissions):
-// it counts the permission requests and keeps what is shown.
+// conversation at the message. The page's Notification is a recorder
+// standing for the browser's: it counts the permission requests and keeps
+// what is shown (TestWebNotificationGranted uses the browser's own).
 func TestWebNotifications(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	random := alice.createChannel("random", false)
-	bob.must("conversations.join", obj{"channel": general})
-	bob.must("conversations.join", obj{"channel": random})
-
-	b := newTab(t, browser, "bob", true)
+	m, alice, bob, general, random, b := notifyScene(t)
 	b.step("record notifications", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
 			window.__notes = []; window.__asked = 0;
@@ -208,16 +213,7 @@ func TestWebNotifications(t *testing.T) {
 // conversation at the message. The script only watches the real
 // constructor: permission and display are the browser's.
 func TestWebNotificationGranted(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	random := alice.createChannel("random", false)
-	bob.must("conversations.join", obj{"channel": general})
-	bob.must("conversations.join", obj{"channel": random})
-
-	b := newTab(t, browser, "bob", true)
+	m, alice, bob, general, random, b := notifyScene(t)
 	b.step("grant notifications, and watch them", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		c := chromedp.FromContext(ctx)
 		if err := c.Browser.Call(ctx, "Browser.grantPermissions", map[string]any{
