@@ -47,11 +47,15 @@ const (
 )
 
 // Search bounds (see confab.SearchCountCap): a search collects at most
-// SearchCountCap+1 matches the reader may read, and scans at most
+// searchCountCap+1 matches the reader may read, and scans at most
 // searchScanCap index rows to find them, so that a word the reader can
 // rarely read (most of its matches in channels closed to them) costs what
 // a common one does: past it Total is what was found, with Capped set.
-const searchScanCap = 4 * confab.SearchCountCap
+// Variables for the tests.
+var (
+	searchCountCap = confab.SearchCountCap
+	searchScanCap  = 4 * confab.SearchCountCap
+)
 
 // SearchMessages runs the filter as one statement in a read transaction
 // that walks the matches in id order, which is the time order (see
@@ -181,7 +185,7 @@ func collect(ctx context.Context, tx *sql.Tx, stmt string, args []any, names map
 		if _, ok := names[h.num]; !ok || !pass {
 			continue
 		}
-		if len(hits) == confab.SearchCountCap {
+		if len(hits) == searchCountCap {
 			capped = true
 			break
 		}
@@ -391,7 +395,13 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 			score = "bm25(search_words, 1.0, 0.0)"
 		}
 		and = append(and, tags...)
-		where = append(where, "search_words MATCH "+arg(strings.Join(and, " AND ")))
+		expr := strings.Join(and, " AND ")
+		if s.exWords != "" {
+			// Without word terms (see buildSearch), NOTed here too.
+			expr = "(" + expr + ") NOT (" + s.exWords + ")"
+			s.exWords = ""
+		}
+		where = append(where, "search_words MATCH "+arg(expr))
 		if s.subs != "" {
 			pass = append(pass, id+" IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
 		}
@@ -452,10 +462,6 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	ok := "1"
 	if len(pass) > 0 {
 		ok = "coalesce(" + strings.Join(pass, " AND ") + ", 0)"
-		score = "CASE WHEN " + ok + " THEN " + score + " ELSE 0 END"
-		if score == "CASE WHEN "+ok+" THEN 0 ELSE 0 END" {
-			score = "0"
-		}
 	}
 	q += score + ", " + ok
 	if from == "" {
