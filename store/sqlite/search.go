@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -57,11 +55,15 @@ var (
 	searchScanCap  = 4 * confab.SearchCountCap
 )
 
-// SearchMessages runs the filter as one statement in a read transaction
-// that walks the matches in id order, which is the time order (see
-// migrations/0015_search.sql): newest first, or oldest first for the
-// ascending time order. It collects up to SearchCountCap+1 matches the
-// reader may read, and orders and pages those:
+// SearchMessages runs the filter in a read transaction, as a statement
+// (see search.sql) that walks the matches in id order, which is the time
+// order (see migrations/0015_search.sql): newest first, or oldest first
+// for the ascending time order. It stops after searchCountCap+1 matches
+// that pass every filter, or after searchScanCap index rows; the same
+// statement counts those (window functions) and orders and pages the
+// first searchCountCap of them, so no more than the page leaves SQLite.
+// A second statement counts only when the page is empty, and a third
+// checks whether the scan stopped early, when the count is under the cap.
 //
 //   - With words, or with in: or from: and no substring, the driver is
 //     search_words' MATCH: the word terms ANDed, the excluded words NOTed,
@@ -71,17 +73,15 @@ var (
 //     substrings, search_trigrams' MATCH; else search_rows' primary key.
 //   - Date bounds are a range of ids the scan seeks to, checked exactly on
 //     search_rows.ts.
-//   - Whether the reader may read a match (and in:) is checked here, on
-//     the channel number each row carries; the other filters (to:, has:,
-//     is:thread, excluded terms, a substring with words) are a flag the
-//     statement computes per row, so that every row the scan reads counts
-//     towards searchScanCap.
+//   - Each row the driver gives is checked, through its search_rows row,
+//     against the reader's channels, then the other filters (to:, has:,
+//     is:thread, excluded terms, a substring with words).
 //   - The score order (bm25, the tags weighing nothing) ranks the
-//     collected matches, the newest SearchCountCap, newest first among
-//     equals.
+//     collected matches, the newest searchCountCap, newest first among
+//     equals; the time order computes no score.
 //
 // Text is never spliced into SQL, and every word is quoted in the FTS5
-// expression (see ftsPhrase): a user's quotes, stars and operators are
+// expression (see ftsQuote): a user's quotes, stars and operators are
 // text.
 func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confab.SearchResult, error) {
 	db.queries.Read("SearchMessages")
@@ -107,32 +107,33 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			}
 			toNums = append(toNums, nums)
 		}
-		stmt, args := q.sql(f, chans, toNums, !(byTime && f.Asc))
-		hits, capped, err := collect(ctx, tx, stmt, args, names)
-		if err != nil {
-			return err
-		}
-		out.Total, out.Capped = len(hits), capped
-		if byTime {
-			slices.SortFunc(hits, func(a, b searchHit) int {
-				return cmp.Or(cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
-			})
-		} else {
-			// bm25: the lower, the more relevant.
-			slices.SortFunc(hits, func(a, b searchHit) int {
-				return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
-			})
-		}
-		if f.Asc {
-			slices.Reverse(hits)
-		}
+		sq := q.sql(f, chans, toNums, !(byTime && f.Asc), !byTime)
 		lim := f.Limit
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
-		lim = min(lim, maxSearchPage)
-		off := min(max(f.Offset, 0), len(hits))
-		for _, h := range hits[off:min(off+lim, len(hits))] {
+		lim = min(lim, maxSearchPage, max(searchCountCap-f.Offset, 0))
+		off := max(f.Offset, 0)
+		hits, n, err := searchPage(ctx, tx, sq, f, byTime, lim, off)
+		if err != nil {
+			return err
+		}
+		if n < 0 { // no page to read it from
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+sq.matches+`)`, sq.args...).Scan(&n); err != nil {
+				return fmt.Errorf("search: count: %w", err)
+			}
+		}
+		out.Total, out.Capped = min(n, searchCountCap), n > searchCountCap
+		if !out.Capped {
+			// Did the scan stop at searchScanCap with more to read?
+			var more bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.driver+` LIMIT 1 OFFSET `+
+				strconv.Itoa(searchScanCap)+`)`, sq.args...).Scan(&more); err != nil {
+				return fmt.Errorf("search: scan: %w", err)
+			}
+			out.Capped = more
+		}
+		for _, h := range hits {
 			ch := names[h.num]
 			m, err := scanMessage(tx.QueryRowContext(ctx,
 				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, h.seq))
@@ -152,49 +153,38 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 	return out, nil
 }
 
-// searchHit is a match: its index id, channel number, seq, ts and score.
-type searchHit struct {
-	id, num, seq, ts int64
-	score            float64
-}
+// searchHit is a match of a page: its channel number and seq.
+type searchHit struct{ num, seq int64 }
 
-// collect runs the search statement (see search.sql) and keeps the rows
-// that pass its filters in a channel of names, up to SearchCountCap of
-// them; capped says there were more, or that the scan stopped at
-// searchScanCap rows with more to read.
-func collect(ctx context.Context, tx *sql.Tx, stmt string, args []any, names map[int64]string) (hits []searchHit, capped bool, err error) {
-	rows, err := tx.QueryContext(ctx, stmt, args...)
+// searchPage reads a page of the matches, ordered, and how many matches
+// there are (searchCountCap+1 for more than searchCountCap), -1 when the
+// page is empty. The matches are ordered and counted in one statement:
+// the window functions read them all, the newest (or oldest)
+// searchCountCap ordered.
+func searchPage(ctx context.Context, tx *sql.Tx, sq searchSQL, f confab.SearchFilter, byTime bool, lim, off int) ([]searchHit, int, error) {
+	desc, asc := " DESC", " ASC"
+	if f.Asc {
+		desc, asc = asc, desc
+	}
+	order := "ts" + desc + ", id" + desc
+	if !byTime {
+		// bm25: the lower, the more relevant.
+		order = "score" + asc + ", " + order
+	}
+	stmt := `SELECT num, seq, n FROM (SELECT num, seq, ts, id, score, count(*) OVER () AS n,
+		row_number() OVER (ORDER BY id` + sq.dir + `) AS k FROM (` + sq.matches + `))
+		WHERE k <= ` + strconv.Itoa(searchCountCap) + ` ORDER BY ` + order +
+		` LIMIT ` + strconv.Itoa(lim) + ` OFFSET ` + strconv.Itoa(off)
+	n := -1
+	hits, err := queryAll(ctx, tx, func(s scanner) (searchHit, error) {
+		var h searchHit
+		err := s.Scan(&h.num, &h.seq, &n)
+		return h, err
+	}, stmt, sq.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("search: %w", err)
+		return nil, 0, fmt.Errorf("search: %w", err)
 	}
-	defer rows.Close()
-	scanned := 0
-	for rows.Next() {
-		if scanned == searchScanCap {
-			capped = true
-			break
-		}
-		scanned++
-		var (
-			h    searchHit
-			pass bool
-		)
-		if err := rows.Scan(&h.id, &h.num, &h.seq, &h.ts, &h.score, &pass); err != nil {
-			return nil, false, fmt.Errorf("search: %w", err)
-		}
-		if _, ok := names[h.num]; !ok || !pass {
-			continue
-		}
-		if len(hits) == searchCountCap {
-			capped = true
-			break
-		}
-		hits = append(hits, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("search: %w", err)
-	}
-	return hits, capped, nil
+	return hits, n, nil
 }
 
 func scanInt64(s scanner) (int64, error) {
@@ -348,13 +338,23 @@ func hasTokenChar(w string) bool {
 	return false
 }
 
-// sql returns the search statement and its arguments: every row of the
-// driver (see SearchMessages) in id order, newest first if desc, as its
-// id, channel number, seq, ts, score (bm25, or 0 without words) and
-// whether it passes the filters the statement checks per row. chans are
-// the channel numbers to look in (the reader's, and of them the in:
-// ones), toNums each to: user's DMs.
-func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc bool) (string, []any) {
+// searchSQL is a search's statements over shared arguments (see
+// search.sql).
+type searchSQL struct {
+	// driver: the index rows that may match (id, score), in id order.
+	driver string
+	// matches: the newest (or oldest) searchCountCap+1 of the driver's
+	// first searchScanCap rows that pass every filter, as id, num, seq,
+	// ts, score.
+	matches string
+	dir     string // " DESC" or " ASC"
+	args    []any
+}
+
+// sql returns the search's statements. chans are the channel numbers to
+// look in (the reader's, and of them the in: ones), toNums each to:
+// user's DMs; desc walks the ids newest first, ranked computes bm25.
+func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc, ranked bool) searchSQL {
 	var (
 		args  []any
 		from  string
@@ -388,11 +388,13 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	}
 	switch {
 	case s.words != "" || s.subs == "" && len(tags) > 0:
-		from, id = "search_words", "search_words.rowid"
+		from, id = "search_words", "rowid"
 		var and []string
 		if s.words != "" {
 			and = append(and, "("+s.words+")")
-			score = "bm25(search_words, 1.0, 0.0)"
+			if ranked {
+				score = "bm25(search_words, 1.0, 0.0)"
+			}
 		}
 		and = append(and, tags...)
 		expr := strings.Join(and, " AND ")
@@ -403,22 +405,22 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 		}
 		where = append(where, "search_words MATCH "+arg(expr))
 		if s.subs != "" {
-			pass = append(pass, id+" IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
+			pass = append(pass, "d.id IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
 		}
 	case s.subs != "":
-		from, id = "search_trigrams", "search_trigrams.rowid"
+		from, id = "search_trigrams", "rowid"
 		where = append(where, "search_trigrams MATCH "+arg(s.subs))
 		if len(f.UserIDs) > 0 {
 			pass = append(pass, "r.user_id IN (SELECT value FROM json_each("+jsonArg(f.UserIDs)+"))")
 		}
 	default:
-		from, id = "", "r.id"
+		from, id = "search_rows", "id"
 	}
 	if s.exWords != "" {
-		pass = append(pass, id+" NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
+		pass = append(pass, "d.id NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
 	}
 	if s.exSubs != "" {
-		pass = append(pass, id+" NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
+		pass = append(pass, "d.id NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
 	}
 	// An id is at least its message's ts and under ts + maxBump.
 	if f.Since != 0 {
@@ -458,23 +460,24 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 			" AND (m.thread_ts != 0 OR m.reply_count > 0))")
 	}
 
-	q := "SELECT " + id + ", r.chan, r.seq, r.ts, "
-	ok := "1"
-	if len(pass) > 0 {
-		ok = "coalesce(" + strings.Join(pass, " AND ") + ", 0)"
-	}
-	q += score + ", " + ok
-	if from == "" {
-		q += " FROM search_rows AS r"
-	} else {
-		q += " FROM " + from + " JOIN search_rows AS r ON r.id = " + id
-	}
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
-	return q + " ORDER BY " + id + dir, args
+	driver := "SELECT " + id + " AS id, " + score + " AS score FROM " + from
+	if len(where) > 0 {
+		driver += " WHERE " + strings.Join(where, " AND ")
+	}
+	driver += " ORDER BY " + id + dir
+	// The reader's channels first: the other filters only for a match
+	// the reader may read. matches has no ORDER BY: the driver, a
+	// co-routine (a subquery with a LIMIT is not flattened into a join),
+	// is the outer loop (CROSS JOIN keeps it there: left to itself the planner
+	// walks the reader's channels) and gives its rows in id order, and the LIMIT
+	// stops it once enough have passed.
+	pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
+	matches := "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
+		" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
+		strings.Join(pass, " AND ") + " LIMIT " + strconv.Itoa(searchCountCap+1)
+	return searchSQL{driver: driver, matches: matches, dir: dir, args: args}
 }

@@ -244,15 +244,15 @@ func TestSearchPlans(t *testing.T) {
 		{"in: only", confab.SearchFilter{ChannelIDs: []string{"C1", "C2"}}, []int64{1, 2}, []string{words, row}},
 		{"from: only", confab.SearchFilter{UserIDs: []string{"U1"}}, []int64{1, 2}, []string{words, row}},
 		{"dated only", confab.SearchFilter{Since: day, Until: 2 * day}, []int64{1, 2},
-			[]string{"SEARCH r USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"}},
-		{"everything", confab.SearchFilter{}, []int64{1, 2}, []string{"SCAN r"}},
+			[]string{"SEARCH search_rows USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", row}},
+		{"everything", confab.SearchFilter{}, []int64{1, 2}, []string{"SCAN search_rows", row}},
 	} {
 		s, ok := buildSearch(tc.f)
 		if !ok {
 			t.Fatalf("%s: buildSearch refused", tc.name)
 		}
-		q, args := s.sql(tc.f, tc.chans, nil, !tc.f.Asc)
-		p := plan(q, args...)
+		sq := s.sql(tc.f, tc.chans, nil, !tc.f.Asc, true)
+		p := plan(sq.matches, sq.args...)
 		for _, want := range tc.want {
 			if !strings.Contains(p, want) {
 				t.Errorf("%s: plan lacks %q:\n%s", tc.name, want, p)

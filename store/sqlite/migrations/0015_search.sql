@@ -8,7 +8,10 @@
 -- channel but not across channels: a message whose ts another channel's
 -- message holds takes the next free id, at most maxBump (one second)
 -- above its ts, so that an id is never below its ts nor far above it and
--- a date bound stays a range (with an exact check on ts).
+-- a date bound stays a range (with an exact check on ts). A search walks
+-- its matches in id order and stops after confab.SearchCountCap+1 the
+-- reader may read (see store/sqlite/search.go), so its cost is bounded
+-- however common its words.
 --
 -- search_channels gives each channel with an indexed message a small
 -- number, the "c<num>" tag of its messages (see search_words).
