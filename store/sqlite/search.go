@@ -127,7 +127,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		if !out.Capped {
 			// Did the scan stop at searchScanCap with more to read?
 			var more bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.driver+` LIMIT 1 OFFSET `+
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.rows+` LIMIT 1 OFFSET `+
 				strconv.Itoa(searchScanCap)+`)`, sq.args...).Scan(&more); err != nil {
 				return fmt.Errorf("search: scan: %w", err)
 			}
@@ -159,8 +159,9 @@ type searchHit struct{ num, seq int64 }
 // searchPage reads a page of the matches, ordered, and how many matches
 // there are (searchCountCap+1 for more than searchCountCap), -1 when the
 // page is empty. The matches are ordered and counted in one statement:
-// the window functions read them all, the newest (or oldest)
-// searchCountCap ordered.
+// the window functions read them all, in the driver's order (as the
+// LIMIT that collected them did: the newest, or oldest, first), and the
+// first searchCountCap are ordered.
 func searchPage(ctx context.Context, tx *sql.Tx, sq searchSQL, f confab.SearchFilter, byTime bool, lim, off int) ([]searchHit, int, error) {
 	desc, asc := " DESC", " ASC"
 	if f.Asc {
@@ -172,7 +173,7 @@ func searchPage(ctx context.Context, tx *sql.Tx, sq searchSQL, f confab.SearchFi
 		order = "score" + asc + ", " + order
 	}
 	stmt := `SELECT num, seq, n FROM (SELECT num, seq, ts, id, score, count(*) OVER () AS n,
-		row_number() OVER (ORDER BY id` + sq.dir + `) AS k FROM (` + sq.matches + `))
+		row_number() OVER () AS k FROM (` + sq.matches + `))
 		WHERE k <= ` + strconv.Itoa(searchCountCap) + ` ORDER BY ` + order +
 		` LIMIT ` + strconv.Itoa(lim) + ` OFFSET ` + strconv.Itoa(off)
 	n := -1
@@ -341,8 +342,9 @@ func hasTokenChar(w string) bool {
 // searchSQL is a search's statements over shared arguments (see
 // search.sql).
 type searchSQL struct {
-	// driver: the index rows that may match (id, score), in id order.
-	driver string
+	// rows: the ids of the index rows that may match (the driver's),
+	// in id order.
+	rows string
 	// matches: the newest (or oldest) searchCountCap+1 of the driver's
 	// first searchScanCap rows that pass every filter, as id, num, seq,
 	// ts, score.
@@ -464,11 +466,12 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	if desc {
 		dir = " DESC"
 	}
-	driver := "SELECT " + id + " AS id, " + score + " AS score FROM " + from
+	rest := " FROM " + from
 	if len(where) > 0 {
-		driver += " WHERE " + strings.Join(where, " AND ")
+		rest += " WHERE " + strings.Join(where, " AND ")
 	}
-	driver += " ORDER BY " + id + dir
+	rest += " ORDER BY " + id + dir
+	driver := "SELECT " + id + " AS id, " + score + " AS score" + rest
 	// The reader's channels first: the other filters only for a match
 	// the reader may read. matches has no ORDER BY: the driver, a
 	// co-routine (a subquery with a LIMIT is not flattened into a join),
@@ -479,5 +482,5 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	matches := "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
 		" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
 		strings.Join(pass, " AND ") + " LIMIT " + strconv.Itoa(searchCountCap+1)
-	return searchSQL{driver: driver, matches: matches, dir: dir, args: args}
+	return searchSQL{rows: "SELECT " + id + rest, matches: matches, dir: dir, args: args}
 }
