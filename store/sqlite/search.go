@@ -112,8 +112,8 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
-		lim = min(lim, maxSearchPage, max(searchCountCap-f.Offset, 0))
 		off := max(f.Offset, 0)
+		lim = min(lim, maxSearchPage, max(searchCountCap-off, 0)) // pages end at the cap
 		hits, n, err := searchPage(ctx, tx, sq, f, byTime, lim, off)
 		if err != nil {
 			return err
