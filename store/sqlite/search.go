@@ -44,22 +44,44 @@ const (
 		WHERE m.user_id = ? AND c.workspace_id = ? AND c.kind IN ('dm', 'group_dm')`
 )
 
-// SearchMessages runs the filter as two statements in one read
-// transaction, the page and the total (unless the page, not full, gives
-// it), over the same FROM and WHERE:
+// Search bounds (see confab.SearchCountCap): a search collects at most
+// searchCountCap+1 matches the reader may read, and scans at most
+// searchScanCap index rows to find them, so that a word the reader can
+// rarely read (most of its matches in channels closed to them) costs what
+// a common one does: past it Total is what was found, with Capped set.
+// Variables for the tests.
+var (
+	searchCountCap = confab.SearchCountCap
+	searchScanCap  = 4 * confab.SearchCountCap
+)
+
+// SearchMessages runs the filter in a read transaction, as a statement
+// (see search.sql) that walks the matches in id order, which is the time
+// order (see migrations/0015_search.sql): newest first, or oldest first
+// for the ascending time order. It stops after searchCountCap+1 matches
+// that pass every filter, or after searchScanCap index rows; the same
+// statement counts those (window functions) and orders and pages the
+// first searchCountCap of them, so no more than the page leaves SQLite.
+// A second statement counts only when the page is empty, and a third
+// checks whether the scan stopped early, when the count is under the cap.
 //
-//   - With words, the driver is search_words' MATCH (every word term
-//     ANDed, the excluded words NOTed, in one FTS5 expression); else with
-//     substrings, search_trigrams' MATCH; else search_rows.
-//   - The reader's channels (and in:) are a set of channel numbers that a
-//     match's id >> 36 is checked against, without reading another row;
-//     a single channel is also a rowid range the FTS5 scan seeks to.
-//   - search_rows is joined only when a filter or the order needs it
-//     (from:, dates, has:link, the time order); messages, reactions and
-//     pins only for is:thread, has:reaction and is:pinned.
+//   - With words, or with in: or from: and no substring, the driver is
+//     search_words' MATCH: the word terms ANDed, the excluded words NOTed,
+//     the in: channels' and the from: users' tags ORed and ANDed with
+//     them, in one FTS5 expression, so that a selective filter is an
+//     intersection of lists rather than a check of every match; else with
+//     substrings, search_trigrams' MATCH; else search_rows' primary key.
+//   - Date bounds are a range of ids the scan seeks to, checked exactly on
+//     search_rows.ts.
+//   - Each row the driver gives is checked, through its search_rows row,
+//     against the reader's channels, then the other filters (to:, has:,
+//     is:thread, excluded terms, a substring with words).
+//   - The score order (bm25, the tags weighing nothing) ranks the
+//     collected matches, the newest searchCountCap, newest first among
+//     equals; the time order computes no score.
 //
 // Text is never spliced into SQL, and every word is quoted in the FTS5
-// expression (see ftsPhrase): a user's quotes, stars and operators are
+// expression (see ftsQuote): a user's quotes, stars and operators are
 // text.
 func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confab.SearchResult, error) {
 	db.queries.Read("SearchMessages")
@@ -68,6 +90,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 	if !ok {
 		return out, nil // a term no message can match
 	}
+	byTime := f.Sort == confab.SortTimestamp || q.words == ""
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		chans, names, err := searchChannels(ctx, tx, f)
 		if err != nil {
@@ -84,32 +107,38 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			}
 			toNums = append(toNums, nums)
 		}
-		count, page, args := q.sql(f, chans, toNums)
+		sq := q.sql(f, chans, toNums, !(byTime && f.Asc), !byTime)
 		lim := f.Limit
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
-		lim = min(lim, maxSearchPage)
 		off := max(f.Offset, 0)
-		// The page first: a page that is not full, and not past the end,
-		// is the last one, and gives the total without a second pass.
-		hits, err := queryAll(ctx, tx, scanInt64, page, append(args, lim, off)...)
+		lim = min(lim, maxSearchPage, max(searchCountCap-off, 0)) // pages end at the cap
+		hits, n, err := searchPage(ctx, tx, sq, f, byTime, lim, off)
 		if err != nil {
-			return fmt.Errorf("search: page: %w", err)
+			return err
 		}
-		if len(hits) == lim || len(hits) == 0 && off > 0 {
-			if err := tx.QueryRowContext(ctx, count, args...).Scan(&out.Total); err != nil {
+		if n < 0 { // no page to read it from
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+sq.matches+`)`, sq.args...).Scan(&n); err != nil {
 				return fmt.Errorf("search: count: %w", err)
 			}
-		} else {
-			out.Total = off + len(hits)
 		}
-		for _, id := range hits {
-			ch, seq := names[id>>idShift], id&maxSeq
+		out.Total, out.Capped = min(n, searchCountCap), n > searchCountCap
+		if !out.Capped {
+			// Did the scan stop at searchScanCap with more to read?
+			var more bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.rows+` LIMIT 1 OFFSET `+
+				strconv.Itoa(searchScanCap)+`)`, sq.args...).Scan(&more); err != nil {
+				return fmt.Errorf("search: scan: %w", err)
+			}
+			out.Capped = more
+		}
+		for _, h := range hits {
+			ch := names[h.num]
 			m, err := scanMessage(tx.QueryRowContext(ctx,
-				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, seq))
+				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, h.seq))
 			if err != nil {
-				return fmt.Errorf("search: message %s/%d: %w", ch, seq, err)
+				return fmt.Errorf("search: message %s/%d: %w", ch, h.seq, err)
 			}
 			if err := fillReactions(ctx, tx, m.ChannelID, []*confab.Message{m}); err != nil {
 				return err
@@ -122,6 +151,41 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		return nil, err
 	}
 	return out, nil
+}
+
+// searchHit is a match of a page: its channel number and seq.
+type searchHit struct{ num, seq int64 }
+
+// searchPage reads a page of the matches, ordered, and how many matches
+// there are (searchCountCap+1 for more than searchCountCap), -1 when the
+// page is empty. The matches are ordered and counted in one statement:
+// the window functions read them all, in the driver's order (as the
+// LIMIT that collected them did: the newest, or oldest, first), and the
+// first searchCountCap are ordered.
+func searchPage(ctx context.Context, tx *sql.Tx, sq searchSQL, f confab.SearchFilter, byTime bool, lim, off int) ([]searchHit, int, error) {
+	desc, asc := " DESC", " ASC"
+	if f.Asc {
+		desc, asc = asc, desc
+	}
+	order := "ts" + desc + ", id" + desc
+	if !byTime {
+		// bm25: the lower, the more relevant.
+		order = "score" + asc + ", " + order
+	}
+	stmt := `SELECT num, seq, n FROM (SELECT num, seq, ts, id, score, count(*) OVER () AS n,
+		row_number() OVER () AS k FROM (` + sq.matches + `))
+		WHERE k <= ` + strconv.Itoa(searchCountCap) + ` ORDER BY ` + order +
+		` LIMIT ` + strconv.Itoa(lim) + ` OFFSET ` + strconv.Itoa(off)
+	n := -1
+	hits, err := queryAll(ctx, tx, func(s scanner) (searchHit, error) {
+		var h searchHit
+		err := s.Scan(&h.num, &h.seq, &n)
+		return h, err
+	}, stmt, sq.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	return hits, n, nil
 }
 
 func scanInt64(s scanner) (int64, error) {
@@ -243,7 +307,7 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 		return ftsQuote(s), true
 	}
 	var b strings.Builder
-	b.WriteByte('(')
+	b.WriteString("({body} : (")
 	for i, w := range words {
 		if i > 0 {
 			b.WriteString(" + ")
@@ -253,7 +317,7 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 	if t.Prefix {
 		b.WriteByte('*')
 	}
-	b.WriteByte(')')
+	b.WriteString("))")
 	return b.String(), true
 }
 
@@ -275,15 +339,31 @@ func hasTokenChar(w string) bool {
 	return false
 }
 
-// sql returns the count and the page statements and their arguments (the
-// page's take LIMIT and OFFSET after them). chans are the channel numbers
-// to look in, toNums each to: user's DMs.
-func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64) (count, page string, args []any) {
+// searchSQL is a search's statements over shared arguments (see
+// search.sql).
+type searchSQL struct {
+	// rows: the ids of the index rows that may match (the driver's),
+	// in id order.
+	rows string
+	// matches: the newest (or oldest) searchCountCap+1 of the driver's
+	// first searchScanCap rows that pass every filter, as id, num, seq,
+	// ts, score.
+	matches string
+	dir     string // " DESC" or " ASC"
+	args    []any
+}
+
+// sql returns the search's statements. chans are the channel numbers to
+// look in (the reader's, and of them the in: ones), toNums each to:
+// user's DMs; desc walks the ids newest first, ranked computes bm25.
+func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc, ranked bool) searchSQL {
 	var (
+		args  []any
 		from  string
 		id    string
 		score = "0"
-		where []string
+		where []string // the driver's: what the scan seeks to
+		pass  []string // checked per row
 	)
 	arg := func(v any) string {
 		args = append(args, v)
@@ -293,109 +373,114 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64) (cou
 		b, _ := json.Marshal(v)
 		return arg(string(b))
 	}
+	var tags []string // FTS5 expressions of in: and from:
+	if len(f.ChannelIDs) > 0 {
+		var or []string
+		for _, c := range chans {
+			or = append(or, ftsQuote(chanTag(c)))
+		}
+		tags = append(tags, "({tags} : ("+strings.Join(or, " OR ")+"))")
+	}
+	if len(f.UserIDs) > 0 {
+		var or []string
+		for _, u := range f.UserIDs {
+			or = append(or, ftsQuote(userTag(u)))
+		}
+		tags = append(tags, "({tags} : ("+strings.Join(or, " OR ")+"))")
+	}
 	switch {
-	case s.words != "":
-		from, id, score = "search_words", "search_words.rowid", "bm25(search_words)"
-		where = append(where, "search_words MATCH "+arg(s.words))
+	case s.words != "" || s.subs == "" && len(tags) > 0:
+		from, id = "search_words", "rowid"
+		var and []string
+		if s.words != "" {
+			and = append(and, "("+s.words+")")
+			if ranked {
+				score = "bm25(search_words, 1.0, 0.0)"
+			}
+		}
+		and = append(and, tags...)
+		expr := strings.Join(and, " AND ")
+		if s.exWords != "" {
+			// Without word terms (see buildSearch), NOTed here too.
+			expr = "(" + expr + ") NOT (" + s.exWords + ")"
+			s.exWords = ""
+		}
+		where = append(where, "search_words MATCH "+arg(expr))
 		if s.subs != "" {
-			where = append(where, id+" IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
+			pass = append(pass, "d.id IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
 		}
 	case s.subs != "":
-		from, id = "search_trigrams", "search_trigrams.rowid"
+		from, id = "search_trigrams", "rowid"
 		where = append(where, "search_trigrams MATCH "+arg(s.subs))
+		if len(f.UserIDs) > 0 {
+			pass = append(pass, "r.user_id IN (SELECT value FROM json_each("+jsonArg(f.UserIDs)+"))")
+		}
 	default:
-		from, id = "search_rows AS r", "r.id"
+		from, id = "search_rows", "id"
 	}
 	if s.exWords != "" {
-		where = append(where, id+" NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
+		pass = append(pass, "d.id NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
 	}
 	if s.exSubs != "" {
-		where = append(where, id+" NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
+		pass = append(pass, "d.id NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
 	}
-	if len(chans) == 1 {
-		lo := chans[0] << idShift
-		where = append(where, id+" BETWEEN "+arg(lo)+" AND "+arg(lo|maxSeq))
-	} else {
-		where = append(where, "("+id+" >> 36) IN (SELECT value FROM json_each("+jsonArg(chans)+"))")
-	}
-
-	needRows := false
-	if len(f.UserIDs) > 0 {
-		needRows = true
-		where = append(where, "r.user_id IN (SELECT value FROM json_each("+jsonArg(f.UserIDs)+"))")
-	}
+	// An id is at least its message's ts and under ts + maxBump.
 	if f.Since != 0 {
-		needRows = true
-		where = append(where, "r.ts >= "+arg(f.Since))
+		where = append(where, id+" >= "+arg(f.Since))
+		pass = append(pass, "r.ts >= "+arg(f.Since))
 	}
 	if f.Until != 0 {
-		needRows = true
-		where = append(where, "r.ts < "+arg(f.Until))
+		where = append(where, id+" < "+arg(f.Until+maxBump))
+		pass = append(pass, "r.ts < "+arg(f.Until))
 	}
 	if f.HasLink {
-		needRows = true
-		where = append(where, "r.has_link = 1")
+		pass = append(pass, "r.has_link = 1")
 	}
 	if len(f.ToUserIDs) > 0 {
-		needRows = true
 		var to []string
 		for i, u := range f.ToUserIDs {
 			ua := arg(u)
-			to = append(to, "(r.user_id != "+ua+" AND (("+id+" >> 36) IN (SELECT value FROM json_each("+jsonArg(toNums[i])+"))"+
-				" OR EXISTS (SELECT 1 FROM search_mentions AS sm WHERE sm.id = "+id+" AND sm.user_id = "+ua+")))")
+			to = append(to, "(r.user_id != "+ua+" AND (r.chan IN (SELECT value FROM json_each("+jsonArg(toNums[i])+"))"+
+				" OR EXISTS (SELECT 1 FROM search_mentions AS sm WHERE sm.id = r.id AND sm.user_id = "+ua+")))")
 		}
-		where = append(where, "("+strings.Join(to, " OR ")+")")
+		pass = append(pass, "("+strings.Join(to, " OR ")+")")
 	}
-	needChannel := false
-	seq := "(" + id + " & " + strconv.FormatInt(maxSeq, 10) + ")"
+	channel := "(SELECT sc.id FROM search_channels AS sc WHERE sc.num = r.chan)"
 	if f.HasReaction || f.Reaction != "" {
-		needChannel = true
 		cond := ""
 		if f.Reaction != "" {
 			cond = " AND re.name = " + arg(f.Reaction)
 		}
-		where = append(where, "EXISTS (SELECT 1 FROM reactions AS re WHERE re.channel_id = sc.id AND re.message_seq = "+seq+cond+" AND re.removed = 0)")
+		pass = append(pass, "EXISTS (SELECT 1 FROM reactions AS re WHERE re.channel_id = "+channel+
+			" AND re.message_seq = r.seq"+cond+" AND re.removed = 0)")
 	}
 	if f.HasPin {
-		needChannel, needRows = true, true
-		where = append(where, "EXISTS (SELECT 1 FROM pins AS p WHERE p.channel_id = sc.id AND p.message_ts = r.ts)")
+		pass = append(pass, "EXISTS (SELECT 1 FROM pins AS p WHERE p.channel_id = "+channel+" AND p.message_ts = r.ts)")
 	}
 	if f.IsThread {
-		needChannel = true
-		where = append(where, "EXISTS (SELECT 1 FROM messages AS m WHERE m.channel_id = sc.id AND m.seq = "+seq+
+		pass = append(pass, "EXISTS (SELECT 1 FROM messages AS m WHERE m.channel_id = "+channel+" AND m.seq = r.seq"+
 			" AND (m.thread_ts != 0 OR m.reply_count > 0))")
 	}
 
-	joins := func(rows, channel bool) string {
-		j := from
-		if rows && from != "search_rows AS r" {
-			j += " JOIN search_rows AS r ON r.id = " + id
-		}
-		if channel {
-			j += " JOIN search_channels AS sc ON sc.num = (" + id + " >> 36)"
-		}
-		return j
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
 	}
-	cond := strings.Join(where, " AND ")
-	count = "SELECT count(*) FROM " + joins(needRows, needChannel) + " WHERE " + cond
-
-	desc, asc := "DESC", "ASC"
-	if f.Asc {
-		desc, asc = asc, desc
+	rest := " FROM " + from
+	if len(where) > 0 {
+		rest += " WHERE " + strings.Join(where, " AND ")
 	}
-	// In one channel ts rises with seq, and so with the id: the id's order
-	// is the time order, which FTS5 and search_rows' key give unsorted.
-	order := "r.ts " + desc + ", " + id + " " + desc
-	rowsForOrder := true
-	if len(chans) == 1 {
-		order, rowsForOrder = id+" "+desc, false
-	}
-	if f.Sort == confab.SortScore && score != "0" {
-		// bm25: the lower, the more relevant.
-		order = score + " " + asc + ", " + order
-	}
-	n := len(args)
-	page = "SELECT " + id + " FROM " + joins(needRows || rowsForOrder, needChannel) + " WHERE " + cond +
-		" ORDER BY " + order + " LIMIT ?" + strconv.Itoa(n+1) + " OFFSET ?" + strconv.Itoa(n+2)
-	return count, page, args
+	rest += " ORDER BY " + id + dir
+	driver := "SELECT " + id + " AS id, " + score + " AS score" + rest
+	// The reader's channels first: the other filters only for a match
+	// the reader may read. matches has no ORDER BY: the driver, a
+	// co-routine (a subquery with a LIMIT is not flattened into a join),
+	// is the outer loop (CROSS JOIN keeps it there: left to itself the planner
+	// walks the reader's channels) and gives its rows in id order, and the LIMIT
+	// stops it once enough have passed.
+	pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
+	matches := "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
+		" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
+		strings.Join(pass, " AND ") + " LIMIT " + strconv.Itoa(searchCountCap+1)
+	return searchSQL{rows: "SELECT " + id + rest, matches: matches, dir: dir, args: args}
 }

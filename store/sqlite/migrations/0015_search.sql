@@ -1,27 +1,42 @@
 -- The search index (Store.SearchMessages): every live message's SearchDoc,
 -- written in the transaction that writes the message.
 --
--- A message's index id is its channel's search number shifted left by 36
--- bits, or'ed with its seq: the rowid of both FTS5 tables and the key of
--- search_rows. A channel's messages are then one range of ids (in: is a
--- rowid range inside FTS5) and a match's channel is id >> 36, so that the
--- reader's channels are checked without reading another row.
+-- A message's index id is its ts (µs): the rowid of both FTS5 tables and
+-- the key of search_rows. The id order is then the time order: FTS5's
+-- ORDER BY rowid DESC walks a word's matches newest first without a sort,
+-- and date bounds are rowid ranges FTS5 seeks to. A ts is unique within a
+-- channel but not across channels: a message whose ts another channel's
+-- message holds takes the next free id, at most maxBump (one second)
+-- above its ts, so that an id is never below its ts nor far above it and
+-- a date bound stays a range (with an exact check on ts). A search walks
+-- its matches in id order and stops after confab.SearchCountCap+1 the
+-- reader may read (see store/sqlite/search.go), so its cost is bounded
+-- however common its words.
+--
+-- search_channels gives each channel with an indexed message a small
+-- number, the "c<num>" tag of its messages (see search_words).
 CREATE TABLE search_channels (
 	num INTEGER PRIMARY KEY,
 	id  TEXT NOT NULL UNIQUE
 );
 
--- What the filters read of an indexed message, without touching messages:
--- from: (user_id), date bounds and the time order (ts), has:link. A row
--- here is what says the message is indexed (see the backfill).
+-- What the filters read of an indexed message, without touching
+-- messages: its channel and seq (the message's key; UNIQUE finds a
+-- message's id on edit and delete), from: (user_id), date bounds (ts),
+-- has:link. A row here is what says the message is indexed (see the
+-- backfill). Searches without words walk these indexes newest first: in:
+-- (chan, id), from: (user_id, id), dates and everything the primary key.
 CREATE TABLE search_rows (
 	id       INTEGER PRIMARY KEY,
+	chan     INTEGER NOT NULL,
+	seq      INTEGER NOT NULL,
 	ts       INTEGER NOT NULL,
 	user_id  TEXT NOT NULL,
 	has_link INTEGER NOT NULL
 );
-CREATE INDEX search_rows_user ON search_rows (user_id, ts);
-CREATE INDEX search_rows_ts ON search_rows (ts);
+CREATE UNIQUE INDEX search_rows_msg ON search_rows (chan, seq);
+CREATE INDEX search_rows_chan ON search_rows (chan, id);
+CREATE INDEX search_rows_user ON search_rows (user_id, id);
 
 -- The users a message mentions by id (confab.Mentions), for to:.
 CREATE TABLE search_mentions (
@@ -31,16 +46,20 @@ CREATE TABLE search_mentions (
 ) WITHOUT ROWID;
 CREATE INDEX search_mentions_user ON search_mentions (user_id, id);
 
--- The words: SearchDoc's body, its tokens joined by spaces. The tokenizer
--- keeps every token whole (letters, digits and marks are token
--- characters), so FTS5 sees the tokens confab made. Contentless: results
--- are read from messages, so the index keeps no second copy of the text;
--- contentless_delete lets an edit or a delete remove a row by its id.
--- Prefixes of two and three characters are indexed too: a short prefix
--- (de*) is then one list to read rather than a merge of every word it
--- begins.
+-- The words: SearchDoc's body, its tokens joined by spaces, and tags, the
+-- message's channel ("c<num>") and poster ("u<hex of the user id>") as
+-- tokens, so that a word in: a channel or from: a user is an FTS5
+-- intersection of two lists rather than a filter on every match of the
+-- word. The tokenizer keeps every token whole (letters, digits and marks
+-- are token characters), so FTS5 sees the tokens confab made. Contentless:
+-- results are read from messages, so the index keeps no second copy of
+-- the text; contentless_delete lets an edit or a delete remove a row by
+-- its id. Prefixes of two and three characters are indexed too: a short
+-- prefix (de*) is then one list to read rather than a merge of every word
+-- it begins.
 CREATE VIRTUAL TABLE search_words USING fts5 (
 	body,
+	tags,
 	content = '',
 	contentless_delete = 1,
 	prefix = '2 3',
