@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confab/confab"
+)
+
+// TestSearchPlan checks the workspace the search scenario promises: every
+// kind of conversation, the reader in a tenth of them (and in #general),
+// every message placed, and the same plan for the same sizes.
+func TestSearchPlan(t *testing.T) {
+	end := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	p := newSearchPlan(500, 1000, 1_000_000, end)
+	kinds, readerIn, total := map[string]int{}, 0, 0
+	for _, c := range p.Convs {
+		kinds[c.Kind]++
+		total += c.Messages
+		if c.Messages < 1 {
+			t.Errorf("conversation %+v has no message", c)
+		}
+		if c.Reader {
+			readerIn++
+		}
+		if got := slices.Contains(c.Members, 0); got != c.Reader {
+			t.Errorf("%s %q: reader member %v, want %v", c.Kind, c.Name, got, c.Reader)
+		}
+		if (c.Kind == convDM && len(c.Members) != 2) || (c.Kind == convGroupDM && (len(c.Members) < 3 || len(c.Members) > 5)) {
+			t.Errorf("%s with %d members", c.Kind, len(c.Members))
+		}
+		if c.Name != "" && !confab.ValidChannelName(c.Name) {
+			t.Errorf("channel name %q is not valid", c.Name)
+		}
+	}
+	want := map[string]int{convGeneral: 1, convDM: 40, convGroupDM: 10, convPrivate: 100, convArchived: 20, convPublic: 829}
+	for k, n := range want {
+		if kinds[k] != n {
+			t.Errorf("%d %s conversations, want %d (all: %v)", kinds[k], k, n, kinds)
+		}
+	}
+	if len(p.Convs) != 1000 || readerIn != 100 || total != 1_000_000 {
+		t.Errorf("%d conversations, the reader in %d, %d messages; want 1000, 100, 1,000,000", len(p.Convs), readerIn, total)
+	}
+	if g := p.Convs[0]; g.Kind != convGeneral || !g.Reader || len(g.Members) != 500 || g.Messages < total/50 {
+		t.Errorf("#general = %s, reader %v, %d members, %d messages; want everyone and the most messages", g.Kind, g.Reader, len(g.Members), g.Messages)
+	}
+	q := newSearchPlan(500, 1000, 1_000_000, end)
+	for i := range p.Convs {
+		if p.Convs[i].Name != q.Convs[i].Name || p.Convs[i].Messages != q.Convs[i].Messages || !slices.Equal(p.Convs[i].Members, q.Convs[i].Members) {
+			t.Fatalf("conversation %d differs between two plans of the same sizes", i)
+		}
+	}
+	if p.text(msgRand(3, 7), "U1") != q.text(msgRand(3, 7), "U1") {
+		t.Error("the same message differs between two plans")
+	}
+}
+
+// TestSearchText checks the made-up texts: Zipf-like words, a share in
+// CJK, some with diacritics, varied lengths.
+func TestSearchText(t *testing.T) {
+	p := newSearchPlan(50, 20, 10_000, time.Now())
+	counts := map[string]int{}
+	var cjk, accented, short, long int
+	const n = 20000
+	for k := range n {
+		text := p.text(msgRand(0, k), "U1")
+		toks := confab.SearchTokens(text)
+		switch {
+		case len(toks) <= 3:
+			short++
+		case len(toks) >= 40:
+			long++
+		}
+		if strings.ContainsAny(text, "。") {
+			cjk++
+		}
+		if strings.ContainsAny(text, "áéíöüñçåøæ") {
+			accented++
+		}
+		for _, tok := range toks {
+			counts[tok]++
+		}
+	}
+	if cjk < n*5/100 || cjk > n*10/100 {
+		t.Errorf("%d of %d texts in CJK, want 5–10 %%", cjk, n)
+	}
+	if accented < n/100 {
+		t.Errorf("%d of %d texts with diacritics, want ≥ 1 %%", accented, n)
+	}
+	if short < n/20 || long < n/100 {
+		t.Errorf("%d short and %d long texts of %d, want lengths that vary", short, long, n)
+	}
+	if counts["the"] < 20*counts[p.vocab[1000]] || counts[p.vocab[1000]] == 0 {
+		t.Errorf("\"the\" %d times, rank 1000 (%q) %d: want a Zipf-like spread", counts["the"], p.vocab[1000], counts[p.vocab[1000]])
+	}
+}
