@@ -94,6 +94,11 @@ type Service interface {
 	AddPin(ctx context.Context, u *confab.User, channel, ts string) error
 	RemovePin(ctx context.Context, u *confab.User, channel, ts string) error
 	ListPins(ctx context.Context, u *confab.User, channel string) ([]*confab.Pin, error)
+
+	// Search runs a search.messages query: not_allowed_token_type for a
+	// bot, invalid_query (a *confab.QueryError) for a query that cannot
+	// be read.
+	Search(ctx context.Context, u *confab.User, p chat.SearchParams) (*chat.SearchPage, error)
 }
 
 // Defaults of Config.
@@ -394,6 +399,9 @@ func (s *Server) write(w http.ResponseWriter, c *call, label string, retry int, 
 		}
 		if se := (*confab.ScopeError)(nil); errors.As(err, &se) {
 			res = scopeErrorAnswer{Error: code, Needed: se.Needed, Provided: strings.Join(se.Provided, ",")}
+		}
+		if qe := (*confab.QueryError)(nil); errors.As(err, &qe) {
+			res = queryErrorAnswer{Error: code, Detail: qe.Detail}
 		}
 	}
 	var (

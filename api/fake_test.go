@@ -67,6 +67,8 @@ type fake struct {
 	AddPinFn        func(ctx context.Context, u *confab.User, channel, ts string) error
 	RemovePinFn     func(ctx context.Context, u *confab.User, channel, ts string) error
 	ListPinsFn      func(ctx context.Context, u *confab.User, channel string) ([]*confab.Pin, error)
+	// search_test.go's
+	SearchFn func(ctx context.Context, u *confab.User, p chat.SearchParams) (*chat.SearchPage, error)
 }
 
 var errNotStubbed = &confab.Error{Code: confab.EINVALID, Message: "not_stubbed"}

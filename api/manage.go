@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/confab/confab"
@@ -201,21 +202,25 @@ func (s *Server) reactionsGet(c *call) (any, error) {
 }
 
 // chatGetPermalink answers the URL at which the web client opens the
-// message's channel: <scheme>://<Host>/#<channel>/p<ts without its dot>,
-// the last part as in Slack's permalinks.
+// message's channel (permalink), its last part as in Slack's permalinks.
 func (s *Server) chatGetPermalink(c *call) (any, error) {
 	m, err := s.messageAt(c, "message_ts")
 	if err != nil {
 		return nil, err
 	}
-	scheme := "http://"
-	if s.secure(c.r) {
-		scheme = "https://"
-	}
-	link := scheme + c.r.Host + "/#" + m.ChannelID + "/p" + strings.Replace(confab.FormatTS(m.TS), ".", "", 1)
 	return struct {
 		OK        bool   `json:"ok"`
 		Channel   string `json:"channel"`
 		Permalink string `json:"permalink"`
-	}{true, m.ChannelID, link}, nil
+	}{true, m.ChannelID, s.permalink(c.r, m.ChannelID, m.TS)}, nil
+}
+
+// permalink is the URL at which the web client opens a message:
+// <scheme>://<Host>/#<channel>/p<ts without its dot>.
+func (s *Server) permalink(r *http.Request, channel string, ts int64) string {
+	scheme := "http://"
+	if s.secure(r) {
+		scheme = "https://"
+	}
+	return scheme + r.Host + "/#" + channel + "/p" + strings.Replace(confab.FormatTS(ts), ".", "", 1)
 }

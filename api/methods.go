@@ -70,6 +70,8 @@ var methods = map[string]method{
 	"chat.scheduledMessages.list": {auth: true, fn: (*Server).chatScheduledMessagesList},
 	"chat.deleteScheduledMessage": {auth: true, fn: (*Server).chatDeleteScheduledMessage},
 
+	"search.messages": {auth: true, fn: (*Server).searchMessages},
+
 	"users.list":        {auth: true, fn: (*Server).usersList},
 	"users.info":        {auth: true, fn: (*Server).usersInfo},
 	"users.getPresence": {auth: true, fn: (*Server).usersGetPresence},

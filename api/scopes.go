@@ -99,7 +99,8 @@ var scopeFree = map[string]bool{
 // person's token (in Slack an app configuration token), users.profile.set
 // a person's own (Slack offers no bot scope for it), apps.connections.open
 // an app-level token (xapp-, whose connections:write is implied; the
-// method is authenticated by that token, not checked here).
+// method is authenticated by that token, not checked here),
+// search.messages a person's (Slack's search:read is a user scope).
 var notForBots = map[string]bool{
 	"apps.manifest.create":  true,
 	"apps.manifest.update":  true,
@@ -107,6 +108,11 @@ var notForBots = map[string]bool{
 	"apps.manifest.export":  true,
 	"users.profile.set":     true,
 	"apps.connections.open": true,
+	// Slack's search needs the search:read scope, a person's (user
+	// token) scope that no bot has; a person's token here takes no
+	// scopes. (chat.Service.Search refuses bots too, on a server
+	// without apps.)
+	"search.messages": true,
 }
 
 // checkScopes refuses a bot's call to a method its app's scopes do not
