@@ -1,6 +1,10 @@
 package bench
 
 import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +99,62 @@ func TestSearchText(t *testing.T) {
 	}
 	if counts["the"] < 20*counts[p.vocab[1000]] || counts[p.vocab[1000]] == 0 {
 		t.Errorf("\"the\" %d times, rank 1000 (%q) %d: want a Zipf-like spread", counts["the"], p.vocab[1000], counts[p.vocab[1000]])
+	}
+}
+
+// TestSearchLoad loads a small plan into SQLite, as the scenario does, and
+// checks that the store holds it as planned: every message, in the
+// planned conversations, with the reader's token and memberships, and the
+// made-up times kept.
+func TestSearchLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := newSearchPlan(20, 30, 2000, time.Now())
+	st, closeStore, err := openSearchStore(ctx, dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	m, err := loadSearch(ctx, st, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Messages != 2000 || m.Channels != 30 || m.ReaderIn != 4 || len(m.Patterns) < 10 || m.ReaderToken == "" {
+		t.Fatalf("manifest = %+v, want 2,000 messages in 30 conversations, the reader in 4 (one of each kind but public), the patterns", m)
+	}
+	sum := sha256.Sum256([]byte(m.ReaderToken))
+	tok, err := st.FindToken(ctx, sum[:])
+	if err != nil || tok.UserID != m.ReaderID {
+		t.Fatalf("the reader's token: %+v, %v", tok, err)
+	}
+	ms, err := st.FindMemberships(ctx, m.ReaderID)
+	if err != nil || len(ms) != 4 {
+		t.Fatalf("the reader's memberships: %d, %v; want 4", len(ms), err)
+	}
+	ws, err := st.FindWorkspaceByDomain(ctx, m.Team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chans, err := st.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: ws.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := int64(0) // every message takes a seq; nothing else was written
+	var general *confab.Channel
+	for _, c := range chans {
+		posts += c.LastSeq
+		if c.Name == "general" {
+			general = c
+		}
+	}
+	if len(chans) != 30 || posts != 2000 || general == nil || general.NumMembers != 20 {
+		t.Fatalf("%d conversations holding %d messages, #general %+v; want 30, 2,000, and everyone in #general", len(chans), posts, general)
+	}
+	msgs, err := st.FindMessages(ctx, confab.MessageFilter{ChannelID: general.ID, Limit: 1000})
+	if err != nil || len(msgs) < 2 {
+		t.Fatalf("#general: %d messages, %v", len(msgs), err)
+	}
+	if first, last := msgs[0].TS, msgs[len(msgs)-1].TS; time.Duration(last-first)*time.Microsecond < searchSpan/2 {
+		t.Errorf("#general's messages span %v, want most of %v", time.Duration(last-first)*time.Microsecond, searchSpan)
 	}
 }
