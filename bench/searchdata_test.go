@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confab/confab"
+	"github.com/confab/confab/internal/pgtest"
 )
 
 // TestSearchPlan checks the workspace the search scenario promises: every
@@ -156,5 +157,32 @@ func TestSearchLoad(t *testing.T) {
 	}
 	if first, last := msgs[0].TS, msgs[len(msgs)-1].TS; time.Duration(last-first)*time.Microsecond < searchSpan/2 {
 		t.Errorf("#general's messages span %v, want most of %v", time.Duration(last-first)*time.Microsecond, searchSpan)
+	}
+}
+
+// TestSearchLoadPostgres loads a small plan into PostgreSQL, as the
+// scenario does with -postgres, and measures the database.
+func TestSearchLoadPostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t).NewDatabase(t)
+	p := newSearchPlan(20, 30, 1000, time.Now())
+	st, closeStore, err := openSearchStore(ctx, "", dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := loadSearch(ctx, st, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	closeStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Messages != 1000 || m.Channels != 30 {
+		t.Fatalf("manifest = %+v, want 1,000 messages in 30 conversations", m)
+	}
+	d, err := postgresDisk(ctx, dsn, m.Messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Bytes <= 0 || d.BytesWithout <= 0 || d.BytesWithout > d.Bytes || d.PerMessage <= 0 {
+		t.Errorf("disk = %+v, want the database's size, at least its size without the index", d)
 	}
 }
