@@ -30,7 +30,7 @@ stop() {
   rm -rf "$dir"
 }
 trap stop EXIT
-go build -o "$dir/confab" ./cmd/confab
+go build -tags sqlite_fts5 -o "$dir/confab" ./cmd/confab
 go build -o "$dir/confab-bench" ./cmd/confab-bench
 go build -o "$dir/confab-nullserver" ./cmd/confab-nullserver
 "$dir/confab" serve -listen "127.0.0.1:$base" -data "$dir/data" -rate-limit 1000000 -rate-burst 1000000 \

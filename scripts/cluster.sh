@@ -48,7 +48,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "building confab" >&2
-go build -o "$dir/confab" ./cmd/confab
+go build -tags sqlite_fts5 -o "$dir/confab" ./cmd/confab
 
 echo "starting PostgreSQL" >&2
 mkdir -p "$dir/pg"

@@ -14,7 +14,7 @@ import (
 // embedded default (SQLite, synchronous=full, group commit), with 64
 // concurrent posters spread over 8 channels. It reports messages/s.
 //
-//	go test -run XXX -bench PostMessage -benchtime 5000x ./cmd/confab/
+//	go test -tags sqlite_fts5 -run XXX -bench PostMessage -benchtime 5000x ./cmd/confab/
 func BenchmarkPostMessage(b *testing.B) {
 	m := MustRunMain(b, func(m *Main) {
 		m.Config.SQLiteSync = "full"

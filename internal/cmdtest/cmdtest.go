@@ -60,7 +60,7 @@ func Build(tb testing.TB, pkg string) string {
 			return
 		}
 		b.path = filepath.Join(dir, path.Base(pkg))
-		out, err := exec.Command("go", "build", "-o", b.path, pkg).CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", b.path, pkg).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}

@@ -131,6 +131,9 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		if err := writeMentions(ctx, tx, &msg, false); err != nil {
 			return err
 		}
+		if err := indexMessage(ctx, tx, &msg); err != nil {
+			return err
+		}
 		if msg.ThreadTS == 0 {
 			// The poster has read their own message.
 			if _, err := tx.ExecContext(ctx,
@@ -427,6 +430,10 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 			if err := writeMentions(ctx, tx, m, true); err != nil {
 				return err
 			}
+			// The text's words, and the mentions of its blocks (to:).
+			if err := reindexMessage(ctx, tx, m); err != nil {
+				return err
+			}
 		}
 		out = m
 		return fillReactions(ctx, tx, channelID, []*confab.Message{m})
@@ -460,6 +467,9 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 			return fmt.Errorf("delete message %s/%d: %w", channelID, ts, err)
 		}
 		if err := deleteMentions(ctx, tx, channelID, m.Seq); err != nil {
+			return err
+		}
+		if err := unindexMessage(ctx, tx, channelID, m.Seq); err != nil {
 			return err
 		}
 		if _, err := unpin(ctx, tx, channelID, m.TS); err != nil {

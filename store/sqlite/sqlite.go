@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -56,6 +57,9 @@ type DB struct {
 	done      chan struct{} // closed when the committer has returned
 	commits   atomic.Int64  // transactions committed by the committer, for tests
 	retried   atomic.Int64  // batches run again with savepoints after a write failed, for tests
+	// backfilled is closed when the search backfill has stopped: done,
+	// failed or closed (see backfill).
+	backfilled chan struct{}
 }
 
 // Open opens (creating if needed) the database at cfg.Path, applies the
@@ -100,9 +104,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := applyMigrations(ctx, wdb); err != nil {
+	if err := checkFTS5(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	if err := applyMigrations(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, noFTS5(err))
 	}
 	rdb, err := sql.Open("sqlite3", rdsn)
 	if err != nil {
@@ -136,8 +144,48 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		done:     make(chan struct{}),
 	}
 	go db.commitLoop()
+	db.backfilled = make(chan struct{})
+	var indexed bool
+	if err := rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&indexed); err != nil {
+		close(db.backfilled)
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: search backfill: %w", cfg.Path, err)
+	}
+	if indexed {
+		close(db.backfilled)
+	} else {
+		go db.backfill()
+	}
 	log.Info("sqlite store open", "path", cfg.Path, "sync", syncMode, "max_batch", maxBatch, "readers", readers)
 	return db, nil
+}
+
+// ErrNoFTS5 is Open's error when the binary's SQLite has no FTS5, the
+// full-text engine of the search index: mattn/go-sqlite3 compiles it in
+// only with the build tag sqlite_fts5.
+var ErrNoFTS5 = errors.New("sqlite: this build of SQLite has no FTS5 (full-text search): build confab with -tags sqlite_fts5 (go build -tags sqlite_fts5 ./cmd/confab)")
+
+// checkFTS5 fails with ErrNoFTS5 when SQLite was compiled without FTS5,
+// before any migration runs: a database already migrated would otherwise
+// open and fail at its first message write.
+func checkFTS5(ctx context.Context, db *sql.DB) error {
+	var on bool
+	if err := db.QueryRowContext(ctx, "SELECT sqlite_compileoption_used('ENABLE_FTS5')").Scan(&on); err != nil {
+		return fmt.Errorf("check fts5: %w", err)
+	}
+	if !on {
+		return ErrNoFTS5
+	}
+	return nil
+}
+
+// noFTS5 turns SQLite's "no such module: fts5" (an FTS5 table created or
+// used without FTS5 compiled in) into ErrNoFTS5, which says what to do.
+func noFTS5(err error) error {
+	if err != nil && strings.Contains(err.Error(), "no such module: fts5") {
+		return fmt.Errorf("%w (%v)", ErrNoFTS5, err)
+	}
+	return err
 }
 
 // Close stops the committer after its current batch and closes the
@@ -146,6 +194,7 @@ func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		close(db.closing)
+		<-db.backfilled
 		<-db.done
 		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
 	})

@@ -239,7 +239,8 @@ func TestMigrateThreadIndex(t *testing.T) {
 	}
 	// and the columns of 0005 and 0007, once the messages are written,
 	// and of 0012, once the users are, and the event log of 0013, once
-	// the channel has logged its creation
+	// the channel has logged its creation, and the search index of 0014,
+	// once the messages are indexed
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
 		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {
 			t.Fatalf("drop %s: %v", col, err)
@@ -247,6 +248,13 @@ func TestMigrateThreadIndex(t *testing.T) {
 	}
 	for _, q := range []string{
 		`DROP TABLE workspace_events`,
+		`DROP TABLE search_words`,
+		`DROP TABLE search_trigrams`,
+		`DROP TABLE search_rows`,
+		`DROP TABLE search_channels`,
+		`DROP TABLE search_mentions`,
+		`DROP TABLE search_backfill`,
+		`DROP INDEX channels_public`,
 		`DROP INDEX users_email`,
 		`ALTER TABLE users DROP COLUMN email`,
 		`ALTER TABLE users DROP COLUMN status_text`,
@@ -270,5 +278,13 @@ func TestMigrateThreadIndex(t *testing.T) {
 	msgs, err := db.FindMessages(ctx, confab.MessageFilter{ChannelID: "C1", ThreadTS: parent.TS})
 	if err != nil || len(msgs) != 2 || msgs[0].TS != parent.TS || msgs[1].TS != reply.TS {
 		t.Errorf("thread after migrating = %v, %v; want parent then reply", msgs, err)
+	}
+	// and the messages written before the search index are found, once
+	// the backfill is done
+	<-db.backfilled
+	res, err := db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+		Terms: []confab.SearchTerm{{Words: []string{"reply"}}}, Limit: 10})
+	if err != nil || res.Total != 1 || len(res.Messages) != 1 || res.Messages[0].TS != reply.TS {
+		t.Errorf("search after migrating = %+v, %v; want the reply", res, err)
 	}
 }

@@ -63,6 +63,13 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"WorkspaceEvents", testWorkspaceEvents},
 		{"WorkspaceEventsPaging", testWorkspaceEventsPaging},
 		{"ConcurrentWorkspaceEvents", testConcurrentWorkspaceEvents},
+		{"SearchText", testSearchText},
+		{"SearchInjection", testSearchInjection},
+		{"SearchReaders", testSearchReaders},
+		{"SearchEdits", testSearchEdits},
+		{"SearchFilters", testSearchFilters},
+		{"SearchSort", testSearchSort},
+		{"SearchPaging", testSearchPaging},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

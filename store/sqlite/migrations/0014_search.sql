@@ -1,0 +1,70 @@
+-- The search index (Store.SearchMessages): every live message's SearchDoc,
+-- written in the transaction that writes the message.
+--
+-- A message's index id is its channel's search number shifted left by 36
+-- bits, or'ed with its seq: the rowid of both FTS5 tables and the key of
+-- search_rows. A channel's messages are then one range of ids (in: is a
+-- rowid range inside FTS5) and a match's channel is id >> 36, so that the
+-- reader's channels are checked without reading another row.
+CREATE TABLE search_channels (
+	num INTEGER PRIMARY KEY,
+	id  TEXT NOT NULL UNIQUE
+);
+
+-- What the filters read of an indexed message, without touching messages:
+-- from: (user_id), date bounds and the time order (ts), has:link. A row
+-- here is what says the message is indexed (see the backfill).
+CREATE TABLE search_rows (
+	id       INTEGER PRIMARY KEY,
+	ts       INTEGER NOT NULL,
+	user_id  TEXT NOT NULL,
+	has_link INTEGER NOT NULL
+);
+CREATE INDEX search_rows_user ON search_rows (user_id, ts);
+CREATE INDEX search_rows_ts ON search_rows (ts);
+
+-- The users a message mentions by id (confab.Mentions), for to:.
+CREATE TABLE search_mentions (
+	id      INTEGER NOT NULL,
+	user_id TEXT NOT NULL,
+	PRIMARY KEY (id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX search_mentions_user ON search_mentions (user_id, id);
+
+-- The words: SearchDoc's body, its tokens joined by spaces. The tokenizer
+-- keeps every token whole (letters, digits and marks are token
+-- characters), so FTS5 sees the tokens confab made. Contentless: results
+-- are read from messages, so the index keeps no second copy of the text;
+-- contentless_delete lets an edit or a delete remove a row by its id.
+CREATE VIRTUAL TABLE search_words USING fts5 (
+	body,
+	content = '',
+	contentless_delete = 1,
+	tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+);
+
+-- The same body in trigrams, for substrings (*ploy*) of three characters
+-- or more.
+CREATE VIRTUAL TABLE search_trigrams USING fts5 (
+	body,
+	content = '',
+	contentless_delete = 1,
+	tokenize = 'trigram'
+);
+
+-- The backfill's position: the messages up to (channel_id, seq), in
+-- primary key order, have been indexed; done once all are. A database
+-- that had messages before this migration is indexed after Open, in the
+-- background; a new one has nothing to index.
+CREATE TABLE search_backfill (
+	one        INTEGER PRIMARY KEY CHECK (one = 1),
+	channel_id TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	done       INTEGER NOT NULL
+);
+INSERT INTO search_backfill (one, channel_id, seq, done)
+	SELECT 1, '', 0, NOT EXISTS (SELECT 1 FROM messages);
+
+-- A search reads the reader's channels: the workspace's public ones
+-- (this index, without its DMs) and their memberships (memberships_user).
+CREATE INDEX channels_public ON channels (workspace_id, id) WHERE kind = 'public';
