@@ -177,7 +177,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			kinds = append(kinds, fmt.Sprintf("%d %s", s.Kinds[k], k))
 		}
 		row("store", s.Store)
-		row("workspace", fmt.Sprintf("%d messages in %d conversations (%s), %d users; the reader in %d", s.Messages, s.Channels, strings.Join(kinds, ", "), s.Users, s.ReaderIn))
+		row("data", fmt.Sprintf("%d messages in %d conversations (%s), %d users; the reader in %d", s.Messages, s.Channels, strings.Join(kinds, ", "), s.Users, s.ReaderIn))
 		load := fmt.Sprintf("%s, %s", secs(s.LoadSeconds), rate(s.LoadPerSecond, "msgs/s"))
 		if !s.Loaded {
 			load += " (an earlier run's: the data directory held it)"
