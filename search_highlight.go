@@ -1,6 +1,7 @@
 package confab
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 
@@ -75,10 +76,10 @@ func markTerm(spans []tokenSpan, marked []bool, t SearchTerm) {
 				break
 			}
 			lo, hi := from+j, from+j+len(needle)
-			for i := range spans {
-				if at[i] < hi && at[i]+len(spans[i].tok) > lo {
-					marked[i] = true
-				}
+			// The tokens it touches: from the first that ends after lo.
+			i := sort.Search(len(spans), func(i int) bool { return at[i]+len(spans[i].tok) > lo })
+			for ; i < len(spans) && at[i] < hi; i++ {
+				marked[i] = true
 			}
 			from = lo + 1
 		}

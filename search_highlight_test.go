@@ -47,3 +47,23 @@ func TestHighlight(t *testing.T) {
 		}
 	}
 }
+
+// Any query and text: parsing never panics, and highlighting only adds
+// markers, around whole stretches of the text outside markup.
+func FuzzHighlight(f *testing.F) {
+	f.Add("deploy* -x \"a b\" *plo* in:#g from:me has::tada:", "Deploy <@U1> &amp; <https://x|deploy> 東京 deploying")
+	f.Add("\"", "<")
+	f.Add("*", "&")
+	f.Add("e\u0301*", "e\u0301te\u0301 ﬁ")
+	f.Fuzz(func(t *testing.T, query, text string) {
+		q, err := confab.ParseSearchQuery(query)
+		if err != nil {
+			return
+		}
+		got := q.Highlight(text)
+		if plain := strings.NewReplacer(confab.HighlightStart, "", confab.HighlightEnd, "").Replace(got); plain != text &&
+			!strings.ContainsAny(text, confab.HighlightStart+confab.HighlightEnd) {
+			t.Fatalf("Highlight(%q) = %q: not the text with markers", text, got)
+		}
+	})
+}

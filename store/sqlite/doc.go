@@ -28,6 +28,32 @@
 // count per store call (read or write, by method name), for the process to
 // register.
 //
+// Search (SearchMessages). Every live message is indexed in the write
+// transaction that creates, edits (when Text or Blocks is set) or deletes
+// it, so a search after a write sees it; tombstones are never indexed.
+// What is indexed is confab.SearchDoc of the text: its search tokens,
+// joined by spaces, in two contentless FTS5 tables, search_words
+// (unicode61, every token kept whole, for words, phrases and prefixes,
+// ranked by bm25) and search_trigrams (trigram, for substrings of three
+// characters or more); and, in search_rows, the message's ts, poster and
+// link flag, and in search_mentions the users it mentions by id (to:).
+// Contentless because results are read from messages: the index keeps no
+// second copy of the text, and contentless_delete removes an entry by id.
+// A message's index id is its channel's search number << 36 | its seq,
+// the rowid of both FTS5 tables: the reader's channels (and in:) are
+// checked on the id itself, with no other row read, and one channel is a
+// rowid range inside FTS5. A search is two statements in one read
+// transaction, the exact total and the page, over the same conditions;
+// every word is a quoted FTS5 string, so no text is query syntax. FTS5
+// needs the build tag sqlite_fts5 (mattn/go-sqlite3 compiles it in only
+// then); Open fails with ErrNoFTS5 without it. A database from before the
+// index (migration 0014) is indexed after Open by a background goroutine,
+// 500 messages per write transaction through the committer with a pause
+// between batches so that writes are not starved, saving its position in
+// search_backfill in the same transaction: resumable after a restart, and
+// exact beside concurrent writes (a message is indexed once, whichever
+// comes to it first; Close stops it).
+//
 // Schema changes are embedded SQL files (migrations/NNNN_*.sql) applied in
 // order at Open and recorded in PRAGMA user_version.
 package sqlite

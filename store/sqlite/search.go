@@ -43,7 +43,8 @@ const (
 )
 
 // SearchMessages runs the filter as two statements in one read
-// transaction, the total and the page, over the same FROM and WHERE:
+// transaction, the page and the total (unless the page, not full, gives
+// it), over the same FROM and WHERE:
 //
 //   - With words, the driver is search_words' MATCH (every word term
 //     ANDed, the excluded words NOTed, in one FTS5 expression); else with
@@ -66,7 +67,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		return out, nil // a term no message can match
 	}
 	err := db.read(ctx, func(tx *sql.Tx) error {
-		chans, err := searchChannels(ctx, tx, f)
+		chans, names, err := searchChannels(ctx, tx, f)
 		if err != nil {
 			return err
 		}
@@ -82,35 +83,31 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			toNums = append(toNums, nums)
 		}
 		count, page, args := q.sql(f, chans, toNums)
-		if err := tx.QueryRowContext(ctx, count, args...).Scan(&out.Total); err != nil {
-			return fmt.Errorf("search: count: %w", err)
-		}
 		lim := f.Limit
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
 		lim = min(lim, maxSearchPage)
 		off := max(f.Offset, 0)
-		if out.Total <= off {
-			return nil
-		}
-		type hit struct {
-			id      int64
-			channel string
-		}
-		hits, err := queryAll(ctx, tx, func(s scanner) (hit, error) {
-			var h hit
-			err := s.Scan(&h.id, &h.channel)
-			return h, err
-		}, page, append(args, lim, off)...)
+		// The page first: a page that is not full, and not past the end,
+		// is the last one, and gives the total without a second pass.
+		hits, err := queryAll(ctx, tx, scanInt64, page, append(args, lim, off)...)
 		if err != nil {
 			return fmt.Errorf("search: page: %w", err)
 		}
-		for _, h := range hits {
+		if len(hits) == lim || len(hits) == 0 && off > 0 {
+			if err := tx.QueryRowContext(ctx, count, args...).Scan(&out.Total); err != nil {
+				return fmt.Errorf("search: count: %w", err)
+			}
+		} else {
+			out.Total = off + len(hits)
+		}
+		for _, id := range hits {
+			ch, seq := names[id>>idShift], id&maxSeq
 			m, err := scanMessage(tx.QueryRowContext(ctx,
-				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, h.channel, h.id&maxSeq))
+				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, seq))
 			if err != nil {
-				return fmt.Errorf("search: message %s/%d: %w", h.channel, h.id&maxSeq, err)
+				return fmt.Errorf("search: message %s/%d: %w", ch, seq, err)
 			}
 			if err := fillReactions(ctx, tx, m.ChannelID, []*confab.Message{m}); err != nil {
 				return err
@@ -133,8 +130,8 @@ func scanInt64(s scanner) (int64, error) {
 
 // searchChannels returns the numbers of the channels the search may look
 // in: the reader's (every one of the workspace without a reader), and of
-// those the filter's in: channels.
-func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]int64, error) {
+// those the filter's in: channels; and their ids by number.
+func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]int64, map[int64]string, error) {
 	type ch struct {
 		num int64
 		id  string
@@ -154,7 +151,7 @@ func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]i
 		all, err = queryAll(ctx, tx, scan, readableQuery, f.WorkspaceID, f.ReaderID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("search: channels: %w", err)
+		return nil, nil, fmt.Errorf("search: channels: %w", err)
 	}
 	var in map[string]bool
 	if len(f.ChannelIDs) > 0 {
@@ -164,12 +161,14 @@ func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]i
 		}
 	}
 	nums := make([]int64, 0, len(all))
+	names := make(map[int64]string, len(all))
 	for _, c := range all {
 		if in == nil || in[c.id] {
 			nums = append(nums, c.num)
+			names[c.num] = c.id
 		}
 	}
-	return nums, nil
+	return nums, names, nil
 }
 
 // search is a filter's text terms as FTS5 expressions.
@@ -388,7 +387,7 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64) (cou
 		order = score + " " + asc + ", " + order
 	}
 	n := len(args)
-	page = "SELECT " + id + ", sc.id FROM " + joins(true, true) + " WHERE " + cond +
+	page = "SELECT " + id + " FROM " + joins(true, needChannel) + " WHERE " + cond +
 		" ORDER BY " + order + " LIMIT ?" + strconv.Itoa(n+1) + " OFFSET ?" + strconv.Itoa(n+2)
 	return count, page, args
 }

@@ -36,10 +36,14 @@ CREATE INDEX search_mentions_user ON search_mentions (user_id, id);
 -- characters), so FTS5 sees the tokens confab made. Contentless: results
 -- are read from messages, so the index keeps no second copy of the text;
 -- contentless_delete lets an edit or a delete remove a row by its id.
+-- Prefixes of two and three characters are indexed too: a short prefix
+-- (de*) is then one list to read rather than a merge of every word it
+-- begins.
 CREATE VIRTUAL TABLE search_words USING fts5 (
 	body,
 	content = '',
 	contentless_delete = 1,
+	prefix = '2 3',
 	tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 );
 
