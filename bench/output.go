@@ -188,7 +188,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("disk without index", fmt.Sprintf("%s, %.0f bytes/message: the index %.0f bytes/message (+%.0f %%)", mib(float64(d.BytesWithout)), d.PerMessageWithout,
 			d.PerMessage-d.PerMessageWithout, 100*(d.PerMessage-d.PerMessageWithout)/max(d.PerMessageWithout, 1)))
 		for _, name := range slices.Sorted(maps.Keys(d.Objects)) {
-			row("  "+name, mib(float64(d.Objects[name])))
+			row("  "+name, fmt.Sprintf("%s, %.0f bytes/message", mib(float64(d.Objects[name])), float64(d.Objects[name])/float64(max(s.Messages, 1))))
 		}
 		if d.Note != "" {
 			row("  note", d.Note)

@@ -327,8 +327,8 @@ type SearchDisk struct {
 	// PerMessage and PerMessageWithout are those over the messages.
 	PerMessage        float64 `json:"bytes_per_message"`
 	PerMessageWithout float64 `json:"bytes_per_message_without"`
-	// Objects are the sizes of the search index's tables and indexes, by
-	// name, when the store can tell (SQLite's dbstat, PostgreSQL's
+	// Objects are the sizes of the search index's tables, by name, each
+	// with its indexes (SQLite: what dropping it alone frees; PostgreSQL:
 	// pg_total_relation_size).
 	Objects map[string]int64 `json:"objects,omitempty"`
 	Note    string           `json:"note,omitempty"`
@@ -371,20 +371,6 @@ func sqliteDisk(ctx context.Context, path string, messages int) (SearchDisk, err
 	if d.Bytes, err = used(); err != nil {
 		return d, err
 	}
-	// Per object, where SQLite was built with dbstat.
-	if rows, err := c.QueryContext(ctx, `SELECT name, SUM(pgsize) FROM dbstat GROUP BY name`); err == nil {
-		for rows.Next() {
-			var name string
-			var size int64
-			if rows.Scan(&name, &size) == nil && isSearchObject(name) {
-				if d.Objects == nil {
-					d.Objects = map[string]int64{}
-				}
-				d.Objects[name] = size
-			}
-		}
-		rows.Close()
-	}
 	var objs []struct{ typ, name string }
 	rows, err := c.QueryContext(ctx, `SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY type = 'table' DESC, sql LIKE 'CREATE VIRTUAL%' DESC`)
 	if err != nil {
@@ -422,9 +408,43 @@ func sqliteDisk(ctx context.Context, path string, messages int) (SearchDisk, err
 		if err != nil {
 			return d, err
 		}
+		// Each table alone (its indexes, and a virtual table's shadow
+		// tables, with it), the same way.
+		d.Objects = map[string]int64{}
+		for _, o := range objs {
+			if o.typ != "table" || isShadow(o.name, objs) {
+				continue
+			}
+			if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+				return d, err
+			}
+			_, err := c.ExecContext(ctx, fmt.Sprintf(`DROP TABLE "%s"`, o.name))
+			var without int64
+			if err == nil {
+				without, err = used()
+			}
+			if _, rerr := c.ExecContext(ctx, "ROLLBACK"); err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return d, fmt.Errorf("drop table %s: %w", o.name, err)
+			}
+			d.Objects[o.name] = d.Bytes - without
+		}
 	}
 	d.perMessage(messages)
 	return d, nil
+}
+
+// isShadow tells an FTS5 table's shadow tables (search_words_data, …) by
+// the name of another table of objs.
+func isShadow(name string, objs []struct{ typ, name string }) bool {
+	for _, o := range objs {
+		if o.typ == "table" && o.name != name && strings.HasPrefix(name, o.name+"_") {
+			return true
+		}
+	}
+	return false
 }
 
 // postgresDisk measures the database of dsn: its size, and the search

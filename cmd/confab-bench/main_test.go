@@ -157,8 +157,8 @@ func TestBenchSearch(t *testing.T) {
 	if !rep.OK() || s == nil || !s.Loaded || s.Messages != 3000 || s.Channels != 40 || s.Users != 20 || s.ReaderIn != 4 || s.LoadPerSecond <= 0 {
 		t.Fatalf("search = %+v (problems %v), want 3,000 messages loaded in 40 conversations, the reader in 4", s, rep.Problems)
 	}
-	if d := s.Disk; d.Bytes <= 0 || d.BytesWithout <= 0 || d.BytesWithout >= d.Bytes || d.PerMessage <= d.PerMessageWithout {
-		t.Errorf("disk = %+v, want a database larger with its search index than without", d)
+	if d := s.Disk; d.Bytes <= 0 || d.BytesWithout <= 0 || d.BytesWithout >= d.Bytes || d.PerMessage <= d.PerMessageWithout || len(d.Objects) == 0 {
+		t.Errorf("disk = %+v, want a database larger with its search index than without, and the index's tables", d)
 	}
 	names := map[string]bool{}
 	for _, p := range s.Patterns {
