@@ -74,4 +74,7 @@ type MessageUpdate struct {
 	Blocks      *string
 	Attachments *string
 	Metadata    *string
+	// Here is who a <!here> of the edited message reaches, as
+	// Message.Here: the members active as the edit is written.
+	Here []string
 }

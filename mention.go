@@ -7,7 +7,8 @@ import (
 
 // Channel-wide mentions, as Slack spells them in text (<!here>, <!channel>,
 // <!everyone>) and in a rich_text block's broadcast element ("range").
-// Each names every member of the channel (see Store.CreateMessage).
+// <!channel> and <!everyone> name every member of the channel, <!here>
+// those who are active (see the Mentions of Store).
 const (
 	MentionHere     = "here"
 	MentionChannel  = "channel"

@@ -148,6 +148,11 @@ type Message struct {
 	// user: filled by package chat on the way out (bot_id, bot_profile),
 	// never stored with the message.
 	Bot *Bot
+	// Here is who a <!here> of the message reaches: the members of the
+	// channel who are active as it is written, found by package chat (the
+	// store knows no presence). It is read by CreateMessage only, never
+	// stored nor read back; a <!here> with Here empty mentions no one.
+	Here []string
 }
 
 // Reaction is one emoji on a message with the users who added it, in the

@@ -25,6 +25,10 @@ type Presence interface {
 	SetAway(ctx context.Context, u *User, away bool) (presence string, changed bool, err error)
 	// Get returns u's presence.
 	Get(ctx context.Context, u *User) (string, error)
+	// Active returns those of userIDs, users of workspace workspaceID,
+	// who are PresenceActive, in the order given: whom a <!here> reaches.
+	// It reads them all at once, not a call per user.
+	Active(ctx context.Context, workspaceID string, userIDs []string) ([]string, error)
 }
 
 // PresenceChange is a flip of a user's presence found by a background

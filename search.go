@@ -19,7 +19,9 @@ type SearchSort uint8
 
 const (
 	// SortScore orders by relevance (the store's text ranking: bm25 on
-	// SQLite, ts_rank on PostgreSQL), newest first among equals.
+	// SQLite, ts_rank on PostgreSQL), newest first among equals. When
+	// more than SearchCountCap messages match, a store may rank only the
+	// newest SearchCountCap of them.
 	SortScore SearchSort = iota
 	// SortTimestamp orders by ts.
 	SortTimestamp
@@ -73,9 +75,18 @@ type SearchFilter struct {
 	Limit        int // at most 100
 }
 
+// SearchCountCap bounds what a search counts, so that a word in half of
+// a million messages costs what a rarer one does: Total is exact up to
+// it, and past it Total is SearchCountCap with Capped set, a lower bound.
+// Slack's paging reaches no further (100 pages of 100).
+const SearchCountCap = 10000
+
 // SearchResult is one page of a search.
 type SearchResult struct {
-	Total    int        // every message the filter selects
+	// Total is every message the filter selects, or SearchCountCap when
+	// there are more (Capped).
+	Total    int
+	Capped   bool
 	Messages []*Message // the page, with their reactions, in order
 }
 

@@ -31,12 +31,17 @@ import "context"
 // UpdateMessage rewrites them when it sets Text or Blocks (a member no
 // longer mentioned loses the row, a new one gains it), DeleteMessage
 // removes them. Only members of the channel at the time of the write are
-// recorded, and never the poster; a channel-wide mention (<!channel>,
-// <!everyone>, and <!here>, since presence is not the store's) records
-// every member, so it costs a row per member. A row keeps the message's
-// seq, edits included, so that a member's mentions after their read
-// marker are the rows with seq > Membership.LastReadSeq: the arithmetic of
-// unreads (CountMentions). Replies' mentions count too.
+// recorded, and never the poster. A row says whether the member is
+// mentioned by name (<@U…>, a rich_text user element: direct) or only by
+// a channel-wide mention. <!channel> and <!everyone> record every member,
+// so they cost a row per member; <!here> records only the members in
+// Message.Here (MessageUpdate.Here for an edit), those the caller found
+// active, since presence is not the store's. An edit that keeps a
+// channel-wide mention keeps the rows it made before besides (a member
+// away at the edit who was reached by the post stays mentioned). A row
+// keeps the message's seq, edits included, so that a member's mentions
+// after their read marker are the rows with seq > Membership.LastReadSeq:
+// the arithmetic of unreads (CountMentions). Replies' mentions count too.
 //
 // Workspace event log. Each workspace has an event log (WorkspaceEvent),
 // appended in the transaction of the change it records, only when
@@ -199,14 +204,19 @@ type Store interface {
 	// message: its cost follows how many channels are asked, not how deep
 	// they are or how many the store holds.
 	FindLatestMessages(ctx context.Context, channelIDs []string) (map[string]*Message, error)
-	// CountMentions returns, by channel id, how many times userID is
-	// mentioned in each of the given channels after their read marker (see
-	// Mentions above). A channel without such a mention, or that the user
-	// is not a member of, is left out; a repeated id counts once. One call
-	// reads every channel: a seek of the membership's primary key and one
-	// of the index (user_id, channel_id, seq) per channel, then the rows it
-	// counts; its cost follows how many channels are asked and how many
-	// unread mentions they hold, not how deep they are.
+	// CountMentions returns, by channel id, the mention count userID's
+	// client shows for each of the given channels (Slack's mention_count):
+	// in a DM or group DM every unread top-level message (Channel.
+	// MessageCount - Membership.LastReadCount, as it is addressed to the
+	// reader); elsewhere the mentions of userID after their read marker
+	// (see Mentions above), and in a channel they muted
+	// (Membership.IsMuted) only those by name. A channel without any, or
+	// that the user is not a member of, is left out; a repeated id counts
+	// once. One call reads every channel: a seek of the membership's
+	// primary key, of the channel's, and one of the index (user_id,
+	// channel_id, seq) per channel, then the rows it counts; its cost
+	// follows how many channels are asked and how many unread mentions
+	// they hold, not how deep they are.
 	CountMentions(ctx context.Context, userID string, channelIDs []string) (map[string]int, error)
 	// SeqAtTS returns the seq of the channel's last message with ts <= the
 	// given ts (0 if none), and whether its ts is exactly ts.

@@ -446,14 +446,33 @@ func MemberEvent(joined bool, c *Channel, userID, inviter string) []byte {
 	}{typ, userID, c.ID, ct, c.WorkspaceID, inviter})
 }
 
-// ChannelMarkedEvent goes to every connection of the user who marked.
-func ChannelMarkedEvent(channelID string, ts int64, unread int64) []byte {
+// ChannelMarkedEvent goes to every connection of the user who marked, in
+// Slack's shape: channel_marked for a public channel, group_marked for a
+// private one, im_marked for a DM, mpim_marked for a group DM, with the
+// unread and mention counts after the mark (each also as Slack's
+// "_display" twin and its older num_mentions names), so that the user's
+// other tabs clear their badges without asking.
+func ChannelMarkedEvent(c *Channel, ts, unread, mentions int64) []byte {
+	typ := "channel_marked"
+	switch c.Kind {
+	case KindPrivate:
+		typ = "group_marked"
+	case KindDM:
+		typ = "im_marked"
+	case KindGroupDM:
+		typ = "mpim_marked"
+	}
 	return mustJSON(struct {
-		Type               string `json:"type"`
-		Channel            string `json:"channel"`
-		TS                 string `json:"ts"`
-		UnreadCountDisplay int64  `json:"unread_count_display"`
-	}{"channel_marked", channelID, FormatTS(ts), unread})
+		Type                string `json:"type"`
+		Channel             string `json:"channel"`
+		TS                  string `json:"ts"`
+		UnreadCount         int64  `json:"unread_count"`
+		UnreadCountDisplay  int64  `json:"unread_count_display"`
+		NumMentions         int64  `json:"num_mentions"`
+		NumMentionsDisplay  int64  `json:"num_mentions_display"`
+		MentionCount        int64  `json:"mention_count"`
+		MentionCountDisplay int64  `json:"mention_count_display"`
+	}{typ, c.ID, FormatTS(ts), unread, unread, mentions, mentions, mentions, mentions})
 }
 
 // ChannelUpdatedEvent tells members that a channel's topic, purpose or

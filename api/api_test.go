@@ -440,7 +440,8 @@ func TestAnswerShapes(t *testing.T) {
 			"channels.0.latest.text": "latest", "channels.0.is_muted": false, "channels.0.is_starred": false, "channels.0.unread_count": 2.0,
 			"channels.1.id": "DALICEBOB"}},
 		{"client.catchup", url.Values{"checkpoints": {`{"CGENERAL":3}`}},
-			map[string]any{"channels.0.channel": "CGENERAL", "channels.0.has_more": false, "channels.0.events.0.text": "missed", "channels.0.events.0.seq": 8.0}},
+			map[string]any{"channels.0.channel": "CGENERAL", "channels.0.has_more": false, "channels.0.events.0.text": "missed", "channels.0.events.0.seq": 8.0,
+				"channels.0.mention_count": 2.0}},
 		{"rtm.connect", nil, map[string]any{"url": "ws://example.com/rtm/TICKET1", "self.id": "UALICE", "self.name": "alice",
 			"team.id": "TTEAM", "team.name": "Acme", "team.domain": "acme"}},
 	}
@@ -872,6 +873,34 @@ func TestCatchUpSharedEncodedOnce(t *testing.T) {
 	if err := json.Unmarshal([]byte(first), &got); err != nil || !got.OK || len(got.Channels) != 2 ||
 		len(got.Channels[0].Events) != 2 || !got.Channels[0].HasMore || len(got.Channels[1].Events) != 1 {
 		t.Fatalf("answer %s (%v)", first, err)
+	}
+}
+
+// Each caller of a shared catch-up gets their own mention_count: the
+// shared encoding (the Memo) holds none, and the count is added to each
+// caller's copy.
+func TestCatchUpMentionCountPerCaller(t *testing.T) {
+	events := []json.RawMessage{confab.MessageEvent(sampleMessage("missed"))}
+	memo := new(chat.Memo)
+	f := stocked()
+	var count int64
+	f.CatchUpFn = func(context.Context, *confab.User, map[string]int64, int) ([]chat.CatchUpChannel, error) {
+		count += 2
+		return []chat.CatchUpChannel{{Channel: "CGENERAL", Events: events, Memo: memo, MentionCount: count}}, nil
+	}
+	srv := MustServer(t, f, api.Config{})
+	for _, want := range []float64{2, 4} {
+		a := form(t, srv, "client.catchup", url.Values{"checkpoints": {`{"CGENERAL":1}`}}).wantOK(t)
+		if got, _ := lookup(a.body, "channels.0.mention_count"); got != want {
+			t.Errorf("mention_count = %v, want %v in %s", got, want, a.raw)
+		}
+		if got, _ := lookup(a.body, "channels.0.events.0.text"); got != "missed" {
+			t.Errorf("events = %s", a.raw)
+		}
+	}
+	cached, _ := memo.Do(func() any { return nil }).([]byte)
+	if strings.Contains(string(cached), "mention_count") {
+		t.Fatalf("the shared encoding %s holds a caller's mention_count", cached)
 	}
 }
 

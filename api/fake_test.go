@@ -439,7 +439,7 @@ func stocked() *fake {
 			return &chat.Boot{Self: alice, Workspace: team, Channels: []*confab.ChannelView{v, sampleDM()}}, nil
 		},
 		CatchUpFn: func(_ context.Context, _ *confab.User, cps map[string]int64, _ int) ([]chat.CatchUpChannel, error) {
-			return []chat.CatchUpChannel{{Channel: "CGENERAL", Events: []json.RawMessage{confab.MessageEvent(sampleMessage("missed"))}, HasMore: false}}, nil
+			return []chat.CatchUpChannel{{Channel: "CGENERAL", Events: []json.RawMessage{confab.MessageEvent(sampleMessage("missed"))}, HasMore: false, MentionCount: 2}}, nil
 		},
 		IssueTicketFn: func(context.Context, *confab.User, string) (*confab.Ticket, error) {
 			return &confab.Ticket{Value: "TICKET1", Expires: 1700000030}, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/confab/confab"
@@ -889,7 +890,8 @@ func (s *Server) clientCatchup(c *call) (any, error) {
 		return nil, err
 	}
 	// {"ok":true,"channels":[…]}, each channel encoded once for all the
-	// callers that share its catch-up (a storm of reconnecting clients).
+	// callers that share its catch-up (a storm of reconnecting clients),
+	// then the caller's own mention_count spliced before its closing brace.
 	b := []byte(`{"ok":true,"channels":[`)
 	for i, cc := range chs {
 		if cc.Events == nil {
@@ -914,7 +916,11 @@ func (s *Server) clientCatchup(c *call) (any, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, v.([]byte)...)
+		shared := v.([]byte)
+		b = append(b, shared[:len(shared)-1]...)
+		b = append(b, `,"mention_count":`...)
+		b = strconv.AppendInt(b, cc.MentionCount, 10)
+		b = append(b, '}')
 	}
 	return encoded(append(b, "]}\n"...)), nil
 }

@@ -134,4 +134,8 @@ type CatchUpChannel struct {
 	// channel (nil when not shared): the events are then shared and
 	// read-only, and their encoding is made once for all of them.
 	Memo *Memo `json:"-"`
+	// MentionCount is the caller's own (Store.CountMentions after their
+	// read marker), so it is not part of the shared encoding: the API
+	// adds it to each caller's copy (mention_count).
+	MentionCount int64 `json:"-"`
 }

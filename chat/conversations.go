@@ -381,7 +381,8 @@ func (s *Service) SetPrefs(ctx context.Context, u *confab.User, channel string, 
 }
 
 // MarkRead moves the caller's read marker to the message at ts ("0": the
-// beginning) and tells every connection of the caller.
+// beginning) and tells every connection of the caller, with the unread and
+// mention counts after it (one more read, CountMentions, outside a DM).
 func (s *Service) MarkRead(ctx context.Context, u *confab.User, channel, ts string) error {
 	tsv, err := confab.ParseTS(ts)
 	if err != nil {
@@ -408,6 +409,14 @@ func (s *Service) MarkRead(ctx context.Context, u *confab.User, channel, ts stri
 	if unread < 0 {
 		unread = 0
 	}
-	s.deliver(confab.UserTopic(u.WorkspaceID, u.ID), confab.ChannelMarkedEvent(c.ID, msg.TS, unread))
+	mentions := unread // a DM's every unread message counts
+	if !c.IsDirect() {
+		counts, err := s.store.CountMentions(ctx, u.ID, []string{c.ID})
+		if err != nil {
+			return err
+		}
+		mentions = int64(counts[c.ID])
+	}
+	s.deliver(confab.UserTopic(u.WorkspaceID, u.ID), confab.ChannelMarkedEvent(c, msg.TS, unread, mentions))
 	return nil
 }

@@ -27,6 +27,9 @@ func (s *Service) MeMessage(ctx context.Context, u *confab.User, channel, text s
 	}
 	m := &confab.Message{ChannelID: c.ID, UserID: u.ID, Text: text, TS: s.now().UnixMicro(),
 		Subtype: confab.SubtypeMeMessage}
+	if m.Here, err = s.reachHere(ctx, c, text, ""); err != nil {
+		return nil, err
+	}
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		if _, err := s.store.CreateMessage(ctx, m); err != nil {
 			return m.Seq, nil, err

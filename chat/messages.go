@@ -25,6 +25,9 @@ func (s *Service) PostMessage(ctx context.Context, u *confab.User, p PostParams)
 		return nil, err
 	}
 	bot := m.Bot
+	if m.Here, err = s.reachHere(ctx, c, m.Text, m.Blocks); err != nil {
+		return nil, err
+	}
 	var created bool
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
@@ -226,6 +229,11 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, p UpdatePar
 	if err != nil {
 		return nil, err
 	}
+	if upd.Text != nil || upd.Blocks != nil {
+		if upd.Here, err = s.reachHere(ctx, c, text, after.Blocks); err != nil {
+			return nil, err
+		}
+	}
 	err = s.writeContent(c, func() (int64, []byte, error) {
 		var err error
 		if m, err = s.store.UpdateMessage(ctx, c.ID, m.TS, upd, s.now().UnixMicro()); err != nil {
@@ -331,12 +339,23 @@ func (s *Service) writeContent(c *grant, write func() (seq int64, frame []byte, 
 // one range scan on (channel_id, seq): the oldest page costs what the newest
 // does.
 //
+// With oldest and no latest, the page is the messages closest to oldest
+// (still newest first), and its cursor continues towards the newest: as
+// Slack documents it, "allowing you to page forward through history". A
+// client opening a conversation at a message reads the page up to it
+// (latest, inclusive) and the pages after it this way.
+//
 // Reads of the same page that overlap in time share one store read
 // (coalescer, coalesce.go); each caller is still authorized
 // on its own first. The Page is the caller's, but Page.Messages and the
 // messages in it may be shared with other callers: they are read-only.
 func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) (*Page, error) {
-	before, err := confab.DecodeSeqCursor("h", p.Cursor)
+	forward := p.Oldest != "" && p.Latest == ""
+	kind := "h" // the cursor holds the exclusive upper bound on seq
+	if forward {
+		kind = "o" // the exclusive lower bound
+	}
+	before, err := confab.DecodeSeqCursor(kind, p.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +368,11 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 		return nil, err
 	}
 	limit := clampLimit(p.Limit, 100, 1000)
-	f := confab.MessageFilter{ChannelID: c.ID, TopLevel: true, Desc: true, Limit: limit + 1, Before: before}
+	f := confab.MessageFilter{ChannelID: c.ID, TopLevel: true, Desc: !forward, Limit: limit + 1, Before: before}
+	var after int64 // forward: the cursor's bound
+	if forward {
+		f.Before, after = 0, before
+	}
 	if p.Latest != "" {
 		ts, err := confab.ParseTS(p.Latest)
 		if err != nil {
@@ -380,6 +403,7 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 		if exact && p.Inclusive {
 			f.After = seq - 1
 		}
+		f.After = max(f.After, after)
 	}
 	if f.Before != 0 && f.Before <= f.After+1 {
 		pinned, err := s.pinned(ctx, c.ID, version)
@@ -399,12 +423,17 @@ func (s *Service) History(ctx context.Context, u *confab.User, p HistoryParams) 
 	if msgs, err = s.withBots(ctx, msgs); err != nil {
 		return nil, err
 	}
-	page := newPage(msgs, limit, "h")
+	page := newPage(msgs, limit, kind)
 	page.Memo = memo
 	page.Pinned, page.PinCount = pinned, len(pinned)
 	// The slice may be shared: an append by one caller must not write into
 	// what another caller reads.
 	page.Messages = slices.Clip(page.Messages)
+	if forward {
+		// Read oldest first; answered newest first, in a copy of its own.
+		page.Messages = slices.Clone(page.Messages)
+		slices.Reverse(page.Messages)
+	}
 	return page, nil
 }
 

@@ -52,6 +52,19 @@ func (p *MemoryPresence) Get(_ context.Context, u *confab.User) (string, error) 
 	return p.state(u.ID), nil
 }
 
+// Active returns the users of ids who are active.
+func (p *MemoryPresence) Active(_ context.Context, _ string, ids []string) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if p.state(id) == confab.PresenceActive {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 func (p *MemoryPresence) change(userID string, f func()) (string, bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

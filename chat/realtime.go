@@ -237,7 +237,9 @@ func dmPartner(key, userID string) string {
 // seq order, rebuilt from the store: new messages in their current state,
 // edits as message_changed, deletes as message_deleted, reactions. A channel
 // missing from checkpoints is caught up from its start. Unchanged channels
-// are left out.
+// are left out. Each channel carries the caller's MentionCount, read for
+// all of them at once (Store.CountMentions): the events may be shared with
+// other callers, the counts are not.
 func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]CatchUpChannel, error) {
 	if len(checkpoints) > maxCatchUpChannels {
 		return nil, errTooManyChannels
@@ -278,6 +280,20 @@ func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[s
 			return cc
 		}).(CatchUpChannel)
 		out = append(out, shared)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(out))
+	for i, cc := range out {
+		ids[i] = cc.Channel
+	}
+	counts, err := s.store.CountMentions(ctx, u.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].MentionCount = int64(counts[out[i].Channel])
 	}
 	return out, nil
 }

@@ -124,3 +124,12 @@ func (r *PresenceRouter) Get(ctx context.Context, u *confab.User) (string, error
 	}
 	return p.Get(ctx, u)
 }
+
+// Active passes to the Presence of the workspace's pocket.
+func (r *PresenceRouter) Active(ctx context.Context, workspaceID string, userIDs []string) ([]string, error) {
+	p, err := r.presence(ctx, &confab.User{WorkspaceID: workspaceID})
+	if err != nil {
+		return nil, err
+	}
+	return p.Active(ctx, workspaceID, userIDs)
+}

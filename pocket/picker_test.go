@@ -107,6 +107,10 @@ func (p presence) SetAway(_ context.Context, _ *confab.User, away bool) (string,
 
 func (p presence) Get(context.Context, *confab.User) (string, error) { return "get@" + string(p), nil }
 
+func (p presence) Active(_ context.Context, _ string, ids []string) ([]string, error) {
+	return append([]string{"active@" + string(p)}, ids...), nil
+}
+
 // The PresenceRouter sends each call to the presence of the user's pocket.
 func TestPresenceRouterRoutesByPocket(t *testing.T) {
 	ctx := context.Background()
@@ -122,6 +126,13 @@ func TestPresenceRouterRoutesByPocket(t *testing.T) {
 			"disconnected": func() (string, error) { s, _, err := pr.Disconnected(ctx, tc.u); return s, err },
 			"away=true":    func() (string, error) { s, _, err := pr.SetAway(ctx, tc.u, true); return s, err },
 			"get":          func() (string, error) { return pr.Get(ctx, tc.u) },
+			"active": func() (string, error) {
+				ids, err := pr.Active(ctx, tc.u.WorkspaceID, []string{tc.u.ID})
+				if err != nil || len(ids) != 2 || ids[1] != tc.u.ID {
+					return fmt.Sprint(ids), err
+				}
+				return ids[0], nil
+			},
 		}
 		for call, f := range calls {
 			if got, err := f(); err != nil || got != call+"@"+tc.name {

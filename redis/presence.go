@@ -22,6 +22,7 @@ const DefaultPresenceTTL = 15 * time.Second
 const (
 	heartbeatBatch = 256
 	reapBatch      = 512
+	activeBatch    = 256 // users per script call of Active
 )
 
 // errNotGateway is returned by Connected and Disconnected of a Presence that
@@ -297,6 +298,58 @@ func (p *Presence) SetAway(ctx context.Context, u *confab.User, away bool) (stri
 func (p *Presence) Get(ctx context.Context, u *confab.User) (string, error) {
 	presence, _, err := p.update(ctx, "get", u.WorkspaceID, u.ID, p.gatewayID)
 	return presence, err
+}
+
+// activeScript returns the (1-based) positions of the users that are
+// active, as the 'get' of updateScript tells one.
+//
+// KEYS: each user's holds and away flag, in pairs. ARGV: now (unix ms).
+var activeScript = goredis.NewScript(`
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i+1]) == 0 and redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf') > 0 then
+    out[#out+1] = (i + 1) / 2
+  end
+end
+return out
+`)
+
+// Active returns the users of ids (of workspace ws) who are active: one
+// script call per activeBatch users, pipelined. It reports the truth, as
+// Get does: an expired hold does not count.
+func (p *Presence) Active(ctx context.Context, ws string, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now := p.now().UnixMilli()
+	var calls []scriptCall
+	for start := 0; start < len(ids); start += activeBatch {
+		batch := ids[start:min(start+activeBatch, len(ids))]
+		keys := make([]string, 0, 2*len(batch))
+		for _, id := range batch {
+			keys = append(keys, p.userKey(ws, id), p.awayKey(ws, id))
+		}
+		calls = append(calls, scriptCall{keys, []any{now}})
+	}
+	cmds, err := runPipelined(ctx, p.client, activeScript, calls)
+	if err != nil {
+		return nil, fmt.Errorf("presence of %d users: %w", len(ids), err)
+	}
+	var out []string
+	for b, cmd := range cmds {
+		positions, err := cmd.Int64Slice()
+		if err != nil {
+			return nil, fmt.Errorf("presence of %d users: %w", len(ids), err)
+		}
+		for _, pos := range positions {
+			i := b*activeBatch + int(pos) - 1
+			if i < 0 || i >= len(ids) {
+				return nil, fmt.Errorf("presence: unexpected reply %v", positions)
+			}
+			out = append(out, ids[i])
+		}
+	}
+	return out, nil
 }
 
 // Heartbeat extends this gateway's hold on each of its users (pipelined,

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -67,6 +68,47 @@ func mustGet(tb testing.TB, p *redis.Presence, u *confab.User, want string) {
 
 func setAway(p *redis.Presence, away bool) update {
 	return func(ctx context.Context, u *confab.User) (string, bool, error) { return p.SetAway(ctx, u, away) }
+}
+
+// Active reads many users at once and tells the truth as Get does: a
+// connection on any gateway counts, away by hand does not, nor an expired
+// hold; the order asked is kept, across batches.
+func TestPresenceActive(t *testing.T) {
+	ctx := context.Background()
+	ps := newPresences(t)
+	gw1, gw2, api := ps.open("gw1"), ps.open("gw2"), ps.open("")
+	var ids, want []string
+	for i := range 600 {
+		u := user(fmt.Sprintf("U%04d", i))
+		ids = append(ids, u.ID)
+		switch i % 4 {
+		case 0:
+			mustUpdate(t, "gw1.Connected", gw1.Connected, u, active, true)
+			want = append(want, u.ID)
+		case 1:
+			mustUpdate(t, "gw2.Connected", gw2.Connected, u, active, true)
+			mustUpdate(t, "SetAway", setAway(api, true), u, away, true)
+		case 2:
+			mustUpdate(t, "gw2.Connected", gw2.Connected, u, active, true)
+			want = append(want, u.ID)
+		}
+	}
+	got, err := api.Active(ctx, "T1", ids)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Active = %d users, %v; want %d", len(got), err, len(want))
+	}
+	if got, err := api.Active(ctx, "T2", ids[:4]); err != nil || len(got) != 0 {
+		t.Fatalf("Active in another workspace = %v, %v; want none", got, err)
+	}
+	// gw2 dies: its holds expire, and its users are away at once.
+	ps.clock.Advance(redis.DefaultPresenceTTL + time.Second)
+	if _, err := gw1.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err = api.Active(ctx, "T1", ids)
+	if err != nil || len(got) != 150 || got[0] != ids[0] {
+		t.Fatalf("Active after gw2's holds expired = %d users, %v; want gw1's 150", len(got), err)
+	}
 }
 
 // The first connection anywhere flips a user to active and the last

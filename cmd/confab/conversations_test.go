@@ -147,9 +147,39 @@ func TestHistoryBoundsByTS(t *testing.T) {
 		{obj{"latest": ts[5], "limit": 2}, "m4 m3"},
 		{obj{"oldest": ts[9]}, ""},
 		{obj{"latest": ts[0]}, ""},
+		// oldest alone: the messages closest to it, still newest first.
+		{obj{"oldest": ts[2], "limit": 2}, "m4 m3"},
+		{obj{"oldest": ts[2], "inclusive": true, "limit": 3}, "m4 m3 m2"},
 	} {
 		if got := strings.Join(texts(c.args), " "); got != c.want {
 			t.Errorf("history %v = %q, want %q", c.args, got, c.want)
 		}
+	}
+
+	// Paging forward from oldest: each cursor continues towards the newest,
+	// with no message twice or left out.
+	var got []string
+	args := obj{"channel": ch, "oldest": ts[2], "limit": 3}
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatalf("still paging forward after %d pages: %v", pages, got)
+		}
+		out := alice.must("conversations.history", args)
+		var page []string
+		for _, raw := range out["messages"].([]any) {
+			page = append([]string{raw.(obj)["text"].(string)}, page...)
+		}
+		got = append(got, page...)
+		next, _ := out["response_metadata"].(obj)["next_cursor"].(string)
+		if out["has_more"] != (next != "") {
+			t.Fatalf("has_more %v with next_cursor %q", out["has_more"], next)
+		}
+		if next == "" {
+			break
+		}
+		args["cursor"] = next
+	}
+	if s := strings.Join(got, " "); s != "m3 m4 m5 m6 m7 m8 m9" {
+		t.Errorf("paging forward from m2 shows %q, want m3 … m9 once each", s)
 	}
 }

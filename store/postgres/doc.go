@@ -31,6 +31,35 @@
 // FindLatestMessages reads the latest message of every channel it is given
 // in one LATERAL join over the array of their ids.
 //
+// Search: message_search (migration 0014) holds a row per live message,
+// written in the message's transaction: CreateMessage inserts it in its
+// one statement, UpdateMessage rewrites it when it sets Text (or Blocks,
+// which may mention users), DeleteMessage removes it. A row has the
+// message's confab.SearchDoc body and the same tokens as a tsvector with
+// their positions, both made in Go and cast as they are (no text parser,
+// dictionary or stemming of PostgreSQL's, whose word rules depend on the
+// database's locale), so both stores find the same messages. Words,
+// phrases (adjacent lexemes, <->) and prefixes (:*) are a tsquery literal
+// of quoted lexemes, passed as an argument; substrings are LIKE on body
+// with %, _ and \ escaped. The GIN indexes on tsv and on body's trigrams
+// (pg_trgm) find them. SearchMessages is one statement: the readable
+// channels, the selection with its rank (ts_rank) and its total
+// (count(*) OVER ()), the page's messages and their reactions; it is
+// planned with its arguments (QueryExecModeExec), never as a generic plan.
+//
+// A database that had messages before the index is indexed after Open in
+// the background: one process at a time (a session advisory lock), one
+// window of 200 seqs of a channel at a time. A window is read and
+// tokenized first, then inserted in a transaction that takes the
+// channel's row FOR SHARE: no writer of the channel is halfway, and
+// nothing the writers did is undone (a row already there is kept, a
+// deleted message is not indexed, one changed since the read is read
+// again). The channel's writers wait for the insert only. The position is kept in
+// search_backfill: a stopped process (Close stops it) is followed by
+// another from there. Searches meanwhile find what is indexed so far. A
+// process of an older version that still writes after the migration does
+// not index its messages: upgrade every process of a database together.
+//
 // Metrics: Collectors returns confab_store_queries_total{op, method}, one
 // count per store call (read or write, by method name), for the process to
 // register.

@@ -27,10 +27,11 @@ const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_i
 //     re-reads a row that was updated while the statement waited for it).
 //   - parent counts a reply on its thread's parent (in the same channel,
 //     so under the same lock).
-//   - the INSERT writes the message with c's values. A client_msg_id that
-//     the channel already has fails it on messages_client_msg_id (23505),
+//   - m writes the message with c's values. A client_msg_id that the
+//     channel already has fails it on messages_client_msg_id (23505),
 //     which rolls the whole statement back: nothing is written and no seq
 //     is taken.
+//   - doc indexes the message for search (its searchDoc: $16 to $19).
 //
 // Without the channel row, c is empty and nothing is inserted.
 const createMessageQuery = `WITH c AS (
@@ -44,11 +45,16 @@ const createMessageQuery = `WITH c AS (
 ), marker AS (
 	UPDATE memberships SET last_read_seq = c.last_seq, last_read_ts = c.last_ts, last_read_count = c.message_count
 	FROM c WHERE $3::bigint = 1 AND memberships.channel_id = c.id AND memberships.user_id = $4
+), m AS (
+	INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num,
+		blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype)
+	SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count, $8, $9, $10, $11, $12, $13, $14, $15 FROM c
+	RETURNING channel_id, seq, ts, num
+), doc AS (
+	INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
+	SELECT channel_id, seq, ts, $4, $16, $6::bigint <> 0, $17::text[], $18, $19::text::tsvector FROM m
 )
-INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, change_seq, num,
-	blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype)
-SELECT id, last_seq, last_ts, $4, $5, $6, $7, last_seq, message_count, $8, $9, $10, $11, $12, $13, $14, $15 FROM c
-RETURNING seq, ts, num`
+SELECT seq, ts, num FROM m`
 
 // CreateMessage stores m (see confab.Store). A zero m.TS means now.
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
@@ -61,15 +67,16 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 	if msg.ThreadTS == 0 {
 		top = 1
 	}
+	doc := newSearchDoc(&msg)
 	insert := func(q querier) error {
 		return q.QueryRow(ctx, createMessageQuery,
 			msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
 			msg.Blocks, msg.Attachments, msg.Metadata, msg.Username, msg.IconEmoji, msg.IconURL, msg.Broadcast,
-			msg.Subtype).
+			msg.Subtype, doc.hasLink, doc.mentions, doc.body, doc.tsv).
 			Scan(&msg.Seq, &msg.TS, &msg.Num)
 	}
 	var err error
-	if mentionArgs(&msg) == nil {
+	if mentionArgs(&msg, nil) == nil {
 		err = insert(db.pool)
 	} else {
 		// Mentions need the message's seq: a second statement, in the
@@ -78,7 +85,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			if err := insert(tx); err != nil {
 				return err
 			}
-			return writeMentions(ctx, tx, &msg, false)
+			return writeMentions(ctx, tx, &msg, msg.Here, false)
 		})
 	}
 	switch {
@@ -118,12 +125,16 @@ func scanMessage(s pgx.Row) (*confab.Message, error) {
 // seqs), from one seek of the reactions primary key per message. Being one
 // statement, messages and reactions come from one snapshot. The arrays are
 // unordered (an ordered aggregate costs a sort per message); Go orders
-// them by seq.
-func withReactions(inner, order string) string {
+// them by seq. extra columns of inner, if any, follow the arrays.
+func withReactions(inner, order string, extra ...string) string {
+	var more string
+	for _, c := range extra {
+		more += ", " + c
+	}
 	return `SELECT m.channel_id, m.seq, m.ts, m.user_id, m.text, m.thread_ts, m.client_msg_id, m.edited_ts,
 		m.deleted, m.change_seq, m.num, m.reply_count, m.latest_reply,
 		m.blocks, m.attachments, m.metadata, m.username, m.icon_emoji, m.icon_url, m.broadcast, m.subtype,
-		r.names, r.users, r.seqs
+		r.names, r.users, r.seqs` + more + `
 	FROM (` + inner + `) m
 	LEFT JOIN LATERAL (
 		SELECT array_agg(name) AS names, array_agg(user_id) AS users, array_agg(seq) AS seqs
@@ -132,14 +143,19 @@ func withReactions(inner, order string) string {
 }
 
 // scanWithReactions scans a row of a withReactions query.
-func scanWithReactions(s pgx.Row) (*confab.Message, error) {
+func scanWithReactions(s pgx.Row) (*confab.Message, error) { return scanWithReactionsAnd(s) }
+
+// scanWithReactionsAnd scans a row of a withReactions query, its extra
+// columns into extra.
+func scanWithReactionsAnd(s pgx.Row, extra ...any) (*confab.Message, error) {
 	var m confab.Message
 	var names, users []string
 	var seqs []int64
-	err := s.Scan(&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
+	dest := append([]any{&m.ChannelID, &m.Seq, &m.TS, &m.UserID, &m.Text, &m.ThreadTS, &m.ClientMsgID,
 		&m.EditedTS, &m.Deleted, &m.ChangeSeq, &m.Num, &m.ReplyCount, &m.LatestReply,
 		&m.Blocks, &m.Attachments, &m.Metadata, &m.Username, &m.IconEmoji, &m.IconURL, &m.Broadcast, &m.Subtype,
-		&names, &users, &seqs)
+		&names, &users, &seqs}, extra...)
+	err := s.Scan(dest...)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +365,12 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 		}
 		m, err := findMessage(ctx, tx, channelID, ts)
 		if err == nil && (upd.Text != nil || upd.Blocks != nil) {
-			err = writeMentions(ctx, tx, m, true)
+			err = writeMentions(ctx, tx, m, upd.Here, true)
+			if err == nil {
+				// The index row: its text, and its mentions, which blocks
+				// may hold too.
+				err = indexMessage(ctx, tx, m)
+			}
 		}
 		return m, err
 	})
@@ -371,6 +392,9 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 		}
 		if _, err := tx.Exec(ctx, deleteMentionsQuery, channelID, m.Seq); err != nil {
 			return nil, fmt.Errorf("delete message %s/%d: mentions: %w", channelID, ts, ctxErr(ctx, err))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM message_search WHERE channel_id = $1 AND seq = $2`, channelID, m.Seq); err != nil {
+			return nil, fmt.Errorf("delete message %s/%d: search index: %w", channelID, ts, ctxErr(ctx, err))
 		}
 		if _, err := unpin(ctx, tx, channelID, m.TS); err != nil {
 			return nil, err

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/confab/confab"
 	"github.com/confab/confab/internal/pgtest"
 )
@@ -158,5 +160,80 @@ func TestQueryPlans(t *testing.T) {
 	if testing.Verbose() {
 		q, args := messagesQuery(confab.MessageFilter{ChannelID: ch, Desc: true, Before: 101, Limit: 100})
 		t.Logf("deepest page:\n%s", queryPlan(t, db, q, args...))
+	}
+}
+
+// TestSearchPlans checks that SearchMessages' selection reads the index
+// its filter calls for, never a sequential scan of message_search, on
+// enough messages (and analyzed) for the planner to have a choice: words,
+// phrases and prefixes the tsvector GIN index, substrings the trigram
+// one, from: and to: without words their indexes, in: the primary key.
+// (A word in most messages is read by a sequential scan, rightly: see
+// TestSearchPerf.)
+func TestSearchPlans(t *testing.T) {
+	db, err := Open(t.Context(), Config{DSN: pgtest.Shared(t).NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	fillSearchData(t, db, 200, 100, 300)
+	// Indexed in SQL, for speed: PostgreSQL's parser splits these ASCII
+	// texts as SearchTokens would, markup aside.
+	for _, q := range []string{
+		`INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
+		 SELECT channel_id, seq, ts, user_id, text LIKE '%<http%', thread_ts <> 0,
+			CASE WHEN text LIKE '%<@U1>%' THEN '{U1}'::text[] ELSE '{}' END, text, to_tsvector('simple', text)
+		 FROM messages`,
+		`VACUUM ANALYZE message_search`,
+		`ANALYZE`,
+	} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	base := confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", Limit: 20}
+	rare := searchWord(3000)
+	for _, tc := range []struct {
+		name string
+		edit func(f *confab.SearchFilter)
+		want string
+	}{
+		{"a word", func(f *confab.SearchFilter) { f.Terms = []confab.SearchTerm{{Words: []string{rare}}} }, "message_search_tsv"},
+		{"a word, newest first", func(f *confab.SearchFilter) {
+			f.Terms, f.Sort = []confab.SearchTerm{{Words: []string{rare}}}, confab.SortTimestamp
+		}, "message_search_tsv"},
+		{"a phrase", func(f *confab.SearchFilter) {
+			f.Terms = []confab.SearchTerm{{Words: []string{rare, searchWord(1)}}}
+		}, "message_search_tsv"},
+		{"a prefix", func(f *confab.SearchFilter) {
+			f.Terms = []confab.SearchTerm{{Words: []string{rare[:5]}, Prefix: true}}
+		}, "message_search_tsv"},
+		{"a substring", func(f *confab.SearchFilter) {
+			f.Terms = []confab.SearchTerm{{Words: []string{rare[1:5]}, Substring: true}}
+		}, "message_search_body"},
+		{"a word, from:, has:link", func(f *confab.SearchFilter) {
+			f.Terms, f.UserIDs, f.HasLink = []confab.SearchTerm{{Words: []string{rare}}}, []string{"U7"}, true
+		}, "message_search_"},
+		{"from: alone", func(f *confab.SearchFilter) { f.UserIDs = []string{"U7"} }, "message_search_user"},
+		{"to: alone", func(f *confab.SearchFilter) { f.ToUserIDs = []string{"U1"} }, "message_search_mentions"},
+		{"in: alone", func(f *confab.SearchFilter) { f.ChannelIDs = []string{"C00007"} }, "message_search_pkey"},
+	} {
+		f := base
+		tc.edit(&f)
+		page, _, args := searchQueries(f)
+		plan := queryPlan(t, db, page, append([]any{pgx.QueryExecModeExec}, args...)...)
+		if testing.Verbose() {
+			t.Logf("%s:\n%s", tc.name, plan)
+		}
+		if !strings.Contains(plan, tc.want) {
+			t.Errorf("%s: plan does not use %s:\n%s", tc.name, tc.want, plan)
+		}
+		for _, node := range planNodes(plan) {
+			if strings.HasPrefix(node, "Seq Scan on message_search") || strings.HasPrefix(node, "Seq Scan on messages") ||
+				strings.HasPrefix(node, "Parallel Seq Scan") {
+				t.Errorf("%s: plan has a %s:\n%s", tc.name, node, plan)
+			}
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +44,11 @@ type DB struct {
 	pool    *pgxpool.Pool
 	log     *slog.Logger
 	queries querycount.Counter // operations run, for /metrics
+
+	// The background indexing (backfillLoop), stopped by Close.
+	stop       context.CancelFunc
+	background sync.WaitGroup
+	backfilled atomic.Int64 // messages it indexed
 }
 
 // Open connects to cfg.DSN, applies the pending migrations and returns the
@@ -89,12 +96,18 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	log.Info("postgres store open", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
 		"max_conns", pc.MaxConns)
-	return &DB{pool: pool, log: log, queries: querycount.New()}, nil
+	db := &DB{pool: pool, log: log, queries: querycount.New()}
+	bg, stop := context.WithCancel(context.Background())
+	db.stop = stop
+	db.background.Go(func() { db.backfillLoop(bg) })
+	return db, nil
 }
 
-// Close closes the pool, waiting for the connections in use to be
-// released. Later calls fail.
+// Close stops the background indexing, then closes the pool, waiting for
+// the connections in use to be released. Later calls fail.
 func (db *DB) Close() error {
+	db.stop()
+	db.background.Wait()
 	db.pool.Close()
 	return nil
 }

@@ -2,12 +2,328 @@ package postgres
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/confab/confab"
 )
 
-// SearchMessages: the index is being built (issue in progress).
-func (db *DB) SearchMessages(_ context.Context, _ confab.SearchFilter) (*confab.SearchResult, error) {
-	return nil, errors.New("postgres: search is not built yet")
+// searchDoc is a message's row of message_search, but for its keys.
+type searchDoc struct {
+	body     string   // confab.SearchDoc's body
+	tsv      string   // the same tokens, a tsvector literal with positions
+	hasLink  bool     // confab.SearchDoc's link flag
+	reply    bool     // a thread reply
+	mentions []string // the users mentioned by id
+}
+
+// newSearchDoc makes m's index row.
+func newSearchDoc(m *confab.Message) searchDoc {
+	body, link := confab.SearchDoc(m.Text)
+	users, _ := confab.Mentions(m.Text, m.Blocks)
+	if users == nil {
+		users = []string{}
+	}
+	return searchDoc{body: body, tsv: tsvector(body), hasLink: link,
+		reply: m.ThreadTS != 0, mentions: users}
+}
+
+// tsvector limits: a lexeme keeps at most maxLexemePositions positions,
+// and a position is at most maxPosition (PostgreSQL's own limits; it
+// would cut the same).
+const (
+	maxLexemePositions = 256
+	maxPosition        = 16383
+)
+
+// tsvector writes the tokens of body (joined by single spaces) as a
+// tsvector literal, each token with its positions (from 1), for a
+// $n::text::tsvector cast: PostgreSQL takes the lexemes as they are, with
+// no parser or dictionary of its own.
+func tsvector(body string) string {
+	if body == "" {
+		return ""
+	}
+	toks := strings.Split(body, " ")
+	pos := make(map[string][]int, len(toks))
+	var order []string
+	for i, t := range toks {
+		p, seen := pos[t]
+		if !seen {
+			order = append(order, t)
+		}
+		if len(p) < maxLexemePositions {
+			pos[t] = append(p, min(i+1, maxPosition))
+		}
+	}
+	var b strings.Builder
+	for i, t := range order {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(lexeme(t))
+		for j, p := range pos[t] {
+			if j == 0 {
+				b.WriteByte(':')
+			} else {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(p))
+		}
+	}
+	return b.String()
+}
+
+// lexeme quotes a token for a tsvector or tsquery literal.
+func lexeme(t string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(t) + "'"
+}
+
+// queryWord is a term's word as the index has it. Words are tokens
+// (confab.SearchTokens), lower-case already; a word in capitals all the
+// same is lower-cased as SearchTokens would, as SQLite's tokenizer does
+// with a query's words.
+func queryWord(w string) string { return strings.Map(unicode.ToLower, w) }
+
+// tsquery writes terms as a tsquery literal joined by op ("&" or "|"), ""
+// when none has words: a term's words are adjacent lexemes (<->), its
+// last one a prefix (:*) if Prefix.
+func tsquery(terms []confab.SearchTerm, op string) string {
+	var parts []string
+	for _, t := range terms {
+		if len(t.Words) == 0 {
+			continue
+		}
+		ws := make([]string, len(t.Words))
+		for i, w := range t.Words {
+			ws[i] = lexeme(queryWord(w))
+		}
+		if t.Prefix {
+			ws[len(ws)-1] += ":*"
+		}
+		parts = append(parts, "("+strings.Join(ws, " <-> ")+")")
+	}
+	return strings.Join(parts, " "+op+" ")
+}
+
+// likePattern matches a Substring term's words, joined by single spaces,
+// anywhere in body: LIKE's wildcards and its escape character are escaped.
+func likePattern(words []string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(queryWord(strings.Join(words, " "))) + "%"
+}
+
+// The page: Limit at most maxSearchLimit, defaultSearchLimit when not
+// set (as on SQLite, and Slack's default count).
+const (
+	maxSearchLimit     = 100
+	defaultSearchLimit = 20
+)
+
+// searchQueries builds SearchMessages' statements, with their common
+// arguments: page reads the page, one row per message with the total in
+// each; count counts the whole selection, for a page past its end.
+//
+// The selection is one scan of message_search: by message_search_tsv for
+// words (the GIN index), message_search_body for substrings (trigrams),
+// otherwise by the readable channels' keys or message_search_user, as
+// the planner finds cheapest (see TestSearchPlans). Every other condition
+// filters the same rows, so Total counts exactly what the pages show.
+func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	ws := arg(f.WorkspaceID)
+	var chans string
+	if len(f.ChannelIDs) > 0 {
+		chans = ` AND c.id = ANY(` + arg(confab.UniqueIDs(f.ChannelIDs)) + `::text[])`
+	}
+	// The channels the reader may read now: the workspace's public ones
+	// (archived too) and those the reader is a member of.
+	readable := `SELECT c.id FROM channels c WHERE c.workspace_id = ` + ws + chans
+	if f.ReaderID != "" {
+		readable = `SELECT c.id FROM channels c WHERE c.workspace_id = ` + ws + ` AND c.kind = 'public'` + chans + `
+		UNION
+		SELECT c.id FROM memberships ms JOIN channels c ON c.id = ms.channel_id
+		WHERE ms.user_id = ` + arg(f.ReaderID) + ` AND c.workspace_id = ` + ws + chans
+	}
+	with := `WITH readable AS (` + readable + `)`
+	conds := []string{`s.channel_id IN (SELECT id FROM readable)`}
+
+	var words, subs, exWords, exSubs []confab.SearchTerm
+	for _, t := range f.Terms {
+		if t.Substring {
+			subs = append(subs, t)
+		} else {
+			words = append(words, t)
+		}
+	}
+	for _, t := range f.Excluded {
+		if t.Substring {
+			exSubs = append(exSubs, t)
+		} else {
+			exWords = append(exWords, t)
+		}
+	}
+	score := `0::real`
+	if q := tsquery(words, "&"); q != "" {
+		p := arg(q)
+		conds = append(conds, `s.tsv @@ `+p+`::text::tsquery`)
+		if f.Sort == confab.SortScore {
+			score = `ts_rank(s.tsv, ` + p + `::text::tsquery)`
+		}
+	}
+	if q := tsquery(exWords, "|"); q != "" {
+		conds = append(conds, `NOT (s.tsv @@ `+arg(q)+`::text::tsquery)`)
+	}
+	for _, t := range subs {
+		if len(t.Words) > 0 {
+			conds = append(conds, `s.body LIKE `+arg(likePattern(t.Words)))
+		}
+	}
+	for _, t := range exSubs {
+		if len(t.Words) > 0 {
+			conds = append(conds, `s.body NOT LIKE `+arg(likePattern(t.Words)))
+		}
+	}
+	if len(f.UserIDs) > 0 {
+		conds = append(conds, `s.user_id = ANY(`+arg(confab.UniqueIDs(f.UserIDs))+`::text[])`)
+	}
+	if len(f.ToUserIDs) > 0 {
+		// To one of them, not by them: a mention by id, or a DM or group
+		// DM they are a member of. The first condition, looser, is the
+		// one an index can answer (message_search_mentions, or the keys
+		// of their DMs).
+		to := arg(confab.UniqueIDs(f.ToUserIDs)) + `::text[]`
+		with += `, direct AS (
+			SELECT ms.channel_id, ms.user_id FROM memberships ms JOIN channels c ON c.id = ms.channel_id
+			WHERE ms.user_id = ANY(` + to + `) AND c.kind IN ('dm', 'group_dm') AND c.workspace_id = ` + ws + `)`
+		conds = append(conds, `(s.mentions && `+to+` OR s.channel_id = ANY(ARRAY(SELECT channel_id FROM direct)))`,
+			`EXISTS (SELECT 1 FROM unnest(`+to+`) u(id) WHERE u.id <> s.user_id AND (u.id = ANY(s.mentions)
+				OR EXISTS (SELECT 1 FROM direct d WHERE d.channel_id = s.channel_id AND d.user_id = u.id)))`)
+	}
+	if f.Since != 0 {
+		conds = append(conds, `s.ts >= `+arg(f.Since))
+	}
+	if f.Until != 0 {
+		conds = append(conds, `s.ts < `+arg(f.Until))
+	}
+	if f.HasLink {
+		conds = append(conds, `s.has_link`)
+	}
+	if f.IsThread {
+		// A reply, or a parent with replies: its reply count is read from
+		// messages, as it changes with every reply (an index row changes
+		// only with its own message).
+		conds = append(conds, `(s.reply OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.channel_id = s.channel_id AND m.seq = s.seq AND m.reply_count > 0))`)
+	}
+	if f.HasReaction || f.Reaction != "" {
+		name := ``
+		if f.Reaction != "" {
+			name = ` AND r.name = ` + arg(f.Reaction)
+		}
+		conds = append(conds, `EXISTS (SELECT 1 FROM reactions r
+			WHERE r.channel_id = s.channel_id AND r.message_seq = s.seq AND NOT r.removed`+name+`)`)
+	}
+	if f.HasPin {
+		conds = append(conds, `EXISTS (SELECT 1 FROM pins p WHERE p.channel_id = s.channel_id AND p.message_ts = s.ts)`)
+	}
+	from := ` FROM message_search s WHERE ` + strings.Join(conds, `
+		AND `)
+
+	dir := ` DESC`
+	if f.Asc {
+		dir = ` ASC`
+	}
+	// order is the results' order, of the columns of table t: by score
+	// (when sorted so), then newest first, the channel breaking a tie of
+	// ts (unique in a channel).
+	order := func(t, score string) string {
+		o := t + `ts` + dir + `, ` + t + `channel_id` + dir
+		if f.Sort == confab.SortScore {
+			o = score + dir + `, ` + o
+		}
+		return o
+	}
+	lim, off := f.Limit, max(f.Offset, 0)
+	if lim <= 0 {
+		lim = defaultSearchLimit
+	}
+	lim = min(lim, maxSearchLimit)
+	// hits is the whole selection, materialized: counted, and sorted for
+	// the page, from one scan. (A count(*) OVER () under the page's
+	// LIMIT would do the same work, but PostgreSQL before 16 costs it as
+	// if the LIMIT stopped the scan early, and picks plans for that.)
+	hits := with + `, hits AS MATERIALIZED (
+		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + `
+	), page AS (
+		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM hits
+		ORDER BY ` + order(``, `score`) + `
+		LIMIT ` + arg(lim) + ` OFFSET ` + arg(off) + `)
+	`
+	inner := `SELECT ` + messageCols + `, h.score, (SELECT count(*) FROM hits) AS total FROM page h
+		JOIN messages ON messages.channel_id = h.hit_channel AND messages.seq = h.hit_seq`
+	page = hits + withReactions(inner, ` ORDER BY `+order(`m.`, `m.score`), `m.total`)
+	count = with + ` SELECT count(*)` + from
+	return page, count, args
+}
+
+// SearchMessages runs the selection in one statement: the page, each row
+// with the selection's total (count(*) OVER ()), the messages and their
+// reactions joined as FindMessages joins them. Only a page past the end,
+// which has no row to carry the total, takes a second statement to count.
+//
+// The statements run as one-shot statements (QueryExecModeExec), planned
+// with their arguments: how selective a word or a list of channels is
+// decides the plan, which a cached generic plan would not know.
+func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confab.SearchResult, error) {
+	db.queries.Read("SearchMessages")
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	page, count, args := searchQueries(f)
+	rows, err := db.pool.Query(ctx, page, append([]any{pgx.QueryExecModeExec}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("search messages of %s: %w", f.WorkspaceID, ctxErr(ctx, err))
+	}
+	res := &confab.SearchResult{Messages: []*confab.Message{}}
+	res.Messages, err = collect(rows, func(r pgx.Row) (*confab.Message, error) {
+		return scanWithReactionsAnd(r, &res.Total)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search messages of %s: %w", f.WorkspaceID, ctxErr(ctx, err))
+	}
+	if len(res.Messages) == 0 && f.Offset > 0 {
+		// The page is past the end: count without it (the count's
+		// arguments are a prefix of the page's).
+		if err := db.pool.QueryRow(ctx, count, append([]any{pgx.QueryExecModeExec}, args[:len(args)-2]...)...).Scan(&res.Total); err != nil {
+			return nil, fmt.Errorf("search messages of %s: count: %w", f.WorkspaceID, ctxErr(ctx, err))
+		}
+	}
+	if res.Messages == nil {
+		res.Messages = []*confab.Message{}
+	}
+	return res, nil
+}
+
+// indexSQL writes a message's index row, or rewrites it (an edit; or a
+// message the background indexing has not reached yet: it will find the
+// row there).
+const indexSQL = `INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
+	VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9::text::tsvector)
+	ON CONFLICT (channel_id, seq) DO UPDATE SET has_link = excluded.has_link,
+		mentions = excluded.mentions, body = excluded.body, tsv = excluded.tsv`
+
+// indexMessage (re)indexes m, in the transaction that changes it.
+func indexMessage(ctx context.Context, tx pgx.Tx, m *confab.Message) error {
+	d := newSearchDoc(m)
+	if _, err := tx.Exec(ctx, indexSQL, m.ChannelID, m.Seq, m.TS, m.UserID, d.hasLink, d.reply, d.mentions, d.body, d.tsv); err != nil {
+		return fmt.Errorf("index message %s/%d: %w", m.ChannelID, m.Seq, ctxErr(ctx, err))
+	}
+	return nil
 }

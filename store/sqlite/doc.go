@@ -35,18 +35,26 @@
 // joined by spaces, in two contentless FTS5 tables, search_words
 // (unicode61, every token kept whole, for words, phrases and prefixes,
 // ranked by bm25) and search_trigrams (trigram, for substrings of three
-// characters or more); and, in search_rows, the message's ts, poster and
-// link flag, and in search_mentions the users it mentions by id (to:).
-// Contentless because results are read from messages: the index keeps no
-// second copy of the text, and contentless_delete removes an entry by id.
-// A message's index id is its channel's search number << 36 | its seq,
-// the rowid of both FTS5 tables: the reader's channels (and in:) are
-// checked on the id itself, with no other row read, and one channel is a
-// rowid range inside FTS5. A search is two statements in one read
-// transaction, the exact total and the page, over the same conditions;
-// every word is a quoted FTS5 string, so no text is query syntax. FTS5
-// needs the build tag sqlite_fts5 (mattn/go-sqlite3 compiles it in only
-// then); Open fails with ErrNoFTS5 without it. A database from before the
+// characters or more); in search_words' second column, tags, the
+// message's channel and poster as tokens; in search_rows, the message's
+// channel, seq, ts, poster and link flag; in search_mentions the users it
+// mentions by id (to:). Contentless because results are read from
+// messages: the index keeps no second copy of the text, and
+// contentless_delete removes an entry by id. A message's index id is its
+// ts (µs; on a collision with another channel's message the next free
+// id, at most a second above), the rowid of both FTS5 tables: the id
+// order is the time order, so FTS5 walks a word's matches newest first
+// without a sort and a date bound is a rowid range. in: and from: are
+// tags ANDed into the FTS5 expression, an intersection of lists rather
+// than a filter on every match. A search is one statement in one read
+// transaction that walks the matches in id order and stops after
+// confab.SearchCountCap+1 the reader may read (Total and Capped) or after
+// 4 × SearchCountCap rows (Capped too: the reader can read little of
+// what matches); the page is cut from those, the score order (bm25)
+// ranking them, so a search costs at most what ten thousand matches do,
+// however common its words. Every word is a quoted FTS5 string, so no
+// text is query syntax. FTS5 needs the build tag sqlite_fts5
+// (mattn/go-sqlite3 compiles it in only then); Open fails with ErrNoFTS5 without it. A database from before the
 // index (migration 0014) is indexed after Open by a background goroutine,
 // 500 messages per write transaction through the committer with a pause
 // between batches so that writes are not starved, saving its position in

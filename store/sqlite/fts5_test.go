@@ -10,7 +10,7 @@ import (
 // A binary built without -tags sqlite_fts5 must say so, not fail with
 // SQLite's bare "no such module: fts5".
 func TestNoFTS5Error(t *testing.T) {
-	err := noFTS5(errors.New(`migrate: 0014_search.sql: no such module: fts5`))
+	err := noFTS5(errors.New(`migrate: 0015_search.sql: no such module: fts5`))
 	if !errors.Is(err, ErrNoFTS5) {
 		t.Fatalf("noFTS5 = %v, want ErrNoFTS5", err)
 	}

@@ -24,10 +24,11 @@ func TestMentionPlans(t *testing.T) {
 	}{
 		{"count", countMentionsQuery, []any{"U1", `["C1","C2"]`}, []string{
 			"SEARCH ms USING PRIMARY KEY (channel_id=? AND user_id=?)",
+			"SEARCH ch USING INDEX sqlite_autoindex_channels_1 (id=?)",
 			"SEARCH mn USING COVERING INDEX mentions_user (user_id=? AND channel_id=? AND seq>?)"}},
-		{"insert", insertMentionsQuery, []any{"C1", 5, "U1", false, `["U2"]`}, []string{
+		{"insert", insertMentionsQuery, []any{"C1", 5, "U1", false, `["U2"]`, `[]`}, []string{
 			"SEARCH memberships USING PRIMARY KEY (channel_id=?"}},
-		{"stale", staleMentionsQuery, []any{"C1", 5, "U1", true, `[]`}, []string{
+		{"stale", staleMentionsQuery, []any{"C1", 5, "U1", true, `[]`, `[]`, true}, []string{
 			"SEARCH mentions USING PRIMARY KEY (channel_id=? AND seq=?)"}},
 		{"delete", deleteMentionsQuery, []any{"C1", 5}, []string{
 			"SEARCH mentions USING PRIMARY KEY (channel_id=? AND seq=?)"}},

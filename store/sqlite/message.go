@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,7 +129,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			msg.IconEmoji, msg.IconURL, msg.Broadcast, msg.Subtype); err != nil {
 			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
 		}
-		if err := writeMentions(ctx, tx, &msg, false); err != nil {
+		if err := writeMentions(ctx, tx, &msg, msg.Here, false); err != nil {
 			return err
 		}
 		if err := indexMessage(ctx, tx, &msg); err != nil {
@@ -427,7 +428,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 			return fmt.Errorf("update message %s/%d: %w", channelID, ts, err)
 		}
 		if upd.Text != nil || upd.Blocks != nil {
-			if err := writeMentions(ctx, tx, m, true); err != nil {
+			if err := writeMentions(ctx, tx, m, upd.Here, true); err != nil {
 				return err
 			}
 			// The text's words, and the mentions of its blocks (to:).
@@ -654,5 +655,6 @@ func copyUpdate(upd confab.MessageUpdate) confab.MessageUpdate {
 		v := *p
 		return &v
 	}
-	return confab.MessageUpdate{Text: cp(upd.Text), Blocks: cp(upd.Blocks), Attachments: cp(upd.Attachments), Metadata: cp(upd.Metadata)}
+	return confab.MessageUpdate{Text: cp(upd.Text), Blocks: cp(upd.Blocks), Attachments: cp(upd.Attachments), Metadata: cp(upd.Metadata),
+		Here: slices.Clone(upd.Here)}
 }

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,39 +24,61 @@ const (
 
 // The reader's channels (see confab.SearchFilter.ReaderID): the
 // workspace's public channels through channels_public, and the ones the
-// reader is a member of through memberships_user; only channels with an
-// indexed message (a search number) matter.
+// reader is a member of through memberships_user (CROSS JOIN keeps the
+// memberships outermost: left to itself the planner walks every channel of
+// the workspace, DMs and all); only channels with an indexed message (a
+// search number) matter.
 const (
 	readableQuery = `SELECT sc.num, sc.id FROM channels AS c INDEXED BY channels_public
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE c.workspace_id = ?1 AND c.kind = 'public'
 	UNION
-	SELECT sc.num, sc.id FROM memberships AS m
-		JOIN channels AS c ON c.id = m.channel_id
+	SELECT sc.num, sc.id FROM memberships AS m INDEXED BY memberships_user
+		CROSS JOIN channels AS c ON c.id = m.channel_id
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE m.user_id = ?2 AND c.workspace_id = ?1`
 	workspaceChannelsQuery = `SELECT sc.num, sc.id FROM channels AS c
 		JOIN search_channels AS sc ON sc.id = c.id WHERE c.workspace_id = ?`
 	// dmNumsQuery: the DMs and group DMs a user is a member of (to:).
-	dmNumsQuery = `SELECT sc.num FROM memberships AS m
-		JOIN channels AS c ON c.id = m.channel_id
+	dmNumsQuery = `SELECT sc.num FROM memberships AS m INDEXED BY memberships_user
+		CROSS JOIN channels AS c ON c.id = m.channel_id
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE m.user_id = ? AND c.workspace_id = ? AND c.kind IN ('dm', 'group_dm')`
 )
 
-// SearchMessages runs the filter as two statements in one read
-// transaction, the page and the total (unless the page, not full, gives
-// it), over the same FROM and WHERE:
+// Search bounds (see confab.SearchCountCap): a search collects at most
+// searchCountCap+1 matches the reader may read, and scans at most
+// searchScanCap index rows to find them, so that a word the reader can
+// rarely read (most of its matches in channels closed to them) costs what
+// a common one does: past it Total is what was found, with Capped set.
+// Variables for the tests.
+var (
+	searchCountCap = confab.SearchCountCap
+	searchScanCap  = 4 * confab.SearchCountCap
+)
+
+// SearchMessages runs the filter as one statement in a read transaction
+// that walks the matches in id order, which is the time order (see
+// migrations/0015_search.sql): newest first, or oldest first for the
+// ascending time order. It collects up to SearchCountCap+1 matches the
+// reader may read, and orders and pages those:
 //
-//   - With words, the driver is search_words' MATCH (every word term
-//     ANDed, the excluded words NOTed, in one FTS5 expression); else with
-//     substrings, search_trigrams' MATCH; else search_rows.
-//   - The reader's channels (and in:) are a set of channel numbers that a
-//     match's id >> 36 is checked against, without reading another row;
-//     a single channel is also a rowid range the FTS5 scan seeks to.
-//   - search_rows is joined only when a filter or the order needs it
-//     (from:, dates, has:link, the time order); messages, reactions and
-//     pins only for is:thread, has:reaction and is:pinned.
+//   - With words, or with in: or from: and no substring, the driver is
+//     search_words' MATCH: the word terms ANDed, the excluded words NOTed,
+//     the in: channels' and the from: users' tags ORed and ANDed with
+//     them, in one FTS5 expression, so that a selective filter is an
+//     intersection of lists rather than a check of every match; else with
+//     substrings, search_trigrams' MATCH; else search_rows' primary key.
+//   - Date bounds are a range of ids the scan seeks to, checked exactly on
+//     search_rows.ts.
+//   - Whether the reader may read a match (and in:) is checked here, on
+//     the channel number each row carries; the other filters (to:, has:,
+//     is:thread, excluded terms, a substring with words) are a flag the
+//     statement computes per row, so that every row the scan reads counts
+//     towards searchScanCap.
+//   - The score order (bm25, the tags weighing nothing) ranks the
+//     collected matches, the newest SearchCountCap, newest first among
+//     equals.
 //
 // Text is never spliced into SQL, and every word is quoted in the FTS5
 // expression (see ftsPhrase): a user's quotes, stars and operators are
@@ -66,6 +90,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 	if !ok {
 		return out, nil // a term no message can match
 	}
+	byTime := f.Sort == confab.SortTimestamp || q.words == ""
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		chans, names, err := searchChannels(ctx, tx, f)
 		if err != nil {
@@ -82,32 +107,37 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			}
 			toNums = append(toNums, nums)
 		}
-		count, page, args := q.sql(f, chans, toNums)
+		stmt, args := q.sql(f, chans, toNums, !(byTime && f.Asc))
+		hits, capped, err := collect(ctx, tx, stmt, args, names)
+		if err != nil {
+			return err
+		}
+		out.Total, out.Capped = len(hits), capped
+		if byTime {
+			slices.SortFunc(hits, func(a, b searchHit) int {
+				return cmp.Or(cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
+			})
+		} else {
+			// bm25: the lower, the more relevant.
+			slices.SortFunc(hits, func(a, b searchHit) int {
+				return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(b.ts, a.ts), cmp.Compare(b.id, a.id))
+			})
+		}
+		if f.Asc {
+			slices.Reverse(hits)
+		}
 		lim := f.Limit
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
 		lim = min(lim, maxSearchPage)
-		off := max(f.Offset, 0)
-		// The page first: a page that is not full, and not past the end,
-		// is the last one, and gives the total without a second pass.
-		hits, err := queryAll(ctx, tx, scanInt64, page, append(args, lim, off)...)
-		if err != nil {
-			return fmt.Errorf("search: page: %w", err)
-		}
-		if len(hits) == lim || len(hits) == 0 && off > 0 {
-			if err := tx.QueryRowContext(ctx, count, args...).Scan(&out.Total); err != nil {
-				return fmt.Errorf("search: count: %w", err)
-			}
-		} else {
-			out.Total = off + len(hits)
-		}
-		for _, id := range hits {
-			ch, seq := names[id>>idShift], id&maxSeq
+		off := min(max(f.Offset, 0), len(hits))
+		for _, h := range hits[off:min(off+lim, len(hits))] {
+			ch := names[h.num]
 			m, err := scanMessage(tx.QueryRowContext(ctx,
-				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, seq))
+				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, h.seq))
 			if err != nil {
-				return fmt.Errorf("search: message %s/%d: %w", ch, seq, err)
+				return fmt.Errorf("search: message %s/%d: %w", ch, h.seq, err)
 			}
 			if err := fillReactions(ctx, tx, m.ChannelID, []*confab.Message{m}); err != nil {
 				return err
@@ -120,6 +150,51 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		return nil, err
 	}
 	return out, nil
+}
+
+// searchHit is a match: its index id, channel number, seq, ts and score.
+type searchHit struct {
+	id, num, seq, ts int64
+	score            float64
+}
+
+// collect runs the search statement (see search.sql) and keeps the rows
+// that pass its filters in a channel of names, up to SearchCountCap of
+// them; capped says there were more, or that the scan stopped at
+// searchScanCap rows with more to read.
+func collect(ctx context.Context, tx *sql.Tx, stmt string, args []any, names map[int64]string) (hits []searchHit, capped bool, err error) {
+	rows, err := tx.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	scanned := 0
+	for rows.Next() {
+		if scanned == searchScanCap {
+			capped = true
+			break
+		}
+		scanned++
+		var (
+			h    searchHit
+			pass bool
+		)
+		if err := rows.Scan(&h.id, &h.num, &h.seq, &h.ts, &h.score, &pass); err != nil {
+			return nil, false, fmt.Errorf("search: %w", err)
+		}
+		if _, ok := names[h.num]; !ok || !pass {
+			continue
+		}
+		if len(hits) == searchCountCap {
+			capped = true
+			break
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	return hits, capped, nil
 }
 
 func scanInt64(s scanner) (int64, error) {
@@ -241,7 +316,7 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 		return ftsQuote(s), true
 	}
 	var b strings.Builder
-	b.WriteByte('(')
+	b.WriteString("({body} : (")
 	for i, w := range words {
 		if i > 0 {
 			b.WriteString(" + ")
@@ -251,7 +326,7 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 	if t.Prefix {
 		b.WriteByte('*')
 	}
-	b.WriteByte(')')
+	b.WriteString("))")
 	return b.String(), true
 }
 
@@ -273,15 +348,20 @@ func hasTokenChar(w string) bool {
 	return false
 }
 
-// sql returns the count and the page statements and their arguments (the
-// page's take LIMIT and OFFSET after them). chans are the channel numbers
-// to look in, toNums each to: user's DMs.
-func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64) (count, page string, args []any) {
+// sql returns the search statement and its arguments: every row of the
+// driver (see SearchMessages) in id order, newest first if desc, as its
+// id, channel number, seq, ts, score (bm25, or 0 without words) and
+// whether it passes the filters the statement checks per row. chans are
+// the channel numbers to look in (the reader's, and of them the in:
+// ones), toNums each to: user's DMs.
+func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc bool) (string, []any) {
 	var (
+		args  []any
 		from  string
 		id    string
 		score = "0"
-		where []string
+		where []string // the driver's: what the scan seeks to
+		pass  []string // checked per row
 	)
 	arg := func(v any) string {
 		args = append(args, v)
@@ -291,103 +371,110 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64) (cou
 		b, _ := json.Marshal(v)
 		return arg(string(b))
 	}
+	var tags []string // FTS5 expressions of in: and from:
+	if len(f.ChannelIDs) > 0 {
+		var or []string
+		for _, c := range chans {
+			or = append(or, ftsQuote(chanTag(c)))
+		}
+		tags = append(tags, "({tags} : ("+strings.Join(or, " OR ")+"))")
+	}
+	if len(f.UserIDs) > 0 {
+		var or []string
+		for _, u := range f.UserIDs {
+			or = append(or, ftsQuote(userTag(u)))
+		}
+		tags = append(tags, "({tags} : ("+strings.Join(or, " OR ")+"))")
+	}
 	switch {
-	case s.words != "":
-		from, id, score = "search_words", "search_words.rowid", "bm25(search_words)"
-		where = append(where, "search_words MATCH "+arg(s.words))
+	case s.words != "" || s.subs == "" && len(tags) > 0:
+		from, id = "search_words", "search_words.rowid"
+		var and []string
+		if s.words != "" {
+			and = append(and, "("+s.words+")")
+			score = "bm25(search_words, 1.0, 0.0)"
+		}
+		and = append(and, tags...)
+		expr := strings.Join(and, " AND ")
+		if s.exWords != "" {
+			// Without word terms (see buildSearch), NOTed here too.
+			expr = "(" + expr + ") NOT (" + s.exWords + ")"
+			s.exWords = ""
+		}
+		where = append(where, "search_words MATCH "+arg(expr))
 		if s.subs != "" {
-			where = append(where, id+" IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
+			pass = append(pass, id+" IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
 		}
 	case s.subs != "":
 		from, id = "search_trigrams", "search_trigrams.rowid"
 		where = append(where, "search_trigrams MATCH "+arg(s.subs))
+		if len(f.UserIDs) > 0 {
+			pass = append(pass, "r.user_id IN (SELECT value FROM json_each("+jsonArg(f.UserIDs)+"))")
+		}
 	default:
-		from, id = "search_rows AS r", "r.id"
+		from, id = "", "r.id"
 	}
 	if s.exWords != "" {
-		where = append(where, id+" NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
+		pass = append(pass, id+" NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
 	}
 	if s.exSubs != "" {
-		where = append(where, id+" NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
+		pass = append(pass, id+" NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
 	}
-	if len(chans) == 1 {
-		lo := chans[0] << idShift
-		where = append(where, id+" BETWEEN "+arg(lo)+" AND "+arg(lo|maxSeq))
-	} else {
-		where = append(where, "("+id+" >> 36) IN (SELECT value FROM json_each("+jsonArg(chans)+"))")
-	}
-
-	needRows := false
-	if len(f.UserIDs) > 0 {
-		needRows = true
-		where = append(where, "r.user_id IN (SELECT value FROM json_each("+jsonArg(f.UserIDs)+"))")
-	}
+	// An id is at least its message's ts and under ts + maxBump.
 	if f.Since != 0 {
-		needRows = true
-		where = append(where, "r.ts >= "+arg(f.Since))
+		where = append(where, id+" >= "+arg(f.Since))
+		pass = append(pass, "r.ts >= "+arg(f.Since))
 	}
 	if f.Until != 0 {
-		needRows = true
-		where = append(where, "r.ts < "+arg(f.Until))
+		where = append(where, id+" < "+arg(f.Until+maxBump))
+		pass = append(pass, "r.ts < "+arg(f.Until))
 	}
 	if f.HasLink {
-		needRows = true
-		where = append(where, "r.has_link = 1")
+		pass = append(pass, "r.has_link = 1")
 	}
 	if len(f.ToUserIDs) > 0 {
-		needRows = true
 		var to []string
 		for i, u := range f.ToUserIDs {
 			ua := arg(u)
-			to = append(to, "(r.user_id != "+ua+" AND (("+id+" >> 36) IN (SELECT value FROM json_each("+jsonArg(toNums[i])+"))"+
-				" OR EXISTS (SELECT 1 FROM search_mentions AS sm WHERE sm.id = "+id+" AND sm.user_id = "+ua+")))")
+			to = append(to, "(r.user_id != "+ua+" AND (r.chan IN (SELECT value FROM json_each("+jsonArg(toNums[i])+"))"+
+				" OR EXISTS (SELECT 1 FROM search_mentions AS sm WHERE sm.id = r.id AND sm.user_id = "+ua+")))")
 		}
-		where = append(where, "("+strings.Join(to, " OR ")+")")
+		pass = append(pass, "("+strings.Join(to, " OR ")+")")
 	}
-	needChannel := false
-	seq := "(" + id + " & " + strconv.FormatInt(maxSeq, 10) + ")"
+	channel := "(SELECT sc.id FROM search_channels AS sc WHERE sc.num = r.chan)"
 	if f.HasReaction || f.Reaction != "" {
-		needChannel = true
 		cond := ""
 		if f.Reaction != "" {
 			cond = " AND re.name = " + arg(f.Reaction)
 		}
-		where = append(where, "EXISTS (SELECT 1 FROM reactions AS re WHERE re.channel_id = sc.id AND re.message_seq = "+seq+cond+" AND re.removed = 0)")
+		pass = append(pass, "EXISTS (SELECT 1 FROM reactions AS re WHERE re.channel_id = "+channel+
+			" AND re.message_seq = r.seq"+cond+" AND re.removed = 0)")
 	}
 	if f.HasPin {
-		needChannel, needRows = true, true
-		where = append(where, "EXISTS (SELECT 1 FROM pins AS p WHERE p.channel_id = sc.id AND p.message_ts = r.ts)")
+		pass = append(pass, "EXISTS (SELECT 1 FROM pins AS p WHERE p.channel_id = "+channel+" AND p.message_ts = r.ts)")
 	}
 	if f.IsThread {
-		needChannel = true
-		where = append(where, "EXISTS (SELECT 1 FROM messages AS m WHERE m.channel_id = sc.id AND m.seq = "+seq+
+		pass = append(pass, "EXISTS (SELECT 1 FROM messages AS m WHERE m.channel_id = "+channel+" AND m.seq = r.seq"+
 			" AND (m.thread_ts != 0 OR m.reply_count > 0))")
 	}
 
-	joins := func(rows, channel bool) string {
-		j := from
-		if rows && from != "search_rows AS r" {
-			j += " JOIN search_rows AS r ON r.id = " + id
-		}
-		if channel {
-			j += " JOIN search_channels AS sc ON sc.num = (" + id + " >> 36)"
-		}
-		return j
+	q := "SELECT " + id + ", r.chan, r.seq, r.ts, "
+	ok := "1"
+	if len(pass) > 0 {
+		ok = "coalesce(" + strings.Join(pass, " AND ") + ", 0)"
 	}
-	cond := strings.Join(where, " AND ")
-	count = "SELECT count(*) FROM " + joins(needRows, needChannel) + " WHERE " + cond
-
-	desc, asc := "DESC", "ASC"
-	if f.Asc {
-		desc, asc = asc, desc
+	q += score + ", " + ok
+	if from == "" {
+		q += " FROM search_rows AS r"
+	} else {
+		q += " FROM " + from + " JOIN search_rows AS r ON r.id = " + id
 	}
-	order := "r.ts " + desc + ", " + id + " " + desc
-	if f.Sort == confab.SortScore && score != "0" {
-		// bm25: the lower, the more relevant.
-		order = score + " " + asc + ", " + order
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	n := len(args)
-	page = "SELECT " + id + " FROM " + joins(true, needChannel) + " WHERE " + cond +
-		" ORDER BY " + order + " LIMIT ?" + strconv.Itoa(n+1) + " OFFSET ?" + strconv.Itoa(n+2)
-	return count, page, args
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	return q + " ORDER BY " + id + dir, args
 }

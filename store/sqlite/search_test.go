@@ -3,6 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 // TestSearchBackfill: a database whose messages were written before the
-// search index (migration 0014) becomes searchable after Open, without a
+// search index (migration 0015) becomes searchable after Open, without a
 // restart, while the store serves writes; the backfill resumes after a
 // Close, and a message created, edited or deleted while it runs ends up
 // indexed right, exactly once.
@@ -47,11 +48,11 @@ func TestSearchBackfill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Back to the schema before 0014, messages kept.
+	// Back to the schema before 0015, messages kept.
 	for _, q := range []string{
 		`DROP TABLE search_words`, `DROP TABLE search_trigrams`, `DROP TABLE search_rows`,
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
-		`DROP INDEX channels_public`, `PRAGMA user_version = 13`,
+		`DROP INDEX channels_public`, `PRAGMA user_version = 14`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -198,5 +199,181 @@ func TestSearchBackfill(t *testing.T) {
 	var done bool
 	if err := db.rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&done); err != nil || !done {
 		t.Errorf("search_backfill done = %v, %v", done, err)
+	}
+}
+
+// TestSearchPlans: each shape of search reads through the intended index
+// (see SearchMessages), in id order without a sort: the reader's channels
+// through channels_public and memberships_user; with words, or in: and
+// from: alone, the FTS5 scan of search_words outermost; substrings the
+// trigram scan; dates alone a range of search_rows' key; and every match's
+// row in search_rows by its key.
+func TestSearchPlans(t *testing.T) {
+	db := mustOpen(t, Config{})
+	plan := func(query string, args ...any) string {
+		return strings.Join(queryPlan(t, db, query, args...), "\n")
+	}
+	readable := plan(readableQuery, "T1", "U1")
+	for _, want := range []string{"channels_public", "memberships_user"} {
+		if !strings.Contains(readable, want) {
+			t.Errorf("readableQuery plan lacks %s:\n%s", want, readable)
+		}
+	}
+	if p := plan(dmNumsQuery, "U1", "T1"); !strings.Contains(p, "memberships_user") {
+		t.Errorf("dmNumsQuery plan:\n%s", p)
+	}
+	word := []confab.SearchTerm{{Words: []string{"deploy"}}}
+	day := int64(86_400_000_000)
+	const (
+		words    = "SCAN search_words VIRTUAL TABLE"
+		trigrams = "SCAN search_trigrams VIRTUAL TABLE"
+		row      = "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"
+	)
+	for _, tc := range []struct {
+		name  string
+		f     confab.SearchFilter
+		chans []int64
+		want  []string
+	}{
+		{"word", confab.SearchFilter{Terms: word}, []int64{1, 2}, []string{words, row}},
+		{"word, oldest first", confab.SearchFilter{Terms: word, Sort: confab.SortTimestamp, Asc: true}, []int64{1, 2}, []string{words, row}},
+		{"word in:", confab.SearchFilter{Terms: word, ChannelIDs: []string{"C1"}}, []int64{1}, []string{words, row}},
+		{"word dated", confab.SearchFilter{Terms: word, Since: day, Until: 2 * day}, []int64{1, 2}, []string{words, row}},
+		{"substring", confab.SearchFilter{Terms: []confab.SearchTerm{{Words: []string{"ploy"}, Substring: true}}}, []int64{1, 2},
+			[]string{trigrams, row}},
+		{"in: only", confab.SearchFilter{ChannelIDs: []string{"C1", "C2"}}, []int64{1, 2}, []string{words, row}},
+		{"from: only", confab.SearchFilter{UserIDs: []string{"U1"}}, []int64{1, 2}, []string{words, row}},
+		{"dated only", confab.SearchFilter{Since: day, Until: 2 * day}, []int64{1, 2},
+			[]string{"SEARCH r USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"}},
+		{"everything", confab.SearchFilter{}, []int64{1, 2}, []string{"SCAN r"}},
+	} {
+		s, ok := buildSearch(tc.f)
+		if !ok {
+			t.Fatalf("%s: buildSearch refused", tc.name)
+		}
+		q, args := s.sql(tc.f, tc.chans, nil, !tc.f.Asc)
+		p := plan(q, args...)
+		for _, want := range tc.want {
+			if !strings.Contains(p, want) {
+				t.Errorf("%s: plan lacks %q:\n%s", tc.name, want, p)
+			}
+		}
+		if strings.Contains(p, "USE TEMP B-TREE") {
+			t.Errorf("%s: plan sorts:\n%s", tc.name, p)
+		}
+	}
+}
+
+// TestSearchBounds: a search collects at most searchCountCap matches
+// (Total, Capped; the score order ranks the newest, the ascending time
+// order starts at the oldest), stops after searchScanCap rows it may not
+// read (Capped), and messages of two channels at the same ts both get an
+// id, found by exact date bounds and kept right by edits and deletes.
+func TestSearchBounds(t *testing.T) {
+	ctx := t.Context()
+	defer func(c, s int) { searchCountCap, searchScanCap = c, s }(searchCountCap, searchScanCap)
+	searchCountCap, searchScanCap = 5, 100
+
+	db := mustOpen(t, Config{})
+	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
+	if err := db.CreateWorkspace(ctx, ws, &confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, &confab.User{ID: "U2", WorkspaceID: "T1", Name: "other", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id      string
+		kind    string
+		members []string
+	}{{"C1", confab.KindPublic, []string{"U1"}}, {"C2", confab.KindPrivate, []string{"U2"}}, {"C3", confab.KindPublic, []string{"U1"}}} {
+		ch := &confab.Channel{ID: c.id, WorkspaceID: "T1", Kind: c.kind, Name: c.id, Created: 1}
+		if err := db.CreateChannel(ctx, ch, c.members); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := func(ch, user, text string, ts int64) {
+		t.Helper()
+		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: ch, UserID: user, Text: text, TS: ts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	search := func(f confab.SearchFilter) (total int, capped bool, ts []int64) {
+		t.Helper()
+		f.WorkspaceID, f.ReaderID, f.Limit = "T1", "U1", 100
+		res, err := db.SearchMessages(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range res.Messages {
+			ts = append(ts, m.TS)
+		}
+		return res.Total, res.Capped, ts
+	}
+	word := func(w string) []confab.SearchTerm { return []confab.SearchTerm{{Words: []string{w}}} }
+
+	post("C1", "U1", "bravo", 900)
+	for i := range 12 {
+		post("C1", "U1", "alpha", 1000+int64(i)*10)
+	}
+	for i := range 150 {
+		post("C2", "U2", "bravo", 2000+int64(i))
+	}
+
+	total, capped, ts := search(confab.SearchFilter{Terms: word("alpha")})
+	if total != 5 || !capped || fmt.Sprint(ts) != "[1110 1100 1090 1080 1070]" {
+		t.Errorf("alpha = %d, %v, %v; want the newest 5, capped", total, capped, ts)
+	}
+	total, capped, ts = search(confab.SearchFilter{Terms: word("alpha"), Sort: confab.SortTimestamp, Asc: true})
+	if total != 5 || !capped || fmt.Sprint(ts) != "[1000 1010 1020 1030 1040]" {
+		t.Errorf("alpha oldest first = %d, %v, %v; want the oldest 5, capped", total, capped, ts)
+	}
+	total, capped, ts = search(confab.SearchFilter{Terms: word("alpha"), Since: 1100})
+	if total != 2 || capped || fmt.Sprint(ts) != "[1110 1100]" {
+		t.Errorf("alpha since 1100 = %d, %v, %v", total, capped, ts)
+	}
+	// 150 bravos U1 may not read, newer than the one it may.
+	total, capped, ts = search(confab.SearchFilter{Terms: word("bravo")})
+	if total != 0 || !capped || len(ts) != 0 {
+		t.Errorf("bravo past the scan cap = %d, %v, %v; want none found, capped", total, capped, ts)
+	}
+	searchScanCap = 1000
+	total, capped, ts = search(confab.SearchFilter{Terms: word("bravo")})
+	if total != 1 || capped || fmt.Sprint(ts) != "[900]" {
+		t.Errorf("bravo = %d, %v, %v; want the one U1 may read", total, capped, ts)
+	}
+
+	// Three messages at ts 5000 and 5001: the second and third take the
+	// next free ids.
+	post("C1", "U1", "charlie", 5000)
+	post("C3", "U1", "charlie", 5000)
+	post("C1", "U1", "charlie", 5001)
+	for _, tc := range []struct {
+		f    confab.SearchFilter
+		want string
+	}{
+		{confab.SearchFilter{Terms: word("charlie")}, "[5001 5000 5000]"},
+		{confab.SearchFilter{Terms: word("charlie"), Until: 5001}, "[5000 5000]"},
+		{confab.SearchFilter{Terms: word("charlie"), Since: 5001}, "[5001]"},
+		{confab.SearchFilter{Since: 5001, Until: 5002}, "[5001]"},
+		{confab.SearchFilter{Terms: word("charlie"), ChannelIDs: []string{"C3"}}, "[5000]"},
+		{confab.SearchFilter{UserIDs: []string{"U1"}, ChannelIDs: []string{"C3"}}, "[5000]"},
+	} {
+		if _, _, ts := search(tc.f); fmt.Sprint(ts) != tc.want {
+			t.Errorf("%+v = %v, want %s", tc.f, ts, tc.want)
+		}
+	}
+	delta := "delta"
+	if _, err := db.UpdateMessage(ctx, "C3", 5000, confab.MessageUpdate{Text: &delta}, 6000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteMessage(ctx, "C1", 5000); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ts := search(confab.SearchFilter{Terms: word("charlie")}); fmt.Sprint(ts) != "[5001]" {
+		t.Errorf("charlie after the edit and delete = %v", ts)
+	}
+	if _, _, ts := search(confab.SearchFilter{Terms: word("delta"), Until: 5001}); fmt.Sprint(ts) != "[5000]" {
+		t.Errorf("delta = %v", ts)
 	}
 }

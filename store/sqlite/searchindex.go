@@ -3,113 +3,143 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/confab/confab"
 )
 
-// An index id is a channel's search number (search_channels.num) << idShift
-// | the message's seq (see migrations/0014_search.sql). 36 bits of seq and
-// 27 of channel: 68 billion changes in a channel, 134 million channels
-// with messages.
-const (
-	idShift = 36
-	maxSeq  = 1<<idShift - 1
-	maxNum  = 1<<(63-idShift) - 1
-)
+// A message's index id is its ts, or, when another channel's message
+// holds that id, the next free one at most maxBump above it (see
+// migrations/0015_search.sql): the id order is the time order.
+const maxBump = 1_000_000 // µs
 
 // channelNum returns the channel's search number, giving it one at its
-// first indexed message.
-func channelNum(ctx context.Context, tx queryer, channelID string) (int64, error) {
+// first indexed message when create is set; 0 if it has none.
+func channelNum(ctx context.Context, tx queryer, channelID string, create bool) (int64, error) {
 	var num int64
 	err := tx.QueryRowContext(ctx, `SELECT num FROM search_channels WHERE id = ?`, channelID).Scan(&num)
 	if errors.Is(err, sql.ErrNoRows) {
+		if !create {
+			return 0, nil
+		}
 		res, ierr := tx.ExecContext(ctx, `INSERT INTO search_channels (id) VALUES (?)`, channelID)
 		if ierr != nil {
 			return 0, ierr
 		}
 		num, err = res.LastInsertId()
 	}
-	if err != nil {
-		return 0, err
-	}
-	if num > maxNum {
-		return 0, fmt.Errorf("search index: channel number %d past %d", num, maxNum)
-	}
-	return num, nil
+	return num, err
 }
 
-// searchID is the index id of the message seq of channelID.
-func searchID(ctx context.Context, tx queryer, channelID string, seq int64) (int64, error) {
-	if seq < 0 || seq > maxSeq {
-		return 0, fmt.Errorf("search index: seq %d of %s past %d", seq, channelID, maxSeq)
-	}
-	num, err := channelNum(ctx, tx, channelID)
+// freeID returns the first id from ts up that no indexed message holds.
+func freeID(ctx context.Context, tx queryer, ts int64) (int64, error) {
+	ids, err := queryAll(ctx, tx, scanInt64,
+		`SELECT id FROM search_rows WHERE id >= ? AND id <= ? ORDER BY id`, ts, ts+maxBump)
 	if err != nil {
 		return 0, err
 	}
-	return num<<idShift | seq, nil
+	id := ts
+	for _, used := range ids {
+		if used != id {
+			break
+		}
+		id++
+	}
+	if id > ts+maxBump {
+		return 0, fmt.Errorf("no free search id within %dµs of ts %d", maxBump, ts)
+	}
+	return id, nil
+}
+
+// userTag is a user's tag in search_words: "u" and the id's bytes in hex,
+// one token whatever the id holds, matched as a quoted string.
+func userTag(userID string) string {
+	return "u" + hex.EncodeToString([]byte(userID))
+}
+
+// chanTag is a channel's tag in search_words.
+func chanTag(num int64) string {
+	return "c" + strconv.FormatInt(num, 10)
 }
 
 // indexMessage adds a live message to the index, in its write
-// transaction, unless it is there already (search_rows has its id): the
-// backfill and the writes may each come to a message first, and it is
-// indexed once.
+// transaction, unless it is there already (search_rows has its channel
+// and seq): the backfill and the writes may each come to a message
+// first, and it is indexed once.
 func indexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
-	id, err := searchID(ctx, tx, m.ChannelID, m.Seq)
-	if err != nil {
+	if err := indexAt(ctx, tx, m); err != nil {
 		return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
-	return indexAt(ctx, tx, id, m)
+	return nil
 }
 
-func indexAt(ctx context.Context, tx queryer, id int64, m *confab.Message) error {
-	body, link := confab.SearchDoc(m.Text)
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_rows (id, ts, user_id, has_link) VALUES (?, ?, ?, ?)`,
-		id, m.TS, m.UserID, link)
+func indexAt(ctx context.Context, tx queryer, m *confab.Message) error {
+	num, err := channelNum(ctx, tx, m.ChannelID, true)
 	if err != nil {
-		return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM search_rows WHERE chan = ? AND seq = ?`, num, m.Seq).Scan(&one)
+	if err == nil {
+		return nil // indexed already
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	id, err := freeID(ctx, tx, m.TS)
+	if err != nil {
+		return err
+	}
+	body, link := confab.SearchDoc(m.Text)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, num, m.Seq, m.TS, m.UserID, link); err != nil {
+		return err
+	}
+	// Every message is in search_words, words or not: its tags find it
+	// for a word-less search too (see SearchMessages).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search_words (rowid, body, tags) VALUES (?, ?, ?)`,
+		id, body, chanTag(num)+" "+userTag(m.UserID)); err != nil {
 		return err
 	}
 	if body != "" {
-		for _, q := range []string{
-			`INSERT INTO search_words (rowid, body) VALUES (?, ?)`,
-			`INSERT INTO search_trigrams (rowid, body) VALUES (?, ?)`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, id, body); err != nil {
-				return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
-			}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_trigrams (rowid, body) VALUES (?, ?)`, id, body); err != nil {
+			return err
 		}
 	}
 	users, _ := confab.Mentions(m.Text, m.Blocks)
 	for _, u := range users {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_mentions (id, user_id) VALUES (?, ?)`, id, u); err != nil {
-			return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
+			return err
 		}
 	}
 	return nil
 }
 
-// unindexMessage removes a message from the index, if it is there.
+// unindexMessage removes a message from the index, if it is there (not
+// yet indexed, the backfill reads the message as it is now).
 func unindexMessage(ctx context.Context, tx queryer, channelID string, seq int64) error {
-	id, err := searchID(ctx, tx, channelID, seq)
-	if err != nil {
+	if err := unindexAt(ctx, tx, channelID, seq); err != nil {
 		return fmt.Errorf("unindex %s/%d: %w", channelID, seq, err)
 	}
-	return unindexAt(ctx, tx, id)
+	return nil
 }
 
-func unindexAt(ctx context.Context, tx queryer, id int64) error {
-	res, err := tx.ExecContext(ctx, `DELETE FROM search_rows WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("unindex %d: %w", id, err)
+func unindexAt(ctx context.Context, tx queryer, channelID string, seq int64) error {
+	num, err := channelNum(ctx, tx, channelID, false)
+	if err != nil || num == 0 {
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err // not indexed (yet): the backfill reads the message as it is now
+	var id int64
+	err = tx.QueryRowContext(ctx, `DELETE FROM search_rows WHERE chan = ? AND seq = ? RETURNING id`, num, seq).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	for _, q := range []string{
 		`DELETE FROM search_words WHERE rowid = ?`,
@@ -117,7 +147,7 @@ func unindexAt(ctx context.Context, tx queryer, id int64) error {
 		`DELETE FROM search_mentions WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return fmt.Errorf("unindex %d: %w", id, err)
+			return err
 		}
 	}
 	return nil
@@ -125,14 +155,13 @@ func unindexAt(ctx context.Context, tx queryer, id int64) error {
 
 // reindexMessage replaces an edited message's entry.
 func reindexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
-	id, err := searchID(ctx, tx, m.ChannelID, m.Seq)
-	if err != nil {
+	if err := unindexAt(ctx, tx, m.ChannelID, m.Seq); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
-	if err := unindexAt(ctx, tx, id); err != nil {
-		return err
+	if err := indexAt(ctx, tx, m); err != nil {
+		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
-	return indexAt(ctx, tx, id, m)
+	return nil
 }
 
 // The backfill. backfillBatch messages are indexed per write transaction,

@@ -239,7 +239,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 	}
 	// and the columns of 0005 and 0007, once the messages are written,
 	// and of 0012, once the users are, and the event log of 0013, once
-	// the channel has logged its creation, and the search index of 0014,
+	// the channel has logged its creation, and the search index of 0015,
 	// once the messages are indexed
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
 		if _, err := db.wconn.ExecContext(ctx, `ALTER TABLE messages DROP COLUMN `+col); err != nil {

@@ -72,15 +72,17 @@ func testMentions(t *testing.T, f *fixture) {
 	}
 	want(bob, both, map[string]int{c.ID: 1})
 
-	// Channel-wide mentions: every member but the poster, in both spellings,
-	// and <!here> too. A reply's mentions count.
+	// Channel-wide mentions: every member but the poster, in both spellings;
+	// <!here> only the members in Here (a non-member there is not
+	// recorded, nor the poster). A reply's mentions count.
 	f.MustPost(c, ann, "<!channel> hello")
 	f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: ann.ID, TS: time.Now().UnixMicro(),
+		Here:   []string{bob.ID, dan.ID, ann.ID},
 		Blocks: `[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[{"type":"broadcast","range":"here"}]}]}]`})
 	f.MustReply(m1, ann, "<!everyone> in a thread")
-	want(f.owner, both, map[string]int{c.ID: 3})
+	want(f.owner, both, map[string]int{c.ID: 2})
 	want(bob, both, map[string]int{c.ID: 4})
-	want(cid, both, map[string]int{c.ID: 3})
+	want(cid, both, map[string]int{c.ID: 2})
 	want(ann, both, map[string]int{})
 	want(dan, both, map[string]int{})
 
@@ -118,6 +120,92 @@ func testMentions(t *testing.T, f *fixture) {
 		t.Errorf("CountMentions(canceled) = %v, want context.Canceled", err)
 	}
 	want(bob, both, map[string]int{})
+}
+
+// testMentionsKinds: a muted channel counts only mentions by name; an
+// edit's <!here> reaches its own Here and keeps whom the post reached; a
+// DM or group DM counts every unread message.
+func testMentionsKinds(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	ann, bob, cid := f.MustUser("ann"), f.MustUser("bob"), f.MustUser("cid")
+	c := f.MustChannel("kinds", confab.KindPublic, f.owner, ann, bob, cid)
+	want := func(u *confab.User, ids []string, w map[string]int) {
+		t.Helper()
+		got, err := f.s.CountMentions(ctx, u.ID, ids)
+		if err != nil {
+			t.Fatalf("CountMentions(%s) = %v", u.Name, err)
+		}
+		if !maps.Equal(got, w) {
+			t.Errorf("CountMentions(%s, %v) = %v, want %v", u.Name, ids, got, w)
+		}
+	}
+	mute := func(u *confab.User, muted bool) {
+		t.Helper()
+		if _, err := f.s.UpdateMembership(ctx, c.ID, u.ID, confab.MembershipUpdate{IsMuted: &muted}); err != nil {
+			t.Fatalf("UpdateMembership(muted) = %v", err)
+		}
+	}
+	ids := []string{c.ID}
+
+	// bob muted: <!channel> and <!here> do not count for him, <@bob> does,
+	// also when the same message is channel-wide.
+	mute(bob, true)
+	f.MustPost(c, f.owner, "<!channel> all")
+	f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: f.owner.ID, TS: time.Now().UnixMicro(),
+		Text: "<!here> now", Here: []string{ann.ID, bob.ID}})
+	named := f.MustPost(c, f.owner, "<!everyone> and <@"+bob.ID+">")
+	want(bob, ids, map[string]int{c.ID: 1})
+	want(ann, ids, map[string]int{c.ID: 3})
+	want(cid, ids, map[string]int{c.ID: 2})
+	// Unmuted, every row counts again: muting hides, it does not forget.
+	mute(bob, false)
+	want(bob, ids, map[string]int{c.ID: 3})
+	mute(bob, true)
+	// An edit that drops <@bob> but keeps a channel-wide mention turns his
+	// row into a channel-wide one: muted, it no longer counts.
+	text := "<!everyone> and nobody"
+	if _, err := f.s.UpdateMessage(ctx, c.ID, named.TS, confab.MessageUpdate{Text: &text}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage = %v", err)
+	}
+	want(bob, ids, map[string]int{})
+	mute(bob, false)
+
+	// An edit of a <!here> message reaches its own Here, and keeps whom
+	// the post reached (ann, away now); one that drops it drops them.
+	m := f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: f.owner.ID, TS: time.Now().UnixMicro(),
+		Text: "<!here> standup", Here: []string{ann.ID}})
+	want(cid, ids, map[string]int{c.ID: 2})
+	text = "<!here> standup, in 5"
+	if _, err := f.s.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text, Here: []string{cid.ID}}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage(here) = %v", err)
+	}
+	want(ann, ids, map[string]int{c.ID: 4})
+	want(cid, ids, map[string]int{c.ID: 3})
+	text = "standup cancelled"
+	if _, err := f.s.UpdateMessage(ctx, c.ID, m.TS, confab.MessageUpdate{Text: &text, Here: []string{cid.ID}}, f.now()); err != nil {
+		t.Fatalf("UpdateMessage(no here) = %v", err)
+	}
+	want(ann, ids, map[string]int{c.ID: 3})
+	want(cid, ids, map[string]int{c.ID: 2})
+
+	// A DM or group DM: every unread top-level message counts (muted
+	// too), mentions or not; a reply does not; the read marker clears them.
+	dm := f.MustDM(f.owner, ann)
+	group := f.MustDM(f.owner, ann, bob)
+	first := f.MustPost(dm, f.owner, "hi")
+	f.MustPost(dm, f.owner, "there <!here>")
+	f.MustReply(first, f.owner, "a reply")
+	f.MustPost(group, f.owner, "hello all")
+	yes := true
+	if _, err := f.s.UpdateMembership(ctx, group.ID, ann.ID, confab.MembershipUpdate{IsMuted: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	want(ann, []string{dm.ID, group.ID}, map[string]int{dm.ID: 2, group.ID: 1})
+	want(f.owner, []string{dm.ID, group.ID}, map[string]int{})
+	if _, err := f.s.UpdateMembership(ctx, dm.ID, ann.ID, confab.MembershipUpdate{LastRead: first}); err != nil {
+		t.Fatal(err)
+	}
+	want(ann, []string{dm.ID, group.ID, c.ID}, map[string]int{dm.ID: 1, group.ID: 1, c.ID: 3})
 }
 
 // testSubtype: a message's subtype is stored with it and read back by every

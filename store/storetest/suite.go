@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"BroadcastReplies", testBroadcastReplies},
 		{"FindChannelByName", testFindChannelByName},
 		{"Mentions", testMentions},
+		{"MentionsKinds", testMentionsKinds},
 		{"Subtype", testSubtype},
 		{"Apps", testApps},
 		{"AppPositions", testAppPositions},

@@ -6,7 +6,7 @@
 import { Api, ApiError } from "./api.js";
 import { Realtime } from "./rtm.js";
 import { icon, fillIcons } from "./icons.js";
-import { renderText, emoji, PICKER, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
+import { renderText, renderHighlighted, emoji, PICKER, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -35,6 +35,7 @@ const S = {
   team: null,
   users: new Map(),      // id → user
   userFetches: new Map(),
+  channelNames: new Map(), // id → name of a conversation not in S.channels (null: unknown)
   presence: new Map(),   // id → "active" | "away"
   presenceSubbed: "",
   channels: new Map(),   // id → channel state
@@ -159,29 +160,64 @@ async function start(token) {
   $("auth").hidden = true;
   $("app").hidden = false;
 
-  S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover });
+  S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover, mentions: setMentions });
   for (const c of boot.channels) addChannel(c);
   renderSidebar();
   loadUsers();
 
   window.confabDebug = {
     drop: () => S.rtm.drop(),
-    state: () => ({ live: S.rtm.live, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id, waiting: [...S.rtm.gaps.keys()] }),
+    state: () => ({ live: S.rtm.live, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id, waiting: [...S.rtm.gaps.keys()],
+      atEnd: !!S.cur?.atEnd, loading: !!(S.cur?.loading || S.cur?.loadingNewer) }),
     setGapWait: (ms) => { S.rtm.gapWait = ms; },
   };
 
   S.rtm.start();
   wireUI();
-  const want = hashChannel();
-  const first = S.channels.has(want) ? want : sortedChannels()[0]?.id;
+  const want = hashRoute();
+  if (want.id && (S.channels.has(want.id) || want.at)) {
+    openAnywhere(want.id, { at: want.at, focus: false }).then((ok) => { if (!ok) openFirst(); });
+  } else {
+    openFirst();
+  }
+}
+
+function openFirst() {
+  const first = sortedChannels()[0]?.id;
   if (first) openChannel(first, { focus: false });
   else showEmpty();
 }
 
-// hashChannel is the conversation the URL's fragment names: "#C…", or a
-// permalink's "#C…/p1700000000000123" (chat.getPermalink).
-function hashChannel() {
-  return location.hash.slice(1).split("/")[0];
+// hashRoute is what the URL's fragment names: a conversation ("#C…"), or a
+// message in it, as a permalink names it ("#C…/p1700000000000123", Slack's
+// p and the ts without its dot; chat.getPermalink answers these).
+function hashRoute(hash = location.hash) {
+  const [id, p] = hash.slice(1).split("/");
+  const m = /^p(\d{7,})$/.exec(p || "");
+  return { id: id || "", at: m ? `${m[1].slice(0, -6)}.${m[1].slice(-6)}` : "" };
+}
+
+// permalinkHash is the fragment of a message's permalink.
+function permalinkHash(channel, ts) {
+  return `#${channel}/p${ts.replace(".", "")}`;
+}
+
+// openAnywhere opens a conversation, at a message when at is set, whether
+// or not the client knows it: a public channel one is not in (a link, a
+// search result) opens for reading without joining, and stays out of the
+// sidebar. It reports whether it could.
+async function openAnywhere(id, { at = "", focus = true } = {}) {
+  if (!S.channels.has(id)) {
+    try {
+      const r = await S.api.call("conversations.info", { channel: id });
+      if (!S.channels.has(id)) addChannel(r.channel, { preview: !r.channel.is_member });
+    } catch (e) {
+      toast(e.code === "channel_not_found" ? "That conversation is not there, or is not yours to read." : `Could not open it (${e.code}).`);
+      return false;
+    }
+  }
+  openChannel(id, { at, focus });
+  return true;
 }
 
 async function loadUsers() {
@@ -217,6 +253,24 @@ function displayName(id) {
   return u.profile?.display_name || u.real_name || u.name;
 }
 
+// channelName is a conversation's name for a <#C…> link: the client's own
+// label when it knows the conversation, else the name conversations.info
+// gives (asked once), else null.
+function channelName(id) {
+  const ch = S.channels.get(id);
+  if (ch) return ch.kind === "channel" ? ch.name : channelLabel(ch);
+  if (!S.channelNames.has(id)) {
+    S.channelNames.set(id, null);
+    S.api.call("conversations.info", { channel: id }).then((r) => {
+      if (r.channel.name) {
+        S.channelNames.set(id, r.channel.name);
+        refreshNames();
+      }
+    }, () => {});
+  }
+  return S.channelNames.get(id);
+}
+
 let refreshQueued = false;
 function refreshNames() {
   if (refreshQueued) return;
@@ -224,6 +278,7 @@ function refreshNames() {
   requestAnimationFrame(() => {
     refreshQueued = false;
     for (const n of document.querySelectorAll("[data-user-name]")) n.textContent = (n.classList.contains("mention") ? "@" : "") + displayName(n.dataset.userName);
+    for (const a of document.querySelectorAll("[data-channel-link]")) a.textContent = "#" + (channelName(a.dataset.channelLink) || a.dataset.label || "channel");
     $("self-name").textContent = displayName(S.self.id);
     renderSidebar();
     if (S.cur) renderHeader();
@@ -232,7 +287,9 @@ function refreshNames() {
 
 // ---------- channels and sidebar ----------
 
-function addChannel(c) {
+// addChannel learns a conversation. A preview is a public channel one reads
+// without being in it: it is not followed live nor listed in the sidebar.
+function addChannel(c, { preview = false } = {}) {
   const prev = S.channels.get(c.id);
   const ch = {
     id: c.id,
@@ -247,9 +304,10 @@ function addChannel(c) {
     starred: !!c.is_starred,
     numMembers: c.num_members || 0,
     latestTS: c.latest?.ts || prev?.latestTS || "",
+    preview,
   };
   S.channels.set(c.id, ch);
-  S.rtm.track(c.id, c.latest_seq || 0);
+  if (!preview) S.rtm.track(c.id, c.latest_seq || 0);
   if (ch.kind === "group" && !S.mpimMembers.has(c.id)) {
     S.mpimMembers.set(c.id, []);
     S.api.call("conversations.members", { channel: c.id, limit: 10 }).then((r) => {
@@ -279,7 +337,7 @@ function channelLabel(ch) {
 }
 
 function sortedChannels() {
-  return [...S.channels.values()].sort((a, b) => channelLabel(a).localeCompare(channelLabel(b)));
+  return [...S.channels.values()].filter((c) => !c.preview).sort((a, b) => channelLabel(a).localeCompare(channelLabel(b)));
 }
 
 function renderSidebar() {
@@ -295,9 +353,9 @@ function renderSidebar() {
   $("list-channels").replaceChildren(...lists.channels);
   $("list-dms").replaceChildren(...lists.dms);
   subscribePresence();
-  const total = [...S.channels.values()].reduce((n, c) => n + (c.muted ? 0 : c.unread), 0);
+  const total = [...S.channels.values()].reduce((n, c) => n + (c.muted || c.preview ? 0 : c.unread), 0);
   // Mentions count in muted conversations too: a mention is for you.
-  const mentions = [...S.channels.values()].reduce((n, c) => n + (c.id === S.cur?.id ? 0 : c.mentions), 0);
+  const mentions = [...S.channels.values()].reduce((n, c) => n + (c.id === S.cur?.id || c.preview ? 0 : c.mentions), 0);
   document.title = (mentions ? `@${mentions} ` : "") + (total ? `(${total}) ` : "") +
     (S.cur ? `${prefix(S.channels.get(S.cur.id))}${channelLabel(S.channels.get(S.cur.id))} · ` : "") + "confab";
 }
@@ -370,20 +428,28 @@ function showEmpty() {
   $("composer").hidden = true;
 }
 
-async function openChannel(id, { focus = true } = {}) {
+// openChannel shows a conversation: at its live end, or with at set, at
+// that message (a permalink, a search result) with its neighbours. Away
+// from the live end (atEnd false) new messages are not shown as they come:
+// scrolling down reads the pages after the newest shown until the end, so
+// that nothing shows out of place, twice, or with a gap before it.
+async function openChannel(id, { focus = true, at = "" } = {}) {
   const ch = S.channels.get(id);
   if (!ch) return;
   closeThread();
   document.body.classList.add("in-pane");
-  if (S.cur?.id === id) {
+  if (S.cur?.id === id && !at && S.cur.atEnd) {
     if (focus) $("composer-input").focus();
     return;
   }
-  if (location.hash !== `#${id}`) history.replaceState(null, "", `#${id}`);
+  const hash = at ? permalinkHash(id, at) : `#${id}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);
   S.cur = {
     id, msgs: new Map(), els: new Map(), cursor: "", hasMore: true,
-    loading: false, replay: null,
+    loading: false, replay: null, inflight: 0, replaying: false,
+    atEnd: !at, loadingNewer: false,
   };
+  $("jump-latest").hidden = !at;
   $("empty").hidden = true;
   $("composer").hidden = false;
   $("messages").replaceChildren();
@@ -396,10 +462,14 @@ async function openChannel(id, { focus = true } = {}) {
   renderTyping();
   $("composer-input").placeholder = `Message ${prefix(ch)}${channelLabel(ch)}`;
   $("composer-input").setAttribute("aria-label", `Message ${channelLabel(ch)}`);
-  for (const p of S.pending.values()) if (p.channel === id && !p.thread_ts) upsertMessage(p);
+  if (!at) for (const p of S.pending.values()) if (p.channel === id && !p.thread_ts) upsertMessage(p);
   if (focus) $("composer-input").focus();
-  await loadOlder();
-  markRead();
+  if (at) {
+    await loadAround(at);
+  } else {
+    await loadOlder();
+    markRead();
+  }
 }
 
 function renderHeader() {
@@ -423,33 +493,55 @@ async function loadOlder() {
   const cur = S.cur;
   if (!cur || cur.loading || !cur.hasMore) return;
   cur.loading = true;
-  cur.replay = cur.replay || [];
+  beginReplay(cur);
   const hs = $("history-start");
   hs.dataset.historyStart = "loading";
   hs.textContent = "Loading…";
-  let r;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      r = await S.api.call("conversations.history", { channel: cur.id, limit: PAGE, cursor: cur.cursor });
-      break;
-    } catch (e) {
-      if (S.cur !== cur) return;
-      if (!(e instanceof ApiError) || !e.transient || attempt >= 4) {
-        hs.dataset.historyStart = "error";
-        hs.textContent = "Could not load older messages.";
-        cur.loading = false;
-        return;
-      }
-      await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
-    }
-  }
+  const r = await readHistory(cur, { channel: cur.id, limit: PAGE, cursor: cur.cursor });
   if (S.cur !== cur) return;
+  if (!r) {
+    hs.dataset.historyStart = "error";
+    hs.textContent = "Could not load older messages.";
+    cur.loading = false;
+    endReplay(cur);
+    return;
+  }
   const scroller = $("scroller");
   const first = cur.msgs.size === 0;
   const beforeHeight = scroller.scrollHeight;
   const beforeTop = scroller.scrollTop;
   const older = r.messages.slice().reverse().filter((m) => !cur.msgs.has(m.ts));
   prependMessages(older);
+  setOlder(cur, r);
+  endReplay(cur);
+  if (first) {
+    scroller.scrollTop = scroller.scrollHeight;
+  } else {
+    scroller.scrollTop = beforeTop + (scroller.scrollHeight - beforeHeight);
+  }
+  cur.loading = false;
+  subscribePresence();
+  // Keep going while the pane is not full or the reader is still at the top.
+  if (cur.hasMore && scroller.scrollTop < 200) requestAnimationFrame(() => loadOlder());
+}
+
+// readHistory is one conversations.history call, retried while the
+// failure is transient and the conversation still open; null if it failed.
+async function readHistory(cur, args) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await S.api.call("conversations.history", args);
+    } catch (e) {
+      if (S.cur !== cur || !(e instanceof ApiError) || !e.transient || attempt >= 4) return null;
+      await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+    }
+  }
+}
+
+// setOlder notes where the page before the oldest message shown starts
+// (r is the page that reached back the furthest).
+function setOlder(cur, r) {
+  const hs = $("history-start");
   cur.cursor = r.response_metadata?.next_cursor || "";
   cur.hasMore = !!r.has_more && !!cur.cursor;
   if (cur.hasMore) {
@@ -462,29 +554,132 @@ async function loadOlder() {
       ? `This is the very beginning of ${prefix(ch)}${channelLabel(ch)}.`
       : `This is the very beginning of your conversation with ${channelLabel(ch)}.`;
   }
-  // Replay changes that arrived while the page was on its way.
-  const replay = cur.replay;
-  cur.replay = null;
-  for (const ev of replay) applyChange(ev);
-  if (first) {
-    scroller.scrollTop = scroller.scrollHeight;
-  } else {
-    scroller.scrollTop = beforeTop + (scroller.scrollHeight - beforeHeight);
+}
+
+// Changes (edits, deletes, reactions) that arrive while a page is on its
+// way are kept and applied again once it is shown: the page may have been
+// read before them. Applying one twice does no harm.
+function beginReplay(cur) {
+  cur.inflight++;
+  cur.replay = cur.replay || [];
+}
+
+function endReplay(cur) {
+  cur.replaying = true;
+  for (const ev of cur.replay || []) applyChange(ev);
+  cur.replaying = false;
+  if (--cur.inflight === 0) cur.replay = null;
+}
+
+// loadAround shows the page up to the message at ts (it included) and the
+// page after it, scrolls to it and marks it for a moment.
+async function loadAround(ts) {
+  const cur = S.cur;
+  cur.loading = cur.loadingNewer = true;
+  beginReplay(cur);
+  const hs = $("history-start");
+  hs.dataset.historyStart = "loading";
+  hs.textContent = "Loading…";
+  const [before, after] = await Promise.all([
+    readHistory(cur, { channel: cur.id, latest: ts, inclusive: true, limit: PAGE }),
+    readHistory(cur, { channel: cur.id, oldest: ts, limit: PAGE }),
+  ]);
+  if (S.cur !== cur) return;
+  cur.loading = cur.loadingNewer = false;
+  if (!before || !after) {
+    hs.dataset.historyStart = "error";
+    hs.textContent = "Could not load the messages.";
+    endReplay(cur);
+    return;
   }
-  cur.loading = false;
+  insertPage(cur, [...before.messages, ...after.messages]);
+  setOlder(cur, before);
+  endReplay(cur);
+  const e = cur.els.get(ts);
+  if (e) {
+    e.scrollIntoView({ block: "center" });
+    e.classList.add("highlight");
+    setTimeout(() => e.classList.remove("highlight"), 4000);
+  } else {
+    toast("That message is not there any more.");
+  }
   subscribePresence();
-  // Keep going while the pane is not full or the reader is still at the top.
-  if (cur.hasMore && scroller.scrollTop < 200) requestAnimationFrame(() => loadOlder());
+  if (!after.has_more) reachedEnd(cur);
+  else if (nearBottom($("scroller"), 400)) loadNewer();
+  else if (cur.hasMore && $("scroller").scrollTop < 200) loadOlder();
+}
+
+// loadNewer shows the page after the newest message shown, until the live
+// end is reached.
+async function loadNewer() {
+  const cur = S.cur;
+  if (!cur || cur.atEnd || cur.loadingNewer) return;
+  cur.loadingNewer = true;
+  const more = await readNewer(cur);
+  if (S.cur !== cur) return;
+  cur.loadingNewer = false;
+  if (more === false) reachedEnd(cur);
+  else if (more && nearBottom($("scroller"), 400)) requestAnimationFrame(() => loadNewer());
+}
+
+// readNewer reads and shows the page after the newest message shown; it
+// answers whether a newer page exists (null if the read failed).
+async function readNewer(cur) {
+  let newest = "";
+  for (const ts of cur.msgs.keys()) if (!newest || compareTS(ts, newest) > 0) newest = ts;
+  beginReplay(cur);
+  const r = await readHistory(cur, newest ? { channel: cur.id, oldest: newest, limit: PAGE } : { channel: cur.id, limit: PAGE });
+  if (S.cur !== cur) return null;
+  if (r) insertPage(cur, r.messages);
+  endReplay(cur);
+  subscribePresence();
+  return r ? !!r.has_more && !!newest : null;
+}
+
+// reachedEnd: from now on live messages show as they come. What was posted
+// while the last page was on its way is read once more.
+async function reachedEnd(cur) {
+  cur.atEnd = true;
+  $("jump-latest").hidden = true;
+  cur.loadingNewer = true;
+  for (let i = 0; i < 20 && (await readNewer(cur)) === true; i++) if (S.cur !== cur) return;
+  if (S.cur !== cur) return;
+  cur.loadingNewer = false;
+  markRead();
+}
+
+// insertPage shows a page's messages that are not shown yet, each in ts
+// order; one already shown is as fresh as the page, or fresher.
+function insertPage(cur, list) {
+  const box = $("messages");
+  const added = [];
+  for (const m of list) {
+    if (cur.msgs.has(m.ts)) continue;
+    const msg = { ...m, channel: cur.id };
+    cur.msgs.set(m.ts, msg);
+    const e = messageEl(msg);
+    cur.els.set(m.ts, e);
+    insertByTS(box, e, m.ts);
+    added.push(e);
+  }
+  for (const e of added) {
+    regroup(e);
+    if (e.nextElementSibling) regroup(e.nextElementSibling);
+  }
 }
 
 function onScroll() {
   const s = $("scroller");
   if (s.scrollTop < 400) loadOlder();
-  if (nearBottom(s)) markRead();
+  if (S.cur && !S.cur.atEnd) {
+    if (nearBottom(s, 400)) loadNewer();
+  } else if (nearBottom(s)) {
+    markRead();
+  }
 }
 
-function nearBottom(s) {
-  return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+function nearBottom(s, within = 80) {
+  return s.scrollHeight - s.scrollTop - s.clientHeight < within;
 }
 
 // ---------- messages ----------
@@ -514,6 +709,8 @@ function prependMessages(list) {
 function upsertMessage(m) {
   const cur = S.cur;
   if (!cur || m.channel !== cur.id) return;
+  // Away from the live end, a new message comes with the pages after it.
+  if (!cur.atEnd && (!m.ts || !cur.msgs.has(m.ts))) return;
   const box = $("messages");
   const scroller = $("scroller");
   const stick = nearBottom(scroller) || m.user === S.self?.id;
@@ -608,7 +805,7 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
     m.ts ? el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) }) : el("span", { class: "time", text: "sending…" }),
   );
   const text = el("div", { class: "text" });
-  renderText(text, m.text || "", displayName);
+  renderText(text, m.text || "", displayName, channelName);
   for (const s of text.querySelectorAll(".mention[data-user-name]")) {
     if (s.dataset.userName.split("|")[0] === S.self.id) s.classList.add("me"); // your own name stands out
   }
@@ -712,40 +909,57 @@ function submitComposer() {
   if (!text.trim() || !S.cur) return;
   t.value = "";
   autoGrow(t);
+  // What one sends shows at the live end: go there.
+  if (!S.cur.atEnd) openChannel(S.cur.id);
   if (text.startsWith("/") && runCommand(S.cur.id, text)) return;
   sendMessage(S.cur.id, withMentions(t, text));
 }
 
-// ---------- @-mentions in the message box ----------
+// ---------- @-mentions and #-channels in the message box ----------
 
-// Typing @ and the start of a name offers the workspace's people; picking
-// one (Enter, Tab or a click) writes "@name " in the box, and sending
-// turns each picked "@name" into <@U…>, which every client shows as the
-// person's name. picked holds, per box, the names picked since it was
-// last sent.
-const picked = new Map(); // textarea id → Map("@name" → user id)
+// Typing @ and the start of a name offers the workspace's people, # and the
+// start of a name the conversations' channels; picking one (Enter, Tab or
+// a click) writes "@name " or "#name " in the box, and sending turns each
+// picked one into <@U…> or <#C…|name>, which every client shows as the
+// person's or the channel's name. picked holds, per box, what was picked
+// since it was last sent.
+const picked = new Map(); // textarea id → Map("@name" or "#name" → markup)
 
 function mentionQuery(t) {
   const before = t.value.slice(0, t.selectionStart);
-  const m = /(^|\s)@([\w.\-]*)$/.exec(before);
-  return m ? { start: before.length - m[2].length - 1, prefix: m[2].toLowerCase() } : null;
+  const m = /(^|\s)([@#])([\w.\-]*)$/.exec(before);
+  return m ? { start: before.length - m[3].length - 1, sigil: m[2], prefix: m[3].toLowerCase() } : null;
+}
+
+// mentionChoices are what the menu offers for a query: {name, markup,
+// label, hint, data}.
+function mentionChoices(q) {
+  if (q.sigil === "#") {
+    return [...S.channels.values()].filter((c) => c.kind === "channel" && !c.preview && c.name.toLowerCase().startsWith(q.prefix))
+      .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8)
+      .map((c) => ({ name: c.name, markup: `<#${c.id}|${c.name}>`, label: `${prefix(c)}${c.name}`, hint: c.isPrivate ? " private" : "", data: { channelId: c.id } }));
+  }
+  return [...S.users.values()].filter((u) => !u.deleted &&
+    (u.name.toLowerCase().startsWith(q.prefix) || (u.profile?.display_name || "").toLowerCase().startsWith(q.prefix)))
+    .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8)
+    .map((u) => ({ name: u.name, markup: `<@${u.id}>`, label: u.profile?.display_name || u.real_name || u.name, hint: ` @${u.name}`, data: { userId: u.id } }));
 }
 
 function updateMentionMenu(t) {
   const menu = $("mention-menu");
   const q = mentionQuery(t);
-  const users = !q ? [] : [...S.users.values()].filter((u) => !u.deleted &&
-    (u.name.toLowerCase().startsWith(q.prefix) || (u.profile?.display_name || "").toLowerCase().startsWith(q.prefix)))
-    .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8);
-  if (!users.length) {
+  const choices = q ? mentionChoices(q) : [];
+  if (!choices.length) {
     menu.hidden = true;
     t.removeAttribute("aria-activedescendant");
     return;
   }
-  menu.replaceChildren(...users.map((u, i) => el("li", {
-    role: "option", id: `mention-option-${i}`, "aria-selected": i === 0 ? "true" : "false", dataset: { userId: u.id },
-    onmousedown: (e) => { e.preventDefault(); pickMention(t, u); },
-  }, el("strong", { text: u.profile?.display_name || u.real_name || u.name }), el("span", { text: ` @${u.name}` }))));
+  menu.choices = choices;
+  menu.setAttribute("aria-label", q.sigil === "#" ? "Channels" : "People");
+  menu.replaceChildren(...choices.map((c, i) => el("li", {
+    role: "option", id: `mention-option-${i}`, "aria-selected": i === 0 ? "true" : "false", dataset: c.data,
+    onmousedown: (e) => { e.preventDefault(); pickMention(t, c); },
+  }, el("strong", { text: c.label }), el("span", { text: c.hint }))));
   menu.dataset.for = t.id;
   const r = t.getBoundingClientRect();
   menu.style.left = `${r.left}px`;
@@ -754,15 +968,15 @@ function updateMentionMenu(t) {
   t.setAttribute("aria-activedescendant", "mention-option-0");
 }
 
-function pickMention(t, u) {
+function pickMention(t, c) {
   const q = mentionQuery(t);
   $("mention-menu").hidden = true;
   if (!q) return;
-  const text = `@${u.name} `;
+  const text = `${q.sigil}${c.name} `;
   t.value = t.value.slice(0, q.start) + text + t.value.slice(t.selectionStart);
   t.setSelectionRange(q.start + text.length, q.start + text.length);
   if (!picked.has(t.id)) picked.set(t.id, new Map());
-  picked.get(t.id).set(`@${u.name}`, u.id);
+  picked.get(t.id).set(`${q.sigil}${c.name}`, c.markup);
   t.removeAttribute("aria-activedescendant");
 }
 
@@ -782,7 +996,7 @@ function onMentionKey(e) {
       break;
     case "Enter":
     case "Tab":
-      pickMention(t, S.users.get(opts[Math.max(i, 0)].dataset.userId));
+      pickMention(t, menu.choices[Math.max(i, 0)]);
       break;
     case "Escape":
       menu.hidden = true;
@@ -794,14 +1008,14 @@ function onMentionKey(e) {
   return true;
 }
 
-// withMentions turns the names picked in box t into <@U…> in text.
+// withMentions turns what was picked in box t into its markup in text.
 function withMentions(t, text) {
   const names = picked.get(t.id);
   picked.delete(t.id);
   if (!names) return text;
-  for (const [name, id] of names) {
+  for (const [name, markup] of names) {
     const re = new RegExp(name.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&") + "(?![\\w.\\-])", "g");
-    text = text.replace(re, `<@${id}>`);
+    text = text.replace(re, () => markup);
   }
   return text;
 }
@@ -922,6 +1136,24 @@ function openPicker(anchor, m) {
 }
 
 document.addEventListener("click", (e) => {
+  const link = e.target.closest?.("a[data-channel-link]");
+  const plain = !e.ctrlKey && !e.metaKey && !e.shiftKey && e.button === 0;
+  if (link && plain) {
+    e.preventDefault();
+    $("dlg-search").close();
+    openAnywhere(link.dataset.channelLink);
+  }
+  // A permalink of this server, in a message, opens here rather than in a
+  // new tab.
+  const a = e.target.closest?.("a[href]");
+  if (a && !link && plain && S.self && a.origin === location.origin && a.pathname === "/") {
+    const { id, at } = hashRoute(a.hash);
+    if (id && at) {
+      e.preventDefault();
+      $("dlg-search").close();
+      openAnywhere(id, { at });
+    }
+  }
   const p = $("reaction-picker");
   if (!p.hidden && !p.contains(e.target) && !e.target.closest("[data-action=react]")) p.hidden = true;
 });
@@ -1031,11 +1263,13 @@ function onEvent(ev, source) {
       break;
     case "channel_marked":
     case "im_marked":
-    case "group_marked": {
+    case "group_marked":
+    case "mpim_marked": {
       const ch = S.channels.get(ev.channel);
       if (ch) {
         ch.unread = typeof ev.unread_count_display === "number" ? ev.unread_count_display : 0;
-        if (!ch.unread) ch.mentions = 0;
+        if (typeof ev.mention_count === "number") ch.mentions = ev.mention_count;
+        else if (!ch.unread) ch.mentions = 0;
         else S.api.call("conversations.info", { channel: ch.id }).then((r) => {
           ch.mentions = r.channel.mention_count || 0;
           renderSidebar();
@@ -1123,7 +1357,7 @@ function onMessage(m, source) {
     return;
   }
   noteLatest(m);
-  const open = S.cur?.id === m.channel;
+  const open = S.cur?.id === m.channel && S.cur.atEnd;
   if (open) {
     upsertMessage(m);
     subscribePresence();
@@ -1137,7 +1371,8 @@ function onMessage(m, source) {
 function bumpUnread(ch, m) {
   if (m.user === S.self.id) return;
   ch.unread++;
-  if (mentionsMe(ch, m)) {
+  // A muted channel counts only a mention by name, as the server does.
+  if (mentionsMe(ch, m) && !(ch.muted && ch.kind === "channel" && !namesMe(m))) {
     ch.mentions++;
     notify(ch, m);
   }
@@ -1159,7 +1394,7 @@ function notificationsOffered() {
 function notify(ch, m) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   const t = m.text || "";
-  if (ch.muted && !t.includes(`<@${S.self.id}>`) && !t.includes(`<@${S.self.id}|`)) return;
+  if (ch.muted && !namesMe(m)) return;
   const from = displayName(m.user);
   const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
   const body = t.replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => "@" + displayName(id))
@@ -1177,8 +1412,19 @@ function notify(ch, m) {
 // <@me> or a channel-wide mention in its text.
 function mentionsMe(ch, m) {
   if (ch.kind !== "channel") return true;
+  return namesMe(m) || /<!(channel|everyone|here)(\|[^>]*)?>/.test(m.text || "");
+}
+
+// setMentions takes a conversation's mention count from client.catchup.
+function setMentions(id, n) {
+  const ch = S.channels.get(id);
+  if (ch && ch.mentions !== n) { ch.mentions = n; renderSidebar(); }
+}
+
+// namesMe reports whether a message mentions this user by name (<@me>).
+function namesMe(m) {
   const t = m.text || "";
-  return t.includes(`<@${S.self.id}>`) || t.includes(`<@${S.self.id}|`) || /<!(channel|everyone|here)(\|[^>]*)?>/.test(t);
+  return t.includes(`<@${S.self.id}>`) || t.includes(`<@${S.self.id}|`);
 }
 
 // refreshParent reloads a thread parent (its reply count) after a catch-up.
@@ -1196,7 +1442,7 @@ async function refreshParent(channel, ts) {
 function applyChange(ev) {
   const channel = ev.item?.channel || ev.channel;
   const cur = S.cur && S.cur.id === channel ? S.cur : null;
-  if (cur && cur.replay) cur.replay.push(ev);
+  if (cur && cur.replay && !cur.replaying) cur.replay.push(ev);
   const targets = [];
   if (cur) targets.push([cur.msgs, upsertMessage, removeMessage]);
   if (S.thread && S.thread.channel === channel) targets.push([S.thread.msgs, upsertThreadMessage, removeThreadMessage]);
@@ -1274,7 +1520,8 @@ function scheduleMark() {
 
 function markRead() {
   const cur = S.cur;
-  if (!cur || document.visibilityState !== "visible") return;
+  // Away from the live end the newest message shown is not the newest.
+  if (!cur || !cur.atEnd || document.visibilityState !== "visible") return;
   const ch = S.channels.get(cur.id);
   let newest = "";
   for (const ts of cur.msgs.keys()) if (!newest || compareTS(ts, newest) > 0) newest = ts;
@@ -1443,6 +1690,171 @@ function openSwitcher() {
   input.focus();
 }
 
+// ---------- search ----------
+
+// The search dialog sends the query as typed (its modifiers, from:@name
+// in:#channel and the rest, are the server's to read: search.messages) and
+// shows a page of results grouped by conversation, the matched words
+// marked. Picking a result opens its conversation at it.
+const SEARCH_PAGE = 20;
+const SR = { query: "", page: 1, pages: 0, matches: [], sel: -1, timer: null, seq: 0 };
+
+function openSearch() {
+  const d = $("dlg-search");
+  if (!d.open) d.showModal();
+  const input = $("search-input");
+  input.focus();
+  input.select();
+}
+
+async function runSearch(page = 1) {
+  const query = $("search-input").value.trim();
+  clearTimeout(SR.timer);
+  const seq = ++SR.seq;
+  const status = $("search-status");
+  if (!query) {
+    SR.query = "";
+    SR.matches = [];
+    status.textContent = "";
+    $("search-results").replaceChildren();
+    $("search-pager").hidden = true;
+    return;
+  }
+  status.textContent = "Searching…";
+  let r;
+  try {
+    r = await S.api.call("search.messages", { query, count: SEARCH_PAGE, page, highlight: true });
+  } catch (e) {
+    if (seq !== SR.seq) return;
+    status.textContent = e.code === "invalid_query" ? "That search cannot be read: check its quotes and modifiers."
+      : `Could not search (${e.code}).`;
+    return;
+  }
+  if (seq !== SR.seq) return; // a later search overtook this one
+  const paging = r.messages?.paging || {};
+  SR.query = query;
+  SR.page = paging.page || page;
+  SR.pages = paging.pages || 0;
+  // Grouped by conversation, each group where its first result ranks; the
+  // keyboard moves through them in the order shown.
+  const groups = new Map();
+  for (const m of r.messages?.matches || []) {
+    const id = m.channel?.id || "";
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id).push(m);
+  }
+  SR.matches = [...groups.values()].flat();
+  SR.sel = SR.matches.length ? 0 : -1;
+  const total = paging.total ?? r.messages?.total ?? SR.matches.length;
+  status.textContent = total === 0 ? "No messages match." : `${total} ${total === 1 ? "result" : "results"}`;
+  renderSearch();
+}
+
+function searchPlace(m) {
+  const c = m.channel || {};
+  const ch = S.channels.get(c.id);
+  if (ch) return `${prefix(ch)}${channelLabel(ch)}`;
+  if (c.is_im) return displayName(c.user || c.name);
+  if (c.is_mpim) return "Group message";
+  return `${c.is_private ? "🔒\u2009" : "#"}${c.name || channelName(c.id) || "channel"}`;
+}
+
+function renderSearch() {
+  const box = $("search-results");
+  const groups = new Map(); // channel id → its results (SR.matches holds them grouped)
+  SR.matches.forEach((m, i) => {
+    const id = m.channel?.id || "";
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id).push([m, i]);
+  });
+  box.replaceChildren(...[...groups.values()].map((list) => {
+    const place = searchPlace(list[0][0]);
+    return el("section", { class: "search-group", role: "group", "aria-label": place },
+      el("h3", { text: place }),
+      ...list.map(([m, i]) => {
+        const text = el("div", { class: "text" });
+        renderHighlighted(text, m.text || "", displayName, channelName);
+        const who = m.user ? displayName(m.user) : m.username || "unknown";
+        return el("div", {
+          class: "search-hit", role: "option", id: `search-hit-${i}`, "aria-selected": i === SR.sel ? "true" : "false",
+          dataset: { channelId: m.channel?.id || "", ts: m.ts },
+          onclick: (e) => { if (!e.target.closest("a")) openResult(m); },
+          onmousemove: () => { if (SR.sel !== i) selectResult(i); },
+        }, avatar(m.user || ""), el("div", { class: "msg-body" },
+          el("div", { class: "msg-head" },
+            el("span", { class: "author", text: who, ...(m.user ? { dataset: { userName: m.user } } : {}) }),
+            m.ts ? el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: `${dayOf(m.ts)} ${timeOf(m.ts)}` }) : ""),
+          text));
+      }));
+  }));
+  $("search-input").setAttribute("aria-activedescendant", SR.sel >= 0 ? `search-hit-${SR.sel}` : "");
+  box.dataset.query = SR.query;
+  box.dataset.page = String(SR.page);
+  $("search-pager").hidden = SR.pages <= 1;
+  $("search-page").textContent = `Page ${SR.page} of ${SR.pages}`;
+  $("search-prev").disabled = SR.page <= 1;
+  $("search-next").disabled = SR.page >= SR.pages;
+  box.scrollTop = 0;
+}
+
+function selectResult(i) {
+  SR.sel = i;
+  for (const e of $("search-results").querySelectorAll(".search-hit")) e.setAttribute("aria-selected", e.id === `search-hit-${i}` ? "true" : "false");
+  const e = $(`search-hit-${i}`);
+  if (e) e.scrollIntoView({ block: "nearest" });
+  $("search-input").setAttribute("aria-activedescendant", e ? e.id : "");
+}
+
+// openResult opens a result's conversation at it; a thread reply opens
+// its thread too, over its parent.
+async function openResult(m) {
+  const channel = m.channel?.id;
+  if (!channel || !m.ts) return;
+  $("dlg-search").close();
+  let thread = m.thread_ts && m.thread_ts !== m.ts ? m.thread_ts : "";
+  if (!thread && m.permalink) {
+    try {
+      const t = new URL(m.permalink, location.href).searchParams.get("thread_ts");
+      if (t && t !== m.ts) thread = t;
+    } catch { /* no thread */ }
+  }
+  if (await openAnywhere(channel, { at: thread || m.ts }) && thread) openThread(channel, thread);
+}
+
+function wireSearch() {
+  const input = $("search-input");
+  $("open-search").onclick = openSearch;
+  $("search-form").onsubmit = (e) => { e.preventDefault(); runSearch(1); };
+  input.addEventListener("input", () => {
+    clearTimeout(SR.timer);
+    SR.timer = setTimeout(() => runSearch(1), 300);
+  });
+  input.addEventListener("keydown", (e) => {
+    const n = SR.matches.length;
+    if ((e.key === "ArrowDown" || e.key === "ArrowUp") && n) {
+      e.preventDefault();
+      selectResult(((SR.sel < 0 ? 0 : SR.sel + (e.key === "ArrowDown" ? 1 : -1)) + n) % n);
+    } else if (e.key === "Escape") {
+      // Closes at once (a search field's own Escape would first clear it).
+      e.preventDefault();
+      $("dlg-search").close();
+    } else if (e.key === "Enter" && !e.isComposing) {
+      e.preventDefault();
+      // Enter searches for what is typed; once its results are shown, it
+      // opens the one selected.
+      if (input.value.trim() === SR.query && SR.sel >= 0) openResult(SR.matches[SR.sel]);
+      else runSearch(1);
+    }
+  });
+  $("search-prev").onclick = () => runSearch(Math.max(SR.page - 1, 1));
+  $("search-next").onclick = () => runSearch(SR.page + 1);
+}
+
+// typingIn reports whether e is a text field in which a key types.
+function typingIn(e) {
+  return e && (e.tagName === "TEXTAREA" || e.isContentEditable || (e.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(e.type)));
+}
+
 // ---------- wiring ----------
 
 let wired = false;
@@ -1465,18 +1877,27 @@ function wireUI() {
   $("browse-channels").onclick = openBrowse;
   $("new-dm").onclick = openNewDM;
   $("open-switcher").onclick = openSwitcher;
+  wireSearch();
   $("back").onclick = () => document.body.classList.remove("in-pane");
   for (const d of document.querySelectorAll("dialog")) wireDialog(d);
   $("star-toggle").onclick = () => togglePref("starred");
   $("mute-toggle").onclick = () => togglePref("muted");
+  $("jump-latest").onclick = () => S.cur && openChannel(S.cur.id);
   window.addEventListener("hashchange", () => {
-    const id = hashChannel();
-    if (S.channels.has(id)) openChannel(id);
+    const { id, at } = hashRoute();
+    if (S.channels.has(id) || (id && at)) openAnywhere(id, { at });
   });
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
       e.preventDefault();
       openSwitcher();
+    } else if (!document.querySelector("dialog[open]") && (
+      // Ctrl/Cmd+F searches the messages unless one is writing one (then
+      // it is the browser's find); / does where it types nothing.
+      ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "f" && !(typingIn(e.target) && e.target.value)) ||
+      (e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey && !typingIn(e.target)))) {
+      e.preventDefault();
+      openSearch();
     } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
       e.preventDefault();
       const ids = [...document.querySelectorAll("#sidebar .chan")].map((a) => a.dataset.channelId);

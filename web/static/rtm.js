@@ -274,6 +274,8 @@ export class Realtime {
           this.seqs.set(c.channel, ev.seq);
           this.h.event(ev, "catchup");
         }
+        // The caller's mention count as the server counts it now.
+        if (typeof c.mention_count === "number") this.h.mentions?.(c.channel, c.mention_count);
         if (c.has_more) more = true;
       }
       if (!more) return;

@@ -1,0 +1,9 @@
+-- Whether a mention row names its member (<@U…>, a rich_text user
+-- element) or only reaches them by a channel-wide mention: a muted
+-- channel counts only the first (Store.CountMentions). Rows written before
+-- this migration count as by name. A constant default: no table rewrite.
+-- mentions_user carries it, so that a muted channel's count stays an
+-- index-only range.
+ALTER TABLE mentions ADD COLUMN direct BOOLEAN NOT NULL DEFAULT true;
+DROP INDEX mentions_user;
+CREATE INDEX mentions_user ON mentions (user_id, channel_id, seq) INCLUDE (direct);
