@@ -13,7 +13,7 @@ import (
 
 // Scenarios are the names Run accepts, in the order "confab-bench -h"
 // lists them.
-var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "hot", "apps"}
+var Scenarios = []string{"send", "fanout", "history", "idle", "storm", "boot", "hot", "apps", "search"}
 
 // MaxConnections caps the WebSockets one process of a run opens: the
 // machine allows 20,000 open files per process, and the run needs some
@@ -72,7 +72,8 @@ type Config struct {
 	// apps' (default 1000).
 	Rate float64
 	// Messages caps send's messages and fanout's posts (0: no cap beyond
-	// Duration, or Rate×Duration).
+	// Duration, or Rate×Duration); for search it is the workspace's size
+	// (default 1,000,000).
 	Messages int
 	// Size is the length in bytes of fanout's post texts, padded after the
 	// index and send time (0: unpadded, ~30 bytes; at most MaxTextBytes).
@@ -92,6 +93,18 @@ type Config struct {
 	Reads int
 	// Rounds is how many times hot releases its readers (default 3).
 	Rounds int
+	// DataDir is where search loads its workspace, or finds it loaded by
+	// an earlier run with the same sizes (default: a temporary directory,
+	// removed after the run): confab's data directory, whose SQLite
+	// database search writes before it starts confab on it.
+	DataDir string
+	// Postgres, for search, is the DSN of a PostgreSQL database to load
+	// into and serve from instead of SQLite (its manifest stays in
+	// DataDir).
+	Postgres string
+	// Confab is the confab binary search starts (default: "confab" next
+	// to this executable, or on PATH).
+	Confab string
 	// Parallel bounds concurrent set-up calls and connects (default 32).
 	Parallel int
 	// Timeout caps the whole run (default 10m).
@@ -146,6 +159,14 @@ func (cfg Config) withDefaults() Config {
 		def(&cfg.Channels, 200)
 	case "send":
 		def(&cfg.Channels, 8)
+	case "search":
+		def(&cfg.Messages, 1_000_000)
+		def(&cfg.Channels, 1000)
+		def(&cfg.Users, 500)
+		def(&cfg.PageSize, 20)
+		if cfg.Timeout <= 0 {
+			cfg.Timeout = 60 * time.Minute
+		}
 	case "apps":
 		def(&cfg.Channels, 100)
 		if cfg.Rate <= 0 {
@@ -244,6 +265,16 @@ func (cfg Config) validate() error {
 	if cfg.Users > max(cfg.Clients, 1) && (cfg.Scenario == "fanout" || cfg.Scenario == "idle" || cfg.Scenario == "storm") {
 		errs = append(errs, fmt.Errorf("users %d: more than clients %d", cfg.Users, cfg.Clients))
 	}
+	if cfg.Scenario == "search" {
+		if cfg.Channels < 10 || cfg.Users < 10 || cfg.Messages < cfg.Channels {
+			errs = append(errs, fmt.Errorf("search: channels %d, users %d, messages %d: want at least 10 channels and 10 users, and a message per channel", cfg.Channels, cfg.Users, cfg.Messages))
+		}
+		if cfg.PageSize > 100 {
+			errs = append(errs, fmt.Errorf("page size %d: search.messages allows at most 100", cfg.PageSize))
+		}
+	} else if cfg.DataDir != "" || cfg.Postgres != "" || cfg.Confab != "" {
+		errs = append(errs, errors.New("data, postgres and confab: only search loads data and starts confab"))
+	}
 	if cfg.PageSize > 1000 {
 		errs = append(errs, fmt.Errorf("page size %d: conversations.history allows at most 1000", cfg.PageSize))
 	}
@@ -270,6 +301,7 @@ type Report struct {
 	Boot      *BootResult    `json:"boot,omitempty"`
 	Hot       *HotResult     `json:"hot,omitempty"`
 	Apps      *AppsResult    `json:"apps,omitempty"`
+	Search    *SearchResult  `json:"search,omitempty"`
 	// Problems lists what makes the run a failure: lost or duplicated
 	// deliveries, failed requests, dropped connections. Empty is a pass.
 	Problems []string `json:"problems,omitempty"`
@@ -300,6 +332,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"boot":    (*run).boot,
 		"hot":     (*run).hot,
 		"apps":    (*run).apps,
+		"search":  (*run).search,
 	}[cfg.Scenario]
 	if !ok {
 		return nil, fmt.Errorf("unknown scenario %q: want one of %s", cfg.Scenario, strings.Join(Scenarios, ", "))

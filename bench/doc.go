@@ -46,6 +46,16 @@
 //     in the text), then the time the app takes to catch up after being
 //     stopped for a while, and lost and duplicated events, which must both
 //     be zero.
+//   - search: the exception to "a confab someone started". A made-up
+//     workspace (searchdata.go: Zipf-distributed words, CJK, diacritics,
+//     every kind of conversation, two years of messages) is loaded offline
+//     into confab's SQLite database (or PostgreSQL) through the Store's
+//     own CreateMessage, which indexes each message as the server does
+//     (searchload.go; made-up times need the store, the API stamps now);
+//     the bench then starts "confab serve" on it (serve.go) and times the
+//     first page of search.messages per query pattern, as a user with a
+//     token. The database's size with and without the index's tables is
+//     measured before the server starts.
 //
 // The bench and the server often share a machine's few cores, so the
 // measured loops keep the bench's own CPU per operation small: send's

@@ -170,6 +170,34 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("duplicated", strconv.FormatInt(a.Duplicated, 10))
 		row("misrouted", strconv.FormatInt(a.Misrouted, 10))
 		row("retries", fmt.Sprintf("%d envelopes with retry_attempt > 0; server redelivered %s", a.Retries, counter(a.Redelivered)))
+	case r.Search != nil:
+		s := r.Search
+		kinds := make([]string, 0, len(s.Kinds))
+		for _, k := range slices.Sorted(maps.Keys(s.Kinds)) {
+			kinds = append(kinds, fmt.Sprintf("%d %s", s.Kinds[k], k))
+		}
+		row("store", s.Store)
+		row("data", fmt.Sprintf("%d messages in %d conversations (%s), %d users; the reader in %d", s.Messages, s.Channels, strings.Join(kinds, ", "), s.Users, s.ReaderIn))
+		load := fmt.Sprintf("%s, %s", secs(s.LoadSeconds), rate(s.LoadPerSecond, "msgs/s"))
+		if !s.Loaded {
+			load += " (an earlier run's: the data directory held it)"
+		}
+		row("load", load)
+		d := s.Disk
+		row("disk", fmt.Sprintf("%s, %.0f bytes/message", mib(float64(d.Bytes)), d.PerMessage))
+		row("disk without index", fmt.Sprintf("%s, %.0f bytes/message: the index %.0f bytes/message (+%.0f %%)", mib(float64(d.BytesWithout)), d.PerMessageWithout,
+			d.PerMessage-d.PerMessageWithout, 100*(d.PerMessage-d.PerMessageWithout)/max(d.PerMessageWithout, 1)))
+		for _, name := range slices.Sorted(maps.Keys(d.Objects)) {
+			row("  "+name, fmt.Sprintf("%s, %.0f bytes/message", mib(float64(d.Objects[name])), float64(d.Objects[name])/float64(max(s.Messages, 1))))
+		}
+		if d.Note != "" {
+			row("  note", d.Note)
+		}
+		row("first page", fmt.Sprintf("%d results, %d timed queries per pattern after a warm-up pass", s.PageSize, s.Reads))
+		for _, p := range s.Patterns {
+			lat(p.Name, p.Latency)
+			row("", fmt.Sprintf("found %d–%d; e.g. %s", p.MinTotal, p.MaxTotal, p.Example))
+		}
 	}
 	if r.OK() {
 		row("result", "PASS")

@@ -1,7 +1,7 @@
 // Command confab-bench is confab's load generator: it measures a running
 // confab through its public API (see package bench for the scenarios).
 //
-//	confab-bench <scenario> [flags]   send, fanout, history, idle, storm, boot, hot, apps
+//	confab-bench <scenario> [flags]   send, fanout, history, idle, storm, boot, hot, apps, search
 //
 // Run "confab-bench -h" for the scenarios and flags. It is a program of
 // its own so that the server's binary does not carry the bench's clients.
@@ -103,6 +103,19 @@ scenarios:
             the install (any makes the command fail); posts/s and the
             server's CPU per post (process_cpu_seconds_total from
             -metrics-url) with the app over without
+  search    loads a made-up workspace of -messages messages (1,000,000) in
+            -channels conversations (1000: public, archived, private, DMs,
+            group DMs) of -users users (500), the reader in a tenth of them,
+            into confab's SQLite database in -data (default a temporary
+            directory) or into -postgres, offline, through the store's own
+            CreateMessage (indexed as the server indexes), then starts
+            -confab serve on it (not -url) and times -reads (200) first
+            pages (-page 20) of search.messages per query pattern (common,
+            medium and rare words, a phrase, diacritics, CJK, from:, in:,
+            after:/before:, during:, newest first): p50/p99/max, and the
+            database's bytes per message with and without the search
+            index. A later run on the same -data reuses the load. Build
+            confab-bench and confab with -tags sqlite_fts5
 
 One process opens at most 15000 connections (the open-file limit is 20000).
 idle, fanout and storm spread their connections over -procs worker processes
@@ -135,25 +148,28 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	fs.IntVar(&cfg.Clients, "clients", 0, "fanout subscribers (100), idle connections (1000), storm clients (1000) or hot readers (1000)")
-	fs.IntVar(&cfg.Users, "users", 0, "users the connections are spread over (min(clients, 100); hot min(clients, 10)), or boot's workspace size (2000)")
+	fs.IntVar(&cfg.Users, "users", 0, "users the connections are spread over (min(clients, 100); hot min(clients, 10)), or boot's workspace size (2000), or search's (500)")
 	fs.IntVar(&cfg.Posters, "posters", 0, "concurrent posters: send (64), history fill (32)")
-	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); apps: channels posted to, with the bot in each (100); idle: channels each user is in (10); boot: the user's channels (200); fanout: channels posted to, round-robin (1)")
+	fs.IntVar(&cfg.Channels, "channels", 0, "send: channels posted to (8); apps: channels posted to, with the bot in each (100); idle: channels each user is in (10); boot: the user's channels (200); fanout: channels posted to, round-robin (1); search: conversations in the workspace (1000)")
 	fs.IntVar(&cfg.UserChannels, "user-channels", 0, "fanout: how many of -channels each user is in (1); -channels 1000 -user-channels 10 -users 10000 makes 1,000 channels of 100")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "send and fanout: how long to post (10s); idle: how long to hold (2s); apps: each posting phase (10s)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "fanout and storm: posts per second (100); apps (1000)")
 	fs.DurationVar(&cfg.Away, "away", 0, "apps: how long the app stays stopped while posting goes on (10s)")
-	fs.IntVar(&cfg.Messages, "messages", 0, "send, fanout and storm: cap on messages posted (none)")
+	fs.IntVar(&cfg.Messages, "messages", 0, "send, fanout and storm: cap on messages posted (none); search: messages in the workspace (1000000)")
 	fs.IntVar(&cfg.Size, "size", 0, "fanout: bytes of each post's text, padded, at most 40000 (unpadded, ~30)")
 	fs.IntVar(&cfg.Stuck, "stuck", 0, "fanout: more connections, of the subscribers' users, that read hello and then nothing (none)")
 	fs.IntVar(&cfg.Depth, "depth", 0, "history: messages in the channel (100000)")
-	fs.IntVar(&cfg.PageSize, "page", 0, "history and hot: page size, at most 1000 (100)")
-	fs.IntVar(&cfg.Reads, "reads", 0, "history: timed reads of each page (200); boot: client.boot calls (200)")
+	fs.IntVar(&cfg.PageSize, "page", 0, "history and hot: page size, at most 1000 (100); search: results per page, at most 100 (20)")
+	fs.IntVar(&cfg.Reads, "reads", 0, "history: timed reads of each page (200); boot: client.boot calls (200); search: timed queries per pattern (200)")
 	fs.IntVar(&cfg.Parallel, "parallel", 0, "concurrent set-up calls and connects (32)")
-	fs.DurationVar(&cfg.Timeout, "timeout", 0, "cap on the whole run (10m)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "cap on the whole run (10m; search 60m)")
 	fs.BoolVar(&cfg.WaitForDrop, "wait-for-drop", false, "storm: wait for the connections to be dropped (kill a gateway) instead of closing them")
 	fs.DurationVar(&cfg.DropAfter, "drop-after", 0, "storm: how long to publish before the drop (1s)")
 	fs.DurationVar(&cfg.SettleAfter, "settle", 0, "storm: how long to go on publishing once every client is back (1s)")
 	fs.IntVar(&cfg.Rounds, "rounds", 0, "hot: releases of every reader (3)")
+	fs.StringVar(&cfg.DataDir, "data", "", "search: confab data directory to load into, or loaded by an earlier run with the same sizes (a temporary one)")
+	fs.StringVar(&cfg.Postgres, "postgres", "", "search: PostgreSQL DSN to load into and serve from instead of SQLite")
+	fs.StringVar(&cfg.Confab, "confab", "", "search: the confab binary to start on the loaded data (confab next to this program, or on PATH)")
 	fs.IntVar(&cfg.Procs, "procs", 0, "idle, fanout and storm: worker processes holding the connections (idle and fanout: 1 up to 15000 clients)")
 
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {

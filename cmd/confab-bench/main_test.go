@@ -129,6 +129,63 @@ func TestBenchScenarios(t *testing.T) {
 	}
 }
 
+// TestBenchSearch loads a tiny search workspace, has confab-bench start
+// confab on it and time every query pattern; a second run on the same
+// data directory reuses the load.
+func TestBenchSearch(t *testing.T) {
+	bin := cmdtest.Build(t, "github.com/confab/confab/cmd/confab")
+	data := t.TempDir()
+	run := func(asJSON bool) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		args := []string{"search", "-messages", "3000", "-channels", "40", "-users", "20", "-reads", "5",
+			"-data", data, "-confab", bin, "-quiet", "-timeout", "55s"}
+		if asJSON {
+			args = append(args, "-json")
+		}
+		var stdout, stderr bytes.Buffer
+		if err := benchMain(ctx, args, &stdout, &stderr); err != nil {
+			t.Fatalf("confab-bench %s: %v\n%s\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(run(true)), &rep); err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Search
+	if !rep.OK() || s == nil || !s.Loaded || s.Messages != 3000 || s.Channels != 40 || s.Users != 20 || s.ReaderIn != 4 || s.LoadPerSecond <= 0 {
+		t.Fatalf("search = %+v (problems %v), want 3,000 messages loaded in 40 conversations, the reader in 4", s, rep.Problems)
+	}
+	if d := s.Disk; d.Bytes <= 0 || d.BytesWithout <= 0 || d.BytesWithout >= d.Bytes || d.PerMessage <= d.PerMessageWithout || len(d.Objects) == 0 {
+		t.Errorf("disk = %+v, want a database larger with its search index than without, and the index's tables", d)
+	}
+	names := map[string]bool{}
+	for _, p := range s.Patterns {
+		names[p.Name] = true
+		if p.MaxTotal == 0 || p.Example == "" {
+			t.Errorf("pattern %+v found nothing", p)
+		}
+		wantOrdered(t, p.Name, p.Latency, 5)
+	}
+	for _, want := range []string{"word, common", "word, medium", "word, rare", "phrase", "word, CJK", "from:", "in:", "after: before: + word", "during: + word"} {
+		if !names[want] {
+			t.Errorf("no pattern %q in %v", want, names)
+		}
+	}
+	// Again on the same directory: the load is reused, and the table
+	// prints every pattern.
+	table := run(false)
+	for _, want := range []string{"an earlier run's", "disk without index", "word, rare", "in: + word"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("second run's table lacks %q:\n%s", want, table)
+		}
+	}
+	if !strings.Contains(table, "\nresult ") || !strings.HasSuffix(strings.TrimSpace(table), "PASS") {
+		t.Errorf("second run's table does not end in PASS:\n%s", table)
+	}
+}
+
 // wantOrdered checks a latency summary of n samples: 0 < p50 ≤ p99 ≤ p99.9 ≤ max.
 func wantOrdered(t *testing.T, name string, l bench.Latency, n int) {
 	t.Helper()
@@ -193,6 +250,9 @@ func TestBenchBadArgs(t *testing.T) {
 		{[]string{"send", "-procs", "2"}, "only idle and fanout"},
 		{[]string{"idle", "-metrics-url", "http://127.0.0.1:1/metrics,127.0.0.1:2/metrics"}, `metrics url "127.0.0.1:2/metrics"`},
 		{[]string{"send", "-url", "http://127.0.0.1:1", "-timeout", "5s", "-quiet"}, "connect"},
+		{[]string{"search", "-channels", "5"}, "at least 10 channels"},
+		{[]string{"search", "-page", "101"}, "at most 100"},
+		{[]string{"send", "-data", "/tmp/x"}, "only search"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
