@@ -72,3 +72,8 @@ export CI="${CI:-true}"
 go vet "${tags[@]}" ./...
 # -count=1: always run, never answer from the test cache.
 go test "${tags[@]}" -race -count=1 -timeout 30m ./... "$@"
+# And once without the tag: the store must refuse to open, saying how to
+# build, rather than serve without search.
+if [ $# -eq 0 ]; then
+  go test -count=1 -run '^TestOpenWithoutFTS5$' ./store/sqlite/
+fi
