@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"testing"
@@ -93,18 +94,8 @@ func foundTexts(ms []*confab.Message) []string {
 // newest returns ms newest first: the order of a SortTimestamp search.
 func newest(ms ...*confab.Message) []*confab.Message {
 	out := slices.Clone(ms)
-	slices.SortFunc(out, func(a, b *confab.Message) int { return -cmpInt(a.TS, b.TS) })
+	slices.SortFunc(out, func(a, b *confab.Message) int { return -cmp.Compare(a.TS, b.TS) })
 	return out
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func testSearchText(t *testing.T, f *fixture) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -180,7 +181,7 @@ func testUsers(t *testing.T, f *fixture) {
 	if len(all) != 8 { // owner, alice, bot, user0..4
 		t.Fatalf("FindUsers returned %d users, want 8", len(all))
 	}
-	if !slices.IsSortedFunc(all, func(a, b *confab.User) int { return cmpString(a.ID, b.ID) }) {
+	if !slices.IsSortedFunc(all, func(a, b *confab.User) int { return cmp.Compare(a.ID, b.ID) }) {
 		t.Errorf("FindUsers not in id order")
 	}
 	for _, u := range all {
@@ -207,16 +208,6 @@ func testUsers(t *testing.T, f *fixture) {
 	if got, want := userIDs(paged), userIDs(all); !slices.Equal(got, want) {
 		t.Errorf("FindUsers paged by 3 = %v, want %v", got, want)
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func testTokens(t *testing.T, f *fixture) {
