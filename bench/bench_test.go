@@ -427,3 +427,22 @@ func TestBenchReportOutputStormHot(t *testing.T) {
 		}
 	}
 }
+
+// every reports until stopped, and not after: a load's progress log ends
+// with the load.
+func TestEvery(t *testing.T) {
+	var n atomic.Int64
+	stop := every(time.Millisecond, func() { n.Add(1) })
+	for deadline := time.Now().Add(5 * time.Second); n.Load() < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reports in 5 s at 1 ms", n.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	after := n.Load()
+	time.Sleep(20 * time.Millisecond)
+	if got := n.Load(); got != after {
+		t.Fatalf("%d reports after stop", got-after)
+	}
+}

@@ -152,21 +152,10 @@ func (r *run) fill(ctx context.Context, token, channel string, res *HistoryResul
 	var next, done, errs atomic.Int64
 	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	stop, stopped := make(chan struct{}), make(chan struct{})
 	begin := time.Now()
-	go func() { // progress, every 5 s
-		defer close(stopped)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				r.log.Info("filling", "posted", done.Load(), "of", r.cfg.Depth)
-			}
-		}
-	}()
+	stopProgress := every(5*time.Second, func() {
+		r.log.Info("filling", "posted", done.Load(), "of", r.cfg.Depth)
+	})
 	for range r.cfg.Posters {
 		wg.Add(1)
 		go func() {
@@ -194,8 +183,7 @@ func (r *run) fill(ctx context.Context, token, channel string, res *HistoryResul
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	<-stopped
+	stopProgress()
 	elapsed := time.Since(begin)
 	res.FillSeconds = elapsed.Seconds()
 	res.FillPerSecond = perSecond(done.Load(), elapsed)

@@ -211,21 +211,10 @@ func loadSearch(ctx context.Context, st confab.Store, p *searchPlan, log *slog.L
 	}
 	threads := make([]thread, len(p.Convs))
 	var done atomic.Int64
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				n := done.Load()
-				log.Info("loading", "messages", n, "of", p.Messages, "msgs/s", int(perSecond(n, time.Since(begin))))
-			}
-		}
-	}()
+	defer every(5*time.Second, func() {
+		n := done.Load()
+		log.Info("loading", "messages", n, "of", p.Messages, "msgs/s", int(perSecond(n, time.Since(begin))))
+	})()
 	msgStart := time.Now()
 	parallel := searchLoadBatch
 	if _, ok := st.(*postgres.DB); ok {
