@@ -19,14 +19,7 @@ import (
 // marked "Only visible to you", and is not kept: leaving the conversation
 // and coming back, it is gone.
 func TestWebEphemeral(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	random := alice.createChannel("random", false)
-	bob.must("conversations.join", obj{"channel": general})
-	bob.must("conversations.join", obj{"channel": random})
+	m, browser, alice, bob, general, random := twoChannels(t, "random")
 	alice.post(general, "hello bob")
 
 	b := newTab(t, browser, "bob", true)
@@ -95,14 +88,7 @@ func TestWebSlashCommands(t *testing.T) {
 // and in the tab's title; a DM's messages count as mentions; opening the
 // conversation clears both.
 func TestWebMentionBadge(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	random := alice.createChannel("random", false)
-	bob.must("conversations.join", obj{"channel": general})
-	bob.must("conversations.join", obj{"channel": random})
+	m, browser, alice, bob, general, random := twoChannels(t, "random")
 	dm := alice.must("conversations.open", obj{"users": bob.userID})["channel"].(obj)["id"].(string)
 	alice.post(random, "before bob looked, for <@"+bob.userID+">") // counted by client.boot
 
@@ -154,17 +140,25 @@ func TestWebMentionAutocomplete(t *testing.T) {
 	}
 }
 
-// notifyScene: alice and bob in #general and #random, and a tab of bob's,
-// not yet logged in.
-func notifyScene(t *testing.T) (m *Main, alice, bob *client, general, random string, b *tab) {
+// twoChannels starts a server and a browser, and signs up alice and bob,
+// both in #general and in a second public channel named second: the
+// scene of the web tests of mentions and notifications.
+func twoChannels(t *testing.T, second string) (m *Main, browser context.Context, alice, bob *client, general, other string) {
 	m = MustRunMain(t)
-	browser := MustStartBrowser(t)
+	browser = MustStartBrowser(t)
 	alice = signup(t, m, "acme", "alice")
 	bob = signup(t, m, "acme", "bob")
 	general = alice.createChannel("general", false)
-	random = alice.createChannel("random", false)
+	other = alice.createChannel(second, false)
 	bob.must("conversations.join", obj{"channel": general})
-	bob.must("conversations.join", obj{"channel": random})
+	bob.must("conversations.join", obj{"channel": other})
+	return m, browser, alice, bob, general, other
+}
+
+// notifyScene: twoChannels with #random, and a tab of bob's, not yet
+// logged in.
+func notifyScene(t *testing.T) (m *Main, alice, bob *client, general, random string, b *tab) {
+	m, browser, alice, bob, general, random := twoChannels(t, "random")
 	return m, alice, bob, general, random, newTab(t, browser, "bob", true)
 }
 

@@ -9,14 +9,7 @@ import (
 // tab; reading elsewhere (conversations.mark from another client) clears
 // the badges of every tab from the channel_marked event's counts.
 func TestWebMutedMentionsAndMarkElsewhere(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
-	noisy := alice.createChannel("noisy", false)
-	bob.must("conversations.join", obj{"channel": general})
-	bob.must("conversations.join", obj{"channel": noisy})
+	m, browser, alice, bob, general, noisy := twoChannels(t, "noisy")
 	bob.must("conversations.setPrefs", obj{"channel": noisy, "is_muted": true})
 
 	b1 := newTab(t, browser, "bob", true)
