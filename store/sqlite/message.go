@@ -112,8 +112,9 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 			in.TS, topLevel, in.ChannelID); err != nil {
 			return fmt.Errorf("create message in %s: %w", in.ChannelID, err)
 		}
-		err := tx.QueryRowContext(ctx, `SELECT last_seq, last_ts, message_count FROM channels WHERE id = ?`,
-			in.ChannelID).Scan(&msg.Seq, &msg.TS, &msg.Num)
+		var searchNum int64
+		err := tx.QueryRowContext(ctx, `SELECT last_seq, last_ts, message_count, search_num FROM channels WHERE id = ?`,
+			in.ChannelID).Scan(&msg.Seq, &msg.TS, &msg.Num, &searchNum)
 		if errors.Is(err, sql.ErrNoRows) {
 			return confab.ErrChannelNotFound
 		} else if err != nil {
@@ -132,7 +133,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		if err := writeMentions(ctx, tx, &msg, msg.Here, false); err != nil {
 			return err
 		}
-		if err := indexMessage(ctx, tx, &msg); err != nil {
+		if err := indexMessage(ctx, tx, &msg, searchNum); err != nil {
 			return err
 		}
 		if msg.ThreadTS == 0 {

@@ -52,7 +52,7 @@ func TestSearchBackfill(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE search_words`, `DROP TABLE search_trigrams`, `DROP TABLE search_rows`,
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
-		`DROP INDEX channels_public`, `PRAGMA user_version = 14`,
+		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `PRAGMA user_version = 14`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -199,6 +199,70 @@ func TestSearchBackfill(t *testing.T) {
 	var done bool
 	if err := db.rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&done); err != nil || !done {
 		t.Errorf("search_backfill done = %v, %v", done, err)
+	}
+}
+
+// TestSearchUpgrade0016: an index built before migration 0016, where a
+// channel's search number was only in search_channels, keeps its numbers:
+// a message posted after the upgrade gets its channel's number (no
+// second one), and in: finds the channel's messages from before and after.
+func TestSearchUpgrade0016(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "confab.db")
+	db := mustOpen(t, Config{Path: path, Sync: "normal"})
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
+		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"C1", "C2"} {
+		if err := db.CreateChannel(ctx, &confab.Channel{ID: id, WorkspaceID: "T1", Kind: confab.KindPublic, Name: id, Created: 1},
+			[]string{"U1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// C2 gets number 1, C1 number 2: not their creation order.
+	for _, c := range []string{"C2", "C1", "C2"} {
+		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: c, UserID: "U1", Text: "before upgrade"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Back to 0015's schema, the index kept.
+	for _, q := range []string{
+		`ALTER TABLE channels DROP COLUMN search_num`,
+		`CREATE INDEX search_rows_chan ON search_rows (chan, id)`,
+		`CREATE INDEX search_rows_user ON search_rows (user_id, id)`,
+		`PRAGMA user_version = 15`,
+	} {
+		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	db = mustOpen(t, Config{Path: path, Sync: "normal"})
+	var stale int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM channels AS c JOIN search_channels AS sc ON sc.id = c.id
+		WHERE c.search_num != sc.num`).Scan(&stale); err != nil || stale != 0 {
+		t.Fatalf("channels whose search_num is not their number: %d, %v", stale, err)
+	}
+	if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C1", UserID: "U1", Text: "after upgrade"}); err != nil {
+		t.Fatal(err)
+	}
+	var nums int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_channels`).Scan(&nums); err != nil || nums != 2 {
+		t.Fatalf("search_channels rows = %d, %v; want 2", nums, err)
+	}
+	res, err := db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", ChannelIDs: []string{"C1"},
+		Terms: []confab.SearchTerm{{Words: []string{"upgrade"}}}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range res.Messages {
+		texts = append(texts, m.Text)
+	}
+	if got := strings.Join(texts, ", "); res.Total != 2 || got != "after upgrade, before upgrade" {
+		t.Errorf("in:C1 upgrade = %d: %s; want 2: after upgrade, before upgrade", res.Total, got)
 	}
 }
 

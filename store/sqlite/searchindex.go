@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/confab/confab"
+	"github.com/mattn/go-sqlite3"
 )
 
 // A message's index id is its ts, or, when another channel's message
@@ -17,32 +18,44 @@ import (
 // migrations/0015_search.sql): the id order is the time order.
 const maxBump = 1_000_000 // µs
 
-// channelNum returns the channel's search number, giving it one at its
-// first indexed message when create is set; 0 if it has none.
+// channelNum returns the channel's search number (channels.search_num),
+// giving it one at its first indexed message when create is set; 0 if it
+// has none.
 func channelNum(ctx context.Context, tx queryer, channelID string, create bool) (int64, error) {
 	var num int64
-	err := tx.QueryRowContext(ctx, `SELECT num FROM search_channels WHERE id = ?`, channelID).Scan(&num)
-	if errors.Is(err, sql.ErrNoRows) {
-		if !create {
-			return 0, nil
-		}
-		res, ierr := tx.ExecContext(ctx, `INSERT INTO search_channels (id) VALUES (?)`, channelID)
-		if ierr != nil {
-			return 0, ierr
-		}
-		num, err = res.LastInsertId()
+	if err := tx.QueryRowContext(ctx, `SELECT search_num FROM channels WHERE id = ?`, channelID).Scan(&num); err != nil {
+		return 0, err
 	}
-	return num, err
+	if num != 0 || !create {
+		return num, nil
+	}
+	return newChannelNum(ctx, tx, channelID)
 }
 
-// freeID returns the first id from ts up that no indexed message holds.
-func freeID(ctx context.Context, tx queryer, ts int64) (int64, error) {
-	ids, err := queryAll(ctx, tx, scanInt64,
-		`SELECT id FROM search_rows WHERE id >= ? AND id <= ? ORDER BY id`, ts, ts+maxBump)
+// newChannelNum gives the channel its search number.
+func newChannelNum(ctx context.Context, tx queryer, channelID string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO search_channels (id) VALUES (?)`, channelID)
 	if err != nil {
 		return 0, err
 	}
-	id := ts
+	num, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE channels SET search_num = ? WHERE id = ?`, num, channelID); err != nil {
+		return 0, err
+	}
+	return num, nil
+}
+
+// freeID returns the first id above ts that no indexed message holds.
+func freeID(ctx context.Context, tx queryer, ts int64) (int64, error) {
+	ids, err := queryAll(ctx, tx, scanInt64,
+		`SELECT id FROM search_rows WHERE id > ? AND id <= ? ORDER BY id`, ts, ts+maxBump)
+	if err != nil {
+		return 0, err
+	}
+	id := ts + 1
 	for _, used := range ids {
 		if used != id {
 			break
@@ -69,35 +82,47 @@ func chanTag(num int64) string {
 // indexMessage adds a live message to the index, in its write
 // transaction, unless it is there already (search_rows has its channel
 // and seq): the backfill and the writes may each come to a message
-// first, and it is indexed once.
-func indexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
-	if err := indexAt(ctx, tx, m); err != nil {
+// first, and it is indexed once. num is the channel's search number, 0
+// when the caller has not read it.
+func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64) error {
+	if err := indexAt(ctx, tx, m, num); err != nil {
 		return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
 }
 
-func indexAt(ctx context.Context, tx queryer, m *confab.Message) error {
-	num, err := channelNum(ctx, tx, m.ChannelID, true)
-	if err != nil {
-		return err
-	}
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM search_rows WHERE chan = ? AND seq = ?`, num, m.Seq).Scan(&one)
-	if err == nil {
-		return nil // indexed already
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	id, err := freeID(ctx, tx, m.TS)
-	if err != nil {
-		return err
+// indexAt writes the message's rows: search_rows first, at its ts when
+// no other channel's message holds that id (nearly always: a ts is
+// unique within its channel), which also says whether the message is
+// indexed already, with no lookup before.
+func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64) error {
+	var err error
+	if num == 0 {
+		if num, err = channelNum(ctx, tx, m.ChannelID, true); err != nil {
+			return err
+		}
 	}
 	body, link := confab.SearchDoc(m.Text)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, num, m.Seq, m.TS, m.UserID, link); err != nil {
-		return err
+	insert := func(id int64) (bool, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (chan, seq) DO NOTHING`, id, num, m.Seq, m.TS, m.UserID, link)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
+	id := m.TS
+	added, err := insert(id)
+	if sqliteCode(err) == sqlite3.ErrConstraintPrimaryKey {
+		// Another channel's message holds the id.
+		if id, err = freeID(ctx, tx, m.TS); err != nil {
+			return err
+		}
+		added, err = insert(id)
+	}
+	if err != nil || !added {
+		return err // or indexed already
 	}
 	// Every message is in search_words, words or not: its tags find it
 	// for a word-less search too (see SearchMessages).
@@ -158,7 +183,7 @@ func reindexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
 	if err := unindexAt(ctx, tx, m.ChannelID, m.Seq); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
-	if err := indexAt(ctx, tx, m); err != nil {
+	if err := indexAt(ctx, tx, m, 0); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
@@ -236,7 +261,7 @@ func backfillStep(ctx context.Context, tx *sql.Conn, lim int) (n int, done bool,
 		if m.Deleted {
 			continue
 		}
-		if err := indexMessage(ctx, tx, m); err != nil {
+		if err := indexMessage(ctx, tx, m, 0); err != nil {
 			return 0, false, fmt.Errorf("search backfill: %w", err)
 		}
 	}

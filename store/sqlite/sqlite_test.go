@@ -255,6 +255,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE search_mentions`,
 		`DROP TABLE search_backfill`,
 		`DROP INDEX channels_public`,
+		`ALTER TABLE channels DROP COLUMN search_num`,
 		`DROP INDEX users_email`,
 		`ALTER TABLE users DROP COLUMN email`,
 		`ALTER TABLE users DROP COLUMN status_text`,
