@@ -133,7 +133,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		if err := writeMentions(ctx, tx, &msg, msg.Here, false); err != nil {
 			return err
 		}
-		if err := indexMessage(ctx, tx, &msg, searchNum); err != nil {
+		if err := indexMessage(ctx, tx, &msg, searchNum, true); err != nil {
 			return err
 		}
 		if msg.ThreadTS == 0 {
@@ -471,7 +471,7 @@ func (db *DB) DeleteMessage(ctx context.Context, channelID string, ts int64) (*c
 		if err := deleteMentions(ctx, tx, channelID, m.Seq); err != nil {
 			return err
 		}
-		if err := unindexMessage(ctx, tx, channelID, m.Seq); err != nil {
+		if err := unindexMessage(ctx, tx, m); err != nil {
 			return err
 		}
 		if _, err := unpin(ctx, tx, channelID, m.TS); err != nil {

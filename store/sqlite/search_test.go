@@ -203,7 +203,8 @@ func TestSearchBackfill(t *testing.T) {
 }
 
 // TestSearchUpgrade0016: an index built before migration 0016, where a
-// channel's search number was only in search_channels, keeps its numbers:
+// channel's search number was only in search_channels, keeps its numbers
+// (through 0017's rebuild too):
 // a message posted after the upgrade gets its channel's number (no
 // second one), and in: finds the channel's messages from before and after.
 func TestSearchUpgrade0016(t *testing.T) {
@@ -240,6 +241,11 @@ func TestSearchUpgrade0016(t *testing.T) {
 	db.Close()
 
 	db = mustOpen(t, Config{Path: path, Sync: "normal"})
+	select { // 0017 rebuilds the index
+	case <-db.backfilled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backfill did not finish in 10s")
+	}
 	var stale int
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM channels AS c JOIN search_channels AS sc ON sc.id = c.id
 		WHERE c.search_num != sc.num`).Scan(&stale); err != nil || stale != 0 {

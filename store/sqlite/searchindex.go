@@ -80,49 +80,52 @@ func chanTag(num int64) string {
 }
 
 // indexMessage adds a live message to the index, in its write
-// transaction, unless it is there already (search_rows has its channel
-// and seq): the backfill and the writes may each come to a message
-// first, and it is indexed once. num is the channel's search number, 0
-// when the caller has not read it.
-func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64) error {
-	if err := indexAt(ctx, tx, m, num); err != nil {
+// transaction. num is the channel's search number, 0 when the caller has
+// not read it. A new message is indexed without a look first (fresh); the
+// backfill, which may come to a message the writes indexed already, looks
+// first and indexes a message once.
+func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64, fresh bool) error {
+	if err := indexAt(ctx, tx, m, num, fresh); err != nil {
 		return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
 }
 
-// indexAt writes the message's rows: search_rows first, at its ts when
-// no other channel's message holds that id (nearly always: a ts is
-// unique within its channel), which also says whether the message is
-// indexed already, with no lookup before.
-func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64) error {
+// indexAt writes the message's rows, at id = ts unless another message
+// holds it (see maxBump).
+func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, fresh bool) error {
 	var err error
 	if num == 0 {
 		if num, err = channelNum(ctx, tx, m.ChannelID, true); err != nil {
 			return err
 		}
 	}
-	body, link := confab.SearchDoc(m.Text)
-	insert := func(id int64) (bool, error) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (chan, seq) DO NOTHING`, id, num, m.Seq, m.TS, m.UserID, link)
-		if err != nil {
-			return false, err
+	if !fresh {
+		switch _, err := indexedID(ctx, tx, m, num); {
+		case err == nil:
+			return nil // indexed already
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
 		}
-		n, err := res.RowsAffected()
-		return n == 1, err
+	}
+	body, link := confab.SearchDoc(m.Text)
+	insert := func(id int64) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, num, m.Seq, m.TS, m.UserID, link)
+		return err
 	}
 	id := m.TS
-	added, err := insert(id)
+	err = insert(id)
 	if sqliteCode(err) == sqlite3.ErrConstraintPrimaryKey {
-		// Another channel's message holds the id.
+		// Another channel's message holds the id (a ts is unique only
+		// within its channel).
 		if id, err = freeID(ctx, tx, m.TS); err != nil {
 			return err
 		}
-		added, err = insert(id)
+		err = insert(id)
 	}
-	if err != nil || !added {
-		return err // or indexed already
+	if err != nil {
+		return err
 	}
 	// Every message is in search_words, words or not: its tags find it
 	// for a word-less search too (see SearchMessages).
@@ -144,22 +147,32 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64) erro
 	return nil
 }
 
+// indexedID returns the message's id in the index, sql.ErrNoRows if it is
+// not indexed: its ts, nearly always, else one of the ids up to maxBump
+// above.
+func indexedID(ctx context.Context, tx queryer, m *confab.Message, num int64) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM search_rows WHERE id = ?1 AND chan = ?2 AND seq = ?3
+		UNION ALL SELECT id FROM search_rows WHERE id > ?1 AND id <= ?4 AND chan = ?2 AND seq = ?3
+		LIMIT 1`, m.TS, num, m.Seq, m.TS+maxBump).Scan(&id)
+	return id, err
+}
+
 // unindexMessage removes a message from the index, if it is there (not
 // yet indexed, the backfill reads the message as it is now).
-func unindexMessage(ctx context.Context, tx queryer, channelID string, seq int64) error {
-	if err := unindexAt(ctx, tx, channelID, seq); err != nil {
-		return fmt.Errorf("unindex %s/%d: %w", channelID, seq, err)
+func unindexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
+	if err := unindexAt(ctx, tx, m); err != nil {
+		return fmt.Errorf("unindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
 }
 
-func unindexAt(ctx context.Context, tx queryer, channelID string, seq int64) error {
-	num, err := channelNum(ctx, tx, channelID, false)
+func unindexAt(ctx context.Context, tx queryer, m *confab.Message) error {
+	num, err := channelNum(ctx, tx, m.ChannelID, false)
 	if err != nil || num == 0 {
 		return err
 	}
-	var id int64
-	err = tx.QueryRowContext(ctx, `DELETE FROM search_rows WHERE chan = ? AND seq = ? RETURNING id`, num, seq).Scan(&id)
+	id, err := indexedID(ctx, tx, m, num)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -167,6 +180,7 @@ func unindexAt(ctx context.Context, tx queryer, channelID string, seq int64) err
 		return err
 	}
 	for _, q := range []string{
+		`DELETE FROM search_rows WHERE id = ?`,
 		`DELETE FROM search_words WHERE rowid = ?`,
 		`DELETE FROM search_trigrams WHERE rowid = ?`,
 		`DELETE FROM search_mentions WHERE id = ?`,
@@ -180,10 +194,10 @@ func unindexAt(ctx context.Context, tx queryer, channelID string, seq int64) err
 
 // reindexMessage replaces an edited message's entry.
 func reindexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
-	if err := unindexAt(ctx, tx, m.ChannelID, m.Seq); err != nil {
+	if err := unindexAt(ctx, tx, m); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
-	if err := indexAt(ctx, tx, m, 0); err != nil {
+	if err := indexAt(ctx, tx, m, 0, true); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
@@ -261,7 +275,7 @@ func backfillStep(ctx context.Context, tx *sql.Conn, lim int) (n int, done bool,
 		if m.Deleted {
 			continue
 		}
-		if err := indexMessage(ctx, tx, m, 0); err != nil {
+		if err := indexMessage(ctx, tx, m, 0, false); err != nil {
 			return 0, false, fmt.Errorf("search backfill: %w", err)
 		}
 	}
