@@ -82,6 +82,7 @@ func scanMessage(s scanner) (*confab.Message, error) {
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
 	in := confab.PrepareMessage(*m, time.Now())
+	doc := makeIndexDoc(&in) // here, not in the committer
 	var (
 		out     *confab.Message
 		created bool
@@ -133,7 +134,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		if err := writeMentions(ctx, tx, &msg, msg.Here, false); err != nil {
 			return err
 		}
-		if err := indexMessage(ctx, tx, &msg, searchNum, true); err != nil {
+		if err := indexMessage(ctx, tx, &msg, searchNum, doc, true); err != nil {
 			return err
 		}
 		if msg.ThreadTS == 0 {

@@ -79,13 +79,30 @@ func chanTag(num int64) string {
 	return "c" + strconv.FormatInt(num, 10)
 }
 
+// indexDoc is what the index keeps of a message's text, made from the
+// message alone: posting makes it before its write, outside the
+// committer (see CreateMessage).
+type indexDoc struct {
+	body     string   // confab.SearchDoc's
+	link     bool     // has:link
+	userTag  string   // the poster's tag
+	mentions []string // the users the text and blocks mention (to:)
+}
+
+func makeIndexDoc(m *confab.Message) *indexDoc {
+	body, link := confab.SearchDoc(m.Text)
+	users, _ := confab.Mentions(m.Text, m.Blocks)
+	return &indexDoc{body: body, link: link, userTag: userTag(m.UserID), mentions: users}
+}
+
 // indexMessage adds a live message to the index, in its write
 // transaction. num is the channel's search number, 0 when the caller has
-// not read it. A new message is indexed without a look first (fresh); the
-// backfill, which may come to a message the writes indexed already, looks
-// first and indexes a message once.
-func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64, fresh bool) error {
-	if err := indexAt(ctx, tx, m, num, fresh); err != nil {
+// not read it; doc is the message's, nil when the caller has not made it.
+// A new message is indexed without a look first (fresh); the backfill,
+// which may come to a message the writes indexed already, looks first and
+// indexes a message once.
+func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64, doc *indexDoc, fresh bool) error {
+	if err := indexAt(ctx, tx, m, num, doc, fresh); err != nil {
 		return fmt.Errorf("index %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
@@ -93,7 +110,7 @@ func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64,
 
 // indexAt writes the message's rows, at id = ts unless another message
 // holds it (see maxBump).
-func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, fresh bool) error {
+func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc *indexDoc, fresh bool) error {
 	var err error
 	if num == 0 {
 		if num, err = channelNum(ctx, tx, m.ChannelID, true); err != nil {
@@ -108,10 +125,12 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, fres
 			return err
 		}
 	}
-	body, link := confab.SearchDoc(m.Text)
+	if doc == nil {
+		doc = makeIndexDoc(m)
+	}
 	insert := func(id int64) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, num, m.Seq, m.TS, m.UserID, link)
+			id, num, m.Seq, m.TS, m.UserID, doc.link)
 		return err
 	}
 	id := m.TS
@@ -130,16 +149,15 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, fres
 	// Every message is in search_words, words or not: its tags find it
 	// for a word-less search too (see SearchMessages).
 	if _, err := tx.ExecContext(ctx, `INSERT INTO search_words (rowid, body, tags) VALUES (?, ?, ?)`,
-		id, body, chanTag(num)+" "+userTag(m.UserID)); err != nil {
+		id, doc.body, chanTag(num)+" "+doc.userTag); err != nil {
 		return err
 	}
-	if body != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO search_trigrams (rowid, body) VALUES (?, ?)`, id, body); err != nil {
+	if doc.body != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_trigrams (rowid, body) VALUES (?, ?)`, id, doc.body); err != nil {
 			return err
 		}
 	}
-	users, _ := confab.Mentions(m.Text, m.Blocks)
-	for _, u := range users {
+	for _, u := range doc.mentions {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_mentions (id, user_id) VALUES (?, ?)`, id, u); err != nil {
 			return err
 		}
@@ -197,7 +215,7 @@ func reindexMessage(ctx context.Context, tx queryer, m *confab.Message) error {
 	if err := unindexAt(ctx, tx, m); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
-	if err := indexAt(ctx, tx, m, 0, true); err != nil {
+	if err := indexAt(ctx, tx, m, 0, nil, true); err != nil {
 		return fmt.Errorf("reindex %s/%d: %w", m.ChannelID, m.Seq, err)
 	}
 	return nil
@@ -275,7 +293,7 @@ func backfillStep(ctx context.Context, tx *sql.Conn, lim int) (n int, done bool,
 		if m.Deleted {
 			continue
 		}
-		if err := indexMessage(ctx, tx, m, 0, false); err != nil {
+		if err := indexMessage(ctx, tx, m, 0, nil, false); err != nil {
 			return 0, false, fmt.Errorf("search backfill: %w", err)
 		}
 	}
