@@ -289,3 +289,16 @@ func TestMigrateThreadIndex(t *testing.T) {
 		t.Errorf("search after migrating = %+v, %v; want the reply", res, err)
 	}
 }
+
+// TestReaderCache: the read connections keep readerCacheKiB of pages, not
+// SQLite's 2 MiB (see readerCacheKiB).
+func TestReaderCache(t *testing.T) {
+	db := mustOpen(t, Config{})
+	var kib int
+	if err := db.rdb.QueryRowContext(t.Context(), `PRAGMA cache_size`).Scan(&kib); err != nil {
+		t.Fatal(err)
+	}
+	if kib != -readerCacheKiB {
+		t.Errorf("reader cache_size = %d, want %d (KiB)", kib, -readerCacheKiB)
+	}
+}
