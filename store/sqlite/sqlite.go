@@ -41,11 +41,14 @@ type Config struct {
 	MaxReaders int
 }
 
-// readerCacheKiB is the page cache of each read connection: 32 MiB, so
-// that a search over a million messages reads its index rows from memory
-// (with 2 MiB, SQLite's default, a search of 10,000 matches took up to
-// twice as long; 32 MiB and 128 MiB took the same).
-const readerCacheKiB = 32 << 10
+// readerCacheKiB is the page cache of each read connection: 64 MiB, so
+// that a search over a million messages reads its pages from memory. A
+// search reads, for each of up to 10,000 matches, its search_rows row and
+// (by score) its FTS5 size record, nearly each on a page of its own: from
+// 2 MiB, SQLite's default, a common word took up to twice as long, and a
+// word in: a busy channel (two long lists, bm25 and the rows) twice as
+// long from 32 MiB as from 64; 128 MiB took what 64 did.
+const readerCacheKiB = 64 << 10
 
 // DB is a confab store on SQLite. It implements confab.Store.
 type DB struct {
@@ -98,10 +101,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 	// Statement caches spare re-preparing the same few statements on every
 	// call; the writer runs a handful of them per request. Each reader
-	// keeps up to readerCacheKiB of pages (SQLite's default is 2 MiB): a
-	// search reads the index row of each of up to 10,000 matches (see
-	// SearchMessages), and from a 2 MiB cache most of those reads are
-	// system calls.
+	// keeps up to readerCacheKiB of pages (see there).
 	base := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath()
 	wdsn := base + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate" +
 		"&_synchronous=" + syncMode + "&_stmt_cache_size=64"
