@@ -20,8 +20,8 @@ type SearchSort uint8
 const (
 	// SortScore orders by relevance (the store's text ranking: bm25 on
 	// SQLite, ts_rank on PostgreSQL), newest first among equals. When
-	// more than SearchCountCap messages match, a store may rank only the
-	// newest SearchCountCap of them.
+	// more than SearchRankCap messages match, a store may rank only the
+	// newest SearchRankCap of them, the others following newest first.
 	SortScore SearchSort = iota
 	// SortTimestamp orders by ts.
 	SortTimestamp
@@ -80,6 +80,11 @@ type SearchFilter struct {
 // it, and past it Total is SearchCountCap with Capped set, a lower bound.
 // Slack's paging reaches no further (100 pages of 100).
 const SearchCountCap = 10000
+
+// SearchRankCap bounds the relevance order (SortScore): a store may rank
+// only the newest SearchRankCap matches, the first 100 pages of Slack's
+// default 20, so that ranking a common word costs what counting it does.
+const SearchRankCap = 2000
 
 // SearchResult is one page of a search.
 type SearchResult struct {

@@ -52,6 +52,7 @@ const (
 // Variables for the tests.
 var (
 	searchCountCap = confab.SearchCountCap
+	searchRankCap  = confab.SearchRankCap
 	searchScanCap  = 4 * confab.SearchCountCap
 )
 
@@ -76,9 +77,12 @@ var (
 //   - Each row the driver gives is checked, through its search_rows row,
 //     against the reader's channels, then the other filters (to:, has:,
 //     is:thread, excluded terms, a substring with words).
-//   - The score order (bm25, the tags weighing nothing) ranks the
-//     collected matches, the newest searchCountCap, newest first among
-//     equals; the time order computes no score.
+//   - The score order (bm25, the tags weighing nothing) ranks the newest
+//     searchRankCap collected matches, newest first among equals, and
+//     collects the later ones (older than the last ranked) from a second
+//     driver without bm25, ordered after them by time: bm25 costs about
+//     as much per match as collecting it (a size record to read), more
+//     for a phrase. The time order computes no score.
 //
 // Text is never spliced into SQL, and every word is quoted in the FTS5
 // expression (see ftsQuote): a user's quotes, stars and operators are
@@ -119,7 +123,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			return err
 		}
 		if n < 0 { // no page to read it from
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+sq.matches+`)`, sq.args...).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, sq.with+` SELECT `+sq.count, sq.args...).Scan(&n); err != nil {
 				return fmt.Errorf("search: count: %w", err)
 			}
 		}
@@ -170,11 +174,10 @@ func searchPage(ctx context.Context, tx *sql.Tx, sq searchSQL, f confab.SearchFi
 	}
 	order := "ts" + desc + ", id" + desc
 	if !byTime {
-		// bm25: the lower, the more relevant.
-		order = "score" + asc + ", " + order
+		// The ranked first; bm25: the lower, the more relevant.
+		order = "part" + asc + ", score" + asc + ", " + order
 	}
-	stmt := `WITH m AS MATERIALIZED (` + sq.matches + `)
-		SELECT num, seq, (SELECT count(*) FROM m) FROM (SELECT * FROM m LIMIT ` + strconv.Itoa(searchCountCap) + `)
+	stmt := sq.with + ` SELECT num, seq, ` + sq.count + ` FROM (` + sq.page + `)
 		ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(lim) + ` OFFSET ` + strconv.Itoa(off)
 	n := -1
 	hits, err := queryAll(ctx, tx, func(s scanner) (searchHit, error) {
@@ -345,12 +348,19 @@ type searchSQL struct {
 	// rows: the ids of the index rows that may match (the driver's),
 	// in id order.
 	rows string
-	// matches: the newest (or oldest) searchCountCap+1 of the driver's
-	// first searchScanCap rows that pass every filter, as id, num, seq,
-	// ts, score.
-	matches string
-	dir     string // " DESC" or " ASC"
-	args    []any
+	// with: the collections of matches, materialized CTEs of id, num,
+	// seq, ts, score: the newest (or oldest) searchCountCap+1 of the
+	// driver's first searchScanCap rows that pass every filter; in the
+	// score order the newest searchRankCap of them ranked, the later ones
+	// with a NULL score.
+	with string
+	// count: the collected matches' number, an expression over with.
+	count string
+	// page: the first searchCountCap collected, as num, seq, part (0,
+	// or 1 for the later ones of the score order), score, ts, id.
+	page string
+	dir  string // " DESC" or " ASC"
+	args []any
 }
 
 // sql returns the search's statements. chans are the channel numbers to
@@ -462,25 +472,53 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 			" AND (m.thread_ts != 0 OR m.reply_count > 0))")
 	}
 
-	dir := " ASC"
+	dir, cmp, edge := " ASC", " > ", "max"
 	if desc {
-		dir = " DESC"
+		dir, cmp, edge = " DESC", " < ", "min"
 	}
-	rest := " FROM " + from
-	if len(where) > 0 {
-		rest += " WHERE " + strings.Join(where, " AND ")
+	tail := " ORDER BY " + id + dir
+	cond := strings.Join(where, " AND ")
+	driver := func(score, after string) string {
+		w := cond
+		if after != "" {
+			w = strings.Join(append(where[:len(where):len(where)], after), " AND ")
+		}
+		if w != "" {
+			w = " WHERE " + w
+		}
+		return "SELECT " + id + " AS id, " + score + " AS score FROM " + from + w + tail
 	}
-	rest += " ORDER BY " + id + dir
-	driver := "SELECT " + id + " AS id, " + score + " AS score" + rest
 	// The reader's channels first: the other filters only for a match
-	// the reader may read. matches has no ORDER BY: the driver, a
+	// the reader may read. A collection has no ORDER BY: the driver, a
 	// co-routine (a subquery with a LIMIT is not flattened into a join),
 	// is the outer loop (CROSS JOIN keeps it there: left to itself the planner
 	// walks the reader's channels) and gives its rows in id order, and the LIMIT
 	// stops it once enough have passed.
 	pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
-	matches := "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
-		" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
-		strings.Join(pass, " AND ") + " LIMIT " + strconv.Itoa(searchCountCap+1)
-	return searchSQL{rows: "SELECT " + id + rest, matches: matches, dir: dir, args: args}
+	collect := func(driver, also string, lim int) string {
+		return "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
+			" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
+			strings.Join(pass, " AND ") + also + " LIMIT " + strconv.Itoa(lim)
+	}
+	sq := searchSQL{rows: "SELECT " + id + " FROM " + from, dir: dir, args: args}
+	if cond != "" {
+		sq.rows += " WHERE " + cond
+	}
+	sq.rows += tail
+	cnt, rk := strconv.Itoa(searchCountCap), strconv.Itoa(searchRankCap)
+	if score == "0" || searchRankCap >= searchCountCap {
+		sq.with = "WITH m AS MATERIALIZED (" + collect(driver(score, ""), "", searchCountCap+1) + ")"
+		sq.count = "(SELECT count(*) FROM m)"
+		sq.page = "SELECT num, seq, 0 AS part, score, ts, id FROM (SELECT * FROM m LIMIT " + cnt + ")"
+		return sq
+	}
+	// Ranked: the newest searchRankCap matches with their bm25, then the
+	// later ones (older than the last ranked) without.
+	sq.with = "WITH ranked AS MATERIALIZED (" + collect(driver(score, ""), "", searchRankCap) + "), " +
+		"later AS MATERIALIZED (" + collect(driver("NULL", id+cmp+"(SELECT "+edge+"(id) FROM ranked)"),
+		" AND (SELECT count(*) FROM ranked) = "+rk, searchCountCap+1-searchRankCap) + ")"
+	sq.count = "((SELECT count(*) FROM ranked) + (SELECT count(*) FROM later))"
+	sq.page = "SELECT num, seq, 0 AS part, score, ts, id FROM ranked UNION ALL " +
+		"SELECT * FROM (SELECT num, seq, 1, score, ts, id FROM later LIMIT " + strconv.Itoa(searchCountCap-searchRankCap) + ")"
+	return sq
 }

@@ -322,7 +322,7 @@ func TestSearchPlans(t *testing.T) {
 			t.Fatalf("%s: buildSearch refused", tc.name)
 		}
 		sq := s.sql(tc.f, tc.chans, nil, !tc.f.Asc, true)
-		p := plan(sq.matches, sq.args...)
+		p := plan(sq.with+" SELECT "+sq.count, sq.args...)
 		for _, want := range tc.want {
 			if !strings.Contains(p, want) {
 				t.Errorf("%s: plan lacks %q:\n%s", tc.name, want, p)
@@ -445,5 +445,59 @@ func TestSearchBounds(t *testing.T) {
 	}
 	if _, _, ts := search(confab.SearchFilter{Terms: word("delta"), Until: 5001}); fmt.Sprint(ts) != "[5000]" {
 		t.Errorf("delta = %v", ts)
+	}
+}
+
+// TestSearchRankCap: the score order ranks the newest searchRankCap
+// matches by bm25 and gives the later ones after them, newest first; the
+// total counts them all, up to searchCountCap; least relevant first is
+// that order reversed.
+func TestSearchRankCap(t *testing.T) {
+	ctx := t.Context()
+	defer func(c, r int) { searchCountCap, searchRankCap = c, r }(searchCountCap, searchRankCap)
+	searchCountCap, searchRankCap = 6, 3
+
+	db := mustOpen(t, Config{})
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
+		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateChannel(ctx, &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "c1", Created: 1},
+		[]string{"U1"}); err != nil {
+		t.Fatal(err)
+	}
+	// The older a message, the more relevant: ts 1000 is "delta" alone,
+	// each newer one has one more other word.
+	text := "delta"
+	for i := range 8 {
+		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C1", UserID: "U1", Text: text, TS: 1000 + int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+		text += fmt.Sprintf(" w%d", i)
+	}
+	search := func(asc bool) (int, bool, string) {
+		res, err := db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", Limit: 100, Asc: asc,
+			Terms: []confab.SearchTerm{{Words: []string{"delta"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []int64
+		for _, m := range res.Messages {
+			ts = append(ts, m.TS)
+		}
+		return res.Total, res.Capped, fmt.Sprint(ts)
+	}
+	// Newest 3 (1007, 1006, 1005) ranked: 1005 the most relevant; then
+	// 1004, 1003, 1002 newest first; 1001 and 1000 past the count cap.
+	if total, capped, ts := search(false); total != 6 || !capped || ts != "[1005 1006 1007 1004 1003 1002]" {
+		t.Errorf("delta by score = %d, %v, %s; want 6, capped, [1005 1006 1007 1004 1003 1002]", total, capped, ts)
+	}
+	if total, _, ts := search(true); total != 6 || ts != "[1002 1003 1004 1007 1006 1005]" {
+		t.Errorf("delta least relevant first = %d, %s; want 6, [1002 1003 1004 1007 1006 1005]", total, ts)
+	}
+	// Under the rank cap, all are ranked.
+	searchRankCap = 10
+	if total, _, ts := search(false); total != 6 || ts != "[1002 1003 1004 1005 1006 1007]" {
+		t.Errorf("delta by score, all ranked = %d, %s; want 6, [1002 1003 1004 1005 1006 1007]", total, ts)
 	}
 }
