@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
