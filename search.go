@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -175,6 +176,45 @@ func SearchTokens(text string) []string {
 
 func foldsMarks(r rune) bool {
 	return unicode.In(r, unicode.Latin, unicode.Greek, unicode.Cyrillic)
+}
+
+// SearchBigrams returns the pairs of adjacent characters of the runs of
+// words in a script without spaces (Han, kana, Hangul: SearchTokens makes
+// each character a token) among tokens, in order, each pair one token
+// (東京, 京都 for 東 京 都), with BigramBreak between two runs, so that
+// pairs of different runs are never adjacent. An index of them answers a
+// word of two or more such characters as a phrase of its pairs, a list
+// of exact matches where the phrase of its characters intersects two long
+// lists; nil when tokens hold no pair.
+func SearchBigrams(tokens []string) []string {
+	var out []string
+	run := 0 // the length of the current run of one-character words
+	for i, t := range tokens {
+		if !isUnigramToken(t) {
+			run = 0
+			continue
+		}
+		run++
+		if run < 2 {
+			continue
+		}
+		if run == 2 && len(out) > 0 {
+			out = append(out, BigramBreak)
+		}
+		out = append(out, tokens[i-1]+t)
+	}
+	return out
+}
+
+// BigramBreak separates the bigrams of two runs (see SearchBigrams): a
+// private-use character, which a token made by SearchTokens never holds.
+const BigramBreak = "\uF8FF"
+
+// isUnigramToken reports whether t is one character of a script without
+// spaces.
+func isUnigramToken(t string) bool {
+	r, n := utf8.DecodeRuneInString(t)
+	return n == len(t) && isUnigram(r)
 }
 
 func isUnigram(r rune) bool {

@@ -2,6 +2,7 @@ package confab_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/confab/confab"
@@ -43,6 +44,21 @@ func TestSearchDocLink(t *testing.T) {
 	} {
 		if _, got := confab.SearchDoc(text); got != want {
 			t.Errorf("SearchDoc(%q) link = %v, want %v", text, got, want)
+		}
+	}
+}
+
+func TestSearchBigrams(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"東京都庁", "東京 京都 都庁"},
+		{"東京 tower 大阪", "東京 \uF8FF 大阪"},
+		{"会議 東", "会議 議東"}, // tokens keep no spaces: as the phrase 会 議 東 would
+		{"a 東 b 京", ""},
+		{"テスト", "テス スト"},
+		{"hello world", ""},
+	} {
+		if got := strings.Join(confab.SearchBigrams(confab.SearchTokens(tc.text)), " "); got != tc.want {
+			t.Errorf("SearchBigrams(%q) = %q, want %q", tc.text, got, tc.want)
 		}
 	}
 }

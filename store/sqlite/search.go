@@ -290,7 +290,8 @@ func buildSearch(f confab.SearchFilter) (search, bool) {
 }
 
 // termExpr is one term as an FTS5 expression: a phrase of its quoted
-// words for search_words, or its words joined by spaces as one quoted
+// words for search_words (of its character pairs in cjk for a word in a
+// script without spaces), or its words joined by spaces as one quoted
 // string for search_trigrams.
 func termExpr(t confab.SearchTerm) (string, bool) {
 	var words []string
@@ -309,8 +310,16 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 		}
 		return ftsQuote(s), true
 	}
+	col := "body"
+	if !t.Prefix && len(words) > 1 {
+		// A word of two or more characters of a script without spaces:
+		// the phrase of its pairs (see migrations/0017_search_rebuild.sql).
+		if pairs := confab.SearchBigrams(words); len(pairs) == len(words)-1 {
+			col, words = "cjk", pairs
+		}
+	}
 	var b strings.Builder
-	b.WriteString("({body} : (")
+	b.WriteString("({" + col + "} : (")
 	for i, w := range words {
 		if i > 0 {
 			b.WriteString(" + ")
@@ -405,7 +414,7 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 		if s.words != "" {
 			and = append(and, "("+s.words+")")
 			if ranked {
-				score = "bm25(search_words, 1.0, 0.0)"
+				score = "bm25(search_words, 1.0, 0.0, 1.0)"
 			}
 		}
 		and = append(and, tags...)

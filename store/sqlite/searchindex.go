@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/confab/confab"
@@ -84,6 +85,7 @@ func chanTag(num int64) string {
 // committer (see CreateMessage).
 type indexDoc struct {
 	body     string   // confab.SearchDoc's
+	cjk      string   // the body's confab.SearchBigrams
 	link     bool     // has:link
 	userTag  string   // the poster's tag
 	mentions []string // the users the text and blocks mention (to:)
@@ -92,7 +94,8 @@ type indexDoc struct {
 func makeIndexDoc(m *confab.Message) *indexDoc {
 	body, link := confab.SearchDoc(m.Text)
 	users, _ := confab.Mentions(m.Text, m.Blocks)
-	return &indexDoc{body: body, link: link, userTag: userTag(m.UserID), mentions: users}
+	cjk := strings.Join(confab.SearchBigrams(strings.Fields(body)), " ")
+	return &indexDoc{body: body, cjk: cjk, link: link, userTag: userTag(m.UserID), mentions: users}
 }
 
 // indexMessage adds a live message to the index, in its write
@@ -148,8 +151,8 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc 
 	}
 	// Every message is in search_words, words or not: its tags find it
 	// for a word-less search too (see SearchMessages).
-	if _, err := tx.ExecContext(ctx, `INSERT INTO search_words (rowid, body, tags) VALUES (?, ?, ?)`,
-		id, doc.body, chanTag(num)+" "+doc.userTag); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search_words (rowid, body, tags, cjk) VALUES (?, ?, ?, ?)`,
+		id, doc.body, chanTag(num)+" "+doc.userTag, doc.cjk); err != nil {
 		return err
 	}
 	if doc.body != "" {

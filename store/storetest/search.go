@@ -110,7 +110,8 @@ func testSearchText(t *testing.T, f *fixture) {
 	pipeline := p.post(c, bob, "deployment pipeline broke")
 	redeploy := p.post(c, alice, "redeploy please")
 	docs := p.post(c, bob, "read <https://example.com/guide|the handbook> first")
-	all := newest(deploy, notes, cafe, tokyo, korean, pipeline, redeploy, docs)
+	osaka := p.post(c, alice, "大阪 trip then 阪神 game")
+	all := newest(deploy, notes, cafe, tokyo, korean, pipeline, redeploy, docs, osaka)
 
 	for _, tc := range []struct {
 		what  string
@@ -126,6 +127,10 @@ func testSearchText(t *testing.T, f *fixture) {
 		{"diacritics folded in the query", []confab.SearchTerm{word("plaît")}, newest(cafe)},
 		{"a Han word inside a compound", []confab.SearchTerm{word("東京")}, newest(tokyo)},
 		{"a Han word's characters in order", []confab.SearchTerm{word("京東")}, nil},
+		{"a longer Han word inside a compound", []confab.SearchTerm{word("東京都")}, newest(tokyo)},
+		{"a Han word, kana and all", []confab.SearchTerm{word("都庁に行き")}, newest(tokyo)},
+		{"a Han word not across words", []confab.SearchTerm{word("大阪神")}, nil},
+		{"a Han word and a word", []confab.SearchTerm{word("阪神 game")}, newest(osaka)},
 		{"a Hangul word", []confab.SearchTerm{word("검색")}, newest(korean)},
 		{"a phrase", []confab.SearchTerm{word("new release")}, newest(deploy)},
 		{"a phrase's words adjacent", []confab.SearchTerm{word("deploy release")}, nil},
@@ -154,8 +159,8 @@ func testSearchText(t *testing.T, f *fixture) {
 		{"a phrase excluded needs the phrase", []confab.SearchTerm{word("release")}, []confab.SearchTerm{word("are notes")}, newest(deploy, notes)},
 		{"a word without a prefix", []confab.SearchTerm{prefix("deploy")}, []confab.SearchTerm{prefix("pipe")}, newest(deploy)},
 		{"a word without a substring", []confab.SearchTerm{word("release")}, []confab.SearchTerm{substring("otes")}, newest(deploy)},
-		{"only excluded", nil, []confab.SearchTerm{word("release"), word("redeploy")}, newest(cafe, tokyo, korean, pipeline, docs)},
-		{"only an excluded substring", nil, []confab.SearchTerm{substring("ploy")}, newest(notes, cafe, tokyo, korean, docs)},
+		{"only excluded", nil, []confab.SearchTerm{word("release"), word("redeploy")}, newest(cafe, tokyo, korean, pipeline, docs, osaka)},
+		{"only an excluded substring", nil, []confab.SearchTerm{substring("ploy")}, newest(notes, cafe, tokyo, korean, docs, osaka)},
 	} {
 		flt := f.searchIn(bob, tc.terms...)
 		flt.Excluded = tc.excluded

@@ -11,6 +11,11 @@
 --   another channel's message holds it) one at most maxBump above, so an
 --   edit or a delete finds it by its ts, not by a second index on (chan,
 --   seq).
+-- - search_words has a third column, cjk: the message's pairs of adjacent
+--   characters in scripts without spaces (confab.SearchBigrams). A word
+--   of two or more Han, kana or Hangul characters is a phrase of its
+--   pairs there, one short list of exact matches, rather than a phrase of
+--   its characters in body, two long lists to intersect and rank.
 -- - search_channels and channels.search_num are kept: the numbers stay.
 DROP TABLE search_words;
 DROP TABLE search_trigrams;
@@ -36,6 +41,7 @@ CREATE INDEX search_mentions_user ON search_mentions (user_id, id);
 CREATE VIRTUAL TABLE search_words USING fts5 (
 	body,
 	tags,
+	cjk,
 	content = '',
 	contentless_delete = 1,
 	tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
