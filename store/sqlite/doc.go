@@ -36,7 +36,9 @@
 // (unicode61, every token kept whole, for words, phrases and prefixes,
 // ranked by bm25) and search_trigrams (trigram, for substrings of three
 // characters or more); in search_words' second column, tags, the
-// message's channel and poster as tokens; in search_rows, the message's
+// message's channel and poster as tokens, and in its third, cjk, the
+// pairs of adjacent Han, kana and Hangul characters (confab.SearchBigrams)
+// that a word in those scripts is a phrase of; in search_rows, the message's
 // channel, seq, ts, poster and link flag; in search_mentions the users it
 // mentions by id (to:). Contentless because results are read from
 // messages: the index keeps no second copy of the text, and
@@ -50,8 +52,9 @@
 // transaction that walks the matches in id order and stops after
 // confab.SearchCountCap+1 the reader may read (Total and Capped) or after
 // 4 × SearchCountCap rows (Capped too: the reader can read little of
-// what matches); the page is cut from those, the score order (bm25)
-// ranking them, so a search costs at most what ten thousand matches do,
+// what matches); the page is cut from those, the score order ranking
+// the newest confab.SearchRankCap of them by bm25 and the rest after them
+// newest first, so a search costs at most what ten thousand matches do,
 // however common its words. Every word is a quoted FTS5 string, so no
 // text is query syntax. FTS5 needs the build tag sqlite_fts5
 // (mattn/go-sqlite3 compiles it in only then); Open fails with ErrNoFTS5 without it. A database from before the
