@@ -100,6 +100,12 @@ const (
 // for: the store's trigram index needs three characters.
 const minSubstringRunes = 3
 
+// minPrefixRunes is the shortest prefix (de*) a query may search for,
+// but for a character of a script without spaces, a token of its own: a
+// one-letter prefix is the merge of a twentieth of every word's list (on
+// SQLite, 0.4 s over a million messages).
+const minPrefixRunes = 2
+
 func queryErrorf(format string, args ...any) error {
 	return &QueryError{Detail: fmt.Sprintf(format, args...)}
 }
@@ -232,9 +238,13 @@ func textTerm(p queryPart) (*SearchTerm, error) {
 	}
 	if stem, ok := strings.CutSuffix(w, "*"); ok {
 		t := wordsTerm(SearchTokens(stem))
-		if t != nil {
-			t.Prefix = true
+		if t == nil {
+			return nil, nil
 		}
+		if last := t.Words[len(t.Words)-1]; utf8.RuneCountInString(last) < minPrefixRunes && !isUnigramToken(last) {
+			return nil, queryErrorf("%s: a prefix (…*) needs at least %d characters", w, minPrefixRunes)
+		}
+		t.Prefix = true
 		return t, nil
 	}
 	return wordsTerm(SearchTokens(w)), nil
