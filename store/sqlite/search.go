@@ -128,7 +128,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			}
 		}
 		out.Total, out.Capped = min(n, searchCountCap), n > searchCountCap
-		if !out.Capped {
+		if !out.Capped && !sq.exact {
 			// Did the scan stop at searchScanCap with more to read?
 			var more bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.rows+` LIMIT 1 OFFSET `+
@@ -368,8 +368,11 @@ type searchSQL struct {
 	// page: the first searchCountCap collected, as num, seq, part (0,
 	// or 1 for the later ones of the score order), score, ts, id.
 	page string
-	dir  string // " DESC" or " ASC"
-	args []any
+	// exact: every row the driver gives is a match, so a count under
+	// the cap is exact without looking past the scan cap.
+	exact bool
+	dir   string // " DESC" or " ASC"
+	args  []any
 }
 
 // sql returns the search's statements. chans are the channel numbers to
@@ -503,13 +506,18 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	// is the outer loop (CROSS JOIN keeps it there: left to itself the planner
 	// walks the reader's channels) and gives its rows in id order, and the LIMIT
 	// stops it once enough have passed.
+	// With in: tags in search_words' expression, every row the driver
+	// gives is in a channel the reader may read: when no other filter
+	// applies, each is a match, and fewer matches than the scan cap mean
+	// the driver was read to its end.
+	exact := from == "search_words" && len(f.ChannelIDs) > 0 && len(pass) == 0
 	pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
 	collect := func(driver, also string, lim int) string {
 		return "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
 			" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
 			strings.Join(pass, " AND ") + also + " LIMIT " + strconv.Itoa(lim)
 	}
-	sq := searchSQL{rows: "SELECT " + id + " FROM " + from, dir: dir, args: args}
+	sq := searchSQL{rows: "SELECT " + id + " FROM " + from, exact: exact, dir: dir, args: args}
 	if cond != "" {
 		sq.rows += " WHERE " + cond
 	}

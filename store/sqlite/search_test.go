@@ -398,6 +398,14 @@ func TestSearchBounds(t *testing.T) {
 	if total != 5 || !capped || fmt.Sprint(ts) != "[1000 1010 1020 1030 1040]" {
 		t.Errorf("alpha oldest first = %d, %v, %v; want the oldest 5, capped", total, capped, ts)
 	}
+	total, capped, ts = search(confab.SearchFilter{Terms: word("alpha"), ChannelIDs: []string{"C1"}})
+	if total != 5 || !capped || fmt.Sprint(ts) != "[1110 1100 1090 1080 1070]" {
+		t.Errorf("alpha in:C1 = %d, %v, %v; want the newest 5, capped", total, capped, ts)
+	}
+	total, capped, ts = search(confab.SearchFilter{Terms: word("bravo"), ChannelIDs: []string{"C1", "C2"}})
+	if total != 1 || capped || fmt.Sprint(ts) != "[900]" {
+		t.Errorf("bravo in:C1 C2 = %d, %v, %v; want the one U1 may read, exact", total, capped, ts)
+	}
 	total, capped, ts = search(confab.SearchFilter{Terms: word("alpha"), Since: 1100})
 	if total != 2 || capped || fmt.Sprint(ts) != "[1110 1100]" {
 		t.Errorf("alpha since 1100 = %d, %v, %v", total, capped, ts)
