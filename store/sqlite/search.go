@@ -129,11 +129,9 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		}
 		out.Total, out.Capped = min(n, searchCountCap), n > searchCountCap
 		if !out.Capped && !sq.exact {
-			// Did the scan stop at searchScanCap with more to read?
-			var more bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.rows+` LIMIT 1 OFFSET `+
-				strconv.Itoa(searchScanCap)+`)`, sq.args...).Scan(&more); err != nil {
-				return fmt.Errorf("search: scan: %w", err)
+			more, err := pastScanCap(ctx, tx, sq)
+			if err != nil {
+				return err
 			}
 			out.Capped = more
 		}
@@ -155,6 +153,29 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 		return nil, err
 	}
 	return out, nil
+}
+
+// pastScanCap reports whether the search's driver has more than
+// searchScanCap rows, so that the collection may have stopped before
+// its end. A token of the words with no more rows settles it at the
+// cost of reading that token's list; else the driver is read again.
+func pastScanCap(ctx context.Context, tx *sql.Tx, sq searchSQL) (bool, error) {
+	past := ` LIMIT 1 OFFSET ` + strconv.Itoa(searchScanCap) + `)`
+	for _, p := range sq.pieces {
+		var more bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT rowid FROM search_words WHERE search_words MATCH ?`+past,
+			p).Scan(&more); err != nil {
+			return false, fmt.Errorf("search: scan: %w", err)
+		}
+		if !more {
+			return false, nil
+		}
+	}
+	var more bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (`+sq.rows+past, sq.args...).Scan(&more); err != nil {
+		return false, fmt.Errorf("search: scan: %w", err)
+	}
+	return more, nil
 }
 
 // searchHit is a match of a page: its channel number and seq.
@@ -242,7 +263,10 @@ func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]i
 
 // search is a filter's text terms as FTS5 expressions.
 type search struct {
-	words   string // search_words MATCH: the word terms, the excluded words NOTed
+	words string // search_words MATCH: the word terms, the excluded words NOTed
+	// pieces: each token of the word terms alone, as a search_words
+	// MATCH; when there are several, a row of words has every one.
+	pieces  []string
 	subs    string // search_trigrams MATCH: the substring terms
 	exWords string // the excluded words ORed, when there are no word terms
 	exSubs  string // the excluded substrings ORed
@@ -263,6 +287,7 @@ func buildSearch(f confab.SearchFilter) (search, bool) {
 			subs = append(subs, e)
 		} else {
 			words = append(words, e)
+			s.pieces = append(s.pieces, tokenExprs(t)...)
 		}
 	}
 	for _, t := range f.Excluded {
@@ -310,14 +335,7 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 		}
 		return ftsQuote(s), true
 	}
-	col := "body"
-	if !t.Prefix && len(words) > 1 {
-		// A word of two or more characters of a script without spaces:
-		// the phrase of its pairs (see migrations/0017_search_rebuild.sql).
-		if pairs := confab.SearchBigrams(words); len(pairs) == len(words)-1 {
-			col, words = "cjk", pairs
-		}
-	}
+	col, words := termTokens(t.Prefix, words)
 	var b strings.Builder
 	b.WriteString("({" + col + "} : (")
 	for i, w := range words {
@@ -331,6 +349,39 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 	}
 	b.WriteString("))")
 	return b.String(), true
+}
+
+// termTokens returns the column and tokens a word term is a phrase of in
+// search_words: its words in body, or, for a word of two or more
+// characters of a script without spaces, their pairs in cjk (see
+// migrations/0017_search_rebuild.sql).
+func termTokens(prefix bool, words []string) (string, []string) {
+	if !prefix && len(words) > 1 {
+		if pairs := confab.SearchBigrams(words); len(pairs) == len(words)-1 {
+			return "cjk", pairs
+		}
+	}
+	return "body", words
+}
+
+// tokenExprs returns each token of a word term as a search_words MATCH
+// of its own (see searchSQL.pieces).
+func tokenExprs(t confab.SearchTerm) []string {
+	var words []string
+	for _, w := range t.Words {
+		if hasTokenChar(w) {
+			words = append(words, w)
+		}
+	}
+	col, words := termTokens(t.Prefix, words)
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = "{" + col + "} : " + ftsQuote(w)
+		if t.Prefix && i == len(words)-1 {
+			out[i] += "*"
+		}
+	}
+	return out
 }
 
 // ftsQuote makes s an FTS5 string: in double quotes, a double quote
@@ -371,8 +422,13 @@ type searchSQL struct {
 	// exact: every row the driver gives is a match, so a count under
 	// the cap is exact without looking past the scan cap.
 	exact bool
-	dir   string // " DESC" or " ASC"
-	args  []any
+	// pieces: MATCH expressions of search_words each of whose rows
+	// include the driver's (its words' tokens alone): one with no more
+	// than searchScanCap rows bounds the driver's, cheaper to look at
+	// than the driver's phrase or intersection.
+	pieces []string
+	dir    string // " DESC" or " ASC"
+	args   []any
 }
 
 // sql returns the search's statements. chans are the channel numbers to
@@ -518,6 +574,9 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 			strings.Join(pass, " AND ") + also + " LIMIT " + strconv.Itoa(lim)
 	}
 	sq := searchSQL{rows: "SELECT " + id + " FROM " + from, exact: exact, dir: dir, args: args}
+	if from == "search_words" && s.words != "" && len(s.pieces) > 1 {
+		sq.pieces = s.pieces
+	}
 	if cond != "" {
 		sq.rows += " WHERE " + cond
 	}

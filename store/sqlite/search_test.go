@@ -454,6 +454,27 @@ func TestSearchBounds(t *testing.T) {
 	if _, _, ts := search(confab.SearchFilter{Terms: word("delta"), Until: 5001}); fmt.Sprint(ts) != "[5000]" {
 		t.Errorf("delta = %v", ts)
 	}
+
+	// Past the scan cap with several words: 150 "echo foxtrot" U1 may not
+	// read, one it may, and one "echo golf" (golf has one row).
+	searchScanCap = 100
+	post("C1", "U1", "echo foxtrot", 7000)
+	post("C1", "U1", "echo golf", 7001)
+	for i := range 150 {
+		post("C2", "U2", "echo foxtrot", 8000+int64(i))
+	}
+	total, capped, _ = search(confab.SearchFilter{Terms: []confab.SearchTerm{{Words: []string{"echo", "foxtrot"}}}})
+	if total != 0 || !capped {
+		t.Errorf("\"echo foxtrot\" past the scan cap = %d, %v; want none found, capped", total, capped)
+	}
+	total, capped, _ = search(confab.SearchFilter{Terms: []confab.SearchTerm{word("echo")[0], word("golf")[0]}})
+	if total != 1 || capped {
+		t.Errorf("echo golf = %d, %v; want 1, exact (golf's one row bounds it)", total, capped)
+	}
+	total, capped, _ = search(confab.SearchFilter{Terms: []confab.SearchTerm{{Words: []string{"echo", "golf"}}}})
+	if total != 1 || capped {
+		t.Errorf("\"echo golf\" = %d, %v; want 1, exact", total, capped)
+	}
 }
 
 // TestSearchRankCap: the score order ranks the newest searchRankCap
