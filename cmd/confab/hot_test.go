@@ -110,22 +110,30 @@ func TestHotChannel(t *testing.T) {
 
 	delta := func(key string) float64 { return after[key] - before[key] }
 	finds := delta("read FindMessages")
+	// The events manager lists the apps once a second whatever the
+	// traffic (events.DefaultScanInterval): those reads are not the
+	// requests' cost, and a burst slowed by a busy machine spans more of
+	// them.
+	background := map[string]bool{"FindApps": true}
 	var reads, others float64
+	var otherKeys []string
 	for key := range after {
-		if op, method, _ := strings.Cut(key, " "); op == "read" {
+		if op, method, _ := strings.Cut(key, " "); op == "read" && !background[method] {
 			reads += delta(key)
-			if method != "FindMessages" {
+			if method != "FindMessages" && delta(key) > 0 {
 				others += delta(key)
+				otherKeys = append(otherKeys, fmt.Sprintf("%s %.0f", method, delta(key)))
 			}
 		}
 	}
+	slices.Sort(otherKeys)
 	slices.Sort(took)
 	pct := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))] }
 	t.Logf("%d simultaneous readers of one page: wall %v, latency p50 %v p90 %v p99 %v max %v",
 		readers, wall.Round(time.Millisecond), pct(0.50).Round(time.Microsecond), pct(0.90).Round(time.Microsecond),
 		pct(0.99).Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond))
-	t.Logf("store reads: %.0f FindMessages for %d reads of the page; %.0f reads in all (%.0f authentication and authorization: %.1f per request)",
-		finds, readers, reads, others, others/readers)
+	t.Logf("store reads: %.0f FindMessages for %d reads of the page; %.0f reads in all (%.0f authentication and authorization: %.1f per request: %v)",
+		finds, readers, reads, others, others/readers, otherKeys)
 	if finds < 1 || finds > 10 {
 		t.Errorf("%d simultaneous reads of one page ran FindMessages %.0f times, want 1 to 10", readers, finds)
 	}
