@@ -46,9 +46,11 @@ const (
 
 // Search bounds (see confab.SearchCountCap): a search collects at most
 // searchCountCap+1 matches the reader may read, and scans at most
-// searchScanCap index rows to find them, so that a word the reader can
-// rarely read (most of its matches in channels closed to them) costs what
-// a common one does: past it Total is what was found, with Capped set.
+// searchScanCap index rows to find them (in the score order, the ranked
+// and the later matches each), so that a word the reader can rarely read
+// (most of its matches in channels closed to them) costs what a common
+// one does: past it Total is what was found, with Capped set. The score
+// order ranks the newest searchRankCap (see confab.SearchRankCap).
 // Variables for the tests.
 var (
 	searchCountCap = confab.SearchCountCap
