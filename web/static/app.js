@@ -9,6 +9,10 @@ import { icon, fillIcons } from "./icons.js";
 import { renderText, renderHighlighted, emoji, PICKER, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
+// el makes an element. A boolean ARIA state is written as "true" or
+// "false" (aria-selected="" means neither, and CSS matching
+// [aria-selected="true"] misses it); another boolean attribute is present
+// or absent, as HTML reads it.
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
@@ -16,6 +20,7 @@ const el = (tag, props = {}, ...children) => {
     else if (k === "dataset") Object.assign(e.dataset, v);
     else if (k === "text") e.textContent = v;
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k.startsWith("aria-") && typeof v === "boolean") e.setAttribute(k, String(v));
     else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
   e.append(...children);
@@ -35,7 +40,8 @@ const S = {
   self: null,
   team: null,
   users: new Map(),      // id → user
-  userFetches: new Map(),
+  userFetches: new Map(), // id → its users.info call, asked once
+  usersMissing: new Set(), // ids users.info did not find
   channelNames: new Map(), // id → name of a conversation not in S.channels (null: unknown)
   presence: new Map(),   // id → "active" | "away"
   presenceSubbed: "",
@@ -237,30 +243,49 @@ async function loadUsers() {
   refreshNames();
 }
 
+// user is a person the client knows, or undefined while users.info loads
+// them (asked once per id: the client never needs the whole list, and
+// every name shown refreshes when they arrive).
 function user(id) {
   const u = S.users.get(id);
   if (!u && id && !S.userFetches.has(id)) {
     S.userFetches.set(id, S.api.call("users.info", { user: id }).then((r) => {
       S.users.set(id, r.user);
       refreshNames();
-    }, () => {}));
+    }, (e) => {
+      // A transient failure is asked again a while later, by the names
+      // shown then; one the server does not find shows as "unknown".
+      if (e instanceof ApiError && e.transient) {
+        setTimeout(() => { S.userFetches.delete(id); refreshNames(); }, 5000);
+      } else {
+        S.usersMissing.add(id);
+        refreshNames();
+      }
+    }));
   }
   return u;
 }
 
-function displayName(id) {
+// knownName is a person's name, or null while it is not known.
+function knownName(id) {
   const u = user(id);
-  if (!u) return id || "unknown";
-  return u.profile?.display_name || u.real_name || u.name;
+  return u ? u.profile?.display_name || u.real_name || u.name : null;
+}
+
+// displayName is a person's name; while it loads, a neutral "…": never
+// their id.
+function displayName(id) {
+  return knownName(id) ?? (!id || S.usersMissing.has(id) ? "unknown" : "…");
 }
 
 // channelName is a conversation's name for a <#C…> link: the client's own
 // label when it knows the conversation, else the name conversations.info
-// gives (asked once), else null.
-function channelName(id) {
+// gives (asked once, unless load is false: a link that carries its label
+// shows that), else null.
+function channelName(id, load = true) {
   const ch = S.channels.get(id);
   if (ch) return ch.kind === "channel" ? ch.name : channelLabel(ch);
-  if (!S.channelNames.has(id)) {
+  if (load && !S.channelNames.has(id)) {
     S.channelNames.set(id, null);
     S.api.call("conversations.info", { channel: id }).then((r) => {
       if (r.channel.name) {
@@ -269,7 +294,7 @@ function channelName(id) {
       }
     }, () => {});
   }
-  return S.channelNames.get(id);
+  return S.channelNames.get(id) ?? null;
 }
 
 let refreshQueued = false;
@@ -279,7 +304,9 @@ function refreshNames() {
   requestAnimationFrame(() => {
     refreshQueued = false;
     for (const n of document.querySelectorAll("[data-user-name]")) n.textContent = (n.classList.contains("mention") ? "@" : "") + displayName(n.dataset.userName);
-    for (const a of document.querySelectorAll("[data-channel-link]")) a.textContent = "#" + (channelName(a.dataset.channelLink) || a.dataset.label || "channel");
+    for (const a of document.querySelectorAll("[data-channel-link]")) a.textContent = "#" + (channelName(a.dataset.channelLink, !a.dataset.label) || a.dataset.label || "channel");
+    for (const a of document.querySelectorAll(".avatar[data-avatar-user]")) a.textContent = initial(a.dataset.avatarUser);
+    renderTyping();
     $("self-name").textContent = displayName(S.self.id);
     renderSidebar();
     if (S.cur) renderHeader();
@@ -780,12 +807,17 @@ function regroup(e) {
 }
 
 function avatar(id) {
-  const name = displayName(id);
   let h = 0;
   for (const c of id || "") h = (h * 31 + c.charCodeAt(0)) % 360;
-  const a = el("div", { class: "avatar", "aria-hidden": "true", dataset: { hue: String(Math.round(h / 30) % 12) } });
-  a.textContent = (name[0] || "?").toUpperCase();
+  const a = el("div", { class: "avatar", "aria-hidden": "true", dataset: { hue: String(Math.round(h / 30) % 12), ...(id ? { avatarUser: id } : {}) } });
+  a.textContent = initial(id);
   return a;
+}
+
+// initial is the letter of a person's avatar; none while their name loads.
+function initial(id) {
+  const name = knownName(id) ?? (id ? "" : "?");
+  return (name[0] || "").toUpperCase();
 }
 
 function messageEl(m, { inThread = false, ephemeral = false } = {}) {
@@ -1399,6 +1431,7 @@ function notify(ch, m) {
   const from = displayName(m.user);
   const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
   const body = t.replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => "@" + displayName(id))
+    .replace(/<#([A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id, label) => "#" + (channelName(id, !label) || label || "channel"))
     .replace(/<!(channel|everyone|here)(\|[^>]*)?>/g, "@$1").slice(0, 200);
   const n = new Notification(title, { body, tag: `${m.channel}/${m.ts}` });
   n.onclick = () => {
@@ -1504,12 +1537,16 @@ function clearTyping(channel, userID) {
   renderTyping();
 }
 
+// renderTyping names who is typing in the open conversation; someone whose
+// name is still loading is "Someone" until it comes (refreshNames renders
+// again), never their id.
 function renderTyping() {
   const m = S.cur ? S.typing.get(S.cur.id) : null;
-  const names = m ? [...m.keys()].map(displayName) : [];
+  const names = m ? [...m.keys()].map(knownName) : [];
   $("typing").textContent = names.length === 0 ? ""
-    : names.length === 1 ? `${names[0]} is typing…`
-    : names.length === 2 ? `${names[0]} and ${names[1]} are typing…`
+    : names.length === 1 ? `${names[0] ?? "Someone"} is typing…`
+    : names.length === 2 && names.every((n) => n) ? `${names[0]} and ${names[1]} are typing…`
+    : names.length === 2 ? "Two people are typing…"
     : "Several people are typing…";
 }
 

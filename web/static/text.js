@@ -29,7 +29,8 @@ function link(url, label) {
 
 // renderText appends the nodes of text to parent. userName maps a user id
 // to a display name; channelName a conversation id to its name, or null
-// when it is not known (yet).
+// when it is not known (yet); its second argument says whether to load an
+// unknown one (a link that carries its label need not).
 export function renderText(parent, text, userName = (id) => id, channelName = () => null) {
   let last = 0;
   for (const m of text.matchAll(TOKEN)) {
@@ -56,7 +57,7 @@ export function renderText(parent, text, userName = (id) => id, channelName = ()
       a.href = `#${id}`;
       a.dataset.channelLink = id;
       if (label) a.dataset.label = label;
-      a.textContent = "#" + (channelName(id) || label || "channel");
+      a.textContent = "#" + (channelName(id, !label) || label || "channel");
       parent.append(a);
     } else if (m[1].startsWith("!")) {
       const span = document.createElement("span");
