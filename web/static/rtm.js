@@ -8,12 +8,24 @@
 // hold what is past the jump for a moment (GAP_WAIT), then catch that
 // channel up.
 // On close: report it, wait with exponential backoff and jitter, and start
-// again with a fresh rtm.connect (tickets are single use).
+// again with a fresh rtm.connect (tickets are single use). The backoff is
+// capped low, and while the server does not answer the wait probes it
+// (api.test) and ends as soon as it answers again, so that an outage of any
+// length costs a second or two once it is over. The browser's online event
+// ends the wait too.
+// A page put into the back/forward cache keeps its socket open, and its
+// user would stay active: the socket is closed on pagehide and opened
+// again, catching up from the checkpoints, on pageshow.
 
 const PING_EVERY = 25_000;
 const PONG_WITHIN = 10_000;
 const BACKOFF_BASE = 500;
-const BACKOFF_MAX = 15_000;
+const BACKOFF_MAX = 4_000;
+// PROBE_EVERY spaces the probes of a server that did not answer (with
+// jitter: clients of one outage should not come back all at once);
+// PROBE_WITHIN bounds one, as a network that drops packets never fails it.
+const PROBE_EVERY = 1_000;
+const PROBE_WITHIN = 2_000;
 // GAP_WAIT is how long events past a jump in seq wait for the ones before
 // them before the channel is caught up: a catch-up by every member of a
 // big channel for each reordering would be a storm of its own.
@@ -41,8 +53,21 @@ export class Realtime {
     this.nextID = 1;
     this.attempt = 0;
     this.stopped = true;
+    this.hidden = false;       // stopped by pagehide, to start again on pageshow
+    this.run = 0;              // the loop that is current; older ones end at their next step
     this.wake = null;
     this.queue = Promise.resolve(); // catch-ups run one at a time
+    this.onOnline = () => this.retryNow();
+    this.onPageHide = () => {
+      if (this.stopped) return;
+      this.halt();
+      this.hidden = true;
+    };
+    this.onPageShow = (e) => {
+      if (!e.persisted || !this.hidden) return;
+      this.hidden = false;
+      this.begin();
+    };
   }
 
   // track starts following a channel from seq (its latest_seq when first seen).
@@ -55,17 +80,39 @@ export class Realtime {
   }
 
   start() {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.loop();
-    this.onOnline = () => this.retryNow();
+    if (!this.stopped || this.hidden) return;
     window.addEventListener("online", this.onOnline);
+    window.addEventListener("pagehide", this.onPageHide);
+    window.addEventListener("pageshow", this.onPageShow);
+    this.begin();
   }
 
   stop() {
-    this.stopped = true;
     window.removeEventListener("online", this.onOnline);
-    if (this.ws) this.ws.close(1000, "bye");
+    window.removeEventListener("pagehide", this.onPageHide);
+    window.removeEventListener("pageshow", this.onPageShow);
+    this.hidden = false;
+    this.halt();
+  }
+
+  // begin starts a loop; the checkpoints are kept, so it catches up.
+  begin() {
+    this.stopped = false;
+    this.attempt = 0;
+    this.loop(++this.run);
+  }
+
+  // halt closes the socket and ends the loop without waiting for the
+  // close to complete (a page going into the cache may be frozen first).
+  halt() {
+    this.stopped = true;
+    this.run++;
+    this.live = false;
+    this.held = [];
+    if (this.ws) {
+      this.ws.close(1000, "bye");
+      this.ws = null;
+    }
     this.retryNow();
   }
 
@@ -85,16 +132,25 @@ export class Realtime {
     return true;
   }
 
-  async loop() {
-    while (!this.stopped) {
+  // loop connects, catches up and stays live until the socket closes, then
+  // waits and starts again, for as long as it is the current run.
+  async loop(run) {
+    const current = () => this.run === run;
+    while (current()) {
       this.h.status(this.attempt === 0 ? "connecting" : "reconnecting", {});
       let closed = null;
+      let down = false; // the server did not answer
       try {
         const r = await this.api.call("rtm.connect", {}, { retries: 0 });
+        // The ticket's dial slot, when many clients reconnect at once.
+        if (r.dial_after_ms > 0) await new Promise((ok) => setTimeout(ok, Math.min(r.dial_after_ms, 20_000)));
+        if (!current()) return;
         closed = await this.open(r.url);
+        if (!current()) return closed.cleanup();
         this.attempt = 0;
         this.h.status("online", {});
         await this.catchUp();
+        if (!current()) return closed.cleanup();
         this.live = true;
         const held = this.held;
         this.held = [];
@@ -102,20 +158,58 @@ export class Realtime {
         await closed.promise;
       } catch (e) {
         if (e && (e.code === "invalid_auth" || e.code === "not_authed")) return;
+        down = !!e && (e.code === "network" || e.status >= 500);
       }
+      if (closed) closed.cleanup();
+      if (!current()) return;
       this.live = false;
       this.held = [];
-      if (closed) closed.cleanup();
-      if (this.stopped) return;
       this.attempt++;
       const max = Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** Math.min(this.attempt, 10));
       const delay = Math.round(max / 2 + Math.random() * (max / 2));
       this.h.status("offline", { retryIn: delay, attempt: this.attempt });
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => { clearTimeout(t); resolve(); };
-      });
-      this.wake = null;
+      await this.pause(delay, down);
+    }
+  }
+
+  // pause waits delay ms. Meanwhile it probes the server and ends as soon
+  // as a server that did not answer (down, or a failed probe) answers.
+  pause(delay, down) {
+    return new Promise((resolve) => {
+      let probing = null;
+      let over = false;
+      const done = () => {
+        over = true;
+        clearTimeout(timer);
+        clearTimeout(probing);
+        if (this.wake === done) this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, delay);
+      this.wake = done;
+      const probe = async () => {
+        const up = await this.reachable();
+        if (over) return;
+        if (up && down) return done();
+        if (!up) down = true;
+        probing = setTimeout(probe, PROBE_EVERY * (0.5 + Math.random()));
+      };
+      probing = setTimeout(probe, PROBE_EVERY * (0.5 + Math.random()));
+    });
+  }
+
+  // reachable reports whether the server answers a call: api.test needs
+  // neither a token nor the store.
+  async reachable() {
+    const abort = new AbortController();
+    const t = setTimeout(() => abort.abort(), PROBE_WITHIN);
+    try {
+      const res = await fetch("/api/api.test", { method: "POST", cache: "no-store", credentials: "omit", signal: abort.signal });
+      return res.ok && (await res.json()).ok === true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(t);
     }
   }
 
