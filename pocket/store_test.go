@@ -162,8 +162,8 @@ func testPocketDataStaysInPocket(t *testing.T, pg *pgtest.Server) {
 	}
 	alpha, alice := mustWorkspace(t, s, "alpha", "alice")
 
-	bc := mustChannel(t, s, beta.ID, "general", bob.ID, carol.ID)
-	ac := mustChannel(t, s, alpha.ID, "general", alice.ID)
+	bc := mustChannel(t, s, beta.ID, "plaza", bob.ID, carol.ID)
+	ac := mustChannel(t, s, alpha.ID, "plaza", alice.ID)
 	var bts int64
 	for i := range 3 {
 		m := &confab.Message{ChannelID: bc.ID, UserID: bob.ID, Text: "beta", TS: int64(1000 + i)}
@@ -308,7 +308,7 @@ func testCopiesNeverBlockNames(t *testing.T, pg *pgtest.Server) {
 	if evs, err := s.FindWorkspaceEvents(ctx, gamma.ID, 1, 0); err != nil || len(evs) != 1 || evs[0].UserID != dave.ID {
 		t.Errorf("events after dave = %+v, %v; want dave's team_join only", evs, err)
 	}
-	mustChannel(t, s, gamma.ID, "general", owner.ID, dave.ID)
+	mustChannel(t, s, gamma.ID, "plaza", owner.ID, dave.ID)
 }
 
 // A gateway opens only its own pocket's database: calls about a workspace
