@@ -15,6 +15,18 @@ import (
 // owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
+	return db.createWorkspace(ctx, ws, owner, true)
+}
+
+// CreateWorkspaceRecord is CreateWorkspace without the general channel:
+// pocket's directory keeps so a workspace whose channels are in its
+// pocket's own database, the general channel too (pocket.Store).
+func (db *DB) CreateWorkspaceRecord(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
+	db.queries.Write("CreateWorkspaceRecord")
+	return db.createWorkspace(ctx, ws, owner, false)
+}
+
+func (db *DB) createWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User, general bool) error {
 	w, u := confab.PrepareWorkspace(*ws, *owner)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
@@ -25,7 +37,7 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *
 		} else if err != nil {
 			return fmt.Errorf("insert workspace %s: %w", w.Domain, ctxErr(ctx, err))
 		}
-		if err := insertUser(ctx, tx, &u); err != nil {
+		if err := insertUser(ctx, tx, &u); err != nil || !general {
 			return err
 		}
 		g := confab.GeneralChannel(w)
