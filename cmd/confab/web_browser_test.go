@@ -124,9 +124,9 @@ func TestWebAliceAndBob(t *testing.T) {
 	// Ctrl+K switches conversations from the keyboard.
 	bob.step("ctrl+k", chromedp.KeyEvent("k", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	bob.waitFor("switcher open", `document.getElementById('dlg-switcher').open`)
-	bob.step("filter", chromedp.KeyEvent("gen"))
+	bob.step("filter", chromedp.KeyEvent("pla"))
 	bob.pressEnter(false)
-	bob.waitFor("general via the switcher", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q`, general))
+	bob.waitFor("plaza via the switcher", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q`, general))
 
 	// The main view, for people to look at.
 	al.click("#thread-close")
