@@ -59,12 +59,17 @@ type Channel struct {
 	// Key identifies a DM or group DM by its members: the sorted user ids
 	// joined by ",". It is unique per workspace, so opening the same set of
 	// users twice finds the same channel. "" for named channels.
-	Key          string
-	Topic        Text
-	Purpose      Text
-	CreatedBy    string
-	Created      int64 // unix seconds
-	Archived     bool
+	Key       string
+	Topic     Text
+	Purpose   Text
+	CreatedBy string
+	Created   int64 // unix seconds
+	Archived  bool
+	// IsGeneral marks the workspace's general channel (Slack's
+	// is_general): exactly one public channel per workspace, created with
+	// it (Store.CreateWorkspace), that every new human member joins
+	// (Store.CreateUser) and nobody may leave, be kicked from or archive.
+	IsGeneral    bool
 	LastSeq      int64 // change counter: each post, edit, delete or reaction takes the next
 	MessageCount int64 // new messages ever posted, for unread arithmetic
 	NumMembers   int

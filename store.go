@@ -49,7 +49,9 @@ import "context"
 // order, no gaps: a seq never commits after a higher one, so a reader
 // that follows "seq > after" skips nothing). Time is the store's clock at
 // the write. The writes that append, one event each unless said:
-//   - CreateUser: team_join (UserID the user; bot users too);
+//   - CreateUser: team_join (UserID the user; bot users too), and
+//     nothing for the general channel a human user joins with it: every
+//     member is in it, so team_join says it;
 //   - CreateApp: team_join for its bot user, as Slack announces a bot
 //     user joining;
 //   - CreateChannel of a named channel (public or private):
@@ -68,14 +70,24 @@ import "context"
 //
 // CreateWorkspace appends nothing: its owner is the workspace's first
 // user, whom nobody is there to hear of, and the log starts with the
-// first change after. A write that fails (name_taken, a canceled context)
+// first change after (no channel_created for its general channel either).
+//
+// General channel. Each workspace has exactly one general channel
+// (Channel.IsGeneral, Slack's is_general): the public #general that
+// CreateWorkspace creates in its transaction, the owner its one member
+// (GeneralChannel). CreateUser adds a human user (not IsBot) to it in the
+// transaction that creates them, as AddMember would (nothing unread),
+// but with no member_joined_channel (team_join says it). CreateChannel never makes another: it ignores
+// IsGeneral. The store does not refuse to archive the general channel or
+// remove its members; package chat does (cant_archive_general…). A write that fails (name_taken, a canceled context)
 // appends nothing.
 //
 // A Store is safe for concurrent use. Implementations also have Close,
 // which the process that opened them calls; consumers never do.
 type Store interface {
-	// CreateWorkspace creates ws and its first user, owner, atomically, and
-	// sets ws.OwnerID. ECONFLICT "name_taken" if the domain is taken.
+	// CreateWorkspace creates ws, its first user, owner, and its general
+	// channel atomically, and sets ws.OwnerID. ECONFLICT "name_taken" if
+	// the domain is taken.
 	CreateWorkspace(ctx context.Context, ws *Workspace, owner *User) error
 	// FindWorkspaceByID / ByDomain: ENOTFOUND "team_not_found".
 	FindWorkspaceByID(ctx context.Context, id string) (*Workspace, error)
@@ -87,6 +99,7 @@ type Store interface {
 	// the same way. Emails are stored lowercased (PrepareUser) and
 	// compared so: two spellings of an address are one; "" (no email) is
 	// never taken.
+	// A human user joins the general channel in the same transaction.
 	CreateUser(ctx context.Context, u *User) error
 	// FindUserByID / ByName: ENOTFOUND "user_not_found".
 	FindUserByID(ctx context.Context, id string) (*User, error)

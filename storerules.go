@@ -89,7 +89,18 @@ func PrepareChannel(c Channel, members []string) (Channel, []string) {
 	ms := UniqueIDs(members)
 	c.NumMembers = len(ms)
 	c.LastSeq, c.MessageCount = 0, 0
+	c.IsGeneral = false // only CreateWorkspace makes one (GeneralChannel)
 	return c, ms
+}
+
+// GeneralChannel returns the general channel CreateWorkspace creates with
+// ws (as PrepareWorkspace returned it), its owner its one member: a public
+// #general, IsGeneral.
+func GeneralChannel(ws Workspace) Channel {
+	c, _ := PrepareChannel(Channel{WorkspaceID: ws.ID, Kind: KindPublic, Name: "general",
+		CreatedBy: ws.OwnerID, Created: ws.Created}, []string{ws.OwnerID})
+	c.IsGeneral = true
+	return c
 }
 
 // PrepareMessage returns m as a store posts it: a TS <= 0 becomes now,

@@ -126,6 +126,7 @@ type WireChannel struct {
 	IsMpIM      bool         `json:"is_mpim"`
 	IsPrivate   bool         `json:"is_private"`
 	IsArchived  bool         `json:"is_archived"`
+	IsGeneral   bool         `json:"is_general"` // the workspace's general channel (Channel.IsGeneral)
 	IsMember    bool         `json:"is_member"`
 	User        string       `json:"user,omitempty"`    // a DM's other member
 	Topic       *WireText    `json:"topic,omitempty"`   // nil only in a Brief view
@@ -173,6 +174,7 @@ func (v *ChannelView) Wire() WireChannel {
 		IsMpIM:     c.Kind == KindGroupDM,
 		IsPrivate:  c.Kind != KindPublic,
 		IsArchived: c.Archived,
+		IsGeneral:  c.IsGeneral,
 		IsMember:   v.Member != nil,
 		User:       v.Other,
 		NumMembers: c.NumMembers,

@@ -40,7 +40,17 @@ type rule struct {
 	// manager, when set, is the answer to a caller who is neither the
 	// channel's creator nor the workspace's owner: only they may do it.
 	manager error
+	// general, when set, is the answer in the workspace's general channel
+	// (Channel.IsGeneral), whoever asks: nobody leaves it, is kicked from
+	// it or archives it, as in Slack.
+	general error
 }
+
+var (
+	errCantLeaveGeneral   = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_leave_general"}
+	errCantKickGeneral    = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_kick_from_general"}
+	errCantArchiveGeneral = &confab.Error{Code: confab.EFORBIDDEN, Message: "cant_archive_general"}
+)
 
 // rules are the authorization rules, checked in this order:
 //
@@ -61,7 +71,10 @@ type rule struct {
 //     archiving it again is already_archived. What is the caller's own —
 //     its read marker and flags, leaving — still changes, and any member
 //     may unarchive it (not_archived when it is not).
-//  5. Manager: renaming a channel (not_authorized) and kicking someone out
+//  5. General: the workspace's general channel cannot be left
+//     (cant_leave_general), kicked from (cant_kick_from_general) or
+//     archived (cant_archive_general), by anyone.
+//  6. Manager: renaming a channel (not_authorized) and kicking someone out
 //     of it (restricted_action) are for the channel's creator and the
 //     workspace's owner, as Slack's default workspace preferences have it.
 //
@@ -69,25 +82,25 @@ type rule struct {
 // cant_delete_message) is the message's business: UpdateMessage and
 // DeleteMessage decide it after authorize.
 var rules = [...]rule{
-	//               member channel direct  archived            manager
-	actionRead:      {false, true, true, nil, nil},
-	actionJoin:      {false, true, true, confab.ErrIsArchived, nil},
-	actionLeave:     {false, true, false, nil, nil},
-	actionPost:      {true, true, true, confab.ErrIsArchived, nil},
-	actionReact:     {true, true, true, confab.ErrIsArchived, nil},
-	actionEdit:      {true, true, true, confab.ErrIsArchived, nil},
-	actionDelete:    {true, true, true, confab.ErrIsArchived, nil},
-	actionMark:      {true, true, true, nil, nil},
-	actionInvite:    {true, true, false, confab.ErrIsArchived, nil},
-	actionManage:    {true, true, true, confab.ErrIsArchived, nil},
-	actionArchive:   {true, true, false, errAlreadyArchived, nil},
-	actionCatchUp:   {true, true, true, nil, nil},
-	actionRename:    {true, true, false, confab.ErrIsArchived, errNotAuthorized},
-	actionUnarchive: {true, true, false, nil, nil},
-	actionKick:      {true, true, false, confab.ErrIsArchived, errRestricted},
-	actionClose:     {false, false, true, nil, nil},
-	actionPin:       {true, true, true, confab.ErrIsArchived, nil},
-	actionListPins:  {true, true, true, nil, nil},
+	//               member channel direct  archived            manager  general
+	actionRead:      {false, true, true, nil, nil, nil},
+	actionJoin:      {false, true, true, confab.ErrIsArchived, nil, nil},
+	actionLeave:     {false, true, false, nil, nil, errCantLeaveGeneral},
+	actionPost:      {true, true, true, confab.ErrIsArchived, nil, nil},
+	actionReact:     {true, true, true, confab.ErrIsArchived, nil, nil},
+	actionEdit:      {true, true, true, confab.ErrIsArchived, nil, nil},
+	actionDelete:    {true, true, true, confab.ErrIsArchived, nil, nil},
+	actionMark:      {true, true, true, nil, nil, nil},
+	actionInvite:    {true, true, false, confab.ErrIsArchived, nil, nil},
+	actionManage:    {true, true, true, confab.ErrIsArchived, nil, nil},
+	actionArchive:   {true, true, false, errAlreadyArchived, nil, errCantArchiveGeneral},
+	actionCatchUp:   {true, true, true, nil, nil, nil},
+	actionRename:    {true, true, false, confab.ErrIsArchived, errNotAuthorized, nil},
+	actionUnarchive: {true, true, false, nil, nil, nil},
+	actionKick:      {true, true, false, confab.ErrIsArchived, errRestricted, errCantKickGeneral},
+	actionClose:     {false, false, true, nil, nil, nil},
+	actionPin:       {true, true, true, confab.ErrIsArchived, nil, nil},
+	actionListPins:  {true, true, true, nil, nil, nil},
 }
 
 // grant is a channel as authorize saw it: what the use cases need of it
@@ -137,6 +150,9 @@ func (s *Service) authorize(ctx context.Context, u *confab.User, id string, act 
 	}
 	if meta.Archived && r.archived != nil {
 		return nil, r.archived
+	}
+	if meta.IsGeneral && r.general != nil {
+		return nil, r.general
 	}
 	if r.manager != nil && meta.CreatedBy != u.ID {
 		ws, err := s.workspace(ctx, u.WorkspaceID)

@@ -131,7 +131,7 @@ func TestPostToUserOrName(t *testing.T) {
 	f := newBootFixture(t)
 	svc := chat.New(chat.Config{Store: f.db, Bus: dropBus{}})
 	bob := f.MustUser("bob")
-	gen := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID)
+	gen := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID)
 	secret := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPrivate, Name: "secret"}, f.owner.ID)
 
 	// To a user: the DM, opened by the first post and found by the next.
@@ -148,7 +148,7 @@ func TestPostToUserOrName(t *testing.T) {
 		t.Errorf("bob's conversations.open = %v, %v; want %s", v, err, m1.ChannelID)
 	}
 	// To a name, with or without '#'.
-	for _, name := range []string{"#general", "general"} {
+	for _, name := range []string{"#plaza", "plaza"} {
 		m, err := svc.PostMessage(f.ctx, f.owner, chat.PostParams{Channel: name, Text: "to " + name})
 		if err != nil || m.ChannelID != gen.ID {
 			t.Errorf("PostMessage(to %q) = %+v, %v; want in %s", name, m, err, gen.ID)

@@ -81,6 +81,7 @@ type channelMeta struct {
 	Kind        string
 	Archived    bool
 	CreatedBy   string
+	IsGeneral   bool
 }
 
 type memberKey struct{ channel, user string }
@@ -452,7 +453,7 @@ func (s *Service) channelMeta(ctx context.Context, id string, now int64) (channe
 }
 
 func metaOf(c *confab.Channel) channelMeta {
-	return channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived, CreatedBy: c.CreatedBy}
+	return channelMeta{WorkspaceID: c.WorkspaceID, Kind: c.Kind, Archived: c.Archived, CreatedBy: c.CreatedBy, IsGeneral: c.IsGeneral}
 }
 
 // version returns channel id's version as of the call or later, from the

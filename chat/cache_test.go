@@ -100,12 +100,28 @@ func signupOn(t *testing.T, s *Service, name string) session {
 	return session{s, sess.Token, sess.User}
 }
 
+// generalOf returns the id of the general channel of u's workspace.
+func generalOf(t *testing.T, s *Service, u *confab.User) string {
+	t.Helper()
+	cs, err := s.store.FindChannels(t.Context(), confab.ChannelFilter{WorkspaceID: u.WorkspaceID, Kinds: []string{confab.KindPublic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.IsGeneral {
+			return c.ID
+		}
+	}
+	t.Fatalf("workspace %s has no general channel", u.WorkspaceID)
+	return ""
+}
+
 // general signs alice up on s and has her create the public channel
-// "general".
+// "plaza".
 func general(t *testing.T, s *Service) (session, string) {
 	t.Helper()
 	alice := signupOn(t, s, "alice")
-	pub, err := s.CreateChannel(t.Context(), alice.u, "general", false)
+	pub, err := s.CreateChannel(t.Context(), alice.u, "plaza", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +254,7 @@ func TestAccessCacheShared(t *testing.T) {
 	c := newClock()
 	a, b := newService(st, false, c), newService(st, false, c)
 	alice, bob := signupOn(t, a, "alice"), signupOn(t, a, "bob")
-	pub, err := a.CreateChannel(t.Context(), alice.u, "general", false)
+	pub, err := a.CreateChannel(t.Context(), alice.u, "plaza", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -245,12 +245,13 @@ func TestListUserChannels(t *testing.T) {
 		return out
 	}
 	all := []string{confab.KindPublic, confab.KindPrivate, confab.KindDM, confab.KindGroupDM}
-	want := []string{f.pub, f.priv, f.bobs, f.dm}
+	gen := generalOf(t, f.s, f.bob) // everyone's
+	want := []string{gen, f.pub, f.priv, f.bobs, f.dm}
 	slices.Sort(want)
 	if got := ids(f.bob, UserChannelsParams{Types: all}); !slices.Equal(got, want) {
 		t.Errorf("bob's conversations = %v, want %v", got, want)
 	}
-	pubs := []string{f.pub, f.bobs}
+	pubs := []string{gen, f.pub, f.bobs}
 	slices.Sort(pubs)
 	if got := ids(f.bob, UserChannelsParams{}); !slices.Equal(got, pubs) {
 		t.Errorf("bob's conversations (default types) = %v, want %v", got, pubs)
@@ -259,14 +260,14 @@ func TestListUserChannels(t *testing.T) {
 	if got := ids(f.carol, UserChannelsParams{User: f.bob.ID, Types: all}); !slices.Equal(got, pubs) {
 		t.Errorf("bob's conversations as carol sees them = %v, want %v", got, pubs)
 	}
-	if got := ids(f.carol, UserChannelsParams{Types: all}); len(got) != 0 {
-		t.Errorf("carol's conversations = %v, want none", got)
+	if got := ids(f.carol, UserChannelsParams{Types: all}); !slices.Equal(got, []string{gen}) {
+		t.Errorf("carol's conversations = %v, want only the general channel", got)
 	}
 	if err := f.s.ArchiveChannel(ctx, f.bob, f.bobs); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(f.bob, UserChannelsParams{ExcludeArchived: true}); !slices.Equal(got, []string{f.pub}) {
-		t.Errorf("bob's unarchived conversations = %v, want [%s]", got, f.pub)
+	if got, want := ids(f.bob, UserChannelsParams{ExcludeArchived: true}), sorted(f.pub, gen); !slices.Equal(got, want) {
+		t.Errorf("bob's unarchived conversations = %v, want %v", got, want)
 	}
 	// Pages of one, by cursor.
 	var paged []string
@@ -372,4 +373,23 @@ func TestRepliesFromAReply(t *testing.T) {
 	}
 	_, err = f.s.Replies(ctx, f.bob, RepliesParams{Channel: f.pub, TS: "1.000001"})
 	wantCode(t, "Replies(no such ts)", err, "thread_not_found")
+}
+
+// Nobody leaves the general channel, is kicked from it or archives it,
+// the workspace's owner neither; a new member is in it.
+func TestGeneralRefusals(t *testing.T) {
+	f := newManageFixture(t)
+	ctx := t.Context()
+	gen := generalOf(t, f.s, f.carol)
+	v, err := f.s.ChannelInfo(ctx, f.carol, gen)
+	if err != nil || v.Member == nil || !v.Wire().IsGeneral || v.Channel.Name != "general" {
+		t.Fatalf("ChannelInfo(general) as carol = %+v, %v; want her a member of #general, is_general", v, err)
+	}
+	_, err = f.s.LeaveChannel(ctx, f.carol, gen)
+	wantCode(t, "LeaveChannel(general)", err, "cant_leave_general")
+	wantCode(t, "KickFromChannel(general)", f.s.KickFromChannel(ctx, f.alice, gen, f.carol.ID), "cant_kick_from_general")
+	wantCode(t, "ArchiveChannel(general)", f.s.ArchiveChannel(ctx, f.alice, gen), "cant_archive_general")
+	if v, err := f.s.ChannelInfo(ctx, f.carol, gen); err != nil || v.Member == nil || v.Channel.Archived || v.Channel.NumMembers != 3 {
+		t.Errorf("general after the refusals = %+v, %v; want carol still in it, 3 members, not archived", v, err)
+	}
 }

@@ -33,13 +33,13 @@ func TestMeMessage(t *testing.T) {
 	bus := make(eventBus, 16)
 	svc := chat.New(chat.Config{Store: f.db, Bus: bus})
 	bob := f.MustUser("bob")
-	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID)
+	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID)
 	arch := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "old"}, f.owner.ID)
 	if err := svc.ArchiveChannel(f.ctx, f.owner, arch.ID); err != nil {
 		t.Fatal(err)
 	}
 
-	m, err := svc.MeMessage(f.ctx, f.owner, "#general", "waves")
+	m, err := svc.MeMessage(f.ctx, f.owner, "#plaza", "waves")
 	if err != nil {
 		t.Fatalf("MeMessage = %v", err)
 	}

@@ -131,7 +131,7 @@ func TestPostDoesNotWaitForTheBus(t *testing.T) {
 	bus.gate = make(chan struct{})
 	s := New(Config{Store: st, Bus: bus, PasswordCost: 4, Access: ExactAccess()})
 	alice := signupOn(t, s, "alice")
-	ch, err := s.CreateChannel(t.Context(), alice.u, "general", false)
+	ch, err := s.CreateChannel(t.Context(), alice.u, "plaza", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestConcurrentPostsPublishInSeqOrder(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	s.out.hold = time.Minute // the order must come from the reservations alone
 	alice := signupOn(t, s, "alice")
-	ch, err := s.CreateChannel(t.Context(), alice.u, "general", false)
+	ch, err := s.CreateChannel(t.Context(), alice.u, "plaza", false)
 	if err != nil {
 		t.Fatal(err)
 	}

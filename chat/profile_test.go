@@ -176,7 +176,7 @@ func TestSetProfile(t *testing.T) {
 		t.Errorf("UserInfo(erin) after SetProfile = %+v, %v", u, err)
 	}
 	topics := map[string]bool{}
-	for range 2 {
+	for range 3 { // pub's, the general channel's and erin's own
 		e := f.bus.await(t, "user_change")
 		topics[e.topic] = true
 		user, _ := e.frame["user"].(map[string]any)
@@ -189,8 +189,9 @@ func TestSetProfile(t *testing.T) {
 		}
 	}
 	ws := f.erin.WorkspaceID
-	if !topics[confab.ChannelTopic(ws, f.pub)] || !topics[confab.UserTopic(ws, f.erin.ID)] {
-		t.Errorf("user_change published on %v, want pub's topic and erin's", topics)
+	if !topics[confab.ChannelTopic(ws, f.pub)] || !topics[confab.UserTopic(ws, f.erin.ID)] ||
+		!topics[confab.ChannelTopic(ws, generalOf(t, f.s, f.erin))] {
+		t.Errorf("user_change published on %v, want pub's topic, the general channel's and erin's", topics)
 	}
 
 	// The single name and value form.

@@ -58,10 +58,10 @@ func TestScheduleMessage(t *testing.T) {
 	bus := make(eventBus, 64)
 	svc := chat.New(chat.Config{Store: f.db, Bus: bus, Now: clk.now})
 	t.Cleanup(func() { svc.Close() })
-	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID)
+	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID)
 
 	sm, preview, err := svc.ScheduleMessage(f.ctx, f.owner, chat.ScheduleParams{
-		PostParams: chat.PostParams{Channel: "#general", Text: "later", ClientMsgID: "ignored"}, PostAt: clk.in(time.Minute)})
+		PostParams: chat.PostParams{Channel: "#plaza", Text: "later", ClientMsgID: "ignored"}, PostAt: clk.in(time.Minute)})
 	if err != nil {
 		t.Fatalf("ScheduleMessage = %v", err)
 	}
@@ -119,7 +119,7 @@ func TestScheduleMessageErrors(t *testing.T) {
 	svc := chat.New(chat.Config{Store: f.db, Bus: quietBus{}, Now: clk.now})
 	t.Cleanup(func() { svc.Close() })
 	bob := f.MustUser("bob")
-	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID)
+	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID)
 	arch := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "old"}, f.owner.ID)
 	if err := svc.ArchiveChannel(f.ctx, f.owner, arch.ID); err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestScheduledMessageDropped(t *testing.T) {
 	svc := chat.New(chat.Config{Store: f.db, Bus: quietBus{}, Now: clk.now})
 	t.Cleanup(func() { svc.Close() })
 	bob := f.MustUser("bob")
-	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID, bob.ID)
+	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID, bob.ID)
 	for _, u := range []*confab.User{f.owner, bob} {
 		if _, _, err := svc.ScheduleMessage(f.ctx, u, chat.ScheduleParams{
 			PostParams: chat.PostParams{Channel: c.ID, Text: "from " + u.Name}, PostAt: clk.in(time.Minute)}); err != nil {
@@ -218,7 +218,7 @@ func TestScheduledPostedOnce(t *testing.T) {
 	a := chat.New(chat.Config{Store: st, Bus: quietBus{}, Now: clk.now})
 	b := chat.New(chat.Config{Store: st, Bus: quietBus{}, Now: clk.now})
 	t.Cleanup(func() { a.Close(); b.Close() })
-	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID)
+	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID)
 	sm, _, err := a.ScheduleMessage(f.ctx, f.owner, chat.ScheduleParams{
 		PostParams: chat.PostParams{Channel: c.ID, Text: "once"}, PostAt: clk.in(time.Second)})
 	if err != nil {
@@ -280,7 +280,7 @@ func TestScheduledPostedOnce(t *testing.T) {
 func TestSchedulerLoop(t *testing.T) {
 	f := newBootFixture(t)
 	svc := chat.New(chat.Config{Store: f.db, Bus: quietBus{}})
-	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general"}, f.owner.ID)
+	c := f.MustChannel(&confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza"}, f.owner.ID)
 	if _, _, err := svc.ScheduleMessage(f.ctx, f.owner, chat.ScheduleParams{
 		PostParams: chat.PostParams{Channel: c.ID, Text: "tick"}, PostAt: strconv.FormatInt(time.Now().Unix(), 10)}); err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func newSearchFixture(t *testing.T) *searchFixture {
 		id      *string
 		name    string
 		private bool
-	}{{&f.pub, "general", false}, {&f.priv, "secret", true}} {
+	}{{&f.pub, "plaza", false}, {&f.priv, "secret", true}} {
 		v, err := f.s.CreateChannel(ctx, f.alice, c.name, c.private)
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +93,7 @@ func (f *searchFixture) search(t *testing.T, u *confab.User, p SearchParams) (*S
 // the reader, and every operator reaches the store's filter.
 func TestSearchFilter(t *testing.T) {
 	f := newSearchFixture(t)
-	_, got := f.search(t, f.alice, SearchParams{Query: `deploy* -flaky "go live" in:#General from:@bob from:me to:<@` + f.carol.ID + `> ` +
+	_, got := f.search(t, f.alice, SearchParams{Query: `deploy* -flaky "go live" in:#Plaza from:@bob from:me to:<@` + f.carol.ID + `> ` +
 		`after:2024-01-01 before:2024-02-01 has:link has:reaction has::tada: has:pin is:thread`, Sort: "timestamp", SortDir: "asc"})
 	want := confab.SearchFilter{
 		WorkspaceID: f.alice.WorkspaceID, ReaderID: f.alice.ID,
@@ -116,9 +116,9 @@ func TestSearchFilter(t *testing.T) {
 		t.Errorf("in:@bob in:<#priv> in:pub: %+v", got)
 	}
 	// One name that names nothing among others: the others stay.
-	_, got = f.search(t, f.alice, SearchParams{Query: "x in:#general in:#nosuch from:@bob from:@nobody"})
+	_, got = f.search(t, f.alice, SearchParams{Query: "x in:#plaza in:#nosuch from:@bob from:@nobody"})
 	if got == nil || !slices.Equal(got.ChannelIDs, []string{f.pub}) || !slices.Equal(got.UserIDs, []string{f.bob.ID}) {
-		t.Errorf("in:#general in:#nosuch: %+v", got)
+		t.Errorf("in:#plaza in:#nosuch: %+v", got)
 	}
 	// on:today is the caller's today (UTC).
 	_, got = f.search(t, f.alice, SearchParams{Query: "x on:today"})
@@ -233,7 +233,7 @@ func TestSearchMatches(t *testing.T) {
 		m0.Text != "\ue000Deploying\ue001 <@"+f.alice.ID+"> now" || m0.Message.Text != "Deploying <@"+f.alice.ID+"> now" {
 		t.Errorf("DM match: %+v", m0)
 	}
-	if m1.Channel.Name != "general" || m1.Other != "" || m1.Username != "alice" || m1.Text != "\ue000deploy\ue001 done" {
+	if m1.Channel.Name != "plaza" || m1.Other != "" || m1.Username != "alice" || m1.Text != "\ue000deploy\ue001 done" {
 		t.Errorf("channel match: %+v", m1)
 	}
 	page, _ = f.search(t, f.alice, SearchParams{Query: "deploy*"})

@@ -20,6 +20,13 @@ type DB interface {
 	Close() error
 }
 
+// recorder is what the directory's DB has to record a workspace whose
+// channels live in its pocket's own database: CreateWorkspace without the
+// general channel, which that database holds (postgres.DB has it).
+type recorder interface {
+	CreateWorkspaceRecord(ctx context.Context, ws *confab.Workspace, owner *confab.User) error
+}
+
 // pinger is the optional health check of a DB.
 type pinger interface {
 	Ping(ctx context.Context) error
@@ -264,7 +271,9 @@ func copyOfUser(u *confab.User) *confab.User {
 }
 
 // CreateWorkspace creates ws and its owner in the directory, after their
-// copies in the database of the workspace's pocket if it has its own.
+// copies in the database of the workspace's pocket if it has its own,
+// which then holds its general channel (the directory's record has none,
+// so the directory's CreateUser joins nothing).
 func (s *Store) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	w, u := *ws, *owner
 	if w.ID == "" {
@@ -284,7 +293,11 @@ func (s *Store) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner
 			return fmt.Errorf("copy of workspace %s in %s: %w", w.ID, r, err)
 		}
 	}
-	if err := s.dir.db.CreateWorkspace(ctx, &w, &u); err != nil {
+	create := s.dir.db.CreateWorkspace
+	if rec, ok := s.dir.db.(recorder); ok && r.own() {
+		create = rec.CreateWorkspaceRecord // its general channel is in its pocket's database
+	}
+	if err := create(ctx, &w, &u); err != nil {
 		if r.own() {
 			s.log.Info("workspace not created; its copy stays in its pocket's database, unreachable",
 				"workspace", w.ID, "pocket", r.pocket, "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -162,8 +163,8 @@ func testPocketDataStaysInPocket(t *testing.T, pg *pgtest.Server) {
 	}
 	alpha, alice := mustWorkspace(t, s, "alpha", "alice")
 
-	bc := mustChannel(t, s, beta.ID, "general", bob.ID, carol.ID)
-	ac := mustChannel(t, s, alpha.ID, "general", alice.ID)
+	bc := mustChannel(t, s, beta.ID, "plaza", bob.ID, carol.ID)
+	ac := mustChannel(t, s, alpha.ID, "plaza", alice.ID)
 	var bts int64
 	for i := range 3 {
 		m := &confab.Message{ChannelID: bc.ID, UserID: bob.ID, Text: "beta", TS: int64(1000 + i)}
@@ -239,11 +240,18 @@ func testPocketDataStaysInPocket(t *testing.T, pg *pgtest.Server) {
 	if ms, err := other.FindMessages(ctx, confab.MessageFilter{ChannelID: bc.ID}); err != nil || len(ms) != 3 || len(ms[2].Reactions) != 1 {
 		t.Errorf("other process: FindMessages(beta) = %d messages, %v; want 3, the last with a reaction", len(ms), err)
 	}
-	if ms, err := other.FindMemberships(ctx, carol.ID); err != nil || len(ms) != 1 || ms[0].ChannelID != bc.ID {
-		t.Errorf("other process: FindMemberships(carol) = %+v, %v; want the beta channel", ms, err)
+	// and beta's general channel, which is in pocket p's database too
+	cs, err := other.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: beta.ID})
+	if err != nil || len(cs) != 2 || !slices.ContainsFunc(cs, func(c *confab.Channel) bool { return c.ID == bc.ID }) ||
+		!slices.ContainsFunc(cs, func(c *confab.Channel) bool { return c.IsGeneral }) {
+		t.Errorf("other process: FindChannels(beta) = %+v, %v; want the beta channel and #general", cs, err)
 	}
-	if cs, err := other.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: beta.ID}); err != nil || len(cs) != 1 || cs[0].ID != bc.ID {
-		t.Errorf("other process: FindChannels(beta) = %+v, %v; want the beta channel", cs, err)
+	if ms, err := other.FindMemberships(ctx, carol.ID); err != nil || len(ms) != 2 ||
+		!slices.ContainsFunc(ms, func(m *confab.Membership) bool { return m.ChannelID == bc.ID }) {
+		t.Errorf("other process: FindMemberships(carol) = %+v, %v; want the beta channel and #general", ms, err)
+	}
+	if got := count(t, dirDSN, "SELECT count(*) FROM channels WHERE workspace_id = $1", beta.ID); got != 0 {
+		t.Errorf("the directory holds %d channels of beta, want none (its #general is in its pocket's database)", got)
 	}
 	if evs, err := other.FindWorkspaceEvents(ctx, beta.ID, 0, 0); err != nil || len(evs) != 2 ||
 		evs[0].Kind != confab.EventTeamJoin || evs[0].UserID != carol.ID || evs[1].Kind != confab.EventChannelCreated || evs[1].ChannelID != bc.ID {
@@ -255,7 +263,7 @@ func testPocketDataStaysInPocket(t *testing.T, pg *pgtest.Server) {
 	if got := count(t, pDSN, "SELECT count(*) FROM messages WHERE channel_id = $1", bc.ID); got != 4 {
 		t.Errorf("pocket p holds %d beta messages, want 4", got)
 	}
-	_, err := other.FindChannelByID(ctx, confab.NewID(confab.PrefixChannel))
+	_, err = other.FindChannelByID(ctx, confab.NewID(confab.PrefixChannel))
 	if confab.ErrorMessage(err) != "channel_not_found" {
 		t.Errorf("FindChannelByID(unknown) = %v, want channel_not_found", err)
 	}
@@ -308,7 +316,7 @@ func testCopiesNeverBlockNames(t *testing.T, pg *pgtest.Server) {
 	if evs, err := s.FindWorkspaceEvents(ctx, gamma.ID, 1, 0); err != nil || len(evs) != 1 || evs[0].UserID != dave.ID {
 		t.Errorf("events after dave = %+v, %v; want dave's team_join only", evs, err)
 	}
-	mustChannel(t, s, gamma.ID, "general", owner.ID, dave.ID)
+	mustChannel(t, s, gamma.ID, "plaza", owner.ID, dave.ID)
 }
 
 // A gateway opens only its own pocket's database: calls about a workspace
@@ -343,6 +351,13 @@ func (d *flakyDirectory) CreateWorkspace(ctx context.Context, ws *confab.Workspa
 		return errDirectoryDown
 	}
 	return d.DB.CreateWorkspace(ctx, ws, owner)
+}
+
+func (d *flakyDirectory) CreateWorkspaceRecord(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
+	if d.fail.Load() {
+		return errDirectoryDown
+	}
+	return d.DB.CreateWorkspaceRecord(ctx, ws, owner)
 }
 
 func (d *flakyDirectory) CreateUser(ctx context.Context, u *confab.User) error {

@@ -34,7 +34,7 @@ settings:
 func TestSlackGoBotScopes(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice") // the owner
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 
 	_, bad := alice.call("apps.manifest.create", obj{"manifest": "display_information:\n  name: x\n\tbad: 1\n"})
 	probs, _ := bad["errors"].([]any)
@@ -153,7 +153,7 @@ func TestAdminCreatesApps(t *testing.T) {
 	if err != nil || auth.UserID != created.BotUserID || auth.BotID != created.BotID || auth.TeamID != created.TeamID {
 		t.Fatalf("AuthTest with the printed token = %+v, %v", auth, err)
 	}
-	if _, _, err := bot.PostMessage("#general", slack.MsgOptionText("x", false)); err == nil || err.Error() == "missing_scope" {
+	if _, _, err := bot.PostMessage("#plaza", slack.MsgOptionText("x", false)); err == nil || err.Error() == "missing_scope" {
 		t.Errorf("PostMessage = %v, want a refusal other than missing_scope (the bot has chat:write)", err)
 	}
 }

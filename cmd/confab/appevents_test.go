@@ -207,7 +207,7 @@ func TestAppCatchesUpAfterStopAndKill(t *testing.T) {
 func TestAppWorkspaceEvents(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	signup(t, m, "acme", "early") // before the app: no team_join for it
 	app := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Watcher"},
@@ -283,7 +283,7 @@ func TestClusterAppEvents(t *testing.T) {
 	c := startCluster(t, 1, 2)
 	api := c.api(0)
 	alice := c.user("alpha", "alice", api)
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Roamer"},
 		"features":            obj{"bot_user": obj{"display_name": "Roamer"}},
@@ -365,7 +365,7 @@ func TestClusterAppEvents(t *testing.T) {
 func TestAppMessageSubtypes(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Subtle"},
 		"features":            obj{"bot_user": obj{"display_name": "Subtle"}},

@@ -14,7 +14,7 @@ func TestAppMessagesSlackGo(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 	rtm := alice.connect()
 
@@ -32,9 +32,9 @@ func TestAppMessagesSlackGo(t *testing.T) {
 		t.Fatalf("PostMessage(blocks, attachments, metadata) = %v", err)
 	}
 	// A message of blocks alone, as Slack accepts it.
-	_, onlyTS, err := api.PostMessage("#general", slack.MsgOptionBlocks(blocks[0]))
+	_, onlyTS, err := api.PostMessage("#plaza", slack.MsgOptionBlocks(blocks[0]))
 	if err != nil {
-		t.Fatalf("PostMessage(blocks only, to #general) = %v", err)
+		t.Fatalf("PostMessage(blocks only, to #plaza) = %v", err)
 	}
 
 	hist, err := api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: general, Limit: 10, IncludeAllMetadata: true})
@@ -90,7 +90,7 @@ func TestAppMessagesSlackGo(t *testing.T) {
 func TestAppMessageErrors(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	many := func(n int, item string) string {
 		return "[" + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + "]"
 	}

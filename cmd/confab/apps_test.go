@@ -12,7 +12,7 @@ import (
 func TestSlackGoAppBot(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice") // the workspace's owner
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	random := alice.createChannel("random", false)
 
 	created := alice.must("apps.manifest.create", obj{"manifest": obj{
@@ -65,7 +65,7 @@ func TestAppMethods(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice") // the owner
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	manifest := `{"display_information":{"name":"Helper"},"features":{"bot_user":{"display_name":"Helper"}},` +
 		`"oauth_config":{"scopes":{"bot":["channels:history","channels:join","chat:write","im:write"]}}}`
 
@@ -131,7 +131,7 @@ func TestAppMethods(t *testing.T) {
 func TestBotMessageEverywhere(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Shown"},
 		"features":            obj{"bot_user": obj{"display_name": "Shown"}},

@@ -14,7 +14,7 @@ import (
 func TestBadInputGetsClearErrors(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 
 	raw := func(method, contentType, body string, auth bool) (int, obj) {
 		t.Helper()

@@ -50,7 +50,7 @@ func mentionOf(t *testing.T, line string) obj {
 func TestBoltSocketMode(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": boltManifest("Bolt Socket", obj{
 		"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{"message.channels", "app_mention"}},
 	})})
@@ -81,7 +81,7 @@ func TestBoltHTTPReceiver(t *testing.T) {
 		m.TuneEvents = func(c *events.Config) { c.PollInterval = 200 * time.Millisecond }
 	})
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	manifest := boltManifest("Bolt HTTP", obj{})
 	app := alice.must("apps.manifest.create", obj{"manifest": manifest})
 	alice.must("conversations.invite", obj{"channel": general, "users": app["bot_user_id"]})
@@ -113,7 +113,7 @@ func TestBoltHTTPReceiver(t *testing.T) {
 func TestSlackSocketModeClient(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": boltManifest("Listener", obj{
 		"socket_mode_enabled": true, "event_subscriptions": obj{"bot_events": []string{"message.channels"}},
 	})})

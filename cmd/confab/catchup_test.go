@@ -21,7 +21,7 @@ func TestCatchUpAfterDisconnect(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 
 	first := bob.connect()
@@ -166,7 +166,7 @@ func TestNothingIsDeliveredWhenTheCommitFails(t *testing.T) {
 	})
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 	conn := bob.connect()
 
@@ -193,7 +193,7 @@ func TestNothingIsDeliveredWhenTheCommitFails(t *testing.T) {
 func TestClientMsgIDMakesPostsIdempotent(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 
 	args := obj{"channel": ch, "text": "once", "client_msg_id": "5f1c7a52-retry"}
 	first := alice.must("chat.postMessage", args)

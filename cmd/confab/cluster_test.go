@@ -38,13 +38,13 @@ func waitForAll(c *cluster, clients []*rtmclient.Client, channel string, want ma
 	}
 }
 
-// channelWithFollowers makes alice of workspace alpha, her #general, and n
+// channelWithFollowers makes alice of workspace alpha, her #plaza, and n
 // members of it, each followed by an rtmclient connected through the API
 // processes in turn.
 func channelWithFollowers(c *cluster, n int) (alice *client, ch string, clients []*rtmclient.Client) {
 	c.t.Helper()
 	alice = c.user("alpha", "alice", c.api(0))
-	ch = alice.createChannel("general", false)
+	ch = alice.createChannel("plaza", false)
 	for i := 0; i < n; i++ {
 		u := c.user("alpha", fmt.Sprintf("user%d", i), c.api(i))
 		u.must("conversations.join", obj{"channel": ch})
@@ -75,7 +75,7 @@ func TestClusterDeliversWithinPockets(t *testing.T) {
 	}
 
 	beta := c.user("beta", "bob", c.api(1))
-	betaCh := beta.createChannel("general", false)
+	betaCh := beta.createChannel("plaza", false)
 	betaClient := c.follow(beta, c.api(0))
 
 	// The topics of a workspace are "<workspace id>.<kind>.<id>", after
@@ -245,7 +245,7 @@ func TestClusterPresenceAcrossGateways(t *testing.T) {
 	c := startCluster(t, 1, 2)
 	alice := c.user("alpha", "alice", c.api(0))
 	bob := c.user("alpha", "bob", c.api(0))
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 
 	aliceConn := alice.connect()
@@ -296,7 +296,7 @@ func TestClusterPresenceAcrossGateways(t *testing.T) {
 func TestClusterAPIKill(t *testing.T) {
 	c := startCluster(t, 2, 1)
 	alice := c.user("alpha", "alice", c.api(1))
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	victim, survivor := c.apis[0], c.apis[1]
 
 	type result struct {
@@ -424,10 +424,10 @@ func TestClusterGatewayShutdown(t *testing.T) {
 func TestClusterPocketWithItsOwnPostgreSQL(t *testing.T) {
 	c := startCluster(t, 2, 1, withPocketPostgres("b"))
 	alice := c.user("alpha", "alice", c.api(0))
-	alphaCh := alice.createChannel("general", false)
+	alphaCh := alice.createChannel("plaza", false)
 	bob := c.user("beta", "bob", c.api(1))
 	carol := c.user("beta", "carol", c.api(0))
-	betaCh := bob.createChannel("general", false)
+	betaCh := bob.createChannel("plaza", false)
 	carol.must("conversations.join", obj{"channel": betaCh})
 	clients := []*rtmclient.Client{c.follow(bob, c.api(0)), c.follow(carol, c.api(1))}
 
@@ -493,7 +493,7 @@ func countRows(t *testing.T, dsn, query, arg string) int {
 func TestClusterScheduledMessagesPostedOnce(t *testing.T) {
 	c := startCluster(t, 3, 0, withPocketPostgres("b"))
 	bob := c.user("beta", "bob", c.api(0))
-	ch := bob.createChannel("general", false)
+	ch := bob.createChannel("plaza", false)
 	postAt := time.Now().Unix() + 2
 	const n = 20
 	for i := 0; i < n; i++ {

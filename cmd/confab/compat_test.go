@@ -14,7 +14,7 @@ func TestSlackGoClientWorksUnchanged(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
 	api := slack.New(bob.token, slack.OptionAPIURL(m.URL()+"/api/"))

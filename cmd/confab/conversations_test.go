@@ -92,12 +92,12 @@ func TestConversationLifecycle(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != 7 {
-		t.Fatalf("listed %d public channels, want 7", len(seen))
+	if len(seen) != 8 { // and #general
+		t.Fatalf("listed %d public channels, want 8", len(seen))
 	}
 	outsider.must("conversations.list", nil)
-	if out := outsider.must("conversations.list", nil); len(out["channels"].([]any)) != 0 {
-		t.Fatalf("another workspace lists our channels: %v", out)
+	if out := outsider.must("conversations.list", nil); len(out["channels"].([]any)) != 1 || out["channels"].([]any)[0].(obj)["id"] != generalOf(t, outsider) {
+		t.Fatalf("another workspace lists our channels, or not its #general only: %v", out)
 	}
 
 	// users.list pages the workspace only.
@@ -121,7 +121,7 @@ func TestConversationLifecycle(t *testing.T) {
 func TestHistoryBoundsByTS(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	var ts []string
 	for i := 0; i < 10; i++ {
 		ts = append(ts, alice.post(ch, fmt.Sprintf("m%d", i)))

@@ -8,12 +8,12 @@ import (
 	"testing"
 )
 
-// Alice posts in #general and Bob, on two connections, receives it live.
+// Alice posts in #plaza and Bob, on two connections, receives it live.
 func TestLiveDeliveryToEveryConnection(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
 	phone, laptop := bob.connect(), bob.connect()
@@ -33,7 +33,7 @@ func TestDirectMessagesArePrivate(t *testing.T) {
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
 	carol := signup(t, m, "acme", "carol")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 	carol.must("conversations.join", obj{"channel": general})
 
@@ -91,7 +91,7 @@ func TestDirectMessagesArePrivate(t *testing.T) {
 func TestHistoryPagesBackToTheFirstMessage(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	const n = 1500
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)

@@ -117,7 +117,7 @@ func TestEventsAPIOverHTTP(t *testing.T) {
 		m.TuneEvents = func(c *events.Config) { c.RetrySchedule = events.RetrySchedule{200 * time.Millisecond} }
 	})
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := newHTTPApp(t)
 	app.answer = func(text string, retry int) (int, bool) {
 		switch {
@@ -175,7 +175,7 @@ func TestEventsAPIGivesUpAfterRetention(t *testing.T) {
 		}
 	})
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := newHTTPApp(t)
 	var refuse sync.Mutex
 	refusing := true

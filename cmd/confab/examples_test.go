@@ -23,7 +23,7 @@ func TestExampleBoltHello(t *testing.T) {
 	}
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": string(manifest)})
 	alice.must("conversations.invite", obj{"channel": general, "users": app["bot_user_id"]})
 	live := alice.connect()

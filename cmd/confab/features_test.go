@@ -15,7 +15,7 @@ func TestThreadsEditsReactionsLive(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 	conn := bob.connect()
 
@@ -70,7 +70,7 @@ func TestReadMarkersAndBoot(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 	var last string
 	for i := 0; i < 5; i++ {
@@ -98,9 +98,14 @@ func TestReadMarkersAndBoot(t *testing.T) {
 	if boot["self"].(obj)["id"] != bob.userID || boot["team"].(obj)["id"] != bob.teamID {
 		t.Fatalf("boot self/team = %v / %v", boot["self"], boot["team"])
 	}
-	chans := boot["channels"].([]any)
-	if len(chans) != 1 {
-		t.Fatalf("boot has %d channels, want 1", len(chans))
+	var chans []any // but #general, which everyone is in
+	for _, c := range boot["channels"].([]any) {
+		if c.(obj)["is_general"] != true {
+			chans = append(chans, c)
+		}
+	}
+	if len(chans) != 1 || len(boot["channels"].([]any)) != 2 {
+		t.Fatalf("boot has %d channels and #general, want 1", len(chans))
 	}
 	c := chans[0].(obj)
 	if c["id"] != ch || c["unread_count"] != float64(1) || c["is_muted"] != true || c["is_starred"] != true ||
@@ -154,7 +159,7 @@ func TestMembershipAndPresenceAreLive(t *testing.T) {
 	bob.must("conversations.leave", obj{"channel": ch})
 	bobConn.next(isType("channel_left"))
 	alice.post(ch, "gone")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 	alice.post(general, "marker")
 	for _, f := range bobConn.collect(isMessage("marker")) {

@@ -34,7 +34,7 @@ func TestHealthzReportsAStoreThatCannotBeWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice := signupAt(t, p.URL(), "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 
 	// Post 2 KB messages until the store refuses one: at most a few
 	// hundred fit in 1.5 MB.

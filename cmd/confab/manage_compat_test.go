@@ -14,7 +14,7 @@ func TestSlackGoManagesChannels(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice") // the workspace's owner
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 	secret := alice.createChannel("secret", true)
 	alice.must("conversations.invite", obj{"channel": secret, "users": bob.userID})
@@ -37,11 +37,11 @@ func TestSlackGoManagesChannels(t *testing.T) {
 	}
 
 	chans, next, err := bobAPI.GetConversationsForUser(&slack.GetConversationsForUserParameters{Types: []string{"public_channel", "private_channel"}})
-	if err != nil || next != "" || len(chans) != 2 {
+	if err != nil || next != "" || len(chans) != 3 {
 		t.Fatalf("GetConversationsForUser = %+v, %q, %v", chans, next, err)
 	}
 	for _, c := range chans {
-		if (c.ID != general && c.ID != secret) || !c.IsMember {
+		if (c.ID != general && c.ID != secret && !c.IsGeneral) || !c.IsMember {
 			t.Errorf("GetConversationsForUser: %+v", c)
 		}
 	}

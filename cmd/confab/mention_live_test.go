@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestMentionCountsLiveAcrossTabs(t *testing.T) {
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
 	carol := signup(t, m, "acme", "carol")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 	carol.must("conversations.join", obj{"channel": general})
 	tab1, tab2 := bob.connect(), bob.connect()
@@ -57,7 +58,7 @@ func TestMentionCountsLiveAcrossTabs(t *testing.T) {
 		t.Fatalf("muted: mention_count = %v, want 1 (by name only)", n)
 	}
 	counts := bob.must("client.counts", nil)["channels"].([]any)
-	if e := counts[0].(obj); e["id"] != general || e["mention_count"] != 1.0 {
+	if e := counts[slices.IndexFunc(counts, func(e any) bool { return e.(obj)["id"] == general })].(obj); e["mention_count"] != 1.0 {
 		t.Fatalf("muted: client.counts = %v, want %s with mention_count 1", counts, general)
 	}
 

@@ -13,7 +13,7 @@ import (
 func TestMeMessageSlackGo(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	rtm := alice.connect()
 
 	api := slack.New(alice.token, slack.OptionAPIURL(m.URL()+"/api/"))
@@ -21,9 +21,9 @@ func TestMeMessageSlackGo(t *testing.T) {
 	if err != nil || ch != general || ts == "" {
 		t.Fatalf("SendMessage(MsgOptionMeMessage) = %q, %q, %v; want %s and a ts", ch, ts, err, general)
 	}
-	_, ts2, err := api.PostMessage("#general", slack.MsgOptionMeMessage(), slack.MsgOptionText("waves again", false))
+	_, ts2, err := api.PostMessage("#plaza", slack.MsgOptionMeMessage(), slack.MsgOptionText("waves again", false))
 	if err != nil {
-		t.Fatalf("PostMessage(#general, MsgOptionMeMessage) = %v", err)
+		t.Fatalf("PostMessage(#plaza, MsgOptionMeMessage) = %v", err)
 	}
 	if _, _, err := api.PostMessage(general, slack.MsgOptionMeMessage()); err == nil || err.Error() != "no_text" {
 		t.Errorf("a /me message without text = %v, want no_text", err)
@@ -57,7 +57,7 @@ func TestBootMentionCount(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
 	mentions := func() float64 {
@@ -104,7 +104,7 @@ func TestClientCountsAndMentionCounts(t *testing.T) {
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
 	carol := signup(t, m, "acme", "carol")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	quiet := alice.createChannel("quiet", false)
 	for _, u := range []*client{bob, carol} {
 		u.must("conversations.join", obj{"channel": general})
@@ -125,6 +125,7 @@ func TestClientCountsAndMentionCounts(t *testing.T) {
 		mentions int64
 		unreads  bool
 	}
+	wsGeneral := generalOf(t, alice) // #general, which nobody posted to
 	counts := func() map[string]entry {
 		t.Helper()
 		out := alice.must("client.counts", nil)
@@ -132,7 +133,7 @@ func TestClientCountsAndMentionCounts(t *testing.T) {
 		for _, kind := range []string{"channels", "mpims", "ims"} {
 			for _, e := range out[kind].([]any) {
 				e := e.(obj)
-				want := map[string]string{general: "channels", quiet: "channels", dm: "ims", group: "mpims"}[e["id"].(string)]
+				want := map[string]string{general: "channels", quiet: "channels", dm: "ims", group: "mpims", wsGeneral: "channels"}[e["id"].(string)]
 				if want != kind {
 					t.Fatalf("client.counts lists %v under %s, want %s", e["id"], kind, want)
 				}
@@ -144,7 +145,7 @@ func TestClientCountsAndMentionCounts(t *testing.T) {
 		}
 		return got
 	}
-	want := map[string]entry{general: {2, true}, quiet: {0, true}, dm: {2, true}, group: {1, true}}
+	want := map[string]entry{general: {2, true}, quiet: {0, true}, dm: {2, true}, group: {1, true}, wsGeneral: {0, false}}
 	if got := counts(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("client.counts = %v; want %v", got, want)
 	}
@@ -159,7 +160,7 @@ func TestClientCountsAndMentionCounts(t *testing.T) {
 	last := bob.post(general, "and <@"+alice.userID+"> again")
 	alice.must("conversations.mark", obj{"channel": general, "ts": last})
 	alice.must("conversations.mark", obj{"channel": dm, "ts": bob.post(dm, "three")})
-	want = map[string]entry{general: {0, false}, quiet: {0, true}, dm: {0, false}, group: {1, true}}
+	want = map[string]entry{general: {0, false}, quiet: {0, true}, dm: {0, false}, group: {1, true}, wsGeneral: {0, false}}
 	if got := counts(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("client.counts after marking = %v; want %v", got, want)
 	}

@@ -17,7 +17,7 @@ func TestShutdownLosesNoAcknowledgedMessage(t *testing.T) {
 	dir := t.TempDir()
 	m := MustRunMain(t, func(m *Main) { m.Config.DataDir = dir; m.Config.SQLiteSync = "full" })
 	alice := signup(t, m, "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 
 	var (
 		mu     sync.Mutex
@@ -115,7 +115,7 @@ func TestPprofListen(t *testing.T) {
 func TestMetricsAndHealth(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	conn := alice.connect()
 	alice.post(ch, "counted")
 	conn.next(isMessage("counted"))

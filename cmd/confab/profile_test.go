@@ -65,7 +65,7 @@ func TestSlackGoEmailsAndProfiles(t *testing.T) {
 
 	// Erin sets her status and name; bob, who shares a channel with her,
 	// hears of it.
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	alice.must("conversations.invite", obj{"channel": general, "users": bob.userID + "," + erin.userID})
 	live := bob.connect()
 	asErin := slack.New(erin.token, slack.OptionAPIURL(api))

@@ -31,7 +31,7 @@ func TestScheduledMessageSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	m := MustRunMain(t, func(m *Main) { m.Config.DataDir = dir })
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	created := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Reminders"},
 		"features":            obj{"bot_user": obj{"display_name": "Reminder Bot"}},

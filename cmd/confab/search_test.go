@@ -26,7 +26,7 @@ func testSlackGoSearch(t *testing.T, m *Main) {
 	alice := signup(t, m, "acme", "alice") // the owner
 	bob := signup(t, m, "acme", "bob")
 	carol := signup(t, m, "acme", "carol")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	secret := alice.createChannel("secret", true)
 	bulk := alice.createChannel("bulk", false)
 	bob.must("conversations.join", obj{"channel": general})
@@ -70,7 +70,7 @@ func testSlackGoSearch(t *testing.T, m *Main) {
 		{carol, "deploy*", sorted(noon, link, thread)}, // not the private channel, not the DM
 		{carol, "deploy in:#secret", nil},
 		{alice, "deploy in:#secret", []string{hidden}},
-		{alice, "DEPLOY in:<#" + general + "|general>", sorted(noon, thread)},
+		{alice, "DEPLOY in:<#" + general + "|plaza>", sorted(noon, thread)},
 		{alice, "deploy in:@bob", []string{direct}},
 		{carol, "deploy in:@bob", nil},
 		{alice, "from:@bob deploy*", sorted(link, thread, direct)},

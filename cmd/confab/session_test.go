@@ -137,7 +137,7 @@ func TestRevokeEndsTheSession(t *testing.T) {
 func TestRevokedSocketCannotPost(t *testing.T) {
 	m := MustRunMain(t)
 	alice, bob := signup(t, m, "acme", "alice"), signup(t, m, "acme", "bob")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 	r := alice.connect()
 	alice.must("auth.revoke", nil)
@@ -261,7 +261,7 @@ func (r *rtm) acks(n int, frame func(id int) obj) (ok, limited int, took time.Du
 func TestRTMMessagesRateLimited(t *testing.T) {
 	m := MustRunMain(t, withDefaultLimits)
 	alice, bob := signup(t, m, "acme", "alice"), signup(t, m, "acme", "bob")
-	ch := alice.createChannel("general", false) // 1 of alice's bucket
+	ch := alice.createChannel("plaza", false) // 1 of alice's bucket
 	bob.must("conversations.join", obj{"channel": ch})
 	r := alice.connect() // 2
 	const n = 500
@@ -358,7 +358,7 @@ func TestClusterRevokeThroughTheBus(t *testing.T) {
 	c := startCluster(t, 2, 2)
 	alice := c.user("alpha", "alice", c.api(0))
 	bob := c.user("alpha", "bob", c.api(1))
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 	other := alice.login("alpha")
 

@@ -20,7 +20,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
 	sloth := signup(t, m, "acme", "sloth")
-	ch := alice.createChannel("general", false)
+	ch := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": ch})
 	sloth.must("conversations.join", obj{"channel": ch})
 

@@ -35,7 +35,7 @@ func installApp(c *client, name string, events []string, extra obj) obj {
 func TestSlackGoSocketMode(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := installApp(alice, "Greeter", []string{"message.channels", "app_mention"}, nil)
 	botUser, botID := app["bot_user_id"].(string), app["bot_id"].(string)
 	alice.must("conversations.invite", obj{"channel": general, "users": botUser})
@@ -127,7 +127,7 @@ func TestSlackGoSocketMode(t *testing.T) {
 func TestSocketModeWire(t *testing.T) {
 	m := MustRunMain(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := installApp(alice, "Wire", []string{"message.channels"}, nil)
 	alice.must("conversations.invite", obj{"channel": general, "users": app["bot_user_id"]})
 	appToken := app["app_token"].(string)

@@ -219,7 +219,7 @@ func TestTLSFilesReload(t *testing.T) {
 				return out["token"].(string)
 			}
 			alice, bob := signupOver("alice"), signupOver("bob")
-			_, out, _ := apiCall(t, hc, m.URL(), alice, "conversations.create", map[string]string{"name": "general"}, nil)
+			_, out, _ := apiCall(t, hc, m.URL(), alice, "conversations.create", map[string]string{"name": "plaza"}, nil)
 			ch := out["channel"].(obj)["id"].(string)
 			apiCall(t, hc, m.URL(), bob, "conversations.join", map[string]string{"channel": ch}, nil)
 			if _, out, _ := apiCall(t, hc, m.URL(), alice, "auth.test", nil, nil); out["url"] != m.URL()+"/" {

@@ -23,7 +23,7 @@ func TestWebAliceAndBob(t *testing.T) {
 	base := m.URL()
 
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	random := alice.createChannel("random", false)
 	alice.must("conversations.setTopic", obj{"channel": general, "topic": "Company-wide announcements and chatter"})
 	carol := signup(t, m, "acme", "carol")
@@ -124,9 +124,9 @@ func TestWebAliceAndBob(t *testing.T) {
 	// Ctrl+K switches conversations from the keyboard.
 	bob.step("ctrl+k", chromedp.KeyEvent("k", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	bob.waitFor("switcher open", `document.getElementById('dlg-switcher').open`)
-	bob.step("filter", chromedp.KeyEvent("gen"))
+	bob.step("filter", chromedp.KeyEvent("pla"))
 	bob.pressEnter(false)
-	bob.waitFor("general via the switcher", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q`, general))
+	bob.waitFor("plaza via the switcher", fmt.Sprintf(`document.getElementById('messages').dataset.channelId === %q`, general))
 
 	// The main view, for people to look at.
 	al.click("#thread-close")
@@ -263,7 +263,7 @@ func TestWebOfflineCatchUp(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	random := alice.createChannel("random", false)
 	b := newTab(t, browser, "bob", true)
 	b.login(m.URL(), "acme", "bob", "correct horse bob")
@@ -327,7 +327,7 @@ func TestWebShowsMarkupAsText(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	b := newTab(t, browser, "bob", true)
 	b.login(m.URL(), "acme", "bob", "correct horse bob")
 	b.click("#browse-channels")
@@ -375,7 +375,7 @@ func TestWebFailedSendRetries(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	a := newTab(t, browser, "alice", true)
 	a.login(m.URL(), "acme", "alice", "correct horse alice")
 	a.openChannel(general)

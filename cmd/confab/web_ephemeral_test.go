@@ -51,7 +51,7 @@ func TestWebSlashCommands(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	app := alice.must("apps.manifest.create", obj{"manifest": obj{
 		"display_information": obj{"name": "Helper"},
 		"features":            obj{"bot_user": obj{"display_name": "Helper"}},
@@ -120,7 +120,7 @@ func TestWebMentionAutocomplete(t *testing.T) {
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
 	signup(t, m, "acme", "bobby")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
 	a := newTab(t, browser, "alice", true)
@@ -141,14 +141,14 @@ func TestWebMentionAutocomplete(t *testing.T) {
 }
 
 // twoChannels starts a server and a browser, and signs up alice and bob,
-// both in #general and in a second public channel named second: the
+// both in #plaza and in a second public channel named second: the
 // scene of the web tests of mentions and notifications.
 func twoChannels(t *testing.T, second string) (m *Main, browser context.Context, alice, bob *client, general, other string) {
 	m = MustRunMain(t)
 	browser = MustStartBrowser(t)
 	alice = signup(t, m, "acme", "alice")
 	bob = signup(t, m, "acme", "bob")
-	general = alice.createChannel("general", false)
+	general = alice.createChannel("plaza", false)
 	other = alice.createChannel(second, false)
 	bob.must("conversations.join", obj{"channel": general})
 	bob.must("conversations.join", obj{"channel": other})
@@ -253,7 +253,7 @@ func TestWebOwnMentionHighlighted(t *testing.T) {
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
 	carol := signup(t, m, "acme", "carol")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 	carol.must("conversations.join", obj{"channel": general})
 	alice.post(general, "hi <@"+bob.userID+">, and <@"+carol.userID+">")

@@ -62,7 +62,7 @@ func checkShownOnce(t *testing.T, got []shownMsg, want []string, wantSeq []int64
 	}
 }
 
-// Bob has #general open, live. A message is stored without being
+// Bob has #plaza open, live. A message is stored without being
 // published (as if its live event was lost), so Bob does not see it. When
 // Alice's next message arrives live with a seq two above Bob's, his client
 // sees the jump, calls client.catchup for the channel and shows both
@@ -123,7 +123,7 @@ func TestWebSeqJumpCatchesUp(t *testing.T) {
 	}
 }
 
-// Bob has #general open, live. A message is stored without being
+// Bob has #plaza open, live. A message is stored without being
 // published, and Alice's next message arrives live a seq past it: Bob's
 // client holds it. When the stored message's event then arrives (late, out
 // of order), the client shows both, in order, without calling
@@ -156,7 +156,7 @@ func TestWebSeqReorderedWithoutCatchUp(t *testing.T) {
 }
 
 // bobWatchingGeneral starts a server and a browser in which Bob has Alice's
-// #general open, live, with first posted and shown; it returns Bob's
+// #plaza open, live, with first posted and shown; it returns Bob's
 // checkpoint of general then. From then on the page records its
 // client.catchup calls in window.__catchups; a reload would lose the
 // record, so it doubles as proof that nothing reloaded.
@@ -166,7 +166,7 @@ func bobWatchingGeneral(t *testing.T, first string) (m *Main, alice *client, gen
 	browser := MustStartBrowser(t)
 	alice = signup(t, m, "acme", "alice")
 	bobAPI := signup(t, m, "acme", "bob")
-	general = alice.createChannel("general", false)
+	general = alice.createChannel("plaza", false)
 	bobAPI.must("conversations.join", obj{"channel": general})
 
 	b = newTab(t, browser, "bob", true)

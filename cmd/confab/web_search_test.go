@@ -141,7 +141,7 @@ func TestWebFindMessages(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	big := alice.createChannel("general", false)
+	big := alice.createChannel("plaza", false)
 	random := alice.createChannel("random", false)
 	secret := alice.createChannel("secret", true)
 	bob.must("conversations.join", obj{"channel": big})
@@ -282,7 +282,7 @@ func TestWebFindMessages(t *testing.T) {
 	})
 
 	// / opens the search; a query with modifiers finds Bob's message in
-	// #general, 2,100 messages back, its matched word marked; Enter opens
+	// #plaza, 2,100 messages back, its matched word marked; Enter opens
 	// it there with its neighbours; Esc closes the dialog.
 	t.Run("search", func(t *testing.T) {
 		b.t = t
@@ -293,14 +293,14 @@ func TestWebFindMessages(t *testing.T) {
 		if v := eval[string](b, `document.getElementById('composer-input').value`); v != "" {
 			t.Fatalf("/ typed %q into the message box", v)
 		}
-		hits := searchUI(b, "from:@bob zanzibar in:#general")
+		hits := searchUI(b, "from:@bob zanzibar in:#plaza")
 		if len(hits) != 1 || hits[0].TS != needle || hits[0].Channel != big {
 			t.Fatalf("search shows %+v, want only bob's message %s in general", hits, needle)
 		}
 		b.screenshot("search-view.png")
 		h := hits[0]
-		if h.Place != "#general" || h.Author != "bob" || h.Text != "the zanzibar plan, @alice & co" || !slices.Equal(h.Marked, []string{"zanzibar"}) {
-			t.Fatalf("the result shows %+v, want #general, bob, the text with alice's name and zanzibar marked", h)
+		if h.Place != "#plaza" || h.Author != "bob" || h.Text != "the zanzibar plan, @alice & co" || !slices.Equal(h.Marked, []string{"zanzibar"}) {
+			t.Fatalf("the result shows %+v, want #plaza, bob, the text with alice's name and zanzibar marked", h)
 		}
 		b.pressEnter(false)
 		b.waitFor("the message open, marked", fmt.Sprintf(`!document.getElementById('dlg-search').open && document.getElementById('messages').dataset.channelId === %q &&

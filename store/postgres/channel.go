@@ -14,7 +14,7 @@ import (
 
 const channelCols = `id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
 	purpose, purpose_creator, purpose_last_set, created_by, created, archived,
-	last_seq, message_count, num_members, pin_count, pin_version`
+	last_seq, message_count, num_members, pin_count, pin_version, is_general`
 
 func scanChannel(s pgx.Row) (*confab.Channel, error) {
 	var c confab.Channel
@@ -22,7 +22,7 @@ func scanChannel(s pgx.Row) (*confab.Channel, error) {
 		&c.Topic.Value, &c.Topic.Creator, &c.Topic.LastSet,
 		&c.Purpose.Value, &c.Purpose.Creator, &c.Purpose.LastSet,
 		&c.CreatedBy, &c.Created, &c.Archived, &c.LastSeq, &c.MessageCount, &c.NumMembers,
-		&c.PinCount, &c.PinVersion)
+		&c.PinCount, &c.PinVersion, &c.IsGeneral)
 	return &c, err
 }
 
@@ -33,31 +33,8 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 	db.queries.Write("CreateChannel")
 	ch, ms := confab.PrepareChannel(*c, members)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx,
-			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
-				purpose, purpose_creator, purpose_last_set, created_by, created, archived, num_members)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			ch.ID, ch.WorkspaceID, ch.Kind, ch.Name, ch.Key,
-			ch.Topic.Value, ch.Topic.Creator, ch.Topic.LastSet,
-			ch.Purpose.Value, ch.Purpose.Creator, ch.Purpose.LastSet,
-			ch.CreatedBy, ch.Created, ch.Archived, ch.NumMembers)
-		switch {
-		case isUnique(err):
-			return confab.ErrNameTaken
-		case isForeignKey(err):
-			return confab.ErrTeamNotFound
-		case err != nil:
-			return fmt.Errorf("insert channel %s: %w", ch.ID, ctxErr(ctx, err))
-		}
-		if len(ms) > 0 {
-			_, err = tx.Exec(ctx,
-				`INSERT INTO memberships (channel_id, user_id, joined_at) SELECT $1, u, $2 FROM unnest($3::text[]) AS u`,
-				ch.ID, ch.Created, ms)
-			if isForeignKey(err) {
-				return confab.ErrUserNotFound
-			} else if err != nil {
-				return fmt.Errorf("insert members of %s: %w", ch.ID, ctxErr(ctx, err))
-			}
+		if err := insertChannel(ctx, tx, &ch, ms); err != nil {
+			return err
 		}
 		if ch.IsDirect() {
 			return nil
@@ -69,6 +46,38 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 		return err
 	}
 	*c = ch
+	return nil
+}
+
+// insertChannel writes ch and its members (joined at ch.Created), and
+// logs nothing: CreateChannel's and CreateWorkspace's transactions.
+func insertChannel(ctx context.Context, tx pgx.Tx, ch *confab.Channel, ms []string) error {
+	_, err := tx.Exec(ctx,
+		`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
+				purpose, purpose_creator, purpose_last_set, created_by, created, archived, num_members, is_general)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		ch.ID, ch.WorkspaceID, ch.Kind, ch.Name, ch.Key,
+		ch.Topic.Value, ch.Topic.Creator, ch.Topic.LastSet,
+		ch.Purpose.Value, ch.Purpose.Creator, ch.Purpose.LastSet,
+		ch.CreatedBy, ch.Created, ch.Archived, ch.NumMembers, ch.IsGeneral)
+	switch {
+	case isUnique(err):
+		return confab.ErrNameTaken
+	case isForeignKey(err):
+		return confab.ErrTeamNotFound
+	case err != nil:
+		return fmt.Errorf("insert channel %s: %w", ch.ID, ctxErr(ctx, err))
+	}
+	if len(ms) > 0 {
+		_, err = tx.Exec(ctx,
+			`INSERT INTO memberships (channel_id, user_id, joined_at) SELECT $1, u, $2 FROM unnest($3::text[]) AS u`,
+			ch.ID, ch.Created, ms)
+		if isForeignKey(err) {
+			return confab.ErrUserNotFound
+		} else if err != nil {
+			return fmt.Errorf("insert members of %s: %w", ch.ID, ctxErr(ctx, err))
+		}
+	}
 	return nil
 }
 
@@ -223,40 +232,52 @@ func updateChannel(ctx context.Context, q querier, id, update string, args []any
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
 	db.queries.Write("AddMember")
 	var added bool
-	err := db.tx(ctx, func(tx pgx.Tx) error {
-		var count int64
-		var ws string
-		err := tx.QueryRow(ctx, `SELECT message_count, workspace_id FROM channels WHERE id = $1 FOR UPDATE`, channelID).Scan(&count, &ws)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return confab.ErrChannelNotFound
-		} else if err != nil {
-			return fmt.Errorf("add member to %s: %w", channelID, ctxErr(ctx, err))
-		}
-		var seq, ts int64
-		err = tx.QueryRow(ctx, latestTopLevelQuery, channelID).Scan(&seq, &ts)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("add member to %s: latest message: %w", channelID, ctxErr(ctx, err))
-		}
-		tag, err := tx.Exec(ctx,
-			`INSERT INTO memberships (channel_id, user_id, joined_at, last_read_seq, last_read_ts, last_read_count)
-			 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, user_id) DO NOTHING`,
-			channelID, userID, joinedAt, seq, ts, count)
-		if isForeignKey(err) {
-			return confab.ErrUserNotFound
-		} else if err != nil {
-			return fmt.Errorf("add member to %s: %w", channelID, ctxErr(ctx, err))
-		}
-		if added = tag.RowsAffected() == 1; added {
-			if _, err := tx.Exec(ctx,
-				`UPDATE channels SET num_members = num_members + 1 WHERE id = $1`, channelID); err != nil {
-				return fmt.Errorf("add member to %s: count: %w", channelID, ctxErr(ctx, err))
-			}
-			return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
-				Kind: confab.EventMemberJoined, ChannelID: channelID, UserID: userID})
-		}
-		return nil
+	err := db.tx(ctx, func(tx pgx.Tx) (err error) {
+		added, err = addMember(ctx, tx, channelID, userID, joinedAt, true)
+		return err
 	})
 	return added, err
+}
+
+// addMember is AddMember's transaction: it locks the channel row, adds
+// the member with nothing unread and, if logged, logs
+// member_joined_channel; false if they were a member already. CreateUser
+// joins the general channel so, unlogged.
+func addMember(ctx context.Context, tx pgx.Tx, channelID, userID string, joinedAt int64, logged bool) (bool, error) {
+	var count int64
+	var ws string
+	err := tx.QueryRow(ctx, `SELECT message_count, workspace_id FROM channels WHERE id = $1 FOR UPDATE`, channelID).Scan(&count, &ws)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, confab.ErrChannelNotFound
+	} else if err != nil {
+		return false, fmt.Errorf("add member to %s: %w", channelID, ctxErr(ctx, err))
+	}
+	var seq, ts int64
+	err = tx.QueryRow(ctx, latestTopLevelQuery, channelID).Scan(&seq, &ts)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("add member to %s: latest message: %w", channelID, ctxErr(ctx, err))
+	}
+	tag, err := tx.Exec(ctx,
+		`INSERT INTO memberships (channel_id, user_id, joined_at, last_read_seq, last_read_ts, last_read_count)
+			 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, user_id) DO NOTHING`,
+		channelID, userID, joinedAt, seq, ts, count)
+	if isForeignKey(err) {
+		return false, confab.ErrUserNotFound
+	} else if err != nil {
+		return false, fmt.Errorf("add member to %s: %w", channelID, ctxErr(ctx, err))
+	}
+	if tag.RowsAffected() != 1 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx,
+		`UPDATE channels SET num_members = num_members + 1 WHERE id = $1`, channelID); err != nil {
+		return false, fmt.Errorf("add member to %s: count: %w", channelID, ctxErr(ctx, err))
+	}
+	if !logged {
+		return true, nil
+	}
+	return true, appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
+		Kind: confab.EventMemberJoined, ChannelID: channelID, UserID: userID})
 }
 
 // RemoveMember deletes the membership, counts it off and logs

@@ -37,7 +37,7 @@ func mustChannel(t *testing.T, db *DB) (*confab.User, *confab.Channel) {
 	if err := db.CreateWorkspace(t.Context(), ws, owner); err != nil {
 		t.Fatal(err)
 	}
-	c := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), WorkspaceID: ws.ID, Kind: confab.KindPublic, Name: "general", Created: 1}
+	c := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), WorkspaceID: ws.ID, Kind: confab.KindPublic, Name: "plaza", Created: 1}
 	if err := db.CreateChannel(t.Context(), c, []string{owner.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	versions, err = pgx.CollectRows(rows, pgx.RowTo[int])
-	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}; err != nil || !slices.Equal(versions, want) {
+	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; err != nil || !slices.Equal(versions, want) {
 		t.Fatalf("schema_migrations = %v, %v; want %v", versions, err, want)
 	}
 

@@ -10,10 +10,23 @@ import (
 	"github.com/confab/confab"
 )
 
-// CreateWorkspace creates ws and its owner in one transaction. Missing ids
-// are generated; owner.WorkspaceID and ws.OwnerID are set.
+// CreateWorkspace creates ws, its owner and its general channel (the
+// owner its one member) in one transaction. Missing ids are generated;
+// owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
+	return db.createWorkspace(ctx, ws, owner, true)
+}
+
+// CreateWorkspaceRecord is CreateWorkspace without the general channel:
+// pocket's directory keeps so a workspace whose channels are in its
+// pocket's own database, the general channel too (pocket.Store).
+func (db *DB) CreateWorkspaceRecord(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
+	db.queries.Write("CreateWorkspaceRecord")
+	return db.createWorkspace(ctx, ws, owner, false)
+}
+
+func (db *DB) createWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User, general bool) error {
 	w, u := confab.PrepareWorkspace(*ws, *owner)
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
@@ -24,7 +37,11 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *
 		} else if err != nil {
 			return fmt.Errorf("insert workspace %s: %w", w.Domain, ctxErr(ctx, err))
 		}
-		return insertUser(ctx, tx, &u)
+		if err := insertUser(ctx, tx, &u); err != nil || !general {
+			return err
+		}
+		g := confab.GeneralChannel(w)
+		return insertChannel(ctx, tx, &g, []string{u.ID})
 	})
 	if err != nil {
 		return err
@@ -54,7 +71,9 @@ func (db *DB) findWorkspace(ctx context.Context, query, v string) (*confab.Works
 	return &w, nil
 }
 
-// CreateUser creates u, generating its id if missing, and logs team_join.
+// CreateUser creates u, generating its id if missing, and logs team_join;
+// a human user joins the workspace's general channel in the same
+// transaction (team_join says so: no member_joined_channel).
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
 	c := confab.PrepareUser(*u)
@@ -62,7 +81,10 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 		if err := insertUser(ctx, tx, &c); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, teamJoin(&c))
+		if err := appendEvent(ctx, tx, teamJoin(&c)); err != nil {
+			return err
+		}
+		return joinGeneral(ctx, tx, &c)
 	}); err != nil {
 		return err
 	}
@@ -88,6 +110,24 @@ func insertUser(ctx context.Context, q querier, u *confab.User) error {
 		return fmt.Errorf("insert user %s: %w", u.Name, ctxErr(ctx, err))
 	}
 	return nil
+}
+
+// joinGeneral puts a new human user in its workspace's general channel, if
+// it has one (a workspace created before is given one by migration 0015).
+// Bot users are not put there, as in Slack: an app is invited.
+func joinGeneral(ctx context.Context, tx pgx.Tx, u *confab.User) error {
+	if u.IsBot || u.Deleted {
+		return nil
+	}
+	var id string
+	err := tx.QueryRow(ctx, `SELECT id FROM channels WHERE workspace_id = $1 AND is_general`, u.WorkspaceID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("general channel of %s: %w", u.WorkspaceID, ctxErr(ctx, err))
+	}
+	_, err = addMember(ctx, tx, id, u.ID, u.Created, false)
+	return err
 }
 
 // teamJoin is the event of u joining its workspace.

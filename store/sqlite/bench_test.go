@@ -43,7 +43,7 @@ func BenchmarkCreateMessageNoGroupCommit(b *testing.B) {
 			ctx := b.Context()
 			ws := &confab.Workspace{ID: confab.NewID(confab.PrefixWorkspace), Domain: "acme", Created: 1}
 			owner := &confab.User{ID: confab.NewID(confab.PrefixUser), Name: "owner", Created: 1}
-			c := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "general", Created: 1}
+			c := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), Kind: confab.KindPublic, Name: "plaza", Created: 1}
 			if err := db.CreateWorkspace(ctx, ws, owner); err != nil {
 				b.Fatal(err)
 			}

@@ -12,7 +12,7 @@ import (
 
 const channelCols = `id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
 	purpose, purpose_creator, purpose_last_set, created_by, created, archived,
-	last_seq, message_count, num_members, pin_count, pin_version`
+	last_seq, message_count, num_members, pin_count, pin_version, is_general`
 
 func scanChannel(s scanner) (*confab.Channel, error) {
 	var c confab.Channel
@@ -20,7 +20,7 @@ func scanChannel(s scanner) (*confab.Channel, error) {
 		&c.Topic.Value, &c.Topic.Creator, &c.Topic.LastSet,
 		&c.Purpose.Value, &c.Purpose.Creator, &c.Purpose.LastSet,
 		&c.CreatedBy, &c.Created, &c.Archived, &c.LastSeq, &c.MessageCount, &c.NumMembers,
-		&c.PinCount, &c.PinVersion)
+		&c.PinCount, &c.PinVersion, &c.IsGeneral)
 	return &c, err
 }
 
@@ -31,31 +31,8 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 	db.queries.Write("CreateChannel")
 	ch, ms := confab.PrepareChannel(*c, members)
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
-				purpose, purpose_creator, purpose_last_set, created_by, created, archived, num_members)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ch.ID, ch.WorkspaceID, ch.Kind, ch.Name, ch.Key,
-			ch.Topic.Value, ch.Topic.Creator, ch.Topic.LastSet,
-			ch.Purpose.Value, ch.Purpose.Creator, ch.Purpose.LastSet,
-			ch.CreatedBy, ch.Created, boolInt(ch.Archived), ch.NumMembers)
-		switch {
-		case isUnique(err):
-			return confab.ErrNameTaken
-		case isForeignKey(err):
-			return confab.ErrTeamNotFound
-		case err != nil:
-			return fmt.Errorf("insert channel %s: %w", ch.ID, err)
-		}
-		for _, u := range ms {
-			_, err := tx.ExecContext(ctx,
-				`INSERT INTO memberships (channel_id, user_id, joined_at) VALUES (?, ?, ?)`,
-				ch.ID, u, ch.Created)
-			if isForeignKey(err) {
-				return confab.ErrUserNotFound
-			} else if err != nil {
-				return fmt.Errorf("insert member %s of %s: %w", u, ch.ID, err)
-			}
+		if err := insertChannel(ctx, tx, &ch, ms); err != nil {
+			return err
 		}
 		if ch.IsDirect() {
 			return nil
@@ -67,6 +44,38 @@ func (db *DB) CreateChannel(ctx context.Context, c *confab.Channel, members []st
 		return err
 	}
 	*c = ch
+	return nil
+}
+
+// insertChannel writes ch and its members (joined at ch.Created), and
+// logs nothing: CreateChannel's and CreateWorkspace's transactions.
+func insertChannel(ctx context.Context, tx *sql.Conn, ch *confab.Channel, ms []string) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO channels (id, workspace_id, kind, name, key, topic, topic_creator, topic_last_set,
+				purpose, purpose_creator, purpose_last_set, created_by, created, archived, num_members, is_general)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ch.ID, ch.WorkspaceID, ch.Kind, ch.Name, ch.Key,
+		ch.Topic.Value, ch.Topic.Creator, ch.Topic.LastSet,
+		ch.Purpose.Value, ch.Purpose.Creator, ch.Purpose.LastSet,
+		ch.CreatedBy, ch.Created, boolInt(ch.Archived), ch.NumMembers, boolInt(ch.IsGeneral))
+	switch {
+	case isUnique(err):
+		return confab.ErrNameTaken
+	case isForeignKey(err):
+		return confab.ErrTeamNotFound
+	case err != nil:
+		return fmt.Errorf("insert channel %s: %w", ch.ID, err)
+	}
+	for _, u := range ms {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO memberships (channel_id, user_id, joined_at) VALUES (?, ?, ?)`,
+			ch.ID, u, ch.Created)
+		if isForeignKey(err) {
+			return confab.ErrUserNotFound
+		} else if err != nil {
+			return fmt.Errorf("insert member %s of %s: %w", u, ch.ID, err)
+		}
+	}
 	return nil
 }
 
@@ -212,44 +221,55 @@ func (db *DB) UpdateChannel(ctx context.Context, id string, upd confab.ChannelUp
 func (db *DB) AddMember(ctx context.Context, channelID, userID string, joinedAt int64) (bool, error) {
 	db.queries.Write("AddMember")
 	var added bool
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
-		var count int64
-		var ws string
-		err := tx.QueryRowContext(ctx, `SELECT message_count, workspace_id FROM channels WHERE id = ?`, channelID).Scan(&count, &ws)
-		if errors.Is(err, sql.ErrNoRows) {
-			return confab.ErrChannelNotFound
-		} else if err != nil {
-			return fmt.Errorf("add member to %s: %w", channelID, err)
-		}
-		var seq, ts int64
-		err = tx.QueryRowContext(ctx, latestTopLevelQuery, channelID).Scan(&seq, &ts)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("add member to %s: latest message: %w", channelID, err)
-		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO memberships (channel_id, user_id, joined_at, last_read_seq, last_read_ts, last_read_count)
-			 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, user_id) DO NOTHING`,
-			channelID, userID, joinedAt, seq, ts, count)
-		if isForeignKey(err) {
-			return confab.ErrUserNotFound
-		} else if err != nil {
-			return fmt.Errorf("add member to %s: %w", channelID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("add member to %s: %w", channelID, err)
-		}
-		if added = n == 1; added {
-			if _, err := tx.ExecContext(ctx,
-				`UPDATE channels SET num_members = num_members + 1 WHERE id = ?`, channelID); err != nil {
-				return fmt.Errorf("add member to %s: count: %w", channelID, err)
-			}
-			return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
-				Kind: confab.EventMemberJoined, ChannelID: channelID, UserID: userID})
-		}
-		return nil
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) (err error) {
+		added, err = addMember(ctx, tx, channelID, userID, joinedAt, true)
+		return err
 	})
 	return added, err
+}
+
+// addMember is AddMember's transaction: it adds the member with nothing
+// unread and, if logged, logs member_joined_channel; false if they were a member
+// already. CreateUser joins the general channel so, unlogged.
+func addMember(ctx context.Context, tx *sql.Conn, channelID, userID string, joinedAt int64, logged bool) (bool, error) {
+	var count int64
+	var ws string
+	err := tx.QueryRowContext(ctx, `SELECT message_count, workspace_id FROM channels WHERE id = ?`, channelID).Scan(&count, &ws)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, confab.ErrChannelNotFound
+	} else if err != nil {
+		return false, fmt.Errorf("add member to %s: %w", channelID, err)
+	}
+	var seq, ts int64
+	err = tx.QueryRowContext(ctx, latestTopLevelQuery, channelID).Scan(&seq, &ts)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("add member to %s: latest message: %w", channelID, err)
+	}
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO memberships (channel_id, user_id, joined_at, last_read_seq, last_read_ts, last_read_count)
+			 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, user_id) DO NOTHING`,
+		channelID, userID, joinedAt, seq, ts, count)
+	if isForeignKey(err) {
+		return false, confab.ErrUserNotFound
+	} else if err != nil {
+		return false, fmt.Errorf("add member to %s: %w", channelID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("add member to %s: %w", channelID, err)
+	}
+	if n != 1 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE channels SET num_members = num_members + 1 WHERE id = ?`, channelID); err != nil {
+		return false, fmt.Errorf("add member to %s: count: %w", channelID, err)
+	}
+	if !logged {
+		return true, nil
+	}
+	return true, appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: ws,
+		Kind: confab.EventMemberJoined, ChannelID: channelID, UserID: userID})
 }
 
 // RemoveMember deletes the membership, counts it off and logs

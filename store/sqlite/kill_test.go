@@ -39,7 +39,7 @@ func TestAckedPostsSurviveKill(t *testing.T) {
 	if err := db.CreateWorkspace(ctx, ws, &confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
 		t.Fatal(err)
 	}
-	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "general", Created: 1}
+	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "plaza", Created: 1}
 	if err := db.CreateChannel(ctx, c, []string{"U1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,8 @@ func TestSearchBackfill(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE search_words`, `DROP TABLE search_trigrams`, `DROP TABLE search_rows`,
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
-		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `PRAGMA user_version = 14`,
+		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `DROP INDEX channels_general`, `ALTER TABLE channels DROP COLUMN is_general`,
+		`PRAGMA user_version = 14`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -232,6 +233,8 @@ func TestSearchUpgrade0016(t *testing.T) {
 		`ALTER TABLE channels DROP COLUMN search_num`,
 		`CREATE INDEX search_rows_chan ON search_rows (chan, id)`,
 		`CREATE INDEX search_rows_user ON search_rows (user_id, id)`,
+		`DROP INDEX channels_general`,
+		`ALTER TABLE channels DROP COLUMN is_general`,
 		`PRAGMA user_version = 15`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {

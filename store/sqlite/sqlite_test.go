@@ -89,7 +89,7 @@ func TestGroupCommitBatches(t *testing.T) {
 	if err := db.CreateWorkspace(t.Context(), ws, &confab.User{ID: "U1", Name: "owner"}); err != nil {
 		t.Fatal(err)
 	}
-	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "general"}
+	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "plaza"}
 	if err := db.CreateChannel(t.Context(), c, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 	if err := db.CreateWorkspace(ctx, ws, owner); err != nil {
 		t.Fatal(err)
 	}
-	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "general", Created: 1}
+	c := &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "plaza", Created: 1}
 	if err := db.CreateChannel(ctx, c, []string{"U1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -256,6 +256,8 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE search_backfill`,
 		`DROP INDEX channels_public`,
 		`ALTER TABLE channels DROP COLUMN search_num`,
+		`DROP INDEX channels_general`,
+		`ALTER TABLE channels DROP COLUMN is_general`,
 		`DROP INDEX users_email`,
 		`ALTER TABLE users DROP COLUMN email`,
 		`ALTER TABLE users DROP COLUMN status_text`,
@@ -300,5 +302,94 @@ func TestReaderCache(t *testing.T) {
 	}
 	if kib != -readerCacheKiB {
 		t.Errorf("reader cache_size = %d, want %d (KiB)", kib, -readerCacheKiB)
+	}
+}
+
+// TestMigrateGeneral: 0018 gives each workspace of before one general
+// channel: its public #general, else its oldest unarchived public
+// channel, else a new #general its human users join.
+func TestMigrateGeneral(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "confab.db")
+	db := mustOpen(t, Config{Path: path})
+	mk := func(ws, domain string) {
+		if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: ws, Domain: domain, Created: 1},
+			&confab.User{ID: "U" + ws, Name: "owner", Created: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch := func(id, ws, name, kind string, created int64) {
+		c := &confab.Channel{ID: id, WorkspaceID: ws, Kind: kind, Name: name, Created: created}
+		if err := db.CreateChannel(ctx, c, []string{"U" + ws}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("TA", "a")
+	mk("TB", "b")
+	mk("TC", "c")
+	for _, u := range []*confab.User{{ID: "UC2", WorkspaceID: "TC", Name: "bob", Created: 2},
+		{ID: "UC3", WorkspaceID: "TC", Name: "bot", IsBot: true, Created: 2}} {
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Before 0018: no general channel anywhere.
+	for _, q := range []string{
+		`DELETE FROM memberships WHERE channel_id IN (SELECT id FROM channels WHERE is_general)`,
+		`DELETE FROM channels WHERE is_general`,
+	} {
+		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	ch("CA1", "TA", "older", confab.KindPublic, 1)
+	ch("CA2", "TA", "general", confab.KindPublic, 5) // a's #general, not its oldest
+	ch("CB1", "TB", "secret", confab.KindPrivate, 1)
+	ch("CB2", "TB", "later", confab.KindPublic, 7)
+	ch("CB3", "TB", "oldest", confab.KindPublic, 3)
+	ch("CC1", "TC", "general", confab.KindPrivate, 1) // c has no public channel
+	for _, q := range []string{
+		`DROP INDEX channels_general`,
+		`ALTER TABLE channels DROP COLUMN is_general`,
+		`PRAGMA user_version = 17`,
+	} {
+		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	db = mustOpen(t, Config{Path: path})
+	for ws, want := range map[string]string{"TA": "CA2", "TB": "CB3"} {
+		cs, err := db.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: ws})
+		var got []string
+		for _, c := range cs {
+			if c.IsGeneral {
+				got = append(got, c.ID)
+			}
+		}
+		if err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("general of %s after 0018 = %v, %v; want %s", ws, got, err, want)
+		}
+	}
+	cs, err := db.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: "TC", Kinds: []string{confab.KindPublic}})
+	if err != nil || len(cs) != 1 || !cs[0].IsGeneral || !strings.HasPrefix(cs[0].Name, "general-") ||
+		cs[0].NumMembers != 2 || !confab.ValidID(cs[0].ID, confab.PrefixChannel) {
+		t.Fatalf("public channels of c after 0018 = %+v, %v; want one new general-… with owner and bob", cs, err)
+	}
+	for _, u := range []string{"UTC", "UC2"} {
+		if _, err := db.FindMembership(ctx, cs[0].ID, u); err != nil {
+			t.Errorf("%s in the new general channel: %v", u, err)
+		}
+	}
+	if _, err := db.FindMembership(ctx, cs[0].ID, "UC3"); err == nil {
+		t.Errorf("the bot user is in the new general channel")
+	}
+	// and a user created now joins it
+	if err := db.CreateUser(ctx, &confab.User{ID: "UC4", WorkspaceID: "TC", Name: "carol", Created: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindMembership(ctx, cs[0].ID, "UC4"); err != nil {
+		t.Errorf("a new user is not in the general channel: %v", err)
 	}
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/confab/confab"
 )
 
-// CreateWorkspace creates ws and its owner in one transaction. Missing ids
-// are generated; owner.WorkspaceID and ws.OwnerID are set.
+// CreateWorkspace creates ws, its owner and its general channel (the
+// owner its one member) in one transaction. Missing ids are generated;
+// owner.WorkspaceID and ws.OwnerID are set.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *confab.User) error {
 	db.queries.Write("CreateWorkspace")
 	w, u := confab.PrepareWorkspace(*ws, *owner)
@@ -24,7 +25,11 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *confab.Workspace, owner *
 		} else if err != nil {
 			return fmt.Errorf("insert workspace %s: %w", w.Domain, err)
 		}
-		return insertUser(ctx, tx, &u)
+		if err := insertUser(ctx, tx, &u); err != nil {
+			return err
+		}
+		g := confab.GeneralChannel(w)
+		return insertChannel(ctx, tx, &g, []string{u.ID})
 	})
 	if err != nil {
 		return err
@@ -56,7 +61,9 @@ func (db *DB) findWorkspace(ctx context.Context, col, v string) (*confab.Workspa
 	return &w, nil
 }
 
-// CreateUser creates u, generating its id if missing, and logs team_join.
+// CreateUser creates u, generating its id if missing, and logs team_join;
+// a human user joins the workspace's general channel in the same
+// transaction (team_join says so: no member_joined_channel).
 func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 	db.queries.Write("CreateUser")
 	c := confab.PrepareUser(*u)
@@ -64,7 +71,10 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 		if err := insertUser(ctx, tx, &c); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, teamJoin(&c))
+		if err := appendEvent(ctx, tx, teamJoin(&c)); err != nil {
+			return err
+		}
+		return joinGeneral(ctx, tx, &c)
 	}); err != nil {
 		return err
 	}
@@ -91,6 +101,24 @@ func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 		return fmt.Errorf("insert user %s: %w", u.Name, err)
 	}
 	return nil
+}
+
+// joinGeneral puts a new human user in its workspace's general channel, if
+// it has one (a workspace created before is given one by migration 0018).
+// Bot users are not put there, as in Slack: an app is invited.
+func joinGeneral(ctx context.Context, tx *sql.Conn, u *confab.User) error {
+	if u.IsBot || u.Deleted {
+		return nil
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM channels WHERE workspace_id = ? AND is_general`, u.WorkspaceID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("general channel of %s: %w", u.WorkspaceID, err)
+	}
+	_, err = addMember(ctx, tx, id, u.ID, u.Created, false)
+	return err
 }
 
 // teamJoin is the event of u joining its workspace.

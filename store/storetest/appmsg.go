@@ -119,11 +119,11 @@ func testBroadcastReplies(t *testing.T, f *fixture) {
 
 func testFindChannelByName(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	gen := f.MustChannel("general", confab.KindPublic, f.owner)
+	gen := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	f.MustChannel("random", confab.KindPrivate, f.owner)
 	ws2, owner2 := f.MustWorkspace("other")
-	f.MustChannelIn(ws2.ID, "general", confab.KindPublic, owner2)
-	got, err := f.s.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: f.ws.ID, Name: "general"})
+	f.MustChannelIn(ws2.ID, "plaza", confab.KindPublic, owner2)
+	got, err := f.s.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: f.ws.ID, Name: "plaza"})
 	if err != nil || len(got) != 1 || got[0].ID != gen.ID {
 		t.Errorf("FindChannels(Name general) = %v, %v; want only %s", got, err, gen.ID)
 	}

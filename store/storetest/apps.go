@@ -115,7 +115,7 @@ func testApps(t *testing.T, f *fixture) {
 
 	// A bot user is a member like any user (in a pocket's own database too).
 	_, _, u3 := f.MustApp("other")
-	ch := f.MustChannel("general", confab.KindPublic, f.owner, u3)
+	ch := f.MustChannel("plaza", confab.KindPublic, f.owner, u3)
 	f.MustPost(ch, u3, "from a bot")
 }
 

@@ -49,7 +49,7 @@ func RunBenchmarks(b *testing.B, open func(b *testing.B) confab.Store) {
 	b.Run("CreateMessage", func(b *testing.B) {
 		b.Run("serial", func(b *testing.B) {
 			f := newFixture(b, open(b))
-			c := f.MustChannel("general", confab.KindPublic, f.owner)
+			c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 			b.ReportAllocs()
 			for b.Loop() {
 				m := &confab.Message{ChannelID: c.ID, UserID: f.owner.ID, Text: "benchmark message", TS: time.Now().UnixMicro()}
@@ -60,7 +60,7 @@ func RunBenchmarks(b *testing.B, open func(b *testing.B) confab.Store) {
 		})
 		b.Run("parallel", func(b *testing.B) {
 			f := newFixture(b, open(b))
-			c := f.MustChannel("general", confab.KindPublic, f.owner)
+			c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 			var failed atomic.Pointer[error]
 			b.ReportAllocs()
 			b.SetParallelism(8)
@@ -89,7 +89,7 @@ func RunBenchmarks(b *testing.B, open func(b *testing.B) confab.Store) {
 	for _, n := range []int{1000, 5000} {
 		b.Run(fmt.Sprintf("AddReaction/reactions=%d", n), func(b *testing.B) {
 			f := newFixture(b, open(b))
-			c := f.MustChannel("general", confab.KindPublic, f.owner)
+			c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 			m := f.MustPost(c, f.owner, "react to me")
 			each := confab.MaxUserReactions - 3
 			var wg sync.WaitGroup

@@ -19,14 +19,40 @@ type fixture struct {
 	ctx   context.Context
 	ws    *confab.Workspace
 	owner *confab.User
-	clock int64 // increasing unix seconds for Created fields
+	// general is f.ws's general channel, which CreateWorkspace made.
+	general *confab.Channel
+	clock   int64 // increasing unix seconds for Created fields
 }
 
 func newFixture(tb testing.TB, s confab.Store) *fixture {
 	tb.Helper()
 	f := &fixture{tb: tb, s: s, ctx: tb.Context(), clock: 1_700_000_000}
 	f.ws, f.owner = f.MustWorkspace("acme")
+	f.general = f.MustGeneral(f.ws.ID)
 	return f
+}
+
+// MustGeneral returns the general channel of a workspace: the one channel
+// of its public ones that IsGeneral.
+func (f *fixture) MustGeneral(workspaceID string) *confab.Channel {
+	f.tb.Helper()
+	cs, err := f.s.FindChannels(f.ctx, confab.ChannelFilter{WorkspaceID: workspaceID, Kinds: []string{confab.KindPublic}})
+	if err != nil {
+		f.tb.Fatalf("FindChannels(%s) = %v", workspaceID, err)
+	}
+	var general *confab.Channel
+	for _, c := range cs {
+		if c.IsGeneral {
+			if general != nil {
+				f.tb.Fatalf("workspace %s has two general channels: %s and %s", workspaceID, general.ID, c.ID)
+			}
+			general = c
+		}
+	}
+	if general == nil {
+		f.tb.Fatalf("workspace %s has no general channel", workspaceID)
+	}
+	return general
 }
 
 func (f *fixture) now() int64 { f.clock++; return f.clock }

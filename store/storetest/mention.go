@@ -16,7 +16,7 @@ import (
 func testMentions(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	ann, bob, cid, dan := f.MustUser("ann"), f.MustUser("bob"), f.MustUser("cid"), f.MustUser("dan")
-	c := f.MustChannel("general", confab.KindPublic, f.owner, ann, bob, cid) // dan is not a member
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner, ann, bob, cid) // dan is not a member
 	other := f.MustChannel("random", confab.KindPublic, f.owner, ann)
 	want := func(u *confab.User, ids []string, w map[string]int) {
 		t.Helper()

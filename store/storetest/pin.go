@@ -30,7 +30,7 @@ func (f *fixture) mustPins(channelID string, messages bool) []*confab.Pin {
 func testPins(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	other := f.MustChannel("random", confab.KindPublic, alice)
 	a := f.MustPost(c, alice, "a")
 	b := f.MustPost(c, bob, "b")
@@ -149,7 +149,7 @@ func testPins(t *testing.T, f *fixture) {
 // testPinCap: a channel holds at most MaxPins, even when they are added
 // at once.
 func testPinCap(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	n := confab.MaxPins + 10
 	msgs := make([]*confab.Message, n)
 	for i := range msgs {

@@ -29,7 +29,7 @@ func RunQueryCounts(t *testing.T, open func(t *testing.T) CountedStore) {
 	if err := db.CreateWorkspace(ctx, ws, owner); err != nil {
 		t.Fatal(err)
 	}
-	c := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), WorkspaceID: ws.ID, Kind: confab.KindPublic, Name: "general", Created: 1}
+	c := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), WorkspaceID: ws.ID, Kind: confab.KindPublic, Name: "plaza", Created: 1}
 	if err := db.CreateChannel(ctx, c, []string{owner.ID}); err != nil {
 		t.Fatal(err)
 	}

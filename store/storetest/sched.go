@@ -203,7 +203,7 @@ func testScheduledBounds(t *testing.T, f *fixture) {
 // messages, and every due message is claimed exactly once.
 func testConcurrentClaims(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	const n = 25
 	for i := range n {
 		f.MustSchedule(c.ID, f.owner, base+int64(i), fmt.Sprint(i))

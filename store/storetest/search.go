@@ -100,7 +100,7 @@ func newest(ms ...*confab.Message) []*confab.Message {
 
 func testSearchText(t *testing.T, f *fixture) {
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	p := f.searchPoster()
 	deploy := p.post(c, alice, "Deploy the new release today")
 	notes := p.post(c, bob, "the release notes are ready")
@@ -173,7 +173,7 @@ func testSearchText(t *testing.T, f *fixture) {
 // search nor change what it finds.
 func testSearchInjection(t *testing.T, f *fixture) {
 	alice := f.MustUser("alice")
-	c := f.MustChannel("general", confab.KindPublic, alice)
+	c := f.MustChannel("plaza", confab.KindPublic, alice)
 	p := f.searchPoster()
 	notes := p.post(c, alice, "the release notes are ready")
 	near := p.post(c, alice, "the door is near AND the window OR the NOT roof")
@@ -218,13 +218,13 @@ func testSearchInjection(t *testing.T, f *fixture) {
 func testSearchReaders(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob, carol, dave := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol"), f.MustUser("dave")
-	general := f.MustChannel("general", confab.KindPublic, alice, bob)
+	general := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	secret := f.MustChannel("secret", confab.KindPrivate, alice, bob)
 	old := f.MustChannel("old", confab.KindPublic, alice)
 	dm := f.MustDM(alice, bob)
 	group := f.MustDM(alice, bob, carol)
 	globex, globexOwner := f.MustWorkspace("globex")
-	elsewhere := f.MustChannelIn(globex.ID, "general", confab.KindPublic, globexOwner)
+	elsewhere := f.MustChannelIn(globex.ID, "plaza", confab.KindPublic, globexOwner)
 
 	p := f.searchPoster()
 	inGeneral := p.post(general, alice, "zebra in general")
@@ -278,7 +278,7 @@ func testSearchReaders(t *testing.T, f *fixture) {
 func testSearchEdits(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice := f.MustUser("alice")
-	c := f.MustChannel("general", confab.KindPublic, alice)
+	c := f.MustChannel("plaza", confab.KindPublic, alice)
 	p := f.searchPoster()
 	m := p.post(c, alice, "original wording here")
 	other := p.post(c, alice, "other wording")
@@ -322,7 +322,7 @@ func testSearchEdits(t *testing.T, f *fixture) {
 func testSearchFilters(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
-	general := f.MustChannel("general", confab.KindPublic, alice, bob, carol)
+	general := f.MustChannel("plaza", confab.KindPublic, alice, bob, carol)
 	random := f.MustChannel("random", confab.KindPublic, alice, bob)
 	dm := f.MustDM(alice, carol)
 	group := f.MustDM(alice, bob, carol)
@@ -438,7 +438,7 @@ func testSearchFilters(t *testing.T, f *fixture) {
 
 func testSearchSort(t *testing.T, f *fixture) {
 	alice := f.MustUser("alice")
-	c := f.MustChannel("general", confab.KindPublic, alice)
+	c := f.MustChannel("plaza", confab.KindPublic, alice)
 	p := f.searchPoster()
 	weak := p.post(c, alice, "apple with many other words around it in one long message about fruit and trees")
 	tie1 := p.post(c, alice, "apple pie")
@@ -481,7 +481,7 @@ func testSearchSort(t *testing.T, f *fixture) {
 func testSearchPaging(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	p := f.searchPoster()
 	var posted []*confab.Message
 	for i := range 120 {

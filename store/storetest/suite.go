@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Users", testUsers},
 		{"Tokens", testTokens},
 		{"Channels", testChannels},
+		{"General", testGeneral},
 		{"DMs", testDMs},
 		{"FindChannels", testFindChannels},
 		{"UpdateChannel", testUpdateChannel},
@@ -328,7 +329,7 @@ func testDMs(t *testing.T, f *fixture) {
 func testFindChannels(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	pubA := f.MustChannel("general", confab.KindPublic, alice, bob)
+	pubA := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	pubB := f.MustChannel("random", confab.KindPublic, bob)
 	priv := f.MustChannel("secret", confab.KindPrivate, alice)
 	privBob := f.MustChannel("bobs", confab.KindPrivate, bob)
@@ -339,8 +340,9 @@ func testFindChannels(t *testing.T, f *fixture) {
 	}
 	dm := f.MustDM(alice, bob)
 	ws2, _ := f.MustWorkspace("globex")
-	f.MustChannelIn(ws2.ID, "general", confab.KindPublic)
+	f.MustChannelIn(ws2.ID, "plaza", confab.KindPublic)
 
+	gen := f.general // alice and bob joined it with the workspace
 	ids := func(cs ...*confab.Channel) []string {
 		out := make([]string, len(cs))
 		for i, c := range cs {
@@ -354,14 +356,14 @@ func testFindChannels(t *testing.T, f *fixture) {
 		flt  confab.ChannelFilter
 		want []string
 	}{
-		{"workspace", confab.ChannelFilter{}, ids(pubA, pubB, priv, privBob, old, dm)},
-		{"member", confab.ChannelFilter{MemberID: alice.ID}, ids(pubA, priv, old, dm)},
-		{"member+public", confab.ChannelFilter{MemberID: alice.ID, IncludePublic: true}, ids(pubA, pubB, priv, old, dm)},
+		{"workspace", confab.ChannelFilter{}, ids(gen, pubA, pubB, priv, privBob, old, dm)},
+		{"member", confab.ChannelFilter{MemberID: alice.ID}, ids(gen, pubA, priv, old, dm)},
+		{"member+public", confab.ChannelFilter{MemberID: alice.ID, IncludePublic: true}, ids(gen, pubA, pubB, priv, old, dm)},
 		{"kinds", confab.ChannelFilter{Kinds: []string{confab.KindPrivate, confab.KindDM}}, ids(priv, privBob, dm)},
 		{"member+kinds", confab.ChannelFilter{MemberID: bob.ID, Kinds: []string{confab.KindPrivate}}, ids(privBob)},
-		{"member+public+kinds", confab.ChannelFilter{MemberID: alice.ID, IncludePublic: true, Kinds: []string{confab.KindPublic}}, ids(pubA, pubB, old)},
-		{"exclude archived", confab.ChannelFilter{Kinds: []string{confab.KindPublic}, ExcludeArchived: true}, ids(pubA, pubB)},
-		{"limit", confab.ChannelFilter{Limit: 2}, ids(pubA, pubB, priv, privBob, old, dm)[:2]},
+		{"member+public+kinds", confab.ChannelFilter{MemberID: alice.ID, IncludePublic: true, Kinds: []string{confab.KindPublic}}, ids(gen, pubA, pubB, old)},
+		{"exclude archived", confab.ChannelFilter{Kinds: []string{confab.KindPublic}, ExcludeArchived: true}, ids(gen, pubA, pubB)},
+		{"limit", confab.ChannelFilter{Limit: 2}, ids(gen, pubA, pubB, priv, privBob, old, dm)[:2]},
 	}
 	for _, tc := range tests {
 		flt := tc.flt
@@ -402,7 +404,7 @@ func testFindChannels(t *testing.T, f *fixture) {
 
 func testUpdateChannel(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	topic := confab.Text{Value: "new topic", Creator: f.owner.ID, LastSet: 100}
 	got, err := f.s.UpdateChannel(ctx, c.ID, confab.ChannelUpdate{Topic: &topic})
 	if err != nil {
@@ -450,7 +452,7 @@ func testUpdateChannel(t *testing.T, f *fixture) {
 func testMembership(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice)
+	c := f.MustChannel("plaza", confab.KindPublic, alice)
 
 	added, err := f.s.AddMember(ctx, c.ID, bob.ID, 500)
 	if err != nil || !added {
@@ -481,7 +483,7 @@ func testMembership(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("FindMemberships = %v", err)
 	}
-	want := []string{c.ID, d.ID}
+	want := []string{f.general.ID, c.ID, d.ID}
 	slices.Sort(want)
 	var got []string
 	for _, m := range ms {
@@ -493,8 +495,8 @@ func testMembership(t *testing.T, f *fixture) {
 	if !slices.Equal(got, want) {
 		t.Errorf("FindMemberships(bob) = %v, want %v", got, want)
 	}
-	if ms, err := f.s.FindMemberships(ctx, f.owner.ID); err != nil || len(ms) != 0 {
-		t.Errorf("FindMemberships(owner) = %v, %v; want none", ms, err)
+	if ms, err := f.s.FindMemberships(ctx, f.owner.ID); err != nil || len(ms) != 1 || ms[0].ChannelID != f.general.ID {
+		t.Errorf("FindMemberships(owner) = %v, %v; want only the general channel", ms, err)
 	}
 
 	// UpdateMembership changes only what is set.
@@ -552,7 +554,7 @@ func testFindMembers(t *testing.T, f *fixture) {
 	for i := range 7 {
 		users = append(users, f.MustUser(fmt.Sprintf("u%d", i)))
 	}
-	c := f.MustChannel("general", confab.KindPublic, users...)
+	c := f.MustChannel("plaza", confab.KindPublic, users...)
 	f.MustChannel("other", confab.KindPublic, f.owner)
 	want := userIDs(users)
 	slices.Sort(want)
@@ -587,7 +589,7 @@ func testFindMembers(t *testing.T, f *fixture) {
 func testReadMarker(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
-	c := f.MustChannel("general", confab.KindPublic, alice, carol)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, carol)
 	f.MustPost(c, alice, "one")
 	two := f.MustPost(c, alice, "two")
 	three := f.MustPost(c, alice, "three")
@@ -641,7 +643,7 @@ func testReadMarker(t *testing.T, f *fixture) {
 
 func testCreateMessage(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	var posted []*confab.Message
 	for i := range 3 {
 		m := &confab.Message{ChannelID: c.ID, UserID: f.owner.ID, Text: fmt.Sprintf("hello %d", i), TS: 1_700_000_000_000_000 + int64(i)*1000}
@@ -685,7 +687,7 @@ func testCreateMessage(t *testing.T, f *fixture) {
 // testMessageTS: ts stays unique and increasing even when callers pass the
 // same or an older one (clock skew between API processes).
 func testMessageTS(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	other := f.MustChannel("other", confab.KindPublic, f.owner)
 	const base = 1_700_000_000_000_000
 	tests := []struct {
@@ -710,7 +712,7 @@ func testMessageTS(t *testing.T, f *fixture) {
 
 func testClientMsgID(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	other := f.MustChannel("other", confab.KindPublic, f.owner)
 	orig := f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: f.owner.ID, Text: "first", TS: 1_000_000, ClientMsgID: "cmid-1"})
 	f.MustPost(c, f.owner, "in between")
@@ -738,7 +740,7 @@ func testClientMsgID(t *testing.T, f *fixture) {
 }
 
 func testConcurrentPosts(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	const writers, each = 50, 4
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -776,7 +778,7 @@ func testConcurrentPosts(t *testing.T, f *fixture) {
 }
 
 func testConcurrentClientMsgID(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	const n = 50
 	type result struct {
 		created bool
@@ -819,7 +821,7 @@ func testConcurrentClientMsgID(t *testing.T, f *fixture) {
 
 func testThreads(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	parent := f.MustPost(c, f.owner, "parent")
 	other := f.MustPost(c, f.owner, "other parent")
 	r1 := f.MustReply(parent, f.owner, "r1")
@@ -915,7 +917,7 @@ func cmpErr(a, b error) error {
 }
 
 func testHistoryPaging(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	const n = 1500
 	fill(t, f.s, c.ID, f.owner.ID, n)
 
@@ -958,7 +960,7 @@ func testHistoryPaging(t *testing.T, f *fixture) {
 }
 
 func testHistoryBounds(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	for i := range 30 {
 		f.MustPost(c, f.owner, fmt.Sprintf("m%d", i))
 	}
@@ -991,7 +993,7 @@ func testHistoryBounds(t *testing.T, f *fixture) {
 
 func testUpdateMessage(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	m := f.MustPost(c, f.owner, "typo")
 	f.MustPost(c, f.owner, "next")
 	text := "fixed"
@@ -1021,7 +1023,7 @@ func testUpdateMessage(t *testing.T, f *fixture) {
 
 func testTombstones(t *testing.T, f *fixture) {
 	ctx := f.ctx
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	a := f.MustPost(c, f.owner, "a")
 	b := f.MustPost(c, f.owner, "b")
 	cc := f.MustPost(c, f.owner, "c")
@@ -1067,7 +1069,7 @@ func testTombstones(t *testing.T, f *fixture) {
 func testReactions(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob, carol)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob, carol)
 	m := f.MustPost(c, alice, "react to me") // seq 1
 
 	add := func(u *confab.User, name string, wantSeq int64) {
@@ -1147,7 +1149,7 @@ func testReactions(t *testing.T, f *fixture) {
 func testReactionCaps(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob, carol)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob, carol)
 	m := f.MustPost(c, alice, "react to me")
 	name := func(i int) string { return fmt.Sprintf("e%02d", i) }
 	add := func(u *confab.User, name string) {
@@ -1250,7 +1252,7 @@ func testReactionCaps(t *testing.T, f *fixture) {
 // what succeeded, in seq order.
 func testConcurrentReactionCaps(t *testing.T, f *fixture) {
 	alice := f.MustUser("alice")
-	c := f.MustChannel("general", confab.KindPublic, alice)
+	c := f.MustChannel("plaza", confab.KindPublic, alice)
 
 	// One user adding MaxUserReactions+7 names at once.
 	m := f.MustPost(c, alice, "one user")
@@ -1328,7 +1330,7 @@ func (r raced) check(t *testing.T, m *confab.Message) {
 func testReactionsOnPage(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	var ms []*confab.Message
 	for i := range 6 {
 		ms = append(ms, f.MustPost(c, alice, fmt.Sprintf("m%d", i)))
@@ -1377,7 +1379,7 @@ func testReactionsOnPage(t *testing.T, f *fixture) {
 func testFindChanges(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice, bob := f.MustUser("alice"), f.MustUser("bob")
-	c := f.MustChannel("general", confab.KindPublic, alice, bob)
+	c := f.MustChannel("plaza", confab.KindPublic, alice, bob)
 	m1 := f.MustPost(c, alice, "m1") // 1
 	m2 := f.MustPost(c, alice, "m2") // 2
 	edit := func(m *confab.Message, text string) {
@@ -1466,7 +1468,7 @@ func testFindChanges(t *testing.T, f *fixture) {
 }
 
 func testSeqAtTS(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	for _, ts := range []int64{1000, 2000, 3000} {
 		f.MustCreate(&confab.Message{ChannelID: c.ID, UserID: f.owner.ID, Text: "x", TS: ts})
 	}
@@ -1601,7 +1603,7 @@ func testLatestMessages(t *testing.T, f *fixture) {
 // testContextCanceled: a canceled context makes every kind of call return
 // an error wrapping context.Canceled, promptly.
 func testContextCanceled(t *testing.T, f *fixture) {
-	c := f.MustChannel("general", confab.KindPublic, f.owner)
+	c := f.MustChannel("plaza", confab.KindPublic, f.owner)
 	m := f.MustPost(c, f.owner, "hi")
 	ctx, cancel := context.WithCancel(f.ctx)
 	cancel()

@@ -80,13 +80,13 @@ func testWorkspaceEvents(t *testing.T, f *fixture) {
 	wantErr(t, "CreateApp(taken name)", err, confab.ECONFLICT, "name_taken")
 	step("failed CreateUser and CreateApp")
 
-	general := f.MustChannel("general", confab.KindPublic, f.owner, alice)
+	general := f.MustChannel("plaza", confab.KindPublic, f.owner, alice)
 	secret := f.MustChannel("secret", confab.KindPrivate, f.owner)
 	step("CreateChannel (public, private)",
 		ev{confab.EventChannelCreated, general.ID, f.owner.ID}, ev{confab.EventChannelCreated, secret.ID, f.owner.ID})
 	f.MustDM(f.owner, alice)
 	f.MustDM(f.owner, alice, bot)
-	dup := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), WorkspaceID: f.ws.ID, Kind: confab.KindPublic, Name: "general", Created: f.now()}
+	dup := &confab.Channel{ID: confab.NewID(confab.PrefixChannel), WorkspaceID: f.ws.ID, Kind: confab.KindPublic, Name: "plaza", Created: f.now()}
 	wantErr(t, "CreateChannel(taken name)", f.s.CreateChannel(ctx, dup, nil), confab.ECONFLICT, "name_taken")
 	step("CreateChannel (DM, group DM, taken name)")
 
@@ -133,7 +133,7 @@ func testWorkspaceEvents(t *testing.T, f *fixture) {
 	yes, no := true, false
 	update(general, confab.ChannelUpdate{Topic: &confab.Text{Value: "t", Creator: alice.ID, LastSet: f.now()}})
 	update(general, confab.ChannelUpdate{Purpose: &confab.Text{Value: "p", Creator: alice.ID, LastSet: f.now()}})
-	update(general, confab.ChannelUpdate{Name: name("general")})
+	update(general, confab.ChannelUpdate{Name: name("plaza")})
 	update(general, confab.ChannelUpdate{Archived: &no})
 	update(general, confab.ChannelUpdate{})
 	step("UpdateChannel (topic, purpose, same name, not archived)")
@@ -176,7 +176,7 @@ func testWorkspaceEvents(t *testing.T, f *fixture) {
 	// Each workspace has its own log, from seq 1.
 	ws2, owner2 := f.MustWorkspace("globex")
 	carol := f.MustUserIn(ws2.ID, "carol")
-	c2 := f.MustChannelIn(ws2.ID, "general", confab.KindPublic, owner2)
+	c2 := f.MustChannelIn(ws2.ID, "plaza", confab.KindPublic, owner2)
 	if _, err := f.s.AddMember(ctx, c2.ID, carol.ID, f.now()); err != nil {
 		t.Fatal(err)
 	}
