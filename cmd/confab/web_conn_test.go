@@ -9,7 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Bob has #general open in three browsers. The server stops (every socket
+// Bob has #plaza open in three browsers. The server stops (every socket
 // gets goodbye) and stays down 13 s, long enough for a growing backoff to
 // reach waits of many seconds; then a new one starts on the same address
 // and data. Every tab must be live again, and show a message Alice posts
@@ -23,7 +23,7 @@ func TestWebReconnectsSoonAfterOutage(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
 	var tabs []*tab
@@ -113,7 +113,7 @@ func TestWebPresenceFollowsBackForwardCache(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
 	a := newTab(t, browser, "alice", true)

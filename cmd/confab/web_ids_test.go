@@ -16,7 +16,7 @@ func TestWebSwitcherSelected(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 	alice.createChannel("garden", false)
 	alice.createChannel("gossip", false)
 	alice.createChannel("random", false)
@@ -84,7 +84,7 @@ func TestWebTypingUnknownUser(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 
 	a := newTab(t, browser, "alice", true)
 	a.login(m.URL(), "acme", "alice", "correct horse alice")
@@ -111,7 +111,7 @@ func TestWebReferencesByName(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("general", false)
+	general := alice.createChannel("plaza", false)
 
 	a := newTab(t, browser, "alice", true)
 	a.login(m.URL(), "acme", "alice", "correct horse alice")
