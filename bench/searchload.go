@@ -177,10 +177,17 @@ func loadSearch(ctx context.Context, st confab.Store, p *searchPlan, log *slog.L
 		default:
 			ch.Kind, ch.ID = confab.KindPublic, confab.NewID(confab.PrefixChannel)
 		}
-		chans[i] = ch
-		if err := st.CreateChannel(ctx, ch, ids); err != nil {
+		if c.Kind == convGeneral {
+			// CreateWorkspace made it, and CreateUser put everyone in it.
+			found, err := st.FindChannels(ctx, confab.ChannelFilter{WorkspaceID: ws.ID, Name: "general"})
+			if err != nil || len(found) != 1 || !found[0].IsGeneral {
+				return nil, fmt.Errorf("the workspace's #general: %d found: %v", len(found), err)
+			}
+			ch = found[0]
+		} else if err := st.CreateChannel(ctx, ch, ids); err != nil {
 			return nil, fmt.Errorf("create channel %d: %w", i, err)
 		}
+		chans[i] = ch
 		m.Kinds[c.Kind]++
 		if c.Reader {
 			m.ReaderIn++
