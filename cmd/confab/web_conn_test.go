@@ -23,17 +23,17 @@ func TestWebReconnectsSoonAfterOutage(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("plaza", false)
-	bob.must("conversations.join", obj{"channel": general})
+	plaza := alice.createChannel("plaza", false)
+	bob.must("conversations.join", obj{"channel": plaza})
 
 	var tabs []*tab
 	for i := 1; i <= 3; i++ {
 		b := newTab(t, browser, fmt.Sprintf("bob%d", i), true)
 		b.login(m.URL(), "acme", "bob", "correct horse bob")
-		b.openChannel(general)
+		b.openChannel(plaza)
 		tabs = append(tabs, b)
 	}
-	alice.post(general, "before the outage")
+	alice.post(plaza, "before the outage")
 	for _, b := range tabs {
 		b.waitFor("live before the outage", hasText("before the outage"))
 	}
@@ -49,7 +49,7 @@ func TestWebReconnectsSoonAfterOutage(t *testing.T) {
 	m = MustRunMain(t, func(m *Main) { m.Config.DataDir = dir; m.Config.Listen = addr })
 	back := time.Now()
 	alice.base = m.URL()
-	alice.post(general, "after the restart")
+	alice.post(plaza, "after the restart")
 	const within = 4 * time.Second
 	for _, b := range tabs {
 		b.waitForWithin("live again soon after the restart",
@@ -113,13 +113,13 @@ func TestWebPresenceFollowsBackForwardCache(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("plaza", false)
-	bob.must("conversations.join", obj{"channel": general})
+	plaza := alice.createChannel("plaza", false)
+	bob.must("conversations.join", obj{"channel": plaza})
 
 	a := newTab(t, browser, "alice", true)
 	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
-	bob.post(general, "before leaving")
+	a.openChannel(plaza)
+	bob.post(plaza, "before leaving")
 	a.waitFor("live before leaving", hasText("before leaving"))
 	waitPresence(t, bob, alice.userID, "active", 5*time.Second)
 
@@ -127,7 +127,7 @@ func TestWebPresenceFollowsBackForwardCache(t *testing.T) {
 	eval[bool](a, `(window.__samePage = true, true)`)
 	a.step("navigate away", chromedp.Navigate(m.URL()+"/healthz"))
 	waitPresence(t, bob, alice.userID, "away", 5*time.Second)
-	bob.post(general, "while you were away")
+	bob.post(plaza, "while you were away")
 
 	// Not chromedp.NavigateBack: a page restored from the cache fires no
 	// load event to wait for.
@@ -139,6 +139,6 @@ func TestWebPresenceFollowsBackForwardCache(t *testing.T) {
 	a.waitAcross("live again", `window.confabDebug.state().live && document.getElementById('conn-banner').hidden`)
 	a.waitAcross("what was posted meanwhile", hasText("while you were away"))
 	waitPresence(t, bob, alice.userID, "active", 5*time.Second)
-	bob.post(general, "welcome back")
+	bob.post(plaza, "welcome back")
 	a.waitAcross("live after coming back", hasText("welcome back"))
 }

@@ -16,17 +16,17 @@ func TestWebSwitcherSelected(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
-	general := alice.createChannel("plaza", false)
+	plaza := alice.createChannel("plaza", false)
 	alice.createChannel("garden", false)
 	alice.createChannel("gossip", false)
 	alice.createChannel("random", false)
-	bob.must("conversations.join", obj{"channel": general})
-	ts := alice.post(general, "react to me")
-	bob.must("reactions.add", obj{"channel": general, "timestamp": ts, "name": "heart"})
+	bob.must("conversations.join", obj{"channel": plaza})
+	ts := alice.post(plaza, "react to me")
+	bob.must("reactions.add", obj{"channel": plaza, "timestamp": ts, "name": "heart"})
 
 	a := newTab(t, browser, "alice", true)
 	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
+	a.openChannel(plaza)
 	a.step("Ctrl+K", chromedp.KeyEvent("k", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	a.waitFor("the switcher", `document.getElementById('dlg-switcher').open && document.activeElement === document.getElementById('switcher-input')`)
 	a.step("type g", chromedp.KeyEvent("g"))
@@ -77,24 +77,31 @@ func jsArray(ss []string) string {
 	return out + "]"
 }
 
+// alicesTab starts a server and a browser, and alice's tab logged in with
+// #plaza, her channel, open; it returns alice's API client too.
+func alicesTab(t *testing.T) (*Main, *client, *tab, string) {
+	t.Helper()
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	plaza := alice.createChannel("plaza", false)
+	a := newTab(t, browser, "alice", true)
+	a.login(m.URL(), "acme", "alice", "correct horse alice")
+	a.openChannel(plaza)
+	return m, alice, a, plaza
+}
+
 // Someone the client has not loaded (bob signs up after alice's tab
 // started) who types in the open channel shows by name, loaded on demand,
 // and never by id.
 func TestWebTypingUnknownUser(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("plaza", false)
-
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
+	m, _, a, plaza := alicesTab(t)
 
 	bob := signup(t, m, "acme", "bob")
-	bob.must("conversations.join", obj{"channel": general})
+	bob.must("conversations.join", obj{"channel": plaza})
 	recordIDs(a, "#typing", bob.userID)
 	r := bob.connect()
-	if err := r.conn.WriteJSON(obj{"id": 1, "type": "typing", "channel": general}); err != nil {
+	if err := r.conn.WriteJSON(obj{"id": 1, "type": "typing", "channel": plaza}); err != nil {
 		t.Fatalf("send typing: %v", err)
 	}
 	a.waitFor("bob is typing, by name", `document.getElementById('typing').textContent === 'bob is typing…'`)
@@ -108,14 +115,7 @@ func TestWebTypingUnknownUser(t *testing.T) {
 // signed up after alice's tab started as @name; never an id, not even
 // for a moment.
 func TestWebReferencesByName(t *testing.T) {
-	m := MustRunMain(t)
-	browser := MustStartBrowser(t)
-	alice := signup(t, m, "acme", "alice")
-	general := alice.createChannel("plaza", false)
-
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
+	m, alice, a, plaza := alicesTab(t)
 
 	carol := signup(t, m, "acme", "carol")
 	lounge := carol.createChannel("lounge", false)
@@ -124,8 +124,8 @@ func TestWebReferencesByName(t *testing.T) {
 		t.Fatalf("alice's sidebar lists #lounge, which she is not in")
 	}
 	recordIDs(a, "#messages", lounge, patio, carol.userID)
-	alice.post(general, "see <#"+lounge+"> and ask <@"+carol.userID+">")
-	alice.post(general, "or <#"+patio+"|patio>")
+	alice.post(plaza, "see <#"+lounge+"> and ask <@"+carol.userID+">")
+	alice.post(plaza, "or <#"+patio+"|patio>")
 	a.waitFor("the names", hasText("see #lounge and ask @carol")+` && `+hasText("or #patio"))
 	if seen := eval[[]string](a, `window.__seen`); len(seen) != 0 {
 		t.Errorf("the messages showed an id (%s, %s or %s): %q", lounge, patio, carol.userID, seen)
