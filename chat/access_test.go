@@ -31,11 +31,7 @@ type accessFixture struct {
 func newAccessFixture(t *testing.T, exact bool) *accessFixture {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	s := newMatrixService(db, exact)
 	f := &accessFixture{s: s, msg: map[string]string{}, unpinned: map[string]string{}}
 	user := func(team, name string) *confab.User {
@@ -314,4 +310,16 @@ func newMatrixService(st confab.Store, exact bool) *Service {
 		access = ExactAccess()
 	}
 	return New(Config{Store: st, Bus: nopBus{}, PasswordCost: 4, Access: access})
+}
+
+// openStore opens a SQLite store in a temporary directory, closed when the
+// test ends: the store the package's tests run on.
+func openStore(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(tb.Context(), sqlite.Config{Path: filepath.Join(tb.TempDir(), "confab.db"), Sync: "normal"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/store/sqlite"
 )
 
 // countingStore counts the reads that authentication, authorization and
@@ -59,11 +57,7 @@ func (nopBus) Publish(context.Context, string, []byte) error { return nil }
 
 func openSQLite(t *testing.T) *countingStore {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	return &countingStore{Store: db}
 }
 

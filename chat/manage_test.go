@@ -3,13 +3,11 @@ package chat
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/store/sqlite"
 )
 
 // frameBus records every publication: its topic, op, channel and frame.
@@ -79,11 +77,7 @@ type manageFixture struct {
 func newManageFixture(t *testing.T) *manageFixture {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	bus := &frameBus{got: make(chan frameSent, 1000)}
 	s := New(Config{Store: db, Bus: bus, PasswordCost: 4, Access: ExactAccess()})
 	t.Cleanup(func() { s.Close() })

@@ -2,14 +2,12 @@ package chat
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/confab/confab"
-	"github.com/confab/confab/store/sqlite"
 )
 
 // searchStore records the filters Search hands the store and answers
@@ -39,11 +37,7 @@ type searchFixture struct {
 func newSearchFixture(t *testing.T) *searchFixture {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "confab.db"), Sync: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	f := &searchFixture{st: &searchStore{Store: db}, now: time.Date(2024, 5, 15, 10, 0, 0, 0, time.UTC)}
 	f.s = New(Config{Store: f.st, Bus: nopBus{}, PasswordCost: 4, Access: ExactAccess(), Now: func() time.Time { return f.now }})
 	t.Cleanup(func() { f.s.Close() })
