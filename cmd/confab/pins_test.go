@@ -125,7 +125,14 @@ func TestSlackGoPostEphemeral(t *testing.T) {
 	}
 	alice.post(general, "after")
 	for name, conn := range map[string]*rtm{"phone": bobPhone, "laptop": bobLaptop} {
-		frames := conn.collect(isMessage("after"))
+		// The ephemeral comes on bob's own topic, "after" on the
+		// channel's: either may come first.
+		var after, ephemeral bool
+		frames := conn.collect(func(f obj) bool {
+			after = after || isMessage("after")(f)
+			ephemeral = ephemeral || f["is_ephemeral"] == true
+			return after && ephemeral
+		})
 		var eph []obj
 		for _, f := range frames {
 			if f["is_ephemeral"] == true {
