@@ -190,7 +190,7 @@ func SearchBigrams(tokens []string) []string {
 	var out []string
 	run := 0 // the length of the current run of one-character words
 	for i, t := range tokens {
-		if !isUnigramToken(t) {
+		if !IsUnigramToken(t) {
 			run = 0
 			continue
 		}
@@ -210,9 +210,9 @@ func SearchBigrams(tokens []string) []string {
 // private-use character, which a token made by SearchTokens never holds.
 const BigramBreak = "\uF8FF"
 
-// isUnigramToken reports whether t is one character of a script without
-// spaces.
-func isUnigramToken(t string) bool {
+// IsUnigramToken reports whether t is one character of a script without
+// spaces, which SearchTokens always makes a token of its own.
+func IsUnigramToken(t string) bool {
 	r, n := utf8.DecodeRuneInString(t)
 	return n == len(t) && isUnigram(r)
 }

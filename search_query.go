@@ -85,6 +85,14 @@ func (e *QueryError) Unwrap() error { return errInvalidQuery }
 
 var errInvalidQuery = &Error{Code: EINVALID, Message: "invalid_query"}
 
+// SubstringTooCommon is the QueryError of a substring term (*ing*) that
+// more than max words of the store's vocabulary hold: a store looks a
+// substring up as the words that hold it, and asks for more letters
+// rather than search that many.
+func SubstringTooCommon(t SearchTerm, max int) error {
+	return queryErrorf("*%s*: more than %d different words hold it: add letters", strings.Join(t.Words, " "), max)
+}
+
 // ErrNoQuery is a query with nothing in it (Slack's no_query).
 var ErrNoQuery = &Error{Code: EINVALID, Message: "no_query"}
 
@@ -97,7 +105,7 @@ const (
 )
 
 // minSubstringRunes is the shortest substring (*ock*) a query may search
-// for: the store's trigram index needs three characters.
+// for: the stores find it through trigrams, three characters.
 const minSubstringRunes = 3
 
 // minPrefixRunes is the shortest prefix (de*) a query may search for,
@@ -241,7 +249,7 @@ func textTerm(p queryPart) (*SearchTerm, error) {
 		if t == nil {
 			return nil, nil
 		}
-		if last := t.Words[len(t.Words)-1]; utf8.RuneCountInString(last) < minPrefixRunes && !isUnigramToken(last) {
+		if last := t.Words[len(t.Words)-1]; utf8.RuneCountInString(last) < minPrefixRunes && !IsUnigramToken(last) {
 			return nil, queryErrorf("%s: a prefix (…*) needs at least %d characters", w, minPrefixRunes)
 		}
 		t.Prefix = true

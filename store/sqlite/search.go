@@ -92,12 +92,12 @@ var (
 func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confab.SearchResult, error) {
 	db.queries.Read("SearchMessages")
 	out := &confab.SearchResult{Messages: []*confab.Message{}}
-	q, ok := buildSearch(f)
-	if !ok {
-		return out, nil // a term no message can match
-	}
-	byTime := f.Sort == confab.SortTimestamp || q.words == ""
 	err := db.read(ctx, func(tx *sql.Tx) error {
+		q, ok, err := buildSearch(ctx, tx, f)
+		if err != nil || !ok {
+			return err // !ok: a term no message can match
+		}
+		byTime := f.Sort == confab.SortTimestamp || q.words == ""
 		chans, names, err := searchChannels(ctx, tx, f)
 		if err != nil {
 			return err
@@ -220,6 +220,12 @@ func scanInt64(s scanner) (int64, error) {
 	return v, err
 }
 
+func scanString(s scanner) (string, error) {
+	var v string
+	err := s.Scan(&v)
+	return v, err
+}
+
 // searchChannels returns the numbers of the channels the search may look
 // in: the reader's (every one of the workspace without a reader), and of
 // those the filter's in: channels; and their ids by number.
@@ -265,41 +271,48 @@ func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]i
 
 // search is a filter's text terms as FTS5 expressions.
 type search struct {
-	words string // search_words MATCH: the word terms, the excluded words NOTed
+	words string // search_words MATCH: the terms ANDed, the excluded ones NOTed
 	// pieces: each token of the word terms alone, as a search_words
 	// MATCH; when there are several, a row of words has every one.
 	pieces  []string
-	subs    string // search_trigrams MATCH: the substring terms
-	exWords string // the excluded words ORed, when there are no word terms
-	exSubs  string // the excluded substrings ORed
+	exWords string // the excluded terms ORed, when there are no terms
 }
 
-// buildSearch turns the terms into FTS5 expressions; false if a term can
-// match nothing (no word with a token character, a substring under three
-// characters). An excluded term that can match nothing excludes nothing.
-func buildSearch(f confab.SearchFilter) (search, bool) {
+// maxSubstringTokens bounds the tokens of the vocabulary one substring
+// term may stand for: a substring that more words hold (*ing*) is a
+// QueryError asking for more letters.
+var maxSubstringTokens = 1000
+
+// buildSearch turns the terms into FTS5 expressions of search_words,
+// looking the substring terms up in the vocabulary; false if a term can
+// match nothing (no word with a token character, a substring no token
+// holds). An excluded term that can match nothing excludes nothing.
+func buildSearch(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) (search, bool, error) {
 	var s search
-	var words, subs, exWords, exSubs []string
-	for _, t := range f.Terms {
-		e, ok := termExpr(t)
-		if !ok {
-			return s, false
-		}
+	var words, exWords []string
+	expr := func(t confab.SearchTerm) (string, bool, error) {
 		if t.Substring {
-			subs = append(subs, e)
-		} else {
-			words = append(words, e)
+			return substringExpr(ctx, tx, t)
+		}
+		e, ok := termExpr(t)
+		return e, ok, nil
+	}
+	for _, t := range f.Terms {
+		e, ok, err := expr(t)
+		if err != nil || !ok {
+			return s, false, err
+		}
+		words = append(words, e)
+		if !t.Substring {
 			s.pieces = append(s.pieces, tokenExprs(t)...)
 		}
 	}
 	for _, t := range f.Excluded {
-		e, ok := termExpr(t)
-		if !ok {
-			continue
+		e, ok, err := expr(t)
+		if err != nil {
+			return s, false, err
 		}
-		if t.Substring {
-			exSubs = append(exSubs, e)
-		} else {
+		if ok {
 			exWords = append(exWords, e)
 		}
 	}
@@ -311,15 +324,75 @@ func buildSearch(f confab.SearchFilter) (search, bool) {
 	} else if len(exWords) > 0 {
 		s.exWords = strings.Join(exWords, " OR ")
 	}
-	s.subs = strings.Join(subs, " AND ")
-	s.exSubs = strings.Join(exSubs, " OR ")
-	return s, true
+	return s, true, nil
 }
 
-// termExpr is one term as an FTS5 expression: a phrase of its quoted
-// words for search_words (of its character pairs in cjk for a word in a
-// script without spaces), or its words joined by spaces as one quoted
-// string for search_trigrams.
+// substringExpr is a substring term as a search_words expression (see
+// migrations/0019_search_vocab.sql): a word's substring, the vocabulary's
+// tokens that hold it; several words', phrases of a token that ends with
+// the first, the middle words, and a token that begins with the last. A
+// one-character word of a script without spaces is a whole token (see
+// confab.SearchTokens), matched as itself. false when no token holds it.
+func substringExpr(ctx context.Context, tx *sql.Tx, t confab.SearchTerm) (string, bool, error) {
+	var words []string
+	for _, w := range t.Words {
+		if hasTokenChar(w) {
+			words = append(words, w)
+		}
+	}
+	if len(words) == 0 || utf8.RuneCountInString(strings.Join(words, " ")) < 3 {
+		return "", false, nil
+	}
+	first, last := words[0], words[len(words)-1]
+	pattern := "%" + first
+	if len(words) == 1 {
+		pattern += "%"
+	}
+	heads := []string{first}
+	if !confab.IsUnigramToken(first) {
+		var err error
+		if heads, err = vocabLike(ctx, tx, pattern, t); err != nil || len(heads) == 0 {
+			return "", false, err
+		}
+	}
+	if len(words) > 1 && confab.IsUnigramToken(first) && confab.IsUnigramToken(last) {
+		e, ok := termExpr(confab.SearchTerm{Words: words}) // every word whole: a phrase
+		return e, ok, nil
+	}
+	var tail string
+	if len(words) > 1 {
+		for _, w := range words[1 : len(words)-1] {
+			tail += " + " + ftsQuote(w)
+		}
+		tail += " + " + ftsQuote(last)
+		if !confab.IsUnigramToken(last) {
+			tail += "*"
+		}
+	}
+	alts := make([]string, len(heads))
+	for i, h := range heads {
+		alts[i] = "(" + ftsQuote(h) + tail + ")"
+	}
+	return "({body} : (" + strings.Join(alts, " OR ") + "))", true, nil
+}
+
+// vocabLike returns the tokens of the vocabulary LIKE pattern (tokens
+// hold no % or _), a QueryError when more than maxSubstringTokens do.
+func vocabLike(ctx context.Context, tx *sql.Tx, pattern string, t confab.SearchTerm) ([]string, error) {
+	toks, err := queryAll(ctx, tx, scanString,
+		`SELECT token FROM search_vocab WHERE token LIKE ? LIMIT ?`, pattern, maxSubstringTokens+1)
+	if err != nil {
+		return nil, fmt.Errorf("search: vocabulary: %w", err)
+	}
+	if len(toks) > maxSubstringTokens {
+		return nil, confab.SubstringTooCommon(t, maxSubstringTokens)
+	}
+	return toks, nil
+}
+
+// termExpr is a word term as an FTS5 expression of search_words: a phrase
+// of its quoted words (of its character pairs in cjk for a word in a
+// script without spaces).
 func termExpr(t confab.SearchTerm) (string, bool) {
 	var words []string
 	for _, w := range t.Words {
@@ -329,13 +402,6 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 	}
 	if len(words) == 0 {
 		return "", false
-	}
-	if t.Substring {
-		s := strings.Join(words, " ")
-		if utf8.RuneCountInString(s) < 3 {
-			return "", false
-		}
-		return ftsQuote(s), true
 	}
 	col, words := termTokens(t.Prefix, words)
 	var b strings.Builder
@@ -469,7 +535,7 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 		tags = append(tags, "({tags} : ("+strings.Join(or, " OR ")+"))")
 	}
 	switch {
-	case s.words != "" || s.subs == "" && len(tags) > 0:
+	case s.words != "" || len(tags) > 0:
 		from, id = "search_words", "rowid"
 		var and []string
 		if s.words != "" {
@@ -486,23 +552,11 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 			s.exWords = ""
 		}
 		where = append(where, "search_words MATCH "+arg(expr))
-		if s.subs != "" {
-			pass = append(pass, "d.id IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.subs)+")")
-		}
-	case s.subs != "":
-		from, id = "search_trigrams", "rowid"
-		where = append(where, "search_trigrams MATCH "+arg(s.subs))
-		if len(f.UserIDs) > 0 {
-			pass = append(pass, "r.user_id IN (SELECT value FROM json_each("+jsonArg(f.UserIDs)+"))")
-		}
 	default:
 		from, id = "search_rows", "id"
 	}
 	if s.exWords != "" {
 		pass = append(pass, "d.id NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH "+arg(s.exWords)+")")
-	}
-	if s.exSubs != "" {
-		pass = append(pass, "d.id NOT IN (SELECT rowid FROM search_trigrams WHERE search_trigrams MATCH "+arg(s.exSubs)+")")
 	}
 	// An id is at least its message's ts and under ts + maxBump.
 	if f.Since != 0 {

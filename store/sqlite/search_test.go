@@ -1,6 +1,9 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -50,7 +53,7 @@ func TestSearchBackfill(t *testing.T) {
 	}
 	// Back to the schema before 0015, messages kept.
 	for _, q := range []string{
-		`DROP TABLE search_words`, `DROP TABLE search_trigrams`, `DROP TABLE search_rows`,
+		`DROP TABLE search_words`, `DROP TABLE search_vocab`, `DROP TABLE search_rows`,
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
 		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `DROP INDEX channels_general`, `ALTER TABLE channels DROP COLUMN is_general`,
 		`PRAGMA user_version = 14`,
@@ -235,6 +238,8 @@ func TestSearchUpgrade0016(t *testing.T) {
 		`CREATE INDEX search_rows_user ON search_rows (user_id, id)`,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
+		`DROP TABLE search_vocab`,
+		`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 		`PRAGMA user_version = 15`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
@@ -278,8 +283,8 @@ func TestSearchUpgrade0016(t *testing.T) {
 // TestSearchPlans: each shape of search reads through the intended index
 // (see SearchMessages), in id order without a sort: the reader's channels
 // through channels_public and memberships_user; with words, or in: and
-// from: alone, the FTS5 scan of search_words outermost; substrings the
-// trigram scan; dates alone a range of search_rows' key; and every match's
+// from: alone, and substrings (the words that hold them), the FTS5 scan
+// of search_words outermost; dates alone a range of search_rows' key; and every match's
 // row in search_rows by its key.
 func TestSearchPlans(t *testing.T) {
 	db := mustOpen(t, Config{})
@@ -297,10 +302,16 @@ func TestSearchPlans(t *testing.T) {
 	}
 	word := []confab.SearchTerm{{Words: []string{"deploy"}}}
 	day := int64(86_400_000_000)
+	// *ploy* stands for the vocabulary's words that hold it.
+	if err := db.write(t.Context(), func(ctx context.Context, tx *sql.Conn) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO search_vocab (token) VALUES ('deploy'), ('deployed')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	const (
-		words    = "SCAN search_words VIRTUAL TABLE"
-		trigrams = "SCAN search_trigrams VIRTUAL TABLE"
-		row      = "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"
+		words = "SCAN search_words VIRTUAL TABLE"
+		row   = "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"
 	)
 	for _, tc := range []struct {
 		name  string
@@ -313,16 +324,20 @@ func TestSearchPlans(t *testing.T) {
 		{"word in:", confab.SearchFilter{Terms: word, ChannelIDs: []string{"C1"}}, []int64{1}, []string{words, row}},
 		{"word dated", confab.SearchFilter{Terms: word, Since: day, Until: 2 * day}, []int64{1, 2}, []string{words, row}},
 		{"substring", confab.SearchFilter{Terms: []confab.SearchTerm{{Words: []string{"ploy"}, Substring: true}}}, []int64{1, 2},
-			[]string{trigrams, row}},
+			[]string{words, row}},
 		{"in: only", confab.SearchFilter{ChannelIDs: []string{"C1", "C2"}}, []int64{1, 2}, []string{words, row}},
 		{"from: only", confab.SearchFilter{UserIDs: []string{"U1"}}, []int64{1, 2}, []string{words, row}},
 		{"dated only", confab.SearchFilter{Since: day, Until: 2 * day}, []int64{1, 2},
 			[]string{"SEARCH search_rows USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", row}},
 		{"everything", confab.SearchFilter{}, []int64{1, 2}, []string{"SCAN search_rows", row}},
 	} {
-		s, ok := buildSearch(tc.f)
-		if !ok {
-			t.Fatalf("%s: buildSearch refused", tc.name)
+		var s search
+		var ok bool
+		if err := db.read(t.Context(), func(tx *sql.Tx) (err error) {
+			s, ok, err = buildSearch(t.Context(), tx, tc.f)
+			return err
+		}); err != nil || !ok {
+			t.Fatalf("%s: buildSearch refused: %v", tc.name, err)
 		}
 		sq := s.sql(tc.f, tc.chans, nil, !tc.f.Asc, true)
 		p := plan(sq.with+" SELECT "+sq.count, sq.args...)
@@ -531,5 +546,105 @@ func TestSearchRankCap(t *testing.T) {
 	searchRankCap = 10
 	if total, _, ts := search(false); total != 6 || ts != "[1002 1003 1004 1005 1006 1007]" {
 		t.Errorf("delta by score, all ranked = %d, %s; want 6, [1002 1003 1004 1005 1006 1007]", total, ts)
+	}
+}
+
+// TestSearchVocabUpgrade: a database indexed before the vocabulary
+// (migration 0019) gets the words of its indexed messages by the
+// backfill, so that a substring finds them, each message indexed once.
+func TestSearchVocabUpgrade(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "confab.db")
+	db := mustOpen(t, Config{Path: path, Sync: "normal"})
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
+		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateChannel(ctx, &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "one", Created: 1},
+		[]string{"U1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"redeploy the cluster", "deployment done", "lunch"} {
+		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C1", UserID: "U1", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Back to 0018's schema, the index kept.
+	for _, q := range []string{
+		`DROP TABLE search_vocab`,
+		`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
+		`PRAGMA user_version = 18`,
+	} {
+		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	db = mustOpen(t, Config{Path: path, Sync: "normal"})
+	select {
+	case <-db.backfilled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backfill did not finish in 10s")
+	}
+	res, err := db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+		Terms: []confab.SearchTerm{{Words: []string{"ploy"}, Substring: true}}, Sort: confab.SortTimestamp, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range res.Messages {
+		texts = append(texts, m.Text)
+	}
+	if got := strings.Join(texts, ", "); res.Total != 2 || got != "deployment done, redeploy the cluster" {
+		t.Errorf("*ploy* = %d: %s; want 2: deployment done, redeploy the cluster", res.Total, got)
+	}
+	var rows int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_rows`).Scan(&rows); err != nil || rows != 3 {
+		t.Errorf("search_rows = %d, %v; want 3 (each message once)", rows, err)
+	}
+}
+
+// TestSearchSubstringTooCommon: a substring more words hold than
+// maxSubstringTokens is invalid_query, asking for more letters; at the
+// bound it is searched.
+func TestSearchSubstringTooCommon(t *testing.T) {
+	ctx := t.Context()
+	db := mustOpen(t, Config{})
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
+		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateChannel(ctx, &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "one", Created: 1},
+		[]string{"U1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"deploy", "redeploy", "deployment"} {
+		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C1", UserID: "U1", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func(n int) { maxSubstringTokens = n }(maxSubstringTokens)
+	search := func(words ...string) (*confab.SearchResult, error) {
+		return db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+			Terms: []confab.SearchTerm{{Words: words, Substring: true}}, Limit: 10})
+	}
+	maxSubstringTokens = 3
+	if res, err := search("ploy"); err != nil || res.Total != 3 {
+		t.Fatalf("*ploy* with 3 words allowed = %v, %v; want 3 found", res, err)
+	}
+	maxSubstringTokens = 2
+	_, err := search("ploy")
+	if qe := (*confab.QueryError)(nil); !errors.As(err, &qe) || !strings.Contains(qe.Detail, "add letters") {
+		t.Fatalf("*ploy* with 2 words allowed = %v; want a QueryError asking for more letters", err)
+	}
+	// The first word of several is looked up too: the words ending in it
+	// (deploy, redeploy).
+	if _, err := search("ploy", "the"); err != nil {
+		t.Fatalf("*ploy the* with 2 words allowed = %v", err)
+	}
+	maxSubstringTokens = 1
+	if _, err := search("ploy", "the"); !errors.As(err, new(*confab.QueryError)) {
+		t.Fatalf("*ploy the* with 1 word allowed = %v; want a QueryError", err)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +88,7 @@ func chanTag(num int64) string {
 type indexDoc struct {
 	body     string   // confab.SearchDoc's
 	cjk      string   // the body's confab.SearchBigrams
+	vocab    string   // the body's distinct tokens, a JSON array (search_vocab)
 	link     bool     // has:link
 	userTag  string   // the poster's tag
 	mentions []string // the users the text and blocks mention (to:)
@@ -94,8 +97,31 @@ type indexDoc struct {
 func makeIndexDoc(m *confab.Message) *indexDoc {
 	body, link := confab.SearchDoc(m.Text)
 	users, _ := confab.Mentions(m.Text, m.Blocks)
-	cjk := strings.Join(confab.SearchBigrams(strings.Fields(body)), " ")
-	return &indexDoc{body: body, cjk: cjk, link: link, userTag: userTag(m.UserID), mentions: users}
+	tokens := strings.Fields(body)
+	cjk := strings.Join(confab.SearchBigrams(tokens), " ")
+	return &indexDoc{body: body, cjk: cjk, vocab: vocabJSON(tokens), link: link,
+		userTag: userTag(m.UserID), mentions: users}
+}
+
+// vocabJSON returns the distinct tokens as a JSON array, "" for none.
+func vocabJSON(tokens []string) string {
+	if len(tokens) == 0 {
+		return ""
+	}
+	tokens = slices.Clone(tokens)
+	slices.Sort(tokens)
+	b, _ := json.Marshal(slices.Compact(tokens))
+	return string(b)
+}
+
+// addVocab adds the tokens of doc that search_vocab lacks (see
+// migrations/0019_search_vocab.sql).
+func addVocab(ctx context.Context, tx queryer, doc *indexDoc) error {
+	if doc.vocab == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_vocab (token) SELECT value FROM json_each(?)`, doc.vocab)
+	return err
 }
 
 // indexMessage adds a live message to the index, in its write
@@ -120,6 +146,14 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc 
 			return err
 		}
 	}
+	if doc == nil {
+		doc = makeIndexDoc(m)
+	}
+	// The vocabulary first: the backfill adds the tokens of a message the
+	// writes indexed before the vocabulary existed.
+	if err := addVocab(ctx, tx, doc); err != nil {
+		return err
+	}
 	if !fresh {
 		switch _, err := indexedID(ctx, tx, m, num); {
 		case err == nil:
@@ -127,9 +161,6 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc 
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-	}
-	if doc == nil {
-		doc = makeIndexDoc(m)
 	}
 	insert := func(id int64) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO search_rows (id, chan, seq, ts, user_id, has_link) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -154,11 +185,6 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc 
 	if _, err := tx.ExecContext(ctx, `INSERT INTO search_words (rowid, body, tags, cjk) VALUES (?, ?, ?, ?)`,
 		id, doc.body, chanTag(num)+" "+doc.userTag, doc.cjk); err != nil {
 		return err
-	}
-	if doc.body != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO search_trigrams (rowid, body) VALUES (?, ?)`, id, doc.body); err != nil {
-			return err
-		}
 	}
 	for _, u := range doc.mentions {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_mentions (id, user_id) VALUES (?, ?)`, id, u); err != nil {
@@ -203,7 +229,6 @@ func unindexAt(ctx context.Context, tx queryer, m *confab.Message) error {
 	for _, q := range []string{
 		`DELETE FROM search_rows WHERE id = ?`,
 		`DELETE FROM search_words WHERE rowid = ?`,
-		`DELETE FROM search_trigrams WHERE rowid = ?`,
 		`DELETE FROM search_mentions WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {

@@ -249,7 +249,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE workspace_events`,
 		`DROP TABLE search_words`,
-		`DROP TABLE search_trigrams`,
+		`DROP TABLE search_vocab`,
 		`DROP TABLE search_rows`,
 		`DROP TABLE search_channels`,
 		`DROP TABLE search_mentions`,
@@ -351,6 +351,8 @@ func TestMigrateGeneral(t *testing.T) {
 	for _, q := range []string{
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
+		`DROP TABLE search_vocab`,
+		`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 		`PRAGMA user_version = 17`,
 	} {
 		if _, err := db.wconn.ExecContext(ctx, q); err != nil {

@@ -140,6 +140,10 @@ func testSearchText(t *testing.T, f *fixture) {
 		{"a substring", []confab.SearchTerm{substring("ploy")}, newest(deploy, pipeline, redeploy)},
 		{"a substring across words", []confab.SearchTerm{{Words: []string{"e", "not"}, Substring: true}}, newest(notes)},
 		{"a substring of a Han compound", []confab.SearchTerm{substring("都庁")}, newest(tokyo)},
+		{"a substring across words, inside both", []confab.SearchTerm{substring("ample.co")}, newest(docs)},
+		{"a substring ending in a Han character", []confab.SearchTerm{substring("rip then 阪")}, newest(osaka)},
+		{"a substring no word holds", []confab.SearchTerm{substring("xyzzy")}, nil},
+		{"a substring and a word", []confab.SearchTerm{substring("ploy"), word("please")}, newest(redeploy)},
 		{"a link's label", []confab.SearchTerm{word("handbook")}, newest(docs)},
 		{"a link's url", []confab.SearchTerm{word("example")}, newest(docs)},
 		{"a word nowhere", []confab.SearchTerm{word("nowhere")}, nil},
@@ -292,6 +296,7 @@ func testSearchEdits(t *testing.T, f *fixture) {
 	edited := f.MustMessage(c.ID, m.TS)
 	f.wantFound(t, "the old text", f.searchIn(alice, word("original")))
 	f.wantFound(t, "the new text", f.searchIn(alice, word("revised")), edited)
+	f.wantFound(t, "the new text by a substring", f.searchIn(alice, substring("evise")), edited)
 	f.wantFound(t, "a word of both, once", f.searchIn(alice, word("wording")), newest(edited, other)...)
 	flt := f.searchIn(alice)
 	flt.Excluded = []confab.SearchTerm{word("revised")}
