@@ -32,10 +32,11 @@
 // transaction that creates, edits (when Text or Blocks is set) or deletes
 // it, so a search after a write sees it; tombstones are never indexed.
 // What is indexed is confab.SearchDoc of the text: its search tokens,
-// joined by spaces, in two contentless FTS5 tables, search_words
+// joined by spaces, in a contentless FTS5 table, search_words
 // (unicode61, every token kept whole, for words, phrases and prefixes,
-// ranked by bm25) and search_trigrams (trigram, for substrings of three
-// characters or more); in search_words' second column, tags, the
+// ranked by bm25); each token once in search_vocab, the vocabulary a
+// substring (*ploy*, three characters or more) is looked up in, to
+// search for the words that hold it; in search_words' second column, tags, the
 // message's channel and poster as tokens, and in its third, cjk, the
 // pairs of adjacent Han, kana and Hangul characters (confab.SearchBigrams)
 // that a word in those scripts is a phrase of; in search_rows, the message's
@@ -44,7 +45,7 @@
 // messages: the index keeps no second copy of the text, and
 // contentless_delete removes an entry by id. A message's index id is its
 // ts (µs; on a collision with another channel's message the next free
-// id, at most a second above), the rowid of both FTS5 tables: the id
+// id, at most a second above), search_words' rowid: the id
 // order is the time order, so FTS5 walks a word's matches newest first
 // without a sort and a date bound is a rowid range. in: and from: are
 // tags ANDed into the FTS5 expression, an intersection of lists rather

@@ -68,17 +68,18 @@ var (
 // A second statement counts only when the page is empty, and a third
 // checks whether the scan stopped early, when the count is under the cap.
 //
-//   - With words, or with in: or from: and no substring, the driver is
-//     search_words' MATCH: the word terms ANDed, the excluded words NOTed,
-//     the in: channels' and the from: users' tags ORed and ANDed with
-//     them, in one FTS5 expression, so that a selective filter is an
-//     intersection of lists rather than a check of every match; else with
-//     substrings, search_trigrams' MATCH; else search_rows' primary key.
+//   - With terms, or with in: or from:, the driver is search_words'
+//     MATCH: the terms ANDed (a substring as the vocabulary's words that
+//     hold it, see substringExpr), the excluded terms NOTed, the in:
+//     channels' and the from: users' tags ORed and ANDed with them, in one
+//     FTS5 expression, so that a selective filter is an intersection of
+//     lists rather than a check of every match; else search_rows' primary
+//     key.
 //   - Date bounds are a range of ids the scan seeks to, checked exactly on
 //     search_rows.ts.
 //   - Each row the driver gives is checked, through its search_rows row,
 //     against the reader's channels, then the other filters (to:, has:,
-//     is:thread, excluded terms, a substring with words).
+//     is:thread, excluded terms).
 //   - The score order (bm25, the tags weighing nothing) ranks the newest
 //     searchRankCap collected matches, newest first among equals, and
 //     collects the later ones (older than the last ranked) from a second
