@@ -86,11 +86,16 @@ func (e *QueryError) Unwrap() error { return errInvalidQuery }
 var errInvalidQuery = &Error{Code: EINVALID, Message: "invalid_query"}
 
 // SubstringTooCommon is the QueryError of a substring term (*ing*) that
-// more than max words of the store's vocabulary hold: a store looks a
+// more than max words of the store's vocabulary hold (or, for a term of
+// several words, *ing the*, end with its first): a store looks a
 // substring up as the words that hold it, and asks for more letters
 // rather than search that many.
 func SubstringTooCommon(t SearchTerm, max int) error {
-	return queryErrorf("*%s*: more than %d different words hold it: add letters", strings.Join(t.Words, " "), max)
+	q := strings.Join(t.Words, " ")
+	if len(t.Words) > 1 {
+		return queryErrorf("*%s*: more than %d different words end with %q: add letters", q, max, t.Words[0])
+	}
+	return queryErrorf("*%s*: more than %d different words hold it: add letters", q, max)
 }
 
 // ErrNoQuery is a query with nothing in it (Slack's no_query).

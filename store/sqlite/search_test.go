@@ -644,7 +644,8 @@ func TestSearchSubstringTooCommon(t *testing.T) {
 		t.Fatalf("*ploy the* with 2 words allowed = %v", err)
 	}
 	maxSubstringTokens = 1
-	if _, err := search("ploy", "the"); !errors.As(err, new(*confab.QueryError)) {
-		t.Fatalf("*ploy the* with 1 word allowed = %v; want a QueryError", err)
+	_, err = search("ploy", "the")
+	if qe := (*confab.QueryError)(nil); !errors.As(err, &qe) || !strings.Contains(qe.Detail, `end with "ploy"`) {
+		t.Fatalf("*ploy the* with 1 word allowed = %v; want a QueryError on the words ending with ploy", err)
 	}
 }
