@@ -52,16 +52,12 @@ func TestSearchBackfill(t *testing.T) {
 		}
 	}
 	// Back to the schema before 0015, messages kept.
-	for _, q := range []string{
+	execAll(t, db,
 		`DROP TABLE search_words`, `DROP TABLE search_vocab`, `DROP TABLE search_rows`,
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
 		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `DROP INDEX channels_general`, `ALTER TABLE channels DROP COLUMN is_general`,
 		`PRAGMA user_version = 14`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 
 	search := func(db *DB, word string) *confab.SearchResult {
@@ -215,16 +211,7 @@ func TestSearchUpgrade0016(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "confab.db")
 	db := mustOpen(t, Config{Path: path, Sync: "normal"})
-	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
-		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"C1", "C2"} {
-		if err := db.CreateChannel(ctx, &confab.Channel{ID: id, WorkspaceID: "T1", Kind: confab.KindPublic, Name: id, Created: 1},
-			[]string{"U1"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ownerChannels(t, db, "C1", "C2")
 	// C2 gets number 1, C1 number 2: not their creation order.
 	for _, c := range []string{"C2", "C1", "C2"} {
 		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: c, UserID: "U1", Text: "before upgrade"}); err != nil {
@@ -232,20 +219,15 @@ func TestSearchUpgrade0016(t *testing.T) {
 		}
 	}
 	// Back to 0015's schema, the index kept.
-	for _, q := range []string{
+	execAll(t, db, undo0019...)
+	execAll(t, db,
 		`ALTER TABLE channels DROP COLUMN search_num`,
 		`CREATE INDEX search_rows_chan ON search_rows (chan, id)`,
 		`CREATE INDEX search_rows_user ON search_rows (user_id, id)`,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
-		`DROP TABLE search_vocab`,
-		`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 		`PRAGMA user_version = 15`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 
 	db = mustOpen(t, Config{Path: path, Sync: "normal"})
@@ -266,17 +248,10 @@ func TestSearchUpgrade0016(t *testing.T) {
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_channels`).Scan(&nums); err != nil || nums != 2 {
 		t.Fatalf("search_channels rows = %d, %v; want 2", nums, err)
 	}
-	res, err := db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", ChannelIDs: []string{"C1"},
+	total, got := foundTexts(t, db, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", ChannelIDs: []string{"C1"},
 		Terms: []confab.SearchTerm{{Words: []string{"upgrade"}}}, Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	for _, m := range res.Messages {
-		texts = append(texts, m.Text)
-	}
-	if got := strings.Join(texts, ", "); res.Total != 2 || got != "after upgrade, before upgrade" {
-		t.Errorf("in:C1 upgrade = %d: %s; want 2: after upgrade, before upgrade", res.Total, got)
+	if total != 2 || got != "after upgrade, before upgrade" {
+		t.Errorf("in:C1 upgrade = %d: %s; want 2: after upgrade, before upgrade", total, got)
 	}
 }
 
@@ -505,14 +480,7 @@ func TestSearchRankCap(t *testing.T) {
 	searchCountCap, searchRankCap = 6, 3
 
 	db := mustOpen(t, Config{})
-	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
-		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateChannel(ctx, &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "c1", Created: 1},
-		[]string{"U1"}); err != nil {
-		t.Fatal(err)
-	}
+	ownerChannels(t, db, "C1")
 	// The older a message, the more relevant: ts 1000 is "delta" alone,
 	// each newer one has one more other word.
 	text := "delta"
@@ -556,29 +524,17 @@ func TestSearchVocabUpgrade(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "confab.db")
 	db := mustOpen(t, Config{Path: path, Sync: "normal"})
-	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
-		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateChannel(ctx, &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "one", Created: 1},
-		[]string{"U1"}); err != nil {
-		t.Fatal(err)
-	}
+	ownerChannels(t, db, "C1")
 	for _, text := range []string{"redeploy the cluster", "deployment done", "lunch"} {
 		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C1", UserID: "U1", Text: text}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Back to 0018's schema, the index kept.
-	for _, q := range []string{
-		`DROP TABLE search_vocab`,
-		`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
+	execAll(t, db, undo0019...)
+	execAll(t, db,
 		`PRAGMA user_version = 18`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 
 	db = mustOpen(t, Config{Path: path, Sync: "normal"})
@@ -587,17 +543,10 @@ func TestSearchVocabUpgrade(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the backfill did not finish in 10s")
 	}
-	res, err := db.SearchMessages(ctx, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+	total, got := foundTexts(t, db, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
 		Terms: []confab.SearchTerm{{Words: []string{"ploy"}, Substring: true}}, Sort: confab.SortTimestamp, Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	for _, m := range res.Messages {
-		texts = append(texts, m.Text)
-	}
-	if got := strings.Join(texts, ", "); res.Total != 2 || got != "deployment done, redeploy the cluster" {
-		t.Errorf("*ploy* = %d: %s; want 2: deployment done, redeploy the cluster", res.Total, got)
+	if total != 2 || got != "deployment done, redeploy the cluster" {
+		t.Errorf("*ploy* = %d: %s; want 2: deployment done, redeploy the cluster", total, got)
 	}
 	var rows int
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_rows`).Scan(&rows); err != nil || rows != 3 {
@@ -611,14 +560,7 @@ func TestSearchVocabUpgrade(t *testing.T) {
 func TestSearchSubstringTooCommon(t *testing.T) {
 	ctx := t.Context()
 	db := mustOpen(t, Config{})
-	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
-		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateChannel(ctx, &confab.Channel{ID: "C1", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "one", Created: 1},
-		[]string{"U1"}); err != nil {
-		t.Fatal(err)
-	}
+	ownerChannels(t, db, "C1")
 	for _, text := range []string{"deploy", "redeploy", "deployment"} {
 		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C1", UserID: "U1", Text: text}); err != nil {
 			t.Fatal(err)
@@ -648,4 +590,35 @@ func TestSearchSubstringTooCommon(t *testing.T) {
 	if qe := (*confab.QueryError)(nil); !errors.As(err, &qe) || !strings.Contains(qe.Detail, `end with "ploy"`) {
 		t.Fatalf("*ploy the* with 1 word allowed = %v; want a QueryError on the words ending with ploy", err)
 	}
+}
+
+// ownerChannels makes workspace T1, its owner U1, and public channels of
+// the ids (each named its id), U1 in each.
+func ownerChannels(t *testing.T, db *DB, ids ...string) {
+	t.Helper()
+	if err := db.CreateWorkspace(t.Context(), &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
+		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if err := db.CreateChannel(t.Context(), &confab.Channel{ID: id, WorkspaceID: "T1", Kind: confab.KindPublic, Name: id, Created: 1},
+			[]string{"U1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// foundTexts runs a search and returns its total and the texts of its
+// page, joined by ", ".
+func foundTexts(t *testing.T, db *DB, f confab.SearchFilter) (int, string) {
+	t.Helper()
+	res, err := db.SearchMessages(t.Context(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range res.Messages {
+		texts = append(texts, m.Text)
+	}
+	return res.Total, strings.Join(texts, ", ")
 }

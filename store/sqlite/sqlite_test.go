@@ -198,7 +198,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "confab.db")
 	db := mustOpen(t, Config{Path: path})
-	for _, q := range []string{
+	execAll(t, db,
 		`DROP INDEX messages_thread`,
 		`CREATE INDEX messages_thread ON messages (channel_id, thread_ts, seq)`,
 		// and undo what the migrations after 0002 made
@@ -215,11 +215,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`ALTER TABLE channels DROP COLUMN pin_count`,
 		`ALTER TABLE channels DROP COLUMN pin_version`,
 		`PRAGMA user_version = 1`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
 	owner := &confab.User{ID: "U1", Name: "owner", Created: 1}
 	if err := db.CreateWorkspace(ctx, ws, owner); err != nil {
@@ -246,7 +242,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 			t.Fatalf("drop %s: %v", col, err)
 		}
 	}
-	for _, q := range []string{
+	execAll(t, db,
 		`DROP TABLE workspace_events`,
 		`DROP TABLE search_words`,
 		`DROP TABLE search_vocab`,
@@ -263,11 +259,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`ALTER TABLE users DROP COLUMN status_text`,
 		`ALTER TABLE users DROP COLUMN status_emoji`,
 		`ALTER TABLE users DROP COLUMN status_expiration`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 
 	db = mustOpen(t, Config{Path: path})
@@ -334,31 +326,22 @@ func TestMigrateGeneral(t *testing.T) {
 		}
 	}
 	// Before 0018: no general channel anywhere.
-	for _, q := range []string{
+	execAll(t, db,
 		`DELETE FROM memberships WHERE channel_id IN (SELECT id FROM channels WHERE is_general)`,
 		`DELETE FROM channels WHERE is_general`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	ch("CA1", "TA", "older", confab.KindPublic, 1)
 	ch("CA2", "TA", "general", confab.KindPublic, 5) // a's #general, not its oldest
 	ch("CB1", "TB", "secret", confab.KindPrivate, 1)
 	ch("CB2", "TB", "later", confab.KindPublic, 7)
 	ch("CB3", "TB", "oldest", confab.KindPublic, 3)
 	ch("CC1", "TC", "general", confab.KindPrivate, 1) // c has no public channel
-	for _, q := range []string{
+	execAll(t, db, undo0019...)
+	execAll(t, db,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
-		`DROP TABLE search_vocab`,
-		`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 		`PRAGMA user_version = 17`,
-	} {
-		if _, err := db.wconn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 
 	db = mustOpen(t, Config{Path: path})
@@ -394,4 +377,21 @@ func TestMigrateGeneral(t *testing.T) {
 	if _, err := db.FindMembership(ctx, cs[0].ID, "UC4"); err != nil {
 		t.Errorf("a new user is not in the general channel: %v", err)
 	}
+}
+
+// execAll runs statements on the writer connection, outside the
+// committer: how a test puts a database back to an older schema.
+func execAll(t *testing.T, db *DB, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := db.wconn.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// undo0019 takes a database back to before migration 0019.
+var undo0019 = []string{
+	`DROP TABLE search_vocab`,
+	`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 }
