@@ -928,6 +928,14 @@ function onComposerKey(e, submit) {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey) {
     e.preventDefault();
     submit();
+  } else if (e.key === "ArrowUp" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.target.value) {
+    // Up in an empty box edits your last message there, as in Slack.
+    const list = e.target.id === "thread-input" ? $("thread-messages") : $("messages");
+    const mine = [...list.querySelectorAll(`.msg[data-user="${CSS.escape(S.self.id)}"] [data-action="edit"]`)].pop();
+    if (mine) {
+      e.preventDefault();
+      mine.click();
+    }
   }
 }
 
@@ -1135,14 +1143,29 @@ function editMessage(art, m) {
   box.focus();
 }
 
+// deleteMessage asks in the app's own dialog (the message shown, Delete
+// focused: Enter deletes, Escape keeps it), then deletes.
 async function deleteMessage(m) {
-  if (!confirm("Delete this message?")) return;
+  if (!await confirmDelete(m)) return;
   try {
     await S.api.call("chat.delete", { channel: m.channel, ts: m.ts });
     applyChange({ type: "message", subtype: "message_deleted", channel: m.channel, deleted_ts: m.ts });
   } catch (e) {
     toast(`Could not delete (${e.code}).`);
   }
+}
+
+function confirmDelete(m) {
+  const d = $("dlg-delete");
+  const preview = $("delete-preview");
+  preview.replaceChildren();
+  renderText(preview, m.text || "", displayName, channelName);
+  return new Promise((resolve) => {
+    d.returnValue = "";
+    d.addEventListener("close", () => resolve(d.returnValue === "delete"), { once: true });
+    d.showModal();
+    $("delete-go").focus();
+  });
 }
 
 async function react(m, name, add) {
@@ -1543,11 +1566,14 @@ function clearTyping(channel, userID) {
 function renderTyping() {
   const m = S.cur ? S.typing.get(S.cur.id) : null;
   const names = m ? [...m.keys()].map(knownName) : [];
-  $("typing").textContent = names.length === 0 ? ""
-    : names.length === 1 ? `${names[0] ?? "Someone"} is typing…`
-    : names.length === 2 && names.every((n) => n) ? `${names[0]} and ${names[1]} are typing…`
-    : names.length === 2 ? "Two people are typing…"
-    : "Several people are typing…";
+  // A name is isolated (<bdi>): a right-to-left mark in it must not turn
+  // the words after it around.
+  const name = (n) => el("bdi", { text: n });
+  $("typing").replaceChildren(...(names.length === 0 ? []
+    : names.length === 1 ? (names[0] ? [name(names[0]), " is typing…"] : ["Someone is typing…"])
+    : names.length === 2 && names.every((n) => n) ? [name(names[0]), " and ", name(names[1]), " are typing…"]
+    : names.length === 2 ? ["Two people are typing…"]
+    : ["Several people are typing…"]));
 }
 
 // ---------- read markers ----------

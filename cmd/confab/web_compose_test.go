@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// composeScene: alice's tab in #plaza, signed in, with the browser's own
+// confirm() replaced by a counter that answers yes.
+func composeScene(t *testing.T) (alice, bob *client, plaza string, b *tab) {
+	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
+	b = newTab(t, browser, "alice", true)
+	b.step("count the browser's confirms", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			window.__confirms = 0; window.confirm = () => { window.__confirms++; return true; };`})
+		return err
+	}))
+	b.login(m.URL(), "acme", "alice", "correct horse alice")
+	b.openChannel(plaza)
+	return alice, bob, plaza, b
+}
+
+func (b *tab) press(key string) {
+	b.t.Helper()
+	b.step("press "+key, chromedp.KeyEvent(key))
+}
+
+// Deleting asks in the app's own dialog, which shows the message: Escape
+// keeps the message, Enter deletes it; the browser's confirm() is never
+// used.
+func TestWebDeleteConfirm(t *testing.T) {
+	alice, _, plaza, b := composeScene(t)
+	ts := alice.post(plaza, "the doomed *message*")
+	msg := fmt.Sprintf(`#messages .msg[data-ts=%q]`, ts)
+	b.waitFor("the message", fmt.Sprintf(`document.querySelector(%q) !== null`, msg))
+
+	b.click(msg + ` [data-action="delete"]`)
+	b.waitFor("the app's dialog, showing the message, Delete focused", `document.getElementById('dlg-delete').open &&
+		document.getElementById('delete-preview').textContent.includes('the doomed') && document.activeElement.id === 'delete-go'`)
+	b.press(kb.Escape)
+	b.waitFor("the dialog closed", `!document.getElementById('dlg-delete').open`)
+	if !eval[bool](b, fmt.Sprintf(`document.querySelector(%q) !== null`, msg)) {
+		t.Fatal("Escape deleted the message")
+	}
+	if h := alice.must("conversations.history", obj{"channel": plaza})["messages"].([]any); len(h) == 0 || h[0].(obj)["ts"] != ts {
+		t.Fatalf("after Escape, the newest message is not the kept one: %v", h)
+	}
+
+	b.click(msg + ` [data-action="delete"]`)
+	b.waitFor("the dialog again", `document.getElementById('dlg-delete').open && document.activeElement.id === 'delete-go'`)
+	b.pressEnter(false)
+	b.waitFor("the message gone", fmt.Sprintf(`document.querySelector(%q) === null && !document.getElementById('dlg-delete').open`, msg))
+	for _, m := range alice.must("conversations.history", obj{"channel": plaza})["messages"].([]any) {
+		if m.(obj)["ts"] == ts {
+			t.Fatal("the message is still in the history after Delete")
+		}
+	}
+	if n := eval[int](b, `window.__confirms`); n != 0 {
+		t.Fatalf("the browser's confirm() was used %d times", n)
+	}
+}
+
+// Up in an empty message box edits your own last message in the
+// conversation (not someone else's later one); with text in the box it
+// moves the caret as usual.
+func TestWebUpEditsLast(t *testing.T) {
+	alice, bob, plaza, b := composeScene(t)
+	alice.post(plaza, "my first")
+	mine := alice.post(plaza, "my last")
+	bob.post(plaza, "bob after")
+	b.waitFor("the messages", hasText("bob after"))
+
+	b.typeInto("#composer-input", "draft")
+	b.press(kb.ArrowUp)
+	if eval[bool](b, `document.querySelector('.edit-box') !== null`) {
+		t.Fatal("Up with a draft in the box opened an edit")
+	}
+	eval[any](b, `document.getElementById('composer-input').value = '', null`)
+	b.press(kb.ArrowUp)
+	box := fmt.Sprintf(`#messages .msg[data-ts=%q] .edit-box`, mine)
+	b.waitFor("the edit box on alice's last message, with its text, focused", fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); return e && e.value === 'my last' && document.activeElement === e; })()`, box))
+	b.step("change it", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: ", edited"})
+		return err
+	}))
+	b.pressEnter(false)
+	b.waitFor("the edit shown", hasText("my last, edited"))
+	if got := alice.must("conversations.history", obj{"channel": plaza, "limit": 2})["messages"].([]any)[1].(obj)["text"]; got != "my last, edited" {
+		t.Fatalf("the edited message reads %q", got)
+	}
+}
+
+// A right-to-left override in a display name stays inside the name: the
+// words after an @-mention of it, and after it in "is typing…", read left
+// to right.
+func TestWebNamesIsolated(t *testing.T) {
+	alice, bob, plaza, b := composeScene(t)
+	bob.must("users.profile.set", obj{"profile": obj{"display_name": "bob\u202e"}})
+	b.step("reload, for the new name", chromedp.Reload())
+	alice.post(plaza, "hey <@"+bob.userID+"> evil")
+	b.waitFor("bob's new name", `[...document.querySelectorAll('#messages .mention')].some(e => e.textContent === '@bob\u202e')`)
+	b.waitFor("the mention", `[...document.querySelectorAll('#messages .msg .text')].some(e => e.textContent.endsWith(' evil'))`)
+	// Where each letter of "evil" is drawn, left to right.
+	xs := eval[[]float64](b, `(() => {
+		const t = [...document.querySelectorAll('#messages .msg .text')].find(e => e.textContent.endsWith(' evil'));
+		const w = document.createTreeWalker(t, NodeFilter.SHOW_TEXT);
+		let n, last; while ((n = w.nextNode())) last = n;
+		const at = last.data.lastIndexOf('evil'), r = document.createRange(), out = [];
+		for (let i = 0; i < 4; i++) { r.setStart(last, at + i); r.setEnd(last, at + i + 1); out.push(r.getBoundingClientRect().left); }
+		return out; })()`)
+	for i := 1; i < len(xs); i++ {
+		if xs[i] <= xs[i-1] {
+			t.Fatalf("the letters of \"evil\" after the mention are drawn at %v: not left to right", xs)
+		}
+	}
+
+	r := bob.connect()
+	if err := r.conn.WriteJSON(obj{"id": 1, "type": "typing", "channel": plaza}); err != nil {
+		t.Fatalf("send typing: %v", err)
+	}
+	b.waitFor("bob typing", `document.getElementById('typing').textContent.endsWith(' is typing…')`)
+	if !eval[bool](b, `document.querySelector('#typing bdi') !== null`) {
+		t.Fatal("the typing line does not isolate the name")
+	}
+}
