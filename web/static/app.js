@@ -1838,7 +1838,7 @@ function renderSearch() {
   box.replaceChildren(...[...groups.values()].map((list) => {
     const place = searchPlace(list[0][0]);
     return el("section", { class: "search-group", role: "group", "aria-label": place },
-      el("h3", { text: place }),
+      el("h3", { role: "presentation", text: place }), // a listbox holds groups of options only: the group is labelled
       ...list.map(([m, i]) => {
         const text = el("div", { class: "text" });
         renderHighlighted(text, m.text || "", displayName, channelName);
@@ -1855,6 +1855,10 @@ function renderSearch() {
           text));
       }));
   }));
+  // A result is an option, chosen from the search box (arrows, Enter),
+  // and an option holds nothing interactive: the links of its text show
+  // as text (they are links once the message is open).
+  for (const a of box.querySelectorAll("a")) a.replaceWith(el("span", { class: a.className || "link", text: a.textContent }));
   $("search-input").setAttribute("aria-activedescendant", SR.sel >= 0 ? `search-hit-${SR.sel}` : "");
   box.dataset.query = SR.query;
   box.dataset.page = String(SR.page);
@@ -1941,6 +1945,7 @@ function wireUI() {
   $("scroller").addEventListener("scroll", onScroll, { passive: true });
   $("conn-retry").onclick = () => S.rtm.retryNow();
   $("logout").onclick = logout;
+  $("theme-toggle").onclick = nextTheme;
   $("new-channel").onclick = openCreate;
   $("browse-channels").onclick = openBrowse;
   $("new-dm").onclick = openNewDM;
@@ -1998,6 +2003,36 @@ async function togglePref(which) {
 // ---------- start ----------
 
 fillIcons();
+// ---------- theme ----------
+
+// The theme follows the system (prefers-color-scheme: app.css picks each
+// colour with light-dark()) unless the person picks light or dark with the
+// switch beside Log out; the choice is kept in this browser.
+const THEME_KEY = "confab.theme";
+const THEMES = ["system", "light", "dark"];
+const THEME_NAMES = { system: "as the system", light: "light", dark: "dark" };
+
+function applyTheme() {
+  const t = localStorage.getItem(THEME_KEY);
+  const theme = THEMES.includes(t) ? t : "system";
+  if (theme === "system") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  const b = $("theme-toggle");
+  b.setAttribute("aria-label", `Theme: ${THEME_NAMES[theme]}`);
+  b.title = `Theme: ${THEME_NAMES[theme]} (click to change)`;
+  return theme;
+}
+
+function nextTheme() {
+  const next = THEMES[(THEMES.indexOf(applyTheme()) + 1) % THEMES.length];
+  if (next === "system") localStorage.removeItem(THEME_KEY);
+  else localStorage.setItem(THEME_KEY, next);
+  applyTheme();
+  toast(`Theme: ${THEME_NAMES[next]}`);
+}
+
+applyTheme();
+window.addEventListener("storage", (e) => { if (e.key === THEME_KEY) applyTheme(); }); // another tab switched
 const session = loadSession();
 if (session && session.token) start(session.token);
 else showAuth();
