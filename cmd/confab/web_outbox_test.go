@@ -247,3 +247,36 @@ func TestWebUnsentThreadReply(t *testing.T) {
 	a.waitFor("the outbox emptied", noOutbox)
 	storedOnce(t, alice, plaza, parent, "a reply from a tunnel")
 }
+
+// A message the server refuses for good (here msg_too_long) stays "Not
+// sent" with the reason, is not sent again when the connection comes
+// back, and goes when discarded.
+func TestWebRefusedMessageIsNotRetried(t *testing.T) {
+	_, a, b, alice, bob, plaza := outboxScene(t, t.TempDir())
+	eval[bool](a, `(document.getElementById('composer-input').value = 'x'.repeat(40001), true)`)
+	a.step("focus", chromedp.Focus("#composer-input"))
+	a.pressEnter(false)
+	refused := `[...document.querySelectorAll('#messages .msg.failed')].some(e => e.querySelector('.send-failed').textContent.startsWith('Not sent (the message is too long) · Retry'))`
+	a.waitFor("the refusal shown", refused)
+
+	// Count the page's chat.postMessage calls from here on.
+	eval[bool](a, `(window.__posts = 0, window.fetch = ((f) => (u, o) => (String(u).includes('chat.postMessage') && window.__posts++, f(u, o)))(window.fetch), true)`)
+	eval[bool](a, `(window.confabDebug.drop(), true)`)
+	a.waitFor("live again", `window.confabDebug.state().live`)
+	settle(t, bob, plaza, "later", a, b)
+	if n := eval[int](a, `window.__posts`); n != 0 {
+		t.Fatalf("the refused message was sent again %d times after a reconnect, want none", n)
+	}
+	if !eval[bool](a, refused) {
+		t.Fatal("the refused message is no longer shown as refused after a reconnect")
+	}
+	if eval[bool](a, noOutbox) {
+		t.Fatal("the refused message is not in the outbox")
+	}
+
+	a.click(`#messages .msg.failed button.discard`)
+	a.waitFor("discarded", `document.querySelectorAll('#messages .msg.failed').length === 0 && `+noOutbox)
+	if n := len(alice.must("conversations.history", obj{"channel": plaza})["messages"].([]any)); n != 2 {
+		t.Fatalf("history has %d messages, want 2 (the refused one never stored)", n)
+	}
+}

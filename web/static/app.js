@@ -892,10 +892,11 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
 // outbox until the server has it. A retry sends the same client_msg_id,
 // so a send whose answer was lost does not make a second message. It
 // answers "sent", "refused" (the server will not take it: kept, shown with
-// why, not retried automatically) or "failed" (worth retrying).
+// why, not retried automatically), "failed" (worth retrying) or "sending"
+// (it was on its way already).
 async function sendMessage(channel, text, thread_ts, cmid = uuid()) {
   const before = S.pending.get(cmid);
-  if (before?.pending) return "failed"; // on its way already
+  if (before?.pending) return "sending"; // on its way already
   const p = { type: "message", channel, text, user: S.self.id, client_msg_id: cmid, pending: true, at: before?.at || Date.now(), ...(thread_ts ? { thread_ts } : {}) };
   S.pending.set(cmid, p);
   S.outbox.put(p);
