@@ -5,6 +5,7 @@
 
 import { Api, ApiError } from "./api.js";
 import { Realtime } from "./rtm.js";
+import { Outbox, refused, refusal } from "./outbox.js";
 import { icon, fillIcons } from "./icons.js";
 import { renderText, renderHighlighted, emoji, PICKER, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
 
@@ -50,6 +51,7 @@ const S = {
   cur: null,             // the open conversation
   thread: null,          // the open thread
   pending: new Map(),    // client_msg_id → pending send
+  outbox: null,          // what was typed and not yet acknowledged (outbox.js)
   typing: new Map(),     // channel → Map(user → timeout)
   lastTypingSent: 0,
   markTimer: null,
@@ -168,6 +170,7 @@ async function start(token) {
   $("app").hidden = false;
 
   S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover, mentions: setMentions });
+  restoreOutbox(boot);
   for (const c of boot.channels) addChannel(c);
   renderSidebar();
   loadUsers();
@@ -752,8 +755,8 @@ function upsertMessage(m) {
   const e = messageEl(m);
   if (m.ts) cur.els.set(m.ts, e);
   if (old) {
-    if (old.dataset.ts && old.dataset.ts === m.ts) {
-      old.replaceWith(e);
+    if ((old.dataset.ts && old.dataset.ts === m.ts) || (!old.dataset.ts && !m.ts)) {
+      old.replaceWith(e); // a pending message that failed stays in its place
     } else {
       // A pending message got its ts: place it by ts.
       old.remove();
@@ -835,7 +838,8 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
   const head = el("div", { class: "msg-head" },
     el("span", { class: "author", dataset: { userName: m.user } , text: displayName(m.user) }),
     el("span", { class: "presence small", "aria-hidden": "true", dataset: { user: m.user, presence: S.presence.get(m.user) || "away" } }),
-    m.ts ? el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) }) : el("span", { class: "time", text: "sending…" }),
+    ...(m.ts ? [el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) })]
+      : m.failed ? [] : [el("span", { class: "time", text: "sending…" })]),
   );
   const text = el("div", { class: "text" });
   renderText(text, m.text || "", displayName, channelName);
@@ -867,11 +871,7 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
       text: `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`,
     }));
   }
-  if (m.failed) {
-    body.append(el("div", { class: "send-failed", role: "status" },
-      el("span", { text: "Not sent. " }),
-      el("button", { type: "button", class: "retry link-button", onclick: () => sendMessage(m.channel, m.text, m.thread_ts, m.client_msg_id) , text: "Retry" })));
-  }
+  if (m.failed) body.append(failedBar(m));
   art.append(avatar(m.user), body);
   if (m.ts && !m.pending && !ephemeral) {
     const tools = el("div", { class: "msg-tools", role: "toolbar", "aria-label": "Message actions" });
@@ -888,14 +888,24 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
 
 // ---------- sending ----------
 
+// sendMessage posts a message, shown at once as pending and kept in the
+// outbox until the server has it. A retry sends the same client_msg_id,
+// so a send whose answer was lost does not make a second message. It
+// answers "sent", "refused" (the server will not take it: kept, shown with
+// why, not retried automatically), "failed" (worth retrying) or "sending"
+// (it was on its way already).
 async function sendMessage(channel, text, thread_ts, cmid = uuid()) {
-  const p = { type: "message", channel, text, user: S.self.id, client_msg_id: cmid, pending: true, ...(thread_ts ? { thread_ts } : {}) };
+  const before = S.pending.get(cmid);
+  if (before?.pending) return "sending"; // on its way already
+  const p = { type: "message", channel, text, user: S.self.id, client_msg_id: cmid, pending: true, at: before?.at || Date.now(), ...(thread_ts ? { thread_ts } : {}) };
   S.pending.set(cmid, p);
+  S.outbox.put(p);
   showPending(p);
   for (let attempt = 0; ; attempt++) {
     try {
       const r = await S.api.call("chat.postMessage", { channel, text, client_msg_id: cmid, ...(thread_ts ? { thread_ts } : {}) });
-      S.pending.delete(cmid);
+      S.outbox.remove(cmid);
+      if (S.pending.get(cmid) === p) S.pending.delete(cmid);
       const m = { ...r.message, channel: r.channel };
       if (isReply(m)) {
         upsertThreadMessage(m);
@@ -904,15 +914,66 @@ async function sendMessage(channel, text, thread_ts, cmid = uuid()) {
         noteLatest(m);
       }
       if (S.cur?.id === channel) markRead();
-      return;
+      return "sent";
     } catch (e) {
       if (e instanceof ApiError && e.transient && e.code !== "network" && attempt < 2) continue;
+      // Its echo came on the socket meanwhile: the server has it.
+      if (S.pending.get(cmid) !== p) return "sent";
       p.failed = true;
       p.pending = false;
       p.error = e.code;
+      p.refused = refused(e);
+      S.outbox.put(p);
       showPending(p);
-      return;
+      return p.refused ? "refused" : "failed";
     }
+  }
+}
+
+// failedBar marks a message that was not sent: "Not sent · Retry", with
+// why when the server refused it, and a way to drop it.
+function failedBar(m) {
+  return el("div", { class: "send-failed", role: "status" },
+    el("span", { text: m.refused ? `Not sent (${refusal(m.error)})` : "Not sent" }), " · ",
+    el("button", { type: "button", class: "retry link-button", onclick: () => sendMessage(m.channel, m.text, m.thread_ts, m.client_msg_id), text: "Retry" }), " · ",
+    el("button", { type: "button", class: "discard link-button", onclick: () => discardUnsent(m), text: "Discard" }));
+}
+
+function discardUnsent(m) {
+  const p = S.pending.get(m.client_msg_id);
+  if (p?.pending) return;
+  S.pending.delete(m.client_msg_id);
+  S.outbox.remove(m.client_msg_id);
+  for (const e of document.querySelectorAll(`.msg[data-client-msg-id="${CSS.escape(m.client_msg_id)}"]:not([data-ts])`)) {
+    const next = e.nextElementSibling;
+    e.remove();
+    if (next) regroup(next);
+  }
+}
+
+// restoreOutbox shows what an earlier page left unsent as "Not sent"; it
+// goes out once the socket is online (flushOutbox).
+function restoreOutbox(boot) {
+  S.outbox = new Outbox(boot.team.id, boot.self.id);
+  for (const e of S.outbox.list()) {
+    S.pending.set(e.client_msg_id, { type: "message", user: S.self.id, ...e, failed: true, pending: false });
+  }
+}
+
+// flushOutbox sends the outbox again, oldest first, when the connection
+// is back; it stops at the first send that fails (the next reconnect
+// starts over). Refused messages wait for their Retry.
+let flushing = false;
+async function flushOutbox() {
+  if (flushing || !S.outbox) return;
+  flushing = true;
+  try {
+    for (const e of S.outbox.list()) {
+      if (e.refused || S.pending.get(e.client_msg_id)?.pending) continue;
+      if (await sendMessage(e.channel, e.text, e.thread_ts, e.client_msg_id) === "failed") break;
+    }
+  } finally {
+    flushing = false;
   }
 }
 
@@ -1280,6 +1341,7 @@ function onStatus(state, info) {
     S.presenceSubbed = "";
     subscribePresence();
     $("self-presence").dataset.presence = "active";
+    flushOutbox();
   } else if (state === "offline") {
     $("self-presence").dataset.presence = "away";
     banner(true, `Connection lost. Reconnecting in ${Math.ceil(info.retryIn / 1000)} s…`);
@@ -1400,7 +1462,10 @@ function onMessage(m, source) {
   const ch = S.channels.get(m.channel);
   if (!ch) return;
   clearTyping(m.channel, m.user);
-  if (m.client_msg_id) S.pending.delete(m.client_msg_id);
+  if (m.client_msg_id && m.user === S.self.id) {
+    S.pending.delete(m.client_msg_id);
+    S.outbox.remove(m.client_msg_id);
+  }
   if (isReply(m)) {
     upsertThreadMessage(m);
     const cur = S.cur;
