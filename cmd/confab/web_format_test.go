@@ -116,6 +116,7 @@ func TestWebFormatting(t *testing.T) {
 		if len(bad) != 0 {
 			t.Errorf("links %q, want each to open in a new tab with rel noopener noreferrer", bad)
 		}
+		b.screenshot("formatting.png")
 	})
 
 	t.Run("thread", func(t *testing.T) {
