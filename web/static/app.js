@@ -453,6 +453,9 @@ function showEmpty() {
   $("empty").hidden = false;
   $("history-start").textContent = "";
   $("channel-title").textContent = "";
+  $("channel-topic").textContent = "";
+  // Nothing open: nothing to star or mute, nor to jump in.
+  $("star-toggle").hidden = $("mute-toggle").hidden = $("jump-latest").hidden = true;
   $("composer").hidden = true;
 }
 
@@ -500,11 +503,17 @@ async function openChannel(id, { focus = true, at = "" } = {}) {
   }
 }
 
+// memberCount is "1 member" or "N members".
+function memberCount(n) {
+  return `${n} ${n === 1 ? "member" : "members"}`;
+}
+
 function renderHeader() {
   const ch = S.channels.get(S.cur.id);
   if (!ch) return;
   $("channel-title").textContent = `${prefix(ch)}${channelLabel(ch)}`;
-  $("channel-topic").textContent = ch.topic || (ch.kind === "channel" ? `${ch.numMembers || ""} ${ch.numMembers === 1 ? "member" : "members"}`.trim() : "");
+  $("channel-topic").textContent = ch.topic || (ch.kind === "channel" && ch.numMembers ? memberCount(ch.numMembers) : "");
+  $("star-toggle").hidden = $("mute-toggle").hidden = false;
   const star = $("star-toggle");
   star.setAttribute("aria-pressed", ch.starred);
   star.replaceChildren(icon("star", { filled: ch.starred }));
@@ -1132,7 +1141,18 @@ function editMessage(art, m) {
   });
   textEl.hidden = true;
   textEl.after(box);
-  box.focus();
+  box.focus({ preventScroll: true });
+  fitEditBox(box);
+  box.addEventListener("input", () => fitEditBox(box));
+}
+
+// fitEditBox grows an edit box to its text (up to a limit) and scrolls it
+// entirely into view: focusing it alone may leave its lower part below the
+// message list's visible area.
+function fitEditBox(box) {
+  box.style.height = "auto";
+  box.style.height = `${Math.min(box.scrollHeight + box.offsetHeight - box.clientHeight, 240)}px`;
+  box.scrollIntoView({ block: "nearest" });
 }
 
 async function deleteMessage(m) {
@@ -1208,15 +1228,36 @@ async function openThread(channel, ts) {
     let r;
     try {
       r = await S.api.call("conversations.replies", { channel, ts, cursor, limit: 200 });
-    } catch {
-      break;
+    } catch (e) {
+      if (S.thread === t) threadFailed(t, e.code);
+      return;
     }
     if (S.thread !== t) return;
     for (const m of r.messages) upsertThreadMessage({ ...m, channel });
     cursor = r.response_metadata?.next_cursor || "";
     if (!r.has_more || !cursor) break;
   }
+  if (!t.msgs.has(ts)) threadParentGone(t);
   for (const p of S.pending.values()) if (p.channel === channel && p.thread_ts === ts) upsertThreadMessage(p);
+}
+
+// threadFailed shows, in place of a thread that could not be loaded, why,
+// and a Retry that loads it again.
+function threadFailed(t, code) {
+  const why = code === "thread_not_found" ? "This thread is not there: its message was deleted."
+    : code === "channel_not_found" ? "This conversation is not there, or is not yours to read."
+    : code === "network" ? "Could not load this thread: the server cannot be reached."
+    : `Could not load this thread (${code}).`;
+  $("thread-messages").replaceChildren(el("div", { class: "thread-error", role: "alert" },
+    el("span", { text: why + " " }),
+    el("button", { type: "button", class: "retry link-button", text: "Retry", onclick: () => openThread(t.channel, t.ts) })));
+}
+
+// threadParentGone stands in for a thread's first message, deleted while
+// its replies stay (as Slack shows them).
+function threadParentGone(t) {
+  const box = $("thread-messages");
+  if (!box.querySelector(".thread-gone")) box.prepend(el("div", { class: "thread-gone", text: "This message was deleted." }));
 }
 
 function closeThread() {
@@ -1635,7 +1676,7 @@ async function openBrowse() {
     list.replaceChildren(...all.filter((c) => c.name.includes(q)).sort((a, b) => a.name.localeCompare(b.name)).map((c) => {
       const member = S.channels.has(c.id);
       return el("li", { dataset: { channelId: c.id } },
-        el("div", { class: "pick-main" }, el("strong", { text: `#${c.name}` }), el("span", { class: "hint", text: ` ${c.num_members} members${c.purpose?.value ? " · " + c.purpose.value : ""}` })),
+        el("div", { class: "pick-main" }, el("strong", { text: `#${c.name}` }), el("span", { class: "hint", text: ` ${memberCount(c.num_members)}${c.purpose?.value ? " · " + c.purpose.value : ""}` })),
         el("button", {
           type: "button", class: member ? "" : "primary", text: member ? "Open" : "Join",
           onclick: async () => {
@@ -1723,6 +1764,9 @@ function openSwitcher() {
     if (e.key === "ArrowDown") { sel = Math.min(sel + 1, items.length - 1); draw(); e.preventDefault(); }
     if (e.key === "ArrowUp") { sel = Math.max(sel - 1, 0); draw(); e.preventDefault(); }
     if (e.key === "Enter" && items[sel]) { e.preventDefault(); d.close(); openChannel(items[sel].id); }
+    // One Escape closes (a search field's own first Escape would only
+    // clear what is typed).
+    if (e.key === "Escape") { e.preventDefault(); d.close(); }
   };
   draw();
   d.showModal();
