@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -175,4 +177,137 @@ func TestWebSwitcherEscape(t *testing.T) {
 		b.step("esc", chromedp.KeyEvent(kb.Escape))
 		b.waitForWithin(fmt.Sprintf("the switcher closed by one Escape (typed %q)", typed), `!document.getElementById('dlg-switcher').open`, 2*time.Second)
 	}
+}
+
+// A message grouped under the one before it (same author, minutes apart)
+// shows its time where the avatar would be when hovered; an edited message
+// says "(edited)", and when, live and from history.
+func TestWebGroupedTimeAndEdited(t *testing.T) {
+	m, browser, alice, _, general, _ := twoChannels(t, "random")
+	alice.post(general, "first of two")
+	second := alice.post(general, "second of two")
+	edited := alice.post(general, "typo here")
+	alice.must("chat.update", obj{"channel": general, "ts": edited, "text": "no typo here"})
+
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	b.waitFor("the messages", hasText("no typo here"))
+	msg := fmt.Sprintf(`document.querySelector('#messages .msg[data-ts=%q]')`, second)
+	if !eval[bool](b, msg+`.classList.contains('cont')`) {
+		t.Fatal("the second message is not grouped under the first")
+	}
+	// Its hidden header's time is the one it shows (same format, same ts).
+	want := eval[string](b, msg+`.querySelector('.msg-head .time').textContent`)
+	got := eval[string](b, msg+`.querySelector('.cont-time')?.textContent ?? ''`)
+	if got == "" || got != want {
+		t.Fatalf("the grouped message's time says %q, want %q", got, want)
+	}
+	visible := msg + `.querySelector('.cont-time').checkVisibility({visibilityProperty: true})`
+	b.step("mouse away", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
+	if eval[bool](b, visible) {
+		t.Fatal("the grouped message's time shows without hovering it")
+	}
+	r := eval[[]float64](b, `(r => [r.left + r.width / 2, r.top + r.height / 2])(`+msg+`.getBoundingClientRect())`)
+	b.step("hover the message", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, r[0], r[1]))
+	b.waitForWithin("the time on hover", visible, 2*time.Second)
+	b.screenshot("grouped-time-hover.png")
+
+	edit := func(ts string) string {
+		return fmt.Sprintf(`(() => { const e = document.querySelector('#messages .msg[data-ts=%q] .text .edited');
+			return !!e && e.textContent === ' (edited)' && e.title.startsWith('Edited '); })()`, ts)
+	}
+	b.waitFor("the edit mark from history, with its time", edit(edited))
+	alice.must("chat.update", obj{"channel": general, "ts": second, "text": "second of two, edited"})
+	b.waitFor("the edit mark of a live edit, with its time", edit(second))
+}
+
+// Opening a conversation with unread messages, a "New messages" line
+// stands above the first of them (from the read marker); it is gone once
+// one has read on: come back later, or sent a message. Messages arriving
+// while one reads add no line.
+func TestWebNewMessagesLine(t *testing.T) {
+	m, browser, alice, bob, general, random := twoChannels(t, "random")
+	alice.post(general, "old one")
+	read := alice.post(general, "old two")
+	bob.must("conversations.mark", obj{"channel": general, "ts": read})
+	first := alice.post(general, "new one")
+	alice.post(general, "new two")
+
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(random)
+	lines := `[...document.querySelectorAll('#messages .unread-line')].map(l => l.closest('.msg').dataset.ts)`
+	b.openChannel(general)
+	b.waitFor("the messages", hasText("new two"))
+	if got := eval[[]string](b, lines); len(got) != 1 || got[0] != first {
+		t.Fatalf("New messages lines above %v, want one above %s", got, first)
+	}
+	line := fmt.Sprintf(`document.querySelector('#messages .msg[data-ts=%q] .unread-line')`, first)
+	if got := eval[string](b, line+`.textContent`); got != "New messages" {
+		t.Fatalf("the line says %q", got)
+	}
+	if eval[bool](b, fmt.Sprintf(`document.querySelector('#messages .msg[data-ts=%q]').classList.contains('cont')`, first)) {
+		t.Error("the first new message is grouped under the old ones: its author is hidden below the line")
+	}
+	b.screenshot("new-messages-line.png")
+	alice.post(general, "while bob reads")
+	b.waitFor("a live message", hasText("while bob reads"))
+	if got := eval[[]string](b, lines); len(got) != 1 || got[0] != first {
+		t.Fatalf("after a live message, New messages lines above %v, want still one above %s", got, first)
+	}
+
+	// Come back: all was read, no line.
+	b.openChannel(random)
+	b.openChannel(general)
+	b.waitFor("the messages", hasText("while bob reads"))
+	if got := eval[[]string](b, lines); len(got) != 0 {
+		t.Fatalf("coming back after reading, New messages lines above %v, want none", got)
+	}
+
+	// New ones while away: the line again, until bob says something.
+	b.openChannel(random)
+	later := alice.post(general, "later")
+	b.waitFor("general unread", fmt.Sprintf(`document.querySelector('#sidebar .chan[data-channel-id=%q]').dataset.unread === '1'`, general))
+	b.openChannel(general)
+	b.waitFor("the line above the later one", fmt.Sprintf(`(l => l.length === 1 && l[0] === %q)(%s)`, later, lines))
+	b.typeInto("#composer-input", "caught up")
+	b.pressEnter(false)
+	b.waitFor("bob's message", hasText("caught up"))
+	if got := eval[[]string](b, lines); len(got) != 0 {
+		t.Fatalf("after bob wrote, New messages lines above %v, want none", got)
+	}
+}
+
+// Scrolled up away from the newest messages, a "Jump to newest" button
+// brings them back: by scrolling, or, reading history around an older
+// message (a permalink), by loading the newest page.
+func TestWebJumpToNewest(t *testing.T) {
+	m, browser, alice, _, general, _ := twoChannels(t, "random")
+	var tss []string
+	for i := range 120 {
+		tss = append(tss, alice.post(general, fmt.Sprintf("message %03d", i)))
+	}
+	b := newTab(t, browser, "bob", true)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	b.waitFor("the newest", hasText("message 119"))
+	jump := `document.getElementById('jump-latest')`
+	atBottom := `(s => s.scrollHeight - s.scrollTop - s.clientHeight < 2)(document.getElementById('scroller'))`
+	b.waitFor("at the bottom, no button", atBottom+` && !`+jump+`.checkVisibility()`)
+
+	eval[bool](b, `(document.getElementById('scroller').scrollTop = 0, true)`)
+	b.waitFor("the button, scrolled up", jump+`.checkVisibility() && `+jump+`.textContent.startsWith('Jump to newest')`)
+	b.click("#jump-latest")
+	b.waitFor("back at the bottom, no button", atBottom+` && !`+jump+`.checkVisibility()`)
+
+	// A permalink to an old message shows history around it, not the end.
+	b.step("open a permalink", chromedp.Navigate(m.URL()+"/#"+general+"/p"+strings.ReplaceAll(tss[5], ".", "")))
+	b.waitFor("the old message, marked", fmt.Sprintf(`document.querySelector('#messages .msg.highlight[data-ts=%q]') !== null`, tss[5]))
+	if eval[bool](b, hasText("message 119")) {
+		t.Fatal("the newest message is shown around an old one; the test needs history away from the end")
+	}
+	b.waitFor("the button", jump+`.checkVisibility()`)
+	b.click("#jump-latest")
+	b.waitFor("the newest page, at the live end", hasText("message 119")+` && window.confabDebug.state().atEnd && `+atBottom+` && !`+jump+`.checkVisibility()`)
 }
