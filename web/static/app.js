@@ -335,6 +335,7 @@ function addChannel(c, { preview = false } = {}) {
     starred: !!c.is_starred,
     numMembers: c.num_members || 0,
     latestTS: c.latest?.ts || prev?.latestTS || "",
+    lastRead: c.last_read || prev?.lastRead || "",
     preview,
   };
   S.channels.set(c.id, ch);
@@ -456,6 +457,9 @@ function showEmpty() {
   $("empty").hidden = false;
   $("history-start").textContent = "";
   $("channel-title").textContent = "";
+  $("channel-topic").textContent = "";
+  // Nothing open: nothing to star or mute, nor to jump in.
+  $("star-toggle").hidden = $("mute-toggle").hidden = $("jump-latest").hidden = true;
   $("composer").hidden = true;
 }
 
@@ -479,6 +483,9 @@ async function openChannel(id, { focus = true, at = "" } = {}) {
     id, msgs: new Map(), els: new Map(), cursor: "", hasMore: true,
     loading: false, replay: null, inflight: 0, replaying: false,
     atEnd: !at, loadingNewer: false,
+    // Messages after this ts were unread when the conversation opened:
+    // the "New messages" line goes above the first of them.
+    unreadAfter: ch.unread > 0 ? ch.lastRead || "0" : "",
   };
   $("jump-latest").hidden = !at;
   $("empty").hidden = true;
@@ -499,15 +506,22 @@ async function openChannel(id, { focus = true, at = "" } = {}) {
     await loadAround(at);
   } else {
     await loadOlder();
+    showFirstUnread(S.cur);
     markRead();
   }
+}
+
+// memberCount is "1 member" or "N members".
+function memberCount(n) {
+  return `${n} ${n === 1 ? "member" : "members"}`;
 }
 
 function renderHeader() {
   const ch = S.channels.get(S.cur.id);
   if (!ch) return;
   $("channel-title").textContent = `${prefix(ch)}${channelLabel(ch)}`;
-  $("channel-topic").textContent = ch.topic || (ch.kind === "channel" ? `${ch.numMembers || ""} ${ch.numMembers === 1 ? "member" : "members"}`.trim() : "");
+  $("channel-topic").textContent = ch.topic || (ch.kind === "channel" && ch.numMembers ? memberCount(ch.numMembers) : "");
+  $("star-toggle").hidden = $("mute-toggle").hidden = false;
   const star = $("star-toggle");
   star.setAttribute("aria-pressed", ch.starred);
   star.replaceChildren(icon("star", { filled: ch.starred }));
@@ -707,6 +721,66 @@ function onScroll() {
   } else if (nearBottom(s)) {
     markRead();
   }
+  updateJumpButton();
+}
+
+// updateJumpButton offers "Jump to newest" away from the live end, and
+// at it when scrolled up more than a screen.
+function updateJumpButton() {
+  const s = $("scroller");
+  $("jump-latest").hidden = !S.cur || (S.cur.atEnd && s.scrollHeight - s.scrollTop - s.clientHeight < Math.max(s.clientHeight, 200));
+}
+
+// jumpToNewest scrolls to the newest message; away from the live end it
+// opens the conversation there (its newest page).
+function jumpToNewest() {
+  const cur = S.cur;
+  if (!cur) return;
+  if (!cur.atEnd) {
+    openChannel(cur.id, { focus: false });
+    return;
+  }
+  // Hidden first: the button takes a little of the list's height.
+  $("jump-latest").hidden = true;
+  const s = $("scroller");
+  s.scrollTop = s.scrollHeight;
+  markRead();
+}
+
+// markFirstUnread puts the "New messages" line above e if it is the first
+// message of the open conversation that was unread when it was opened, and
+// takes it away otherwise; it reports whether e has the line.
+function markFirstUnread(e) {
+  const after = S.cur?.unreadAfter;
+  let first = false;
+  if (after && e.dataset.ts && e.parentElement?.id === "messages" && compareTS(e.dataset.ts, after) > 0) {
+    const prev = e.previousElementSibling;
+    first = !prev || !prev.dataset.ts || compareTS(prev.dataset.ts, after) <= 0;
+  }
+  const line = e.querySelector(":scope > .unread-line");
+  if (first && !line) {
+    const l = el("div", { class: "unread-line", role: "separator", "aria-label": "New messages" }, el("span", { text: "New messages" }));
+    const day = e.querySelector(":scope > .day");
+    if (day) day.after(l);
+    else e.prepend(l);
+  } else if (!first && line) {
+    line.remove();
+  }
+  return first;
+}
+
+// showFirstUnread scrolls the "New messages" line to the top of the list
+// when it is above what shows: reading starts where one left off.
+function showFirstUnread(cur) {
+  if (S.cur !== cur) return;
+  const l = $("messages").querySelector(".unread-line");
+  if (l && l.getBoundingClientRect().top < $("scroller").getBoundingClientRect().top) l.scrollIntoView({ block: "start" });
+}
+
+// clearUnreadLine takes the "New messages" line away: one has read on.
+function clearUnreadLine() {
+  if (S.cur) S.cur.unreadAfter = "";
+  for (const l of $("messages").querySelectorAll(".unread-line")) l.remove();
 }
 
 function nearBottom(s, within = 80) {
@@ -803,10 +877,11 @@ function regroup(e) {
     newDay = tsDate(pts).toDateString() !== tsDate(ts).toDateString();
     cont = !newDay && prev.dataset.user === e.dataset.user && Math.abs(Number(ts.split(".")[0]) - Number(pts.split(".")[0])) < GROUP_SECONDS;
   }
-  e.classList.toggle("cont", cont);
   const divider = e.querySelector(":scope > .day");
   if (newDay && !divider) e.prepend(el("div", { class: "day", role: "separator" }, el("span", { text: dayOf(ts) })));
   else if (!newDay && divider) divider.remove();
+  // The first new message shows its author, below the line.
+  e.classList.toggle("cont", cont && !markFirstUnread(e));
 }
 
 function avatar(id) {
@@ -846,7 +921,7 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
   for (const s of text.querySelectorAll(".mention[data-user-name]")) {
     if (s.dataset.userName.split("|")[0] === S.self.id) s.classList.add("me"); // your own name stands out
   }
-  if (m.edited) text.append(el("span", { class: "edited", text: " (edited)" }));
+  if (m.edited) text.append(el("span", { class: "edited", text: " (edited)", title: m.edited.ts ? `Edited ${tsDate(m.edited.ts).toLocaleString()}` : "Edited" }));
   body.append(head, text);
   if (ephemeral) body.append(el("div", { class: "ephemeral-note", text: "Only visible to you" }));
   if (m.reactions && m.reactions.length) {
@@ -872,7 +947,10 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
     }));
   }
   if (m.failed) body.append(failedBar(m));
-  art.append(avatar(m.user), body);
+  // A message grouped under the one before shows its time in place of the
+  // avatar, on hover or focus.
+  const contTime = m.ts ? el("time", { class: "cont-time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) }) : "";
+  art.append(avatar(m.user), contTime, body);
   if (m.ts && !m.pending && !ephemeral) {
     const tools = el("div", { class: "msg-tools", role: "toolbar", "aria-label": "Message actions" });
     tools.append(el("button", { type: "button", class: "icon-button", title: "Add reaction", "aria-label": "Add reaction", "data-action": "react", onclick: (e) => openPicker(e.currentTarget, m) }, icon("smile")));
@@ -1013,6 +1091,7 @@ function submitComposer() {
   autoGrow(t);
   // What one sends shows at the live end: go there.
   if (!S.cur.atEnd) openChannel(S.cur.id);
+  clearUnreadLine();
   if (text.startsWith("/") && runCommand(S.cur.id, text)) return;
   sendMessage(S.cur.id, withMentions(t, text));
 }
@@ -1201,7 +1280,18 @@ function editMessage(art, m) {
   });
   textEl.hidden = true;
   textEl.after(box);
-  box.focus();
+  box.focus({ preventScroll: true });
+  fitEditBox(box);
+  box.addEventListener("input", () => fitEditBox(box));
+}
+
+// fitEditBox grows an edit box to its text (up to a limit) and scrolls it
+// entirely into view: focusing it alone may leave its lower part below the
+// message list's visible area.
+function fitEditBox(box) {
+  box.style.height = "auto";
+  box.style.height = `${Math.min(box.scrollHeight + box.offsetHeight - box.clientHeight, 240)}px`;
+  box.scrollIntoView({ block: "nearest" });
 }
 
 // deleteMessage asks in the app's own dialog (the message shown, Delete
@@ -1292,15 +1382,36 @@ async function openThread(channel, ts) {
     let r;
     try {
       r = await S.api.call("conversations.replies", { channel, ts, cursor, limit: 200 });
-    } catch {
-      break;
+    } catch (e) {
+      if (S.thread === t) threadFailed(t, e.code);
+      return;
     }
     if (S.thread !== t) return;
     for (const m of r.messages) upsertThreadMessage({ ...m, channel });
     cursor = r.response_metadata?.next_cursor || "";
     if (!r.has_more || !cursor) break;
   }
+  if (!t.msgs.has(ts)) threadParentGone(t);
   for (const p of S.pending.values()) if (p.channel === channel && p.thread_ts === ts) upsertThreadMessage(p);
+}
+
+// threadFailed shows, in place of a thread that could not be loaded, why,
+// and a Retry that loads it again.
+function threadFailed(t, code) {
+  const why = code === "thread_not_found" ? "This thread is not there: its message was deleted."
+    : code === "channel_not_found" ? "This conversation is not there, or is not yours to read."
+    : code === "network" ? "Could not load this thread: the server cannot be reached."
+    : `Could not load this thread (${code}).`;
+  $("thread-messages").replaceChildren(el("div", { class: "thread-error", role: "alert" },
+    el("span", { text: why + " " }),
+    el("button", { type: "button", class: "retry link-button", text: "Retry", onclick: () => openThread(t.channel, t.ts) })));
+}
+
+// threadParentGone stands in for a thread's first message, deleted while
+// its replies stay (as Slack shows them).
+function threadParentGone(t) {
+  const box = $("thread-messages");
+  if (!box.querySelector(".thread-gone")) box.prepend(el("div", { class: "thread-gone", text: "This message was deleted." }));
 }
 
 function closeThread() {
@@ -1385,6 +1496,7 @@ function onEvent(ev, source) {
     case "mpim_marked": {
       const ch = S.channels.get(ev.channel);
       if (ch) {
+        if (ev.ts) ch.lastRead = ev.ts;
         ch.unread = typeof ev.unread_count_display === "number" ? ev.unread_count_display : 0;
         if (typeof ev.mention_count === "number") ch.mentions = ev.mention_count;
         else if (!ch.unread) ch.mentions = 0;
@@ -1660,6 +1772,7 @@ function markRead() {
     return;
   }
   ch.markedTS = newest;
+  ch.lastRead = newest;
   ch.unread = 0;
   ch.mentions = 0;
   renderSidebar();
@@ -1726,7 +1839,7 @@ async function openBrowse() {
     list.replaceChildren(...all.filter((c) => c.name.includes(q)).sort((a, b) => a.name.localeCompare(b.name)).map((c) => {
       const member = S.channels.has(c.id);
       return el("li", { dataset: { channelId: c.id } },
-        el("div", { class: "pick-main" }, el("strong", { text: `#${c.name}` }), el("span", { class: "hint", text: ` ${c.num_members} members${c.purpose?.value ? " · " + c.purpose.value : ""}` })),
+        el("div", { class: "pick-main" }, el("strong", { text: `#${c.name}` }), el("span", { class: "hint", text: ` ${memberCount(c.num_members)}${c.purpose?.value ? " · " + c.purpose.value : ""}` })),
         el("button", {
           type: "button", class: member ? "" : "primary", text: member ? "Open" : "Join",
           onclick: async () => {
@@ -1814,6 +1927,9 @@ function openSwitcher() {
     if (e.key === "ArrowDown") { sel = Math.min(sel + 1, items.length - 1); draw(); e.preventDefault(); }
     if (e.key === "ArrowUp") { sel = Math.max(sel - 1, 0); draw(); e.preventDefault(); }
     if (e.key === "Enter" && items[sel]) { e.preventDefault(); d.close(); openChannel(items[sel].id); }
+    // One Escape closes (a search field's own first Escape would only
+    // clear what is typed).
+    if (e.key === "Escape") { e.preventDefault(); d.close(); }
   };
   draw();
   d.showModal();
@@ -2020,7 +2136,7 @@ function wireUI() {
   for (const d of document.querySelectorAll("dialog")) wireDialog(d);
   $("star-toggle").onclick = () => togglePref("starred");
   $("mute-toggle").onclick = () => togglePref("muted");
-  $("jump-latest").onclick = () => S.cur && openChannel(S.cur.id);
+  $("jump-latest").onclick = jumpToNewest;
   window.addEventListener("hashchange", () => {
     const { id, at } = hashRoute();
     if (S.channels.has(id) || (id && at)) openAnywhere(id, { at });
