@@ -133,3 +133,26 @@ func TestHandlerRevalidatesAndCompresses(t *testing.T) {
 		t.Fatalf("gzip;q=0 got Content-Encoding %q, want none", got)
 	}
 }
+
+// TestModulesPreloaded: index.html preloads every module of the client
+// beside app.js, so that a module is not fetched only once the one that
+// imports it has been read (a round trip per level of imports).
+func TestModulesPreloaded(t *testing.T) {
+	index, err := static.ReadFile("static/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := static.ReadDir("static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".js") || name == "app.js" {
+			continue
+		}
+		if !strings.Contains(string(index), `<link rel="modulepreload" href="/`+name+`">`) {
+			t.Errorf("index.html does not preload %s", name)
+		}
+	}
+}

@@ -173,7 +173,6 @@ async function start(token) {
   restoreOutbox(boot);
   for (const c of boot.channels) addChannel(c);
   renderSidebar();
-  loadUsers();
 
   window.confabDebug = {
     drop: () => S.rtm.drop(),
@@ -190,6 +189,9 @@ async function start(token) {
   } else {
     openFirst();
   }
+  // After the conversation's history is asked for: the first screen needs
+  // it, not the names (they fill in when the list comes).
+  loadUsers();
 }
 
 function openFirst() {
