@@ -131,3 +131,21 @@ func TestWebNamesIsolated(t *testing.T) {
 		t.Fatal("the typing line does not isolate the name")
 	}
 }
+
+// Escape in the edit box of a thread's reply cancels the edit and leaves
+// the thread open; a second Escape closes the thread.
+func TestWebEscapeEditInThread(t *testing.T) {
+	alice, _, plaza, b := composeScene(t)
+	parent := alice.post(plaza, "the parent")
+	reply := alice.must("chat.postMessage", obj{"channel": plaza, "thread_ts": parent, "text": "my reply"})["ts"].(string)
+	b.click(fmt.Sprintf(`#messages .msg[data-ts=%q] .thread-link`, parent))
+	msg := fmt.Sprintf(`#thread-messages .msg[data-ts=%q]`, reply)
+	b.waitFor("the reply in the thread", fmt.Sprintf(`document.querySelector(%q) !== null`, msg))
+	b.click(msg + ` [data-action="edit"]`)
+	b.waitFor("the edit box", `document.activeElement && document.activeElement.classList.contains('edit-box')`)
+	b.press(kb.Escape)
+	b.waitFor("the edit cancelled", `document.querySelector('.edit-box') === null`)
+	if !eval[bool](b, fmt.Sprintf(`document.querySelector(%q) !== null && !document.getElementById('thread').hidden`, msg)) {
+		t.Fatal("Escape in the edit box closed the thread")
+	}
+}

@@ -1266,7 +1266,10 @@ function editMessage(art, m) {
   box.value = m.text;
   const done = () => { box.remove(); textEl.hidden = false; };
   box.addEventListener("keydown", async (e) => {
-    if (e.key === "Escape") done();
+    if (e.key === "Escape") {
+      e.stopPropagation(); // cancels the edit only: an open thread stays
+      done();
+    }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       const text = box.value;
