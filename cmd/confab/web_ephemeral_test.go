@@ -199,6 +199,11 @@ func TestWebNotifications(t *testing.T) {
 		window.__notes[0].body === '@bob can you look?'`)
 	eval[any](b, `window.__notes[0].n.onclick(), null`)
 	b.waitFor("random open at the message", `location.hash === '#`+random+`/p`+strings.ReplaceAll(ts, ".", "")+`'`)
+
+	// The body is the text as shown: no mrkdwn markup, no ids.
+	b.openChannel(general)
+	alice.post(random, "<@"+bob.userID+"> *ship* it `now`, see <#"+general+">")
+	b.waitFor("the notification's body as the text shows", `window.__notes.length === 2 && window.__notes[1].body === '@bob ship it now, see #plaza'`)
 }
 
 // With the permission granted through the browser's own protocol

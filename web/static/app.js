@@ -1635,9 +1635,11 @@ function notify(ch, m) {
   if (ch.muted && !namesMe(m)) return;
   const from = displayName(m.user);
   const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
-  const body = t.replace(/<@([A-Z0-9]+)(\|[^>]*)?>/g, (_, id) => "@" + displayName(id))
-    .replace(/<#([A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id, label) => "#" + (channelName(id, !label) || label || "channel"))
-    .replace(/<!(channel|everyone|here)(\|[^>]*)?>/g, "@$1").slice(0, 200);
+  // The text as the message shows it, as plain text: names, not ids, and
+  // no *markup*.
+  const shown = document.createElement("div");
+  renderText(shown, t, displayName, channelName);
+  const body = shown.textContent.slice(0, 200);
   const n = new Notification(title, { body, tag: `${m.channel}/${m.ts}` });
   n.onclick = () => {
     window.focus();
