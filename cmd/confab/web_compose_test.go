@@ -149,3 +149,13 @@ func TestWebEscapeEditInThread(t *testing.T) {
 		t.Fatal("Escape in the edit box closed the thread")
 	}
 }
+
+// A display name changed elsewhere shows at once, on the messages already
+// shown, without a reload (user_change).
+func TestWebNameChangeLive(t *testing.T) {
+	_, bob, plaza, b := composeScene(t)
+	bob.post(plaza, "hello from bob")
+	b.waitFor("bob's message", `[...document.querySelectorAll('#messages .author')].some(e => e.textContent === 'bob')`)
+	bob.must("users.profile.set", obj{"profile": obj{"display_name": "Robert"}})
+	b.waitFor("his new name", `[...document.querySelectorAll('#messages .author')].some(e => e.textContent === 'Robert')`)
+}

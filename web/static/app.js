@@ -1495,6 +1495,15 @@ function onEvent(ev, source) {
     case "presence_change":
       setPresence(ev.user, ev.presence);
       break;
+    case "user_change":
+    case "team_join":
+      // A profile changed (or someone joined): names shown follow.
+      if (ev.user && typeof ev.user === "object" && ev.user.id) {
+        S.users.set(ev.user.id, ev.user);
+        S.usersMissing.delete(ev.user.id);
+        refreshNames();
+      }
+      break;
     case "channel_marked":
     case "im_marked":
     case "group_marked":
