@@ -159,3 +159,41 @@ func TestWebNameChangeLive(t *testing.T) {
 	bob.must("users.profile.set", obj{"profile": obj{"display_name": "Robert"}})
 	b.waitFor("his new name", `[...document.querySelectorAll('#messages .author')].some(e => e.textContent === 'Robert')`)
 }
+
+// What is typed is sent as Slack's clients send it: &, < and > escaped,
+// so that typed "<b>" or "&lt;" is text, shown as typed; an edit shows
+// the characters and keeps a mention's markup.
+func TestWebTypedTextEscaped(t *testing.T) {
+	alice, bob, plaza, b := composeScene(t)
+	typed := "if a < b && c > d, not <https://x.test|a link> nor &lt;"
+	b.typeInto("#composer-input", typed)
+	b.pressEnter(false)
+	b.waitFor("the message, as typed", hasText(typed))
+	last := func() obj {
+		return alice.must("conversations.history", obj{"channel": plaza, "limit": 1})["messages"].([]any)[0].(obj)
+	}
+	m := last()
+	const want = "if a &lt; b &amp;&amp; c &gt; d, not &lt;https://x.test|a link&gt; nor &amp;lt;"
+	if m["text"] != want {
+		t.Fatalf("stored %q, want %q", m["text"], want)
+	}
+	if eval[bool](b, `document.querySelector('#messages .msg:last-child .text a') !== null`) {
+		t.Fatal("typed markup became a link")
+	}
+
+	// An edit of a message with a mention: the box shows the characters,
+	// and the mention's markup survives.
+	ts := alice.post(plaza, "ping <@"+bob.userID+"> &amp; co")
+	msg := fmt.Sprintf(`#messages .msg[data-ts=%q]`, ts)
+	b.click(msg + ` [data-action="edit"]`)
+	b.waitFor("the edit box, unescaped", fmt.Sprintf(`document.querySelector('%s .edit-box')?.value === 'ping <@%s> & co'`, msg, bob.userID))
+	b.step("append", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: " <3"})
+		return err
+	}))
+	b.pressEnter(false)
+	b.waitFor("the edit shown", hasText("ping @bob & co <3"))
+	if got, want := last()["text"], "ping <@"+bob.userID+"> &amp; co &lt;3"; got != want {
+		t.Fatalf("edited text stored as %q, want %q", got, want)
+	}
+}

@@ -1192,16 +1192,32 @@ function onMentionKey(e) {
 }
 
 // withMentions turns what was picked in box t into its markup in text.
+// withMentions is what a box's text is sent as: Slack's escaping of &, <
+// and > (as Slack's clients send text: the characters, never markup), then
+// each picked @name or #name as its markup.
 function withMentions(t, text) {
+  text = escapeText(text);
   const names = picked.get(t.id);
   picked.delete(t.id);
   if (!names) return text;
   for (const [name, markup] of names) {
-    const re = new RegExp(name.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&") + "(?![\\w.\\-])", "g");
+    const re = new RegExp(escapeText(name).replace(/[.*+?^${}()|[\]\\-]/g, "\\$&") + "(?![\\w.\\-])", "g");
     text = text.replace(re, () => markup);
   }
   return text;
 }
+
+const escapeText = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const unescapeText = (s) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+// MARKUP is Slack's markup in a stored text: mentions, channel links,
+// special mentions and links, kept as they are when an edit is sent.
+const MARKUP = /(<(?:@[UW][A-Z0-9]+|#[CDG][A-Z0-9]+(?:\|[^>]*)?|![a-z]+(?:\^[^>|]*)?(?:\|[^>]*)?|(?:https?|mailto):[^>]*)>)/;
+
+// editText is a stored text as the edit box shows it (the characters,
+// the markup as it is); editedText turns it back.
+const editText = (s) => s.split(MARKUP).map((p, i) => (i % 2 ? p : unescapeText(p))).join("");
+const editedText = (s) => s.split(MARKUP).map((p, i) => (i % 2 ? p : escapeText(p))).join("");
 
 // runCommand runs a slash command typed in the composer: "/invite @name
 // …" adds people (or an app's bot) to the conversation, "/me text" posts
@@ -1263,7 +1279,7 @@ function sendTyping(channel) {
 function editMessage(art, m) {
   const textEl = art.querySelector(".text");
   const box = el("textarea", { class: "edit-box", "aria-label": "Edit message", rows: "2" });
-  box.value = m.text;
+  box.value = editText(m.text);
   const done = () => { box.remove(); textEl.hidden = false; };
   box.addEventListener("keydown", async (e) => {
     if (e.key === "Escape") {
@@ -1272,8 +1288,8 @@ function editMessage(art, m) {
     }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      const text = box.value;
-      if (!text.trim() || text === m.text) return done();
+      const text = editedText(box.value);
+      if (!box.value.trim() || text === m.text) return done();
       try {
         const r = await S.api.call("chat.update", { channel: m.channel, ts: m.ts, text });
         applyChange({ type: "message", subtype: "message_changed", channel: m.channel, message: { ...r.message, channel: m.channel } });
