@@ -1230,7 +1230,7 @@ function runCommand(channel, text) {
     case "/me": {
       const action = text.trim().slice(cmd.length).trim();
       if (!action) return true;
-      S.api.call("chat.meMessage", { channel, text: action }).catch((e) => say(`/me failed: ${e.code || e}`));
+      S.api.call("chat.meMessage", { channel, text: escapeText(action) }).catch((e) => say(`/me failed: ${e.code || e}`));
       return true;
     }
     case "/invite": {
