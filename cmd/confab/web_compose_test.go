@@ -197,3 +197,60 @@ func TestWebTypedTextEscaped(t *testing.T) {
 		t.Fatalf("edited text stored as %q, want %q", got, want)
 	}
 }
+
+// The messages from the keyboard: Shift+Tab from the message box reaches
+// the newest message (the list is one Tab stop), the arrows move between
+// messages, the focused message shows its actions, and E, T, Delete,
+// Enter and Escape do what they say.
+func TestWebMessageKeyboard(t *testing.T) {
+	alice, bob, plaza, b := composeScene(t)
+	one := alice.post(plaza, "one")
+	bob.post(plaza, "two")
+	three := alice.post(plaza, "three")
+	b.waitFor("the messages", hasText("three"))
+	focused := func(ts string) string {
+		return fmt.Sprintf(`document.activeElement && document.activeElement.dataset.ts === %q`, ts)
+	}
+	tab := func(shift bool) {
+		b.t.Helper()
+		var mods []chromedp.Modifier
+		if shift {
+			mods = append(mods, chromedp.ModifierShift)
+		}
+		b.step("tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(mods...)))
+	}
+
+	b.step("focus the message box", chromedp.Focus("#composer-input"))
+	tab(true)
+	b.waitFor("the newest message focused, its actions shown", focused(three)+
+		` && document.activeElement.querySelector('.msg-tools').checkVisibility()`)
+	b.press(kb.ArrowUp)
+	b.press(kb.ArrowUp)
+	b.waitFor("the first message", focused(one))
+	if n := eval[int](b, `document.querySelectorAll('#messages .msg[tabindex="0"]').length`); n != 1 {
+		t.Fatalf("%d messages in the Tab order, want 1", n)
+	}
+
+	b.press("e")
+	b.waitFor("its edit box", `document.activeElement && document.activeElement.classList.contains('edit-box')`)
+	b.press(kb.Escape)
+	b.waitFor("the edit cancelled", `document.querySelector('.edit-box') === null`)
+
+	b.step("focus the message box", chromedp.Focus("#composer-input"))
+	tab(true)
+	b.waitFor("back on the message last moved to", focused(one))
+	b.pressEnter(false)
+	b.waitFor("in its actions", `document.activeElement && document.activeElement.closest('.msg-tools') !== null`)
+	b.press(kb.Escape)
+	b.waitFor("back on the message", focused(one))
+
+	b.press("t")
+	b.waitFor("its thread open", `!document.getElementById('thread').hidden`)
+	b.step("focus the message", chromedp.Focus(fmt.Sprintf(`#messages .msg[data-ts=%q]`, one)))
+	b.press(kb.Delete)
+	b.waitFor("the delete dialog", `document.getElementById('dlg-delete').open`)
+	b.press(kb.Escape)
+	b.step("focus the message", chromedp.Focus(fmt.Sprintf(`#messages .msg[data-ts=%q]`, one)))
+	b.press(kb.Escape)
+	b.waitFor("the message box focused", `document.activeElement.id === 'composer-input'`)
+}

@@ -2140,6 +2140,77 @@ function typingIn(e) {
   return e && (e.tagName === "TEXTAREA" || e.isContentEditable || (e.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(e.type)));
 }
 
+// ---------- messages from the keyboard ----------
+
+// A message list is one stop in the Tab order: one of its messages (the
+// newest, or the one last moved to) is tabbable, the others are reached
+// with the arrows (a roving tabindex). On a message, E edits it (yours),
+// R reacts, T opens its thread, Delete deletes it (yours), Enter moves
+// into its actions (Escape back), Escape goes to the message box.
+function wireMessageKeys(list, boxID) {
+  const rove = () => {
+    for (const m of list.querySelectorAll(".msg:not([tabindex])")) m.tabIndex = -1;
+    const cur = list.querySelector('.msg[tabindex="0"]');
+    if (cur && list.moved === cur) return; // the one the reader moved to stays
+    const last = [...list.querySelectorAll(".msg")].pop();
+    if (cur && cur !== last) cur.tabIndex = -1;
+    if (last) last.tabIndex = 0;
+  };
+  new MutationObserver(rove).observe(list, { childList: true });
+  list.addEventListener("keydown", (e) => {
+    const art = e.target.closest?.(".msg");
+    if (!art || !list.contains(art) || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.target !== art) { // in the message's actions
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        focusMessage(list, art);
+      }
+      return;
+    }
+    const msgs = [...list.querySelectorAll(".msg")];
+    const i = msgs.indexOf(art);
+    const act = (name) => {
+      const b = art.querySelector(`[data-action="${name}"]`);
+      if (b) {
+        e.preventDefault();
+        b.click();
+      }
+    };
+    switch (e.key) {
+      case "ArrowUp": e.preventDefault(); if (i > 0) focusMessage(list, msgs[i - 1]); break;
+      case "ArrowDown": e.preventDefault(); if (i < msgs.length - 1) focusMessage(list, msgs[i + 1]); break;
+      case "Home": e.preventDefault(); focusMessage(list, msgs[0]); break;
+      case "End": e.preventDefault(); focusMessage(list, msgs[msgs.length - 1]); break;
+      case "e": act("edit"); break;
+      case "r": act("react"); break;
+      case "t": act("thread"); break;
+      case "Delete": case "Backspace": act("delete"); break;
+      case "Enter": {
+        const b = art.querySelector(".msg-tools button, .thread-link, .reaction, a");
+        if (b) {
+          e.preventDefault();
+          b.focus();
+        }
+        break;
+      }
+      case "Escape":
+        e.preventDefault();
+        e.stopPropagation();
+        $(boxID).focus();
+        break;
+    }
+  });
+}
+
+function focusMessage(list, art) {
+  for (const m of list.querySelectorAll('.msg[tabindex="0"]')) m.tabIndex = -1;
+  art.tabIndex = 0;
+  list.moved = art;
+  art.focus();
+  art.scrollIntoView({ block: "nearest" });
+}
+
 // ---------- wiring ----------
 
 let wired = false;
@@ -2155,6 +2226,8 @@ function wireUI() {
   $("thread-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
   for (const id of ["composer-input", "thread-input"]) $(id).addEventListener("blur", () => { $("mention-menu").hidden = true; });
   $("thread-close").onclick = closeThread;
+  wireMessageKeys($("messages"), "composer-input");
+  wireMessageKeys($("thread-messages"), "thread-input");
   $("scroller").addEventListener("scroll", onScroll, { passive: true });
   $("conn-retry").onclick = () => S.rtm.retryNow();
   $("logout").onclick = logout;
