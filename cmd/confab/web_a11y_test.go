@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/confab/confab/internal/nodetest"
 )
 
@@ -87,8 +88,9 @@ func (b *tab) axeCheck(src, screen string) {
 
 // TestWebAccessibility: axe-core finds no serious or critical violation
 // of WCAG 2.1 A and AA on the sign-in screen, the main screen (messages
-// with a mention, a reaction, a thread's replies), an open thread and
-// search results, in the light scheme and the dark.
+// with a mention, a reaction, a thread's replies), an open thread,
+// search results and the profile and status dialog (the client's
+// settings), in the light scheme and the dark.
 func TestWebAccessibility(t *testing.T) {
 	src := axeSource(t)
 	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
@@ -124,11 +126,17 @@ func TestWebAccessibility(t *testing.T) {
 			b.step("search", chromedp.SendKeys("#search-input", "plan\r"))
 			b.waitFor("results", `document.getElementById('search-results').children.length > 0`)
 			b.axeCheck(src, "search results ("+scheme+")")
+
+			b.press(kb.Escape)
+			b.waitFor("the search closed", `!document.getElementById('dlg-search').open`)
+			b.click("#open-profile")
+			b.waitFor("the profile and status dialog", `document.getElementById('dlg-profile').open`)
+			b.axeCheck(src, "profile and status ("+scheme+")")
 		})
 	}
 }
 
-// phone makes the tab a 390×844 phone's screen (touch, 3× pixels), or
+// phone makes the tab a 390×844 phone's screen (2× pixels), or
 // the desktop's again.
 func (b *tab) phone(on bool) {
 	b.t.Helper()
@@ -138,7 +146,7 @@ func (b *tab) phone(on bool) {
 			return err
 		}
 		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-			Width: 390, Height: 844, DeviceScaleFactor: 3, Mobile: true})
+			Width: 390, Height: 844, DeviceScaleFactor: 2, Mobile: true})
 		return err
 	}))
 }

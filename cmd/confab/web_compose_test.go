@@ -254,3 +254,30 @@ func TestWebMessageKeyboard(t *testing.T) {
 	b.press(kb.Escape)
 	b.waitFor("the message box focused", `document.activeElement.id === 'composer-input'`)
 }
+
+// The profile: your name in the sidebar opens a dialog that sets your
+// display name and status; your own sidebar shows them at once, and
+// another person's tab shows them live on your messages.
+func TestWebProfile(t *testing.T) {
+	alice, bob, plaza, b := composeScene(t)
+	alice.post(plaza, "before the change")
+	other := newTab(t, b.ctx, "bob", true)
+	other.login(alice.base, "acme", "bob", "correct horse bob")
+	other.openChannel(plaza)
+	other.waitFor("alice's message", hasText("before the change"))
+
+	b.click("#open-profile")
+	b.waitFor("the profile dialog", `document.getElementById('dlg-profile').open`)
+	b.step("fill it in", chromedp.SetValue("#profile-display", "Ally"), chromedp.SetValue("#profile-status-emoji", ":palm_tree:"),
+		chromedp.SetValue("#profile-status-text", "On holiday"))
+	b.click(`#profile-form button[type="submit"]`)
+	b.waitFor("the dialog closed, the sidebar showing the new name and status", `!document.getElementById('dlg-profile').open &&
+		document.getElementById('self-name').textContent === 'Ally' && document.getElementById('self-status').textContent === '🌴' &&
+		document.getElementById('self-status').title === 'On holiday'`)
+	p := bob.must("users.info", obj{"user": alice.userID})["user"].(obj)["profile"].(obj)
+	if p["display_name"] != "Ally" || p["status_text"] != "On holiday" || p["status_emoji"] != ":palm_tree:" {
+		t.Fatalf("users.info profile = %v", p)
+	}
+	other.waitFor("bob sees her new name and status on her message", `[...document.querySelectorAll('#messages .msg-head')].some(h =>
+		h.querySelector('.author').textContent === 'Ally' && h.querySelector('.status')?.textContent === '🌴')`)
+}

@@ -313,6 +313,8 @@ function refreshNames() {
     for (const a of document.querySelectorAll(".avatar[data-avatar-user]")) a.textContent = initial(a.dataset.avatarUser);
     renderTyping();
     $("self-name").textContent = displayName(S.self.id);
+    statusOf($("self-status"), S.self.id);
+    for (const e of document.querySelectorAll("[data-status-of]")) statusOf(e, e.dataset.statusOf);
     renderSidebar();
     if (S.cur) renderHeader();
   });
@@ -914,6 +916,7 @@ function messageEl(m, { inThread = false, ephemeral = false } = {}) {
   const body = el("div", { class: "msg-body" });
   const head = el("div", { class: "msg-head" },
     el("span", { class: "author", dataset: { userName: m.user } , text: displayName(m.user) }),
+    m.user ? (() => { const e = el("span", { class: "status", dataset: { statusOf: m.user } }); statusOf(e, m.user); return e; })() : "",
     el("span", { class: "presence small", "aria-hidden": "true", dataset: { user: m.user, presence: S.presence.get(m.user) || "away" } }),
     ...(m.ts ? [el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) })]
       : m.failed ? [] : [el("span", { class: "time", text: "sending…" })]),
@@ -2140,6 +2143,55 @@ function typingIn(e) {
   return e && (e.tagName === "TEXTAREA" || e.isContentEditable || (e.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(e.type)));
 }
 
+// ---------- your profile ----------
+
+// The profile dialog (your name in the sidebar opens it) sets your display
+// name and status (users.profile.set); everyone's clients follow through
+// user_change. A status shows as its emoji beside your name, its text on
+// hover.
+function openProfile() {
+  const d = $("dlg-profile");
+  const p = S.users.get(S.self.id)?.profile || {};
+  $("profile-display").value = p.display_name || "";
+  $("profile-status-emoji").value = p.status_emoji || "";
+  $("profile-status-text").value = p.status_text || "";
+  $("profile-error").hidden = true;
+  d.showModal();
+  $("profile-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const profile = {
+      display_name: $("profile-display").value.trim(),
+      status_emoji: $("profile-status-emoji").value.trim(),
+      status_text: $("profile-status-text").value.trim(),
+    };
+    try {
+      const r = await S.api.call("users.profile.set", { profile: JSON.stringify(profile) });
+      const u = S.users.get(S.self.id) || S.self;
+      S.users.set(S.self.id, { ...u, profile: { ...u.profile, ...r.profile } });
+      refreshNames();
+      d.close();
+    } catch (ex) {
+      $("profile-error").textContent = `Could not save (${ex.code || ex}).`;
+      $("profile-error").hidden = false;
+    }
+  };
+}
+
+// statusOf fills a status element with a user's status emoji, its text as
+// the element's title and label; empty when they have none.
+function statusOf(e, id) {
+  const p = S.users.get(id)?.profile || {};
+  const name = (p.status_emoji || "").replace(/^:|:$/g, "");
+  e.textContent = name ? emoji(name) : "";
+  if (p.status_text || name) {
+    e.title = p.status_text || `:${name}:`;
+    e.setAttribute("aria-label", `status: ${p.status_text || name}`);
+  } else {
+    e.removeAttribute("title");
+    e.removeAttribute("aria-label");
+  }
+}
+
 // ---------- messages from the keyboard ----------
 
 // A message list is one stop in the Tab order: one of its messages (the
@@ -2232,6 +2284,7 @@ function wireUI() {
   $("conn-retry").onclick = () => S.rtm.retryNow();
   $("logout").onclick = logout;
   $("theme-toggle").onclick = nextTheme;
+  $("open-profile").onclick = openProfile;
   $("new-channel").onclick = openCreate;
   $("browse-channels").onclick = openBrowse;
   $("new-dm").onclick = openNewDM;
