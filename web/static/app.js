@@ -2109,7 +2109,6 @@ function wireSearch() {
   $("search-next").onclick = () => runSearch(SR.page + 1);
 }
 
-// typingIn reports whether e is a text field in which a key types.
 // ---------- topic, purpose and system lines ----------
 
 // topicEditable reports whether this user may change ch's topic and
@@ -2122,15 +2121,18 @@ function topicEditable(ch) {
 // renderTopic fills the header's topic line: the topic, else the member
 // count; on a channel one may edit, it is a button that edits it in place.
 // The purpose is its tooltip and in "About this channel". An edit under
-// way is left alone (a live change shows once it ends).
+// way is left alone (a live change shows once it ends), unless another
+// conversation is open now.
 function renderTopic(ch) {
   const t = $("channel-topic");
   $("about-toggle").hidden = !ch || ch.kind !== "channel";
-  if (t.classList.contains("editing")) return;
+  if (t.classList.contains("editing")) {
+    if (t.dataset.editing === ch?.id) return;
+    t.classList.remove("editing");
+  }
   const editable = topicEditable(ch);
   t.textContent = !ch ? "" : ch.topic || (ch.kind === "channel" && ch.numMembers ? memberCount(ch.numMembers) : "");
   t.classList.toggle("editable", editable);
-  t.classList.toggle("empty-topic", !!ch && !ch.topic);
   for (const [k, v] of Object.entries({ role: "button", tabindex: "0", "aria-label": `Topic: ${ch?.topic || "none"}. Edit the topic` })) {
     if (editable) t.setAttribute(k, v);
     else t.removeAttribute(k);
@@ -2176,6 +2178,7 @@ function editTopic() {
   });
   input.addEventListener("blur", () => { if (!saving && t.contains(input)) done(); });
   t.classList.add("editing");
+  t.dataset.editing = ch.id;
   for (const k of ["role", "tabindex", "aria-label", "title"]) t.removeAttribute(k);
   t.replaceChildren(input, err);
   input.focus();
@@ -2292,6 +2295,7 @@ function systemLine(m) {
   if (stick) $("scroller").scrollTop = $("scroller").scrollHeight;
 }
 
+// typingIn reports whether e is a text field in which a key types.
 function typingIn(e) {
   return e && (e.tagName === "TEXTAREA" || e.isContentEditable || (e.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(e.type)));
 }
