@@ -13,7 +13,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 	"github.com/confab/confab/internal/nodetest"
 )
 
@@ -88,9 +87,9 @@ func (b *tab) axeCheck(src, screen string) {
 
 // TestWebAccessibility: axe-core finds no serious or critical violation
 // of WCAG 2.1 A and AA on the sign-in screen, the main screen (messages
-// with a mention, a reaction, a thread's replies), an open thread,
-// search results and the profile and status dialog (the client's
-// settings), in the light scheme and the dark.
+// with a mention, a reaction, a thread's replies, a system line), an open
+// thread, search results, "About this channel" and the profile and status
+// dialog (the client's settings), in the light scheme and the dark.
 func TestWebAccessibility(t *testing.T) {
 	src := axeSource(t)
 	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
@@ -110,6 +109,9 @@ func TestWebAccessibility(t *testing.T) {
 			b.login(m.URL(), "acme", "alice", "correct horse alice")
 			b.openChannel(plaza)
 			b.waitFor("the messages", hasText("see https://example.com and the plan"))
+			topic := "the plan, " + scheme
+			bob.must("conversations.setTopic", obj{"channel": plaza, "topic": topic})
+			b.waitFor("the topic's system line", fmt.Sprintf(`[...document.querySelectorAll('#messages .msg.system')].some(e => e.textContent.includes(%q))`, topic))
 			b.axeCheck(src, "main screen ("+scheme+")")
 			b.screenshot("main-" + scheme + ".png")
 			b.phone(true)
@@ -127,8 +129,12 @@ func TestWebAccessibility(t *testing.T) {
 			b.waitFor("results", `document.getElementById('search-results').children.length > 0`)
 			b.axeCheck(src, "search results ("+scheme+")")
 
-			b.press(kb.Escape)
-			b.waitFor("the search closed", `!document.getElementById('dlg-search').open`)
+			eval[bool](b, `(document.getElementById('dlg-search').close(), true)`)
+			b.click("#about-toggle")
+			b.waitFor("the About dialog", `document.getElementById('dlg-about').open`)
+			b.axeCheck(src, "about this channel ("+scheme+")")
+
+			eval[bool](b, `(document.getElementById('dlg-about').close(), true)`)
 			b.click("#open-profile")
 			b.waitFor("the profile and status dialog", `document.getElementById('dlg-profile').open`)
 			b.axeCheck(src, "profile and status ("+scheme+")")

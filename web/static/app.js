@@ -332,7 +332,9 @@ function addChannel(c, { preview = false } = {}) {
     kind: c.is_im ? "dm" : c.is_mpim ? "group" : "channel",
     isPrivate: !!c.is_private,
     other: c.user || "",
-    topic: c.topic?.value || c.purpose?.value || "",
+    topic: c.topic?.value || "",
+    purpose: c.purpose?.value || "",
+    archived: !!c.is_archived,
     unread: c.unread_count ?? prev?.unread ?? 0,
     mentions: c.mention_count ?? prev?.mentions ?? 0,
     muted: !!c.is_muted,
@@ -461,7 +463,7 @@ function showEmpty() {
   $("empty").hidden = false;
   $("history-start").textContent = "";
   $("channel-title").textContent = "";
-  $("channel-topic").textContent = "";
+  renderTopic(null);
   // Nothing open: nothing to star or mute, nor to jump in.
   $("star-toggle").hidden = $("mute-toggle").hidden = $("jump-latest").hidden = true;
   $("composer").hidden = true;
@@ -524,7 +526,7 @@ function renderHeader() {
   const ch = S.channels.get(S.cur.id);
   if (!ch) return;
   $("channel-title").textContent = `${prefix(ch)}${channelLabel(ch)}`;
-  $("channel-topic").textContent = ch.topic || (ch.kind === "channel" && ch.numMembers ? memberCount(ch.numMembers) : "");
+  renderTopic(ch);
   $("star-toggle").hidden = $("mute-toggle").hidden = false;
   const star = $("star-toggle");
   star.setAttribute("aria-pressed", ch.starred);
@@ -879,7 +881,8 @@ function regroup(e) {
   if (prev && prev.classList.contains("msg")) {
     const pts = prev.dataset.ts || ts;
     newDay = tsDate(pts).toDateString() !== tsDate(ts).toDateString();
-    cont = !newDay && prev.dataset.user === e.dataset.user && Math.abs(Number(ts.split(".")[0]) - Number(pts.split(".")[0])) < GROUP_SECONDS;
+    // A system line stands alone: nothing groups with it.
+    cont = !newDay && !prev.classList.contains("system") && !e.classList.contains("system") && prev.dataset.user === e.dataset.user && Math.abs(Number(ts.split(".")[0]) - Number(pts.split(".")[0])) < GROUP_SECONDS;
   }
   const divider = e.querySelector(":scope > .day");
   if (newDay && !divider) e.prepend(el("div", { class: "day", role: "separator" }, el("span", { text: dayOf(ts) })));
@@ -903,6 +906,7 @@ function initial(id) {
 }
 
 function messageEl(m, { inThread = false, ephemeral = false } = {}) {
+  if (SYSTEM[m.subtype] && !ephemeral) return systemEl(m);
   const mine = m.user === S.self.id;
   // Someone else's message that mentions you in a channel is marked (in a
   // DM every message is for you: nothing to mark).
@@ -1562,20 +1566,22 @@ function onEvent(ev, source) {
       break;
     }
     case "channel_topic":
-    case "channel_purpose": {
-      const ch = S.channels.get(ev.channel);
-      if (ch) {
-        ch.topic = ev.topic || ev.purpose || ch.topic;
-        if (S.cur?.id === ev.channel) renderHeader();
-      }
+    case "channel_purpose":
+    case "group_topic":
+    case "group_purpose":
+    case "channel_archive":
+    case "channel_unarchive":
+    case "group_archive":
+    case "group_unarchive":
+      onChannelChanged(ev);
       break;
-    }
     case "member_joined_channel":
     case "member_left_channel": {
       const ch = S.channels.get(ev.channel);
       if (ch) {
         ch.numMembers += ev.type === "member_joined_channel" ? 1 : -1;
         if (S.cur?.id === ev.channel) renderHeader();
+        systemLine({ subtype: ev.type === "member_joined_channel" ? "channel_join" : "channel_leave", user: ev.user, channel: ev.channel });
       }
       break;
     }
@@ -2138,6 +2144,192 @@ function wireSearch() {
   $("search-next").onclick = () => runSearch(SR.page + 1);
 }
 
+// ---------- topic, purpose and system lines ----------
+
+// topicEditable reports whether this user may change ch's topic and
+// purpose from the header: a channel they are in and that is not archived
+// (a DM or group DM has none).
+function topicEditable(ch) {
+  return !!ch && ch.kind === "channel" && !ch.preview && !ch.archived;
+}
+
+// renderTopic fills the header's topic line: the topic, else the member
+// count; on a channel one may edit, it is a button that edits it in place.
+// The purpose is its tooltip and in "About this channel". An edit under
+// way is left alone (a live change shows once it ends), unless another
+// conversation is open now.
+function renderTopic(ch) {
+  const t = $("channel-topic");
+  $("about-toggle").hidden = !ch || ch.kind !== "channel";
+  if (t.classList.contains("editing")) {
+    if (t.dataset.editing === ch?.id) return;
+    t.classList.remove("editing");
+  }
+  const editable = topicEditable(ch);
+  t.textContent = !ch ? "" : ch.topic || (ch.kind === "channel" && ch.numMembers ? memberCount(ch.numMembers) : "");
+  t.classList.toggle("editable", editable);
+  for (const [k, v] of Object.entries({ role: "button", tabindex: "0", "aria-label": `Topic: ${ch?.topic || "none"}. Edit the topic` })) {
+    if (editable) t.setAttribute(k, v);
+    else t.removeAttribute(k);
+  }
+  t.title = !ch ? "" : [editable ? "Click to edit the topic" : "", ch.purpose ? `Purpose: ${ch.purpose}` : ""].filter(Boolean).join("\n");
+}
+
+// editTopic turns the header's topic into an input: Enter saves it
+// (conversations.setTopic), Escape or leaving it cancels; an error shows
+// under it and keeps what was typed.
+function editTopic() {
+  const ch = S.channels.get(S.cur?.id);
+  const t = $("channel-topic");
+  if (!topicEditable(ch) || t.classList.contains("editing")) return;
+  const input = el("input", { id: "topic-input", value: ch.topic, placeholder: "Add a topic", autocomplete: "off", "aria-label": `Topic of #${ch.name}`, "aria-describedby": "topic-error" });
+  const err = el("span", { id: "topic-error", class: "error", role: "alert" });
+  let saving = false;
+  const done = () => {
+    t.classList.remove("editing");
+    renderHeader();
+  };
+  input.addEventListener("keydown", async (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      done();
+      t.focus();
+    } else if (e.key === "Enter" && !e.isComposing) {
+      e.preventDefault();
+      if (saving) return;
+      saving = true;
+      try {
+        const r = await S.api.call("conversations.setTopic", { channel: ch.id, topic: input.value.trim() });
+        ch.topic = r.channel?.topic?.value ?? input.value.trim();
+        done();
+        t.focus();
+      } catch (ex) {
+        err.textContent = textError(ex, "topic");
+      } finally {
+        saving = false;
+      }
+    }
+  });
+  input.addEventListener("blur", () => { if (!saving && t.contains(input)) done(); });
+  t.classList.add("editing");
+  t.dataset.editing = ch.id;
+  for (const k of ["role", "tabindex", "aria-label", "title"]) t.removeAttribute(k);
+  t.replaceChildren(input, err);
+  input.focus();
+  input.select();
+}
+
+// textError says why a topic or purpose was not saved.
+function textError(ex, what) {
+  return {
+    too_long: `The ${what} can be at most 250 characters.`,
+    is_archived: `This channel is archived: its ${what} cannot change.`,
+    not_in_channel: `Join the channel to change its ${what}.`,
+    channel_not_found: "This channel no longer exists.",
+  }[ex.code] || (ex.code === "network" ? `Could not save the ${what}: no connection. Try again.` : `Could not save the ${what} (${ex.code}).`);
+}
+
+// openAbout shows "About this channel": its topic and purpose, which a
+// member changes there (conversations.setTopic, .setPurpose).
+function openAbout() {
+  const ch = S.channels.get(S.cur?.id);
+  if (!ch || ch.kind !== "channel") return;
+  const d = $("dlg-about");
+  const editable = topicEditable(ch);
+  $("h-about").textContent = `About #${ch.name}`;
+  $("about-topic").value = ch.topic;
+  $("about-purpose").value = ch.purpose;
+  $("about-topic").readOnly = $("about-purpose").readOnly = !editable;
+  $("about-save").hidden = !editable;
+  $("about-meta").textContent = [ch.numMembers ? memberCount(ch.numMembers) : "", ch.archived ? "Archived" : "", ch.preview ? "You are not in this channel" : ""].filter(Boolean).join(" · ");
+  $("about-error").hidden = true;
+  d.showModal();
+  $("about-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const topic = $("about-topic").value.trim();
+    const purpose = $("about-purpose").value.trim();
+    let what = "topic";
+    try {
+      if (topic !== ch.topic) {
+        const r = await S.api.call("conversations.setTopic", { channel: ch.id, topic });
+        ch.topic = r.channel?.topic?.value ?? topic;
+      }
+      what = "purpose";
+      if (purpose !== ch.purpose) {
+        const r = await S.api.call("conversations.setPurpose", { channel: ch.id, purpose });
+        ch.purpose = r.channel?.purpose?.value ?? purpose;
+      }
+      d.close();
+      if (S.cur?.id === ch.id) renderHeader();
+    } catch (ex) {
+      $("about-error").textContent = textError(ex, what);
+      $("about-error").hidden = false;
+    }
+  };
+}
+
+// onChannelChanged takes a channel's new topic, purpose or archived flag
+// from its event (each carries the current topic and purpose) and says
+// what changed in the conversation.
+function onChannelChanged(ev) {
+  const ch = S.channels.get(ev.channel);
+  if (!ch) return;
+  const kind = ev.type.replace(/^group_/, "channel_");
+  ch.topic = ev.topic || "";
+  ch.purpose = ev.purpose || "";
+  if (kind === "channel_archive") ch.archived = true;
+  if (kind === "channel_unarchive") ch.archived = false;
+  if (S.cur?.id === ev.channel) renderHeader();
+  systemLine({ subtype: kind, user: ev.user, channel: ev.channel, topic: ch.topic, purpose: ch.purpose });
+}
+
+// SYSTEM says, for each of Slack's subtypes of a message about the
+// conversation itself, what happened.
+const SYSTEM = {
+  channel_join: (m, where) => `joined ${where}`,
+  channel_leave: (m, where) => `left ${where}`,
+  channel_topic: (m) => (m.topic ? `set the topic: ${m.topic}` : "cleared the topic"),
+  channel_purpose: (m) => (m.purpose ? `set the purpose: ${m.purpose}` : "cleared the purpose"),
+  channel_name: (m) => `renamed the channel to #${m.name || ""}`,
+  channel_archive: (m, where) => `archived ${where}`,
+  channel_unarchive: (m, where) => `unarchived ${where}`,
+};
+
+// systemEl is a compact line about the conversation ("alice joined
+// #plaza"): no avatar, never grouped, no message actions.
+function systemEl(m) {
+  const ch = S.channels.get(m.channel || S.cur?.id);
+  const where = ch ? `${prefix(ch)}${channelLabel(ch)}` : "the channel";
+  const what = SYSTEM[m.subtype](m, where);
+  const art = el("article", { class: "msg system", dataset: { user: "", subtype: m.subtype, ...(m.ts ? { ts: m.ts } : {}) } });
+  const line = el("div", { class: "system-text" },
+    el("span", { class: "author", dataset: { userName: m.user || "" }, text: displayName(m.user) }),
+    ` ${what}`);
+  if (m.ts) line.append(" ", el("time", { class: "time", datetime: tsDate(m.ts).toISOString(), title: tsDate(m.ts).toLocaleString(), text: timeOf(m.ts) }));
+  art.append(line);
+  return art;
+}
+
+// systemLine shows a change of the open conversation, told by an event
+// rather than a message, as a system line at its live end. It is not
+// kept: the server stores no message for it.
+function systemLine(m) {
+  const cur = S.cur;
+  if (!cur || cur.id !== m.channel || !cur.atEnd || !m.user) return;
+  const box = $("messages");
+  const last = [...box.querySelectorAll(":scope > [data-ts]")].pop()?.dataset.ts;
+  let sec = Date.now() / 1000;
+  if (last && Number(last) >= sec) sec = Number(last) + 0.000001;
+  const ts = sec.toFixed(6);
+  const stick = nearBottom($("scroller"));
+  const e = systemEl({ ...m, ts });
+  insertByTS(box, e, ts);
+  regroup(e);
+  if (e.nextElementSibling) regroup(e.nextElementSibling);
+  if (stick) $("scroller").scrollTop = $("scroller").scrollHeight;
+}
+
 // typingIn reports whether e is a text field in which a key types.
 function typingIn(e) {
   return e && (e.tagName === "TEXTAREA" || e.isContentEditable || (e.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(e.type)));
@@ -2295,6 +2487,11 @@ function wireUI() {
   $("star-toggle").onclick = () => togglePref("starred");
   $("mute-toggle").onclick = () => togglePref("muted");
   $("jump-latest").onclick = jumpToNewest;
+  $("about-toggle").onclick = openAbout;
+  $("channel-topic").addEventListener("click", (e) => { if (e.target === e.currentTarget) editTopic(); });
+  $("channel-topic").addEventListener("keydown", (e) => {
+    if ((e.key === "Enter" || e.key === " ") && e.target === e.currentTarget) { e.preventDefault(); editTopic(); }
+  });
   window.addEventListener("hashchange", () => {
     const { id, at } = hashRoute();
     if (S.channels.has(id) || (id && at)) openAnywhere(id, { at });
