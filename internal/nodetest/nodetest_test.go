@@ -34,7 +34,7 @@ func TestPinnedVersions(t *testing.T) {
 			t.Errorf("%s: %q installed, %q pinned: reinstall (scripts/test.sh does when package-lock.json changes)", name, got[name], want)
 		}
 	}
-	if len(pkg.Dependencies) != 3 {
+	if len(pkg.Dependencies) != 4 {
 		t.Errorf("dependencies %v", pkg.Dependencies)
 	}
 }
