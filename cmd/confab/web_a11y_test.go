@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/confab/confab/internal/nodetest"
 )
 
@@ -87,8 +88,8 @@ func (b *tab) axeCheck(src, screen string) {
 
 // TestWebAccessibility: axe-core finds no serious or critical violation
 // of WCAG 2.1 A and AA on the sign-in screen, the main screen (messages
-// with a mention, a reaction, a thread's replies), an open thread and
-// search results, in the light scheme and the dark.
+// with a mention, a reaction, a thread's replies), the emoji picker, an
+// open thread and search results, in the light scheme and the dark.
 func TestWebAccessibility(t *testing.T) {
 	src := axeSource(t)
 	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
@@ -113,6 +114,12 @@ func TestWebAccessibility(t *testing.T) {
 			b.phone(true)
 			b.screenshot("main-" + scheme + "-phone.png")
 			b.phone(false)
+
+			b.click(fmt.Sprintf(`#messages .msg[data-ts=%q] [data-action=react]`, parent))
+			b.waitFor("the emoji picker", `document.getElementById('reaction-picker').hidden === false`)
+			b.axeCheck(src, "emoji picker ("+scheme+")")
+			b.step("close the picker", chromedp.KeyEvent(kb.Escape))
+			b.waitFor("the picker closed", `document.getElementById('reaction-picker').hidden`)
 
 			b.click(fmt.Sprintf(`#messages .msg[data-ts=%q] .thread-link`, parent))
 			b.waitFor("the thread", `document.querySelector('#thread-messages .msg') !== null && document.getElementById('thread-messages').textContent.includes('a reply in the thread')`)
