@@ -62,6 +62,7 @@ func TestWebEmojiPickerReaction(t *testing.T) {
 
 	eval[bool](b, `(s => { s.value = '3'; s.dispatchEvent(new Event('change')); return true; })(document.querySelector('`+picker+` select[aria-label="Skin tone"]'))`)
 	b.waitFor("the thumbs-up toned", `document.querySelector('`+picker+` [role=option][data-reaction="+1::skin-tone-4"]')?.textContent === '👍🏽'`)
+	b.screenshot("emoji-picker.png")
 	b.click(picker + ` [role=option][data-reaction="+1::skin-tone-4"]`)
 	b.waitFor("the toned reaction on the message", `document.querySelector('`+msg(second)+` .reaction[data-reaction="+1::skin-tone-4"]')?.textContent.startsWith('👍🏽')`)
 	if got := reactionsOf(alice, plaza, second); strings.Join(got, ",") != "+1::skin-tone-4" {
@@ -82,6 +83,7 @@ func TestWebEmojiPickerReaction(t *testing.T) {
 	b.waitFor("the messages", `document.querySelector('`+msg(second)+`') !== null`)
 	b.click(msg(first) + ` [data-action=react]`)
 	b.waitFor("the picker again", pickerOpen)
+	b.screenshot("emoji-picker-recent.png")
 	got := eval[string](b, `[...document.querySelectorAll('`+picker+` [role=group][aria-label="Recently used"] [role=option]')].map(o => o.dataset.reaction).join(',')`)
 	if got != "+1::skin-tone-4,tada" {
 		t.Fatalf("recently used = %q; want \"+1::skin-tone-4,tada\"", got)
