@@ -48,8 +48,13 @@ func ValidChannelName(s string) bool {
 }
 
 // ValidReactionName reports whether s is an emoji name such as "thumbsup" or
-// "+1" (without colons): 1–100 of lowercase letters, digits, '_', '+', '-', '\”.
+// "+1" (without colons): 1–100 of lowercase letters, digits, '_', '+', '-', '\”,
+// optionally with a skin tone the way Slack names it: "+1::skin-tone-2" to
+// "+1::skin-tone-6".
 func ValidReactionName(s string) bool {
+	if base, tone, ok := strings.Cut(s, "::"); ok {
+		return len(tone) == 11 && strings.HasPrefix(tone, "skin-tone-") && tone[10] >= '2' && tone[10] <= '6' && ValidReactionName(base)
+	}
 	if len(s) == 0 || len(s) > 100 {
 		return false
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/confab/confab/internal/nodetest"
 )
 
@@ -87,9 +88,10 @@ func (b *tab) axeCheck(src, screen string) {
 
 // TestWebAccessibility: axe-core finds no serious or critical violation
 // of WCAG 2.1 A and AA on the sign-in screen, the main screen (messages
-// with a mention, a reaction, a thread's replies, a system line), an open
-// thread, search results, "About this channel" and the profile and status
-// dialog (the client's settings), in the light scheme and the dark.
+// with a mention, a reaction, a thread's replies, a system line), the
+// emoji picker, an open thread, search results, "About this channel" and
+// the profile and status dialog (the client's settings), in the light
+// scheme and the dark.
 func TestWebAccessibility(t *testing.T) {
 	src := axeSource(t)
 	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
@@ -117,6 +119,12 @@ func TestWebAccessibility(t *testing.T) {
 			b.phone(true)
 			b.screenshot("main-" + scheme + "-phone.png")
 			b.phone(false)
+
+			b.click(fmt.Sprintf(`#messages .msg[data-ts=%q] [data-action=react]`, parent))
+			b.waitFor("the emoji picker", `document.getElementById('reaction-picker').hidden === false`)
+			b.axeCheck(src, "emoji picker ("+scheme+")")
+			b.step("close the picker", chromedp.KeyEvent(kb.Escape))
+			b.waitFor("the picker closed", `document.getElementById('reaction-picker').hidden`)
 
 			b.click(fmt.Sprintf(`#messages .msg[data-ts=%q] .thread-link`, parent))
 			b.waitFor("the thread", `document.querySelector('#thread-messages .msg') !== null && document.getElementById('thread-messages').textContent.includes('a reply in the thread')`)

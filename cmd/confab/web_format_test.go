@@ -83,7 +83,7 @@ func TestWebFormatting(t *testing.T) {
 		{"lists", "- one\n• two\n* *three*\n1. first\n2) second\n10. tenth", "<ul.list><li>one</li><li>two</li><li><strong>three</strong></li></ul><ol.list><li 1>first</li><li 2>second</li><li 10>tenth</li></ol>"},
 		{"links", "<https://example.com/a|the label>, https://example.org/x. and www.example.net or <mailto:a@example.com|write>",
 			`<a https://example.com/a>the label</a>, <a https://example.org/x>https://example.org/x</a>. and <a https://www.example.net/>www.example.net</a> or <a mailto:a@example.com>write</a>`},
-		{"emoji", ":tada: done :+1::skin-tone-2: :not_an_emoji:", "<span.emoji>🎉</span> done <span.emoji>👍</span> :not_an_emoji:"},
+		{"emoji", ":tada: done :+1::skin-tone-2: :not_an_emoji:", "<span.emoji>🎉</span> done <span.emoji>👍🏻</span> :not_an_emoji:"},
 		{"entities", "fish &amp; chips &lt;3 &amp;lt;", "fish & chips <3 &lt;"},
 		{"nested", "*_bold italic_* and _~both~_", "<strong><em>bold italic</em></strong> and <em><del>both</del></em>"},
 		{"code is not formatted", "`*not bold*`", "<code.inline-code>*not bold*</code>"},

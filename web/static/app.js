@@ -7,7 +7,8 @@ import { Api, ApiError } from "./api.js";
 import { Realtime } from "./rtm.js";
 import { Outbox, refused, refusal } from "./outbox.js";
 import { icon, fillIcons } from "./icons.js";
-import { renderText, renderHighlighted, emoji, PICKER, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
+import { openEmojiPicker } from "./picker.js";
+import { renderText, renderHighlighted, emoji, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
 // el makes an element. A boolean ARIA state is written as "true" or
@@ -1357,17 +1358,14 @@ async function react(m, name, add) {
 }
 
 function openPicker(anchor, m) {
-  const p = $("reaction-picker");
-  p.replaceChildren(...PICKER.map((name) => el("button", {
-    type: "button", role: "menuitem", class: "icon-button", dataset: { reaction: name }, "aria-label": name, title: `:${name}:`,
-    onclick: () => { p.hidden = true; react(m, name, true); },
-    text: emoji(name),
-  })));
-  const r = anchor.getBoundingClientRect();
-  p.hidden = false;
-  p.style.top = `${Math.max(8, r.top - p.offsetHeight - 4)}px`;
-  p.style.left = `${Math.max(8, Math.min(window.innerWidth - p.offsetWidth - 8, r.right - p.offsetWidth))}px`;
-  p.querySelector("button").focus();
+  openEmojiPicker(anchor, (name) => react(m, name, true));
+}
+
+// insertEmoji puts :name: at a composer's caret, as typed.
+function insertEmoji(t, name) {
+  t.focus();
+  t.setRangeText(`:${name}:`, t.selectionStart, t.selectionEnd, "end");
+  t.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
 document.addEventListener("click", (e) => {
@@ -1389,8 +1387,6 @@ document.addEventListener("click", (e) => {
       openAnywhere(id, { at });
     }
   }
-  const p = $("reaction-picker");
-  if (!p.hidden && !p.contains(e.target) && !e.target.closest("[data-action=react]")) p.hidden = true;
 });
 
 // ---------- threads ----------
@@ -2469,6 +2465,7 @@ function wireUI() {
   $("thread-input").addEventListener("keydown", (e) => onMentionKey(e) || onComposerKey(e, submitThread));
   $("thread-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
   for (const id of ["composer-input", "thread-input"]) $(id).addEventListener("blur", () => { $("mention-menu").hidden = true; });
+  for (const b of document.querySelectorAll("[data-emoji-for]")) b.addEventListener("click", () => openEmojiPicker(b, (name) => insertEmoji($(b.dataset.emojiFor), name)));
   $("thread-close").onclick = closeThread;
   wireMessageKeys($("messages"), "composer-input");
   wireMessageKeys($("thread-messages"), "thread-input");

@@ -27,6 +27,26 @@ for (const [, list] of GROUPS) {
 }
 
 // emojiChar returns the emoji named name (without colons), or undefined.
+// A name with a skin tone as Slack spells it, "+1::skin-tone-3", gives the
+// emoji with that tone when it takes one.
 export function emojiChar(name) {
-  return BY_NAME.get(name);
+  const [base, tone] = name.split("::skin-tone-");
+  const ch = BY_NAME.get(base);
+  return ch && tone ? withTone(ch, Number(tone) - 1) : ch;
+}
+
+// takesTone says whether an emoji takes a skin tone: a single hand,
+// body part or person (Unicode's Emoji_Modifier_Base), not a group.
+export function takesTone(ch) {
+  return ch.match(/\p{Emoji_Modifier_Base}/gu)?.length === 1 && /^\p{Emoji_Modifier_Base}/u.test(ch);
+}
+
+// withTone gives ch with tone 1–5 (the Fitzpatrick modifiers U+1F3FB–
+// U+1F3FF, Slack's skin-tone-2 to -6) after its first character, in place
+// of a presentation selector; ch unchanged if it takes no tone.
+export function withTone(ch, tone) {
+  if (!(tone >= 1 && tone <= 5) || !takesTone(ch)) return ch;
+  const [first, ...rest] = ch;
+  if (rest[0] === "\uFE0F") rest.shift();
+  return first + String.fromCodePoint(0x1F3FA + tone) + rest.join("");
 }

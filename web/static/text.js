@@ -66,7 +66,7 @@ function after(s, i) {
 const REF = /<(@[UW][A-Z0-9]+|#[CDG][A-Z0-9]+(?:\|[^>]*)?|(?:https?:\/\/|mailto:)[^>|\s]+(?:\|[^>]*)?|!(?:here|channel|everyone))>/iy;
 const CODE = /`([^`]+)`/y;
 const BARE = /(?:https?:\/\/|www\.)[^\s<>"`]+/iy;
-const EMOJI_RE = /:([a-z0-9_+-]+):(?::skin-tone-[2-6]:)?/y;
+const EMOJI_RE = /:([a-z0-9_+-]+):(?::(skin-tone-[2-6]):)?/y;
 const ATOM_START = new Set("<`:hHwW");
 
 function atomAt(s, i, to, ctx) {
@@ -80,7 +80,7 @@ function atomAt(s, i, to, ctx) {
     if ((m = REF.exec(s))) make = () => reference(m[1], ctx);
   } else if (c === ":") {
     EMOJI_RE.lastIndex = i;
-    const ch = (m = EMOJI_RE.exec(s)) && emojiChar(m[1]);
+    const ch = (m = EMOJI_RE.exec(s)) && emojiChar(m[2] ? `${m[1]}::${m[2]}` : m[1]);
     if (ch) make = () => { const e = elem("span", "emoji", ch); e.title = `:${m[1]}:`; return e; };
   } else if (!WORD.test(before(s, i)) && !/[/.@-]/.test(before(s, i))) {
     BARE.lastIndex = i;
@@ -298,8 +298,6 @@ export function renderHighlighted(parent, text, userName, channelName) {
     n.replaceWith(...parts);
   }
 }
-
-export const PICKER = ["+1", "heart", "joy", "tada", "eyes", "white_check_mark", "rocket", "pray"];
 
 export function emoji(name) {
   return emojiChar(name) ?? `:${name}:`;
