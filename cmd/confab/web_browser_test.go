@@ -191,9 +191,7 @@ func TestWebHistoryScrollsToFirstMessage(t *testing.T) {
 		want = append(want, texts[ts])
 	}
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(big)
+	b := signedIn(t, browser, m, "bob", big)
 	b.waitFor("the newest message", hasText(want[n-1]))
 
 	start := time.Now()
@@ -376,9 +374,7 @@ func TestWebFailedSendRetries(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	general := alice.createChannel("plaza", false)
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
+	a := signedIn(t, browser, m, "alice", general)
 
 	a.setOffline(true)
 	a.typeInto("#composer-input", "sent from a tunnel")

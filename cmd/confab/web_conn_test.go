@@ -116,9 +116,7 @@ func TestWebPresenceFollowsBackForwardCache(t *testing.T) {
 	plaza := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": plaza})
 
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(plaza)
+	a := signedIn(t, browser, m, "alice", plaza)
 	bob.post(plaza, "before leaving")
 	a.waitFor("live before leaving", hasText("before leaving"))
 	waitPresence(t, bob, alice.userID, "active", 5*time.Second)

@@ -36,9 +36,7 @@ func TestWebEmojiPickerReaction(t *testing.T) {
 	first := bob.post(plaza, "first, react to me")
 	second := bob.post(plaza, "second, react to me too")
 
-	b := newTab(t, browser, "alice", true)
-	b.login(m.URL(), "acme", "alice", "correct horse alice")
-	b.openChannel(plaza)
+	b := signedIn(t, browser, m, "alice", plaza)
 	msg := func(ts string) string { return fmt.Sprintf(`#messages .msg[data-ts=%q]`, ts) }
 	b.waitFor("bob's messages", `document.querySelector('`+msg(second)+`') !== null`)
 
@@ -75,9 +73,7 @@ func TestWebEmojiPickerReaction(t *testing.T) {
 
 	// Bob, in his own browser, sees it toned too; alice's recent list
 	// survives a reload, the latest first.
-	bt := newTab(t, browser, "bob", true)
-	bt.login(m.URL(), "acme", "bob", "correct horse bob")
-	bt.openChannel(plaza)
+	bt := signedIn(t, browser, m, "bob", plaza)
 	bt.waitFor("alice's toned reaction", `document.querySelector('`+msg(second)+` .reaction[data-reaction="+1::skin-tone-4"]')?.textContent.startsWith('👍🏽')`)
 	b.step("reload", chromedp.Reload())
 	b.waitFor("the messages", `document.querySelector('`+msg(second)+`') !== null`)
@@ -97,9 +93,7 @@ func TestWebEmojiPickerReaction(t *testing.T) {
 // the focus back to the button.
 func TestWebEmojiPickerKeyboard(t *testing.T) {
 	m, browser, alice, _, plaza, _ := twoChannels(t, "random")
-	b := newTab(t, browser, "alice", true)
-	b.login(m.URL(), "acme", "alice", "correct horse alice")
-	b.openChannel(plaza)
+	b := signedIn(t, browser, m, "alice", plaza)
 	const button = `#composer [data-emoji-for="composer-input"]`
 
 	b.typeInto("#composer-input", "party  now")

@@ -22,9 +22,7 @@ func TestWebEphemeral(t *testing.T) {
 	m, browser, alice, bob, general, random := twoChannels(t, "random")
 	alice.post(general, "hello bob")
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	b.waitFor("general's history", hasText("hello bob"))
 	alice.must("chat.postEphemeral", obj{"channel": general, "user": bob.userID, "text": "psst, only you"})
 	shown := `[...document.querySelectorAll('#messages .msg.ephemeral')].filter(e =>
@@ -59,9 +57,7 @@ func TestWebSlashCommands(t *testing.T) {
 	botUser := app["bot_user_id"].(string)
 	bot, _ := alice.must("users.info", obj{"user": botUser})["user"].(obj)
 
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
+	a := signedIn(t, browser, m, "alice", general)
 	a.typeInto("#composer-input", "/invite @"+bot["name"].(string))
 	a.pressEnter(false) // picks the name the @-menu offers
 	a.waitFor("the name picked", `document.getElementById('composer-input').value.endsWith(' ')`)
@@ -92,9 +88,7 @@ func TestWebMentionBadge(t *testing.T) {
 	dm := alice.must("conversations.open", obj{"users": bob.userID})["channel"].(obj)["id"].(string)
 	alice.post(random, "before bob looked, for <@"+bob.userID+">") // counted by client.boot
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	item := func(id string) string {
 		return fmt.Sprintf(`document.querySelector('#sidebar .chan[data-channel-id=%q]')`, id)
 	}
@@ -123,9 +117,7 @@ func TestWebMentionAutocomplete(t *testing.T) {
 	general := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": general})
 
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(general)
+	a := signedIn(t, browser, m, "alice", general)
 	a.typeInto("#composer-input", "thanks @bo")
 	a.waitFor("the menu offers bob and bobby", `(() => { const m = document.getElementById('mention-menu');
 		return !m.hidden && [...m.querySelectorAll('li')].map(li => li.textContent).join('|') === 'bob @bob|bobby @bobby'; })()`)
@@ -264,9 +256,7 @@ func TestWebOwnMentionHighlighted(t *testing.T) {
 	alice.post(general, "hi <@"+bob.userID+">, and <@"+carol.userID+">")
 	alice.post(general, "for <@"+carol.userID+"> only")
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	b.waitFor("both messages", hasText("for @carol only"))
 	got := eval[string](b, `[...document.querySelectorAll('#messages .msg')].map(a =>
 		(a.classList.contains('mentions-me') ? 'marked' : 'plain') + ':' +

@@ -35,12 +35,8 @@ func systemShown(subtype string) string {
 // what was typed; Escape cancels.
 func TestWebTopicEdit(t *testing.T) {
 	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(plaza)
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(plaza)
+	a := signedIn(t, browser, m, "alice", plaza)
+	b := signedIn(t, browser, m, "bob", plaza)
 
 	// Reached with the keyboard: the topic is a button, Enter edits it.
 	a.waitFor("an editable topic", `document.getElementById('channel-topic').getAttribute('role') === 'button'`)
@@ -88,12 +84,8 @@ func TestWebTopicEdit(t *testing.T) {
 // topic's tooltip in another member's tab.
 func TestWebAboutDialog(t *testing.T) {
 	m, browser, _, bob, plaza, _ := twoChannels(t, "random")
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(plaza)
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(plaza)
+	a := signedIn(t, browser, m, "alice", plaza)
+	b := signedIn(t, browser, m, "bob", plaza)
 
 	a.click("#about-toggle")
 	a.waitFor("the About dialog", `document.getElementById('dlg-about').open`)
@@ -125,9 +117,7 @@ func TestWebAboutDialog(t *testing.T) {
 func TestWebSystemLines(t *testing.T) {
 	m, browser, alice, _, plaza, _ := twoChannels(t, "random")
 	alice.post(plaza, "before anyone came")
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(plaza)
+	a := signedIn(t, browser, m, "alice", plaza)
 	a.waitFor("the message", hasText("before anyone came"))
 
 	carol := signup(t, m, "acme", "carol")

@@ -304,3 +304,13 @@ func (b *tab) openChannel(id string) {
 func hasText(text string) string {
 	return fmt.Sprintf(`[...document.querySelectorAll('#messages .msg[data-ts]:not(.pending) .text')].some(e => e.firstChild && e.textContent.replace(/ \(edited\)$/, '') === %s)`, jsString(text))
 }
+
+// signedIn opens a tab of its own (its own storage) for the user name,
+// signed up by signup in workspace acme, signs in and opens channel.
+func signedIn(t *testing.T, browser context.Context, m *Main, name, channel string) *tab {
+	t.Helper()
+	b := newTab(t, browser, name, true)
+	b.login(m.URL(), "acme", name, "correct horse "+name)
+	b.openChannel(channel)
+	return b
+}

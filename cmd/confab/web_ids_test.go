@@ -24,9 +24,7 @@ func TestWebSwitcherSelected(t *testing.T) {
 	ts := alice.post(plaza, "react to me")
 	bob.must("reactions.add", obj{"channel": plaza, "timestamp": ts, "name": "heart"})
 
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(plaza)
+	a := signedIn(t, browser, m, "alice", plaza)
 	a.step("Ctrl+K", chromedp.KeyEvent("k", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	a.waitFor("the switcher", `document.getElementById('dlg-switcher').open && document.activeElement === document.getElementById('switcher-input')`)
 	a.step("type g", chromedp.KeyEvent("g"))
@@ -85,9 +83,7 @@ func alicesTab(t *testing.T) (*Main, *client, *tab, string) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	plaza := alice.createChannel("plaza", false)
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(plaza)
+	a := signedIn(t, browser, m, "alice", plaza)
 	return m, alice, a, plaza
 }
 

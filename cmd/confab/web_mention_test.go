@@ -12,9 +12,7 @@ func TestWebMutedMentionsAndMarkElsewhere(t *testing.T) {
 	m, browser, alice, bob, general, noisy := twoChannels(t, "noisy")
 	bob.must("conversations.setPrefs", obj{"channel": noisy, "is_muted": true})
 
-	b1 := newTab(t, browser, "bob", true)
-	b1.login(m.URL(), "acme", "bob", "correct horse bob")
-	b1.openChannel(general)
+	b1 := signedIn(t, browser, m, "bob", general)
 	b2 := newTab(t, browser, "bob2", true)
 	b2.login(m.URL(), "acme", "bob", "correct horse bob")
 	b2.openChannel(general)

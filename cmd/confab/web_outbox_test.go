@@ -156,13 +156,7 @@ func TestWebUnsentMessageSentWhenServerIsBack(t *testing.T) {
 
 	m = MustRunMain(t, func(m *Main) { m.Config.DataDir = dir; m.Config.Listen = addr })
 	alice.base, bob.base = m.URL(), m.URL()
-	a.sentOnce("messages", "typed while the server was down")
-	b.sentOnce("messages", "typed while the server was down")
-	a.waitFor("the outbox emptied", noOutbox)
-	settle(t, bob, plaza, "got it", a, b)
-	a.sentOnce("messages", "typed while the server was down")
-	b.sentOnce("messages", "typed while the server was down")
-	storedOnce(t, alice, plaza, "", "typed while the server was down")
+	deliveredOnce(t, a, b, alice, bob, plaza, "typed while the server was down")
 }
 
 // (2) An unsent message survives a reload: the page shows it again as not
@@ -185,13 +179,7 @@ func TestWebUnsentMessageSurvivesReload(t *testing.T) {
 
 	cut.set(nil, nil)
 	eval[bool](a, `(window.confabDebug.drop(), true)`) // the connection comes back
-	a.sentOnce("messages", "written before the reload")
-	b.sentOnce("messages", "written before the reload")
-	a.waitFor("the outbox emptied", noOutbox)
-	settle(t, bob, plaza, "got it", a, b)
-	a.sentOnce("messages", "written before the reload")
-	b.sentOnce("messages", "written before the reload")
-	storedOnce(t, alice, plaza, "", "written before the reload")
+	deliveredOnce(t, a, b, alice, bob, plaza, "written before the reload")
 }
 
 // (3) Alice's send reaches the server but its answer is lost (and her
@@ -279,4 +267,19 @@ func TestWebRefusedMessageIsNotRetried(t *testing.T) {
 	if n := len(alice.must("conversations.history", obj{"channel": plaza})["messages"].([]any)); n != 2 {
 		t.Fatalf("history has %d messages, want 2 (the refused one never stored)", n)
 	}
+}
+
+// deliveredOnce waits for text, sent from alice's outbox, to show once in
+// both tabs (a is alice's, b bob's) and the outbox to empty; then, once
+// a later message has settled both, checks it is still shown once and
+// stored once.
+func deliveredOnce(t *testing.T, a, b *tab, alice, bob *client, plaza, text string) {
+	t.Helper()
+	a.sentOnce("messages", text)
+	b.sentOnce("messages", text)
+	a.waitFor("the outbox emptied", noOutbox)
+	settle(t, bob, plaza, "got it", a, b)
+	a.sentOnce("messages", text)
+	b.sentOnce("messages", text)
+	storedOnce(t, alice, plaza, "", text)
 }

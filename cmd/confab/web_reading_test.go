@@ -76,9 +76,7 @@ func TestWebThreadParentDeleted(t *testing.T) {
 	alice.must("chat.postMessage", obj{"channel": general, "thread_ts": parent, "text": "a quokka reply"})
 	alice.must("chat.delete", obj{"channel": general, "ts": parent})
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	b.click("#open-search")
 	if hits := searchUI(b, "quokka"); len(hits) != 1 {
 		t.Fatalf("search for the reply shows %v, want it", hits)
@@ -100,9 +98,7 @@ func TestWebMemberCount(t *testing.T) {
 	pair := bob.createChannel("pair", false)
 	alice.must("conversations.join", obj{"channel": pair})
 
-	a := newTab(t, browser, "alice", true)
-	a.login(m.URL(), "acme", "alice", "correct horse alice")
-	a.openChannel(solo)
+	a := signedIn(t, browser, m, "alice", solo)
 	a.waitFor("the header's count", `document.getElementById('channel-topic').textContent === '1 member'`)
 	a.openChannel(pair)
 	a.waitFor("the header's count", `document.getElementById('channel-topic').textContent === '2 members'`)
@@ -123,9 +119,7 @@ func TestWebMemberCount(t *testing.T) {
 // or mute: there is nothing to star.
 func TestWebNoConversationNoPrefs(t *testing.T) {
 	m, browser, _, bob, general, _ := twoChannels(t, "random")
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	shown := `['star-toggle', 'mute-toggle'].filter(id => { const e = document.getElementById(id); return e.checkVisibility() && !e.disabled; }).length`
 	if n := eval[int](b, shown); n != 2 {
 		t.Fatalf("with #plaza open, %d of star and mute are offered, want both", n)
@@ -148,9 +142,7 @@ func TestWebEditBoxInView(t *testing.T) {
 		bob.post(general, fmt.Sprintf("line %d", i))
 	}
 	last := bob.post(general, "the last one, to be edited")
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	b.waitFor("the last message", hasText("the last one, to be edited"))
 	b.waitFor("scrolled to the end", `(s => s.scrollHeight - s.scrollTop - s.clientHeight < 2)(document.getElementById('scroller'))`)
 	b.click(fmt.Sprintf(`#messages .msg[data-ts=%q] [data-action=edit]`, last))
@@ -165,9 +157,7 @@ func TestWebEditBoxInView(t *testing.T) {
 // typed.
 func TestWebSwitcherEscape(t *testing.T) {
 	m, browser, _, _, general, _ := twoChannels(t, "random")
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	for _, typed := range []string{"", "pla"} {
 		b.step("ctrl+k", chromedp.KeyEvent("k", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 		b.waitFor("switcher open", `document.getElementById('dlg-switcher').open && document.activeElement?.id === 'switcher-input'`)
@@ -189,9 +179,7 @@ func TestWebGroupedTimeAndEdited(t *testing.T) {
 	edited := alice.post(general, "typo here")
 	alice.must("chat.update", obj{"channel": general, "ts": edited, "text": "no typo here"})
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	b.waitFor("the messages", hasText("no typo here"))
 	msg := fmt.Sprintf(`document.querySelector('#messages .msg[data-ts=%q]')`, second)
 	if !eval[bool](b, msg+`.classList.contains('cont')`) {
@@ -234,9 +222,7 @@ func TestWebNewMessagesLine(t *testing.T) {
 	first := alice.post(general, "new one")
 	alice.post(general, "new two")
 
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(random)
+	b := signedIn(t, browser, m, "bob", random)
 	lines := `[...document.querySelectorAll('#messages .unread-line')].map(l => l.closest('.msg').dataset.ts)`
 	b.openChannel(general)
 	b.waitFor("the messages", hasText("new two"))
@@ -288,9 +274,7 @@ func TestWebJumpToNewest(t *testing.T) {
 	for i := range 120 {
 		tss = append(tss, alice.post(general, fmt.Sprintf("message %03d", i)))
 	}
-	b := newTab(t, browser, "bob", true)
-	b.login(m.URL(), "acme", "bob", "correct horse bob")
-	b.openChannel(general)
+	b := signedIn(t, browser, m, "bob", general)
 	b.waitFor("the newest", hasText("message 119"))
 	jump := `document.getElementById('jump-latest')`
 	atBottom := `(s => s.scrollHeight - s.scrollTop - s.clientHeight < 2)(document.getElementById('scroller'))`
