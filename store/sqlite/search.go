@@ -335,12 +335,7 @@ func buildSearch(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) (search
 // one-character word of a script without spaces is a whole token (see
 // confab.SearchTokens), matched as itself. false when no token holds it.
 func substringExpr(ctx context.Context, tx *sql.Tx, t confab.SearchTerm) (string, bool, error) {
-	var words []string
-	for _, w := range t.Words {
-		if hasTokenChar(w) {
-			words = append(words, w)
-		}
-	}
+	words := tokenWords(t)
 	if len(words) == 0 || utf8.RuneCountInString(strings.Join(words, " ")) < 3 {
 		return "", false, nil
 	}
@@ -395,12 +390,7 @@ func vocabLike(ctx context.Context, tx *sql.Tx, pattern string, t confab.SearchT
 // of its quoted words (of its character pairs in cjk for a word in a
 // script without spaces).
 func termExpr(t confab.SearchTerm) (string, bool) {
-	var words []string
-	for _, w := range t.Words {
-		if hasTokenChar(w) {
-			words = append(words, w)
-		}
-	}
+	words := tokenWords(t)
 	if len(words) == 0 {
 		return "", false
 	}
@@ -436,12 +426,7 @@ func termTokens(prefix bool, words []string) (string, []string) {
 // tokenExprs returns each token of a word term as a search_words MATCH
 // of its own (see searchSQL.pieces).
 func tokenExprs(t confab.SearchTerm) []string {
-	var words []string
-	for _, w := range t.Words {
-		if hasTokenChar(w) {
-			words = append(words, w)
-		}
-	}
+	words := tokenWords(t)
 	col, words := termTokens(t.Prefix, words)
 	out := make([]string, len(words))
 	for i, w := range words {
@@ -458,6 +443,17 @@ func tokenExprs(t confab.SearchTerm) []string {
 // text, as it read the body.
 func ftsQuote(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// tokenWords returns the term's words that have a token character.
+func tokenWords(t confab.SearchTerm) []string {
+	var words []string
+	for _, w := range t.Words {
+		if hasTokenChar(w) {
+			words = append(words, w)
+		}
+	}
+	return words
 }
 
 // hasTokenChar reports whether w has a character the tokenizers keep (a
