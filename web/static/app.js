@@ -2064,7 +2064,7 @@ function renderSearch() {
         return el("div", {
           class: "search-hit", role: "option", id: `search-hit-${i}`, "aria-selected": i === SR.sel ? "true" : "false",
           dataset: { channelId: m.channel?.id || "", ts: m.ts },
-          onclick: (e) => { if (!e.target.closest("a")) openResult(m); },
+          onclick: () => openResult(m),
           onmousemove: () => { if (SR.sel !== i) selectResult(i); },
         }, avatar(m.user || ""), el("div", { class: "msg-body" },
           el("div", { class: "msg-head" },
