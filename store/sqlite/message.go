@@ -82,7 +82,7 @@ func scanMessage(s scanner) (*confab.Message, error) {
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
 	in := confab.PrepareMessage(*m, time.Now())
-	doc := makeIndexDoc(&in) // here, not in the committer
+	doc := makeIndexDoc(&in, &db.vocab) // here, not in the committer
 	var (
 		out     *confab.Message
 		created bool
@@ -159,6 +159,9 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 	})
 	if err != nil {
 		return false, err
+	}
+	if created {
+		db.vocab.add(doc.tokens)
 	}
 	*m = *out
 	return created, nil

@@ -622,3 +622,40 @@ func foundTexts(t *testing.T, db *DB, f confab.SearchFilter) (int, string) {
 	}
 	return res.Total, strings.Join(texts, ", ")
 }
+
+// TestSearchVocabKnown: a post leaves out of its vocabulary statement
+// the words an earlier committed post wrote, and only those: a post that
+// failed wrote nothing, and its words are found by substring once a
+// later post holds them.
+func TestSearchVocabKnown(t *testing.T) {
+	ctx := t.Context()
+	db := mustOpen(t, Config{})
+	ownerChannels(t, db, "C1")
+	post := func(channel, text string) error {
+		_, err := db.CreateMessage(ctx, &confab.Message{ChannelID: channel, UserID: "U1", Text: text})
+		return err
+	}
+	if err := post("C404", "zebrafish sighted"); !errors.Is(err, confab.ErrChannelNotFound) {
+		t.Fatalf("post to a missing channel = %v; want channel not found", err)
+	}
+	if err := post("C1", "zebrafish sighted again"); err != nil {
+		t.Fatal(err)
+	}
+	if total, got := foundTexts(t, db, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+		Terms: []confab.SearchTerm{{Words: []string{"ebrafis"}, Substring: true}}, Limit: 10}); total != 1 || got != "zebrafish sighted again" {
+		t.Errorf("*ebrafis* = %d: %s; want 1: zebrafish sighted again", total, got)
+	}
+	// The next post's statement is given only its new word.
+	in := confab.Message{ChannelID: "C1", UserID: "U1", Text: "again zebrafish, and a heron"}
+	doc := makeIndexDoc(&in, &db.vocab)
+	if got := strings.Join(doc.tokens, " "); got != "a and heron" {
+		t.Errorf("tokens to add = %q; want %q (again and zebrafish are known)", got, "a and heron")
+	}
+	if err := post("C1", in.Text); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_vocab WHERE token IN ('heron', 'zebrafish', 'sighted', 'and')`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("search_vocab holds %d of heron, zebrafish, sighted, and (%v); want 4", n, err)
+	}
+}

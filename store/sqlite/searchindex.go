@@ -88,29 +88,34 @@ func chanTag(num int64) string {
 type indexDoc struct {
 	body     string   // confab.SearchDoc's
 	cjk      string   // the body's confab.SearchBigrams
-	vocab    string   // the body's distinct tokens, a JSON array (search_vocab)
+	tokens   []string // the body's distinct tokens not known to be in search_vocab
+	vocab    string   // tokens, a JSON array, "" for none
 	link     bool     // has:link
 	userTag  string   // the poster's tag
 	mentions []string // the users the text and blocks mention (to:)
 }
 
-func makeIndexDoc(m *confab.Message) *indexDoc {
+// makeIndexDoc makes m's indexDoc; known, when not nil, leaves out of
+// its vocabulary the tokens search_vocab is known to hold.
+func makeIndexDoc(m *confab.Message, known *knownTokens) *indexDoc {
 	body, link := confab.SearchDoc(m.Text)
 	users, _ := confab.Mentions(m.Text, m.Blocks)
 	tokens := strings.Fields(body)
 	cjk := strings.Join(confab.SearchBigrams(tokens), " ")
-	return &indexDoc{body: body, cjk: cjk, vocab: vocabJSON(tokens), link: link,
+	distinct := slices.Compact(slices.Sorted(slices.Values(tokens)))
+	if known != nil {
+		distinct = known.unknown(distinct)
+	}
+	return &indexDoc{body: body, cjk: cjk, tokens: distinct, vocab: vocabJSON(distinct), link: link,
 		userTag: userTag(m.UserID), mentions: users}
 }
 
-// vocabJSON returns the distinct tokens as a JSON array, "" for none.
+// vocabJSON returns tokens as a JSON array, "" for none.
 func vocabJSON(tokens []string) string {
 	if len(tokens) == 0 {
 		return ""
 	}
-	tokens = slices.Clone(tokens)
-	slices.Sort(tokens)
-	b, _ := json.Marshal(slices.Compact(tokens))
+	b, _ := json.Marshal(tokens)
 	return string(b)
 }
 
@@ -147,7 +152,7 @@ func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc 
 		}
 	}
 	if doc == nil {
-		doc = makeIndexDoc(m)
+		doc = makeIndexDoc(m, nil)
 	}
 	// The vocabulary first: the backfill adds the tokens of a message the
 	// writes indexed before the vocabulary existed.

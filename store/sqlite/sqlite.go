@@ -67,6 +67,7 @@ type DB struct {
 	done      chan struct{} // closed when the committer has returned
 	commits   atomic.Int64  // transactions committed by the committer, for tests
 	retried   atomic.Int64  // batches run again with savepoints after a write failed, for tests
+	vocab     knownTokens   // tokens search_vocab holds, for posts (see knownTokens)
 	// backfilled is closed when the search backfill has stopped: done,
 	// failed or closed (see backfill).
 	backfilled chan struct{}
