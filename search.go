@@ -206,6 +206,21 @@ func SearchBigrams(tokens []string) []string {
 	return out
 }
 
+// PhrasePairs returns the pairs a word term of words is a phrase of in an
+// index of SearchBigrams: for a word of two or more characters of a
+// script without spaces (東京 is the phrase 東京, 東京都 the phrase 東京
+// 京都), nil for any other term and for a prefix (東京*), which is a
+// phrase of its characters.
+func PhrasePairs(words []string, prefix bool) []string {
+	if prefix || len(words) < 2 {
+		return nil
+	}
+	if pairs := SearchBigrams(words); len(pairs) == len(words)-1 {
+		return pairs
+	}
+	return nil
+}
+
 // BigramBreak separates the bigrams of two runs (see SearchBigrams): a
 // private-use character, which a token made by SearchTokens never holds.
 const BigramBreak = "\uF8FF"

@@ -40,8 +40,9 @@ const (
 	maxPosition        = 16383
 )
 
-// tsvector writes the tokens of body (joined by single spaces) as a
-// tsvector literal, each token with its positions (from 1), for a
+// tsvector writes the tokens of body (joined by single spaces) and its
+// pairs of characters of scripts without spaces as a tsvector literal,
+// each with its positions (from 1), for a
 // $n::text::tsvector cast: PostgreSQL takes the lexemes as they are, with
 // no parser or dictionary of its own.
 func tsvector(body string) string {
@@ -51,13 +52,23 @@ func tsvector(body string) string {
 	toks := strings.Split(body, " ")
 	pos := make(map[string][]int, len(toks))
 	var order []string
-	for i, t := range toks {
+	at := func(t string, i int) {
 		p, seen := pos[t]
 		if !seen {
 			order = append(order, t)
 		}
 		if len(p) < maxLexemePositions {
 			pos[t] = append(p, min(i+1, maxPosition))
+		}
+	}
+	for i, t := range toks {
+		at(t, i)
+		// Two adjacent characters of a script without spaces are also a
+		// pair, at the first one's position (see confab.PhrasePairs): a
+		// token never holds two of them, so a pair is never a word, and
+		// pairs of two runs are never adjacent.
+		if i > 0 && confab.IsUnigramToken(t) && confab.IsUnigramToken(toks[i-1]) {
+			at(toks[i-1]+t, i-1)
 		}
 	}
 	var b strings.Builder
@@ -90,16 +101,20 @@ func lexeme(t string) string {
 func queryWord(w string) string { return strings.Map(unicode.ToLower, w) }
 
 // tsquery writes terms as a tsquery literal joined by op ("&" or "|"), ""
-// when none has words: a term's words are adjacent lexemes (<->), its
-// last one a prefix (:*) if Prefix.
+// when none has words: a term's words (or pairs, confab.PhrasePairs) are
+// adjacent lexemes (<->), its last one a prefix (:*) if Prefix.
 func tsquery(terms []confab.SearchTerm, op string) string {
 	var parts []string
 	for _, t := range terms {
 		if len(t.Words) == 0 {
 			continue
 		}
-		ws := make([]string, len(t.Words))
-		for i, w := range t.Words {
+		words := t.Words
+		if pairs := confab.PhrasePairs(words, t.Prefix); pairs != nil {
+			words = pairs // one exact lexeme per pair: short lists
+		}
+		ws := make([]string, len(words))
+		for i, w := range words {
 			ws[i] = lexeme(queryWord(w))
 		}
 		if t.Prefix {
@@ -122,6 +137,12 @@ const (
 	maxSearchLimit     = 100
 	defaultSearchLimit = 20
 )
+
+// searchRankCap is how many of the newest matches the score order ranks
+// (confab.SearchRankCap; a variable for the tests): ts_rank reads each
+// match's tsvector, which for a common word cost more than the rest of
+// the search.
+var searchRankCap = confab.SearchRankCap
 
 // searchQueries builds SearchMessages' statements, with their common
 // arguments: page reads the page, one row per message with the total in
@@ -169,12 +190,14 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 			exWords = append(exWords, t)
 		}
 	}
-	score := `0::real`
+	// rank is the score of a collected match (of hits, below), 0 for
+	// all in the time order or without words.
+	rank := `0::real`
 	if q := tsquery(words, "&"); q != "" {
 		p := arg(q)
 		conds = append(conds, `s.tsv @@ `+p+`::text::tsquery`)
 		if f.Sort == confab.SortScore {
-			score = `ts_rank(s.tsv, ` + p + `::text::tsquery)`
+			rank = `ts_rank(tsv, ` + p + `::text::tsquery)`
 		}
 	}
 	if q := tsquery(exWords, "|"); q != "" {
@@ -265,10 +288,21 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	if f.Sort == confab.SortTimestamp && f.Asc {
 		collect = ` ORDER BY s.ts, s.channel_id LIMIT ` + strconv.Itoa(confab.SearchCountCap+1)
 	}
+	// The score order ranks the newest searchRankCap matches (see
+	// confab.SearchRankCap); the later ones score -1, below any rank
+	// (ts_rank is never negative), and follow newest first.
+	cols, scored := `s.channel_id, s.seq, s.ts`, `hits`
+	if rank != `0::real` {
+		cols += `, s.tsv`
+		scored = `(SELECT channel_id, seq, ts, CASE WHEN row_number() OVER (ORDER BY ts DESC, channel_id DESC) <= ` +
+			strconv.Itoa(searchRankCap) + ` THEN ` + rank + ` ELSE -1 END AS score FROM hits) AS r`
+	} else {
+		cols += `, 0::real AS score`
+	}
 	hits := with + `, hits AS MATERIALIZED (
-		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + collect + `
+		SELECT ` + cols + from + collect + `
 	), page AS (
-		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM hits
+		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM ` + scored + `
 		ORDER BY ` + order(``, `score`) + `
 		LIMIT ` + arg(lim) + ` OFFSET ` + arg(off) + `)
 	`

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/internal/pgtest"
@@ -197,11 +199,51 @@ func TestSearchScore(t *testing.T) {
 	}
 }
 
+// TestSearchRankCap: the score order ranks the newest searchRankCap
+// matches and gives the later ones after them, newest first (least
+// relevant first: the reverse), as on SQLite.
+func TestSearchRankCap(t *testing.T) {
+	defer func(r int) { searchRankCap = r }(searchRankCap)
+	searchRankCap = 3
+	db := mustOpen(t, Config{})
+	f := newSearchFixture(t, db)
+	// The older a message, the more relevant: the first holds "delta"
+	// six times, each newer one once less.
+	for i := range 6 {
+		f.post(f.pub, f.owner, strings.Repeat("delta ", 6-i)+fmt.Sprint(i), 0)
+	}
+	q := confab.SearchFilter{Terms: []confab.SearchTerm{words("delta")}}
+	// The newest three (3, 4, 5) ranked, 3 the most relevant; then 2, 1,
+	// 0 newest first.
+	got := func() string {
+		var out []string
+		for _, text := range f.search(q) {
+			out = append(out, text[len(text)-1:])
+		}
+		return strings.Join(out, " ")
+	}
+	if g, want := got(), "3 4 5 2 1 0"; g != want {
+		t.Errorf("by score, the newest 3 ranked: %s, want %s", g, want)
+	}
+	q.Asc = true
+	if g, want := got(), "0 1 2 5 4 3"; g != want {
+		t.Errorf("by score, ascending: %s, want %s", g, want)
+	}
+	searchRankCap = 10
+	q.Asc = false
+	if g, want := got(), "0 1 2 3 4 5"; g != want {
+		t.Errorf("by score, all ranked: %s, want %s", g, want)
+	}
+}
+
 func TestTSVector(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"", ""},
 		{"a b a", "'a':1,3 'b':2"},
 		{`it's a\b`, `'it''s':1 'a\\b':2`},
+		// Pairs of adjacent Han, kana or Hangul characters, at the first
+		// one's position, within a run only.
+		{"東 京 都 x 大 阪", "'東':1 '京':2 '東京':1 '都':3 '京都':2 'x':4 '大':5 '阪':6 '大阪':5"},
 	} {
 		if got := tsvector(tc.body); got != tc.want {
 			t.Errorf("tsvector(%q) = %q, want %q", tc.body, got, tc.want)
@@ -214,6 +256,87 @@ func TestTSVector(t *testing.T) {
 		var n int
 		if err := db.pool.QueryRow(t.Context(), `SELECT length($1::text::tsvector)`, tsvector(body)).Scan(&n); err != nil {
 			t.Errorf("%.20q::tsvector: %v", body, err)
+		}
+	}
+}
+
+// TestSearchPairsUpgrade: migration 0016 drops the index rows of the
+// messages with Han, kana or Hangul, indexed without their pairs, and
+// the background indexing indexes them again: a Han word is found by its
+// pairs, every message indexed as a write would.
+func TestSearchPairsUpgrade(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	db := mustOpen(t, Config{DSN: dsn})
+	f := newSearchFixture(t, db)
+	f.post(f.pub, f.owner, "東京都庁に行きます", 0)
+	f.post(f.pub, f.owner, "한국어 검색", 0)
+	f.post(f.pub, f.owner, "plain words", 0)
+	// As 0015 indexed them: no pairs.
+	if _, err := db.pool.Exec(t.Context(), `UPDATE message_search SET tsv = ts_delete(tsv,
+			ARRAY(SELECT lexeme FROM unnest(tsv) WHERE char_length(lexeme) = 2 AND lexeme !~ '[a-z0-9]'));
+		DELETE FROM schema_migrations WHERE version = 16`); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.search(confab.SearchFilter{Terms: []confab.SearchTerm{words("東", "京")}}); len(got) != 0 {
+		t.Fatalf("東京 without pairs = %q; the test's index is not that of 0015", got)
+	}
+	db.Close()
+
+	db = mustOpen(t, Config{DSN: dsn})
+	f.db = db
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var done bool
+		if err := db.pool.QueryRow(t.Context(), `SELECT done FROM search_backfill`).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background indexing did not finish in 10s")
+		}
+	}
+	for _, q := range [][]string{{"東", "京"}, {"검", "색"}, {"plain"}} {
+		if got := f.search(confab.SearchFilter{Terms: []confab.SearchTerm{words(q...)}}); len(got) != 1 {
+			t.Errorf("%v after the upgrade = %q; want one message", q, got)
+		}
+	}
+	if got, want := indexRows(t, db), wantIndex(t, db); !maps.Equal(got, want) {
+		t.Errorf("index after the upgrade:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestSearchPairsClass: migration 0016's class of characters holds every
+// character confab.IsUnigramToken does (a message with one is indexed
+// again), and not the emoji, letters and punctuation of most messages.
+func TestSearchPairsClass(t *testing.T) {
+	sql, err := migrationFS.ReadFile("migrations/0016_search_pairs.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	class := regexp.MustCompile(`body ~ '(\[[^']*\])'`).FindSubmatch(sql)
+	if class == nil {
+		t.Fatal("no class in 0016_search_pairs.sql")
+	}
+	var in []int32
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if confab.IsUnigramToken(string(r)) {
+			in = append(in, r)
+		}
+	}
+	db := mustOpen(t, Config{})
+	var missed []int32
+	if err := db.pool.QueryRow(t.Context(), `SELECT coalesce(array_agg(r), '{}') FROM unnest($1::int[]) AS r WHERE chr(r) !~ $2`,
+		in, string(class[1])).Scan(&missed); err != nil {
+		t.Fatal(err)
+	}
+	if len(missed) > 0 {
+		t.Errorf("the class misses %d characters of scripts without spaces, the first %U", len(missed), missed[0])
+	}
+	for _, s := range []string{"a", "é", "ж", "😀", "👍", "—", "。", "1"} {
+		var match bool
+		if err := db.pool.QueryRow(t.Context(), `SELECT $1 ~ $2`, s, string(class[1])).Scan(&match); err != nil || match {
+			t.Errorf("%q ~ class = %v, %v; want false", s, match, err)
 		}
 	}
 }
@@ -273,7 +396,7 @@ func unindex(t *testing.T, db *DB) {
 	t.Helper()
 	if _, err := db.pool.Exec(t.Context(), `DROP TABLE message_search, search_backfill;
 		DROP INDEX channels_general; ALTER TABLE channels DROP COLUMN is_general;
-		DELETE FROM schema_migrations WHERE version IN (14, 15)`); err != nil {
+		DELETE FROM schema_migrations WHERE version IN (14, 15, 16)`); err != nil {
 		t.Fatal(err)
 	}
 }

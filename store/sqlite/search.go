@@ -415,10 +415,8 @@ func termExpr(t confab.SearchTerm) (string, bool) {
 // characters of a script without spaces, their pairs in cjk (see
 // migrations/0017_search_rebuild.sql).
 func termTokens(prefix bool, words []string) (string, []string) {
-	if !prefix && len(words) > 1 {
-		if pairs := confab.SearchBigrams(words); len(pairs) == len(words)-1 {
-			return "cjk", pairs
-		}
+	if pairs := confab.PhrasePairs(words, prefix); pairs != nil {
+		return "cjk", pairs
 	}
 	return "body", words
 }
