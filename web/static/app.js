@@ -2388,7 +2388,17 @@ function statusOf(e, id) {
 // R reacts, T opens its thread, Delete deletes it (yours), Enter moves
 // into its actions (Escape back), Escape goes to the message box.
 function wireMessageKeys(list, boxID) {
-  const rove = () => {
+  const rove = (records) => {
+    // A message's own controls (its actions, reactions, replies, links)
+    // are out of the Tab order until Enter opens them: the list is one
+    // Tab stop, not four per message.
+    for (const r of records) {
+      for (const n of r.addedNodes) {
+        if (n.nodeType !== 1 || n.closest(".msg")?.dataset.open) continue;
+        if (n.matches(MSG_CONTROLS)) n.tabIndex = -1;
+        for (const c of n.querySelectorAll(MSG_CONTROLS)) c.tabIndex = -1;
+      }
+    }
     for (const m of list.querySelectorAll(".msg:not([tabindex])")) m.tabIndex = -1;
     const cur = list.querySelector('.msg[tabindex="0"]');
     if (cur && list.moved === cur) return; // the one the reader moved to stays
@@ -2396,7 +2406,15 @@ function wireMessageKeys(list, boxID) {
     if (cur && cur !== last) cur.tabIndex = -1;
     if (last) last.tabIndex = 0;
   };
-  new MutationObserver(rove).observe(list, { childList: true });
+  new MutationObserver(rove).observe(list, { childList: true, subtree: true });
+  // Focus leaving an opened message closes its controls again.
+  list.addEventListener("focusout", (e) => {
+    const art = e.target.closest?.(".msg");
+    if (art?.dataset.open && !art.contains(e.relatedTarget)) {
+      delete art.dataset.open;
+      for (const c of art.querySelectorAll(MSG_CONTROLS)) c.tabIndex = -1;
+    }
+  });
   list.addEventListener("keydown", (e) => {
     const art = e.target.closest?.(".msg");
     if (!art || !list.contains(art) || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -2430,6 +2448,8 @@ function wireMessageKeys(list, boxID) {
         const b = art.querySelector(".msg-tools button, .thread-link, .reaction, a");
         if (b) {
           e.preventDefault();
+          art.dataset.open = "1"; // Tab moves among its controls
+          for (const c of art.querySelectorAll(MSG_CONTROLS)) c.tabIndex = 0;
           b.focus();
         }
         break;
@@ -2442,6 +2462,9 @@ function wireMessageKeys(list, boxID) {
     }
   });
 }
+
+// MSG_CONTROLS are the focusable things inside a message.
+const MSG_CONTROLS = "button, a[href], [tabindex]:not(.msg)";
 
 function focusMessage(list, art) {
   for (const m of list.querySelectorAll('.msg[tabindex="0"]')) m.tabIndex = -1;
