@@ -197,7 +197,7 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 		p := arg(q)
 		conds = append(conds, `s.tsv @@ `+p+`::text::tsquery`)
 		if f.Sort == confab.SortScore {
-			rank = `ts_rank(tsv, ` + p + `::text::tsquery)`
+			rank = `ts_rank(s.tsv, ` + p + `::text::tsquery)`
 		}
 	}
 	if q := tsquery(exWords, "|"); q != "" {
@@ -290,17 +290,22 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	}
 	// The score order ranks the newest searchRankCap matches (see
 	// confab.SearchRankCap); the later ones score -1, below any rank
-	// (ts_rank is never negative), and follow newest first.
-	cols, scored := `s.channel_id, s.seq, s.ts`, `hits`
+	// (ts_rank is never negative), and follow newest first. The matches
+	// are collected by their keys alone: a tsvector carried through the
+	// sort of a common word's matches made it spill to disk, and
+	// PostgreSQL computes a cheap function of the select list for every
+	// row sorted, not for the LIMIT's. The ranked ones read theirs again
+	// by key.
+	score, scored := `0::real`, `hits`
 	if rank != `0::real` {
-		cols += `, s.tsv`
-		scored = `(SELECT channel_id, seq, ts, CASE WHEN row_number() OVER (ORDER BY ts DESC, channel_id DESC) <= ` +
-			strconv.Itoa(searchRankCap) + ` THEN ` + rank + ` ELSE -1 END AS score FROM hits) AS r`
-	} else {
-		cols += `, 0::real AS score`
+		score = `NULL::real`
+		scored = `(SELECT channel_id, seq, ts, CASE WHEN n <= ` + strconv.Itoa(searchRankCap) + `
+			THEN (SELECT ` + rank + ` FROM message_search s WHERE s.channel_id = h.channel_id AND s.seq = h.seq)
+			ELSE -1 END AS score
+		FROM (SELECT channel_id, seq, ts, row_number() OVER (ORDER BY ts DESC, channel_id DESC) AS n FROM hits) AS h) AS r`
 	}
 	hits := with + `, hits AS MATERIALIZED (
-		SELECT ` + cols + from + collect + `
+		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + collect + `
 	), page AS (
 		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM ` + scored + `
 		ORDER BY ` + order(``, `score`) + `
