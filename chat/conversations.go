@@ -75,32 +75,43 @@ func (s *Service) JoinChannel(ctx context.Context, u *confab.User, channel strin
 	return v, !added, err
 }
 
-// addMember adds userID to c and announces it: the channel_join message
-// in the channel (whose poster, the new member, has read it), then
-// member_joined_channel to the channel, channel_joined to the user's
-// connections. The view is the new member's.
+// addMember adds userID to c and announces it: channel_joined to the
+// user's connections (which catch up from the channel's seq before the
+// join, so they get what follows), the channel_join message in the channel
+// (whose poster, the new member, has read it), then member_joined_channel
+// to the channel. The view is the new member's, after all of it.
 func (s *Service) addMember(ctx context.Context, actor *confab.User, c *confab.Channel, userID, inviter string) (*confab.ChannelView, bool, error) {
 	added, err := s.store.AddMember(ctx, c.ID, userID, s.now().Unix())
 	if err != nil {
 		return nil, false, err
 	}
-	if added {
+	v, err := s.memberView(ctx, c.ID, userID)
+	if err != nil || !added {
+		return v, false, err
+	}
+	s.joined(v, userID)
+	if !c.IsDirect() {
 		s.postSystem(ctx, c, userID, confab.SubtypeChannelJoin, inviter, "")
+		if v, err = s.memberView(ctx, c.ID, userID); err != nil { // its marker at the join
+			return nil, false, err
+		}
 	}
-	// Re-read for the new member count and the new member's marker.
-	if c, err = s.store.FindChannelByID(ctx, c.ID); err != nil {
-		return nil, false, err
-	}
-	m, err := s.store.FindMembership(ctx, c.ID, userID)
+	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(true, v.Channel, userID, inviter))
+	return v, true, nil
+}
+
+// memberView reads channel id for its member userID: its counts, and the
+// member's read marker.
+func (s *Service) memberView(ctx context.Context, id, userID string) (*confab.ChannelView, error) {
+	c, err := s.store.FindChannelByID(ctx, id)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	v := &confab.ChannelView{Channel: c, Member: m}
-	if added {
-		s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(true, c, userID, inviter))
-		s.joined(v, userID)
+	m, err := s.store.FindMembership(ctx, id, userID)
+	if err != nil {
+		return nil, err
 	}
-	return v, added, nil
+	return &confab.ChannelView{Channel: c, Member: m}, nil
 }
 
 // LeaveChannel leaves a channel. DMs and group DMs cannot be left.
