@@ -10,7 +10,8 @@ import (
 // (confab.SystemMessage: a join, a leave, a new topic or purpose), as
 // Slack keeps them in a channel's history: stored first, then delivered
 // as a message event with its seq like any message, so that catch-up,
-// unread counts and history see it once. A DM or group DM gets none.
+// unread counts and history see it once. A DM or group DM gets none, nor
+// does an archived channel (leaving one): its history is closed.
 //
 // It is posted right after the change commits, not in its transaction:
 // the change is what counts (membership, topic), and the line only tells
@@ -18,7 +19,7 @@ import (
 // not returned: the caller's retry would find the change made and post
 // nothing. A canceled request does not stop it.
 func (s *Service) postSystem(ctx context.Context, c *confab.Channel, userID, subtype, inviter, value string) {
-	if c.IsDirect() {
+	if c.IsDirect() || c.Archived {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
