@@ -196,7 +196,10 @@ type Store interface {
 	// nothing is written. m's app fields (Blocks, Attachments, Metadata,
 	// Username, IconEmoji, IconURL, Broadcast) are stored as given and read
 	// back byte for byte by every read; the store does not validate them
-	// (ValidateAppFields is the caller's); so is m.Subtype. ENOTFOUND
+	// (ValidateAppFields is the caller's); so is m.Subtype. A system
+	// message (IsSystemSubtype(m.Subtype): a join, leave, topic or purpose
+	// line) records no mentions and is not indexed for search, by this
+	// write, an edit or the background indexing. ENOTFOUND
 	// "channel_not_found".
 	CreateMessage(ctx context.Context, m *Message) (created bool, err error)
 	// FindMessage finds a message by ts, tombstones included, with its

@@ -37,6 +37,11 @@ type WireMessage struct {
 	// PinnedTo lists the channel a pinned message is pinned to, as
 	// Slack's pinned_to (history, replies and pins.list fill it).
 	PinnedTo []string `json:"pinned_to,omitempty"`
+	// A system message's fields (SystemFields): who invited the joiner
+	// (channel_join), the new topic or purpose.
+	Inviter string  `json:"inviter,omitempty"`
+	Topic   *string `json:"topic,omitempty"`
+	Purpose *string `json:"purpose,omitempty"`
 }
 
 // WireIcons is the icon a message's poster chose for it (icon_emoji or
@@ -88,7 +93,10 @@ func (m *Message) Wire() WireMessage {
 	if m.Attachments != "" {
 		w.Attachments = json.RawMessage(m.Attachments)
 	}
-	if m.Metadata != "" {
+	if IsSystemSubtype(m.Subtype) {
+		f := m.systemFields()
+		w.Inviter, w.Topic, w.Purpose = f.Inviter, f.Topic, f.Purpose
+	} else if m.Metadata != "" {
 		w.Metadata = json.RawMessage(m.Metadata)
 	}
 	w.Username = m.Username

@@ -81,7 +81,9 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 		return nil, errSignupClosed
 	default:
 		u.WorkspaceID = ws.ID
-		err = s.store.CreateUser(ctx, u)
+		if err = s.store.CreateUser(ctx, u); err == nil {
+			s.joinedGeneral(ctx, u)
+		}
 	}
 	if err != nil {
 		return nil, err

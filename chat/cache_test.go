@@ -110,6 +110,22 @@ func generalOf(t *testing.T, s *Service, u *confab.User) string {
 	return ""
 }
 
+// checkpoint is a channel's id and last seq.
+type checkpoint struct {
+	id  string
+	seq int64
+}
+
+// lastSeq returns the checkpoint of a client up to date on channel id.
+func lastSeq(t *testing.T, st confab.Store, id string) checkpoint {
+	t.Helper()
+	c, err := st.FindChannelByID(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checkpoint{id, c.LastSeq}
+}
+
 // general signs alice up on s and has her create the public channel
 // "plaza".
 func general(t *testing.T, s *Service) (session, string) {
@@ -210,7 +226,9 @@ func TestAccessCacheExclusive(t *testing.T) {
 
 	// A hot page is keyed by the version this process tracks: a post
 	// after a read shows in the next read, without reading the channel.
-	if got := alice.history(t, ch); len(got) != 12 || got[0] != "hi" {
+	// Bob's invite and leave are lines around his message.
+	joined, left := "<@"+bob.u.ID+"> has joined the channel", "<@"+bob.u.ID+"> has left the channel"
+	if got := alice.history(t, ch); len(got) != 14 || got[0] != left || got[1] != "hi" || got[2] != joined {
 		t.Fatalf("history = %q", got)
 	}
 	wantCode(t, "alice", alice.post(ch, "newest"), "ok")
@@ -435,12 +453,15 @@ func TestCatchUpsShareAChangesRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The readers' joins are the channel's first changes (1 to 20), their
+	// sign-ups #general's: the readers are up to date on both.
+	joins, gen := int64(len(readers)), lastSeq(t, st, generalOf(t, s, alice.u))
 	for i := range 5 {
 		wantCode(t, "post", alice.post(ch, fmt.Sprint("m", i)), "ok")
 	}
 	catchUp := func(r session) []string {
 		t.Helper()
-		out, err := s.CatchUp(t.Context(), r.u, map[string]int64{ch: 2}, 100)
+		out, err := s.CatchUp(t.Context(), r.u, map[string]int64{ch: joins + 2, gen.id: gen.seq}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -486,12 +507,13 @@ func TestCatchUpsShareTheirEvents(t *testing.T) {
 		}
 		readers = append(readers, r)
 	}
+	gen := lastSeq(t, st, generalOf(t, s, alice.u)) // the readers' sign-ups: seen
 	for i := range 5 {
 		wantCode(t, "post", alice.post(ch, fmt.Sprint("m", i)), "ok")
 	}
 	catchUp := func(r session, from int64) CatchUpChannel {
 		t.Helper()
-		out, err := s.CatchUp(t.Context(), r.u, map[string]int64{ch: from}, 100)
+		out, err := s.CatchUp(t.Context(), r.u, map[string]int64{ch: from, gen.id: gen.seq}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -75,28 +75,43 @@ func (s *Service) JoinChannel(ctx context.Context, u *confab.User, channel strin
 	return v, !added, err
 }
 
-// addMember adds userID to c and announces it: member_joined_channel to the
-// channel, channel_joined to the user's connections. The view is the new
-// member's.
+// addMember adds userID to c and announces it: channel_joined to the
+// user's connections (which catch up from the channel's seq before the
+// join, so they get what follows), the channel_join message in the channel
+// (whose poster, the new member, has read it), then member_joined_channel
+// to the channel. The view is the new member's, after all of it.
 func (s *Service) addMember(ctx context.Context, actor *confab.User, c *confab.Channel, userID, inviter string) (*confab.ChannelView, bool, error) {
 	added, err := s.store.AddMember(ctx, c.ID, userID, s.now().Unix())
 	if err != nil {
 		return nil, false, err
 	}
-	// Re-read for the new member count and the new member's marker.
-	if c, err = s.store.FindChannelByID(ctx, c.ID); err != nil {
-		return nil, false, err
+	v, err := s.memberView(ctx, c.ID, userID)
+	if err != nil || !added {
+		return v, false, err
 	}
-	m, err := s.store.FindMembership(ctx, c.ID, userID)
+	s.joined(v, userID)
+	if !c.IsDirect() {
+		s.postSystem(ctx, c, userID, confab.SubtypeChannelJoin, inviter, "")
+		if v, err = s.memberView(ctx, c.ID, userID); err != nil { // its marker at the join
+			return nil, false, err
+		}
+	}
+	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(true, v.Channel, userID, inviter))
+	return v, true, nil
+}
+
+// memberView reads channel id for its member userID: its counts, and the
+// member's read marker.
+func (s *Service) memberView(ctx context.Context, id, userID string) (*confab.ChannelView, error) {
+	c, err := s.store.FindChannelByID(ctx, id)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	v := &confab.ChannelView{Channel: c, Member: m}
-	if added {
-		s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.MemberEvent(true, c, userID, inviter))
-		s.joined(v, userID)
+	m, err := s.store.FindMembership(ctx, id, userID)
+	if err != nil {
+		return nil, err
 	}
-	return v, added, nil
+	return &confab.ChannelView{Channel: c, Member: m}, nil
 }
 
 // LeaveChannel leaves a channel. DMs and group DMs cannot be left.
@@ -112,6 +127,7 @@ func (s *Service) LeaveChannel(ctx context.Context, u *confab.User, channel stri
 	if err != nil || !removed {
 		return !removed, err
 	}
+	s.postSystem(ctx, c, u.ID, confab.SubtypeChannelLeave, "", "")
 	s.left(c, u.ID)
 	return false, nil
 }
@@ -325,12 +341,12 @@ func (s *Service) ChannelMembers(ctx context.Context, u *confab.User, channel, c
 
 // SetTopic sets a channel's topic.
 func (s *Service) SetTopic(ctx context.Context, u *confab.User, channel, topic string) (*confab.ChannelView, error) {
-	return s.setText(ctx, u, channel, topic, "channel_topic")
+	return s.setText(ctx, u, channel, topic, confab.SubtypeChannelTopic)
 }
 
 // SetPurpose sets a channel's purpose.
 func (s *Service) SetPurpose(ctx context.Context, u *confab.User, channel, purpose string) (*confab.ChannelView, error) {
-	return s.setText(ctx, u, channel, purpose, "channel_purpose")
+	return s.setText(ctx, u, channel, purpose, confab.SubtypeChannelPurpose)
 }
 
 func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, event string) (*confab.ChannelView, error) {
@@ -343,13 +359,14 @@ func (s *Service) setText(ctx context.Context, u *confab.User, channel, value, e
 	}
 	t := &confab.Text{Value: value, Creator: u.ID, LastSet: s.now().Unix()}
 	upd := confab.ChannelUpdate{Topic: t}
-	if event == "channel_purpose" {
+	if event == confab.SubtypeChannelPurpose {
 		upd = confab.ChannelUpdate{Purpose: t}
 	}
 	c, err = s.store.UpdateChannel(ctx, c.ID, upd)
 	if err != nil {
 		return nil, err
 	}
+	s.postSystem(ctx, c, u.ID, event, "", value) // event is the subtype too
 	s.deliver(confab.ChannelTopic(c.WorkspaceID, c.ID), confab.ChannelUpdatedEvent(event, c, u.ID))
 	return s.view(ctx, u, c, m)
 }

@@ -154,6 +154,7 @@ func (s *Service) KickFromChannel(ctx context.Context, u *confab.User, channel, 
 	if !removed {
 		return confab.ErrNotInChannel
 	}
+	s.postSystem(ctx, c, target.ID, confab.SubtypeChannelLeave, "", "")
 	s.left(c, target.ID)
 	return nil
 }

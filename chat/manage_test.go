@@ -10,7 +10,9 @@ import (
 	"github.com/confab/confab"
 )
 
-// frameBus records every publication: its topic, op, channel and frame.
+// frameBus records every publication: its topic, op, channel and frame;
+// its type is the frame's type, then "/" and its subtype if it has one
+// ("message/channel_join").
 // Publications on different topics leave on different outbox lanes, in any
 // order: await keeps what it passes over for a later await.
 type frameBus struct {
@@ -34,6 +36,9 @@ func (b *frameBus) Publish(_ context.Context, topic string, payload []byte) erro
 	var m map[string]any
 	_ = json.Unmarshal(p.Frame, &m)
 	typ, _ := m["type"].(string)
+	if sub, _ := m["subtype"].(string); sub != "" {
+		typ += "/" + sub // a system message is not the "message" a test awaits
+	}
 	b.got <- frameSent{topic, p.Op, p.Channel, typ, m}
 	return nil
 }

@@ -208,8 +208,8 @@ func (s *Service) UpdateMessage(ctx context.Context, u *confab.User, p UpdatePar
 	if err != nil {
 		return nil, err
 	}
-	if m.UserID != u.ID {
-		return nil, errCantUpdate
+	if m.UserID != u.ID || confab.IsSystemSubtype(m.Subtype) {
+		return nil, errCantUpdate // a join or topic line is the server's
 	}
 	// The message as the update leaves it must be one that could be posted.
 	text := m.Text

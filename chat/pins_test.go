@@ -144,6 +144,10 @@ func TestPostEphemeral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, err := f.s.store.FindChannelByID(ctx, f.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := f.s.PostEphemeral(ctx, f.alice, EphemeralParams{Channel: f.pub, User: f.bob.ID, Text: "only you",
 		App: confab.AppFields{Blocks: `[{"type":"section","text":{"type":"mrkdwn","text":"*hi*"}}]`}})
 	if err != nil {
@@ -166,7 +170,7 @@ func TestPostEphemeral(t *testing.T) {
 	if err != nil || len(after.Messages) != len(before.Messages) {
 		t.Errorf("history after an ephemeral message: %d messages, %v; want %d", len(after.Messages), err, len(before.Messages))
 	}
-	if c, err := f.s.store.FindChannelByID(ctx, f.pub); err != nil || c.LastSeq != 0 {
+	if after, err := f.s.store.FindChannelByID(ctx, f.pub); err != nil || after.LastSeq != c.LastSeq {
 		t.Errorf("channel after an ephemeral message: %+v, %v; want nothing written", c, err)
 	}
 

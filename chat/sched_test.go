@@ -185,8 +185,8 @@ func TestScheduledMessageDropped(t *testing.T) {
 		t.Fatalf("PostDue claimed %d, want 2", n)
 	}
 	h := history(t, svc, f.owner, c.ID)
-	if len(h) != 1 || h[0].Text != "from owner" {
-		t.Errorf("history = %v, want only owner's", h)
+	if len(h) != 2 || h[0].Subtype != confab.SubtypeChannelLeave || h[1].Text != "from owner" {
+		t.Errorf("history = %v, want bob's leave then only owner's message", h)
 	}
 	if list, _, _ := svc.ScheduledMessages(f.ctx, bob, chat.ScheduledListParams{}); len(list) != 0 {
 		t.Errorf("bob's dropped message still listed: %v", list)

@@ -245,7 +245,8 @@ func (t *target) build(kind string, c confab.Change, after int64) []event {
 // it (w: its wire form, without seq and reactions; seq its own seq, at the
 // change at seq change, ts its ts): its message event, then its
 // app_mention if it mentions the bot by name (<@U…>; a channel-wide
-// mention is no app_mention, as in Slack; the bot's own messages are not).
+// mention is no app_mention, as in Slack; the bot's own messages and
+// system messages, a topic naming the bot, are not).
 func (t *target) buildNew(kind string, w confab.WireMessage, seq, change, ts int64) []event {
 	var out []event
 	ets := confab.FormatTS(ts)
@@ -254,7 +255,7 @@ func (t *target) buildNew(kind string, w confab.WireMessage, seq, change, ts int
 			WireMessage: w, Team: t.teamRaw, EventTS: ets, ChannelType: channelType(kind),
 		}))
 	}
-	if t.subs[subMention] && w.User != t.bot.UserID {
+	if t.subs[subMention] && w.User != t.bot.UserID && !confab.IsSystemSubtype(w.Subtype) {
 		if users, _ := confab.Mentions(w.Text, string(w.Blocks)); slices.Contains(users, t.bot.UserID) {
 			out = append(out, t.wrap(w.Channel, change, EventID(w.Channel, seq, subMention), ts, mentionEvent{
 				Type: subMention, User: w.User, Text: w.Text, TS: ets, ThreadTS: w.ThreadTS, Channel: w.Channel,

@@ -38,6 +38,9 @@ func TestAppMessagesSlackGo(t *testing.T) {
 	}
 
 	hist, err := api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: general, Limit: 10, IncludeAllMetadata: true})
+	if err == nil {
+		hist.Messages = postedGo(hist.Messages) // bob's join
+	}
 	if err != nil || len(hist.Messages) != 2 {
 		t.Fatalf("GetConversationHistory = %+v, %v", hist, err)
 	}

@@ -45,8 +45,9 @@ func TestSlackGoAppBot(t *testing.T) {
 
 	human := slack.New(alice.token, slack.OptionAPIURL(m.URL()+"/api/"))
 	hist, err := human.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: general, Limit: 10})
-	if err != nil || len(hist.Messages) != 1 {
-		t.Fatalf("GetConversationHistory = %+v, %v", hist, err)
+	if err != nil || len(hist.Messages) != 2 || hist.Messages[1].SubType != slack.MsgSubTypeChannelJoin ||
+		hist.Messages[1].User != botUser || hist.Messages[1].Inviter != alice.userID || hist.Messages[1].BotID != botID {
+		t.Fatalf("GetConversationHistory = %+v, %v; want the bot's join (invited by alice), then its message", hist, err)
 	}
 	msg := hist.Messages[0]
 	if msg.BotID != botID || msg.BotProfile == nil || msg.BotProfile.ID != botID || msg.BotProfile.AppID != appID ||

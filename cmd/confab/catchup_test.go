@@ -46,7 +46,8 @@ func TestCatchUpAfterDisconnect(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		alice.post(ch, fmt.Sprintf("during %d", i))
 	}
-	out := bob.must("client.catchup", obj{"checkpoints": map[string]int64{ch: checkpoint}, "limit": 1000})
+	general, seen := generalSeq(t, bob) // bob saw his sign-up's join there
+	out := bob.must("client.catchup", obj{"checkpoints": map[string]int64{ch: checkpoint, general: seen}, "limit": 1000})
 	alice.post(ch, "after catch-up")
 	live := second.collect(isMessage("after catch-up"))
 

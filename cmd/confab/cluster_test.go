@@ -445,8 +445,9 @@ func TestClusterPocketWithItsOwnPostgreSQL(t *testing.T) {
 	// Another API process reads pocket b's history, and knows bob's token.
 	reader := *carol
 	reader.base = c.api(1).URL()
-	if msgs := reader.must("conversations.history", obj{"channel": betaCh})["messages"].([]any); len(msgs) != 10 {
-		t.Errorf("conversations.history(beta) has %d messages, want 10", len(msgs))
+	// The 10 posted, and carol's join before them.
+	if msgs := reader.must("conversations.history", obj{"channel": betaCh})["messages"].([]any); len(msgs) != 11 || len(posted(msgs)) != 10 {
+		t.Errorf("conversations.history(beta) has %d messages, %d posted; want carol's join and 10", len(msgs), len(posted(msgs)))
 	}
 	if out := reader.must("auth.test", nil); out["user_id"] != carol.userID {
 		t.Errorf("auth.test = %v, want carol", out)
@@ -457,7 +458,7 @@ func TestClusterPocketWithItsOwnPostgreSQL(t *testing.T) {
 		what, dsn, query, arg string
 		want                  int
 	}{
-		{"beta's messages in pocket b's database", b, "SELECT count(*) FROM messages WHERE channel_id = $1", betaCh, 10},
+		{"beta's messages in pocket b's database", b, "SELECT count(*) FROM messages WHERE channel_id = $1", betaCh, 11},
 		{"beta's messages in the directory", dir, "SELECT count(*) FROM messages WHERE channel_id = $1", betaCh, 0},
 		{"beta's channels in the directory", dir, "SELECT count(*) FROM channels WHERE workspace_id = $1", bob.teamID, 0},
 		{"alpha's messages in the directory", dir, "SELECT count(*) FROM messages WHERE channel_id = $1", alphaCh, 1},

@@ -20,8 +20,8 @@ func TestLiveDeliveryToEveryConnection(t *testing.T) {
 	ts := alice.post(general, "hello bob")
 	for _, conn := range []*rtm{phone, laptop} {
 		f := conn.next(isMessage("hello bob"))
-		if f["channel"] != general || f["user"] != alice.userID || f["ts"] != ts || seqOf(f) != 1 {
-			t.Fatalf("message event %v, want channel %s user %s ts %s seq 1", f, general, alice.userID, ts)
+		if f["channel"] != general || f["user"] != alice.userID || f["ts"] != ts || seqOf(f) != 2 {
+			t.Fatalf("message event %v, want channel %s user %s ts %s seq 2 (bob's join took 1)", f, general, alice.userID, ts)
 		}
 	}
 }

@@ -35,8 +35,9 @@ func TestSlackGoGeneralChannel(t *testing.T) {
 		t.Errorf("conversations.list as bob = %+v, %v; want #general, is_general, a member", list, err)
 	}
 	h, err := bobAPI.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: general})
-	if err != nil || len(h.Messages) != 1 || h.Messages[0].Text != "welcome" {
-		t.Errorf("history of #general as bob = %+v, %v; want alice's welcome", h, err)
+	if err != nil || len(h.Messages) != 2 || h.Messages[0].SubType != slack.MsgSubTypeChannelJoin ||
+		h.Messages[0].User != bob.userID || h.Messages[1].Text != "welcome" {
+		t.Errorf("history of #general as bob = %+v, %v; want alice's welcome, then bob's join", h, err)
 	}
 	boot := bob.must("client.boot", obj{})
 	found := false

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack"
+
+	"github.com/confab/confab"
 )
 
 // MustRunMain starts a confab on 127.0.0.1:0 with a temporary SQLite
@@ -280,4 +283,43 @@ func isMessage(text string) func(obj) bool {
 func seqOf(f obj) int64 {
 	n, _ := f["seq"].(float64)
 	return int64(n)
+}
+
+// isSystem says whether a message object (or its event) is a system
+// message: a join, leave, topic or purpose line the server posted.
+func isSystem(m obj) bool {
+	st, _ := m["subtype"].(string)
+	return confab.IsSystemSubtype(st)
+}
+
+// posted drops the system messages of a history page: what a test about
+// the messages people posted reads.
+func posted(msgs []any) []any {
+	var out []any
+	for _, m := range msgs {
+		if !isSystem(m.(obj)) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// postedGo is posted for slack-go's messages.
+func postedGo(msgs []slack.Message) []slack.Message {
+	var out []slack.Message
+	for _, m := range msgs {
+		if !confab.IsSystemSubtype(m.SubType) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// generalSeq returns the general channel of c's workspace with its latest
+// seq: the checkpoint of a client up to date on it (its sign-up joins).
+func generalSeq(t *testing.T, c *client) (string, int64) {
+	t.Helper()
+	id := generalOf(t, c)
+	info := c.must("conversations.info", obj{"channel": id})["channel"].(obj)
+	return id, int64(info["latest_seq"].(float64))
 }

@@ -67,7 +67,8 @@ func TestMentionCountsLiveAcrossTabs(t *testing.T) {
 		c    *client
 		want float64
 	}{{bob, 1}, {carol, 1}, {alice, 0}} {
-		cu := tc.c.must("client.catchup", obj{"checkpoints": obj{general: 0}})
+		gen, seen := generalSeq(t, tc.c) // the sign-ups' joins there: seen
+		cu := tc.c.must("client.catchup", obj{"checkpoints": obj{general: 0, gen: seen}})
 		chs := cu["channels"].([]any)
 		if len(chs) != 1 || chs[0].(obj)["channel"] != general || chs[0].(obj)["mention_count"] != tc.want {
 			t.Fatalf("%s's client.catchup = %v, want %s with mention_count %v", tc.c.name, chs, general, tc.want)

@@ -9,14 +9,15 @@ import (
 )
 
 // historyTexts returns the texts of a channel's messages, newest first,
-// with the bot that posted each ("" for a person).
+// with the bot that posted each ("" for a person); the system messages
+// (a bot's join) left out.
 func historyTexts(t *testing.T, api *slack.Client, channel string) (texts, bots []string) {
 	t.Helper()
 	h, err := api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: channel, Limit: 100})
 	if err != nil {
 		t.Fatalf("GetConversationHistory = %v", err)
 	}
-	for _, m := range h.Messages {
+	for _, m := range postedGo(h.Messages) { // not the bot's join
 		texts, bots = append(texts, m.Text), append(bots, m.BotID)
 	}
 	return texts, bots

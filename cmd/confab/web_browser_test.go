@@ -77,7 +77,7 @@ func TestWebAliceAndBob(t *testing.T) {
 	al.pressEnter(false)
 	bob.waitFor("the two-line message", hasText("two\nlines"))
 
-	ts := eval[string](bob, fmt.Sprintf(`[...document.querySelectorAll('#messages .msg[data-ts]')].find(e => e.querySelector('.text').textContent.startsWith('Hello Bob!')).dataset.ts`))
+	ts := eval[string](bob, fmt.Sprintf(`[...document.querySelectorAll('#messages .msg[data-ts]:not(.system)')].find(e => e.querySelector('.text').textContent.startsWith('Hello Bob!')).dataset.ts`))
 	msg := fmt.Sprintf(`#messages .msg[data-ts=%q]`, ts)
 
 	// Bob replies in a thread; Alice sees the reply count and the reply.
@@ -226,7 +226,7 @@ func TestWebHistoryScrollsToFirstMessage(t *testing.T) {
 	}
 	t.Logf("scrolled back through %d messages in %d pages in %v", n, pages, time.Since(start))
 
-	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg')].map(e => e.querySelector('.text').textContent)`)
+	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg:not(.system)')].map(e => e.querySelector('.text').textContent)`)
 	if !slices.Equal(got, want) {
 		seen := map[string]int{}
 		for _, s := range got {
@@ -294,7 +294,7 @@ func TestWebOfflineCatchUp(t *testing.T) {
 	b.setOffline(false)
 	b.waitForWithin("the banner gone", `document.getElementById('conn-banner').hidden && window.confabDebug.state().live`, 60*time.Second)
 	b.waitFor("all 20 messages", hasText(want[19]))
-	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg')].map(e => e.querySelector('.text').textContent)`)
+	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg:not(.system)')].map(e => e.querySelector('.text').textContent)`)
 	count := map[string]int{}
 	for _, s := range got {
 		count[s]++

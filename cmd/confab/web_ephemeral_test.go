@@ -75,8 +75,9 @@ func TestWebSlashCommands(t *testing.T) {
 	a.pressEnter(false)
 	a.waitFor("the action in the conversation", hasText("waves"))
 	hist := alice.must("conversations.history", obj{"channel": general, "limit": 10})["messages"].([]any)
-	if len(hist) != 1 || hist[0].(obj)["subtype"] != "me_message" || hist[0].(obj)["text"] != "waves" {
-		t.Fatalf("history after /me = %v; want one me_message \"waves\" (and nothing from /invite)", hist)
+	if len(hist) != 2 || hist[0].(obj)["subtype"] != "me_message" || hist[0].(obj)["text"] != "waves" ||
+		hist[1].(obj)["subtype"] != "channel_join" || hist[1].(obj)["user"] != botUser || hist[1].(obj)["inviter"] != alice.userID {
+		t.Fatalf("history after /me = %v; want one me_message \"waves\" after the bot's join (invited by alice)", hist)
 	}
 }
 
@@ -258,7 +259,7 @@ func TestWebOwnMentionHighlighted(t *testing.T) {
 
 	b := signedIn(t, browser, m, "bob", general)
 	b.waitFor("both messages", hasText("for @carol only"))
-	got := eval[string](b, `[...document.querySelectorAll('#messages .msg')].map(a =>
+	got := eval[string](b, `[...document.querySelectorAll('#messages .msg:not(.system)')].map(a =>
 		(a.classList.contains('mentions-me') ? 'marked' : 'plain') + ':' +
 		[...a.querySelectorAll('.mention')].map(s => s.textContent + (s.classList.contains('me') ? '*' : '')).join(',')).join(' | ')`)
 	if want := "marked:@bob*,@carol | plain:@carol"; got != want {

@@ -264,7 +264,7 @@ func TestWebRefusedMessageIsNotRetried(t *testing.T) {
 
 	a.click(`#messages .msg.failed button.discard`)
 	a.waitFor("discarded", `document.querySelectorAll('#messages .msg.failed').length === 0 && `+noOutbox)
-	if n := len(alice.must("conversations.history", obj{"channel": plaza})["messages"].([]any)); n != 2 {
+	if n := len(posted(alice.must("conversations.history", obj{"channel": plaza})["messages"].([]any))); n != 2 {
 		t.Fatalf("history has %d messages, want 2 (the refused one never stored)", n)
 	}
 }

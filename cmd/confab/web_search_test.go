@@ -58,11 +58,11 @@ func postMany(t *testing.T, posters []*client, channel string, n int, text func(
 	return texts, tss
 }
 
-// shownTexts lists the texts of the open conversation's messages in DOM
-// order.
+// shownTexts lists the texts of the open conversation's messages (not its
+// system lines) in DOM order.
 func shownTexts(b *tab) []string {
 	b.t.Helper()
-	return eval[[]string](b, `[...document.querySelectorAll('#messages .msg')].map(e => (e.querySelector('.text')?.textContent || '').replace(/ \(edited\)$/, ''))`)
+	return eval[[]string](b, `[...document.querySelectorAll('#messages .msg:not(.system)')].map(e => (e.querySelector('.text')?.textContent || '').replace(/ \(edited\)$/, ''))`)
 }
 
 // checkRun checks that got is a run of want with nothing twice, missing or

@@ -204,7 +204,7 @@ type backfillDoc struct {
 func readBackfill(ctx context.Context, q querier, channelID string, after, upto int64, seqs []int64) (map[int64]backfillDoc, error) {
 	rows, err := q.Query(ctx, `SELECT m.seq, m.change_seq, m.ts, m.user_id, m.text, m.blocks, m.thread_ts
 		FROM messages m
-		WHERE m.channel_id = $1 AND m.seq > $2 AND m.seq <= $3 AND NOT m.deleted
+		WHERE m.channel_id = $1 AND m.seq > $2 AND m.seq <= $3 AND NOT m.deleted AND m.subtype NOT IN (`+systemSubtypes+`)
 		AND ($4::bigint[] IS NULL OR m.seq = ANY($4))
 		AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.channel_id = m.channel_id AND s.seq = m.seq)`,
 		channelID, after, upto, seqs)
@@ -233,7 +233,7 @@ func readBackfill(ctx context.Context, q querier, channelID string, after, upto 
 // messages that have not changed since; the others read again.
 func backfillWindowOf(ctx context.Context, tx pgx.Tx, channelID string, after, upto int64, pre map[int64]backfillDoc) (int, error) {
 	rows, err := tx.Query(ctx, `SELECT m.seq, m.change_seq FROM messages m
-		WHERE m.channel_id = $1 AND m.seq > $2 AND m.seq <= $3 AND NOT m.deleted
+		WHERE m.channel_id = $1 AND m.seq > $2 AND m.seq <= $3 AND NOT m.deleted AND m.subtype NOT IN (`+systemSubtypes+`)
 		AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.channel_id = m.channel_id AND s.seq = m.seq)`,
 		channelID, after, upto)
 	if err != nil {
@@ -287,3 +287,8 @@ func backfillWindowOf(ctx context.Context, tx pgx.Tx, channelID string, after, u
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// systemSubtypes lists the subtypes of system messages
+// (confab.IsSystemSubtype) for SQL: they are never indexed.
+const systemSubtypes = `'` + confab.SubtypeChannelJoin + `', '` + confab.SubtypeChannelLeave + `', '` +
+	confab.SubtypeChannelTopic + `', '` + confab.SubtypeChannelPurpose + `'`

@@ -47,6 +47,9 @@ const (
 // mentionArgs returns the arguments of the mention statements for m, with
 // here those its <!here> reaches; nil when m mentions no one.
 func mentionArgs(m *confab.Message, here []string) []any {
+	if confab.IsSystemSubtype(m.Subtype) {
+		return nil // a system message mentions no one
+	}
 	users, broadcast := confab.Mentions(m.Text, m.Blocks)
 	if len(users) == 0 && broadcast == "" {
 		return nil

@@ -31,7 +31,8 @@ const messageCols = `channel_id, seq, ts, user_id, text, thread_ts, client_msg_i
 //     channel already has fails it on messages_client_msg_id (23505),
 //     which rolls the whole statement back: nothing is written and no seq
 //     is taken.
-//   - doc indexes the message for search (its searchDoc: $16 to $19).
+//   - doc indexes the message for search (its searchDoc: $16 to $19),
+//     unless it is a system message ($20 false).
 //
 // Without the channel row, c is empty and nothing is inserted.
 const createMessageQuery = `WITH c AS (
@@ -53,6 +54,7 @@ const createMessageQuery = `WITH c AS (
 ), doc AS (
 	INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
 	SELECT channel_id, seq, ts, $4, $16, $6::bigint <> 0, $17::text[], $18, $19::text::tsvector FROM m
+	WHERE $20::boolean
 )
 SELECT seq, ts, num FROM m`
 
@@ -72,7 +74,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		return q.QueryRow(ctx, createMessageQuery,
 			msg.ChannelID, msg.TS, top, msg.UserID, msg.Text, msg.ThreadTS, msg.ClientMsgID,
 			msg.Blocks, msg.Attachments, msg.Metadata, msg.Username, msg.IconEmoji, msg.IconURL, msg.Broadcast,
-			msg.Subtype, doc.hasLink, doc.mentions, doc.body, doc.tsv).
+			msg.Subtype, doc.hasLink, doc.mentions, doc.body, doc.tsv, !confab.IsSystemSubtype(msg.Subtype)).
 			Scan(&msg.Seq, &msg.TS, &msg.Num)
 	}
 	var err error

@@ -369,6 +369,9 @@ const indexSQL = `INSERT INTO message_search (channel_id, seq, ts, user_id, has_
 
 // indexMessage (re)indexes m, in the transaction that changes it.
 func indexMessage(ctx context.Context, tx pgx.Tx, m *confab.Message) error {
+	if confab.IsSystemSubtype(m.Subtype) {
+		return nil // not what anyone searches for
+	}
 	d := newSearchDoc(m)
 	if _, err := tx.Exec(ctx, indexSQL, m.ChannelID, m.Seq, m.TS, m.UserID, d.hasLink, d.reply, d.mentions, d.body, d.tsv); err != nil {
 		return fmt.Errorf("index message %s/%d: %w", m.ChannelID, m.Seq, ctxErr(ctx, err))

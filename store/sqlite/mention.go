@@ -51,6 +51,9 @@ const (
 // confab.Store.CreateMessage). replace says rows may be there already (an
 // edit): those of members no longer mentioned go, the others stay.
 func writeMentions(ctx context.Context, tx *sql.Conn, m *confab.Message, here []string, replace bool) error {
+	if confab.IsSystemSubtype(m.Subtype) {
+		return nil // a system message mentions no one
+	}
 	users, broadcast := confab.Mentions(m.Text, m.Blocks)
 	if len(users) == 0 && broadcast == "" {
 		if !replace {

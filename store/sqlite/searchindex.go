@@ -145,6 +145,9 @@ func indexMessage(ctx context.Context, tx queryer, m *confab.Message, num int64,
 // indexAt writes the message's rows, at id = ts unless another message
 // holds it (see maxBump).
 func indexAt(ctx context.Context, tx queryer, m *confab.Message, num int64, doc *indexDoc, fresh bool) error {
+	if confab.IsSystemSubtype(m.Subtype) {
+		return nil // not what anyone searches for
+	}
 	var err error
 	if num == 0 {
 		if num, err = channelNum(ctx, tx, m.ChannelID, true); err != nil {

@@ -250,3 +250,35 @@ func testSubtype(t *testing.T, f *fixture) {
 	}
 	check("FindLatestMessages", latest[c.ID], confab.SubtypeMeMessage)
 }
+
+// testSystemMessages: a system message (a join, a topic line) is stored
+// and read back with its subtype and fields like any message, but records
+// no mentions, even of "<!channel>" or a member by name in a topic, and is
+// never found by a search; its poster has read it.
+func testSystemMessages(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	ann, bob := f.MustUser("ann"), f.MustUser("bob")
+	c := f.MustChannel("lobby", confab.KindPublic, f.owner, ann, bob)
+	join := f.MustCreate(confab.SystemMessage(c.ID, bob.ID, confab.SubtypeChannelJoin, ann.ID, ""))
+	topic := f.MustCreate(confab.SystemMessage(c.ID, ann.ID, confab.SubtypeChannelTopic, "",
+		"<!channel> release <@"+f.owner.ID+"> tonight"))
+	got := f.MustMessage(c.ID, join.TS)
+	if got.Subtype != confab.SubtypeChannelJoin || got.Text != "<@"+bob.ID+"> has joined the channel" ||
+		got.Wire().Inviter != ann.ID {
+		t.Errorf("FindMessage(join) = %s, inviter %q", msgString(got), got.Wire().Inviter)
+	}
+	if w := f.MustMessage(c.ID, topic.TS).Wire(); w.Topic == nil || *w.Topic != "<!channel> release <@"+f.owner.ID+"> tonight" {
+		t.Errorf("FindMessage(topic).Wire().Topic = %v", w.Topic)
+	}
+	counts, err := f.s.CountMentions(ctx, f.owner.ID, []string{c.ID})
+	if err != nil || len(counts) != 0 {
+		t.Errorf("CountMentions(owner) = %v, %v; want none: a topic line mentions no one", counts, err)
+	}
+	if m := f.MustMembership(c.ID, bob.ID); m.LastReadSeq != join.Seq {
+		t.Errorf("joiner's LastReadSeq = %d, want their join's %d", m.LastReadSeq, join.Seq)
+	}
+	f.wantFound(t, "search for the join", f.searchIn(f.owner, word("joined")))
+	f.wantFound(t, "search for the topic", f.searchIn(f.owner, word("release")))
+	plain := f.MustPost(c, f.owner, "release notes")
+	f.wantFound(t, "search for a message", f.searchIn(f.owner, word("release")), plain)
+}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Mentions", testMentions},
 		{"MentionsKinds", testMentionsKinds},
 		{"Subtype", testSubtype},
+		{"SystemMessages", testSystemMessages},
 		{"Apps", testApps},
 		{"AppPositions", testAppPositions},
 		{"Scheduled", testScheduled},

@@ -1576,8 +1576,9 @@ function onEvent(ev, source) {
       const ch = S.channels.get(ev.channel);
       if (ch) {
         ch.numMembers += ev.type === "member_joined_channel" ? 1 : -1;
+        // The line is the channel_join or channel_leave message that
+        // comes with the change, stored in the history.
         if (S.cur?.id === ev.channel) renderHeader();
-        systemLine({ subtype: ev.type === "member_joined_channel" ? "channel_join" : "channel_leave", user: ev.user, channel: ev.channel });
       }
       break;
     }
@@ -1639,8 +1640,9 @@ function onMessage(m, source) {
 function bumpUnread(ch, m) {
   if (m.user === S.self.id) return;
   ch.unread++;
-  // A muted channel counts only a mention by name, as the server does.
-  if (mentionsMe(ch, m) && !(ch.muted && ch.kind === "channel" && !namesMe(m))) {
+  // A muted channel counts only a mention by name, as the server does; a
+  // system line (a topic naming you) mentions no one.
+  if (!SYSTEM[m.subtype] && mentionsMe(ch, m) && !(ch.muted && ch.kind === "channel" && !namesMe(m))) {
     ch.mentions++;
     notify(ch, m);
   }
@@ -2277,7 +2279,9 @@ function onChannelChanged(ev) {
   if (kind === "channel_archive") ch.archived = true;
   if (kind === "channel_unarchive") ch.archived = false;
   if (S.cur?.id === ev.channel) renderHeader();
-  systemLine({ subtype: kind, user: ev.user, channel: ev.channel, topic: ch.topic, purpose: ch.purpose });
+  // A topic or purpose line is the channel_topic or channel_purpose
+  // message that comes with the change, stored in the history.
+  if (kind === "channel_archive" || kind === "channel_unarchive") systemLine({ subtype: kind, user: ev.user, channel: ev.channel });
 }
 
 // SYSTEM says, for each of Slack's subtypes of a message about the
@@ -2308,8 +2312,9 @@ function systemEl(m) {
 }
 
 // systemLine shows a change of the open conversation, told by an event
-// rather than a message, as a system line at its live end. It is not
-// kept: the server stores no message for it.
+// rather than a message (an archive), as a system line at its live end.
+// It is not kept: the server stores no message for it. Joins, leaves,
+// topics and purposes are stored messages instead, drawn by systemEl.
 function systemLine(m) {
   const cur = S.cur;
   if (!cur || cur.id !== m.channel || !cur.atEnd || !m.user) return;
