@@ -390,13 +390,14 @@ func wantIndex(t *testing.T, db *DB) map[string]string {
 
 // unindex turns the database back into one from before the index: the
 // migration's tables dropped and unrecorded, so that the next Open
-// migrates again and finds messages to index (and those of the general
-// channel's migration after it, which runs again too).
+// migrates again and finds messages to index (and those of the
+// migrations after it, which run again too: the general channel's, the
+// search pairs', the user terms', whose users are indexed again at Open).
 func unindex(t *testing.T, db *DB) {
 	t.Helper()
 	if _, err := db.pool.Exec(t.Context(), `DROP TABLE message_search, search_backfill;
-		DROP INDEX channels_general; ALTER TABLE channels DROP COLUMN is_general;
-		DELETE FROM schema_migrations WHERE version IN (14, 15, 16)`); err != nil {
+		DROP INDEX channels_general; ALTER TABLE channels DROP COLUMN is_general; DROP TABLE user_terms;
+		DELETE FROM schema_migrations WHERE version IN (14, 15, 16, 17)`); err != nil {
 		t.Fatal(err)
 	}
 }
