@@ -21,16 +21,7 @@ func (db *DB) SearchUsers(ctx context.Context, f confab.UserSearch) ([]*confab.U
 		inner = limit(f.Limit * confab.MaxUserTerms)
 	}
 	lo, hi := confab.TermRange(f.Query)
-	rows, err := db.pool.Query(ctx,
-		`SELECT `+userCols+` FROM (
-		   SELECT user_id, min(term) AS first FROM (
-		     SELECT user_id, term FROM user_terms
-		     WHERE workspace_id = $1 AND term >= $2 AND term < $3
-		     ORDER BY term, user_id LIMIT $4) AS t
-		   GROUP BY user_id) AS m
-		 JOIN users ON users.id = m.user_id
-		 WHERE NOT users.deleted
-		 ORDER BY m.first, users.id LIMIT $5`,
+	rows, err := db.pool.Query(ctx, searchUsersQuery,
 		f.WorkspaceID, lo, hi, inner, limit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", ctxErr(ctx, err))
@@ -41,6 +32,21 @@ func (db *DB) SearchUsers(ctx context.Context, f confab.UserSearch) ([]*confab.U
 	}
 	return out, nil
 }
+
+// searchUsersQuery reads the first entries of the range of the terms
+// that start with the query ($1 workspace, $2 and $3 the range, $4 how
+// many entries), then the users they name, each by its first term ($5
+// users).
+// Each user is a lateral seek of its primary key (a LIMIT keeps the
+// planner from turning it into a join that reads every user).
+const searchUsersQuery = `SELECT u.* FROM (
+	SELECT user_id, min(term) AS first FROM (
+	  SELECT user_id, term FROM user_terms
+	  WHERE workspace_id = $1 AND term >= $2 AND term < $3
+	  ORDER BY term, user_id LIMIT $4) AS t
+	GROUP BY user_id) AS m
+	CROSS JOIN LATERAL (SELECT ` + userCols + ` FROM users WHERE users.id = m.user_id AND NOT users.deleted LIMIT 1) AS u
+	ORDER BY m.first, u.id LIMIT $5`
 
 // writeUserTerms replaces u's terms in user_terms (none if u is deleted).
 func writeUserTerms(ctx context.Context, q querier, u *confab.User) error {
