@@ -1688,10 +1688,11 @@ function notificationsOffered() {
   b.onclick = () => Notification.requestPermission().then(notificationsOffered, notificationsOffered);
 }
 
-function notify(ch, m) {
+async function notify(ch, m) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   const t = m.text || "";
   if (ch.muted && !namesMe(m)) return;
+  await namesOf(m);
   const from = displayName(m.user);
   const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
   // The text as the message shows it, as plain text: names, not ids, and
@@ -1706,6 +1707,14 @@ function notify(ch, m) {
     if (m.thread_ts && m.thread_ts !== m.ts) openThread(m.channel, m.thread_ts);
     n.close();
   };
+}
+
+// namesOf loads the people a message names, its poster and its <@U…>,
+// when the client does not know them yet (it knows people one by one):
+// a notification, shown once, shows their names, never "…".
+function namesOf(m) {
+  const ids = [m.user, ...[...(m.text || "").matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])];
+  return Promise.all(ids.filter(Boolean).map((id) => (user(id), S.userFetches.get(id))));
 }
 
 // mentionsMe reports whether a new message counts as a mention of this
