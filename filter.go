@@ -38,7 +38,10 @@ type ChannelUpdate struct {
 type MemberFilter struct {
 	ChannelID   string
 	AfterUserID string
-	Limit       int
+	// UserIDs, when not nil, restricts to these users: which of them are
+	// members (an index seek each, however many members the channel has).
+	UserIDs []string
+	Limit   int
 }
 
 // MembershipUpdate changes the fields that are set.
@@ -77,4 +80,12 @@ type MessageUpdate struct {
 	// Here is who a <!here> of the edited message reaches, as
 	// Message.Here: the members active as the edit is written.
 	Here []string
+}
+
+// UserSearch selects the users of a workspace found by a query (see
+// UserTerms). Query is a UserSearchKey; "" selects nobody.
+type UserSearch struct {
+	WorkspaceID string
+	Query       string
+	Limit       int
 }

@@ -112,6 +112,17 @@ type Store interface {
 	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
 	// FindUsers lists a workspace's users by id after f.AfterID.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	// SearchUsers returns the workspace's users (bots too, never deleted
+	// users) with a term (UserTerms) that starts with f.Query, ordered by
+	// the first such term then id, at most f.Limit; none for an empty
+	// Query. The terms are kept in the transaction of every write that
+	// changes them (CreateWorkspace, CreateUser, CreateApp, UpdateUser of
+	// a name, DeleteApp), and a database from before them is indexed at
+	// Open. It is a range scan of the index (workspace_id, term, user_id)
+	// that reads at most f.Limit*MaxUserTerms entries, then a primary-key
+	// seek per user found: its cost follows f.Limit, not how many users
+	// the workspace has or how many match.
+	SearchUsers(ctx context.Context, f UserSearch) ([]*User, error)
 
 	CreateToken(ctx context.Context, t *Token) error
 	// FindToken: ENOTFOUND "invalid_auth".
@@ -178,7 +189,8 @@ type Store interface {
 	FindMembership(ctx context.Context, channelID, userID string) (*Membership, error)
 	// FindMemberships lists all of a user's memberships by channel id.
 	FindMemberships(ctx context.Context, userID string) ([]*Membership, error)
-	// FindMembers lists a channel's member ids in id order after f.AfterUserID.
+	// FindMembers lists a channel's member ids in id order after
+	// f.AfterUserID (only those among f.UserIDs when it is set).
 	FindMembers(ctx context.Context, f MemberFilter) ([]string, error)
 	// UpdateMembership: ENOTFOUND "not_in_channel".
 	UpdateMembership(ctx context.Context, channelID, userID string, upd MembershipUpdate) (*Membership, error)

@@ -69,6 +69,9 @@ type Service interface {
 	// SetProfile changes u's own profile and returns the user.
 	SetProfile(ctx context.Context, u *confab.User, p chat.ProfileParams) (*confab.User, error)
 	ListUsers(ctx context.Context, u *confab.User, cursor string, limit int) (users []*confab.User, nextCursor string, err error)
+	// SearchUsers finds the users of u's workspace a query names
+	// (users.search), channel's members first when it is set.
+	SearchUsers(ctx context.Context, u *confab.User, query, channel string, count int) ([]*confab.User, error)
 	GetPresence(ctx context.Context, u *confab.User, userID string) (string, error)
 	SetPresence(ctx context.Context, u *confab.User, presence string) error
 

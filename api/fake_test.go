@@ -38,6 +38,7 @@ type fake struct {
 	RepliesFn           func(ctx context.Context, u *confab.User, p chat.RepliesParams) (*chat.Page, error)
 	UserInfoFn          func(ctx context.Context, u *confab.User, userID string) (*confab.User, error)
 	ListUsersFn         func(ctx context.Context, u *confab.User, cursor string, limit int) ([]*confab.User, string, error)
+	SearchUsersFn       func(ctx context.Context, u *confab.User, query, channel string, count int) ([]*confab.User, error)
 	LookupUserByEmailFn func(ctx context.Context, u *confab.User, email string) (*confab.User, error)
 	SetProfileFn        func(ctx context.Context, u *confab.User, p chat.ProfileParams) (*confab.User, error)
 	GetPresenceFn       func(ctx context.Context, u *confab.User, userID string) (string, error)
@@ -262,6 +263,13 @@ func (f *fake) ListUsers(ctx context.Context, u *confab.User, cursor string, lim
 	return f.ListUsersFn(ctx, u, cursor, limit)
 }
 
+func (f *fake) SearchUsers(ctx context.Context, u *confab.User, query, channel string, count int) ([]*confab.User, error) {
+	if f.SearchUsersFn == nil {
+		return nil, errNotStubbed
+	}
+	return f.SearchUsersFn(ctx, u, query, channel, count)
+}
+
 func (f *fake) LookupUserByEmail(ctx context.Context, u *confab.User, email string) (*confab.User, error) {
 	if f.LookupUserByEmailFn == nil {
 		return nil, errNotStubbed
@@ -430,6 +438,9 @@ func stocked() *fake {
 		UserInfoFn: func(context.Context, *confab.User, string) (*confab.User, error) { return bob, nil },
 		ListUsersFn: func(context.Context, *confab.User, string, int) ([]*confab.User, string, error) {
 			return []*confab.User{alice, bob}, "next-users", nil
+		},
+		SearchUsersFn: func(context.Context, *confab.User, string, string, int) ([]*confab.User, error) {
+			return []*confab.User{bob}, nil
 		},
 		GetPresenceFn: func(context.Context, *confab.User, string) (string, error) { return confab.PresenceActive, nil },
 		SetPresenceFn: func(context.Context, *confab.User, string) error { return ok() },

@@ -74,6 +74,7 @@ var methods = map[string]method{
 	"search.messages": {auth: true, fn: (*Server).searchMessages},
 
 	"users.list":        {auth: true, fn: (*Server).usersList},
+	"users.search":      {auth: true, fn: (*Server).usersSearch},
 	"users.info":        {auth: true, fn: (*Server).usersInfo},
 	"users.getPresence": {auth: true, fn: (*Server).usersGetPresence},
 	"users.setPresence": {auth: true, fn: (*Server).usersSetPresence},
@@ -694,6 +695,34 @@ func (s *Server) usersList(c *call) (any, error) {
 		Members          []confab.WireUser `json:"members"`
 		ResponseMetadata responseMetadata  `json:"response_metadata"`
 	}{true, members, responseMetadata{next}}, nil
+}
+
+// usersSearch answers users.search (confab's: Slack's Web API has no user
+// search): the users a query finds, in users.list's shape, so that a
+// client completes a name without the whole list.
+func (s *Server) usersSearch(c *call) (any, error) {
+	a := c.args
+	query, channel, count := a.str("query"), a.str("channel"), a.limit("count", 20, 100)
+	if err := a.Err(); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(query) == "" {
+		return nil, errInvalidArgs
+	}
+	users, err := s.chat.SearchUsers(c.r.Context(), c.user, query, channel, count)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]confab.WireUser, 0, len(users))
+	for _, u := range users {
+		if u != nil {
+			members = append(members, u.Wire())
+		}
+	}
+	return struct {
+		OK      bool              `json:"ok"`
+		Members []confab.WireUser `json:"members"`
+	}{true, members}, nil
 }
 
 type userAnswer struct {

@@ -70,6 +70,7 @@ var botScopes = map[string][]string{
 	"pins.remove":                 {"pins:write"},
 	"pins.list":                   {"pins:read"},
 	"users.list":                  {"users:read"},
+	"users.search":                {"users:read"},
 	"users.info":                  {"users:read"},
 	"users.getPresence":           {"users:read"},
 	"users.setPresence":           {"users:write"},

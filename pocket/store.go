@@ -388,6 +388,12 @@ func (s *Store) FindUsers(ctx context.Context, f confab.UserFilter) ([]*confab.U
 	return s.dir.db.FindUsers(ctx, f)
 }
 
+// SearchUsers is the directory's: it alone holds profiles (copyOfUser),
+// and so the names a search matches.
+func (s *Store) SearchUsers(ctx context.Context, f confab.UserSearch) ([]*confab.User, error) {
+	return s.dir.db.SearchUsers(ctx, f)
+}
+
 func (s *Store) CreateToken(ctx context.Context, t *confab.Token) error {
 	return s.dir.db.CreateToken(ctx, t)
 }

@@ -59,6 +59,9 @@ func TestWebSlashCommands(t *testing.T) {
 
 	a := signedIn(t, browser, m, "alice", general)
 	a.typeInto("#composer-input", "/invite @"+bot["name"].(string))
+	// The client knows the bot from nobody: the @-menu offers it once
+	// users.search answers.
+	a.waitFor("the bot in the @-menu", fmt.Sprintf(`document.querySelector('#mention-menu:not([hidden]) li[data-user-id=%q]') !== null`, botUser))
 	a.pressEnter(false) // picks the name the @-menu offers
 	a.waitFor("the name picked", `document.getElementById('composer-input').value.endsWith(' ')`)
 	a.pressEnter(false)

@@ -137,6 +137,7 @@ func (db *DB) DeleteApp(ctx context.Context, id string, now int64) error {
 		for _, q := range []string{
 			`UPDATE users SET deleted = true WHERE id IN (SELECT user_id FROM bots WHERE app_id = $1)`,
 			`DELETE FROM tokens WHERE user_id IN (SELECT user_id FROM bots WHERE app_id = $1)`,
+			`DELETE FROM user_terms WHERE user_id IN (SELECT user_id FROM bots WHERE app_id = $1)`,
 			`DELETE FROM app_positions WHERE app_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {

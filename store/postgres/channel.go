@@ -353,9 +353,15 @@ func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Mem
 
 func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
 	db.queries.Read("FindMembers")
-	rows, err := db.pool.Query(ctx,
-		`SELECT user_id FROM memberships WHERE channel_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`,
-		f.ChannelID, f.AfterUserID, limit(f.Limit))
+	q := `SELECT user_id FROM memberships WHERE channel_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`
+	args := []any{f.ChannelID, f.AfterUserID, limit(f.Limit)}
+	if f.UserIDs != nil {
+		// Its own statement, so that every plan of it seeks the ids.
+		q = `SELECT user_id FROM memberships WHERE channel_id = $1 AND user_id > $2 AND user_id = ANY ($4::text[])
+		 ORDER BY user_id LIMIT $3`
+		args = append(args, append([]string{}, f.UserIDs...))
+	}
+	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, ctxErr(ctx, err))
 	}

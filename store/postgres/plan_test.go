@@ -237,3 +237,37 @@ func TestSearchPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchUsersPlan: users.search reads its range of user_terms's
+// primary key and each user by id, on a workspace of 3,000 users
+// (analyzed): no sequential scan of either table.
+func TestSearchUsersPlan(t *testing.T) {
+	db, err := Open(t.Context(), Config{DSN: pgtest.Shared(t).NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if _, err := db.pool.Exec(ctx, `INSERT INTO workspaces (id, name, domain, created) VALUES ('T1', 'acme', 'acme', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, `
+		INSERT INTO users (id, workspace_id, name, created) SELECT 'U' || i, 'T1', 'user' || i, 1 FROM generate_series(1, 3000) AS i;
+		INSERT INTO user_terms (workspace_id, term, user_id) SELECT 'T1', 'user' || i, 'U' || i FROM generate_series(1, 3000) AS i;
+		ANALYZE users; ANALYZE user_terms`); err != nil {
+		t.Fatal(err)
+	}
+	// A narrow prefix (its few entries may be read as a bitmap), and one
+	// that every user matches: read in order, stopping at the limit.
+	for q, scan := range map[string]string{"user12": "user_terms_pkey", "u": "Scan using user_terms_pkey on user_terms"} {
+		plan := queryPlan(t, db, searchUsersQuery, "T1", q, q+"\U0010FFFF", 20*confab.MaxUserTerms, 20)
+		if !strings.Contains(plan, scan) || !strings.Contains(plan, "using users_pkey on users") ||
+			strings.Contains(plan, "Seq Scan") {
+			t.Errorf("plan of SearchUsers(%s):\n%s", q, plan)
+		}
+	}
+	us, err := db.SearchUsers(ctx, confab.UserSearch{WorkspaceID: "T1", Query: "user12", Limit: 5})
+	if err != nil || len(us) != 5 || us[0].Name != "user12" || us[1].Name != "user120" {
+		t.Errorf("SearchUsers(user12) = %v, %v; want user12, user120…", us, err)
+	}
+}

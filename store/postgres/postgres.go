@@ -97,6 +97,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	log.Info("postgres store open", "host", pc.ConnConfig.Host, "database", pc.ConnConfig.Database,
 		"max_conns", pc.MaxConns)
 	db := &DB{pool: pool, log: log, queries: querycount.New()}
+	if err := db.indexUserTerms(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
 	bg, stop := context.WithCancel(context.Background())
 	db.stop = stop
 	db.background.Go(func() { db.backfillLoop(bg) })

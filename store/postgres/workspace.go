@@ -109,7 +109,7 @@ func insertUser(ctx context.Context, q querier, u *confab.User) error {
 	case err != nil:
 		return fmt.Errorf("insert user %s: %w", u.Name, ctxErr(ctx, err))
 	}
-	return nil
+	return writeUserTerms(ctx, q, u)
 }
 
 // joinGeneral puts a new human user in its workspace's general channel, if
@@ -211,6 +211,11 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) 
 			return confab.ErrUserNotFound
 		} else if err != nil {
 			return fmt.Errorf("update user %s: %w", id, ctxErr(ctx, err))
+		}
+		if upd.RealName != nil || upd.DisplayName != nil {
+			if err := writeUserTerms(ctx, tx, u); err != nil {
+				return err
+			}
 		}
 		// Last in the transaction: it locks the workspace's counter (wslog.go).
 		return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: u.WorkspaceID, Kind: confab.EventUserChange, UserID: u.ID})

@@ -141,6 +141,7 @@ func (db *DB) DeleteApp(ctx context.Context, id string, now int64) error {
 		for _, q := range []string{
 			`UPDATE users SET deleted = 1 WHERE id IN (SELECT user_id FROM bots WHERE app_id = ?)`,
 			`DELETE FROM tokens WHERE user_id IN (SELECT user_id FROM bots WHERE app_id = ?)`,
+			`DELETE FROM user_terms WHERE user_id IN (SELECT user_id FROM bots WHERE app_id = ?)`,
 			`DELETE FROM app_positions WHERE app_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -334,11 +335,24 @@ func (db *DB) FindMemberships(ctx context.Context, userID string) ([]*confab.Mem
 	return out, nil
 }
 
+// membersAmongQuery is FindMembers among ids (a JSON array: one bound
+// parameter however many): a seek of the primary key per id.
+const membersAmongQuery = `SELECT user_id FROM memberships
+	WHERE channel_id = ? AND user_id > ? AND user_id IN (SELECT value FROM json_each(?))
+	ORDER BY user_id LIMIT ?`
+
 func (db *DB) FindMembers(ctx context.Context, f confab.MemberFilter) ([]string, error) {
 	db.queries.Read("FindMembers")
-	out, err := queryAll(ctx, db.rdb, func(s scanner) (id string, err error) { return id, s.Scan(&id) },
-		`SELECT user_id FROM memberships WHERE channel_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
-		f.ChannelID, f.AfterUserID, limit(f.Limit))
+	q := `SELECT user_id FROM memberships WHERE channel_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`
+	args := []any{f.ChannelID, f.AfterUserID, limit(f.Limit)}
+	if f.UserIDs != nil {
+		ids, err := json.Marshal(f.UserIDs)
+		if err != nil {
+			return nil, err
+		}
+		q, args = membersAmongQuery, []any{f.ChannelID, f.AfterUserID, string(ids), limit(f.Limit)}
+	}
+	out, err := queryAll(ctx, db.rdb, func(s scanner) (id string, err error) { return id, s.Scan(&id) }, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find members of %s: %w", f.ChannelID, err)
 	}

@@ -174,3 +174,25 @@ func TestReactionCapPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchUsersPlan: users.search seeks the range of its terms in
+// user_terms's primary key, then each user by id; FindMembers among ids
+// seeks each in the memberships' primary key: none scans a table.
+func TestSearchUsersPlan(t *testing.T) {
+	db := mustOpen(t, Config{})
+	plan := strings.Join(queryPlan(t, db, searchUsersQuery, "T1", "ab", "ab\U0010FFFF", 480, 20), "\n")
+	t.Log(plan)
+	for _, want := range []string{"SEARCH user_terms USING PRIMARY KEY (workspace_id=? AND term>? AND term<?)", "SEARCH users USING INDEX sqlite_autoindex_users_1 (id=?)"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan of SearchUsers lacks %q:\n%s", want, plan)
+		}
+	}
+	if strings.Contains(plan, "SCAN user_terms") || strings.Contains(plan, "SCAN users") {
+		t.Errorf("SearchUsers scans a table:\n%s", plan)
+	}
+	plan = strings.Join(queryPlan(t, db, membersAmongQuery, "C1", "", `["U1","U2"]`, 10), "\n")
+	t.Log(plan)
+	if !strings.Contains(plan, "SEARCH memberships USING PRIMARY KEY (channel_id=? AND user_id=?)") {
+		t.Errorf("plan of FindMembers among ids:\n%s", plan)
+	}
+}

@@ -125,6 +125,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, noFTS5(err))
 	}
+	if err := indexUserTerms(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
 	rdb, err := sql.Open("sqlite3", rdsn)
 	if err != nil {
 		wdb.Close()

@@ -234,7 +234,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	// and the columns of 0005 and 0007, once the messages are written,
-	// and of 0012, once the users are, and the event log of 0013, once
+	// and of 0012 and the terms of 0020, once the users are, and the event log of 0013, once
 	// the channel has logged its creation, and the search index of 0015,
 	// once the messages are indexed
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
@@ -254,6 +254,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`ALTER TABLE channels DROP COLUMN search_num`,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
+		`DROP TABLE user_terms`,
 		`DROP INDEX users_email`,
 		`ALTER TABLE users DROP COLUMN email`,
 		`ALTER TABLE users DROP COLUMN status_text`,
@@ -273,6 +274,10 @@ func TestMigrateThreadIndex(t *testing.T) {
 	msgs, err := db.FindMessages(ctx, confab.MessageFilter{ChannelID: "C1", ThreadTS: parent.TS})
 	if err != nil || len(msgs) != 2 || msgs[0].TS != parent.TS || msgs[1].TS != reply.TS {
 		t.Errorf("thread after migrating = %v, %v; want parent then reply", msgs, err)
+	}
+	// and the users from before user_terms are found by name
+	if us, err := db.SearchUsers(ctx, confab.UserSearch{WorkspaceID: "T1", Query: "own", Limit: 5}); err != nil || len(us) != 1 || us[0].ID != "U1" {
+		t.Errorf("users.search after migrating = %v, %v; want the owner", us, err)
 	}
 	// and the messages written before the search index are found, once
 	// the backfill is done
@@ -340,6 +345,7 @@ func TestMigrateGeneral(t *testing.T) {
 	execAll(t, db,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
+		`DROP TABLE user_terms`, // 0020
 		`PRAGMA user_version = 17`,
 	)
 	db.Close()

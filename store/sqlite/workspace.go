@@ -100,7 +100,7 @@ func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 	case err != nil:
 		return fmt.Errorf("insert user %s: %w", u.Name, err)
 	}
-	return nil
+	return writeUserTerms(ctx, tx, u)
 }
 
 // joinGeneral puts a new human user in its workspace's general channel, if
@@ -196,6 +196,11 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd confab.UserUpdate) 
 			return confab.ErrUserNotFound
 		} else if err != nil {
 			return fmt.Errorf("update user %s: %w", id, err)
+		}
+		if upd.RealName != nil || upd.DisplayName != nil {
+			if err := writeUserTerms(ctx, tx, u); err != nil {
+				return err
+			}
 		}
 		return appendEvent(ctx, tx, confab.WorkspaceEvent{WorkspaceID: u.WorkspaceID, Kind: confab.EventUserChange, UserID: u.ID})
 	})

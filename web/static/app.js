@@ -8,6 +8,7 @@ import { Realtime } from "./rtm.js";
 import { Outbox, refused, refusal } from "./outbox.js";
 import { icon, fillIcons } from "./icons.js";
 import { openEmojiPicker } from "./picker.js";
+import { searcher, matches, merged } from "./people.js";
 import { renderText, renderHighlighted, emoji, compareTS, timeOf, dayOf, tsDate, uuid } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
@@ -190,9 +191,6 @@ async function start(token) {
   } else {
     openFirst();
   }
-  // After the conversation's history is asked for: the first screen needs
-  // it, not the names (they fill in when the list comes).
-  loadUsers();
 }
 
 function openFirst() {
@@ -233,20 +231,11 @@ async function openAnywhere(id, { at = "", focus = true } = {}) {
   return true;
 }
 
-async function loadUsers() {
-  let cursor = "";
-  for (let i = 0; i < 50; i++) {
-    let r;
-    try {
-      r = await S.api.call("users.list", { limit: 500, cursor });
-    } catch {
-      return;
-    }
-    for (const u of r.members) S.users.set(u.id, u);
-    cursor = r.response_metadata?.next_cursor || "";
-    if (!cursor) break;
-  }
-  refreshNames();
+// rememberUser keeps a user users.search found: the client knows people
+// one by one (users.info, users.search, events), never the whole list.
+function rememberUser(u) {
+  S.users.set(u.id, u);
+  S.usersMissing.delete(u.id);
 }
 
 // user is a person the client knows, or undefined while users.info loads
@@ -1119,7 +1108,7 @@ const picked = new Map(); // textarea id → Map("@name" or "#name" → markup)
 function mentionQuery(t) {
   const before = t.value.slice(0, t.selectionStart);
   const m = /(^|\s)([@#])([\w.\-]*)$/.exec(before);
-  return m ? { start: before.length - m[3].length - 1, sigil: m[2], prefix: m[3].toLowerCase() } : null;
+  return m ? { start: before.length - m[3].length - 1, sigil: m[2], prefix: m[3].toLowerCase(), channel: mentionBoxChannel(t) } : null;
 }
 
 // mentionChoices are what the menu offers for a query: {name, markup,
@@ -1130,15 +1119,39 @@ function mentionChoices(q) {
       .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8)
       .map((c) => ({ name: c.name, markup: `<#${c.id}|${c.name}>`, label: `${prefix(c)}${c.name}`, hint: c.isPrivate ? " private" : "", data: { channelId: c.id } }));
   }
-  return [...S.users.values()].filter((u) => !u.deleted &&
-    (u.name.toLowerCase().startsWith(q.prefix) || (u.profile?.display_name || "").toLowerCase().startsWith(q.prefix)))
-    .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8)
+  const known = [...S.users.values()].filter((u) => !u.deleted && (!q.prefix || matches(u, q.prefix)))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const found = mentionFound.key === mentionKey(q) ? mentionFound.users.filter((u) => !u.deleted) : [];
+  return merged(found, known).slice(0, 8)
     .map((u) => ({ name: u.name, markup: `<@${u.id}>`, label: u.profile?.display_name || u.real_name || u.name, hint: ` @${u.name}`, data: { userId: u.id } }));
+}
+
+// The @-menu shows the people the client knows at once, and asks
+// users.search as one types (askPeople): its answer, the conversation's
+// members first, comes first when it arrives.
+const mentionSearch = searcher(S.api, rememberUser);
+let mentionFound = { key: "", users: [] }; // users.search's last answer for the menu
+const mentionBoxChannel = (t) => (t.id === "thread-input" ? S.thread?.channel : S.cur?.id) || "";
+const mentionKey = (q) => `${q.channel}\n${q.prefix}`;
+
+function askPeople(t, q) {
+  if (!q || q.sigil !== "@" || !q.prefix) {
+    mentionSearch("");
+    return;
+  }
+  const key = mentionKey(q);
+  if (mentionFound.key === key) return;
+  mentionSearch(q.prefix, q.channel, (users) => {
+    mentionFound = { key, users };
+    const now = mentionQuery(t);
+    if (now && mentionKey(now) === key) updateMentionMenu(t);
+  });
 }
 
 function updateMentionMenu(t) {
   const menu = $("mention-menu");
   const q = mentionQuery(t);
+  askPeople(t, q);
   const choices = q ? mentionChoices(q) : [];
   if (!choices.length) {
     menu.hidden = true;
@@ -1243,27 +1256,43 @@ function runCommand(channel, text) {
     }
     case "/invite": {
       const names = rest.map((n) => n.replace(/^@/, "").toLowerCase()).filter(Boolean);
-      const ids = [];
-      for (const n of names) {
-        const u = [...S.users.values()].find((u) => !u.deleted && (u.name.toLowerCase() === n ||
-          (u.profile?.display_name || "").toLowerCase() === n));
-        if (!u) {
-          say(`No one here is called @${n}.`);
-          return true;
-        }
-        ids.push(u.id);
-      }
-      if (!ids.length) {
+      if (!names.length) {
         say("Usage: /invite @name [@name …]");
         return true;
       }
-      S.api.call("conversations.invite", { channel, users: ids.join(",") })
-        .then(() => say(`Invited ${ids.map((id) => "@" + displayName(id)).join(", ")}.`),
-          (e) => say(`/invite failed: ${e.code || e}`));
+      invite(channel, names, say);
       return true;
     }
   }
   return false;
+}
+
+// invite adds the people named (handles or display names, lowercased)
+// to channel: each one the client does not know is asked of users.search.
+async function invite(channel, names, say) {
+  const ids = [];
+  for (const n of names) {
+    const named = (u) => !u.deleted && (u.name.toLowerCase() === n || (u.profile?.display_name || "").toLowerCase() === n);
+    let u = [...S.users.values()].find(named);
+    if (!u) {
+      try {
+        const r = await S.api.call("users.search", { query: n, count: 100 });
+        r.members.forEach(rememberUser);
+        u = r.members.find(named);
+      } catch (e) {
+        say(`/invite failed: ${e.code || e}`);
+        return;
+      }
+    }
+    if (!u) {
+      say(`No one here is called @${n}.`);
+      return;
+    }
+    ids.push(u.id);
+  }
+  S.api.call("conversations.invite", { channel, users: ids.join(",") })
+    .then(() => say(`Invited ${ids.map((id) => "@" + displayName(id)).join(", ")}.`),
+      (e) => say(`/invite failed: ${e.code || e}`));
 }
 
 function submitThread() {
@@ -1661,10 +1690,11 @@ function notificationsOffered() {
   b.onclick = () => Notification.requestPermission().then(notificationsOffered, notificationsOffered);
 }
 
-function notify(ch, m) {
+async function notify(ch, m) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   const t = m.text || "";
   if (ch.muted && !namesMe(m)) return;
+  await namesOf(m);
   const from = displayName(m.user);
   const title = ch.kind === "channel" ? `${from} in ${prefix(ch)}${channelLabel(ch)}` : from;
   // The text as the message shows it, as plain text: names, not ids, and
@@ -1679,6 +1709,14 @@ function notify(ch, m) {
     if (m.thread_ts && m.thread_ts !== m.ts) openThread(m.channel, m.thread_ts);
     n.close();
   };
+}
+
+// namesOf loads the people a message names, its poster and its <@U…>,
+// when the client does not know them yet (it knows people one by one):
+// a notification, shown once, shows their names, never "…".
+function namesOf(m) {
+  const ids = [m.user, ...[...(m.text || "").matchAll(/<@([UW][A-Z0-9]+)/g)].map((x) => x[1])];
+  return Promise.all(ids.filter(Boolean).map((id) => (user(id), S.userFetches.get(id))));
 }
 
 // mentionsMe reports whether a new message counts as a mention of this
@@ -1906,11 +1944,23 @@ function openNewDM() {
   const picked = new Set();
   $("dm-filter").value = "";
   $("dm-error").hidden = true;
+  // What the client knows shows at once; users.search's answer for what
+  // is typed comes first when it arrives.
+  let found = { q: "", users: [] };
+  const ask = searcher(S.api, rememberUser);
   const draw = () => {
     const q = $("dm-filter").value.trim().toLowerCase();
-    const users = [...S.users.values()].filter((u) => u.id !== S.self.id && !u.deleted &&
-      (!q || u.name.includes(q) || (u.real_name || "").toLowerCase().includes(q)));
-    $("dm-list").replaceChildren(...users.sort((a, b) => a.name.localeCompare(b.name)).slice(0, 200).map((u) =>
+    const known = [...S.users.values()].filter((u) => !q || u.name.includes(q) || (u.real_name || "").toLowerCase().includes(q) || matches(u, q))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const users = merged(found.q === q ? found.users : [], known).filter((u) => u.id !== S.self.id && !u.deleted);
+    if (!q) ask("");
+    else if (found.q !== q) {
+      ask(q, "", (us) => {
+        found = { q, users: us };
+        if ($("dm-filter").value.trim().toLowerCase() === q) draw();
+      });
+    }
+    $("dm-list").replaceChildren(...users.slice(0, 200).map((u) =>
       el("li", { dataset: { userId: u.id } }, el("label", { class: "check" },
         el("input", { type: "checkbox", checked: picked.has(u.id), onchange: (e) => { if (e.target.checked) picked.add(u.id); else picked.delete(u.id); } }),
         el("span", { class: "presence small", dataset: { user: u.id, presence: S.presence.get(u.id) || "away" } }),
