@@ -684,12 +684,7 @@ func (s *Server) usersList(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	members := make([]confab.WireUser, 0, len(users))
-	for _, u := range users {
-		if u != nil {
-			members = append(members, u.Wire())
-		}
-	}
+	members := wireUsers(users)
 	return struct {
 		OK               bool              `json:"ok"`
 		Members          []confab.WireUser `json:"members"`
@@ -713,16 +708,22 @@ func (s *Server) usersSearch(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	members := make([]confab.WireUser, 0, len(users))
-	for _, u := range users {
-		if u != nil {
-			members = append(members, u.Wire())
-		}
-	}
+	members := wireUsers(users)
 	return struct {
 		OK      bool              `json:"ok"`
 		Members []confab.WireUser `json:"members"`
 	}{true, members}, nil
+}
+
+// wireUsers is users in their wire shape, a nil entry left out.
+func wireUsers(users []*confab.User) []confab.WireUser {
+	out := make([]confab.WireUser, 0, len(users))
+	for _, u := range users {
+		if u != nil {
+			out = append(out, u.Wire())
+		}
+	}
+	return out
 }
 
 type userAnswer struct {
