@@ -38,11 +38,19 @@ func TestWebUsersOnDemand(t *testing.T) {
 	browser := MustStartBrowser(t)
 	alice := signup(t, m, "acme", "alice")
 	bob := signup(t, m, "acme", "bob")
+	zed := signup(t, m, "acme", "zq")
+	zed.must("users.profile.set", obj{"profile": obj{"display_name": "Ziggy", "real_name": "Zygmunt Quill-Barrow"}})
 	for i := range 30 {
 		signup(t, m, "acme", fmt.Sprintf("filler%02d", i))
 	}
-	zed := signup(t, m, "acme", "zq")
-	zed.must("users.profile.set", obj{"profile": obj{"display_name": "Ziggy", "real_name": "Zygmunt Quill-Barrow"}})
+	// Zed's line in #general ("has joined the channel") out of the page
+	// of #general a client loads: alice has not seen him.
+	general := generalOf(t, alice)
+	for i := range 60 {
+		alice.post(general, fmt.Sprintf("general chatter %d", i))
+	}
+	emilie := signup(t, m, "acme", "em")
+	emilie.must("users.profile.set", obj{"profile": obj{"display_name": "Émilie"}})
 	plaza := alice.createChannel("plaza", false)
 	bob.must("conversations.join", obj{"channel": plaza})
 	bob.post(plaza, "hello alice")
@@ -76,6 +84,13 @@ func TestWebUsersOnDemand(t *testing.T) {
 	if got := hist[0].(obj)["text"]; got != "ping <@"+zed.userID+"> welcome" {
 		t.Fatalf("text sent = %q; want <@%s>", got, zed.userID)
 	}
+
+	// A name that begins with a letter outside ASCII is completed too.
+	a.typeInto("#composer-input", "merci @Émi")
+	a.waitFor("Émilie in the @-menu", fmt.Sprintf(`document.querySelector(%q) !== null`,
+		fmt.Sprintf(`#mention-menu:not([hidden]) li[data-user-id=%q]`, emilie.userID)))
+	a.step("close the menu and clear the box", chromedp.KeyEvent(kb.Escape))
+	eval[any](a, `document.getElementById('composer-input').value = '', null`)
 
 	// A word of the real name in the new-DM dialog finds them; picking
 	// them opens the DM.

@@ -1107,7 +1107,7 @@ const picked = new Map(); // textarea id → Map("@name" or "#name" → markup)
 
 function mentionQuery(t) {
   const before = t.value.slice(0, t.selectionStart);
-  const m = /(^|\s)([@#])([\w.\-]*)$/.exec(before);
+  const m = /(^|\s)([@#])([\p{L}\p{M}\p{N}_.\-]*)$/u.exec(before);
   return m ? { start: before.length - m[3].length - 1, sigil: m[2], prefix: m[3].toLowerCase(), channel: mentionBoxChannel(t) } : null;
 }
 
