@@ -661,4 +661,12 @@ func TestSearchVocabKnown(t *testing.T) {
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_vocab WHERE token IN ('heron', 'zebrafish', 'sighted', 'and')`).Scan(&n); err != nil || n != 4 {
 		t.Errorf("search_vocab holds %d of heron, zebrafish, sighted, and (%v); want 4", n, err)
 	}
+	// More new words than vocabRowsMax go in as one statement.
+	if err := post("C1", "one two three four five sixfold"); err != nil {
+		t.Fatal(err)
+	}
+	if total, got := foundTexts(t, db, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+		Terms: []confab.SearchTerm{{Words: []string{"ixfol"}, Substring: true}}, Limit: 10}); total != 1 || got != "one two three four five sixfold" {
+		t.Errorf("*ixfol* = %d: %s; want the post of six new words", total, got)
+	}
 }

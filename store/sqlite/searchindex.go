@@ -89,7 +89,6 @@ type indexDoc struct {
 	body     string   // confab.SearchDoc's
 	cjk      string   // the body's confab.SearchBigrams
 	tokens   []string // the body's distinct tokens not known to be in search_vocab
-	vocab    string   // tokens, a JSON array, "" for none
 	link     bool     // has:link
 	userTag  string   // the poster's tag
 	mentions []string // the users the text and blocks mention (to:)
@@ -106,27 +105,30 @@ func makeIndexDoc(m *confab.Message, known *knownTokens) *indexDoc {
 	if known != nil {
 		distinct = known.unknown(distinct)
 	}
-	return &indexDoc{body: body, cjk: cjk, tokens: distinct, vocab: vocabJSON(distinct), link: link,
+	return &indexDoc{body: body, cjk: cjk, tokens: distinct, link: link,
 		userTag: userTag(m.UserID), mentions: users}
 }
 
-// vocabJSON returns tokens as a JSON array, "" for none.
-func vocabJSON(tokens []string) string {
-	if len(tokens) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(tokens)
-	return string(b)
-}
+// vocabRowsMax is the most tokens addVocab inserts one statement each:
+// a post's few new words. More (the backfill's, every word of a message)
+// go in one statement over a JSON array, whose table-valued function
+// costs more than a row's insert to set up.
+const vocabRowsMax = 4
 
 // addVocab adds the tokens of doc that search_vocab lacks (see
 // migrations/0019_search_vocab.sql).
 func addVocab(ctx context.Context, tx queryer, doc *indexDoc) error {
-	if doc.vocab == "" {
-		return nil
+	if len(doc.tokens) > vocabRowsMax {
+		b, _ := json.Marshal(doc.tokens)
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_vocab (token) SELECT value FROM json_each(?)`, string(b))
+		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_vocab (token) SELECT value FROM json_each(?)`, doc.vocab)
-	return err
+	for _, t := range doc.tokens {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_vocab (token) VALUES (?)`, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // indexMessage adds a live message to the index, in its write
