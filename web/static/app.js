@@ -2550,7 +2550,6 @@ function wireUI() {
   $("scroller").addEventListener("scroll", onScroll, { passive: true });
   $("conn-retry").onclick = () => S.rtm.retryNow();
   $("logout").onclick = logout;
-  $("theme-toggle").onclick = nextTheme;
   $("open-profile").onclick = openProfile;
   $("new-channel").onclick = openCreate;
   $("browse-channels").onclick = openBrowse;
@@ -2643,6 +2642,7 @@ function nextTheme() {
 }
 
 applyTheme();
+$("theme-toggle").onclick = nextTheme; // now, not once signed in: a click while the rest loads counts
 window.addEventListener("storage", (e) => { if (e.key === THEME_KEY) applyTheme(); }); // another tab switched
 const session = loadSession();
 if (session && session.token) start(session.token);
