@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -100,16 +97,13 @@ func TestWebBudgets(t *testing.T) {
 	texts, _ := postMany(t, []*client{alice, bob}, plaza, n, func(i int) string { return fmt.Sprintf("message %04d", i) })
 
 	b := newTab(t, browser, "alice", true)
-	b.step("record the first screen and long tasks", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+	b.onNewDocument("record the first screen and long tasks", `
 			window.__firstScreen = 0; window.__longTasks = [];
 			new MutationObserver((_, o) => {
 				if (document.querySelector('#messages .msg')) { window.__firstScreen = performance.now(); o.disconnect(); }
 			}).observe(document, { subtree: true, childList: true });
 			new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longTasks.push(e.duration); })
-				.observe({ type: 'longtask', buffered: true });`})
-		return err
-	}))
+				.observe({ type: 'longtask', buffered: true });`)
 	b.login(m.URL(), "acme", "alice", "correct horse alice")
 	b.openChannel(plaza)
 	b.waitFor("the newest message", hasText(texts[len(texts)-1]))

@@ -7,7 +7,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -17,11 +16,8 @@ import (
 func composeScene(t *testing.T) (alice, bob *client, plaza string, b *tab) {
 	m, browser, alice, bob, plaza, _ := twoChannels(t, "random")
 	b = newTab(t, browser, "alice", true)
-	b.step("count the browser's confirms", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
-			window.__confirms = 0; window.confirm = () => { window.__confirms++; return true; };`})
-		return err
-	}))
+	b.onNewDocument("count the browser's confirms", `
+			window.__confirms = 0; window.confirm = () => { window.__confirms++; return true; };`)
 	b.login(m.URL(), "acme", "alice", "correct horse alice")
 	b.openChannel(plaza)
 	return alice, bob, plaza, b

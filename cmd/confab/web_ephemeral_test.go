@@ -166,8 +166,7 @@ func notifyScene(t *testing.T) (m *Main, alice, bob *client, general, random str
 // what is shown (TestWebNotificationGranted uses the browser's own).
 func TestWebNotifications(t *testing.T) {
 	m, alice, bob, general, random, b := notifyScene(t)
-	b.step("record notifications", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+	b.onNewDocument("record notifications", `
 			window.__notes = []; window.__asked = 0;
 			let permission = "default";
 			window.Notification = class {
@@ -175,9 +174,7 @@ func TestWebNotifications(t *testing.T) {
 				close() {}
 				static get permission() { return permission; }
 				static requestPermission() { window.__asked++; permission = "granted"; return Promise.resolve(permission); }
-			};`})
-		return err
-	}))
+			};`)
 	b.login(m.URL(), "acme", "bob", "correct horse bob")
 	b.openChannel(general)
 	b.waitFor("the offer to turn notifications on", `!document.getElementById('enable-notifications').hidden`)

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -177,6 +178,16 @@ func (b *tab) waitForWithin(what, expr string, d time.Duration) {
 
 // click clicks the element matched by a CSS selector through the DOM
 // (hover-only controls included).
+// onNewDocument runs src in each page the tab loads from now on, before
+// the page's own scripts (what names it for the step).
+func (b *tab) onNewDocument(what, src string) {
+	b.t.Helper()
+	b.step(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		return err
+	}))
+}
+
 func (b *tab) click(sel string) {
 	b.t.Helper()
 	b.waitFor("element "+sel, fmt.Sprintf(`document.querySelector(%q) !== null`, sel))

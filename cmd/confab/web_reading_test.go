@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -19,8 +16,7 @@ import (
 // with that Slack error.
 func failReplies(b *tab) {
 	b.t.Helper()
-	b.step("fail conversations.replies", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+	b.onNewDocument("fail conversations.replies", `
 			window.__failReplies = "";
 			const realFetch = window.fetch;
 			window.fetch = (url, opts) => {
@@ -28,9 +24,7 @@ func failReplies(b *tab) {
 				if (!how || !String(url).endsWith('/api/conversations.replies')) return realFetch(url, opts);
 				if (how === 'network') return Promise.reject(new TypeError('Failed to fetch'));
 				return Promise.resolve(new Response(JSON.stringify({ok: false, error: how}), {headers: {'Content-Type': 'application/json'}}));
-			};`})
-		return err
-	}))
+			};`)
 }
 
 // A thread that could not be loaded says why, with a Retry, rather than

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -15,17 +12,14 @@ import (
 // window.__calls: {method, args}.
 func recordCalls(b *tab) {
 	b.t.Helper()
-	b.step("record the API calls", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+	b.onNewDocument("record the API calls", `
 			window.__calls = [];
 			const fetch0 = window.fetch;
 			window.fetch = function (url, o) {
 				const m = /\/api\/([\w.]+)/.exec(String(url));
 				if (m) { let args = {}; try { args = JSON.parse(o && o.body || "{}"); } catch {} window.__calls.push({method: m[1], args}); }
 				return fetch0.apply(this, arguments);
-			};`})
-		return err
-	}))
+			};`)
 }
 
 // The client never asks for the workspace's whole user list: someone
