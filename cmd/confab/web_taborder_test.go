@@ -68,3 +68,27 @@ func TestWebTabOrder(t *testing.T) {
 		t.Errorf("the message list took %d Tab stops; want 1 (the arrows move within it)\n%s", msgStops, strings.Join(stops, "\n"))
 	}
 }
+
+// A conversation focused in the sidebar keeps the focus when the sidebar
+// is drawn again (a message arrives elsewhere, its unread count rises):
+// someone tabbing through the list is not thrown back to the page's top.
+func TestWebSidebarKeepsFocus(t *testing.T) {
+	_, bob, plaza, b := composeScene(t)
+	random := bob.must("conversations.list", obj{"types": "public_channel"})["channels"].([]any)
+	var randomID string
+	for _, c := range random {
+		if c.(obj)["name"] == "random" {
+			randomID = c.(obj)["id"].(string)
+		}
+	}
+	if randomID == "" {
+		t.Fatal("no #random")
+	}
+	sel := `#sidebar a.chan[data-channel-id="` + plaza + `"]`
+	eval[any](b, `document.querySelector('`+sel+`').focus(), null`)
+	bob.post(randomID, "news elsewhere")
+	b.waitFor("#random unread", `document.querySelector('#sidebar a.chan[data-channel-id="`+randomID+`"]').dataset.unread > 0`)
+	if !eval[bool](b, `document.activeElement && document.activeElement.matches('`+sel+`')`) {
+		t.Fatalf("focus after the sidebar was drawn again: %s", eval[string](b, `document.activeElement ? document.activeElement.outerHTML.slice(0, 120) : 'none'`))
+	}
+}

@@ -369,6 +369,9 @@ function sortedChannels() {
 }
 
 function renderSidebar() {
+  // The lists are drawn anew; a conversation focused in them (a person
+  // tabbing through) keeps the focus on its new row.
+  const focused = document.activeElement?.closest?.("#sidebar a.chan")?.dataset.channelId;
   const lists = { starred: [], channels: [], dms: [] };
   for (const ch of sortedChannels()) {
     const item = sidebarItem(ch);
@@ -380,6 +383,7 @@ function renderSidebar() {
   $("section-starred").hidden = lists.starred.length === 0;
   $("list-channels").replaceChildren(...lists.channels);
   $("list-dms").replaceChildren(...lists.dms);
+  if (focused) document.querySelector(`#sidebar a.chan[data-channel-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
   subscribePresence();
   const total = [...S.channels.values()].reduce((n, c) => n + (c.muted || c.preview ? 0 : c.unread), 0);
   // Mentions count in muted conversations too: a mention is for you.
