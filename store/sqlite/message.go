@@ -82,7 +82,10 @@ func scanMessage(s scanner) (*confab.Message, error) {
 func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	db.queries.Write("CreateMessage")
 	in := confab.PrepareMessage(*m, time.Now())
-	doc := makeIndexDoc(&in, &db.vocab) // here, not in the committer
+	var doc *indexDoc // made here, not in the committer; none for what is not indexed
+	if !confab.IsSystemSubtype(in.Subtype) {
+		doc = makeIndexDoc(&in, &db.vocab)
+	}
 	var (
 		out     *confab.Message
 		created bool
@@ -160,7 +163,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 	if err != nil {
 		return false, err
 	}
-	if created {
+	if created && doc != nil {
 		db.vocab.add(doc.tokens)
 	}
 	*m = *out

@@ -661,6 +661,19 @@ func TestSearchVocabKnown(t *testing.T) {
 	if err := db.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_vocab WHERE token IN ('heron', 'zebrafish', 'sighted', 'and')`).Scan(&n); err != nil || n != 4 {
 		t.Errorf("search_vocab holds %d of heron, zebrafish, sighted, and (%v); want 4", n, err)
 	}
+	// A system message is not indexed: its words are not known to be in
+	// the vocabulary, and a later post that holds them adds them.
+	topic := confab.SystemMessage("C1", "U1", confab.SubtypeChannelTopic, "", "quokka sightings")
+	if _, err := db.CreateMessage(ctx, topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := post("C1", "a quokka"); err != nil {
+		t.Fatal(err)
+	}
+	if total, got := foundTexts(t, db, confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1",
+		Terms: []confab.SearchTerm{{Words: []string{"uokk"}, Substring: true}}, Limit: 10}); total != 1 || got != "a quokka" {
+		t.Errorf("*uokk* after a topic of that word = %d: %s; want the post", total, got)
+	}
 	// More new words than vocabRowsMax go in as one statement.
 	if err := post("C1", "one two three four five sixfold"); err != nil {
 		t.Fatal(err)
