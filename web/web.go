@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -35,41 +36,85 @@ type file struct {
 }
 
 type handler struct {
-	files map[string]*file // by URL path
+	files map[string]*file // by URL path: "/app.js", and "/v/<version>/app.js"
+	fixed map[string]bool  // the URL paths under "/v/<version>/": never change
 }
 
 // Handler serves the client: "/" is index.html, "/<name>" a file of the
-// client. Anything else is 404; methods other than GET and HEAD are 405.
+// client, revalidated at each use, and "/v/<version>/<name>" the same file
+// cached for good: index.html names the files so, and the modules' own
+// relative imports resolve under the same prefix. The version is a digest
+// of every file but index.html, so a new build's page asks for new URLs
+// and a reload of an unchanged one fetches nothing but the page. Anything
+// else is 404; methods other than GET and HEAD are 405.
 func Handler() http.Handler {
-	h := &handler{files: map[string]*file{}}
-	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+	sub, err := fs.Sub(static, "static")
+	if err == nil {
+		var h *handler
+		if h, err = newHandler(sub); err == nil {
+			return h
+		}
+	}
+	panic("web: reading the embedded client: " + err.Error()) // the embed is part of the binary
+}
+
+// newHandler reads and prepares the files of fsys (index.html among them).
+func newHandler(fsys fs.FS) (*handler, error) {
+	h := &handler{files: map[string]*file{}, fixed: map[string]bool{}}
+	var names []string // sorted: WalkDir's order
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		body, err := static.ReadFile(p)
+		body, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
-		f := &file{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, ctype: mime.TypeByExtension(path.Ext(p))}
-		if f.ctype == "" {
-			f.ctype = "application/octet-stream"
+		h.files["/"+p] = newFile(p, body)
+		if p != "index.html" {
+			names = append(names, p)
 		}
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		zw.Write(body)
-		zw.Close()
-		if buf.Len() < len(body)*9/10 {
-			f.gz = buf.Bytes()
-		}
-		h.files[strings.TrimPrefix(p, "static")] = f
 		return nil
 	})
 	if err != nil {
-		panic("web: reading the embedded client: " + err.Error()) // the embed is part of the binary
+		return nil, err
 	}
-	h.files["/"] = h.files["/index.html"]
-	return h
+	index := h.files["/index.html"]
+	if index == nil {
+		return nil, fmt.Errorf("no index.html")
+	}
+	sum := sha256.New()
+	for _, p := range names {
+		fmt.Fprintf(sum, "%s %s\n", p, h.files["/"+p].etag)
+	}
+	prefix := "/v/" + hex.EncodeToString(sum.Sum(nil)[:6]) + "/"
+	page := string(index.body)
+	for _, p := range names {
+		h.files[prefix+p] = h.files["/"+p]
+		h.fixed[prefix+p] = true
+		for _, attr := range []string{`src="/`, `href="/`} {
+			page = strings.ReplaceAll(page, attr+p+`"`, attr+prefix[1:]+p+`"`)
+		}
+	}
+	h.files["/"] = newFile("index.html", []byte(page))
+	return h, nil
+}
+
+// newFile prepares the body of the file named name for serving.
+func newFile(name string, body []byte) *file {
+	sum := sha256.Sum256(body)
+	f := &file{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, ctype: mime.TypeByExtension(path.Ext(name))}
+	if f.ctype == "" {
+		f.ctype = "application/octet-stream"
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	if buf.Len() < len(body)*9/10 {
+		f.gz = buf.Bytes()
+	}
+	return f
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -89,9 +134,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	// The files are not fingerprinted, so every use revalidates; an
-	// unchanged file costs a 304 without a body.
-	hd.Set("Cache-Control", "no-cache")
+	// A versioned file never changes: the browser keeps it without asking
+	// again. Any other is revalidated at each use; an unchanged one costs a
+	// 304 without a body.
+	if h.fixed[r.URL.Path] {
+		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		hd.Set("Cache-Control", "no-cache")
+	}
 	hd.Set("ETag", f.etag)
 	hd.Set("Vary", "Accept-Encoding")
 	if etagMatch(r.Header.Get("If-None-Match"), f.etag) {

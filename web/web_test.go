@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func get(t *testing.T, h http.Handler, method, path string, hdr map[string]string) *http.Response {
@@ -29,7 +31,7 @@ func TestHandlerServesTheClient(t *testing.T) {
 		ctype        string
 		contains     string
 	}{
-		{"GET", "/", 200, "text/html; charset=utf-8", `<script type="module" src="/app.js"></script>`},
+		{"GET", "/", 200, "text/html; charset=utf-8", `<script type="module" src="/v/`},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
 		{"GET", "/app.js", 200, "text/javascript; charset=utf-8", "textContent"},
 		{"GET", "/rtm.js", 200, "text/javascript; charset=utf-8", "client.catchup"},
@@ -154,5 +156,67 @@ func TestModulesPreloaded(t *testing.T) {
 		if !strings.Contains(string(index), `<link rel="modulepreload" href="/`+name+`">`) {
 			t.Errorf("index.html does not preload %s", name)
 		}
+	}
+}
+
+// TestVersionedFiles: the page names every file under the build's
+// version, and those URLs are cached for good, so that a reload fetches
+// only the page; a changed file changes the version, so a new build's
+// page never gets an old file from a cache.
+func TestVersionedFiles(t *testing.T) {
+	h := Handler()
+	page, _ := io.ReadAll(get(t, h, "GET", "/", nil).Body)
+	refs := regexp.MustCompile(`(?:src|href)="(/[^"]*)"`).FindAllStringSubmatch(string(page), -1)
+	if len(refs) < 10 {
+		t.Fatalf("the page names %d files, want the stylesheet, the icon and every module", len(refs))
+	}
+	for _, ref := range refs {
+		u := ref[1]
+		if !strings.HasPrefix(u, "/v/") {
+			t.Errorf("the page names %s, not versioned", u)
+			continue
+		}
+		resp := get(t, h, "GET", u, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("GET %s = %d, Cache-Control %q; want 200, cached for good", u, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+	}
+	// A module's relative import resolves under the same version.
+	version := regexp.MustCompile(`/v/[0-9a-f]+/`).FindString(string(page))
+	if resp := get(t, h, "GET", version+"emoji.js", nil); resp.StatusCode != 200 {
+		t.Errorf("GET %semoji.js (text.js's import) = %d, want 200", version, resp.StatusCode)
+	}
+	for _, u := range []string{"/v/000000000000/app.js", version + "index.html", version, "/v/"} {
+		if resp := get(t, h, "GET", u, nil); resp.StatusCode != 404 {
+			t.Errorf("GET %s = %d, want 404", u, resp.StatusCode)
+		}
+	}
+
+	versionOf := func(files fstest.MapFS) string {
+		t.Helper()
+		h, err := newHandler(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(h.files["/"].body)
+		if !strings.Contains(page, `src="/v/`) || !strings.Contains(page, `href="/v/`) {
+			t.Fatalf("page %q: the files are not versioned", page)
+		}
+		return regexp.MustCompile(`/v/[0-9a-f]+/`).FindString(page)
+	}
+	build := func(b string) fstest.MapFS {
+		return fstest.MapFS{
+			"index.html": {Data: []byte(`<link href="/a.css"><script src="/a.js"></script>`)},
+			"a.js":       {Data: []byte(`import "./b.js";`)},
+			"b.js":       {Data: []byte(b)},
+			"a.css":      {Data: []byte(`p{}`)},
+		}
+	}
+	one, same, other := versionOf(build("1")), versionOf(build("1")), versionOf(build("2"))
+	if one != same {
+		t.Errorf("the same files give versions %s and %s", one, same)
+	}
+	if one == other {
+		t.Errorf("a changed module kept the version %s", one)
 	}
 }
