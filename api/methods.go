@@ -828,13 +828,36 @@ func (s *Server) usersSetPresence(c *call) (any, error) {
 
 // Boot, catch-up and RTM.
 
+// clientBoot answers client.boot. With history_channel it also carries
+// that conversation's newest page (history_limit messages), as
+// conversations.history would answer it, read after the conversations: a
+// client opening it saves a round trip before its first screen. An error
+// of that page (a conversation not found, not the caller's) is the page's
+// answer, not the boot's.
 func (s *Server) clientBoot(c *call) (any, error) {
+	hc := c.args.str("history_channel")
+	hl := c.args.limit("history_limit", defaultPage, maxPage)
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
 	b, err := s.chat.Boot(c.r.Context(), c.user)
 	if err == nil && b == nil {
 		err = errMissing
 	}
 	if err != nil {
 		return nil, err
+	}
+	var history any
+	if hc != "" {
+		page, err := pageOf(s.chat.History(c.r.Context(), c.user, chat.HistoryParams{Channel: hc, Limit: hl}))
+		status, code := statusOf(err)
+		switch {
+		case status != http.StatusOK:
+			return nil, err // the boot's failure too: asked again
+		case err != nil:
+			page = errorAnswer{Error: code}
+		}
+		history = page
 	}
 	self := c.user
 	if b.Self != nil {
@@ -849,7 +872,8 @@ func (s *Server) clientBoot(c *call) (any, error) {
 		Self     confab.WireUser      `json:"self"`
 		Team     confab.WireTeam      `json:"team"`
 		Channels []confab.WireChannel `json:"channels"`
-	}{true, self.Wire(), team, wireChannels(b.Channels)}, nil
+		History  any                  `json:"history,omitempty"`
+	}{true, self.Wire(), team, wireChannels(b.Channels), history}, nil
 }
 
 // countsEntry is one conversation of client.counts.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -112,6 +114,52 @@ func TestReadMarkersAndBoot(t *testing.T) {
 		c["latest"].(obj)["text"] != "one more" {
 		t.Fatalf("boot channel = %v, want 1 unread, muted, starred, latest 'one more'", c)
 	}
+}
+
+// client.boot with history_channel carries that conversation's newest
+// page as conversations.history answers it, so that a client's first
+// screen needs no second round trip; a conversation the caller may not
+// read is the page's error, never the boot's; bad arguments fail the boot.
+func TestBootCarriesHistory(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	plaza := alice.createChannel("plaza", false)
+	secret := alice.createChannel("secret", true)
+	for i := range 5 {
+		alice.post(plaza, fmt.Sprintf("plaza %d", i))
+	}
+	alice.post(secret, "not for bob")
+
+	// Bob is not in #plaza: a public channel he may read, as
+	// conversations.history lets him.
+	boot := bob.must("client.boot", obj{"history_channel": plaza, "history_limit": 3})
+	want := bob.must("conversations.history", obj{"channel": plaza, "limit": 3})
+	got, _ := json.Marshal(boot["history"])
+	exp, _ := json.Marshal(want)
+	if string(got) != string(exp) {
+		t.Fatalf("boot's history = %s, want conversations.history's answer %s", got, exp)
+	}
+	if msgs := boot["history"].(obj)["messages"].([]any); len(msgs) != 3 || msgs[0].(obj)["text"] != "plaza 4" || boot["history"].(obj)["has_more"] != true {
+		t.Fatalf("boot's history = %s, want the newest 3 with more", got)
+	}
+	if len(boot["channels"].([]any)) == 0 {
+		t.Fatal("a boot with history lost its channels")
+	}
+
+	for _, tc := range []struct{ channel, code string }{{secret, "channel_not_found"}, {"CNOTACHANNEL", "channel_not_found"}} {
+		boot := bob.must("client.boot", obj{"history_channel": tc.channel})
+		if h := boot["history"].(obj); h["ok"] != false || h["error"] != tc.code {
+			t.Fatalf("boot's history of %s = %v, want ok false, %s", tc.channel, h, tc.code)
+		}
+		if strings.Contains(fmt.Sprint(boot), "not for bob") {
+			t.Fatal("the boot leaked a private channel's message")
+		}
+	}
+	if _, ok := bob.must("client.boot", nil)["history"]; ok {
+		t.Fatal("a boot without history_channel carries a history")
+	}
+	bob.fails("client.boot", obj{"history_channel": plaza, "history_limit": "many"}, "invalid_arguments")
 }
 
 // Joining and leaving take effect on live connections at once, and presence
