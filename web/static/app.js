@@ -51,6 +51,7 @@ const S = {
   channels: new Map(),   // id → channel state
   mpimMembers: new Map(),
   cur: null,             // the open conversation
+  bootHistory: null,     // {channel, page}: the first page client.boot carried
   thread: null,          // the open thread
   pending: new Map(),    // client_msg_id → pending send
   outbox: null,          // what was typed and not yet acknowledged (outbox.js)
@@ -153,9 +154,13 @@ async function start(token) {
     localStorage.removeItem(STORAGE_KEY);
     location.reload();
   };
+  // The conversation the page will open comes with the boot: its first
+  // page costs no round trip of its own.
+  const want = hashRoute();
+  const early = want.id && !want.at ? { history_channel: want.id, history_limit: PAGE } : {};
   let boot;
   try {
-    boot = await S.api.call("client.boot", {}, { retries: 5 });
+    boot = await S.api.call("client.boot", early, { retries: 5 });
   } catch (e) {
     if (e instanceof ApiError && !e.transient) return; // onAuthFailure reloads
     banner(true, "Cannot reach the server. Retrying…");
@@ -183,9 +188,9 @@ async function start(token) {
     setGapWait: (ms) => { S.rtm.gapWait = ms; },
   };
 
+  S.bootHistory = boot.history?.ok ? { channel: want.id, page: boot.history } : null;
   S.rtm.start();
   wireUI();
-  const want = hashRoute();
   if (want.id && (S.channels.has(want.id) || want.at)) {
     openAnywhere(want.id, { at: want.at, focus: false }).then((ok) => { if (!ok) openFirst(); });
   } else {
@@ -573,6 +578,9 @@ async function loadOlder() {
 // readHistory is one conversations.history call, retried while the
 // failure is transient and the conversation still open; null if it failed.
 async function readHistory(cur, args) {
+  const early = S.bootHistory; // the boot's page: the first read's alone
+  S.bootHistory = null;
+  if (early && early.channel === args.channel && !args.cursor && !args.latest && !args.oldest) return early.page;
   for (let attempt = 0; ; attempt++) {
     try {
       return await S.api.call("conversations.history", args);
