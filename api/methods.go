@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -994,9 +996,9 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	url := s.rtmURL(c.r, t.Value)
+	u := s.rtmURL(c.r, t.Value)
 	if t.GatewayURL != "" {
-		url = strings.TrimSuffix(t.GatewayURL, "/") + "/rtm/" + t.Value
+		u = strings.TrimSuffix(t.GatewayURL, "/") + "/rtm/" + t.Value
 	}
 	type self struct {
 		ID   string `json:"id"`
@@ -1007,10 +1009,35 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 	return struct {
 		OK          bool            `json:"ok"`
 		URL         string          `json:"url"`
+		SSEURL      string          `json:"sse_url,omitempty"`
 		Self        self            `json:"self"`
 		Team        confab.WireTeam `json:"team"`
 		DialAfterMS int64           `json:"dial_after_ms,omitempty"`
-	}{true, url, self{c.user.ID, c.user.Name}, ws.Wire(), t.Wait.Milliseconds()}, nil
+	}{true, u, sseURL(u), self{c.user.ID, c.user.Name}, ws.Wire(), t.Wait.Milliseconds()}, nil
+}
+
+// sseURL is the Server-Sent Events stream of the same gateway and ticket
+// as the WebSocket URL u (ws://host/…/rtm/T → http://host/…/rtm/sse/T): the
+// ticket opens whichever is dialled first. "" when u is not such a URL.
+func sseURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	switch p.Scheme {
+	case "ws":
+		p.Scheme = "http"
+	case "wss":
+		p.Scheme = "https"
+	default:
+		return ""
+	}
+	dir, ticket := path.Split(p.Path)
+	if !strings.HasSuffix(dir, "/rtm/") || ticket == "" {
+		return ""
+	}
+	p.Path, p.RawPath = dir+"sse/"+ticket, ""
+	return p.String()
 }
 
 var _ http.Handler = (*Server)(nil)

@@ -55,8 +55,27 @@ type (
 // for every recipient, so a connection's queue holds a pointer per frame
 // and its write one buffer per frame. It is never modified.
 type wireFrame struct {
-	b []byte
-	t int64 // publication time (unix ns) for the latency histogram; 0: none
+	b  []byte
+	t  int64 // publication time (unix ns) for the latency histogram; 0: none
+	hl uint8 // the length of b's WebSocket header: the payload follows
+	op ws.OpCode
+	// sse is the frame as a Server-Sent Event (sseEvent), made by the
+	// first SSE stream that writes it and shared by the others.
+	sse atomic.Pointer[[]byte]
+}
+
+// bytes is f as c's transport carries it: the WebSocket frame, or the
+// Server-Sent Event.
+func (f *wireFrame) bytes(sse bool) []byte {
+	if !sse {
+		return f.b
+	}
+	if p := f.sse.Load(); p != nil {
+		return *p
+	}
+	b := sseEvent(f.op, f.b[f.hl:])
+	f.sse.CompareAndSwap(nil, &b)
+	return *f.sse.Load()
 }
 
 // newWireFrame encodes an unmasked, final frame of op carrying payload
@@ -67,7 +86,7 @@ func newWireFrame(op ws.OpCode, payload []byte, t int64) *wireFrame {
 	e.hw.b = make([]byte, 0, ws.HeaderSize(h)+len(payload))
 	// Cannot fail: headerWriter never fails and the length is valid.
 	_ = ws.WriteHeaderBuffer(&e.hw, h, e.tmp[:])
-	f := &wireFrame{b: append(e.hw.b, payload...), t: t}
+	f := &wireFrame{b: append(e.hw.b, payload...), t: t, hl: uint8(len(e.hw.b)), op: op}
 	e.hw.b = nil
 	encoders.Put(e)
 	return f
@@ -162,6 +181,10 @@ type conn struct {
 	// owned by finish.
 	addr  netip.Addr
 	quota uint8
+	// sse: c is a Server-Sent Events stream (sse.go), not a WebSocket:
+	// its frames are written as events, and it reads nothing. Set by
+	// ServeHTTP before c is shared.
+	sse bool
 	// session is the token c was admitted under (session.go): what its
 	// frames are rate limited by and what a revocation names.
 	session confab.Fingerprint
@@ -467,7 +490,7 @@ func (c *conn) flushAll() {
 		if !ok {
 			return
 		}
-		bufs, oldest := o.lay(batch)
+		bufs, oldest := o.lay(batch, c.sse)
 		_, err := c.put(o, bufs, true)
 		o.written(c.g, oldest, err)
 		c.wrote(o, batch, err)
@@ -484,7 +507,7 @@ func (c *conn) flushTurn() (again bool) {
 	if !ok {
 		return false
 	}
-	bufs, oldest := o.lay(batch)
+	bufs, oldest := o.lay(batch, c.sse)
 	rest, err := c.put(o, bufs, false)
 	if err == errFull {
 		// From now on c's socket is what holds its queue back.
@@ -526,12 +549,13 @@ func (c *conn) abandonFlush() {
 // socket has no room for the rest.
 var errFull = errors.New("socket full")
 
-// lay lays batch out in o for one writev, a buffer per frame, and returns
+// lay lays batch out in o for one writev, a buffer per frame (as
+// WebSocket frames, or as Server-Sent Events when sse), and returns
 // the buffers and the oldest publication time.
-func (o *sendBuf) lay(batch []*wireFrame) (bufs [][]byte, oldest int64) {
+func (o *sendBuf) lay(batch []*wireFrame, sse bool) (bufs [][]byte, oldest int64) {
 	o.bufs = slices.Grow(o.bufs[:0], len(batch))
 	for _, f := range batch {
-		o.bufs = append(o.bufs, f.b)
+		o.bufs = append(o.bufs, f.bytes(sse))
 		if f.t != 0 && (oldest == 0 || f.t < oldest) {
 			oldest = f.t
 		}

@@ -1,6 +1,9 @@
 // Package gateway is confab's realtime gateway: the RTM WebSocket endpoint
 // (GET /rtm/{ticket}; its frames are specified in docs/api.md, "RTM
-// WebSocket").
+// WebSocket"), and the same stream as Server-Sent Events (GET
+// /rtm/sse/{ticket}, sse.go) for clients that cannot open a WebSocket: a
+// stream is a connection like the others once its head is written, in
+// the same hub, queues, poller and sweeper; only its bytes differ.
 //
 // A connection is accepted only with a ticket from rtm.connect, redeemed
 // before the upgrade, and — for browsers — an allowed Origin. The gateway

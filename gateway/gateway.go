@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -390,7 +391,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !g.originAllowed(r):
 		g.httpError(w, errOrigin)
 		return
-	case !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+	case !isSSE(r) && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		g.httpError(w, errNotWebSocket)
 		return
 	}
@@ -424,24 +425,39 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	up := ws.HTTPUpgrader{Timeout: g.cfg.WriteTimeout}
-	nc, rw, _, err := up.Upgrade(r, w)
-	if err != nil {
-		if nc != nil {
-			nc.Close()
+	var (
+		nc    net.Conn
+		early []byte
+		sse   = isSSE(r)
+	)
+	if sse {
+		// Nothing the client sends after its request is read.
+		if nc, err = g.startSSE(w, r); err != nil {
+			g.log.Debug("SSE stream not started", "user", user.ID, "err", err)
+			return
 		}
-		g.log.Debug("upgrade failed", "user", user.ID, "err", err)
-		return
+		g.boundSilence(nc)
+	} else {
+		up := ws.HTTPUpgrader{Timeout: g.cfg.WriteTimeout}
+		var rw *bufio.ReadWriter
+		nc, rw, _, err = up.Upgrade(r, w)
+		if err != nil {
+			if nc != nil {
+				nc.Close()
+			}
+			g.log.Debug("upgrade failed", "user", user.ID, "err", err)
+			return
+		}
+		// Drop net/http's bufio buffers; keep only what the client may
+		// already have sent past the handshake.
+		if n := rw.Reader.Buffered(); n > 0 {
+			p, _ := rw.Reader.Peek(n)
+			early = bytes.Clone(p)
+		}
 	}
 	g.boundSendBuffer(nc)
-	// Drop net/http's bufio buffers; keep only what the client may already
-	// have sent past the handshake.
-	var early []byte
-	if n := rw.Reader.Buffered(); n > 0 {
-		p, _ := rw.Reader.Peek(n)
-		early = bytes.Clone(p)
-	}
 	c := g.accept(nc, user)
+	c.sse = sse
 	quota.to(c)
 	c.session = adm.Session
 	if g.poller != nil {
@@ -721,7 +737,11 @@ func (g *Gateway) closeTransport(c *conn, t transport, broken bool, d *teardown)
 			wd = time.Now().Add(min(g.cfg.WriteTimeout, abortCloseTimeout))
 		}
 		t.SetWriteDeadline(wd)
-		_, werr := t.Write(closeFrame(d.o.close, d.o.msg))
+		last := closeFrame
+		if c.sse {
+			last = sseClose
+		}
+		_, werr := t.Write(last(d.o.close, d.o.msg))
 		sent = werr == nil
 	}
 	switch {
@@ -886,15 +906,21 @@ func (g *Gateway) sweep() {
 
 func (g *Gateway) sweepOnce(now int64) {
 	idle, ping := g.cfg.IdleTimeout.Nanoseconds(), g.cfg.PingInterval.Nanoseconds()
+	heartbeat := min(ping, sseHeartbeat.Nanoseconds())
 	g.eachConn(func(c *conn) {
 		if e, ok := c.t.(expirer); ok {
 			e.expire(now)
 		}
-		if now-c.lastRecv.Load() > idle {
+		every := ping
+		if c.sse {
+			// An SSE client sends nothing to be idle by: the kernel ends a
+			// stream whose heartbeats go unanswered (boundSilence).
+			every = heartbeat
+		} else if now-c.lastRecv.Load() > idle {
 			c.closeWith(errIdle, true)
 			return
 		}
-		if now-c.lastPing >= ping {
+		if now-c.lastPing >= every {
 			c.lastPing = now
 			c.enqueue(pingWire)
 		}
@@ -985,11 +1011,16 @@ func (g *Gateway) originAllowed(r *http.Request) bool {
 			return true
 		}
 	}
+	return sameHost(origin, r.Host)
+}
+
+// sameHost reports whether origin names host.
+func sameHost(origin, host string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
 	}
-	return strings.EqualFold(u.Host, r.Host)
+	return strings.EqualFold(u.Host, host)
 }
 
 var _ http.Handler = (*Gateway)(nil)

@@ -673,6 +673,9 @@ func TestWithoutPoller(t *testing.T) {
 		{"Keepalive", TestKeepalive},
 		{"Shutdown", TestShutdown},
 		{"ShutdownDeadlineCutsConnections", TestShutdownDeadlineCutsConnections},
+		{"SSEStream", TestSSEStream},
+		{"SSEHeartbeat", TestSSEHeartbeat},
+		{"SSEClose", TestSSEClose},
 	} {
 		t.Run(tc.name, tc.f)
 	}

@@ -554,3 +554,27 @@ func (c *conn) readAvailable() error {
 		}
 	}
 }
+
+// boundSilence has the kernel end nc when what is written to it stays
+// unacknowledged for the idle timeout (TCP_USER_TIMEOUT): an SSE client
+// sends nothing, so only its socket can tell that it is gone. An error
+// is only logged: the no-progress rule still ends a stream that stops
+// taking bytes once its socket is full.
+func (g *Gateway) boundSilence(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	raw, err := tc.SyscallConn()
+	if err == nil {
+		cerr := raw.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(g.cfg.IdleTimeout.Milliseconds()))
+		})
+		if err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		g.log.Warn("TCP_USER_TIMEOUT not set", "err", err)
+	}
+}

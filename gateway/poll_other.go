@@ -21,3 +21,7 @@ func (*poller) del(*conn)             {}
 func (*poller) run(*Gateway)          {}
 func (*poller) stop()                 {}
 func (c *conn) readAvailable() error  { return errors.ErrUnsupported }
+
+// boundSilence is Linux's TCP_USER_TIMEOUT; elsewhere the kernel's own
+// retransmission limit ends a stream whose client is gone.
+func (g *Gateway) boundSilence(net.Conn) {}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// rtm.connect hands out the Server-Sent Events stream beside the
+// WebSocket, for the same gateway and ticket: whichever is opened first
+// takes the ticket. The stream carries hello, then a message posted over
+// the Web API, as the WebSocket would.
+func TestSSEThroughRTMConnect(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	plaza := alice.createChannel("plaza", false)
+	bob.must("conversations.join", obj{"channel": plaza})
+
+	out := bob.must("rtm.connect", nil)
+	wsURL, sseURL := out["url"].(string), out["sse_url"].(string)
+	ticket := wsURL[strings.LastIndexByte(wsURL, '/')+1:]
+	if want := "http" + strings.TrimPrefix(strings.TrimSuffix(wsURL, ticket), "ws") + "sse/" + ticket; sseURL != want {
+		t.Fatalf("sse_url = %s, want %s", sseURL, want)
+	}
+	resp, err := http.Get(sseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" {
+		t.Fatalf("the stream: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan obj, 100)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var f obj
+				if json.Unmarshal([]byte(data), &f) == nil {
+					events <- f
+				}
+			}
+		}
+	}()
+	next := func() obj {
+		t.Helper()
+		select {
+		case f, ok := <-events:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			return f
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+		return nil
+	}
+	if f := next(); f["type"] != "hello" {
+		t.Fatalf("first event %v, want hello", f)
+	}
+	ts := alice.post(plaza, "over the stream")
+	for {
+		f := next()
+		if f["type"] == "message" {
+			if f["text"] != "over the stream" || f["ts"] != ts || f["channel"] != plaza || f["seq"] == nil {
+				t.Fatalf("message event %v, want alice's at %s with its seq", f, ts)
+			}
+			break
+		}
+	}
+
+	// The ticket is spent: the WebSocket of the same ticket is refused,
+	// and the stream of a ticket the WebSocket took.
+	if _, resp, err := websocket.DefaultDialer.Dial(wsURL, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the WebSocket of the stream's ticket: %v, want 401", err)
+	}
+	out = bob.must("rtm.connect", nil)
+	conn, _, err := websocket.DefaultDialer.Dial(out["url"].(string), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	again, err := http.Get(out["sse_url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if again.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the stream of the WebSocket's ticket: %s, want 401", again.Status)
+	}
+}

@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Server-Sent Events: the same RTM stream for clients that cannot open a
+// WebSocket (a proxy that refuses the upgrade). GET /rtm/sse/{ticket},
+// with a ticket from rtm.connect (its sse_url), answers a text/event-stream
+// that carries every frame a WebSocket connection would get, each as one
+// event whose data is the frame's JSON, and a comment as the heartbeat.
+// The stream is a connection like any other once its headers are written:
+// the same registration, queue, slow-consumer rule, quotas and poller;
+// only the bytes differ (wireFrame.bytes). Nothing is read from the
+// client after its request: what it sends goes over the Web API.
+
+// ssePrefix is the path of an SSE stream, before its ticket.
+const ssePrefix = "/rtm/sse/"
+
+// sseHeartbeat bounds the time between two writes on an idle stream: a
+// proxy or a NAT that sees no byte for 45 to 60 seconds drops the stream,
+// and a client that sees none for long knows the stream is dead.
+const sseHeartbeat = 15 * time.Second
+
+// sseHeader is the answer's head. The body is the stream until the
+// connection closes (no length, no chunking); proxies are asked not to
+// buffer (X-Accel-Buffering) nor to transform (compress) it.
+func sseHeader(origin string) []byte {
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 200 OK\r\n" +
+		"Content-Type: text/event-stream; charset=utf-8\r\n" +
+		"Cache-Control: no-cache, no-store, no-transform\r\n" +
+		"X-Accel-Buffering: no\r\n" +
+		"X-Content-Type-Options: nosniff\r\n" +
+		"Connection: close\r\n")
+	if origin != "" {
+		// An allowed page of another origin (originAllowed) may read it.
+		b.WriteString("Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n")
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+// sseEvent is a frame of op carrying payload as a Server-Sent Event: a text
+// frame is an event whose data is the payload (a line of data per line of
+// it: the client joins them with newlines); a ping is a comment line.
+func sseEvent(op ws.OpCode, payload []byte) []byte {
+	if op != ws.OpText {
+		return []byte(":\n\n")
+	}
+	b := make([]byte, 0, len(payload)+8)
+	for line := range bytes.Lines(payload) {
+		line = bytes.TrimRight(line, "\r\n")
+		b = append(b, "data: "...)
+		b = append(b, line...)
+		b = append(b, '\n')
+	}
+	if len(payload) == 0 {
+		b = append(b, "data: \n"...)
+	}
+	return append(b, '\n')
+}
+
+// sseClose is the stream's last event: {"type":"close","code":N,"reason":…},
+// the close code and reason a WebSocket would get in its close frame
+// (errors.go), so that an SSE client knows whether to reconnect.
+func sseClose(code ws.StatusCode, reason string) []byte {
+	p, _ := json.Marshal(struct {
+		Type   string `json:"type"`
+		Code   int    `json:"code"`
+		Reason string `json:"reason"`
+	}{"close", int(code), reason})
+	return sseEvent(ws.OpText, p)
+}
+
+// isSSE tells an SSE stream's request from a WebSocket's.
+func isSSE(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, ssePrefix) }
+
+// startSSE takes the connection of r over and writes the stream's head:
+// from here on it is a connection like a WebSocket's.
+func (g *Gateway) startSSE(w http.ResponseWriter, r *http.Request) (net.Conn, error) {
+	nc, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, err
+	}
+	origin := ""
+	if o := r.Header.Get("Origin"); o != "" && !sameHost(o, r.Host) {
+		origin = o
+	}
+	nc.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+	if _, err := rw.Writer.Write(sseHeader(origin)); err == nil {
+		err = rw.Writer.Flush()
+	}
+	nc.SetWriteDeadline(time.Time{})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return nc, nil
+}
