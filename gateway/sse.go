@@ -15,11 +15,14 @@ import (
 // WebSocket (a proxy that refuses the upgrade). GET /rtm/sse/{ticket},
 // with a ticket from rtm.connect (its sse_url), answers a text/event-stream
 // that carries every frame a WebSocket connection would get, each as one
-// event whose data is the frame's JSON, and a comment as the heartbeat.
+// event whose data is the frame's JSON, and a heartbeat event.
 // The stream is a connection like any other once its headers are written:
 // the same registration, queue, slow-consumer rule, quotas and poller;
 // only the bytes differ (wireFrame.bytes). Nothing is read from the
 // client after its request: what it sends goes over the Web API.
+
+// sseHeartbeatEvent is the heartbeat: an event named heartbeat, with no data.
+const sseHeartbeatEvent = "event: heartbeat\ndata:\n\n"
 
 // ssePrefix is the path of an SSE stream, before its ticket.
 const ssePrefix = "/rtm/sse/"
@@ -50,10 +53,13 @@ func sseHeader(origin string) []byte {
 
 // sseEvent is a frame of op carrying payload as a Server-Sent Event: a text
 // frame is an event whose data is the payload (a line of data per line of
-// it: the client joins them with newlines); a ping is a comment line.
+// it: the client joins them with newlines); a ping is the heartbeat, an
+// event named so (an EventSource shows no comment to its page, and
+// delivers a named event only to that name's listeners, not to
+// onmessage).
 func sseEvent(op ws.OpCode, payload []byte) []byte {
 	if op != ws.OpText {
-		return []byte(":\n\n")
+		return []byte(sseHeartbeatEvent)
 	}
 	b := make([]byte, 0, len(payload)+8)
 	for line := range bytes.Lines(payload) {

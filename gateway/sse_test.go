@@ -14,11 +14,11 @@ import (
 	"github.com/confab/confab"
 )
 
-// sseItem is one thing an SSE stream carried: an event's data (its data
-// lines joined by newlines), or a comment.
+// sseItem is one event an SSE stream carried: its data (its data lines
+// joined by newlines), or a heartbeat.
 type sseItem struct {
 	data    string
-	comment bool
+	comment bool // a heartbeat
 }
 
 // sseClient reads a Server-Sent Events stream as a browser's EventSource
@@ -53,17 +53,20 @@ func (s *testServer) openSSE(t *testing.T, ticket string, h http.Header) *sseCli
 		defer close(c.items)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 1<<20)
-		var data []string
+		var (
+			data []string
+			name string
+		)
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
 			case line == "":
 				if data != nil {
-					c.items <- sseItem{data: strings.Join(data, "\n")}
-					data = nil
+					c.items <- sseItem{data: strings.Join(data, "\n"), comment: name == "heartbeat"}
 				}
-			case strings.HasPrefix(line, ":"):
-				c.items <- sseItem{comment: true}
+				data, name = nil, ""
+			case strings.HasPrefix(line, "event:"):
+				name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
 			case strings.HasPrefix(line, "data:"):
 				data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
 			}
@@ -85,7 +88,7 @@ func (s *testServer) mustSSE(t *testing.T, user string) *sseClient {
 	return c
 }
 
-// next returns the next event's data, skipping comments.
+// next returns the next event's data, skipping heartbeats.
 func (c *sseClient) next() string {
 	c.t.Helper()
 	deadline := time.After(waitFor)
@@ -193,8 +196,8 @@ func TestSSEStream(t *testing.T) {
 }
 
 // A stream says nothing back, so it is never idle: it gets heartbeat
-// comments instead, and outlives the idle timeout a silent WebSocket
-// would not.
+// events instead, and outlives the idle timeout a silent WebSocket would
+// not.
 func TestSSEHeartbeat(t *testing.T) {
 	s := MustServe(t, Config{PingInterval: 20 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}, &fakeChat{
 		UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}}),
@@ -288,7 +291,7 @@ func TestSSEQuotasAndTickets(t *testing.T) {
 	}
 }
 
-// An event is a data line per line of the frame; a ping is a comment.
+// An event is a data line per line of the frame; a ping is the heartbeat.
 func TestSSEEvent(t *testing.T) {
 	for _, tc := range []struct {
 		op      ws.OpCode
@@ -298,7 +301,7 @@ func TestSSEEvent(t *testing.T) {
 		{ws.OpText, `{"type":"hello"}`, "data: {\"type\":\"hello\"}\n\n"},
 		{ws.OpText, "a\nb\r\nc", "data: a\ndata: b\ndata: c\n\n"},
 		{ws.OpText, "", "data: \n\n"},
-		{ws.OpPing, "", ":\n\n"},
+		{ws.OpPing, "", "event: heartbeat\ndata:\n\n"},
 	} {
 		if got := string(sseEvent(tc.op, []byte(tc.payload))); got != tc.want {
 			t.Errorf("sseEvent(%v, %q) = %q, want %q", tc.op, tc.payload, got, tc.want)
