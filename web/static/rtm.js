@@ -16,6 +16,10 @@
 // A page put into the back/forward cache keeps its socket open, and its
 // user would stay active: the socket is closed on pagehide and opened
 // again, catching up from the checkpoints, on pageshow.
+// Where a WebSocket cannot open (a proxy refuses the upgrade) or says
+// nothing past its handshake, the same stream comes as Server-Sent Events
+// (rtm.connect's sse_url) for SSE_FOR, then WebSocket is tried again. A
+// stream whose heartbeats stop is closed, and caught up like a socket.
 
 const PING_EVERY = 25_000;
 const PONG_WITHIN = 10_000;
@@ -30,6 +34,13 @@ const PROBE_WITHIN = 2_000;
 // them before the channel is caught up: a catch-up by every member of a
 // big channel for each reordering would be a storm of its own.
 const GAP_WAIT = 1_000;
+// HELLO_WITHIN bounds the wait for a WebSocket's hello; SSE_FOR is how long
+// the Server-Sent Events stream is used after a WebSocket failed that way;
+// SSE_SILENT is how long a stream may go without an event or a heartbeat
+// (the server sends one every 15 s).
+const HELLO_WITHIN = 4_000;
+const SSE_FOR = 5 * 60_000;
+const SSE_SILENT = 40_000;
 
 // channelOf returns the channel a seq-carrying event is about.
 export function channelOf(ev) {
@@ -50,6 +61,8 @@ export class Realtime {
     this.gaps = new Map();     // channel → timer of a jump waiting to fill (events in syncing)
     this.gapWait = GAP_WAIT;
     this.ws = null;
+    this.es = null;            // the Server-Sent Events stream, when that is the transport
+    this.sseUntil = 0;         // use SSE until then (a WebSocket failed before hello)
     this.nextID = 1;
     this.attempt = 0;
     this.stopped = true;
@@ -113,7 +126,13 @@ export class Realtime {
       this.ws.close(1000, "bye");
       this.ws = null;
     }
+    this.closeStream?.();
     this.retryNow();
+  }
+
+  // transport is what carries the stream now: "websocket", "sse" or "".
+  get transport() {
+    return this.ws ? "websocket" : this.es ? "sse" : "";
   }
 
   // retryNow cuts the backoff wait short.
@@ -124,6 +143,7 @@ export class Realtime {
   // drop closes the socket as a network failure would (tests use it).
   drop() {
     if (this.ws) this.ws.close(4000, "dropped by client");
+    this.closeStream?.();
   }
 
   send(frame) {
@@ -145,7 +165,7 @@ export class Realtime {
         // The ticket's dial slot, when many clients reconnect at once.
         if (r.dial_after_ms > 0) await new Promise((ok) => setTimeout(ok, Math.min(r.dial_after_ms, 20_000)));
         if (!current()) return;
-        closed = await this.open(r.url);
+        closed = await this.open(r);
         if (!current()) return closed.cleanup();
         this.attempt = 0;
         this.h.status("online", {});
@@ -158,6 +178,7 @@ export class Realtime {
         await closed.promise;
       } catch (e) {
         if (e && (e.code === "invalid_auth" || e.code === "not_authed")) return;
+        if (e?.fallback && current()) continue;
         down = !!e && (e.code === "network" || e.status >= 500);
       }
       if (closed) closed.cleanup();
@@ -213,9 +234,42 @@ export class Realtime {
     }
   }
 
-  // open dials url and resolves after hello with { promise } that resolves
-  // when the socket closes.
-  open(url) {
+  // open opens the stream of an rtm.connect answer r — a WebSocket, or
+  // Server-Sent Events while a WebSocket would not open — and resolves
+  // after hello with { promise } that resolves when it closes.
+  open(r) {
+    if (r.sse_url && Date.now() < this.sseUntil) return this.openSSE(r.sse_url);
+    return this.openWS(r.url).catch((e) => {
+      // No hello: a proxy may keep WebSockets out. The next attempt
+      // (a new ticket: this one may be spent) takes the other road, at
+      // once.
+      if (r.sse_url) {
+        this.sseUntil = Date.now() + SSE_FOR;
+        e.fallback = true;
+      }
+      throw e;
+    });
+  }
+
+  // frame acts on one frame of the stream and returns its type ("" for
+  // one that is not JSON): hello, goodbye and close are the caller's.
+  frame(data) {
+    let f;
+    try {
+      f = JSON.parse(data);
+    } catch {
+      return "";
+    }
+    switch (f.type) {
+      case "hello": case "goodbye": case "close": case "pong": case undefined: // pongs and acks
+        return f.type || "";
+    }
+    if (this.live) this.handle(f);
+    else this.held.push(f);
+    return f.type;
+  }
+
+  openWS(url) {
     return new Promise((resolveHello, rejectHello) => {
       const ws = new WebSocket(url);
       this.ws = ws;
@@ -224,35 +278,28 @@ export class Realtime {
       let pongTimer = null;
       let onClosed;
       const closedPromise = new Promise((r) => (onClosed = r));
+      const helloTimer = setTimeout(() => ws.close(4000, "no hello"), HELLO_WITHIN);
       const cleanup = () => {
+        clearTimeout(helloTimer);
         clearInterval(pingTimer);
         clearTimeout(pongTimer);
       };
       ws.onmessage = (m) => {
-        let f;
-        try {
-          f = JSON.parse(m.data);
-        } catch {
-          return;
-        }
         clearTimeout(pongTimer);
         pongTimer = null;
-        if (f.type === "hello" && !hello) {
-          hello = true;
-          pingTimer = setInterval(() => {
-            if (!this.send({ type: "ping" })) return;
-            if (!pongTimer) pongTimer = setTimeout(() => ws.close(4001, "no pong"), PONG_WITHIN);
-          }, PING_EVERY);
-          resolveHello({ promise: closedPromise, cleanup });
-          return;
-        }
-        if (f.type === "goodbye") {
+        const type = this.frame(m.data);
+        if (type === "goodbye") {
           ws.close(1000, "goodbye");
           return;
         }
-        if (f.type === "pong" || f.type === undefined) return; // pongs and acks
-        if (this.live) this.handle(f);
-        else this.held.push(f);
+        if (type !== "hello" || hello) return;
+        hello = true;
+        clearTimeout(helloTimer);
+        pingTimer = setInterval(() => {
+          if (!this.send({ type: "ping" })) return;
+          if (!pongTimer) pongTimer = setTimeout(() => ws.close(4001, "no pong"), PONG_WITHIN);
+        }, PING_EVERY);
+        resolveHello({ promise: closedPromise, cleanup });
       };
       ws.onclose = () => {
         cleanup();
@@ -260,6 +307,47 @@ export class Realtime {
         if (!hello) rejectHello(new Error("closed before hello"));
         onClosed();
       };
+    });
+  }
+
+  // openSSE opens the Server-Sent Events stream: the same frames, one per
+  // event, and a heartbeat event while there are none. Its browser's own
+  // reconnection is not used: a stream that errs or falls silent is
+  // closed, and the loop connects again and catches up.
+  openSSE(url) {
+    return new Promise((resolveHello, rejectHello) => {
+      const es = new EventSource(url);
+      this.es = es;
+      let hello = false;
+      let silence = null;
+      let onClosed;
+      const closedPromise = new Promise((r) => (onClosed = r));
+      const close = () => {
+        clearTimeout(silence);
+        es.close();
+        if (this.es !== es) return;
+        this.es = null;
+        this.closeStream = null;
+        if (!hello) rejectHello(new Error("closed before hello"));
+        onClosed();
+      };
+      const alive = () => {
+        clearTimeout(silence);
+        silence = setTimeout(close, hello ? SSE_SILENT : HELLO_WITHIN);
+      };
+      this.closeStream = close;
+      alive();
+      es.addEventListener("heartbeat", alive);
+      es.onmessage = (m) => {
+        alive();
+        const type = this.frame(m.data);
+        if (type === "goodbye" || type === "close") return close();
+        if (type !== "hello" || hello) return;
+        hello = true;
+        alive();
+        resolveHello({ promise: closedPromise, cleanup: () => clearTimeout(silence) });
+      };
+      es.onerror = close;
     });
   }
 

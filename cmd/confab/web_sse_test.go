@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// wsProxy is a reverse proxy in front of a server, on a port of its own,
+// as a corporate proxy would stand: it refuses every WebSocket upgrade,
+// passes the rest through (streamed answers as they come), and can cut
+// and refuse Server-Sent Events streams on demand.
+type wsProxy struct {
+	URL       string
+	refuseSSE atomic.Bool
+	mu        sync.Mutex
+	streams   map[*http.Request]context.CancelFunc
+}
+
+func startWSProxy(t *testing.T, target string) *wsProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wsProxy{streams: map[*http.Request]context.CancelFunc{}}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "WebSockets are not allowed here", http.StatusForbidden)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/rtm/sse/") {
+			if p.refuseSSE.Load() {
+				http.Error(w, "not now", http.StatusBadGateway)
+				return
+			}
+			ctx, cancel := context.WithCancel(r.Context())
+			r = r.WithContext(ctx)
+			p.mu.Lock()
+			p.streams[r] = cancel
+			p.mu.Unlock()
+			defer func() {
+				p.mu.Lock()
+				delete(p.streams, r)
+				p.mu.Unlock()
+				cancel()
+			}()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
+
+// cutStreams ends every Server-Sent Events stream going through p.
+func (p *wsProxy) cutStreams() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cancel := range p.streams {
+		cancel()
+	}
+}
+
+// Where WebSockets cannot go, the web client falls back to Server-Sent
+// Events by itself: two people chat live through the stream, and what is
+// sent while one's stream is cut arrives once, in order, when it comes
+// back.
+func TestWebChatOverSSE(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	plaza := alice.createChannel("plaza", false)
+	bob.must("conversations.join", obj{"channel": plaza})
+
+	proxy := startWSProxy(t, m.URL())
+	tabs := map[string]*tab{}
+	for _, name := range []string{"alice", "bob"} {
+		b := newTab(t, browser, name, true)
+		b.login(proxy.URL, "acme", name, "correct horse "+name)
+		b.openChannel(plaza)
+		b.waitFor("live over Server-Sent Events", `window.confabDebug.state().live && window.confabDebug.state().transport === 'sse'`)
+		tabs[name] = b
+	}
+	a, b := tabs["alice"], tabs["bob"]
+	if eval[bool](b, `!document.getElementById('conn-banner').hidden`) {
+		t.Error("the connection banner shows while the stream works")
+	}
+
+	a.typeInto("#composer-input", "hello over the stream")
+	a.pressEnter(false)
+	b.waitFor("alice's message, live", hasText("hello over the stream"))
+	b.typeInto("#composer-input", "and back")
+	b.pressEnter(false)
+	a.waitFor("bob's answer, live", hasText("and back"))
+
+	// The streams are cut, and refused for a while; what alice sends
+	// meanwhile comes to bob once his is back.
+	proxy.refuseSSE.Store(true)
+	proxy.cutStreams()
+	b.waitFor("bob offline", `!window.confabDebug.state().live`)
+	var sent []string
+	for i := range 5 {
+		text := fmt.Sprintf("while bob was away %d", i)
+		alice.post(plaza, text)
+		sent = append(sent, text)
+	}
+	proxy.refuseSSE.Store(false)
+	b.waitFor("bob live again over the stream", `window.confabDebug.state().live && window.confabDebug.state().transport === 'sse'`)
+	b.waitFor("the last message sent while away", hasText(sent[len(sent)-1]))
+	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg[data-ts]:not(.pending) .text')].map(e => e.textContent).filter(t => t.startsWith('while bob was away'))`)
+	if strings.Join(got, "|") != strings.Join(sent, "|") {
+		t.Fatalf("bob's page shows %q, want each of %q once, in order", got, sent)
+	}
+}
