@@ -74,6 +74,8 @@ type Service interface {
 	SearchUsers(ctx context.Context, u *confab.User, query, channel string, count int) ([]*confab.User, error)
 	GetPresence(ctx context.Context, u *confab.User, userID string) (string, error)
 	SetPresence(ctx context.Context, u *confab.User, presence string) error
+	// Typing tells the members of a conversation that u is typing in it.
+	Typing(ctx context.Context, u *confab.User, channel string) error
 
 	Boot(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)

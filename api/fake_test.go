@@ -43,6 +43,7 @@ type fake struct {
 	SetProfileFn        func(ctx context.Context, u *confab.User, p chat.ProfileParams) (*confab.User, error)
 	GetPresenceFn       func(ctx context.Context, u *confab.User, userID string) (string, error)
 	SetPresenceFn       func(ctx context.Context, u *confab.User, presence string) error
+	TypingFn            func(ctx context.Context, u *confab.User, channel string) error
 	BootFn              func(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUpFn           func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
 	IssueTicketFn       func(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
@@ -289,6 +290,13 @@ func (f *fake) GetPresence(ctx context.Context, u *confab.User, userID string) (
 		return "", errNotStubbed
 	}
 	return f.GetPresenceFn(ctx, u, userID)
+}
+
+func (f *fake) Typing(ctx context.Context, u *confab.User, channel string) error {
+	if f.TypingFn == nil {
+		return errNotStubbed
+	}
+	return f.TypingFn(ctx, u, channel)
 }
 
 func (f *fake) SetPresence(ctx context.Context, u *confab.User, presence string) error {

@@ -43,6 +43,7 @@ var methods = map[string]method{
 	"conversations.info":       {auth: true, fn: (*Server).conversationsInfo},
 	"conversations.members":    {auth: true, fn: (*Server).conversationsMembers},
 	"conversations.history":    {auth: true, fn: (*Server).conversationsHistory},
+	"conversations.typing":     {auth: true, fn: (*Server).conversationsTyping},
 	"conversations.replies":    {auth: true, fn: (*Server).conversationsReplies},
 	"conversations.mark":       {auth: true, fn: (*Server).conversationsMark},
 	"conversations.setTopic":   {auth: true, fn: (*Server).conversationsSetTopic},
@@ -815,6 +816,20 @@ func (s *Server) usersGetPresence(c *call) (any, error) {
 		OK       bool   `json:"ok"`
 		Presence string `json:"presence"`
 	}{true, p}, nil
+}
+
+// conversationsTyping (confab) is the RTM typing frame over HTTP, for a
+// client whose stream cannot carry what it sends (Server-Sent Events): the
+// members of the conversation get user_typing.
+func (s *Server) conversationsTyping(c *call) (any, error) {
+	ch := c.args.need("channel")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.chat.Typing(c.r.Context(), c.user, ch); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
 }
 
 func (s *Server) usersSetPresence(c *call) (any, error) {

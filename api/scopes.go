@@ -74,6 +74,7 @@ var botScopes = map[string][]string{
 	"users.info":                  {"users:read"},
 	"users.getPresence":           {"users:read"},
 	"users.setPresence":           {"users:write"},
+	"conversations.typing":        {"chat:write"}, // (confab) the RTM typing frame over HTTP
 	"users.lookupByEmail":         {"users:read.email"},
 	"users.profile.get":           {"users.profile:read"},
 	"bots.info":                   {"users:read"},

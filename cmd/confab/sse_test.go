@@ -96,3 +96,23 @@ func TestSSEThroughRTMConnect(t *testing.T) {
 		t.Fatalf("the stream of the WebSocket's ticket: %s, want 401", again.Status)
 	}
 }
+
+// conversations.typing is the RTM typing frame over HTTP, for a client on
+// Server-Sent Events: the conversation's members get user_typing, and
+// only a member may say so.
+func TestTypingOverHTTP(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	carol := signup(t, m, "acme", "carol")
+	secret := alice.createChannel("secret", true)
+	alice.must("conversations.invite", obj{"channel": secret, "users": bob.userID})
+
+	conn := bob.connect()
+	alice.must("conversations.typing", obj{"channel": secret})
+	if f := conn.next(isType("user_typing")); f["channel"] != secret || f["user"] != alice.userID {
+		t.Fatalf("user_typing %v, want alice in %s", f, secret)
+	}
+	carol.fails("conversations.typing", obj{"channel": secret}, "channel_not_found")
+	carol.fails("conversations.typing", obj{}, "invalid_arguments")
+}

@@ -75,9 +75,9 @@ func (p *wsProxy) cutStreams() {
 }
 
 // Where WebSockets cannot go, the web client falls back to Server-Sent
-// Events by itself: two people chat live through the stream, and what is
-// sent while one's stream is cut arrives once, in order, when it comes
-// back.
+// Events by itself: two people chat live through the stream (typing shown
+// too, sent over HTTP), and what is sent while one's stream is cut arrives
+// once, in order, when it comes back.
 func TestWebChatOverSSE(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
@@ -101,6 +101,7 @@ func TestWebChatOverSSE(t *testing.T) {
 	}
 
 	a.typeInto("#composer-input", "hello over the stream")
+	b.waitFor("alice typing, told over HTTP", `document.getElementById('typing').textContent.includes('alice is typing')`)
 	a.pressEnter(false)
 	b.waitFor("alice's message, live", hasText("hello over the stream"))
 	b.typeInto("#composer-input", "and back")

@@ -1320,7 +1320,7 @@ function sendTyping(channel) {
   const now = Date.now();
   if (now - S.lastTypingSent < TYPING_SEND_EVERY_MS) return;
   S.lastTypingSent = now;
-  S.rtm.send({ type: "typing", channel });
+  S.rtm.typing(channel);
 }
 
 // ---------- edit, delete, react ----------

@@ -146,6 +146,13 @@ export class Realtime {
     this.closeStream?.();
   }
 
+  // typing tells the channel's members the person types: a frame on a
+  // WebSocket, a call over a stream that carries nothing back.
+  typing(channel) {
+    if (this.es) this.api.call("conversations.typing", { channel }, { retries: 0 }).catch(() => {});
+    else this.send({ type: "typing", channel });
+  }
+
   send(frame) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify({ id: this.nextID++, ...frame }));
