@@ -568,6 +568,12 @@ const (
 	// OpRevoke, on a user topic: the token Publication.Session was revoked;
 	// every gateway closes the user's connections opened under it.
 	OpRevoke
+	// OpPresenceSub, on a user topic: the user's stream whose id (from its
+	// hello) is Publication.Channel now watches the presence of the users
+	// whose ids Frame holds (a JSON array): a presence_sub over HTTP, for
+	// a stream that carries nothing from its client (Server-Sent Events).
+	// Frame is not delivered.
+	OpPresenceSub
 )
 
 // Publication is what travels on the bus: the frame to write, encoded once
@@ -575,7 +581,7 @@ const (
 // gateway needs to route it.
 type Publication struct {
 	Op      byte
-	Channel string      // for OpJoin and OpLeave
+	Channel string      // for OpJoin and OpLeave; the stream for OpPresenceSub
 	Session Fingerprint // for OpRevoke
 	Time    int64       // unix nanoseconds at publish, for delivery latency
 	Frame   []byte

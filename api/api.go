@@ -76,6 +76,8 @@ type Service interface {
 	SetPresence(ctx context.Context, u *confab.User, presence string) error
 	// Typing tells the members of a conversation that u is typing in it.
 	Typing(ctx context.Context, u *confab.User, channel string) error
+	// SubscribePresence makes u's stream watch the presence of ids.
+	SubscribePresence(ctx context.Context, u *confab.User, stream string, ids []string) error
 
 	Boot(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)

@@ -44,6 +44,7 @@ type fake struct {
 	GetPresenceFn       func(ctx context.Context, u *confab.User, userID string) (string, error)
 	SetPresenceFn       func(ctx context.Context, u *confab.User, presence string) error
 	TypingFn            func(ctx context.Context, u *confab.User, channel string) error
+	SubscribePresenceFn func(ctx context.Context, u *confab.User, stream string, ids []string) error
 	BootFn              func(ctx context.Context, u *confab.User) (*chat.Boot, error)
 	CatchUpFn           func(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
 	IssueTicketFn       func(ctx context.Context, u *confab.User, token string) (*confab.Ticket, error)
@@ -290,6 +291,13 @@ func (f *fake) GetPresence(ctx context.Context, u *confab.User, userID string) (
 		return "", errNotStubbed
 	}
 	return f.GetPresenceFn(ctx, u, userID)
+}
+
+func (f *fake) SubscribePresence(ctx context.Context, u *confab.User, stream string, ids []string) error {
+	if f.SubscribePresenceFn == nil {
+		return errNotStubbed
+	}
+	return f.SubscribePresenceFn(ctx, u, stream, ids)
 }
 
 func (f *fake) Typing(ctx context.Context, u *confab.User, channel string) error {

@@ -88,10 +88,11 @@ var methods = map[string]method{
 
 	"users.conversations": {auth: true, fn: (*Server).usersConversations},
 
-	"client.boot":    {auth: true, fn: (*Server).clientBoot},
-	"client.catchup": {auth: true, fn: (*Server).clientCatchup},
-	"client.counts":  {auth: true, fn: (*Server).clientCounts},
-	"rtm.connect":    {auth: true, fn: (*Server).rtmConnect},
+	"client.boot":     {auth: true, fn: (*Server).clientBoot},
+	"client.catchup":  {auth: true, fn: (*Server).clientCatchup},
+	"client.counts":   {auth: true, fn: (*Server).clientCounts},
+	"rtm.connect":     {auth: true, fn: (*Server).rtmConnect},
+	"rtm.presenceSub": {auth: true, fn: (*Server).rtmPresenceSub},
 
 	"apps.manifest.create":  {auth: true, fn: (*Server).appsManifestCreate},
 	"apps.manifest.update":  {auth: true, fn: (*Server).appsManifestUpdate},
@@ -1029,6 +1030,24 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 		Team        confab.WireTeam `json:"team"`
 		DialAfterMS int64           `json:"dial_after_ms,omitempty"`
 	}{true, u, sseURL(u), self{c.user.ID, c.user.Name}, ws.Wire(), t.Wait.Milliseconds()}, nil
+}
+
+// rtmPresenceSub (confab) is the RTM presence_sub frame over HTTP, for a
+// stream that carries nothing from its client (Server-Sent Events): the
+// caller's stream, named by the id its hello gave, watches the presence
+// of ids (all it watched before is replaced; none: nobody's).
+func (s *Server) rtmPresenceSub(c *call) (any, error) {
+	stream, ids := c.args.need("stream"), c.args.ids("ids")
+	if err := c.args.Err(); err != nil {
+		return nil, err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	if err := s.chat.SubscribePresence(c.r.Context(), c.user, stream, ids); err != nil {
+		return nil, err
+	}
+	return okOnly, nil
 }
 
 // sseURL is the Server-Sent Events stream of the same gateway and ticket

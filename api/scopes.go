@@ -80,9 +80,10 @@ var botScopes = map[string][]string{
 	"bots.info":                   {"users:read"},
 	"client.boot":                 historyScopes, // (confab) its conversations carry their latest message
 	"client.counts":               readScopes,
-	"client.catchup":              historyScopes, // (confab) messages of the bot's conversations
-	"rtm.connect":                 historyScopes, // the socket delivers the messages of the bot's conversations
-	"conversations.setPrefs":      manageScopes,  // (confab) the bot's own flags in a conversation
+	"client.catchup":              historyScopes,  // (confab) messages of the bot's conversations
+	"rtm.connect":                 historyScopes,  // the socket delivers the messages of the bot's conversations
+	"rtm.presenceSub":             {"users:read"}, // (confab) presence_sub over HTTP
+	"conversations.setPrefs":      manageScopes,   // (confab) the bot's own flags in a conversation
 }
 
 // scopeFree are the methods a bot token calls whatever its scopes, as in

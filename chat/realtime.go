@@ -113,6 +113,36 @@ func (s *Service) Typing(ctx context.Context, u *confab.User, channel string) er
 	return nil
 }
 
+// maxPresenceIDs bounds the users one presence subscription names (the
+// gateway watches at most that many per connection).
+const maxPresenceIDs = 500
+
+// errInvalidStream is SubscribePresence's answer to a stream id that no
+// gateway hands out.
+var errInvalidStream = &confab.Error{Code: confab.EINVALID, Message: "invalid_stream"}
+
+// SubscribePresence makes u's stream (its id from the stream's hello)
+// watch the presence of ids, replacing what it watched: presence_sub over
+// HTTP, for a stream that carries nothing from its client (Server-Sent
+// Events). It is published on u's topic, so that only u's own streams
+// can be named, and whichever gateway holds the stream applies it; a
+// stream that is gone is not an error. Ids that are not users' ids are
+// left out there, as from the frame.
+func (s *Service) SubscribePresence(ctx context.Context, u *confab.User, stream string, ids []string) error {
+	if stream == "" || len(stream) > 64 || strings.ContainsFunc(stream, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return errInvalidStream
+	}
+	if len(ids) > maxPresenceIDs {
+		return errTooManyUsers
+	}
+	frame, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	s.publish(confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{Op: confab.OpPresenceSub, Channel: stream, Frame: frame})
+	return nil
+}
+
 // UserChannels lists the ids of the channels a user is in: the gateway
 // registers a new connection for them.
 func (s *Service) UserChannels(ctx context.Context, userID string) ([]string, error) {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,6 +181,9 @@ type Gateway struct {
 	quit    chan struct{} // closed when Shutdown ends; stops the sweeper
 
 	nextID atomic.Uint64 // the last connection id
+	// streams prefixes the ids of this gateway's SSE streams (streamID):
+	// random, so that two gateways' ids differ.
+	streams string
 	// bg counts the background goroutines — the writers, the sweeper and
 	// the poller goroutine — which Shutdown stops (once) and waits for
 	// last, after wg.
@@ -263,6 +268,9 @@ func New(cfg Config) (*Gateway, error) {
 		quit:    make(chan struct{}),
 	}
 	g.quotas = newQuotas(&g.cfg, g.metrics)
+	var r [6]byte
+	rand.Read(r[:])
+	g.streams = base64.RawURLEncoding.EncodeToString(r[:])
 	for i := range g.conns {
 		g.conns[i].m = make(map[*conn]struct{})
 	}
@@ -457,7 +465,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.boundSendBuffer(nc)
 	c := g.accept(nc, user)
-	c.sse = sse
+	if sse {
+		c.streamHello()
+	}
 	quota.to(c)
 	c.session = adm.Session
 	if g.poller != nil {
@@ -811,6 +821,10 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 	}
 	if p.Op == confab.OpRevoke {
 		g.revoke(topic, p.Session)
+		return
+	}
+	if p.Op == confab.OpPresenceSub {
+		g.streamPresenceSub(topic, p.Channel, p.Frame)
 		return
 	}
 	if ws, kind, _, ok := confab.ParseTopic(topic); ok && kind == confab.TopicUser && p.Channel != "" &&

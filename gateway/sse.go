@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/confab/confab"
 )
 
 // Server-Sent Events: the same RTM stream for clients that cannot open a
@@ -84,6 +87,53 @@ func sseClose(code ws.StatusCode, reason string) []byte {
 		Reason string `json:"reason"`
 	}{"close", int(code), reason})
 	return sseEvent(ws.OpText, p)
+}
+
+// streamID is the id of c, an SSE stream, in its hello: what
+// rtm.presenceSub names it by (OpPresenceSub on its user's topic).
+func (c *conn) streamID() string {
+	return c.g.streams + "." + strconv.FormatUint(uint64(c.id), 10)
+}
+
+// streamHello makes c, not yet shared, an SSE stream: its hello, queued
+// first, carries its id.
+func (c *conn) streamHello() {
+	c.sse = true
+	p, _ := json.Marshal(struct {
+		Type   string `json:"type"`
+		Stream string `json:"stream"`
+	}{"hello", c.streamID()})
+	hello := newWireFrame(ws.OpText, p, 0)
+	c.mu.Lock()
+	c.out.queue[0] = hello
+	c.bytes = int32(len(hello.b))
+	c.mu.Unlock()
+}
+
+// streamPresenceSub applies an OpPresenceSub of a user topic: the user's
+// local SSE stream it names watches the presence of the users in ids (a
+// JSON array). The bus calls run in a goroutine of their own:
+// HandlePublication never blocks on the bus.
+func (g *Gateway) streamPresenceSub(userTopic, stream string, ids []byte) {
+	if _, kind, _, ok := confab.ParseTopic(userTopic); !ok || kind != confab.TopicUser {
+		return
+	}
+	for _, c := range g.hub.members(userTopic) {
+		if !c.sse || c.streamID() != stream {
+			continue
+		}
+		var want []string
+		if err := json.Unmarshal(ids, &want); err != nil {
+			g.log.Warn("bad presence subscription", "conn", c.id, "err", err)
+			return
+		}
+		g.goTracked(func() {
+			if err := g.presenceSub(c, presenceTopics(c.ws, want)); err != nil {
+				g.log.Warn("presence subscription", "conn", c.id, "user", c.uid, "err", err)
+			}
+		})
+		return
+	}
 }
 
 // isSSE tells an SSE stream's request from a WebSocket's.

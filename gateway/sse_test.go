@@ -24,9 +24,10 @@ type sseItem struct {
 // sseClient reads a Server-Sent Events stream as a browser's EventSource
 // parses it, into a channel, so that reads can wait with a deadline.
 type sseClient struct {
-	t     *testing.T
-	resp  *http.Response
-	items chan sseItem // closed at the end of the stream
+	t      *testing.T
+	resp   *http.Response
+	items  chan sseItem // closed at the end of the stream
+	stream string       // the stream's id, from its hello
 }
 
 // sseURL is the stream of ticket on s.
@@ -82,9 +83,11 @@ func (s *testServer) mustSSE(t *testing.T, user string) *sseClient {
 	if c.resp.StatusCode != http.StatusOK {
 		t.Fatalf("open the stream of %s: %s", user, c.resp.Status)
 	}
-	if got := c.next(); got != string(confab.HelloFrame) {
-		t.Fatalf("first event = %s, want hello", got)
+	var hello struct{ Type, Stream string }
+	if got := c.next(); json.Unmarshal([]byte(got), &hello) != nil || hello.Type != "hello" || hello.Stream == "" {
+		t.Fatalf("first event = %s, want hello with the stream's id", got)
 	}
+	c.stream = hello.Stream
 	return c
 }
 
@@ -314,4 +317,33 @@ func TestSSEEvent(t *testing.T) {
 	if got := f.bytes(false); string(got) != string(f.b) {
 		t.Errorf("a frame as a WebSocket frame: %q", got)
 	}
+}
+
+// A stream's hello names it, and rtm.presenceSub (an OpPresenceSub on its
+// user's topic) makes that stream of the user's, and no other, watch the
+// presence of the users it names, as a presence_sub frame does.
+func TestSSEPresenceSub(t *testing.T) {
+	s := MustServe(t, Config{}, &fakeChat{})
+	a, other := s.mustSSE(t, "U1"), s.mustSSE(t, "U1")
+	if a.stream == other.stream {
+		t.Fatalf("two streams have the id %s", a.stream)
+	}
+	ids, _ := json.Marshal([]string{"U2", "not a user"})
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpPresenceSub, Channel: a.stream, Frame: ids})
+	s.bus.waitSubscribed(t, "T1.p.U2", true)
+	frame := `{"type":"presence_change","user":"U2","presence":"away"}`
+	s.bus.publish("T1.p.U2", pub(frame))
+	if got := a.next(); got != frame {
+		t.Fatalf("the stream got %s, want %s", got, frame)
+	}
+	other.quiet(50 * time.Millisecond)
+
+	// Another user's topic cannot name the stream; nobody is nobody.
+	s.g.HandlePublication("T1.u.U9", marshal(confab.Publication{Op: confab.OpPresenceSub, Channel: a.stream, Frame: []byte(`[]`)}))
+	s.bus.publish("T1.p.U2", pub(frame))
+	if got := a.next(); got != frame {
+		t.Fatalf("the stream got %s, want %s still", got, frame)
+	}
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpPresenceSub, Channel: a.stream, Frame: []byte(`[]`)})
+	s.bus.waitSubscribed(t, "T1.p.U2", false)
 }

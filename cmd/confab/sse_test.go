@@ -11,6 +11,46 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// openStream opens a Server-Sent Events stream and returns what reads its
+// next event, decoded.
+func openStream(t *testing.T, url string) (next func() obj) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" {
+		t.Fatalf("the stream: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan obj, 100)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var f obj
+				if json.Unmarshal([]byte(data), &f) == nil {
+					events <- f
+				}
+			}
+		}
+	}()
+	return func() obj {
+		t.Helper()
+		select {
+		case f, ok := <-events:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			return f
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+		return nil
+	}
+}
+
 // rtm.connect hands out the Server-Sent Events stream beside the
 // WebSocket, for the same gateway and ticket: whichever is opened first
 // takes the ticket. The stream carries hello, then a message posted over
@@ -28,40 +68,7 @@ func TestSSEThroughRTMConnect(t *testing.T) {
 	if want := "http" + strings.TrimPrefix(strings.TrimSuffix(wsURL, ticket), "ws") + "sse/" + ticket; sseURL != want {
 		t.Fatalf("sse_url = %s, want %s", sseURL, want)
 	}
-	resp, err := http.Get(sseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" {
-		t.Fatalf("the stream: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
-	}
-	events := make(chan obj, 100)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var f obj
-				if json.Unmarshal([]byte(data), &f) == nil {
-					events <- f
-				}
-			}
-		}
-	}()
-	next := func() obj {
-		t.Helper()
-		select {
-		case f, ok := <-events:
-			if !ok {
-				t.Fatal("the stream ended")
-			}
-			return f
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event")
-		}
-		return nil
-	}
+	next := openStream(t, sseURL)
 	if f := next(); f["type"] != "hello" {
 		t.Fatalf("first event %v, want hello", f)
 	}
@@ -115,4 +122,34 @@ func TestTypingOverHTTP(t *testing.T) {
 	}
 	carol.fails("conversations.typing", obj{"channel": secret}, "channel_not_found")
 	carol.fails("conversations.typing", obj{}, "invalid_arguments")
+}
+
+// rtm.presenceSub is the RTM presence_sub frame over HTTP: the caller's
+// stream, named by its hello, gets the presence changes of the users it
+// names.
+func TestPresenceSubOverHTTP(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	next := openStream(t, bob.must("rtm.connect", nil)["sse_url"].(string))
+	hello := next()
+	stream, _ := hello["stream"].(string)
+	if hello["type"] != "hello" || stream == "" {
+		t.Fatalf("hello %v, want the stream's id", hello)
+	}
+	bob.must("rtm.presenceSub", obj{"stream": stream, "ids": alice.userID})
+	alice.connect() // active
+	// The subscription reaches the gateway through the bus: flip alice
+	// until her change arrives after it.
+	deadline := time.Now().Add(10 * time.Second)
+	var f obj
+	for away := true; f == nil || f["type"] != "presence_change" || f["user"] != alice.userID; away = !away {
+		if time.Now().After(deadline) {
+			t.Fatalf("no presence_change of alice on bob's stream, but %v", f)
+		}
+		alice.must("users.setPresence", obj{"presence": map[bool]string{true: "away", false: "auto"}[away]})
+		f = next()
+	}
+	bob.fails("rtm.presenceSub", obj{"stream": "bad stream id", "ids": alice.userID}, "invalid_stream")
+	bob.fails("rtm.presenceSub", obj{"ids": alice.userID}, "invalid_arguments")
 }

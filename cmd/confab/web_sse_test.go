@@ -75,9 +75,9 @@ func (p *wsProxy) cutStreams() {
 }
 
 // Where WebSockets cannot go, the web client falls back to Server-Sent
-// Events by itself: two people chat live through the stream (typing shown
-// too, sent over HTTP), and what is sent while one's stream is cut arrives
-// once, in order, when it comes back.
+// Events by itself: two people chat live through the stream (typing and
+// presence too, what the client sends going over HTTP), and what is sent
+// while one's stream is cut arrives once, in order, when it comes back.
 func TestWebChatOverSSE(t *testing.T) {
 	m := MustRunMain(t)
 	browser := MustStartBrowser(t)
@@ -107,6 +107,13 @@ func TestWebChatOverSSE(t *testing.T) {
 	b.typeInto("#composer-input", "and back")
 	b.pressEnter(false)
 	a.waitFor("bob's answer, live", hasText("and back"))
+	// Presence comes over the stream too (watched with rtm.presenceSub).
+	presence := func(p string) string {
+		return fmt.Sprintf(`document.querySelector('#messages .msg[data-user=%q] .presence[data-presence=%q]') !== null`, alice.userID, p)
+	}
+	b.waitFor("alice active", presence("active"))
+	alice.must("users.setPresence", obj{"presence": "away"})
+	b.waitFor("alice away, live", presence("away"))
 
 	// The streams are cut, and refused for a while; what alice sends
 	// meanwhile comes to bob once his is back.

@@ -441,7 +441,7 @@ function subscribePresence() {
   const key = ids.join(",");
   if (key === S.presenceSubbed || !S.rtm.live) return;
   S.presenceSubbed = key;
-  S.rtm.send({ type: "presence_sub", ids });
+  S.rtm.presenceSub(ids);
   for (const id of ids) {
     if (S.presence.has(id)) continue;
     S.presence.set(id, "away");

@@ -63,6 +63,7 @@ export class Realtime {
     this.ws = null;
     this.es = null;            // the Server-Sent Events stream, when that is the transport
     this.sseUntil = 0;         // use SSE until then (a WebSocket failed before hello)
+    this.stream = "";          // the stream's id, from its hello (rtm.presenceSub names it)
     this.nextID = 1;
     this.attempt = 0;
     this.stopped = true;
@@ -151,6 +152,17 @@ export class Realtime {
   typing(channel) {
     if (this.es) this.api.call("conversations.typing", { channel }, { retries: 0 }).catch(() => {});
     else this.send({ type: "typing", channel });
+  }
+
+  // presenceSub watches the presence of ids (replacing what was watched):
+  // a frame on a WebSocket, a call naming the stream (its id from hello)
+  // over Server-Sent Events.
+  presenceSub(ids) {
+    if (this.es) {
+      if (this.stream) this.api.call("rtm.presenceSub", { stream: this.stream, ids: ids.join(",") }, { retries: 1 }).catch(() => {});
+    } else {
+      this.send({ type: "presence_sub", ids });
+    }
   }
 
   send(frame) {
@@ -268,7 +280,10 @@ export class Realtime {
       return "";
     }
     switch (f.type) {
-      case "hello": case "goodbye": case "close": case "pong": case undefined: // pongs and acks
+      case "hello":
+        this.stream = typeof f.stream === "string" ? f.stream : "";
+        return "hello";
+      case "goodbye": case "close": case "pong": case undefined: // pongs and acks
         return f.type || "";
     }
     if (this.live) this.handle(f);
