@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,6 +117,10 @@ type Config struct {
 	// MaxConnections clients and enough workers for MaxConnections each
 	// beyond; storm uses 1, which holds at most MaxStormClients clients.
 	Procs int
+	// Transport is what idle's and fanout's connections are: "websocket"
+	// (the default) or "sse", the Server-Sent Events stream of
+	// rtm.connect's sse_url.
+	Transport string
 	// WorkerCommand starts a worker, which runs Worker on its stdin and
 	// stdout; nil: this executable with the argument "worker" (confab-bench).
 	WorkerCommand []string
@@ -241,6 +246,18 @@ func (cfg Config) validate() error {
 	case cfg.Clients+cfg.Stuck > max(cfg.Procs, 1)*MaxConnections:
 		errs = append(errs, fmt.Errorf("clients %d and stuck %d: one process opens at most %d connections; spread them with more worker processes (-procs)", cfg.Clients, cfg.Stuck, MaxConnections))
 	}
+	switch cfg.Transport {
+	case "", "websocket":
+	case "sse":
+		if cfg.Scenario != "idle" && cfg.Scenario != "fanout" {
+			errs = append(errs, fmt.Errorf("transport sse: only idle and fanout open Server-Sent Events streams"))
+		}
+		if cfg.Stuck != 0 {
+			errs = append(errs, fmt.Errorf("transport sse: stuck connections are WebSockets"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("transport %q: want websocket or sse", cfg.Transport))
+	}
 	if (cfg.Stuck != 0 || cfg.Size != 0) && cfg.Scenario != "fanout" {
 		errs = append(errs, fmt.Errorf("stuck %d, size %d: only fanout has stuck connections and padded posts", cfg.Stuck, cfg.Size))
 	}
@@ -288,6 +305,7 @@ func (cfg Config) validate() error {
 // is set.
 type Report struct {
 	Scenario  string         `json:"scenario"`
+	Transport string         `json:"transport,omitempty"` // idle and fanout: websocket or sse
 	URL       string         `json:"url"`
 	Team      string         `json:"team"` // the workspace domain the run created
 	Started   time.Time      `json:"started"`
@@ -345,6 +363,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		api: newAPI(cfg.URL, cfg.Posters+cfg.Parallel+16),
 		rep: &Report{Scenario: cfg.Scenario, URL: cfg.URL, Started: time.Now()},
 	}
+	if cfg.Scenario == "idle" || cfg.Scenario == "fanout" {
+		r.rep.Transport = cmp.Or(cfg.Transport, "websocket")
+	}
 	defer r.api.close()
 	if err := scenario(r, ctx); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Scenario, err)
@@ -373,6 +394,10 @@ func (r *run) setup(ctx context.Context, n int) (*workspace, error) {
 	r.log.Info("workspace signed up", "team", ws.team, "users", n, "took", time.Since(start).Round(time.Millisecond))
 	return ws, nil
 }
+
+// sse reports whether idle's and fanout's connections are Server-Sent
+// Events streams.
+func (r *run) sse() bool { return r.cfg.Transport == "sse" }
 
 func (r *run) setupDone(start time.Time) {
 	r.rep.SetupSecs = time.Since(start).Seconds()

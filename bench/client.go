@@ -214,13 +214,21 @@ func (a *api) join(ctx context.Context, token, channel string) error {
 }
 
 // rtmConnect calls rtm.connect as token's user and returns the gateway's
-// URL it names.
-func (a *api) rtmConnect(ctx context.Context, token string) (string, error) {
+// URL it names: its WebSocket's, or with sse its Server-Sent Events
+// stream's.
+func (a *api) rtmConnect(ctx context.Context, token string, sse bool) (string, error) {
 	var out struct {
-		URL string `json:"url"`
+		URL    string `json:"url"`
+		SSEURL string `json:"sse_url"`
 	}
 	if err := a.setupCall(ctx, token, "rtm.connect", nil, &out); err != nil {
 		return "", err
+	}
+	if sse {
+		if out.SSEURL == "" {
+			return "", fmt.Errorf("rtm.connect gave no sse_url")
+		}
+		return out.SSEURL, nil
 	}
 	return out.URL, nil
 }
@@ -228,7 +236,7 @@ func (a *api) rtmConnect(ctx context.Context, token string) (string, error) {
 // dialRTM calls rtm.connect as token's user, dials the gateway it names and
 // returns the connection once hello has arrived.
 func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token string) (*websocket.Conn, error) {
-	u, err := a.rtmConnect(ctx, token)
+	u, err := a.rtmConnect(ctx, token, false)
 	if err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func (r *run) fanout(ctx context.Context) error {
 		tokens[i] = u.Token
 	}
 	connStart := time.Now()
-	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", Tokens: tokens, Clients: r.cfg.Clients, Posts: posts,
+	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", SSE: r.sse(), Tokens: tokens, Clients: r.cfg.Clients, Posts: posts,
 		Channels: nch, UserChannels: r.cfg.UserChannels, Stuck: r.cfg.Stuck})
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -34,6 +36,7 @@ type frameConn struct {
 	at   time.Time     // when the latest read that returned data returned
 	head []byte        // ws.ReadHeaderBuffer's
 	msg  []byte        // the latest message's payload
+	sse  bool          // a Server-Sent Events stream (dialSSE), not a WebSocket
 }
 
 // frameBuffer is a frameConn's read buffer: fanout frames are ~150 bytes,
@@ -84,10 +87,90 @@ func dialFrames(ctx context.Context, dial func(ctx context.Context, network, add
 	return c, nil
 }
 
+// dialSSE opens the Server-Sent Events stream at sseURL (http://, from
+// rtm.connect's sse_url) with dial and returns it once hello has arrived:
+// a GET written and its answer's head read by hand on the connection, so
+// that a stream, like a WebSocket, costs no goroutine but its reader's.
+func dialSSE(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), sseURL string) (*frameConn, error) {
+	u, err := url.Parse(sseURL)
+	if err != nil || u.Scheme != "http" {
+		return nil, fmt.Errorf("stream URL %q: want http://", sseURL)
+	}
+	nc, err := dial(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("dial gateway: %w", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	nc.SetDeadline(deadline)
+	c := &frameConn{tcp: nc, at: time.Now(), sse: true}
+	c.br = bufio.NewReaderSize(stamp{c}, frameBuffer)
+	_, err = fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host)
+	var resp *http.Response
+	if err == nil {
+		resp, err = http.ReadResponse(c.br, nil)
+	}
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("stream: %s", resp.Status)
+	}
+	var hello []byte
+	if err == nil {
+		hello, err = c.next()
+	}
+	if err == nil {
+		err = checkHello(hello)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("open stream: %w", err)
+	}
+	nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// nextEvent returns the next event's data (its data lines joined by
+// newlines), skipping heartbeats and comments; the end of the stream is
+// io.EOF.
+func (c *frameConn) nextEvent() ([]byte, error) {
+	c.msg = c.msg[:0]
+	data, heartbeat := false, false
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err != nil {
+			if err == io.EOF && len(line) == 0 {
+				return nil, io.EOF
+			}
+			return nil, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0:
+			if data && !heartbeat {
+				return c.msg, nil
+			}
+			c.msg, data, heartbeat = c.msg[:0], false, false
+		case bytes.HasPrefix(line, []byte("data:")):
+			if data {
+				c.msg = append(c.msg, '\n')
+			}
+			data = true
+			c.msg = append(c.msg, bytes.TrimPrefix(line[5:], []byte(" "))...)
+		case bytes.HasPrefix(line, []byte("event:")):
+			heartbeat = string(bytes.TrimSpace(line[6:])) == "heartbeat"
+		}
+	}
+}
+
 // next returns the next message's payload, valid until the following call,
 // and c.at is then when its last bytes arrived. It answers pings on the
-// way; a close frame is a wsutil.ClosedError.
+// way; a close frame is a wsutil.ClosedError. On a Server-Sent Events
+// stream it is the next event's data.
 func (c *frameConn) next() ([]byte, error) {
+	if c.sse {
+		return c.nextEvent()
+	}
 	c.msg = c.msg[:0]
 	state := ws.StateClientSide
 	for {

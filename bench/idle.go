@@ -61,7 +61,7 @@ func (r *run) idle(ctx context.Context) error {
 		tokens[i] = u.Token
 	}
 	begin := time.Now()
-	fl, connect, err := r.openFleet(ctx, shareJob{Kind: "idle", Tokens: tokens, Clients: r.cfg.Clients})
+	fl, connect, err := r.openFleet(ctx, shareJob{Kind: "idle", SSE: r.sse(), Tokens: tokens, Clients: r.cfg.Clients})
 	if err != nil {
 		return err
 	}
@@ -101,14 +101,23 @@ func (r *run) idle(ctx context.Context) error {
 }
 
 // idleConn is a held connection whose reader discards what arrives (and so
-// answers the server's pings).
+// answers the server's pings): a WebSocket (conn), or a Server-Sent Events
+// stream (stream).
 type idleConn struct {
-	conn *websocket.Conn
-	done chan struct{} // closed when the reader returns
+	conn   *websocket.Conn
+	stream *frameConn
+	done   chan struct{} // closed when the reader returns
 }
 
 func (c *idleConn) discard() {
 	defer close(c.done)
+	if c.stream != nil {
+		for {
+			if _, err := c.stream.next(); err != nil {
+				return
+			}
+		}
+	}
 	for {
 		_, rd, err := c.conn.NextReader()
 		if err != nil {
@@ -123,7 +132,11 @@ func (c *idleConn) discard() {
 // closeIdle closes every connection and waits for its reader.
 func closeIdle(conns []*idleConn) {
 	for _, c := range conns {
-		if c != nil {
+		switch {
+		case c == nil:
+		case c.stream != nil:
+			c.stream.close()
+		default:
 			c.conn.Close()
 		}
 	}

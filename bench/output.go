@@ -23,6 +23,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
 	row("scenario", r.Scenario)
+	if r.Transport != "" {
+		row("transport", r.Transport)
+	}
 	row("server", r.URL)
 	row("workspace", r.Team)
 	row("set-up", secs(r.SetupSecs))

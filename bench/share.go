@@ -12,7 +12,8 @@ import (
 // shareJob is one process's share of a scenario's connections: the parent
 // sends it to a worker (or opens it itself when it does not spread).
 type shareJob struct {
-	Kind     string   `json:"kind"` // "idle", "fanout" or "storm"
+	Kind     string   `json:"kind"`          // "idle", "fanout" or "storm"
+	SSE      bool     `json:"sse,omitempty"` // idle, fanout: Server-Sent Events streams instead of WebSockets
 	URL      string   `json:"url"`
 	Source   string   `json:"source,omitempty"` // local IP to dial from; "": any
 	Tokens   []string `json:"tokens"`           // connection j is Tokens[(Offset+j)%len] 's
@@ -129,7 +130,7 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 	err = forEach(ctx, job.Clients+len(s.stuck), job.Parallel, func(ctx context.Context, i int) error {
 		if i >= job.Clients { // a stuck connection: hello, then never read
 			j := i - job.Clients
-			u, err := a.rtmConnect(ctx, job.Tokens[(job.Offset+j)%len(job.Tokens)])
+			u, err := a.rtmConnect(ctx, job.Tokens[(job.Offset+j)%len(job.Tokens)], false)
 			if err != nil {
 				return fmt.Errorf("stuck connection %d: %w", job.Offset+j, err)
 			}
@@ -140,7 +141,20 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 		}
 		token := job.Tokens[(job.Offset+i)%len(job.Tokens)]
 		t := time.Now()
-		if s.idle != nil {
+		switch {
+		case s.idle != nil && job.SSE:
+			u, err := a.rtmConnect(ctx, token, true)
+			if err != nil {
+				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
+			}
+			fc, err := dialSSE(ctx, nd.DialContext, u)
+			if err != nil {
+				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
+			}
+			c := &idleConn{stream: fc, done: make(chan struct{})}
+			s.idle[i] = c
+			go c.discard()
+		case s.idle != nil:
 			conn, err := a.dialRTM(ctx, dialer, token)
 			if err != nil {
 				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
@@ -148,12 +162,16 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 			c := &idleConn{conn: conn, done: make(chan struct{})}
 			s.idle[i] = c
 			go c.discard()
-		} else {
-			u, err := a.rtmConnect(ctx, token)
+		default:
+			u, err := a.rtmConnect(ctx, token, job.SSE)
 			if err != nil {
 				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
 			}
-			conn, err := dialFrames(ctx, nd.DialContext, u)
+			dial := dialFrames
+			if job.SSE {
+				dial = dialSSE
+			}
+			conn, err := dial(ctx, nd.DialContext, u)
 			if err != nil {
 				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
 			}

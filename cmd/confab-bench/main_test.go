@@ -55,6 +55,13 @@ func TestBenchScenarios(t *testing.T) {
 			wantOrdered(t, "post→deliver", f.Latency, 800)
 			wantOrdered(t, "post", f.PostLatency, 40)
 		}},
+		{[]string{"fanout", "-transport", "sse", "-clients", "20", "-users", "5", "-rate", "200", "-messages", "40"}, func(t *testing.T, rep *bench.Report) {
+			f := rep.Fanout
+			if rep.Transport != "sse" || f == nil || f.Posted != 40 || f.Deliveries != 800 || f.Missing != 0 || f.Duplicates != 0 || f.Disconnects != 0 {
+				t.Fatalf("fanout over SSE = %s %+v, want 40 posts × 20 streams delivered once each", rep.Transport, f)
+			}
+			wantOrdered(t, "post→deliver", f.Latency, 800)
+		}},
 		{[]string{"history", "-depth", "300", "-page", "50", "-reads", "10", "-posters", "4"}, func(t *testing.T, rep *bench.Report) {
 			h := rep.History
 			if h == nil || h.WalkMessages < 300 || h.WalkPages < 6 || h.DeepestMessages == 0 || h.Ratio <= 0 || h.FillPerSecond <= 0 {
@@ -67,6 +74,13 @@ func TestBenchScenarios(t *testing.T) {
 			i := rep.Idle
 			if i == nil || i.Dropped != 0 || i.ConnectPerSecond <= 0 || i.After.Connections-i.Before.Connections != 30 || i.GoroutinesPerConnection <= 0 || i.After.RSSBytes <= 0 {
 				t.Fatalf("idle = %+v, want 30 more server connections, goroutines per connection, RSS", i)
+			}
+			wantOrdered(t, "connect", i.Connect, 30)
+		}},
+		{[]string{"idle", "-transport", "sse", "-clients", "30", "-users", "5", "-channels", "3", "-duration", "50ms"}, func(t *testing.T, rep *bench.Report) {
+			i := rep.Idle
+			if rep.Transport != "sse" || i == nil || i.Dropped != 0 || i.After.Connections-i.Before.Connections != 30 || i.After.RSSBytes <= 0 {
+				t.Fatalf("idle over SSE = %s %+v, want 30 more server connections, RSS", rep.Transport, i)
 			}
 			wantOrdered(t, "connect", i.Connect, 30)
 		}},
@@ -248,6 +262,8 @@ func TestBenchBadArgs(t *testing.T) {
 		{[]string{"send", "extra"}, "unexpected arguments"},
 		{[]string{"idle", "-clients", "20000", "-procs", "1"}, "at most 15000"},
 		{[]string{"send", "-procs", "2"}, "only idle and fanout"},
+		{[]string{"send", "-transport", "sse"}, "only idle and fanout open"},
+		{[]string{"idle", "-transport", "carrier-pigeon"}, "want websocket or sse"},
 		{[]string{"idle", "-metrics-url", "http://127.0.0.1:1/metrics,127.0.0.1:2/metrics"}, `metrics url "127.0.0.1:2/metrics"`},
 		{[]string{"send", "-url", "http://127.0.0.1:1", "-timeout", "5s", "-quiet"}, "connect"},
 		{[]string{"search", "-channels", "5"}, "at least 10 channels"},
@@ -286,6 +302,12 @@ func TestBenchSpread(t *testing.T) {
 				t.Fatalf("fanout = %+v, want 30 posts × 21 subscribers delivered once each", f)
 			}
 			wantOrdered(t, "post→deliver", f.Latency, 630)
+		}},
+		{[]string{"fanout", "-transport", "sse", "-clients", "21", "-users", "4", "-rate", "200", "-messages", "30"}, func(t *testing.T, rep *bench.Report) {
+			f := rep.Fanout
+			if rep.Transport != "sse" || f == nil || f.Deliveries != 630 || f.Missing != 0 || f.Duplicates != 0 || f.Disconnects != 0 {
+				t.Fatalf("fanout over SSE = %s %+v, want 30 posts × 21 streams delivered once each", rep.Transport, f)
+			}
 		}},
 	}
 	for _, tt := range tests {
