@@ -347,3 +347,32 @@ func TestSSEPresenceSub(t *testing.T) {
 	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpPresenceSub, Channel: a.stream, Frame: []byte(`[]`)})
 	s.bus.waitSubscribed(t, "T1.p.U2", false)
 }
+
+// Joining and leaving widen and narrow a stream as they do a WebSocket:
+// channel_joined, then the channel's messages; channel_left, then none.
+func TestSSEJoinAndLeave(t *testing.T) {
+	s := MustServe(t, Config{}, &fakeChat{
+		UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1"}}),
+	})
+	c := s.mustSSE(t, "U1")
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpJoin, Channel: "C9", Frame: []byte(`{"type":"channel_joined","channel":{"id":"C9"}}`)})
+	if got := c.next(); !strings.Contains(got, `"channel_joined"`) {
+		t.Fatalf("got %s, want channel_joined", got)
+	}
+	msg := `{"type":"message","channel":"C9","text":"welcome"}`
+	s.bus.publish("T1.c.C9", pub(msg))
+	if got := c.next(); got != msg {
+		t.Fatalf("got %s, want %s", got, msg)
+	}
+	s.bus.publish("T1.u.U1", confab.Publication{Op: confab.OpLeave, Channel: "C9", Frame: confab.ChannelLeftEvent("C9")})
+	if got := c.next(); !strings.Contains(got, `"channel_left"`) {
+		t.Fatalf("got %s, want channel_left", got)
+	}
+	s.bus.waitSubscribed(t, "T1.c.C9", false)
+	s.g.HandlePublication("T1.c.C9", marshal(pub(msg)))
+	other := `{"type":"message","channel":"C1","text":"still here"}`
+	s.bus.publish("T1.c.C1", pub(other))
+	if got := c.next(); got != other {
+		t.Fatalf("got %s after leaving C9, want only %s", got, other)
+	}
+}
