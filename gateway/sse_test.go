@@ -91,27 +91,9 @@ func (s *testServer) mustSSE(t *testing.T, user string) *sseClient {
 	return c
 }
 
-// next returns the next event's data, skipping heartbeats.
-func (c *sseClient) next() string {
-	c.t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		select {
-		case it, ok := <-c.items:
-			if !ok {
-				c.t.Fatal("the stream ended")
-			}
-			if !it.comment {
-				return it.data
-			}
-		case <-deadline:
-			c.t.Fatal("timed out waiting for an event")
-		}
-	}
-}
-
-// quiet checks that no event comes for a while.
-func (c *sseClient) quiet(d time.Duration) {
+// take returns the next event's data, skipping heartbeats, or false when
+// none comes within d.
+func (c *sseClient) take(d time.Duration) (string, bool) {
 	c.t.Helper()
 	deadline := time.After(d)
 	for {
@@ -121,11 +103,29 @@ func (c *sseClient) quiet(d time.Duration) {
 				c.t.Fatal("the stream ended")
 			}
 			if !it.comment {
-				c.t.Fatalf("got %s, want nothing", it.data)
+				return it.data, true
 			}
 		case <-deadline:
-			return
+			return "", false
 		}
+	}
+}
+
+// next returns the next event's data, skipping heartbeats.
+func (c *sseClient) next() string {
+	c.t.Helper()
+	data, ok := c.take(waitFor)
+	if !ok {
+		c.t.Fatal("timed out waiting for an event")
+	}
+	return data
+}
+
+// quiet checks that no event comes for a while.
+func (c *sseClient) quiet(d time.Duration) {
+	c.t.Helper()
+	if data, ok := c.take(d); ok {
+		c.t.Fatalf("got %s, want nothing", data)
 	}
 }
 
