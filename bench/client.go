@@ -244,10 +244,7 @@ func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token strin
 	if err != nil {
 		return nil, fmt.Errorf("dial gateway: %w", err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := helloDeadline(ctx)
 	conn.SetReadDeadline(deadline)
 	_, frame, err := conn.ReadMessage()
 	if err == nil {

@@ -70,10 +70,7 @@ func dialFrames(ctx context.Context, dial func(ctx context.Context, network, add
 	}
 	c.br = bufio.NewReaderSize(r, frameBuffer)
 
-	deadline := time.Now().Add(15 * time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := helloDeadline(ctx)
 	nc.SetDeadline(deadline)
 	hello, err := c.next()
 	if err == nil {
@@ -100,10 +97,7 @@ func dialSSE(ctx context.Context, dial func(ctx context.Context, network, addr s
 	if err != nil {
 		return nil, fmt.Errorf("dial gateway: %w", err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := helloDeadline(ctx)
 	nc.SetDeadline(deadline)
 	c := &frameConn{tcp: nc, at: time.Now(), sse: true}
 	c.br = bufio.NewReaderSize(stamp{c}, frameBuffer)
@@ -212,6 +206,16 @@ func (c *frameConn) next() ([]byte, error) {
 
 // close closes the connection; a pending next returns an error.
 func (c *frameConn) close() error { return c.tcp.Close() }
+
+// helloDeadline is when a connection dialled now must have brought its
+// hello: 15 s from now, or ctx's deadline if sooner.
+func helloDeadline(ctx context.Context) time.Time {
+	deadline := time.Now().Add(15 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return deadline
+}
 
 // checkHello checks that a connection's first frame is hello.
 func checkHello(frame []byte) error {
