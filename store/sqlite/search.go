@@ -114,13 +114,16 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			}
 			toNums = append(toNums, nums)
 		}
-		sq := q.sql(f, chans, toNums, !(byTime && f.Asc), !byTime)
 		lim := f.Limit
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
 		off := max(f.Offset, 0)
 		lim = min(lim, maxSearchPage, max(searchCountCap-off, 0)) // pages end at the cap
+		// In the score order, most relevant first, a page within the
+		// first searchRankCap is among the ranked matches.
+		head := !byTime && !f.Asc && off+lim <= searchRankCap
+		sq := q.sql(f, chans, toNums, !(byTime && f.Asc), !byTime, head)
 		hits, n, err := searchPage(ctx, tx, sq, f, byTime, lim, off)
 		if err != nil {
 			return err
@@ -475,7 +478,8 @@ type searchSQL struct {
 	// seq, ts, score: the newest (or oldest) searchCountCap+1 of the
 	// driver's first searchScanCap rows that pass every filter; in the
 	// score order the newest searchRankCap of them ranked, the later ones
-	// with a NULL score.
+	// with a NULL score (for a page among the ranked, only counted, in
+	// count).
 	with string
 	// count: the collected matches' number, an expression over with.
 	count string
@@ -496,8 +500,10 @@ type searchSQL struct {
 
 // sql returns the search's statements. chans are the channel numbers to
 // look in (the reader's, and of them the in: ones), toNums each to:
-// user's DMs; desc walks the ids newest first, ranked computes bm25.
-func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc, ranked bool) searchSQL {
+// user's DMs; desc walks the ids newest first, ranked computes bm25; head
+// says the page is among the ranked matches, so that the later ones are
+// only counted.
+func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc, ranked, head bool) searchSQL {
 	var (
 		args  []any
 		from  string
@@ -617,12 +623,26 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	// gives is in a channel the reader may read: when no other filter
 	// applies, each is a match, and fewer matches than the scan cap mean
 	// the driver was read to its end.
+	// The reader's channels need no check then either: the tags are of
+	// those alone.
 	exact := from == "search_words" && len(f.ChannelIDs) > 0 && len(pass) == 0
-	pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
+	if !exact {
+		pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
+	}
+	collectAs := func(cols, driver, also string, lim int) string {
+		w := pass[:len(pass):len(pass)]
+		if also != "" {
+			w = append(w, also)
+		}
+		var filter string
+		if len(w) > 0 {
+			filter = " WHERE " + strings.Join(w, " AND ")
+		}
+		return "SELECT " + cols + " FROM (" + driver + " LIMIT " + strconv.Itoa(searchScanCap) +
+			") AS d CROSS JOIN search_rows AS r ON r.id = d.id" + filter + " LIMIT " + strconv.Itoa(lim)
+	}
 	collect := func(driver, also string, lim int) string {
-		return "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
-			" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
-			strings.Join(pass, " AND ") + also + " LIMIT " + strconv.Itoa(lim)
+		return collectAs("d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score", driver, also, lim)
 	}
 	sq := searchSQL{rows: "SELECT " + id + " FROM " + from, exact: exact, dir: dir, args: args}
 	if from == "search_words" && s.words != "" && len(s.pieces) > 1 {
@@ -641,9 +661,26 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	}
 	// Ranked: the newest searchRankCap matches with their bm25, then the
 	// later ones (older than the last ranked) without.
-	sq.with = "WITH ranked AS MATERIALIZED (" + collect(driver(score, ""), "", searchRankCap) + "), " +
-		"later AS MATERIALIZED (" + collect(driver("NULL", id+cmp+"(SELECT "+edge+"(id) FROM ranked)"),
-		" AND (SELECT count(*) FROM ranked) = "+rk, searchCountCap+1-searchRankCap) + ")"
+	rankedWith := "WITH ranked AS MATERIALIZED (" + collect(driver(score, ""), "", searchRankCap) + ")"
+	after, full := id+cmp+"(SELECT "+edge+"(id) FROM ranked)", "(SELECT count(*) FROM ranked) = "+rk
+	nLater := searchCountCap + 1 - searchRankCap
+	if head {
+		// Only counted, the later matches are neither kept nor read from
+		// search_rows unless a filter needs it: when every row of the
+		// driver is a match, they are its rows, counted in FTS5's own
+		// order (oldest first, cheaper than newest first; as many either
+		// way, the count stopping at the same number).
+		later := collectAs("1", driver("NULL", after), full, nLater)
+		if exact {
+			later = "SELECT 1 FROM " + from + " WHERE " + strings.Join(append(where[:len(where):len(where)], after, full), " AND ") +
+				" LIMIT " + strconv.Itoa(min(nLater, searchScanCap))
+		}
+		sq.with = rankedWith
+		sq.count = "((SELECT count(*) FROM ranked) + (SELECT count(*) FROM (" + later + ")))"
+		sq.page = "SELECT num, seq, 0 AS part, score, ts, id FROM ranked"
+		return sq
+	}
+	sq.with = rankedWith + ", later AS MATERIALIZED (" + collect(driver("NULL", after), full, nLater) + ")"
 	sq.count = "((SELECT count(*) FROM ranked) + (SELECT count(*) FROM later))"
 	sq.page = "SELECT num, seq, 0 AS part, score, ts, id FROM ranked UNION ALL " +
 		"SELECT * FROM (SELECT num, seq, 1, score, ts, id FROM later LIMIT " + strconv.Itoa(searchCountCap-searchRankCap) + ")"
