@@ -86,14 +86,17 @@ var (
 //   - Date bounds are a range of ids the scan seeks to, checked exactly on
 //     search_rows.ts.
 //   - Each row the driver gives is checked, through its search_rows row,
-//     against the reader's channels, then the other filters (to:, has:,
-//     is:thread, excluded terms).
+//     against the reader's channels (see chanSet), then the other filters
+//     (to:, has:, is:thread, excluded terms); with in: alone, every row
+//     is a match in a channel the reader may read, and none is checked.
 //   - The score order (bm25, the tags weighing nothing) ranks the newest
 //     searchRankCap collected matches, newest first among equals, and
 //     collects the later ones (older than the last ranked) from a second
 //     driver without bm25, ordered after them by time: bm25 costs about
 //     as much per match as collecting it (a size record to read), more
-//     for a phrase. The time order computes no score.
+//     for a phrase. A page among the ranked (most relevant first, within
+//     the first searchRankCap) only counts the later ones. The time order
+//     computes no score.
 //
 // Text is never spliced into SQL, and every word is quoted in the FTS5
 // expression (see ftsQuote): a user's quotes, stars and operators are
