@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -25,18 +26,25 @@ const (
 // reader is a member of through memberships_user (CROSS JOIN keeps the
 // memberships outermost: left to itself the planner walks every channel of
 // the workspace, DMs and all); only channels with an indexed message (a
-// search number) matter.
+// search number) matter. Their numbers come as one JSON array: a search
+// reads them all, and a row each took longer to read than the statement
+// took to run.
 const (
-	readableQuery = `SELECT sc.num, sc.id FROM channels AS c INDEXED BY channels_public
+	readableQuery = `SELECT json_group_array(num) FROM (SELECT sc.num FROM channels AS c INDEXED BY channels_public
 		JOIN search_channels AS sc ON sc.id = c.id
 		WHERE c.workspace_id = ?1 AND c.kind = 'public'
 	UNION
-	SELECT sc.num, sc.id FROM memberships AS m INDEXED BY memberships_user
+	SELECT sc.num FROM memberships AS m INDEXED BY memberships_user
 		CROSS JOIN channels AS c ON c.id = m.channel_id
 		JOIN search_channels AS sc ON sc.id = c.id
-		WHERE m.user_id = ?2 AND c.workspace_id = ?1`
-	workspaceChannelsQuery = `SELECT sc.num, sc.id FROM channels AS c
+		WHERE m.user_id = ?2 AND c.workspace_id = ?1)`
+	workspaceChannelsQuery = `SELECT json_group_array(sc.num) FROM channels AS c
 		JOIN search_channels AS sc ON sc.id = c.id WHERE c.workspace_id = ?`
+	// inNumsQuery: the numbers of the in: channels.
+	inNumsQuery = `SELECT num FROM search_channels WHERE id IN (SELECT value FROM json_each(?))`
+	// hitQuery: a match's message by its channel's number and seq.
+	hitQuery = `SELECT ` + messageCols + ` FROM messages
+		WHERE channel_id = (SELECT id FROM search_channels WHERE num = ?) AND seq = ?`
 	// dmNumsQuery: the DMs and group DMs a user is a member of (to:).
 	dmNumsQuery = `SELECT sc.num FROM memberships AS m INDEXED BY memberships_user
 		CROSS JOIN channels AS c ON c.id = m.channel_id
@@ -78,14 +86,17 @@ var (
 //   - Date bounds are a range of ids the scan seeks to, checked exactly on
 //     search_rows.ts.
 //   - Each row the driver gives is checked, through its search_rows row,
-//     against the reader's channels, then the other filters (to:, has:,
-//     is:thread, excluded terms).
+//     against the reader's channels (see chanSet), then the other filters
+//     (to:, has:, is:thread, excluded terms); with in: alone, every row
+//     is a match in a channel the reader may read, and none is checked.
 //   - The score order (bm25, the tags weighing nothing) ranks the newest
 //     searchRankCap collected matches, newest first among equals, and
 //     collects the later ones (older than the last ranked) from a second
 //     driver without bm25, ordered after them by time: bm25 costs about
 //     as much per match as collecting it (a size record to read), more
-//     for a phrase. The time order computes no score.
+//     for a phrase. A page among the ranked (most relevant first, within
+//     the first searchRankCap) only counts the later ones. The time order
+//     computes no score.
 //
 // Text is never spliced into SQL, and every word is quoted in the FTS5
 // expression (see ftsQuote): a user's quotes, stars and operators are
@@ -99,7 +110,7 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			return err // !ok: a term no message can match
 		}
 		byTime := f.Sort == confab.SortTimestamp || q.words == ""
-		chans, names, err := searchChannels(ctx, tx, f)
+		chans, err := searchChannels(ctx, tx, f)
 		if err != nil {
 			return err
 		}
@@ -114,13 +125,16 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			}
 			toNums = append(toNums, nums)
 		}
-		sq := q.sql(f, chans, toNums, !(byTime && f.Asc), !byTime)
 		lim := f.Limit
 		if lim <= 0 {
 			lim = defaultSearchPage
 		}
 		off := max(f.Offset, 0)
 		lim = min(lim, maxSearchPage, max(searchCountCap-off, 0)) // pages end at the cap
+		// In the score order, most relevant first, a page within the
+		// first searchRankCap is among the ranked matches.
+		head := !byTime && !f.Asc && off+lim <= searchRankCap
+		sq := q.sql(f, chans, toNums, !(byTime && f.Asc), !byTime, head)
 		hits, n, err := searchPage(ctx, tx, sq, f, byTime, lim, off)
 		if err != nil {
 			return err
@@ -139,11 +153,9 @@ func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confa
 			out.Capped = more
 		}
 		for _, h := range hits {
-			ch := names[h.num]
-			m, err := scanMessage(tx.QueryRowContext(ctx,
-				`SELECT `+messageCols+` FROM messages WHERE channel_id = ? AND seq = ?`, ch, h.seq))
+			m, err := scanMessage(tx.QueryRowContext(ctx, hitQuery, h.num, h.seq))
 			if err != nil {
-				return fmt.Errorf("search: message %s/%d: %w", ch, h.seq, err)
+				return fmt.Errorf("search: message %d/%d: %w", h.num, h.seq, err)
 			}
 			if err := fillReactions(ctx, tx, m.ChannelID, []*confab.Message{m}); err != nil {
 				return err
@@ -229,45 +241,31 @@ func scanString(s scanner) (string, error) {
 
 // searchChannels returns the numbers of the channels the search may look
 // in: the reader's (every one of the workspace without a reader), and of
-// those the filter's in: channels; and their ids by number.
-func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]int64, map[int64]string, error) {
-	type ch struct {
-		num int64
-		id  string
-	}
-	scan := func(s scanner) (ch, error) {
-		var c ch
-		err := s.Scan(&c.num, &c.id)
-		return c, err
-	}
-	var (
-		all []ch
-		err error
-	)
+// those the filter's in: channels.
+func searchChannels(ctx context.Context, tx *sql.Tx, f confab.SearchFilter) ([]int64, error) {
+	var list string
+	var err error
 	if f.ReaderID == "" {
-		all, err = queryAll(ctx, tx, scan, workspaceChannelsQuery, f.WorkspaceID)
+		err = tx.QueryRowContext(ctx, workspaceChannelsQuery, f.WorkspaceID).Scan(&list)
 	} else {
-		all, err = queryAll(ctx, tx, scan, readableQuery, f.WorkspaceID, f.ReaderID)
+		err = tx.QueryRowContext(ctx, readableQuery, f.WorkspaceID, f.ReaderID).Scan(&list)
+	}
+	var nums []int64
+	if err == nil {
+		err = json.Unmarshal([]byte(list), &nums)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("search: channels: %w", err)
+		return nil, fmt.Errorf("search: channels: %w", err)
 	}
-	var in map[string]bool
-	if len(f.ChannelIDs) > 0 {
-		in = make(map[string]bool, len(f.ChannelIDs))
-		for _, id := range f.ChannelIDs {
-			in[id] = true
-		}
+	if len(f.ChannelIDs) == 0 {
+		return nums, nil
 	}
-	nums := make([]int64, 0, len(all))
-	names := make(map[int64]string, len(all))
-	for _, c := range all {
-		if in == nil || in[c.id] {
-			nums = append(nums, c.num)
-			names[c.num] = c.id
-		}
+	ids, _ := json.Marshal(f.ChannelIDs)
+	in, err := queryAll(ctx, tx, scanInt64, inNumsQuery, string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("search: channels: %w", err)
 	}
-	return nums, names, nil
+	return slices.DeleteFunc(nums, func(n int64) bool { return !slices.Contains(in, n) }), nil
 }
 
 // search is a filter's text terms as FTS5 expressions.
@@ -465,6 +463,24 @@ func hasTokenChar(w string) bool {
 	return false
 }
 
+// chanSet is a set of channel numbers as a blob whose byte at each
+// number is 1, the others 0, checked by substr: at every match the
+// reader's channels are checked, and a byte of a blob is cheaper to read
+// than a table of the numbers is to search (an IN list, or json_each).
+func chanSet(nums []int64) []byte {
+	var top int64
+	for _, n := range nums {
+		top = max(top, n)
+	}
+	set := make([]byte, top+1)
+	for _, n := range nums {
+		if n >= 0 {
+			set[n] = 1
+		}
+	}
+	return set
+}
+
 // searchSQL is a search's statements over shared arguments (see
 // search.sql).
 type searchSQL struct {
@@ -475,7 +491,8 @@ type searchSQL struct {
 	// seq, ts, score: the newest (or oldest) searchCountCap+1 of the
 	// driver's first searchScanCap rows that pass every filter; in the
 	// score order the newest searchRankCap of them ranked, the later ones
-	// with a NULL score.
+	// with a NULL score (for a page among the ranked, only counted, in
+	// count).
 	with string
 	// count: the collected matches' number, an expression over with.
 	count string
@@ -496,8 +513,10 @@ type searchSQL struct {
 
 // sql returns the search's statements. chans are the channel numbers to
 // look in (the reader's, and of them the in: ones), toNums each to:
-// user's DMs; desc walks the ids newest first, ranked computes bm25.
-func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc, ranked bool) searchSQL {
+// user's DMs; desc walks the ids newest first, ranked computes bm25; head
+// says the page is among the ranked matches, so that the later ones are
+// only counted.
+func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc, ranked, head bool) searchSQL {
 	var (
 		args  []any
 		from  string
@@ -617,12 +636,26 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	// gives is in a channel the reader may read: when no other filter
 	// applies, each is a match, and fewer matches than the scan cap mean
 	// the driver was read to its end.
+	// The reader's channels need no check then either: the tags are of
+	// those alone.
 	exact := from == "search_words" && len(f.ChannelIDs) > 0 && len(pass) == 0
-	pass = append([]string{"r.chan IN (SELECT value FROM json_each(" + jsonArg(chans) + "))"}, pass...)
+	if !exact {
+		pass = append([]string{"substr(" + arg(chanSet(chans)) + ", r.chan + 1, 1) = x'01'"}, pass...)
+	}
+	collectAs := func(cols, driver, also string, lim int) string {
+		w := pass[:len(pass):len(pass)]
+		if also != "" {
+			w = append(w, also)
+		}
+		var filter string
+		if len(w) > 0 {
+			filter = " WHERE " + strings.Join(w, " AND ")
+		}
+		return "SELECT " + cols + " FROM (" + driver + " LIMIT " + strconv.Itoa(searchScanCap) +
+			") AS d CROSS JOIN search_rows AS r ON r.id = d.id" + filter + " LIMIT " + strconv.Itoa(lim)
+	}
 	collect := func(driver, also string, lim int) string {
-		return "SELECT d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score FROM (" + driver +
-			" LIMIT " + strconv.Itoa(searchScanCap) + ") AS d CROSS JOIN search_rows AS r ON r.id = d.id WHERE " +
-			strings.Join(pass, " AND ") + also + " LIMIT " + strconv.Itoa(lim)
+		return collectAs("d.id AS id, r.chan AS num, r.seq AS seq, r.ts AS ts, d.score AS score", driver, also, lim)
 	}
 	sq := searchSQL{rows: "SELECT " + id + " FROM " + from, exact: exact, dir: dir, args: args}
 	if from == "search_words" && s.words != "" && len(s.pieces) > 1 {
@@ -641,9 +674,26 @@ func (s search) sql(f confab.SearchFilter, chans []int64, toNums [][]int64, desc
 	}
 	// Ranked: the newest searchRankCap matches with their bm25, then the
 	// later ones (older than the last ranked) without.
-	sq.with = "WITH ranked AS MATERIALIZED (" + collect(driver(score, ""), "", searchRankCap) + "), " +
-		"later AS MATERIALIZED (" + collect(driver("NULL", id+cmp+"(SELECT "+edge+"(id) FROM ranked)"),
-		" AND (SELECT count(*) FROM ranked) = "+rk, searchCountCap+1-searchRankCap) + ")"
+	rankedWith := "WITH ranked AS MATERIALIZED (" + collect(driver(score, ""), "", searchRankCap) + ")"
+	after, full := id+cmp+"(SELECT "+edge+"(id) FROM ranked)", "(SELECT count(*) FROM ranked) = "+rk
+	nLater := searchCountCap + 1 - searchRankCap
+	if head {
+		// Only counted, the later matches are neither kept nor read from
+		// search_rows unless a filter needs it: when every row of the
+		// driver is a match, they are its rows, counted in FTS5's own
+		// order (oldest first, cheaper than newest first; as many either
+		// way, the count stopping at the same number).
+		later := collectAs("1", driver("NULL", after), full, nLater)
+		if exact {
+			later = "SELECT 1 FROM " + from + " WHERE " + strings.Join(append(where[:len(where):len(where)], after, full), " AND ") +
+				" LIMIT " + strconv.Itoa(min(nLater, searchScanCap))
+		}
+		sq.with = rankedWith
+		sq.count = "((SELECT count(*) FROM ranked) + (SELECT count(*) FROM (" + later + ")))"
+		sq.page = "SELECT num, seq, 0 AS part, score, ts, id FROM ranked"
+		return sq
+	}
+	sq.with = rankedWith + ", later AS MATERIALIZED (" + collect(driver("NULL", after), full, nLater) + ")"
 	sq.count = "((SELECT count(*) FROM ranked) + (SELECT count(*) FROM later))"
 	sq.page = "SELECT num, seq, 0 AS part, score, ts, id FROM ranked UNION ALL " +
 		"SELECT * FROM (SELECT num, seq, 1, score, ts, id FROM later LIMIT " + strconv.Itoa(searchCountCap-searchRankCap) + ")"

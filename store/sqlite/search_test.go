@@ -277,6 +277,13 @@ func TestSearchPlans(t *testing.T) {
 	if p := plan(dmNumsQuery, "U1", "T1"); !strings.Contains(p, "memberships_user") {
 		t.Errorf("dmNumsQuery plan:\n%s", p)
 	}
+	if p := plan(inNumsQuery, `["C1"]`); !strings.Contains(p, "SEARCH search_channels USING COVERING INDEX sqlite_autoindex_search_channels_1 (id=?)") {
+		t.Errorf("inNumsQuery plan:\n%s", p)
+	}
+	if p := plan(hitQuery, 1, 1); !strings.Contains(p, "SEARCH messages USING PRIMARY KEY (channel_id=? AND seq=?)") ||
+		!strings.Contains(p, "SEARCH search_channels USING INTEGER PRIMARY KEY (rowid=?)") {
+		t.Errorf("hitQuery plan:\n%s", p)
+	}
 	word := []confab.SearchTerm{{Words: []string{"deploy"}}}
 	day := int64(86_400_000_000)
 	// *ploy* stands for the vocabulary's words that hold it.
@@ -316,12 +323,51 @@ func TestSearchPlans(t *testing.T) {
 		}); err != nil || !ok {
 			t.Fatalf("%s: buildSearch refused: %v", tc.name, err)
 		}
-		sq := s.sql(tc.f, tc.chans, nil, !tc.f.Asc, true)
+		sq := s.sql(tc.f, tc.chans, nil, !tc.f.Asc, true, false)
 		p := plan(sq.with+" SELECT "+sq.count, sq.args...)
 		for _, want := range tc.want {
 			if !strings.Contains(p, want) {
 				t.Errorf("%s: plan lacks %q:\n%s", tc.name, want, p)
 			}
+		}
+		if strings.Contains(p, "USE TEMP B-TREE") {
+			t.Errorf("%s: plan sorts:\n%s", tc.name, p)
+		}
+	}
+
+	// A page among the ranked matches only counts the later ones: they
+	// are not kept, and with in: alone (every row of the driver a match,
+	// in a channel the reader may read) read from FTS5 alone, search_rows
+	// read for the ranked only and the reader's channels not checked.
+	for _, tc := range []struct {
+		name    string
+		f       confab.SearchFilter
+		rows    int  // searches of search_rows
+		readers bool // the reader's channels checked
+		head    bool
+	}{
+		{"word", confab.SearchFilter{Terms: word}, 2, true, true},
+		{"word in:", confab.SearchFilter{Terms: word, ChannelIDs: []string{"C1"}}, 1, false, true},
+		{"word in: past the ranked", confab.SearchFilter{Terms: word, ChannelIDs: []string{"C1"}}, 2, false, false},
+		{"word in: dated", confab.SearchFilter{Terms: word, ChannelIDs: []string{"C1"}, Since: day}, 2, true, true},
+	} {
+		var s search
+		if err := db.read(t.Context(), func(tx *sql.Tx) (err error) {
+			s, _, err = buildSearch(t.Context(), tx, tc.f)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sq := s.sql(tc.f, []int64{1}, nil, true, true, tc.head)
+		p := plan(sq.with+" SELECT "+sq.count, sq.args...)
+		if n := strings.Count(p, row); n != tc.rows {
+			t.Errorf("%s: search_rows searched %d times, want %d:\n%s", tc.name, n, tc.rows, p)
+		}
+		if got := strings.Contains(sq.with+sq.count, "r.chan + 1"); got != tc.readers {
+			t.Errorf("%s: the reader's channels checked: %v, want %v:\n%s", tc.name, got, tc.readers, p)
+		}
+		if got := strings.Contains(p, "MATERIALIZE later"); got == tc.head {
+			t.Errorf("%s: the later matches kept: %v, want %v:\n%s", tc.name, got, !tc.head, p)
 		}
 		if strings.Contains(p, "USE TEMP B-TREE") {
 			t.Errorf("%s: plan sorts:\n%s", tc.name, p)
@@ -516,6 +562,95 @@ func TestSearchRankCap(t *testing.T) {
 	searchRankCap = 10
 	if total, _, ts := search(false); total != 6 || ts != "[1002 1003 1004 1005 1006 1007]" {
 		t.Errorf("delta by score, all ranked = %d, %s; want 6, [1002 1003 1004 1005 1006 1007]", total, ts)
+	}
+}
+
+// TestSearchRankedPages: a page among the ranked matches (the later ones
+// only counted) is that part of the whole order, with the same total, for
+// in: alone (every match found in FTS5) and with the reader's channels
+// checked, under and over the caps.
+func TestSearchRankedPages(t *testing.T) {
+	ctx := t.Context()
+	defer func(c, r, s int) { searchCountCap, searchRankCap, searchScanCap = c, r, s }(searchCountCap, searchRankCap, searchScanCap)
+	searchCountCap, searchRankCap = 6, 3
+
+	db := mustOpen(t, Config{})
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1},
+		&confab.User{ID: "U1", Name: "owner", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, &confab.User{ID: "U2", WorkspaceID: "T1", Name: "other", Created: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ id, kind, member string }{
+		{"C1", confab.KindPublic, "U1"}, {"C2", confab.KindPrivate, "U2"}, {"C3", confab.KindPublic, "U1"},
+	} {
+		if err := db.CreateChannel(ctx, &confab.Channel{ID: c.id, WorkspaceID: "T1", Kind: c.kind, Name: c.id, Created: 1},
+			[]string{c.member}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := func(ch, user, text string, ts int64) {
+		t.Helper()
+		if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: ch, UserID: user, Text: text, TS: ts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Relevance varies with the length of the text; C2's, which U1 may
+	// not read, come between the others.
+	text := "delta"
+	for i := range 8 {
+		post("C1", "U1", text, 1000+int64(i)*10)
+		post("C2", "U2", text, 1005+int64(i)*10)
+		text += fmt.Sprintf(" w%d", i%3)
+	}
+	for i, text := range []string{"delta delta", "delta w0", "delta", "delta w1 w2", "delta delta w0"} {
+		post("C3", "U1", text, 1003+int64(i)*20)
+	}
+
+	type answer struct {
+		total  int
+		capped bool
+		ts     string
+	}
+	search := func(f confab.SearchFilter, off, lim int) answer {
+		t.Helper()
+		f.WorkspaceID, f.ReaderID, f.Offset, f.Limit = "T1", "U1", off, lim
+		res, err := db.SearchMessages(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts []string
+		for _, m := range res.Messages {
+			ts = append(ts, fmt.Sprint(m.TS))
+		}
+		return answer{res.Total, res.Capped, strings.Join(ts, " ")}
+	}
+	delta := []confab.SearchTerm{{Words: []string{"delta"}}}
+	for _, scan := range []int{100, 7, 4} {
+		searchScanCap = scan
+		for _, f := range []confab.SearchFilter{
+			{Terms: delta},
+			{Terms: delta, ChannelIDs: []string{"C1"}},
+			{Terms: delta, ChannelIDs: []string{"C1", "C3"}},
+			{Terms: delta, ChannelIDs: []string{"C3"}},
+			{Terms: delta, ChannelIDs: []string{"C1", "C2"}},
+			{Terms: delta, UserIDs: []string{"U1"}},
+			{Terms: delta, Since: 1030},
+			{Terms: delta, ChannelIDs: []string{"C3"}, Since: 1020},
+			{Terms: delta, ChannelIDs: []string{"C3"}, UserIDs: []string{"U1"}},
+		} {
+			all := search(f, 0, 100) // the whole order, not a page among the ranked
+			ts := strings.Fields(all.ts)
+			for off := range searchRankCap {
+				for lim := 1; off+lim <= searchRankCap; lim++ {
+					want := answer{all.total, all.capped, strings.Join(ts[min(off, len(ts)):min(off+lim, len(ts))], " ")}
+					if got := search(f, off, lim); got != want {
+						t.Errorf("scan cap %d, %+v, page at %d of %d = %+v, want %+v (of %+v)", scan, f, off, lim, got, want, all)
+					}
+				}
+			}
+		}
 	}
 }
 
