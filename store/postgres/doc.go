@@ -42,10 +42,13 @@
 // phrases (adjacent lexemes, <->) and prefixes (:*) are a tsquery literal
 // of quoted lexemes, passed as an argument; substrings are LIKE on body
 // with %, _ and \ escaped. The GIN indexes on tsv and on body's trigrams
-// (pg_trgm) find them. SearchMessages is one statement: the readable
-// channels, the selection with its rank (ts_rank) and its total
-// (count(*) OVER ()), the page's messages and their reactions; it is
-// planned with its arguments (QueryExecModeExec), never as a generic plan.
+// (pg_trgm) find them; the newest matches of a word in many messages are
+// read down message_search_ts instead, each row checked, up to the count's
+// cap. SearchMessages is one statement: the selection of what the reader
+// may read, its rank (ts_rank) and its total (capped), the page's
+// messages and their reactions; it is planned with its arguments
+// (QueryExecModeExec), never as a generic plan, in a transaction without
+// parallel workers or JIT.
 //
 // A database that had messages before the index is indexed after Open in
 // the background: one process at a time (a session advisory lock), one

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,6 +237,122 @@ func TestSearchPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSearchPlansNewest checks how the selection finds the newest
+// matches past the count's cap, on an index of 200,000 rows (analyzed)
+// written in time order, as a live one is: a word in half of them is
+// read down message_search_ts, every row checked, the scan stopping at
+// the cap (the GIN index's bitmap would read every match); a word with
+// fewer matches than the cap still comes from the GIN index, as the
+// ordered scan would read the whole table for them; in: one channel and
+// from: one user read the end of their ranges of the primary key and of
+// message_search_user backwards. None sorts the whole selection.
+func TestSearchPlansNewest(t *testing.T) {
+	db, err := Open(t.Context(), Config{DSN: pgtest.Shared(t).NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	// 1,000 channels, the last 100 private (U1 in half of them); C00001
+	// holds a quarter of the rows, U2 posted another quarter. "common" is in
+	// every other row, "fewer" in one in 40 (5,000), "rare" in one in
+	// 5,000.
+	for _, q := range []string{
+		`INSERT INTO workspaces (id, name, domain, created) VALUES ('T1', 'acme', 'acme', 1)`,
+		`INSERT INTO users (id, workspace_id, name, created) SELECT 'U' || k, 'T1', 'u' || k, 1 FROM generate_series(1, 50) k`,
+		`INSERT INTO channels (id, workspace_id, kind, name, created)
+		 SELECT 'C' || lpad(c::text, 5, '0'), 'T1', CASE WHEN c > 900 THEN 'private' ELSE 'public' END, 'ch' || c, 1
+		 FROM generate_series(1, 1000) c`,
+		`INSERT INTO memberships (channel_id, user_id, joined_at)
+		 SELECT 'C' || lpad(c::text, 5, '0'), 'U1', 1 FROM generate_series(901, 950) c`,
+		`INSERT INTO message_search (channel_id, seq, ts, user_id, body, tsv)
+		 SELECT channel_id, k, 1600000000000000 + k::bigint * 1000000, user_id, body, to_tsvector('simple', body)
+		 FROM generate_series(1, 200000) k,
+		 LATERAL (SELECT CASE WHEN k % 4 = 0 THEN 'C00001' ELSE 'C' || lpad((2 + k % 999)::text, 5, '0') END AS channel_id,
+			CASE WHEN k % 4 = 1 THEN 'U2' ELSE 'U' || (3 + k % 47) END AS user_id,
+			concat_ws(' ', 'w' || k % 997, CASE WHEN k % 2 = 0 THEN 'common' END,
+				CASE WHEN k % 40 = 3 THEN 'fewer' END, CASE WHEN k % 5000 = 7 THEN 'rare' END) AS body) AS r`,
+		`VACUUM ANALYZE`,
+	} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	base := confab.SearchFilter{WorkspaceID: "T1", ReaderID: "U1", Limit: 20}
+	common := []confab.SearchTerm{{Words: []string{"common"}}}
+	fewer := []confab.SearchTerm{{Words: []string{"fewer"}}}
+	rare := []confab.SearchTerm{{Words: []string{"rare"}}}
+	for _, tc := range []struct {
+		name string
+		edit func(f *confab.SearchFilter)
+		want string // the scan of message_search that collects the matches (or another, after a |)
+	}{
+		{"a common word", func(f *confab.SearchFilter) { f.Terms = common }, "Index Scan Backward using message_search_ts on message_search"},
+		{"a common word, newest first", func(f *confab.SearchFilter) {
+			f.Terms, f.Sort = common, confab.SortTimestamp
+		}, "Index Scan Backward using message_search_ts on message_search"},
+		{"a common word, oldest first", func(f *confab.SearchFilter) {
+			f.Terms, f.Sort, f.Asc = common, confab.SortTimestamp, true
+		}, "Index Scan using message_search_ts on message_search"},
+		{"a word in fewer than the cap", func(f *confab.SearchFilter) { f.Terms = fewer }, "Bitmap Index Scan on message_search_tsv"},
+		{"a rare word", func(f *confab.SearchFilter) { f.Terms = rare }, "Bitmap Index Scan on message_search_tsv"},
+		{"a rare word, newest first", func(f *confab.SearchFilter) {
+			f.Terms, f.Sort = rare, confab.SortTimestamp
+		}, "Bitmap Index Scan on message_search_tsv"},
+		{"in: alone", func(f *confab.SearchFilter) { f.ChannelIDs = []string{"C00001"} },
+			"Index Scan Backward using message_search_pkey on message_search"},
+		{"in: alone, oldest first", func(f *confab.SearchFilter) {
+			f.ChannelIDs, f.Sort, f.Asc = []string{"C00001"}, confab.SortTimestamp, true
+		}, "Index Scan using message_search_pkey on message_search"},
+		// Down the poster's range, or down message_search_ts, the user's
+		// rows checked: they are a quarter of the table.
+		{"from: alone", func(f *confab.SearchFilter) { f.UserIDs = []string{"U2"} },
+			"Index Scan Backward using message_search_user on message_search|Index Scan Backward using message_search_ts on message_search"},
+	} {
+		f := base
+		tc.edit(&f)
+		page, _, args := searchQueries(f)
+		plan := searchPlan(t, db, page, args)
+		if testing.Verbose() {
+			t.Logf("%s:\n%s", tc.name, plan)
+		}
+		// The collection is the plan's first CTE, up to its next one.
+		hits, _, _ := strings.Cut(plan[strings.Index(plan, "CTE hits"):], "\n  InitPlan")
+		if !slices.ContainsFunc(strings.Split(tc.want, "|"), func(w string) bool { return strings.Contains(hits, w) }) {
+			t.Errorf("%s: the matches are not collected by %s:\n%s", tc.name, tc.want, plan)
+		}
+		for _, node := range planNodes(hits) {
+			if node == "Sort" && !strings.Contains(tc.want, "message_search_tsv") ||
+				strings.HasPrefix(node, "Seq Scan on message_search") || strings.Contains(node, "Gather") {
+				t.Errorf("%s: the collection has a %s:\n%s", tc.name, node, plan)
+			}
+		}
+	}
+}
+
+// searchPlan returns EXPLAIN's text for a search statement, planned as
+// SearchMessages plans it: with its arguments, and its settings.
+func searchPlan(t *testing.T, db *DB, query string, args []any) string {
+	t.Helper()
+	var plan string
+	err := db.tx(t.Context(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), searchSettings); err != nil {
+			return err
+		}
+		rows, err := tx.Query(t.Context(), "EXPLAIN "+query, append([]any{pgx.QueryExecModeExec}, args...)...)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		plan = strings.Join(lines, "\n")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", query, err)
+	}
+	return plan
 }
 
 // TestSearchUsersPlan: users.search reads its range of user_terms's

@@ -159,21 +159,36 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 		return "$" + strconv.Itoa(len(args))
 	}
 	ws := arg(f.WorkspaceID)
-	var chans string
-	if len(f.ChannelIDs) > 0 {
-		chans = ` AND c.id = ANY(` + arg(confab.UniqueIDs(f.ChannelIDs)) + `::text[])`
+	// The reader may read the message's channel now: one of the
+	// workspace's public ones (archived too) or one they are a member of.
+	// A condition on each row (a lookup of its channel, cached by channel
+	// id: Memoize), not a join of a list of the readable channels: a hash
+	// join returns the rows out of order, and the newest matches of a
+	// common word are then found only by reading every one of them (see
+	// collect, below).
+	readable := `EXISTS (SELECT 1 FROM channels c WHERE c.id = s.channel_id AND c.workspace_id = ` + ws
+	var conds []string
+	// The channels asked for are also a condition on the row itself: the
+	// planner knows then how many rows they hold (their statistics), and
+	// one channel's newest rows are the end of its range of the primary
+	// key (see collect, below).
+	ids := confab.UniqueIDs(f.ChannelIDs)
+	switch {
+	case len(ids) == 1:
+		ch := arg(ids[0])
+		readable += ` AND c.id = ` + ch
+		conds = append(conds, `s.channel_id = `+ch)
+	case len(ids) > 1:
+		chans := arg(ids) + `::text[]`
+		readable += ` AND c.id = ANY(` + chans + `)`
+		conds = append(conds, `s.channel_id = ANY(`+chans+`)`)
 	}
-	// The channels the reader may read now: the workspace's public ones
-	// (archived too) and those the reader is a member of.
-	readable := `SELECT c.id FROM channels c WHERE c.workspace_id = ` + ws + chans
 	if f.ReaderID != "" {
-		readable = `SELECT c.id FROM channels c WHERE c.workspace_id = ` + ws + ` AND c.kind = 'public'` + chans + `
-		UNION
-		SELECT c.id FROM memberships ms JOIN channels c ON c.id = ms.channel_id
-		WHERE ms.user_id = ` + arg(f.ReaderID) + ` AND c.workspace_id = ` + ws + chans
+		readable += ` AND (c.kind = 'public' OR EXISTS (SELECT 1 FROM memberships ms
+			WHERE ms.channel_id = c.id AND ms.user_id = ` + arg(f.ReaderID) + `))`
 	}
-	with := `WITH readable AS (` + readable + `)`
-	conds := []string{`s.channel_id IN (SELECT id FROM readable)`}
+	conds = append(conds, readable+`)`)
+	var with []string
 
 	var words, subs, exWords, exSubs []confab.SearchTerm
 	for _, t := range f.Terms {
@@ -213,8 +228,13 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 			conds = append(conds, `s.body NOT LIKE `+arg(likePattern(t.Words)))
 		}
 	}
-	if len(f.UserIDs) > 0 {
-		conds = append(conds, `s.user_id = ANY(`+arg(confab.UniqueIDs(f.UserIDs))+`::text[])`)
+	// One poster is an equality: their newest rows are the end of their
+	// range of message_search_user (user_id, ts), read backwards up to
+	// the cap (an index scan of = ANY gives no order).
+	if users := confab.UniqueIDs(f.UserIDs); len(users) == 1 {
+		conds = append(conds, `s.user_id = `+arg(users[0]))
+	} else if len(users) > 1 {
+		conds = append(conds, `s.user_id = ANY(`+arg(users)+`::text[])`)
 	}
 	if len(f.ToUserIDs) > 0 {
 		// To one of them, not by them: a mention by id, or a DM or group
@@ -222,9 +242,9 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 		// one an index can answer (message_search_mentions, or the keys
 		// of their DMs).
 		to := arg(confab.UniqueIDs(f.ToUserIDs)) + `::text[]`
-		with += `, direct AS (
+		with = append(with, `direct AS (
 			SELECT ms.channel_id, ms.user_id FROM memberships ms JOIN channels c ON c.id = ms.channel_id
-			WHERE ms.user_id = ANY(` + to + `) AND c.kind IN ('dm', 'group_dm') AND c.workspace_id = ` + ws + `)`
+			WHERE ms.user_id = ANY(`+to+`) AND c.kind IN ('dm', 'group_dm') AND c.workspace_id = `+ws+`)`)
 		conds = append(conds, `(s.mentions && `+to+` OR s.channel_id = ANY(ARRAY(SELECT channel_id FROM direct)))`,
 			`EXISTS (SELECT 1 FROM unnest(`+to+`) u(id) WHERE u.id <> s.user_id AND (u.id = ANY(s.mentions)
 				OR EXISTS (SELECT 1 FROM direct d WHERE d.channel_id = s.channel_id AND d.user_id = u.id)))`)
@@ -284,9 +304,32 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	// the page's LIMIT would do the same work, but PostgreSQL before 16
 	// costs it as if the LIMIT stopped the scan early, and picks plans
 	// for that.)
-	collect := ` ORDER BY s.ts DESC, s.channel_id DESC LIMIT ` + strconv.Itoa(confab.SearchCountCap+1)
+	//
+	// message_search is written in time order, so the newest matches of a
+	// common word are in its last pages: read down message_search_ts,
+	// every row checked, the scan stops at the cap after a small share of
+	// the table, where the GIN index's bitmap reads every match of the
+	// word (a tenth of the table's pages for a word in a tenth of the
+	// messages) to keep the newest. The planner picks the one or the
+	// other by the word's frequency (TestSearchPlansNewest).
+	//
+	// In one channel, ts grows with seq (CreateMessage): its newest rows
+	// are the last of its range of the primary key, read backwards up to
+	// the cap rather than all of them sorted.
+	newest := ` ORDER BY s.ts DESC, s.channel_id DESC`
+	if len(ids) == 1 {
+		newest = ` ORDER BY s.seq DESC`
+	}
 	if f.Sort == confab.SortTimestamp && f.Asc {
-		collect = ` ORDER BY s.ts, s.channel_id LIMIT ` + strconv.Itoa(confab.SearchCountCap+1)
+		newest = ` ORDER BY s.ts, s.channel_id`
+		if len(ids) == 1 {
+			newest = ` ORDER BY s.seq`
+		}
+	}
+	collect := newest + ` LIMIT ` + strconv.Itoa(confab.SearchCountCap+1)
+	cte := `WITH `
+	if len(with) > 0 {
+		cte += strings.Join(with, `, `) + `, `
 	}
 	// The score order ranks the newest searchRankCap matches (see
 	// confab.SearchRankCap); the later ones score -1, below any rank
@@ -304,7 +347,7 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 			ELSE -1 END AS score
 		FROM (SELECT channel_id, seq, ts, row_number() OVER (ORDER BY ts DESC, channel_id DESC) AS n FROM hits) AS h) AS r`
 	}
-	hits := with + `, hits AS MATERIALIZED (
+	hits := cte + `hits AS MATERIALIZED (
 		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + collect + `
 	), page AS (
 		SELECT channel_id AS hit_channel, seq AS hit_seq, score FROM ` + scored + `
@@ -314,41 +357,63 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	inner := `SELECT ` + messageCols + `, h.score, (SELECT count(*) FROM hits) AS total FROM page h
 		JOIN messages ON messages.channel_id = h.hit_channel AND messages.seq = h.hit_seq`
 	page = hits + withReactions(inner, ` ORDER BY `+order(`m.`, `m.score`), `m.total`)
-	count = with + ` SELECT count(*) FROM (SELECT 1` + from + collect + `) AS capped`
+	count = ``
+	if len(with) > 0 {
+		count = `WITH ` + strings.Join(with, `, `)
+	}
+	count += ` SELECT count(*) FROM (SELECT 1` + from + collect + `) AS capped`
 	return page, count, args
 }
+
+// searchSettings is what SearchMessages' transaction sets for its
+// statements alone: no parallel workers, no JIT compilation. A search is
+// one of many short requests at once: a Gather waits for workers that
+// other requests' processes keep off the CPU (a CJK word's search, read
+// by a parallel bitmap scan, took a median of 174 ms against 70 ms in
+// one process, on a busy two-core machine), and a JIT compilation,
+// which a statement's cost over jit_above_cost asks for (the rank's
+// lookup is costed for every collected match), takes tens of
+// milliseconds to save less.
+const searchSettings = `SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)`
 
 // SearchMessages runs the selection in one statement: the page, each row
 // with the selection's total (count(*) OVER ()), the messages and their
 // reactions joined as FindMessages joins them. Only a page past the end,
 // which has no row to carry the total, takes a second statement to count.
+// They run in a transaction of their own, for searchSettings.
 //
 // The statements run as one-shot statements (QueryExecModeExec), planned
 // with their arguments: how selective a word or a list of channels is
 // decides the plan, which a cached generic plan would not know.
 func (db *DB) SearchMessages(ctx context.Context, f confab.SearchFilter) (*confab.SearchResult, error) {
 	db.queries.Read("SearchMessages")
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	page, count, args := searchQueries(f)
-	rows, err := db.pool.Query(ctx, page, append([]any{pgx.QueryExecModeExec}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("search messages of %s: %w", f.WorkspaceID, ctxErr(ctx, err))
-	}
 	res := &confab.SearchResult{Messages: []*confab.Message{}}
-	res.Messages, err = collect(rows, func(r pgx.Row) (*confab.Message, error) {
-		return scanWithReactionsAnd(r, &res.Total)
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, searchSettings); err != nil {
+			return ctxErr(ctx, err)
+		}
+		rows, err := tx.Query(ctx, page, append([]any{pgx.QueryExecModeExec}, args...)...)
+		if err != nil {
+			return ctxErr(ctx, err)
+		}
+		res.Messages, err = collect(rows, func(r pgx.Row) (*confab.Message, error) {
+			return scanWithReactionsAnd(r, &res.Total)
+		})
+		if err != nil {
+			return ctxErr(ctx, err)
+		}
+		if len(res.Messages) == 0 && f.Offset > 0 {
+			// The page is past the end: count without it (the count's
+			// arguments are a prefix of the page's).
+			if err := tx.QueryRow(ctx, count, append([]any{pgx.QueryExecModeExec}, args[:len(args)-2]...)...).Scan(&res.Total); err != nil {
+				return fmt.Errorf("count: %w", ctxErr(ctx, err))
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("search messages of %s: %w", f.WorkspaceID, ctxErr(ctx, err))
-	}
-	if len(res.Messages) == 0 && f.Offset > 0 {
-		// The page is past the end: count without it (the count's
-		// arguments are a prefix of the page's).
-		if err := db.pool.QueryRow(ctx, count, append([]any{pgx.QueryExecModeExec}, args[:len(args)-2]...)...).Scan(&res.Total); err != nil {
-			return nil, fmt.Errorf("search messages of %s: count: %w", f.WorkspaceID, ctxErr(ctx, err))
-		}
+		return nil, fmt.Errorf("search messages of %s: %w", f.WorkspaceID, err)
 	}
 	if res.Messages == nil {
 		res.Messages = []*confab.Message{}

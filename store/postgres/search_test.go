@@ -236,6 +236,78 @@ func TestSearchRankCap(t *testing.T) {
 	}
 }
 
+// TestSearchPastCap: a selection of more than the count's cap finds the
+// newest (or oldest) first, with Total at the cap, whichever scan
+// collects it: a word in every message (read down message_search_ts),
+// one channel (down its primary key, by seq), one poster. The public
+// channel's messages and the private one's interleave in time.
+func TestSearchPastCap(t *testing.T) {
+	db := mustOpen(t, Config{})
+	f := newSearchFixture(t, db)
+	ctx := t.Context()
+	const n = confab.SearchCountCap + 50
+	for _, q := range []string{
+		`INSERT INTO messages (channel_id, seq, ts, user_id, text, change_seq, num)
+		 SELECT CASE WHEN k % 2 = 0 THEN $1 ELSE $2 END, k, 1700000000000000 + k * 1000, $3, 'word ' || k, k, k
+		 FROM generate_series(1, 2 * ` + fmt.Sprint(n) + `) k`,
+		`INSERT INTO message_search (channel_id, seq, ts, user_id, body, tsv)
+		 SELECT channel_id, seq, ts, user_id, text, to_tsvector('simple', text) FROM messages`,
+		`ANALYZE message_search`,
+	} {
+		args := []any{f.pub.ID, f.priv.ID, f.owner.ID}
+		if !strings.Contains(q, "$1") {
+			args = nil
+		}
+		if _, err := db.pool.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Texts of the public channel's messages, newest first from k.
+	pub := func(from, step int) []string {
+		var out []string
+		for k := from; len(out) < 3; k += step {
+			out = append(out, fmt.Sprintf("word %d", k))
+		}
+		return out
+	}
+	newest, oldest := 2*n, 1
+	for _, tc := range []struct {
+		name string
+		f    confab.SearchFilter
+		want []string
+	}{
+		{"a word, bob", confab.SearchFilter{ReaderID: f.bob.ID, Terms: []confab.SearchTerm{words("word")}}, pub(newest, -2)},
+		{"a word, bob, newest first", confab.SearchFilter{ReaderID: f.bob.ID, Terms: []confab.SearchTerm{words("word")},
+			Sort: confab.SortTimestamp}, pub(newest, -2)},
+		{"a word, bob, oldest first", confab.SearchFilter{ReaderID: f.bob.ID, Terms: []confab.SearchTerm{words("word")},
+			Sort: confab.SortTimestamp, Asc: true}, pub(oldest+1, 2)},
+		{"a word, the owner", confab.SearchFilter{Terms: []confab.SearchTerm{words("word")}, Sort: confab.SortTimestamp},
+			[]string{fmt.Sprintf("word %d", newest), fmt.Sprintf("word %d", newest-1), fmt.Sprintf("word %d", newest-2)}},
+		{"in:", confab.SearchFilter{ChannelIDs: []string{f.pub.ID}}, pub(newest, -2)},
+		{"in:, newest first", confab.SearchFilter{ChannelIDs: []string{f.pub.ID}, Sort: confab.SortTimestamp}, pub(newest, -2)},
+		{"in:, oldest first", confab.SearchFilter{ChannelIDs: []string{f.pub.ID}, Sort: confab.SortTimestamp, Asc: true}, pub(oldest+1, 2)},
+		{"in: a word", confab.SearchFilter{ChannelIDs: []string{f.pub.ID}, Terms: []confab.SearchTerm{words("word")}}, pub(newest, -2)},
+		{"from:, bob", confab.SearchFilter{ReaderID: f.bob.ID, UserIDs: []string{f.owner.ID}, Sort: confab.SortTimestamp}, pub(newest, -2)},
+	} {
+		sf := tc.f
+		sf.WorkspaceID, sf.Limit = f.ws, 3
+		if sf.ReaderID == "" {
+			sf.ReaderID = f.owner.ID
+		}
+		res, err := db.SearchMessages(ctx, sf)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, m := range res.Messages {
+			got = append(got, m.Text)
+		}
+		if !slices.Equal(got, tc.want) || res.Total != confab.SearchCountCap || !res.Capped {
+			t.Errorf("%s: %q, total %d, capped %v; want %q, %d, capped", tc.name, got, res.Total, res.Capped, tc.want, confab.SearchCountCap)
+		}
+	}
+}
+
 func TestTSVector(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"", ""},
