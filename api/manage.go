@@ -115,14 +115,7 @@ func (s *Server) conversationsRename(c *call) (any, error) {
 }
 
 func (s *Server) conversationsUnarchive(c *call) (any, error) {
-	ch := c.args.need("channel")
-	if err := c.args.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.chat.UnarchiveChannel(c.r.Context(), c.user, ch); err != nil {
-		return nil, err
-	}
-	return okOnly, nil
+	return onChannel(c, s.chat.UnarchiveChannel)
 }
 
 func (s *Server) conversationsKick(c *call) (any, error) {

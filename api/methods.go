@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -533,11 +534,17 @@ func (s *Server) conversationsSetPurpose(c *call) (any, error) {
 }
 
 func (s *Server) conversationsArchive(c *call) (any, error) {
+	return onChannel(c, s.chat.ArchiveChannel)
+}
+
+// onChannel answers a method whose one argument is channel and whose
+// answer is ok alone: do acts as the caller on it.
+func onChannel(c *call, do func(ctx context.Context, u *confab.User, channel string) error) (any, error) {
 	ch := c.args.need("channel")
 	if err := c.args.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.chat.ArchiveChannel(c.r.Context(), c.user, ch); err != nil {
+	if err := do(c.r.Context(), c.user, ch); err != nil {
 		return nil, err
 	}
 	return okOnly, nil
@@ -823,14 +830,7 @@ func (s *Server) usersGetPresence(c *call) (any, error) {
 // client whose stream cannot carry what it sends (Server-Sent Events): the
 // members of the conversation get user_typing.
 func (s *Server) conversationsTyping(c *call) (any, error) {
-	ch := c.args.need("channel")
-	if err := c.args.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.chat.Typing(c.r.Context(), c.user, ch); err != nil {
-		return nil, err
-	}
-	return okOnly, nil
+	return onChannel(c, s.chat.Typing)
 }
 
 func (s *Server) usersSetPresence(c *call) (any, error) {
