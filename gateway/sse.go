@@ -139,11 +139,18 @@ func (g *Gateway) streamPresenceSub(userTopic, stream string, ids []byte) {
 // isSSE tells an SSE stream's request from a WebSocket's.
 func isSSE(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, ssePrefix) }
 
+// errNoStream is the answer when the request's connection cannot be taken
+// over (HTTP/2, which confab does not offer; a writer that wraps it).
+var errNoStream = &confab.Error{Code: confab.EINTERNAL, Message: "stream_unavailable"}
+
 // startSSE takes the connection of r over and writes the stream's head:
-// from here on it is a connection like a WebSocket's.
+// from here on it is a connection like a WebSocket's. When it cannot take
+// the connection over it has answered w with an error.
 func (g *Gateway) startSSE(w http.ResponseWriter, r *http.Request) (net.Conn, error) {
 	nc, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
+		g.log.Warn("SSE stream: the connection cannot be taken over", "proto", r.Proto, "err", err)
+		g.httpError(w, errNoStream)
 		return nil, err
 	}
 	origin := ""

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -374,5 +375,23 @@ func TestSSEJoinAndLeave(t *testing.T) {
 	s.bus.publish("T1.c.C1", pub(other))
 	if got := c.next(); got != other {
 		t.Fatalf("got %s after leaving C9, want only %s", got, other)
+	}
+}
+
+// A request whose connection cannot be taken over gets a clear error, not
+// an empty answer an EventSource would read as a stream that ended.
+func TestSSEWithoutHijack(t *testing.T) {
+	s := MustServe(t, Config{}, &fakeChat{})
+	w := httptest.NewRecorder() // not a Hijacker
+	s.g.ServeHTTP(w, httptest.NewRequest(http.MethodGet, ssePrefix+"ticket-U1", nil))
+	var body struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != http.StatusInternalServerError || body.OK || body.Error != "internal_error" {
+		t.Fatalf("answer %d %q, want 500 with ok false", w.Code, w.Body.String())
+	}
+	if n := s.g.Conns(); n != 0 {
+		t.Fatalf("Conns() = %d, want 0", n)
 	}
 }
