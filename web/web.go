@@ -37,7 +37,6 @@ type file struct {
 
 type handler struct {
 	files map[string]*file // by URL path: "/app.js", and "/v/<version>/app.js"
-	fixed map[string]bool  // the URL paths under "/v/<version>/": never change
 }
 
 // Handler serves the client: "/" is index.html, "/<name>" a file of the
@@ -60,7 +59,7 @@ func Handler() http.Handler {
 
 // newHandler reads and prepares the files of fsys (index.html among them).
 func newHandler(fsys fs.FS) (*handler, error) {
-	h := &handler{files: map[string]*file{}, fixed: map[string]bool{}}
+	h := &handler{files: map[string]*file{}}
 	var names []string // sorted: WalkDir's order
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -91,7 +90,6 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	page := string(index.body)
 	for _, p := range names {
 		h.files[prefix+p] = h.files["/"+p]
-		h.fixed[prefix+p] = true
 		for _, attr := range []string{`src="/`, `href="/`} {
 			page = strings.ReplaceAll(page, attr+p+`"`, attr+prefix[1:]+p+`"`)
 		}
@@ -137,7 +135,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A versioned file never changes: the browser keeps it without asking
 	// again. Any other is revalidated at each use; an unchanged one costs a
 	// 304 without a body.
-	if h.fixed[r.URL.Path] {
+	if strings.HasPrefix(r.URL.Path, "/v/") {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		hd.Set("Cache-Control", "no-cache")
