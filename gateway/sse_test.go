@@ -51,6 +51,10 @@ func (s *testServer) openSSE(t *testing.T, ticket string, h http.Header) *sseCli
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	c := &sseClient{t: t, resp: resp, items: make(chan sseItem, 1<<12)}
+	if resp.StatusCode != http.StatusOK {
+		close(c.items) // a refusal: its body is the caller's to read
+		return c
+	}
 	go func() {
 		defer close(c.items)
 		sc := bufio.NewScanner(resp.Body)
