@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/confab/confab"
 	"golang.org/x/crypto/bcrypt"
@@ -229,7 +230,11 @@ func (s *Service) IssueTicket(ctx context.Context, u *confab.User, token string)
 const (
 	ticketRTM    = ""
 	ticketSocket = "socket."
+	ticketStream = "stream."
 )
+
+// streamKeyTTL is how long a stream key may take its stream up again.
+const streamKeyTTL = 24 * time.Hour
 
 // issueTicket issues a ticket of a kind. An RTM ticket is for a lightly
 // loaded gateway of u's pocket; a Socket Mode one for the gateway that
@@ -247,19 +252,47 @@ func (s *Service) issueTicket(ctx context.Context, u *confab.User, token, kind, 
 			return nil, err
 		}
 	}
-	var nonce [16]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return nil, err
-	}
 	now := s.now()
 	wait := s.pace.slot(now)
 	exp := now.Add(wait + s.ticketTTL).Unix()
+	v, err := s.sealTicket(kind, u.ID, gw.ID, exp, sha256.Sum256([]byte(token)))
+	if err != nil {
+		return nil, err
+	}
+	return &confab.Ticket{Value: v, Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
+}
+
+// sealTicket makes a ticket of kind for userID on the gateway gatewayID,
+// valid until exp (unix seconds), under the token of hash: its fields
+// joined by dots, the token's hash sealed, and a MAC of the kind and the
+// fields.
+func (s *Service) sealTicket(kind, userID, gatewayID string, exp int64, hash [sha256.Size]byte) (string, error) {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", err
+	}
 	nonce64 := base64.RawURLEncoding.EncodeToString(nonce[:])
 	body := strings.Join([]string{
-		u.ID, base64.RawURLEncoding.EncodeToString([]byte(gw.ID)),
-		strconv.FormatInt(exp, 10), nonce64, s.sealSession(nonce64, sha256.Sum256([]byte(token))),
+		userID, base64.RawURLEncoding.EncodeToString([]byte(gatewayID)),
+		strconv.FormatInt(exp, 10), nonce64, s.sealSession(nonce64, hash),
 	}, ".")
-	return &confab.Ticket{Value: body + "." + s.ticketMAC(kind+body), Expires: exp, Wait: wait, GatewayURL: gw.URL}, nil
+	return body + "." + s.ticketMAC(kind+body), nil
+}
+
+// StreamKey returns a key that takes a stream a admitted up again on this
+// gateway, without a new ticket: an SSE stream's browser reconnects to its
+// spent ticket's URL and names the key in Last-Event-ID; a long poll
+// names it in each request. Unlike a ticket it may be used any number of
+// times, for streamKeyTTL; like a ticket it dies with its token.
+func (s *Service) StreamKey(a *Admission) (string, error) {
+	return s.sealTicket(ticketStream, a.User.ID, s.gatewayID, s.now().Add(streamKeyTTL).Unix(), a.hash)
+}
+
+// RedeemStreamKey checks a key from StreamKey: the admission it carries,
+// or invalid_auth if it is malformed, forged, expired or of another
+// gateway, or if its token is gone (revoked) or its user deleted.
+func (s *Service) RedeemStreamKey(ctx context.Context, key string) (*Admission, error) {
+	return s.redeemTicket(ctx, key, ticketStream)
 }
 
 func (s *Service) ticketMAC(body string) string {
@@ -338,7 +371,8 @@ func (s *Service) redeemTicket(ctx context.Context, ticket, kind string) (*Admis
 	if err != nil {
 		return nil, err
 	}
-	if u.ID != parts[0] || !s.tickets.use(parts[3], exp, now) {
+	// A stream key is used again and again; a ticket once.
+	if u.ID != parts[0] || kind != ticketStream && !s.tickets.use(parts[3], exp, now) {
 		return nil, confab.ErrInvalidAuth
 	}
 	return &Admission{User: u, Session: confab.FingerprintOf(hash[:]), hash: hash}, nil

@@ -92,3 +92,54 @@ func TestTicketsAreSingleUseAndBoundToTheirGateway(t *testing.T) {
 		}
 	}
 }
+
+// A stream key takes its stream up again at its gateway, as often as
+// needed, until it expires; it is no ticket, and no ticket is one.
+func TestStreamKeys(t *testing.T) {
+	alice := &confab.User{ID: "UALICE", WorkspaceID: "TACME"}
+	secret := []byte("shared by every process of the cluster")
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	gw1 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "ws://127.0.0.1:9001"})
+	gw2 := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock, GatewayID: "ws://127.0.0.1:9002"})
+	api := chat.New(chat.Config{Store: userStore{u: alice}, TicketSecret: secret, Now: clock,
+		Gateways: pickFunc(func(context.Context, *confab.User) (confab.Gateway, error) {
+			return confab.Gateway{ID: "ws://127.0.0.1:9002", URL: "ws://127.0.0.1:9002"}, nil
+		})})
+	ctx := context.Background()
+
+	tk, err := api.IssueTicket(ctx, alice, aliceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := gw2.RedeemTicket(ctx, tk.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := gw2.StreamKey(adm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if a, err := gw2.RedeemStreamKey(ctx, key); err != nil || a.User.ID != alice.ID || a.Session != adm.Session {
+			t.Fatalf("use %d of the key = %+v, %v; want alice under her token", i+1, a, err)
+		}
+	}
+	if _, err := gw1.RedeemStreamKey(ctx, key); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("another gateway took the key: %v", err)
+	}
+	if _, err := gw2.RedeemTicket(ctx, key); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("a stream key opened a new connection as a ticket: %v", err)
+	}
+	tk2, err := api.IssueTicket(ctx, alice, aliceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw2.RedeemStreamKey(ctx, tk2.Value); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("a ticket served as a stream key: %v", err)
+	}
+	now = now.Add(25 * time.Hour)
+	if _, err := gw2.RedeemStreamKey(ctx, key); confab.ErrorMessage(err) != "invalid_auth" {
+		t.Fatalf("an expired key worked: %v", err)
+	}
+}

@@ -87,6 +87,10 @@ func TestRevokeEndsTheSession(t *testing.T) {
 				t.Fatalf("CheckAdmission of a live token: %v", err)
 			}
 			unused, kept := issue(alice.token), issue(other.Token)
+			key, err := b.StreamKey(adm)
+			if err != nil {
+				t.Fatal(err)
+			}
 
 			if err := a.Revoke(t.Context(), alice.u, alice.token); err != nil {
 				t.Fatal(err)
@@ -104,6 +108,8 @@ func TestRevokeEndsTheSession(t *testing.T) {
 			if exact {
 				_, err = b.RedeemTicket(t.Context(), unused)
 				wantCode(t, "a ticket of the revoked token", err, "invalid_auth")
+				_, err = b.RedeemStreamKey(t.Context(), key)
+				wantCode(t, "a stream key of the revoked token", err, "invalid_auth")
 			} else {
 				// b read the token a moment ago: it may honour it for the
 				// TTL; CheckAdmission, which the gateway runs next, does not.
@@ -114,6 +120,8 @@ func TestRevokeEndsTheSession(t *testing.T) {
 				c.advance(5 * time.Second)
 				_, err = b.RedeemTicket(t.Context(), issueAt(t, a, alice.u, alice.token))
 				wantCode(t, "a ticket of the revoked token after the TTL", err, "invalid_auth")
+				_, err = b.RedeemStreamKey(t.Context(), key)
+				wantCode(t, "a stream key of the revoked token after the TTL", err, "invalid_auth")
 			}
 			if adm, err := b.RedeemTicket(t.Context(), kept); err != nil || adm.Session != Fingerprint(other.Token) {
 				t.Fatalf("a ticket of alice's other token = %+v, %v; want it redeemed", adm, err)

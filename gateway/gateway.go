@@ -36,6 +36,13 @@ type Chat interface {
 	// Errors: EUNAUTHORIZED "invalid_auth" (unknown, used or expired, or
 	// its token revoked).
 	RedeemTicket(ctx context.Context, ticket string) (*chat.Admission, error)
+	// StreamKey returns a key that admits a's stream again on this gateway
+	// (an SSE stream's resumption), any number of times until it expires.
+	StreamKey(a *chat.Admission) (string, error)
+	// RedeemStreamKey checks a key from StreamKey: the admission it
+	// carries. Errors: EUNAUTHORIZED "invalid_auth" (forged, expired, of
+	// another gateway, or its token revoked).
+	RedeemStreamKey(ctx context.Context, key string) (*chat.Admission, error)
 	// CheckAdmission tells whether a's token still exists, as of the call.
 	// Errors: EUNAUTHORIZED "invalid_auth" (revoked).
 	CheckAdmission(ctx context.Context, a *chat.Admission) error

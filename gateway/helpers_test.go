@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,26 @@ func (f *fakeChat) RedeemTicket(ctx context.Context, ticket string) (*chat.Admis
 // sessionOf is the session of the fake's ticket: "ticket-U1" and
 // "ticket-U1~b" are two sessions of U1.
 func sessionOf(ticket string) confab.Fingerprint { return chat.Fingerprint(ticket) }
+
+// StreamKey is "key-<user id>~<session>", which RedeemStreamKey takes
+// back while the session is admitted (CheckAdmission).
+func (f *fakeChat) StreamKey(a *chat.Admission) (string, error) {
+	return "key-" + a.User.ID + "~" + strconv.FormatUint(uint64(a.Session), 16), nil
+}
+
+func (f *fakeChat) RedeemStreamKey(ctx context.Context, key string) (*chat.Admission, error) {
+	rest, ok := strings.CutPrefix(key, "key-")
+	id, fp, ok2 := strings.Cut(rest, "~")
+	n, err := strconv.ParseUint(fp, 16, 64)
+	if !ok || !ok2 || err != nil {
+		return nil, confab.ErrInvalidAuth
+	}
+	a := &chat.Admission{User: &confab.User{ID: id, WorkspaceID: "T1", Name: strings.ToLower(id)}, Session: confab.Fingerprint(n)}
+	if err := f.CheckAdmission(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
 
 // CheckAdmission admits every session by default.
 func (f *fakeChat) CheckAdmission(ctx context.Context, a *chat.Admission) error {
