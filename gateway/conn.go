@@ -55,10 +55,11 @@ type (
 // for every recipient, so a connection's queue holds a pointer per frame
 // and its write one buffer per frame. It is never modified.
 type wireFrame struct {
-	b  []byte
-	t  int64 // publication time (unix ns) for the latency histogram; 0: none
-	hl uint8 // the length of b's WebSocket header: the payload follows
-	op ws.OpCode
+	b   []byte
+	t   int64  // publication time (unix ns) for the latency histogram; 0: none
+	pos uint64 // the frame's position in the ring (ring.go); 0: not broadcast
+	hl  uint8  // the length of b's WebSocket header: the payload follows
+	op  ws.OpCode
 	// sse is the frame as a Server-Sent Event (sseEvent), made by the
 	// first SSE stream that writes it and shared by the others.
 	sse atomic.Pointer[[]byte]
@@ -188,6 +189,9 @@ type conn struct {
 	// session is the token c was admitted under (session.go): what its
 	// frames are rate limited by and what a revocation names.
 	session confab.Fingerprint
+	// stream is what an SSE stream needs to be resumed (resume.go); nil
+	// for a WebSocket.
+	stream *stream
 
 	// Guarded by mu, which is taken under the hub's and the registry's
 	// shard locks and under Gateway.goMu, and under which only the poller's
@@ -272,6 +276,11 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	if c.closeErr != nil {
 		c.mu.Unlock()
 		return false, false
+	}
+	if c.stream != nil && f.pos != 0 && f.pos <= c.stream.skip {
+		// A resumed stream had it replayed (resume.go).
+		c.mu.Unlock()
+		return true, false
 	}
 	cfg := &c.g.cfg
 	if int(c.frames) >= cfg.MaxQueueFrames || int(c.bytes)+len(f.b) > cfg.MaxQueueBytes {
@@ -426,6 +435,7 @@ type sendBuf struct {
 	done  chan struct{} // closed when the writer gives the writing side up, if set (finish; guarded by conn.mu)
 	wake  chan struct{} // wakes the flush goroutine waiting for room (fdConn.wait); made once
 	bufs  net.Buffers   // the batch's frames
+	id    []byte        // an SSE stream's id line, written after the batch; nil: none (takeBatch)
 	v     net.Buffers   // what WriteTo consumes (kept here so it does not escape per call)
 }
 
@@ -443,6 +453,12 @@ var sendBufPool = sync.Pool{New: func() any { return new(sendBuf) }}
 // When nothing is queued (or nothing more can be written) it gives the
 // writing side up instead and returns ok false.
 func (c *conn) takeBatch(own bool) (o *sendBuf, batch []*wireFrame, ok bool) {
+	var w uint64
+	if c.stream != nil {
+		// Read before the queue is taken: every frame of c's topics up
+		// to it is in the batch, or was written before (ring.go).
+		w = c.g.hub.ring.watermark()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o = c.out
@@ -454,6 +470,9 @@ func (c *conn) takeBatch(own bool) (o *sendBuf, batch []*wireFrame, ok bool) {
 	}
 	o.queue, o.spare = o.spare[:0], nil
 	c.frames, c.bytes, c.own = 0, 0, own
+	if c.stream != nil {
+		o.id = c.stream.idAfter(w)
+	}
 	return o, batch, true
 }
 
@@ -550,15 +569,20 @@ func (c *conn) abandonFlush() {
 var errFull = errors.New("socket full")
 
 // lay lays batch out in o for one writev, a buffer per frame (as
-// WebSocket frames, or as Server-Sent Events when sse), and returns
-// the buffers and the oldest publication time.
+// WebSocket frames, or as Server-Sent Events when sse) and the stream's id
+// line after them if takeBatch made one, and returns the buffers and the
+// oldest publication time.
 func (o *sendBuf) lay(batch []*wireFrame, sse bool) (bufs [][]byte, oldest int64) {
-	o.bufs = slices.Grow(o.bufs[:0], len(batch))
+	o.bufs = slices.Grow(o.bufs[:0], len(batch)+1)
 	for _, f := range batch {
 		o.bufs = append(o.bufs, f.bytes(sse))
 		if f.t != 0 && (oldest == 0 || f.t < oldest) {
 			oldest = f.t
 		}
+	}
+	if o.id != nil {
+		o.bufs = append(o.bufs, o.id)
+		o.id = nil
 	}
 	return o.bufs, oldest
 }

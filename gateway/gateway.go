@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,6 +122,14 @@ type Config struct {
 	MaxConnsPerAddr int     // open connections from one address
 	HandshakeRate   float64 // upgrade requests a second from one address
 	HandshakeBurst  int     // past HandshakeRate; default: HandshakeRate, at least 1
+
+	// What an SSE stream that drops may resume from (resume.go): the
+	// frames broadcast last, up to ResumeFrames (default 65,536) and
+	// ResumeBytes (default 16 MiB), and its topics, held subscribed for
+	// ResumeHold after it leaves (default 2 minutes).
+	ResumeFrames int
+	ResumeBytes  int
+	ResumeHold   time.Duration
 }
 
 // DefaultSendQueueBytes is the default of Config.MaxQueueBytes: the bytes a
@@ -161,6 +170,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.SendBufferBytes == 0 {
 		c.SendBufferBytes = DefaultSendBufferBytes
+	}
+	if c.ResumeFrames <= 0 {
+		c.ResumeFrames = 1 << 16
+	}
+	if c.ResumeBytes <= 0 {
+		c.ResumeBytes = 16 << 20
+	}
+	if c.ResumeHold <= 0 {
+		c.ResumeHold = 2 * time.Minute
 	}
 	if c.NoProgressTimeout <= 0 {
 		c.NoProgressTimeout = DefaultNoProgressTimeout
@@ -213,6 +231,10 @@ type Gateway struct {
 	// the sweeper's walk, do not queue on one lock.
 	conns  [registryShards]registryShard
 	nconns atomic.Int64
+
+	// beforeSettle, when set (by tests), runs as a stream is about to
+	// settle (resume.go): its frames queued meanwhile are in its queue.
+	beforeSettle func()
 }
 
 // gatewayPhase is where a Gateway is in its life: running, then draining
@@ -287,7 +309,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.bus = bus
 	g.ctx, g.cancel = context.WithCancel(context.Background())
-	g.hub = newHub(cfg.Shards, bus, cfg.Logger, g.startFlushes)
+	g.hub = newHub(cfg.Shards, bus, cfg.Logger, newRing(cfg.ResumeFrames, cfg.ResumeBytes), g.startFlushes)
 	g.writers = newWriters()
 	for range cfg.Writers {
 		g.bg.Add(1)
@@ -427,7 +449,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(g.ctx, cancel)()
-	adm, err := g.chat.RedeemTicket(ctx, ticket)
+	var (
+		adm  *chat.Admission
+		err  error
+		last lastEventID
+		sse  = isSSE(r)
+	)
+	if v := r.Header.Get("Last-Event-ID"); sse && v != "" {
+		// A browser resuming its stream: the ticket in the path is
+		// spent; the id's stream key admits it (resume.go).
+		ok := false
+		if last, ok = parseLastEventID(v); !ok {
+			g.httpError(w, confab.ErrInvalidAuth)
+			return
+		}
+		adm, err = g.chat.RedeemStreamKey(ctx, last.key)
+	} else {
+		adm, err = g.chat.RedeemTicket(ctx, ticket)
+	}
 	if err != nil {
 		if confab.ErrorCode(err) == confab.EINTERNAL {
 			g.log.Error("redeem ticket", "err", err)
@@ -443,9 +482,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var (
 		nc    net.Conn
 		early []byte
-		sse   = isSSE(r)
+		st    *stream
 	)
 	if sse {
+		if st, err = g.newStream(adm, last); err != nil {
+			g.log.Error("stream key", "err", err)
+			g.httpError(w, err)
+			return
+		}
 		// Nothing the client sends after its request is read.
 		if nc, err = g.startSSE(w, r); err != nil {
 			g.log.Debug("SSE stream not started", "user", user.ID, "err", err)
@@ -472,9 +516,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.boundSendBuffer(nc)
 	c := g.accept(nc, user)
-	if sse {
-		c.streamHello()
-	}
+	c.sse, c.stream = sse, st
 	quota.to(c)
 	c.session = adm.Session
 	if g.poller != nil {
@@ -630,6 +672,9 @@ func (g *Gateway) register(c *conn, adm *chat.Admission) error {
 	if err := g.hub.reconcile(g.ctx, all); err != nil {
 		return err
 	}
+	if c.stream != nil {
+		g.settle(c)
+	}
 
 	g.chat.Connected(g.ctx, c.user())
 	g.log.Debug("connected", "conn", c.id, "user", c.uid, "channels", len(channels))
@@ -657,7 +702,9 @@ func (g *Gateway) finish(c *conn, err error) {
 	// chat hears of the disconnect, so that whoever learns of it (a
 	// client told it is offline) finds the place free.
 	g.releaseQuotas(c)
-	g.unregister(c, d.connected)
+	// A stream that dropped may resume: it is not revoked nor sent away.
+	resumable := c.stream != nil && d.connected && !errors.Is(d.err, errRevoked) && !errors.Is(d.err, errShutdown)
+	g.unregister(c, d.connected, resumable)
 	if d.o.close == ws.StatusInternalServerError {
 		g.log.Error("connection failed", "conn", c.id, "user", c.uid, "err", d.err)
 	} else {
@@ -784,10 +831,14 @@ func (g *Gateway) closeTransport(c *conn, t transport, broken bool, d *teardown)
 }
 
 // unregister takes c out of the hub — unsubscribing the bus from the topics
-// it was the last local subscriber of — and out of the registry, and tells
+// it was the last local subscriber of, unless c is a stream that may
+// resume (holdFor) — and out of the registry, and tells
 // Chat that c's user disconnected when it was told of the connection.
-func (g *Gateway) unregister(c *conn, connected bool) {
+func (g *Gateway) unregister(c *conn, connected, resumable bool) {
 	c.subMu.Lock()
+	if resumable {
+		g.holdFor(c)
+	}
 	subs := c.subs
 	c.subs, c.reg = nil, nil
 	c.subMu.Unlock()
@@ -926,6 +977,13 @@ func (g *Gateway) sweep() {
 }
 
 func (g *Gateway) sweepOnce(now int64) {
+	if names := g.hub.release(now); len(names) > 0 {
+		g.goTracked(func() {
+			if err := g.hub.reconcile(g.ctx, names); err != nil {
+				g.log.Warn("bus reconcile after a hold", "err", err)
+			}
+		})
+	}
 	idle, ping := g.cfg.IdleTimeout.Nanoseconds(), g.cfg.PingInterval.Nanoseconds()
 	heartbeat := min(ping, sseHeartbeat.Nanoseconds())
 	g.eachConn(func(c *conn) {

@@ -32,6 +32,13 @@ type hub struct {
 	shards []hubShard
 	bus    Bus
 	log    *slog.Logger
+	// ring keeps the frames broadcast last, for SSE streams that resume
+	// (ring.go, resume.go).
+	ring *ring
+	// holds are the topics held subscribed for streams that may resume,
+	// in the order their holds end (hold, release).
+	holdMu sync.Mutex
+	holds  []hold
 	// startFlushes starts the flushes a broadcast needs, all at once
 	// (Gateway.startFlushes).
 	startFlushes func([]*conn)
@@ -60,6 +67,18 @@ type topic struct {
 	// subscribed is whether the bus subscription is in place; changed only
 	// with the shard's busMu held.
 	subscribed bool
+	// since is the ring position at which the subscription took effect:
+	// every publication of the topic since is in the ring (resume.go).
+	since uint64
+	// held keeps the subscription without a local subscriber until then
+	// (unix ns; 0: not held), for a stream that may resume (hold).
+	held int64
+}
+
+// hold is a topic held subscribed until a time (hub.holds).
+type hold struct {
+	name  string
+	until int64
 }
 
 // sub is a connection's membership of a topic: the topic, and where the
@@ -73,8 +92,8 @@ type sub struct {
 // compactMin is the size below which a topic's holes are not compacted.
 const compactMin = 64
 
-func newHub(shards int, bus Bus, log *slog.Logger, startFlushes func([]*conn)) *hub {
-	h := &hub{shards: make([]hubShard, shards), bus: bus, log: log, startFlushes: startFlushes}
+func newHub(shards int, bus Bus, log *slog.Logger, r *ring, startFlushes func([]*conn)) *hub {
+	h := &hub{shards: make([]hubShard, shards), bus: bus, log: log, ring: r, startFlushes: startFlushes}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 	}
@@ -140,8 +159,9 @@ func (t *topic) compact() {
 	t.conns, t.free = conns, nil
 }
 
-// dirty reports whether the bus subscription disagrees with the local set.
-func (t *topic) dirty() bool { return (t.live > 0) != t.subscribed }
+// dirty reports whether the bus subscription disagrees with the local set
+// (a held subscription counts as one subscriber).
+func (t *topic) dirty() bool { return (t.live > 0 || t.subscribed && t.held != 0) != t.subscribed }
 
 // add registers c for name, unless c is a member already. It returns c's
 // membership, whether c was newly added, and whether the topic needs a
@@ -217,11 +237,12 @@ func (h *hub) broadcast(name string, payload []byte, pubTime int64) int {
 	s := h.shard(name)
 	s.mu.RLock()
 	t := s.topics[name]
-	if t == nil || t.live == 0 {
+	if t == nil || t.live == 0 && t.held == 0 {
 		s.mu.RUnlock()
 		return 0
 	}
 	f := newWireFrame(ws.OpText, payload, pubTime)
+	h.ring.begin(name, f)
 	starts := startsPool.Get().(*[]*conn)
 	for _, c := range t.conns {
 		if c != nil {
@@ -232,6 +253,7 @@ func (h *hub) broadcast(name string, payload []byte, pubTime int64) int {
 	}
 	n := int(t.live)
 	s.mu.RUnlock()
+	h.ring.end(f.pos)
 	if len(*starts) > 0 {
 		h.startFlushes(*starts)
 	}
@@ -323,12 +345,56 @@ func (h *hub) mark(names []string, subscribed bool) {
 		}
 		if t != nil {
 			t.subscribed = subscribed
+			if subscribed {
+				t.since = h.ring.mark()
+			} else {
+				t.held = 0
+			}
 			if !subscribed && t.live == 0 {
 				delete(s.topics, n)
 			}
 		}
 		s.mu.Unlock()
 	}
+}
+
+// hold keeps names subscribed without a local subscriber until until (unix
+// ns), those that are subscribed now: a stream that had them may resume
+// (resume.go). Call it before the last subscriber leaves.
+func (h *hub) hold(names []string, until int64) {
+	h.holdMu.Lock()
+	defer h.holdMu.Unlock()
+	for _, n := range names {
+		s := h.shard(n)
+		s.mu.Lock()
+		if t := s.topics[n]; t != nil && t.subscribed {
+			t.held = max(t.held, until)
+			h.holds = append(h.holds, hold{n, until})
+		}
+		s.mu.Unlock()
+	}
+}
+
+// release ends the holds that are over at now and returns the topics that
+// now need a reconcile.
+func (h *hub) release(now int64) (dirty []string) {
+	h.holdMu.Lock()
+	defer h.holdMu.Unlock()
+	i := 0
+	for ; i < len(h.holds) && h.holds[i].until <= now; i++ {
+		n := h.holds[i].name
+		s := h.shard(n)
+		s.mu.Lock()
+		if t := s.topics[n]; t != nil && t.held != 0 && t.held <= now {
+			t.held = 0
+			if t.dirty() {
+				dirty = append(dirty, n)
+			}
+		}
+		s.mu.Unlock()
+	}
+	h.holds = slices.Delete(h.holds, 0, i)
+	return dirty
 }
 
 // A connection's memberships (conn.subs). The caller holds c.subMu.

@@ -95,21 +95,6 @@ func (c *conn) streamID() string {
 	return c.g.streams + "." + strconv.FormatUint(uint64(c.id), 10)
 }
 
-// streamHello makes c, not yet shared, an SSE stream: its hello, queued
-// first, carries its id.
-func (c *conn) streamHello() {
-	c.sse = true
-	p, _ := json.Marshal(struct {
-		Type   string `json:"type"`
-		Stream string `json:"stream"`
-	}{"hello", c.streamID()})
-	hello := newWireFrame(ws.OpText, p, 0)
-	c.mu.Lock()
-	c.out.queue[0] = hello
-	c.bytes = int32(len(hello.b))
-	c.mu.Unlock()
-}
-
 // streamPresenceSub applies an OpPresenceSub of a user topic: the user's
 // local SSE stream it names watches the presence of the users in ids (a
 // JSON array). The bus calls run in a goroutine of their own:

@@ -19,7 +19,8 @@ import (
 // joined by newlines), or a heartbeat.
 type sseItem struct {
 	data    string
-	comment bool // a heartbeat
+	comment bool   // a heartbeat, or an id with no data
+	id      string // the event's id, when it set one
 }
 
 // sseClient reads a Server-Sent Events stream as a browser's EventSource
@@ -60,17 +61,22 @@ func (s *testServer) openSSE(t *testing.T, ticket string, h http.Header) *sseCli
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 1<<20)
 		var (
-			data []string
-			name string
+			data     []string
+			name, id string
 		)
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
 			case line == "":
-				if data != nil {
-					c.items <- sseItem{data: strings.Join(data, "\n"), comment: name == "heartbeat"}
+				switch {
+				case data != nil:
+					c.items <- sseItem{data: strings.Join(data, "\n"), comment: name == "heartbeat", id: id}
+				case id != "":
+					c.items <- sseItem{comment: true, id: id}
 				}
-				data, name = nil, ""
+				data, name, id = nil, "", ""
+			case strings.HasPrefix(line, "id:"):
+				id = strings.TrimPrefix(strings.TrimPrefix(line, "id:"), " ")
 			case strings.HasPrefix(line, "event:"):
 				name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
 			case strings.HasPrefix(line, "data:"):

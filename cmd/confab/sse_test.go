@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,4 +154,142 @@ func TestPresenceSubOverHTTP(t *testing.T) {
 	}
 	bob.fails("rtm.presenceSub", obj{"stream": "bad stream id", "ids": alice.userID}, "invalid_stream")
 	bob.fails("rtm.presenceSub", obj{"ids": alice.userID}, "invalid_arguments")
+}
+
+// sseEvents reads a stream as a browser's EventSource does: its events'
+// data, decoded, and the last id it set (what the browser would name in
+// Last-Event-ID).
+type sseEvents struct {
+	events chan obj
+	mu     sync.Mutex
+	last   string
+}
+
+func readStream(t *testing.T, url, lastID string) (*sseEvents, *http.Response) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the stream: %s", resp.Status)
+	}
+	s := &sseEvents{events: make(chan obj, 4096)}
+	go func() {
+		defer close(s.events)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if id, ok := strings.CutPrefix(line, "id: "); ok {
+				s.mu.Lock()
+				s.last = id
+				s.mu.Unlock()
+			}
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				var f obj
+				if json.Unmarshal([]byte(data), &f) == nil {
+					s.events <- f
+				}
+			}
+		}
+	}()
+	return s, resp
+}
+
+func (s *sseEvents) next(t *testing.T) obj {
+	t.Helper()
+	select {
+	case f, ok := <-s.events:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+	}
+	return nil
+}
+
+func (s *sseEvents) lastID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// A stream that drops resumes from its Last-Event-ID, as a browser
+// reconnects by itself to its URL (its ticket spent): the 1,000 messages
+// posted to its ten channels meanwhile come once each, and nothing else
+// — no hello of a new connection to catch up from.
+func TestSSEResumeAfterAThousand(t *testing.T) {
+	m := MustRunMain(t)
+	alice := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	var chans []string
+	for i := range 10 {
+		ch := alice.createChannel(fmt.Sprintf("room-%d", i), false)
+		bob.must("conversations.join", obj{"channel": ch})
+		chans = append(chans, ch)
+	}
+	url := bob.must("rtm.connect", nil)["sse_url"].(string)
+	s, resp := readStream(t, url, "")
+	if f := s.next(t); f["type"] != "hello" || f["resumed"] != false {
+		t.Fatalf("first event %v, want hello, not resumed", f)
+	}
+	alice.post(chans[0], "before the drop")
+	for f := s.next(t); f["type"] != "message"; f = s.next(t) {
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.lastID() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	last := s.lastID()
+	if last == "" {
+		t.Fatal("the stream sent no id")
+	}
+	resp.Body.Close()
+
+	want := map[string]bool{}
+	for i := range 1000 {
+		ch := chans[i%len(chans)]
+		ts := alice.post(ch, fmt.Sprintf("while away %d", i))
+		want[ch+"/"+ts] = true
+	}
+	s, _ = readStream(t, url, last)
+	if f := s.next(t); f["type"] != "hello" || f["resumed"] != true {
+		t.Fatalf("first event %v, want hello, resumed", f)
+	}
+	got := map[string]bool{}
+	seqs := map[string]float64{}
+	for len(got) < len(want) {
+		f := s.next(t)
+		if f["type"] != "message" {
+			continue
+		}
+		ch, ts := f["channel"].(string), f["ts"].(string)
+		key := ch + "/" + ts
+		if !want[key] || got[key] {
+			t.Fatalf("message %v: not one of those posted while away, or twice", f)
+		}
+		if seq := f["seq"].(float64); seq <= seqs[ch] {
+			t.Fatalf("%s: seq %v after %v", ch, seq, seqs[ch])
+		}
+		seqs[ch] = f["seq"].(float64)
+		got[key] = true
+	}
+	select {
+	case f := <-s.events:
+		if f["type"] == "message" {
+			t.Fatalf("more after the 1,000: %v", f)
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
 }

@@ -90,6 +90,7 @@ func TestWebChatOverSSE(t *testing.T) {
 	tabs := map[string]*tab{}
 	for _, name := range []string{"alice", "bob"} {
 		b := newTab(t, browser, name, true)
+		recordCalls(b)
 		b.login(proxy.URL, "acme", name, "correct horse "+name)
 		b.openChannel(plaza)
 		b.waitFor("live over Server-Sent Events", `window.confabDebug.state().live && window.confabDebug.state().transport === 'sse'`)
@@ -115,6 +116,29 @@ func TestWebChatOverSSE(t *testing.T) {
 	alice.must("users.setPresence", obj{"presence": "away"})
 	b.waitFor("alice away, live", presence("away"))
 
+	// A stream cut: the browser reconnects by itself, naming the last id
+	// it got, and the stream resumes where it was — what alice sent
+	// meanwhile replayed once, in order, with no new rtm.connect nor
+	// client.catchup.
+	calls := `window.__calls.filter(c => c.method === 'rtm.connect' || c.method === 'client.catchup').length`
+	before := eval[int](b, calls)
+	proxy.cutStreams()
+	var replayed []string
+	for i := range 3 {
+		text := fmt.Sprintf("while the stream was cut %d", i)
+		alice.post(plaza, text)
+		replayed = append(replayed, text)
+	}
+	b.waitFor("the stream resumed", `window.confabDebug.state().resumes === 1`)
+	b.waitFor("the last message sent while cut", hasText(replayed[len(replayed)-1]))
+	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg[data-ts]:not(.pending) .text')].map(e => e.textContent).filter(t => t.startsWith('while the stream was cut'))`)
+	if strings.Join(got, "|") != strings.Join(replayed, "|") {
+		t.Fatalf("bob's page shows %q, want each of %q once, in order", got, replayed)
+	}
+	if n := eval[int](b, calls); n != before {
+		t.Errorf("%d calls of rtm.connect or client.catchup to resume, want none", n-before)
+	}
+
 	// The streams are cut, and refused for a while; what alice sends
 	// meanwhile comes to bob once his is back.
 	proxy.refuseSSE.Store(true)
@@ -129,7 +153,7 @@ func TestWebChatOverSSE(t *testing.T) {
 	proxy.refuseSSE.Store(false)
 	b.waitFor("bob live again over the stream", `window.confabDebug.state().live && window.confabDebug.state().transport === 'sse'`)
 	b.waitFor("the last message sent while away", hasText(sent[len(sent)-1]))
-	got := eval[[]string](b, `[...document.querySelectorAll('#messages .msg[data-ts]:not(.pending) .text')].map(e => e.textContent).filter(t => t.startsWith('while bob was away'))`)
+	got = eval[[]string](b, `[...document.querySelectorAll('#messages .msg[data-ts]:not(.pending) .text')].map(e => e.textContent).filter(t => t.startsWith('while bob was away'))`)
 	if strings.Join(got, "|") != strings.Join(sent, "|") {
 		t.Fatalf("bob's page shows %q, want each of %q once, in order", got, sent)
 	}

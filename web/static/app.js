@@ -183,7 +183,7 @@ async function start(token) {
 
   window.confabDebug = {
     drop: () => S.rtm.drop(),
-    state: () => ({ live: S.rtm.live, transport: S.rtm.transport, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id, waiting: [...S.rtm.gaps.keys()],
+    state: () => ({ live: S.rtm.live, transport: S.rtm.transport, resumes: S.rtm.resumes, seqs: Object.fromEntries(S.rtm.seqs), open: S.cur && S.cur.id, waiting: [...S.rtm.gaps.keys()],
       atEnd: !!S.cur?.atEnd, loading: !!(S.cur?.loading || S.cur?.loadingNewer) }),
     setGapWait: (ms) => { S.rtm.gapWait = ms; },
   };

@@ -64,6 +64,8 @@ export class Realtime {
     this.es = null;            // the Server-Sent Events stream, when that is the transport
     this.sseUntil = 0;         // use SSE until then (a WebSocket failed before hello)
     this.stream = "";          // the stream's id, from its hello (rtm.presenceSub names it)
+    this.resumed = false;      // the last hello resumed a stream that dropped
+    this.resumes = 0;          // streams resumed (tests read it)
     this.nextID = 1;
     this.attempt = 0;
     this.stopped = true;
@@ -282,6 +284,7 @@ export class Realtime {
     switch (f.type) {
       case "hello":
         this.stream = typeof f.stream === "string" ? f.stream : "";
+        this.resumed = f.resumed === true;
         return "hello";
       case "goodbye": case "close": case "pong": case undefined: // pongs and acks
         return f.type || "";
@@ -333,9 +336,12 @@ export class Realtime {
   }
 
   // openSSE opens the Server-Sent Events stream: the same frames, one per
-  // event, and a heartbeat event while there are none. Its browser's own
-  // reconnection is not used: a stream that errs or falls silent is
-  // closed, and the loop connects again and catches up.
+  // event, and a heartbeat event while there are none. When it drops, the
+  // browser reconnects by itself, naming the last id the stream sent
+  // (Last-Event-ID): a hello that says resumed means the server replayed
+  // what was missed, and the stream goes on; one that does not, a stream
+  // the browser gives up on, and one that falls silent are closed, and the
+  // loop connects again and catches up.
   openSSE(url) {
     return new Promise((resolveHello, rejectHello) => {
       const es = new EventSource(url);
@@ -364,12 +370,23 @@ export class Realtime {
         alive();
         const type = this.frame(m.data);
         if (type === "goodbye" || type === "close") return close();
-        if (type !== "hello" || hello) return;
+        if (type !== "hello") return;
+        if (hello) {
+          // The browser reconnected: the stream has a new id.
+          if (!this.resumed) return close();
+          this.resumes++;
+          this.h.status("online", {});
+          return;
+        }
         hello = true;
         alive();
         resolveHello({ promise: closedPromise, cleanup: () => clearTimeout(silence) });
       };
-      es.onerror = close;
+      es.onerror = () => {
+        // CONNECTING: the browser is reconnecting (the silence timer
+        // bounds it); CLOSED: it gave up (a refusal).
+        if (!hello || es.readyState === EventSource.CLOSED) close();
+      };
     });
   }
 
