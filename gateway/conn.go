@@ -463,18 +463,30 @@ func (c *conn) takeBatch(own bool) (o *sendBuf, batch []*wireFrame, ok bool) {
 	defer c.mu.Unlock()
 	o = c.out
 	batch = o.queue
-	if len(batch) == 0 || c.broken {
+	if c.broken || len(batch) == 0 && !c.streamBehind() {
 		c.dropLocked()
 		c.endFlushLocked()
 		return nil, nil, false
 	}
+	if c.stream != nil {
+		if len(batch) == 0 {
+			// The id alone, brought up to what was written (resume.go).
+			w = c.g.hub.ring.watermark()
+		}
+		if o.id = c.stream.idAfter(w, batch); o.id == nil && len(batch) == 0 {
+			c.dropLocked()
+			c.endFlushLocked()
+			return nil, nil, false
+		}
+	}
 	o.queue, o.spare = o.spare[:0], nil
 	c.frames, c.bytes, c.own = 0, 0, own
-	if c.stream != nil {
-		o.id = c.stream.idAfter(w)
-	}
 	return o, batch, true
 }
+
+// streamBehind reports whether c is a stream whose last id is behind a
+// frame it wrote: its next write is its id alone. c.mu is held.
+func (c *conn) streamBehind() bool { return c.stream != nil && c.stream.behind }
 
 // wrote ends the write of batch (failed with err, if set): its backing
 // array is reused.
@@ -547,7 +559,7 @@ func (c *conn) flushTurn() (again bool) {
 	c.wrote(o, batch, err)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(o.queue) == 0 || c.broken {
+	if c.broken || len(o.queue) == 0 && !c.streamBehind() {
 		c.dropLocked()
 		c.endFlushLocked()
 		return false

@@ -35,10 +35,6 @@ type hub struct {
 	// ring keeps the frames broadcast last, for SSE streams that resume
 	// (ring.go, resume.go).
 	ring *ring
-	// holds are the topics held subscribed for streams that may resume,
-	// in the order their holds end (hold, release).
-	holdMu sync.Mutex
-	holds  []hold
 	// startFlushes starts the flushes a broadcast needs, all at once
 	// (Gateway.startFlushes).
 	startFlushes func([]*conn)
@@ -46,9 +42,12 @@ type hub struct {
 
 type hubShard struct {
 	busMu  sync.Mutex   // held across bus Subscribe/Unsubscribe of this shard's topics
-	mu     sync.RWMutex // guards topics and every *topic in it
+	mu     sync.RWMutex // guards topics and every *topic in it, and holds
 	topics map[string]*topic
-	_      [64]byte // keep neighbouring shards' locks off one cache line
+	// holds are the shard's topics held subscribed for streams that may
+	// resume, in the order their holds end (hub.hold, hub.release).
+	holds []hold
+	_     [64]byte // keep neighbouring shards' locks off one cache line
 }
 
 // topic is one topic's local subscribers. Guarded by its shard's mu.
@@ -362,14 +361,12 @@ func (h *hub) mark(names []string, subscribed bool) {
 // ns), those that are subscribed now: a stream that had them may resume
 // (resume.go). Call it before the last subscriber leaves.
 func (h *hub) hold(names []string, until int64) {
-	h.holdMu.Lock()
-	defer h.holdMu.Unlock()
 	for _, n := range names {
 		s := h.shard(n)
 		s.mu.Lock()
 		if t := s.topics[n]; t != nil && t.subscribed {
 			t.held = max(t.held, until)
-			h.holds = append(h.holds, hold{n, until})
+			s.holds = append(s.holds, hold{n, until})
 		}
 		s.mu.Unlock()
 	}
@@ -378,22 +375,22 @@ func (h *hub) hold(names []string, until int64) {
 // release ends the holds that are over at now and returns the topics that
 // now need a reconcile.
 func (h *hub) release(now int64) (dirty []string) {
-	h.holdMu.Lock()
-	defer h.holdMu.Unlock()
-	i := 0
-	for ; i < len(h.holds) && h.holds[i].until <= now; i++ {
-		n := h.holds[i].name
-		s := h.shard(n)
+	for i := range h.shards {
+		s := &h.shards[i]
 		s.mu.Lock()
-		if t := s.topics[n]; t != nil && t.held != 0 && t.held <= now {
-			t.held = 0
-			if t.dirty() {
-				dirty = append(dirty, n)
+		j := 0
+		for ; j < len(s.holds) && s.holds[j].until <= now; j++ {
+			n := s.holds[j].name
+			if t := s.topics[n]; t != nil && t.held != 0 && t.held <= now {
+				t.held = 0
+				if t.dirty() {
+					dirty = append(dirty, n)
+				}
 			}
 		}
+		s.holds = slices.Delete(s.holds, 0, j)
 		s.mu.Unlock()
 	}
-	h.holds = slices.Delete(h.holds, 0, i)
 	return dirty
 }
 

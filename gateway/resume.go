@@ -45,14 +45,29 @@ type stream struct {
 	floor uint64 // ids start there: the position when the stream was registered
 	skip  uint64 // a resumed stream had the frames up to it replayed: they are not queued again
 	// Owned by the writer (takeBatch, under conn.mu).
-	sent uint64 // the last id written
+	sent   uint64 // the last id written
+	behind bool   // a frame written is past it
 }
 
-// idAfter returns the id line to write after a batch taken when w was
-// the ring's watermark, or nil when it is the one last written.
-func (s *stream) idAfter(w uint64) []byte {
-	id := max(w, s.floor)
-	if id <= s.sent {
+// idAfter returns the id line to write after batch, taken when w was the
+// ring's watermark, or nil when it is the one last written.
+//
+// The watermark lags a frame whose broadcast was still queueing to
+// others when the batch was taken (a connection that was flushing already
+// can write it that soon). The id is then behind that frame, and a
+// resumption would send it again; so the stream, once its queue is
+// empty, writes its id alone (behind), with the watermark of then. Only
+// once: a busy gateway's watermark moves all the time.
+func (s *stream) idAfter(w uint64, batch []*wireFrame) []byte {
+	id := max(w, s.floor, s.sent)
+	s.behind = false
+	for _, f := range batch {
+		if f.pos > id {
+			s.behind = true
+			break
+		}
+	}
+	if id == s.sent {
 		return nil
 	}
 	s.sent = id

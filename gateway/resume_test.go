@@ -310,3 +310,28 @@ func TestSSEResumeRefused(t *testing.T) {
 		}
 	})
 }
+
+// A stream's id is the watermark, never behind an id it sent; when a frame
+// it wrote is past it, its next write is the id alone, caught up.
+func TestStreamIDs(t *testing.T) {
+	s := &stream{tail: "gw.key", floor: 3}
+	frame := func(pos uint64) *wireFrame { return &wireFrame{pos: pos} }
+	for _, step := range []struct {
+		w      uint64
+		batch  []*wireFrame
+		want   string
+		behind bool
+	}{
+		{1, []*wireFrame{frame(0)}, "id: 3.gw.key\n\n", false}, // hello: the floor
+		{5, []*wireFrame{frame(4), frame(5)}, "id: 5.gw.key\n\n", false},
+		{5, []*wireFrame{frame(0)}, "", false}, // a heartbeat: no news
+		{6, []*wireFrame{frame(8), frame(7)}, "id: 6.gw.key\n\n", true},
+		{9, nil, "id: 9.gw.key\n\n", false},    // the id alone, caught up
+		{4, []*wireFrame{frame(0)}, "", false}, // never back
+	} {
+		got := string(s.idAfter(step.w, step.batch))
+		if got != step.want || s.behind != step.behind {
+			t.Fatalf("idAfter(%d, …) = %q behind %v, want %q behind %v", step.w, got, s.behind, step.want, step.behind)
+		}
+	}
+}

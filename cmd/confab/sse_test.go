@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,39 +16,13 @@ import (
 // next event, decoded.
 func openStream(t *testing.T, url string) (next func() obj) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	s, resp := readStream(t, url, "")
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream; charset=utf-8" {
+		t.Fatalf("the stream: %s", ct)
 	}
-	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" {
-		t.Fatalf("the stream: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
-	}
-	events := make(chan obj, 100)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var f obj
-				if json.Unmarshal([]byte(data), &f) == nil {
-					events <- f
-				}
-			}
-		}
-	}()
 	return func() obj {
 		t.Helper()
-		select {
-		case f, ok := <-events:
-			if !ok {
-				t.Fatal("the stream ended")
-			}
-			return f
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event")
-		}
-		return nil
+		return s.next(t)
 	}
 }
 
@@ -157,12 +130,16 @@ func TestPresenceSubOverHTTP(t *testing.T) {
 }
 
 // sseEvents reads a stream as a browser's EventSource does: its events'
-// data, decoded, and the last id it set (what the browser would name in
-// Last-Event-ID).
+// data, decoded, and its ids (what the browser names in Last-Event-ID),
+// in the order they come.
 type sseEvents struct {
-	events chan obj
-	mu     sync.Mutex
-	last   string
+	items chan sseItem
+}
+
+// sseItem is an event's data, decoded, or an id.
+type sseItem struct {
+	f  obj
+	id string
 }
 
 func readStream(t *testing.T, url, lastID string) (*sseEvents, *http.Response) {
@@ -182,22 +159,20 @@ func readStream(t *testing.T, url, lastID string) (*sseEvents, *http.Response) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the stream: %s", resp.Status)
 	}
-	s := &sseEvents{events: make(chan obj, 4096)}
+	s := &sseEvents{items: make(chan sseItem, 4096)}
 	go func() {
-		defer close(s.events)
+		defer close(s.items)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
 			if id, ok := strings.CutPrefix(line, "id: "); ok {
-				s.mu.Lock()
-				s.last = id
-				s.mu.Unlock()
+				s.items <- sseItem{id: id}
 			}
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
 				var f obj
 				if json.Unmarshal([]byte(data), &f) == nil {
-					s.events <- f
+					s.items <- sseItem{f: f}
 				}
 			}
 		}
@@ -205,24 +180,40 @@ func readStream(t *testing.T, url, lastID string) (*sseEvents, *http.Response) {
 	return s, resp
 }
 
-func (s *sseEvents) next(t *testing.T) obj {
+// take returns the next item.
+func (s *sseEvents) take(t *testing.T) sseItem {
 	t.Helper()
 	select {
-	case f, ok := <-s.events:
+	case it, ok := <-s.items:
 		if !ok {
 			t.Fatal("the stream ended")
 		}
-		return f
+		return it
 	case <-time.After(10 * time.Second):
-		t.Fatal("no event")
+		t.Fatal("nothing came")
 	}
-	return nil
+	return sseItem{}
 }
 
-func (s *sseEvents) lastID() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
+// next returns the next event, past ids.
+func (s *sseEvents) next(t *testing.T) obj {
+	t.Helper()
+	for {
+		if it := s.take(t); it.f != nil {
+			return it.f
+		}
+	}
+}
+
+// nextID returns the next id, past events: after the events read, the one
+// a browser would resume from.
+func (s *sseEvents) nextID(t *testing.T) string {
+	t.Helper()
+	for {
+		if it := s.take(t); it.id != "" {
+			return it.id
+		}
+	}
 }
 
 // A stream that drops resumes from its Last-Event-ID, as a browser
@@ -247,14 +238,7 @@ func TestSSEResumeAfterAThousand(t *testing.T) {
 	alice.post(chans[0], "before the drop")
 	for f := s.next(t); f["type"] != "message"; f = s.next(t) {
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.lastID() == "" && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	last := s.lastID()
-	if last == "" {
-		t.Fatal("the stream sent no id")
-	}
+	last := s.nextID(t)
 	resp.Body.Close()
 
 	want := map[string]bool{}
@@ -285,11 +269,15 @@ func TestSSEResumeAfterAThousand(t *testing.T) {
 		seqs[ch] = f["seq"].(float64)
 		got[key] = true
 	}
-	select {
-	case f := <-s.events:
-		if f["type"] == "message" {
-			t.Fatalf("more after the 1,000: %v", f)
+	for {
+		select {
+		case it := <-s.items:
+			if it.f["type"] == "message" {
+				t.Fatalf("more after the 1,000: %v", it.f)
+			}
+			continue
+		case <-time.After(200 * time.Millisecond):
 		}
-	case <-time.After(200 * time.Millisecond):
+		break
 	}
 }
