@@ -260,9 +260,9 @@ func TestBadEntries(t *testing.T) {
 // below what the whole export's messages take.
 func TestBoundedMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes and reads 200,000 messages")
+		t.Skip("writes and reads 100,000 messages")
 	}
-	const convs, days, perDay = 50, 40, 100 // 200,000 messages
+	const convs, days, perDay = 50, 20, 100 // 100,000 messages
 	path := filepath.Join(t.TempDir(), "export.zip")
 	f, err := os.Create(path)
 	must(t, err)
@@ -273,7 +273,7 @@ func TestBoundedMemory(t *testing.T) {
 		cs = append(cs, slackexport.Conversation{ID: fmt.Sprintf("C%d", i), Name: fmt.Sprintf("c%d", i), Members: []string{"U1"}})
 	}
 	must(t, w.WriteConversations(cs))
-	text := strings.Repeat("lorem ipsum ", 40) // ~500 bytes
+	text := strings.Repeat("lorem ipsum ", 84) // ~1 kB
 	for i := range cs {
 		for d := range days {
 			for n := range perDay {
