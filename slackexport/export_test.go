@@ -207,7 +207,9 @@ func TestBadEntries(t *testing.T) {
 			{"type":"message","user":"U1","text":"bad ts","ts":"soon"}
 		]`,
 		"general/2020-01-02.json", `{"not":"an array"}`,
-		"general/2020-01-03.json", `[{"type":"message","user":"U2","text":"ok 3","ts":"1578060000.000001"}]`,
+		"general/2020-01-03.json", `[{"type":"message","user":"U2","text":"ok 3","ts":"1578060000.000001"},
+			{"type":"message","user":"U2","text":"again","ts":"1578060000.000001"},
+			{"type":"message","user":"U2","text":"yesterday","ts":"1577880000.000000"}]`,
 		"general/notes.txt", `hello`,
 		"elsewhere/2020-01-01.json", `[{"type":"message","user":"U1","text":"lost","ts":"1577880000.000001"}]`,
 	))
@@ -237,6 +239,8 @@ func TestBadEntries(t *testing.T) {
 		"general/2020-01-01.json: message 4 (ts 1577880000.000004): no user or bot_id",
 		"general/2020-01-01.json: message 5 (ts 1577880000.000005): unknown user: reactions by U8",
 		"general/2020-01-02.json: not JSON: not a JSON array",
+		"general/2020-01-03.json: message 1 (ts 1578060000.000001): duplicate ts",
+		"general/2020-01-03.json: message 2 (ts 1577880000.000000): out of order",
 	}
 	if len(probs) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(probs), len(want), strings.Join(probs, "\n"))

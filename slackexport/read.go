@@ -23,6 +23,7 @@ const (
 	NoTS                = "no ts"
 	BadTS               = "bad ts"
 	DuplicateTS         = "duplicate ts"
+	OutOfOrder          = "out of order"
 	NoAuthor            = "no user or bot_id"
 	UnknownUser         = "unknown user"
 	MissingParent       = "thread parent missing"
@@ -268,19 +269,21 @@ func orTok(err error, tok json.Token) any {
 // each read whole and sorted by ts (Slack writes them in order, but this
 // does not rely on it). It yields (m, nil) for a message; (nil, err) for
 // an entry skipped, err an *EntryError naming file and entry: a day file
-// that is not a JSON array of messages, a message without a valid ts, with
-// a ts seen before, without a user or bot_id, by a user who is not in
-// users.json, or a reply whose thread parent is not in the conversation;
-// and (m, err) for a message read without a part, err saying which (a
-// reaction's user who is not in users.json). Messages of a day file
-// written after its elements went wrong are not read.
+// that is not a JSON array of messages; a message without a valid ts,
+// with the ts of another, with a ts earlier than a message of the day
+// file before (so that it cannot come in order), without a user or
+// bot_id, or by a user who is not in users.json; a reply whose thread
+// parent is not in the conversation. It yields (m, err) for a message
+// read without a part, err saying which (a reaction's user who is not in
+// users.json). Messages of a day file written after its elements went
+// wrong are not read.
 //
 // Only the day file being read and the ts of the conversation's thread
 // parents are held.
 func (x *Reader) Messages(c *Conversation) iter.Seq2[*Message, error] {
 	return func(yield func(*Message, error) bool) {
 		parents := map[string]bool{}
-		seen := map[int64]bool{} // the ts of the day file being read
+		var last int64 // the ts of the message before
 		for _, f := range x.folders[c.Folder()] {
 			msgs, errs := x.readDay(f)
 			for _, err := range errs {
@@ -288,7 +291,6 @@ func (x *Reader) Messages(c *Conversation) iter.Seq2[*Message, error] {
 					return
 				}
 			}
-			clear(seen)
 			for _, dm := range msgs {
 				m := dm.m
 				bad := func(reason string, err error) *EntryError {
@@ -296,8 +298,10 @@ func (x *Reader) Messages(c *Conversation) iter.Seq2[*Message, error] {
 				}
 				var err *EntryError
 				switch {
-				case seen[dm.ts]:
-					err = bad(DuplicateTS, errors.New("another message of the day has this ts"))
+				case dm.ts == last:
+					err = bad(DuplicateTS, errors.New("another message of the conversation has this ts"))
+				case dm.ts < last:
+					err = bad(OutOfOrder, fmt.Errorf("earlier than the last message of the day file before (ts %s)", FormatTS(last)))
 				case m.User == "" && m.BotID == "":
 					err = bad(NoAuthor, errors.New("a message needs a user or a bot_id"))
 				case m.User != "" && !x.users[m.User] && m.BotID == "":
@@ -305,7 +309,7 @@ func (x *Reader) Messages(c *Conversation) iter.Seq2[*Message, error] {
 				case m.IsReply() && !parents[m.ThreadTS]:
 					err = bad(MissingParent, fmt.Errorf("thread_ts %s is no earlier message of the conversation", m.ThreadTS))
 				}
-				seen[dm.ts] = true
+				last = max(last, dm.ts)
 				if err != nil {
 					if !yield(nil, err) {
 						return
