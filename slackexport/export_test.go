@@ -159,6 +159,25 @@ func TestOrder(t *testing.T) {
 	}
 }
 
+// A day file that claims more than MaxDayFile bytes is not read.
+func TestDayFileTooLarge(t *testing.T) {
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for name, body := range map[string]string{"users.json": usersJSON, "channels.json": channelsJSON} {
+		f, err := z.Create(name)
+		must(t, err)
+		f.Write([]byte(body))
+	}
+	f, err := z.CreateRaw(&zip.FileHeader{Name: "general/2020-01-01.json", Method: zip.Store, UncompressedSize64: 1 << 40, CompressedSize64: 2})
+	must(t, err)
+	f.Write([]byte("[]"))
+	must(t, z.Close())
+	_, probs := read(open(t, buf.Bytes()))
+	if len(probs) != 1 || !strings.HasPrefix(probs[0], "general/2020-01-01.json: too large") {
+		t.Errorf("problems %q, want the day file too large", probs)
+	}
+}
+
 // An export zipped with its folder around it reads the same.
 func TestFolderAround(t *testing.T) {
 	x := open(t, zipOf(t,

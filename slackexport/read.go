@@ -30,7 +30,13 @@ const (
 	UnknownConversation = "unknown conversation"
 	NotDayFile          = "not a day file"
 	UnreadableFile      = "unreadable file"
+	TooLarge            = "too large"
 )
+
+// MaxDayFile is the largest day file read, uncompressed: a day file is
+// read whole to be sorted, and a zip's few bytes may claim gigabytes.
+// Slack's are a few megabytes at most.
+const MaxDayFile = 256 << 20
 
 // EntryError is a problem with one entry of an export: a user, a
 // conversation, a day file or a message. The entry is skipped, or — when
@@ -370,6 +376,10 @@ type dayMessage struct {
 func (x *Reader) readDay(f *zip.File) (msgs []dayMessage, errs []error) {
 	fail := func(entry, reason string, err error) {
 		errs = append(errs, &EntryError{File: f.Name, Entry: entry, Reason: reason, Err: err})
+	}
+	if f.UncompressedSize64 > MaxDayFile {
+		fail("", TooLarge, fmt.Errorf("%d bytes uncompressed, more than the %d a day file may have; the file is skipped", f.UncompressedSize64, MaxDayFile))
+		return nil, errs
 	}
 	rc, err := f.Open()
 	if err != nil {
