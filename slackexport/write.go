@@ -43,6 +43,9 @@ func (w *Writer) WriteConversations(convs []Conversation) error {
 		byKind[k] = []Conversation{} // [] rather than null
 	}
 	for _, c := range convs {
+		if c.Kind < Public || c.Kind > MPIM {
+			return fmt.Errorf("conversation %s: kind %d is none of Public, Private, DM and MPIM", c.ID, c.Kind)
+		}
 		if c.Members == nil {
 			c.Members = []string{}
 		}
