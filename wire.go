@@ -228,6 +228,12 @@ type WireUser struct {
 	Deleted  bool        `json:"deleted"`
 	IsBot    bool        `json:"is_bot"`
 	Profile  WireProfile `json:"profile"`
+
+	// Set by users.info, which knows the workspace: true for its owner
+	// (confab has no other admins), left out otherwise.
+	IsAdmin        bool `json:"is_admin,omitempty"`
+	IsOwner        bool `json:"is_owner,omitempty"`
+	IsPrimaryOwner bool `json:"is_primary_owner,omitempty"`
 }
 
 // WireProfile is the profile part of Slack's user object, and what

@@ -434,6 +434,7 @@ func TestAnswerShapes(t *testing.T) {
 			"response_metadata.next_cursor": "next-users"}},
 		{"users.info", url.Values{"user": {"UBOB"}}, map[string]any{"user.id": "UBOB", "user.team_id": "TTEAM", "user.name": "bob",
 			"user.deleted": false, "user.is_bot": false, "user.real_name": "", "user.profile.real_name": ""}},
+		{"users.info", url.Values{"user": {"UALICE"}}, map[string]any{"user.id": "UALICE", "user.is_owner": true, "user.is_admin": true, "user.is_primary_owner": true}},
 		{"users.getPresence", url.Values{"user": {"UBOB"}}, map[string]any{"presence": "active"}},
 		{"users.setPresence", url.Values{"presence": {"away"}}, map[string]any{}},
 		{"client.boot", nil, map[string]any{"self.id": "UALICE", "team.id": "TTEAM", "team.domain": "acme", "channels.0.id": "CGENERAL",

@@ -451,7 +451,12 @@ func stocked() *fake {
 		RepliesFn: func(context.Context, *confab.User, chat.RepliesParams) (*chat.Page, error) {
 			return &chat.Page{Messages: []*confab.Message{sampleMessage("parent")}}, nil
 		},
-		UserInfoFn: func(context.Context, *confab.User, string) (*confab.User, error) { return bob, nil },
+		UserInfoFn: func(_ context.Context, _ *confab.User, id string) (*confab.User, error) {
+			if id == alice.ID {
+				return alice, nil
+			}
+			return bob, nil
+		},
 		ListUsersFn: func(context.Context, *confab.User, string, int) ([]*confab.User, string, error) {
 			return []*confab.User{alice, bob}, "next-users", nil
 		},

@@ -754,7 +754,17 @@ func (s *Server) usersInfo(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return userAnswer{OK: true, User: u.Wire()}, nil
+	w := u.Wire()
+	// An owner's tools (confab import slack) ask users.info whether a
+	// token is an owner's or an admin's, as they would Slack.
+	ws, err := s.chat.Workspace(c.r.Context(), c.user)
+	if err != nil {
+		return nil, err
+	}
+	if ws != nil && ws.OwnerID == u.ID {
+		w.IsAdmin, w.IsOwner, w.IsPrimaryOwner = true, true, true
+	}
+	return userAnswer{OK: true, User: w}, nil
 }
 
 func (s *Server) usersLookupByEmail(c *call) (any, error) {

@@ -6,6 +6,7 @@
 //	confab admin user create …        add a user (and its workspace if new)
 //	confab admin app create …         install an app from a manifest (JSON or YAML)
 //	confab admin app list …           list a workspace's apps
+//	confab import slack --dry-run …   check a Slack export and summarize it
 //
 // Run "confab <command> -h" for a command's flags. The load generator is a
 // command of its own, confab-bench.
@@ -43,6 +44,7 @@ commands:
   admin user create     create a user (and its workspace if new)
   admin app create      install an app from a manifest in a workspace, printing its tokens
   admin app list        list the apps of a workspace
+  import slack          check a Slack workspace export (--dry-run; the import itself is not built yet)
 `
 
 func run(ctx context.Context, args []string) error {
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string) error {
 		return m.Close()
 	case "admin":
 		return runAdmin(ctx, args[1:])
+	case "import":
+		return runImport(ctx, args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil

@@ -1,0 +1,412 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/confab/confab/slackexport"
+)
+
+const importUsage = `usage: confab import slack [--url URL --token TOKEN] [--dry-run] EXPORT.zip
+
+Reads a Slack workspace export. Only --dry-run is built so far: it checks
+the export and prints what an import would bring, writing nothing; with
+--url and --token it also checks that TOKEN is an owner's or an admin's
+of the workspace at URL.`
+
+// runImport runs "confab import": for now the dry run of a Slack export's
+// import, which reads the whole export as the import will and counts what
+// it would write. The summary goes to stdout; progress and each problem
+// to stderr.
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "slack" {
+		return errors.New(importUsage)
+	}
+	fs := flag.NewFlagSet("confab import slack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, importUsage); fs.PrintDefaults() }
+	base := fs.String("url", "", "the confab server to import into, e.g. https://chat.example.com (CONFAB_URL)")
+	token := fs.String("token", "", "a token of the target workspace's owner or an admin (CONFAB_TOKEN)")
+	dryRun := fs.Bool("dry-run", false, "check the export and print its summary; write nothing")
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return err
+	}
+	// Flags may come after the file too.
+	var files []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		files, rest = append(files, rest[0]), rest[1:]
+	}
+	if len(files) != 1 {
+		return errors.New(importUsage)
+	}
+	if (*base == "") != (*token == "") {
+		return errors.New("import slack: --url and --token go together")
+	}
+	if !*dryRun {
+		return errors.New("import slack: importing into a server is not built yet; --dry-run checks the export (and with --url and --token the token) without writing")
+	}
+
+	if *base != "" {
+		who, err := checkImporter(ctx, *base, *token)
+		if err != nil {
+			return fmt.Errorf("import slack: %w", err)
+		}
+		fmt.Fprintln(stdout, who)
+	}
+
+	f, err := os.Open(files[0])
+	if err != nil {
+		return fmt.Errorf("import slack: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("import slack: %w", err)
+	}
+	x, err := slackexport.Open(f, st.Size())
+	if err != nil {
+		return fmt.Errorf("import slack: %s: %w", files[0], err)
+	}
+	sum, err := readExport(ctx, x, newProgress(stderr))
+	if err != nil {
+		return fmt.Errorf("import slack: %s: %w", files[0], err)
+	}
+	fmt.Fprintf(stdout, "dry run of %s: nothing written\n", files[0])
+	sum.print(stdout)
+	return nil
+}
+
+// importSummary counts what an import of an export brings, and what it
+// leaves out.
+type importSummary struct {
+	users, deleted, bots int
+	kinds                [slackexport.MPIM + 1]int
+	archived             int
+	general              []string
+	dayFiles             int
+	messages             int
+	threads, replies     int
+	reactions            int // one per person and emoji
+	files, edits         int
+	botMessages          int
+	joins                int // channel_join, group_join, channel_leave, group_leave
+	mentions             int // <@U…> in a message's text
+	skipped              map[string]int
+	shown, problems      int
+	progress             *progress
+	stderr               io.Writer
+}
+
+// maxShown is how many problems are printed one by one; the rest are
+// counted.
+const maxShown = 100
+
+var mentionRE = regexp.MustCompile(`<@[UW][A-Z0-9]+(\|[^>]*)?>`)
+
+// readExport reads every entry of x as the import will, in its order:
+// users, conversations, then each conversation's messages in ts order.
+func readExport(ctx context.Context, x *slackexport.Reader, p *progress) (*importSummary, error) {
+	s := &importSummary{skipped: map[string]int{}, progress: p, stderr: p.out}
+	for _, e := range x.Problems {
+		s.problem(e)
+	}
+	for _, u := range x.Users {
+		s.users++
+		if u.Deleted {
+			s.deleted++
+		}
+		if u.IsBot {
+			s.bots++
+		}
+	}
+	for i := range x.Conversations {
+		c := &x.Conversations[i]
+		s.kinds[c.Kind]++
+		if c.IsArchived {
+			s.archived++
+		}
+		if c.IsGeneral {
+			s.general = append(s.general, "#"+c.Name)
+		}
+		s.dayFiles += x.Days(c)
+	}
+	for i := range x.Conversations {
+		c := &x.Conversations[i]
+		p.conversation(i+1, len(x.Conversations), c)
+		for m, err := range x.Messages(c) {
+			if err != nil {
+				s.problem(err)
+			}
+			if m == nil {
+				continue
+			}
+			s.count(m)
+			if s.messages%1000 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				p.tick(s.messages)
+			}
+		}
+	}
+	p.done(s.messages)
+	return s, nil
+}
+
+func (s *importSummary) count(m *slackexport.Message) {
+	s.messages++
+	switch {
+	case m.IsReply():
+		s.replies++
+	case m.IsThreadParent():
+		s.threads++
+	}
+	for _, r := range m.Reactions {
+		s.reactions += len(r.Users)
+	}
+	s.files += len(m.Files)
+	if m.Edited != nil {
+		s.edits++
+	}
+	if m.IsBot() {
+		s.botMessages++
+	}
+	switch m.Subtype {
+	case "channel_join", "group_join", "channel_leave", "group_leave":
+		s.joins++
+	}
+	s.mentions += len(mentionRE.FindAllStringIndex(m.Text, -1))
+}
+
+// problem counts a problem and shows the first maxShown.
+func (s *importSummary) problem(err error) {
+	reason := "other"
+	var e *slackexport.EntryError
+	if errors.As(err, &e) {
+		reason = e.Reason
+	}
+	s.skipped[reason]++
+	s.problems++
+	if s.shown < maxShown {
+		s.shown++
+		s.progress.line("problem: " + err.Error())
+	}
+}
+
+func (s *importSummary) print(w io.Writer) {
+	row := func(name, format string, args ...any) {
+		fmt.Fprintf(w, "%-15s %s\n", name+":", fmt.Sprintf(format, args...))
+	}
+	row("users", "%d (%d deleted, %d bots)", s.users, s.deleted, s.bots)
+	total := 0
+	for _, n := range s.kinds {
+		total += n
+	}
+	row("conversations", "%d (%d public, %d private, %d DMs, %d group DMs; %d archived)", total,
+		s.kinds[slackexport.Public], s.kinds[slackexport.Private], s.kinds[slackexport.DM], s.kinds[slackexport.MPIM], s.archived)
+	general := "none marked is_general"
+	if len(s.general) > 0 {
+		general = strings.Join(s.general, ", ")
+	}
+	row("general", "%s", general)
+	row("day files", "%d", s.dayFiles)
+	row("messages", "%d", s.messages)
+	row("threads", "%d (%d replies)", s.threads, s.replies)
+	row("reactions", "%d", s.reactions)
+	row("files", "%d (recorded as a line saying a file was there)", s.files)
+	row("edits", "%d", s.edits)
+	row("bot messages", "%d", s.botMessages)
+	row("joins, leaves", "%d", s.joins)
+	row("mentions", "%d", s.mentions)
+	row("skipped", "%d", s.problems)
+	reasons := make([]string, 0, len(s.skipped))
+	for r := range s.skipped {
+		reasons = append(reasons, r)
+	}
+	slices.Sort(reasons)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  %-28s %d\n", r+":", s.skipped[r])
+	}
+	if s.problems > s.shown {
+		fmt.Fprintf(w, "(the first %d problems are shown above, each naming its file and entry)\n", s.shown)
+	}
+}
+
+// progress shows how far reading has come: on a terminal one line
+// rewritten in place, otherwise a plain line every few seconds.
+type progress struct {
+	out         io.Writer
+	tty         bool
+	start, last time.Time
+	conv        string // "3/7 #general"
+}
+
+func newProgress(out io.Writer) *progress {
+	tty := false
+	if f, ok := out.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			tty = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	now := time.Now()
+	return &progress{out: out, tty: tty, start: now, last: now}
+}
+
+func (p *progress) conversation(i, n int, c *slackexport.Conversation) {
+	name := c.Folder()
+	if c.Kind == slackexport.Public || c.Kind == slackexport.Private {
+		name = "#" + name
+	}
+	p.conv = fmt.Sprintf("%d/%d %s", i, n, name)
+}
+
+func (p *progress) tick(messages int) {
+	every := 5 * time.Second
+	if p.tty {
+		every = 200 * time.Millisecond
+	}
+	if now := time.Now(); now.Sub(p.last) >= every {
+		p.last = now
+		p.show(messages, false)
+	}
+}
+
+func (p *progress) show(messages int, final bool) {
+	secs := time.Since(p.start).Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(messages) / secs
+	}
+	text := fmt.Sprintf("%d messages read, %.0f/s, conversation %s", messages, rate, p.conv)
+	if final {
+		text = fmt.Sprintf("%d messages read in %.1fs, %.0f/s", messages, secs, rate)
+	}
+	if p.tty {
+		fmt.Fprintf(p.out, "\r\033[K%s", text)
+		if final {
+			fmt.Fprintln(p.out)
+		}
+		return
+	}
+	fmt.Fprintln(p.out, text)
+}
+
+// line prints a line of its own, clearing the progress line first.
+func (p *progress) line(s string) {
+	if p.tty {
+		fmt.Fprint(p.out, "\r\033[K")
+	}
+	fmt.Fprintln(p.out, s)
+}
+
+func (p *progress) done(messages int) {
+	if p.tty || time.Since(p.start) >= 5*time.Second {
+		p.show(messages, true)
+	}
+}
+
+// checkImporter asks the server at base who the token is (auth.test) and
+// whether they own or administer the workspace (users.info), as an import
+// needs; it says so, or fails saying why.
+func checkImporter(ctx context.Context, base, token string) (string, error) {
+	api, err := apiURL(base)
+	if err != nil {
+		return "", err
+	}
+	var who struct {
+		UserID string `json:"user_id"`
+		User   string `json:"user"`
+		TeamID string `json:"team_id"`
+		Team   string `json:"team"`
+	}
+	if err := callAPI(ctx, api, token, "auth.test", nil, &who); err != nil {
+		return "", err
+	}
+	var info struct {
+		User struct {
+			IsBot          bool `json:"is_bot"`
+			IsAdmin        bool `json:"is_admin"`
+			IsOwner        bool `json:"is_owner"`
+			IsPrimaryOwner bool `json:"is_primary_owner"`
+		} `json:"user"`
+	}
+	if err := callAPI(ctx, api, token, "users.info", url.Values{"user": {who.UserID}}, &info); err != nil {
+		return "", err
+	}
+	u := info.User
+	var role string
+	switch {
+	case u.IsPrimaryOwner, u.IsOwner:
+		role = "an owner"
+	case u.IsAdmin:
+		role = "an admin"
+	default:
+		return "", fmt.Errorf("the token is %s's (%s), who is neither an owner nor an admin of workspace %s (%s): an import needs one", who.User, who.UserID, who.Team, who.TeamID)
+	}
+	return fmt.Sprintf("token: %s (%s), %s of workspace %s (%s) at %s: may import", who.User, who.UserID, role, who.Team, who.TeamID, base), nil
+}
+
+// apiURL is the Web API's base of a server's URL: base itself if it ends
+// in /api, else base/api.
+func apiURL(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("--url %q: want http(s)://host[:port]", base)
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	if !strings.HasSuffix(p, "/api") {
+		p += "/api"
+	}
+	u.Path = p
+	return u.String(), nil
+}
+
+var importClient = &http.Client{Timeout: 30 * time.Second}
+
+// callAPI calls a Web API method with a token and decodes its answer into
+// out, failing with Slack's error if it is not ok.
+func callAPI(ctx context.Context, api, token, method string, args url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", api+"/"+method, strings.NewReader(args.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := importClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	var ok struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &ok); err != nil {
+		return fmt.Errorf("%s: status %d and not a Web API answer: is %s a confab server's API?", method, resp.StatusCode, api)
+	}
+	if !ok.OK {
+		return fmt.Errorf("%s: %s", method, ok.Error)
+	}
+	return json.Unmarshal(raw, out)
+}
