@@ -19,8 +19,8 @@ package slackexport
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/confab/confab"
 )
 
 // The manifest files of an export.
@@ -231,31 +231,15 @@ type UserProfile struct {
 	IsRestricted bool   `json:"is_restricted,omitempty"`
 }
 
-// ParseTS parses a Slack ts ("1700000000.000123") into microseconds since
-// the epoch. A ts with fewer fraction digits, or none, is accepted.
+// ParseTS parses a Slack ts ("1700000000.000123", also with fewer fraction
+// digits or none) into microseconds since the epoch, as confab reads one;
+// the epoch itself is no message's.
 func ParseTS(s string) (int64, error) {
-	sec, frac, hasFrac := strings.Cut(s, ".")
-	bad := fmt.Errorf("ts %q is not a Slack timestamp", s)
-	if sec == "" || len(sec) > 11 || (hasFrac && (frac == "" || len(frac) > 6)) {
-		return 0, bad
+	ts, err := confab.ParseTS(s)
+	if err != nil || ts == 0 {
+		return 0, fmt.Errorf("ts %q is not a Slack timestamp", s)
 	}
-	n, err := strconv.ParseUint(sec, 10, 63)
-	if err != nil {
-		return 0, bad
-	}
-	var f uint64
-	if hasFrac {
-		if f, err = strconv.ParseUint(frac, 10, 32); err != nil {
-			return 0, bad
-		}
-		for i := len(frac); i < 6; i++ {
-			f *= 10
-		}
-	}
-	if n == 0 && f == 0 {
-		return 0, bad
-	}
-	return int64(n)*1e6 + int64(f), nil
+	return ts, nil
 }
 
 // FormatTS formats microseconds since the epoch as a Slack ts.
