@@ -64,7 +64,12 @@
 // between batches so that writes are not starved, saving its position in
 // search_backfill in the same transaction: resumable after a restart, and
 // exact beside concurrent writes (a message is indexed once, whichever
-// comes to it first; Close stops it).
+// comes to it first; Close stops it). Each commit that indexes writes an
+// FTS5 segment, which automerge gathers eight at a time; a search reads
+// a word's list in every segment, so another background goroutine merges
+// search_words into one segment when the store opens and again once the
+// index has grown by an eighth, 64 pages a write through the committer
+// with a pause as long as the step (see searchmerge.go).
 //
 // Schema changes are embedded SQL files (migrations/NNNN_*.sql) applied in
 // order at Open and recorded in PRAGMA user_version.

@@ -140,6 +140,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *confab.Message) (bool, error
 		if err := indexMessage(ctx, tx, &msg, searchNum, doc, true); err != nil {
 			return err
 		}
+		db.indexed.Add(1) // for the merger; a batch run again counts twice, which does no harm
 		if msg.ThreadTS == 0 {
 			// The poster has read their own message.
 			if _, err := tx.ExecContext(ctx,
@@ -443,6 +444,7 @@ func (db *DB) UpdateMessage(ctx context.Context, channelID string, ts int64, upd
 			if err := reindexMessage(ctx, tx, m); err != nil {
 				return err
 			}
+			db.indexed.Add(1)
 		}
 		out = m
 		return fillReactions(ctx, tx, channelID, []*confab.Message{m})

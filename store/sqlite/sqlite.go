@@ -71,6 +71,10 @@ type DB struct {
 	// backfilled is closed when the search backfill has stopped: done,
 	// failed or closed (see backfill).
 	backfilled chan struct{}
+	// indexed counts the messages indexed since Open, and merged is
+	// closed when the search merger has stopped (see merger).
+	indexed atomic.Int64
+	merged  chan struct{}
 }
 
 // Open opens (creating if needed) the database at cfg.Path, applies the
@@ -159,12 +163,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		writes:   make(chan *writeReq),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
+		merged:   make(chan struct{}),
 	}
 	go db.commitLoop()
 	db.backfilled = make(chan struct{})
 	var indexed bool
 	if err := rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&indexed); err != nil {
 		close(db.backfilled)
+		close(db.merged)
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: search backfill: %w", cfg.Path, err)
 	}
@@ -173,6 +179,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	} else {
 		go db.backfill()
 	}
+	go db.merger()
 	log.Info("sqlite store open", "path", cfg.Path, "sync", syncMode, "max_batch", maxBatch, "readers", readers)
 	return db, nil
 }
@@ -212,6 +219,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.closing)
 		<-db.backfilled
+		<-db.merged
 		<-db.done
 		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
 	})
