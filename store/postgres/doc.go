@@ -44,7 +44,11 @@
 // with %, _ and \ escaped. The GIN indexes on tsv and on body's trigrams
 // (pg_trgm) find them; the newest matches of a word in many messages are
 // read down message_search_ts instead, each row checked, up to the count's
-// cap. SearchMessages is one statement: the selection of what the reader
+// cap. A CJK word of two characters (one pair of the tsvector's character
+// pairs) with nothing else asked but channels and dates is read from
+// search_pairs (migration 0018, kept by a trigger on message_search):
+// its key is the pair and the time, its rows carry the rank, so the
+// newest matches come from the index alone. SearchMessages is one statement: the selection of what the reader
 // may read, its rank (ts_rank) and its total (capped), the page's
 // messages and their reactions; it is planned with its arguments
 // (QueryExecModeExec), never as a generic plan, in a transaction without

@@ -125,6 +125,26 @@ func tsquery(terms []confab.SearchTerm, op string) string {
 	return strings.Join(parts, " "+op+" ")
 }
 
+// searchByPairs is false in tests that compare search_pairs' answers
+// with the GIN index's.
+var searchByPairs = true
+
+// onePair returns the pair of CJK characters the query is, when the
+// words are one term that is one pair (confab.PhrasePairs) and nothing
+// else is asked of a match but its channel and time: the conditions
+// search_pairs can answer alone. Otherwise "".
+func onePair(f confab.SearchFilter, words, subs, exWords, exSubs []confab.SearchTerm) string {
+	if !searchByPairs || len(words) != 1 || len(subs)+len(exWords)+len(exSubs) > 0 || len(f.UserIDs)+len(f.ToUserIDs) > 0 ||
+		f.HasLink || f.IsThread || f.HasReaction || f.Reaction != "" || f.HasPin {
+		return ""
+	}
+	pairs := confab.PhrasePairs(words[0].Words, words[0].Prefix)
+	if len(pairs) != 1 {
+		return ""
+	}
+	return queryWord(pairs[0])
+}
+
 // likePattern matches a Substring term's words, joined by single spaces,
 // anywhere in body: LIKE's wildcards and its escape character are escaped.
 func likePattern(words []string) string {
@@ -205,10 +225,23 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 			exWords = append(exWords, t)
 		}
 	}
+	// A query that is one pair of CJK characters (a word of two) and
+	// asks nothing else of the rows than their channel and time is a
+	// range of search_pairs' key (migration 0018), whose rows have the
+	// same channel_id, seq and ts: read newest first in the index alone,
+	// not a bitmap of the GIN index over every match's heap page.
+	pair := onePair(f, words, subs, exWords, exSubs)
+	table := `message_search`
 	// rank is the score of a collected match (of hits, below), 0 for
 	// all in the time order or without words.
 	rank := `0::real`
-	if q := tsquery(words, "&"); q != "" {
+	if q := tsquery(words, "&"); q != "" && pair != "" {
+		table = `search_pairs`
+		conds = append(conds, `s.pair = `+arg(pair))
+		if f.Sort == confab.SortScore {
+			rank = `s.rank`
+		}
+	} else if q != "" {
 		p := arg(q)
 		conds = append(conds, `s.tsv @@ `+p+`::text::tsquery`)
 		if f.Sort == confab.SortScore {
@@ -276,7 +309,7 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	if f.HasPin {
 		conds = append(conds, `EXISTS (SELECT 1 FROM pins p WHERE p.channel_id = s.channel_id AND p.message_ts = s.ts)`)
 	}
-	from := ` FROM message_search s WHERE ` + strings.Join(conds, `
+	from := ` FROM ` + table + ` s WHERE ` + strings.Join(conds, `
 		AND `)
 
 	dir := ` DESC`
@@ -316,13 +349,17 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	// In one channel, ts grows with seq (CreateMessage): its newest rows
 	// are the last of its range of the primary key, read backwards up to
 	// the cap rather than all of them sorted.
+	//
+	// search_pairs is in time order for each pair (its key): the same
+	// order, without seq.
+	bySeq := len(ids) == 1 && pair == ""
 	newest := ` ORDER BY s.ts DESC, s.channel_id DESC`
-	if len(ids) == 1 {
+	if bySeq {
 		newest = ` ORDER BY s.seq DESC`
 	}
 	if f.Sort == confab.SortTimestamp && f.Asc {
 		newest = ` ORDER BY s.ts, s.channel_id`
-		if len(ids) == 1 {
+		if bySeq {
 			newest = ` ORDER BY s.seq`
 		}
 	}
@@ -338,14 +375,19 @@ func searchQueries(f confab.SearchFilter) (page, count string, args []any) {
 	// sort of a common word's matches made it spill to disk, and
 	// PostgreSQL computes a cheap function of the select list for every
 	// row sorted, not for the LIMIT's. The ranked ones read theirs again
-	// by key.
+	// by key, but for a pair's, search_pairs' own column (0018), collected
+	// with the rest.
 	score, scored := `0::real`, `hits`
 	if rank != `0::real` {
 		score = `NULL::real`
+		ranked := `(SELECT ` + rank + ` FROM message_search s WHERE s.channel_id = h.channel_id AND s.seq = h.seq)`
+		if pair != "" {
+			score, ranked = rank, `h.score`
+		}
 		scored = `(SELECT channel_id, seq, ts, CASE WHEN n <= ` + strconv.Itoa(searchRankCap) + `
-			THEN (SELECT ` + rank + ` FROM message_search s WHERE s.channel_id = h.channel_id AND s.seq = h.seq)
+			THEN ` + ranked + `
 			ELSE -1 END AS score
-		FROM (SELECT channel_id, seq, ts, row_number() OVER (ORDER BY ts DESC, channel_id DESC) AS n FROM hits) AS h) AS r`
+		FROM (SELECT channel_id, seq, ts, score, row_number() OVER (ORDER BY ts DESC, channel_id DESC) AS n FROM hits) AS h) AS r`
 	}
 	hits := cte + `hits AS MATERIALIZED (
 		SELECT s.channel_id, s.seq, s.ts, ` + score + ` AS score` + from + collect + `

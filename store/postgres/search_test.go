@@ -346,11 +346,15 @@ func TestSearchPairsUpgrade(t *testing.T) {
 	// As 0015 indexed them: no pairs.
 	if _, err := db.pool.Exec(t.Context(), `UPDATE message_search SET tsv = ts_delete(tsv,
 			ARRAY(SELECT lexeme FROM unnest(tsv) WHERE char_length(lexeme) = 2 AND lexeme !~ '[a-z0-9]'));
-		DROP TABLE user_terms; -- 0017, after it: migrated again too
-		DELETE FROM schema_migrations WHERE version IN (16, 17)`); err != nil {
+		DROP TABLE user_terms; -- 0017 and 0018, after it: migrated again too
+		DROP TABLE search_pairs; DROP FUNCTION search_pairs_sync() CASCADE; DROP FUNCTION search_pairs_of(tsvector);
+		DELETE FROM schema_migrations WHERE version IN (16, 17, 18)`); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.search(confab.SearchFilter{Terms: []confab.SearchTerm{words("東", "京")}}); len(got) != 0 {
+	searchByPairs = false // no search_pairs before 0018
+	got := f.search(confab.SearchFilter{Terms: []confab.SearchTerm{words("東", "京")}})
+	searchByPairs = true
+	if len(got) != 0 {
 		t.Fatalf("東京 without pairs = %q; the test's index is not that of 0015", got)
 	}
 	db.Close()
@@ -468,9 +472,10 @@ func wantIndex(t *testing.T, db *DB) map[string]string {
 // search pairs', the user terms', whose users are indexed again at Open).
 func unindex(t *testing.T, db *DB) {
 	t.Helper()
-	if _, err := db.pool.Exec(t.Context(), `DROP TABLE message_search, search_backfill;
+	if _, err := db.pool.Exec(t.Context(), `DROP TABLE message_search, search_backfill, search_pairs;
+		DROP FUNCTION search_pairs_sync(), search_pairs_of(tsvector);
 		DROP INDEX channels_general; ALTER TABLE channels DROP COLUMN is_general; DROP TABLE user_terms;
-		DELETE FROM schema_migrations WHERE version IN (14, 15, 16, 17)`); err != nil {
+		DELETE FROM schema_migrations WHERE version IN (14, 15, 16, 17, 18)`); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -322,6 +322,22 @@ func testSearchEdits(t *testing.T, f *fixture) {
 	f.wantFound(t, "no tombstone with only an exclusion", flt, newest(other, f.MustMessage(c.ID, parent.TS))...)
 	flt = f.searchIn(alice, substring("vised"))
 	f.wantFound(t, "no tombstone by substring", flt)
+
+	// A CJK word of two characters (one pair, which a store may index
+	// apart) follows an edit and a delete too.
+	cjk := p.post(c, alice, "会議の資料を共有します")
+	text = "明日の会議です"
+	if _, err := f.s.UpdateMessage(ctx, c.ID, cjk.TS, confab.MessageUpdate{Text: &text}, f.now()); err != nil {
+		t.Fatal(err)
+	}
+	cjk = f.MustMessage(c.ID, cjk.TS)
+	f.wantFound(t, "a CJK word edited out", f.searchIn(alice, word("資料")))
+	f.wantFound(t, "a CJK word kept by the edit", f.searchIn(alice, word("会議")), cjk)
+	f.wantFound(t, "a CJK word the edit added", f.searchIn(alice, word("明日")), cjk)
+	if _, err := f.s.DeleteMessage(ctx, c.ID, cjk.TS); err != nil {
+		t.Fatal(err)
+	}
+	f.wantFound(t, "a deleted CJK word", f.searchIn(alice, word("会議")))
 }
 
 func testSearchFilters(t *testing.T, f *fixture) {
