@@ -160,6 +160,31 @@ func TestImportRun(t *testing.T) {
 	dave.fails("admin.import.finish", nil, "not_authorized")
 	dave.fails("admin.import.messages", obj{"channel": random["id"], "messages": "[]"}, "not_authorized")
 
+	// Bad input is a clear error, nothing written.
+	rid := random["id"].(string)
+	for _, c := range []struct {
+		method string
+		args   obj
+		err    string
+	}{
+		{"admin.import.messages", obj{"channel": rid, "messages": "nope"}, "invalid_arguments"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `{"ts":"1"}`}, "invalid_arguments"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"soon","user":"` + bobID + `"}]`}, "invalid_ts"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"1500000000.000001","user":"U1"}]`}, "user_not_found"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"1500000000.000002","user":"` + bobID + `"},{"ts":"1500000000.000001","user":"` + bobID + `"}]`}, "invalid_ts_order"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"1500000000.000001","user":"` + bobID + `"}]`}, "import_out_of_order"},
+		{"admin.import.messages", obj{"channel": "CNOPE", "messages": `[]`}, "channel_not_found"},
+		{"admin.import.messages", obj{"channel": rid, "messages": "[" + strings.Repeat(`{},`, 1000) + "{}]"}, "too_many_items"},
+		{"admin.import.users", obj{"users": `[{"name":"noid"}]`}, "invalid_arguments"},
+		{"admin.import.conversations", obj{"conversations": `[{"id":"C9","name":"x","type":"secret"}]`}, "invalid_arguments"},
+		{"admin.import.conversations", obj{"conversations": `[{"id":"D9","type":"dm","members":["` + bobID + `"]}]`}, "invalid_members"},
+	} {
+		owner.fails(c.method, c.args, c.err)
+	}
+	if got := owner.must("conversations.history", obj{"channel": rid})["messages"].([]any); len(got) != 1 {
+		t.Errorf("random after bad imports: %v", got)
+	}
+
 	// Run again, after dave joined (a line in #general newer than its
 	// history): everything is there once.
 	out2, errs2, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
