@@ -136,7 +136,8 @@ func TestImportDryRun(t *testing.T) {
 	}
 }
 
-// Without --dry-run the import says it is not built, rather than pretend.
+// Without --dry-run nor --url the import says where to import; bad usage
+// is an error.
 func TestImportUsage(t *testing.T) {
 	path := writeExport(t)
 	_, _, err := runImportTest(t, "slack", path)

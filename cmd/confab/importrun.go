@@ -38,16 +38,17 @@ type importWriter struct {
 	bots       map[string]string // Slack bot id → the confab id of its bot user
 	convs      map[string]string // Slack conversation id → confab id
 
-	conv    *slackexport.Conversation
-	convID  string
-	failed  bool // the current conversation's messages are refused: skip the rest
-	batch   []json.RawMessage
-	size    int
-	created int
-	skipped int // there already
-	renamed []string
-	out     io.Writer
-	sum     *importSummary
+	conv     *slackexport.Conversation
+	convID   string
+	failed   bool // the current conversation's messages are refused: skip the rest
+	batch    []json.RawMessage
+	inflight chan error // the answer of the batch being sent, nil when none
+	size     int
+	created  int
+	skipped  int // there already
+	renamed  []string
+	out      io.Writer
+	sum      *importSummary
 }
 
 // start imports the users and the conversations.
@@ -188,37 +189,74 @@ func (w *importWriter) message(ctx context.Context, m *slackexport.Message) erro
 	return nil
 }
 
-// flush sends the batch. A refusal of the server (a conversation that
-// holds newer messages, say) is a problem of the conversation, whose
-// other messages are then skipped; a failure to reach the server stops
-// the run.
+// flush sends the batch, in the background: the reading of the next
+// batch overlaps the server's writing of this one. One batch is in
+// flight at a time, so a conversation's batches reach the server in
+// order, and a batch is sent only once the one before it is answered.
+// finish waits for the last.
+//
+// A refusal of the server (a conversation that holds newer messages,
+// say) is a problem of the conversation, whose other messages are then
+// skipped; a failure to reach the server stops the run.
 func (w *importWriter) flush(ctx context.Context) error {
+	if err := w.settle(); err != nil {
+		return err
+	}
 	if len(w.batch) == 0 || w.failed {
 		w.batch, w.size = w.batch[:0], 0
 		return nil
 	}
-	var r struct {
-		Created int `json:"created"`
-		Skipped int `json:"skipped"`
-	}
-	n := len(w.batch)
-	err := callJSON(ctx, w.api, w.token, "admin.import.messages",
-		map[string]any{"channel": w.convID, "messages": w.batch}, &r)
-	w.batch, w.size = w.batch[:0], 0
-	var refused *apiError
-	switch {
-	case errors.As(err, &refused):
-		w.failed = true
-		w.sum.problem(&slackexport.EntryError{File: w.conv.Folder() + "/", Reason: "refused by the server",
-			Err: fmt.Errorf("%d messages and the rest of the conversation: %s", n, refused.code)})
-		return nil
-	case err != nil:
-		return err
-	}
-	w.created += r.Created
-	w.skipped += r.Skipped
+	batch, conv, id := w.batch, w.conv, w.convID
+	w.batch, w.size = make([]json.RawMessage, 0, importMessageBatch), 0
+	done := make(chan error, 1)
+	w.inflight = done
+	go func() {
+		var r struct {
+			Created int `json:"created"`
+			Skipped int `json:"skipped"`
+		}
+		err := callJSON(ctx, w.api, w.token, "admin.import.messages",
+			map[string]any{"channel": id, "messages": batch}, &r)
+		var refused *apiError
+		switch {
+		case errors.As(err, &refused):
+			err = &refusal{conv: conv, n: len(batch), code: refused.code}
+		case err == nil:
+			w.created += r.Created
+			w.skipped += r.Skipped
+		}
+		done <- err
+	}()
 	return nil
 }
+
+// settle waits for the batch in flight, if any.
+func (w *importWriter) settle() error {
+	if w.inflight == nil {
+		return nil
+	}
+	err := <-w.inflight
+	w.inflight = nil
+	var r *refusal
+	if errors.As(err, &r) {
+		if r.conv == w.conv {
+			w.failed = true
+		}
+		w.sum.problem(&slackexport.EntryError{File: r.conv.Folder() + "/", Reason: "refused by the server",
+			Err: fmt.Errorf("%d messages and the rest of the conversation: %s", r.n, r.code)})
+		return nil
+	}
+	return err
+}
+
+// refusal is a batch the server refused.
+type refusal struct {
+	conv *slackexport.Conversation
+	n    int
+	code string
+}
+
+func (r *refusal) Error() string { return r.code }
 
 // apiError is a Web API method's answer that is not ok.
 type apiError struct{ method, code string }
@@ -261,6 +299,9 @@ func callJSON(ctx context.Context, api, token, method string, args map[string]an
 }
 
 func (w *importWriter) finish(ctx context.Context) error {
+	if err := w.settle(); err != nil {
+		return err
+	}
 	var r struct{}
 	return callJSON(ctx, w.api, w.token, "admin.import.finish", map[string]any{}, &r)
 }
