@@ -76,6 +76,11 @@ var (
 	ErrAlreadyPinned   = &Error{Code: ECONFLICT, Message: "already_pinned"}
 	ErrNoPin           = &Error{Code: ENOTFOUND, Message: "no_pin"}
 	ErrTooManyPins     = &Error{Code: ECONFLICT, Message: "too_many_pins"}
+	// ErrImportOrder: an import's messages are not in increasing ts order.
+	ErrImportOrder = &Error{Code: EINVALID, Message: "invalid_ts_order"}
+	// ErrImportTooOld: an imported message is older than the channel's
+	// latest, which it would come after in seq but before in ts.
+	ErrImportTooOld = &Error{Code: ECONFLICT, Message: "import_out_of_order"}
 )
 
 // ScopeError is Slack's missing_scope: the token lacks Needed (the

@@ -214,6 +214,25 @@ type Store interface {
 	// write, an edit or the background indexing. ENOTFOUND
 	// "channel_not_found".
 	CreateMessage(ctx context.Context, m *Message) (created bool, err error)
+	// ImportMessages stores messages of an import (admin.import.messages)
+	// in one durable transaction, each with its own TS, which the store
+	// keeps: msgs come in strictly increasing ts order (EINVALID
+	// "invalid_ts_order" otherwise, ErrImportOrder). A message whose ts
+	// the channel has already is skipped, so that an import run again
+	// writes each message once; created counts the others. Each message
+	// stored takes the channel's next seq (so seqs follow ts), then each
+	// of its Reactions' users one seq each, in the order given; its
+	// EditedTS, Subtype and app fields are kept; Deleted, ReplyCount,
+	// LatestReply, ClientMsgID and Here are ignored. A reply counts on its
+	// parent (ReplyCount, LatestReply) as CreateMessage's does. A message
+	// older than the channel's latest (its ts not above it, and not
+	// already there) is refused: ECONFLICT "import_out_of_order"
+	// (ErrImportTooOld), nothing written; history can only be imported
+	// before anything newer is posted. Mentions and the search index are
+	// written as CreateMessage writes them. At the end every member's read
+	// marker moves to the channel's latest top-level message, as AddMember
+	// sets it: nothing imported is unread. ENOTFOUND "channel_not_found".
+	ImportMessages(ctx context.Context, channelID string, msgs []*Message) (created int, err error)
 	// FindMessage finds a message by ts, tombstones included, with its
 	// reactions. ENOTFOUND "message_not_found".
 	FindMessage(ctx context.Context, channelID string, ts int64) (*Message, error)

@@ -161,3 +161,25 @@ func GroupReactions(rs []UserReaction) []Reaction {
 	}
 	return out
 }
+
+// PrepareImport copies an import's messages (Store.ImportMessages) with
+// what the store ignores cleared, and checks their order: ErrImportOrder
+// unless their ts strictly increase, ErrInvalidArgs for a ts <= 0 or a
+// message of another channel.
+func PrepareImport(channelID string, msgs []*Message) ([]Message, error) {
+	out := make([]Message, len(msgs))
+	for i, m := range msgs {
+		if m == nil || m.TS <= 0 || m.ChannelID != "" && m.ChannelID != channelID {
+			return nil, ErrInvalidArgs
+		}
+		if i > 0 && m.TS <= msgs[i-1].TS {
+			return nil, ErrImportOrder
+		}
+		c := *m
+		c.ChannelID, c.Deleted, c.ReplyCount, c.LatestReply = channelID, false, 0, 0
+		c.ClientMsgID, c.Here, c.Bot = "", nil, nil
+		c.Reactions = slices.Clone(m.Reactions)
+		out[i] = c
+	}
+	return out, nil
+}

@@ -640,3 +640,12 @@ func UnmarshalPublication(b []byte) (Publication, error) {
 	p.Frame = b
 	return p, nil
 }
+
+// ImportFinishedEvent is confab's "import_finished": history was imported
+// into the workspace (admin.import.finish) without an event per message,
+// so a client reloads what it shows.
+func ImportFinishedEvent() []byte {
+	return mustJSON(struct {
+		Type string `json:"type"`
+	}{"import_finished"})
+}

@@ -101,6 +101,12 @@ var methods = map[string]method{
 	"apps.manifest.export":  {auth: true, fn: (*Server).appsManifestExport},
 	"bots.info":             {auth: true, fn: (*Server).botsInfo},
 	"apps.connections.open": {appToken: true, fn: (*Server).appsConnectionsOpen},
+
+	// confab's own: the import of a Slack export (import.go).
+	"admin.import.users":         {auth: true, fn: (*Server).adminImportUsers},
+	"admin.import.conversations": {auth: true, fn: (*Server).adminImportConversations},
+	"admin.import.messages":      {auth: true, fn: (*Server).adminImportMessages},
+	"admin.import.finish":        {auth: true, fn: (*Server).adminImportFinish},
 }
 
 // Page sizes: default and maximum of each list.

@@ -116,6 +116,11 @@ var notForBots = map[string]bool{
 	// scopes. (chat.Service.Search refuses bots too, on a server
 	// without apps.)
 	"search.messages": true,
+	// The import is the workspace owner's (chat.Service.importer).
+	"admin.import.users":         true,
+	"admin.import.conversations": true,
+	"admin.import.messages":      true,
+	"admin.import.finish":        true,
 }
 
 // checkScopes refuses a bot's call to a method its app's scopes do not

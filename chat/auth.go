@@ -116,7 +116,7 @@ func (s *Service) Login(ctx context.Context, team, name, password string) (*Sess
 		err = s.comparePassword(hash, []byte(password))
 	}
 	switch {
-	case err == nil && u != nil:
+	case err == nil && u != nil && u.PasswordHash != "": // an unclaimed import has none
 		s.logins.succeeded(key)
 		return s.newSession(ctx, u, ws)
 	case err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):

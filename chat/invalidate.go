@@ -20,7 +20,8 @@ import (
 //   - an app updated or deleted: its bot user's scopes (apps.go);
 //   - a user's profile updated: the user;
 //   - a change of a channel's content: its version moves on to the
-//     change's seq, or is forgotten after an error (committed);
+//     change's seq, or is forgotten after an error (committed); an
+//     import's messages: forgotten;
 //   - a pin or unpin, and a delete (which unpins): its version is
 //     forgotten, to be read again with the channel's PinVersion.
 //
@@ -85,6 +86,14 @@ func (s *accessStore) CreateMessage(ctx context.Context, m *confab.Message) (boo
 	created, err := s.Store.CreateMessage(ctx, m)
 	s.committed(m.ChannelID, m.Seq, err)
 	return created, err
+}
+
+// ImportMessages forgets the channel's version: an import takes many
+// seqs, and its answer does not say the last.
+func (s *accessStore) ImportMessages(ctx context.Context, channelID string, msgs []*confab.Message) (int, error) {
+	n, err := s.Store.ImportMessages(ctx, channelID, msgs)
+	s.cache.versions.forget(channelID)
+	return n, err
 }
 
 func (s *accessStore) UpdateMessage(ctx context.Context, channelID string, ts int64, upd confab.MessageUpdate, editedTS int64) (*confab.Message, error) {

@@ -241,7 +241,9 @@ func (s *Service) findLogin(ctx context.Context, team, name string) (*confab.Use
 // that does not exist costs what a wrong password does. (A user whose hash
 // was made at another cost still answers in that cost's time.)
 func (s *Service) loginHash(u *confab.User) ([]byte, error) {
-	if u != nil {
+	// An imported user who has not claimed their account has no password:
+	// nothing matches, at the cost of any other attempt.
+	if u != nil && u.PasswordHash != "" {
 		return []byte(u.PasswordHash), nil
 	}
 	return s.dummyHash()

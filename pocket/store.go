@@ -643,3 +643,11 @@ func (c *cache[V]) put(k string, v V) {
 	}
 	c.m[k] = v
 }
+
+func (s *Store) ImportMessages(ctx context.Context, channelID string, msgs []*confab.Message) (int, error) {
+	r, err := s.ofChannel(ctx, channelID)
+	if err != nil {
+		return 0, err
+	}
+	return r.db.ImportMessages(ctx, channelID, msgs)
+}

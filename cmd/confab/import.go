@@ -18,17 +18,19 @@ import (
 	"github.com/confab/confab/slackexport"
 )
 
-const importUsage = `usage: confab import slack [--url URL --token TOKEN] [--dry-run] EXPORT.zip
+const importUsage = `usage: confab import slack --url URL --token TOKEN [--dry-run] EXPORT.zip
+       confab import slack --dry-run EXPORT.zip
 
-Reads a Slack workspace export. Only --dry-run is built so far: it checks
-the export and prints what an import would bring, writing nothing; with
---url and --token it also checks that TOKEN is an owner's or an admin's
-of the workspace at URL.`
+Imports a Slack workspace export into the workspace at URL, whose owner
+TOKEN is: users, conversations, then messages, through the server's Web
+API. Run again after an interruption, it ends with everything once.
+--dry-run checks the export and prints what an import would bring,
+writing nothing (with --url and --token it also checks the token).`
 
-// runImport runs "confab import": for now the dry run of a Slack export's
-// import, which reads the whole export as the import will and counts what
-// it would write. The summary goes to stdout; progress and each problem
-// to stderr.
+// runImport runs "confab import": the import of a Slack export into a
+// server, or its dry run, which reads the whole export as the import does
+// and counts what it would write. The summary goes to stdout; progress and
+// each problem to stderr.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "slack" {
 		return errors.New(importUsage)
@@ -59,16 +61,21 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if (*base == "") != (*token == "") {
 		return errors.New("import slack: --url and --token go together")
 	}
-	if !*dryRun {
-		return errors.New("import slack: importing into a server is not built yet; --dry-run checks the export (and with --url and --token the token) without writing")
+	if !*dryRun && *base == "" {
+		return errors.New("import slack: --url and --token say where to import; --dry-run checks the export without writing")
 	}
 
+	var w *importWriter
 	if *base != "" {
 		who, err := checkImporter(ctx, *base, *token)
 		if err != nil {
 			return fmt.Errorf("import slack: %w", err)
 		}
-		fmt.Fprintln(stdout, who)
+		fmt.Fprintln(stdout, who.line)
+		if !*dryRun {
+			api, _ := apiURL(*base)
+			w = &importWriter{api: api, token: *token, owner: who.userID}
+		}
 	}
 
 	f, err := os.Open(files[0])
@@ -84,12 +91,18 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("import slack: %s: %w", files[0], err)
 	}
-	sum, err := readExport(ctx, x, newProgress(stderr))
+	sum, err := readExport(ctx, x, newProgress(stderr), w)
 	if err != nil {
 		return fmt.Errorf("import slack: %s: %w", files[0], err)
 	}
-	fmt.Fprintf(stdout, "dry run of %s: nothing written\n", files[0])
+	if w == nil {
+		fmt.Fprintf(stdout, "dry run of %s: nothing written\n", files[0])
+		sum.print(stdout)
+		return nil
+	}
+	fmt.Fprintf(stdout, "import of %s into %s\n", files[0], *base)
 	sum.print(stdout)
+	w.print(stdout)
 	return nil
 }
 
@@ -122,10 +135,19 @@ var mentionRE = regexp.MustCompile(`<@[UW][A-Z0-9]+(\|[^>]*)?>`)
 
 // readExport reads every entry of x as the import will, in its order:
 // users, conversations, then each conversation's messages in ts order.
-func readExport(ctx context.Context, x *slackexport.Reader, p *progress) (*importSummary, error) {
+//
+// With w, the real run, it also sends them to the server, and the
+// progress counts messages sent.
+func readExport(ctx context.Context, x *slackexport.Reader, p *progress, w *importWriter) (*importSummary, error) {
 	s := &importSummary{skipped: map[string]int{}, progress: p, stderr: p.out}
 	for _, e := range x.Problems {
 		s.problem(e)
+	}
+	if w != nil {
+		w.sum = s
+		if err := w.start(ctx, x); err != nil {
+			return nil, err
+		}
 	}
 	for _, u := range x.Users {
 		s.users++
@@ -150,6 +172,9 @@ func readExport(ctx context.Context, x *slackexport.Reader, p *progress) (*impor
 	for i := range x.Conversations {
 		c := &x.Conversations[i]
 		p.conversation(i+1, len(x.Conversations), c)
+		if w != nil {
+			w.conversation(c)
+		}
 		for m, err := range x.Messages(c) {
 			if err != nil {
 				s.problem(err)
@@ -158,12 +183,27 @@ func readExport(ctx context.Context, x *slackexport.Reader, p *progress) (*impor
 				continue
 			}
 			s.count(m)
+			if w != nil {
+				if err := w.message(ctx, m); err != nil {
+					return nil, err
+				}
+			}
 			if s.messages%1000 == 0 {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
 				p.tick(s.messages)
 			}
+		}
+		if w != nil {
+			if err := w.flush(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if w != nil {
+		if err := w.finish(ctx); err != nil {
+			return nil, err
 		}
 	}
 	p.done(s.messages)
@@ -322,13 +362,16 @@ func (p *progress) done(messages int) {
 	}
 }
 
+// importerInfo is who the token is: their id and a line saying so.
+type importerInfo struct{ userID, line string }
+
 // checkImporter asks the server at base who the token is (auth.test) and
 // whether they own or administer the workspace (users.info), as an import
 // needs; it says so, or fails saying why.
-func checkImporter(ctx context.Context, base, token string) (string, error) {
+func checkImporter(ctx context.Context, base, token string) (*importerInfo, error) {
 	api, err := apiURL(base)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var who struct {
 		UserID string `json:"user_id"`
@@ -337,7 +380,7 @@ func checkImporter(ctx context.Context, base, token string) (string, error) {
 		Team   string `json:"team"`
 	}
 	if err := callAPI(ctx, api, token, "auth.test", nil, &who); err != nil {
-		return "", err
+		return nil, err
 	}
 	var info struct {
 		User struct {
@@ -348,7 +391,7 @@ func checkImporter(ctx context.Context, base, token string) (string, error) {
 		} `json:"user"`
 	}
 	if err := callAPI(ctx, api, token, "users.info", url.Values{"user": {who.UserID}}, &info); err != nil {
-		return "", err
+		return nil, err
 	}
 	u := info.User
 	var role string
@@ -358,9 +401,9 @@ func checkImporter(ctx context.Context, base, token string) (string, error) {
 	case u.IsAdmin:
 		role = "an admin"
 	default:
-		return "", fmt.Errorf("the token is %s's (%s), who is neither an owner nor an admin of workspace %s (%s): an import needs one", who.User, who.UserID, who.Team, who.TeamID)
+		return nil, fmt.Errorf("the token is %s's (%s), who is neither an owner nor an admin of workspace %s (%s): an import needs one", who.User, who.UserID, who.Team, who.TeamID)
 	}
-	return fmt.Sprintf("token: %s (%s), %s of workspace %s (%s) at %s: may import", who.User, who.UserID, role, who.Team, who.TeamID, base), nil
+	return &importerInfo{userID: who.UserID, line: fmt.Sprintf("token: %s (%s), %s of workspace %s (%s) at %s: may import", who.User, who.UserID, role, who.Team, who.TeamID, base)}, nil
 }
 
 // apiURL is the Web API's base of a server's URL: base itself if it ends

@@ -136,12 +136,13 @@ func TestImportDryRun(t *testing.T) {
 	}
 }
 
-// Without --dry-run the import says it is not built, rather than pretend.
-func TestImportNotBuilt(t *testing.T) {
+// Without --dry-run nor --url the import says where to import; bad usage
+// is an error.
+func TestImportUsage(t *testing.T) {
 	path := writeExport(t)
 	_, _, err := runImportTest(t, "slack", path)
-	if err == nil || !strings.Contains(err.Error(), "not built yet") {
-		t.Errorf("import without --dry-run: %v, want not built yet", err)
+	if err == nil || !strings.Contains(err.Error(), "--url and --token say where to import") {
+		t.Errorf("import without --dry-run nor --url: %v, want a word on --url", err)
 	}
 	for _, args := range [][]string{{"slack"}, {"slack", "a.zip", "b.zip"}, {"mattermost", path}, {"slack", "--url", "http://x", "--dry-run", path}} {
 		if _, _, err := runImportTest(t, args...); err == nil {

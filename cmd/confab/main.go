@@ -44,7 +44,7 @@ commands:
   admin user create     create a user (and its workspace if new)
   admin app create      install an app from a manifest in a workspace, printing its tokens
   admin app list        list the apps of a workspace
-  import slack          check a Slack workspace export (--dry-run; the import itself is not built yet)
+  import slack          import a Slack workspace export into a workspace (--dry-run: check it only)
 `
 
 func run(ctx context.Context, args []string) error {

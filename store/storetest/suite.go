@@ -77,6 +77,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"SearchFilters", testSearchFilters},
 		{"SearchSort", testSearchSort},
 		{"SearchPaging", testSearchPaging},
+		{"ImportMessages", testImportMessages},
+		{"ImportMessagesBad", testImportMessagesBad},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/confab/confab/slackexport"
+)
+
+// The import's real run: the walk of readExport sends what it reads to
+// the server's admin.import.* methods, as any client would. Users first,
+// then conversations, then each conversation's messages in batches;
+// every method is idempotent, so a run killed anywhere is run again with
+// the same command.
+
+// Batches: at most so many items, and so many bytes of JSON, which keeps
+// a request well under the server's body limit (1 MiB by default).
+const (
+	importUserBatch    = 500
+	importConvBatch    = 200
+	importMessageBatch = 1000
+	importBatchBytes   = 768 << 10
+)
+
+// importWriter sends an export to a server.
+type importWriter struct {
+	api, token string
+	owner      string            // the token's user: who a message by no known user is posted as
+	users      map[string]string // Slack user id → confab id
+	bots       map[string]string // Slack bot id → the confab id of its bot user
+	convs      map[string]string // Slack conversation id → confab id
+
+	conv     *slackexport.Conversation
+	convID   string
+	failed   bool // the current conversation's messages are refused: skip the rest
+	batch    []json.RawMessage
+	inflight chan error // the answer of the batch being sent, nil when none
+	size     int
+	created  int
+	skipped  int // there already
+	renamed  []string
+	out      io.Writer
+	sum      *importSummary
+}
+
+// start imports the users and the conversations.
+func (w *importWriter) start(ctx context.Context, x *slackexport.Reader) error {
+	w.users, w.bots, w.convs = map[string]string{}, map[string]string{}, map[string]string{}
+	for i := 0; i < len(x.Users); i += importUserBatch {
+		part := x.Users[i:min(i+importUserBatch, len(x.Users))]
+		var r struct {
+			Users   map[string]string `json:"users"`
+			Renamed map[string]string `json:"renamed"`
+			Matched []string          `json:"matched"`
+		}
+		if err := callJSON(ctx, w.api, w.token, "admin.import.users", map[string]any{"users": part}, &r); err != nil {
+			return err
+		}
+		for k, v := range r.Users {
+			w.users[k] = v
+		}
+		for k, v := range r.Renamed {
+			w.renamed = append(w.renamed, fmt.Sprintf("user %s: named %s (its name is another user's)", k, v))
+		}
+		for _, k := range r.Matched {
+			w.renamed = append(w.renamed, fmt.Sprintf("user %s: is %s, who has the same email", k, r.Users[k]))
+		}
+	}
+	for _, u := range x.Users {
+		if u.Profile.BotID != "" && w.users[u.ID] != "" {
+			w.bots[u.Profile.BotID] = w.users[u.ID]
+		}
+	}
+	kinds := [...]string{slackexport.Public: "public", slackexport.Private: "private", slackexport.DM: "dm", slackexport.MPIM: "group_dm"}
+	type conv struct {
+		slackexport.Conversation
+		Type string `json:"type"`
+	}
+	for i := 0; i < len(x.Conversations); i += importConvBatch {
+		var part []conv
+		for _, c := range x.Conversations[i:min(i+importConvBatch, len(x.Conversations))] {
+			c.Creator = w.users[c.Creator]
+			var ms []string
+			for _, m := range c.Members {
+				if id := w.users[m]; id != "" {
+					ms = append(ms, id)
+				}
+			}
+			c.Members = ms
+			for _, t := range []**slackexport.Topic{&c.Topic, &c.Purpose} {
+				if *t != nil {
+					cp := **t
+					cp.Creator = w.users[cp.Creator]
+					*t = &cp
+				}
+			}
+			part = append(part, conv{c, kinds[c.Kind]})
+		}
+		var r struct {
+			Conversations map[string]string `json:"conversations"`
+			Renamed       map[string]string `json:"renamed"`
+		}
+		if err := callJSON(ctx, w.api, w.token, "admin.import.conversations", map[string]any{"conversations": part}, &r); err != nil {
+			return err
+		}
+		for k, v := range r.Conversations {
+			w.convs[k] = v
+		}
+		for k, v := range r.Renamed {
+			w.renamed = append(w.renamed, fmt.Sprintf("conversation %s: named #%s (its name is another channel's)", k, v))
+		}
+	}
+	sort.Strings(w.renamed)
+	return nil
+}
+
+// conversation starts a conversation's messages.
+func (w *importWriter) conversation(c *slackexport.Conversation) {
+	w.conv, w.convID, w.failed = c, w.convs[c.ID], false
+}
+
+// mentionIDRE finds a mention's user id, with its optional label.
+var mentionIDRE = regexp.MustCompile(`<@([UW][A-Z0-9]+)(\|[^>]*)?>`)
+
+// message adds a message to the batch, its users made confab's, and
+// sends the batch when full.
+func (w *importWriter) message(ctx context.Context, m *slackexport.Message) error {
+	if w.failed || w.convID == "" {
+		return nil
+	}
+	cp := *m
+	switch {
+	case w.users[m.User] != "":
+		cp.User = w.users[m.User]
+	case w.bots[m.BotID] != "":
+		cp.User = w.bots[m.BotID]
+	default:
+		// A bot of no user of the export: posted as the importer, under
+		// the bot's name.
+		cp.User = w.owner
+		if cp.Username == "" && cp.BotProfile != nil {
+			cp.Username = cp.BotProfile.Name
+		}
+		if cp.Username == "" {
+			cp.Username = m.BotID
+		}
+	}
+	cp.Text = mentionIDRE.ReplaceAllStringFunc(m.Text, func(s string) string {
+		sub := mentionIDRE.FindStringSubmatch(s)
+		if id := w.users[sub[1]]; id != "" {
+			return "<@" + id + sub[2] + ">"
+		}
+		return s
+	})
+	cp.Reactions = nil
+	for _, r := range m.Reactions {
+		var who []string
+		for _, u := range r.Users {
+			if id := w.users[u]; id != "" {
+				who = append(who, id)
+			}
+		}
+		if len(who) > 0 {
+			cp.Reactions = append(cp.Reactions, slackexport.Reaction{Name: r.Name, Users: who, Count: len(who)})
+		}
+	}
+	// Kept out: what the server does not store (blocks and attachments,
+	// whose text is the message's), and what it would not read.
+	cp.Blocks, cp.Attachments, cp.UserProfile, cp.Replies, cp.ReplyUsers = nil, nil, nil, nil, nil
+	raw, err := json.Marshal(&cp)
+	if err != nil {
+		return err
+	}
+	if len(w.batch) > 0 && (len(w.batch) == importMessageBatch || w.size+len(raw) > importBatchBytes) {
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+	}
+	w.batch = append(w.batch, raw)
+	w.size += len(raw) + 1
+	return nil
+}
+
+// flush sends the batch, in the background: the reading of the next
+// batch overlaps the server's writing of this one. One batch is in
+// flight at a time, so a conversation's batches reach the server in
+// order, and a batch is sent only once the one before it is answered.
+// finish waits for the last.
+//
+// A refusal of the server (a conversation that holds newer messages,
+// say) is a problem of the conversation, whose other messages are then
+// skipped; a failure to reach the server stops the run.
+func (w *importWriter) flush(ctx context.Context) error {
+	if err := w.settle(); err != nil {
+		return err
+	}
+	if len(w.batch) == 0 || w.failed {
+		w.batch, w.size = w.batch[:0], 0
+		return nil
+	}
+	batch, conv, id := w.batch, w.conv, w.convID
+	w.batch, w.size = make([]json.RawMessage, 0, importMessageBatch), 0
+	done := make(chan error, 1)
+	w.inflight = done
+	go func() {
+		var r struct {
+			Created int `json:"created"`
+			Skipped int `json:"skipped"`
+		}
+		err := callJSON(ctx, w.api, w.token, "admin.import.messages",
+			map[string]any{"channel": id, "messages": batch}, &r)
+		var refused *apiError
+		switch {
+		case errors.As(err, &refused):
+			err = &refusal{conv: conv, n: len(batch), code: refused.code}
+		case err == nil:
+			w.created += r.Created
+			w.skipped += r.Skipped
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// settle waits for the batch in flight, if any.
+func (w *importWriter) settle() error {
+	if w.inflight == nil {
+		return nil
+	}
+	err := <-w.inflight
+	w.inflight = nil
+	var r *refusal
+	if errors.As(err, &r) {
+		if r.conv == w.conv {
+			w.failed = true
+		}
+		w.sum.problem(&slackexport.EntryError{File: r.conv.Folder() + "/", Reason: "refused by the server",
+			Err: fmt.Errorf("%d messages and the rest of the conversation: %s", r.n, r.code)})
+		return nil
+	}
+	return err
+}
+
+// refusal is a batch the server refused.
+type refusal struct {
+	conv *slackexport.Conversation
+	n    int
+	code string
+}
+
+func (r *refusal) Error() string { return r.code }
+
+// apiError is a Web API method's answer that is not ok.
+type apiError struct{ method, code string }
+
+func (e *apiError) Error() string { return e.method + ": " + e.code }
+
+// callJSON calls a Web API method with a JSON body and decodes its answer
+// into out, failing with an *apiError if it is not ok.
+func callJSON(ctx context.Context, api, token, method string, args map[string]any, out any) error {
+	body, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", api+"/"+method, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := importClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	var ok struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &ok); err != nil {
+		return fmt.Errorf("%s: status %d and not a Web API answer", method, resp.StatusCode)
+	}
+	if !ok.OK {
+		return &apiError{method, ok.Error}
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func (w *importWriter) finish(ctx context.Context) error {
+	if err := w.settle(); err != nil {
+		return err
+	}
+	var r struct{}
+	return callJSON(ctx, w.api, w.token, "admin.import.finish", map[string]any{}, &r)
+}
+
+// print writes what the run wrote, after the summary of what it read.
+func (w *importWriter) print(out io.Writer) {
+	fmt.Fprintf(out, "%-15s %d new, %d there already\n", "imported:", w.created, w.skipped)
+	fmt.Fprintf(out, "%-15s %d users, %d conversations\n", "mapped:", len(w.users), len(w.convs))
+	if len(w.renamed) > 0 {
+		fmt.Fprintln(out, strings.Join(w.renamed, "\n"))
+	}
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/confab/confab/slackexport"
+)
+
+// TestImportRun imports a generated export into a running server and
+// checks every item through the public API; a second run changes
+// nothing.
+func TestImportRun(t *testing.T) {
+	m := MustRunMain(t)
+	// The owner was alice in Slack too: the same email makes U1 her.
+	owner := &client{tb: t, base: m.URL(), name: "alice"}
+	out0 := owner.must("auth.signup", obj{"team": "acme", "name": "alice", "password": "correct horse alice", "email": "alice@example.com"})
+	owner.token, owner.userID = out0["token"].(string), out0["user_id"].(string)
+	// The owner made a #random already: the import's gets another name.
+	// (Nobody else has joined: their join lines in #general would be newer
+	// than its history, which could then not be imported.)
+	ownRandom := owner.createChannel("random", false)
+	path := writeExport(t)
+
+	out, errs, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errs)
+	}
+	if got := summaryRow(t, out, "imported"); got != "12 new, 0 there already" {
+		t.Errorf("imported: %q, want 12 new\n%s", got, out)
+	}
+	if got := summaryRow(t, out, "skipped"); got != "0" {
+		t.Errorf("skipped: %q\n%s%s", got, out, errs)
+	}
+
+	users := map[string]obj{} // by name
+	for _, u := range owner.must("users.list", nil)["members"].([]any) {
+		users[u.(obj)["name"].(string)] = u.(obj)
+	}
+	bob, carol, bot := users["bob"], users["carol"], users["deploybot"]
+	if bob == nil || carol == nil || bot == nil {
+		t.Fatalf("users after import: %v", slices.Collect(mapKeys(users)))
+	}
+	if users["alice"]["id"] != owner.userID {
+		t.Errorf("alice is %v, want the owner", users["alice"]["id"])
+	}
+	if carol["deleted"] != true || bot["is_bot"] != true || bob["real_name"] != "Bob" {
+		t.Errorf("carol %v, deploybot %v, bob %v", carol, bot, bob)
+	}
+	if !strings.Contains(out, "named #random-2") || !strings.Contains(out, "user U1: is "+owner.userID) {
+		t.Errorf("the rename of #random or alice's match is not reported:\n%s", out)
+	}
+	bobID, carolID, botID := bob["id"].(string), carol["id"].(string), bot["id"].(string)
+
+	chans := map[string]obj{}
+	for _, c := range owner.must("conversations.list", obj{"types": "public_channel,private_channel,im,mpim"})["channels"].([]any) {
+		c := c.(obj)
+		name, _ := c["name"].(string)
+		if name == "" || c["is_mpim"] == true {
+			name = c["id"].(string)[:1] // D or G: there is one of each
+		}
+		chans[name] = c
+	}
+	general, random, old, owners := chans["general"], chans["random-2"], chans["old-project"], chans["owners"]
+	if general == nil || random == nil || old == nil || owners == nil || chans["D"] == nil || chans["G"] == nil {
+		t.Fatalf("conversations after import: %v", slices.Collect(mapKeys(chans)))
+	}
+	if random["id"] == ownRandom {
+		t.Errorf("the import's #random is the owner's")
+	}
+	if general["is_general"] != true || old["is_archived"] != true || owners["is_private"] != true || random["is_archived"] == true {
+		t.Errorf("general %v, old-project %v, owners %v", general["is_general"], old["is_archived"], owners["is_private"])
+	}
+	members := func(id string) []string {
+		var out []string
+		for _, u := range owner.must("conversations.members", obj{"channel": id})["members"].([]any) {
+			out = append(out, u.(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := members(random["id"].(string)), sorted(owner.userID, bobID); !slices.Equal(got, want) {
+		t.Errorf("members of random %v, want %v", got, want)
+	}
+	if got := members(chans["G"]["id"].(string)); !slices.Equal(got, sorted(owner.userID, bobID, carolID)) {
+		t.Errorf("members of the group DM %v", got)
+	}
+
+	// General: history newest first, with the original ts.
+	hist := owner.must("conversations.history", obj{"channel": general["id"], "limit": 100})["messages"].([]any)
+	var tss, texts []string
+	for _, h := range hist {
+		tss = append(tss, h.(obj)["ts"].(string))
+		texts = append(texts, h.(obj)["text"].(string))
+	}
+	wantTS := []string{"1600172850.000000", "1600086450.000000", "1600000030.000000", "1600000020.000000", "1600000010.000000"}
+	if !slices.Equal(tss, wantTS) {
+		t.Fatalf("general's history ts %v, want %v (texts %q)", tss, wantTS, texts)
+	}
+	byTS := map[string]obj{}
+	for _, h := range hist {
+		byTS[h.(obj)["ts"].(string)] = h.(obj)
+	}
+	if j := byTS["1600000010.000000"]; j["subtype"] != "channel_join" || j["user"] != bobID {
+		t.Errorf("join line: %v", j)
+	}
+	parent := byTS["1600000030.000000"]
+	if parent["reply_count"] != 2.0 || parent["latest_reply"] != "1600086405.000000" {
+		t.Errorf("thread parent: %v replies, latest %v", parent["reply_count"], parent["latest_reply"])
+	}
+	if want := "welcome <@" + bobID + "> and <@" + carolID + "|carol>"; parent["text"] != want {
+		t.Errorf("mentions: %q, want %q", parent["text"], want)
+	}
+	if got := owner.must("users.info", obj{"user": bobID})["user"].(obj)["name"]; got != "bob" {
+		t.Errorf("the mentioned user is %v", got)
+	}
+	rs := parent["reactions"].([]any)
+	if len(rs) != 2 || rs[0].(obj)["name"] != "wave" || !slices.Equal(anyStrings(rs[0].(obj)["users"]), []string{bobID, carolID}) ||
+		rs[1].(obj)["name"] != "tada" || !slices.Equal(anyStrings(rs[1].(obj)["users"]), []string{owner.userID}) {
+		t.Errorf("reactions: %v", rs)
+	}
+	for _, ts := range []string{"1600086450.000000", "1600172850.000000"} {
+		if b := byTS[ts]; b["user"] != botID {
+			t.Errorf("bot message %s by %v, want the bot user %s", ts, b["user"], botID)
+		}
+	}
+	if byTS["1600086450.000000"]["username"] != "deploybot" {
+		t.Errorf("bot message username %v", byTS["1600086450.000000"]["username"])
+	}
+	replies := owner.must("conversations.replies", obj{"channel": general["id"], "ts": "1600000030.000000"})["messages"].([]any)
+	if len(replies) != 3 || replies[1].(obj)["text"] != "thanks" || replies[1].(obj)["edited"] == nil || replies[2].(obj)["user"] != carolID {
+		t.Errorf("replies: %v", replies)
+	}
+
+	plan := owner.must("conversations.history", obj{"channel": owners["id"]})["messages"].([]any)
+	if len(plan) != 1 || plan[0].(obj)["text"] != "the plan\n(file: plan.pdf)" {
+		t.Errorf("file message: %v", plan)
+	}
+	dm := owner.must("conversations.history", obj{"channel": chans["D"]["id"]})["messages"].([]any)
+	if len(dm) != 1 || dm[0].(obj)["text"] != "psst <@"+owner.userID+">" {
+		t.Errorf("DM: %v", dm)
+	}
+	// Nothing imported is unread.
+	info := owner.must("conversations.info", obj{"channel": random["id"]})["channel"].(obj)
+	if info["unread_count"] != nil && info["unread_count"] != 0.0 {
+		t.Errorf("random unread: %v", info["unread_count"])
+	}
+	// An imported user has no password until the account is claimed.
+	ghost := &client{tb: t, base: m.URL(), name: "bob"}
+	ghost.fails("auth.login", obj{"team": "acme", "name": "bob", "password": "correct horse battery"}, "invalid_auth")
+	// Only the owner imports.
+	dave := signup(t, m, "acme", "dave")
+	dave.fails("admin.import.finish", nil, "not_authorized")
+	dave.fails("admin.import.messages", obj{"channel": random["id"], "messages": "[]"}, "not_authorized")
+
+	// Bad input is a clear error, nothing written.
+	rid := random["id"].(string)
+	for _, c := range []struct {
+		method string
+		args   obj
+		err    string
+	}{
+		{"admin.import.messages", obj{"channel": rid, "messages": "nope"}, "invalid_arguments"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `{"ts":"1"}`}, "invalid_arguments"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"soon","user":"` + bobID + `"}]`}, "invalid_ts"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"1500000000.000001","user":"U1"}]`}, "user_not_found"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"1500000000.000002","user":"` + bobID + `"},{"ts":"1500000000.000001","user":"` + bobID + `"}]`}, "invalid_ts_order"},
+		{"admin.import.messages", obj{"channel": rid, "messages": `[{"ts":"1500000000.000001","user":"` + bobID + `"}]`}, "import_out_of_order"},
+		{"admin.import.messages", obj{"channel": "CNOPE", "messages": `[]`}, "channel_not_found"},
+		{"admin.import.messages", obj{"channel": rid, "messages": "[" + strings.Repeat(`{},`, 1000) + "{}]"}, "too_many_items"},
+		{"admin.import.users", obj{"users": `[{"name":"noid"}]`}, "invalid_arguments"},
+		{"admin.import.conversations", obj{"conversations": `[{"id":"C9","name":"x","type":"secret"}]`}, "invalid_arguments"},
+		{"admin.import.conversations", obj{"conversations": `[{"id":"D9","type":"dm","members":["` + bobID + `"]}]`}, "invalid_members"},
+	} {
+		owner.fails(c.method, c.args, c.err)
+	}
+	if got := owner.must("conversations.history", obj{"channel": rid})["messages"].([]any); len(got) != 1 {
+		t.Errorf("random after bad imports: %v", got)
+	}
+
+	// Run again, after dave joined (a line in #general newer than its
+	// history): everything is there once.
+	out2, errs2, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import again: %v\n%s", err, errs2)
+	}
+	if got := summaryRow(t, out2, "imported"); got != "0 new, 12 there already" {
+		t.Errorf("second run imported: %q\n%s", got, out2)
+	}
+	hist2 := owner.must("conversations.history", obj{"channel": general["id"], "limit": 100})["messages"].([]any)
+	if len(hist2) != len(hist)+1 { // and dave's join line
+		t.Errorf("general has %d messages after a second run, %d before and dave's join", len(hist2), len(hist))
+	}
+	if n := len(owner.must("users.list", nil)["members"].([]any)); n != len(users)+1 { // and dave
+		t.Errorf("%d users after a second run, %d before", n, len(users))
+	}
+	if got := members(random["id"].(string)); !slices.Equal(got, sorted(owner.userID, bobID)) {
+		t.Errorf("members of random after a second run: %v", got)
+	}
+}
+
+func sorted(s ...string) []string { slices.Sort(s); return s }
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// cancelAfter is a transport that cancels the run once n calls of method
+// have been answered: an importer killed between two batches.
+type cancelAfter struct {
+	method string
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if strings.HasSuffix(r.URL.Path, "/"+c.method) {
+		if c.n--; c.n == 0 {
+			c.cancel()
+		}
+	}
+	return resp, err
+}
+
+// TestImportKilled stops an import after its second batch of messages
+// and runs it again: every message is there once, the second run
+// counting as there already what the first wrote.
+func TestImportKilled(t *testing.T) {
+	m := MustRunMain(t)
+	owner := signup(t, m, "acme", "alice")
+	users := []slackexport.User{{ID: "U1", Name: "zed"}}
+	conv := slackexport.Conversation{Kind: slackexport.Public, ID: "C1", Name: "long", Created: 1600000000, Creator: "U1", Members: []string{"U1"}}
+	path := filepath.Join(t.TempDir(), "export.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := slackexport.NewWriter(f)
+	if err := w.WriteUsers(users); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteConversations([]slackexport.Conversation{conv}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3500
+	for i := range n {
+		msg := slackexport.Message{Type: "message", User: "U1", Text: fmt.Sprintf("message %d", i),
+			TS: slackexport.FormatTS(int64(1600000000+i*60) * 1e6)}
+		if err := w.WriteMessage(&conv, &msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	old := importClient.Transport
+	importClient.Transport = &cancelAfter{method: "admin.import.messages", n: 2, cancel: cancel}
+	var out, errs bytes.Buffer
+	err = runImport(ctx, []string{"slack", "--url", m.URL(), "--token", owner.token, path}, &out, &errs)
+	importClient.Transport = old
+	if err == nil {
+		t.Fatalf("the killed run ended well:\n%s", out.String())
+	}
+	out2, errs2, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("run again: %v\n%s", err, errs2)
+	}
+	if got := summaryRow(t, out2, "imported"); got != "1500 new, 2000 there already" {
+		t.Errorf("run again: imported %q, want the 1500 the killed run had not written", got)
+	}
+	chans := owner.must("conversations.list", nil)["channels"].([]any)
+	var id string
+	for _, c := range chans {
+		if c.(obj)["name"] == "long" {
+			id = c.(obj)["id"].(string)
+		}
+	}
+	var seen int
+	prev := ""
+	for cursor := ""; ; {
+		page := owner.must("conversations.history", obj{"channel": id, "limit": 1000, "cursor": cursor})
+		for _, h := range page["messages"].([]any) {
+			ts := h.(obj)["ts"].(string)
+			if prev != "" && ts >= prev {
+				t.Fatalf("history out of order: %s after %s", ts, prev)
+			}
+			prev = ts
+			seen++
+		}
+		cursor, _ = page["response_metadata"].(obj)["next_cursor"].(string)
+		if cursor == "" {
+			break
+		}
+	}
+	if seen != n {
+		t.Errorf("history holds %d messages, want %d", seen, n)
+	}
+}
