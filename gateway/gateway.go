@@ -786,6 +786,8 @@ func (g *Gateway) endWriting(c *conn, d *teardown) (t transport, broken bool) {
 			// the server's CPU when 19,000 clients dropped at once.
 			b.discard()
 			t = nil
+		} else if g.answerPoll(c, t, d) {
+			t = nil // a poll's answer is its last write
 		} else {
 			t = b.blocking()
 		}

@@ -452,6 +452,28 @@ func (c *conn) pollAnswer(code ws.StatusCode, reason string) []byte {
 	return pollHTTP(http.StatusOK, p.origin, b)
 }
 
+// answerer is a detached socket (fdConn) that writes a poll's answer and
+// closes itself.
+type answerer interface {
+	answer(p []byte, until time.Time)
+}
+
+// answerPoll writes the answer of c, a poll whose socket is detached, and
+// closes the socket: finish's last flush and close in one (endWriting
+// calls it). It reports false when c is not such a poll.
+func (g *Gateway) answerPoll(c *conn, t transport, d *teardown) bool {
+	a, ok := t.(answerer)
+	if c.poll == nil || !ok {
+		return false
+	}
+	until := d.deadline
+	if d.aborted {
+		until = time.Now().Add(min(g.cfg.WriteTimeout, abortCloseTimeout))
+	}
+	a.answer(c.pollAnswer(d.o.close, d.o.msg), until)
+	return true
+}
+
 // pollHTTP is a poll's whole answer: the head, with the body's length,
 // and the body. The connection closes after it: one poll per connection.
 func pollHTTP(status int, origin string, body []byte) []byte {
