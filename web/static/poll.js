@@ -69,7 +69,9 @@ export function openPoll(rt, url) {
           if (type === "goodbye" || type === "close") return close();
           if (type === "hello" && !hello) {
             hello = true;
-            resolveHello({ promise: closedPromise, cleanup: () => {} });
+            // The loop is done with the stream when it cleans up (after
+            // the close, or when its catch-up failed): no poll goes on.
+            resolveHello({ promise: closedPromise, cleanup: close });
           }
         }
         if (!hello) return close();
