@@ -1042,10 +1042,11 @@ func (s *Server) rtmConnect(c *call) (any, error) {
 		OK          bool            `json:"ok"`
 		URL         string          `json:"url"`
 		SSEURL      string          `json:"sse_url,omitempty"`
+		PollURL     string          `json:"poll_url,omitempty"`
 		Self        self            `json:"self"`
 		Team        confab.WireTeam `json:"team"`
 		DialAfterMS int64           `json:"dial_after_ms,omitempty"`
-	}{true, u, sseURL(u), self{c.user.ID, c.user.Name}, ws.Wire(), t.Wait.Milliseconds()}, nil
+	}{true, u, sseURL(u), pollURL(u), self{c.user.ID, c.user.Name}, ws.Wire(), t.Wait.Milliseconds()}, nil
 }
 
 // rtmPresenceSub (confab) is the RTM presence_sub frame over HTTP, for a

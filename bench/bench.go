@@ -119,8 +119,12 @@ type Config struct {
 	Procs int
 	// Transport is what idle's and fanout's connections are: "websocket"
 	// (the default) or "sse", the Server-Sent Events stream of
-	// rtm.connect's sse_url.
+	// rtm.connect's sse_url; or, fanout's only, "poll", long-polling from
+	// its poll_url.
 	Transport string
+	// ServerPID, for fanout, is the server's process (on this machine):
+	// its CPU time over the measured phase is reported, and per delivery.
+	ServerPID int
 	// WorkerCommand starts a worker, which runs Worker on its stdin and
 	// stdout; nil: this executable with the argument "worker" (confab-bench).
 	WorkerCommand []string
@@ -255,8 +259,18 @@ func (cfg Config) validate() error {
 		if cfg.Stuck != 0 {
 			errs = append(errs, fmt.Errorf("transport sse: stuck connections are WebSockets"))
 		}
+	case "poll":
+		if cfg.Scenario != "fanout" {
+			errs = append(errs, fmt.Errorf("transport poll: only fanout long-polls"))
+		}
+		if cfg.Stuck != 0 {
+			errs = append(errs, fmt.Errorf("transport poll: stuck connections are WebSockets"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("transport %q: want websocket or sse", cfg.Transport))
+		errs = append(errs, fmt.Errorf("transport %q: want websocket, sse or poll", cfg.Transport))
+	}
+	if cfg.ServerPID != 0 && cfg.Scenario != "fanout" {
+		errs = append(errs, fmt.Errorf("server-pid: only fanout measures the server's CPU"))
 	}
 	if (cfg.Stuck != 0 || cfg.Size != 0) && cfg.Scenario != "fanout" {
 		errs = append(errs, fmt.Errorf("stuck %d, size %d: only fanout has stuck connections and padded posts", cfg.Stuck, cfg.Size))
@@ -305,7 +319,7 @@ func (cfg Config) validate() error {
 // is set.
 type Report struct {
 	Scenario  string         `json:"scenario"`
-	Transport string         `json:"transport,omitempty"` // idle and fanout: websocket or sse
+	Transport string         `json:"transport,omitempty"` // idle and fanout: websocket, sse or poll
 	URL       string         `json:"url"`
 	Team      string         `json:"team"` // the workspace domain the run created
 	Started   time.Time      `json:"started"`
@@ -398,6 +412,9 @@ func (r *run) setup(ctx context.Context, n int) (*workspace, error) {
 // sse reports whether idle's and fanout's connections are Server-Sent
 // Events streams.
 func (r *run) sse() bool { return r.cfg.Transport == "sse" }
+
+// poll reports whether fanout's connections are long-polls.
+func (r *run) poll() bool { return r.cfg.Transport == "poll" }
 
 func (r *run) setupDone(start time.Time) {
 	r.rep.SetupSecs = time.Since(start).Seconds()

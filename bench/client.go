@@ -214,29 +214,28 @@ func (a *api) join(ctx context.Context, token, channel string) error {
 }
 
 // rtmConnect calls rtm.connect as token's user and returns the gateway's
-// URL it names: its WebSocket's, or with sse its Server-Sent Events
-// stream's.
-func (a *api) rtmConnect(ctx context.Context, token string, sse bool) (string, error) {
+// URL it names for transport: its WebSocket's ("websocket"), its
+// Server-Sent Events stream's ("sse") or its long-poll's ("poll").
+func (a *api) rtmConnect(ctx context.Context, token, transport string) (string, error) {
 	var out struct {
-		URL    string `json:"url"`
-		SSEURL string `json:"sse_url"`
+		URL     string `json:"url"`
+		SSEURL  string `json:"sse_url"`
+		PollURL string `json:"poll_url"`
 	}
 	if err := a.setupCall(ctx, token, "rtm.connect", nil, &out); err != nil {
 		return "", err
 	}
-	if sse {
-		if out.SSEURL == "" {
-			return "", fmt.Errorf("rtm.connect gave no sse_url")
-		}
-		return out.SSEURL, nil
+	u := map[string]string{"websocket": out.URL, "sse": out.SSEURL, "poll": out.PollURL}[transport]
+	if u == "" {
+		return "", fmt.Errorf("rtm.connect gave no URL for %s", transport)
 	}
-	return out.URL, nil
+	return u, nil
 }
 
 // dialRTM calls rtm.connect as token's user, dials the gateway it names and
 // returns the connection once hello has arrived.
 func (a *api) dialRTM(ctx context.Context, dialer *websocket.Dialer, token string) (*websocket.Conn, error) {
-	u, err := a.rtmConnect(ctx, token, false)
+	u, err := a.rtmConnect(ctx, token, "websocket")
 	if err != nil {
 		return nil, err
 	}

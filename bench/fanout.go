@@ -57,6 +57,12 @@ type FanoutResult struct {
 	// not exposed there.
 	SlowConsumers float64 `json:"slow_consumers"`
 	Stalled       float64 `json:"stalled"`
+	// ServerCPUSeconds is the CPU time (user and system) the server's
+	// process (Config.ServerPID) used from the first post to the end of
+	// the drain, and ServerCPUPerDelivery that over Deliveries, in
+	// microseconds; 0 when not measured.
+	ServerCPUSeconds     float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_delivery,omitempty"`
 }
 
 // Slow-consumer counters fanout reads from the server's metrics.
@@ -122,7 +128,7 @@ func (r *run) fanout(ctx context.Context) error {
 		tokens[i] = u.Token
 	}
 	connStart := time.Now()
-	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", SSE: r.sse(), Tokens: tokens, Clients: r.cfg.Clients, Posts: posts,
+	fl, _, err := r.openFleet(ctx, shareJob{Kind: "fanout", SSE: r.sse(), Poll: r.poll(), Tokens: tokens, Clients: r.cfg.Clients, Posts: posts,
 		Channels: nch, UserChannels: r.cfg.UserChannels, Stuck: r.cfg.Stuck})
 	if err != nil {
 		return err
@@ -132,6 +138,7 @@ func (r *run) fanout(ctx context.Context) error {
 	r.setupDone(start)
 
 	slowBefore := r.slowConsumers(ctx)
+	cpuBefore, cpuOK := processCPU(r.cfg.ServerPID)
 	r.log.Info("publishing", "posts", posts, "rate", r.cfg.Rate, "size", r.cfg.Size)
 	first := time.Now()
 	acked, postLat, err := r.publish(ctx, publisher.Token, channels, posts, res)
@@ -144,6 +151,12 @@ func (r *run) fanout(ctx context.Context) error {
 	out, err := fl.finish(ctx, shareFinish{Acked: acked})
 	if err != nil {
 		return err
+	}
+	if cpuAfter, ok := processCPU(r.cfg.ServerPID); cpuOK && ok && r.cfg.ServerPID != 0 {
+		res.ServerCPUSeconds = (cpuAfter - cpuBefore).Seconds()
+		if out.Deliveries > 0 {
+			res.ServerCPUPerDelivery = res.ServerCPUSeconds * 1e6 / float64(out.Deliveries)
+		}
 	}
 	res.Deliveries, res.Missing, res.Duplicates, res.Disconnects = out.Deliveries, out.Missing, out.Duplicates, out.Dropped
 	res.Misrouted = out.Misrouted

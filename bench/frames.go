@@ -37,6 +37,7 @@ type frameConn struct {
 	head []byte        // ws.ReadHeaderBuffer's
 	msg  []byte        // the latest message's payload
 	sse  bool          // a Server-Sent Events stream (dialSSE), not a WebSocket
+	poll *pollConn     // a long-poll (dialPoll, poll.go): tcp, br and head unused
 }
 
 // frameBuffer is a frameConn's read buffer: fanout frames are ~150 bytes,
@@ -162,6 +163,9 @@ func (c *frameConn) nextEvent() ([]byte, error) {
 // way; a close frame is a wsutil.ClosedError. On a Server-Sent Events
 // stream it is the next event's data.
 func (c *frameConn) next() ([]byte, error) {
+	if c.poll != nil {
+		return c.nextPolled()
+	}
 	if c.sse {
 		return c.nextEvent()
 	}
@@ -205,7 +209,12 @@ func (c *frameConn) next() ([]byte, error) {
 }
 
 // close closes the connection; a pending next returns an error.
-func (c *frameConn) close() error { return c.tcp.Close() }
+func (c *frameConn) close() error {
+	if c.poll != nil {
+		return c.poll.close()
+	}
+	return c.tcp.Close()
+}
 
 // helloDeadline is when a connection dialled now must have brought its
 // hello: 15 s from now, or ctx's deadline if sooner.

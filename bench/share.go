@@ -12,8 +12,9 @@ import (
 // shareJob is one process's share of a scenario's connections: the parent
 // sends it to a worker (or opens it itself when it does not spread).
 type shareJob struct {
-	Kind     string   `json:"kind"`          // "idle", "fanout" or "storm"
-	SSE      bool     `json:"sse,omitempty"` // idle, fanout: Server-Sent Events streams instead of WebSockets
+	Kind     string   `json:"kind"`           // "idle", "fanout" or "storm"
+	SSE      bool     `json:"sse,omitempty"`  // idle, fanout: Server-Sent Events streams instead of WebSockets
+	Poll     bool     `json:"poll,omitempty"` // fanout: long-polls instead of WebSockets
 	URL      string   `json:"url"`
 	Source   string   `json:"source,omitempty"` // local IP to dial from; "": any
 	Tokens   []string `json:"tokens"`           // connection j is Tokens[(Offset+j)%len] 's
@@ -31,6 +32,17 @@ type shareJob struct {
 	// Clients that never read after hello (stuck connection j is of the
 	// user of Tokens[(Offset+j)%len], as subscriber j is).
 	Stuck int `json:"stuck,omitempty"`
+}
+
+// transport is what the share's connections are.
+func (j shareJob) transport() string {
+	switch {
+	case j.SSE:
+		return "sse"
+	case j.Poll:
+		return "poll"
+	}
+	return "websocket"
 }
 
 // postChannel is the fanout channel post i goes to.
@@ -130,7 +142,7 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 	err = forEach(ctx, job.Clients+len(s.stuck), job.Parallel, func(ctx context.Context, i int) error {
 		if i >= job.Clients { // a stuck connection: hello, then never read
 			j := i - job.Clients
-			u, err := a.rtmConnect(ctx, job.Tokens[(job.Offset+j)%len(job.Tokens)], false)
+			u, err := a.rtmConnect(ctx, job.Tokens[(job.Offset+j)%len(job.Tokens)], "websocket")
 			if err != nil {
 				return fmt.Errorf("stuck connection %d: %w", job.Offset+j, err)
 			}
@@ -143,7 +155,7 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 		t := time.Now()
 		switch {
 		case s.idle != nil && job.SSE:
-			u, err := a.rtmConnect(ctx, token, true)
+			u, err := a.rtmConnect(ctx, token, "sse")
 			if err != nil {
 				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
 			}
@@ -163,13 +175,16 @@ func openShare(ctx context.Context, job shareJob) (*share, shareReady, error) {
 			s.idle[i] = c
 			go c.discard()
 		default:
-			u, err := a.rtmConnect(ctx, token, job.SSE)
+			u, err := a.rtmConnect(ctx, token, job.transport())
 			if err != nil {
 				return fmt.Errorf("connection %d: %w", job.Offset+i, err)
 			}
 			dial := dialFrames
-			if job.SSE {
+			switch {
+			case job.SSE:
 				dial = dialSSE
+			case job.Poll:
+				dial = dialPoll
 			}
 			conn, err := dial(ctx, nd.DialContext, u)
 			if err != nil {

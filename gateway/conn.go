@@ -186,6 +186,9 @@ type conn struct {
 	// its frames are written as events, and it reads nothing. Set by
 	// ServeHTTP before c is shared.
 	sse bool
+	// poll: c is a long poll (longpoll.go): its queue is written as one
+	// answer when it ends. Set by servePoll before c is shared.
+	poll *pollConn
 	// session is the token c was admitted under (session.go): what its
 	// frames are rate limited by and what a revocation names.
 	session confab.Fingerprint
@@ -295,6 +298,10 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 		c.out = sendBufPool.Get().(*sendBuf)
 	}
 	start = !c.flushing && c.state() != stateRegistering
+	answer := false
+	if c.poll != nil { // a held poll is answered, not flushed
+		answer, start = start, false
+	}
 	c.flushing = c.flushing || start
 	if cap(c.out.queue) == 0 {
 		c.out.queue = make([]*wireFrame, 0, queueStart)
@@ -303,6 +310,9 @@ func (c *conn) queue(f *wireFrame) (queued, start bool) {
 	c.frames++
 	c.bytes += int32(len(f.b))
 	c.mu.Unlock()
+	if answer {
+		c.closeWith(errAnswer, false)
+	}
 	return true, start
 }
 

@@ -3,7 +3,10 @@
 // WebSocket"), and the same stream as Server-Sent Events (GET
 // /rtm/sse/{ticket}, sse.go) for clients that cannot open a WebSocket: a
 // stream is a connection like the others once its head is written, in
-// the same hub, queues, poller and sweeper; only its bytes differ.
+// the same hub, queues, poller and sweeper; only its bytes differ. A
+// long poll (POST /rtm/poll, longpoll.go), for clients behind a proxy
+// that buffers whole answers, is one too while it is held, and its
+// queue is written as one answer when it ends.
 //
 // A connection is accepted only with a ticket from rtm.connect, redeemed
 // before the upgrade, and — for browsers — an allowed Origin. The gateway

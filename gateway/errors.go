@@ -115,6 +115,8 @@ func classify(err error) outcome {
 		return outcome{close: closeFlood, msg: "ratelimited"}
 	case errors.Is(err, errRevoked):
 		return outcome{status: http.StatusUnauthorized, close: closeRevoked, code: "invalid_auth", msg: "token_revoked"}
+	case errors.Is(err, errAnswer):
+		return outcome{close: ws.StatusNormalClosure}
 	case errors.Is(err, errIdle):
 		return outcome{close: closeIdle, msg: "idle timeout"}
 	case errors.Is(err, errShutdown):

@@ -55,6 +55,9 @@ type Chat interface {
 	PostMessage(ctx context.Context, u *confab.User, p chat.PostParams) (*confab.Message, error)
 	// Typing publishes user_typing to the channel's members.
 	Typing(ctx context.Context, u *confab.User, channel string) error
+	// CatchUp returns the events of u's channels after checkpoints (a
+	// poll's catch-up), at most limit a channel.
+	CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]chat.CatchUpChannel, error)
 	// Connected and Disconnected bracket each connection of u (presence).
 	Connected(ctx context.Context, u *confab.User)
 	Disconnected(ctx context.Context, u *confab.User)
@@ -235,6 +238,8 @@ type Gateway struct {
 	// beforeSettle, when set (by tests), runs as a stream is about to
 	// settle (resume.go): its frames queued meanwhile are in its queue.
 	beforeSettle func()
+
+	polls pollStreams // the long-poll streams (longpoll.go)
 }
 
 // gatewayPhase is where a Gateway is in its life: running, then draining
@@ -419,6 +424,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.wg.Done()
+	if isPoll(r) {
+		g.servePoll(w, r)
+		return
+	}
 
 	switch {
 	case r.Method != http.MethodGet:
@@ -676,7 +685,9 @@ func (g *Gateway) register(c *conn, adm *chat.Admission) error {
 		g.settle(c)
 	}
 
-	g.chat.Connected(g.ctx, c.user())
+	if c.poll == nil { // a poll's stream is connected (longpoll.go)
+		g.chat.Connected(g.ctx, c.user())
+	}
 	g.log.Debug("connected", "conn", c.id, "user", c.uid, "channels", len(channels))
 	return nil
 }
@@ -775,6 +786,8 @@ func (g *Gateway) endWriting(c *conn, d *teardown) (t transport, broken bool) {
 			// the server's CPU when 19,000 clients dropped at once.
 			b.discard()
 			t = nil
+		} else if g.answerPoll(c, t, d) {
+			t = nil // a poll's answer is its last write
 		} else {
 			t = b.blocking()
 		}
@@ -804,6 +817,9 @@ func (g *Gateway) closeTransport(c *conn, t transport, broken bool, d *teardown)
 		last := closeFrame
 		if c.sse {
 			last = sseClose
+		}
+		if c.poll != nil {
+			last = c.pollAnswer
 		}
 		_, werr := t.Write(last(d.o.close, d.o.msg))
 		sent = werr == nil
@@ -848,7 +864,7 @@ func (g *Gateway) unregister(c *conn, connected, resumable bool) {
 			dirty = append(dirty, m.t.name)
 		}
 	}
-	if len(dirty) > 0 {
+	if kept := g.pollEnded(c, dirty); len(dirty) > 0 && !kept {
 		if err := g.hub.reconcile(g.ctx, dirty); err != nil {
 			g.log.Warn("bus reconcile after disconnect", "conn", c.id, "user", c.uid, "err", err)
 		}
@@ -863,7 +879,7 @@ func (g *Gateway) unregister(c *conn, connected, resumable bool) {
 		g.nconns.Add(-1)
 		g.metrics.connections.Dec()
 	}
-	if connected {
+	if connected && c.poll == nil {
 		g.chat.Disconnected(g.ctx, c.user())
 	}
 }
@@ -882,7 +898,9 @@ func (g *Gateway) HandlePublication(topic string, payload []byte) {
 		return
 	}
 	if p.Op == confab.OpPresenceSub {
-		g.streamPresenceSub(topic, p.Channel, p.Frame)
+		if !g.pollPresenceSub(topic, p.Channel, p.Frame) {
+			g.streamPresenceSub(topic, p.Channel, p.Frame)
+		}
 		return
 	}
 	if ws, kind, _, ok := confab.ParseTopic(topic); ok && kind == confab.TopicUser && p.Channel != "" &&
@@ -990,6 +1008,10 @@ func (g *Gateway) sweepOnce(now int64) {
 		if e, ok := c.t.(expirer); ok {
 			e.expire(now)
 		}
+		if c.poll != nil {
+			c.sweepPoll(now) // a poll is answered, not pinged
+			return
+		}
 		every := ping
 		if c.sse {
 			// An SSE client sends nothing to be idle by: the kernel ends a
@@ -1004,6 +1026,7 @@ func (g *Gateway) sweepOnce(now int64) {
 			c.enqueue(pingWire)
 		}
 	})
+	g.sweepStreams(now)
 }
 
 // Shutdown sends goodbye to every connection, closes them, refuses new ones
@@ -1038,6 +1061,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		})
 		<-done
 	}
+	g.endAllStreams()
 	g.advance(phaseStopped)
 	g.cancel()
 	// Only now, with every connection finished: flush goroutines wait for

@@ -33,6 +33,7 @@ type fakeChat struct {
 	TypingFn         func(ctx context.Context, u *confab.User, channel string) error
 	ConnectedFn      func(ctx context.Context, u *confab.User)
 	DisconnectedFn   func(ctx context.Context, u *confab.User)
+	CatchUpFn        func(ctx context.Context, u *confab.User, checkpoints map[string]int64) ([]chat.CatchUpChannel, error)
 }
 
 // RedeemTicket accepts "ticket-<user id>" by default, or

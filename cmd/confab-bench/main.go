@@ -170,7 +170,8 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.DataDir, "data", "", "search: confab data directory to load into, or loaded by an earlier run with the same sizes (a temporary one)")
 	fs.StringVar(&cfg.Postgres, "postgres", "", "search: PostgreSQL DSN to load into and serve from instead of SQLite")
 	fs.StringVar(&cfg.Confab, "confab", "", "search: the confab binary to start on the loaded data (confab next to this program, or on PATH)")
-	fs.StringVar(&cfg.Transport, "transport", "websocket", "idle and fanout: the connections' transport, websocket or sse (Server-Sent Events)")
+	fs.StringVar(&cfg.Transport, "transport", "websocket", "idle and fanout: the connections' transport, websocket or sse (Server-Sent Events); fanout also poll (long-polling)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "fanout: the server's process id on this machine, to report its CPU time per delivery (none)")
 	fs.IntVar(&cfg.Procs, "procs", 0, "idle, fanout and storm: worker processes holding the connections (idle and fanout: 1 up to 15000 clients)")
 
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,16 @@ func TestBenchScenarios(t *testing.T) {
 			f := rep.Fanout
 			if rep.Transport != "sse" || f == nil || f.Posted != 40 || f.Deliveries != 800 || f.Missing != 0 || f.Duplicates != 0 || f.Disconnects != 0 {
 				t.Fatalf("fanout over SSE = %s %+v, want 40 posts × 20 streams delivered once each", rep.Transport, f)
+			}
+			wantOrdered(t, "post→deliver", f.Latency, 800)
+		}},
+		{[]string{"fanout", "-transport", "poll", "-clients", "20", "-users", "5", "-rate", "200", "-messages", "40", "-server-pid", strconv.Itoa(m.Cmd.Process.Pid)}, func(t *testing.T, rep *bench.Report) {
+			f := rep.Fanout
+			if rep.Transport != "poll" || f == nil || f.Posted != 40 || f.Deliveries != 800 || f.Missing != 0 || f.Duplicates != 0 || f.Disconnects != 0 {
+				t.Fatalf("fanout by long-polling = %s %+v, want 40 posts × 20 pollers delivered once each", rep.Transport, f)
+			}
+			if f.ServerCPUSeconds <= 0 || f.ServerCPUPerDelivery <= 0 {
+				t.Fatalf("server CPU %v s, %v µs a delivery: want both measured", f.ServerCPUSeconds, f.ServerCPUPerDelivery)
 			}
 			wantOrdered(t, "post→deliver", f.Latency, 800)
 		}},
@@ -263,7 +274,8 @@ func TestBenchBadArgs(t *testing.T) {
 		{[]string{"idle", "-clients", "20000", "-procs", "1"}, "at most 15000"},
 		{[]string{"send", "-procs", "2"}, "only idle and fanout"},
 		{[]string{"send", "-transport", "sse"}, "only idle and fanout open"},
-		{[]string{"idle", "-transport", "carrier-pigeon"}, "want websocket or sse"},
+		{[]string{"idle", "-transport", "carrier-pigeon"}, "want websocket, sse or poll"},
+		{[]string{"idle", "-transport", "poll"}, "only fanout long-polls"},
 		{[]string{"idle", "-metrics-url", "http://127.0.0.1:1/metrics,127.0.0.1:2/metrics"}, `metrics url "127.0.0.1:2/metrics"`},
 		{[]string{"send", "-url", "http://127.0.0.1:1", "-timeout", "5s", "-quiet"}, "connect"},
 		{[]string{"search", "-channels", "5"}, "at least 10 channels"},

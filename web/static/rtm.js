@@ -20,6 +20,11 @@
 // nothing past its handshake, the same stream comes as Server-Sent Events
 // (rtm.connect's sse_url) for SSE_FOR, then WebSocket is tried again. A
 // stream whose heartbeats stop is closed, and caught up like a socket.
+// Where the stream stays silent past its hello's time too (a proxy that
+// buffers whole answers), the same events come by long-polling
+// (rtm.connect's poll_url, poll.js) for POLL_FOR, then WebSocket again.
+
+import { openPoll } from "./poll.js";
 
 const PING_EVERY = 25_000;
 const PONG_WITHIN = 10_000;
@@ -41,6 +46,7 @@ const GAP_WAIT = 1_000;
 const HELLO_WITHIN = 4_000;
 const SSE_FOR = 5 * 60_000;
 const SSE_SILENT = 40_000;
+const POLL_FOR = 5 * 60_000;
 
 // channelOf returns the channel a seq-carrying event is about.
 export function channelOf(ev) {
@@ -63,6 +69,8 @@ export class Realtime {
     this.ws = null;
     this.es = null;            // the Server-Sent Events stream, when that is the transport
     this.sseUntil = 0;         // use SSE until then (a WebSocket failed before hello)
+    this.poll = null;          // the long-poll, when that is the transport (poll.js)
+    this.pollUntil = 0;        // long-poll until then (an SSE stream was silent)
     this.stream = "";          // the stream's id, from its hello (rtm.presenceSub names it)
     this.resumed = false;      // the last hello resumed a stream that dropped
     this.resumes = 0;          // streams resumed (tests read it)
@@ -133,9 +141,16 @@ export class Realtime {
     this.retryNow();
   }
 
-  // transport is what carries the stream now: "websocket", "sse" or "".
+  // transport is what carries the stream now: "websocket", "sse", "poll"
+  // or "".
   get transport() {
-    return this.ws ? "websocket" : this.es ? "sse" : "";
+    return this.ws ? "websocket" : this.es ? "sse" : this.poll ? "poll" : "";
+  }
+
+  // overHTTP: the stream carries nothing back (SSE, long-poll), so what the
+  // client says goes over the Web API.
+  get overHTTP() {
+    return !!(this.es || this.poll);
   }
 
   // retryNow cuts the backoff wait short.
@@ -152,7 +167,7 @@ export class Realtime {
   // typing tells the channel's members the person types: a frame on a
   // WebSocket, a call over a stream that carries nothing back.
   typing(channel) {
-    if (this.es) this.api.call("conversations.typing", { channel }, { retries: 0 }).catch(() => {});
+    if (this.overHTTP) this.api.call("conversations.typing", { channel }, { retries: 0 }).catch(() => {});
     else this.send({ type: "typing", channel });
   }
 
@@ -160,7 +175,7 @@ export class Realtime {
   // a frame on a WebSocket, a call naming the stream (its id from hello)
   // over Server-Sent Events.
   presenceSub(ids) {
-    if (this.es) {
+    if (this.overHTTP) {
       if (this.stream) this.api.call("rtm.presenceSub", { stream: this.stream, ids: ids.join(",") }, { retries: 1 }).catch(() => {});
     } else {
       this.send({ type: "presence_sub", ids });
@@ -259,7 +274,19 @@ export class Realtime {
   // Server-Sent Events while a WebSocket would not open — and resolves
   // after hello with { promise } that resolves when it closes.
   open(r) {
-    if (r.sse_url && Date.now() < this.sseUntil) return this.openSSE(r.sse_url);
+    if (r.poll_url && Date.now() < this.pollUntil) return openPoll(this, r.poll_url);
+    if (r.sse_url && Date.now() < this.sseUntil) {
+      const since = Date.now();
+      return this.openSSE(r.sse_url).catch((e) => {
+        // Silent until the hello's time ran out (not refused at once): a
+        // proxy holds the stream back. Poll instead, at once.
+        if (r.poll_url && Date.now() - since >= HELLO_WITHIN - 250) {
+          this.pollUntil = Date.now() + POLL_FOR;
+          e.fallback = true;
+        }
+        throw e;
+      });
+    }
     return this.openWS(r.url).catch((e) => {
       // No hello: a proxy may keep WebSockets out. The next attempt
       // (a new ticket: this one may be spent) takes the other road, at
@@ -275,9 +302,9 @@ export class Realtime {
   // frame acts on one frame of the stream and returns its type ("" for
   // one that is not JSON): hello, goodbye and close are the caller's.
   frame(data) {
-    let f;
+    let f = data; // an object already: a long-poll's event
     try {
-      f = JSON.parse(data);
+      if (typeof data === "string") f = JSON.parse(data);
     } catch {
       return "";
     }
