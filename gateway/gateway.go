@@ -582,6 +582,13 @@ func (g *Gateway) serve(c *conn, nc net.Conn, early []byte, adm *chat.Admission)
 			return
 		}
 	}
+	g.listen(c, nc)
+}
+
+// listen hands c, which its caller reads, to the poller, or — a socket
+// that was not detached (nc) — to a blocking reader goroutine of its own;
+// whatever fails finishes c.
+func (g *Gateway) listen(c *conn, nc net.Conn) {
 	if c.fd >= 0 {
 		if err := g.poll(c); err != nil {
 			g.finish(c, err)

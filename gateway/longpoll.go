@@ -366,18 +366,7 @@ func (g *Gateway) holdPoll(c *conn, nc net.Conn, pre [][]byte, now bool) {
 	if now {
 		c.closeWith(errAnswer, false)
 	}
-	if c.fd >= 0 {
-		if err := g.poll(c); err != nil {
-			g.finish(c, err)
-		}
-		return
-	}
-	if !g.goTracked(func() {
-		buf := make([]byte, 512)
-		g.finish(c, c.readLoop(nc, buf))
-	}) {
-		g.finish(c, errShutdown)
-	}
+	g.listen(c, nc)
 }
 
 // sweepPoll answers c, a poll, once it is held past its deadline (reading:

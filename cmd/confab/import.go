@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -379,7 +378,7 @@ func checkImporter(ctx context.Context, base, token string) (*importerInfo, erro
 		TeamID string `json:"team_id"`
 		Team   string `json:"team"`
 	}
-	if err := callAPI(ctx, api, token, "auth.test", nil, &who); err != nil {
+	if err := callAPI(ctx, api, token, "auth.test", map[string]any{}, &who); err != nil {
 		return nil, err
 	}
 	var info struct {
@@ -390,7 +389,7 @@ func checkImporter(ctx context.Context, base, token string) (*importerInfo, erro
 			IsPrimaryOwner bool `json:"is_primary_owner"`
 		} `json:"user"`
 	}
-	if err := callAPI(ctx, api, token, "users.info", url.Values{"user": {who.UserID}}, &info); err != nil {
+	if err := callAPI(ctx, api, token, "users.info", map[string]any{"user": who.UserID}, &info); err != nil {
 		return nil, err
 	}
 	u := info.User
@@ -422,34 +421,3 @@ func apiURL(base string) (string, error) {
 }
 
 var importClient = &http.Client{Timeout: 30 * time.Second}
-
-// callAPI calls a Web API method with a token and decodes its answer into
-// out, failing with Slack's error if it is not ok.
-func callAPI(ctx context.Context, api, token, method string, args url.Values, out any) error {
-	req, err := http.NewRequestWithContext(ctx, "POST", api+"/"+method, strings.NewReader(args.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := importClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	var ok struct {
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &ok); err != nil {
-		return fmt.Errorf("%s: status %d and not a Web API answer: is %s a confab server's API?", method, resp.StatusCode, api)
-	}
-	if !ok.OK {
-		return fmt.Errorf("%s: %s", method, ok.Error)
-	}
-	return json.Unmarshal(raw, out)
-}

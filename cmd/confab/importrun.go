@@ -61,7 +61,7 @@ func (w *importWriter) start(ctx context.Context, x *slackexport.Reader) error {
 			Renamed map[string]string `json:"renamed"`
 			Matched []string          `json:"matched"`
 		}
-		if err := callJSON(ctx, w.api, w.token, "admin.import.users", map[string]any{"users": part}, &r); err != nil {
+		if err := callAPI(ctx, w.api, w.token, "admin.import.users", map[string]any{"users": part}, &r); err != nil {
 			return err
 		}
 		for k, v := range r.Users {
@@ -108,7 +108,7 @@ func (w *importWriter) start(ctx context.Context, x *slackexport.Reader) error {
 			Conversations map[string]string `json:"conversations"`
 			Renamed       map[string]string `json:"renamed"`
 		}
-		if err := callJSON(ctx, w.api, w.token, "admin.import.conversations", map[string]any{"conversations": part}, &r); err != nil {
+		if err := callAPI(ctx, w.api, w.token, "admin.import.conversations", map[string]any{"conversations": part}, &r); err != nil {
 			return err
 		}
 		for k, v := range r.Conversations {
@@ -215,7 +215,7 @@ func (w *importWriter) flush(ctx context.Context) error {
 			Created int `json:"created"`
 			Skipped int `json:"skipped"`
 		}
-		err := callJSON(ctx, w.api, w.token, "admin.import.messages",
+		err := callAPI(ctx, w.api, w.token, "admin.import.messages",
 			map[string]any{"channel": id, "messages": batch}, &r)
 		var refused *apiError
 		switch {
@@ -263,9 +263,9 @@ type apiError struct{ method, code string }
 
 func (e *apiError) Error() string { return e.method + ": " + e.code }
 
-// callJSON calls a Web API method with a JSON body and decodes its answer
-// into out, failing with an *apiError if it is not ok.
-func callJSON(ctx context.Context, api, token, method string, args map[string]any, out any) error {
+// callAPI calls a Web API method with a token and a JSON body and decodes
+// its answer into out, failing with an *apiError if it is not ok.
+func callAPI(ctx context.Context, api, token, method string, args map[string]any, out any) error {
 	body, err := json.Marshal(args)
 	if err != nil {
 		return err
@@ -290,7 +290,7 @@ func callJSON(ctx context.Context, api, token, method string, args map[string]an
 		Error string `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil {
-		return fmt.Errorf("%s: status %d and not a Web API answer", method, resp.StatusCode)
+		return fmt.Errorf("%s: status %d and not a Web API answer: is %s a confab server's API?", method, resp.StatusCode, api)
 	}
 	if !ok.OK {
 		return &apiError{method, ok.Error}
@@ -303,7 +303,7 @@ func (w *importWriter) finish(ctx context.Context) error {
 		return err
 	}
 	var r struct{}
-	return callJSON(ctx, w.api, w.token, "admin.import.finish", map[string]any{}, &r)
+	return callAPI(ctx, w.api, w.token, "admin.import.finish", map[string]any{}, &r)
 }
 
 // print writes what the run wrote, after the summary of what it read.
