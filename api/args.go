@@ -15,9 +15,6 @@ import (
 	"github.com/confab/confab"
 )
 
-// maxCheckpoints bounds the channels of one client.catchup.
-const maxCheckpoints = 10_000
-
 // args are a request's arguments, each a string: query-string values
 // overlaid by body values. JSON strings are unquoted; other JSON values keep
 // their JSON text (numbers "5", booleans "true", arrays and objects as is).
@@ -225,33 +222,13 @@ func (a *args) ids(k string) []string {
 	return confab.SplitIDs(v)
 }
 
-// checkpoints parses a JSON object {"<channel>": <seq>} (seqs may also be
-// numeric strings). Absent is an empty map.
+// checkpoints parses a JSON object {"<channel>": <seq>} (see
+// confab.ParseCheckpoints). Absent is an empty map.
 func (a *args) checkpoints(k string) map[string]int64 {
-	out := map[string]int64{}
-	v := a.v[k]
-	if v == "" {
-		return out
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(v), &m); err != nil || m == nil || len(m) > maxCheckpoints {
+	out, err := confab.ParseCheckpoints([]byte(a.v[k]))
+	if err != nil {
 		a.fail()
-		return out
-	}
-	for ch, raw := range m {
-		s := string(raw)
-		if raw[0] == '"' {
-			if err := json.Unmarshal(raw, &s); err != nil {
-				a.fail()
-				return out
-			}
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			a.fail()
-			return out
-		}
-		out[ch] = n
+		return map[string]int64{}
 	}
 	return out
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/confab/confab"
 )
 
-// maxCatchUpChannels bounds the checkpoints one client.catchup may name.
-const maxCatchUpChannels = 10000
-
 // UserInfo returns a user of the caller's workspace, with the email only
 // if the caller may see it (profile.go).
 func (s *Service) UserInfo(ctx context.Context, u *confab.User, userID string) (*confab.User, error) {
@@ -271,7 +268,7 @@ func dmPartner(key, userID string) string {
 // all of them at once (Store.CountMentions): the events may be shared with
 // other callers, the counts are not.
 func (s *Service) CatchUp(ctx context.Context, u *confab.User, checkpoints map[string]int64, limit int) ([]CatchUpChannel, error) {
-	if len(checkpoints) > maxCatchUpChannels {
+	if len(checkpoints) > confab.MaxCheckpoints {
 		return nil, errTooManyChannels
 	}
 	for id, seq := range checkpoints {

@@ -193,7 +193,6 @@ func parsePoll(w http.ResponseWriter, r *http.Request) (pollRequest, error) {
 // (seqs may be numeric strings), or a string holding one (a form's).
 // Absent is none: every channel from its start.
 func pollCheckpoints(raw json.RawMessage) (map[string]int64, error) {
-	out := map[string]int64{}
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
@@ -201,31 +200,8 @@ func pollCheckpoints(raw json.RawMessage) (map[string]int64, error) {
 		}
 		raw = json.RawMessage(s)
 	}
-	if len(strings.TrimSpace(string(raw))) == 0 {
-		return out, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil || len(m) > maxPollCheckpoints {
-		return nil, confab.ErrInvalidArgs
-	}
-	for ch, v := range m {
-		s := string(v)
-		if len(v) > 0 && v[0] == '"' {
-			if json.Unmarshal(v, &s) != nil {
-				return nil, confab.ErrInvalidArgs
-			}
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			return nil, confab.ErrInvalidArgs
-		}
-		out[ch] = n
-	}
-	return out, nil
+	return confab.ParseCheckpoints(raw)
 }
-
-// maxPollCheckpoints bounds a poll's checkpoints, as client.catchup's.
-const maxPollCheckpoints = 10_000
 
 // servePoll serves a poll (see above); ServeHTTP has counted it.
 func (g *Gateway) servePoll(w http.ResponseWriter, r *http.Request) {
