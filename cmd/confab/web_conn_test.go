@@ -140,3 +140,44 @@ func TestWebPresenceFollowsBackForwardCache(t *testing.T) {
 	bob.post(plaza, "welcome back")
 	a.waitAcross("live after coming back", hasText("welcome back"))
 }
+
+// A catch-up that fails after the socket opened sends the client round
+// its loop again: the socket it opened is closed, not left beside the
+// next one (two sockets would each deliver every event).
+func TestWebFailedCatchUpClosesItsSocket(t *testing.T) {
+	m := MustRunMain(t)
+	browser := MustStartBrowser(t)
+	alice := signup(t, m, "acme", "alice")
+	signup(t, m, "acme", "bob")
+	general := generalOf(t, alice)
+	b := newTab(t, browser, "bob", true)
+	b.onNewDocument("count the sockets; fail client.catchup on demand", `
+		window.__sockets = [];
+		window.__failCatchups = 0;
+		const WS0 = window.WebSocket;
+		window.WebSocket = function (url, p) { const ws = new WS0(url, p); window.__sockets.push(ws); return ws; };
+		window.WebSocket.prototype = WS0.prototype;
+		Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+		const fetch0 = window.fetch;
+		window.fetch = function (url, o) {
+			if (String(url).includes('/api/client.catchup') && window.__failCatchups > 0) {
+				window.__failCatchups--;
+				return Promise.resolve(new Response('{"ok":false,"error":"internal_error"}', {status: 500, headers: {'Content-Type': 'application/json'}}));
+			}
+			return fetch0.apply(this, arguments);
+		};`)
+	b.login(m.URL(), "acme", "bob", "correct horse bob")
+	b.openChannel(general)
+	b.waitFor("live", `window.confabDebug.state().live`)
+	open := `window.__sockets.filter(s => s.readyState === 1).length`
+	eval[bool](b, `(window.__failCatchups = 3, window.confabDebug.drop(), true)`)
+	b.waitFor("live again after the failed catch-ups", `window.confabDebug.state().live && window.__failCatchups === 0`)
+	alice.post(general, "after the failed catch-ups")
+	b.waitFor("the message, live", hasText("after the failed catch-ups"))
+	if n := eval[int](b, open); n != 1 {
+		t.Fatalf("%d sockets open, want 1", n)
+	}
+	if n := eval[int](b, `[...document.querySelectorAll('#messages .msg .text')].filter(e => e.textContent === 'after the failed catch-ups').length`); n != 1 {
+		t.Fatalf("the message is shown %d times, want once", n)
+	}
+}

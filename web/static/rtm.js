@@ -351,7 +351,12 @@ export class Realtime {
           if (!this.send({ type: "ping" })) return;
           if (!pongTimer) pongTimer = setTimeout(() => ws.close(4001, "no pong"), PONG_WITHIN);
         }, PING_EVERY);
-        resolveHello({ promise: closedPromise, cleanup });
+        // Cleaning up after a failed catch-up closes the socket too: the
+        // loop opens another.
+        resolveHello({ promise: closedPromise, cleanup: () => {
+          cleanup();
+          if (ws.readyState <= WebSocket.OPEN) ws.close(1000, "done");
+        } });
       };
       ws.onclose = () => {
         cleanup();
@@ -407,7 +412,7 @@ export class Realtime {
         }
         hello = true;
         alive();
-        resolveHello({ promise: closedPromise, cleanup: () => clearTimeout(silence) });
+        resolveHello({ promise: closedPromise, cleanup: close });
       };
       es.onerror = () => {
         // CONNECTING: the browser is reconnecting (the silence timer
