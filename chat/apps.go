@@ -228,8 +228,15 @@ func (s *Service) BotScopes(ctx context.Context, u *confab.User) ([]string, erro
 	return sc, nil
 }
 
-// appOwner returns u's workspace if u is its owner.
+// appOwner returns u's workspace if u is its owner (permission_denied
+// for anyone else).
 func (s *Service) appOwner(ctx context.Context, u *confab.User) (*confab.Workspace, error) {
+	return s.owner(ctx, u, errPermissionDenied)
+}
+
+// owner returns u's workspace if u is its owner: not_allowed_token_type
+// for a bot, notOwner for anyone else.
+func (s *Service) owner(ctx context.Context, u *confab.User, notOwner error) (*confab.Workspace, error) {
 	if u.IsBot {
 		return nil, confab.ErrNotAllowedTokenType
 	}
@@ -238,7 +245,7 @@ func (s *Service) appOwner(ctx context.Context, u *confab.User) (*confab.Workspa
 		return nil, err
 	}
 	if ws.OwnerID != u.ID {
-		return nil, errPermissionDenied
+		return nil, notOwner
 	}
 	return ws, nil
 }

@@ -48,17 +48,7 @@ func importID(prefix byte, workspaceID, sourceID string) string {
 // importer returns u's workspace if u is its owner: not_allowed_token_type
 // for a bot, not_authorized for anyone else.
 func (s *Service) importer(ctx context.Context, u *confab.User) (*confab.Workspace, error) {
-	if u.IsBot {
-		return nil, confab.ErrNotAllowedTokenType
-	}
-	ws, err := s.workspace(ctx, u.WorkspaceID)
-	if err != nil {
-		return nil, err
-	}
-	if ws.OwnerID != u.ID {
-		return nil, errNotAuthorized
-	}
-	return ws, nil
+	return s.owner(ctx, u, errNotAuthorized)
 }
 
 // ImportedUsers is admin.import.users's answer.
@@ -114,7 +104,7 @@ func (s *Service) ImportUsers(ctx context.Context, u *confab.User, users []slack
 		nu := &confab.User{ID: id, WorkspaceID: ws.ID, RealName: real,
 			DisplayName: cutText(x.Profile.DisplayName), IsBot: x.IsBot, Deleted: x.Deleted,
 			Created: s.now().Unix(), Email: email}
-		base := importName(x.Name, x.ID)
+		base := importName(x.Name, x.ID, ".")
 		for n := 1; ; n++ {
 			nu.Name = suffixed(base, n)
 			err = s.store.CreateUser(ctx, nu)
@@ -157,12 +147,13 @@ func cutText(s string) string {
 	return string(r)
 }
 
-// importName makes a Slack name a valid confab name: lowercased, other
-// characters as '_', and the Slack id when nothing is left.
-func importName(name, id string) string {
+// importName makes a Slack name a valid confab name: lowercased, any
+// character but letters, digits, '-', '_' and those of extra ('.' for a
+// user's) as '_', and the Slack id when nothing is left.
+func importName(name, id, extra string) string {
 	b := []byte(strings.ToLower(name))
 	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || strings.IndexByte(extra, c) >= 0) {
 			b[i] = '_'
 		}
 	}
@@ -304,7 +295,7 @@ func (s *Service) ImportConversations(ctx context.Context, u *confab.User, convs
 			} else if confab.ErrorCode(err) != confab.ENOTFOUND {
 				return nil, err
 			}
-			base := importChannelName(x.Name, x.ID)
+			base := importName(x.Name, x.ID, "")
 			for n := 1; ; n++ {
 				c.Name = suffixed(base, n)
 				err = s.store.CreateChannel(ctx, c, members)
@@ -341,24 +332,6 @@ func (s *Service) ImportConversations(ctx context.Context, u *confab.User, convs
 		out.IDs[x.ID] = c.ID
 	}
 	return out, nil
-}
-
-// importChannelName makes a Slack channel name a valid confab one.
-func importChannelName(name, id string) string {
-	b := []byte(strings.ToLower(name))
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			b[i] = '_'
-		}
-	}
-	s := strings.Trim(string(b), "_")
-	if s == "" {
-		s = strings.ToLower(id)
-	}
-	if len(s) > confab.MaxNameLen-4 {
-		s = s[:confab.MaxNameLen-4]
-	}
-	return s
 }
 
 // generalChannel finds a workspace's general channel.
