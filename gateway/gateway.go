@@ -855,12 +855,20 @@ func (g *Gateway) closeTransport(c *conn, t transport, broken bool, d *teardown)
 
 // unregister takes c out of the hub — unsubscribing the bus from the topics
 // it was the last local subscriber of, unless c is a stream that may
-// resume (holdFor) — and out of the registry, and tells
+// resume or a poll of a stream that goes on (hub.hold) — and out of the
+// registry, and tells
 // Chat that c's user disconnected when it was told of the connection.
 func (g *Gateway) unregister(c *conn, connected, resumable bool) {
+	var hold time.Duration
+	switch {
+	case resumable:
+		hold = g.cfg.ResumeHold
+	case g.pollEnded(c):
+		hold = pollGrace
+	}
 	c.subMu.Lock()
-	if resumable {
-		g.holdFor(c)
+	if hold > 0 {
+		g.hub.hold(c.topicNames(), time.Now().Add(hold).UnixNano())
 	}
 	subs := c.subs
 	c.subs, c.reg = nil, nil
@@ -871,7 +879,7 @@ func (g *Gateway) unregister(c *conn, connected, resumable bool) {
 			dirty = append(dirty, m.t.name)
 		}
 	}
-	if kept := g.pollEnded(c, dirty); len(dirty) > 0 && !kept {
+	if len(dirty) > 0 {
 		if err := g.hub.reconcile(g.ctx, dirty); err != nil {
 			g.log.Warn("bus reconcile after disconnect", "conn", c.id, "user", c.uid, "err", err)
 		}

@@ -44,9 +44,10 @@ import (
 // that rtm.presenceSub names, and one presence — Chat.Connected when it
 // begins, Chat.Disconnected once no poll of it was held for pollGrace —
 // so that a client that polls is not online and offline between polls.
-// While a stream lasts, the bus subscriptions its last poll leaves
-// unused are kept (pollStream.linger): the next poll finds them in
-// place, and an rtm.presenceSub sent between polls still arrives.
+// When a poll of a stream that goes on ends, its topics are held
+// subscribed for pollGrace (hub.hold, as for an SSE stream that may
+// resume): the next poll finds them in place, and an rtm.presenceSub sent
+// between polls still arrives.
 
 // pollPrefix is the path of a poll; the first names its ticket after a
 // slash.
@@ -102,7 +103,6 @@ type pollStream struct {
 	idle      int64 // unix ns: since when none is (when held is 0)
 	connected bool  // Chat.Connected was called for it
 	presence  []string
-	linger    map[string]struct{} // topics subscribed for it with no poll to hear them
 }
 
 func (s *pollStream) user() *confab.User { return &confab.User{ID: s.uid, WorkspaceID: s.ws} }
@@ -294,23 +294,11 @@ func (g *Gateway) servePoll(w http.ResponseWriter, r *http.Request) {
 		pre = append(pre, hello)
 	}
 	g.polls.mu.Lock()
-	presence, linger := s.presence, s.linger
-	s.linger = nil
+	presence := s.presence
 	g.polls.mu.Unlock()
 	if len(presence) > 0 {
 		if err := g.presenceSub(c, presence); err != nil {
 			g.log.Warn("presence subscription", "conn", c.id, "user", c.uid, "err", err)
-		}
-	}
-	// What the stream's earlier polls kept subscribed and this one does not
-	// use (a channel left, a presence no longer watched) is given up now.
-	if len(linger) > 0 {
-		names := make([]string, 0, len(linger))
-		for t := range linger {
-			names = append(names, t)
-		}
-		if err := g.hub.reconcile(g.ctx, names); err != nil {
-			g.log.Warn("bus reconcile after a poll", "conn", c.id, "err", err)
 		}
 	}
 	chs, err := g.chat.CatchUp(ctx, c.user(), req.checkpoints, pollCatchUp)
@@ -482,11 +470,11 @@ func (g *Gateway) holdStream(c *conn, id string) (s *pollStream, fresh bool) {
 	return s, fresh
 }
 
-// pollEnded uncounts c, a poll, from its stream (unregister calls it with
-// the topics c leaves with no local subscriber), and reports whether the
-// stream keeps their bus subscriptions for its next poll: it does while
-// it lasts and the gateway runs. Not a poll: false.
-func (g *Gateway) pollEnded(c *conn, dirty []string) (kept bool) {
+// pollEnded uncounts c, a poll, from its stream (unregister calls it),
+// and reports whether the stream goes on (it does while it lasts and the
+// gateway runs): c's topics are then held subscribed for its next poll
+// (hub.hold), for pollGrace. Not a poll: false.
+func (g *Gateway) pollEnded(c *conn) (goesOn bool) {
 	if c.poll == nil || c.poll.stream == nil {
 		return false
 	}
@@ -498,16 +486,7 @@ func (g *Gateway) pollEnded(c *conn, dirty []string) (kept bool) {
 	if s.held == 0 {
 		s.idle = time.Now().UnixNano()
 	}
-	if p.m[s.id] != s || g.currentPhase() != phaseRunning {
-		return false
-	}
-	if len(dirty) > 0 && s.linger == nil {
-		s.linger = make(map[string]struct{}, len(dirty))
-	}
-	for _, t := range dirty {
-		s.linger[t] = struct{}{}
-	}
-	return true
+	return p.m[s.id] == s && g.currentPhase() == phaseRunning
 }
 
 // sweepStreams ends the streams with no poll for pollGrace (the sweeper
@@ -531,21 +510,9 @@ func (g *Gateway) sweepStreams(now int64) {
 	}
 }
 
-// endStreams ends streams taken out of the map: the bus subscriptions kept
-// for them are given up where nothing else uses them, and their users are
-// disconnected.
+// endStreams ends streams taken out of the map: their users are
+// disconnected. (The bus subscriptions held for them end with their holds.)
 func (g *Gateway) endStreams(gone []*pollStream) {
-	var topics []string
-	for _, s := range gone {
-		for t := range s.linger {
-			topics = append(topics, t)
-		}
-	}
-	if len(topics) > 0 {
-		if err := g.hub.reconcile(g.ctx, topics); err != nil {
-			g.log.Warn("bus reconcile after a poll stream", "err", err)
-		}
-	}
 	for _, s := range gone {
 		if s.connected {
 			g.chat.Disconnected(g.ctx, s.user())

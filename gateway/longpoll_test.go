@@ -312,8 +312,12 @@ func TestPollQuotas(t *testing.T) {
 }
 
 // Leaving a channel narrows the stream's polls: channel_left answers the
-// held one, and the channel's events reach none after.
+// held one, and the channel's events reach none after; its bus
+// subscription, held between polls, ends with its hold.
 func TestPollLeave(t *testing.T) {
+	grace := pollGrace
+	t.Cleanup(func() { pollGrace = grace }) // after the gateway's shutdown
+	pollGrace = 200 * time.Millisecond
 	var mu sync.Mutex
 	channels := map[string][]string{"U1": {"C1", "C9"}}
 	s := MustServe(t, Config{}, &fakeChat{

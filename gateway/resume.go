@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/confab/confab/chat"
 	"github.com/gobwas/ws"
@@ -31,7 +30,7 @@ import (
 //
 // So that a stream which drops can resume, its topics stay subscribed for
 // Config.ResumeHold after it leaves, though no one else here listens to
-// them (hub.hold).
+// them (hub.hold, from unregister).
 
 // stream is what an SSE stream needs to be resumed.
 type stream struct {
@@ -177,12 +176,6 @@ func (h *hub) since(subs []sub) uint64 {
 		s.mu.RUnlock()
 	}
 	return p
-}
-
-// holdFor keeps c's topics subscribed for ResumeHold, so that c may resume.
-// The caller holds c.subMu.
-func (g *Gateway) holdFor(c *conn) {
-	g.hub.hold(c.topicNames(), time.Now().Add(g.cfg.ResumeHold).UnixNano())
 }
 
 // newStream is what an SSE stream admitted as adm needs to resume: its
