@@ -5,7 +5,7 @@
 
 import { Api, ApiError } from "./api.js";
 import { Realtime } from "./rtm.js";
-import { Outbox, refused, refusal } from "./outbox.js";
+import { Outbox, Drafts, refused, refusal } from "./outbox.js";
 import { icon, fillIcons } from "./icons.js";
 import { openEmojiPicker } from "./picker.js";
 import { searcher, matches, merged } from "./people.js";
@@ -55,6 +55,7 @@ const S = {
   thread: null,          // the open thread
   pending: new Map(),    // client_msg_id → pending send
   outbox: null,          // what was typed and not yet acknowledged (outbox.js)
+  drafts: null,          // what is typed and not yet sent, per box (outbox.js)
   typing: new Map(),     // channel → Map(user → timeout)
   lastTypingSent: 0,
   markTimer: null,
@@ -178,6 +179,7 @@ async function start(token) {
 
   S.rtm = new Realtime(S.api, { event: onEvent, status: onStatus, discover, mentions: setMentions });
   restoreOutbox(boot);
+  S.drafts = new Drafts(boot.team.id, boot.self.id);
   for (const c of boot.channels) addChannel(c);
   renderSidebar();
 
@@ -196,6 +198,40 @@ async function start(token) {
   } else {
     openFirst();
   }
+}
+
+// reload shows the workspace afresh without reloading the page, whose
+// boxes keep what is typed: after a Slack import (import_finished), whose
+// history came without an event per message, it asks client.boot again
+// for the conversations, and reopens the open conversation and thread.
+let reloading = null;
+function reload() {
+  if (reloading) return reloading;
+  reloading = (async () => {
+    let boot;
+    try {
+      boot = await S.api.call("client.boot", {}, { retries: 5 });
+    } catch {
+      return; // the next import_finished, or a reload of the page
+    }
+    const ids = new Set(boot.channels.map((c) => c.id));
+    for (const [id, ch] of S.channels) {
+      if (!ids.has(id) && !ch.preview) {
+        S.channels.delete(id);
+        S.rtm.untrack(id);
+      }
+    }
+    S.usersMissing.clear();
+    S.channelNames.clear();
+    for (const c of boot.channels) addChannel(c);
+    renderSidebar();
+    refreshNames();
+    const thread = S.thread && { ...S.thread };
+    if (S.cur && S.channels.has(S.cur.id)) await openChannel(S.cur.id, { focus: false, reload: true });
+    else openFirst();
+    if (thread && S.channels.has(thread.channel)) openThread(thread.channel, thread.ts);
+  })().finally(() => { reloading = null; });
+  return reloading;
 }
 
 function openFirst() {
@@ -473,12 +509,12 @@ function showEmpty() {
 // from the live end (atEnd false) new messages are not shown as they come:
 // scrolling down reads the pages after the newest shown until the end, so
 // that nothing shows out of place, twice, or with a gap before it.
-async function openChannel(id, { focus = true, at = "" } = {}) {
+async function openChannel(id, { focus = true, at = "", reload = false } = {}) {
   const ch = S.channels.get(id);
   if (!ch) return;
   closeThread();
   document.body.classList.add("in-pane");
-  if (S.cur?.id === id && !at && S.cur.atEnd) {
+  if (S.cur?.id === id && !at && S.cur.atEnd && !reload) {
     if (focus) $("composer-input").focus();
     return;
   }
@@ -492,6 +528,7 @@ async function openChannel(id, { focus = true, at = "" } = {}) {
     // the "New messages" line goes above the first of them.
     unreadAfter: ch.unread > 0 ? ch.lastRead || "0" : "",
   };
+  loadDraft($("composer-input"));
   $("jump-latest").hidden = !at;
   $("empty").hidden = true;
   $("composer").hidden = false;
@@ -1098,13 +1135,16 @@ function submitComposer() {
   const t = $("composer-input");
   const text = t.value;
   if (!text.trim() || !S.cur) return;
+  const channel = S.cur.id;
+  const marked = withMentions(t, text);
   t.value = "";
+  saveDraft(t);
   autoGrow(t);
   // What one sends shows at the live end: go there.
-  if (!S.cur.atEnd) openChannel(S.cur.id);
+  if (!S.cur.atEnd) openChannel(channel);
   clearUnreadLine();
-  if (text.startsWith("/") && runCommand(S.cur.id, text)) return;
-  sendMessage(S.cur.id, withMentions(t, text));
+  if (text.startsWith("/") && runCommand(channel, text)) return;
+  sendMessage(channel, marked);
 }
 
 // ---------- @-mentions and #-channels in the message box ----------
@@ -1194,6 +1234,30 @@ function pickMention(t, c) {
   if (!picked.has(t.id)) picked.set(t.id, new Map());
   picked.get(t.id).set(`${q.sigil}${c.name}`, c.markup);
   t.removeAttribute("aria-activedescendant");
+  saveDraft(t);
+}
+
+// draftKey names the draft of a message box: the open conversation's id
+// for the composer, channel/ts for the open thread's box.
+function draftKey(t) {
+  if (t.id === "thread-input") return S.thread ? `${S.thread.channel}/${S.thread.ts}` : "";
+  return S.cur?.id || "";
+}
+
+// saveDraft keeps what box t holds as its conversation's draft.
+function saveDraft(t) {
+  const key = draftKey(t);
+  if (S.drafts && key) S.drafts.set(key, t.value, t.value ? [...(picked.get(t.id) || [])] : []);
+}
+
+// loadDraft fills box t with its conversation's draft.
+function loadDraft(t) {
+  const key = draftKey(t);
+  const d = S.drafts && key ? S.drafts.get(key) : { text: "", picked: [] };
+  t.value = d.text;
+  if (d.picked.length) picked.set(t.id, new Map(d.picked));
+  else picked.delete(t.id);
+  autoGrow(t);
 }
 
 // onMentionKey moves through the menu, picks from it or closes it; it
@@ -1312,6 +1376,7 @@ function submitThread() {
   const text = t.value;
   if (!text.trim() || !S.thread) return;
   t.value = "";
+  saveDraft(t);
   autoGrow(t);
   sendMessage(S.thread.channel, withMentions(t, text), S.thread.ts);
 }
@@ -1441,6 +1506,7 @@ async function openThread(channel, ts) {
   $("thread-messages").dataset.threadTs = ts;
   const ch = S.channels.get(channel);
   $("thread-where").textContent = ch ? `${prefix(ch)}${channelLabel(ch)}` : "";
+  loadDraft($("thread-input"));
   $("thread-input").focus();
   let cursor = "";
   for (let i = 0; i < 100; i++) {
@@ -1551,6 +1617,9 @@ function onEvent(ev, source) {
       break;
     case "user_typing":
       onTyping(ev);
+      break;
+    case "import_finished":
+      reload();
       break;
     case "presence_change":
       setPresence(ev.user, ev.presence);
@@ -2550,10 +2619,10 @@ function wireUI() {
   $("composer").onsubmit = (e) => { e.preventDefault(); submitComposer(); };
   notificationsOffered();
   $("composer-input").addEventListener("keydown", (e) => onMentionKey(e) || onComposerKey(e, submitComposer));
-  $("composer-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.cur && e.target.value) sendTyping(S.cur.id); });
+  $("composer-input").addEventListener("input", (e) => { saveDraft(e.target); autoGrow(e.target); updateMentionMenu(e.target); if (S.cur && e.target.value) sendTyping(S.cur.id); });
   $("thread-composer").onsubmit = (e) => { e.preventDefault(); submitThread(); };
   $("thread-input").addEventListener("keydown", (e) => onMentionKey(e) || onComposerKey(e, submitThread));
-  $("thread-input").addEventListener("input", (e) => { autoGrow(e.target); updateMentionMenu(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
+  $("thread-input").addEventListener("input", (e) => { saveDraft(e.target); autoGrow(e.target); updateMentionMenu(e.target); if (S.thread && e.target.value) sendTyping(S.thread.channel); });
   for (const id of ["composer-input", "thread-input"]) $(id).addEventListener("blur", () => { $("mention-menu").hidden = true; });
   for (const b of document.querySelectorAll("[data-emoji-for]")) b.addEventListener("click", () => openEmojiPicker(b, (name) => insertEmoji($(b.dataset.emojiFor), name)));
   $("thread-close").onclick = closeThread;

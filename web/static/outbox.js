@@ -79,3 +79,38 @@ export class Outbox {
     }
   }
 }
+
+// Drafts is what a person has typed in a message box and not sent: one
+// per conversation (the key is its id) and one per thread (channel/ts),
+// kept in localStorage as it is typed, so that switching conversations,
+// a reload or a closed tab finds the text where it was left. A draft is
+// { text, picked }: picked are the mentions chosen from the menu, as
+// [["@name", "<@U…>"], …], which become markup when it is sent.
+export class Drafts {
+  constructor(team, user) {
+    this.prefix = `confab.draft.${team}.${user}.`;
+  }
+
+  get(key) {
+    try {
+      const v = JSON.parse(localStorage.getItem(this.prefix + key) || "null");
+      if (v && typeof v.text === "string") {
+        const picked = Array.isArray(v.picked) ? v.picked.filter((p) => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === "string")) : [];
+        return { text: v.text, picked };
+      }
+    } catch {
+      // Unreadable: as if there were none.
+    }
+    return { text: "", picked: [] };
+  }
+
+  // set keeps a draft, or forgets it when its text is empty.
+  set(key, text, picked = []) {
+    try {
+      if (text) localStorage.setItem(this.prefix + key, JSON.stringify({ text, picked }));
+      else localStorage.removeItem(this.prefix + key);
+    } catch {
+      // Storage full or denied: the text stays in the box.
+    }
+  }
+}
