@@ -486,6 +486,19 @@ func importMessage(x *slackexport.Message, isUser func(string) (bool, error)) (*
 		}
 		m.Username = cutText(m.Username)
 	}
+	// Blocks and attachments are kept as apps' are; what confab would
+	// refuse from an app is left out (blocks before attachments), the
+	// text, their fallback, kept.
+	for _, f := range []confab.AppFields{
+		{Blocks: string(x.Blocks), Attachments: string(x.Attachments)},
+		{Blocks: string(x.Blocks)},
+		{Attachments: string(x.Attachments)},
+	} {
+		if f, err := confab.ValidateAppFields(f); err == nil {
+			m.Blocks, m.Attachments = f.Blocks, f.Attachments
+			break
+		}
+	}
 	for _, f := range x.Files {
 		name := firstOf(f.Name, f.Title)
 		switch {

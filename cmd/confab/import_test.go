@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,11 +50,13 @@ func writeExport(t *testing.T) string {
 			{Type: "message", Subtype: "bot_message", BotID: "B1", Username: "deploybot", Text: "deployed v1", TS: day(1, 50)},
 			{Type: "message", User: "U4", BotID: "B1", Text: "deployed v2", TS: day(2, 50)},
 		},
-		"C2": {{Type: "message", User: "U2", Text: "lunch?", TS: day(1, 100)}},
+		"C2": {{Type: "message", User: "U2", Text: "lunch?", TS: day(1, 100), Blocks: json.RawMessage(`{"not":"blocks"}`)}},
 		"C3": {{Type: "message", User: "U2", Text: "shipped", TS: day(0, 100)}},
 		"G1": {{Type: "message", User: "U1", Text: "the plan", TS: day(2, 100),
 			Files: []slackexport.File{{ID: "F1", Name: "plan.pdf", Title: "Plan", Mimetype: "application/pdf", Size: 2048}}}},
-		"D1": {{Type: "message", User: "U2", Text: "psst <@U1>", TS: day(0, 200)}},
+		"D1": {{Type: "message", User: "U2", Text: "psst <@U1>", TS: day(0, 200),
+			Blocks:      json.RawMessage(`[{"type":"rich_text","block_id":"b1","elements":[{"type":"rich_text_section","elements":[{"type":"text","text":"psst "},{"type":"user","user_id":"U1"}]}]}]`),
+			Attachments: json.RawMessage(`[{"fallback":"from <@U2>","text":"from <@U2|bob>","author_id":"U2"}]`)}},
 		"G2": {{Type: "message", User: "U3", Text: "group", TS: day(0, 300)}},
 	}
 	path := filepath.Join(t.TempDir(), "export.zip")

@@ -130,6 +130,41 @@ func (w *importWriter) conversation(c *slackexport.Conversation) {
 // mentionIDRE finds a mention's user id, with its optional label.
 var mentionIDRE = regexp.MustCompile(`<@([UW][A-Z0-9]+)(\|[^>]*)?>`)
 
+// mentions makes the users mentioned in text (<@U…>) confab's.
+func (w *importWriter) mentions(text string) string {
+	return mentionIDRE.ReplaceAllStringFunc(text, func(s string) string {
+		sub := mentionIDRE.FindStringSubmatch(s)
+		if id := w.users[sub[1]]; id != "" {
+			return "<@" + id + sub[2] + ">"
+		}
+		return s
+	})
+}
+
+// userFieldRE finds, in a message's blocks or attachments as JSON, a
+// field that names a user: a rich text's {"type": "user", "user_id": …},
+// a context's or a section's "user", a shared message's "author_id".
+var userFieldRE = regexp.MustCompile(`"(user_id|user|author_id)"\s*:\s*"([UW][A-Z0-9]+)"`)
+
+// jsonUsers makes the users that blocks or attachments name confab's:
+// the fields that name one and the mentions in their texts. The JSON is
+// rewritten as text, so that it stays byte for byte what the export had
+// but for those ids (a mention's id is letters and digits: nothing to
+// escape).
+func (w *importWriter) jsonUsers(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	s := userFieldRE.ReplaceAllStringFunc(string(raw), func(s string) string {
+		sub := userFieldRE.FindStringSubmatch(s)
+		if id := w.users[sub[2]]; id != "" {
+			return `"` + sub[1] + `":"` + id + `"`
+		}
+		return s
+	})
+	return json.RawMessage(w.mentions(s))
+}
+
 // message adds a message to the batch, its users made confab's, and
 // sends the batch when full.
 func (w *importWriter) message(ctx context.Context, m *slackexport.Message) error {
@@ -153,13 +188,8 @@ func (w *importWriter) message(ctx context.Context, m *slackexport.Message) erro
 			cp.Username = m.BotID
 		}
 	}
-	cp.Text = mentionIDRE.ReplaceAllStringFunc(m.Text, func(s string) string {
-		sub := mentionIDRE.FindStringSubmatch(s)
-		if id := w.users[sub[1]]; id != "" {
-			return "<@" + id + sub[2] + ">"
-		}
-		return s
-	})
+	cp.Text = w.mentions(m.Text)
+	cp.Blocks, cp.Attachments = w.jsonUsers(m.Blocks), w.jsonUsers(m.Attachments)
 	cp.Reactions = nil
 	for _, r := range m.Reactions {
 		var who []string
@@ -172,9 +202,8 @@ func (w *importWriter) message(ctx context.Context, m *slackexport.Message) erro
 			cp.Reactions = append(cp.Reactions, slackexport.Reaction{Name: r.Name, Users: who, Count: len(who)})
 		}
 	}
-	// Kept out: what the server does not store (blocks and attachments,
-	// whose text is the message's), and what it would not read.
-	cp.Blocks, cp.Attachments, cp.UserProfile, cp.Replies, cp.ReplyUsers = nil, nil, nil, nil, nil
+	// Kept out: what the server would not read.
+	cp.UserProfile, cp.Replies, cp.ReplyUsers = nil, nil, nil
 	raw, err := json.Marshal(&cp)
 	if err != nil {
 		return err

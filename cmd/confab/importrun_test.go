@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -145,7 +146,22 @@ func TestImportRun(t *testing.T) {
 	}
 	dm := owner.must("conversations.history", obj{"channel": chans["D"]["id"]})["messages"].([]any)
 	if len(dm) != 1 || dm[0].(obj)["text"] != "psst <@"+owner.userID+">" {
-		t.Errorf("DM: %v", dm)
+		t.Fatalf("DM: %v", dm)
+	}
+	// Blocks and attachments are kept, their users confab's.
+	blocks, _ := json.Marshal(dm[0].(obj)["blocks"])
+	if want := `[{"block_id":"b1","elements":[{"elements":[{"text":"psst ","type":"text"},{"type":"user","user_id":"` + owner.userID + `"}],"type":"rich_text_section"}],"type":"rich_text"}]`; string(blocks) != want {
+		t.Errorf("DM blocks %s, want %s", blocks, want)
+	}
+	atts, _ := json.Marshal(dm[0].(obj)["attachments"])
+	if want := `"fallback":"from \u003c@` + bobID + `\u003e"`; !strings.Contains(string(atts), want) || !strings.Contains(string(atts), `"author_id":"`+bobID+`"`) ||
+		!strings.Contains(string(atts), `"text":"from \u003c@`+bobID+`|bob\u003e"`) {
+		t.Errorf("DM attachments %s: want the mentions of bob made confab's", atts)
+	}
+	// Blocks confab would refuse are left out; the text stays.
+	lunch := owner.must("conversations.history", obj{"channel": random["id"]})["messages"].([]any)
+	if len(lunch) != 1 || lunch[0].(obj)["text"] != "lunch?" || lunch[0].(obj)["blocks"] != nil {
+		t.Errorf("a message with bad blocks: %v", lunch)
 	}
 	// Nothing imported is unread.
 	info := owner.must("conversations.info", obj{"channel": random["id"]})["channel"].(obj)
