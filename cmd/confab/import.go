@@ -73,7 +73,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, who.line)
 		if !*dryRun {
 			api, _ := apiURL(*base)
-			w = &importWriter{api: api, token: *token, owner: who.userID}
+			w = &importWriter{api: api, token: *token}
 		}
 	}
 

@@ -51,7 +51,8 @@ func writeExport(t *testing.T) string {
 			{Type: "message", User: "U4", BotID: "B1", Text: "deployed v2", TS: day(2, 50)},
 		},
 		"C2": {{Type: "message", User: "U2", Text: "lunch?", TS: day(1, 100), Blocks: json.RawMessage(`{"not":"blocks"}`)}},
-		"C3": {{Type: "message", User: "U2", Text: "shipped", TS: day(0, 100)}},
+		"C3": {{Type: "message", User: "U2", Text: "shipped", TS: day(0, 100)},
+			{Type: "message", Subtype: "bot_message", BotID: "B9", Username: "ci", Text: "build green", TS: day(0, 150)}},
 		"G1": {{Type: "message", User: "U1", Text: "the plan", TS: day(2, 100),
 			Files: []slackexport.File{{ID: "F1", Name: "plan.pdf", Title: "Plan", Mimetype: "application/pdf", Size: 2048}}}},
 		"D1": {{Type: "message", User: "U2", Text: "psst <@U1>", TS: day(0, 200),
@@ -112,12 +113,12 @@ func TestImportDryRun(t *testing.T) {
 		"conversations": "6 (3 public, 1 private, 1 DMs, 1 group DMs; 1 archived)",
 		"general":       "#general",
 		"day files":     "8",
-		"messages":      "12",
+		"messages":      "13",
 		"threads":       "1 (2 replies)",
 		"reactions":     "3",
 		"files":         "1 (recorded as a line saying a file was there)",
 		"edits":         "1",
-		"bot messages":  "2",
+		"bot messages":  "3",
 		"joins, leaves": "2",
 		"mentions":      "5",
 		"skipped":       "0",
@@ -244,7 +245,7 @@ func TestImportChecksToken(t *testing.T) {
 	if want := "token: alice (" + owner.userID + "), an owner of workspace acme (" + owner.teamID + ")"; !strings.Contains(out, want) {
 		t.Errorf("no %q in\n%s", want, out)
 	}
-	if summaryRow(t, out, "messages") != "12" {
+	if summaryRow(t, out, "messages") != "13" {
 		t.Errorf("no summary after the check:\n%s", out)
 	}
 	// The API's own URL works as well.

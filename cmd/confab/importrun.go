@@ -33,9 +33,8 @@ const (
 // importWriter sends an export to a server.
 type importWriter struct {
 	api, token string
-	owner      string            // the token's user: who a message by no known user is posted as
 	users      map[string]string // Slack user id → confab id
-	bots       map[string]string // Slack bot id → the confab id of its bot user
+	bots       map[string]string // Slack bot id → the confab id of its bot user (botUser)
 	convs      map[string]string // Slack conversation id → confab id
 
 	conv     *slackexport.Conversation
@@ -127,6 +126,43 @@ func (w *importWriter) conversation(c *slackexport.Conversation) {
 	w.conv, w.convID, w.failed = c, w.convs[c.ID], false
 }
 
+// botName is the name a bot's message shows.
+func botName(m *slackexport.Message) string {
+	switch {
+	case m.Username != "":
+		return m.Username
+	case m.BotProfile != nil && m.BotProfile.Name != "":
+		return m.BotProfile.Name
+	}
+	return m.BotID
+}
+
+// botUser is the confab user of a bot that users.json does not have: a bot
+// user, made the first time one of its messages is met, through
+// admin.import.users as the export's users are (its Slack id the bot's,
+// so that another run finds the same).
+func (w *importWriter) botUser(ctx context.Context, m *slackexport.Message) (string, error) {
+	name := botName(m)
+	u := slackexport.User{ID: m.BotID, Name: name, RealName: name, IsBot: true,
+		Profile: slackexport.Profile{RealName: name, BotID: m.BotID}}
+	var r struct {
+		Users   map[string]string `json:"users"`
+		Renamed map[string]string `json:"renamed"`
+	}
+	if err := callAPI(ctx, w.api, w.token, "admin.import.users", map[string]any{"users": []slackexport.User{u}}, &r); err != nil {
+		return "", err
+	}
+	id := r.Users[m.BotID]
+	if id == "" {
+		return "", fmt.Errorf("admin.import.users: no user for bot %s", m.BotID)
+	}
+	if to := r.Renamed[m.BotID]; to != "" {
+		w.renamed = append(w.renamed, fmt.Sprintf("bot %s: named %s (its name is another user's)", m.BotID, to))
+	}
+	w.bots[m.BotID] = id
+	return id, nil
+}
+
 // mentionIDRE finds a mention's user id, with its optional label.
 var mentionIDRE = regexp.MustCompile(`<@([UW][A-Z0-9]+)(\|[^>]*)?>`)
 
@@ -178,15 +214,14 @@ func (w *importWriter) message(ctx context.Context, m *slackexport.Message) erro
 	case w.bots[m.BotID] != "":
 		cp.User = w.bots[m.BotID]
 	default:
-		// A bot of no user of the export: posted as the importer, under
-		// the bot's name.
-		cp.User = w.owner
-		if cp.Username == "" && cp.BotProfile != nil {
-			cp.Username = cp.BotProfile.Name
+		// A bot of no user of the export (a legacy integration, an app
+		// since removed; the reader passes no other message of no known
+		// user): by a bot user made for it, under its name.
+		id, err := w.botUser(ctx, m)
+		if err != nil {
+			return err
 		}
-		if cp.Username == "" {
-			cp.Username = m.BotID
-		}
+		cp.User, cp.Username = id, botName(m)
 	}
 	cp.Text = w.mentions(m.Text)
 	cp.Blocks, cp.Attachments = w.jsonUsers(m.Blocks), w.jsonUsers(m.Attachments)

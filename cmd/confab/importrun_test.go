@@ -34,8 +34,8 @@ func TestImportRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, errs)
 	}
-	if got := summaryRow(t, out, "imported"); got != "12 new, 0 there already" {
-		t.Errorf("imported: %q, want 12 new\n%s", got, out)
+	if got := summaryRow(t, out, "imported"); got != "13 new, 0 there already" {
+		t.Errorf("imported: %q, want 13 new\n%s", got, out)
 	}
 	if got := summaryRow(t, out, "skipped"); got != "0" {
 		t.Errorf("skipped: %q\n%s%s", got, out, errs)
@@ -158,6 +158,15 @@ func TestImportRun(t *testing.T) {
 		!strings.Contains(string(atts), `"text":"from \u003c@`+bobID+`|bob\u003e"`) {
 		t.Errorf("DM attachments %s: want the mentions of bob made confab's", atts)
 	}
+	// A bot users.json does not have gets a bot user of its own.
+	oldHist := owner.must("conversations.history", obj{"channel": old["id"]})["messages"].([]any)
+	if len(oldHist) != 2 || oldHist[0].(obj)["text"] != "build green" || oldHist[0].(obj)["username"] != "ci" {
+		t.Fatalf("old-project: %v", oldHist)
+	}
+	ci := owner.must("users.info", obj{"user": oldHist[0].(obj)["user"]})["user"].(obj)
+	if ci["name"] != "ci" || ci["is_bot"] != true || ci["id"] == owner.userID {
+		t.Errorf("the bot of no user posted as %v", ci)
+	}
 	// Blocks confab would refuse are left out; the text stays.
 	lunch := owner.must("conversations.history", obj{"channel": random["id"]})["messages"].([]any)
 	if len(lunch) != 1 || lunch[0].(obj)["text"] != "lunch?" || lunch[0].(obj)["blocks"] != nil {
@@ -207,7 +216,7 @@ func TestImportRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import again: %v\n%s", err, errs2)
 	}
-	if got := summaryRow(t, out2, "imported"); got != "0 new, 12 there already" {
+	if got := summaryRow(t, out2, "imported"); got != "0 new, 13 there already" {
 		t.Errorf("second run imported: %q\n%s", got, out2)
 	}
 	hist2 := owner.must("conversations.history", obj{"channel": general["id"], "limit": 100})["messages"].([]any)
