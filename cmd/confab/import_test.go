@@ -156,29 +156,7 @@ func TestImportUsage(t *testing.T) {
 }
 
 func TestImportMalformed(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, files ...string) string {
-		var buf bytes.Buffer
-		z := zip.NewWriter(&buf)
-		for i := 0; i < len(files); i += 2 {
-			f, _ := z.Create(files[i])
-			f.Write([]byte(files[i+1]))
-		}
-		z.Close()
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	notZip := filepath.Join(dir, "notes.zip")
-	os.WriteFile(notZip, []byte("not a zip at all"), 0o600)
-	for path, want := range map[string]string{
-		notZip: "notes.zip: not a zip file",
-		write("other.zip", "readme.txt", "hello"):                                   "other.zip: not a Slack export: no users.json",
-		write("object.zip", "users.json", `[]`, "channels.json", `{"channels":[]}`): "object.zip: channels.json: not a JSON array",
-		filepath.Join(dir, "missing.zip"):                                           "no such file",
-	} {
+	for path, want := range notExports(t) {
 		out, _, err := runImportTest(t, "slack", "--dry-run", path)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", filepath.Base(path), err, want)
@@ -189,7 +167,49 @@ func TestImportMalformed(t *testing.T) {
 	}
 
 	// Bad entries are named and counted; the rest is read.
-	path := write("bad.zip",
+	out, errs, err := runImportTest(t, "slack", "--dry-run", badEntries(t))
+	if err != nil {
+		t.Fatalf("dry run of an export with bad entries: %v", err)
+	}
+	checkBadEntries(t, out, errs)
+}
+
+// zipOf writes a zip of files (name, content, name, content…) as name
+// in dir.
+func zipOf(t *testing.T, dir, name string, files ...string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for i := 0; i < len(files); i += 2 {
+		f, _ := z.Create(files[i])
+		f.Write([]byte(files[i+1]))
+	}
+	z.Close()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// notExports are files that are no Slack export, with the error each
+// gives.
+func notExports(t *testing.T) map[string]string {
+	dir := t.TempDir()
+	notZip := filepath.Join(dir, "notes.zip")
+	os.WriteFile(notZip, []byte("not a zip at all"), 0o600)
+	return map[string]string{
+		notZip: "notes.zip: not a zip file",
+		zipOf(t, dir, "other.zip", "readme.txt", "hello"):                                   "other.zip: not a Slack export: no users.json",
+		zipOf(t, dir, "object.zip", "users.json", `[]`, "channels.json", `{"channels":[]}`): "object.zip: channels.json: not a JSON array",
+		filepath.Join(dir, "missing.zip"):                                                   "no such file",
+	}
+}
+
+// badEntries is an export with bad entries among good ones: of its
+// messages, "one" and "two" are good.
+func badEntries(t *testing.T) string {
+	return zipOf(t, t.TempDir(), "bad.zip",
 		"users.json", `[{"id":"U1","name":"alice"},{"id":"U2","name":"bob"}]`,
 		"channels.json", `[{"id":"C1","name":"general","is_general":true,"members":["U1","U2"]}]`,
 		"general/2020-01-01.json", `[
@@ -202,10 +222,12 @@ func TestImportMalformed(t *testing.T) {
 		"general/2020-01-03.json", `[{"type":"message","user":"U2","text":"two","ts":"1578052800.000001"}]`,
 		"ghost/2020-01-01.json", `[{"type":"message","user":"U1","text":"boo","ts":"1577880000.000001"}]`,
 	)
-	out, errs, err := runImportTest(t, "slack", "--dry-run", path)
-	if err != nil {
-		t.Fatalf("dry run of an export with bad entries: %v", err)
-	}
+}
+
+// checkBadEntries checks what an import of badEntries says: each bad
+// entry named, on standard error, and counted.
+func checkBadEntries(t *testing.T, out, errs string) {
+	t.Helper()
 	if got := summaryRow(t, out, "messages"); got != "2" {
 		t.Errorf("messages: %s, want 2", got)
 	}

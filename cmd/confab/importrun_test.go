@@ -347,3 +347,46 @@ func TestImportKilled(t *testing.T) {
 		t.Errorf("history holds %d messages, want %d", seen, n)
 	}
 }
+
+// TestImportMalformedRun: an import of what is not an export stops with
+// the error before writing anything; an export with bad entries names
+// each, and imports the rest.
+func TestImportMalformedRun(t *testing.T) {
+	m := MustRunMain(t)
+	owner := signup(t, m, "acme", "owner")
+	census := func() (users, convs int) {
+		users = len(owner.must("users.list", nil)["members"].([]any))
+		convs = len(owner.must("conversations.list", obj{"types": "public_channel,private_channel,im,mpim"})["channels"].([]any))
+		return
+	}
+	users0, convs0 := census()
+	for path, want := range notExports(t) {
+		out, _, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", filepath.Base(path), err, want)
+		}
+		if strings.Contains(out, "imported:") {
+			t.Errorf("%s: an import summary for an export that cannot be read:\n%s", filepath.Base(path), out)
+		}
+		if u, c := census(); u != users0 || c != convs0 {
+			t.Fatalf("%s: %d users and %d conversations after the import, want %d and %d: something was written",
+				filepath.Base(path), u, c, users0, convs0)
+		}
+	}
+
+	out, errs, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, badEntries(t))
+	if err != nil {
+		t.Fatalf("import of an export with bad entries: %v\n%s", err, errs)
+	}
+	checkBadEntries(t, out, errs)
+	if got := summaryRow(t, out, "imported"); got != "2 new, 0 there already" {
+		t.Errorf("imported: %q, want the 2 good messages\n%s", got, out)
+	}
+	var texts []string
+	for _, h := range owner.must("conversations.history", obj{"channel": generalOf(t, owner)})["messages"].([]any) {
+		texts = append(texts, h.(obj)["text"].(string))
+	}
+	if !slices.Equal(texts, []string{"two", "one"}) {
+		t.Errorf("#general after the import: %q, want the good messages only", texts)
+	}
+}
