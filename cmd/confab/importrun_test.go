@@ -390,3 +390,47 @@ func TestImportMalformedRun(t *testing.T) {
 		t.Errorf("#general after the import: %q, want the good messages only", texts)
 	}
 }
+
+// TestImportCluster: the import works the same against a cluster: one
+// API process takes it, another reads it (on PostgreSQL), a second run
+// through another finds everything there, and a member connected to a
+// gateway is told once, by import_finished.
+func TestImportCluster(t *testing.T) {
+	c := startCluster(t, 2, 1)
+	owner := &client{tb: t, base: c.api(0).URL(), name: "alice"}
+	out0 := owner.must("auth.signup", obj{"team": "alpha", "name": "alice", "password": "correct horse alice", "email": "alice@example.com"})
+	owner.token, owner.userID = out0["token"].(string), out0["user_id"].(string)
+	live := owner.connect()
+	path := writeExport(t)
+
+	out, errs, err := runImportTest(t, "slack", "--url", c.api(0).URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errs)
+	}
+	if got := summaryRow(t, out, "imported"); got != "13 new, 0 there already" {
+		t.Errorf("imported: %q, want 13 new\n%s", got, out)
+	}
+	live.next(isType("import_finished"))
+
+	reader := &client{tb: t, base: c.api(1).URL(), token: owner.token, userID: owner.userID, name: "alice"}
+	hist := reader.must("conversations.history", obj{"channel": generalOf(t, reader), "limit": 100})["messages"].([]any)
+	var tss []string
+	for _, h := range hist {
+		tss = append(tss, h.(obj)["ts"].(string))
+	}
+	if want := []string{"1600172850.000000", "1600086450.000000", "1600000030.000000", "1600000020.000000", "1600000010.000000"}; !slices.Equal(tss, want) {
+		t.Errorf("general's history through the other API: %v, want %v", tss, want)
+	}
+	replies := reader.must("conversations.replies", obj{"channel": generalOf(t, reader), "ts": "1600000030.000000"})["messages"].([]any)
+	if len(replies) != 3 || len(replies[0].(obj)["reactions"].([]any)) != 2 {
+		t.Errorf("the thread through the other API: %v", replies)
+	}
+
+	out2, errs2, err := runImportTest(t, "slack", "--url", c.api(1).URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import again: %v\n%s", err, errs2)
+	}
+	if got := summaryRow(t, out2, "imported"); got != "0 new, 13 there already" {
+		t.Errorf("second run through the other API imported: %q\n%s", got, out2)
+	}
+}
