@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/slackexport"
@@ -123,13 +124,29 @@ func (s *Service) ExportConversations(ctx context.Context, u *confab.User, kinds
 			x.Purpose = &slackexport.Topic{Value: c.Purpose.Value, Creator: c.Purpose.Creator, LastSet: c.Purpose.LastSet}
 		}
 		if c.Kind == confab.KindGroupDM {
-			// Slack names a group DM after its members; confab's have no
-			// name, and the folder of a nameless one is its id.
-			x.Name = ""
+			// Slack names a group DM after its members, and its folder so.
+			if x.Name, err = s.mpimName(ctx, members); err != nil {
+				return nil, "", err
+			}
 		}
 		out = append(out, x)
 	}
 	return out, next, nil
+}
+
+// mpimName is the name Slack gives a group DM of these members:
+// mpdm-alice--bob--carol-1.
+func (s *Service) mpimName(ctx context.Context, members []string) (string, error) {
+	names := make([]string, 0, len(members))
+	for _, id := range members {
+		u, err := s.store.FindUserByID(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		names = append(names, u.Name)
+	}
+	slices.Sort(names)
+	return "mpdm-" + strings.Join(names, "--") + "-1", nil
 }
 
 // exportKind is the manifest of a conversation of confab kind k.
@@ -196,7 +213,7 @@ func (s *Service) ExportMessages(ctx context.Context, u *confab.User, channel, c
 	for _, m := range msgs {
 		posters = append(posters, m.UserID)
 	}
-	bots, err := s.withBotsOf(ctx, posters)
+	bots, err := s.exportBots(ctx, posters)
 	if err != nil {
 		return nil, "", err
 	}
@@ -214,6 +231,37 @@ func (s *Service) ExportMessages(ctx context.Context, u *confab.User, channel, c
 		out = append(out, x)
 	}
 	return out, next, nil
+}
+
+// exportBots returns the bots of those of users that are bot users, by
+// user id: an app's bot, or for a bot user of no app (an imported one) a
+// bot of its own id (exportBotID), so that its messages carry the bot_id
+// its entry of users.json has.
+func (s *Service) exportBots(ctx context.Context, users []string) (map[string]*confab.Bot, error) {
+	bots, err := s.withBotsOf(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	if bots == nil {
+		bots = map[string]*confab.Bot{}
+	}
+	seen := map[string]bool{}
+	for _, id := range users {
+		if bots[id] != nil || seen[id] || id == "" {
+			continue
+		}
+		seen[id] = true
+		u, err := s.store.FindUserByID(ctx, id)
+		if confab.ErrorCode(err) == confab.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if u.IsBot {
+			bots[id] = &confab.Bot{ID: exportBotID(id, nil), UserID: id, Name: u.Name, Deleted: u.Deleted}
+		}
+	}
+	return bots, nil
 }
 
 // exportMessage is m as a day file of Slack's export holds it: its ts,
@@ -243,7 +291,9 @@ func exportMessage(c *confab.Channel, m *confab.Message, bots map[string]*confab
 	}
 	if b := bots[m.UserID]; b != nil {
 		x.BotID = b.ID
-		x.BotProfile = &slackexport.BotProfile{ID: b.ID, AppID: b.AppID, Name: b.Name, Deleted: b.Deleted, TeamID: c.WorkspaceID}
+		if b.AppID != "" { // an app's bot, which Slack's exports describe
+			x.BotProfile = &slackexport.BotProfile{ID: b.ID, AppID: b.AppID, Name: b.Name, Deleted: b.Deleted, TeamID: c.WorkspaceID}
+		}
 	}
 	if m.Username != "" && x.Subtype == "" {
 		x.Subtype = "bot_message"

@@ -80,7 +80,7 @@ func TestExportRoundTrip(t *testing.T) {
 		"threads":       "2 (3 replies)",
 		"reactions":     "4",
 		"edits":         "2",
-		"bot messages":  "1",
+		"bot messages":  "2",
 	} {
 		if got := summaryRow(t, out, row); got != want {
 			t.Errorf("export summary %s: %q, want %q\n%s", row, got, want, out)
@@ -101,10 +101,17 @@ func TestExportRoundTrip(t *testing.T) {
 	if len(x.Problems) > 0 {
 		t.Errorf("the export's problems: %v", x.Problems)
 	}
+	botIDs := map[string]string{} // user → the bot_id of their messages
 	for i := range x.Conversations {
-		for _, err := range x.Messages(&x.Conversations[i]) {
+		c := &x.Conversations[i]
+		if c.Kind == slackexport.MPIM && c.Name != "mpdm-alice--bob--carol-1" {
+			t.Errorf("the group DM is named %q, want Slack's mpdm-alice--bob--carol-1", c.Name)
+		}
+		for m, err := range x.Messages(c) {
 			if err != nil {
 				t.Errorf("reading the export: %v", err)
+			} else if m.BotID != "" {
+				botIDs[m.User] = m.BotID
 			}
 		}
 	}
@@ -112,6 +119,9 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Errorf("the export holds %d users, %d conversations", len(x.Users), len(x.Conversations))
 	}
 	for _, u := range x.Users {
+		if u.Name == "deploybot" && (u.Profile.BotID == "" || botIDs[u.ID] != u.Profile.BotID) {
+			t.Errorf("deploybot's bot_id is %q, its messages' %q", u.Profile.BotID, botIDs[u.ID])
+		}
 		if u.Name == "alice" && (!u.IsOwner || u.Profile.Email != "alice@example.com" || u.ID != a.userID) {
 			t.Errorf("alice in users.json: %+v", u)
 		}
@@ -363,5 +373,67 @@ func TestExportFails(t *testing.T) {
 	// An export to a folder that is not there fails, writing nothing.
 	if _, _, err := runExportTest(t, "slack", "--url", m.URL(), "--token", a.token, filepath.Join(dir, "nope", "out.zip")); err == nil {
 		t.Errorf("export into a missing folder: no error")
+	}
+}
+
+// admin.export.messages lists a conversation oldest first, replies among
+// the messages, in Slack's shapes: a private channel's join as
+// group_join, a thread parent with its replies, a deleted message left
+// out but for a deleted parent whose replies live on (Slack's
+// tombstone); a page at a time gives the same.
+func TestExportMessages(t *testing.T) {
+	m := MustRunMain(t)
+	owner := signup(t, m, "acme", "alice")
+	bob := signup(t, m, "acme", "bob")
+	p := owner.createChannel("plans", true)
+	owner.must("conversations.invite", obj{"channel": p, "users": bob.userID})
+	parent := owner.post(p, "a thread")
+	reply := bob.must("chat.postMessage", obj{"channel": p, "text": "a reply", "thread_ts": parent})["ts"].(string)
+	owner.must("chat.delete", obj{"channel": p, "ts": parent})
+	gone := owner.post(p, "a mistake")
+	owner.must("chat.delete", obj{"channel": p, "ts": gone})
+	kept := owner.post(p, "kept")
+	owner.must("reactions.add", obj{"channel": p, "timestamp": kept, "name": "eyes"})
+	bob.must("reactions.add", obj{"channel": p, "timestamp": kept, "name": "eyes"})
+
+	line := func(v any) string {
+		x := v.(obj)
+		s := fmt.Sprintf("%v %v %v %q", x["ts"], x["user"], x["subtype"], x["text"])
+		if x["thread_ts"] != nil {
+			s += fmt.Sprintf(" thread %v", x["thread_ts"])
+		}
+		if x["reply_count"] != nil {
+			s += fmt.Sprintf(" replies %v %v %v", x["reply_count"], x["replies"], x["reply_users"])
+		}
+		if x["reactions"] != nil {
+			s += fmt.Sprintf(" reactions %v", x["reactions"])
+		}
+		return s
+	}
+	var whole []string
+	for _, v := range owner.must("admin.export.messages", obj{"channel": p})["messages"].([]any) {
+		whole = append(whole, line(v))
+	}
+	want := []string{
+		fmt.Sprintf("%s %s group_join %q", whole[0][:17], bob.userID, "<@"+bob.userID+"> has joined the channel"),
+		fmt.Sprintf("%s %s tombstone %q thread %s replies 1 [map[ts:%s user:%s]] [%s]", parent, owner.userID, "This message was deleted.", parent, reply, bob.userID, bob.userID),
+		fmt.Sprintf("%s %s <nil> %q thread %s", reply, bob.userID, "a reply", parent),
+		fmt.Sprintf("%s %s <nil> %q reactions [map[count:2 name:eyes users:[%s %s]]]", kept, owner.userID, "kept", owner.userID, bob.userID),
+	}
+	if !slices.Equal(whole, want) {
+		t.Errorf("export of #plans:\n%s\nwant\n%s", strings.Join(whole, "\n"), strings.Join(want, "\n"))
+	}
+	var paged []string
+	for cursor := ""; ; {
+		page := owner.must("admin.export.messages", obj{"channel": p, "limit": 1, "cursor": cursor})
+		for _, v := range page["messages"].([]any) {
+			paged = append(paged, line(v))
+		}
+		if cursor = page["response_metadata"].(obj)["next_cursor"].(string); cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, whole) {
+		t.Errorf("a page at a time:\n%s\nwant\n%s", strings.Join(paged, "\n"), strings.Join(whole, "\n"))
 	}
 }
