@@ -27,15 +27,15 @@ func runExportTest(t *testing.T, args ...string) (stdout, stderr string, err err
 	return out.String(), errs.String(), err
 }
 
-// importedWorkspace is a workspace team on m whose owner alice imported
-// the generated export (writeExport).
-func importedWorkspace(t *testing.T, m *Main, team, export string) *client {
+// importedWorkspace is a workspace team on the server at base whose
+// owner alice imported the generated export (writeExport).
+func importedWorkspace(t *testing.T, base, team, export string) *client {
 	t.Helper()
-	owner := &client{tb: t, base: m.URL(), name: "alice"}
+	owner := &client{tb: t, base: base, name: "alice"}
 	out := owner.must("auth.signup", obj{"team": team, "name": "alice", "password": "correct horse alice", "email": "alice@example.com"})
 	owner.token, owner.userID = out["token"].(string), out["user_id"].(string)
 	if export != "" {
-		if out, errs, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, export); err != nil {
+		if out, errs, err := runImportTest(t, "slack", "--url", base, "--token", owner.token, export); err != nil {
 			t.Fatalf("import into %s: %v\n%s%s", team, err, out, errs)
 		} else if got := summaryRow(t, out, "skipped"); got != "0" {
 			t.Fatalf("import into %s skipped %s:\n%s%s", team, got, out, errs)
@@ -51,7 +51,7 @@ func importedWorkspace(t *testing.T, m *Main, team, export string) *client {
 // reactions, edits, subtypes and bot names.
 func TestExportRoundTrip(t *testing.T) {
 	m := MustRunMain(t)
-	a := importedWorkspace(t, m, "acme", writeExport(t))
+	a := importedWorkspace(t, m.URL(), "acme", writeExport(t))
 	// A's own life after the import: a post with a mention, a reaction,
 	// an edit, a join and a topic line, a reply, and a deleted message.
 	bob := findUser(t, a, "bob")
@@ -127,11 +127,25 @@ func TestExportRoundTrip(t *testing.T) {
 		}
 	}
 
-	b := importedWorkspace(t, m, "beta", path)
+	b := importedWorkspace(t, m.URL(), "beta", path)
 	sa, sb := snapshot(t, a), snapshot(t, b)
 	if len(sa) != 7 {
 		t.Errorf("A has %d conversations: %v", len(sa), slices.Collect(mapKeys(sa)))
 	}
+	sameWorkspaces(t, sa, sb)
+	// The edited, reacted, mentioning post of A's own is there in B.
+	found := false
+	for _, line := range sb["#general"].messages {
+		found = found || strings.Contains(line, "after the move, @bob (edited)") && strings.Contains(line, "rocket=alice") && strings.HasPrefix(line, ts+" alice") && strings.Contains(line, "edited ")
+	}
+	if !found {
+		t.Errorf("A's own post is not in B's #general as it was: %q", sb["#general"].messages)
+	}
+}
+
+// sameWorkspaces compares two snapshots.
+func sameWorkspaces(t *testing.T, sa, sb map[string]convShot) {
+	t.Helper()
 	for k, ca := range sa {
 		cb, ok := sb[k]
 		if !ok {
@@ -150,14 +164,25 @@ func TestExportRoundTrip(t *testing.T) {
 			t.Errorf("B has a conversation A has not: %s", k)
 		}
 	}
-	// The edited, reacted, mentioning post of A's own is there in B.
-	found := false
-	for _, line := range sb["#general"].messages {
-		found = found || strings.Contains(line, "after the move, @bob (edited)") && strings.Contains(line, "rocket=alice") && strings.HasPrefix(line, ts+" alice") && strings.Contains(line, "edited ")
+}
+
+// On a cluster, the export runs through any API process: a workspace of
+// pocket a (the directory's database), exported through another API
+// process, imported into one of pocket b (its own PostgreSQL), is the
+// same.
+func TestClusterExportRoundTrip(t *testing.T) {
+	c := startCluster(t, 2, 1, withPocketPostgres("b"))
+	a := importedWorkspace(t, c.api(0).URL(), "alpha", writeExport(t))
+	path := filepath.Join(t.TempDir(), "alpha.zip")
+	if out, errs, err := runExportTest(t, "slack", "--url", c.api(1).URL(), "--token", a.token, path); err != nil {
+		t.Fatalf("export: %v\n%s%s", err, out, errs)
 	}
-	if !found {
-		t.Errorf("A's own post is not in B's #general as it was: %q", sb["#general"].messages)
+	b := importedWorkspace(t, c.api(1).URL(), "beta", path)
+	sa, sb := snapshot(t, a), snapshot(t, b)
+	if len(sa) != 6 {
+		t.Errorf("alpha has %d conversations: %v", len(sa), slices.Collect(mapKeys(sa)))
 	}
+	sameWorkspaces(t, sa, sb)
 }
 
 // convShot is a conversation seen through the public API, users by name.
@@ -352,7 +377,7 @@ func (d *dropAfter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // An export that fails midway leaves no OUT.zip, nor its temporary file.
 func TestExportFails(t *testing.T) {
 	m := MustRunMain(t)
-	a := importedWorkspace(t, m, "acme", writeExport(t))
+	a := importedWorkspace(t, m.URL(), "acme", writeExport(t))
 	target, _ := url.Parse(m.URL())
 	d := &dropAfter{proxy: httputil.NewSingleHostReverseProxy(target), method: "admin.export.messages"}
 	d.n.Store(2)
