@@ -462,3 +462,13 @@ func TestExportMessages(t *testing.T) {
 		t.Errorf("a page at a time:\n%s\nwant\n%s", strings.Join(paged, "\n"), strings.Join(whole, "\n"))
 	}
 }
+
+// Bad usage is an error that shows the usage, and asks no server.
+func TestExportUsage(t *testing.T) {
+	for _, args := range [][]string{{}, {"slack"}, {"mattermost", "out.zip"}, {"slack", "out.zip"},
+		{"slack", "--url", "http://127.0.0.1:1", "out.zip"}, {"slack", "--url", "http://127.0.0.1:1", "--token", "x", "a.zip", "b.zip"}} {
+		if _, _, err := runExportTest(t, args...); err == nil || !strings.Contains(err.Error(), "usage: confab export slack") {
+			t.Errorf("export %q: %v, want the usage", args, err)
+		}
+	}
+}
