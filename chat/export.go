@@ -61,7 +61,7 @@ func (s *Service) ExportUsers(ctx context.Context, u *confab.User, cursor string
 	out := make([]slackexport.User, 0, len(users))
 	for _, x := range users {
 		e := slackexport.User{ID: x.ID, TeamID: ws.ID, Name: x.Name, Deleted: x.Deleted,
-			RealName: x.RealName, IsBot: x.IsBot, Updated: x.Created,
+			RealName: x.RealName, IsBot: x.IsBot,
 			Profile: slackexport.Profile{RealName: x.RealName, DisplayName: x.DisplayName, Email: x.Email,
 				StatusText: x.StatusText, StatusEmoji: x.StatusEmoji}}
 		if x.ID == ws.OwnerID {
