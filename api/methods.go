@@ -107,6 +107,11 @@ var methods = map[string]method{
 	"admin.import.conversations": {auth: true, fn: (*Server).adminImportConversations},
 	"admin.import.messages":      {auth: true, fn: (*Server).adminImportMessages},
 	"admin.import.finish":        {auth: true, fn: (*Server).adminImportFinish},
+
+	// confab's own: the export in Slack's format (export.go).
+	"admin.export.users":         {auth: true, fn: (*Server).adminExportUsers},
+	"admin.export.conversations": {auth: true, fn: (*Server).adminExportConversations},
+	"admin.export.messages":      {auth: true, fn: (*Server).adminExportMessages},
 }
 
 // Page sizes: default and maximum of each list.

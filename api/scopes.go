@@ -121,6 +121,10 @@ var notForBots = map[string]bool{
 	"admin.import.conversations": true,
 	"admin.import.messages":      true,
 	"admin.import.finish":        true,
+	// So is the export (chat.Service.exporter).
+	"admin.export.users":         true,
+	"admin.export.conversations": true,
+	"admin.export.messages":      true,
 }
 
 // checkScopes refuses a bot's call to a method its app's scopes do not

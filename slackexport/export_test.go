@@ -344,3 +344,58 @@ func TestBoundedMemory(t *testing.T) {
 		t.Errorf("heap in use grew by %d MB reading, want under %d MB", peak>>20, bound>>20)
 	}
 }
+
+// Written one entry at a time, the export reads back the same; a manifest
+// never written is there, empty; and an entry that comes apart from its
+// file's others is an error, not a second file of the same name.
+func TestWriteStreaming(t *testing.T) {
+	users, convs, msgs := sample()
+	var buf bytes.Buffer
+	w := slackexport.NewWriter(&buf)
+	for i := range users {
+		must(t, w.WriteUser(&users[i]))
+	}
+	var written []slackexport.Conversation
+	for i := range convs {
+		if convs[i].Kind != slackexport.DM { // no DMs: dms.json is written empty
+			must(t, w.WriteConversation(&convs[i]))
+			written = append(written, convs[i])
+		}
+	}
+	for i := range written {
+		for _, m := range msgs[written[i].ID] {
+			must(t, w.WriteMessage(&written[i], &m))
+		}
+	}
+	if err := w.WriteUser(&users[0]); err == nil {
+		t.Errorf("a user written after the messages: no error")
+	}
+	must(t, w.Close())
+
+	x := open(t, buf.Bytes())
+	if !reflect.DeepEqual(x.Users, users) || !reflect.DeepEqual(x.Conversations, written) {
+		t.Errorf("read back: users %+v, conversations %+v", x.Users, x.Conversations)
+	}
+	got, probs := read(x)
+	if len(probs) > 0 {
+		t.Errorf("problems: %q", probs)
+	}
+	delete(msgs, "D1")
+	if !reflect.DeepEqual(got, msgs) {
+		t.Errorf("messages = %+v\nwant %+v", got, msgs)
+	}
+	z, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	must(t, err)
+	for _, f := range z.File {
+		if f.Name == slackexport.DMsFile {
+			rc, _ := f.Open()
+			var b bytes.Buffer
+			b.ReadFrom(rc)
+			if strings.TrimSpace(b.String()) != "[]" {
+				t.Errorf("dms.json = %q, want []", b.String())
+			}
+			return
+		}
+	}
+	t.Errorf("no dms.json in the zip")
+}

@@ -250,6 +250,24 @@ func (s *importSummary) problem(err error) {
 }
 
 func (s *importSummary) print(w io.Writer) {
+	s.printCounts(w, fmt.Sprintf("%d (recorded as a line saying a file was there)", s.files))
+	fmt.Fprintf(w, "%-15s %d\n", "skipped:", s.problems)
+	reasons := make([]string, 0, len(s.skipped))
+	for r := range s.skipped {
+		reasons = append(reasons, r)
+	}
+	slices.Sort(reasons)
+	for _, r := range reasons {
+		fmt.Fprintf(w, "  %-28s %d\n", r+":", s.skipped[r])
+	}
+	if s.problems > s.shown {
+		fmt.Fprintf(w, "(the first %d problems are shown above, each naming its file and entry)\n", s.shown)
+	}
+}
+
+// printCounts writes the rows of what was read (or written), files
+// saying what became of them.
+func (s *importSummary) printCounts(w io.Writer, files string) {
 	row := func(name, format string, args ...any) {
 		fmt.Fprintf(w, "%-15s %s\n", name+":", fmt.Sprintf(format, args...))
 	}
@@ -269,29 +287,18 @@ func (s *importSummary) print(w io.Writer) {
 	row("messages", "%d", s.messages)
 	row("threads", "%d (%d replies)", s.threads, s.replies)
 	row("reactions", "%d", s.reactions)
-	row("files", "%d (recorded as a line saying a file was there)", s.files)
+	row("files", "%s", files)
 	row("edits", "%d", s.edits)
 	row("bot messages", "%d", s.botMessages)
 	row("joins, leaves", "%d", s.joins)
 	row("mentions", "%d", s.mentions)
-	row("skipped", "%d", s.problems)
-	reasons := make([]string, 0, len(s.skipped))
-	for r := range s.skipped {
-		reasons = append(reasons, r)
-	}
-	slices.Sort(reasons)
-	for _, r := range reasons {
-		fmt.Fprintf(w, "  %-28s %d\n", r+":", s.skipped[r])
-	}
-	if s.problems > s.shown {
-		fmt.Fprintf(w, "(the first %d problems are shown above, each naming its file and entry)\n", s.shown)
-	}
 }
 
 // progress shows how far reading has come: on a terminal one line
 // rewritten in place, otherwise a plain line every few seconds.
 type progress struct {
 	out         io.Writer
+	verb        string // what is done to the messages: "read", "exported"
 	tty         bool
 	start, last time.Time
 	conv        string // "3/7 #general"
@@ -305,7 +312,7 @@ func newProgress(out io.Writer) *progress {
 		}
 	}
 	now := time.Now()
-	return &progress{out: out, tty: tty, start: now, last: now}
+	return &progress{out: out, verb: "read", tty: tty, start: now, last: now}
 }
 
 func (p *progress) conversation(i, n int, c *slackexport.Conversation) {
@@ -333,9 +340,9 @@ func (p *progress) show(messages int, final bool) {
 	if secs > 0 {
 		rate = float64(messages) / secs
 	}
-	text := fmt.Sprintf("%d messages read, %.0f/s, conversation %s", messages, rate, p.conv)
+	text := fmt.Sprintf("%d messages %s, %.0f/s, conversation %s", messages, p.verb, rate, p.conv)
 	if final {
-		text = fmt.Sprintf("%d messages read in %.1fs, %.0f/s", messages, secs, rate)
+		text = fmt.Sprintf("%d messages %s in %.1fs, %.0f/s", messages, p.verb, secs, rate)
 	}
 	if p.tty {
 		fmt.Fprintf(p.out, "\r\033[K%s", text)
@@ -364,10 +371,32 @@ func (p *progress) done(messages int) {
 // importerInfo is who the token is: their id and a line saying so.
 type importerInfo struct{ userID, line string }
 
-// checkImporter asks the server at base who the token is (auth.test) and
-// whether they own or administer the workspace (users.info), as an import
-// needs; it says so, or fails saying why.
+// checkImporter asks the server at base who the token is and whether
+// they own or administer the workspace, as an import needs; it says so,
+// or fails saying why.
 func checkImporter(ctx context.Context, base, token string) (*importerInfo, error) {
+	who, err := whoIs(ctx, base, token)
+	if err != nil {
+		return nil, err
+	}
+	if who.role == "" {
+		return nil, fmt.Errorf("the token is %s's (%s), who is neither an owner nor an admin of workspace %s: an import needs one", who.user, who.userID, who.team)
+	}
+	return &importerInfo{userID: who.userID, line: fmt.Sprintf("token: %s (%s), %s of workspace %s at %s: may import", who.user, who.userID, who.role, who.team, base)}, nil
+}
+
+// tokenInfo is who a token is: the user's name and id, the team as
+// "name (id)", and the
+// user's role in the workspace, "an owner", "an admin" or "".
+type tokenInfo struct {
+	userID, user, team string
+	role               string
+	owner              bool
+}
+
+// whoIs asks the server at base who the token is (auth.test) and whether
+// they own or administer the workspace (users.info).
+func whoIs(ctx context.Context, base, token string) (*tokenInfo, error) {
 	api, err := apiURL(base)
 	if err != nil {
 		return nil, err
@@ -392,17 +421,15 @@ func checkImporter(ctx context.Context, base, token string) (*importerInfo, erro
 	if err := callAPI(ctx, api, token, "users.info", map[string]any{"user": who.UserID}, &info); err != nil {
 		return nil, err
 	}
-	u := info.User
-	var role string
-	switch {
+	t := &tokenInfo{userID: who.UserID, user: who.User,
+		team: fmt.Sprintf("%s (%s)", who.Team, who.TeamID)}
+	switch u := info.User; {
 	case u.IsPrimaryOwner, u.IsOwner:
-		role = "an owner"
+		t.role, t.owner = "an owner", true
 	case u.IsAdmin:
-		role = "an admin"
-	default:
-		return nil, fmt.Errorf("the token is %s's (%s), who is neither an owner nor an admin of workspace %s (%s): an import needs one", who.User, who.UserID, who.Team, who.TeamID)
+		t.role = "an admin"
 	}
-	return &importerInfo{userID: who.UserID, line: fmt.Sprintf("token: %s (%s), %s of workspace %s (%s) at %s: may import", who.User, who.UserID, role, who.Team, who.TeamID, base)}, nil
+	return t, nil
 }
 
 // apiURL is the Web API's base of a server's URL: base itself if it ends

@@ -7,6 +7,7 @@
 //	confab admin app create …         install an app from a manifest (JSON or YAML)
 //	confab admin app list …           list a workspace's apps
 //	confab import slack --dry-run …   check a Slack export and summarize it
+//	confab export slack …             export a workspace in Slack's format
 //
 // Run "confab <command> -h" for a command's flags. The load generator is a
 // command of its own, confab-bench.
@@ -45,6 +46,7 @@ commands:
   admin app create      install an app from a manifest in a workspace, printing its tokens
   admin app list        list the apps of a workspace
   import slack          import a Slack workspace export into a workspace (--dry-run: check it only)
+  export slack          export a workspace in Slack's export format (its owner's token)
 `
 
 func run(ctx context.Context, args []string) error {
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string) error {
 		return runAdmin(ctx, args[1:])
 	case "import":
 		return runImport(ctx, args[1:], os.Stdout, os.Stderr)
+	case "export":
+		return runExport(ctx, args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stdout, usage)
 		return nil
