@@ -72,15 +72,15 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("export: %v\n%s%s", err, out, errs)
 	}
 	for row, want := range map[string]string{
-		"users":         "4 (1 deleted, 1 bots)",
+		"users":         "5 (1 deleted, 2 bots)",
 		"conversations": "7 (3 public, 2 private, 1 DMs, 1 group DMs; 1 archived)",
 		"general":       "#general",
-		"messages":      "16", // 12 imported, a post and its reply, a topic and a join line
+		"messages":      "17", // 13 imported, a post and its reply, a topic and a join line
 		"joins, leaves": "3",
 		"threads":       "2 (3 replies)",
 		"reactions":     "4",
 		"edits":         "2",
-		"bot messages":  "2",
+		"bot messages":  "3",
 	} {
 		if got := summaryRow(t, out, row); got != want {
 			t.Errorf("export summary %s: %q, want %q\n%s", row, got, want, out)
@@ -115,7 +115,7 @@ func TestExportRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if len(x.Users) != 4 || len(x.Conversations) != 7 {
+	if len(x.Users) != 5 || len(x.Conversations) != 7 {
 		t.Errorf("the export holds %d users, %d conversations", len(x.Users), len(x.Conversations))
 	}
 	for _, u := range x.Users {
