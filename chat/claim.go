@@ -144,7 +144,8 @@ func (s *Service) IssueClaim(ctx context.Context, team, name string, signup bool
 const maxClaimTokenLen = 128
 
 // Claim redeems a link (auth.claim): it sets the password (as sign-up's
-// rules have it: invalid_password), optionally the display name, and
+// rules have it: invalid_password), optionally the display name (as
+// users.profile.set has it: invalid_profile), and
 // opens a session, as a login does. invalid_claim for a token that is
 // malformed, unknown, used, replaced or expired, or whose user was
 // deleted since; while the link's user waits out a backoff of failed
@@ -153,8 +154,16 @@ func (s *Service) Claim(ctx context.Context, p ClaimParams) (*Session, error) {
 	if len(p.Password) < confab.MinPasswordLen || len(p.Password) > maxPasswordBytes {
 		return nil, errInvalidPassword
 	}
-	if p.DisplayName != "" && confab.ValidateTopic(p.DisplayName) != nil {
-		return nil, confab.ErrInvalidArgs
+	profile := ProfileParams{Name: "display_name", Value: p.DisplayName}
+	if p.DisplayName != "" {
+		// Checked before the link is used, as users.profile.set checks it.
+		fields, err := profileFields(profile)
+		if err == nil {
+			_, err = profileUpdate(&confab.User{}, fields)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	userID, secret, ok := strings.Cut(p.Token, ".")
 	if !ok || len(p.Token) > maxClaimTokenLen || !confab.ValidID(userID, confab.PrefixUser) || len(secret) != 64 {
@@ -191,11 +200,11 @@ func (s *Service) Claim(ctx context.Context, p ClaimParams) (*Session, error) {
 	}
 	s.claims.succeeded(key)
 	if p.DisplayName != "" {
-		u, err := s.SetProfile(ctx, sess.User, ProfileParams{Name: "display_name", Value: p.DisplayName})
-		if err != nil {
-			return nil, err
+		// The account is claimed whatever becomes of its display name: a
+		// fault here leaves the imported one, which the person can change.
+		if u, err := s.SetProfile(ctx, sess.User, profile); err == nil {
+			sess.User = u
 		}
-		sess.User = u
 	}
 	return sess, nil
 }

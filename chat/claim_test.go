@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/confab/confab"
@@ -80,6 +81,10 @@ func TestClaimLinkWorksOnce(t *testing.T) {
 	}
 	if got := f.claim(t, ann.Token, "short"); got != "invalid_password" {
 		t.Errorf("claim with a short password: %q, want invalid_password", got)
+	}
+	long := strings.Repeat("a", 81)
+	if _, err := f.s.Claim(ctx, ClaimParams{Token: ann.Token, Password: "ann's secret", DisplayName: long}); confab.ErrorMessage(err) != "invalid_profile" {
+		t.Errorf("claim with an 81-character display name: %v, want invalid_profile (the link unused)", err)
 	}
 	sess, err := f.s.Claim(ctx, ClaimParams{Token: ann.Token, Password: "ann's secret", DisplayName: "Annie"})
 	if err != nil {
