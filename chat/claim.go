@@ -145,11 +145,11 @@ const maxClaimTokenLen = 128
 
 // Claim redeems a link (auth.claim): it sets the password (as sign-up's
 // rules have it: invalid_password), optionally the display name (as
-// users.profile.set has it: invalid_profile), and
-// opens a session, as a login does. invalid_claim for a token that is
-// malformed, unknown, used, replaced or expired, or whose user was
-// deleted since; while the link's user waits out a backoff of failed
-// claims, ratelimited, the right token included (as Login does).
+// users.profile.set has it: invalid_profile), and opens a session, as a
+// login does. invalid_claim for a token that is malformed, unknown, used,
+// replaced or expired, or whose user was deleted since; while the link's
+// user waits out a backoff of failed claims, ratelimited, the right token
+// included (as Login does).
 func (s *Service) Claim(ctx context.Context, p ClaimParams) (*Session, error) {
 	if len(p.Password) < confab.MinPasswordLen || len(p.Password) > maxPasswordBytes {
 		return nil, errInvalidPassword
