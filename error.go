@@ -81,6 +81,12 @@ var (
 	// ErrImportTooOld: an imported message is older than the channel's
 	// latest, which it would come after in seq but before in ts.
 	ErrImportTooOld = &Error{Code: ECONFLICT, Message: "import_out_of_order"}
+	// ErrInvalidClaim: no claim has that link's hash, or it expired or
+	// was used (Store.FindClaim, Store.ClaimUser).
+	ErrInvalidClaim = &Error{Code: EUNAUTHORIZED, Message: "invalid_claim"}
+	// ErrAlreadyClaimed: a claim without a link of a user who has a
+	// password already (Store.ClaimUser).
+	ErrAlreadyClaimed = &Error{Code: ECONFLICT, Message: "already_claimed"}
 )
 
 // ScopeError is Slack's missing_scope: the token lacks Needed (the

@@ -213,6 +213,33 @@ type Token struct {
 	LastUsed int64
 }
 
+// Claim is a one-time link to set a user's password: an imported user's
+// way to claim their account, or a reset. Like a token it is kept only as
+// the SHA-256 of its value. A user has at most one.
+type Claim struct {
+	Hash    []byte
+	UserID  string
+	Created int64 // unix seconds
+	Expires int64 // unix seconds: the claim is void from then on
+	// Signup lets the user claim the account by signing up with its name
+	// and email too, until Expires, while it has no password (the
+	// owner's choice, off by default: docs/import.md).
+	Signup bool
+}
+
+// UserClaim is what Store.ClaimUser does: set UserID's password, with the
+// claim of ClaimHash (a link) or, without one, by sign-up (a person who
+// signs up with an imported user's name and email: only if the user has
+// no password and a claim that allows it), and open Token, the user's new
+// session.
+type UserClaim struct {
+	UserID       string
+	ClaimHash    []byte // nil: by sign-up
+	Now          int64  // unix seconds: a claim that expires by then is void
+	PasswordHash string
+	Token        *Token
+}
+
 // Fingerprint names a token — a session — without revealing it or its
 // Hash: the first 8 bytes of the token's SHA-256. A connection knows the
 // session it was opened under by it, a revocation names it on the bus, and

@@ -130,6 +130,28 @@ type Store interface {
 	// DeleteToken deletes a token; deleting a missing one is not an error.
 	DeleteToken(ctx context.Context, hash []byte) error
 
+	// Claims (Claim): one-time links that set a user's password. They are
+	// directory data, kept beside the users and tokens.
+	//
+	// CreateClaim stores c, replacing the claim c.UserID had: a user has
+	// at most one, the latest. ENOTFOUND "user_not_found".
+	CreateClaim(ctx context.Context, c *Claim) error
+	// FindClaim finds the claim of hash: ENOTFOUND "invalid_claim"
+	// (ErrInvalidClaim) when there is none or it expires by now.
+	FindClaim(ctx context.Context, hash []byte, now int64) (*Claim, error)
+	// ClaimUser sets c.UserID's password hash, deletes the user's claim
+	// and creates c.Token, in one transaction, and returns the user. The
+	// user's claim must be there, not expired at c.Now, and is used up:
+	// with c.ClaimHash the claim of that hash; without, one that allows
+	// sign-up (Claim.Signup), and the user must have no password hash
+	// yet: ECONFLICT "already_claimed" (ErrAlreadyClaimed) if they have
+	// one. ErrInvalidClaim when there is no such claim (used, expired,
+	// replaced, another user's); of concurrent claims of one user, one
+	// succeeds. ENOTFOUND "user_not_found" for a missing or deleted user.
+	// Nothing is written when it fails; no workspace event is appended
+	// (no profile field changes).
+	ClaimUser(ctx context.Context, c UserClaim) (*User, error)
+
 	// CreateApp installs an app in its workspace in one transaction: the
 	// app, its bot user (user, IsBot), the bot (bot.UserID = user.ID) and
 	// tokens (of the bot user, Type TokenBot or TokenApp). Missing ids are

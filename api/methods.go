@@ -30,6 +30,7 @@ type method struct {
 var methods = map[string]method{
 	"auth.signup": {ipLimit: true, fn: (*Server).authSignup},
 	"auth.login":  {ipLimit: true, fn: (*Server).authLogin},
+	"auth.claim":  {ipLimit: true, fn: (*Server).authClaim},
 	"auth.test":   {auth: true, fn: (*Server).authTest},
 	"auth.revoke": {auth: true, appToken: true, fn: (*Server).authRevoke},
 	"api.test":    {fn: (*Server).apiTest},
@@ -107,6 +108,7 @@ var methods = map[string]method{
 	"admin.import.conversations": {auth: true, fn: (*Server).adminImportConversations},
 	"admin.import.messages":      {auth: true, fn: (*Server).adminImportMessages},
 	"admin.import.finish":        {auth: true, fn: (*Server).adminImportFinish},
+	"admin.import.claims":        {auth: true, fn: (*Server).adminImportClaims},
 
 	// confab's own: the export in Slack's format (export.go).
 	"admin.export.users":         {auth: true, fn: (*Server).adminExportUsers},

@@ -94,6 +94,7 @@ var scopeFree = map[string]bool{
 	"api.test":          true,
 	"auth.signup":       true, // no token
 	"auth.login":        true, // no token
+	"auth.claim":        true, // no token
 	"chat.getPermalink": true,
 }
 
@@ -121,6 +122,7 @@ var notForBots = map[string]bool{
 	"admin.import.conversations": true,
 	"admin.import.messages":      true,
 	"admin.import.finish":        true,
+	"admin.import.claims":        true,
 	// So is the export (chat.Service.exporter).
 	"admin.export.users":         true,
 	"admin.export.conversations": true,

@@ -33,7 +33,9 @@ var (
 // Signup creates a workspace with its owner when the domain is new, or adds
 // a user to an existing workspace when open sign-up is allowed. An email,
 // when given, must be a plain address (invalid_email) that no other user
-// of the workspace has, in any case (email_taken).
+// of the workspace has, in any case (email_taken). The name of an imported
+// account never claimed is claim_link_required, unless its link allows
+// a sign-up with its email to claim it (claim.go).
 func (s *Service) Signup(ctx context.Context, p SignupParams) (*Session, error) {
 	return s.createUser(ctx, p, !s.closedSignup)
 }
@@ -84,6 +86,10 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 		u.WorkspaceID = ws.ID
 		if err = s.store.CreateUser(ctx, u); err == nil {
 			s.joinedGeneral(ctx, u)
+		} else if m := confab.ErrorMessage(err); m == "name_taken" || m == "email_taken" {
+			// Perhaps an imported account, which a sign-up may claim
+			// (claim.go). (A store may find the email taken first.)
+			return s.signupClaim(ctx, ws, p, hash, err)
 		}
 	}
 	if err != nil {
@@ -127,16 +133,27 @@ func (s *Service) Login(ctx context.Context, team, name, password string) (*Sess
 }
 
 func (s *Service) newSession(ctx context.Context, u *confab.User, ws *confab.Workspace) (*Session, error) {
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	token, t, err := s.newToken()
+	if err != nil {
 		return nil, err
 	}
-	token := tokenPrefix + hex.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(token))
-	if err := s.store.CreateToken(ctx, &confab.Token{Hash: sum[:], UserID: u.ID, Created: s.now().Unix()}); err != nil {
+	t.UserID = u.ID
+	if err := s.store.CreateToken(ctx, t); err != nil {
 		return nil, err
 	}
 	return &Session{Token: token, User: u, Workspace: ws}, nil
+}
+
+// newToken makes a new user token: its value, and what the store keeps
+// of it (without its user).
+func (s *Service) newToken() (string, *confab.Token, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", nil, err
+	}
+	token := tokenPrefix + hex.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(token))
+	return token, &confab.Token{Hash: sum[:], Created: s.now().Unix()}, nil
 }
 
 // Authenticate returns the user a token belongs to: a person for a user

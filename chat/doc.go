@@ -9,8 +9,8 @@
 // state; its in-memory state is presence, the set of redeemed tickets, the
 // connection pacer (pace.go), the access cache (cache.go; the store the
 // use cases write through keeps it true, invalidate.go), the outbox's
-// lanes and the republisher's queue, the failed logins per account
-// (login.go), each guarded by its own mutex, and the history reads in
+// lanes and the republisher's queue, the failed logins and claims per
+// account (login.go, claim.go), each guarded by its own mutex, and the history reads in
 // flight or just done, which identical reads share (coalesce.go; so the
 // messages of a Page may be shared with other callers and are read-only).
 //

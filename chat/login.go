@@ -254,6 +254,7 @@ func (s *Service) loginHash(u *confab.User) ([]byte, error) {
 // for it.
 func (s *Service) initLogin(c LoginThrottle) {
 	s.logins = newLoginThrottle(c)
+	s.claims = newLoginThrottle(c)
 	s.comparePassword = bcrypt.CompareHashAndPassword
 	s.dummyHash = sync.OnceValues(func() ([]byte, error) {
 		var secret [16]byte

@@ -83,6 +83,7 @@ type Service struct {
 
 	// Login (login.go); immutable after construction.
 	logins          *loginThrottle                    // failed logins per account
+	claims          *loginThrottle                    // failed claims per account (claim.go)
 	comparePassword func(hash, password []byte) error // bcrypt's; tests count the calls
 	dummyHash       func() ([]byte, error)            // compared when there is no account
 }

@@ -406,6 +406,20 @@ func (s *Store) DeleteToken(ctx context.Context, hash []byte) error {
 	return s.dir.db.DeleteToken(ctx, hash)
 }
 
+// Claims are the directory's, as its users' passwords and tokens are: a
+// pocket's copy of a user holds no password (copyOfUser).
+func (s *Store) CreateClaim(ctx context.Context, c *confab.Claim) error {
+	return s.dir.db.CreateClaim(ctx, c)
+}
+
+func (s *Store) FindClaim(ctx context.Context, hash []byte, now int64) (*confab.Claim, error) {
+	return s.dir.db.FindClaim(ctx, hash, now)
+}
+
+func (s *Store) ClaimUser(ctx context.Context, c confab.UserClaim) (*confab.User, error) {
+	return s.dir.db.ClaimUser(ctx, c)
+}
+
 // CreateChannel creates c in the database of its workspace's pocket.
 func (s *Store) CreateChannel(ctx context.Context, c *confab.Channel, members []string) error {
 	r, err := s.ofWorkspace(ctx, c.WorkspaceID)

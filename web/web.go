@@ -39,7 +39,8 @@ type handler struct {
 	files map[string]*file // by URL path: "/app.js", and "/v/<version>/app.js"
 }
 
-// Handler serves the client: "/" is index.html, "/<name>" a file of the
+// Handler serves the client: "/" is index.html, and so is "/claim" (the
+// page a claim link opens, its token in the fragment), "/<name>" a file of the
 // client, revalidated at each use, and "/v/<version>/<name>" the same file
 // cached for good: index.html names the files so, and the modules' own
 // relative imports resolve under the same prefix. The version is a digest
@@ -95,6 +96,9 @@ func newHandler(fsys fs.FS) (*handler, error) {
 		}
 	}
 	h.files["/"] = newFile("index.html", []byte(page))
+	// The page of a claim link (confab import slack, confab admin user
+	// claim): the client shows its claim form there.
+	h.files["/claim"] = h.files["/"]
 	return h, nil
 }
 

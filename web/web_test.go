@@ -33,6 +33,7 @@ func TestHandlerServesTheClient(t *testing.T) {
 	}{
 		{"GET", "/", 200, "text/html; charset=utf-8", `<script type="module" src="/v/`},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
+		{"GET", "/claim", 200, "text/html; charset=utf-8", `id="claim-form"`},
 		{"GET", "/app.js", 200, "text/javascript; charset=utf-8", "textContent"},
 		{"GET", "/rtm.js", 200, "text/javascript; charset=utf-8", "client.catchup"},
 		{"GET", "/app.css", 200, "text/css; charset=utf-8", ".sidebar"},

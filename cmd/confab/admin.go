@@ -9,8 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/api"
@@ -20,6 +23,9 @@ import (
 
 const adminUsage = `usage:
   confab admin user create --team DOMAIN --name NAME [--password P] [--real-name R] [--email E]
+  confab admin user claim --team DOMAIN --name NAME --url URL [--signup]
+      a one-time link (14 days) for NAME to set their password: an imported
+      account's claim, or a reset for a claimed one; voids NAME's earlier link
   confab admin app create --team DOMAIN --manifest FILE   (FILE: JSON or YAML, - for stdin)
   confab admin app list --team DOMAIN`
 
@@ -33,6 +39,8 @@ func runAdmin(ctx context.Context, args []string) error {
 	switch args[0] + " " + args[1] {
 	case "user create":
 		return adminUserCreate(ctx, args[2:])
+	case "user claim":
+		return adminUserClaim(ctx, args[2:])
 	case "app create":
 		return adminAppCreate(ctx, args[2:])
 	case "app list":
@@ -111,6 +119,44 @@ func adminUserCreate(ctx context.Context, args []string) error {
 	if generated {
 		fmt.Printf("password=%s\n", *password)
 	}
+	return nil
+}
+
+// adminUserClaim issues a one-time link for a user to set their password
+// (chat.Service.IssueClaim) and prints it: the claim of an imported
+// account, or a reset of a claimed one (its sessions are kept).
+func adminUserClaim(ctx context.Context, args []string) error {
+	fs, cfg := adminFlags("user claim")
+	team := fs.String("team", "", "workspace domain")
+	name := fs.String("name", "", "user name")
+	base := fs.String("url", "", "the server's web URL, which the link opens, e.g. https://chat.example.com (CONFAB_URL)")
+	signup := fs.Bool("signup", false, "an account never claimed may also be claimed by signing up with its name and email while the link is valid (docs/import.md)")
+	if err := parseAdmin(fs, cfg, args); err != nil {
+		return err
+	}
+	if *team == "" || *name == "" || *base == "" {
+		return errors.New("--team, --name and --url are required")
+	}
+	u, err := url.Parse(*base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--url %q: want http(s)://host[:port]", *base)
+	}
+	svc, _, closeAll, err := openAdmin(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	l, err := svc.IssueClaim(ctx, *team, *name, *signup)
+	if err != nil {
+		return fmt.Errorf("claim %s: %s", *name, confab.ErrorMessage(err))
+	}
+	kind := "claim"
+	if l.Reset {
+		kind = "reset"
+	}
+	fmt.Printf("user_id=%s name=%s email=%s kind=%s claim_by_signup=%t expires=%s\n", l.User.ID, l.User.Name, l.User.Email,
+		kind, l.Signup, time.Unix(l.Expires, 0).UTC().Format(time.RFC3339))
+	fmt.Printf("link=%s\n", api.ClaimURL(strings.TrimSuffix(*base, "/api"), l.Token))
 	return nil
 }
 

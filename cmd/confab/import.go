@@ -17,12 +17,16 @@ import (
 	"github.com/confab/confab/slackexport"
 )
 
-const importUsage = `usage: confab import slack --url URL --token TOKEN [--dry-run] EXPORT.zip
+const importUsage = `usage: confab import slack --url URL --token TOKEN [--claims FILE] [--claim-by-signup | --no-claims] EXPORT.zip
        confab import slack --dry-run EXPORT.zip
 
 Imports a Slack workspace export into the workspace at URL, whose owner
 TOKEN is: users, conversations, then messages, through the server's Web
 API. Run again after an interruption, it ends with everything once.
+At the end it issues a one-time link for each imported account not yet
+claimed, valid 14 days, and writes "name<TAB>email<TAB>link" lines to
+--claims FILE (standard output by default); a new run issues new links,
+voiding the earlier ones, unless --no-claims.
 --dry-run checks the export and prints what an import would bring,
 writing nothing (with --url and --token it also checks the token).`
 
@@ -40,6 +44,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	base := fs.String("url", "", "the confab server to import into, e.g. https://chat.example.com (CONFAB_URL)")
 	token := fs.String("token", "", "a token of the target workspace's owner or an admin (CONFAB_TOKEN)")
 	dryRun := fs.Bool("dry-run", false, "check the export and print its summary; write nothing")
+	claimsTo := fs.String("claims", "-", `where to write the claim links, "name<TAB>email<TAB>link" a line (created 0600); - for standard output`)
+	noClaims := fs.Bool("no-claims", false, "issue no claim links (the links sent after an earlier run stay valid)")
+	bySignup := fs.Bool("claim-by-signup", false, "also let each person claim their account by signing up with its name and email, while their link is valid (see docs/import.md before using it)")
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return err
 	}
@@ -62,6 +69,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !*dryRun && *base == "" {
 		return errors.New("import slack: --url and --token say where to import; --dry-run checks the export without writing")
+	}
+	if *noClaims && *bySignup {
+		return errors.New("import slack: --claim-by-signup needs the claim links that --no-claims leaves out")
 	}
 
 	var w *importWriter
@@ -102,6 +112,36 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "import of %s into %s\n", files[0], *base)
 	sum.print(stdout)
 	w.print(stdout)
+	if *noClaims {
+		return nil
+	}
+	links, err := w.claims(ctx, *bySignup)
+	if err != nil {
+		return fmt.Errorf("import slack: claim links: %w", err)
+	}
+	return writeClaims(stdout, *claimsTo, links)
+}
+
+// writeClaims writes the claim links to the file to (stdout for "-"),
+// after a line saying how many there are and until when they work.
+func writeClaims(stdout io.Writer, to string, links []claimLink) error {
+	valid := ""
+	if len(links) > 0 {
+		valid = ", valid until " + time.Unix(links[0].Expires, 0).UTC().Format("2006-01-02 15:04 MST")
+	}
+	var b strings.Builder
+	for _, l := range links {
+		fmt.Fprintf(&b, "%s\t%s\t%s\n", l.Name, l.Email, l.URL)
+	}
+	if to == "-" {
+		fmt.Fprintf(stdout, "%-15s %d links to claim an account%s:\n%s", "claims:", len(links), valid, b.String())
+		return nil
+	}
+	// The links are secrets: the file is the operator's only.
+	if err := os.WriteFile(to, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("import slack: %w", err)
+	}
+	fmt.Fprintf(stdout, "%-15s %d links to claim an account%s, written to %s\n", "claims:", len(links), valid, to)
 	return nil
 }
 

@@ -370,6 +370,42 @@ func (w *importWriter) finish(ctx context.Context) error {
 	return callAPI(ctx, w.api, w.token, "admin.import.finish", map[string]any{}, &r)
 }
 
+// claimLink is a link of admin.import.claims.
+type claimLink struct {
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	URL     string `json:"url"`
+	Expires int64  `json:"expires"`
+}
+
+// claims asks the server for a claim link of each imported user still
+// unclaimed (admin.import.claims, importUserBatch ids a call), sorted by
+// name. The server leaves out the others: claimed, bots, deleted.
+func (w *importWriter) claims(ctx context.Context, signup bool) ([]claimLink, error) {
+	ids := make([]string, 0, len(w.users))
+	seen := map[string]bool{}
+	for _, id := range w.users {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var out []claimLink
+	for i := 0; i < len(ids); i += importUserBatch {
+		var r struct {
+			Claims []claimLink `json:"claims"`
+		}
+		args := map[string]any{"users": ids[i:min(i+importUserBatch, len(ids))], "claim_by_signup": signup}
+		if err := callAPI(ctx, w.api, w.token, "admin.import.claims", args, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r.Claims...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
 // print writes what the run wrote, after the summary of what it read.
 func (w *importWriter) print(out io.Writer) {
 	fmt.Fprintf(out, "%-15s %d new, %d there already\n", "imported:", w.created, w.skipped)

@@ -40,6 +40,15 @@ func TestImportRun(t *testing.T) {
 	if got := summaryRow(t, out, "skipped"); got != "0" {
 		t.Errorf("skipped: %q\n%s%s", got, out, errs)
 	}
+	// One link: bob's. alice is the owner, carol deleted, deploybot a bot.
+	if got := summaryRow(t, out, "claims"); !strings.HasPrefix(got, "1 links to claim an account, valid until ") {
+		t.Errorf("claims: %q\n%s", got, out)
+	}
+	firstLinks := claimLines(t, out)
+	if len(firstLinks) != 1 || firstLinks[0][0] != "bob" || firstLinks[0][1] != "bob@example.com" ||
+		!strings.HasPrefix(firstLinks[0][2], m.URL()+"/claim#") {
+		t.Fatalf("claim links %q, want bob's at %s/claim#…", firstLinks, m.URL())
+	}
 
 	users := map[string]obj{} // by name
 	for _, u := range owner.must("users.list", nil)["members"].([]any) {
@@ -211,10 +220,56 @@ func TestImportRun(t *testing.T) {
 	}
 
 	// Run again, after dave joined (a line in #general newer than its
-	// history): everything is there once.
-	out2, errs2, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	// history): everything is there once. Its links go to a file, and
+	// void the first run's.
+	linksFile := filepath.Join(t.TempDir(), "links.tsv")
+	out2, errs2, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, "--claims", linksFile, path)
 	if err != nil {
 		t.Fatalf("import again: %v\n%s", err, errs2)
+	}
+	if got := summaryRow(t, out2, "claims"); !strings.HasSuffix(got, ", written to "+linksFile) || !strings.HasPrefix(got, "1 links") {
+		t.Errorf("claims of the second run: %q", got)
+	}
+	if st, err := os.Stat(linksFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("links file: %v, %v; want mode 0600", st, err)
+	}
+	raw, err := os.ReadFile(linksFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := claimLines(t, string(raw))
+	if len(links) != 1 || links[0][0] != "bob" || links[0][2] == firstLinks[0][2] {
+		t.Fatalf("links file %q, want a new link of bob's", raw)
+	}
+	claimAt := func(link, password string) (int, obj) {
+		_, token, _ := strings.Cut(link, "#")
+		return ghost.call("auth.claim", obj{"token": token, "password": password})
+	}
+	if _, out := claimAt(firstLinks[0][2], "bob's own secret"); out["error"] != "invalid_claim" {
+		t.Errorf("the first run's link after the second run: %v, want invalid_claim", out)
+	}
+	if _, out := claimAt(links[0][2], "bob's own secret"); out["ok"] != true || out["user"] != "bob" || out["token"] == nil {
+		t.Fatalf("auth.claim with bob's link: %v", out)
+	}
+	if _, out := claimAt(links[0][2], "another secret"); out["error"] != "invalid_claim" {
+		t.Errorf("bob's link used again: %v, want invalid_claim", out)
+	}
+	// bob is an ordinary account now: he logs in and reads his imported
+	// DM with alice.
+	bobIn := &client{tb: t, base: m.URL(), name: "bob"}
+	login := bobIn.must("auth.login", obj{"team": "acme", "name": "bob", "password": "bob's own secret"})
+	bobIn.token = login["token"].(string)
+	dmHist := bobIn.must("conversations.history", obj{"channel": chans["D"]["id"]})["messages"].([]any)
+	if len(dmHist) != 1 || dmHist[0].(obj)["text"] != "psst <@"+owner.userID+">" || dmHist[0].(obj)["user"] != bobID {
+		t.Errorf("bob's DM history: %v", dmHist)
+	}
+	// Claimed: a third run issues no link for him.
+	out3, errs3, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import a third time: %v\n%s", err, errs3)
+	}
+	if got := summaryRow(t, out3, "claims"); got != "0 links to claim an account:" || len(claimLines(t, out3)) != 0 {
+		t.Errorf("claims of a run after bob's claim: %q\n%s", got, out3)
 	}
 	if got := summaryRow(t, out2, "imported"); got != "0 new, 13 there already" {
 		t.Errorf("second run imported: %q\n%s", got, out2)
@@ -229,6 +284,20 @@ func TestImportRun(t *testing.T) {
 	if got := members(random["id"].(string)); !slices.Equal(got, sorted(owner.userID, bobID)) {
 		t.Errorf("members of random after a second run: %v", got)
 	}
+}
+
+// claimLines are the "name<TAB>email<TAB>link" lines of out.
+func claimLines(t *testing.T, out string) [][]string {
+	t.Helper()
+	var lines [][]string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Split(l, "\t"); len(f) == 3 {
+			lines = append(lines, f)
+		} else if strings.Contains(l, "\t") {
+			t.Fatalf("claim line %q: want name<TAB>email<TAB>link", l)
+		}
+	}
+	return lines
 }
 
 func sorted(s ...string) []string { slices.Sort(s); return s }

@@ -214,6 +214,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE pins`,
 		`ALTER TABLE channels DROP COLUMN pin_count`,
 		`ALTER TABLE channels DROP COLUMN pin_version`,
+		`DROP TABLE claims`,
 		`PRAGMA user_version = 1`,
 	)
 	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
@@ -346,6 +347,7 @@ func TestMigrateGeneral(t *testing.T) {
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
 		`DROP TABLE user_terms`, // 0020
+		`DROP TABLE claims`,     // 0022
 		`PRAGMA user_version = 17`,
 	)
 	db.Close()

@@ -22,6 +22,8 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"Workspaces", testWorkspaces},
 		{"Users", testUsers},
 		{"Tokens", testTokens},
+		{"Claims", testClaims},
+		{"ConcurrentUserClaims", testConcurrentUserClaims},
 		{"Channels", testChannels},
 		{"General", testGeneral},
 		{"DMs", testDMs},

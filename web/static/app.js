@@ -135,10 +135,60 @@ function showAuth() {
   ($("auth-team").value ? $("auth-name") : $("auth-team")).focus();
 }
 
+// showClaim is the page of a claim link (/claim#TOKEN): the person
+// chooses a password (and a display name), auth.claim sets it and signs
+// them in, as a login does. The token leaves the address bar at once, so
+// that it stays in no history or bookmark.
+function showClaim(token) {
+  history.replaceState(null, "", "/claim");
+  $("app").hidden = true;
+  $("auth").hidden = true;
+  $("claim").hidden = false;
+  if (!token) {
+    $("claim-error").textContent = claimMessage("invalid_claim");
+    $("claim-error").hidden = false;
+    $("claim-submit").disabled = true;
+    return;
+  }
+  $("claim-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const err = $("claim-error");
+    err.hidden = true;
+    const args = { token, password: $("claim-password").value };
+    const display = $("claim-display").value.trim();
+    if (display) args.display_name = display;
+    $("claim-submit").disabled = true;
+    try {
+      const r = await S.api.call("auth.claim", args, { retries: 0 });
+      saveSession({ token: r.token, team: r.team, user: r.user_id });
+      history.replaceState(null, "", "/");
+      $("claim").hidden = true;
+      start(r.token);
+    } catch (ex) {
+      err.textContent = claimMessage(ex.code);
+      err.hidden = false;
+      // A dead link stays dead: only a new one helps.
+      $("claim-submit").disabled = ex.code === "invalid_claim";
+    }
+  };
+  $("claim-password").focus();
+}
+
+function claimMessage(code) {
+  return {
+    invalid_claim: "This link does not work: it was used, it expired, or a newer one replaced it. Ask your workspace's admin for a new link.",
+    invalid_password: "Passwords have 8 to 72 characters.",
+    invalid_arguments: "Please choose a password.",
+    ratelimited: "Too many attempts; wait a moment.",
+    network: "Cannot reach the server.",
+  }[code] || `Could not claim the account (${code}).`;
+}
+
 function authMessage(code) {
   return {
     invalid_auth: "That workspace, name and password do not match.",
     name_taken: "That name is taken in this workspace. Log in instead?",
+    claim_link_required: "That account came from the workspace's import. Ask your workspace's admin for the link to claim it.",
     invalid_name: "Names use lowercase letters, digits, '-', '_' and '.'.",
     invalid_arguments: "Please fill in every field.",
     signup_closed: "This workspace does not take new sign-ups.",
@@ -2726,5 +2776,6 @@ applyTheme();
 $("theme-toggle").onclick = nextTheme; // now, not once signed in: a click while the rest loads counts
 window.addEventListener("storage", (e) => { if (e.key === THEME_KEY) applyTheme(); }); // another tab switched
 const session = loadSession();
-if (session && session.token) start(session.token);
+if (location.pathname === "/claim") showClaim(location.hash.slice(1));
+else if (session && session.token) start(session.token);
 else showAuth();
