@@ -346,7 +346,7 @@ func TestMigrateGeneral(t *testing.T) {
 	execAll(t, db,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
-		`DROP TABLE user_terms`, // 0020
+		`DROP TABLE user_terms`,            // 0020
 		`ALTER TABLE users DROP COLUMN tz`, // 0022
 		`PRAGMA user_version = 17`,
 	)
