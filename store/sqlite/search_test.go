@@ -57,7 +57,7 @@ func TestSearchBackfill(t *testing.T) {
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
 		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `DROP INDEX channels_general`, `ALTER TABLE channels DROP COLUMN is_general`,
 		`DROP TABLE user_terms`,            // 0020
-		`ALTER TABLE users DROP COLUMN tz`, // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 14`,
 	)
 	db.Close()
@@ -229,7 +229,7 @@ func TestSearchUpgrade0016(t *testing.T) {
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
 		`DROP TABLE user_terms`,            // 0020
-		`ALTER TABLE users DROP COLUMN tz`, // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 15`,
 	)
 	db.Close()
@@ -673,7 +673,7 @@ func TestSearchVocabUpgrade(t *testing.T) {
 	execAll(t, db, undo0019...)
 	execAll(t, db,
 		`DROP TABLE user_terms`,            // 0020
-		`ALTER TABLE users DROP COLUMN tz`, // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 18`,
 	)
 	db.Close()
