@@ -29,6 +29,8 @@ type User struct {
 	StatusText       string
 	StatusEmoji      string
 	StatusExpiration int64
+	// TZ is the user's time zone, an IANA name (ValidTZ), "" for none.
+	TZ string
 }
 
 // UserUpdate is what users.profile.set changes of a user: each field that

@@ -3,6 +3,8 @@ package confab
 import (
 	"net/mail"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -92,6 +94,35 @@ func ValidateTopic(s string) error {
 	}
 	return nil
 }
+
+// MaxTZLen bounds the name of a time zone.
+const MaxTZLen = 64
+
+// zones are the time zones met, by name: only valid names are kept, so
+// it holds at most the few hundred of the IANA database.
+var zones sync.Map
+
+// location is the time zone of an IANA name, nil for "" or a name the
+// time zone database does not have ("Local", whatever the machine's is,
+// is not a user's).
+func location(name string) *time.Location {
+	if name == "" || name == "Local" || len(name) > MaxTZLen {
+		return nil
+	}
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	zones.Store(name, l)
+	return l
+}
+
+// ValidTZ reports whether name is a time zone of the IANA database, such
+// as "Europe/Paris" or "UTC": what a user's TZ may be.
+func ValidTZ(name string) bool { return location(name) != nil }
 
 // ValidEmail reports whether s is a plain email address: local@domain as
 // net/mail reads it, with no display name, comment, quoting or angle

@@ -3,6 +3,7 @@ package confab
 import (
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // The Slack JSON shapes of the domain objects (docs/api.md#objects). Both
@@ -229,6 +230,12 @@ type WireUser struct {
 	IsBot    bool        `json:"is_bot"`
 	Profile  WireProfile `json:"profile"`
 
+	// The time zone, left out when the user has none: its IANA name, its
+	// abbreviation now and its offset from UTC now, in seconds.
+	TZ       string `json:"tz,omitempty"`
+	TZLabel  string `json:"tz_label,omitempty"`
+	TZOffset *int   `json:"tz_offset,omitempty"`
+
 	// Set by users.info, which knows the workspace: true for its owner
 	// (confab has no other admins), left out otherwise.
 	IsAdmin        bool `json:"is_admin,omitempty"`
@@ -252,10 +259,15 @@ type WireProfile struct {
 
 // Wire returns the Slack user object of u. The password hash never leaves.
 func (u *User) Wire() WireUser {
-	return WireUser{
+	w := WireUser{
 		ID: u.ID, TeamID: u.WorkspaceID, Name: u.Name, RealName: u.RealName,
 		Deleted: u.Deleted, IsBot: u.IsBot, Profile: u.Profile(),
 	}
+	if loc := location(u.TZ); loc != nil {
+		label, offset := time.Now().In(loc).Zone()
+		w.TZ, w.TZLabel, w.TZOffset = u.TZ, label, &offset
+	}
+	return w
 }
 
 // Profile returns the Slack profile of u.

@@ -199,7 +199,7 @@ func sessionOf(ss *chat.Session, err error) (any, error) {
 func (s *Server) authSignup(c *call) (any, error) {
 	a := c.args
 	p := chat.SignupParams{Team: a.need("team"), Name: a.need("name"), Password: a.need("password"), RealName: a.str("real_name"),
-		Email: a.str("email")}
+		Email: a.str("email"), TZ: a.str("tz")}
 	if err := a.Err(); err != nil {
 		return nil, err
 	}

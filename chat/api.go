@@ -25,6 +25,7 @@ type SignupParams struct {
 	Password string
 	RealName string
 	Email    string // optional: a plain address (confab.ValidEmail)
+	TZ       string // optional: a time zone (confab.ValidTZ); one confab does not know is left out
 }
 
 // ListChannelsParams are conversations.list's arguments.

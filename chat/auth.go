@@ -68,6 +68,9 @@ func (s *Service) createUser(ctx context.Context, p SignupParams, mayJoin bool) 
 		ID: confab.NewID(confab.PrefixUser), Name: p.Name, RealName: p.RealName,
 		DisplayName: p.RealName, PasswordHash: string(hash), Created: now, Email: p.Email,
 	}
+	if confab.ValidTZ(p.TZ) {
+		u.TZ = p.TZ
+	}
 	ws, err := s.store.FindWorkspaceByDomain(ctx, p.Team)
 	switch {
 	case confab.ErrorCode(err) == confab.ENOTFOUND:

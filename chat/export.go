@@ -64,6 +64,9 @@ func (s *Service) ExportUsers(ctx context.Context, u *confab.User, cursor string
 			RealName: x.RealName, IsBot: x.IsBot,
 			Profile: slackexport.Profile{RealName: x.RealName, DisplayName: x.DisplayName, Email: x.Email,
 				StatusText: x.StatusText, StatusEmoji: x.StatusEmoji}}
+		if w := x.Wire(); w.TZOffset != nil {
+			e.TZ, e.TZLabel, e.TZOffset = w.TZ, w.TZLabel, *w.TZOffset
+		}
 		if x.ID == ws.OwnerID {
 			e.IsOwner, e.IsPrimaryOwner, e.IsAdmin = true, true, true
 		}

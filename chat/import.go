@@ -104,6 +104,9 @@ func (s *Service) ImportUsers(ctx context.Context, u *confab.User, users []slack
 		nu := &confab.User{ID: id, WorkspaceID: ws.ID, RealName: real,
 			DisplayName: cutText(x.Profile.DisplayName), IsBot: x.IsBot, Deleted: x.Deleted,
 			Created: s.now().Unix(), Email: email}
+		if confab.ValidTZ(x.TZ) {
+			nu.TZ = x.TZ
+		}
 		base := importName(x.Name, x.ID, ".")
 		for n := 1; ; n++ {
 			nu.Name = suffixed(base, n)

@@ -128,6 +128,10 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 
 	b := importedWorkspace(t, m.URL(), "beta", path)
+	// The users as the export has them: bob's time zone came along.
+	if bob := b.must("users.info", obj{"user": findUser(t, b, "bob")})["user"].(obj); bob["tz"] != "Asia/Tokyo" || bob["real_name"] != "Bob" {
+		t.Errorf("bob in B: %v", bob)
+	}
 	sa, sb := snapshot(t, a), snapshot(t, b)
 	if len(sa) != 7 {
 		t.Errorf("A has %d conversations: %v", len(sa), slices.Collect(mapKeys(sa)))

@@ -26,7 +26,7 @@ func writeExport(t *testing.T) string {
 	users := []slackexport.User{
 		{ID: "U1", Name: "alice", RealName: "Alice Liddell", TZ: "Europe/London", IsOwner: true, IsAdmin: true, IsPrimaryOwner: true,
 			Profile: slackexport.Profile{RealName: "Alice Liddell", DisplayName: "alice", Email: "alice@example.com"}},
-		{ID: "U2", Name: "bob", RealName: "Bob", Profile: slackexport.Profile{RealName: "Bob", Email: "bob@example.com"}},
+		{ID: "U2", Name: "bob", RealName: "Bob", TZ: "Asia/Tokyo", Profile: slackexport.Profile{RealName: "Bob", Email: "bob@example.com"}},
 		{ID: "U3", Name: "carol", Deleted: true, Profile: slackexport.Profile{Email: "carol@example.com"}},
 		{ID: "U4", Name: "deploybot", IsBot: true, Profile: slackexport.Profile{BotID: "B1", RealName: "Deploy Bot"}},
 	}

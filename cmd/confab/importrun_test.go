@@ -61,7 +61,7 @@ func TestImportRun(t *testing.T) {
 	if users["alice"]["id"] != owner.userID {
 		t.Errorf("alice is %v, want the owner", users["alice"]["id"])
 	}
-	if carol["deleted"] != true || bot["is_bot"] != true || bob["real_name"] != "Bob" {
+	if carol["deleted"] != true || bot["is_bot"] != true || bob["real_name"] != "Bob" || bob["tz"] != "Asia/Tokyo" || bob["tz_offset"] != 32400.0 {
 		t.Errorf("carol %v, deploybot %v, bob %v", carol, bot, bob)
 	}
 	if !strings.Contains(out, "named #random-2") || !strings.Contains(out, "user U1: is "+owner.userID) {

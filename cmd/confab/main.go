@@ -23,6 +23,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	// Users' time zones (users.info's tz_offset) whatever the machine has
+	// in /usr/share/zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

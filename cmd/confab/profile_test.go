@@ -118,3 +118,26 @@ func TestAdminCreatesUsersWithEmail(t *testing.T) {
 		t.Errorf("users.profile.get = %v, want root@ops.example", p)
 	}
 }
+
+// A user's time zone comes from the sign-up (the web client gives the
+// browser's) and shows in users.info as Slack's tz, tz_label, tz_offset;
+// one confab does not know is left out rather than refused.
+func TestUserTimeZone(t *testing.T) {
+	m := MustRunMain(t)
+	owner := signup(t, m, "acme", "alice")
+	for _, tc := range []struct{ name, tz string }{{"kenji", "Asia/Tokyo"}, {"marvin", "Mars/Olympus_Mons"}} {
+		c := &client{tb: t, base: m.URL()}
+		out := c.must("auth.signup", obj{"team": "acme", "name": tc.name, "password": "correct horse " + tc.name, "tz": tc.tz})
+		u := owner.must("users.info", obj{"user": out["user_id"]})["user"].(obj)
+		switch tc.name {
+		case "kenji":
+			if u["tz"] != "Asia/Tokyo" || u["tz_label"] != "JST" || u["tz_offset"] != 32400.0 {
+				t.Errorf("kenji: tz %v, tz_label %v, tz_offset %v", u["tz"], u["tz_label"], u["tz_offset"])
+			}
+		default:
+			if _, ok := u["tz"]; ok {
+				t.Errorf("an unknown time zone was kept: %v", u)
+			}
+		}
+	}
+}

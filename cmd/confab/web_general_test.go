@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 )
 
 // Someone who joins an existing workspace through the sign-up form finds
@@ -19,7 +24,21 @@ func TestWebGeneralOnJoin(t *testing.T) {
 	alice.post(general, "hello newcomers")
 
 	b := newTab(t, browser, "bob", true)
+	b.step("bob's browser is in Tokyo", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+		return err
+	}))
 	b.signupUI(m.URL(), "acme", "bob", "correct horse bob")
+	// The browser's time zone is bob's.
+	var bob obj
+	for _, u := range alice.must("users.list", nil)["members"].([]any) {
+		if u.(obj)["name"] == "bob" {
+			bob = u.(obj)
+		}
+	}
+	if bob == nil || bob["tz"] != "Asia/Tokyo" {
+		t.Errorf("bob after signing up in a browser in Tokyo: %v", bob)
+	}
 	entry := fmt.Sprintf(`#sidebar .chan[data-channel-id=%q]`, general)
 	b.waitFor("#general in bob's sidebar", fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.textContent.includes('general') })()`, jsString(entry)))
 	b.openChannel(general)

@@ -346,10 +346,10 @@ func TestSearchPairsUpgrade(t *testing.T) {
 	// As 0015 indexed them: no pairs.
 	if _, err := db.pool.Exec(t.Context(), `UPDATE message_search SET tsv = ts_delete(tsv,
 			ARRAY(SELECT lexeme FROM unnest(tsv) WHERE char_length(lexeme) = 2 AND lexeme !~ '[a-z0-9]'));
-		DROP TABLE user_terms; -- 0017 to 0020, after it: migrated again too
-		DROP TABLE claims;
+		DROP TABLE user_terms; -- 0017 to 0021, after it: migrated again too
+		DROP TABLE claims; ALTER TABLE users DROP COLUMN tz;
 		DROP TABLE search_pairs; DROP FUNCTION search_pairs_sync() CASCADE; DROP FUNCTION search_pairs_of(tsvector);
-		DELETE FROM schema_migrations WHERE version IN (16, 17, 18, 19, 20)`); err != nil {
+		DELETE FROM schema_migrations WHERE version IN (16, 17, 18, 19, 20, 21)`); err != nil {
 		t.Fatal(err)
 	}
 	searchByPairs = false // no search_pairs before 0018
@@ -476,7 +476,8 @@ func unindex(t *testing.T, db *DB) {
 	if _, err := db.pool.Exec(t.Context(), `DROP TABLE message_search, search_backfill, search_pairs;
 		DROP FUNCTION search_pairs_sync(), search_pairs_of(tsvector);
 		DROP INDEX channels_general; ALTER TABLE channels DROP COLUMN is_general; DROP TABLE user_terms; DROP TABLE claims;
-		DELETE FROM schema_migrations WHERE version IN (14, 15, 16, 17, 18, 19, 20)`); err != nil {
+		ALTER TABLE users DROP COLUMN tz;
+		DELETE FROM schema_migrations WHERE version IN (14, 15, 16, 17, 18, 19, 20, 21)`); err != nil {
 		t.Fatal(err)
 	}
 }

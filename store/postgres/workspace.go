@@ -95,10 +95,10 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 func insertUser(ctx context.Context, q querier, u *confab.User) error {
 	_, err := q.Exec(ctx,
 		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
-		   email, status_text, status_emoji, status_expiration)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		   email, status_text, status_emoji, status_expiration, tz)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash, u.IsBot, u.Deleted, u.Created,
-		u.Email, u.StatusText, u.StatusEmoji, u.StatusExpiration)
+		u.Email, u.StatusText, u.StatusEmoji, u.StatusExpiration, u.TZ)
 	switch {
 	case isUnique(err) && pgError(err).ConstraintName == "users_email":
 		return confab.ErrEmailTaken
@@ -136,12 +136,12 @@ func teamJoin(u *confab.User) confab.WorkspaceEvent {
 }
 
 const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
-	email, status_text, status_emoji, status_expiration`
+	email, status_text, status_emoji, status_expiration, tz`
 
 func scanUser(s pgx.Row) (*confab.User, error) {
 	var u confab.User
 	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
-		&u.IsBot, &u.Deleted, &u.Created, &u.Email, &u.StatusText, &u.StatusEmoji, &u.StatusExpiration)
+		&u.IsBot, &u.Deleted, &u.Created, &u.Email, &u.StatusText, &u.StatusEmoji, &u.StatusExpiration, &u.TZ)
 	return &u, err
 }
 

@@ -56,8 +56,9 @@ func TestSearchBackfill(t *testing.T) {
 		`DROP TABLE search_words`, `DROP TABLE search_vocab`, `DROP TABLE search_rows`,
 		`DROP TABLE search_channels`, `DROP TABLE search_mentions`, `DROP TABLE search_backfill`,
 		`DROP INDEX channels_public`, `ALTER TABLE channels DROP COLUMN search_num`, `DROP INDEX channels_general`, `ALTER TABLE channels DROP COLUMN is_general`,
-		`DROP TABLE user_terms`, // 0020
-		`DROP TABLE claims`,     // 0022
+		`DROP TABLE user_terms`,            // 0020
+		`DROP TABLE claims`,                // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 14`,
 	)
 	db.Close()
@@ -228,8 +229,9 @@ func TestSearchUpgrade0016(t *testing.T) {
 		`CREATE INDEX search_rows_user ON search_rows (user_id, id)`,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
-		`DROP TABLE user_terms`, // 0020
-		`DROP TABLE claims`,     // 0022
+		`DROP TABLE user_terms`,            // 0020
+		`DROP TABLE claims`,                // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 15`,
 	)
 	db.Close()
@@ -672,8 +674,9 @@ func TestSearchVocabUpgrade(t *testing.T) {
 	// Back to 0018's schema, the index kept.
 	execAll(t, db, undo0019...)
 	execAll(t, db,
-		`DROP TABLE user_terms`, // 0020
-		`DROP TABLE claims`,     // 0022
+		`DROP TABLE user_terms`,            // 0020
+		`DROP TABLE claims`,                // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 18`,
 	)
 	db.Close()

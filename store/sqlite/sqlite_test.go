@@ -235,7 +235,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	// and the columns of 0005 and 0007, once the messages are written,
-	// and of 0012 and the terms of 0020, once the users are, and the event log of 0013, once
+	// and of 0012, the terms of 0020 and the tz of 0023, once the users are, and the event log of 0013, once
 	// the channel has logged its creation, and the search index of 0015,
 	// once the messages are indexed
 	for _, col := range []string{"blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url", "broadcast", "subtype"} {
@@ -258,6 +258,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`DROP TABLE user_terms`,
 		`DROP INDEX users_email`,
 		`ALTER TABLE users DROP COLUMN email`,
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`ALTER TABLE users DROP COLUMN status_text`,
 		`ALTER TABLE users DROP COLUMN status_emoji`,
 		`ALTER TABLE users DROP COLUMN status_expiration`,
@@ -346,8 +347,9 @@ func TestMigrateGeneral(t *testing.T) {
 	execAll(t, db,
 		`DROP INDEX channels_general`,
 		`ALTER TABLE channels DROP COLUMN is_general`,
-		`DROP TABLE user_terms`, // 0020
-		`DROP TABLE claims`,     // 0022
+		`DROP TABLE user_terms`,            // 0020
+		`DROP TABLE claims`,                // 0022
+		`ALTER TABLE users DROP COLUMN tz`, // 0023
 		`PRAGMA user_version = 17`,
 	)
 	db.Close()

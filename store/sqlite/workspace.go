@@ -85,11 +85,11 @@ func (db *DB) CreateUser(ctx context.Context, u *confab.User) error {
 func insertUser(ctx context.Context, tx *sql.Conn, u *confab.User) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO users (id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
-		   email, status_text, status_emoji, status_expiration)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		   email, status_text, status_emoji, status_expiration, tz)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.WorkspaceID, u.Name, u.RealName, u.DisplayName, u.PasswordHash,
 		boolInt(u.IsBot), boolInt(u.Deleted), u.Created,
-		u.Email, u.StatusText, u.StatusEmoji, u.StatusExpiration)
+		u.Email, u.StatusText, u.StatusEmoji, u.StatusExpiration, u.TZ)
 	switch {
 	case isUnique(err) && strings.Contains(err.Error(), "users.email"):
 		return confab.ErrEmailTaken
@@ -127,12 +127,12 @@ func teamJoin(u *confab.User) confab.WorkspaceEvent {
 }
 
 const userCols = `id, workspace_id, name, real_name, display_name, password_hash, is_bot, deleted, created,
-	email, status_text, status_emoji, status_expiration`
+	email, status_text, status_emoji, status_expiration, tz`
 
 func scanUser(s scanner) (*confab.User, error) {
 	var u confab.User
 	err := s.Scan(&u.ID, &u.WorkspaceID, &u.Name, &u.RealName, &u.DisplayName, &u.PasswordHash,
-		&u.IsBot, &u.Deleted, &u.Created, &u.Email, &u.StatusText, &u.StatusEmoji, &u.StatusExpiration)
+		&u.IsBot, &u.Deleted, &u.Created, &u.Email, &u.StatusText, &u.StatusEmoji, &u.StatusExpiration, &u.TZ)
 	return &u, err
 }
 

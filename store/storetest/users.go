@@ -11,7 +11,7 @@ import (
 func testUserEmails(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice := &confab.User{ID: confab.NewID(confab.PrefixUser), WorkspaceID: f.ws.ID, Name: "alice",
-		Email: "Alice.Smith@Example.COM", Created: f.now()}
+		Email: "Alice.Smith@Example.COM", Created: f.now(), TZ: "Europe/Paris"}
 	if err := f.s.CreateUser(ctx, alice); err != nil {
 		t.Fatalf("CreateUser(alice) = %v", err)
 	}
@@ -67,7 +67,7 @@ func testUserEmails(t *testing.T, f *fixture) {
 func testUpdateUser(t *testing.T, f *fixture) {
 	ctx := f.ctx
 	alice := &confab.User{ID: confab.NewID(confab.PrefixUser), WorkspaceID: f.ws.ID, Name: "alice",
-		RealName: "Alice", DisplayName: "al", Email: "alice@example.com", PasswordHash: "h", Created: f.now()}
+		RealName: "Alice", DisplayName: "al", Email: "alice@example.com", PasswordHash: "h", Created: f.now(), TZ: "Asia/Tokyo"}
 	if err := f.s.CreateUser(ctx, alice); err != nil {
 		t.Fatal(err)
 	}

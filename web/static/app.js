@@ -118,6 +118,15 @@ function showAuth() {
       password: $("auth-password").value,
     };
     if (mode === "signup" && $("auth-real").value.trim()) args.real_name = $("auth-real").value.trim();
+    if (mode === "signup") {
+      // The browser's time zone is the new account's (users.info's tz).
+      try {
+        const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+        if (tz) args.tz = tz;
+      } catch {
+        // None to give.
+      }
+    }
     $("auth-submit").disabled = true;
     try {
       const r = await S.api.call(mode === "login" ? "auth.login" : "auth.signup", args);
