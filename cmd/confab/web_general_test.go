@@ -45,3 +45,20 @@ func TestWebGeneralOnJoin(t *testing.T) {
 	b.waitFor("alice's message in #general", hasText("hello newcomers"))
 	b.screenshot("general-on-join.png")
 }
+
+// A server that takes no sign-ups into existing workspaces says so in
+// words on the sign-up form.
+func TestWebSignupClosed(t *testing.T) {
+	m := MustRunMain(t, func(m *Main) { m.Config.ClosedSignup = true })
+	browser := MustStartBrowser(t)
+	signup(t, m, "acme", "alice") // a new workspace may still be made
+	b := newTab(t, browser, "bob", true)
+	b.step("open "+m.URL(), chromedp.Navigate(m.URL()+"/"), chromedp.WaitVisible("#auth-form"))
+	b.click("#tab-signup")
+	b.typeInto("#auth-team", "acme")
+	b.typeInto("#auth-name", "bob")
+	b.typeInto("#auth-password", "correct horse bob")
+	b.click("#auth-submit")
+	b.waitFor("the reason, in words", `(() => { const e = document.getElementById('auth-error');
+		return !e.hidden && e.textContent === 'This workspace does not take new sign-ups.' })()`)
+}

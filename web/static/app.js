@@ -200,7 +200,7 @@ function authMessage(code) {
     claim_link_required: "That account came from the workspace's import. Ask your workspace's admin for the link to claim it.",
     invalid_name: "Names use lowercase letters, digits, '-', '_' and '.'.",
     invalid_arguments: "Please fill in every field.",
-    signup_closed: "This workspace does not take new sign-ups.",
+    signup_disabled: "This workspace does not take new sign-ups.",
     ratelimited: "Too many attempts; wait a moment.",
     network: "Cannot reach the server.",
   }[code] || `Could not sign in (${code}).`;
