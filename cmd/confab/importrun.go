@@ -40,6 +40,7 @@ type importWriter struct {
 	conv     *slackexport.Conversation
 	convID   string
 	failed   bool // the current conversation's messages are refused: skip the rest
+	diverted bool // the export's general channel has a channel of its own (divert)
 	batch    []json.RawMessage
 	inflight chan error // the answer of the batch being sent, nil when none
 	size     int
@@ -78,46 +79,63 @@ func (w *importWriter) start(ctx context.Context, x *slackexport.Reader) error {
 			w.bots[u.Profile.BotID] = w.users[u.ID]
 		}
 	}
-	kinds := [...]string{slackexport.Public: "public", slackexport.Private: "private", slackexport.DM: "dm", slackexport.MPIM: "group_dm"}
-	type conv struct {
-		slackexport.Conversation
-		Type string `json:"type"`
-	}
 	for i := 0; i < len(x.Conversations); i += importConvBatch {
-		var part []conv
+		var part []importConv
 		for _, c := range x.Conversations[i:min(i+importConvBatch, len(x.Conversations))] {
-			c.Creator = w.users[c.Creator]
-			var ms []string
-			for _, m := range c.Members {
-				if id := w.users[m]; id != "" {
-					ms = append(ms, id)
-				}
-			}
-			c.Members = ms
-			for _, t := range []**slackexport.Topic{&c.Topic, &c.Purpose} {
-				if *t != nil {
-					cp := **t
-					cp.Creator = w.users[cp.Creator]
-					*t = &cp
-				}
-			}
-			part = append(part, conv{c, kinds[c.Kind]})
+			part = append(part, w.asImported(c))
 		}
-		var r struct {
-			Conversations map[string]string `json:"conversations"`
-			Renamed       map[string]string `json:"renamed"`
-		}
-		if err := callAPI(ctx, w.api, w.token, "admin.import.conversations", map[string]any{"conversations": part}, &r); err != nil {
+		if err := w.importConversations(ctx, part); err != nil {
 			return err
-		}
-		for k, v := range r.Conversations {
-			w.convs[k] = v
-		}
-		for k, v := range r.Renamed {
-			w.renamed = append(w.renamed, fmt.Sprintf("conversation %s: named #%s (its name is another channel's)", k, v))
 		}
 	}
 	sort.Strings(w.renamed)
+	return nil
+}
+
+// importConv is a conversation as admin.import.conversations takes it.
+type importConv struct {
+	slackexport.Conversation
+	Type string `json:"type"`
+}
+
+var importKinds = [...]string{slackexport.Public: "public", slackexport.Private: "private", slackexport.DM: "dm", slackexport.MPIM: "group_dm"}
+
+// asImported is c with its users made confab's.
+func (w *importWriter) asImported(c slackexport.Conversation) importConv {
+	c.Creator = w.users[c.Creator]
+	var ms []string
+	for _, m := range c.Members {
+		if id := w.users[m]; id != "" {
+			ms = append(ms, id)
+		}
+	}
+	c.Members = ms
+	for _, t := range []**slackexport.Topic{&c.Topic, &c.Purpose} {
+		if *t != nil {
+			cp := **t
+			cp.Creator = w.users[cp.Creator]
+			*t = &cp
+		}
+	}
+	return importConv{c, importKinds[c.Kind]}
+}
+
+// importConversations sends conversations to the server and keeps their
+// confab ids.
+func (w *importWriter) importConversations(ctx context.Context, part []importConv) error {
+	var r struct {
+		Conversations map[string]string `json:"conversations"`
+		Renamed       map[string]string `json:"renamed"`
+	}
+	if err := callAPI(ctx, w.api, w.token, "admin.import.conversations", map[string]any{"conversations": part}, &r); err != nil {
+		return err
+	}
+	for k, v := range r.Conversations {
+		w.convs[k] = v
+	}
+	for k, v := range r.Renamed {
+		w.renamed = append(w.renamed, fmt.Sprintf("conversation %s: named #%s (its name is another channel's)", k, v))
+	}
 	return nil
 }
 
@@ -261,9 +279,10 @@ func (w *importWriter) message(ctx context.Context, m *slackexport.Message) erro
 //
 // A refusal of the server (a conversation that holds newer messages,
 // say) is a problem of the conversation, whose other messages are then
-// skipped; a failure to reach the server stops the run.
+// skipped, but for the general channel's, which settle diverts; a
+// failure to reach the server stops the run.
 func (w *importWriter) flush(ctx context.Context) error {
-	if err := w.settle(); err != nil {
+	if err := w.settle(ctx); err != nil {
 		return err
 	}
 	if len(w.batch) == 0 || w.failed {
@@ -272,8 +291,14 @@ func (w *importWriter) flush(ctx context.Context) error {
 	}
 	batch, conv, id := w.batch, w.conv, w.convID
 	w.batch, w.size = make([]json.RawMessage, 0, importMessageBatch), 0
+	w.inflight = w.send(ctx, conv, id, batch)
+	return nil
+}
+
+// send sends a batch of conv's messages to the channel id, in the
+// background, and returns where its outcome will be.
+func (w *importWriter) send(ctx context.Context, conv *slackexport.Conversation, id string, batch []json.RawMessage) chan error {
 	done := make(chan error, 1)
-	w.inflight = done
 	go func() {
 		var r struct {
 			Created int `json:"created"`
@@ -284,40 +309,70 @@ func (w *importWriter) flush(ctx context.Context) error {
 		var refused *apiError
 		switch {
 		case errors.As(err, &refused):
-			err = &refusal{conv: conv, n: len(batch), code: refused.code}
+			err = &refusal{conv: conv, batch: batch, code: refused.code}
 		case err == nil:
 			w.created += r.Created
 			w.skipped += r.Skipped
 		}
 		done <- err
 	}()
-	return nil
+	return done
 }
 
 // settle waits for the batch in flight, if any.
-func (w *importWriter) settle() error {
+func (w *importWriter) settle(ctx context.Context) error {
 	if w.inflight == nil {
 		return nil
 	}
 	err := <-w.inflight
 	w.inflight = nil
 	var r *refusal
+	if errors.As(err, &r) && r.code == "import_out_of_order" && r.conv.IsGeneral && !w.diverted {
+		err = w.divert(ctx, r)
+	}
 	if errors.As(err, &r) {
 		if r.conv == w.conv {
 			w.failed = true
 		}
 		w.sum.problem(&slackexport.EntryError{File: r.conv.Folder() + "/", Reason: "refused by the server",
-			Err: fmt.Errorf("%d messages and the rest of the conversation: %s", r.n, r.code)})
+			Err: fmt.Errorf("%d messages and the rest of the conversation: %s", len(r.batch), r.code)})
 		return nil
 	}
 	return err
 }
 
+// divert moves the history of the export's general channel to a channel
+// of its own when the workspace's general channel holds messages newer
+// than it (sign-ups' join lines, talk), before which it cannot go: seqs
+// follow ts. That channel is the export's general as a plain public one,
+// named like it ("general-2", its name being taken), and found again by
+// its id on another run. The refused batch is sent there, and the rest of
+// the conversation follows it.
+func (w *importWriter) divert(ctx context.Context, r *refusal) error {
+	w.diverted = true
+	c := w.asImported(*r.conv)
+	c.IsGeneral = false
+	if err := w.importConversations(ctx, []importConv{c}); err != nil {
+		return err
+	}
+	id := w.convs[r.conv.ID]
+	if id == "" {
+		return fmt.Errorf("admin.import.conversations: no channel for %s", r.conv.ID)
+	}
+	w.renamed = append(w.renamed, fmt.Sprintf("conversation %s: its history is in a channel of its own, "+
+		"the workspace's general channel having messages newer than it", r.conv.ID))
+	if r.conv == w.conv {
+		w.convID = id
+	}
+	w.inflight = w.send(ctx, r.conv, id, r.batch)
+	return w.settle(ctx)
+}
+
 // refusal is a batch the server refused.
 type refusal struct {
-	conv *slackexport.Conversation
-	n    int
-	code string
+	conv  *slackexport.Conversation
+	batch []json.RawMessage
+	code  string
 }
 
 func (r *refusal) Error() string { return r.code }
@@ -363,7 +418,7 @@ func callAPI(ctx context.Context, api, token, method string, args map[string]any
 }
 
 func (w *importWriter) finish(ctx context.Context) error {
-	if err := w.settle(); err != nil {
+	if err := w.settle(ctx); err != nil {
 		return err
 	}
 	var r struct{}

@@ -25,8 +25,8 @@ func TestImportRun(t *testing.T) {
 	out0 := owner.must("auth.signup", obj{"team": "acme", "name": "alice", "password": "correct horse alice", "email": "alice@example.com"})
 	owner.token, owner.userID = out0["token"].(string), out0["user_id"].(string)
 	// The owner made a #random already: the import's gets another name.
-	// (Nobody else has joined: their join lines in #general would be newer
-	// than its history, which could then not be imported.)
+	// (Nobody else has joined: the export's general history goes into
+	// #general; TestImportGeneralTaken is the case of a #general in use.)
 	ownRandom := owner.createChannel("random", false)
 	path := writeExport(t)
 
@@ -501,5 +501,74 @@ func TestImportCluster(t *testing.T) {
 	}
 	if got := summaryRow(t, out2, "imported"); got != "0 new, 13 there already" {
 		t.Errorf("second run through the other API imported: %q\n%s", got, out2)
+	}
+}
+
+// TestImportGeneralTaken: when the workspace's #general already has
+// messages newer than the export's (people joined and talked before the
+// import), the export's general history goes to a channel of its own,
+// whole and in order, rather than being refused; #general keeps its own;
+// another run finds it there.
+func TestImportGeneralTaken(t *testing.T) {
+	m := MustRunMain(t)
+	owner := &client{tb: t, base: m.URL(), name: "alice"}
+	out0 := owner.must("auth.signup", obj{"team": "acme", "name": "alice", "password": "correct horse alice", "email": "alice@example.com"})
+	owner.token, owner.userID = out0["token"].(string), out0["user_id"].(string)
+	zed := signup(t, m, "acme", "zed") // a join line in #general
+	general := generalOf(t, owner)
+	zed.post(general, "hello, is this the new place?")
+	path := writeExport(t)
+
+	out, errs, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errs)
+	}
+	if got := summaryRow(t, out, "imported"); got != "13 new, 0 there already" {
+		t.Errorf("imported: %q, want all 13\n%s%s", got, out, errs)
+	}
+	if got := summaryRow(t, out, "skipped"); got != "0" {
+		t.Errorf("skipped: %q\n%s%s", got, out, errs)
+	}
+	if !strings.Contains(out, "conversation C1: its history is in a channel of its own") {
+		t.Errorf("the move of general's history is not reported:\n%s", out)
+	}
+	texts := func(channel string) []string {
+		var out []string
+		for _, h := range owner.must("conversations.history", obj{"channel": channel, "limit": 100})["messages"].([]any) {
+			out = append(out, h.(obj)["text"].(string))
+		}
+		return out
+	}
+	if got := texts(general); len(got) != 2 || got[0] != "hello, is this the new place?" {
+		t.Errorf("#general after the import: %q, want its own two messages", got)
+	}
+	var moved obj
+	for _, c := range owner.must("conversations.list", obj{"limit": 1000})["channels"].([]any) {
+		if c.(obj)["name"] == "general-2" {
+			moved = c.(obj)
+		}
+	}
+	if moved == nil || moved["is_general"] == true {
+		t.Fatalf("no #general-2 holding the export's general history: %v", moved)
+	}
+	if got, want := texts(moved["id"].(string)), []string{"deployed v2", "deployed v1", "welcome <@"}; len(got) != 5 || got[0] != want[0] || got[1] != want[1] || !strings.HasPrefix(got[2], want[2]) {
+		t.Errorf("#general-2: %q", got)
+	}
+
+	out2, errs2, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("import again: %v\n%s", err, errs2)
+	}
+	if got := summaryRow(t, out2, "imported"); got != "0 new, 13 there already" {
+		t.Errorf("second run imported: %q\n%s%s", got, out2, errs2)
+	}
+	n := 0
+	for _, c := range owner.must("conversations.list", obj{"limit": 1000})["channels"].([]any) {
+		if strings.HasPrefix(c.(obj)["name"].(string), "general") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d channels named general… after a second run, want #general and #general-2", n)
 	}
 }
