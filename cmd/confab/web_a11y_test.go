@@ -87,7 +87,8 @@ func (b *tab) axeCheck(src, screen string) {
 }
 
 // TestWebAccessibility: axe-core finds no serious or critical violation
-// of WCAG 2.1 A and AA on the sign-in screen, the main screen (messages
+// of WCAG 2.1 A and AA on the sign-in screen, the page of a link to claim
+// an imported account, the main screen (messages
 // with a mention, a reaction, a thread's replies, a system line), the
 // emoji picker, an open thread, search results, "About this channel" and
 // the profile and status dialog (the client's settings), in the light
@@ -107,6 +108,8 @@ func TestWebAccessibility(t *testing.T) {
 			b.step("open the sign-in screen", chromedp.Navigate(m.URL()))
 			b.waitFor("the sign-in form", `document.querySelector('form') !== null && document.querySelector('input') !== null`)
 			b.axeCheck(src, "sign-in screen ("+scheme+")")
+			b.step("open a claim link", chromedp.Navigate(m.URL()+"/claim#U0000000000000.0000"), chromedp.WaitVisible("#claim-form"))
+			b.axeCheck(src, "claim page ("+scheme+")")
 
 			b.login(m.URL(), "acme", "alice", "correct horse alice")
 			b.openChannel(plaza)
