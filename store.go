@@ -129,6 +129,10 @@ type Store interface {
 	FindToken(ctx context.Context, hash []byte) (*Token, error)
 	// DeleteToken deletes a token; deleting a missing one is not an error.
 	DeleteToken(ctx context.Context, hash []byte) error
+	// DeleteUserTokens deletes the sessions of a user (their tokens of
+	// type TokenUser) but the one of hash keep, and returns the hashes it
+	// deleted: a password reset signs the user out everywhere else.
+	DeleteUserTokens(ctx context.Context, userID string, keep []byte) ([][]byte, error)
 
 	// Claims (Claim): one-time links that set a user's password. They are
 	// directory data, kept beside the users and tokens.

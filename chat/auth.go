@@ -194,10 +194,27 @@ func (s *Service) Revoke(ctx context.Context, u *confab.User, token string) erro
 	if err := s.store.DeleteToken(ctx, sum[:]); err != nil {
 		return err
 	}
-	s.publish(confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{
-		Op: confab.OpRevoke, Session: confab.FingerprintOf(sum[:]),
-	})
+	s.revoked(u, sum[:])
 	return nil
+}
+
+// revoked closes the connections opened under u's token of hash, deleted.
+func (s *Service) revoked(u *confab.User, hash []byte) {
+	s.publish(confab.UserTopic(u.WorkspaceID, u.ID), confab.Publication{
+		Op: confab.OpRevoke, Session: confab.FingerprintOf(hash),
+	})
+}
+
+// signOutElsewhere ends every session of the user of sess but sess's,
+// as Revoke ends one: after a password reset, what the old password
+// opened stays closed.
+func (s *Service) signOutElsewhere(ctx context.Context, sess *Session) error {
+	keep := sha256.Sum256([]byte(sess.Token))
+	hashes, err := s.store.DeleteUserTokens(ctx, sess.User.ID, keep[:])
+	for _, h := range hashes {
+		s.revoked(sess.User, h)
+	}
+	return err
 }
 
 // Workspace returns the caller's workspace.

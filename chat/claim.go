@@ -146,7 +146,9 @@ const maxClaimTokenLen = 128
 // Claim redeems a link (auth.claim): it sets the password (as sign-up's
 // rules have it: invalid_password), optionally the display name (as
 // users.profile.set has it: invalid_profile), and opens a session, as a
-// login does. invalid_claim for a token that is malformed, unknown, used,
+// login does; a reset (the link of an account already claimed) also ends
+// every other session of the account. invalid_claim for a token that is
+// malformed, unknown, used,
 // replaced or expired, or whose user was deleted since; while the link's
 // user waits out a backoff of failed claims, ratelimited, the right token
 // included (as Login does).
@@ -184,6 +186,12 @@ func (s *Service) Claim(ctx context.Context, p ClaimParams) (*Session, error) {
 		s.claims.refund(key)
 		return nil, err
 	}
+	before, err := s.store.FindUserByID(ctx, userID)
+	if err != nil && confab.ErrorCode(err) != confab.ENOTFOUND {
+		s.claims.refund(key)
+		return nil, err
+	}
+	reset := err == nil && before.PasswordHash != ""
 	hash, err := bcrypt.GenerateFromPassword([]byte(p.Password), s.passwordCost)
 	if err != nil {
 		s.claims.refund(key)
@@ -199,6 +207,13 @@ func (s *Service) Claim(ctx context.Context, p ClaimParams) (*Session, error) {
 		return nil, err
 	}
 	s.claims.succeeded(key)
+	if reset {
+		// The password is new whatever becomes of this: a fault is said,
+		// and the new password opens the account.
+		if err := s.signOutElsewhere(ctx, sess); err != nil {
+			return nil, err
+		}
+	}
 	if p.DisplayName != "" {
 		// The account is claimed whatever becomes of its display name: a
 		// fault here leaves the imported one, which the person can change.

@@ -3,6 +3,7 @@ package chat
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/slackexport"
@@ -204,6 +205,55 @@ func TestIssueClaim(t *testing.T) {
 	for _, name := range []string{"helper", "gone", "nobody"} {
 		if _, err := f.s.IssueClaim(ctx, "acme", name, false); confab.ErrorMessage(err) != "user_not_found" {
 			t.Errorf("IssueClaim(%s) = %v, want user_not_found", name, err)
+		}
+	}
+}
+
+// A reset ends every other session of the account, as a revocation ends
+// one: the old tokens no longer authenticate, and the gateways are told
+// to close what was opened under them. The reset's own session stays.
+func TestClaimResetSignsOutElsewhere(t *testing.T) {
+	ctx := t.Context()
+	bus := pubBus{got: make(chan confab.Publication, 64)}
+	s := New(Config{Store: openSQLite(t), Bus: bus, PasswordCost: 4, Access: ExactAccess(), Now: newClock().now})
+	t.Cleanup(func() { s.Close() })
+	alice := signupOn(t, s, "alice")
+	other, err := s.Login(ctx, "acme", "alice", "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := signupOn(t, s, "bob")
+	l, err := s.IssueClaim(ctx, "acme", "alice", false)
+	if err != nil || !l.Reset {
+		t.Fatalf("IssueClaim(alice) = %+v, %v; want a reset", l, err)
+	}
+	sess, err := s.Claim(ctx, ClaimParams{Token: l.Token, Password: "a new password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{alice.token, other.Token} {
+		_, err := s.Authenticate(ctx, old)
+		wantCode(t, "a session from before the reset", err, "invalid_auth")
+	}
+	if u, err := s.Authenticate(ctx, sess.Token); err != nil || u.ID != alice.u.ID {
+		t.Errorf("the reset's own session: %v, %v", u, err)
+	}
+	if u, err := s.Authenticate(ctx, bob.token); err != nil || u.ID != bob.u.ID {
+		t.Errorf("another user's session after alice's reset: %v, %v", u, err)
+	}
+	want := map[uint64]bool{uint64(Fingerprint(alice.token)): true, uint64(Fingerprint(other.Token)): true}
+	deadline := time.After(10 * time.Second)
+	for len(want) > 0 {
+		select {
+		case p := <-bus.got:
+			if p.Op == confab.OpRevoke {
+				if !want[uint64(p.Session)] {
+					t.Fatalf("revoked session %x, not one of alice's old ones", uint64(p.Session))
+				}
+				delete(want, uint64(p.Session))
+			}
+		case <-deadline:
+			t.Fatalf("no revocation published for %d of alice's old sessions", len(want))
 		}
 	}
 }

@@ -82,6 +82,16 @@ func (s *accessStore) DeleteToken(ctx context.Context, hash []byte) error {
 	return err
 }
 
+func (s *accessStore) DeleteUserTokens(ctx context.Context, userID string, keep []byte) ([][]byte, error) {
+	hashes, err := s.Store.DeleteUserTokens(ctx, userID, keep)
+	for _, h := range hashes {
+		if len(h) == sha256.Size {
+			s.cache.tokens.drop([sha256.Size]byte(h))
+		}
+	}
+	return hashes, err
+}
+
 func (s *accessStore) CreateMessage(ctx context.Context, m *confab.Message) (bool, error) {
 	created, err := s.Store.CreateMessage(ctx, m)
 	s.committed(m.ChannelID, m.Seq, err)

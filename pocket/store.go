@@ -406,6 +406,10 @@ func (s *Store) DeleteToken(ctx context.Context, hash []byte) error {
 	return s.dir.db.DeleteToken(ctx, hash)
 }
 
+func (s *Store) DeleteUserTokens(ctx context.Context, userID string, keep []byte) ([][]byte, error) {
+	return s.dir.db.DeleteUserTokens(ctx, userID, keep)
+}
+
 // Claims are the directory's, as its users' passwords and tokens are: a
 // pocket's copy of a user holds no password (copyOfUser).
 func (s *Store) CreateClaim(ctx context.Context, c *confab.Claim) error {

@@ -288,6 +288,20 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 	return &t, nil
 }
 
+func (db *DB) DeleteUserTokens(ctx context.Context, userID string, keep []byte) ([][]byte, error) {
+	db.queries.Write("DeleteUserTokens")
+	rows, err := db.pool.Query(ctx, `DELETE FROM tokens WHERE user_id = $1 AND type = $2 AND hash <> $3 RETURNING hash`,
+		userID, confab.TokenUser, keep)
+	if err != nil {
+		return nil, fmt.Errorf("delete tokens of %s: %w", userID, ctxErr(ctx, err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("delete tokens of %s: %w", userID, ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
 	db.queries.Write("DeleteToken")
 	if err := ctx.Err(); err != nil {

@@ -263,6 +263,33 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (*confab.Token, error)
 	return &t, nil
 }
 
+func (db *DB) DeleteUserTokens(ctx context.Context, userID string, keep []byte) ([][]byte, error) {
+	db.queries.Write("DeleteUserTokens")
+	k := append([]byte(nil), keep...)
+	var out [][]byte
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `DELETE FROM tokens WHERE user_id = ? AND type = ? AND hash <> ? RETURNING hash`,
+			userID, confab.TokenUser, k)
+		if err != nil {
+			return fmt.Errorf("delete tokens of %s: %w", userID, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h []byte
+			if err := rows.Scan(&h); err != nil {
+				return fmt.Errorf("delete tokens of %s: %w", userID, err)
+			}
+			out = append(out, h)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
 	db.queries.Write("DeleteToken")
 	h := append([]byte(nil), hash...)

@@ -1,11 +1,13 @@
 package storetest
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -242,6 +244,36 @@ func testTokens(t *testing.T, f *fixture) {
 	wantErr(t, "FindToken(deleted)", err, confab.EUNAUTHORIZED, "invalid_auth")
 	if err := f.s.DeleteToken(ctx, tok.Hash); err != nil {
 		t.Errorf("DeleteToken(missing) = %v, want nil", err)
+	}
+
+	// DeleteUserTokens: a user's sessions but one go; another type of
+	// token of theirs and others' sessions stay.
+	bob := f.MustUser("bob")
+	mk := func(name, user, typ string) []byte {
+		h := []byte(name + strings.Repeat(".", 32-len(name)))
+		if err := f.s.CreateToken(ctx, &confab.Token{Hash: h, UserID: user, Created: f.now(), Type: typ}); err != nil {
+			t.Fatalf("CreateToken(%s) = %v", name, err)
+		}
+		return h
+	}
+	s1, s2, keep := mk("session 1", f.owner.ID, confab.TokenUser), mk("session 2", f.owner.ID, ""), mk("kept", f.owner.ID, confab.TokenUser)
+	app, bobs := mk("app", f.owner.ID, confab.TokenApp), mk("bob's", bob.ID, confab.TokenUser)
+	deleted, err := f.s.DeleteUserTokens(ctx, f.owner.ID, keep)
+	slices.SortFunc(deleted, bytes.Compare)
+	if want := [][]byte{s1, s2}; err != nil || !slices.EqualFunc(deleted, want, bytes.Equal) {
+		t.Errorf("DeleteUserTokens = %q, %v; want %q", deleted, err, want)
+	}
+	for _, h := range [][]byte{s1, s2} {
+		_, err := f.s.FindToken(ctx, h)
+		wantErr(t, "FindToken(deleted session)", err, confab.EUNAUTHORIZED, "invalid_auth")
+	}
+	for _, h := range [][]byte{keep, app, bobs} {
+		if _, err := f.s.FindToken(ctx, h); err != nil {
+			t.Errorf("FindToken(%s) after DeleteUserTokens = %v", h, err)
+		}
+	}
+	if got, err := f.s.DeleteUserTokens(ctx, f.owner.ID, keep); err != nil || len(got) != 0 {
+		t.Errorf("DeleteUserTokens again = %q, %v; want none", got, err)
 	}
 }
 
