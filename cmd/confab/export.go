@@ -38,15 +38,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return err
 	}
-	var files []string
-	for rest := args[1:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		files, rest = append(files, rest[0]), rest[1:]
+	files, err := parseFiles(fs, args[1:])
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 || *base == "" || *token == "" {
 		return errors.New(exportUsage)

@@ -30,6 +30,22 @@ voiding the earlier ones, unless --no-claims.
 --dry-run checks the export and prints what an import would bring,
 writing nothing (with --url and --token it also checks the token).`
 
+// parseFiles parses args into fs and returns the files named among
+// them: flags may come after a file too (confab import slack EXPORT.zip
+// --dry-run).
+func parseFiles(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if args = fs.Args(); len(args) == 0 {
+			return files, nil
+		}
+		files, args = append(files, args[0]), args[1:]
+	}
+}
+
 // runImport runs "confab import": the import of a Slack export into a
 // server, or its dry run, which reads the whole export as the import does
 // and counts what it would write. The summary goes to stdout; progress and
@@ -50,16 +66,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return err
 	}
-	// Flags may come after the file too.
-	var files []string
-	for rest := args[1:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		files, rest = append(files, rest[0]), rest[1:]
+	files, err := parseFiles(fs, args[1:])
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 {
 		return errors.New(importUsage)
