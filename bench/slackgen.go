@@ -15,7 +15,7 @@ type ExportSpec struct {
 	Messages int // in all, spread evenly over the channels
 	Channels int // public channels; the first is the general channel
 	Users    int
-	Days     int   // each channel's messages span this many days
+	Days     int    // each channel's messages span this many days
 	Seed     uint64 // the same spec and seed write the same export
 }
 
