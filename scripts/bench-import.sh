@@ -55,7 +55,7 @@ if [ "$store" = postgres ]; then
   [ "$(id -u)" = 0 ] && chown postgres "$dir/pg"
   as_pg "$pgbin/initdb" -D "$dir/pg" -U confab --auth=trust --no-sync >/dev/null
   as_pg "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $((base + 1)) -c unix_socket_directories=$dir/pg" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $((base + 1)) -c unix_socket_directories=$dir/pg ${CONFAB_IMPORT_PG_OPTIONS:-}" start >/dev/null
   db+=(-postgres "postgres://confab@127.0.0.1:$((base + 1))/postgres?sslmode=disable")
 fi
 "$dir/confab" serve -listen "127.0.0.1:$base" "${db[@]}" -rate-limit 1000000 -rate-burst 1000000 \
@@ -77,18 +77,29 @@ owner() { # signs up a new workspace; prints its owner's token
 cpu() { # the server's CPU seconds so far
   awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / t }' "/proc/$server/stat"
 }
+pgcpu() { # PostgreSQL's CPU seconds so far, its processes' and their exited children's
+  [ -d "$dir/pg" ] || { echo 0; return; }
+  local pm
+  pm=$(head -n 1 "$dir/pg/postmaster.pid")
+  for p in /proc/[0-9]*/stat; do
+    awk -v pm="$pm" '{ pid = $1; sub(/.*\) /, ""); if (pid == pm || $2 == pm) print $12 + $13 + $14 + $15 }' "$p" 2>/dev/null
+  done | awk -v t="$(getconf CLK_TCK)" '{ s += $1 } END { print s / t }'
+}
 import() { # imports the export into a new workspace; prints the figures
-  local token cpu0 t0 t1
+  local token cpu0 pg0 t0 t1
   token=$(owner)
-  cpu0=$(cpu)
+  cpu0=$(cpu) pg0=$(pgcpu)
   t0=$(date +%s.%N)
   /usr/bin/time -f "%M" -o "$dir/rss" "$dir/confab" import slack --url "$url" --token "$token" "$export_zip" \
     >"$dir/import.out" 2>"$dir/import.err" || { cat "$dir/import.err" >&2; exit 1; }
   t1=$(date +%s.%N)
   grep '^imported:' "$dir/import.out"
-  awk -v m="$messages" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$(cpu)" -v rss="$(cat "$dir/rss")" 'BEGIN {
-    printf "import (%s): %d messages in %.1f s: %.0f msgs/s; importer peak RSS %.0f MB; server CPU %.1f s (%.1f s per 100k messages)\n",
-      ENVIRON["store"], m, t1 - t0, m / (t1 - t0), rss / 1024, c1 - c0, (c1 - c0) * 100000 / m }'
+  awk -v m="$messages" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$(cpu)" -v p0="$pg0" -v p1="$(pgcpu)" \
+    -v rss="$(cat "$dir/rss")" 'BEGIN {
+    printf "import (%s): %d messages in %.1f s: %.0f msgs/s; importer peak RSS %.0f MB; server CPU %.1f s (%.1f s per 100k messages)",
+      ENVIRON["store"], m, t1 - t0, m / (t1 - t0), rss / 1024, c1 - c0, (c1 - c0) * 100000 / m
+    if (ENVIRON["store"] == "postgres") printf "; PostgreSQL CPU %.1f s", p1 - p0
+    printf "\n" }'
 }
 export store
 
