@@ -68,9 +68,9 @@ for _ in $(seq 1 100); do
 done
 curl -fs "$url/healthz" >/dev/null || { tail -n 20 "$dir/confab.log" >&2; exit 1; }
 
-n=0
 owner() { # signs up a new workspace; prints its owner's token
-  n=$((n + 1))
+  local n
+  n=$(date +%s%N)
   curl -fs "$url/api/auth.signup" -d "team=import-$n" -d name=owner -d "password=import password $n" |
     sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -46,8 +47,63 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 		}
 		mentions[i] = importMentions{users: users, broadcast: broadcast}
 	}
+	// While live writes come in, the import goes in chunks, each followed
+	// by a pause: posts wait for a chunk, not a whole batch, and the
+	// import takes a share of the writer and of the CPU, not all of it.
+	created := 0
+	for first := true; first || len(in) > 0; first = false { // once at least: the channel is checked
+		n := len(in)
+		live := db.live()
+		if live {
+			n = min(n, importLiveChunk)
+		}
+		start := time.Now()
+		c, err := db.importChunk(ctx, channelID, in[:n], docs[:n], mentions[:n], tss[:n])
+		created += c
+		if err != nil {
+			return created, err
+		}
+		for _, d := range docs[:n] {
+			if d != nil {
+				db.vocab.add(d.tokens)
+			}
+		}
+		in, docs, mentions, tss = in[n:], docs[n:], mentions[n:], tss[n:]
+		if live {
+			t := time.NewTimer(importLiveYield * time.Since(start))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return created, ctx.Err()
+			}
+		}
+	}
+	return created, nil
+}
+
+// An import yields to live writes (db.live): it writes importLiveChunk
+// messages a transaction, and after each waits importLiveYield times as
+// long as the chunk took.
+const (
+	importLiveChunk = 100
+	importLiveYield = 3
+)
+
+// liveWindow is how recent a live write must be for an import to yield.
+const liveWindow = time.Second
+
+// live reports whether a live write came in within liveWindow.
+func (db *DB) live() bool {
+	return time.Since(time.Unix(0, db.liveAt.Load())) < liveWindow
+}
+
+// importChunk writes messages of an import, in ts order, in one
+// transaction; docs, mentions and tss are theirs.
+func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Message, docs []*indexDoc,
+	mentions []importMentions, tss []int64) (int, error) {
 	var created int
-	err = db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.background(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		created = 0
 		var lastSeq, lastTS, count, searchNum int64
 		err := tx.QueryRowContext(ctx, `SELECT last_seq, last_ts, message_count, search_num FROM channels WHERE id = ?`,
@@ -177,11 +233,6 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 	})
 	if err != nil {
 		return 0, err
-	}
-	for _, d := range docs {
-		if d != nil {
-			db.vocab.add(d.tokens)
-		}
 	}
 	return created, nil
 }
