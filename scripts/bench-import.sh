@@ -5,9 +5,11 @@
 #
 # It writes an export of MESSAGES messages (default 1,000,000) over 200
 # channels and 2,000 users (confab-bench slackexport: threads, reactions,
-# mentions, 30 days per channel; kept in /tmp/confab-import-<messages>.zip
-# for later runs), starts "confab serve" on a fresh data directory (sqlite)
-# or on a throwaway PostgreSQL (postgres), signs up the workspace's owner,
+# mentions, 30 days per channel; kept in /tmp/confab-import-<messages>.zip,
+# or CONFAB_IMPORT_ZIP, for later runs), starts "confab serve" on a fresh
+# data directory (sqlite) or on a throwaway PostgreSQL (postgres, where
+# CONFAB_IMPORT_PG_OPTIONS adds "-c name=value" settings), signs up the
+# workspace's owner,
 # imports, and prints the import's msgs/s (users and conversations
 # included), the importer's peak RSS, and the server's CPU seconds over
 # the import.
@@ -43,7 +45,7 @@ trap stop EXIT
 
 go build -tags sqlite_fts5 -o "$dir/confab" ./cmd/confab
 go build -o "$dir/confab-bench" ./cmd/confab-bench
-export_zip=/tmp/confab-import-$messages.zip
+export_zip=${CONFAB_IMPORT_ZIP:-/tmp/confab-import-$messages.zip}
 if [ ! -s "$export_zip" ]; then
   "$dir/confab-bench" slackexport -o "$export_zip.tmp" -messages "$messages" -channels 200 -users 2000 -days 30 >&2
   mv "$export_zip.tmp" "$export_zip"
