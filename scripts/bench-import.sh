@@ -9,10 +9,9 @@
 # or CONFAB_IMPORT_ZIP, for later runs), starts "confab serve" on a fresh
 # data directory (sqlite) or on a throwaway PostgreSQL (postgres, where
 # CONFAB_IMPORT_PG_OPTIONS adds "-c name=value" settings), signs up the
-# workspace's owner,
-# imports, and prints the import's msgs/s (users and conversations
-# included), the importer's peak RSS, and the server's CPU seconds over
-# the import.
+# workspace's owner, imports, and prints the import's msgs/s (users and
+# conversations included), the importer's peak RSS, and the CPU seconds
+# of the server (and of PostgreSQL) over the import.
 #
 # With "live" it measures the import's effect on live traffic instead:
 # "confab-bench send -posters 64 -duration 10s" into another workspace of
