@@ -87,7 +87,7 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 // long as the chunk took.
 const (
 	importLiveChunk = 100
-	importLiveYield = 5
+	importLiveYield = 8
 )
 
 // liveWindow is how recent a live write must be for an import to yield.
