@@ -100,7 +100,8 @@ type SearchResult struct {
 // joined by single spaces (the text a Substring term is matched in), and
 // whether the text holds a link (has:link).
 func SearchDoc(text string) (body string, hasLink bool) {
-	return strings.Join(SearchTokens(text), " "), hasLinkRe.MatchString(text)
+	// Every link hasLinkRe finds has a colon: most texts need not run it.
+	return strings.Join(SearchTokens(text), " "), strings.IndexByte(text, ':') >= 0 && hasLinkRe.MatchString(text)
 }
 
 // hasLinkRe finds a link as Slack formats one (<https://…>, <mailto:…>)
@@ -233,7 +234,8 @@ func IsUnigramToken(t string) bool {
 }
 
 func isUnigram(r rune) bool {
-	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+	// Below U+1100, where Hangul starts, none is: skip the tables.
+	return r >= 0x1100 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
 // unmarkup reads Slack's markup into plain text for tokenizing.

@@ -241,7 +241,9 @@ type Store interface {
 	// "channel_not_found".
 	CreateMessage(ctx context.Context, m *Message) (created bool, err error)
 	// ImportMessages stores messages of an import (admin.import.messages)
-	// in one durable transaction, each with its own TS, which the store
+	// in one durable transaction (or, where live writes would wait behind
+	// it, in several, each the next run of msgs: one interrupted between
+	// them is completed by importing msgs again), each with its own TS, which the store
 	// keeps: msgs come in strictly increasing ts order (EINVALID
 	// "invalid_ts_order" otherwise, ErrImportOrder). A message whose ts
 	// the channel has already is skipped, so that an import run again

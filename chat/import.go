@@ -242,6 +242,7 @@ func (s *Service) ImportConversations(ctx context.Context, u *confab.User, convs
 		if c.Created <= 0 {
 			c.Created = s.now().Unix()
 		}
+		created := false // by this call, with its members
 		switch {
 		case x.IsGeneral && x.Type == confab.KindPublic:
 			g, err := s.generalChannel(ctx, ws.ID)
@@ -279,6 +280,7 @@ func (s *Service) ImportConversations(ctx context.Context, u *confab.User, convs
 			switch err := s.store.CreateChannel(ctx, c, members); {
 			case err == nil:
 				out.Created++
+				created = true
 			case confab.ErrorMessage(err) == "name_taken":
 				// The workspace has that DM already: its history joins it.
 				got, err := s.store.FindChannelByKey(ctx, ws.ID, c.Key)
@@ -310,16 +312,16 @@ func (s *Service) ImportConversations(ctx context.Context, u *confab.User, convs
 				return nil, fmt.Errorf("import conversation %s: %w", x.ID, err)
 			}
 			out.Created++
+			created = true
 		}
 		if c.Name != "" && c.Name != x.Name {
 			out.Renamed[x.ID] = c.Name
 		}
 		// A run interrupted after the create (or the general channel):
-		// the members and the archived state it has not set yet.
-		for _, m := range members {
-			if _, err := s.store.AddMember(ctx, c.ID, m, c.Created); err != nil {
-				return nil, err
-			}
+		// the members and the archived state it has not set yet. A
+		// conversation created just now has its members.
+		if err := s.addImportMembers(ctx, c, members, created); err != nil {
+			return nil, err
 		}
 		if c.Archived {
 			got, err := s.store.FindChannelByID(ctx, c.ID)
@@ -335,6 +337,33 @@ func (s *Service) ImportConversations(ctx context.Context, u *confab.User, convs
 		out.IDs[x.ID] = c.ID
 	}
 	return out, nil
+}
+
+// addImportMembers adds those of members c lacks, unless it was created
+// with them: one look for those it has, then a write per member missing
+// (on PostgreSQL a write is a commit, and the general channel of a large
+// export has thousands).
+func (s *Service) addImportMembers(ctx context.Context, c *confab.Channel, members []string, created bool) error {
+	if created || len(members) == 0 {
+		return nil
+	}
+	ids, err := s.store.FindMembers(ctx, confab.MemberFilter{ChannelID: c.ID, UserIDs: members, Limit: len(members)})
+	if err != nil {
+		return err
+	}
+	has := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		has[id] = true
+	}
+	for _, m := range members {
+		if has[m] {
+			continue
+		}
+		if _, err := s.store.AddMember(ctx, c.ID, m, c.Created); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generalChannel finds a workspace's general channel.

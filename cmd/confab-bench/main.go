@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -117,6 +118,10 @@ scenarios:
             index. A later run on the same -data reuses the load. Build
             confab-bench and confab with -tags sqlite_fts5
 
+confab-bench slackexport -o FILE [-messages 1000000] [-channels 200] [-users 2000]
+[-days 30] writes a made-up Slack export of that size (threads, reactions,
+mentions) for "confab import slack"; scripts/bench-import.sh times its import.
+
 One process opens at most 15000 connections (the open-file limit is 20000).
 idle, fanout and storm spread their connections over -procs worker processes
 (child processes of this command, killed with it), worker i dialing from
@@ -184,6 +189,9 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if args[0] == "worker" { // hidden: a child of a spread run (bench.Config.WorkerCommand)
 		return bench.Worker(ctx, os.Stdin, stdout)
 	}
+	if args[0] == "slackexport" {
+		return writeSlackExport(args[1:], stdout, stderr)
+	}
 	cfg.Scenario = args[0]
 	if !slices.Contains(bench.Scenarios, cfg.Scenario) {
 		fs.Usage()
@@ -214,5 +222,43 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !rep.OK() {
 		return fmt.Errorf("%s: %s", cfg.Scenario, strings.Join(rep.Problems, "; "))
 	}
+	return nil
+}
+
+// writeSlackExport runs "confab-bench slackexport": a made-up Slack export
+// of the given size, written to -o.
+func writeSlackExport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("confab-bench slackexport", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "the zip to write")
+	var spec bench.ExportSpec
+	fs.IntVar(&spec.Messages, "messages", 1_000_000, "messages in all")
+	fs.IntVar(&spec.Channels, "channels", 200, "public channels")
+	fs.IntVar(&spec.Users, "users", 2000, "users")
+	fs.IntVar(&spec.Days, "days", 30, "days each channel's messages span")
+	fs.Uint64Var(&spec.Seed, "seed", 1, "the same seed and sizes write the same export")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("slackexport: -o FILE, and no other arguments")
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	buf := bufio.NewWriterSize(f, 1<<20)
+	n, err := bench.WriteSlackExport(buf, spec)
+	if err == nil {
+		err = errors.Join(buf.Flush(), f.Close())
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("slackexport: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s: %d messages (%d replies, %d reactions, %d with a mention), %d channels, %d users\n",
+		*out, n.Messages, n.Replies, n.Reactions, n.Mentions, spec.Channels, spec.Users)
 	return nil
 }

@@ -42,7 +42,7 @@ type importWriter struct {
 	failed   bool // the current conversation's messages are refused: skip the rest
 	diverted bool // the export's general channel has a channel of its own (divert)
 	batch    []json.RawMessage
-	inflight chan error // the answer of the batch being sent, nil when none
+	inflight []flight // the batches sent and not yet answered, oldest first
 	size     int
 	created  int
 	skipped  int // there already
@@ -272,18 +272,22 @@ func (w *importWriter) message(ctx context.Context, m *slackexport.Message) erro
 }
 
 // flush sends the batch, in the background: the reading of the next
-// batch overlaps the server's writing of this one. One batch is in
-// flight at a time, so a conversation's batches reach the server in
-// order, and a batch is sent only once the one before it is answered.
-// finish waits for the last.
+// batch overlaps the server's writing of this one. A conversation's
+// batches go one at a time, so that they reach the server in order: a
+// batch is sent only once the one before it is answered. Another
+// conversation's last batch may still be in flight beside it
+// (importInFlight at most), so that the server writes one while it reads
+// the other. finish waits for the last.
 //
 // A refusal of the server (a conversation that holds newer messages,
 // say) is a problem of the conversation, whose other messages are then
 // skipped, but for the general channel's, which settle diverts; a
 // failure to reach the server stops the run.
 func (w *importWriter) flush(ctx context.Context) error {
-	if err := w.settle(ctx); err != nil {
-		return err
+	for len(w.inflight) > 0 && (len(w.inflight) >= importInFlight || w.sending(w.conv)) {
+		if err := w.settle(ctx); err != nil {
+			return err
+		}
 	}
 	if len(w.batch) == 0 || w.failed {
 		w.batch, w.size = w.batch[:0], 0
@@ -291,14 +295,30 @@ func (w *importWriter) flush(ctx context.Context) error {
 	}
 	batch, conv, id := w.batch, w.conv, w.convID
 	w.batch, w.size = make([]json.RawMessage, 0, importMessageBatch), 0
-	w.inflight = w.send(ctx, conv, id, batch)
+	w.inflight = append(w.inflight, w.send(ctx, conv, id, batch))
 	return nil
 }
 
+// importInFlight is how many batches may be in flight: a conversation's
+// one, and the last of the conversation before.
+const importInFlight = 2
+
+// flight is a batch sent; answer its answer.
+type (
+	flight struct {
+		conv *slackexport.Conversation
+		done chan answer
+	}
+	answer struct {
+		err              error
+		created, skipped int
+	}
+)
+
 // send sends a batch of conv's messages to the channel id, in the
-// background, and returns where its outcome will be.
-func (w *importWriter) send(ctx context.Context, conv *slackexport.Conversation, id string, batch []json.RawMessage) chan error {
-	done := make(chan error, 1)
+// background, and returns where its answer will be.
+func (w *importWriter) send(ctx context.Context, conv *slackexport.Conversation, id string, batch []json.RawMessage) flight {
+	f := flight{conv: conv, done: make(chan answer, 1)}
 	go func() {
 		var r struct {
 			Created int `json:"created"`
@@ -307,30 +327,38 @@ func (w *importWriter) send(ctx context.Context, conv *slackexport.Conversation,
 		err := callAPI(ctx, w.api, w.token, "admin.import.messages",
 			map[string]any{"channel": id, "messages": batch}, &r)
 		var refused *apiError
-		switch {
-		case errors.As(err, &refused):
+		if errors.As(err, &refused) {
 			err = &refusal{conv: conv, batch: batch, code: refused.code}
-		case err == nil:
-			w.created += r.Created
-			w.skipped += r.Skipped
 		}
-		done <- err
+		f.done <- answer{err: err, created: r.Created, skipped: r.Skipped}
 	}()
-	return done
+	return f
 }
 
-// settle waits for the batch in flight, if any.
+// sending reports whether a batch of c is in flight.
+func (w *importWriter) sending(c *slackexport.Conversation) bool {
+	for _, f := range w.inflight {
+		if f.conv == c {
+			return true
+		}
+	}
+	return false
+}
+
+// settle waits for the oldest batch in flight, if any.
 func (w *importWriter) settle(ctx context.Context) error {
-	if w.inflight == nil {
+	if len(w.inflight) == 0 {
 		return nil
 	}
-	err := <-w.inflight
-	w.inflight = nil
+	a := <-w.inflight[0].done
+	w.inflight = w.inflight[1:]
+	w.created += a.created
+	w.skipped += a.skipped
 	var r *refusal
-	if errors.As(err, &r) && r.code == "import_out_of_order" && r.conv.IsGeneral && !w.diverted {
-		err = w.divert(ctx, r)
+	if errors.As(a.err, &r) && r.code == "import_out_of_order" && r.conv.IsGeneral && !w.diverted {
+		return w.divert(ctx, r)
 	}
-	if errors.As(err, &r) {
+	if errors.As(a.err, &r) {
 		if r.conv == w.conv {
 			w.failed = true
 		}
@@ -338,7 +366,7 @@ func (w *importWriter) settle(ctx context.Context) error {
 			Err: fmt.Errorf("%d messages and the rest of the conversation: %s", len(r.batch), r.code)})
 		return nil
 	}
-	return err
+	return a.err
 }
 
 // divert moves the history of the export's general channel to a channel
@@ -364,7 +392,8 @@ func (w *importWriter) divert(ctx context.Context, r *refusal) error {
 	if r.conv == w.conv {
 		w.convID = id
 	}
-	w.inflight = w.send(ctx, r.conv, id, r.batch)
+	// The refused batch again, ahead of any other in flight.
+	w.inflight = append([]flight{w.send(ctx, r.conv, id, r.batch)}, w.inflight...)
 	return w.settle(ctx)
 }
 
@@ -418,8 +447,10 @@ func callAPI(ctx context.Context, api, token, method string, args map[string]any
 }
 
 func (w *importWriter) finish(ctx context.Context) error {
-	if err := w.settle(ctx); err != nil {
-		return err
+	for len(w.inflight) > 0 {
+		if err := w.settle(ctx); err != nil {
+			return err
+		}
 	}
 	var r struct{}
 	return callAPI(ctx, w.api, w.token, "admin.import.finish", map[string]any{}, &r)

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/confab/confab/slackexport"
 )
@@ -570,5 +573,96 @@ func TestImportGeneralTaken(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d channels named general… after a second run, want #general and #general-2", n)
+	}
+}
+
+// inFlight counts the admin.import.messages calls under way, in all and
+// per channel, and the most seen of each.
+type inFlight struct {
+	mu               sync.Mutex
+	now              map[string]int
+	all, most, most1 int
+}
+
+func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/admin.import.messages") {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	var args struct{ Channel string }
+	json.Unmarshal(body, &args)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f.mu.Lock()
+	f.all++
+	f.now[args.Channel]++
+	f.most, f.most1 = max(f.most, f.all), max(f.most1, f.now[args.Channel])
+	f.mu.Unlock()
+	time.Sleep(50 * time.Millisecond) // long enough for the next batch to be sent, if it may
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	f.mu.Lock()
+	f.all--
+	f.now[args.Channel]--
+	f.mu.Unlock()
+	return resp, err
+}
+
+// TestImportOverlap: a conversation's batches go one at a time, in
+// order, while the next conversation's first batch goes beside the last
+// of the one before.
+func TestImportOverlap(t *testing.T) {
+	m := MustRunMain(t)
+	owner := signup(t, m, "acme", "alice")
+	users := []slackexport.User{{ID: "U1", Name: "zed"}}
+	var convs []slackexport.Conversation
+	for i := range 4 {
+		convs = append(convs, slackexport.Conversation{Kind: slackexport.Public, ID: fmt.Sprintf("C%d", i),
+			Name: fmt.Sprintf("chan%d", i), Created: 1600000000, Creator: "U1", Members: []string{"U1"}})
+	}
+	path := filepath.Join(t.TempDir(), "export.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := slackexport.NewWriter(f)
+	if err := w.WriteUsers(users); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteConversations(convs); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500 // two batches a conversation
+	for c := range convs {
+		for i := range n {
+			msg := slackexport.Message{Type: "message", User: "U1", Text: fmt.Sprintf("message %d", i),
+				TS: slackexport.FormatTS(int64(1600000000+i*60) * 1e6)}
+			if err := w.WriteMessage(&convs[c], &msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	old := importClient.Transport
+	flights := &inFlight{now: map[string]int{}}
+	importClient.Transport = flights
+	out, errs, err := runImportTest(t, "slack", "--url", m.URL(), "--token", owner.token, path)
+	importClient.Transport = old
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, errs)
+	}
+	if got, want := summaryRow(t, out, "imported"), fmt.Sprintf("%d new, 0 there already", len(convs)*n); got != want {
+		t.Errorf("imported %q, want %q", got, want)
+	}
+	if flights.most1 != 1 {
+		t.Errorf("%d batches of one conversation in flight at once, want 1", flights.most1)
+	}
+	if flights.most != importInFlight {
+		t.Errorf("at most %d batches in flight, want %d", flights.most, importInFlight)
 	}
 }

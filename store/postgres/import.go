@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,9 +15,12 @@ import (
 
 // ImportMessages stores an import's messages in one transaction (see
 // confab.Store): the channel row is locked and read once, the ts already
-// there are found in one statement, and every row of the new messages
-// (message, thread counts, reactions, search, mentions) goes in one
-// batch: a few round trips per call, not per message.
+// there are found in one statement, and the rows of the new messages go
+// in one statement per table, each column an array (unnest), in one
+// batch: a few round trips and a dozen statements per call, where a row
+// a statement took most of the time in PostgreSQL's parsing and
+// planning. Thread counts are worked out before: a parent in the batch
+// goes in with its count, one of an earlier batch is updated once.
 func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*confab.Message) (int, error) {
 	db.queries.Write("ImportMessages")
 	in, err := confab.PrepareImport(channelID, msgs)
@@ -57,8 +63,11 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 				return fmt.Errorf("import into %s: %w", channelID, err)
 			}
 		}
-		var b pgx.Batch
+		// The new messages, numbered; the replies each thread gets.
+		var rows importRows
+		replies := map[int64]*threadCount{}
 		var top *confab.Message
+		var fresh []int
 		for i := range in {
 			m := &in[i]
 			if there[m.TS] {
@@ -72,39 +81,61 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 			if m.ThreadTS == 0 {
 				count++
 				top = m
+			} else {
+				t := replies[m.ThreadTS]
+				if t == nil {
+					t = &threadCount{}
+					replies[m.ThreadTS] = t
+				}
+				t.n++
+				t.latest = max(t.latest, m.TS)
 			}
 			m.Seq, m.ChangeSeq, m.Num = lastSeq, lastSeq, count
-			b.Queue(`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts, change_seq, num,
-				blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype)
-				VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-				channelID, m.Seq, m.TS, m.UserID, m.Text, m.ThreadTS, m.EditedTS, m.ChangeSeq, m.Num,
-				m.Blocks, m.Attachments, m.Metadata, m.Username, m.IconEmoji, m.IconURL, m.Broadcast, m.Subtype)
-			if m.ThreadTS != 0 {
-				b.Queue(`UPDATE messages SET reply_count = reply_count + 1, latest_reply = GREATEST(latest_reply, $3::bigint)
-					WHERE channel_id = $1 AND ts = $2`, channelID, m.ThreadTS, m.TS)
-			}
 			for _, r := range m.Reactions {
 				for _, u := range r.Users {
 					lastSeq++
-					b.Queue(`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
-						VALUES ($1, $2, $3, $4, $5, $6, false) ON CONFLICT DO NOTHING`,
-						channelID, m.Seq, m.TS, r.Name, u, lastSeq)
+					rows.reaction(m, r.Name, u, lastSeq)
 				}
 			}
-			if !confab.IsSystemSubtype(m.Subtype) {
-				d := docs[i]
-				b.Queue(`INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
-					VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9::text::tsvector)`,
-					channelID, m.Seq, m.TS, m.UserID, d.hasLink, d.reply, d.mentions, d.body, d.tsv)
-			}
-			if args := mentionArgs(m, nil); args != nil {
-				b.Queue(insertMentionsQuery, args...)
-			}
-			created++
+			fresh = append(fresh, i)
 		}
-		if created == 0 {
+		if len(fresh) == 0 {
 			return nil
 		}
+		var b pgx.Batch
+		var everyone [][]any // mentions of the whole channel
+		for _, i := range fresh {
+			m := &in[i]
+			// A parent in the batch goes in with its count: its replies
+			// come after it, by ts.
+			var t threadCount
+			if c := replies[m.TS]; c != nil && m.ThreadTS == 0 {
+				t, c.n = *c, 0
+			}
+			rows.message(m, t)
+			if !confab.IsSystemSubtype(m.Subtype) {
+				rows.search(m, &docs[i])
+				if args := mentionArgs(m, nil); args != nil {
+					if args[3].(bool) { // the whole channel: a post's statement
+						everyone = append(everyone, args)
+					} else {
+						rows.mentions(m, docs[i].mentions)
+					}
+				}
+			}
+		}
+		rows.queue(&b, channelID)
+		for _, args := range everyone {
+			b.Queue(insertMentionsQuery, args...)
+		}
+		// Threads whose parent came in an earlier batch.
+		for _, ts := range slices.Sorted(maps.Keys(replies)) {
+			if t := replies[ts]; t.n > 0 {
+				b.Queue(`UPDATE messages SET reply_count = reply_count + $3, latest_reply = GREATEST(latest_reply, $4::bigint)
+					WHERE channel_id = $1 AND ts = $2`, channelID, ts, t.n, t.latest)
+			}
+		}
+		created = len(fresh)
 		b.Queue(`UPDATE channels SET last_seq = $2, last_ts = $3, message_count = $4 WHERE id = $1`,
 			channelID, lastSeq, lastTS, count)
 		if top != nil {
@@ -121,4 +152,94 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 		return 0, err
 	}
 	return created, nil
+}
+
+// threadCount is the replies an import brings a thread: how many, and
+// the latest's ts.
+type threadCount struct{ n, latest int64 }
+
+// importRows are the rows of an import's new messages, column by column:
+// each table's go in one INSERT … SELECT FROM unnest(…).
+type importRows struct {
+	// messages
+	seq, ts, threadTS, editedTS, num, replyCount, latestReply []int64
+	user, text, blocks, attachments, metadata, username       []string
+	iconEmoji, iconURL, subtype                               []string
+	broadcast                                                 []bool
+	// reactions
+	rSeq, rMsgSeq, rMsgTS []int64
+	rName, rUser          []string
+	// message_search
+	sSeq, sTS          []int64
+	sUser, sBody, sTSV []string
+	sMentions          []string // each a JSON array
+	sLink, sReply      []bool
+	// mentions by name
+	mSeq  []int64
+	mUser []string
+}
+
+func (r *importRows) message(m *confab.Message, t threadCount) {
+	r.seq, r.ts, r.threadTS = append(r.seq, m.Seq), append(r.ts, m.TS), append(r.threadTS, m.ThreadTS)
+	r.editedTS, r.num = append(r.editedTS, m.EditedTS), append(r.num, m.Num)
+	r.replyCount, r.latestReply = append(r.replyCount, t.n), append(r.latestReply, t.latest)
+	r.user, r.text, r.blocks = append(r.user, m.UserID), append(r.text, m.Text), append(r.blocks, m.Blocks)
+	r.attachments, r.metadata = append(r.attachments, m.Attachments), append(r.metadata, m.Metadata)
+	r.username, r.iconEmoji, r.iconURL = append(r.username, m.Username), append(r.iconEmoji, m.IconEmoji), append(r.iconURL, m.IconURL)
+	r.subtype, r.broadcast = append(r.subtype, m.Subtype), append(r.broadcast, m.Broadcast)
+}
+
+func (r *importRows) reaction(m *confab.Message, name, user string, seq int64) {
+	r.rSeq, r.rMsgSeq, r.rMsgTS = append(r.rSeq, seq), append(r.rMsgSeq, m.Seq), append(r.rMsgTS, m.TS)
+	r.rName, r.rUser = append(r.rName, name), append(r.rUser, user)
+}
+
+func (r *importRows) search(m *confab.Message, d *searchDoc) {
+	mentioned, _ := json.Marshal(d.mentions)
+	r.sSeq, r.sTS, r.sUser = append(r.sSeq, m.Seq), append(r.sTS, m.TS), append(r.sUser, m.UserID)
+	r.sBody, r.sTSV, r.sMentions = append(r.sBody, d.body), append(r.sTSV, d.tsv), append(r.sMentions, string(mentioned))
+	r.sLink, r.sReply = append(r.sLink, d.hasLink), append(r.sReply, d.reply)
+}
+
+// mentions records the members m mentions by name, not its poster.
+func (r *importRows) mentions(m *confab.Message, users []string) {
+	for _, u := range users {
+		if u != m.UserID {
+			r.mSeq, r.mUser = append(r.mSeq, m.Seq), append(r.mUser, u)
+		}
+	}
+}
+
+// queue adds the INSERTs of the rows to b.
+func (r *importRows) queue(b *pgx.Batch, channelID string) {
+	b.Queue(`INSERT INTO messages (channel_id, seq, ts, user_id, text, thread_ts, client_msg_id, edited_ts, change_seq, num,
+			blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype, reply_count, latest_reply)
+		SELECT $1, seq, ts, user_id, text, thread_ts, '', edited_ts, seq, num,
+			blocks, attachments, metadata, username, icon_emoji, icon_url, broadcast, subtype, reply_count, latest_reply
+		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
+			$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::boolean[], $16::text[],
+			$17::bigint[], $18::bigint[])
+			AS r (seq, ts, user_id, text, thread_ts, edited_ts, num, blocks, attachments, metadata, username,
+				icon_emoji, icon_url, broadcast, subtype, reply_count, latest_reply)`,
+		channelID, r.seq, r.ts, r.user, r.text, r.threadTS, r.editedTS, r.num, r.blocks, r.attachments, r.metadata,
+		r.username, r.iconEmoji, r.iconURL, r.broadcast, r.subtype, r.replyCount, r.latestReply)
+	if len(r.rSeq) > 0 {
+		b.Queue(`INSERT INTO reactions (channel_id, message_seq, message_ts, name, user_id, seq, removed)
+			SELECT $1, message_seq, message_ts, name, user_id, seq, false
+			FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) AS r (message_seq, message_ts, name, user_id, seq)
+			ON CONFLICT DO NOTHING`, channelID, r.rMsgSeq, r.rMsgTS, r.rName, r.rUser, r.rSeq)
+	}
+	if len(r.sSeq) > 0 {
+		b.Queue(`INSERT INTO message_search (channel_id, seq, ts, user_id, has_link, reply, mentions, body, tsv)
+			SELECT $1, seq, ts, user_id, has_link, reply, ARRAY(SELECT jsonb_array_elements_text(mentions::jsonb)), body, tsv::tsvector
+			FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::boolean[], $7::text[], $8::text[], $9::text[])
+				AS r (seq, ts, user_id, has_link, reply, mentions, body, tsv)`,
+			channelID, r.sSeq, r.sTS, r.sUser, r.sLink, r.sReply, r.sMentions, r.sBody, r.sTSV)
+	}
+	if len(r.mSeq) > 0 {
+		b.Queue(`INSERT INTO mentions (channel_id, seq, user_id, direct)
+			SELECT $1, r.seq, r.user_id, true FROM unnest($2::bigint[], $3::text[]) AS r (seq, user_id)
+			WHERE EXISTS (SELECT 1 FROM memberships ms WHERE ms.channel_id = $1 AND ms.user_id = r.user_id)
+			ON CONFLICT (channel_id, seq, user_id) DO UPDATE SET direct = excluded.direct`, channelID, r.mSeq, r.mUser)
+	}
 }

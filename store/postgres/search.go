@@ -91,8 +91,10 @@ func tsvector(body string) string {
 
 // lexeme quotes a token for a tsvector or tsquery literal.
 func lexeme(t string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(t) + "'"
+	return "'" + lexemeQuoter.Replace(t) + "'"
 }
+
+var lexemeQuoter = strings.NewReplacer(`\`, `\\`, `'`, `''`)
 
 // queryWord is a term's word as the index has it. Words are tokens
 // (confab.SearchTokens), lower-case already; a word in capitals all the

@@ -19,7 +19,7 @@ const healthPadBytes = 64 << 10
 // Ping cannot see. It is not counted as a query.
 func (db *DB) PingWrite(ctx context.Context) error {
 	now := time.Now().UnixNano()
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.background(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		// randomblob: pages of new content, which the WAL must take whole.
 		_, err := tx.ExecContext(ctx, `INSERT INTO health (id, checked, pad) VALUES (1, ?, randomblob(?))
 			ON CONFLICT (id) DO UPDATE SET checked = excluded.checked, pad = excluded.pad`, now, healthPadBytes)

@@ -107,7 +107,9 @@ func (db *DB) DeleteScheduledMessage(ctx context.Context, id, userID, channelID 
 func (db *DB) ClaimScheduledMessages(ctx context.Context, now, until int64, n int) ([]*confab.ScheduledMessage, error) {
 	db.queries.Write("ClaimScheduledMessages")
 	var claimed []*confab.ScheduledMessage
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	// The scheduler's poll, every second: not live traffic an import
+	// would yield to (the posts it claims are).
+	err := db.background(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var err error
 		claimed, err = queryAll(ctx, tx, scanScheduled,
 			`UPDATE scheduled_messages SET claimed_until = ? WHERE id IN (

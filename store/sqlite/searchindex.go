@@ -284,7 +284,7 @@ func (db *DB) backfill() {
 	for {
 		var n int
 		var done bool
-		err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		err := db.background(ctx, func(ctx context.Context, tx *sql.Conn) error {
 			var err error
 			n, done, err = backfillStep(ctx, tx, backfillBatch)
 			return err

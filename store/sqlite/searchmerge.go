@@ -98,7 +98,7 @@ func (db *DB) mergeAll() error {
 	for {
 		t := time.Now()
 		var worked bool
-		err := db.write(context.Background(), func(ctx context.Context, tx *sql.Conn) error {
+		err := db.background(context.Background(), func(ctx context.Context, tx *sql.Conn) error {
 			var err error
 			worked, err = mergeStep(ctx, tx, mergePages, steps == 0)
 			return err

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -68,6 +69,10 @@ type DB struct {
 	commits   atomic.Int64  // transactions committed by the committer, for tests
 	retried   atomic.Int64  // batches run again with savepoints after a write failed, for tests
 	vocab     knownTokens   // tokens search_vocab holds, for posts (see knownTokens)
+	// liveAt is when a live write (one of write's, not background's) was
+	// last submitted, in Unix nanoseconds: an import yields to them (see
+	// ImportMessages).
+	liveAt atomic.Int64
 	// backfilled is closed when the search backfill has stopped: done,
 	// failed or closed (see backfill).
 	backfilled chan struct{}
@@ -270,6 +275,13 @@ type writeReq struct {
 // write runs fn in the write transaction and returns once that transaction
 // has committed (or fn has failed and been rolled back).
 func (db *DB) write(ctx context.Context, fn writeFunc) error {
+	db.liveAt.Store(time.Now().UnixNano())
+	return db.background(ctx, fn)
+}
+
+// background is write for the store's own work and an import's, which
+// live writes do not wait for: it does not count as live traffic.
+func (db *DB) background(ctx context.Context, fn writeFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -405,3 +405,53 @@ var undo0019 = []string{
 	`DROP TABLE search_vocab`,
 	`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 }
+
+// TestImportYieldsToLiveWrites: an import alone is one transaction; with
+// a post just before, it goes in chunks of importLiveChunk, a pause after
+// each, and ends the same.
+func TestImportYieldsToLiveWrites(t *testing.T) {
+	db := mustOpen(t, Config{})
+	ctx := t.Context()
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}, &confab.User{ID: "U1", Name: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"C1", "C2"} {
+		if err := db.CreateChannel(ctx, &confab.Channel{ID: id, WorkspaceID: "T1", Kind: confab.KindPublic, Name: strings.ToLower(id)}, []string{"U1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := func(n int) []*confab.Message {
+		var msgs []*confab.Message
+		for i := range n {
+			msgs = append(msgs, &confab.Message{UserID: "U1", TS: int64(1_577_836_800_000_000 + i), Text: "history"})
+		}
+		return msgs
+	}
+	db.liveAt.Store(0) // the set-up's writes were long ago
+	before := db.commits.Load()
+	if n, err := db.ImportMessages(ctx, "C1", batch(3*importLiveChunk)); err != nil || n != 3*importLiveChunk {
+		t.Fatalf("ImportMessages alone = %d, %v", n, err)
+	}
+	if got := db.commits.Load() - before; got != 1 {
+		t.Errorf("an import alone took %d commits, want 1", got)
+	}
+
+	if _, err := db.CreateMessage(ctx, &confab.Message{ChannelID: "C2", UserID: "U1", Text: "live", TS: 2_000_000_000_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	c3 := &confab.Channel{ID: "C3", WorkspaceID: "T1", Kind: confab.KindPublic, Name: "c3"}
+	if err := db.CreateChannel(ctx, c3, []string{"U1"}); err != nil {
+		t.Fatal(err)
+	}
+	before = db.commits.Load()
+	if n, err := db.ImportMessages(ctx, "C3", batch(3*importLiveChunk)); err != nil || n != 3*importLiveChunk {
+		t.Fatalf("ImportMessages during live writes = %d, %v", n, err)
+	}
+	if got := db.commits.Load() - before; got != 3 {
+		t.Errorf("an import during live writes took %d commits, want 3 chunks", got)
+	}
+	got, err := db.FindChannelByID(ctx, "C3")
+	if err != nil || got.LastSeq != 3*importLiveChunk || got.MessageCount != 3*importLiveChunk {
+		t.Errorf("after a chunked import: %+v, %v", got, err)
+	}
+}

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +48,57 @@ func benchDepth(b *testing.B) int {
 // with group commit fills it fast, and lives in a store opened with the
 // outer b.
 func RunBenchmarks(b *testing.B, open func(b *testing.B) confab.Store) {
+	// ImportMessages: batches of 1,000 messages of a Slack export's
+	// shape (a third replies, a sixth with reactions, a tenth with a
+	// mention) into one channel of 50 members; msgs/s per batch.
+	b.Run("ImportMessages", func(b *testing.B) {
+		f := newFixture(b, open(b))
+		var members []*confab.User
+		for i := range 50 {
+			members = append(members, f.MustUser(fmt.Sprintf("member%d", i)))
+		}
+		c := f.MustChannel("history", confab.KindPublic, members...)
+		rng := rand.New(rand.NewPCG(1, 2))
+		words := strings.Fields("the deploy review build release meeting lunch ticket bug fix merge branch test server database latency")
+		ts := importTS(0)
+		var parents []int64
+		batch := func() []*confab.Message {
+			msgs := make([]*confab.Message, 1000)
+			for i := range msgs {
+				ts += 1000 + rng.Int64N(1_000_000)
+				u := members[rng.IntN(len(members))]
+				m := &confab.Message{UserID: u.ID, TS: ts}
+				if len(parents) > 0 && rng.IntN(3) == 0 {
+					m.ThreadTS = parents[rng.IntN(len(parents))]
+				} else if rng.IntN(8) == 0 {
+					parents = append(parents[max(0, len(parents)-20):], ts)
+				}
+				var text []string
+				for range 4 + rng.IntN(20) {
+					text = append(text, words[rng.IntN(len(words))]+strconv.Itoa(rng.IntN(50)))
+				}
+				if rng.IntN(10) == 0 {
+					text = append(text, "<@"+members[rng.IntN(len(members))].ID+">")
+				}
+				m.Text = strings.Join(text, " ")
+				if rng.IntN(6) == 0 {
+					m.Reactions = []confab.Reaction{{Name: "eyes", Users: []string{u.ID, f.owner.ID}}}
+				}
+				msgs[i] = m
+			}
+			return msgs
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			msgs := batch()
+			b.StartTimer()
+			if n, err := f.s.ImportMessages(f.ctx, c.ID, msgs); err != nil || n != len(msgs) {
+				b.Fatalf("ImportMessages = %d, %v", n, err)
+			}
+		}
+		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "msgs/s")
+	})
 	b.Run("CreateMessage", func(b *testing.B) {
 		b.Run("serial", func(b *testing.B) {
 			f := newFixture(b, open(b))

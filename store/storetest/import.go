@@ -135,3 +135,53 @@ func testImportMessagesBad(t *testing.T, f *fixture) {
 		t.Errorf("empty import created %d", n)
 	}
 }
+
+// testImportMessagesShared: two channels' histories at the same ts are
+// both indexed and found (a ts is unique only within its channel, and
+// the index keys messages by ts), whole batches of them; mentions by name
+// and of the whole channel count as a post's do.
+func testImportMessagesShared(t *testing.T, f *fixture) {
+	alice, bob, carol := f.MustUser("alice"), f.MustUser("bob"), f.MustUser("carol")
+	ch1 := f.MustChannel("first", confab.KindPublic, alice, bob, carol)
+	ch2 := f.MustChannel("second", confab.KindPublic, alice, bob, carol)
+	const n = 250
+	var b1, b2 []*confab.Message
+	for i := range n {
+		b1 = append(b1, &confab.Message{UserID: alice.ID, TS: importTS(int64(i)), Text: "walrus one"})
+		b2 = append(b2, &confab.Message{UserID: bob.ID, TS: importTS(int64(i)), Text: "walrus two"})
+	}
+	b2 = append(b2,
+		&confab.Message{UserID: alice.ID, TS: importTS(n), Text: "<!channel> walrus meeting"},
+		&confab.Message{UserID: alice.ID, TS: importTS(n + 1), Text: "<@" + bob.ID + "> walrus notes"})
+	f.mustImport(ch1.ID, b1...)
+	f.mustImport(ch2.ID, b2...)
+	for _, c := range []struct {
+		ch   *confab.Channel
+		text string
+		want int
+	}{{ch1, "one", n}, {ch2, "two", n}} {
+		res := f.mustSearch(f.searchIn(carol, word("walrus"), word(c.text)))
+		if res.Total != c.want {
+			t.Errorf("walrus %s: %d found, want %d", c.text, res.Total, c.want)
+		}
+		for _, m := range res.Messages {
+			if m.ChannelID != c.ch.ID {
+				t.Errorf("walrus %s: found in %s", c.text, m.ChannelID)
+			}
+		}
+	}
+	// The import leaves nothing unread; a mention is there for when a
+	// marker goes back before it.
+	for _, u := range []*confab.User{bob, carol} {
+		if _, err := f.s.UpdateMembership(f.ctx, ch2.ID, u.ID, confab.MembershipUpdate{LastRead: &confab.Message{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantMentions := map[string]int{bob.ID: 2, carol.ID: 1} // bob: the channel and his name; carol: the channel
+	for u, want := range wantMentions {
+		got, err := f.s.CountMentions(f.ctx, u, []string{ch2.ID})
+		if err != nil || got[ch2.ID] != want {
+			t.Errorf("mentions of %s = %v, %v; want %d", u, got, err, want)
+		}
+	}
+}

@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) confab.Store) {
 		{"SearchPaging", testSearchPaging},
 		{"ImportMessages", testImportMessages},
 		{"ImportMessagesBad", testImportMessagesBad},
+		{"ImportMessagesShared", testImportMessagesShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
