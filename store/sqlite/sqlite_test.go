@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confab/confab"
 	"github.com/confab/confab/internal/migrate"
@@ -443,6 +444,20 @@ func TestImportYieldsToLiveWrites(t *testing.T) {
 	if err := db.CreateChannel(ctx, c3, []string{"U1"}); err != nil {
 		t.Fatal(err)
 	}
+	// Live writes go on while it imports (a slow machine's chunks and
+	// pauses could outlast liveWindow after one post).
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				db.liveAt.Store(time.Now().UnixNano())
+			}
+		}
+	}()
 	before = db.commits.Load()
 	if n, err := db.ImportMessages(ctx, "C3", batch(3*importLiveChunk)); err != nil || n != 3*importLiveChunk {
 		t.Fatalf("ImportMessages during live writes = %d, %v", n, err)
