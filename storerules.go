@@ -183,3 +183,74 @@ func PrepareImport(channelID string, msgs []*Message) ([]Message, error) {
 	}
 	return out, nil
 }
+
+// ImportCounters are a channel's counters as an import reads and leaves
+// them: its last seq and ts, and how many top-level messages it has.
+type ImportCounters struct {
+	LastSeq, LastTS, Count int64
+}
+
+// ThreadReplies are the replies an import brings one thread: how many,
+// and the latest's ts.
+type ThreadReplies struct{ N, Latest int64 }
+
+// ImportNumbering is how an import's messages go in (NumberImport).
+type ImportNumbering struct {
+	Fresh   []int                    // the indexes of the messages to store, in order
+	Replies map[int64]*ThreadReplies // by parent ts, what each thread gets
+	Top     *Message                 // the latest top-level message stored, nil for none
+}
+
+// NumberImport numbers the messages of in (PrepareImport's) that the
+// channel does not have yet (there: the ts it has among theirs) as
+// Store.ImportMessages says: each takes the channel's next seq (Seq,
+// ChangeSeq) and, top-level, the next Num, then each of its reactions'
+// users one seq each, in order; c moves on past them. A message older
+// than c.LastTS and not there is ErrImportTooOld.
+func NumberImport(in []Message, there map[int64]bool, c *ImportCounters) (*ImportNumbering, error) {
+	out := &ImportNumbering{Replies: map[int64]*ThreadReplies{}}
+	for i := range in {
+		m := &in[i]
+		if there[m.TS] {
+			continue // imported before
+		}
+		if m.TS <= c.LastTS {
+			return nil, ErrImportTooOld
+		}
+		c.LastSeq++
+		c.LastTS = m.TS
+		if m.ThreadTS == 0 {
+			c.Count++
+			out.Top = m
+		} else {
+			t := out.Replies[m.ThreadTS]
+			if t == nil {
+				t = &ThreadReplies{}
+				out.Replies[m.ThreadTS] = t
+			}
+			t.N++
+			t.Latest = max(t.Latest, m.TS)
+		}
+		m.Seq, m.ChangeSeq, m.Num = c.LastSeq, c.LastSeq, c.Count
+		for _, r := range m.Reactions {
+			c.LastSeq += int64(len(r.Users))
+		}
+		out.Fresh = append(out.Fresh, i)
+	}
+	return out, nil
+}
+
+// ParentReplies takes from the numbering the replies of m's thread when m
+// is a thread's parent in the same import, which then goes in with them
+// (its replies come after it, by ts): zero otherwise, and for a parent
+// taken already. What is left in Replies after every message is taken is
+// for parents of earlier imports, to be updated.
+func (n *ImportNumbering) ParentReplies(m *Message) ThreadReplies {
+	c := n.Replies[m.TS]
+	if c == nil || m.ThreadTS != 0 {
+		return ThreadReplies{}
+	}
+	t := *c
+	c.N = 0
+	return t
+}

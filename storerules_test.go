@@ -111,3 +111,49 @@ func TestWireReactionsBounded(t *testing.T) {
 	}
 	t.Logf("a maximally reacted message's reactions weigh %d bytes", len(b))
 }
+
+// NumberImport: the messages not there take the next seqs in order, each
+// reaction's user one more; a reply counts on its thread, its parent in
+// the batch takes the count once; an older message not there is refused.
+func TestNumberImport(t *testing.T) {
+	in := []confab.Message{
+		{TS: 10, Text: "there already"},
+		{TS: 20, Reactions: []confab.Reaction{{Name: "wave", Users: []string{"U1", "U2"}}}},
+		{TS: 30, ThreadTS: 20},
+		{TS: 40, ThreadTS: 5}, // a thread of an earlier import
+		{TS: 50},
+	}
+	c := confab.ImportCounters{LastSeq: 7, LastTS: 15, Count: 3}
+	n, err := confab.NumberImport(in, map[int64]bool{10: true}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(n.Fresh, []int{1, 2, 3, 4}) {
+		t.Errorf("Fresh = %v", n.Fresh)
+	}
+	type num struct{ seq, num int64 }
+	var got []num
+	for _, i := range n.Fresh {
+		got = append(got, num{in[i].Seq, in[i].Num})
+	}
+	if want := []num{{8, 4}, {11, 4}, {12, 4}, {13, 5}}; !slices.Equal(got, want) {
+		t.Errorf("seqs and nums %v, want %v (two seqs for the reaction's users)", got, want)
+	}
+	if c != (confab.ImportCounters{LastSeq: 13, LastTS: 50, Count: 5}) || n.Top != &in[4] {
+		t.Errorf("counters %+v, top %v", c, n.Top)
+	}
+	if r := n.ParentReplies(&in[1]); r != (confab.ThreadReplies{N: 1, Latest: 30}) {
+		t.Errorf("the parent's replies %+v", r)
+	}
+	if r := n.ParentReplies(&in[1]); r.N != 0 {
+		t.Errorf("the parent's replies taken twice: %+v", r)
+	}
+	if r := n.Replies[5]; r == nil || *r != (confab.ThreadReplies{N: 1, Latest: 40}) {
+		t.Errorf("an earlier import's thread: %+v", r)
+	}
+
+	c = confab.ImportCounters{LastSeq: 1, LastTS: 25}
+	if _, err := confab.NumberImport(in[:2], nil, &c); err != confab.ErrImportTooOld {
+		t.Errorf("an older message: %v, want ErrImportTooOld", err)
+	}
+}

@@ -63,42 +63,13 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 				return fmt.Errorf("import into %s: %w", channelID, err)
 			}
 		}
-		// The new messages, numbered; the replies each thread gets.
-		var rows importRows
-		replies := map[int64]*threadCount{}
-		var top *confab.Message
-		var fresh []int
-		for i := range in {
-			m := &in[i]
-			if there[m.TS] {
-				continue
-			}
-			if m.TS <= lastTS {
-				return confab.ErrImportTooOld
-			}
-			lastSeq++
-			lastTS = m.TS
-			if m.ThreadTS == 0 {
-				count++
-				top = m
-			} else {
-				t := replies[m.ThreadTS]
-				if t == nil {
-					t = &threadCount{}
-					replies[m.ThreadTS] = t
-				}
-				t.n++
-				t.latest = max(t.latest, m.TS)
-			}
-			m.Seq, m.ChangeSeq, m.Num = lastSeq, lastSeq, count
-			for _, r := range m.Reactions {
-				for _, u := range r.Users {
-					lastSeq++
-					rows.reaction(m, r.Name, u, lastSeq)
-				}
-			}
-			fresh = append(fresh, i)
+		cnt := confab.ImportCounters{LastSeq: lastSeq, LastTS: lastTS, Count: count}
+		numbered, err := confab.NumberImport(in, there, &cnt)
+		if err != nil {
+			return err
 		}
+		fresh, top := numbered.Fresh, numbered.Top
+		var rows importRows
 		if len(fresh) == 0 {
 			return nil
 		}
@@ -106,13 +77,14 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 		var everyone [][]any // mentions of the whole channel
 		for _, i := range fresh {
 			m := &in[i]
-			// A parent in the batch goes in with its count: its replies
-			// come after it, by ts.
-			var t threadCount
-			if c := replies[m.TS]; c != nil && m.ThreadTS == 0 {
-				t, c.n = *c, 0
+			rows.message(m, numbered.ParentReplies(m))
+			seq := m.Seq
+			for _, r := range m.Reactions {
+				for _, u := range r.Users {
+					seq++
+					rows.reaction(m, r.Name, u, seq)
+				}
 			}
-			rows.message(m, t)
 			if !confab.IsSystemSubtype(m.Subtype) {
 				rows.search(m, &docs[i])
 				if args := mentionArgs(m, nil); args != nil {
@@ -129,15 +101,15 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 			b.Queue(insertMentionsQuery, args...)
 		}
 		// Threads whose parent came in an earlier batch.
-		for _, ts := range slices.Sorted(maps.Keys(replies)) {
-			if t := replies[ts]; t.n > 0 {
+		for _, ts := range slices.Sorted(maps.Keys(numbered.Replies)) {
+			if t := numbered.Replies[ts]; t.N > 0 {
 				b.Queue(`UPDATE messages SET reply_count = reply_count + $3, latest_reply = GREATEST(latest_reply, $4::bigint)
-					WHERE channel_id = $1 AND ts = $2`, channelID, ts, t.n, t.latest)
+					WHERE channel_id = $1 AND ts = $2`, channelID, ts, t.N, t.Latest)
 			}
 		}
 		created = len(fresh)
 		b.Queue(`UPDATE channels SET last_seq = $2, last_ts = $3, message_count = $4 WHERE id = $1`,
-			channelID, lastSeq, lastTS, count)
+			channelID, cnt.LastSeq, cnt.LastTS, cnt.Count)
 		if top != nil {
 			// Nothing imported is unread.
 			b.Queue(`UPDATE memberships SET last_read_seq = $2, last_read_ts = $3, last_read_count = $4
@@ -153,10 +125,6 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 	}
 	return created, nil
 }
-
-// threadCount is the replies an import brings a thread: how many, and
-// the latest's ts.
-type threadCount struct{ n, latest int64 }
 
 // importRows are the rows of an import's new messages, column by column:
 // each table's go in one INSERT … SELECT FROM unnest(…).
@@ -179,10 +147,10 @@ type importRows struct {
 	mUser []string
 }
 
-func (r *importRows) message(m *confab.Message, t threadCount) {
+func (r *importRows) message(m *confab.Message, t confab.ThreadReplies) {
 	r.seq, r.ts, r.threadTS = append(r.seq, m.Seq), append(r.ts, m.TS), append(r.threadTS, m.ThreadTS)
 	r.editedTS, r.num = append(r.editedTS, m.EditedTS), append(r.num, m.Num)
-	r.replyCount, r.latestReply = append(r.replyCount, t.n), append(r.latestReply, t.latest)
+	r.replyCount, r.latestReply = append(r.replyCount, t.N), append(r.latestReply, t.Latest)
 	r.user, r.text, r.blocks = append(r.user, m.UserID), append(r.text, m.Text), append(r.blocks, m.Blocks)
 	r.attachments, r.metadata = append(r.attachments, m.Attachments), append(r.metadata, m.Metadata)
 	r.username, r.iconEmoji, r.iconURL = append(r.username, m.Username), append(r.iconEmoji, m.IconEmoji), append(r.iconURL, m.IconURL)

@@ -130,38 +130,12 @@ func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Mes
 				there[ts] = true
 			}
 		}
-		// The new messages, numbered; the replies each thread gets.
-		var fresh []int // indexes into in
-		replies := map[int64]*threadCount{}
-		var top *confab.Message // the latest top-level message stored
-		for i := range in {
-			m := &in[i]
-			if there[m.TS] {
-				continue // imported before
-			}
-			if m.TS <= lastTS {
-				return confab.ErrImportTooOld
-			}
-			lastSeq++
-			lastTS = m.TS
-			if m.ThreadTS == 0 {
-				count++
-				top = m
-			} else {
-				t := replies[m.ThreadTS]
-				if t == nil {
-					t = &threadCount{}
-					replies[m.ThreadTS] = t
-				}
-				t.n++
-				t.latest = max(t.latest, m.TS)
-			}
-			m.Seq, m.ChangeSeq, m.Num = lastSeq, lastSeq, count
-			for _, r := range m.Reactions {
-				lastSeq += int64(len(r.Users))
-			}
-			fresh = append(fresh, i)
+		cnt := confab.ImportCounters{LastSeq: lastSeq, LastTS: lastTS, Count: count}
+		numbered, err := confab.NumberImport(in, there, &cnt)
+		if err != nil {
+			return err
 		}
+		fresh, top := numbered.Fresh, numbered.Top
 		if len(fresh) == 0 {
 			return nil
 		}
@@ -173,22 +147,19 @@ func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Mes
 		args := make([]any, 0, len(fresh)*importMessageCols)
 		for _, i := range fresh {
 			m := &in[i]
-			var t threadCount
-			if c := replies[m.TS]; c != nil && m.ThreadTS == 0 {
-				t, c.n = *c, 0
-			}
+			t := numbered.ParentReplies(m)
 			args = append(args, channelID, m.Seq, m.TS, m.UserID, m.Text, m.ThreadTS, m.EditedTS, m.ChangeSeq, m.Num,
 				m.Blocks, m.Attachments, m.Metadata, m.Username, m.IconEmoji, m.IconURL, m.Broadcast, m.Subtype,
-				t.n, t.latest)
+				t.N, t.Latest)
 		}
 		if err := w.insert(importMessages, args); err != nil {
 			return fmt.Errorf("import into %s: messages: %w", channelID, err)
 		}
 		// Threads whose parent came in an earlier batch: one update each.
-		for _, ts := range slices.Sorted(maps.Keys(replies)) {
-			if t := replies[ts]; t.n > 0 {
+		for _, ts := range slices.Sorted(maps.Keys(numbered.Replies)) {
+			if t := numbered.Replies[ts]; t.N > 0 {
 				if err := w.exec(`UPDATE messages SET reply_count = reply_count + ?, latest_reply = max(latest_reply, ?)
-					WHERE channel_id = ? AND ts = ?`, t.n, t.latest, channelID, ts); err != nil {
+					WHERE channel_id = ? AND ts = ?`, t.N, t.Latest, channelID, ts); err != nil {
 					return fmt.Errorf("import into %s: thread parent: %w", channelID, err)
 				}
 			}
@@ -218,7 +189,7 @@ func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Mes
 		created = len(fresh)
 
 		if err := w.exec(`UPDATE channels SET last_seq = ?, last_ts = ?, message_count = ? WHERE id = ?`,
-			lastSeq, lastTS, count, channelID); err != nil {
+			cnt.LastSeq, cnt.LastTS, cnt.Count, channelID); err != nil {
 			return fmt.Errorf("import into %s: %w", channelID, err)
 		}
 		if top != nil {
@@ -236,10 +207,6 @@ func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Mes
 	}
 	return created, nil
 }
-
-// threadCount is the replies an import brings a thread: how many, and
-// the latest's ts.
-type threadCount struct{ n, latest int64 }
 
 // importMentions is whom an imported message mentions: users by name, and
 // a channel-wide mention ("channel", "everyone", "here") if any.
