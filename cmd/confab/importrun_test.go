@@ -12,9 +12,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/confab/confab/internal/cmdtest"
 	"github.com/confab/confab/slackexport"
 )
 
@@ -347,39 +349,15 @@ func (c *cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestImportKilled(t *testing.T) {
 	m := MustRunMain(t)
 	owner := signup(t, m, "acme", "alice")
-	users := []slackexport.User{{ID: "U1", Name: "zed"}}
-	conv := slackexport.Conversation{Kind: slackexport.Public, ID: "C1", Name: "long", Created: 1600000000, Creator: "U1", Members: []string{"U1"}}
-	path := filepath.Join(t.TempDir(), "export.zip")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := slackexport.NewWriter(f)
-	if err := w.WriteUsers(users); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteConversations([]slackexport.Conversation{conv}); err != nil {
-		t.Fatal(err)
-	}
 	const n = 3500
-	for i := range n {
-		msg := slackexport.Message{Type: "message", User: "U1", Text: fmt.Sprintf("message %d", i),
-			TS: slackexport.FormatTS(int64(1600000000+i*60) * 1e6)}
-		if err := w.WriteMessage(&conv, &msg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	path := longExport(t, n)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	old := importClient.Transport
 	importClient.Transport = &cancelAfter{method: "admin.import.messages", n: 2, cancel: cancel}
 	var out, errs bytes.Buffer
-	err = runImport(ctx, []string{"slack", "--url", m.URL(), "--token", owner.token, path}, &out, &errs)
+	err := runImport(ctx, []string{"slack", "--url", m.URL(), "--token", owner.token, path}, &out, &errs)
 	importClient.Transport = old
 	if err == nil {
 		t.Fatalf("the killed run ended well:\n%s", out.String())
@@ -391,17 +369,118 @@ func TestImportKilled(t *testing.T) {
 	if got := summaryRow(t, out2, "imported"); got != "1500 new, 2000 there already" {
 		t.Errorf("run again: imported %q, want the 1500 the killed run had not written", got)
 	}
-	chans := owner.must("conversations.list", nil)["channels"].([]any)
+	historyOnce(t, owner, "long", n)
+}
+
+// TestImportServerKilled kills the server (SIGKILL) while it writes an
+// import's third batch, starts it again on the same data, and runs the
+// import again: every message is there once, whether the batch it was
+// writing had committed or not.
+func TestImportServerKilled(t *testing.T) {
+	bin := cmdtest.Build(t, "github.com/confab/confab/cmd/confab")
+	dir := t.TempDir()
+	start := func() *cmdtest.Proc {
+		t.Helper()
+		p, err := cmdtest.Start(t, cmdtest.Config{Bin: bin, Args: func(addr string) []string {
+			return []string{"serve", "-listen", addr, "-data", dir, "-password-cost", "4", "-log-level", "error"}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := start()
+	owner := signupAt(t, p.URL(), "acme", "alice")
+	const n = 5000
+	path := longExport(t, n)
+
+	old := importClient.Transport
+	importClient.Transport = &killDuring{method: "admin.import.messages", n: 3, kill: func() {
+		p.Cmd.Process.Signal(syscall.SIGKILL)
+	}}
+	_, _, err := runImportTest(t, "slack", "--url", p.URL(), "--token", owner.token, path)
+	importClient.Transport = old
+	if err == nil {
+		t.Fatal("the import ended well with its server killed")
+	}
+	<-p.Exited
+	p = start()
+	owner.base = p.URL()
+	out, errs, err := runImportTest(t, "slack", "--url", p.URL(), "--token", owner.token, path)
+	if err != nil {
+		t.Fatalf("run again: %v\n%s", err, errs)
+	}
+	got := summaryRow(t, out, "imported")
+	var fresh, there int
+	if _, err := fmt.Sscanf(got, "%d new, %d there already", &fresh, &there); err != nil || fresh+there != n || there < 2000 {
+		t.Errorf("run again: imported %q, want %d in all, at least the 2000 of the batches answered before the kill", got, n)
+	}
+	historyOnce(t, owner, "long", n)
+}
+
+// killDuring is a transport that, at the nth call of method, sends it
+// and kills the server a moment after: a server killed while it writes.
+type killDuring struct {
+	method string
+	n      int
+	kill   func()
+}
+
+func (k *killDuring) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/"+k.method) {
+		if k.n--; k.n == 0 {
+			time.AfterFunc(20*time.Millisecond, k.kill)
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// longExport writes an export of one channel, #long, of n messages by
+// one user, a minute apart.
+func longExport(t *testing.T, n int) string {
+	t.Helper()
+	users := []slackexport.User{{ID: "U1", Name: "zed"}}
+	conv := slackexport.Conversation{Kind: slackexport.Public, ID: "C1", Name: "long", Created: 1600000000, Creator: "U1", Members: []string{"U1"}}
+	path := filepath.Join(t.TempDir(), "export.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := slackexport.NewWriter(f)
+	if err := w.WriteUsers(users); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteConversations([]slackexport.Conversation{conv}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		msg := slackexport.Message{Type: "message", User: "U1", Text: fmt.Sprintf("message %d", i),
+			TS: slackexport.FormatTS(int64(1600000000+i*60) * 1e6)}
+		if err := w.WriteMessage(&conv, &msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// historyOnce checks that the channel name holds n messages, each once,
+// newest first.
+func historyOnce(t *testing.T, c *client, name string, n int) {
+	t.Helper()
 	var id string
-	for _, c := range chans {
-		if c.(obj)["name"] == "long" {
-			id = c.(obj)["id"].(string)
+	for _, ch := range c.must("conversations.list", nil)["channels"].([]any) {
+		if ch.(obj)["name"] == name {
+			id = ch.(obj)["id"].(string)
 		}
 	}
 	var seen int
 	prev := ""
 	for cursor := ""; ; {
-		page := owner.must("conversations.history", obj{"channel": id, "limit": 1000, "cursor": cursor})
+		page := c.must("conversations.history", obj{"channel": id, "limit": 1000, "cursor": cursor})
 		for _, h := range page["messages"].([]any) {
 			ts := h.(obj)["ts"].(string)
 			if prev != "" && ts >= prev {
@@ -416,7 +495,7 @@ func TestImportKilled(t *testing.T) {
 		}
 	}
 	if seen != n {
-		t.Errorf("history holds %d messages, want %d", seen, n)
+		t.Errorf("#%s holds %d messages, want %d", name, seen, n)
 	}
 }
 
