@@ -101,6 +101,19 @@ import() { # imports the export into a new workspace; prints the figures
       ENVIRON["store"], m, t1 - t0, m / (t1 - t0), rss / 1024, c1 - c0, (c1 - c0) * 100000 / m
     if (ENVIRON["store"] == "postgres") printf "; PostgreSQL CPU %.1f s", p1 - p0
     printf "\n" }'
+  # The server's work after the import (SQLite indexes imported messages
+  # in the background): until its CPU is still for a second.
+  local c0 c1 t2
+  c0=$(cpu)
+  while :; do
+    c1=$(cpu)
+    sleep 1
+    awk -v a="$c1" -v b="$(cpu)" 'BEGIN { exit !(b - a < 0.05) }' && break
+  done
+  t2=$(date +%s.%N)
+  awk -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$(cpu)" -v m="$messages" -v t0="$t0" 'BEGIN {
+    printf "after the import: the server busy %.1f s more (CPU %.1f s): searchable %.1f s after the start, %.0f msgs/s\n",
+      t2 - t1 - 1, c1 - c0, t2 - 1 - t0, m / (t2 - 1 - t0) }'
 }
 export store
 
