@@ -256,8 +256,11 @@ type Store interface {
 	// older than the channel's latest (its ts not above it, and not
 	// already there) is refused: ECONFLICT "import_out_of_order"
 	// (ErrImportTooOld), nothing written; history can only be imported
-	// before anything newer is posted. Mentions and the search index are
-	// written as CreateMessage writes them. At the end every member's read
+	// before anything newer is posted. Mentions are written as
+	// CreateMessage writes them. The search index may take the messages
+	// after the call, in the background (SQLite's does, so that an import
+	// writes at the rate of its rows): a search finds them within seconds
+	// of the import's end. At the end every member's read
 	// marker moves to the channel's latest top-level message, as AddMember
 	// sets it: nothing imported is unread. ENOTFOUND "channel_not_found".
 	ImportMessages(ctx context.Context, channelID string, msgs []*Message) (created int, err error)

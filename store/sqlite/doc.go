@@ -31,6 +31,13 @@
 // Search (SearchMessages). Every live message is indexed in the write
 // transaction that creates, edits (when Text or Blocks is set) or deletes
 // it, so a search after a write sees it; tombstones are never indexed.
+// An import's messages are the exception: the import writes their rows
+// and a range of their seqs in search_pending, and a background goroutine
+// indexes them once the import pauses, a batch of 1,000 per write
+// transaction, yielding to live writes as the import does; a message
+// edited or deleted before is left as its edit left it (see
+// searchpending.go). An import so writes at the rate of its rows, and a
+// search finds its messages a little after its end.
 // What is indexed is confab.SearchDoc of the text: its search tokens,
 // joined by spaces, in a contentless FTS5 table, search_words
 // (unicode61, every token kept whole, for words, phrases and prefixes,

@@ -30,21 +30,17 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 	if err != nil {
 		return 0, err
 	}
-	// Search documents and mentions are made here, not in the committer.
-	docs := make([]*indexDoc, len(in))
+	// Mentions are made here, not in the committer. The search index is
+	// written after, in the background (indexPending).
 	mentions := make([]importMentions, len(in))
 	tss := make([]int64, len(in))
 	for i := range in {
 		m := &in[i]
 		tss[i] = m.TS
 		if confab.IsSystemSubtype(m.Subtype) {
-			continue // not indexed, mentions no one
+			continue // mentions no one
 		}
-		docs[i] = makeIndexDoc(m, &db.vocab)
-		users, broadcast := docs[i].mentions, ""
-		if strings.Contains(m.Text, "<!") || len(m.Blocks) > 0 {
-			_, broadcast = confab.Mentions(m.Text, m.Blocks)
-		}
+		users, broadcast := confab.Mentions(m.Text, m.Blocks)
 		mentions[i] = importMentions{users: users, broadcast: broadcast}
 	}
 	// While live writes come in, the import goes in chunks, each followed
@@ -58,17 +54,16 @@ func (db *DB) ImportMessages(ctx context.Context, channelID string, msgs []*conf
 			n = min(n, importLiveChunk)
 		}
 		start := time.Now()
-		c, err := db.importChunk(ctx, channelID, in[:n], docs[:n], mentions[:n], tss[:n])
+		c, err := db.importChunk(ctx, channelID, in[:n], mentions[:n], tss[:n])
 		created += c
 		if err != nil {
 			return created, err
 		}
-		for _, d := range docs[:n] {
-			if d != nil {
-				db.vocab.add(d.tokens)
-			}
+		if c > 0 {
+			db.importAt.Store(time.Now().UnixNano())
+			db.wakeIndexer()
 		}
-		in, docs, mentions, tss = in[n:], docs[n:], mentions[n:], tss[n:]
+		in, mentions, tss = in[n:], mentions[n:], tss[n:]
 		if live {
 			t := time.NewTimer(importLiveYield * time.Since(start))
 			select {
@@ -100,23 +95,18 @@ func (db *DB) live() bool {
 
 // importChunk writes messages of an import, in ts order, in one
 // transaction; docs, mentions and tss are theirs.
-func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Message, docs []*indexDoc,
+func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Message,
 	mentions []importMentions, tss []int64) (int, error) {
 	var created int
 	err := db.background(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		created = 0
-		var lastSeq, lastTS, count, searchNum int64
-		err := tx.QueryRowContext(ctx, `SELECT last_seq, last_ts, message_count, search_num FROM channels WHERE id = ?`,
-			channelID).Scan(&lastSeq, &lastTS, &count, &searchNum)
+		var lastSeq, lastTS, count int64
+		err := tx.QueryRowContext(ctx, `SELECT last_seq, last_ts, message_count FROM channels WHERE id = ?`,
+			channelID).Scan(&lastSeq, &lastTS, &count)
 		if errors.Is(err, sql.ErrNoRows) {
 			return confab.ErrChannelNotFound
 		} else if err != nil {
 			return fmt.Errorf("import into %s: %w", channelID, err)
-		}
-		if searchNum == 0 {
-			if searchNum, err = channelNum(ctx, tx, channelID, true); err != nil {
-				return fmt.Errorf("import into %s: %w", channelID, err)
-			}
 		}
 		there := map[int64]bool{}
 		if len(in) > 0 && in[0].TS <= lastTS {
@@ -183,8 +173,13 @@ func (db *DB) importChunk(ctx context.Context, channelID string, in []confab.Mes
 		if err := importMentionRows(w, channelID, in, fresh, mentions); err != nil {
 			return err
 		}
-		if err := importIndex(w, in, fresh, docs, searchNum); err != nil {
-			return fmt.Errorf("import into %s: %w", channelID, err)
+		if len(fresh) > 0 {
+			// What the index is to take, in the background.
+			if err := w.exec(`INSERT INTO search_pending (channel_id, from_seq, to_seq) VALUES (?, ?, ?)
+				ON CONFLICT DO UPDATE SET to_seq = max(to_seq, excluded.to_seq)`,
+				channelID, in[fresh[0]].Seq, in[fresh[len(fresh)-1]].Seq); err != nil {
+				return fmt.Errorf("import into %s: %w", channelID, err)
+			}
 		}
 		created = len(fresh)
 

@@ -59,6 +59,7 @@ func TestSearchBackfill(t *testing.T) {
 		`DROP TABLE user_terms`,            // 0020
 		`DROP TABLE claims`,                // 0022
 		`ALTER TABLE users DROP COLUMN tz`, // 0023
+		`DROP TABLE search_pending`,        // 0024
 		`PRAGMA user_version = 14`,
 	)
 	db.Close()
@@ -232,6 +233,7 @@ func TestSearchUpgrade0016(t *testing.T) {
 		`DROP TABLE user_terms`,            // 0020
 		`DROP TABLE claims`,                // 0022
 		`ALTER TABLE users DROP COLUMN tz`, // 0023
+		`DROP TABLE search_pending`,        // 0024
 		`PRAGMA user_version = 15`,
 	)
 	db.Close()
@@ -677,6 +679,7 @@ func TestSearchVocabUpgrade(t *testing.T) {
 		`DROP TABLE user_terms`,            // 0020
 		`DROP TABLE claims`,                // 0022
 		`ALTER TABLE users DROP COLUMN tz`, // 0023
+		`DROP TABLE search_pending`,        // 0024
 		`PRAGMA user_version = 18`,
 	)
 	db.Close()

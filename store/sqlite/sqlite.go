@@ -80,6 +80,15 @@ type DB struct {
 	// closed when the search merger has stopped (see merger).
 	indexed atomic.Int64
 	merged  chan struct{}
+	// The search index of imports (searchpending.go): importAt is when an
+	// import last wrote, in Unix nanoseconds; pendingWake wakes the
+	// indexer, and pendingDone is closed when it has stopped;
+	// pendingWaiters are WaitIndexed's.
+	importAt       atomic.Int64
+	pendingWake    chan struct{}
+	pendingDone    chan struct{}
+	pendingMu      sync.Mutex
+	pendingWaiters []chan struct{}
 }
 
 // Open opens (creating if needed) the database at cfg.Path, applies the
@@ -169,6 +178,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 		merged:   make(chan struct{}),
+
+		pendingWake: make(chan struct{}, 1),
+		pendingDone: make(chan struct{}),
 	}
 	go db.commitLoop()
 	db.backfilled = make(chan struct{})
@@ -176,6 +188,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := rdb.QueryRowContext(ctx, `SELECT done FROM search_backfill`).Scan(&indexed); err != nil {
 		close(db.backfilled)
 		close(db.merged)
+		close(db.pendingDone)
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: search backfill: %w", cfg.Path, err)
 	}
@@ -185,6 +198,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		go db.backfill()
 	}
 	go db.merger()
+	go db.indexPending()
+	db.wakeIndexer() // what an earlier run left
 	log.Info("sqlite store open", "path", cfg.Path, "sync", syncMode, "max_batch", maxBatch, "readers", readers)
 	return db, nil
 }
@@ -225,6 +240,7 @@ func (db *DB) Close() error {
 		close(db.closing)
 		<-db.backfilled
 		<-db.merged
+		<-db.pendingDone
 		<-db.done
 		err = errors.Join(db.rdb.Close(), db.wconn.Close(), db.wdb.Close())
 	})

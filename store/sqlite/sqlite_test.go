@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -216,6 +217,7 @@ func TestMigrateThreadIndex(t *testing.T) {
 		`ALTER TABLE channels DROP COLUMN pin_count`,
 		`ALTER TABLE channels DROP COLUMN pin_version`,
 		`DROP TABLE claims`,
+		`DROP TABLE search_pending`,
 		`PRAGMA user_version = 1`,
 	)
 	ws := &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}
@@ -351,6 +353,7 @@ func TestMigrateGeneral(t *testing.T) {
 		`DROP TABLE user_terms`,            // 0020
 		`DROP TABLE claims`,                // 0022
 		`ALTER TABLE users DROP COLUMN tz`, // 0023
+		`DROP TABLE search_pending`,        // 0024
 		`PRAGMA user_version = 17`,
 	)
 	db.Close()
@@ -468,5 +471,74 @@ func TestImportYieldsToLiveWrites(t *testing.T) {
 	got, err := db.FindChannelByID(ctx, "C3")
 	if err != nil || got.LastSeq != 3*importLiveChunk || got.MessageCount != 3*importLiveChunk {
 		t.Errorf("after a chunked import: %+v, %v", got, err)
+	}
+}
+
+// TestImportIndexedInBackground: an import's messages are indexed after
+// it, in the background: found once the index has taken them
+// (WaitIndexed); one edited before is found by its new text, once; a
+// deleted one never; and what is pending when the store closes is
+// indexed after the next Open.
+func TestImportIndexedInBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "confab.db")
+	db := mustOpen(t, Config{Path: path})
+	ctx := t.Context()
+	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}, &confab.User{ID: "U1", Name: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"C1", "C2"} {
+		if err := db.CreateChannel(ctx, &confab.Channel{ID: id, WorkspaceID: "T1", Kind: confab.KindPublic, Name: strings.ToLower(id)}, []string{"U1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := func(n int, text string) []*confab.Message {
+		var msgs []*confab.Message
+		for i := range n {
+			msgs = append(msgs, &confab.Message{UserID: "U1", TS: int64(1_577_836_800_000_000 + i), Text: fmt.Sprintf("%s %d", text, i)})
+		}
+		return msgs
+	}
+	search := func(db *DB, word string) int {
+		t.Helper()
+		res, err := db.SearchMessages(ctx, confab.SearchFilter{ReaderID: "U1", WorkspaceID: "T1",
+			Terms: []confab.SearchTerm{{Words: []string{word}}}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	const n = 2500 // more than a batch of the indexer's
+	if _, err := db.ImportMessages(ctx, "C1", batch(n, "walrus")); err != nil {
+		t.Fatal(err)
+	}
+	// Before the index takes them: one edited, one deleted.
+	narwhal := "narwhal"
+	if _, err := db.UpdateMessage(ctx, "C1", 1_577_836_800_000_007, confab.MessageUpdate{Text: &narwhal}, 1_700_000_000_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteMessage(ctx, "C1", 1_577_836_800_000_009); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(db, "walrus"); got != n-2 {
+		t.Errorf("walrus: %d found, want %d (all but the edited and the deleted)", got, n-2)
+	}
+	if got := search(db, "narwhal"); got != 1 {
+		t.Errorf("narwhal (the edit): %d found, want 1", got)
+	}
+
+	// Closed right after an import: the next Open indexes it.
+	if _, err := db.ImportMessages(ctx, "C2", batch(100, "dugong")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = mustOpen(t, Config{Path: path})
+	if err := db.WaitIndexed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(db, "dugong"); got != 100 {
+		t.Errorf("dugong after a reopen: %d found, want 100", got)
 	}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/confab/confab"
 )
@@ -100,7 +101,8 @@ func testImportMessages(t *testing.T, f *fixture) {
 			t.Errorf("CountMentions(%s) = %v, %v; want none", u.Name, got, err)
 		}
 	}
-	// Indexed like any message; the join line is not.
+	// Indexed like any message (in seconds); the join line is not.
+	f.searchImported(f.searchIn(alice, word("zebra")), 1)
 	f.wantFound(t, "zebra", f.searchIn(alice, word("zebra")), all[0])
 	f.wantFound(t, "joined", f.searchIn(alice, word("joined")))
 
@@ -160,7 +162,7 @@ func testImportMessagesShared(t *testing.T, f *fixture) {
 		text string
 		want int
 	}{{ch1, "one", n}, {ch2, "two", n}} {
-		res := f.mustSearch(f.searchIn(carol, word("walrus"), word(c.text)))
+		res := f.searchImported(f.searchIn(carol, word("walrus"), word(c.text)), c.want)
 		if res.Total != c.want {
 			t.Errorf("walrus %s: %d found, want %d", c.text, res.Total, c.want)
 		}
@@ -183,5 +185,20 @@ func testImportMessagesShared(t *testing.T, f *fixture) {
 		if err != nil || got[ch2.ID] != want {
 			t.Errorf("mentions of %s = %v, %v; want %d", u, got, err, want)
 		}
+	}
+}
+
+// searchImported searches until it finds want messages or 10 s have
+// passed: a store may index imported messages in the background, within
+// seconds of the import (see confab.Store's ImportMessages).
+func (f *fixture) searchImported(flt confab.SearchFilter, want int) *confab.SearchResult {
+	f.tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := f.mustSearch(flt)
+		if res.Total >= want || time.Now().After(deadline) {
+			return res
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
