@@ -410,11 +410,10 @@ var undo0019 = []string{
 	`CREATE VIRTUAL TABLE search_trigrams USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'trigram')`,
 }
 
-// TestImportYieldsToLiveWrites: an import alone is one transaction; with
-// a post just before, it goes in chunks of importLiveChunk, a pause after
-// each, and ends the same.
-func TestImportYieldsToLiveWrites(t *testing.T) {
-	db := mustOpen(t, Config{})
+// mustImportScene makes workspace T1 of owner U1 with channels C1 and
+// C2, for the import tests.
+func mustImportScene(t *testing.T, db *DB) {
+	t.Helper()
 	ctx := t.Context()
 	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}, &confab.User{ID: "U1", Name: "owner"}); err != nil {
 		t.Fatal(err)
@@ -424,6 +423,15 @@ func TestImportYieldsToLiveWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestImportYieldsToLiveWrites: an import alone is one transaction; with
+// a post just before, it goes in chunks of importLiveChunk, a pause after
+// each, and ends the same.
+func TestImportYieldsToLiveWrites(t *testing.T) {
+	db := mustOpen(t, Config{})
+	ctx := t.Context()
+	mustImportScene(t, db)
 	batch := func(n int) []*confab.Message {
 		var msgs []*confab.Message
 		for i := range n {
@@ -483,14 +491,7 @@ func TestImportIndexedInBackground(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "confab.db")
 	db := mustOpen(t, Config{Path: path})
 	ctx := t.Context()
-	if err := db.CreateWorkspace(ctx, &confab.Workspace{ID: "T1", Domain: "acme", Created: 1}, &confab.User{ID: "U1", Name: "owner"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"C1", "C2"} {
-		if err := db.CreateChannel(ctx, &confab.Channel{ID: id, WorkspaceID: "T1", Kind: confab.KindPublic, Name: strings.ToLower(id)}, []string{"U1"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mustImportScene(t, db)
 	batch := func(n int, text string) []*confab.Message {
 		var msgs []*confab.Message
 		for i := range n {
