@@ -90,6 +90,11 @@ type pollConn struct {
 	// Guarded by conn.mu.
 	pre   [][]byte // the events before the queue's: hello, the catch-up's
 	ready bool     // registered and caught up: an end is answered with events
+	// caught is, by channel, the last seq the catch-up gave (MaxInt64
+	// where it has more): a queued frame at or below it was published
+	// between the registration and the catch-up's read, and is in pre
+	// already, or comes with the next poll's catch-up (caughtUp).
+	caught map[string]int64
 }
 
 // pollStream is the polls of one client (see above). id, uid, ws and
@@ -309,11 +314,26 @@ func (g *Gateway) servePoll(w http.ResponseWriter, r *http.Request) {
 		g.finish(c, err)
 		return
 	}
+	var caught map[string]int64
 	for _, ch := range chs {
+		if len(ch.Events) == 0 && !ch.HasMore {
+			continue
+		}
+		last := int64(math.MaxInt64)
+		if !ch.HasMore {
+			last = eventSeq(ch.Events[len(ch.Events)-1]).Seq
+		}
+		if caught == nil {
+			caught = map[string]int64{}
+		}
+		caught[ch.Channel] = last
 		for _, ev := range ch.Events {
 			pre = append(pre, ev)
 		}
 	}
+	c.mu.Lock()
+	c.poll.caught = caught
+	c.mu.Unlock()
 	g.holdPoll(c, nc, pre, req.timeout <= 0)
 }
 
@@ -331,6 +351,27 @@ func (g *Gateway) holdPoll(c *conn, nc net.Conn, pre [][]byte, now bool) {
 		c.closeWith(errAnswer, false)
 	}
 	g.listen(c, nc)
+}
+
+// caughtUp reports whether the catch-up of the poll gives the event ev,
+// or leaves it to the next poll's: an event of a channel at or below
+// what the catch-up gave of it (caught). Each event goes once.
+func (p *pollConn) caughtUp(ev []byte) bool {
+	if len(p.caught) == 0 {
+		return false
+	}
+	e := eventSeq(ev)
+	last, ok := p.caught[e.Channel]
+	return ok && e.Seq > 0 && e.Seq <= last
+}
+
+// eventSeq reads an event's channel and seq (zero for an event of none).
+func eventSeq(ev []byte) (e struct {
+	Channel string `json:"channel"`
+	Seq     int64  `json:"seq"`
+}) {
+	json.Unmarshal(ev, &e)
+	return e
 }
 
 // sweepPoll answers c, a poll, once it is held past its deadline (reading:
@@ -353,7 +394,7 @@ func (c *conn) pollAnswer(code ws.StatusCode, reason string) []byte {
 	var frames [][]byte
 	if c.out != nil {
 		for _, f := range c.out.queue {
-			if f.op == ws.OpText {
+			if f.op == ws.OpText && !c.poll.caughtUp(f.b[f.hl:]) {
 				frames = append(frames, f.b[f.hl:])
 			}
 		}

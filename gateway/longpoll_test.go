@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -470,5 +471,51 @@ func TestPollWithoutPoller(t *testing.T) {
 		{"Close", TestPollClose},
 	} {
 		t.Run(tc.name, tc.f)
+	}
+}
+
+// Events published between a poll's registration and its catch-up's read
+// are both queued and caught up: the answer gives each once. A channel
+// whose catch-up has more gives none of its queued events (the next
+// poll's catch-up brings them, in order); a channel the catch-up did
+// not give keeps its queued events.
+func TestPollCatchUpOnce(t *testing.T) {
+	var s *testServer
+	c1 := json.RawMessage(`{"type":"message","channel":"C1","seq":3}`)
+	c2 := json.RawMessage(`{"type":"message","channel":"C2","seq":5}`)
+	c3 := json.RawMessage(`{"type":"message","channel":"C3","seq":1}`)
+	var once sync.Once
+	s = MustServe(t, Config{}, &fakeChat{
+		UserChannelsFn: channelsOf(map[string][]string{"U1": {"C1", "C2", "C3"}}),
+		CatchUpFn: func(_ context.Context, _ *confab.User, cps map[string]int64) ([]chat.CatchUpChannel, error) {
+			if cps["C1"] != 2 {
+				return nil, nil
+			}
+			// Committed and published while the catch-up reads.
+			once.Do(func() {
+				for _, p := range []struct {
+					topic string
+					ev    json.RawMessage
+				}{{"T1.c.C1", c1}, {"T1.c.C2", c2}, {"T1.c.C2", json.RawMessage(`{"type":"message","channel":"C2","seq":6}`)}, {"T1.c.C3", c3}} {
+					if !s.bus.publish(p.topic, pub(string(p.ev))) {
+						t.Errorf("%s is not subscribed", p.topic)
+					}
+				}
+				time.Sleep(200 * time.Millisecond) // delivered to the poll's queue
+			})
+			return []chat.CatchUpChannel{
+				{Channel: "C1", Events: []json.RawMessage{c1}},
+				{Channel: "C2", Events: []json.RawMessage{c2}, HasMore: true},
+			}, nil
+		},
+	})
+	key, _ := s.firstPoll(t, "U1")
+	p := answer(t, s.poll(t, pollPrefix, url.Values{"key": {key}, "checkpoints": {`{"C1":2,"C2":4,"C3":0}`}}))
+	var got []string
+	for _, ev := range p.Events {
+		got = append(got, string(ev))
+	}
+	if want := []string{string(c1), string(c2), string(c3)}; !slices.Equal(got, want) {
+		t.Fatalf("answer %q, want %q: each event once, C2's beyond its catch-up left for the next poll", got, want)
 	}
 }
