@@ -60,11 +60,11 @@ func (db *DB) indexPending() {
 				continue
 			}
 			start := time.Now()
-			var n int
+			var done bool
 			var known []string
 			err := db.background(ctx, func(ctx context.Context, tx *sql.Conn) error {
 				var err error
-				n, known, err = db.pendingStep(ctx, tx, pendingBatch)
+				done, known, err = db.pendingStep(ctx, tx, pendingBatch)
 				return err
 			})
 			if errors.Is(err, ErrClosed) {
@@ -78,7 +78,7 @@ func (db *DB) indexPending() {
 			// over full merges as it grows (see merger); it is merged
 			// at the next Open, as it was when imports indexed inline.
 			db.vocab.add(known)
-			if n == 0 {
+			if done {
 				db.pendingIdle()
 				break
 			}
@@ -95,10 +95,9 @@ func (db *DB) indexPending() {
 }
 
 // pendingStep indexes the next at most lim messages of search_pending's
-// first range and moves the range on (or deletes it, done); n is how many
-// messages it read, 0 when nothing is pending. known are the tokens it put
-// in search_vocab.
-func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (n int, known []string, err error) {
+// first range and moves the range on (or deletes it, done); done reports
+// that nothing was pending. known are the tokens it put in search_vocab.
+func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (done bool, known []string, err error) {
 	var (
 		chID     string
 		from, to int64
@@ -106,14 +105,14 @@ func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (n int, kn
 	err = tx.QueryRowContext(ctx, `SELECT channel_id, from_seq, to_seq FROM search_pending ORDER BY channel_id, from_seq LIMIT 1`).
 		Scan(&chID, &from, &to)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, nil
+		return true, nil, nil
 	} else if err != nil {
-		return 0, nil, fmt.Errorf("search pending: %w", err)
+		return false, nil, fmt.Errorf("search pending: %w", err)
 	}
 	msgs, err := queryAll(ctx, tx, scanMessage, `SELECT `+messageCols+` FROM messages
 		WHERE channel_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`, chID, from, to, lim)
 	if err != nil {
-		return 0, nil, fmt.Errorf("search pending: %w", err)
+		return false, nil, fmt.Errorf("search pending: %w", err)
 	}
 	next := to + 1
 	if len(msgs) == lim {
@@ -122,7 +121,7 @@ func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (n int, kn
 	if len(msgs) > 0 {
 		num, err := channelNum(ctx, tx, chID, true)
 		if err != nil {
-			return 0, nil, fmt.Errorf("search pending: %w", err)
+			return false, nil, fmt.Errorf("search pending: %w", err)
 		}
 		// Those an edit indexed meanwhile are left as they are: looked up
 		// by id, a message's ts or up to maxBump above it (indexedID), as
@@ -132,13 +131,13 @@ func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (n int, kn
 			tss[i] = m.TS
 		}
 		b, _ := json.Marshal(tss)
-		done, err := queryAll(ctx, tx, scanInt64, `SELECT r.seq FROM json_each(?1) AS j
+		indexedSeqs, err := queryAll(ctx, tx, scanInt64, `SELECT r.seq FROM json_each(?1) AS j
 			JOIN search_rows AS r ON r.id BETWEEN j.value AND j.value + ?2 WHERE r.chan = ?3`, string(b), maxBump, num)
 		if err != nil {
-			return 0, nil, fmt.Errorf("search pending: %w", err)
+			return false, nil, fmt.Errorf("search pending: %w", err)
 		}
-		indexed := make(map[int64]bool, len(done))
-		for _, s := range done {
+		indexed := make(map[int64]bool, len(indexedSeqs))
+		for _, s := range indexedSeqs {
 			indexed[s] = true
 		}
 		in := make([]confab.Message, 0, len(msgs))
@@ -155,7 +154,7 @@ func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (n int, kn
 		w := &rowWriter{ctx: ctx, tx: tx}
 		defer w.close()
 		if err := importIndex(w, in, fresh, docs, num); err != nil {
-			return 0, nil, fmt.Errorf("search pending %s: %w", chID, err)
+			return false, nil, fmt.Errorf("search pending %s: %w", chID, err)
 		}
 	}
 	if next > to {
@@ -164,9 +163,9 @@ func (db *DB) pendingStep(ctx context.Context, tx *sql.Conn, lim int) (n int, kn
 		_, err = tx.ExecContext(ctx, `UPDATE search_pending SET from_seq = ? WHERE channel_id = ? AND from_seq = ?`, next, chID, from)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("search pending: %w", err)
+		return false, nil, fmt.Errorf("search pending: %w", err)
 	}
-	return max(len(msgs), 1), known, nil
+	return false, known, nil
 }
 
 // pendingIdle wakes those waiting for the index to take what imports
