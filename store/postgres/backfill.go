@@ -24,8 +24,8 @@ var (
 	// after an error, or while another process does the work.
 	backfillRetry = 10 * time.Second
 	// backfillUnlocked, if set (by tests), runs between a batch's read
-	// and its lock.
-	backfillUnlocked func(channelID string, after int64)
+	// and its lock, with the backfill's context.
+	backfillUnlocked func(ctx context.Context, channelID string, after int64)
 )
 
 // backfillLockKey is the first key of the advisory lock held by the one
@@ -146,7 +146,7 @@ func (db *DB) backfillBatch(ctx context.Context, conn *pgxpool.Conn) (bool, erro
 		}
 	}
 	if backfillUnlocked != nil {
-		backfillUnlocked(channelID, seq)
+		backfillUnlocked(ctx, channelID, seq)
 	}
 
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})

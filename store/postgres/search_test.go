@@ -488,7 +488,9 @@ func unindex(t *testing.T, db *DB) {
 // Several processes share the work one at a time; Close stops it and the
 // next process resumes it.
 func TestSearchBackfill(t *testing.T) {
-	defer func(w int64, r time.Duration) { backfillWindow, backfillRetry = w, r }(backfillWindow, backfillRetry)
+	defer func(w int64, r time.Duration) {
+		backfillWindow, backfillRetry, backfillUnlocked = w, r, nil
+	}(backfillWindow, backfillRetry)
 	backfillWindow, backfillRetry = 5, 50*time.Millisecond
 
 	dsn := pgtest.Shared(t).NewDatabase(t)
@@ -513,7 +515,14 @@ func TestSearchBackfill(t *testing.T) {
 	unindex(t, db)
 	db.Close()
 
-	// The first process indexes a part, then stops.
+	// The first process indexes a part, then stops: past a channel's
+	// first window it waits for its Close (a fast machine would
+	// otherwise index all before the test closes it).
+	backfillUnlocked = func(ctx context.Context, _ string, after int64) {
+		if after > 0 {
+			<-ctx.Done()
+		}
+	}
 	db1 := mustOpen(t, Config{DSN: dsn})
 	for deadline := time.Now().Add(10 * time.Second); db1.backfilled.Load() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -527,6 +536,7 @@ func TestSearchBackfill(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not stop the background indexing")
 	}
+	backfillUnlocked = nil
 	var done bool
 	var seq int64
 	// Two more processes share the database; they post, edit and delete
@@ -651,7 +661,7 @@ func TestSearchBackfillChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := false
-	backfillUnlocked = func(channelID string, _ int64) {
+	backfillUnlocked = func(_ context.Context, channelID string, _ int64) {
 		if channelID != f.pub.ID || changed {
 			return
 		}
